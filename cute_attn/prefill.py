@@ -1,0 +1,207 @@
+"""Prefill attention (dense, ragged batches) on Hopper.
+
+Tensors are NHD: q ``(total_q, num_qo_heads, head_dim)``, k ``(total_kv, num_kv_heads, head_dim)``,
+v ``(total_kv, num_kv_heads, head_dim_v)``; bf16 or fp16; any strides with a contiguous last dim (16-byte
+aligned). ``(head_dim, head_dim_v)`` in ``(64, 64), (128, 128), (256, 256), (192, 128)``. GQA/MQA: query
+head ``h`` reads kv head ``h // (num_qo_heads // num_kv_heads)``. Causal masks are aligned bottom-right
+(query ``i`` sees keys ``j <= i + kv_len - q_len``). The LSE returned is the natural-log log-sum-exp
+of the scaled scores, shape ``(total_q, num_qo_heads)``, float32; a query that sees no key gets output
+0 and LSE ``-inf``. Zero-length requests produce no rows and no error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import OrderedDict
+
+import torch
+
+from . import _checks as C
+from .artifacts import get_kernel
+from .specs import PREFILL_HEAD_DIMS, PrefillSpec
+
+
+def tile_m_for(head_dim: int, head_dim_v: int, causal: bool) -> int:
+    """Query rows per CTA tile of the prefill kernel (from the kernel's tile table)."""
+    from .kernels.common.config import prefill_tile
+
+    return prefill_tile(head_dim, head_dim_v, causal)[0]
+
+
+def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, tile_m: int, causal: bool):
+    """Host-side tile schedule: rows ``(batch, m_block, q_head, 0)``, heaviest first.
+
+    A tile's cost is the number of keys it attends to (causal: up to the last query row of the tile,
+    bottom-right aligned). Requests with no queries contribute no tiles.
+    """
+    items = []
+    for b, (ql, kl) in enumerate(zip(q_lens, kv_lens)):
+        for m in range((ql + tile_m - 1) // tile_m):
+            cost = kl
+            if causal:
+                cost = max(0, min(kl, min((m + 1) * tile_m, ql) + kl - ql))
+            items.append((cost + 1, b, m))  # +1: a tile with no key still writes its rows
+    items.sort(key=lambda t: -t[0])
+    rows = [(b, m, h, 0) for _, b, m in items for h in range(num_qo_heads)]
+    return torch.tensor(rows, dtype=torch.int32).reshape(-1, 4)
+
+
+@dataclasses.dataclass
+class _Plan:
+    spec: PrefillSpec
+    num_qo_heads: int
+    num_kv_heads: int
+    total_q: int
+    total_kv: int
+    sm_scale: float
+    qo_indptr: torch.Tensor  # device int32
+    kv_indptr: torch.Tensor
+    work: torch.Tensor  # device (num_work, 4) int32
+    num_ctas: int
+
+
+def _host_indptr(name: str, t) -> list[int]:
+    if isinstance(t, (list, tuple)):
+        values = [int(x) for x in t]
+    else:
+        C.index_vector(name, t)
+        values = t.tolist()  # a device tensor costs one sync here: pass CPU tensors to plan()
+    if not values:
+        raise ValueError(f"{name} must have at least one element")
+    C.indptr_values(name, values)
+    return values
+
+
+def _num_sms(device: torch.device) -> int:
+    return torch.cuda.get_device_properties(device).multi_processor_count
+
+
+def _to_device(host: torch.Tensor, device: torch.device) -> torch.Tensor:
+    if device.type != "cuda":
+        return host
+    return host.pin_memory().to(device, non_blocking=True)
+
+
+def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal, sm_scale, dtype, device):
+    if len(qo) != len(kv):
+        raise ValueError(f"qo_indptr has {len(qo)} entries but kv_indptr has {len(kv)}")
+    for name, n in (("num_qo_heads", num_qo_heads), ("num_kv_heads", num_kv_heads)):
+        if not isinstance(n, int) or n <= 0:
+            raise ValueError(f"{name} must be a positive int, got {n!r}")
+    if num_qo_heads % num_kv_heads:
+        raise ValueError(f"num_qo_heads ({num_qo_heads}) must be a multiple of num_kv_heads ({num_kv_heads})")
+    if (head_dim, head_dim_v) not in PREFILL_HEAD_DIMS:
+        raise ValueError(f"(head_dim, head_dim_v) must be one of {PREFILL_HEAD_DIMS}, got ({head_dim}, {head_dim_v})")
+    if dtype not in C.VALUE_DTYPES:
+        raise TypeError(f"q_data_type must be torch.bfloat16 or torch.float16, got {dtype}")
+    spec = PrefillSpec(dtype=C.VALUE_DTYPES[dtype], head_dim=head_dim, head_dim_v=head_dim_v, causal=bool(causal))
+    scale = 1.0 / math.sqrt(head_dim) if sm_scale is None else float(sm_scale)
+    q_lens = [qo[i + 1] - qo[i] for i in range(len(qo) - 1)]
+    kv_lens = [kv[i + 1] - kv[i] for i in range(len(kv) - 1)]
+    work = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m_for(head_dim, head_dim_v, causal), causal)
+    num_ctas = min(work.shape[0], _num_sms(device)) if device.type == "cuda" else work.shape[0]
+    return _Plan(
+        spec, num_qo_heads, num_kv_heads, qo[-1], kv[-1], scale,
+        _to_device(torch.tensor(qo, dtype=torch.int32), device),
+        _to_device(torch.tensor(kv, dtype=torch.int32), device),
+        _to_device(work, device), num_ctas,
+    )
+
+
+def _check_qkv(plan: _Plan, q, k, v):
+    C.tensor("q", q, ndim=3)
+    C.tensor("k", k, ndim=3)
+    C.tensor("v", v, ndim=3)
+    C.value_dtype("q", q)
+    C.same_dtype("q", q, k=k, v=v)
+    if C.VALUE_DTYPES[q.dtype] != plan.spec.dtype:
+        raise TypeError(f"q has dtype {q.dtype} but the plan was made for {plan.spec.dtype}")
+    C.shape("q", q, (plan.total_q, plan.num_qo_heads, plan.spec.head_dim))
+    C.shape("k", k, (plan.total_kv, plan.num_kv_heads, plan.spec.head_dim))
+    C.shape("v", v, (plan.total_kv, plan.num_kv_heads, plan.spec.head_dim_v))
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        C.aligned_rows(name, t)
+
+
+def _run(plan: _Plan, q, k, v, out, return_lse):
+    _check_qkv(plan, q, k, v)
+    o_shape = (plan.total_q, plan.num_qo_heads, plan.spec.head_dim_v)
+    if out is None:
+        out = torch.empty(o_shape, dtype=q.dtype, device=q.device)
+    else:
+        C.tensor("out", out, ndim=3)
+        C.same_dtype("q", q, out=out)
+        C.shape("out", out, o_shape)
+        C.aligned_rows("out", out)
+    C.cuda_device(q=q, k=k, v=v, out=out, qo_indptr=plan.qo_indptr)
+    lse = torch.empty((plan.num_qo_heads, plan.total_q), dtype=torch.float32, device=q.device)
+    if plan.work.shape[0]:
+        with torch.cuda.device(q.device):
+            get_kernel(plan.spec)(
+                q, k, v, out, lse, plan.qo_indptr, plan.kv_indptr, plan.work, plan.num_ctas, plan.sm_scale
+            )
+    return (out, lse.t()) if return_lse else out
+
+
+class BatchPrefillWithRaggedKVCacheWrapper:
+    """Prefill over a ragged batch, FlashInfer-style: ``plan()`` once per batch layout, ``run()`` per layer.
+
+    ``plan`` is host work (the tile schedule, heaviest tiles first) plus non-blocking copies of the
+    schedule to the GPU; pass ``qo_indptr``/``kv_indptr`` as CPU tensors (or lists) to avoid a sync.
+    ``run`` only validates and launches, on the current stream, and can be captured in a CUDA graph once
+    it has run eagerly (the first call loads the kernel).
+    """
+
+    def __init__(self, device: torch.device | str = "cuda"):
+        self.device = torch.device(device)
+        self._plan: _Plan | None = None
+
+    def plan(self, qo_indptr, kv_indptr, num_qo_heads: int, num_kv_heads: int, head_dim_qk: int,
+             head_dim_vo: int | None = None, causal: bool = False, sm_scale: float | None = None,
+             q_data_type: torch.dtype = torch.bfloat16) -> None:
+        qo = _host_indptr("qo_indptr", qo_indptr)
+        kv = _host_indptr("kv_indptr", kv_indptr)
+        hdv = head_dim_qk if head_dim_vo is None else head_dim_vo
+        self._plan = _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim_qk, hdv, causal, sm_scale,
+                                q_data_type, self.device)
+
+    def run(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor | None = None,
+            return_lse: bool = False):
+        """Returns ``out`` ``(total_q, num_qo_heads, head_dim_v)``, and the natural-log LSE
+        ``(total_q, num_qo_heads)`` float32 when ``return_lse``."""
+        if self._plan is None:
+            raise RuntimeError("call plan() before run()")
+        return _run(self._plan, q, k, v, out, return_lse)
+
+
+_PLAN_CACHE: OrderedDict = OrderedDict()
+_PLAN_CACHE_SIZE = 64
+
+
+def prefill(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool = False,
+            sm_scale: float | None = None, return_lse: bool = False, out: torch.Tensor | None = None):
+    """Attention of one request: q ``(q_len, num_qo_heads, head_dim)``, k/v ``(kv_len, num_kv_heads, ...)``.
+
+    ``sm_scale`` defaults to ``1/sqrt(head_dim)``. Returns ``out`` ``(q_len, num_qo_heads, head_dim_v)``
+    and, with ``return_lse``, the natural-log LSE ``(q_len, num_qo_heads)`` float32.
+    """
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        C.tensor(name, t, ndim=3)
+    C.value_dtype("q", q)
+    if k.shape[0] != v.shape[0] or k.shape[1] != v.shape[1]:
+        raise ValueError(f"k {tuple(k.shape)} and v {tuple(v.shape)} must agree in kv_len and num_kv_heads")
+    if k.shape[2] != q.shape[2]:
+        raise ValueError(f"k head_dim {k.shape[2]} must equal q head_dim {q.shape[2]}")
+    key = (q.shape[0], k.shape[0], q.shape[1], k.shape[1], q.shape[2], v.shape[2], bool(causal), sm_scale,
+           q.dtype, q.device)
+    plan = _PLAN_CACHE.get(key)
+    if plan is None:
+        plan = _make_plan([0, q.shape[0]], [0, k.shape[0]], q.shape[1], k.shape[1], q.shape[2], v.shape[2],
+                          causal, sm_scale, q.dtype, q.device)
+        _PLAN_CACHE[key] = plan
+        if len(_PLAN_CACHE) > _PLAN_CACHE_SIZE:
+            _PLAN_CACHE.popitem(last=False)
+    else:
+        _PLAN_CACHE.move_to_end(key)
+    return _run(plan, q, k, v, out, return_lse)
