@@ -1,0 +1,107 @@
+"""Manifest, staleness and loading errors, without compiling anything."""
+
+import json
+import os
+
+import pytest
+
+from cute_attn import artifacts as A
+from cute_attn import errors
+from cute_attn.build import plan_build
+from cute_attn.specs import MergeStateSpec
+
+
+def fake_entry(spec, directory, source_hash=None):
+    path = os.path.join(directory, spec.name + ".so")
+    with open(path, "wb") as f:
+        f.write(b"not a real library")
+    return {
+        "op": spec.op, "fields": spec.fields(), "file": os.path.basename(path), "symbol": spec.name,
+        "source_hash": source_hash or spec.source_hash(), "compile_key": spec.compile_key(A.dsl_version() or ""),
+        "dsl_version": A.dsl_version(), "compile_seconds": 0.0,
+    }
+
+
+@pytest.fixture
+def src(monkeypatch, tmp_path):
+    """The (single, fake) kernel source every MergeStateSpec hashes during the test."""
+    path = tmp_path / "kernel_src.py"
+    path.write_text("# v1\n")
+    monkeypatch.setattr(MergeStateSpec, "source_files", lambda self: [str(path)])
+    return path
+
+
+@pytest.fixture
+def spec(src):
+    return MergeStateSpec(dtype="bf16")
+
+
+def test_manifest_round_trip_and_status(tmp_path, spec, src):
+    d = str(tmp_path / "art")
+    m = A.Manifest(d, "sm_90a")
+    assert m.status(spec) == "missing"
+    os.makedirs(d)
+    m.entries[spec.name] = fake_entry(spec, d)
+    m.write()
+    m2 = A.Manifest.read(d, "sm_90a")
+    assert m2.entries == m.entries
+    assert m2.status(spec) == "ok"
+    with open(os.path.join(d, A.MANIFEST)) as f:
+        assert json.load(f)["arch"] == "sm_90a"
+    src.write_text("# v2: the kernel changed\n")
+    assert m2.status(spec) == "stale"
+    os.remove(os.path.join(d, spec.name + ".so"))
+    assert m2.status(spec) == "missing"
+
+
+def test_manifest_of_other_arch_or_format_is_ignored(tmp_path, spec):
+    d = tmp_path / "art"
+    d.mkdir()
+    (d / A.MANIFEST).write_text(json.dumps({"format": 1, "arch": "sm_100a", "artifacts": {spec.name: {}}}))
+    assert A.Manifest.read(str(d), "sm_90a").entries == {}
+    (d / A.MANIFEST).write_text(json.dumps({"format": 99, "arch": "sm_90a", "artifacts": {spec.name: {}}}))
+    assert A.Manifest.read(str(d), "sm_90a").entries == {}
+
+
+def test_plan_build_rebuilds_only_changed(tmp_path, spec, src):
+    d = str(tmp_path / "art")
+    os.makedirs(d)
+    other = MergeStateSpec(dtype="fp16")
+    todo, fresh = plan_build([spec, other], d, force=False)
+    assert todo == [spec, other] and fresh == []
+    m = A.Manifest(d, "sm_90a")
+    m.entries[spec.name] = fake_entry(spec, d)
+    m.entries[other.name] = fake_entry(other, d)
+    m.write()
+    todo, fresh = plan_build([spec, other], d, force=False)
+    assert todo == [] and fresh == [spec, other]
+    assert plan_build([spec, other], d, force=True)[0] == [spec, other]
+    src.write_text("# edited\n")
+    todo, fresh = plan_build([spec, other], d, force=False)
+    assert todo == [spec, other] and fresh == []  # both read the same (patched) source
+
+
+def test_search_order_and_find(tmp_path, spec, src, monkeypatch):
+    d = str(tmp_path / "env_dir")
+    monkeypatch.setenv("CUTE_ATTN_ARTIFACTS", d)
+    monkeypatch.setenv("CUTE_ATTN_CACHE", str(tmp_path / "cache"))
+    assert A.search_dirs("sm_90a")[0] == d
+    assert A.search_dirs("sm_90a")[-1] == str(tmp_path / "cache" / "sm_90a")
+    os.makedirs(d)
+    m = A.Manifest(d, "sm_90a")
+    m.entries[spec.name] = fake_entry(spec, d)
+    m.write()
+    path, _ = A.find_artifact(spec)
+    assert path == os.path.join(d, spec.name + ".so")
+    src.write_text("# changed\n")
+    path, seen = A.find_artifact(spec)
+    assert path is None and any("stale" in s for s in seen)
+
+
+def test_missing_artifact_without_gpu_names_the_build_command(tmp_path, spec, monkeypatch):
+    monkeypatch.setenv("CUTE_ATTN_ARTIFACTS", str(tmp_path / "none"))
+    monkeypatch.setenv("CUTE_ATTN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(A, "default_build_dir", lambda arch: str(tmp_path / "nobuild"))
+    monkeypatch.setattr(A, "_gpu_available", lambda: False)
+    with pytest.raises(errors.ArtifactError, match="python -m cute_attn.build --arch sm_90a"):
+        A.get_kernel(spec)
