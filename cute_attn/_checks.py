@@ -3,6 +3,8 @@ ValueError for a wrong shape, stride, device or value; every message names the a
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from .errors import DeviceError
@@ -101,3 +103,12 @@ def indptr_values(name: str, values: list[int]) -> None:
     for i in range(len(values) - 1):
         if values[i + 1] < values[i]:
             raise ValueError(f"{name} must be non-decreasing; {name}[{i + 1}]={values[i + 1]} < {values[i]}")
+
+
+def empty(shape, dtype: torch.dtype, device) -> torch.Tensor:
+    """``torch.empty`` for kernel outputs. With ``CUTE_ATTN_POISON=1`` (tests, debugging) the buffer is
+    filled with NaN first, so an element the kernel fails to write shows up as NaN."""
+    t = torch.empty(shape, dtype=dtype, device=device)
+    if os.environ.get("CUTE_ATTN_POISON") == "1":
+        t.fill_(float("nan"))
+    return t

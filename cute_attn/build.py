@@ -21,6 +21,9 @@ from .specs import ARCHS, SPEC_TYPES, KernelSpec, shipped_specs
 
 def _build_worker(op: str, fields: dict, directory: str, keep_ptx: bool) -> tuple[str, dict | None, str]:
     os.environ["CUTE_DSL_ARCH"] = fields["arch"]
+    if keep_ptx:  # read by the DSL when it first loads, in this fresh (spawned) process
+        os.environ["CUTE_DSL_KEEP"] = "ptx"
+        os.environ["CUTE_DSL_DUMP_DIR"] = os.path.join(directory, ".dump")
     from .artifacts import export_artifact
 
     spec = SPEC_TYPES[op](**fields)

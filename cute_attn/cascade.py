@@ -39,8 +39,8 @@ def merge_state(v_a: torch.Tensor, s_a: torch.Tensor, v_b: torch.Tensor, s_b: to
     C.aligned_rows("v_a", v_a)
     C.aligned_rows("v_b", v_b)
     C.cuda_device(v_a=v_a, s_a=s_a, v_b=v_b, s_b=s_b)
-    v_out = torch.empty_like(v_a, memory_format=torch.contiguous_format)
-    s_out = torch.empty((n, h), dtype=torch.float32, device=v_a.device)
+    v_out = C.empty((n, h, d), v_a.dtype, v_a.device)
+    s_out = C.empty((n, h), torch.float32, v_a.device)
     if n * h == 0:
         return v_out, s_out
     with torch.cuda.device(v_a.device):
@@ -58,8 +58,8 @@ def merge_states(v: torch.Tensor, s: torch.Tensor):
     _check_lse("s", s, (n, k, h))
     C.aligned_rows("v", v)
     C.cuda_device(v=v, s=s)
-    v_out = torch.empty((n, h, d), dtype=v.dtype, device=v.device)
-    s_out = torch.empty((n, h), dtype=torch.float32, device=v.device)
+    v_out = C.empty((n, h, d), v.dtype, v.device)
+    s_out = C.empty((n, h), torch.float32, v.device)
     if k == 0:
         v_out.zero_()
         s_out.fill_(float("-inf"))

@@ -128,14 +128,14 @@ def _run(plan: _Plan, q, k, v, out, return_lse):
     _check_qkv(plan, q, k, v)
     o_shape = (plan.total_q, plan.num_qo_heads, plan.spec.head_dim_v)
     if out is None:
-        out = torch.empty(o_shape, dtype=q.dtype, device=q.device)
+        out = C.empty(o_shape, q.dtype, q.device)
     else:
         C.tensor("out", out, ndim=3)
         C.same_dtype("q", q, out=out)
         C.shape("out", out, o_shape)
         C.aligned_rows("out", out)
     C.cuda_device(q=q, k=k, v=v, out=out, qo_indptr=plan.qo_indptr)
-    lse = torch.empty((plan.num_qo_heads, plan.total_q), dtype=torch.float32, device=q.device)
+    lse = C.empty((plan.num_qo_heads, plan.total_q), torch.float32, q.device)
     if plan.work.shape[0]:
         with torch.cuda.device(q.device):
             get_kernel(plan.spec)(

@@ -105,3 +105,14 @@ def test_missing_artifact_without_gpu_names_the_build_command(tmp_path, spec, mo
     monkeypatch.setattr(A, "_gpu_available", lambda: False)
     with pytest.raises(errors.ArtifactError, match="python -m cute_attn.build --arch sm_90a"):
         A.get_kernel(spec)
+
+
+def test_build_worker_reports_a_failure_with_the_variant_name(tmp_path, monkeypatch):
+    from cute_attn.build import _build_worker
+
+    monkeypatch.setenv("CUTE_DSL_ARCH", "sm_90a")
+    monkeypatch.setattr(MergeStateSpec, "compile_fn", "no_such_compile_function")
+    spec = MergeStateSpec(dtype="fp16")
+    name, entry, msg = _build_worker(spec.op, spec.fields(), str(tmp_path), False)
+    assert name == "merge_state_fp16_sm90a" and entry is None
+    assert "no_such_compile_function" in msg

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Everything the H100 checks in one call: environment, GPU tests, benchmarks. Logs and JSON go to $OUT.
+# Needs: artifacts built on the CPU box (build/artifacts/sm_90a), the runtime kit unpacked (.kit/unpack.sh).
+#   source .kit/unpack.sh .kit && export PYTHONPATH=$PWD:$PYTHONPATH && bash bench/gpu_suite.sh [tests|bench|all]
+set -u
+OUT=${OUT:-/tmp/cute_attn_out}
+mkdir -p "$OUT"
+what=${1:-all}
+export PYTHONUNBUFFERED=1
+export CUTE_ATTN_ARTIFACTS=${CUTE_ATTN_ARTIFACTS:-$PWD/build/artifacts/sm_90a}
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv | tee "$OUT/env.txt"
+python3 -c "import torch, tvm_ffi; print('torch', torch.__version__, 'tvm_ffi', tvm_ffi.__version__)" | tee -a "$OUT/env.txt"
+rc=0
+if [ "$what" = all ] || [ "$what" = tests ]; then
+  timeout 420 python3 -m pytest -m gpu tests -q -rs --timeout=120 -p no:cacheprovider \
+      --junitxml="$OUT/gpu_tests.xml" 2>&1 | tee "$OUT/gpu_tests.log" | tail -40
+  rc=${PIPESTATUS[0]}
+fi
+if [ "$what" = all ] || [ "$what" = bench ]; then
+  for b in ${BENCHES:-memory}; do
+    timeout 300 python3 -m bench.$b --json "$OUT/bench_$b.json" 2>&1 | tee "$OUT/bench_$b.log" | tail -30
+  done
+fi
+exit $rc
