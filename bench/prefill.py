@@ -1,0 +1,139 @@
+"""Prefill TFLOP/s next to torch SDPA (cuDNN and FLASH_ATTENTION backends), same process, same inputs.
+
+    python -m bench.prefill [--json out.json] [--png chart.png] [--quick]
+
+FLOPs are counted causal-aware: 2 * (visible query-key pairs) * heads * (head_dim + head_dim_v).
+Heads = 2048 / head_dim, bf16, NHD for cute_attn and BHSD (a transposed view of the same data) for SDPA.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+import cute_attn
+
+from .common import device_info, markdown_table, time_ms, write_json
+
+
+def visible_pairs(q_len: int, kv_len: int, causal: bool) -> int:
+    if not causal:
+        return q_len * kv_len
+    off = kv_len - q_len
+    return sum(max(0, min(kv_len, i + off + 1)) for i in range(q_len))
+
+
+def bench_case(batch, seqlen, hd, hdv, causal, dtype=torch.bfloat16):
+    heads = 2048 // hd
+    q = torch.randn(batch * seqlen, heads, hd, dtype=dtype, device="cuda")
+    k = torch.randn(batch * seqlen, heads, hd, dtype=dtype, device="cuda")
+    v = torch.randn(batch * seqlen, heads, hdv, dtype=dtype, device="cuda")
+    flops = 2 * batch * visible_pairs(seqlen, seqlen, causal) * heads * (hd + hdv)
+    indptr = list(range(0, batch * seqlen + 1, seqlen))
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    w.plan(indptr, indptr, heads, heads, hd, hdv, causal=causal, q_data_type=dtype)
+    row = {"case": f"hd{hd}{'' if hd == hdv else f'/{hdv}'} {'causal' if causal else 'full'}",
+           "shape": f"{batch}x{seqlen}", "heads": heads}
+    out = torch.empty(batch * seqlen, heads, hdv, dtype=dtype, device="cuda")
+    row["cute_attn"] = flops / time_ms(lambda: w.run(q, k, v, out=out)) / 1e9
+    qb, kb, vb = (t.view(batch, seqlen, heads, -1).transpose(1, 2) for t in (q, k, v))
+    for name, backend in (("cudnn", SDPBackend.CUDNN_ATTENTION), ("fa2", SDPBackend.FLASH_ATTENTION)):
+        try:
+            with sdpa_kernel(backend):
+                F.scaled_dot_product_attention(qb, kb, vb, is_causal=causal)
+                row[name] = flops / time_ms(lambda: F.scaled_dot_product_attention(qb, kb, vb, is_causal=causal)) / 1e9
+        except Exception as e:  # a backend may not support a head dim
+            row[name] = f"n/a ({type(e).__name__})"
+    if isinstance(row.get("cudnn"), float):
+        row["vs_cudnn"] = row["cute_attn"] / row["cudnn"]
+    return row
+
+
+def bench_ragged(causal, hd=128, dtype=torch.bfloat16):
+    lens = [8192, 4096, 2048, 1024, 512, 512, 256, 128, 3000, 17, 1, 700]
+    heads = 2048 // hd
+    total = sum(lens)
+    indptr = [0] + torch.tensor(lens).cumsum(0).tolist()
+    q = torch.randn(total, heads, hd, dtype=dtype, device="cuda")
+    k, v = torch.randn_like(q), torch.randn_like(q)
+    flops = sum(2 * visible_pairs(n, n, causal) * heads * 2 * hd for n in lens)
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    w.plan(indptr, indptr, heads, heads, hd, causal=causal, q_data_type=dtype)
+    row = {"case": f"ragged hd{hd} {'causal' if causal else 'full'}", "shape": f"{len(lens)} reqs, {total} tok",
+           "heads": heads, "cute_attn": flops / time_ms(lambda: w.run(q, k, v)) / 1e9}
+
+    def sdpa_loop():  # the peer has no ragged form: one call per request
+        for b in range(len(lens)):
+            sl = slice(indptr[b], indptr[b + 1])
+            F.scaled_dot_product_attention(q[sl].transpose(0, 1), k[sl].transpose(0, 1), v[sl].transpose(0, 1),
+                                           is_causal=causal)
+
+    with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+        try:
+            row["cudnn"] = flops / time_ms(sdpa_loop) / 1e9
+            row["vs_cudnn"] = row["cute_attn"] / row["cudnn"]
+        except Exception as e:
+            row["cudnn"] = f"n/a ({type(e).__name__})"
+    return row
+
+
+def chart(rows, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in rows if isinstance(r.get("cute_attn"), float)]
+    labels = [f"{r['case']}\n{r['shape']}" for r in rows]
+    fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(rows)), 4.5))
+    width = 0.27
+    for i, (key, color) in enumerate((("cute_attn", "tab:green"), ("cudnn", "tab:blue"), ("fa2", "tab:gray"))):
+        vals = [r[key] if isinstance(r.get(key), float) else 0 for r in rows]
+        ax.bar([x + (i - 1) * width for x in range(len(rows))], vals, width, label=key, color=color)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("TFLOP/s")
+    ax.legend()
+    ax.set_title("prefill, bf16, " + torch.cuda.get_device_name(0))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--json")
+    p.add_argument("--png")
+    p.add_argument("--quick", action="store_true", help="16k only, hd128")
+    args = p.parse_args(argv)
+    shapes = [(1, 16384)] if args.quick else [(1, 16384), (4, 4096), (16, 1024)]
+    dims = [(128, 128)] if args.quick else [(64, 64), (128, 128), (256, 256), (192, 128)]
+    rows = []
+    for hd, hdv in dims:
+        for causal in (True, False):
+            for b, s in shapes:
+                try:
+                    rows.append(bench_case(b, s, hd, hdv, causal))
+                except Exception as e:
+                    rows.append({"case": f"hd{hd} {'causal' if causal else 'full'}", "shape": f"{b}x{s}",
+                                 "cute_attn": f"FAILED {type(e).__name__}: {str(e)[:120]}"})
+                print(rows[-1], flush=True)
+    if not args.quick:
+        for causal in (True, False):
+            try:
+                rows.append(bench_ragged(causal))
+            except Exception as e:
+                rows.append({"case": "ragged", "cute_attn": f"FAILED {type(e).__name__}: {str(e)[:120]}"})
+            print(rows[-1], flush=True)
+    info = device_info()
+    print(f"\n{info['device']}, {info['date']}, TFLOP/s (bf16)\n")
+    print(markdown_table(rows, ["case", "shape", "heads", "cute_attn", "cudnn", "fa2", "vs_cudnn"]))
+    write_json(args.json, {"info": info, "rows": rows})
+    if args.png:
+        chart(rows, args.png)
+
+
+if __name__ == "__main__":
+    main()

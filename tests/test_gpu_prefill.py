@@ -1,0 +1,140 @@
+"""GPU: prefill (single request and ragged batches) against the float64 reference.
+
+The allowed error is a multiple of a same-dtype torch reference's own error (SDPA math in bf16/fp16)
+plus a small absolute term. Outputs are NaN-poisoned (CUTE_ATTN_POISON=1)."""
+
+import math
+
+import pytest
+import torch
+
+import cute_attn
+from cute_attn import reference as R
+
+pytestmark = pytest.mark.gpu
+HEAD_DIMS = [(64, 64), (128, 128), (256, 256), (192, 128)]
+
+
+@pytest.fixture(autouse=True)
+def poison(monkeypatch):
+    monkeypatch.setenv("CUTE_ATTN_POISON", "1")
+
+
+def same_dtype_ref(q, k, v, qo, kv, causal, scale):
+    """Low-precision peer: each request through torch math in the input dtype (fp32 accumulate)."""
+    outs = []
+    for b in range(len(qo) - 1):
+        qb, kb, vb = q[qo[b]:qo[b + 1]], k[kv[b]:kv[b + 1]], v[kv[b]:kv[b + 1]]
+        o, _ = R.attention(qb, kb, vb, causal, scale, dtype=torch.float32)
+        outs.append(o.to(q.dtype))
+    return torch.cat(outs) if outs else q.new_zeros(0, q.shape[1], v.shape[2])
+
+
+def check(out, lse, q, k, v, qo, kv, causal, scale):
+    ref_o, ref_l = R.ragged_attention(q.cpu(), k.cpu(), v.cpu(), qo, kv, causal, scale)
+    low = same_dtype_ref(q.cpu(), k.cpu(), v.cpu(), qo, kv, causal, scale).double()
+    out, lse = out.cpu().double(), lse.cpu().double()
+    assert not torch.isnan(out).any(), "unwritten (NaN) output elements"
+    assert not torch.isnan(lse).any(), "unwritten (NaN) LSE elements"
+    base_err = (low - ref_o).abs().max().item()
+    err = (out - ref_o).abs().max().item()
+    assert err <= 3 * base_err + 1e-3, f"max error {err:.3g} vs same-dtype reference {base_err:.3g}"
+    rel = ((out - ref_o).norm() / ref_o.norm().clamp_min(1e-12)).item()
+    assert rel < 1e-2, f"relative error {rel:.3g}"
+    assert torch.equal(torch.isneginf(lse), torch.isneginf(ref_l))
+    fin = torch.isfinite(ref_l)
+    torch.testing.assert_close(lse[fin], ref_l[fin], atol=2e-3, rtol=1e-3)
+
+
+def rand(gen, *shape, dtype=torch.bfloat16):
+    return torch.randn(*shape, generator=gen).to(dtype).cuda()
+
+
+@pytest.mark.parametrize("hd,hdv", HEAD_DIMS)
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("seqlen", [1, 17, 113, 1023])
+def test_single_request(rng, hd, hdv, causal, seqlen):
+    q, k, v = rand(rng, seqlen, 4, hd), rand(rng, seqlen, 4, hd), rand(rng, seqlen, 4, hdv)
+    out, lse = cute_attn.prefill(q, k, v, causal=causal, return_lse=True)
+    assert out.shape == (seqlen, 4, hdv) and lse.shape == (seqlen, 4)
+    check(out, lse, q, k, v, [0, seqlen], [0, seqlen], causal, 1 / math.sqrt(hd))
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("group", [1, 4, 8])
+@pytest.mark.parametrize("causal", [False, True])
+def test_gqa_long(rng, dtype, group, causal):
+    s, hk = 4097, 2
+    q = rand(rng, s, hk * group, 128, dtype=dtype)
+    k, v = rand(rng, s, hk, 128, dtype=dtype), rand(rng, s, hk, 128, dtype=dtype)
+    out, lse = cute_attn.prefill(q, k, v, causal=causal, return_lse=True, sm_scale=0.07)
+    check(out, lse, q, k, v, [0, s], [0, s], causal, 0.07)
+
+
+@pytest.mark.parametrize("hd,hdv", HEAD_DIMS)
+@pytest.mark.parametrize("causal", [False, True])
+def test_q_shorter_than_kv(rng, hd, hdv, causal):
+    """Append-like: causal is aligned bottom-right."""
+    q, k, v = rand(rng, 113, 4, hd), rand(rng, 1023, 2, hd), rand(rng, 1023, 2, hdv)
+    out, lse = cute_attn.prefill(q, k, v, causal=causal, return_lse=True)
+    check(out, lse, q, k, v, [0, 113], [0, 1023], causal, 1 / math.sqrt(hd))
+
+
+@pytest.mark.parametrize("hd,hdv", [(128, 128), (64, 64)])
+@pytest.mark.parametrize("causal", [False, True])
+def test_ragged_batch_with_empty_members(rng, hd, hdv, causal):
+    q_lens = [17, 0, 300, 1, 1023, 5, 0]
+    kv_lens = [17, 40, 300, 129, 1100, 0, 0]  # request 5 has queries but no key: output 0, LSE -inf
+    qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
+    kv = [0] + torch.tensor(kv_lens).cumsum(0).tolist()
+    hq, hk = 8, 2
+    q, k, v = rand(rng, qo[-1], hq, hd), rand(rng, kv[-1], hk, hd), rand(rng, kv[-1], hk, hdv)
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    w.plan(torch.tensor(qo, dtype=torch.int32), torch.tensor(kv, dtype=torch.int32), hq, hk, hd, hdv, causal=causal)
+    out, lse = w.run(q, k, v, return_lse=True)
+    check(out, lse, q, k, v, qo, kv, causal, 1 / math.sqrt(hd))
+
+
+def test_non_contiguous_inputs(rng):
+    """q, k, v as slices of a fused QKV projection; out as a strided view."""
+    s, hq, hk, d = 333, 8, 2, 128
+    qkv = rand(rng, s, hq + 2 * hk, d)
+    q, k, v = qkv[:, :hq], qkv[:, hq:hq + hk], qkv[:, hq + hk:]
+    out_buf = torch.full((s, hq, 2 * d), float("nan"), dtype=torch.bfloat16, device="cuda")
+    out = out_buf[:, :, d:]
+    cute_attn.prefill(q, k, v, causal=True, out=out)
+    assert torch.isnan(out_buf[:, :, :d]).all(), "wrote outside the out view"
+    _, lse = cute_attn.prefill(q, k, v, causal=True, return_lse=True)
+    check(out, lse, q, k, v, [0, s], [0, s], True, 1 / math.sqrt(d))
+
+
+def test_graph_capture_replay_equals_eager(rng):
+    qo, kv = [0, 100, 612], [0, 300, 812]
+    q, k, v = rand(rng, 612, 8, 128), rand(rng, 812, 8, 128), rand(rng, 812, 8, 128)
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    w.plan(qo, kv, 8, 8, 128, causal=True)
+    eager = w.run(q, k, v).clone()
+    out = torch.empty_like(eager)
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.stream(side), torch.cuda.graph(g):
+        w.run(q, k, v, out=out)
+    torch.cuda.current_stream().wait_stream(side)
+    g.replay()
+    torch.cuda.synchronize()
+    assert torch.equal(out, eager)
+    q.copy_(rand(rng, 612, 8, 128))
+    g.replay()
+    torch.cuda.synchronize()
+    assert torch.equal(out, w.run(q, k, v))
+
+
+def test_prefill_validation_on_gpu(rng):
+    q = rand(rng, 16, 4, 128)
+    with pytest.raises(ValueError, match="multiple of num_kv_heads"):
+        cute_attn.prefill(q, rand(rng, 16, 3, 128), rand(rng, 16, 3, 128))
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    w.plan([0, 16], [0, 16], 4, 4, 128)
+    with pytest.raises(ValueError, match="q must have shape"):
+        w.run(rand(rng, 15, 4, 128), rand(rng, 16, 4, 128), rand(rng, 16, 4, 128))
