@@ -1,0 +1,92 @@
+"""Prefill host side: the tile schedule and input validation (CPU tensors, no GPU)."""
+
+import pytest
+import torch
+
+import cute_attn
+from cute_attn import DeviceError
+from cute_attn.prefill import make_work_list
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_work_list_covers_every_tile_once_heaviest_first(causal):
+    q_lens, kv_lens, heads, tile_m = [300, 0, 1, 129, 128], [300, 50, 7, 1000, 0], 3, 128
+    work = make_work_list(q_lens, kv_lens, heads, tile_m, causal)
+    assert work.dtype == torch.int32 and work.shape[1] == 4
+    expected = {(b, m, h) for b, ql in enumerate(q_lens) for m in range(-(-ql // tile_m)) for h in range(heads)}
+    got = [tuple(r[:3]) for r in work.tolist()]
+    assert len(got) == len(expected) and set(got) == expected
+
+    def cost(b, m):
+        ql, kl = q_lens[b], kv_lens[b]
+        if not causal:
+            return kl
+        return max(0, min(kl, min((m + 1) * tile_m, ql) + kl - ql))
+
+    costs = [cost(b, m) for b, m, _ in got]
+    assert costs == sorted(costs, reverse=True)
+    if causal:  # the last m-block of a causal request is its heaviest
+        assert got[0][:2] == (3, 1)
+
+
+def test_work_list_empty_batch():
+    assert make_work_list([0, 0], [5, 0], 4, 128, True).shape == (0, 4)
+
+
+def qkv(s=16, hq=4, hk=4, d=128, dv=None, dtype=torch.bfloat16):
+    return (torch.randn(s, hq, d).to(dtype), torch.randn(s, hk, d).to(dtype), torch.randn(s, hk, dv or d).to(dtype))
+
+
+@pytest.mark.parametrize(
+    "args,kwargs,exc,match",
+    [
+        (qkv(dtype=torch.float32), {}, TypeError, "q must have dtype"),
+        (qkv(d=96), {}, ValueError, r"\(head_dim, head_dim_v\)"),
+        (qkv(d=192, dv=192), {}, ValueError, r"\(head_dim, head_dim_v\)"),
+        (qkv(hq=6, hk=4), {}, ValueError, "multiple of num_kv_heads"),
+        ((qkv()[0], qkv()[1], qkv(s=15)[2]), {}, ValueError, "must agree in kv_len"),
+        ((qkv()[0], qkv(d=64)[1], qkv()[2]), {}, ValueError, "k head_dim"),
+        ((torch.randn(16, 128, 4).bfloat16().transpose(1, 2), qkv()[1], qkv()[2]), {}, ValueError, "q must have a contiguous last dim"),
+        ((torch.randn(16, 4, 136).bfloat16()[..., 4:132], qkv()[1], qkv()[2]), {}, ValueError, "q must start at a 16-byte"),
+        (qkv(), {"out": torch.empty(16, 4, 64, dtype=torch.bfloat16)}, ValueError, "out must have shape"),
+        (qkv(), {"out": torch.empty(16, 4, 128, dtype=torch.float16)}, TypeError, "out has dtype"),
+    ],
+)
+def test_prefill_validation(args, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        cute_attn.prefill(*args, **kwargs)
+
+
+def test_prefill_mixed_dtypes_rejected():
+    q, k, v = qkv()
+    with pytest.raises(TypeError, match="k has dtype"):
+        cute_attn.prefill(q, k.half(), v)
+
+
+def test_valid_prefill_reaches_device_check():
+    with pytest.raises(DeviceError):
+        cute_attn.prefill(*qkv(), causal=True)
+
+
+def test_wrapper_plan_validation():
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper(device="cpu")
+    with pytest.raises(RuntimeError, match="plan"):
+        w.run(*qkv())
+    with pytest.raises(ValueError, match="non-decreasing"):
+        w.plan([0, 5, 3], [0, 5, 9], 4, 4, 128)
+    with pytest.raises(ValueError, match=r"qo_indptr\[0\]"):
+        w.plan([1, 5], [0, 5], 4, 4, 128)
+    with pytest.raises(ValueError, match="entries"):
+        w.plan([0, 5], [0, 5, 6], 4, 4, 128)
+    with pytest.raises(TypeError, match="int32"):
+        w.plan(torch.tensor([0, 5]), [0, 5], 4, 4, 128)
+    with pytest.raises(TypeError, match="q_data_type"):
+        w.plan([0, 5], [0, 5], 4, 4, 128, q_data_type=torch.float32)
+    w.plan([0, 5, 16], [0, 9, 16], 4, 2, 128, causal=True)
+    q, k, v = qkv(hk=2)
+    with pytest.raises(ValueError, match="q must have shape"):
+        w.run(q[:15], k, v)
+    with pytest.raises(TypeError, match="plan was made for bf16"):
+        w.run(q.half(), k.half(), v.half())
+    with pytest.raises(DeviceError):
+        w.run(q, k, v)
