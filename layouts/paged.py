@@ -1,0 +1,42 @@
+"""The paged-KV map: logical KV row ``r`` of request ``b`` -> element offset in a paged cache.
+
+A CSR page table (``kv_indptr``, ``kv_indices``) and ``page_size`` define, for each request, the map
+
+    offset(b, r) = kv_indices[kv_indptr[b] + r // page_size] * page_stride + (r % page_size) * row_stride
+
+(plus ``head * head_stride + col`` inside a row). It is the layout of a gathered K/V tile: for
+``page_size == 1`` every row has its own address (vector sparsity); when ``page_size`` is a multiple of
+the KV tile, a whole tile lies in one page and is one TMA box with the page id as a coordinate.
+
+The functions here are written once with operators that both Python ints / torch tensors and the DSL's
+integer values support (``//``, ``%``, ``*``, ``+``, indexing), so the same definition is evaluated on the
+host (tests, the reference) and traced inside kernels. Keep them free of Python control flow on values.
+"""
+
+from __future__ import annotations
+
+
+def page_slot(kv_indices, kv_indptr, b, r, page_size):
+    """``(page id, slot in page)`` of logical row ``r`` of request ``b``."""
+    return kv_indices[kv_indptr[b] + r // page_size], r % page_size
+
+
+def row_offset(kv_indices, kv_indptr, b, r, page_size, page_stride, row_stride):
+    """Element offset of logical row ``r`` of request ``b`` (head 0, column 0)."""
+    page, slot = page_slot(kv_indices, kv_indptr, b, r, page_size)
+    return page * page_stride + slot * row_stride
+
+
+def cache_strides(cache_shape, cache_stride, kv_layout: str = "NHD"):
+    """``(page_stride, row_stride, head_stride)`` of a cache tensor in either layout.
+
+    NHD caches are ``(num_pages, page_size, num_kv_heads, head_dim)``; HND caches
+    ``(num_pages, num_kv_heads, page_size, head_dim)``. The last dim must be contiguous.
+    """
+    if cache_stride[-1] != 1:
+        raise ValueError(f"the cache's last dim must be contiguous, got strides {tuple(cache_stride)}")
+    if kv_layout == "NHD":
+        return cache_stride[0], cache_stride[1], cache_stride[2]
+    if kv_layout == "HND":
+        return cache_stride[0], cache_stride[2], cache_stride[1]
+    raise ValueError(f"kv_layout must be 'NHD' or 'HND', got {kv_layout!r}")
