@@ -152,6 +152,9 @@ def export_artifact(spec: KernelSpec, directory: str, keep_ptx: bool = False) ->
                 os.remove(p)
     if keep_ptx:
         ptx = getattr(compiled, "__ptx__", None)
+        if ptx and os.path.isfile(ptx):  # the DSL may hand back the path of the PTX it kept
+            with open(ptx) as f:
+                ptx = f.read()
         if ptx:
             with open(os.path.join(directory, f"{spec.name}.ptx"), "w") as f:
                 f.write(ptx)

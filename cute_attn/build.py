@@ -24,6 +24,7 @@ def _build_worker(op: str, fields: dict, directory: str, keep_ptx: bool) -> tupl
     if keep_ptx:  # read by the DSL when it first loads, in this fresh (spawned) process
         os.environ["CUTE_DSL_KEEP"] = "ptx"
         os.environ["CUTE_DSL_DUMP_DIR"] = os.path.join(directory, ".dump")
+        os.makedirs(os.environ["CUTE_DSL_DUMP_DIR"], exist_ok=True)
     from .artifacts import export_artifact
 
     spec = SPEC_TYPES[op](**fields)
