@@ -21,6 +21,7 @@ from .errors import ArtifactError, DeviceError  # noqa: E402
 from .page import append_paged_kv_cache, get_batch_indices_positions  # noqa: E402
 from .cascade import merge_state, merge_states  # noqa: E402
 from .prefill import BatchPrefillWithRaggedKVCacheWrapper, prefill  # noqa: E402
+from .decode import BatchDecodeWithPagedKVCacheWrapper  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -33,4 +34,5 @@ __all__ = [
     "merge_states",
     "prefill",
     "BatchPrefillWithRaggedKVCacheWrapper",
+    "BatchDecodeWithPagedKVCacheWrapper",
 ]

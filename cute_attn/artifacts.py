@@ -99,6 +99,7 @@ class Manifest:
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=1)
             f.write("\n")
+        os.chmod(tmp, 0o644)
         os.replace(tmp, os.path.join(self.directory, MANIFEST))
 
     def status(self, spec: KernelSpec) -> str:

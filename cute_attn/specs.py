@@ -8,6 +8,7 @@ compile key (spec fields + hash of the kernel sources + DSL version), which deci
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import importlib
@@ -17,10 +18,9 @@ from typing import ClassVar, Iterator
 ARCHS = ("sm_90a",)
 DTYPES = ("bf16", "fp16")
 PREFILL_HEAD_DIMS = ((64, 64), (128, 128), (256, 256), (192, 128))
+DECODE_HEAD_DIMS = (64, 128, 256)
 # Ops whose variants the build compiles and the package ships.
-SHIPPED_OPS = ("append_kv", "merge_state", "merge_states")
-
-_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+SHIPPED_OPS = ("append_kv", "merge_state", "merge_states", "decode")
 
 
 def _kernels_dir() -> str:
@@ -35,12 +35,36 @@ def _layouts_dir() -> str:
     return os.path.dirname(os.path.abspath(lay.__file__))
 
 
-def _py_files(folder: str) -> list[str]:
-    out = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-        out += [os.path.join(dirpath, f) for f in sorted(filenames) if f.endswith(".py")]
-    return out
+def _local_imports(path: str, seen: set[str]) -> None:
+    """Add ``path`` and, recursively, the kernel/layout modules it imports (relative imports inside
+    kernels/, absolute ``cute_attn.kernels.*`` / ``cute_attn.layouts.*``) to ``seen``."""
+    if path in seen or not os.path.isfile(path):
+        return
+    seen.add(path)
+    with open(path) as f:
+        tree = ast.parse(f.read(), path)
+    roots = {"cute_attn.kernels": _kernels_dir(), "cute_attn.layouts": _layouts_dir()}
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = os.path.dirname(path)
+                for _ in range(node.level - 1):
+                    base = os.path.dirname(base)
+                mod = os.path.join(base, *(node.module or "").split(".")) if node.module else base
+                targets += [mod] + [os.path.join(mod, a.name) for a in node.names]
+            elif node.module:
+                targets += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            targets += [a.name for a in node.names]
+        for t in targets:
+            if not os.path.isabs(t):
+                root = next((r for r in roots if t == r or t.startswith(r + ".")), None)
+                if root is None:
+                    continue
+                t = os.path.join(roots[root], *t[len(root) + 1:].split(".")) if t != root else roots[root]
+            for cand in (t + ".py", os.path.join(t, "__init__.py")):
+                _local_imports(cand, seen)
 
 
 def hash_files(paths: list[str]) -> str:
@@ -100,13 +124,13 @@ class KernelSpec:
         return "_".join(parts)
 
     def source_files(self) -> list[str]:
-        """Files whose content goes into the compile key: the kernel module, kernels/common, layouts."""
-        kdir = _kernels_dir()
-        files = [os.path.join(kdir, self.module.rsplit(".", 1)[-1] + ".py")]
-        files += _py_files(os.path.join(kdir, "common"))
-        files += _py_files(_layouts_dir())
-        files.append(os.path.join(_PKG_DIR, "specs.py"))
-        return files
+        """Files whose content goes into the compile key: the kernel module, the kernel and layout modules
+        it imports (transitively). Spec fields enter the key separately."""
+        main = os.path.join(_kernels_dir(), self.module.rsplit(".", 1)[-1] + ".py")
+        seen: set[str] = set()
+        _local_imports(main, seen)
+        seen.discard(main)
+        return [main] + sorted(seen)
 
     def source_hash(self) -> str:
         return hash_files(self.source_files())
@@ -169,7 +193,23 @@ class PrefillSpec(KernelSpec):
             )
 
 
-SPEC_TYPES = {cls.op: cls for cls in (AppendKVSpec, MergeStateSpec, MergeStatesSpec, PrefillSpec)}
+@dataclasses.dataclass(frozen=True)
+class DecodeSpec(KernelSpec):
+    """Batch decode over a paged KV cache (NHD or HND: the cache strides are runtime)."""
+
+    op: ClassVar[str] = "decode"
+    module: ClassVar[str] = "cute_attn.kernels.decode_sm90"
+    compile_fn: ClassVar[str] = "compile_decode"
+
+    dtype: str = "bf16"
+    head_dim: int = 128
+
+    def _check(self) -> None:
+        if self.head_dim not in DECODE_HEAD_DIMS:
+            raise ValueError(f"decode supports head_dim in {DECODE_HEAD_DIMS}, got {self.head_dim}")
+
+
+SPEC_TYPES = {cls.op: cls for cls in (AppendKVSpec, MergeStateSpec, MergeStatesSpec, PrefillSpec, DecodeSpec)}
 
 
 def spec_from_fields(op: str, fields: dict) -> KernelSpec:
@@ -191,6 +231,9 @@ def shipped_specs(arch: str = "sm_90a", ops: tuple[str, ...] | None = None) -> l
             for hd, hdv in PREFILL_HEAD_DIMS:
                 for causal in (False, True):
                     yield PrefillSpec(arch=arch, dtype=dtype, head_dim=hd, head_dim_v=hdv, causal=causal)
+        for dtype in DTYPES:
+            for hd in DECODE_HEAD_DIMS:
+                yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd)
 
     ops = SHIPPED_OPS if ops is None else ops
     return [s for s in gen() if s.op in ops]

@@ -1,6 +1,7 @@
 """Specs: names, validation, compile keys."""
 
 import dataclasses
+import os
 
 import pytest
 
@@ -60,8 +61,25 @@ def test_compile_key_depends_on_fields_sources_and_dsl(monkeypatch, tmp_path):
     assert a.compile_key("4.8.1") != before
 
 
-def test_source_files_cover_kernel_common_and_layouts():
-    files = S.PrefillSpec().source_files()
-    assert files[0].endswith("prefill_sm90.py")
-    assert any("layouts" in f for f in files)
-    assert any(f.endswith("specs.py") for f in files)
+def test_source_files_follow_local_imports(tmp_path):
+    """The compile key hashes the kernel module and the kernel/layout modules it imports, transitively,
+    and nothing else (editing an unrelated kernel does not make an artifact stale)."""
+    pkg = tmp_path / "kern"
+    (pkg / "common").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "common" / "__init__.py").write_text("")
+    (pkg / "main.py").write_text("import os\nfrom .common.softmax import f\nfrom .common import mask\n")
+    (pkg / "common" / "softmax.py").write_text("from . import util\n")
+    (pkg / "common" / "util.py").write_text("x = 1\n")
+    (pkg / "common" / "mask.py").write_text("y = 2\n")
+    (pkg / "common" / "unrelated.py").write_text("z = 3\n")
+    seen = set()
+    S._local_imports(str(pkg / "main.py"), seen)
+    names = sorted(os.path.relpath(p, pkg) for p in seen)
+    assert names == ["common/__init__.py", "common/mask.py", "common/softmax.py", "common/util.py", "main.py"]
+
+
+def test_memory_kernels_do_not_hash_prefill_pieces():
+    files = S.AppendKVSpec().source_files()
+    assert files[0].endswith("append_kv.py")
+    assert not any("prefill" in f or os.sep + "common" + os.sep in f for f in files)

@@ -1,0 +1,451 @@
+"""Batch decode (one query token per request) over a paged KV cache, on Hopper.
+
+q is ``(batch, num_qo_heads, head_dim)``; the cache is described by a CSR page table (see
+``cute_attn.page``), layout ``"NHD"`` or ``"HND"``, any page size including 1. ``head_dim`` in
+``(64, 128, 256)``, bf16 or fp16. GQA/MQA: query head ``h`` reads kv head ``h // (num_qo_heads //
+num_kv_heads)``. The LSE returned is the natural-log log-sum-exp of the scaled scores; a request with
+no KV row gets output 0 and LSE ``-inf``.
+
+``plan()`` is host work: it validates the page table (when given as CPU tensors) and splits the KV of
+every (request, kv head) into work items so that each SM reads near-equal bytes, also for skewed
+batches (``plan_decode_work``). A (request, kv head) whose KV is cut in several parts is merged
+inside the same kernel by the last part to finish, so ``run()`` is one launch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import torch
+
+from . import _checks as C
+from .artifacts import get_kernel
+from .layouts.decode_work import ITEM_WIDTH, MAX_ROWS, Item
+from .page import KV_LAYOUTS, unpack_paged_kv_cache
+from .specs import DECODE_HEAD_DIMS, DecodeSpec
+
+DEFAULT_NUM_SMS = 132  # H100 SXM; used when planning for a non-CUDA device
+# Fixed cost of one work item (Q load, epilogue), in bytes of KV it could have read meanwhile.
+ITEM_OVERHEAD_BYTES = 32 << 10
+# No CTA is given less than this many KV rows of work when splitting a sequence would be needed.
+MIN_ROWS_PER_CTA = 256
+# A split piece is never shorter than this; shorter remainders join their neighbour.
+MIN_PIECE_ROWS = 64
+# A CTA boundary closer than this fraction of a CTA's share to a sequence end moves there (no split).
+SNAP_FRACTION = 0.03
+LOG2E = 1.0 / math.log(2.0)
+# Each split's partial LSEs start on their own 128-byte line: the merging CTA never holds a line that
+# another split's parts write (no stale L1 data, whatever the fence does to L1).
+TMP_ALIGN_ROWS = 32
+
+
+@dataclasses.dataclass
+class DecodeWork:
+    """Host-side schedule. ``items`` ``(num_items, ITEM_WIDTH)`` int32, grouped by CTA;
+    ``cta_ptr`` ``(num_ctas + 1,)``: CTA ``c`` runs items ``cta_ptr[c]:cta_ptr[c+1]``."""
+
+    items: np.ndarray
+    cta_ptr: np.ndarray
+    num_splits: int
+    tmp_rows: int
+
+    @property
+    def num_ctas(self) -> int:
+        return len(self.cta_ptr) - 1
+
+
+def head_blocks(group: int) -> list[tuple[int, int]]:
+    """(first head offset, rows) of each M tile holding the query heads of one kv head."""
+    return [(h, min(MAX_ROWS, group - h)) for h in range(0, group, MAX_ROWS)]
+
+
+def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, head_dim: int,
+                     num_sms: int, elem_bytes: int = 2) -> DecodeWork:
+    """Split the KV rows of every (request, kv head, head block) over at most ``num_sms`` CTAs.
+
+    The sequences are laid end to end in one stream of bytes (each with ``ITEM_OVERHEAD_BYTES`` in
+    front) and cut into ``num_ctas`` equal shares; a cut close to a sequence end moves there, and a cut
+    inside a sequence splits it into parts that the kernel merges. Every KV row of every sequence is
+    covered exactly once; an empty request gets one item that writes zeros and ``-inf``.
+    """
+    kv_lens = np.asarray(kv_lens, dtype=np.int64)
+    page_base = np.asarray(page_base, dtype=np.int64)
+    group = num_qo_heads // num_kv_heads
+    blocks = head_blocks(group)
+    nb = len(blocks)
+    batch = len(kv_lens)
+    n_seq = batch * num_kv_heads * nb
+    seq = np.arange(n_seq)
+    b_of = seq // (num_kv_heads * nb)
+    hk_of = (seq // nb) % num_kv_heads
+    hb_of = seq % nb
+    lens = kv_lens[b_of]
+    block_off = np.array([h for h, _ in blocks], dtype=np.int64)[hb_of]
+    block_rows = np.array([r for _, r in blocks], dtype=np.int64)[hb_of]
+
+    row_bytes = 2 * head_dim * elem_bytes
+    cost = lens * row_bytes + ITEM_OVERHEAD_BYTES
+    end = np.cumsum(cost)
+    start = end - cost
+    total = int(end[-1]) if n_seq else 0
+    target = max(total / max(num_sms, 1), MIN_ROWS_PER_CTA * row_bytes + ITEM_OVERHEAD_BYTES)
+    num_ctas = max(1, min(num_sms, math.ceil(total / target))) if n_seq else 0
+    if num_ctas > 1:
+        bounds = np.arange(1, num_ctas, dtype=np.float64) * (total / num_ctas)
+        share = total / num_ctas
+        # snap each cut to the nearest sequence end when it is close
+        j = np.clip(np.searchsorted(end, bounds), 0, n_seq - 1)
+        cand = np.stack([end[np.maximum(j - 1, 0)], end[j]]).astype(np.float64)
+        near = cand[np.argmin(np.abs(cand - bounds), axis=0), np.arange(len(bounds))]
+        bounds = np.where(np.abs(near - bounds) <= SNAP_FRACTION * share, near, bounds)
+    else:
+        bounds = np.zeros(0)
+
+    k_first = np.searchsorted(bounds, start, side="right")
+    k_after = np.searchsorted(bounds, end, side="left")  # cuts strictly inside: k_first .. k_after-1
+    split = (k_after > k_first) & (lens > 0)
+
+    fields = np.zeros((n_seq, ITEM_WIDTH), dtype=np.int64)
+    fields[:, Item.BATCH] = b_of
+    fields[:, Item.KV_HEAD] = hk_of
+    fields[:, Item.HEAD0] = hk_of * group + block_off
+    fields[:, Item.ROWS] = block_rows
+    fields[:, Item.KV_END] = lens
+    fields[:, Item.PAGE_BASE] = page_base[b_of]
+    fields[:, Item.MERGE_ID] = -1
+
+    whole = ~split
+    item_rows = [fields[whole]]
+    item_cta = [k_first[whole]]
+    split_rows, split_cta = [], []
+    num_splits = 0
+    tmp_rows = 0
+    idx = np.nonzero(split)[0]
+    for i, seq_start, k0, k1 in zip(idx.tolist(), start[idx].tolist(), k_first[idx].tolist(), k_after[idx].tolist()):
+        n = int(lens[i])
+        edges = [0]
+        for cut in bounds[k0:k1].tolist():
+            edges.append(min(max(int((cut - seq_start - ITEM_OVERHEAD_BYTES) // row_bytes), 0), n))
+        edges.append(n)
+        ctas = list(range(k0, k1 + 1))
+        while len(ctas) > 1:  # a piece shorter than MIN_PIECE_ROWS joins its longer neighbour
+            piece = [edges[p + 1] - edges[p] for p in range(len(ctas))]
+            j = min(range(len(piece)), key=piece.__getitem__)
+            if piece[j] >= MIN_PIECE_ROWS:
+                break
+            nb = j + 1 if j == 0 or (j < len(ctas) - 1 and piece[j + 1] > piece[j - 1]) else j - 1
+            del edges[max(j, nb)]
+            del ctas[j]
+        parts = len(ctas)
+        row = fields[i].tolist()
+        if parts == 1:
+            split_rows.append(row)
+            split_cta.append(ctas[0])
+            continue
+        for p in range(parts):
+            row[Item.KV_START], row[Item.KV_END] = edges[p], edges[p + 1]
+            row[Item.MERGE_ID], row[Item.PART], row[Item.NUM_PARTS] = num_splits, p, parts
+            row[Item.TMP_BASE] = tmp_rows
+            split_rows.append(list(row))
+            split_cta.append(ctas[p])
+        num_splits += 1
+        tmp_rows += -(-parts * row[Item.ROWS] // TMP_ALIGN_ROWS) * TMP_ALIGN_ROWS
+    if split_rows:
+        item_rows.append(np.array(split_rows, dtype=np.int64))
+        item_cta.append(np.array(split_cta, dtype=np.int64))
+
+    items = np.concatenate(item_rows) if item_rows else np.zeros((0, ITEM_WIDTH), np.int64)
+    ctas = np.concatenate(item_cta) if item_cta else np.zeros(0, np.int64)
+    order = np.argsort(ctas, kind="stable")
+    items, ctas = items[order], ctas[order]
+    cta_ptr = np.zeros(num_ctas + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ctas, minlength=num_ctas), out=cta_ptr[1:])
+    return DecodeWork(items.astype(np.int32), cta_ptr.astype(np.int32), num_splits, tmp_rows)
+
+
+def _host_ints(name: str, t, length: int | None = None) -> np.ndarray:
+    """Values of an index vector on the host (a CUDA tensor costs one sync: pass CPU tensors)."""
+    if isinstance(t, (list, tuple)):
+        values = np.asarray(t, dtype=np.int64)
+        if length is not None and len(values) != length:
+            raise ValueError(f"{name} must have length {length}, got {len(values)}")
+        return values
+    C.index_vector(name, t, length)
+    return t.cpu().numpy().astype(np.int64)
+
+
+class _Pinned:
+    """Reusable pinned staging buffer for host -> device copies without a sync. Before it is
+    overwritten, the event of the copy that last read it is waited on (normally long complete)."""
+
+    def __init__(self):
+        self.buf: torch.Tensor | None = None
+        self.event: torch.cuda.Event | None = None
+
+    def stage(self, arrays: list[np.ndarray]) -> list[torch.Tensor]:
+        n = sum(a.size for a in arrays)
+        if self.event is not None:
+            self.event.synchronize()
+        if self.buf is None or self.buf.numel() < n:
+            self.buf = torch.empty(max(n, 1024), dtype=torch.int32, pin_memory=True)
+        out, off = [], 0
+        for a in arrays:
+            view = self.buf[off:off + a.size].view(a.shape)
+            view.numpy()[...] = a
+            out.append(view)
+            off += a.size
+        return out
+
+    def record(self) -> None:
+        self.event = torch.cuda.Event()
+        self.event.record()
+
+
+@dataclasses.dataclass
+class _Plan:
+    spec: DecodeSpec
+    batch: int
+    num_qo_heads: int
+    num_kv_heads: int
+    page_size: int
+    scale_log2: float
+    work: DecodeWork
+    max_page_id: int  # -1 when kv_indices were not seen on the host
+    kv_indices: torch.Tensor  # on the run device
+    items: torch.Tensor
+    cta_ptr: torch.Tensor
+    tmp_o: torch.Tensor
+    tmp_lse: torch.Tensor
+    counters: torch.Tensor
+    grid: int
+
+
+class BatchDecodeWithPagedKVCacheWrapper:
+    """Decode attention over a paged KV cache, FlashInfer-style: ``plan()`` once per batch layout
+    (host work), ``run()`` per layer (one launch on the current stream).
+
+    ``workspace_buffer`` (optional, a CUDA uint8 tensor) fixes the device and holds the split-KV
+    partial states when large enough. ``use_cuda_graph=True`` keeps every device buffer at a fixed
+    address: the first ``plan()`` sizes them (batch size, head counts, head_dim and page count of
+    that plan are then the capacity), later plans rewrite their contents, so a graph captured around
+    ``run()`` replays correctly after a new ``plan()``. ``paged_kv_indices_buffer`` (graph mode) sets
+    the page-id capacity explicitly. One wrapper must not run concurrently with itself (its split
+    counters are shared).
+    """
+
+    def __init__(self, workspace_buffer: torch.Tensor | None = None, kv_layout: str = "NHD",
+                 use_cuda_graph: bool = False, paged_kv_indices_buffer: torch.Tensor | None = None,
+                 device: torch.device | str | None = None):
+        if kv_layout not in KV_LAYOUTS:
+            raise ValueError(f"kv_layout must be one of {KV_LAYOUTS}, got {kv_layout!r}")
+        if workspace_buffer is not None:
+            C.tensor("workspace_buffer", workspace_buffer, dtypes=(torch.uint8,))
+        self.kv_layout = kv_layout
+        self.use_cuda_graph = bool(use_cuda_graph)
+        self.workspace_buffer = workspace_buffer
+        if device is not None:
+            self.device = torch.device(device)
+        elif workspace_buffer is not None:
+            self.device = workspace_buffer.device
+        else:
+            self.device = torch.device("cuda")
+        self._indices_buffer = paged_kv_indices_buffer
+        self._pinned = _Pinned()
+        self._graph_bufs: dict | None = None
+        self._plan: _Plan | None = None
+
+    # ----------------------------------------------------------------------------------------- plan
+
+    def plan(self, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads: int, num_kv_heads: int,
+             head_dim: int, page_size: int, sm_scale: float | None = None,
+             q_data_type: torch.dtype = torch.bfloat16, kv_data_type: torch.dtype | None = None) -> None:
+        """Validate the page table and build the work schedule. ``kv_indptr`` and
+        ``kv_last_page_len`` are read on the host (pass CPU tensors or lists to avoid a device sync);
+        ``kv_indices`` may live on the GPU (then its ids are not range-checked)."""
+        for name, n in (("num_qo_heads", num_qo_heads), ("num_kv_heads", num_kv_heads), ("page_size", page_size)):
+            if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+                raise ValueError(f"{name} must be a positive int, got {n!r}")
+        if num_qo_heads % num_kv_heads:
+            raise ValueError(f"num_qo_heads ({num_qo_heads}) must be a multiple of num_kv_heads ({num_kv_heads})")
+        if head_dim not in DECODE_HEAD_DIMS:
+            raise ValueError(f"head_dim must be one of {DECODE_HEAD_DIMS}, got {head_dim!r}")
+        if q_data_type not in C.VALUE_DTYPES:
+            raise TypeError(f"q_data_type must be torch.bfloat16 or torch.float16, got {q_data_type}")
+        if kv_data_type is not None and kv_data_type != q_data_type:
+            raise TypeError(f"kv_data_type {kv_data_type} must equal q_data_type {q_data_type}")
+        scale = 1.0 / math.sqrt(head_dim) if sm_scale is None else float(sm_scale)
+        if not math.isfinite(scale):
+            raise ValueError(f"sm_scale must be finite, got {sm_scale!r}")
+
+        indptr = _host_ints("kv_indptr", kv_indptr)
+        if len(indptr) < 1:
+            raise ValueError("kv_indptr must have at least one element")
+        C.indptr_values("kv_indptr", indptr.tolist())
+        batch = len(indptr) - 1
+        last = _host_ints("kv_last_page_len", kv_last_page_len, batch)
+        if isinstance(kv_indices, (list, tuple)):
+            kv_indices = torch.tensor(kv_indices, dtype=torch.int32)
+        C.index_vector("kv_indices", kv_indices)
+        if indptr[-1] > kv_indices.shape[0]:
+            raise ValueError(f"kv_indptr[-1]={indptr[-1]} exceeds len(kv_indices)={kv_indices.shape[0]}")
+        pages = np.diff(indptr)
+        bad = np.nonzero((pages > 0) & ((last < 1) | (last > page_size)))[0]
+        if len(bad):
+            b = int(bad[0])
+            raise ValueError(f"kv_last_page_len[{b}]={int(last[b])} must lie in [1, page_size={page_size}]")
+        max_page_id = -1
+        if kv_indices.device.type == "cpu" and indptr[-1] > 0:
+            used = kv_indices[: int(indptr[-1])]
+            lo, hi = int(used.min()), int(used.max())
+            if lo < 0:
+                raise ValueError(f"kv_indices must be non-negative, got {lo}")
+            max_page_id = hi
+        kv_lens = np.where(pages > 0, (pages - 1) * page_size + last, 0)
+
+        spec = DecodeSpec(dtype=C.VALUE_DTYPES[q_data_type], head_dim=head_dim)
+        on_gpu = self.device.type == "cuda"
+        num_sms = torch.cuda.get_device_properties(self.device).multi_processor_count if on_gpu else DEFAULT_NUM_SMS
+        work = plan_decode_work(kv_lens, indptr[:-1], num_qo_heads, num_kv_heads, head_dim, num_sms)
+        self._plan = self._upload(spec, batch, num_qo_heads, num_kv_heads, page_size, scale, work, max_page_id,
+                                  kv_indices, int(indptr[-1]), num_sms)
+
+    def _upload(self, spec, batch, num_qo_heads, num_kv_heads, page_size, scale, work, max_page_id,
+                kv_indices, nnz_pages, num_sms) -> _Plan:
+        dev = self.device
+        d = spec.head_dim
+        if dev.type != "cuda":  # host-only plan (tests, inspection)
+            items, cta_ptr = torch.from_numpy(work.items), torch.from_numpy(work.cta_ptr)
+            tmp_o = torch.empty(max(work.tmp_rows, 1), d)
+            return _Plan(spec, batch, num_qo_heads, num_kv_heads, page_size, scale * LOG2E, work, max_page_id,
+                         kv_indices, items, cta_ptr, tmp_o, torch.empty(tmp_o.shape[0]),
+                         torch.zeros(max(work.num_splits, 1), dtype=torch.int32), work.num_ctas)
+        if self.use_cuda_graph:
+            return self._upload_graph(spec, batch, num_qo_heads, num_kv_heads, page_size, scale, work, max_page_id,
+                                      kv_indices, nnz_pages, num_sms)
+        host = [work.items, work.cta_ptr]
+        if kv_indices.device.type == "cpu":
+            host.append(kv_indices[:nnz_pages].numpy() if nnz_pages else np.zeros(1, np.int32))
+        staged = self._pinned.stage(host)
+        items = staged[0].to(dev, non_blocking=True)
+        cta_ptr = staged[1].to(dev, non_blocking=True)
+        indices = staged[2].to(dev, non_blocking=True) if len(staged) > 2 else kv_indices
+        self._pinned.record()
+        tmp_o, tmp_lse = self._tmp(max(work.tmp_rows, 1), d)
+        counters = torch.zeros(max(work.num_splits, 1), dtype=torch.int32, device=dev)
+        return _Plan(spec, batch, num_qo_heads, num_kv_heads, page_size, scale * LOG2E, work, max_page_id,
+                     indices, items, cta_ptr, tmp_o, tmp_lse, counters, work.num_ctas)
+
+    def _tmp(self, rows: int, d: int) -> tuple[torch.Tensor, torch.Tensor]:
+        nbytes = rows * (d + 1) * 4
+        ws = self.workspace_buffer
+        if ws is not None and ws.numel() >= nbytes + 16 and ws.is_contiguous():
+            base = (-ws.data_ptr()) % 16
+            flat = ws[base:base + nbytes].view(torch.float32)
+            return flat[: rows * d].view(rows, d), flat[rows * d:]
+        return (torch.empty(rows, d, dtype=torch.float32, device=self.device),
+                torch.empty(rows, dtype=torch.float32, device=self.device))
+
+    def _upload_graph(self, spec, batch, num_qo_heads, num_kv_heads, page_size, scale, work, max_page_id,
+                      kv_indices, nnz_pages, num_sms) -> _Plan:
+        dev = self.device
+        group = num_qo_heads // num_kv_heads
+        shape_key = (spec, batch, num_qo_heads, num_kv_heads)
+        bufs = self._graph_bufs
+        if bufs is None:
+            n_seq = batch * num_kv_heads * len(head_blocks(group))
+            item_cap = n_seq + num_sms
+            tmp_cap = 2 * num_sms * min(group, MAX_ROWS) + num_sms * TMP_ALIGN_ROWS
+            indices = self._indices_buffer
+            if indices is None:
+                indices = torch.empty(max(nnz_pages, 1), dtype=torch.int32, device=dev)
+            C.index_vector("paged_kv_indices_buffer", indices)
+            tmp_o, tmp_lse = self._tmp(tmp_cap, spec.head_dim)
+            bufs = self._graph_bufs = {
+                "key": shape_key,
+                "items": torch.zeros(item_cap, ITEM_WIDTH, dtype=torch.int32, device=dev),
+                "cta_ptr": torch.zeros(num_sms + 1, dtype=torch.int32, device=dev),
+                "indices": indices,
+                "tmp_o": tmp_o,
+                "tmp_lse": tmp_lse,
+                "counters": torch.zeros(num_sms, dtype=torch.int32, device=dev),
+            }
+        if bufs["key"] != shape_key:
+            raise ValueError(
+                "use_cuda_graph: batch size, head counts, head_dim and dtype are fixed by the first plan(); "
+                f"got {shape_key[1:]} with {shape_key[0].name}, first plan had {bufs['key'][1:]} with {bufs['key'][0].name}"
+            )
+        if nnz_pages > bufs["indices"].shape[0]:
+            raise ValueError(f"use_cuda_graph: {nnz_pages} page ids exceed the buffer capacity {bufs['indices'].shape[0]}")
+        if work.items.shape[0] > bufs["items"].shape[0] or work.tmp_rows > bufs["tmp_o"].shape[0]:
+            raise RuntimeError("decode schedule exceeds its CUDA-graph capacity (a bug in plan_decode_work)")
+        cta_ptr = np.full(num_sms + 1, work.items.shape[0], dtype=np.int32)
+        cta_ptr[: work.num_ctas + 1] = work.cta_ptr
+        host = [work.items, cta_ptr]
+        if kv_indices.device.type == "cpu" and nnz_pages:
+            host.append(kv_indices[:nnz_pages].numpy())
+        staged = self._pinned.stage(host)
+        bufs["items"][: work.items.shape[0]].copy_(staged[0], non_blocking=True)
+        bufs["cta_ptr"].copy_(staged[1], non_blocking=True)
+        if nnz_pages:
+            src = staged[2] if len(staged) > 2 else kv_indices[:nnz_pages]
+            bufs["indices"][:nnz_pages].copy_(src, non_blocking=True)
+        self._pinned.record()
+        return _Plan(spec, batch, num_qo_heads, num_kv_heads, page_size, scale * LOG2E, work, max_page_id,
+                     bufs["indices"], bufs["items"], bufs["cta_ptr"], bufs["tmp_o"], bufs["tmp_lse"],
+                     bufs["counters"], num_sms)
+
+    # ------------------------------------------------------------------------------------------ run
+
+    def run(self, q: torch.Tensor, paged_kv_cache, out: torch.Tensor | None = None, return_lse: bool = False):
+        """Returns ``out`` ``(batch, num_qo_heads, head_dim)`` and, with ``return_lse``, the
+        natural-log LSE ``(batch, num_qo_heads)`` float32."""
+        plan = self._plan
+        if plan is None:
+            raise RuntimeError("call plan() before run()")
+        d = plan.spec.head_dim
+        C.tensor("q", q, ndim=3)
+        dtype = C.value_dtype("q", q)
+        if dtype != plan.spec.dtype:
+            raise TypeError(f"q has dtype {q.dtype} but the plan was made for {plan.spec.dtype}")
+        C.shape("q", q, (plan.batch, plan.num_qo_heads, d))
+        k_cache, v_cache = unpack_paged_kv_cache(paged_kv_cache, self.kv_layout)
+        C.same_dtype("q", q, k_cache=k_cache)
+        num_pages = k_cache.shape[0]
+        expected = (num_pages, plan.page_size, plan.num_kv_heads, d)
+        if tuple(k_cache.shape) != expected:
+            raise ValueError(
+                f"paged_kv_cache (as NHD) has shape {tuple(k_cache.shape)}, expected (num_pages, page_size="
+                f"{plan.page_size}, num_kv_heads={plan.num_kv_heads}, head_dim={d}) (kv_layout={self.kv_layout!r})"
+            )
+        if plan.max_page_id >= num_pages:
+            raise ValueError(f"kv_indices must lie in [0, num_pages={num_pages}), got max {plan.max_page_id}")
+        if out is None:
+            out = C.empty((plan.batch, plan.num_qo_heads, d), q.dtype, q.device)
+        else:
+            C.tensor("out", out, ndim=3)
+            C.same_dtype("q", q, out=out)
+            C.shape("out", out, (plan.batch, plan.num_qo_heads, d))
+        for name, t in (("q", q), ("k_cache", k_cache), ("v_cache", v_cache), ("out", out)):
+            C.aligned_rows(name, t)
+        C.cuda_device(q=q, k_cache=k_cache, v_cache=v_cache, out=out, kv_indices=plan.kv_indices)
+        lse = C.empty((plan.batch, plan.num_qo_heads), torch.float32, q.device)
+        if plan.batch:
+            with torch.cuda.device(q.device):
+                get_kernel(plan.spec)(
+                    _kernel_view(q), _kernel_view(k_cache), _kernel_view(v_cache), plan.kv_indices, plan.items,
+                    plan.cta_ptr, _kernel_view(out), _kernel_view(lse), plan.tmp_o, plan.tmp_lse, plan.counters,
+                    plan.grid, plan.scale_log2,
+                )
+        return (out, lse) if return_lse else out
+
+
+def _kernel_view(t: torch.Tensor) -> torch.Tensor:
+    """The same elements with stride 0 on size-1 dims but the last: the kernels declare strides as
+    multiples of 8 elements, and torch leaves the stride of a size-1 dim arbitrary."""
+    lead = list(zip(t.shape[:-1], t.stride()[:-1]))
+    if all(n != 1 or s % 8 == 0 for n, s in lead):
+        return t
+    strides = [0 if n == 1 else s for n, s in lead] + [t.stride(-1)]
+    return t.as_strided(t.shape, strides, t.storage_offset())
