@@ -1,0 +1,128 @@
+"""Batch decode over a paged KV cache (32 query / 8 kv heads, head_dim 128, bf16) next to torch SDPA
+decode on a dense KV (cuDNN and FlashAttention backends, ``enable_gqa=True``) and the device copy
+bandwidth, measured in one process; plus the host time of ``plan()`` for a batch of 256.
+
+    python -m bench.decode [--json out.json]
+
+GB/s counts the KV bytes a decode must read (K and V of every cached row, once); the peers read a
+dense, padded KV (a skewed batch is padded to its longest request) but are credited the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+
+import cute_attn
+
+from .common import copy_bandwidth_gbs, device_info, markdown_table, time_ms, write_json
+
+HQ, HK, D = 32, 8, 128
+DTYPE = torch.bfloat16
+
+CASES = [
+    ("64 x 4k", [4096] * 64),
+    ("16 x 16k", [16384] * 16),
+    ("128 x 1k", [1024] * 128),
+    ("1 x 32k", [32768]),
+    ("8 x 32k", [32768] * 8),
+    ("skewed 1 x 32k + 63 x 512", [32768] + [512] * 63),
+]
+
+
+def paged_inputs(kv_lens, page_size):
+    pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
+    num_pages = sum(pages_per)
+    indices = torch.randperm(num_pages, dtype=torch.int32)
+    indptr = torch.tensor([0] + torch.tensor(pages_per).cumsum(0).tolist(), dtype=torch.int32)
+    last = torch.tensor([(n - 1) % page_size + 1 for n in kv_lens], dtype=torch.int32)
+    cache = torch.randn(num_pages, 2, page_size, HK, D, dtype=DTYPE, device="cuda")
+    return cache, indptr, indices, last
+
+
+def sdpa_decode(q, k, v, backend):
+    from torch.nn.attention import sdpa_kernel
+
+    with sdpa_kernel(backend):
+        return F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+
+
+def bench_case(name, kv_lens, page_size, copy_gbs):
+    batch = len(kv_lens)
+    kv_bytes = sum(kv_lens) * HK * D * 2 * 2
+    cache, indptr, indices, last = paged_inputs(kv_lens, page_size)
+    q = torch.randn(batch, HQ, D, dtype=DTYPE, device="cuda")
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+    w.plan(indptr, indices, last, HQ, HK, D, page_size)
+    ms = time_ms(lambda: w.run(q, cache))
+    row = {"case": name, "page_size": page_size, "MB": kv_bytes / 1e6, "cute_attn_us": ms * 1e3,
+           "cute_attn_GBs": kv_bytes / ms / 1e6, "pct_of_copy": 100 * kv_bytes / ms / 1e6 / copy_gbs,
+           "splits": w._plan.work.num_splits}
+    del cache
+    if page_size == 16:  # the dense peers do not depend on the page size: measure them once per case
+        from torch.nn.attention import SDPBackend
+
+        max_len = max(kv_lens)
+        kd = torch.randn(batch, HK, max_len, D, dtype=DTYPE, device="cuda")
+        vd = torch.randn_like(kd)
+        q4 = q.unsqueeze(2)
+        for label, backend in (("cudnn", SDPBackend.CUDNN_ATTENTION), ("fa2", SDPBackend.FLASH_ATTENTION)):
+            try:
+                t = time_ms(lambda: sdpa_decode(q4, kd, vd, backend))
+                row[f"{label}_us"] = t * 1e3
+                row[f"{label}_GBs"] = kv_bytes / t / 1e6
+            except Exception as e:  # a backend that refuses this shape: say so, keep going
+                row[f"{label}_us"] = f"n/a ({type(e).__name__})"
+        del kd, vd
+    torch.cuda.empty_cache()
+    return row
+
+
+def plan_host_time_us(batch=256, page_size=16, reps=50):
+    gen = torch.Generator().manual_seed(0)
+    kv_lens = torch.randint(1, 8192, (batch,), generator=gen).tolist()
+    pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
+    indptr = torch.tensor([0] + torch.tensor(pages_per).cumsum(0).tolist(), dtype=torch.int32)
+    indices = torch.arange(int(indptr[-1]), dtype=torch.int32)
+    last = torch.tensor([(n - 1) % page_size + 1 for n in kv_lens], dtype=torch.int32)
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+    w.plan(indptr, indices, last, HQ, HK, D, page_size)
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        w.plan(indptr, indices, last, HQ, HK, D, page_size)
+        times.append(time.perf_counter() - t0)
+    torch.cuda.synchronize()
+    return sorted(times)[len(times) // 2] * 1e6
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    info = device_info()
+    copy = copy_bandwidth_gbs()
+    rows = []
+    for name, kv_lens in CASES:
+        for page_size in (1, 16):
+            try:
+                rows.append(bench_case(name, kv_lens, page_size, copy))
+            except Exception as e:  # keep going: one broken case must not hide the others
+                rows.append({"case": f"FAILED {name}", "page_size": page_size, "MB": repr(e)[:200]})
+            print(rows[-1], flush=True)
+    plan_us = plan_host_time_us()
+    cols = ["case", "page_size", "MB", "cute_attn_us", "cute_attn_GBs", "pct_of_copy", "splits",
+            "cudnn_us", "cudnn_GBs", "fa2_us", "fa2_GBs"]
+    print(f"\n{info['device']}, {info['date']}; {HQ}q/{HK}kv heads, head_dim {D}, bf16; "
+          f"device copy (read+write) {copy:.0f} GB/s; plan() host time, batch 256: {plan_us:.0f} us\n")
+    print(markdown_table(rows, cols))
+    write_json(args.json, {"info": info, "copy_GBs": copy, "plan_us_batch256": plan_us, "rows": rows,
+                           "heads": [HQ, HK], "head_dim": D, "scale": 1 / math.sqrt(D)})
+
+
+if __name__ == "__main__":
+    main()

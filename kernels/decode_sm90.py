@@ -1,0 +1,495 @@
+"""Batch decode over a paged KV cache on Hopper (sm_90a): GQA packed on tensor cores, cp.async page
+gathers, split-KV with an in-kernel merge.
+
+Compile with :func:`compile_decode` (no GPU needed); the API is ``cute_attn.decode``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+os.environ.setdefault("CUTE_DSL_ARCH", "sm_90a")
+
+import cuda.bindings.driver as cuda  # noqa: E402
+import cutlass  # noqa: E402
+import cutlass.cute as cute  # noqa: E402
+import cutlass.pipeline as pipeline  # noqa: E402
+import cutlass.utils.hopper_helpers as sm90_utils  # noqa: E402
+from cutlass import Float32, Int32, Int64  # noqa: E402
+from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
+from cutlass.utils import LayoutEnum  # noqa: E402
+
+from ..layouts.decode_work import DECODE_TILES, ITEM_WIDTH, MAX_ROWS, Item  # noqa: E402
+
+DTYPES = {"bf16": cutlass.BFloat16, "fp16": cutlass.Float16}
+WARPGROUP = 128
+COPY_BITS = 128
+LN2 = math.log(2.0)
+CONSUMER_BARRIER = 1  # named barrier id of the consumer warpgroup (0 is __syncthreads)
+
+
+class DecodeSm90:
+    """Paged-KV decode, one CTA per SM looping over its list of work items (``layouts/decode_work.py``).
+
+    ============  ==========  ====================================================================
+    role          threads     work
+    ============  ==========  ====================================================================
+    consumer      wg 0 (128)  per item: Q (g heads, cp.async) -> sQ; per KV tile: S = Q K^T (wgmma
+                              SS, 64 x tile_n), mask the tail, online softmax in the log2 domain,
+                              P -> bf16 registers, O += P V (wgmma RS); epilogue: final O/LSE, or a
+                              partial + counter, and the last part of a split merges all parts
+    producer      wg 1 (128)  per KV tile: each thread owns one row (tile_n = 128 / threads per row),
+                              computes its page address once (page id prefetched a tile ahead),
+                              issues 16-byte cp.async for its share of the K and V rows
+    ============  ==========  ====================================================================
+
+    Pipeline ``kv`` (PipelineCpAsync, ``stages`` deep, one stage = K and V tiles of tile_n rows):
+    full: 128 producer arrivals (cp.async.mbarrier.arrive.noinc, fires when the thread's copies
+    land); empty: 128 consumer arrivals after both GEMMs of the tile completed. The pipeline state
+    runs on across work items, so the producer streams the next item's KV during an epilogue.
+
+    Rows past the end of an item are clamped to its last row (valid memory) and masked in S, so no
+    zero-fill is needed. Row ``i >= rows`` of the 64-row tile holds stale data; rows are independent
+    in both GEMMs and in the softmax, and such rows are never stored.
+    Registers: no setmaxnreg; 256 threads leave 255 per thread (hd256: O is 128 fp32 per thread).
+    """
+
+    def __init__(self, dtype: str, head_dim: int):
+        self.dtype = DTYPES[dtype]
+        self.head_dim = head_dim
+        self.tile_n, self.stages = DECODE_TILES[head_dim]
+        self.threads_per_row = WARPGROUP // self.tile_n
+        self.elems_per_copy = COPY_BITS // self.dtype.width
+        chunks = head_dim // self.elems_per_copy
+        assert chunks % self.threads_per_row == 0
+        self.q_threads_per_row = min(chunks, 32)
+
+    def _smem_layout(self, rows: int, stages: int | None):
+        atom = warpgroup.make_smem_layout_atom(
+            sm90_utils.get_smem_layout_atom(LayoutEnum.ROW_MAJOR, self.dtype, self.head_dim), self.dtype
+        )
+        shape = (rows, self.head_dim) if stages is None else (rows, self.head_dim, stages)
+        return cute.tile_to_shape(atom, shape, order=(0, 1) if stages is None else (0, 1, 2))
+
+    @cute.jit
+    def __call__(
+        self,
+        mQ: cute.Tensor,  # (batch, num_qo_heads, d)
+        mK: cute.Tensor,  # (num_pages, page_size, num_kv_heads, d), any strides, last dim contiguous
+        mV: cute.Tensor,
+        mKvIdx: cute.Tensor,  # (nnz_pages,) int32
+        mItems: cute.Tensor,  # (num_items, ITEM_WIDTH) int32
+        mCtaPtr: cute.Tensor,  # (num_ctas + 1,) int32: items of CTA c are [ptr[c], ptr[c+1])
+        mO: cute.Tensor,  # (batch, num_qo_heads, d)
+        mLse: cute.Tensor,  # (batch, num_qo_heads) float32, natural log
+        mTmpO: cute.Tensor,  # (tmp_rows, d) float32: partial outputs of split items
+        mTmpLse: cute.Tensor,  # (tmp_rows,) float32, log2 domain
+        mCounter: cute.Tensor,  # (num_splits,) int32, zero between launches
+        num_ctas: Int32,
+        scale_log2: Float32,
+        stream: cuda.CUstream,
+    ):
+        sQ_layout = self._smem_layout(MAX_ROWS, None)
+        sKV_layout = self._smem_layout(self.tile_n, self.stages)
+
+        @cute.struct
+        class SharedStorage:
+            mbar: cute.struct.MemRange[Int64, 2 * self.stages]
+            flag: cute.struct.MemRange[Int32, 4]
+            sQ: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sQ_layout)], 1024]
+            sK: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sKV_layout)], 1024]
+            sV: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sKV_layout)], 1024]
+
+        self.shared_storage = SharedStorage
+        self.kernel(
+            mQ, mK, mV, mKvIdx, mItems, mCtaPtr, mO, mLse, mTmpO, mTmpLse, mCounter, scale_log2,
+            sQ_layout, sKV_layout,
+        ).launch(grid=[num_ctas, 1, 1], block=[2 * WARPGROUP, 1, 1], stream=stream, min_blocks_per_mp=1)
+
+    @cute.kernel
+    def kernel(
+        self,
+        mQ: cute.Tensor,
+        mK: cute.Tensor,
+        mV: cute.Tensor,
+        mKvIdx: cute.Tensor,
+        mItems: cute.Tensor,
+        mCtaPtr: cute.Tensor,
+        mO: cute.Tensor,
+        mLse: cute.Tensor,
+        mTmpO: cute.Tensor,
+        mTmpLse: cute.Tensor,
+        mCounter: cute.Tensor,
+        scale_log2: Float32,
+        sQ_layout: cute.ComposedLayout,
+        sKV_layout: cute.ComposedLayout,
+    ):
+        tidx, _, _ = cute.arch.thread_idx()
+        bidx, _, _ = cute.arch.block_idx()
+        warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
+
+        smem = cutlass.utils.SmemAllocator()
+        storage = smem.allocate(self.shared_storage)
+        kv_pipe = pipeline.PipelineCpAsync.create(
+            barrier_storage=storage.mbar.data_ptr(),
+            num_stages=self.stages,
+            producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, WARPGROUP),
+            consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, WARPGROUP),
+        )
+        sQ = storage.sQ.get_tensor(sQ_layout.outer, swizzle=sQ_layout.inner)
+        sK = storage.sK.get_tensor(sKV_layout.outer, swizzle=sKV_layout.inner)
+        sV = storage.sV.get_tensor(sKV_layout.outer, swizzle=sKV_layout.inner)
+        sFlag = storage.flag.get_tensor(cute.make_layout(4))
+
+        item_begin = mCtaPtr[bidx]
+        item_end = mCtaPtr[bidx + 1]
+        if warp_idx >= 4:
+            self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, tidx - WARPGROUP)
+        else:
+            self.consume(
+                kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
+                item_begin, item_end, tidx, scale_log2,
+            )
+
+    # ------------------------------------------------------------------------------------ producer
+
+    @cute.jit
+    def produce(
+        self,
+        kv_pipe: pipeline.PipelineAsync,
+        sK: cute.Tensor,
+        sV: cute.Tensor,
+        mK: cute.Tensor,
+        mV: cute.Tensor,
+        mKvIdx: cute.Tensor,
+        mItems: cute.Tensor,
+        item_begin: Int32,
+        item_end: Int32,
+        ptid: Int32,
+    ):
+        page_div = cute.FastDivmodDivisorV2(mK.shape[1])
+        atom = cute.make_copy_atom(
+            cpasync.CopyG2SOp(cache_mode=cpasync.LoadCacheMode.GLOBAL), self.dtype, num_bits_per_copy=COPY_BITS
+        )
+        thr_layout = cute.make_ordered_layout((self.tile_n, self.threads_per_row), order=(1, 0))
+        tiled_copy = cute.make_tiled_copy_tv(atom, thr_layout, cute.make_layout((1, self.elems_per_copy)))
+        thr_copy = tiled_copy.get_slice(ptid)
+        tKsK = thr_copy.partition_D(sK)
+        tVsV = thr_copy.partition_D(sV)
+        row = ptid // self.threads_per_row
+
+        state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
+        for it in cutlass.range(item_begin, item_end, unroll=1):
+            kv_head = mItems[it, Item.KV_HEAD]
+            kv_start = mItems[it, Item.KV_START]
+            kv_end = mItems[it, Item.KV_END]
+            page_base = mItems[it, Item.PAGE_BASE]
+            n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
+            page = Int32(0)
+            slot = Int32(0)
+            if n_tiles > 0:
+                page, slot = self._row_page(mKvIdx, page_div, page_base, cutlass.min(kv_start + row, kv_end - 1))
+            for t in cutlass.range(n_tiles, unroll=1):
+                # the next tile's page id is loaded before this tile's copies are issued
+                r_next = cutlass.min(kv_start + (t + 1) * self.tile_n + row, kv_end - 1)
+                page_next, slot_next = self._row_page(mKvIdx, page_div, page_base, r_next)
+                kv_pipe.producer_acquire(state)
+                self._copy_row(mK, tKsK[None, None, None, state.index], thr_copy, tiled_copy, page, slot, kv_head)
+                self._copy_row(mV, tVsV[None, None, None, state.index], thr_copy, tiled_copy, page, slot, kv_head)
+                kv_pipe.producer_commit(state)
+                state.advance()
+                page = page_next
+                slot = slot_next
+
+    @cute.jit
+    def _row_page(self, mKvIdx: cute.Tensor, page_div, page_base: Int32, r: Int32):
+        page_idx, slot = divmod(r, page_div)
+        return mKvIdx[page_base + page_idx], slot
+
+    @cute.jit
+    def _copy_row(
+        self,
+        mX: cute.Tensor,
+        tXsX: cute.Tensor,
+        thr_copy: cute.TiledCopy,
+        tiled_copy: cute.TiledCopy,
+        page: Int32,
+        slot: Int32,
+        kv_head: Int32,
+    ):
+        offset = cute.crd2idx((Int64(page), Int64(slot), Int64(kv_head), 0), mX.layout)
+        ptr = cute.make_ptr(self.dtype, (mX.iterator + offset).toint(), cute.AddressSpace.gmem, assumed_align=16)
+        # every row of this view is the thread's own row: the thread's partition picks its columns
+        gX = cute.make_tensor(ptr, cute.make_layout((self.tile_n, self.head_dim), stride=(0, 1)))
+        cute.copy(tiled_copy, thr_copy.partition_S(gX), tXsX)
+
+    # ------------------------------------------------------------------------------------ consumer
+
+    @cute.jit
+    def consume(
+        self,
+        kv_pipe: pipeline.PipelineAsync,
+        sQ: cute.Tensor,
+        sK: cute.Tensor,
+        sV: cute.Tensor,
+        sFlag: cute.Tensor,
+        mQ: cute.Tensor,
+        mItems: cute.Tensor,
+        mO: cute.Tensor,
+        mLse: cute.Tensor,
+        mTmpO: cute.Tensor,
+        mTmpLse: cute.Tensor,
+        mCounter: cute.Tensor,
+        item_begin: Int32,
+        item_end: Int32,
+        tidx: Int32,
+        scale_log2: Float32,
+    ):
+        tiled_mma_qk = sm90_utils.make_trivial_tiled_mma(
+            self.dtype, self.dtype, warpgroup.OperandMajorMode.K, warpgroup.OperandMajorMode.K, Float32,
+            atom_layout_mnk=(1, 1, 1), tiler_mn=(MAX_ROWS, self.tile_n),
+        )
+        tiled_mma_pv = sm90_utils.make_trivial_tiled_mma(
+            self.dtype, self.dtype, warpgroup.OperandMajorMode.K, warpgroup.OperandMajorMode.MN, Float32,
+            atom_layout_mnk=(1, 1, 1), tiler_mn=(MAX_ROWS, self.head_dim),
+            a_source=warpgroup.OperandSource.RMEM,
+        )
+        thr_qk = tiled_mma_qk.get_slice(tidx)
+        thr_pv = tiled_mma_pv.get_slice(tidx)
+        tSrQ = thr_qk.make_fragment_A(thr_qk.partition_A(sQ))
+        tSrK = thr_qk.make_fragment_B(thr_qk.partition_B(sK))
+        sVt = cute.composition(
+            sV, cute.make_ordered_layout((self.head_dim, self.tile_n, self.stages), order=(1, 0, 2))
+        )
+        tOrVt = thr_pv.make_fragment_B(thr_pv.partition_B(sVt))
+        acc_S = cute.make_rmem_tensor(thr_qk.partition_shape_C((MAX_ROWS, self.tile_n)), Float32)
+        acc_O = cute.make_rmem_tensor(thr_pv.partition_shape_C((MAX_ROWS, self.head_dim)), Float32)
+        tOrP = thr_pv.make_fragment_A(thr_pv.partition_shape_A((MAX_ROWS, self.tile_n)))
+        tScS = thr_qk.partition_C(cute.make_identity_tensor((MAX_ROWS, self.tile_n)))
+        tOcO = thr_pv.partition_C(cute.make_identity_tensor((MAX_ROWS, self.head_dim)))
+        # accumulator element k of a wgmma fragment sits in row half (k // 2) % 2 of the thread's rows
+        row_max = cute.make_rmem_tensor((2,), Float32)
+        row_sum = cute.make_rmem_tensor((2,), Float32)
+
+        q_atom = cute.make_copy_atom(cpasync.CopyG2SOp(), self.dtype, num_bits_per_copy=COPY_BITS)
+        q_thr_layout = cute.make_ordered_layout(
+            (WARPGROUP // self.q_threads_per_row, self.q_threads_per_row), order=(1, 0)
+        )
+        q_copy = cute.make_tiled_copy_tv(q_atom, q_thr_layout, cute.make_layout((1, self.elems_per_copy)))
+        thr_q = q_copy.get_slice(tidx)
+        tQsQ = thr_q.partition_D(sQ)
+        tQcQ = thr_q.partition_S(cute.make_identity_tensor((MAX_ROWS, self.head_dim)))
+
+        state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, self.stages)
+        for it in cutlass.range(item_begin, item_end, unroll=1):
+            batch = mItems[it, Item.BATCH]
+            head0 = mItems[it, Item.HEAD0]
+            rows = mItems[it, Item.ROWS]
+            kv_start = mItems[it, Item.KV_START]
+            kv_end = mItems[it, Item.KV_END]
+
+            # Q rows [head0, head0 + rows) of request `batch` -> sQ rows [0, rows)
+            q_off = cute.crd2idx((batch, head0, 0), mQ.layout)
+            q_ptr = cute.make_ptr(self.dtype, (mQ.iterator + q_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
+            gQ = cute.make_tensor(q_ptr, cute.make_layout((MAX_ROWS, self.head_dim), stride=(mQ.stride[1], 1)))
+            tQgQ = thr_q.partition_S(gQ)
+            for m in cutlass.range_constexpr(cute.size(tQsQ, mode=[1])):
+                if tQcQ[0, m, 0][0] < rows:
+                    cute.copy(q_copy, tQgQ[None, m, None], tQsQ[None, m, None])
+            cute.arch.cp_async_commit_group()
+            cute.arch.cp_async_wait_group(0)
+            cute.arch.fence_view_async_shared()
+            cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
+
+            acc_O.fill(0.0)
+            row_max.fill(-Float32.inf)
+            row_sum.fill(0.0)
+            n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
+            for t in cutlass.range(n_tiles, unroll=1):
+                kv_pipe.consumer_wait(state)
+                cute.arch.fence_view_async_shared()  # cp.async (generic proxy) data read by wgmma
+                self._gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, state.index], True)
+                n_valid = kv_end - kv_start - t * self.tile_n
+                self._online_softmax(acc_S, acc_O, tScS, row_max, row_sum, n_valid, scale_log2)
+                for k in cutlass.range_constexpr(cute.size(acc_S)):
+                    tOrP[k] = acc_S[k].to(self.dtype)
+                self._gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, state.index], False)
+                kv_pipe.consumer_release(state)
+                state.advance()
+
+            self._epilogue(
+                it, mItems, acc_O, tOcO, row_max, row_sum, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, tidx
+            )
+
+    @cute.jit
+    def _gemm(self, tiled_mma: cute.TiledMma, acc: cute.Tensor, tA: cute.Tensor, tB: cute.Tensor, zero_init: cutlass.Constexpr[bool]):
+        warpgroup.fence()
+        atom = cute.make_mma_atom(tiled_mma.op)
+        atom.set(warpgroup.Field.ACCUMULATE, not zero_init)
+        for k in cutlass.range_constexpr(cute.size(tA.shape[2])):
+            cute.gemm(atom, acc, tA[None, None, k], tB[None, None, k], acc)
+            atom.set(warpgroup.Field.ACCUMULATE, True)
+        warpgroup.commit_group()
+        warpgroup.wait_group(0)
+
+    @cute.jit
+    def _online_softmax(
+        self,
+        acc_S: cute.Tensor,
+        acc_O: cute.Tensor,
+        tScS: cute.Tensor,
+        row_max: cute.Tensor,
+        row_sum: cute.Tensor,
+        n_valid: Int32,
+        scale_log2: Float32,
+    ):
+        """S <- exp2(S * scale_log2 - m_new) with columns >= n_valid masked; rescale O and the row sums.
+        Every tile has at least one valid column, so m_new is finite."""
+        for k in cutlass.range_constexpr(cute.size(acc_S)):
+            acc_S[k] = acc_S[k] * scale_log2 if tScS[k][1] < n_valid else -Float32.inf
+        tile_max = cute.make_rmem_tensor((2,), Float32)
+        tile_max.fill(-Float32.inf)
+        for k in cutlass.range_constexpr(cute.size(acc_S)):
+            h = (k // 2) % 2
+            tile_max[h] = cute.arch.fmax(tile_max[h], acc_S[k])
+        scale = cute.make_rmem_tensor((2,), Float32)
+        for h in cutlass.range_constexpr(2):
+            m_new = cute.arch.fmax(row_max[h], cute.arch.warp_reduction_max(tile_max[h], threads_in_group=4))
+            scale[h] = cute.math.exp2(row_max[h] - m_new, fastmath=True)
+            row_max[h] = m_new
+            row_sum[h] = row_sum[h] * scale[h]
+        for k in cutlass.range_constexpr(cute.size(acc_S)):
+            h = (k // 2) % 2
+            p = cute.math.exp2(acc_S[k] - row_max[h], fastmath=True)
+            acc_S[k] = p
+            row_sum[h] = row_sum[h] + p
+        for k in cutlass.range_constexpr(cute.size(acc_O)):
+            acc_O[k] = acc_O[k] * scale[(k // 2) % 2]
+
+    # ------------------------------------------------------------------------------------ epilogue
+
+    @cute.jit
+    def _epilogue(
+        self,
+        it: Int32,
+        mItems: cute.Tensor,
+        acc_O: cute.Tensor,
+        tOcO: cute.Tensor,
+        row_max: cute.Tensor,
+        row_sum: cute.Tensor,
+        sFlag: cute.Tensor,
+        mO: cute.Tensor,
+        mLse: cute.Tensor,
+        mTmpO: cute.Tensor,
+        mTmpLse: cute.Tensor,
+        mCounter: cute.Tensor,
+        tidx: Int32,
+    ):
+        batch = mItems[it, Item.BATCH]
+        head0 = mItems[it, Item.HEAD0]
+        rows = mItems[it, Item.ROWS]
+        merge_id = mItems[it, Item.MERGE_ID]
+        # normalized output and log2-domain LSE per row half; a row that saw no key: O = 0, LSE = -inf
+        inv = cute.make_rmem_tensor((2,), Float32)
+        lse2 = cute.make_rmem_tensor((2,), Float32)
+        for h in cutlass.range_constexpr(2):
+            total = cute.arch.warp_reduction_sum(row_sum[h], threads_in_group=4)
+            inv[h] = 0.0
+            lse2[h] = -Float32.inf
+            if total > 0.0:
+                inv[h] = 1.0 / total
+                lse2[h] = row_max[h] + cute.math.log2(total, fastmath=False)
+        is_lse_writer = tidx % 4 == 0
+        if merge_id < 0:
+            for k in cutlass.range_constexpr(cute.size(acc_O)):
+                r = tOcO[k][0]
+                if r < rows:
+                    mO[batch, head0 + r, tOcO[k][1]] = (acc_O[k] * inv[(k // 2) % 2]).to(self.dtype)
+            for h in cutlass.range_constexpr(2):
+                r = tOcO[2 * h][0]
+                if is_lse_writer and r < rows:
+                    mLse[batch, head0 + r] = lse2[h] * LN2
+        else:
+            tmp_row = mItems[it, Item.TMP_BASE] + mItems[it, Item.PART] * rows
+            for k in cutlass.range_constexpr(cute.size(acc_O)):
+                r = tOcO[k][0]
+                if r < rows:
+                    mTmpO[tmp_row + r, tOcO[k][1]] = acc_O[k] * inv[(k // 2) % 2]
+            for h in cutlass.range_constexpr(2):
+                r = tOcO[2 * h][0]
+                if is_lse_writer and r < rows:
+                    mTmpLse[tmp_row + r] = lse2[h]
+            # release the partial, count it; the last part to arrive merges (threadFenceReduction)
+            cute.arch.fence_acq_rel_gpu()
+            cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
+            num_parts = mItems[it, Item.NUM_PARTS]
+            if tidx == 0:
+                old = cute.arch.atomic_add(mCounter.iterator + merge_id, Int32(1), sem="acq_rel", scope="gpu")
+                sFlag[0] = Int32(1) if old == num_parts - 1 else Int32(0)
+            cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
+            if sFlag[0] == 1:
+                cute.arch.fence_acq_rel_gpu()
+                self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, mItems[it, Item.TMP_BASE], num_parts, tidx)
+                if tidx == 0:
+                    mCounter[merge_id] = Int32(0)
+
+    @cute.jit
+    def _merge(
+        self,
+        mTmpO: cute.Tensor,
+        mTmpLse: cute.Tensor,
+        mO: cute.Tensor,
+        mLse: cute.Tensor,
+        batch: Int32,
+        head0: Int32,
+        rows: Int32,
+        tmp_base: Int32,
+        num_parts: Int32,
+        tidx: Int32,
+    ):
+        """out[batch, head0 + i] = sum_p 2^(lse_p - m) o_p / sum_p 2^(lse_p - m); every part is nonempty."""
+        for e in cutlass.range(tidx, rows * self.head_dim, WARPGROUP, unroll=1):
+            i = e // self.head_dim
+            c = e % self.head_dim
+            m = -Float32.inf
+            for p in cutlass.range(num_parts, unroll=1):
+                m = cute.arch.fmax(m, mTmpLse[tmp_base + p * rows + i])
+            total = Float32(0.0)
+            acc = Float32(0.0)
+            for p in cutlass.range(num_parts, unroll=1):
+                w = cute.math.exp2(mTmpLse[tmp_base + p * rows + i] - m, fastmath=True)
+                total = total + w
+                acc = acc + w * mTmpO[tmp_base + p * rows + i, c]
+            mO[batch, head0 + i, c] = (acc / total).to(self.dtype)
+            if c == 0:
+                mLse[batch, head0 + i] = (m + cute.math.log2(total, fastmath=False)) * LN2
+
+
+def compile_decode(spec):
+    """Compile one decode variant for sm_90a with symbolic sizes and strides (no GPU needed)."""
+    dtype = DTYPES[spec.dtype]
+    d = spec.head_dim
+    op = DecodeSm90(spec.dtype, d)
+    sym = cute.sym_int
+    s64 = lambda: cute.sym_int64(divisibility=8)  # noqa: E731
+    fake = cute.runtime.make_fake_tensor
+    batch, hq = sym(), sym()
+    q = fake(dtype, (batch, hq, d), stride=(s64(), s64(), 1), assumed_align=16)
+    o = fake(dtype, (batch, hq, d), stride=(s64(), s64(), 1), assumed_align=16)
+    kv_shape = (sym(), sym(), sym(), d)
+    k = fake(dtype, kv_shape, stride=(s64(), s64(), s64(), 1), assumed_align=16)
+    v = fake(dtype, kv_shape, stride=(s64(), s64(), s64(), 1), assumed_align=16)
+    lse = fake(Float32, (batch, hq), stride=(cute.sym_int64(), 1), assumed_align=4)
+    i32 = cutlass.Int32
+    kv_indices = cute.runtime.make_fake_compact_tensor(i32, (sym(),), assumed_align=4)
+    items = cute.runtime.make_fake_compact_tensor(i32, (sym(), ITEM_WIDTH), stride_order=(1, 0), assumed_align=16)
+    cta_ptr = cute.runtime.make_fake_compact_tensor(i32, (sym(),), assumed_align=4)
+    tmp_o = cute.runtime.make_fake_compact_tensor(Float32, (sym(), d), stride_order=(1, 0), assumed_align=16)
+    tmp_lse = cute.runtime.make_fake_compact_tensor(Float32, (sym(),), assumed_align=4)
+    counters = cute.runtime.make_fake_compact_tensor(i32, (sym(),), assumed_align=4)
+    stream = cute.runtime.make_fake_stream(use_tvm_ffi_env_stream=True)
+    return cute.compile(
+        op, q, k, v, kv_indices, items, cta_ptr, o, lse, tmp_o, tmp_lse, counters, Int32(1), Float32(1.0), stream,
+        options=f"--enable-tvm-ffi --gpu-arch {spec.arch}",
+    )

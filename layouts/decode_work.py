@@ -1,0 +1,39 @@
+"""Decode work items: the contract between the host planner (``cute_attn.decode``) and the kernel
+(``kernels/decode_sm90.py``). Pure Python (no DSL), so both sides import it.
+
+A work item is one row of an int32 table ``(num_items, ITEM_WIDTH)``: one CTA pass over KV rows
+``[kv_start, kv_end)`` of request ``batch`` and kv head ``kv_head``, for query heads
+``[head0, head0 + rows)`` packed into the M rows of a 64-row tile (``rows <= MAX_ROWS``). KV row ``r``
+of the request lives at ``kv_indices[page_base + r // page_size]``, slot ``r % page_size``.
+
+``merge_id < 0``: the item covers the whole request and writes the final output and LSE. Otherwise
+it is part ``part`` of ``num_parts`` of a split: it writes its partial state (normalized O in
+float32, LSE in the log2 domain) to rows ``tmp_base + part * rows + i`` of the workspace, and the
+last part to finish (counted in ``counters[merge_id]``) merges all parts into the output.
+"""
+
+from __future__ import annotations
+
+import enum
+
+ITEM_WIDTH = 12
+MAX_ROWS = 64  # query heads packed into one wgmma M tile
+
+
+class Item(enum.IntEnum):
+    BATCH = 0
+    KV_HEAD = 1
+    HEAD0 = 2
+    ROWS = 3
+    KV_START = 4
+    KV_END = 5
+    PAGE_BASE = 6
+    MERGE_ID = 7
+    PART = 8
+    NUM_PARTS = 9
+    TMP_BASE = 10
+
+
+# head_dim -> (KV rows per pipeline stage, pipeline stages): 32 KB of K+V per stage in bf16/fp16.
+DECODE_TILES = {64: (128, 4), 128: (64, 4), 256: (32, 4)}
+DECODE_HEAD_DIMS = tuple(DECODE_TILES)

@@ -1,0 +1,243 @@
+"""Decode host side: the split-KV work schedule and plan() validation (CPU, no GPU)."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import cute_attn
+from cute_attn import reference as R
+from cute_attn.decode import ITEM_OVERHEAD_BYTES, MIN_PIECE_ROWS, TMP_ALIGN_ROWS, plan_decode_work
+from cute_attn.layouts.decode_work import MAX_ROWS, Item
+
+SMS = 132
+
+
+def check_schedule(kv_lens, hq, hk, d=128, sms=SMS):
+    """Every KV row of every (request, query head) is covered exactly once; split parts are consistent."""
+    page_base = np.arange(len(kv_lens)) * 1000
+    w = plan_decode_work(kv_lens, page_base, hq, hk, d, sms)
+    items = w.items.astype(np.int64)
+    assert items.dtype == np.int64 and w.cta_ptr[0] == 0 and w.cta_ptr[-1] == len(items)
+    assert np.all(np.diff(w.cta_ptr) >= 0) and 1 <= w.num_ctas <= sms
+    group = hq // hk
+    covered = {}
+    for it in items:
+        b, hk_i, h0, rows = (int(it[f]) for f in (Item.BATCH, Item.KV_HEAD, Item.HEAD0, Item.ROWS))
+        assert 1 <= rows <= MAX_ROWS and hk_i == h0 // group and h0 + rows <= (hk_i + 1) * group
+        assert it[Item.PAGE_BASE] == page_base[b]
+        lo, hi = int(it[Item.KV_START]), int(it[Item.KV_END])
+        assert 0 <= lo <= hi <= kv_lens[b]
+        for h in range(h0, h0 + rows):
+            covered.setdefault((b, h), []).append((lo, hi))
+    for b, n in enumerate(kv_lens):
+        for h in range(hq):
+            spans = sorted(covered[(b, h)])
+            if n == 0:
+                assert spans == [(0, 0)]
+                continue
+            assert spans[0][0] == 0 and spans[-1][1] == n
+            assert all(a[1] == c[0] and a[0] < a[1] for a, c in zip(spans, spans[1:] + [(n, n + 1)]))
+    # split parts: consecutive workspace rows, ids dense, parts numbered 0..n-1, none too short
+    split = items[items[:, Item.MERGE_ID] >= 0]
+    assert len(np.unique(split[:, Item.MERGE_ID])) == w.num_splits
+    for m in range(w.num_splits):
+        parts = split[split[:, Item.MERGE_ID] == m]
+        assert sorted(parts[:, Item.PART].tolist()) == list(range(len(parts))) and len(parts) >= 2
+        assert np.all(parts[:, Item.NUM_PARTS] == len(parts)) and len(np.unique(parts[:, Item.TMP_BASE])) == 1
+        assert np.all(parts[:, Item.KV_END] - parts[:, Item.KV_START] >= MIN_PIECE_ROWS)
+    # workspace rows: disjoint, each split starting on a 128-byte line of LSEs, within tmp_rows
+    assert np.all(split[:, Item.TMP_BASE] % TMP_ALIGN_ROWS == 0)
+    tmp = sorted((int(p[Item.TMP_BASE]) + int(p[Item.PART]) * int(p[Item.ROWS]), int(p[Item.ROWS])) for p in split)
+    assert all(a[0] + a[1] <= c[0] for a, c in zip(tmp, tmp[1:])) and (not tmp or tmp[-1][0] + tmp[-1][1] <= w.tmp_rows)
+    # the CUDA-graph buffers are sized for the worst case
+    assert len(items) <= len(kv_lens) * hk * -(-group // MAX_ROWS) + sms and w.num_splits < sms
+    assert w.tmp_rows <= 2 * sms * min(group, MAX_ROWS) + sms * TMP_ALIGN_ROWS
+    return w
+
+
+def emulate(w, q, k_cache, v_cache, indices, page_size, scale):
+    """What the kernel computes, item by item, in float64: partial states in the log2 domain, then
+    the merge of each split (the host/kernel contract of layouts/decode_work.py)."""
+    out = torch.full(q.shape, float("nan"), dtype=torch.float64)
+    lse = torch.full(q.shape[:2], float("nan"), dtype=torch.float64)
+    tmp_o = torch.full((max(w.tmp_rows, 1), q.shape[2]), float("nan"), dtype=torch.float64)
+    tmp_lse = torch.full((max(w.tmp_rows, 1),), float("nan"), dtype=torch.float64)
+    splits = {}
+    for it in w.items.tolist():
+        b, hk, h0, rows, lo, hi, pb = (it[f] for f in (Item.BATCH, Item.KV_HEAD, Item.HEAD0, Item.ROWS,
+                                                      Item.KV_START, Item.KV_END, Item.PAGE_BASE))
+        r = torch.arange(lo, hi)
+        pages = indices[pb + r // page_size].long()
+        kk, vv = k_cache[pages, r % page_size, hk].double(), v_cache[pages, r % page_size, hk].double()
+        s = q[b, h0:h0 + rows].double() @ kk.T * scale / math.log(2)
+        m = s.max(1).values if hi > lo else torch.full((rows,), float("-inf"), dtype=torch.float64)
+        p = torch.exp2(s - m[:, None])
+        total = p.sum(1)
+        o = torch.where(total[:, None] > 0, p @ vv / total.clamp_min(1e-300)[:, None], torch.zeros(rows, q.shape[2], dtype=torch.float64))
+        l2 = torch.where(total > 0, m + torch.log2(total.clamp_min(1e-300)), torch.full_like(m, float("-inf")))
+        if it[Item.MERGE_ID] < 0:
+            out[b, h0:h0 + rows], lse[b, h0:h0 + rows] = o, l2 * math.log(2)
+        else:
+            base = it[Item.TMP_BASE] + it[Item.PART] * rows
+            tmp_o[base:base + rows], tmp_lse[base:base + rows] = o, l2
+            splits[it[Item.MERGE_ID]] = (b, h0, rows, it[Item.TMP_BASE], it[Item.NUM_PARTS])
+    for b, h0, rows, base, parts in splits.values():
+        idx = base + torch.arange(parts)[:, None] * rows + torch.arange(rows)[None]
+        ls, os_ = tmp_lse[idx], tmp_o[idx]
+        m = ls.max(0).values
+        wgt = torch.exp2(ls - m)
+        out[b, h0:h0 + rows] = (wgt[..., None] * os_).sum(0) / wgt.sum(0)[:, None]
+        lse[b, h0:h0 + rows] = (m + torch.log2(wgt.sum(0))) * math.log(2)
+    return out, lse
+
+
+@pytest.mark.parametrize("page_size", [1, 16])
+@pytest.mark.parametrize("hq,hk", [(8, 2), (128, 1)])
+def test_schedule_emulated_equals_reference(page_size, hq, hk):
+    gen = torch.Generator().manual_seed(1)
+    kv_lens, d, sms = [3000, 0, 1, 700, 4500], 64, 24
+    pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
+    num_pages = sum(pages_per) + 3
+    indices = torch.randperm(num_pages, generator=gen)[: sum(pages_per)].to(torch.int32)
+    indptr = [0] + np.cumsum(pages_per).tolist()
+    last = [(n - 1) % page_size + 1 if n else 0 for n in kv_lens]
+    k = torch.randn(num_pages, page_size, hk, d, generator=gen)
+    v = torch.randn(num_pages, page_size, hk, d, generator=gen)
+    q = torch.randn(len(kv_lens), hq, d, generator=gen)
+    check_schedule(kv_lens, hq, hk, d, sms)
+    w = plan_decode_work(kv_lens, indptr[:-1], hq, hk, d, sms)
+    assert w.num_splits > 0
+    out, lse = emulate(w, q, k, v, indices, page_size, 0.1)
+    ref_o, ref_l = R.paged_attention(q, k, v, list(range(len(kv_lens) + 1)), indptr, indices, last, sm_scale=0.1)
+    torch.testing.assert_close(out, ref_o, atol=1e-9, rtol=1e-9)
+    assert torch.equal(torch.isneginf(lse), torch.isneginf(ref_l))
+    fin = torch.isfinite(ref_l)
+    torch.testing.assert_close(lse[fin], ref_l[fin], atol=1e-9, rtol=1e-9)
+
+
+def cta_bytes(w, d=128):
+    items = w.items.astype(np.int64)
+    rows = items[:, Item.KV_END] - items[:, Item.KV_START]
+    cost = rows * 4 * d + ITEM_OVERHEAD_BYTES
+    return np.array([cost[w.cta_ptr[c]:w.cta_ptr[c + 1]].sum() for c in range(w.num_ctas)])
+
+
+@pytest.mark.parametrize(
+    "kv_lens,hq,hk",
+    [
+        ([4096] * 64, 32, 8),
+        ([16384] * 16, 32, 8),
+        ([1024] * 128, 32, 8),
+        ([32768], 32, 8),
+        ([32768] * 8, 32, 8),
+        ([32768] + [300] * 40 + [7, 0, 1], 32, 8),
+        ([0, 0, 5], 4, 4),
+        ([113, 1, 1023, 0, 4097], 8, 1),
+        ([2000, 3], 128, 1),  # MQA with 128 query heads: two 64-row head blocks per kv head
+        ([17] * 300, 12, 4),
+    ],
+)
+def test_schedule_covers_every_row_once(kv_lens, hq, hk):
+    check_schedule(kv_lens, hq, hk)
+
+
+@pytest.mark.parametrize(
+    "kv_lens",
+    [[4096] * 64, [16384] * 16, [32768], [32768] * 8, [32768] + [512] * 63,
+     np.random.default_rng(0).integers(1, 8192, 256).tolist()],
+)
+def test_schedule_balances_bytes_across_sms(kv_lens):
+    w = check_schedule(kv_lens, 32, 8)
+    loads = cta_bytes(w)
+    assert w.num_ctas == SMS
+    assert loads.max() <= 1.06 * loads.mean(), f"max/mean {loads.max() / loads.mean():.3f}"
+
+
+def test_skewed_batch_spreads_the_long_request():
+    w = check_schedule([32768] + [256] * 63, 32, 8)
+    items = w.items
+    long_items = items[items[:, Item.BATCH] == 0]
+    ctas = np.searchsorted(w.cta_ptr, np.nonzero(items[:, Item.BATCH] == 0)[0], side="right") - 1
+    assert len(np.unique(ctas)) >= 64 and np.all(long_items[:, Item.MERGE_ID] >= 0)
+    assert cta_bytes(w).max() <= 1.06 * cta_bytes(w).mean()
+
+
+def test_short_batch_uses_few_ctas_and_no_split():
+    w = check_schedule([5, 9], 8, 8)
+    assert w.num_splits == 0 and w.num_ctas <= 16
+
+
+def test_empty_batch():
+    w = plan_decode_work([], [], 8, 2, 128, SMS)
+    assert w.items.shape == (0, 12) and w.num_ctas == 0
+
+
+def table(kv_lens, page_size):
+    pages = [(n + page_size - 1) // page_size for n in kv_lens]
+    indptr = torch.tensor([0] + np.cumsum(pages).tolist(), dtype=torch.int32)
+    indices = torch.arange(int(indptr[-1]), dtype=torch.int32)
+    last = torch.tensor([(n - 1) % page_size + 1 if n else 0 for n in kv_lens], dtype=torch.int32)
+    return indptr, indices, last
+
+
+def test_wrapper_plan_on_host():
+    indptr, indices, last = table([40, 0, 1000], 16)
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
+    w.plan(indptr, indices, last, 32, 8, 128, 16)
+    items = w._plan.items
+    assert items.shape[1] == 12 and int(w._plan.cta_ptr[-1]) == items.shape[0]
+    lens = {int(r[Item.BATCH]): int(r[Item.KV_END]) for r in items if r[Item.MERGE_ID] < 0}
+    assert lens.get(0) == 40 and lens.get(1) == 0
+
+
+@pytest.mark.parametrize(
+    "mutate,exc,match",
+    [
+        (lambda a: a.update(kv_indptr=torch.tensor([0, 3, 2, 5], dtype=torch.int32)), ValueError, "non-decreasing"),
+        (lambda a: a.update(kv_indptr=torch.tensor([1, 3, 4, 5], dtype=torch.int32)), ValueError, r"kv_indptr\[0\]"),
+        (lambda a: a.update(kv_indptr=torch.tensor([0, 3, 4, 9], dtype=torch.int32)), ValueError, "exceeds len"),
+        (lambda a: a.update(kv_indices=torch.tensor([0, 1, -2, 3, 4], dtype=torch.int32)), ValueError, "non-negative"),
+        (lambda a: a.update(kv_last_page_len=torch.tensor([16, 0, 3], dtype=torch.int32)), ValueError, "kv_last_page_len"),
+        (lambda a: a.update(kv_last_page_len=torch.tensor([17, 1, 3], dtype=torch.int32)), ValueError, "page_size=16"),
+        (lambda a: a.update(kv_last_page_len=torch.tensor([1, 1], dtype=torch.int32)), ValueError, "length 3"),
+        (lambda a: a.update(kv_indices=torch.arange(5)), TypeError, "int32"),
+        (lambda a: a.update(num_qo_heads=12, num_kv_heads=8), ValueError, "multiple of num_kv_heads"),
+        (lambda a: a.update(head_dim=96), ValueError, "head_dim"),
+        (lambda a: a.update(page_size=0), ValueError, "page_size"),
+        (lambda a: a.update(q_data_type=torch.float32), TypeError, "q_data_type"),
+    ],
+)
+def test_plan_validation(mutate, exc, match):
+    args = dict(kv_indptr=torch.tensor([0, 3, 4, 5], dtype=torch.int32),
+                kv_indices=torch.arange(5, dtype=torch.int32),
+                kv_last_page_len=torch.tensor([16, 1, 3], dtype=torch.int32),
+                num_qo_heads=32, num_kv_heads=8, head_dim=128, page_size=16)
+    mutate(args)
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
+    with pytest.raises(exc, match=match):
+        w.plan(**args)
+
+
+def test_run_validation_before_any_launch():
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
+    q = torch.randn(3, 32, 128).bfloat16()
+    cache = torch.randn(5, 2, 16, 8, 128).bfloat16()
+    with pytest.raises(RuntimeError, match="plan"):
+        w.run(q, cache)
+    indptr, indices, last = table([40, 0, 1000], 16)
+    w.plan(indptr, indices, last, 32, 8, 128, 16)
+    with pytest.raises(ValueError, match="q must have shape"):
+        w.run(q[:2], cache)
+    with pytest.raises(TypeError, match="plan was made for"):
+        w.run(q.half(), cache.half())
+    with pytest.raises(ValueError, match="kv_indices must lie in"):
+        w.run(q, torch.randn(5, 2, 16, 8, 128).bfloat16())  # plan saw page ids up to 65
+    big = torch.randn(70, 2, 16, 8, 128).bfloat16()
+    with pytest.raises(ValueError, match="expected"):
+        w.run(q, big[:, :, :8])
+    with pytest.raises(cute_attn.DeviceError):
+        w.run(q, big)
+    with pytest.raises(ValueError, match="kv_layout"):
+        cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout="NDH")

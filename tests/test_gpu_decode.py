@@ -1,0 +1,188 @@
+"""GPU: batch decode over a paged KV cache against the float64 reference (needs a Hopper GPU and the
+decode artifacts). Outputs are NaN-poisoned (CUTE_ATTN_POISON=1) and every cache slot that no request
+owns is NaN, so an unwritten output or a read outside the page table fails."""
+
+import math
+
+import pytest
+import torch
+
+import cute_attn
+import cute_attn.decode as D
+from cute_attn import reference as R
+
+pytestmark = pytest.mark.gpu
+LENS = [1, 17, 113, 1023, 0, 4097, 5]
+
+
+@pytest.fixture(autouse=True)
+def poison(monkeypatch):
+    monkeypatch.setenv("CUTE_ATTN_POISON", "1")
+
+
+def make_table(gen, kv_lens, page_size, spare=5):
+    """A CSR page table over shuffled page ids, with spare pages no request owns."""
+    pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
+    num_pages = sum(pages_per) + spare
+    indices = torch.randperm(num_pages, generator=gen)[: sum(pages_per)].to(torch.int32)
+    indptr = torch.tensor([0] + torch.tensor(pages_per).cumsum(0).tolist(), dtype=torch.int32)
+    last = torch.tensor([(n - 1) % page_size + 1 if n else 0 for n in kv_lens], dtype=torch.int32)
+    return num_pages, indptr, indices, last
+
+
+def make_cache(gen, kv_lens, indptr, indices, num_pages, page_size, hk, d, dtype, layout):
+    """K and V caches (layout's shape) that hold random rows where a request owns them and NaN elsewhere."""
+    k = torch.full((num_pages, page_size, hk, d), float("nan"), dtype=dtype)
+    v = torch.full_like(k, float("nan"))
+    for b, n in enumerate(kv_lens):
+        for r in range(0, n, page_size):
+            page = int(indices[int(indptr[b]) + r // page_size])
+            rows = min(page_size, n - r)
+            k[page, :rows] = torch.randn(rows, hk, d, generator=gen).to(dtype)
+            v[page, :rows] = torch.randn(rows, hk, d, generator=gen).to(dtype)
+    if layout == "HND":
+        k, v = k.transpose(1, 2).contiguous(), v.transpose(1, 2).contiguous()
+    return k, v
+
+
+def reference(q, k, v, indptr, indices, last, scale, layout):
+    batch = q.shape[0]
+    qo = list(range(batch + 1))
+    args = (q.cpu(), k.cpu(), v.cpu(), qo, indptr, indices, last)
+    ref_o, ref_l = R.paged_attention(*args, sm_scale=scale, kv_layout=layout)
+    low, _ = R.paged_attention(*args, sm_scale=scale, kv_layout=layout, dtype=torch.float32)
+    return ref_o, ref_l, low.to(q.dtype).double()
+
+
+def check(out, lse, ref_o, ref_l, low):
+    out, lse = out.cpu().double(), lse.cpu().double()
+    assert not torch.isnan(out).any(), "unwritten (NaN) output elements"
+    assert not torch.isnan(lse).any(), "unwritten (NaN) LSE elements"
+    base_err = (low - ref_o).abs().max().item()
+    err = (out - ref_o).abs().max().item()
+    assert err <= 3 * base_err + 1e-3, f"max error {err:.3g} vs same-dtype reference {base_err:.3g}"
+    assert torch.equal(torch.isneginf(lse), torch.isneginf(ref_l))
+    fin = torch.isfinite(ref_l)
+    torch.testing.assert_close(lse[fin], ref_l[fin], atol=2e-3, rtol=1e-3)
+
+
+def run_case(gen, kv_lens, hq, hk, d, page_size, layout="NHD", dtype=torch.bfloat16, sm_scale=None):
+    num_pages, indptr, indices, last = make_table(gen, kv_lens, page_size)
+    k, v = make_cache(gen, kv_lens, indptr, indices, num_pages, page_size, hk, d, dtype, layout)
+    q = torch.randn(len(kv_lens), hq, d, generator=gen).to(dtype)
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
+    w.plan(indptr, indices, last, hq, hk, d, page_size, sm_scale=sm_scale, q_data_type=dtype)
+    out, lse = w.run(q.cuda(), (k.cuda(), v.cuda()), return_lse=True)
+    assert out.shape == q.shape and lse.shape == q.shape[:2] and out.dtype == dtype
+    scale = 1 / math.sqrt(d) if sm_scale is None else sm_scale
+    check(out, lse, *reference(q, k, v, indptr, indices, last, scale, layout))
+
+
+@pytest.mark.parametrize("d", [64, 128, 256])
+@pytest.mark.parametrize("hq,hk", [(8, 8), (32, 8), (64, 8), (16, 1)])  # MHA, GQA 4, GQA 8, MQA
+def test_heads_and_head_dims(rng, d, hq, hk):
+    run_case(rng, LENS, hq, hk, d, 16)
+
+
+@pytest.mark.parametrize("page_size", [1, 16, 64])
+@pytest.mark.parametrize("layout", ["NHD", "HND"])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_page_sizes_layouts_dtypes(rng, page_size, layout, dtype):
+    run_case(rng, LENS, 32, 8, 128, page_size, layout, dtype, sm_scale=0.07)
+
+
+@pytest.mark.parametrize("page_size", [1, 16])
+@pytest.mark.parametrize("kv_lens", [[32768], [32768, 1, 300, 0, 7000, 64, 65], [2048] * 40])
+def test_long_and_skewed_batches(rng, page_size, kv_lens):
+    run_case(rng, kv_lens, 32, 8, 128, page_size)
+
+
+def test_mqa_more_than_64_query_heads(rng):
+    run_case(rng, [513, 0, 3000], 128, 1, 128, 16)
+
+
+def test_split_equals_unsplit(rng, monkeypatch):
+    kv_lens, hq, hk, d, ps = [32768, 9000, 1, 0, 4000], 32, 8, 128, 16
+    num_pages, indptr, indices, last = make_table(rng, kv_lens, ps)
+    k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, ps, hk, d, torch.bfloat16, "NHD")
+    q = torch.randn(len(kv_lens), hq, d, generator=rng).bfloat16().cuda()
+    cache = (k.cuda(), v.cuda())
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+    w.plan(indptr, indices, last, hq, hk, d, ps)
+    assert w._plan.work.num_splits > 0
+    split_o, split_l = w.run(q, cache, return_lse=True)
+    plan_work = D.plan_decode_work
+    monkeypatch.setattr(D, "plan_decode_work", lambda *a: plan_work(*a[:5], 1))  # one CTA: nothing split
+    w.plan(indptr, indices, last, hq, hk, d, ps)
+    assert w._plan.work.num_splits == 0
+    whole_o, whole_l = w.run(q, cache, return_lse=True)
+    torch.testing.assert_close(split_o.float(), whole_o.float(), atol=1e-2, rtol=1e-2)
+    torch.testing.assert_close(split_l, whole_l, atol=1e-4, rtol=1e-5)
+    assert (split_o.float() - whole_o.float()).abs().max().item() <= 2 * 2**-8 * whole_o.float().abs().max().item()
+
+
+def test_strided_q_and_stacked_cache(rng):
+    """q as a slice of a fused QKV projection, the cache as one (pages, 2, ...) tensor, out as a view."""
+    kv_lens, hq, hk, d, ps = [100, 2000, 3], 8, 2, 128, 16
+    num_pages, indptr, indices, last = make_table(rng, kv_lens, ps)
+    k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, ps, hk, d, torch.bfloat16, "NHD")
+    qkv = torch.randn(3, hq + 2 * hk, d, generator=rng).bfloat16()
+    q = qkv[:, :hq]
+    cache = torch.stack([k, v], dim=1).cuda()
+    out_buf = torch.full((3, hq, 2 * d), float("nan"), dtype=torch.bfloat16, device="cuda")
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+    w.plan(indptr, indices, last, hq, hk, d, ps)
+    _, lse = w.run(qkv.cuda()[:, :hq], cache, out=out_buf[:, :, d:], return_lse=True)
+    assert torch.isnan(out_buf[:, :, :d]).all(), "wrote outside the out view"
+    check(out_buf[:, :, d:], lse, *reference(q, k, v, indptr, indices, last, 1 / math.sqrt(d), "NHD"))
+
+
+def test_graph_replay_after_replan_equals_eager(rng):
+    hq, hk, d, ps = 32, 8, 128, 16
+    lens_a, lens_b = [3000, 17, 0, 20000], [1, 40000, 513, 9]
+    num_pages = 4000
+    pages = torch.randperm(num_pages, generator=rng).to(torch.int32)
+
+    def table(lens):
+        per = [(n + ps - 1) // ps for n in lens]
+        indptr = torch.tensor([0] + torch.tensor(per).cumsum(0).tolist(), dtype=torch.int32)
+        last = torch.tensor([(n - 1) % ps + 1 if n else 0 for n in lens], dtype=torch.int32)
+        return indptr, pages[torch.randperm(num_pages, generator=rng)[: int(indptr[-1])]].contiguous(), last
+
+    k = torch.randn(num_pages, ps, hk, d, generator=rng).bfloat16().cuda()
+    v = torch.randn(num_pages, ps, hk, d, generator=rng).bfloat16().cuda()
+    q = torch.randn(4, hq, d, generator=rng).bfloat16().cuda()
+    indices_buf = torch.empty(num_pages, dtype=torch.int32, device="cuda")
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(use_cuda_graph=True, paged_kv_indices_buffer=indices_buf)
+    eager = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+    ta, tb = table(lens_a), table(lens_b)
+    w.plan(*ta, hq, hk, d, ps)
+    w.run(q, (k, v))  # eager first: loads the kernel
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.stream(side), torch.cuda.graph(g):
+        out, lse = w.run(q, (k, v), return_lse=True)
+    torch.cuda.current_stream().wait_stream(side)
+    for t in (ta, tb, ta):
+        w.plan(*t, hq, hk, d, ps)
+        g.replay()
+        eager.plan(*t, hq, hk, d, ps)
+        e_out, e_lse = eager.run(q, (k, v), return_lse=True)
+        torch.cuda.synchronize()
+        torch.testing.assert_close(out.float(), e_out.float(), atol=1e-2, rtol=1e-2)
+        torch.testing.assert_close(lse, e_lse, atol=1e-4, rtol=1e-5)
+        ref = reference(q.cpu(), k.cpu(), v.cpu(), t[0], t[1], t[2], 1 / math.sqrt(d), "NHD")
+        check(out, lse, *ref)
+
+
+def test_gpu_page_table_tensors(rng):
+    """kv_indices already on the GPU (no host range check), indptr/last_page_len read back once."""
+    kv_lens, hq, hk, d, ps = [77, 0, 1500], 16, 4, 64, 1
+    num_pages, indptr, indices, last = make_table(rng, kv_lens, ps)
+    k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, ps, hk, d, torch.bfloat16, "NHD")
+    q = torch.randn(3, hq, d, generator=rng).bfloat16()
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+    w.plan(indptr.cuda(), indices.cuda(), last.cuda(), hq, hk, d, ps)
+    out, lse = w.run(q.cuda(), (k.cuda(), v.cuda()), return_lse=True)
+    check(out, lse, *reference(q, k, v, indptr, indices, last, 1 / math.sqrt(d), "NHD"))
