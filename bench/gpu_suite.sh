@@ -17,7 +17,7 @@ if [ "$what" = all ] || [ "$what" = tests ]; then
   rc=${PIPESTATUS[0]}
 fi
 if [ "$what" = all ] || [ "$what" = bench ]; then
-  for b in ${BENCHES:-memory}; do
+  for b in ${BENCHES:-memory decode}; do
     timeout 300 python3 -m bench.$b --json "$OUT/bench_$b.json" 2>&1 | tee "$OUT/bench_$b.log" | tail -30
   done
 fi
