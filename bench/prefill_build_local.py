@@ -1,0 +1,114 @@
+"""Compile prefill variants on this (CPU) machine into one shared library for the GPU check.
+
+    python -m bench.prefill_build_local [--out build/prefill_dev] [--only bf16_hd128] [--keep-ptx]
+
+Each variant is compiled for sm_90a in a fresh process (one at a time), exported as
+``<out>/<name>.o`` with symbol ``<name>`` (``prefill_{dtype}_hd{d}_hdv{dv}_{causal|nocausal}``), then
+all objects are linked into ``<out>/prefill_dev.so`` against ``libcute_dsl_runtime`` and ``libtvm_ffi``;
+``manifest.json`` lists the symbols. Copy the folder to the GPU host and run
+``bench/prefill_gpu_check.py --lib <out>/prefill_dev.so``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HEAD_DIMS = ((64, 64), (128, 128), (256, 256), (192, 128))
+DTYPES = ("bf16", "fp16")
+
+
+def variant_name(dtype: str, hd: int, hdv: int, causal: bool) -> str:
+    return f"prefill_{dtype}_hd{hd}_hdv{hdv}_{'causal' if causal else 'nocausal'}"
+
+
+def all_variants():
+    for dtype in DTYPES:
+        for hd, hdv in HEAD_DIMS:
+            for causal in (False, True):
+                yield dtype, hd, hdv, causal
+
+
+def compile_one(dtype: str, hd: int, hdv: int, causal: bool, out: str, keep_ptx: bool) -> None:
+    """Runs in a child process: compile one variant and export its object file."""
+    os.environ["CUTE_DSL_ARCH"] = "sm_90a"
+    if keep_ptx:
+        os.environ["CUTE_DSL_KEEP"] = "ptx"
+        os.environ["CUTE_DSL_DUMP_DIR"] = os.path.join(out, "ptx")
+        os.makedirs(os.environ["CUTE_DSL_DUMP_DIR"], exist_ok=True)
+    sys.path.insert(0, ROOT)
+    import types
+
+    from cute_attn.kernels.prefill_sm90 import compile_prefill
+
+    spec = types.SimpleNamespace(dtype=dtype, head_dim=hd, head_dim_v=hdv, causal=causal)
+    name = variant_name(dtype, hd, hdv, causal)
+    t0 = time.time()
+    compiled = compile_prefill(spec)
+    t1 = time.time()
+    compiled.export_to_c(os.path.join(out, f"{name}.o"), function_name=name)
+    print(f"{name}: compile {t1 - t0:.1f} s", flush=True)
+
+
+def link(out: str, names: list[str]) -> str:
+    os.environ["CUTE_DSL_ARCH"] = "sm_90a"
+    import cutlass.cute as cute
+
+    libs = cute.runtime.find_runtime_libraries(enable_tvm_ffi=True)
+    lib_dirs = sorted({os.path.dirname(p) for p in libs})
+    so = os.path.join(out, "prefill_dev.so")
+    cmd = ["g++", "-shared", "-o", so] + [os.path.join(out, f"{n}.o") for n in names]
+    for d in lib_dirs:
+        cmd += [f"-L{d}"]
+    cmd += ["-lcute_dsl_runtime", "-ltvm_ffi", "-Wl,-rpath,$ORIGIN"]
+    subprocess.run(cmd, check=True)
+    return so
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "prefill_dev"))
+    ap.add_argument("--only", default="", help="substring of the variant names to build")
+    ap.add_argument("--keep-ptx", action="store_true")
+    ap.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    if args.one:
+        dtype, hd, hdv, causal = args.one
+        compile_one(dtype, int(hd), int(hdv), causal == "1", args.out, args.keep_ptx)
+        return 0
+
+    names, failed = [], []
+    for dtype, hd, hdv, causal in all_variants():
+        name = variant_name(dtype, hd, hdv, causal)
+        if args.only not in name:
+            continue
+        cmd = [sys.executable, "-m", "bench.prefill_build_local", "--out", args.out,
+               "--one", dtype, str(hd), str(hdv), "1" if causal else "0"]
+        if args.keep_ptx:
+            cmd.append("--keep-ptx")
+        t0 = time.time()
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        if r.returncode:
+            failed.append(name)
+            print(f"FAILED {name}:\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}", flush=True)
+            continue
+        print(r.stdout.strip(), f"(process {time.time() - t0:.1f} s)", flush=True)
+        names.append(name)
+    if names:
+        so = link(args.out, names)
+        with open(os.path.join(args.out, "manifest.json"), "w") as f:
+            json.dump({"library": os.path.basename(so), "symbols": names}, f, indent=1)
+        print(f"linked {len(names)} variants into {so}")
+    if failed:
+        print("failed:", " ".join(failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

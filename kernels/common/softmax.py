@@ -1,0 +1,128 @@
+"""Online softmax over wgmma accumulator fragments, in the log2 domain.
+
+Scores stay raw in the accumulator; ``p = exp2(s * scale_log2 - m * scale_log2)`` with
+``scale_log2 = softmax_scale * log2(e)`` folds the softmax scale and the change of base into one FMA
+per element. The running max ``m`` is kept raw (unscaled); each thread keeps partial row sums over
+its own columns, reduced across the quad only once, in :meth:`OnlineSoftmax.finalize`.
+
+Fragment convention (wgmma C/D, one warpgroup owns 64 rows): a thread holds 2 rows; element ``k`` of
+its fragment ``((2, 2, N / 8), 1, 1)`` lies in row ``(k // 2) % 2``, and the 4 threads of a quad
+share each row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import cutlass
+import cutlass.cute as cute
+from cutlass import Float32
+
+LOG2_E = math.log2(math.e)
+LN_2 = math.log(2.0)
+ROWS_PER_THREAD = 2
+QUAD = 4
+
+
+def row_of(k: int) -> int:
+    """Row (0 or 1) of accumulator element ``k`` within the thread's two rows."""
+    return (k // 2) % 2
+
+
+def check_acc_fragment(acc: cute.Tensor) -> None:
+    """Trace-time check that ``acc`` is a one-atom-high wgmma accumulator fragment."""
+    shape = acc.shape
+    assert cute.size(shape[0][0]) == 2 and cute.size(shape[0][1]) == 2, f"not a wgmma C fragment: {shape}"
+    assert cute.size(shape[1]) == 1, f"one wgmma atom (64 rows) per warpgroup expected, got {shape}"
+
+
+@dataclasses.dataclass(frozen=True)
+class OnlineSoftmax:
+    """Running row max (raw scores) and per-thread partial row sums of the thread's two rows."""
+
+    scale_log2: Float32
+    row_max: cute.Tensor
+    row_sum: cute.Tensor
+
+    @staticmethod
+    def create(scale_log2: Float32) -> "OnlineSoftmax":
+        return OnlineSoftmax(
+            scale_log2,
+            cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32),
+            cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32),
+        )
+
+    def reset(self) -> None:
+        self.row_max.fill(-Float32.inf)
+        self.row_sum.fill(0.0)
+
+    @cute.jit
+    def online(self, acc_S: cute.Tensor, is_first: cutlass.Constexpr[bool]) -> cute.Tensor:
+        """acc_S <- P = exp2(S * scale_log2 - m_new * scale_log2); returns the per-row factor
+        ``exp2((m_old - m_new) * scale_log2)`` that rescales O and the row sums. A row with every
+        score masked (-inf) keeps m = -inf and gets P = 0."""
+        check_acc_fragment(acc_S)
+        n = cute.size(acc_S)
+        row_scale = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
+        tile_max = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
+        for h in cutlass.range_constexpr(ROWS_PER_THREAD):
+            tile_max[h] = self.row_max[h]
+        for k in cutlass.range_constexpr(n):
+            tile_max[row_of(k)] = cute.arch.fmax(tile_max[row_of(k)], acc_S[k])
+        neg_max_scaled = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
+        for h in cutlass.range_constexpr(ROWS_PER_THREAD):
+            m_new = cute.arch.warp_reduction_max(tile_max[h], threads_in_group=QUAD)
+            m_safe = Float32(0.0) if m_new == -Float32.inf else m_new
+            if cutlass.const_expr(is_first):
+                row_scale[h] = 1.0
+            else:
+                row_scale[h] = cute.math.exp2((self.row_max[h] - m_safe) * self.scale_log2, fastmath=True)
+            self.row_max[h] = m_new
+            neg_max_scaled[h] = -m_safe * self.scale_log2
+        row_part = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
+        row_part.fill(0.0)
+        for k in cutlass.range_constexpr(n):
+            h = row_of(k)
+            p = cute.math.exp2(acc_S[k] * self.scale_log2 + neg_max_scaled[h], fastmath=True)
+            acc_S[k] = p
+            row_part[h] = row_part[h] + p
+        for h in cutlass.range_constexpr(ROWS_PER_THREAD):
+            if cutlass.const_expr(is_first):
+                self.row_sum[h] = row_part[h]
+            else:
+                self.row_sum[h] = self.row_sum[h] * row_scale[h] + row_part[h]
+        return row_scale
+
+    @cute.jit
+    def finalize(self):
+        """Returns ``(inv_sum, lse)`` per row: ``1 / sum`` to normalize O, and the natural-log LSE
+        ``(m * scale_log2 + log2(sum)) * ln 2``. A row that saw no key gets ``0`` and ``-inf``."""
+        inv_sum = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
+        lse = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
+        for h in cutlass.range_constexpr(ROWS_PER_THREAD):
+            total = cute.arch.warp_reduction_sum(self.row_sum[h], threads_in_group=QUAD)
+            inv_sum[h] = 0.0
+            lse[h] = -Float32.inf
+            if total > 0.0:
+                inv_sum[h] = cute.arch.rcp_approx(total)
+                lse[h] = (self.row_max[h] * self.scale_log2 + cute.math.log2(total, fastmath=True)) * LN_2
+        return inv_sum, lse
+
+
+def acc_as_a_fragment(acc: cute.Tensor) -> cute.Tensor:
+    """View of a wgmma accumulator ``((2, 2, N / 8), 1, 1)`` (compact, column-major) as the A-operand
+    register fragment ``((2, 2, 2), 1, N / 16)`` of a following RS wgmma with K = N: the columns
+    ``8 v .. 8 v + 7`` of the accumulator are the k-half ``v % 2`` of k-block ``v // 2``."""
+    check_acc_fragment(acc)
+    v = cute.size(acc.shape[0][2])
+    assert v % 2 == 0, "K of the RS wgmma must be a multiple of 16"
+    return cute.make_tensor(acc.iterator, cute.make_layout(((2, 2, 2), 1, v // 2), stride=((1, 2, 4), 0, 8)))
+
+
+@cute.jit
+def rescale_rows(acc: cute.Tensor, row_scale: cute.Tensor):
+    """acc[row r] *= row_scale[r] for a wgmma accumulator fragment."""
+    check_acc_fragment(acc)
+    for k in cutlass.range_constexpr(cute.size(acc)):
+        acc[k] = acc[k] * row_scale[row_of(k)]

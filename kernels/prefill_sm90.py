@@ -1,0 +1,518 @@
+"""Prefill attention forward on Hopper (sm_90a): the FlashAttention-3 design in the CuTe DSL.
+
+Ragged batches (``cu_seqlens_q/k``), GQA, causal (bottom-right), natural-log LSE, persistent grid over a
+host-made work list. Compile with :func:`compile_prefill` (no GPU needed); the API is
+``cute_attn.prefill`` / ``BatchPrefillWithRaggedKVCacheWrapper``.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("CUTE_DSL_ARCH", "sm_90a")
+
+import cuda.bindings.driver as cuda  # noqa: E402
+import cutlass  # noqa: E402
+import cutlass.cute as cute  # noqa: E402
+import cutlass.pipeline as pipeline  # noqa: E402
+import cutlass.utils.hopper_helpers as sm90_utils  # noqa: E402
+from cutlass import Float32, Int32, const_expr  # noqa: E402
+from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
+from cutlass.utils import LayoutEnum  # noqa: E402
+
+from .common.config import WARPGROUP_THREADS, prefill_config  # noqa: E402
+from .common.mask import AttentionMask, BlockRange  # noqa: E402
+from .common.named_barriers import PrefillBarrier  # noqa: E402
+from .common.seqlen import SeqlenInfo  # noqa: E402
+from .common.softmax import LOG2_E, OnlineSoftmax, acc_as_a_fragment, rescale_rows  # noqa: E402
+from .common.tile_scheduler import StaticWorkListScheduler  # noqa: E402
+from .common.wgmma import gemm  # noqa: E402
+
+DTYPES = {"bf16": cutlass.BFloat16, "fp16": cutlass.Float16}
+WARP_THREADS = 32
+COPY_BITS = 128
+
+
+class PrefillSm90:
+    """Warp-specialized, persistent attention forward; one CTA per SM walks its rows of the work list.
+
+    ==========  ============  =================================================================
+    role        warps         work per tile (tile_m query rows of one head, key blocks high -> low)
+    ==========  ============  =================================================================
+    producer    wg 0, warp 0  TMA: K(first) -> Q -> [K(j+1), V(j)]... -> V(last); warps 1-3 exit
+    consumer i  wg 1 + i      rows [64 i, 64 i + 64): S = Q K^T (wgmma SS) -> mask -> online softmax
+                              (exp2, scale folded into log2 e) -> P bf16/fp16 in registers ->
+                              O += P V (wgmma RS); S(j+1) is issued before softmax(j) (intra-wg
+                              overlap) and, ping-pong on, the two consumer warpgroups take turns
+                              issuing GEMMs (named barriers CONSUMER_WG0/1), so one's softmax runs
+                              under the other's GEMMs. Epilogue: O / rowsum -> sO (stmatrix, aliases
+                              sQ) -> 16-byte vector stores of the rows < q_len; LSE (natural log).
+    ==========  ============  =================================================================
+
+    Pipelines (``PipelineTmaAsync``; producer arrive count 1 with the TMA byte count, consumer arrive
+    count = consumer warps, one elected lane per warp):
+
+    - ``q``: 1 stage, Q tile. Released after the epilogue has read sO back (sO aliases sQ), so the next
+      tile's Q lands only after this tile's output left shared memory.
+    - ``k``, ``v``: ``stages`` (2) each, K and V tiles of one key block share the stage index. K is
+      released as soon as S = Q K^T completed, V after O += P V completed. The pipeline state runs on
+      across tiles, so the producer prefetches the next tile's first K during the epilogue.
+
+    Registers (``setmaxnreg``): producer warpgroup drops to ``producer_regs``, consumers rise to
+    ``consumer_regs`` (config.py: 24 / 240 with two consumer warpgroups).
+
+    Output store: a vectorized predicated store rather than a TMA store: a TMA store of a tile_m-row box
+    cannot stop at the end of a request of a ragged batch (it would overwrite the next request's rows).
+    """
+
+    def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool):
+        self.dtype = DTYPES[dtype]
+        self.head_dim = head_dim
+        self.head_dim_v = head_dim_v
+        self.causal = causal
+        cfg = prefill_config(head_dim, head_dim_v, causal)
+        self.tile_m = cfg.tile_m
+        self.tile_n = cfg.tile_n
+        self.stages = cfg.stages
+        self.consumer_wgs = cfg.consumer_wgs
+        self.pingpong = cfg.pingpong and cfg.consumer_wgs == 2
+        self.producer_regs = cfg.producer_regs
+        self.consumer_regs = cfg.consumer_regs
+        self.threads = cfg.threads
+        self.consumer_threads = WARPGROUP_THREADS * cfg.consumer_wgs
+        self.consumer_warps = self.consumer_threads // WARP_THREADS
+        assert head_dim_v <= head_dim, "sO aliases sQ"
+
+    # ------------------------------------------------------------------------------------ layouts
+
+    def _smem_layout(self, rows: int, cols: int, stages: int | None = None):
+        atom = warpgroup.make_smem_layout_atom(
+            sm90_utils.get_smem_layout_atom(LayoutEnum.ROW_MAJOR, self.dtype, cols), self.dtype
+        )
+        if stages is None:
+            return cute.tile_to_shape(atom, (rows, cols), order=(0, 1))
+        return cute.tile_to_shape(atom, (rows, cols, stages), order=(0, 1, 2))
+
+    def _layouts(self):
+        return (
+            self._smem_layout(self.tile_m, self.head_dim),
+            self._smem_layout(self.tile_n, self.head_dim, self.stages),
+            self._smem_layout(self.tile_n, self.head_dim_v, self.stages),
+            self._smem_layout(self.tile_m, self.head_dim_v),
+        )
+
+    def _tiled_mmas(self):
+        qk = sm90_utils.make_trivial_tiled_mma(
+            self.dtype, self.dtype, warpgroup.OperandMajorMode.K, warpgroup.OperandMajorMode.K, Float32,
+            atom_layout_mnk=(self.consumer_wgs, 1, 1), tiler_mn=(64, self.tile_n),
+        )
+        pv = sm90_utils.make_trivial_tiled_mma(
+            self.dtype, self.dtype, warpgroup.OperandMajorMode.K, warpgroup.OperandMajorMode.MN, Float32,
+            atom_layout_mnk=(self.consumer_wgs, 1, 1), tiler_mn=(64, self.head_dim_v),
+            a_source=warpgroup.OperandSource.RMEM,
+        )
+        return qk, pv
+
+    # ------------------------------------------------------------------------------------ host
+
+    @cute.jit
+    def __call__(
+        self,
+        mQ: cute.Tensor,  # (total_q, h_q, d)
+        mK: cute.Tensor,  # (total_k, h_k, d)
+        mV: cute.Tensor,  # (total_k, h_k, dv)
+        mO: cute.Tensor,  # (total_q, h_q, dv)
+        mLse: cute.Tensor,  # (h_q, total_q) float32, natural log
+        mCuSeqlensQ: cute.Tensor,  # (batch + 1,) int32
+        mCuSeqlensK: cute.Tensor,  # (batch + 1,) int32
+        mWork: cute.Tensor,  # (num_work, 4) int32: (batch, m_block, q_head, 0)
+        num_ctas: Int32,
+        softmax_scale: Float32,
+        stream: cuda.CUstream,
+    ):
+        # (total, heads, dim) -> (total, dim, heads): TMA boxes are (rows, dim) slices of one head
+        mQ, mK, mV, mO = [cute.make_tensor(t.iterator, cute.select(t.layout, mode=[0, 2, 1])) for t in (mQ, mK, mV, mO)]
+        sQ_layout, sK_layout, sV_layout, _ = self._layouts()
+        tma_load = cpasync.CopyBulkTensorTileG2SOp()
+        tma_Q, gmem_Q = cpasync.make_tiled_tma_atom(tma_load, mQ, sQ_layout, (self.tile_m, self.head_dim))
+        tma_K, gmem_K = cpasync.make_tiled_tma_atom(
+            tma_load, mK, cute.select(sK_layout, mode=[0, 1]), (self.tile_n, self.head_dim), 1
+        )
+        tma_V, gmem_V = cpasync.make_tiled_tma_atom(
+            tma_load, mV, cute.select(sV_layout, mode=[0, 1]), (self.tile_n, self.head_dim_v), 1
+        )
+        self.tx_bytes_q = cute.size_in_bytes(self.dtype, sQ_layout)
+        self.tx_bytes_k = cute.size_in_bytes(self.dtype, cute.select(sK_layout, mode=[0, 1]))
+        self.tx_bytes_v = cute.size_in_bytes(self.dtype, cute.select(sV_layout, mode=[0, 1]))
+
+        @cute.struct
+        class SharedStorage:
+            mbar_q: cute.struct.MemRange[cutlass.Int64, 2]
+            mbar_k: cute.struct.MemRange[cutlass.Int64, 2 * self.stages]
+            mbar_v: cute.struct.MemRange[cutlass.Int64, 2 * self.stages]
+            sQ: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sQ_layout)], 1024]
+            sK: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sK_layout)], 1024]
+            sV: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sV_layout)], 1024]
+
+        self.shared_storage = SharedStorage
+        self.kernel(
+            tma_Q, gmem_Q, tma_K, gmem_K, tma_V, gmem_V, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas,
+            softmax_scale * LOG2_E,
+        ).launch(grid=[num_ctas, 1, 1], block=[self.threads, 1, 1], stream=stream, min_blocks_per_mp=1)
+
+    # ------------------------------------------------------------------------------------ device
+
+    @cute.kernel
+    def kernel(
+        self,
+        tma_Q: cute.CopyAtom,
+        mQ: cute.Tensor,
+        tma_K: cute.CopyAtom,
+        mK: cute.Tensor,
+        tma_V: cute.CopyAtom,
+        mV: cute.Tensor,
+        mO: cute.Tensor,
+        mLse: cute.Tensor,
+        mCuSeqlensQ: cute.Tensor,
+        mCuSeqlensK: cute.Tensor,
+        mWork: cute.Tensor,
+        num_ctas: Int32,
+        scale_log2: Float32,
+    ):
+        tidx, _, _ = cute.arch.thread_idx()
+        warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
+        if warp_idx == 0:
+            for atom in (tma_Q, tma_K, tma_V):
+                cpasync.prefetch_descriptor(atom)
+
+        smem = cutlass.utils.SmemAllocator()
+        storage = smem.allocate(self.shared_storage)
+        producer_group = pipeline.CooperativeGroup(pipeline.Agent.Thread, 1)
+        # PipelineTmaAsync releases from one elected lane per warp: the empty barrier counts warps
+        consumer_group = pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_warps)
+        pipe_q = pipeline.PipelineTmaAsync.create(
+            barrier_storage=storage.mbar_q.data_ptr(), num_stages=1, producer_group=producer_group,
+            consumer_group=consumer_group, tx_count=self.tx_bytes_q, defer_sync=True,
+        )
+        pipe_k = pipeline.PipelineTmaAsync.create(
+            barrier_storage=storage.mbar_k.data_ptr(), num_stages=self.stages, producer_group=producer_group,
+            consumer_group=consumer_group, tx_count=self.tx_bytes_k, defer_sync=True,
+        )
+        pipe_v = pipeline.PipelineTmaAsync.create(
+            barrier_storage=storage.mbar_v.data_ptr(), num_stages=self.stages, producer_group=producer_group,
+            consumer_group=consumer_group, tx_count=self.tx_bytes_v, defer_sync=True,
+        )
+        cute.arch.mbarrier_init_fence()
+        cute.arch.barrier()
+
+        sQ_layout, sK_layout, sV_layout, sO_layout = self._layouts()
+        sQ = storage.sQ.get_tensor(sQ_layout.outer, swizzle=sQ_layout.inner)
+        sK = storage.sK.get_tensor(sK_layout.outer, swizzle=sK_layout.inner)
+        sV = storage.sV.get_tensor(sV_layout.outer, swizzle=sV_layout.inner)
+        sO = storage.sQ.get_tensor(sO_layout.outer, swizzle=sO_layout.inner)
+        scheduler = StaticWorkListScheduler(mWork, num_ctas)
+        blocks = BlockRange(self.tile_m, self.tile_n, self.causal)
+
+        if warp_idx < WARPGROUP_THREADS // WARP_THREADS:
+            cute.arch.setmaxregister_decrease(self.producer_regs)
+            if warp_idx == 0:
+                self.produce(
+                    tma_Q, mQ, tma_K, mK, tma_V, mV, sQ, sK, sV, pipe_q, pipe_k, pipe_v,
+                    mCuSeqlensQ, mCuSeqlensK, scheduler, blocks,
+                )
+        else:
+            cute.arch.setmaxregister_increase(self.consumer_regs)
+            self.consume(
+                sQ, sK, sV, sO, pipe_q, pipe_k, pipe_v, mO, mLse, mCuSeqlensQ, mCuSeqlensK, scheduler, blocks,
+                scale_log2, tidx - WARPGROUP_THREADS,
+            )
+
+    # ------------------------------------------------------------------------------------ producer
+
+    @cute.jit
+    def produce(
+        self,
+        tma_Q: cute.CopyAtom,
+        mQ: cute.Tensor,
+        tma_K: cute.CopyAtom,
+        mK: cute.Tensor,
+        tma_V: cute.CopyAtom,
+        mV: cute.Tensor,
+        sQ: cute.Tensor,
+        sK: cute.Tensor,
+        sV: cute.Tensor,
+        pipe_q: pipeline.PipelineAsync,
+        pipe_k: pipeline.PipelineAsync,
+        pipe_v: pipeline.PipelineAsync,
+        mCuSeqlensQ: cute.Tensor,
+        mCuSeqlensK: cute.Tensor,
+        scheduler: StaticWorkListScheduler,
+        blocks: BlockRange,
+    ):
+        q_per_kv = mQ.shape[2] // mK.shape[2]
+        q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
+        kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
+        first, end, step = scheduler.work_range()
+        for row in cutlass.range(first, end, step, unroll=1):
+            tile = scheduler.tile(row)
+            seq = SeqlenInfo.create(tile.batch, mCuSeqlensQ, mCuSeqlensK)
+            kv_head = tile.q_head // q_per_kv
+            gQ = cute.local_tile(seq.request_q(mQ)[None, None, tile.q_head], (self.tile_m, self.head_dim), (tile.m_block, 0))
+            gK = cute.local_tile(seq.request_k(mK)[None, None, kv_head], (self.tile_n, self.head_dim), (None, 0))
+            gV = cute.local_tile(seq.request_k(mV)[None, None, kv_head], (self.tile_n, self.head_dim_v), (None, 0))
+            one_cta = cute.make_layout(1)
+            tQsQ, tQgQ = cpasync.tma_partition(tma_Q, 0, one_cta, cute.group_modes(sQ, 0, 2), cute.group_modes(gQ, 0, 2))
+            tKsK, tKgK = cpasync.tma_partition(tma_K, 0, one_cta, cute.group_modes(sK, 0, 2), cute.group_modes(gK, 0, 2))
+            tVsV, tVgV = cpasync.tma_partition(tma_V, 0, one_cta, cute.group_modes(sV, 0, 2), cute.group_modes(gV, 0, 2))
+
+            n_block_max = blocks.n_block_max(seq, tile.m_block)
+            if n_block_max > 0:
+                self._load(pipe_k, tma_K, tKgK, tKsK, n_block_max - 1, kv_state)
+            pipe_q.producer_acquire(q_state)
+            cute.copy(tma_Q, tQgQ, tQsQ, tma_bar_ptr=pipe_q.producer_get_barrier(q_state))
+            q_state.advance()
+            if n_block_max > 0:
+                # K of block n goes out before V of block n + 1: the consumers need them in that order
+                for i in cutlass.range(n_block_max - 1, unroll=1):
+                    n_block = n_block_max - 2 - i
+                    v_state = kv_state.clone()
+                    kv_state.advance()
+                    self._load(pipe_k, tma_K, tKgK, tKsK, n_block, kv_state)
+                    self._load(pipe_v, tma_V, tVgV, tVsV, n_block + 1, v_state)
+                self._load(pipe_v, tma_V, tVgV, tVsV, 0, kv_state)
+                kv_state.advance()
+
+    @cute.jit
+    def _load(
+        self,
+        pipe: pipeline.PipelineAsync,
+        atom: cute.CopyAtom,
+        tXgX: cute.Tensor,
+        tXsX: cute.Tensor,
+        n_block: Int32,
+        state: pipeline.PipelineState,
+    ):
+        pipe.producer_acquire(state)
+        cute.copy(atom, tXgX[None, n_block], tXsX[None, state.index], tma_bar_ptr=pipe.producer_get_barrier(state))
+
+    # ------------------------------------------------------------------------------------ consumers
+
+    @cute.jit
+    def consume(
+        self,
+        sQ: cute.Tensor,
+        sK: cute.Tensor,
+        sV: cute.Tensor,
+        sO: cute.Tensor,
+        pipe_q: pipeline.PipelineAsync,
+        pipe_k: pipeline.PipelineAsync,
+        pipe_v: pipeline.PipelineAsync,
+        mO: cute.Tensor,
+        mLse: cute.Tensor,
+        mCuSeqlensQ: cute.Tensor,
+        mCuSeqlensK: cute.Tensor,
+        scheduler: StaticWorkListScheduler,
+        blocks: BlockRange,
+        scale_log2: Float32,
+        tidx: Int32,
+    ):
+        wg = cute.arch.make_warp_uniform(tidx // WARPGROUP_THREADS)
+        tiled_mma_qk, tiled_mma_pv = self._tiled_mmas()
+        wg_mma_qk = tiled_mma_qk.get_slice(wg * WARPGROUP_THREADS)
+        wg_mma_pv = tiled_mma_pv.get_slice(wg * WARPGROUP_THREADS)
+        thr_mma_qk = tiled_mma_qk.get_slice(tidx)
+        tSrQ = wg_mma_qk.make_fragment_A(wg_mma_qk.partition_A(sQ))
+        tSrK = wg_mma_qk.make_fragment_B(wg_mma_qk.partition_B(sK))
+        sVt = cute.composition(
+            sV, cute.make_ordered_layout((self.head_dim_v, self.tile_n, self.stages), order=(1, 0, 2))
+        )
+        tOrVt = wg_mma_pv.make_fragment_B(wg_mma_pv.partition_B(sVt))
+        acc_S = cute.make_rmem_tensor(wg_mma_qk.partition_shape_C((self.tile_m, self.tile_n)), Float32)
+        acc_O = cute.make_rmem_tensor(wg_mma_pv.partition_shape_C((self.tile_m, self.head_dim_v)), Float32)
+        tOrP = wg_mma_pv.make_fragment_A(wg_mma_pv.partition_shape_A((self.tile_m, self.tile_n)))
+        # S/P accumulator viewed with the A-operand fragment's shape: P is converted into tOrP element-wise
+        tSrP = acc_as_a_fragment(acc_S)
+        tScS = thr_mma_qk.partition_C(cute.make_identity_tensor((self.tile_m, self.tile_n)))
+        mask = AttentionMask(self.tile_m, self.tile_n, tScS)
+        softmax = OnlineSoftmax.create(scale_log2)
+        mma = (tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_S, acc_O, tOrP, tSrP)
+
+        if const_expr(self.pingpong):
+            if wg == 0:
+                cute.arch.barrier_arrive(barrier_id=int(PrefillBarrier.CONSUMER_WG0), number_of_threads=self.consumer_threads)
+
+        q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, 1)
+        kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, self.stages)
+        first, end, step = scheduler.work_range()
+        for row in cutlass.range(first, end, step, unroll=1):
+            tile = scheduler.tile(row)
+            seq = SeqlenInfo.create(tile.batch, mCuSeqlensQ, mCuSeqlensK)
+            m_block = tile.m_block
+            n_block_max = blocks.n_block_max(seq, m_block)
+            acc_O.fill(0.0)
+            softmax.reset()
+            pipe_q.consumer_wait(q_state)
+            if n_block_max > 0:
+                # first visited block: key-length (and causal) mask, no PV yet
+                pipe_k.consumer_wait(kv_state)
+                gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, 0)
+                pipe_k.consumer_release(kv_state)
+                mask.apply(acc_S, seq, m_block, n_block_max - 1, True, self.causal)
+                softmax.online(acc_S, True)
+                tOrP.store(tSrP.load().to(self.dtype))
+
+                n_masked = Int32(0)
+                if const_expr(self.causal):
+                    n_masked = cutlass.max(n_block_max - 1 - blocks.n_block_min_causal(seq, m_block), 0)
+                for i in cutlass.range(n_masked, unroll=1):
+                    kv_state = self._step(
+                        mma, pipe_k, pipe_v, kv_state, softmax, mask, seq, m_block, n_block_max - 2 - i, True, wg
+                    )
+                for i in cutlass.range(n_block_max - 1 - n_masked, unroll=1):
+                    kv_state = self._step(
+                        mma, pipe_k, pipe_v, kv_state, softmax, mask, seq, m_block, n_block_max - 2 - n_masked - i,
+                        False, wg,
+                    )
+                # last PV
+                pipe_v.consumer_wait(kv_state)
+                gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, kv_state.index], False, 0)
+                pipe_v.consumer_release(kv_state)
+                kv_state.advance()
+
+            self.epilogue(acc_O, softmax, sO, mO, mLse, seq, m_block, tile.q_head, tiled_mma_pv, tidx)
+            # sO (generic proxy) is read back; the next Q tile is written there by TMA (async proxy)
+            cute.arch.fence_view_async_shared()
+            pipe_q.consumer_release(q_state)
+            q_state.advance()
+
+    @cute.jit
+    def _step(
+        self,
+        mma,
+        pipe_k: pipeline.PipelineAsync,
+        pipe_v: pipeline.PipelineAsync,
+        kv_state: pipeline.PipelineState,
+        softmax: OnlineSoftmax,
+        mask: AttentionMask,
+        seq: SeqlenInfo,
+        m_block: Int32,
+        n_block: Int32,
+        causal_mask: cutlass.Constexpr[bool],
+        wg: Int32,
+    ):
+        """One key block with intra-warpgroup overlap: S(j) = Q K(j)^T and O += P(j+1) V(j+1) in flight
+        together; softmax(j) runs while O += P V completes."""
+        tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_S, acc_O, tOrP, tSrP = mma
+        v_state = kv_state.clone()
+        kv_state.advance()
+        pipe_k.consumer_wait(kv_state)
+        self._pingpong_wait(wg)
+        gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, -1)
+        pipe_v.consumer_wait(v_state)
+        gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, v_state.index], False, -1)
+        self._pingpong_signal(wg)
+        warpgroup.wait_group(1)
+        pipe_k.consumer_release(kv_state)
+        if const_expr(causal_mask):
+            mask.apply(acc_S, seq, m_block, n_block, False, True)
+        row_scale = softmax.online(acc_S, False)
+        warpgroup.wait_group(0)
+        pipe_v.consumer_release(v_state)
+        rescale_rows(acc_O, row_scale)
+        tOrP.store(tSrP.load().to(self.dtype))
+        return kv_state
+
+    def _pingpong_wait(self, wg: Int32):
+        if const_expr(self.pingpong):
+            cute.arch.barrier(
+                barrier_id=int(PrefillBarrier.CONSUMER_WG0) + wg, number_of_threads=self.consumer_threads
+            )
+
+    def _pingpong_signal(self, wg: Int32):
+        if const_expr(self.pingpong):
+            cute.arch.barrier_arrive(
+                barrier_id=int(PrefillBarrier.CONSUMER_WG0) + 1 - wg, number_of_threads=self.consumer_threads
+            )
+
+    # ------------------------------------------------------------------------------------ epilogue
+
+    @cute.jit
+    def epilogue(
+        self,
+        acc_O: cute.Tensor,
+        softmax: OnlineSoftmax,
+        sO: cute.Tensor,
+        mO: cute.Tensor,
+        mLse: cute.Tensor,
+        seq: SeqlenInfo,
+        m_block: Int32,
+        q_head: Int32,
+        tiled_mma_pv: cute.TiledMma,
+        tidx: Int32,
+    ):
+        inv_sum, lse = softmax.finalize()
+        rescale_rows(acc_O, inv_sum)
+        rO = cute.make_rmem_tensor_like(acc_O, self.dtype)
+        rO.store(acc_O.load().to(self.dtype))
+        rows_left = seq.q_len - m_block * self.tile_m
+
+        # LSE: the quad's first thread writes its two rows
+        tOcO = tiled_mma_pv.get_slice(tidx).partition_C(cute.make_identity_tensor((self.tile_m, self.head_dim_v)))
+        if tOcO[0][1] == 0:
+            for h in cutlass.range_constexpr(2):
+                r = tOcO[2 * h][0]
+                if r < rows_left:
+                    mLse[q_head, seq.offset_q + m_block * self.tile_m + r] = lse[h]
+
+        # every consumer warpgroup finished its GEMMs on sQ before sO (same bytes) is written
+        cute.arch.barrier(barrier_id=int(PrefillBarrier.EPILOGUE), number_of_threads=self.consumer_threads)
+        r2s_atom = cute.make_copy_atom(cute.nvgpu.warp.StMatrix8x8x16bOp(transpose=False, num_matrices=4), self.dtype)
+        r2s = cute.make_tiled_copy_C(r2s_atom, tiled_mma_pv).get_slice(tidx)
+        cute.copy(r2s_atom, r2s.retile(rO), r2s.partition_D(sO))
+        cute.arch.barrier(barrier_id=int(PrefillBarrier.EPILOGUE), number_of_threads=self.consumer_threads)
+
+        vec = COPY_BITS // self.dtype.width
+        cols = self.head_dim_v // vec
+        s2g_atom = cute.make_copy_atom(cute.nvgpu.CopyUniversalOp(), self.dtype, num_bits_per_copy=COPY_BITS)
+        s2g = cute.make_tiled_copy_tv(
+            s2g_atom,
+            cute.make_ordered_layout((self.consumer_threads // cols, cols), order=(1, 0)),
+            cute.make_layout((1, vec)),
+        ).get_slice(tidx)
+        gO = cute.local_tile(seq.request_q(mO)[None, None, q_head], (self.tile_m, self.head_dim_v), (m_block, 0))
+        tOsO = s2g.partition_S(sO)
+        tOgO = s2g.partition_D(gO)
+        tOcO_g = s2g.partition_S(cute.make_identity_tensor((self.tile_m, self.head_dim_v)))
+        tOrO = cute.make_rmem_tensor_like(tOsO, self.dtype)
+        cute.autovec_copy(tOsO, tOrO)
+        for m in cutlass.range_constexpr(cute.size(tOrO.shape[1])):
+            if tOcO_g[0, m, 0][0] < rows_left:
+                cute.copy(s2g_atom, tOrO[None, m, None], tOgO[None, m, None])
+
+
+def compile_prefill(spec):
+    """Compile one prefill variant for sm_90a with symbolic sizes and strides (no GPU needed)."""
+    dtype = DTYPES[spec.dtype]
+    d, dv = spec.head_dim, spec.head_dim_v
+    op = PrefillSm90(spec.dtype, d, dv, bool(spec.causal))
+    sym = cute.sym_int
+    fake = cute.runtime.make_fake_tensor
+
+    def s64():
+        return cute.sym_int64(divisibility=8)
+
+    total_q, total_k, h_q, h_k = sym(), sym(), sym(), sym()
+    q = fake(dtype, (total_q, h_q, d), stride=(s64(), s64(), 1), assumed_align=16)
+    k = fake(dtype, (total_k, h_k, d), stride=(s64(), s64(), 1), assumed_align=16)
+    v = fake(dtype, (total_k, h_k, dv), stride=(s64(), s64(), 1), assumed_align=16)
+    o = fake(dtype, (total_q, h_q, dv), stride=(s64(), s64(), 1), assumed_align=16)
+    lse = fake(Float32, (h_q, total_q), stride=(cute.sym_int64(), 1), assumed_align=4)
+    batch_plus_1 = sym()
+    cu_q = cute.runtime.make_fake_compact_tensor(Int32, (batch_plus_1,), assumed_align=4)
+    cu_k = cute.runtime.make_fake_compact_tensor(Int32, (batch_plus_1,), assumed_align=4)
+    work = cute.runtime.make_fake_compact_tensor(Int32, (sym(), 4), stride_order=(1, 0), assumed_align=16)
+    stream = cute.runtime.make_fake_stream(use_tvm_ffi_env_stream=True)
+    return cute.compile(
+        op, q, k, v, o, lse, cu_q, cu_k, work, Int32(1), Float32(1.0), stream,
+        options="--enable-tvm-ffi --gpu-arch sm_90a",
+    )
