@@ -103,66 +103,73 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     else:
         bounds = np.zeros(0)
 
-    k_first = np.searchsorted(bounds, start, side="right")
-    k_after = np.searchsorted(bounds, end, side="left")  # cuts strictly inside: k_first .. k_after-1
-    split = (k_after > k_first) & (lens > 0)
+    # the cuts strictly inside a nonempty sequence split it; cut j lies in sequence seq_of_cut[j]
+    seq_of_cut = np.searchsorted(start, bounds, side="left") - 1
+    inside = (bounds < end[seq_of_cut]) & (lens[seq_of_cut] > 0) if len(bounds) else np.zeros(0, bool)
+    cut_seq = seq_of_cut[inside]
+    cut_cta = np.nonzero(inside)[0]  # the CTA after cut j is j + 1
+    cut_row = np.clip((bounds[inside] - start[cut_seq] - ITEM_OVERHEAD_BYTES) // row_bytes, 0, lens[cut_seq])
+    cut_row = cut_row.astype(np.int64)
+    # only a sequence's first and last pieces can be short (inner pieces are whole CTA shares): a short
+    # one joins its neighbour, whose CTA then runs both
+    first = np.ones(len(cut_seq), bool)
+    first[1:] = cut_seq[1:] != cut_seq[:-1]
+    last = np.ones(len(cut_seq), bool)
+    last[:-1] = cut_seq[1:] != cut_seq[:-1]
+    lone = first & last
+    head_piece, tail_piece = cut_row, lens[cut_seq] - cut_row
+    drop = np.where(lone, np.minimum(head_piece, tail_piece) < MIN_PIECE_ROWS,
+                    (first & (head_piece < MIN_PIECE_ROWS)) | (last & (tail_piece < MIN_PIECE_ROWS)))
 
-    fields = np.zeros((n_seq, ITEM_WIDTH), dtype=np.int64)
-    fields[:, Item.BATCH] = b_of
-    fields[:, Item.KV_HEAD] = hk_of
-    fields[:, Item.HEAD0] = hk_of * group + block_off
-    fields[:, Item.ROWS] = block_rows
-    fields[:, Item.KV_END] = lens
-    fields[:, Item.PAGE_BASE] = page_base[b_of]
-    fields[:, Item.MERGE_ID] = -1
+    k_first = np.searchsorted(bounds, start, side="right")  # CTA of a sequence's first row
+    cta = k_first.copy()
+    # a dropped first cut hands the sequence's start to the next CTA; a lone cut whose second piece is
+    # the longer (or equal) one hands the whole sequence there
+    moved = drop & first & (~lone | (head_piece <= tail_piece))
+    cta[cut_seq[moved]] += 1
+    kept = ~drop
+    cut_seq, cut_row, cut_cta = cut_seq[kept], cut_row[kept], cut_cta[kept]
 
-    whole = ~split
-    item_rows = [fields[whole]]
-    item_cta = [k_first[whole]]
-    split_rows, split_cta = [], []
-    num_splits = 0
-    tmp_rows = 0
-    idx = np.nonzero(split)[0]
-    for i, seq_start, k0, k1 in zip(idx.tolist(), start[idx].tolist(), k_first[idx].tolist(), k_after[idx].tolist()):
-        n = int(lens[i])
-        edges = [0]
-        for cut in bounds[k0:k1].tolist():
-            edges.append(min(max(int((cut - seq_start - ITEM_OVERHEAD_BYTES) // row_bytes), 0), n))
-        edges.append(n)
-        ctas = list(range(k0, k1 + 1))
-        while len(ctas) > 1:  # a piece shorter than MIN_PIECE_ROWS joins its longer neighbour
-            piece = [edges[p + 1] - edges[p] for p in range(len(ctas))]
-            j = min(range(len(piece)), key=piece.__getitem__)
-            if piece[j] >= MIN_PIECE_ROWS:
-                break
-            nb = j + 1 if j == 0 or (j < len(ctas) - 1 and piece[j + 1] > piece[j - 1]) else j - 1
-            del edges[max(j, nb)]
-            del ctas[j]
-        parts = len(ctas)
-        row = fields[i].tolist()
-        if parts == 1:
-            split_rows.append(row)
-            split_cta.append(ctas[0])
-            continue
-        for p in range(parts):
-            row[Item.KV_START], row[Item.KV_END] = edges[p], edges[p + 1]
-            row[Item.MERGE_ID], row[Item.PART], row[Item.NUM_PARTS] = num_splits, p, parts
-            row[Item.TMP_BASE] = tmp_rows
-            split_rows.append(list(row))
-            split_cta.append(ctas[p])
-        num_splits += 1
-        tmp_rows += -(-parts * row[Item.ROWS] // TMP_ALIGN_ROWS) * TMP_ALIGN_ROWS
-    if split_rows:
-        item_rows.append(np.array(split_rows, dtype=np.int64))
-        item_cta.append(np.array(split_cta, dtype=np.int64))
+    # one item per part (a whole sequence is one part), in stream order, which is CTA order
+    n_items = np.bincount(cut_seq, minlength=n_seq) + 1
+    split = n_items > 1
+    num_splits = int(split.sum())
+    item_seq = np.repeat(seq, n_items)
+    item_first = np.cumsum(n_items) - n_items  # index of each sequence's first item
+    part = np.arange(len(item_seq)) - item_first[item_seq]
+    # part p > 0 starts at the sequence's kept cut p - 1, in the CTA after that cut
+    cut_of_part = np.arange(len(item_seq)) - item_seq - 1
+    later = part > 0
+    kv_start = np.zeros(len(item_seq), np.int64)
+    kv_start[later] = cut_row[cut_of_part[later]]
+    ctas = cta[item_seq]
+    ctas[later] = cut_cta[cut_of_part[later]] + 1
+    kv_end = np.empty_like(kv_start)
+    kv_end[:-1] = kv_start[1:]
+    last_part = np.ones(len(item_seq), bool)
+    last_part[:-1] = item_seq[1:] != item_seq[:-1]
+    kv_end[last_part] = lens
+    # workspace rows of each split: parts x rows, rounded up to TMP_ALIGN_ROWS
+    tmp_span = np.where(split, -(-n_items * block_rows // TMP_ALIGN_ROWS) * TMP_ALIGN_ROWS, 0)
+    tmp_base = np.cumsum(tmp_span) - tmp_span
+    merge_id = np.where(split, np.cumsum(split) - 1, -1)
 
-    items = np.concatenate(item_rows) if item_rows else np.zeros((0, ITEM_WIDTH), np.int64)
-    ctas = np.concatenate(item_cta) if item_cta else np.zeros(0, np.int64)
-    order = np.argsort(ctas, kind="stable")
-    items, ctas = items[order], ctas[order]
-    cta_ptr = np.zeros(num_ctas + 1, dtype=np.int64)
+    items = np.zeros((len(item_seq), ITEM_WIDTH), dtype=np.int32)
+    items[:, Item.BATCH] = b_of[item_seq]
+    items[:, Item.KV_HEAD] = hk_of[item_seq]
+    items[:, Item.HEAD0] = (hk_of * group + block_off)[item_seq]
+    items[:, Item.ROWS] = block_rows[item_seq]
+    items[:, Item.KV_START] = kv_start
+    items[:, Item.KV_END] = kv_end
+    items[:, Item.PAGE_BASE] = page_base[b_of][item_seq]
+    items[:, Item.MERGE_ID] = merge_id[item_seq]
+    split_item = split[item_seq]
+    items[:, Item.PART] = np.where(split_item, part, 0)
+    items[:, Item.NUM_PARTS] = np.where(split_item, n_items[item_seq], 0)
+    items[:, Item.TMP_BASE] = np.where(split_item, tmp_base[item_seq], 0)
+    cta_ptr = np.zeros(num_ctas + 1, dtype=np.int32)
     np.cumsum(np.bincount(ctas, minlength=num_ctas), out=cta_ptr[1:])
-    return DecodeWork(items.astype(np.int32), cta_ptr.astype(np.int32), num_splits, tmp_rows)
+    return DecodeWork(items, cta_ptr, num_splits, int(tmp_span.sum()))
 
 
 def _host_ints(name: str, t, length: int | None = None) -> np.ndarray:

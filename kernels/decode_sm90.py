@@ -59,10 +59,18 @@ class DecodeSm90:
         self.dtype = DTYPES[dtype]
         self.head_dim = head_dim
         self.tile_n, self.stages = DECODE_TILES[head_dim]
-        self.threads_per_row = WARPGROUP // self.tile_n
         self.elems_per_copy = COPY_BITS // self.dtype.width
         chunks = head_dim // self.elems_per_copy
-        assert chunks % self.threads_per_row == 0
+        # producer: a KV row is copied by threads_per_row adjacent lanes (whole 128-byte lines per
+        # instruction); the warpgroup covers pass_rows rows per pass, tile_n // pass_rows passes per tile
+        self.threads_per_row = min(chunks, 32)
+        assert chunks == self.threads_per_row, "one pass of 16-byte copies must cover a whole row"
+        self.pass_rows = WARPGROUP // self.threads_per_row
+        self.warp_rows = 32 // self.threads_per_row
+        self.passes = self.tile_n // self.pass_rows
+        # the lanes of a warp that prefetch the page ids of the warp's rows, one row each
+        self.id_lanes = self.passes * self.warp_rows
+        assert self.tile_n % self.pass_rows == 0 and self.id_lanes <= 32
         self.q_threads_per_row = min(chunks, 32)
 
     def _smem_layout(self, rows: int, stages: int | None):
@@ -172,12 +180,18 @@ class DecodeSm90:
         atom = cute.make_copy_atom(
             cpasync.CopyG2SOp(cache_mode=cpasync.LoadCacheMode.GLOBAL), self.dtype, num_bits_per_copy=COPY_BITS
         )
-        thr_layout = cute.make_ordered_layout((self.tile_n, self.threads_per_row), order=(1, 0))
+        thr_layout = cute.make_ordered_layout((self.pass_rows, self.threads_per_row), order=(1, 0))
         tiled_copy = cute.make_tiled_copy_tv(atom, thr_layout, cute.make_layout((1, self.elems_per_copy)))
         thr_copy = tiled_copy.get_slice(ptid)
-        tKsK = thr_copy.partition_D(sK)
+        tKsK = thr_copy.partition_D(sK)  # (CPY, passes, 1, stages): pass m is tile row m * pass_rows + ptid // tpr
         tVsV = thr_copy.partition_D(sV)
-        row = ptid // self.threads_per_row
+        lane = ptid % 32
+        warp = ptid // 32
+        # lane l prefetches the page id of tile row (l // warp_rows) * pass_rows + warp * warp_rows + l % warp_rows:
+        # in pass m the thread's row sits in lane m * warp_rows + lane // threads_per_row
+        id_lane = lane % self.id_lanes
+        id_row = (id_lane // self.warp_rows) * self.pass_rows + warp * self.warp_rows + id_lane % self.warp_rows
+        src_lane = lane // self.threads_per_row
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
         for it in cutlass.range(item_begin, item_end, unroll=1):
@@ -189,14 +203,17 @@ class DecodeSm90:
             page = Int32(0)
             slot = Int32(0)
             if n_tiles > 0:
-                page, slot = self._row_page(mKvIdx, page_div, page_base, cutlass.min(kv_start + row, kv_end - 1))
+                page, slot = self._row_page(mKvIdx, page_div, page_base, cutlass.min(kv_start + id_row, kv_end - 1))
             for t in cutlass.range(n_tiles, unroll=1):
-                # the next tile's page id is loaded before this tile's copies are issued
-                r_next = cutlass.min(kv_start + (t + 1) * self.tile_n + row, kv_end - 1)
+                # the next tile's page ids are loaded before this tile's copies are issued
+                r_next = cutlass.min(kv_start + (t + 1) * self.tile_n + id_row, kv_end - 1)
                 page_next, slot_next = self._row_page(mKvIdx, page_div, page_base, r_next)
                 kv_pipe.producer_acquire(state)
-                self._copy_row(mK, tKsK[None, None, None, state.index], thr_copy, tiled_copy, page, slot, kv_head)
-                self._copy_row(mV, tVsV[None, None, None, state.index], thr_copy, tiled_copy, page, slot, kv_head)
+                for m in cutlass.range_constexpr(self.passes):
+                    row_page = cute.arch.shuffle_sync(page, m * self.warp_rows + src_lane)
+                    row_slot = cute.arch.shuffle_sync(slot, m * self.warp_rows + src_lane)
+                    self._copy_row(mK, tKsK[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
+                    self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
                 kv_pipe.producer_commit(state)
                 state.advance()
                 page = page_next
@@ -218,11 +235,12 @@ class DecodeSm90:
         slot: Int32,
         kv_head: Int32,
     ):
+        """One pass: the thread's 16-byte chunk of its row (page, slot, kv_head)."""
         offset = cute.crd2idx((Int64(page), Int64(slot), Int64(kv_head), 0), mX.layout)
         ptr = cute.make_ptr(self.dtype, (mX.iterator + offset).toint(), cute.AddressSpace.gmem, assumed_align=16)
         # every row of this view is the thread's own row: the thread's partition picks its columns
-        gX = cute.make_tensor(ptr, cute.make_layout((self.tile_n, self.head_dim), stride=(0, 1)))
-        cute.copy(tiled_copy, thr_copy.partition_S(gX), tXsX)
+        gX = cute.make_tensor(ptr, cute.make_layout((self.pass_rows, self.head_dim), stride=(0, 1)))
+        cute.copy(tiled_copy, thr_copy.partition_S(gX)[None, 0, None], tXsX)
 
     # ------------------------------------------------------------------------------------ consumer
 
@@ -306,17 +324,26 @@ class DecodeSm90:
             row_max.fill(-Float32.inf)
             row_sum.fill(0.0)
             n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
+            # O += P V of tile t runs while tile t+1 is awaited and S = Q K^T of tile t+1 is issued; the
+            # wait for S also retires that P V, and only then is tile t's stage released
+            prev = state.clone()
             for t in cutlass.range(n_tiles, unroll=1):
                 kv_pipe.consumer_wait(state)
                 cute.arch.fence_view_async_shared()  # cp.async (generic proxy) data read by wgmma
                 self._gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, state.index], True)
+                warpgroup.wait_group(0)
+                if t > 0:
+                    kv_pipe.consumer_release(prev)
                 n_valid = kv_end - kv_start - t * self.tile_n
                 self._online_softmax(acc_S, acc_O, tScS, row_max, row_sum, n_valid, scale_log2)
                 for k in cutlass.range_constexpr(cute.size(acc_S)):
                     tOrP[k] = acc_S[k].to(self.dtype)
                 self._gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, state.index], False)
-                kv_pipe.consumer_release(state)
+                prev = state.clone()
                 state.advance()
+            if n_tiles > 0:
+                warpgroup.wait_group(0)
+                kv_pipe.consumer_release(prev)
 
             self._epilogue(
                 it, mItems, acc_O, tOcO, row_max, row_sum, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, tidx
@@ -324,6 +351,7 @@ class DecodeSm90:
 
     @cute.jit
     def _gemm(self, tiled_mma: cute.TiledMma, acc: cute.Tensor, tA: cute.Tensor, tB: cute.Tensor, zero_init: cutlass.Constexpr[bool]):
+        """Issue acc (+)= A B as one wgmma group (the caller waits)."""
         warpgroup.fence()
         atom = cute.make_mma_atom(tiled_mma.op)
         atom.set(warpgroup.Field.ACCUMULATE, not zero_init)
@@ -331,7 +359,6 @@ class DecodeSm90:
             cute.gemm(atom, acc, tA[None, None, k], tB[None, None, k], acc)
             atom.set(warpgroup.Field.ACCUMULATE, True)
         warpgroup.commit_group()
-        warpgroup.wait_group(0)
 
     @cute.jit
     def _online_softmax(
@@ -347,7 +374,11 @@ class DecodeSm90:
         """S <- exp2(S * scale_log2 - m_new) with columns >= n_valid masked; rescale O and the row sums.
         Every tile has at least one valid column, so m_new is finite."""
         for k in cutlass.range_constexpr(cute.size(acc_S)):
-            acc_S[k] = acc_S[k] * scale_log2 if tScS[k][1] < n_valid else -Float32.inf
+            acc_S[k] = acc_S[k] * scale_log2
+        if n_valid < self.tile_n:  # only the last tile of an item has masked columns
+            for k in cutlass.range_constexpr(cute.size(acc_S)):
+                if tScS[k][1] >= n_valid:
+                    acc_S[k] = -Float32.inf
         tile_max = cute.make_rmem_tensor((2,), Float32)
         tile_max.fill(-Float32.inf)
         for k in cutlass.range_constexpr(cute.size(acc_S)):

@@ -154,71 +154,177 @@ class MergeStateKernel(_MergeKernelBase):
             self._epilogue(mO, mLSE, row, head, chunk, tAcc, total, max_lse)
 
 
-class MergeStatesKernel(_MergeKernelBase):
-    """Merge ``k`` partial states stacked in dim 1: ``v`` (n, k, h, d), ``s`` (n, k, h).
+class _MergeStatesVariant(_MergeKernelBase):
+    """One compiled shape of merge_states: ``parts_per_step`` parts (P) of ``pieces`` (Q) chunks per thread.
 
-    Per-thread timeline: issue the value loads of the first ``parts_per_step`` parts; read the ``k``
-    LSEs of its pair for the max, ``parts_per_step`` loads at a time (overlapping the value loads, so
-    k <= parts_per_step costs one memory round trip); accumulate that step; then per further step,
-    issue ``parts_per_step`` 16-byte loads and accumulate. A short step re-reads the last part (with
-    weight 0 in the sum). Normalize and store as merge_state does.
+    ============  ==================================================================================
+    piece         one chunk of one (row, head) pair, as in merge_state; a CTA takes ``Q * num_threads``
+                  consecutive chunk ids, piece ``j`` of thread ``t`` being id ``(cta * Q + j) *
+                  num_threads + t`` (so every piece of a warp is a contiguous run of each value vector)
+    step          ``P`` consecutive parts of every piece of the thread: ``P * Q`` 16-byte value loads and
+                  ``P * Q`` LSE loads, all issued before any of them is used (one memory round trip)
+    ============  ==================================================================================
+
+    Per-thread timeline: step 0 (parts ``0..P-1``): issue its loads, ``m`` = max of its LSEs,
+    accumulate ``exp(s_i - m) v_i``. With ``loop``, each further step: issue its loads, raise ``m`` to
+    the new max, rescale the running sums by ``exp(m_old - m_new)`` (0 while nothing was non-empty),
+    accumulate. Without ``loop`` the variant handles ``k <= P`` only (the caller dispatches on ``k``).
+    Normalize and store each piece as merge_state does.
+
+    Loads are unconditional, at clamped in-bounds coordinates: a slot past the last part re-reads the
+    last part, a piece past the last pair the last pair, and either gets LSE ``-inf`` (weight 0, its
+    values ignored by the select in ``_accumulate``). A predicated load would save those re-reads,
+    but it compiles to a branch per slot with the bf16 -> fp32 conversions sunk into it, holding
+    8 fp32 registers per slot instead of 4 packed ones (79 registers instead of 48 for the loop).
     """
 
-    def __init__(self, dtype: type[cutlass.Numeric], num_threads: int = 128, parts_per_step: int = 4):
+    def __init__(self, dtype, num_threads: int, parts_per_step: int, pieces: int, loop: bool):
         super().__init__(dtype, num_threads)
         self.parts_per_step = parts_per_step
+        self.pieces = pieces
+        self.loop = loop
 
-    @cute.jit
-    def __call__(self, mV: cute.Tensor, mS: cute.Tensor, mO: cute.Tensor, mLSE: cute.Tensor, stream):
-        rows, num_parts, num_heads, head_dim = mV.shape
-        grid = self._grid(rows, num_heads, head_dim)
-        if grid > 0 and num_parts > 0:  # empty output, or k == 0 (the caller fills v = 0, s = -inf)
-            self.kernel(mV, mS, mO, mLSE).launch(
-                grid=[grid, 1, 1], block=[self.num_threads, 1, 1], stream=stream
-            )
+    def launch(self, mV: cute.Tensor, mS: cute.Tensor, mO: cute.Tensor, mLSE: cute.Tensor, units, stream):
+        """Launch over ``units`` (> 0) chunk ids."""
+        grid = cute.ceil_div(units, self.num_threads * self.pieces)
+        self.kernel(mV, mS, mO, mLSE).launch(grid=[grid, 1, 1], block=[self.num_threads, 1, 1], stream=stream)
 
     @cute.kernel
     def kernel(self, mV: cute.Tensor, mS: cute.Tensor, mO: cute.Tensor, mLSE: cute.Tensor):
         rows, num_parts, num_heads, head_dim = mV.shape
-        row, head, chunk, pair = self._thread_coords(num_heads, head_dim)
-        if pair < rows * num_heads:
-            tVr = [cute.make_rmem_tensor((self.chunk_elems,), self.dtype) for _ in range(self.parts_per_step)]
-            self._load_step(mV, row, head, chunk, Int32(0), tVr)
+        pieces = self._pieces(rows, num_heads, head_dim)
+        if cutlass.const_expr(self.pieces == 1):
+            if pieces[0][3]:
+                self._merge(mV, mS, mO, mLSE, pieces)
+        else:
+            self._merge(mV, mS, mO, mLSE, pieces)
 
-            max_lse = Float32(-math.inf)
-            for first in cutlass.range(0, num_parts, self.parts_per_step):
-                for part in self._step_parts(first, num_parts):
-                    max_lse = cute.arch.fmax(max_lse, mS[row, part, head])
-            max_lse = self._safe_max(max_lse)
+    @cute.jit
+    def _merge(self, mV: cute.Tensor, mS: cute.Tensor, mO: cute.Tensor, mLSE: cute.Tensor, pieces):
+        num_parts = mV.shape[1]
+        tVr = [
+            [cute.make_rmem_tensor((self.chunk_elems,), self.dtype) for _ in range(self.parts_per_step)]
+            for _ in range(self.pieces)
+        ]
+        tAcc = [cute.make_rmem_tensor((self.chunk_elems,), Float32) for _ in range(self.pieces)]
+        tMax = cute.make_rmem_tensor((self.pieces,), Float32)  # running max LSE (raw: -inf if none)
+        tTot = cute.make_rmem_tensor((self.pieces,), Float32)  # sum of weights relative to tMax
 
-            tAcc = cute.make_rmem_tensor((self.chunk_elems,), Float32)
-            tAcc.fill(0.0)
-            total = self._accumulate_step(mS, row, head, Int32(0), max_lse, tVr, tAcc, Float32(0.0))
+        lse = self._issue_step(mV, mS, pieces, Int32(0), tVr)
+        for j in cutlass.range_constexpr(self.pieces):
+            step_max = lse[j][0]
+            for p in cutlass.range_constexpr(1, self.parts_per_step):
+                step_max = cute.arch.fmax(step_max, lse[j][p])
+            tMax[j] = step_max
+            tAcc[j].fill(0.0)
+            tTot[j] = self._accumulate_step(lse[j], self._safe_max(step_max), tVr[j], tAcc[j], Float32(0.0))
+
+        if cutlass.const_expr(self.loop):
             for first in cutlass.range(self.parts_per_step, num_parts, self.parts_per_step):
-                self._load_step(mV, row, head, chunk, first, tVr)
-                total = self._accumulate_step(mS, row, head, first, max_lse, tVr, tAcc, total)
-            self._epilogue(mO, mLSE, row, head, chunk, tAcc, total, max_lse)
+                lse = self._issue_step(mV, mS, pieces, first, tVr)
+                for j in cutlass.range_constexpr(self.pieces):
+                    old_max = tMax[j]
+                    new_max = old_max
+                    for p in cutlass.range_constexpr(self.parts_per_step):
+                        new_max = cute.arch.fmax(new_max, lse[j][p])
+                    safe_max = self._safe_max(new_max)
+                    scale = self._weight(old_max, safe_max)  # 0 while every earlier part was empty
+                    tAcc[j].store(tAcc[j].load() * scale)
+                    tMax[j] = new_max
+                    tTot[j] = self._accumulate_step(lse[j], safe_max, tVr[j], tAcc[j], tTot[j] * scale)
 
-    def _step_parts(self, first: Int32, num_parts) -> list:
-        """Part indices of the step starting at ``first``, clamped to the last part."""
-        return [cutlass.min(first + p, num_parts - 1) for p in range(self.parts_per_step)]
+        for j in cutlass.range_constexpr(self.pieces):
+            row, head, chunk, ok = pieces[j]
+            if ok:
+                self._epilogue(mO, mLSE, row, head, chunk, tAcc[j], tTot[j], self._safe_max(tMax[j]))
 
-    def _load_step(self, mV: cute.Tensor, row, head, chunk, first: Int32, tVr: list):
-        """Issue the step's 16-byte value loads into ``tVr``."""
+    def _pieces(self, rows, num_heads, head_dim) -> list:
+        """(row, head, chunk, ok) of each piece of this thread; a piece past the last pair (not ok) takes
+        the coordinates of the last pair, so that every address stays in bounds."""
+        tidx, _, _ = cute.arch.thread_idx()
+        bidx, _, _ = cute.arch.block_idx()
+        chunks_per_head = head_dim // self.chunk_elems
+        last_pair = rows * num_heads - 1
+        out = []
+        for j in range(self.pieces):
+            g = (bidx * self.pieces + j) * self.num_threads + tidx
+            pair = g // chunks_per_head
+            ok = pair <= last_pair
+            if self.pieces > 1:  # one piece: the caller skips the whole thread when not ok
+                pair = cutlass.min(pair, last_pair)
+            out.append((pair // num_heads, pair % num_heads, g % chunks_per_head, ok))
+        return out
+
+    def _issue_step(self, mV: cute.Tensor, mS: cute.Tensor, pieces: list, first: Int32, tVr: list) -> list:
+        """Issue the step's 16-byte value loads (into ``tVr``) and LSE loads, all before any use; returns
+        the LSEs, ``[piece][part]``. A slot past the last part re-reads the last part (no branch: the
+        loads stay unconditional and in flight together) and gets LSE ``-inf``, as does a piece past
+        the last pair."""
+        num_parts = mV.shape[1]
         atom = self._copy_atom()
-        for p, part in enumerate(self._step_parts(first, mV.shape[1])):
-            cute.copy(atom, self._chunk(mV, (row, part, head), chunk), tVr[p])
+        parts = [first] + [cutlass.min(first + p, num_parts - 1) for p in range(1, self.parts_per_step)]
+        for j, (row, head, chunk, _) in enumerate(pieces):
+            for p in range(self.parts_per_step):
+                cute.copy(atom, self._chunk(mV, (row, parts[p], head), chunk), tVr[j][p])
+        lse = []
+        for j, (row, head, _, ok) in enumerate(pieces):
+            lse.append([])
+            for p in range(self.parts_per_step):
+                s = mS[row, parts[p], head]
+                # part 0 of a step always exists (k >= 1): only later slots need the bound check
+                keep = (first + p < num_parts) if p > 0 else None
+                if self.pieces > 1:
+                    keep = ok if keep is None else keep & ok
+                if keep is not None:
+                    s = Float32(cutlass.select_(keep, s, Float32(-math.inf)))
+                lse[j].append(s)
+        return lse
 
-    def _accumulate_step(self, mS, row, head, first: Int32, max_lse, tVr: list, tAcc, total: Float32):
-        """Add the step's parts (already in ``tVr``) to ``tAcc``; returns ``total`` plus their weights."""
-        num_parts = mS.shape[1]
-        for p, part in enumerate(self._step_parts(first, num_parts)):
-            w = self._weight(mS[row, part, head], max_lse)
-            if p > 0:  # a clamped repeat of the last part counts 0 (part 0 of a step always exists)
-                w = Float32(cutlass.select_(first + p < num_parts, w, Float32(0.0)))
+    def _accumulate_step(self, lse: list, safe_max: Float32, tVr: list, tAcc: cute.Tensor, total: Float32):
+        """Add ``exp(s_p - safe_max) v_p`` of the step's parts to ``tAcc``; returns ``total`` plus their
+        weights."""
+        for p in range(self.parts_per_step):
+            w = self._weight(lse[p], safe_max)
             self._accumulate(tAcc, tVr[p], w)
             total += w
         return total
+
+
+class MergeStatesKernel:
+    """Merge ``k`` partial states stacked in dim 1: ``v`` (n, k, h, d), ``s`` (n, k, h).
+
+    One kernel per range of ``k``, picked at launch from the runtime ``k`` (see ``_MergeStatesVariant``):
+
+    ========  ==========================================  ==========================================
+    k         variant                                     16-byte value loads in flight per thread
+    ========  ==========================================  ==========================================
+    1, 2      2 parts x 2 pieces, one step                4 (2 for k = 1)
+    3, 4      4 parts x 1 piece, one step                 4 (3 for k = 3)
+    >= 5      4 parts x 1 piece, ceil(k / 4) steps with   4 per step, LSE and value loads of a step
+              an online max (rescaled sums)               together: one round trip per step
+    ========  ==========================================  ==========================================
+
+    Every variant keeps a thread at four 16-byte loads per round trip (a single-piece k = 2 kernel
+    would have two), and reads each input byte once.
+    """
+
+    def __init__(self, dtype: type[cutlass.Numeric], num_threads: int = 128):
+        self.chunk_elems = CHUNK_BITS // dtype.width
+        self.small = _MergeStatesVariant(dtype, num_threads, parts_per_step=2, pieces=2, loop=False)
+        self.medium = _MergeStatesVariant(dtype, num_threads, parts_per_step=4, pieces=1, loop=False)
+        self.large = _MergeStatesVariant(dtype, num_threads, parts_per_step=4, pieces=1, loop=True)
+
+    @cute.jit
+    def __call__(self, mV: cute.Tensor, mS: cute.Tensor, mO: cute.Tensor, mLSE: cute.Tensor, stream):
+        rows, num_parts, num_heads, head_dim = mV.shape
+        units = rows * num_heads * (head_dim // self.chunk_elems)
+        if units > 0 and num_parts > 0:  # empty output, or k == 0 (the caller fills v = 0, s = -inf)
+            if num_parts <= self.small.parts_per_step:
+                self.small.launch(mV, mS, mO, mLSE, units, stream)
+            elif num_parts <= self.medium.parts_per_step:
+                self.medium.launch(mV, mS, mO, mLSE, units, stream)
+            else:
+                self.large.launch(mV, mS, mO, mLSE, units, stream)
 
 
 def _fake_rows(dtype, shape: tuple) -> cute.Tensor:
