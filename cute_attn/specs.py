@@ -20,7 +20,7 @@ DTYPES = ("bf16", "fp16")
 PREFILL_HEAD_DIMS = ((64, 64), (128, 128), (256, 256), (192, 128))
 DECODE_HEAD_DIMS = (64, 128, 256)
 # Ops whose variants the build compiles and the package ships.
-SHIPPED_OPS = ("append_kv", "merge_state", "merge_states", "decode")
+SHIPPED_OPS = ("append_kv", "merge_state", "merge_states", "prefill", "decode")
 
 
 def _kernels_dir() -> str:
