@@ -56,6 +56,16 @@ class DecodeWork:
         return len(self.cta_ptr) - 1
 
 
+_SM_COUNT: dict = {}
+
+
+def _num_sms(device: torch.device) -> int:
+    n = _SM_COUNT.get(device)
+    if n is None:
+        n = _SM_COUNT[device] = torch.cuda.get_device_properties(device).multi_processor_count
+    return n
+
+
 def head_blocks(group: int) -> list[tuple[int, int]]:
     """(first head offset, rows) of each M tile holding the query heads of one kv head."""
     return [(h, min(MAX_ROWS, group - h)) for h in range(0, group, MAX_ROWS)]
@@ -227,6 +237,9 @@ class _Plan:
     tmp_lse: torch.Tensor
     counters: torch.Tensor
     grid: int
+    kernel: object = None  # the loaded kernel, once run() has checked a geometry
+    lse: torch.Tensor | None = None  # LSE output when run() is not asked for it
+    checked: dict = dataclasses.field(default_factory=dict)  # input geometry -> which tensors need a view
 
 
 class BatchDecodeWithPagedKVCacheWrapper:
@@ -261,6 +274,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
         self._indices_buffer = paged_kv_indices_buffer
         self._pinned = _Pinned()
         self._graph_bufs: dict | None = None
+        self._counters: torch.Tensor | None = None
+        self._tmp_bufs: tuple[torch.Tensor, torch.Tensor] | None = None
         self._plan: _Plan | None = None
 
     # ----------------------------------------------------------------------------------------- plan
@@ -289,7 +304,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
         indptr = _host_ints("kv_indptr", kv_indptr)
         if len(indptr) < 1:
             raise ValueError("kv_indptr must have at least one element")
-        C.indptr_values("kv_indptr", indptr.tolist())
+        if indptr[0] != 0 or (len(indptr) > 1 and (indptr[1:] < indptr[:-1]).any()):
+            C.indptr_values("kv_indptr", indptr.tolist())  # raises, naming the first bad entry
         batch = len(indptr) - 1
         last = _host_ints("kv_last_page_len", kv_last_page_len, batch)
         if isinstance(kv_indices, (list, tuple)):
@@ -304,7 +320,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
             raise ValueError(f"kv_last_page_len[{b}]={int(last[b])} must lie in [1, page_size={page_size}]")
         max_page_id = -1
         if kv_indices.device.type == "cpu" and indptr[-1] > 0:
-            used = kv_indices[: int(indptr[-1])]
+            used = kv_indices[: int(indptr[-1])].numpy()
             lo, hi = int(used.min()), int(used.max())
             if lo < 0:
                 raise ValueError(f"kv_indices must be non-negative, got {lo}")
@@ -313,7 +329,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
 
         spec = DecodeSpec(dtype=C.VALUE_DTYPES[q_data_type], head_dim=head_dim)
         on_gpu = self.device.type == "cuda"
-        num_sms = torch.cuda.get_device_properties(self.device).multi_processor_count if on_gpu else DEFAULT_NUM_SMS
+        num_sms = _num_sms(self.device) if on_gpu else DEFAULT_NUM_SMS
         work = plan_decode_work(kv_lens, indptr[:-1], num_qo_heads, num_kv_heads, head_dim, num_sms)
         self._plan = self._upload(spec, batch, num_qo_heads, num_kv_heads, page_size, scale, work, max_page_id,
                                   kv_indices, int(indptr[-1]), num_sms)
@@ -340,7 +356,10 @@ class BatchDecodeWithPagedKVCacheWrapper:
         indices = staged[2].to(dev, non_blocking=True) if len(staged) > 2 else kv_indices
         self._pinned.record()
         tmp_o, tmp_lse = self._tmp(max(work.tmp_rows, 1), d)
-        counters = torch.zeros(max(work.num_splits, 1), dtype=torch.int32, device=dev)
+        # the kernel returns every counter it used to zero: one buffer serves all later launches
+        if self._counters is None or self._counters.shape[0] < work.num_splits:
+            self._counters = torch.zeros(max(work.num_splits, num_sms), dtype=torch.int32, device=dev)
+        counters = self._counters
         return _Plan(spec, batch, num_qo_heads, num_kv_heads, page_size, scale * LOG2E, work, max_page_id,
                      indices, items, cta_ptr, tmp_o, tmp_lse, counters, work.num_ctas)
 
@@ -351,8 +370,11 @@ class BatchDecodeWithPagedKVCacheWrapper:
             base = (-ws.data_ptr()) % 16
             flat = ws[base:base + nbytes].view(torch.float32)
             return flat[: rows * d].view(rows, d), flat[rows * d:]
-        return (torch.empty(rows, d, dtype=torch.float32, device=self.device),
-                torch.empty(rows, dtype=torch.float32, device=self.device))
+        bufs = self._tmp_bufs
+        if bufs is None or bufs[0].shape[0] < rows or bufs[0].shape[1] != d:
+            bufs = self._tmp_bufs = (torch.empty(rows, d, dtype=torch.float32, device=self.device),
+                                     torch.empty(rows, dtype=torch.float32, device=self.device))
+        return bufs
 
     def _upload_graph(self, spec, batch, num_qo_heads, num_kv_heads, page_size, scale, work, max_page_id,
                       kv_indices, nnz_pages, num_sms) -> _Plan:
@@ -407,17 +429,52 @@ class BatchDecodeWithPagedKVCacheWrapper:
 
     def run(self, q: torch.Tensor, paged_kv_cache, out: torch.Tensor | None = None, return_lse: bool = False):
         """Returns ``out`` ``(batch, num_qo_heads, head_dim)`` and, with ``return_lse``, the
-        natural-log LSE ``(batch, num_qo_heads)`` float32."""
+        natural-log LSE ``(batch, num_qo_heads)`` float32. The checks of shapes, strides, dtypes and
+        devices run once per plan and input geometry; later calls with the same geometry only check
+        the 16-byte alignment of the data pointers."""
         plan = self._plan
         if plan is None:
             raise RuntimeError("call plan() before run()")
+        k_cache, v_cache = unpack_paged_kv_cache(paged_kv_cache, self.kv_layout)
+        geometry = (_geometry(q), _geometry(k_cache), _geometry(v_cache), None if out is None else _geometry(out))
+        views = plan.checked.get(geometry) if None not in geometry[:3] else None
+        if views is None:
+            views = self._check_run(plan, q, k_cache, v_cache, out)
+            plan.checked[geometry] = views
+        if out is None:
+            out = C.empty((plan.batch, plan.num_qo_heads, plan.spec.head_dim), q.dtype, q.device)
+        if (q.data_ptr() | k_cache.data_ptr() | v_cache.data_ptr() | out.data_ptr()) % C.ALIGN_BYTES:
+            for name, t in (("q", q), ("k_cache", k_cache), ("v_cache", v_cache), ("out", out)):
+                C.aligned_rows(name, t)
+        if return_lse:
+            lse = C.empty((plan.batch, plan.num_qo_heads), torch.float32, q.device)
+        else:
+            if plan.lse is None:
+                plan.lse = C.empty((plan.batch, plan.num_qo_heads), torch.float32, q.device)
+            lse = plan.lse
+        if plan.batch:
+            view_q, view_k, view_v, view_out = views
+            args = (
+                _kernel_view(q) if view_q else q, _kernel_view(k_cache) if view_k else k_cache,
+                _kernel_view(v_cache) if view_v else v_cache, plan.kv_indices, plan.items, plan.cta_ptr,
+                _kernel_view(out) if view_out else out, _kernel_view(lse), plan.tmp_o, plan.tmp_lse,
+                plan.counters, plan.grid, plan.scale_log2,
+            )
+            if q.get_device() == torch.cuda.current_device():
+                plan.kernel(*args)
+            else:
+                with torch.cuda.device(q.device):
+                    plan.kernel(*args)
+        return (out, lse) if return_lse else out
+
+    def _check_run(self, plan: _Plan, q, k_cache, v_cache, out) -> tuple[bool, ...]:
+        """Full validation of one input geometry; returns which tensors need a kernel view."""
         d = plan.spec.head_dim
         C.tensor("q", q, ndim=3)
         dtype = C.value_dtype("q", q)
         if dtype != plan.spec.dtype:
             raise TypeError(f"q has dtype {q.dtype} but the plan was made for {plan.spec.dtype}")
         C.shape("q", q, (plan.batch, plan.num_qo_heads, d))
-        k_cache, v_cache = unpack_paged_kv_cache(paged_kv_cache, self.kv_layout)
         C.same_dtype("q", q, k_cache=k_cache)
         num_pages = k_cache.shape[0]
         expected = (num_pages, plan.page_size, plan.num_kv_heads, d)
@@ -428,24 +485,28 @@ class BatchDecodeWithPagedKVCacheWrapper:
             )
         if plan.max_page_id >= num_pages:
             raise ValueError(f"kv_indices must lie in [0, num_pages={num_pages}), got max {plan.max_page_id}")
-        if out is None:
-            out = C.empty((plan.batch, plan.num_qo_heads, d), q.dtype, q.device)
-        else:
+        tensors = {"q": q, "k_cache": k_cache, "v_cache": v_cache}
+        if out is not None:
             C.tensor("out", out, ndim=3)
             C.same_dtype("q", q, out=out)
             C.shape("out", out, (plan.batch, plan.num_qo_heads, d))
-        for name, t in (("q", q), ("k_cache", k_cache), ("v_cache", v_cache), ("out", out)):
+            tensors["out"] = out
+        for name, t in tensors.items():
             C.aligned_rows(name, t)
-        C.cuda_device(q=q, k_cache=k_cache, v_cache=v_cache, out=out, kv_indices=plan.kv_indices)
-        lse = C.empty((plan.batch, plan.num_qo_heads), torch.float32, q.device)
-        if plan.batch:
-            with torch.cuda.device(q.device):
-                get_kernel(plan.spec)(
-                    _kernel_view(q), _kernel_view(k_cache), _kernel_view(v_cache), plan.kv_indices, plan.items,
-                    plan.cta_ptr, _kernel_view(out), _kernel_view(lse), plan.tmp_o, plan.tmp_lse, plan.counters,
-                    plan.grid, plan.scale_log2,
-                )
-        return (out, lse) if return_lse else out
+        C.cuda_device(**tensors, kv_indices=plan.kv_indices)
+        if plan.kernel is None:
+            plan.kernel = get_kernel(plan.spec)
+        # a fresh out has torch's contiguous strides, like q's when q is contiguous
+        if len(plan.checked) >= 16:
+            plan.checked.clear()
+        # a fresh out has strides (num_qo_heads * head_dim, head_dim, 1): no view needed
+        return tuple(t is not None and _kernel_view(t) is not t for t in (q, k_cache, v_cache, out))
+
+
+def _geometry(t) -> tuple | None:
+    if not isinstance(t, torch.Tensor):
+        return None
+    return t.shape, t.stride(), t.dtype, t.device
 
 
 def _kernel_view(t: torch.Tensor) -> torch.Tensor:

@@ -27,6 +27,7 @@ WARPGROUP = 128
 COPY_BITS = 128
 LN2 = math.log(2.0)
 CONSUMER_BARRIER = 1  # named barrier id of the consumer warpgroup (0 is __syncthreads)
+MERGE_UNROLL = 4  # split parts whose loads the merge keeps in flight together
 
 
 class DecodeSm90:
@@ -36,18 +37,23 @@ class DecodeSm90:
     role          threads     work
     ============  ==========  ====================================================================
     consumer      wg 0 (128)  per item: Q (g heads, cp.async) -> sQ; per KV tile: S = Q K^T (wgmma
-                              SS, 64 x tile_n), mask the tail, online softmax in the log2 domain,
-                              P -> bf16 registers, O += P V (wgmma RS); epilogue: final O/LSE, or a
-                              partial + counter, and the last part of a split merges all parts
-    producer      wg 1 (128)  per KV tile: each thread owns one row (tile_n = 128 / threads per row),
-                              computes its page address once (page id prefetched a tile ahead),
-                              issues 16-byte cp.async for its share of the K and V rows
+                              SS, 64 x tile_n), online softmax in the log2 domain (the tail masked on
+                              an item's last tile only), P -> bf16 registers, O += P V (wgmma RS,
+                              left in flight: it retires under the next tile's wait and S GEMM);
+                              epilogue: final O/LSE, or a partial + counter, and the last part of a
+                              split merges all parts (one online pass, MERGE_UNROLL parts in flight)
+    producer      wg 1 (128)  per KV tile, ``passes`` (8) passes: a row is copied by threads_per_row
+                              adjacent lanes (d / 8, at most 32: whole 128-byte lines, one or two
+                              pages per warp instruction), 16-byte cp.async.cg per lane; the page id
+                              of each of a warp's rows is prefetched a tile ahead by one lane (one
+                              coalesced load per warp) and handed to the copying lanes by shfl
     ============  ==========  ====================================================================
 
     Pipeline ``kv`` (PipelineCpAsync, ``stages`` deep, one stage = K and V tiles of tile_n rows):
     full: 128 producer arrivals (cp.async.mbarrier.arrive.noinc, fires when the thread's copies
-    land); empty: 128 consumer arrivals after both GEMMs of the tile completed. The pipeline state
-    runs on across work items, so the producer streams the next item's KV during an epilogue.
+    land); empty: 128 consumer arrivals once both GEMMs that read the tile completed (the release of
+    tile t follows the S GEMM of tile t+1). The pipeline state runs on across work items, so the
+    producer streams the next item's KV during an epilogue.
 
     Rows past the end of an item are clamped to its last row (valid memory) and masked in S, so no
     zero-fill is needed. Row ``i >= rows`` of the 64-row tile holds stale data; rows are independent
@@ -479,19 +485,23 @@ class DecodeSm90:
         num_parts: Int32,
         tidx: Int32,
     ):
-        """out[batch, head0 + i] = sum_p 2^(lse_p - m) o_p / sum_p 2^(lse_p - m); every part is nonempty."""
+        """out[batch, head0 + i] = sum_p 2^(lse_p - m) o_p / sum_p 2^(lse_p - m); every part is nonempty.
+        One online pass over the parts, unrolled so that several parts' loads are in flight at once."""
         for e in cutlass.range(tidx, rows * self.head_dim, WARPGROUP, unroll=1):
             i = e // self.head_dim
             c = e % self.head_dim
             m = -Float32.inf
-            for p in cutlass.range(num_parts, unroll=1):
-                m = cute.arch.fmax(m, mTmpLse[tmp_base + p * rows + i])
             total = Float32(0.0)
             acc = Float32(0.0)
-            for p in cutlass.range(num_parts, unroll=1):
-                w = cute.math.exp2(mTmpLse[tmp_base + p * rows + i] - m, fastmath=True)
-                total = total + w
-                acc = acc + w * mTmpO[tmp_base + p * rows + i, c]
+            for p in cutlass.range(num_parts, unroll=MERGE_UNROLL):
+                lse_p = mTmpLse[tmp_base + p * rows + i]
+                o_p = mTmpO[tmp_base + p * rows + i, c]
+                m_new = cute.arch.fmax(m, lse_p)
+                rescale = cute.math.exp2(m - m_new, fastmath=True)
+                w = cute.math.exp2(lse_p - m_new, fastmath=True)
+                total = total * rescale + w
+                acc = acc * rescale + w * o_p
+                m = m_new
             mO[batch, head0 + i, c] = (acc / total).to(self.dtype)
             if c == 0:
                 mLse[batch, head0 + i] = (m + cute.math.log2(total, fastmath=False)) * LN2
