@@ -1,6 +1,11 @@
 """Compile prefill variants on this (CPU) machine into one shared library for the GPU check.
 
     python -m bench.prefill_build_local [--out build/prefill_dev] [--only bf16_hd128] [--keep-ptx]
+    python -m bench.prefill_build_local --append --only bf16_hd128 --tag nopp --set pingpong=0
+
+A/B builds: ``--tag T --set field=value,...`` compiles the variants with those ``PrefillConfig`` overrides
+under the symbols ``<name>__T``; ``--append`` links them into the same library as the variants already
+built there (``manifest.json`` keeps every symbol and its tile_m, which the GPU check's host plan uses).
 
 Each variant is compiled for sm_90a in a fresh process (one at a time), exported as
 ``<out>/<name>.o`` with symbol ``<name>`` (``prefill_{dtype}_hd{d}_hdv{dv}_{causal|nocausal}``), then
@@ -34,20 +39,27 @@ def all_variants():
                 yield dtype, hd, hdv, causal
 
 
-def compile_one(dtype: str, hd: int, hdv: int, causal: bool, out: str, keep_ptx: bool) -> None:
+def tagged(name: str, tag: str) -> str:
+    return f"{name}__{tag}" if tag else name
+
+
+def compile_one(dtype: str, hd: int, hdv: int, causal: bool, out: str, keep_ptx: bool, tag: str = "",
+                overrides: str = "") -> None:
     """Runs in a child process: compile one variant and export its object file."""
     os.environ["CUTE_DSL_ARCH"] = "sm_90a"
+    name = tagged(variant_name(dtype, hd, hdv, causal), tag)
     if keep_ptx:
         os.environ["CUTE_DSL_KEEP"] = "ptx"
-        os.environ["CUTE_DSL_DUMP_DIR"] = os.path.join(out, "ptx")
+        os.environ["CUTE_DSL_DUMP_DIR"] = os.path.join(out, "ptx", name)
         os.makedirs(os.environ["CUTE_DSL_DUMP_DIR"], exist_ok=True)
     sys.path.insert(0, ROOT)
     import types
 
+    from cute_attn.kernels.common import config
     from cute_attn.kernels.prefill_sm90 import compile_prefill
 
+    config.set_prefill_overrides(config.parse_overrides(overrides))
     spec = types.SimpleNamespace(dtype=dtype, head_dim=hd, head_dim_v=hdv, causal=causal)
-    name = variant_name(dtype, hd, hdv, causal)
     t0 = time.time()
     compiled = compile_prefill(spec)
     t1 = time.time()
@@ -75,21 +87,38 @@ def main() -> int:
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "prefill_dev"))
     ap.add_argument("--only", default="", help="substring of the variant names to build")
     ap.add_argument("--keep-ptx", action="store_true")
+    ap.add_argument("--tag", default="", help="A/B variant: symbols get the suffix __TAG")
+    ap.add_argument("--set", default="", help="config overrides of the tagged build, e.g. tile_n=176,pingpong=0")
+    ap.add_argument("--append", action="store_true",
+                    help="keep the variants already in <out>/manifest.json and link them with the new ones")
     ap.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     if args.one:
         dtype, hd, hdv, causal = args.one
-        compile_one(dtype, int(hd), int(hdv), causal == "1", args.out, args.keep_ptx)
+        compile_one(dtype, int(hd), int(hdv), causal == "1", args.out, args.keep_ptx, args.tag, args.set)
         return 0
+    assert not args.set or args.tag, "--set needs --tag (overridden builds get their own symbols)"
 
-    names, failed = [], []
+    manifest_path = os.path.join(args.out, "manifest.json")
+    names, failed, tile_m = [], [], {}
+    if args.append and os.path.exists(manifest_path):
+        old = json.load(open(manifest_path))
+        names, tile_m = list(old["symbols"]), dict(old.get("tile_m", {}))
+    sys.path.insert(0, ROOT)
+    from kernels.common import config as _config
+
     for dtype, hd, hdv, causal in all_variants():
-        name = variant_name(dtype, hd, hdv, causal)
-        if args.only not in name:
+        name = tagged(variant_name(dtype, hd, hdv, causal), args.tag)
+        if args.only not in variant_name(dtype, hd, hdv, causal):
             continue
+        _config.set_prefill_overrides(_config.parse_overrides(args.set))
+        try:
+            tile_m[name] = _config.prefill_tile(hd, hdv, causal)[0]
+        finally:
+            _config.set_prefill_overrides({})
         cmd = [sys.executable, "-m", "bench.prefill_build_local", "--out", args.out,
-               "--one", dtype, str(hd), str(hdv), "1" if causal else "0"]
+               "--one", dtype, str(hd), str(hdv), "1" if causal else "0", "--tag", args.tag, "--set", args.set]
         if args.keep_ptx:
             cmd.append("--keep-ptx")
         t0 = time.time()
@@ -99,11 +128,13 @@ def main() -> int:
             print(f"FAILED {name}:\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}", flush=True)
             continue
         print(r.stdout.strip(), f"(process {time.time() - t0:.1f} s)", flush=True)
-        names.append(name)
+        if name not in names:
+            names.append(name)
     if names:
         so = link(args.out, names)
-        with open(os.path.join(args.out, "manifest.json"), "w") as f:
-            json.dump({"library": os.path.basename(so), "symbols": names}, f, indent=1)
+        with open(manifest_path, "w") as f:
+            json.dump({"library": os.path.basename(so), "symbols": names,
+                       "tile_m": {n: tile_m[n] for n in names if n in tile_m}}, f, indent=1)
         print(f"linked {len(names)} variants into {so}")
     if failed:
         print("failed:", " ".join(failed))

@@ -40,8 +40,13 @@ def log(*a):
     print(*a, flush=True)
 
 
-def variant_name(dtype: str, hd: int, hdv: int, causal: bool) -> str:
-    return f"prefill_{dtype}_hd{hd}_hdv{hdv}_{'causal' if causal else 'nocausal'}"
+def variant_name(dtype: str, hd: int, hdv: int, causal: bool, tag: str = "") -> str:
+    name = f"prefill_{dtype}_hd{hd}_hdv{hdv}_{'causal' if causal else 'nocausal'}"
+    return f"{name}__{tag}" if tag else name
+
+
+# tile_m per symbol from manifest.json (A/B builds may change it); filled in main()
+SYMBOL_TILE_M: dict = {}
 
 
 # ---------------------------------------------------------------------------------------- host plan
@@ -74,8 +79,9 @@ class Runner:
             self.fns[name] = self.mod[name]
         return self.fns[name]
 
-    def plan(self, q_lens, kv_lens, h_q, hd, hdv, causal):
-        work = make_work(q_lens, kv_lens, h_q, TILE_M[(hd, hdv)], causal)
+    def plan(self, q_lens, kv_lens, h_q, hd, hdv, causal, name=None):
+        tile_m = SYMBOL_TILE_M.get(name, TILE_M[(hd, hdv)])
+        work = make_work(q_lens, kv_lens, h_q, tile_m, causal)
         cu_q = torch.tensor([0] + list(torch.tensor(q_lens).cumsum(0).tolist()), dtype=torch.int32)
         cu_k = torch.tensor([0] + list(torch.tensor(kv_lens).cumsum(0).tolist()), dtype=torch.int32)
         num_ctas = min(work.shape[0], self.num_sms)
@@ -141,8 +147,8 @@ def compare(o, lse, o_ref, lse_ref, dtype):
 # ---------------------------------------------------------------------------------------- cases
 
 
-def check_case(runner, dtype_name, hd, hdv, causal, q_lens, kv_lens, h_q, h_k, label, packed=False, seed=0):
-    name = variant_name(dtype_name, hd, hdv, causal)
+def check_case(runner, dtype_name, hd, hdv, causal, tag, q_lens, kv_lens, h_q, h_k, label, packed=False, seed=0):
+    name = variant_name(dtype_name, hd, hdv, causal, tag)
     dtype = DTYPES[dtype_name]
     torch.manual_seed(seed)
     tq, tk = sum(q_lens), sum(kv_lens)
@@ -157,7 +163,7 @@ def check_case(runner, dtype_name, hd, hdv, causal, q_lens, kv_lens, h_q, h_k, l
     o = torch.full((tq, h_q, hdv), float("nan"), dtype=dtype, device="cuda")
     lse = torch.full((h_q, tq), float("nan"), dtype=torch.float32, device="cuda")
     scale = 1.0 / math.sqrt(hd)
-    plan = runner.plan(q_lens, kv_lens, h_q, hd, hdv, causal)
+    plan = runner.plan(q_lens, kv_lens, h_q, hd, hdv, causal, name)
     desc = (f"{name} {label}: q_lens={q_lens if len(q_lens) < 8 else str(q_lens[:8]) + '...'} "
             f"kv_lens={kv_lens if len(kv_lens) < 8 else str(kv_lens[:8]) + '...'} h={h_q}/{h_k} "
             f"work={plan[2].shape[0]} ctas={plan[3]}")
@@ -182,36 +188,36 @@ def correctness(runner, variants, quick):
             results.append((a, False))
 
     # 1. tiny first (a deadlock shows here)
-    for dtype, hd, hdv, causal in variants:
-        run(dtype, hd, hdv, causal, [1], [1], 1, 1, "tiny")
+    for dtype, hd, hdv, causal, tag in variants:
+        run(dtype, hd, hdv, causal, tag, [1], [1], 1, 1, "tiny")
     # 2. one request, odd lengths, q_len == kv_len
     lens = [1, 17, 113, 1023] if quick else [1, 17, 113, 1023, 4097]
-    for dtype, hd, hdv, causal in variants:
+    for dtype, hd, hdv, causal, tag in variants:
         for n in lens:
-            run(dtype, hd, hdv, causal, [n], [n], 2, 2, "single")
+            run(dtype, hd, hdv, causal, tag, [n], [n], 2, 2, "single")
     # 3. ragged batch: an empty request, kv_len == 0 with q_len > 0 (O = 0, LSE = -inf), q_len < kv_len,
     #    q_len > kv_len (causal: early rows see nothing), GQA 4
     q_lens = [17, 0, 113, 1, 300, 5, 129, 64]
     kv_lens = [17, 40, 300, 1000, 100, 0, 129, 0]
-    for dtype, hd, hdv, causal in variants:
-        run(dtype, hd, hdv, causal, q_lens, kv_lens, 8, 2, "ragged")
+    for dtype, hd, hdv, causal, tag in variants:
+        run(dtype, hd, hdv, causal, tag, q_lens, kv_lens, 8, 2, "ragged")
     # 4. GQA ratios 1/4/8, causal with q_len < kv_len
-    for dtype, hd, hdv, causal in variants:
+    for dtype, hd, hdv, causal, tag in variants:
         for h_k in (8, 2, 1):
-            run(dtype, hd, hdv, causal, [200, 77], [450, 300], 8, h_k, f"gqa{8 // h_k}")
+            run(dtype, hd, hdv, causal, tag, [200, 77], [450, 300], 8, h_k, f"gqa{8 // h_k}")
     # 5. q/k/v as strided slices of one packed buffer
-    for dtype, hd, hdv, causal in variants:
+    for dtype, hd, hdv, causal, tag in variants:
         if hd == hdv:
-            run(dtype, hd, hdv, causal, [300, 33], [300, 33], 4, 2, "packed-qkv", packed=True)
+            run(dtype, hd, hdv, causal, tag, [300, 33], [300, 33], 4, 2, "packed-qkv", packed=True)
     # 6. many tiles per CTA (persistent loop, pipeline state across tiles)
     if not quick:
-        for dtype, hd, hdv, causal in variants:
-            run(dtype, hd, hdv, causal, [2048] * 3 + [1, 500], [2048] * 3 + [3000, 500], 16, 4, "persistent")
+        for dtype, hd, hdv, causal, tag in variants:
+            run(dtype, hd, hdv, causal, tag, [2048] * 3 + [1, 500], [2048] * 3 + [3000, 500], 16, 4, "persistent")
     n_ok = sum(ok for _, ok in results)
     log(f"\ncorrectness: {n_ok}/{len(results)} passed")
     for a, ok in results:
         if not ok:
-            log(f"  failed: {a[:4]} {a[-1] if isinstance(a[-1], str) else ''}")
+            log(f"  failed: {a[:5]} {a[-1] if isinstance(a[-1], str) else ''}")
     return n_ok == len(results)
 
 
@@ -244,72 +250,103 @@ def visible_pairs(q_len, kv_len, causal):
     return sum(max(0, min(kv_len, i + off + 1)) for i in range(q_len))
 
 
-def bench(runner, dtype_name, hds, seqlen):
+def bench(runner, dtype_name, hds, seqlen, tags=("",), batch=1, causal_only=False, baselines=True):
     import torch.nn.functional as F
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
     dtype = DTYPES[dtype_name]
-    log(f"\n{'case':<28}{'cute_attn':>12}{'cuDNN':>12}{'FA2':>12}   TFLOP/s, {dtype_name}, 1 x {seqlen}, heads*hd = 2048")
+    cols = "".join(f"{('ours' + ('/' + t if t else '')):>14}" for t in tags)
+    log(f"\n{'case':<22}{cols}{'cuDNN':>10}{'FA2':>10}{'best/cuDNN':>12}   TFLOP/s, {dtype_name}, "
+        f"{batch} x {seqlen}, heads*hd = 2048")
     for hd, hdv in hds:
-        for causal in (False, True):
-            name = variant_name(dtype_name, hd, hdv, causal)
+        for causal in ((True,) if causal_only else (False, True)):
             label = f"hd{hd}{'' if hd == hdv else '/' + str(hdv)} {'causal' if causal else 'full'}"
             heads = 2048 // hd
             try:
-                q = torch.randn(seqlen, heads, hd, dtype=dtype, device="cuda")
-                k = torch.randn(seqlen, heads, hd, dtype=dtype, device="cuda")
-                v = torch.randn(seqlen, heads, hdv, dtype=dtype, device="cuda")
-                o = torch.empty(seqlen, heads, hdv, dtype=dtype, device="cuda")
-                lse = torch.empty(heads, seqlen, dtype=torch.float32, device="cuda")
-                flops = 2 * visible_pairs(seqlen, seqlen, causal) * heads * (hd + hdv)
-                plan = runner.plan([seqlen], [seqlen], heads, hd, hdv, causal)
+                q = torch.randn(batch * seqlen, heads, hd, dtype=dtype, device="cuda")
+                k = torch.randn(batch * seqlen, heads, hd, dtype=dtype, device="cuda")
+                v = torch.randn(batch * seqlen, heads, hdv, dtype=dtype, device="cuda")
+                o = torch.empty(batch * seqlen, heads, hdv, dtype=dtype, device="cuda")
+                lse = torch.empty(heads, batch * seqlen, dtype=torch.float32, device="cuda")
+                flops = batch * 2 * visible_pairs(seqlen, seqlen, causal) * heads * (hd + hdv)
                 scale = 1.0 / math.sqrt(hd)
-                log(f"launch bench {name}")
-                ours = flops / time_ms(lambda: runner.run(name, q, k, v, o, lse, plan, scale)) / 1e9
-                row = [f"{ours:12.1f}"]
-                qb, kb, vb = (t.unsqueeze(0).transpose(1, 2) for t in (q, k, v))
-                for backend in (SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION):
-                    try:
-                        with sdpa_kernel(backend):
-                            f = lambda: F.scaled_dot_product_attention(qb, kb, vb, is_causal=causal)  # noqa: E731
-                            row.append(f"{flops / time_ms(f) / 1e9:12.1f}")
-                    except Exception as e:
-                        row.append(f"{'n/a ' + type(e).__name__[:7]:>12}")
-                log(f"{label:<28}" + "".join(row))
+                row, best = [], 0.0
+                for tag in tags:
+                    name = variant_name(dtype_name, hd, hdv, causal, tag)
+                    if name not in runner.symbols:
+                        row.append(f"{'-':>14}")
+                        continue
+                    plan = runner.plan([seqlen] * batch, [seqlen] * batch, heads, hd, hdv, causal, name)
+                    log(f"launch bench {name}")
+                    t = flops / time_ms(lambda: runner.run(name, q, k, v, o, lse, plan, scale)) / 1e9
+                    best = max(best, t)
+                    row.append(f"{t:14.1f}")
+                ref = None
+                if baselines:
+                    qb, kb, vb = (t.view(batch, seqlen, heads, -1).transpose(1, 2) for t in (q, k, v))
+                    for backend in (SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION):
+                        try:
+                            with sdpa_kernel(backend):
+                                f = lambda: F.scaled_dot_product_attention(qb, kb, vb, is_causal=causal)  # noqa: E731
+                                t = flops / time_ms(f) / 1e9
+                                ref = t if ref is None else ref
+                                row.append(f"{t:10.1f}")
+                        except Exception as e:
+                            row.append(f"{'n/a ' + type(e).__name__[:5]:>10}")
+                row.append(f"{best / ref:12.3f}" if ref else f"{'-':>12}")
+                log(f"{label:<22}" + "".join(row))
             except Exception:
-                log(f"{label:<28} ERROR\n" + traceback.format_exc())
+                log(f"{label:<22} ERROR\n" + traceback.format_exc())
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lib", default=os.path.join(ROOT, "build", "prefill_dev", "prefill_dev.so"))
     ap.add_argument("--only", default="", help="substring of variant names to check")
+    ap.add_argument("--tags", default=None,
+                    help="comma list of A/B tags to run ('' = untagged); default: every tag in the manifest")
     ap.add_argument("--quick", action="store_true", help="fewer, smaller correctness cases")
     ap.add_argument("--no-check", action="store_true")
     ap.add_argument("--no-bench", action="store_true")
     ap.add_argument("--seqlen", type=int, default=16384)
+    ap.add_argument("--extra-bench", action="store_true",
+                    help="also bench causal 4k (1 x 4096 x 4) and 1k (16 x 1024), the target shapes")
     args = ap.parse_args()
 
     log(f"torch {torch.__version__}, {torch.cuda.get_device_name(0)}, lib {args.lib}")
     manifest = os.path.join(os.path.dirname(args.lib), "manifest.json")
-    symbols = set(json.load(open(manifest))["symbols"]) if os.path.exists(manifest) else None
+    man = json.load(open(manifest)) if os.path.exists(manifest) else {}
+    symbols = set(man["symbols"]) if man else None
+    SYMBOL_TILE_M.update(man.get("tile_m", {}))
     runner = Runner(args.lib)
+    if args.tags is None:
+        tags = sorted({n.partition("__")[2] for n in symbols}) if symbols else [""]
+    else:
+        tags = args.tags.split(",")
+    runner.symbols = symbols if symbols is not None else {
+        variant_name(d, h, hv, c, t) for d in DTYPES for h, hv in TILE_M for c in (False, True) for t in tags}
     variants = []
-    for dtype in ("bf16", "fp16"):
-        for hd, hdv in ((128, 128), (64, 64), (256, 256), (192, 128)):
-            for causal in (False, True):
-                name = variant_name(dtype, hd, hdv, causal)
-                if args.only in name and (symbols is None or name in symbols):
-                    variants.append((dtype, hd, hdv, causal))
+    for tag in tags:
+        for dtype in ("bf16", "fp16"):
+            for hd, hdv in ((128, 128), (64, 64), (256, 256), (192, 128)):
+                for causal in (False, True):
+                    name = variant_name(dtype, hd, hdv, causal, tag)
+                    if args.only in name and name in runner.symbols:
+                        variants.append((dtype, hd, hdv, causal, tag))
     log(f"variants: {[variant_name(*v) for v in variants]}")
     all_ok = True
     if not args.no_check:
         all_ok = correctness(runner, variants, args.quick)
     if not args.no_bench:
+        if not all_ok:
+            log("\nNOTE: some checks failed: timings below are of a build that is NOT correct")
         dtypes = sorted({v[0] for v in variants}, key=lambda d: d != "bf16")[:1]
         hds = [h for h in ((64, 64), (128, 128), (256, 256)) if any(v[1:3] == h for v in variants)]
         for dtype in dtypes:
-            bench(runner, dtype, hds, args.seqlen)
+            bench(runner, dtype, hds, args.seqlen, tags)
+            if args.extra_bench:
+                bench(runner, dtype, [h for h in hds if h == (128, 128)], 4096, tags, batch=4, causal_only=True)
+                bench(runner, dtype, hds, 1024, tags, batch=16, causal_only=True)
     return 0 if all_ok else 1
 
 
