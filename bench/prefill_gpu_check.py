@@ -52,8 +52,13 @@ SYMBOL_TILE_M: dict = {}
 # ---------------------------------------------------------------------------------------- host plan
 
 
+WORK_ORDER = "cost"  # --order
+
+
 def make_work(q_lens, kv_lens, h_q, tile_m, causal):
-    """Rows (batch, m_block, q_head, 0), heaviest tiles first (same rule as cute_attn.prefill)."""
+    """Rows (batch, m_block, q_head, 0). ``cost`` (the rule of cute_attn.prefill): heaviest tiles first, the
+    heads of one (batch, m_block) together. ``l2`` (experiment): grouped by (batch, head), its m-blocks
+    heaviest first, heaviest requests first, so the CTAs running at one time share few heads' K/V (L2)."""
     items = []
     for b, (ql, kl) in enumerate(zip(q_lens, kv_lens)):
         for m in range((ql + tile_m - 1) // tile_m):
@@ -62,7 +67,14 @@ def make_work(q_lens, kv_lens, h_q, tile_m, causal):
                 cost = max(0, min(kl, min((m + 1) * tile_m, ql) + kl - ql))
             items.append((cost + 1, b, m))
     items.sort(key=lambda t: -t[0])
-    rows = [(b, m, h, 0) for _, b, m in items for h in range(h_q)]
+    if WORK_ORDER == "l2":
+        total = {}
+        for c, b, m in items:
+            total[b] = total.get(b, 0) + c
+        rows = [(b, m, h, 0) for b in sorted(total, key=lambda x: -total[x]) for h in range(h_q)
+                for _, bb, m in items if bb == b]
+    else:
+        rows = [(b, m, h, 0) for _, b, m in items for h in range(h_q)]
     return torch.tensor(rows, dtype=torch.int32).reshape(-1, 4)
 
 
@@ -311,8 +323,12 @@ def main():
     ap.add_argument("--seqlen", type=int, default=16384)
     ap.add_argument("--extra-bench", action="store_true",
                     help="also bench causal 4k (1 x 4096 x 4) and 1k (16 x 1024), the target shapes")
+    ap.add_argument("--order", default="cost", choices=("cost", "l2"), help="work list order (see make_work)")
     args = ap.parse_args()
+    global WORK_ORDER
+    WORK_ORDER = args.order
 
+    log(f"work order {WORK_ORDER}")
     log(f"torch {torch.__version__}, {torch.cuda.get_device_name(0)}, lib {args.lib}")
     manifest = os.path.join(os.path.dirname(args.lib), "manifest.json")
     man = json.load(open(manifest)) if os.path.exists(manifest) else {}

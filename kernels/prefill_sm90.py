@@ -24,7 +24,7 @@ from .common.config import WARPGROUP_THREADS, prefill_config  # noqa: E402
 from .common.mask import AttentionMask, BlockRange  # noqa: E402
 from .common.named_barriers import PrefillBarrier  # noqa: E402
 from .common.seqlen import SeqlenInfo  # noqa: E402
-from .common.softmax import LOG2_E, OnlineSoftmax, acc_as_a_fragment, rescale_rows  # noqa: E402
+from .common.softmax import LOG2_E, OnlineSoftmax, convert_p, rescale_rows  # noqa: E402
 from .common.tile_scheduler import StaticWorkListScheduler  # noqa: E402
 from .common.wgmma import gemm  # noqa: E402
 
@@ -75,7 +75,7 @@ class PrefillSm90:
         self.tile_n = cfg.tile_n
         self.stages = cfg.stages
         self.consumer_wgs = cfg.consumer_wgs
-        self.pingpong = cfg.pingpong and cfg.consumer_wgs == 2
+        self.pingpong = cfg.pingpong and cfg.consumer_wgs in (2, 3)
         self.producer_regs = cfg.producer_regs
         self.consumer_regs = cfg.consumer_regs
         self.threads = cfg.threads
@@ -252,9 +252,9 @@ class PrefillSm90:
         q_per_kv = mQ.shape[2] // mK.shape[2]
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
         kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
-        first, end, step = scheduler.work_range()
-        for row in cutlass.range(first, end, step, unroll=1):
-            tile = scheduler.tile(row)
+        first, end, step = scheduler.round_range()
+        for rnd in cutlass.range(first, end, step, unroll=1):
+            tile = scheduler.tile(scheduler.row(rnd))
             seq = SeqlenInfo.create(tile.batch, mCuSeqlensQ, mCuSeqlensK)
             kv_head = tile.q_head // q_per_kv
             gQ = cute.local_tile(seq.request_q(mQ)[None, None, tile.q_head], (self.tile_m, self.head_dim), (tile.m_block, 0))
@@ -327,25 +327,22 @@ class PrefillSm90:
             sV, cute.make_ordered_layout((self.head_dim_v, self.tile_n, self.stages), order=(1, 0, 2))
         )
         tOrVt = wg_mma_pv.make_fragment_B(wg_mma_pv.partition_B(sVt))
-        acc_S = cute.make_rmem_tensor(wg_mma_qk.partition_shape_C((self.tile_m, self.tile_n)), Float32)
         acc_O = cute.make_rmem_tensor(wg_mma_pv.partition_shape_C((self.tile_m, self.head_dim_v)), Float32)
         tOrP = wg_mma_pv.make_fragment_A(wg_mma_pv.partition_shape_A((self.tile_m, self.tile_n)))
-        # S/P accumulator viewed with the A-operand fragment's shape: P is converted into tOrP element-wise
-        tSrP = acc_as_a_fragment(acc_S)
         tScS = thr_mma_qk.partition_C(cute.make_identity_tensor((self.tile_m, self.tile_n)))
         mask = AttentionMask(self.tile_m, self.tile_n, tScS)
         softmax = OnlineSoftmax.create(scale_log2)
-        mma = (tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_S, acc_O, tOrP, tSrP)
+        mma = (tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_O, tOrP)
 
         if const_expr(self.pingpong):
             if wg == 0:
-                cute.arch.barrier_arrive(barrier_id=int(PrefillBarrier.CONSUMER_WG0), number_of_threads=self.consumer_threads)
+                cute.arch.barrier_arrive(barrier_id=int(PrefillBarrier.CONSUMER_WG0), number_of_threads=self.PINGPONG_THREADS)
 
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, 1)
         kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, self.stages)
-        first, end, step = scheduler.work_range()
-        for row in cutlass.range(first, end, step, unroll=1):
-            tile = scheduler.tile(row)
+        first, end, step = scheduler.round_range()
+        for rnd in cutlass.range(first, end, step, unroll=1):
+            tile = scheduler.tile(scheduler.row(rnd))
             seq = SeqlenInfo.create(tile.batch, mCuSeqlensQ, mCuSeqlensK)
             m_block = tile.m_block
             n_block_max = blocks.n_block_max(seq, m_block)
@@ -355,11 +352,12 @@ class PrefillSm90:
             if n_block_max > 0:
                 # first visited block: key-length (and causal) mask, no PV yet
                 pipe_k.consumer_wait(kv_state)
+                acc_S = self._new_acc_S(tiled_mma_qk)
                 gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, 0)
                 pipe_k.consumer_release(kv_state)
                 mask.apply(acc_S, seq, m_block, n_block_max - 1, True, self.causal)
                 softmax.online(acc_S, True)
-                tOrP.store(tSrP.load().to(self.dtype))
+                convert_p(acc_S, tOrP)
 
                 n_masked = Int32(0)
                 if const_expr(self.causal):
@@ -402,11 +400,13 @@ class PrefillSm90:
     ):
         """One key block with intra-warpgroup overlap: S(j) = Q K(j)^T and O += P(j+1) V(j+1) in flight
         together; softmax(j) runs while O += P V completes."""
-        tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_S, acc_O, tOrP, tSrP = mma
+        tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_O, tOrP = mma
         v_state = kv_state.clone()
         kv_state.advance()
         pipe_k.consumer_wait(kv_state)
         self._pingpong_wait(wg)
+        # a fresh accumulator each block: the S GEMM must not take the previous S/P registers as inputs
+        acc_S = self._new_acc_S(tiled_mma_qk)
         gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, -1)
         pipe_v.consumer_wait(v_state)
         gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, v_state.index], False, -1)
@@ -419,19 +419,25 @@ class PrefillSm90:
         warpgroup.wait_group(0)
         pipe_v.consumer_release(v_state)
         rescale_rows(acc_O, row_scale)
-        tOrP.store(tSrP.load().to(self.dtype))
+        convert_p(acc_S, tOrP)
         return kv_state
+
+    def _new_acc_S(self, tiled_mma_qk: cute.TiledMma) -> cute.Tensor:
+        return cute.make_rmem_tensor(tiled_mma_qk.partition_shape_C((self.tile_m, self.tile_n)), Float32)
+
+    # Ping-pong barrier of warpgroup i: its own sync (128 threads) + the arrive of the warpgroup before it in
+    # the round (128), so 2 warpgroups' worth of threads whatever the number of consumer warpgroups.
+    PINGPONG_THREADS = 2 * WARPGROUP_THREADS
 
     def _pingpong_wait(self, wg: Int32):
         if const_expr(self.pingpong):
-            cute.arch.barrier(
-                barrier_id=int(PrefillBarrier.CONSUMER_WG0) + wg, number_of_threads=self.consumer_threads
-            )
+            cute.arch.barrier(barrier_id=int(PrefillBarrier.CONSUMER_WG0) + wg, number_of_threads=self.PINGPONG_THREADS)
 
     def _pingpong_signal(self, wg: Int32):
         if const_expr(self.pingpong):
+            nxt = 1 - wg if const_expr(self.consumer_wgs == 2) else (wg + 1) % self.consumer_wgs
             cute.arch.barrier_arrive(
-                barrier_id=int(PrefillBarrier.CONSUMER_WG0) + 1 - wg, number_of_threads=self.consumer_threads
+                barrier_id=int(PrefillBarrier.CONSUMER_WG0) + nxt, number_of_threads=self.PINGPONG_THREADS
             )
 
     # ------------------------------------------------------------------------------------ epilogue

@@ -6,7 +6,7 @@ Prefill (sm_90a, FA3 design). One row per ``(head_dim, head_dim_v)``; shared mem
 =============  ===========  ===========  =======  ==============================================
 (hd, hdv)      tile_m x n   consumer WGs  smem KB  note
 =============  ===========  ===========  =======  ==============================================
-(64, 64)       128 x 128    2             80       FA3 uses 192 x 128 with 3 consumer WGs
+(64, 64)       128 x 128    2             80       causal; non-causal 192 x 128, 3 WGs (as FA3)
 (128, 128)     128 x 128    2             160      FA3 uses 128 x 176 when not causal
 (256, 256)     128 x 80     2             224      ping-pong off (FA3/FA4: registers)
 (192, 128)     128 x 112    2             188
@@ -58,12 +58,47 @@ _PREFILL_TABLE = {
 }
 
 
+# Development A/B switch: field overrides applied on top of the table (``bench/prefill_build_local.py
+# --set``). Empty in production.
+_OVERRIDES: dict = {}
+
+
+def set_prefill_overrides(overrides: dict) -> None:
+    """Replace the development overrides (``{field: value}``; applied to every head dim)."""
+    _OVERRIDES.clear()
+    _OVERRIDES.update(overrides)
+
+
+def parse_overrides(text: str) -> dict:
+    """``"tile_n=176,pingpong=0"`` -> ``{"tile_n": 176, "pingpong": False}`` (types from the dataclass)."""
+    out = {}
+    fields = {f.name: f.type for f in dataclasses.fields(PrefillConfig)}
+    for item in filter(None, text.split(",")):
+        key, _, val = item.partition("=")
+        if key not in fields:
+            raise ValueError(f"unknown prefill config field {key!r}")
+        out[key] = (val not in ("0", "false", "False")) if fields[key] in (bool, "bool") else int(val)
+    return out
+
+
+# per-mask exceptions to the table: (head_dim, head_dim_v, causal) -> config
+_PREFILL_MASK_TABLE = {
+    # run 3 (H100): 3 WGs 192 x 128 is +16 % non-causal (519 vs 448) but -2 % causal (409 vs 416: more of a
+    # 192-row tile is masked on the diagonal, coarser causal work)
+    (64, 64, False): PrefillConfig(tile_m=192, tile_n=128, consumer_wgs=3),
+}
+
+
 def prefill_config(head_dim: int, head_dim_v: int, causal: bool) -> PrefillConfig:
-    """Tile configuration of the prefill kernel for one variant (``causal`` reserved for per-mask tiles)."""
+    """Tile configuration of the prefill kernel for one variant."""
     try:
-        cfg = _PREFILL_TABLE[(head_dim, head_dim_v)]
+        cfg = _PREFILL_MASK_TABLE.get((head_dim, head_dim_v, causal)) or _PREFILL_TABLE[(head_dim, head_dim_v)]
     except KeyError:
         raise ValueError(f"no prefill tile for (head_dim, head_dim_v) = ({head_dim}, {head_dim_v})") from None
+    if _OVERRIDES:
+        cfg = dataclasses.replace(cfg, **_OVERRIDES)
+        if "consumer_wgs" in _OVERRIDES and "tile_m" not in _OVERRIDES:
+            cfg = dataclasses.replace(cfg, tile_m=64 * cfg.consumer_wgs)
     assert cfg.tile_m == 64 * cfg.consumer_wgs, "each consumer warpgroup owns 64 query rows"
     smem = 2 * (cfg.tile_m * head_dim + cfg.stages * cfg.tile_n * (head_dim + head_dim_v))
     assert smem + 1024 <= SMEM_LIMIT_BYTES, f"prefill tile needs {smem} bytes of shared memory"

@@ -17,7 +17,9 @@ import math
 
 import cutlass
 import cutlass.cute as cute
-from cutlass import Float32
+from cutlass import Float32, Int32
+from cutlass._mlir.dialects import llvm
+from cutlass.cutlass_dsl import T, dsl_user_op
 
 LOG2_E = math.log2(math.e)
 LN_2 = math.log(2.0)
@@ -126,3 +128,32 @@ def rescale_rows(acc: cute.Tensor, row_scale: cute.Tensor):
     check_acc_fragment(acc)
     for k in cutlass.range_constexpr(cute.size(acc)):
         acc[k] = acc[k] * row_scale[row_of(k)]
+
+
+@dsl_user_op
+def _cvt_pair(lo: Float32, hi: Float32, bf16: bool, *, loc=None, ip=None) -> Int32:
+    """Two fp32 -> one packed 16-bit pair (``lo`` in the low half), one ``cvt.rn.{bf16x2,f16x2}.f32``."""
+    return Int32(
+        llvm.inline_asm(
+            T.i32(),
+            [Float32(lo).ir_value(loc=loc, ip=ip), Float32(hi).ir_value(loc=loc, ip=ip)],
+            f"cvt.rn.{'bf16x2' if bf16 else 'f16x2'}.f32 $0, $2, $1;",
+            "=r,f,f",
+            has_side_effects=False,
+            is_align_stack=False,
+            asm_dialect=llvm.AsmDialect.AD_ATT,
+        )
+    )
+
+
+@cute.jit
+def convert_p(acc_S: cute.Tensor, tOrP: cute.Tensor):
+    """P (fp32 wgmma accumulator of S) -> the 16-bit A-operand fragment ``tOrP`` of the PV wgmma, two
+    elements per instruction (the accumulator and A fragments enumerate the same elements in the same
+    order, see :func:`acc_as_a_fragment`)."""
+    src = acc_as_a_fragment(acc_S)
+    dst = cute.recast_tensor(tOrP, Int32)
+    assert cute.size(dst) * 2 == cute.size(src)
+    bf16 = tOrP.element_type is cutlass.BFloat16
+    for i in cutlass.range_constexpr(cute.size(dst)):
+        dst[i] = _cvt_pair(src[2 * i], src[2 * i + 1], bf16)
