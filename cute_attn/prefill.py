@@ -29,21 +29,60 @@ def tile_m_for(head_dim: int, head_dim_v: int, causal: bool) -> int:
     return prefill_tile(head_dim, head_dim_v, causal)[0]
 
 
-def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, tile_m: int, causal: bool):
-    """Host-side tile schedule: rows ``(batch, m_block, q_head, 0)``, heaviest first.
+# The K/V of the tiles in flight at once should stay in L2 (50 MB on H100): requests whose per-head K/V is
+# small are scheduled in sections of (request, kv head) pairs whose K/V fit in about half of L2.
+L2_SECTION_BYTES = 24 << 20
+# A (request, kv head) whose K/V exceeds this share of a section is scheduled by cost alone: its tiles are
+# heavy, and grouping them would leave heavy tiles for the last rounds of the static schedule.
+SECTION_UNIT_FRACTION = 8
 
-    A tile's cost is the number of keys it attends to (causal: up to the last query row of the tile,
-    bottom-right aligned). Requests with no queries contribute no tiles.
+
+def _tile_cost(q_len: int, kv_len: int, m: int, tile_m: int, causal: bool) -> int:
+    """Keys a tile attends to (causal: up to its last query row, bottom-right aligned), plus one: a tile
+    with no key still writes its rows."""
+    if causal:
+        return max(0, min(kv_len, min((m + 1) * tile_m, q_len) + kv_len - q_len)) + 1
+    return kv_len + 1
+
+
+def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, tile_m: int, causal: bool,
+                   num_kv_heads: int | None = None, kv_row_bytes: int = 0,
+                   section_bytes: int = L2_SECTION_BYTES) -> torch.Tensor:
+    """Host-side tile schedule: int32 rows ``(batch, m_block, q_head, 0)`` in the order the persistent
+    kernel deals them out (it deals row ``i`` of each round of ``num_ctas`` rows in serpentine order).
+
+    Tiles of (request, kv head) pairs with large K/V come first, heaviest first. The remaining pairs are
+    grouped, longest requests first, into sections whose K/V (``kv_len * kv_row_bytes`` per pair) fit in
+    ``section_bytes``, each section heaviest first, so the CTAs running at once share K/V in L2.
+    ``kv_row_bytes = 0`` gives a plain heaviest-first order. Requests with no queries give no tiles.
     """
-    items = []
-    for b, (ql, kl) in enumerate(zip(q_lens, kv_lens)):
-        for m in range((ql + tile_m - 1) // tile_m):
-            cost = kl
-            if causal:
-                cost = max(0, min(kl, min((m + 1) * tile_m, ql) + kl - ql))
-            items.append((cost + 1, b, m))  # +1: a tile with no key still writes its rows
-    items.sort(key=lambda t: -t[0])
-    rows = [(b, m, h, 0) for _, b, m in items for h in range(num_qo_heads)]
+    hk = num_kv_heads or num_qo_heads
+    group = num_qo_heads // hk
+    small_unit = section_bytes // SECTION_UNIT_FRACTION
+    big, sections, current, current_bytes = [], [], [], 0
+    requests = sorted(range(len(q_lens)), key=lambda b: -(q_lens[b] * (kv_lens[b] + 1)))
+    for b in requests:
+        ql, kl = q_lens[b], kv_lens[b]
+        if ql == 0:
+            continue
+        tiles = [(_tile_cost(ql, kl, m, tile_m, causal), b, m) for m in range((ql + tile_m - 1) // tile_m)]
+        unit_bytes = kl * kv_row_bytes
+        for kvh in range(hk):
+            unit = [(cost, b, m, h) for cost, b, m in tiles for h in range(kvh * group, (kvh + 1) * group)]
+            if not kv_row_bytes or unit_bytes > small_unit:
+                big += unit
+                continue
+            if current and current_bytes + unit_bytes > section_bytes:
+                sections.append(current)
+                current, current_bytes = [], 0
+            current += unit
+            current_bytes += unit_bytes
+    if current:
+        sections.append(current)
+    order = []
+    for section in [big] + sections:
+        order += sorted(section, key=lambda t: -t[0])  # stable: ties keep (request, head) grouping
+    rows = [(b, m, h, 0) for _, b, m, h in order]
     return torch.tensor(rows, dtype=torch.int32).reshape(-1, 4)
 
 
@@ -99,7 +138,9 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
     scale = 1.0 / math.sqrt(head_dim) if sm_scale is None else float(sm_scale)
     q_lens = [qo[i + 1] - qo[i] for i in range(len(qo) - 1)]
     kv_lens = [kv[i + 1] - kv[i] for i in range(len(kv) - 1)]
-    work = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m_for(head_dim, head_dim_v, causal), causal)
+    tile_m = tile_m_for(head_dim, head_dim_v, causal)
+    elem = torch.tensor([], dtype=dtype).element_size()
+    work = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads, (head_dim + head_dim_v) * elem)
     num_ctas = min(work.shape[0], _num_sms(device)) if device.type == "cuda" else work.shape[0]
     return _Plan(
         spec, num_qo_heads, num_kv_heads, qo[-1], kv[-1], scale,

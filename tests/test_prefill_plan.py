@@ -29,6 +29,25 @@ def test_work_list_covers_every_tile_once_heaviest_first(causal):
         assert got[0][:2] == (3, 1)
 
 
+def test_work_list_sections_keep_kv_in_l2():
+    """Small requests: tiles grouped by (request, kv head) into sections whose K/V fit the budget, each
+    section heaviest first; the large request's tiles come first, by cost alone."""
+    q_lens = [1000] + [100] * 8
+    kv_lens = [1000] + [100] * 8
+    hq, hk, tile_m, row_bytes, budget = 4, 2, 64, 100, 80_000  # unit = kv_len * 100 bytes; small <= 10 KB
+    work = make_work_list(q_lens, kv_lens, hq, tile_m, True, hk, row_bytes, budget).tolist()
+    big = [r for r in work if r[0] == 0]
+    assert work[: len(big)] == big  # request 0 (100 KB per kv head) first
+    rest = work[len(big):]
+    # 10 KB per (request, kv head) and an 80 KB budget: requests 1-4 form one section, 5-8 the next,
+    # each heaviest first (m-block 1 of every pair, then m-block 0)
+    first, second = rest[:32], rest[32:]
+    assert {r[0] for r in first} == {1, 2, 3, 4} and {r[0] for r in second} == {5, 6, 7, 8}
+    for sec in (first, second):
+        costs = [min(100, (m + 1) * tile_m) for _, m, _, _ in sec]
+        assert costs == sorted(costs, reverse=True)
+
+
 def test_work_list_empty_batch():
     assert make_work_list([0, 0], [5, 0], 4, 128, True).shape == (0, 4)
 
