@@ -71,6 +71,27 @@ def head_blocks(group: int) -> list[tuple[int, int]]:
     return [(h, min(MAX_ROWS, group - h)) for h in range(0, group, MAX_ROWS)]
 
 
+_TEMPLATES: dict = {}
+
+
+def _template(num_qo_heads: int, num_kv_heads: int) -> tuple[np.ndarray, np.ndarray]:
+    """The item row of every (kv head, head block) of one unsplit request, less its per-request
+    columns, and each one's rows; cached per head geometry."""
+    key = (num_qo_heads, num_kv_heads)
+    t = _TEMPLATES.get(key)
+    if t is None:
+        group = num_qo_heads // num_kv_heads
+        blocks = head_blocks(group)
+        rows = []
+        for hk in range(num_kv_heads):
+            for h, r in blocks:
+                row = [0] * ITEM_WIDTH
+                row[Item.KV_HEAD], row[Item.HEAD0], row[Item.ROWS], row[Item.MERGE_ID] = hk, hk * group + h, r, -1
+                rows.append(row)
+        t = _TEMPLATES[key] = (np.array(rows, dtype=np.int32), np.array([r for _, r in blocks] * num_kv_heads, np.int64))
+    return t
+
+
 def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, head_dim: int,
                      num_sms: int, elem_bytes: int = 2) -> DecodeWork:
     """Split the KV rows of every (request, kv head, head block) over at most ``num_sms`` CTAs.
@@ -79,104 +100,110 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     front) and cut into ``num_ctas`` equal shares; a cut close to a sequence end moves there, and a cut
     inside a sequence splits it into parts that the kernel merges. Every KV row of every sequence is
     covered exactly once; an empty request gets one item that writes zeros and ``-inf``.
+
+    Host cost: the ``S = num_kv_heads x head blocks`` sequences of a request have one length, so the
+    stream is located at request granularity; the item table is a cached per-request template
+    broadcast over the batch, and only the (at most ``num_sms - 1``) cuts are handled per element.
     """
     kv_lens = np.asarray(kv_lens, dtype=np.int64)
     page_base = np.asarray(page_base, dtype=np.int64)
-    group = num_qo_heads // num_kv_heads
-    blocks = head_blocks(group)
-    nb = len(blocks)
+    tmpl, tmpl_rows = _template(num_qo_heads, num_kv_heads)
+    S = len(tmpl)
     batch = len(kv_lens)
-    n_seq = batch * num_kv_heads * nb
-    seq = np.arange(n_seq)
-    b_of = seq // (num_kv_heads * nb)
-    hk_of = (seq // nb) % num_kv_heads
-    hb_of = seq % nb
-    lens = kv_lens[b_of]
-    block_off = np.array([h for h, _ in blocks], dtype=np.int64)[hb_of]
-    block_rows = np.array([r for _, r in blocks], dtype=np.int64)[hb_of]
+    n_seq = batch * S
+    if n_seq == 0:
+        return DecodeWork(np.zeros((0, ITEM_WIDTH), np.int32), np.zeros(1, np.int32), 0, 0)
+    base = np.empty((batch, S, ITEM_WIDTH), dtype=np.int32)
+    base[...] = tmpl
+    base[:, :, Item.BATCH] = np.arange(batch)[:, None]
+    base[:, :, Item.KV_END] = kv_lens[:, None]
+    base[:, :, Item.PAGE_BASE] = page_base[:, None]
+    base = base.reshape(n_seq, ITEM_WIDTH)
 
     row_bytes = 2 * head_dim * elem_bytes
-    cost = lens * row_bytes + ITEM_OVERHEAD_BYTES
-    end = np.cumsum(cost)
-    start = end - cost
-    total = int(end[-1]) if n_seq else 0
+    seq_cost = kv_lens * row_bytes + ITEM_OVERHEAD_BYTES  # every sequence of request b
+    req_end = np.cumsum(seq_cost * S)
+    total = int(req_end[-1])
     target = max(total / max(num_sms, 1), MIN_ROWS_PER_CTA * row_bytes + ITEM_OVERHEAD_BYTES)
-    num_ctas = max(1, min(num_sms, math.ceil(total / target))) if n_seq else 0
-    if num_ctas > 1:
-        bounds = np.arange(1, num_ctas, dtype=np.float64) * (total / num_ctas)
-        share = total / num_ctas
-        # snap each cut to the nearest sequence end when it is close
-        j = np.clip(np.searchsorted(end, bounds), 0, n_seq - 1)
-        cand = np.stack([end[np.maximum(j - 1, 0)], end[j]]).astype(np.float64)
-        near = cand[np.argmin(np.abs(cand - bounds), axis=0), np.arange(len(bounds))]
-        bounds = np.where(np.abs(near - bounds) <= SNAP_FRACTION * share, near, bounds)
-    else:
-        bounds = np.zeros(0)
+    num_ctas = max(1, min(num_sms, math.ceil(total / target)))
+    if num_ctas == 1:
+        return DecodeWork(base, np.array([0, n_seq], np.int32), 0, 0)
 
-    # the cuts strictly inside a nonempty sequence split it; cut j lies in sequence seq_of_cut[j]
-    seq_of_cut = np.searchsorted(start, bounds, side="left") - 1
-    inside = (bounds < end[seq_of_cut]) & (lens[seq_of_cut] > 0) if len(bounds) else np.zeros(0, bool)
-    cut_seq = seq_of_cut[inside]
-    cut_cta = np.nonzero(inside)[0]  # the CTA after cut j is j + 1
-    cut_row = np.clip((bounds[inside] - start[cut_seq] - ITEM_OVERHEAD_BYTES) // row_bytes, 0, lens[cut_seq])
-    cut_row = cut_row.astype(np.int64)
-    # only a sequence's first and last pieces can be short (inner pieces are whole CTA shares): a short
-    # one joins its neighbour, whose CTA then runs both
-    first = np.ones(len(cut_seq), bool)
-    first[1:] = cut_seq[1:] != cut_seq[:-1]
-    last = np.ones(len(cut_seq), bool)
-    last[:-1] = cut_seq[1:] != cut_seq[:-1]
-    lone = first & last
-    head_piece, tail_piece = cut_row, lens[cut_seq] - cut_row
-    drop = np.where(lone, np.minimum(head_piece, tail_piece) < MIN_PIECE_ROWS,
-                    (first & (head_piece < MIN_PIECE_ROWS)) | (last & (tail_piece < MIN_PIECE_ROWS)))
+    share = total / num_ctas
+    bounds = np.arange(1, num_ctas, dtype=np.float64) * share
+    # request r of each cut (the first whose end >= the cut) and the first of its sequences i whose
+    # end >= the cut (the float estimate corrected against exact integer ends)
+    r = np.searchsorted(req_end, bounds)
+    c = seq_cost[r]
+    rs = req_end[r] - c * S
+    i = np.clip(np.ceil((bounds - rs) / c).astype(np.int64) - 1, 0, S - 1)
+    hi = rs + c * (i + 1)
+    i += (hi < bounds) & (i < S - 1)
+    i -= (hi - c >= bounds) & (i > 0)
+    hi = rs + c * (i + 1)
+    lo = hi - c
+    # snap a cut to the nearer of the two sequence ends around it when it is close
+    near = np.where(bounds - lo <= hi - bounds, lo, hi)
+    snapped = np.abs(near - bounds) <= SNAP_FRACTION * share
+    bounds = np.where(snapped, near, bounds)
+    lens_r = kv_lens[r]
+    inside = ~snapped & (lens_r > 0)  # an unsnapped cut lies strictly inside sequence (r, i)
+    cut_cta = np.flatnonzero(inside)  # the CTA after cut j is j + 1
+    cut_seq = (r * S + i)[cut_cta]
+    cut_len = lens_r[cut_cta]
+    cut_row = np.clip((bounds[cut_cta] - lo[cut_cta] - ITEM_OVERHEAD_BYTES) // row_bytes, 0, cut_len).astype(np.int64)
 
-    k_first = np.searchsorted(bounds, start, side="right")  # CTA of a sequence's first row
-    cta = k_first.copy()
-    # a dropped first cut hands the sequence's start to the next CTA; a lone cut whose second piece is
-    # the longer (or equal) one hands the whole sequence there
-    moved = drop & first & (~lone | (head_piece <= tail_piece))
-    cta[cut_seq[moved]] += 1
-    kept = ~drop
-    cut_seq, cut_row, cut_cta = cut_seq[kept], cut_row[kept], cut_cta[kept]
+    # CTA of each sequence's first row
+    seq_start = (req_end - seq_cost * S)[:, None] + seq_cost[:, None] * np.arange(S)
+    cta = np.searchsorted(bounds, seq_start.ravel(), side="right")
+    if len(cut_seq):
+        # only a sequence's first and last pieces can be short (inner pieces are whole CTA shares): a
+        # short one joins its neighbour, whose CTA then runs both
+        d = np.diff(cut_seq)
+        first = np.concatenate(([True], d != 0))
+        last = np.concatenate((d != 0, [True]))
+        lone = first & last
+        tail = cut_len - cut_row
+        drop = np.where(lone, np.minimum(cut_row, tail) < MIN_PIECE_ROWS,
+                        (first & (cut_row < MIN_PIECE_ROWS)) | (last & (tail < MIN_PIECE_ROWS)))
+        # a dropped first cut hands the sequence's start to the next CTA; a lone cut whose second
+        # piece is the longer (or equal) one hands the whole sequence there
+        cta[cut_seq[drop & first & (~lone | (cut_row <= tail))]] += 1
+        kept = ~drop
+        cut_seq, cut_row, cut_cta = cut_seq[kept], cut_row[kept], cut_cta[kept]
+    if len(cut_seq) == 0:
+        cta_ptr = np.zeros(num_ctas + 1, dtype=np.int32)
+        np.cumsum(np.bincount(cta, minlength=num_ctas), out=cta_ptr[1:])
+        return DecodeWork(base, cta_ptr, 0, 0)
 
-    # one item per part (a whole sequence is one part), in stream order, which is CTA order
-    n_items = np.bincount(cut_seq, minlength=n_seq) + 1
-    split = n_items > 1
-    num_splits = int(split.sum())
-    item_seq = np.repeat(seq, n_items)
-    item_first = np.cumsum(n_items) - n_items  # index of each sequence's first item
-    part = np.arange(len(item_seq)) - item_first[item_seq]
-    # part p > 0 starts at the sequence's kept cut p - 1, in the CTA after that cut
-    cut_of_part = np.arange(len(item_seq)) - item_seq - 1
-    later = part > 0
-    kv_start = np.zeros(len(item_seq), np.int64)
-    kv_start[later] = cut_row[cut_of_part[later]]
-    ctas = cta[item_seq]
-    ctas[later] = cut_cta[cut_of_part[later]] + 1
-    kv_end = np.empty_like(kv_start)
-    kv_end[:-1] = kv_start[1:]
-    last_part = np.ones(len(item_seq), bool)
-    last_part[:-1] = item_seq[1:] != item_seq[:-1]
-    kv_end[last_part] = lens
-    # workspace rows of each split: parts x rows, rounded up to TMP_ALIGN_ROWS
-    tmp_span = np.where(split, -(-n_items * block_rows // TMP_ALIGN_ROWS) * TMP_ALIGN_ROWS, 0)
+    # split sequences: the kept cuts of one sequence are adjacent; each split adds its cuts as parts
+    d = np.diff(cut_seq)
+    new_seq = np.concatenate(([True], d != 0))
+    split_seq = cut_seq[new_seq]  # ascending
+    num_splits = len(split_seq)
+    split_of_cut = np.cumsum(new_seq) - 1
+    cut_first = np.flatnonzero(new_seq)
+    parts = np.diff(np.append(cut_first, len(cut_seq))) + 1  # parts of each split
+    # item rows: a sequence's row is repeated once per part, in stream order (= CTA order)
+    n_items = np.ones(n_seq, np.int64)
+    n_items[split_seq] = parts
+    items = np.repeat(base, n_items, axis=0)
+    ctas = np.repeat(cta, n_items)
+    item_first = np.cumsum(n_items) - n_items
+    split_first = item_first[split_seq]
+    # the part items after each split's first: cut k is part (k - first cut of its split) + 1
+    cut_item = split_first[split_of_cut] + (np.arange(len(cut_seq)) - cut_first[split_of_cut]) + 1
+    ctas[cut_item] = cut_cta + 1
+    items[cut_item, Item.KV_START] = cut_row
+    items[cut_item - 1, Item.KV_END] = cut_row
+    block_rows = tmpl_rows[split_seq % S]
+    tmp_span = -(-parts * block_rows // TMP_ALIGN_ROWS) * TMP_ALIGN_ROWS
     tmp_base = np.cumsum(tmp_span) - tmp_span
-    merge_id = np.where(split, np.cumsum(split) - 1, -1)
-
-    items = np.zeros((len(item_seq), ITEM_WIDTH), dtype=np.int32)
-    items[:, Item.BATCH] = b_of[item_seq]
-    items[:, Item.KV_HEAD] = hk_of[item_seq]
-    items[:, Item.HEAD0] = (hk_of * group + block_off)[item_seq]
-    items[:, Item.ROWS] = block_rows[item_seq]
-    items[:, Item.KV_START] = kv_start
-    items[:, Item.KV_END] = kv_end
-    items[:, Item.PAGE_BASE] = page_base[b_of][item_seq]
-    items[:, Item.MERGE_ID] = merge_id[item_seq]
-    split_item = split[item_seq]
-    items[:, Item.PART] = np.where(split_item, part, 0)
-    items[:, Item.NUM_PARTS] = np.where(split_item, n_items[item_seq], 0)
-    items[:, Item.TMP_BASE] = np.where(split_item, tmp_base[item_seq], 0)
+    split_items = np.repeat(split_first, parts) + (np.arange(parts.sum()) - np.repeat(np.cumsum(parts) - parts, parts))
+    items[split_items, Item.MERGE_ID] = np.repeat(np.arange(num_splits), parts)
+    items[split_items, Item.PART] = split_items - np.repeat(split_first, parts)
+    items[split_items, Item.NUM_PARTS] = np.repeat(parts, parts)
+    items[split_items, Item.TMP_BASE] = np.repeat(tmp_base, parts)
     cta_ptr = np.zeros(num_ctas + 1, dtype=np.int32)
     np.cumsum(np.bincount(ctas, minlength=num_ctas), out=cta_ptr[1:])
     return DecodeWork(items, cta_ptr, num_splits, int(tmp_span.sum()))
@@ -239,6 +266,7 @@ class _Plan:
     grid: int
     kernel: object = None  # the loaded kernel, once run() has checked a geometry
     lse: torch.Tensor | None = None  # LSE output when run() is not asked for it
+    lse_view: torch.Tensor | None = None  # its kernel view
     checked: dict = dataclasses.field(default_factory=dict)  # input geometry -> which tensors need a view
 
 
@@ -277,6 +305,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
         self._counters: torch.Tensor | None = None
         self._tmp_bufs: tuple[torch.Tensor, torch.Tensor] | None = None
         self._plan: _Plan | None = None
+        # the last paged_kv_cache seen by run(): (objects, data pointers, shapes, (k_cache, v_cache, geometry))
+        self._kv_seen: tuple | None = None
 
     # ----------------------------------------------------------------------------------------- plan
 
@@ -321,9 +351,9 @@ class BatchDecodeWithPagedKVCacheWrapper:
         max_page_id = -1
         if kv_indices.device.type == "cpu" and indptr[-1] > 0:
             used = kv_indices[: int(indptr[-1])].numpy()
-            lo, hi = int(used.min()), int(used.max())
-            if lo < 0:
-                raise ValueError(f"kv_indices must be non-negative, got {lo}")
+            hi = int(used.view(np.uint32).max())  # one pass: a negative id reads as >= 2^31
+            if hi >= 1 << 31:
+                raise ValueError(f"kv_indices must be non-negative, got {int(used.min())}")
             max_page_id = hi
         kv_lens = np.where(pages > 0, (pages - 1) * page_size + last, 0)
 
@@ -435,9 +465,9 @@ class BatchDecodeWithPagedKVCacheWrapper:
         plan = self._plan
         if plan is None:
             raise RuntimeError("call plan() before run()")
-        k_cache, v_cache = unpack_paged_kv_cache(paged_kv_cache, self.kv_layout)
-        geometry = (_geometry(q), _geometry(k_cache), _geometry(v_cache), None if out is None else _geometry(out))
-        views = plan.checked.get(geometry) if None not in geometry[:3] else None
+        k_cache, v_cache, kv_geometry = self._unpack(paged_kv_cache)
+        geometry = (_geometry(q), kv_geometry, None if out is None else _geometry(out))
+        views = plan.checked.get(geometry) if geometry[0] is not None and kv_geometry is not None else None
         if views is None:
             views = self._check_run(plan, q, k_cache, v_cache, out)
             plan.checked[geometry] = views
@@ -448,16 +478,19 @@ class BatchDecodeWithPagedKVCacheWrapper:
                 C.aligned_rows(name, t)
         if return_lse:
             lse = C.empty((plan.batch, plan.num_qo_heads), torch.float32, q.device)
+            lse_arg = _kernel_view(lse)
         else:
             if plan.lse is None:
                 plan.lse = C.empty((plan.batch, plan.num_qo_heads), torch.float32, q.device)
+                plan.lse_view = _kernel_view(plan.lse)
             lse = plan.lse
+            lse_arg = plan.lse_view
         if plan.batch:
             view_q, view_k, view_v, view_out = views
             args = (
                 _kernel_view(q) if view_q else q, _kernel_view(k_cache) if view_k else k_cache,
                 _kernel_view(v_cache) if view_v else v_cache, plan.kv_indices, plan.items, plan.cta_ptr,
-                _kernel_view(out) if view_out else out, _kernel_view(lse), plan.tmp_o, plan.tmp_lse,
+                _kernel_view(out) if view_out else out, lse_arg, plan.tmp_o, plan.tmp_lse,
                 plan.counters, plan.grid, plan.scale_log2,
             )
             if q.get_device() == torch.cuda.current_device():
@@ -466,6 +499,23 @@ class BatchDecodeWithPagedKVCacheWrapper:
                 with torch.cuda.device(q.device):
                     plan.kernel(*args)
         return (out, lse) if return_lse else out
+
+    def _unpack(self, paged_kv_cache):
+        """(k_cache, v_cache, their geometry or None), the views kept while run() is handed the same
+        cache tensor(s) at the same address and shape (a layer loop over one stacked cache, or a
+        decode loop over the same per-layer caches, then skips the slicing and its checks)."""
+        objs = (paged_kv_cache,) if isinstance(paged_kv_cache, torch.Tensor) else paged_kv_cache
+        seen = self._kv_seen
+        if (seen is not None and isinstance(objs, tuple) and len(objs) == len(seen[0])
+                and all(a is b for a, b in zip(objs, seen[0]))):
+            if all(o.data_ptr() == p and o.shape == sh for o, p, sh in zip(objs, seen[1], seen[2])):
+                return seen[3]
+        k_cache, v_cache = unpack_paged_kv_cache(paged_kv_cache, self.kv_layout)
+        kg, vg = _geometry(k_cache), _geometry(v_cache)
+        entry = (k_cache, v_cache, None if kg is None or vg is None else (kg, vg))
+        if isinstance(objs, tuple) and all(isinstance(o, torch.Tensor) for o in objs):
+            self._kv_seen = (objs, tuple(o.data_ptr() for o in objs), tuple(o.shape for o in objs), entry)
+        return entry
 
     def _check_run(self, plan: _Plan, q, k_cache, v_cache, out) -> tuple[bool, ...]:
         """Full validation of one input geometry; returns which tensors need a kernel view."""

@@ -27,7 +27,8 @@ WARPGROUP = 128
 COPY_BITS = 128
 LN2 = math.log(2.0)
 CONSUMER_BARRIER = 1  # named barrier id of the consumer warpgroup (0 is __syncthreads)
-MERGE_UNROLL = 4  # split parts whose loads the merge keeps in flight together
+MERGE_UNROLL = 8  # split parts whose loads the merge keeps in flight together
+MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4 == 0)
 
 
 class DecodeSm90:
@@ -322,9 +323,7 @@ class DecodeSm90:
                 if tQcQ[0, m, 0][0] < rows:
                     cute.copy(q_copy, tQgQ[None, m, None], tQsQ[None, m, None])
             cute.arch.cp_async_commit_group()
-            cute.arch.cp_async_wait_group(0)
-            cute.arch.fence_view_async_shared()
-            cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
+            # the Q copy is awaited after the first KV tile's wait: both latencies overlap
 
             acc_O.fill(0.0)
             row_max.fill(-Float32.inf)
@@ -335,6 +334,10 @@ class DecodeSm90:
             prev = state.clone()
             for t in cutlass.range(n_tiles, unroll=1):
                 kv_pipe.consumer_wait(state)
+                if t == 0:
+                    cute.arch.cp_async_wait_group(0)
+                    cute.arch.fence_view_async_shared()
+                    cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
                 cute.arch.fence_view_async_shared()  # cp.async (generic proxy) data read by wgmma
                 self._gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, state.index], True)
                 warpgroup.wait_group(0)
@@ -350,6 +353,8 @@ class DecodeSm90:
             if n_tiles > 0:
                 warpgroup.wait_group(0)
                 kv_pipe.consumer_release(prev)
+            else:
+                cute.arch.cp_async_wait_group(0)  # no copy into sQ may still land under the next item's
 
             self._epilogue(
                 it, mItems, acc_O, tOcO, row_max, row_sum, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, tidx
@@ -486,23 +491,33 @@ class DecodeSm90:
         tidx: Int32,
     ):
         """out[batch, head0 + i] = sum_p 2^(lse_p - m) o_p / sum_p 2^(lse_p - m); every part is nonempty.
-        One online pass over the parts, unrolled so that several parts' loads are in flight at once."""
-        for e in cutlass.range(tidx, rows * self.head_dim, WARPGROUP, unroll=1):
+        One online pass over the parts; a thread owns MERGE_ELEMS adjacent columns of one row (all
+        rows x head_dim elements in one round for rows * head_dim <= 128 * MERGE_ELEMS), and
+        MERGE_UNROLL parts' loads are in flight together."""
+        n = rows * self.head_dim
+        acc = cute.make_rmem_tensor((MERGE_ELEMS,), Float32)
+        o_p = cute.make_rmem_tensor((MERGE_ELEMS,), Float32)
+        for e in cutlass.range(tidx * MERGE_ELEMS, n, WARPGROUP * MERGE_ELEMS, unroll=1):
             i = e // self.head_dim
             c = e % self.head_dim
             m = -Float32.inf
             total = Float32(0.0)
-            acc = Float32(0.0)
+            acc.fill(0.0)
             for p in cutlass.range(num_parts, unroll=MERGE_UNROLL):
-                lse_p = mTmpLse[tmp_base + p * rows + i]
-                o_p = mTmpO[tmp_base + p * rows + i, c]
+                r = tmp_base + p * rows + i
+                lse_p = mTmpLse[r]
+                for j in cutlass.range_constexpr(MERGE_ELEMS):
+                    o_p[j] = mTmpO[r, c + j]
                 m_new = cute.arch.fmax(m, lse_p)
                 rescale = cute.math.exp2(m - m_new, fastmath=True)
                 w = cute.math.exp2(lse_p - m_new, fastmath=True)
                 total = total * rescale + w
-                acc = acc * rescale + w * o_p
+                for j in cutlass.range_constexpr(MERGE_ELEMS):
+                    acc[j] = acc[j] * rescale + w * o_p[j]
                 m = m_new
-            mO[batch, head0 + i, c] = (acc / total).to(self.dtype)
+            inv = 1.0 / total
+            for j in cutlass.range_constexpr(MERGE_ELEMS):
+                mO[batch, head0 + i, c + j] = (acc[j] * inv).to(self.dtype)
             if c == 0:
                 mLse[batch, head0 + i] = (m + cute.math.log2(total, fastmath=False)) * LN2
 
