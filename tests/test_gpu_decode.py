@@ -10,6 +10,7 @@ import torch
 import cute_attn
 import cute_attn.decode as D
 from cute_attn import reference as R
+from pages import random_page_table
 
 pytestmark = pytest.mark.gpu
 LENS = [1, 17, 113, 1023, 0, 4097, 5]
@@ -18,16 +19,6 @@ LENS = [1, 17, 113, 1023, 0, 4097, 5]
 @pytest.fixture(autouse=True)
 def poison(monkeypatch):
     monkeypatch.setenv("CUTE_ATTN_POISON", "1")
-
-
-def make_table(gen, kv_lens, page_size, spare=5):
-    """A CSR page table over shuffled page ids, with spare pages no request owns."""
-    pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
-    num_pages = sum(pages_per) + spare
-    indices = torch.randperm(num_pages, generator=gen)[: sum(pages_per)].to(torch.int32)
-    indptr = torch.tensor([0] + torch.tensor(pages_per).cumsum(0).tolist(), dtype=torch.int32)
-    last = torch.tensor([(n - 1) % page_size + 1 if n else 0 for n in kv_lens], dtype=torch.int32)
-    return num_pages, indptr, indices, last
 
 
 def make_cache(gen, kv_lens, indptr, indices, num_pages, page_size, hk, d, dtype, layout):
@@ -67,7 +58,7 @@ def check(out, lse, ref_o, ref_l, low):
 
 
 def run_case(gen, kv_lens, hq, hk, d, page_size, layout="NHD", dtype=torch.bfloat16, sm_scale=None):
-    num_pages, indptr, indices, last = make_table(gen, kv_lens, page_size)
+    num_pages, indptr, indices, last = random_page_table(gen, kv_lens, page_size)
     k, v = make_cache(gen, kv_lens, indptr, indices, num_pages, page_size, hk, d, dtype, layout)
     q = torch.randn(len(kv_lens), hq, d, generator=gen).to(dtype)
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
@@ -103,7 +94,7 @@ def test_mqa_more_than_64_query_heads(rng):
 
 def test_split_equals_unsplit(rng, monkeypatch):
     kv_lens, hq, hk, d, ps = [32768, 9000, 1, 0, 4000], 32, 8, 128, 16
-    num_pages, indptr, indices, last = make_table(rng, kv_lens, ps)
+    num_pages, indptr, indices, last = random_page_table(rng, kv_lens, ps)
     k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, ps, hk, d, torch.bfloat16, "NHD")
     q = torch.randn(len(kv_lens), hq, d, generator=rng).bfloat16().cuda()
     cache = (k.cuda(), v.cuda())
@@ -124,7 +115,7 @@ def test_split_equals_unsplit(rng, monkeypatch):
 def test_strided_q_and_stacked_cache(rng):
     """q as a slice of a fused QKV projection, the cache as one (pages, 2, ...) tensor, out as a view."""
     kv_lens, hq, hk, d, ps = [100, 2000, 3], 8, 2, 128, 16
-    num_pages, indptr, indices, last = make_table(rng, kv_lens, ps)
+    num_pages, indptr, indices, last = random_page_table(rng, kv_lens, ps)
     k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, ps, hk, d, torch.bfloat16, "NHD")
     qkv = torch.randn(3, hq + 2 * hk, d, generator=rng).bfloat16()
     q = qkv[:, :hq]
@@ -179,7 +170,7 @@ def test_graph_replay_after_replan_equals_eager(rng):
 def test_gpu_page_table_tensors(rng):
     """kv_indices already on the GPU (no host range check), indptr/last_page_len read back once."""
     kv_lens, hq, hk, d, ps = [77, 0, 1500], 16, 4, 64, 1
-    num_pages, indptr, indices, last = make_table(rng, kv_lens, ps)
+    num_pages, indptr, indices, last = random_page_table(rng, kv_lens, ps)
     k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, ps, hk, d, torch.bfloat16, "NHD")
     q = torch.randn(3, hq, d, generator=rng).bfloat16()
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()

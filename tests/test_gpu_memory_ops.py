@@ -6,6 +6,7 @@ import torch
 
 import cute_attn
 from cute_attn import reference as R
+from pages import random_page_table
 
 pytestmark = pytest.mark.gpu
 DTYPES = [torch.bfloat16, torch.float16]
@@ -14,16 +15,6 @@ DTYPES = [torch.bfloat16, torch.float16]
 @pytest.fixture(autouse=True)
 def poison(monkeypatch):
     monkeypatch.setenv("CUTE_ATTN_POISON", "1")
-
-
-def make_table(gen, kv_lens, page_size, spare=5):
-    """A CSR page table over shuffled page ids, with spare pages no request owns."""
-    pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
-    num_pages = sum(pages_per) + spare
-    indices = torch.randperm(num_pages, generator=gen)[: sum(pages_per)].to(torch.int32)
-    indptr = torch.tensor([0] + torch.tensor(pages_per).cumsum(0).tolist(), dtype=torch.int32)
-    last = torch.tensor([(n - 1) % page_size + 1 if n else 0 for n in kv_lens], dtype=torch.int32)
-    return num_pages, indptr, indices, last
 
 
 def bits(t):
@@ -38,7 +29,7 @@ def test_append_paged_kv_cache(rng, dtype, page_size, layout, hk, d):
     old = [0, 113, 7, 1023, 5]
     new = [1, 17, 0, 113, 64]
     final = [a + b for a, b in zip(old, new)]
-    num_pages, indptr, indices, last = make_table(rng, final, page_size)
+    num_pages, indptr, indices, last = random_page_table(rng, final, page_size)
     shape = (num_pages, page_size, hk, d) if layout == "NHD" else (num_pages, hk, page_size, d)
     # poison the cache: slots the append must not touch stay NaN, bit for bit
     k_cache = torch.full(shape, float("nan"), dtype=dtype)
@@ -66,7 +57,7 @@ def test_append_strided_inputs_and_stacked_cache(rng):
     """Non-contiguous new rows (a slice of a fused QKV projection) and a (pages, 2, ...) cache."""
     hk, d, page_size = 4, 128, 16
     final = [40, 3]
-    num_pages, indptr, indices, last = make_table(rng, final, page_size)
+    num_pages, indptr, indices, last = random_page_table(rng, final, page_size)
     qkv = torch.randn(43, 3 * hk, d, generator=rng).bfloat16().cuda()
     k_new, v_new = qkv[:, hk:2 * hk], qkv[:, 2 * hk:]
     cache = torch.zeros(num_pages, 2, page_size, hk, d, dtype=torch.bfloat16, device="cuda")
@@ -81,7 +72,7 @@ def test_append_strided_inputs_and_stacked_cache(rng):
 def test_append_graph_capture_and_side_stream(rng):
     hk, d, page_size = 2, 64, 16
     final = [30, 50]
-    num_pages, indptr, indices, last = make_table(rng, final, page_size)
+    num_pages, indptr, indices, last = random_page_table(rng, final, page_size)
     dev = "cuda"
     kc = torch.zeros(num_pages, page_size, hk, d, dtype=torch.bfloat16, device=dev)
     vc = torch.zeros_like(kc)

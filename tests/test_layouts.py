@@ -5,15 +5,7 @@ import torch
 
 from cute_attn import reference as R
 from cute_attn.layouts import paged
-
-
-def random_table(gen, kv_lens, page_size):
-    pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
-    num_pages = sum(pages_per) + 4
-    indices = torch.randperm(num_pages, generator=gen)[: sum(pages_per)].to(torch.int32)
-    indptr = torch.tensor([0] + torch.tensor(pages_per).cumsum(0).tolist(), dtype=torch.int32)
-    last = torch.tensor([(n - 1) % page_size + 1 if n else 0 for n in kv_lens], dtype=torch.int32)
-    return num_pages, indptr, indices, last
+from pages import random_page_table
 
 
 @pytest.mark.parametrize("page_size", [1, 2, 16, 64, 128])
@@ -21,7 +13,7 @@ def random_table(gen, kv_lens, page_size):
 def test_row_offset_matches_page_walk(rng, page_size, kv_layout):
     kv_lens = [0, 1, 113, 300, 64]
     hk, d = 3, 16
-    num_pages, indptr, indices, last = random_table(rng, kv_lens, page_size)
+    num_pages, indptr, indices, last = random_page_table(rng, kv_lens, page_size)
     shape = (num_pages, page_size, hk, d) if kv_layout == "NHD" else (num_pages, hk, page_size, d)
     cache = torch.arange(num_pages * page_size * hk * d).reshape(shape)
     page_stride, row_stride, head_stride = paged.cache_strides(cache.shape, cache.stride(), kv_layout)
@@ -40,7 +32,7 @@ def test_row_offset_matches_page_walk(rng, page_size, kv_layout):
 def test_row_offset_vectorized_over_rows(rng):
     """The same definition evaluated on whole tensors of row indices (as a kernel evaluates it per lane)."""
     page_size = 16
-    num_pages, indptr, indices, last = random_table(rng, [100], page_size)
+    num_pages, indptr, indices, last = random_page_table(rng, [100], page_size)
     r = torch.arange(100)
     off = paged.row_offset(indices.long(), indptr.long(), 0, r, page_size, 1000, 10)
     walk = R.paged_row_map(indptr, indices, last, page_size)[0]

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from cute_attn import reference as R
+from pages import random_page_table
 
 
 def naive_attention(q, k, v, causal, scale):
@@ -73,17 +74,6 @@ def test_ragged_matches_per_request_and_skips_empty(rng):
         torch.testing.assert_close(out[qo[b]:qo[b + 1]], o_b)
         torch.testing.assert_close(lse[qo[b]:qo[b + 1]], l_b)
     assert torch.all(out[3:8] == 0) and torch.all(torch.isneginf(lse[3:8]))
-
-
-def random_page_table(rng, kv_lens, page_size, extra_pages=3):
-    pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
-    total = sum(pages_per) + extra_pages
-    perm = torch.randperm(total, generator=rng)[: sum(pages_per)]
-    indptr = [0]
-    for n in pages_per:
-        indptr.append(indptr[-1] + n)
-    last = [(n - 1) % page_size + 1 if n else 0 for n in kv_lens]
-    return total, torch.tensor(indptr, dtype=torch.int32), perm.to(torch.int32), torch.tensor(last, dtype=torch.int32)
 
 
 @pytest.mark.parametrize("page_size", [1, 3, 16])
