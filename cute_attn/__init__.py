@@ -22,6 +22,7 @@ from .page import append_paged_kv_cache, get_batch_indices_positions  # noqa: E4
 from .cascade import merge_state, merge_states  # noqa: E402
 from .prefill import BatchPrefillWithRaggedKVCacheWrapper, prefill  # noqa: E402
 from .decode import BatchDecodeWithPagedKVCacheWrapper  # noqa: E402
+from .prefill_paged import BatchPrefillWithPagedKVCacheWrapper  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -35,4 +36,5 @@ __all__ = [
     "prefill",
     "BatchPrefillWithRaggedKVCacheWrapper",
     "BatchDecodeWithPagedKVCacheWrapper",
+    "BatchPrefillWithPagedKVCacheWrapper",
 ]

@@ -19,8 +19,10 @@ ARCHS = ("sm_90a",)
 DTYPES = ("bf16", "fp16")
 PREFILL_HEAD_DIMS = ((64, 64), (128, 128), (256, 256), (192, 128))
 DECODE_HEAD_DIMS = (64, 128, 256)
+# Paged prefill: K and V rows share one gather geometry (head_dim == head_dim_v, row = 8..32 x 16 bytes).
+PREFILL_PAGED_HEAD_DIMS = ((64, 64), (128, 128), (256, 256))
 # Ops whose variants the build compiles and the package ships.
-SHIPPED_OPS = ("append_kv", "merge_state", "merge_states", "prefill", "decode")
+SHIPPED_OPS = ("append_kv", "merge_state", "merge_states", "prefill", "prefill_paged", "decode")
 
 
 def _kernels_dir() -> str:
@@ -194,6 +196,27 @@ class PrefillSpec(KernelSpec):
 
 
 @dataclasses.dataclass(frozen=True)
+class PrefillPagedSpec(KernelSpec):
+    """Prefill / append over a paged KV cache, any page size (NHD or HND: the cache strides are runtime)."""
+
+    op: ClassVar[str] = "prefill_paged"
+    module: ClassVar[str] = "cute_attn.kernels.prefill_paged_sm90"
+    compile_fn: ClassVar[str] = "compile_prefill_paged"
+
+    dtype: str = "bf16"
+    head_dim: int = 128
+    head_dim_v: int = 128
+    causal: bool = False
+
+    def _check(self) -> None:
+        if (self.head_dim, self.head_dim_v) not in PREFILL_PAGED_HEAD_DIMS:
+            raise ValueError(
+                f"paged prefill supports (head_dim, head_dim_v) in {PREFILL_PAGED_HEAD_DIMS}, "
+                f"got ({self.head_dim}, {self.head_dim_v})"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
 class DecodeSpec(KernelSpec):
     """Batch decode over a paged KV cache (NHD or HND: the cache strides are runtime)."""
 
@@ -209,7 +232,9 @@ class DecodeSpec(KernelSpec):
             raise ValueError(f"decode supports head_dim in {DECODE_HEAD_DIMS}, got {self.head_dim}")
 
 
-SPEC_TYPES = {cls.op: cls for cls in (AppendKVSpec, MergeStateSpec, MergeStatesSpec, PrefillSpec, DecodeSpec)}
+SPEC_TYPES = {
+    cls.op: cls for cls in (AppendKVSpec, MergeStateSpec, MergeStatesSpec, PrefillSpec, PrefillPagedSpec, DecodeSpec)
+}
 
 
 def spec_from_fields(op: str, fields: dict) -> KernelSpec:
@@ -231,6 +256,10 @@ def shipped_specs(arch: str = "sm_90a", ops: tuple[str, ...] | None = None) -> l
             for hd, hdv in PREFILL_HEAD_DIMS:
                 for causal in (False, True):
                     yield PrefillSpec(arch=arch, dtype=dtype, head_dim=hd, head_dim_v=hdv, causal=causal)
+        for dtype in DTYPES:
+            for hd, hdv in PREFILL_PAGED_HEAD_DIMS:
+                for causal in (False, True):
+                    yield PrefillPagedSpec(arch=arch, dtype=dtype, head_dim=hd, head_dim_v=hdv, causal=causal)
         for dtype in DTYPES:
             for hd in DECODE_HEAD_DIMS:
                 yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd)

@@ -50,8 +50,9 @@ def test_rebuild_is_incremental(built):
 
 
 def test_ptx_uses_hopper_paths(built):
-    """The prefill kernels must use wgmma, TMA and register reallocation; decode wgmma fed by cp.async
-    gathers on mbarriers; the memory kernels 128-bit global accesses."""
+    """The prefill kernels must use wgmma, TMA and register reallocation (paged prefill: K/V by cp.async
+    gathers, Q by TMA); decode wgmma fed by cp.async gathers on mbarriers; the memory kernels 128-bit
+    global accesses."""
     directory, _, _ = built
     for spec in shipped_specs():
         path = os.path.join(directory, spec.name + ".ptx")
@@ -59,6 +60,9 @@ def test_ptx_uses_hopper_paths(built):
         ptx = open(path).read()
         if spec.op == "prefill":
             for needle in ("wgmma.mma_async", "cp.async.bulk.tensor", "setmaxnreg"):
+                assert needle in ptx, f"{spec.name}: no {needle}"
+        elif spec.op == "prefill_paged":
+            for needle in ("wgmma.mma_async", "cp.async.cg.shared.global", "cp.async.bulk.tensor", "setmaxnreg"):
                 assert needle in ptx, f"{spec.name}: no {needle}"
         elif spec.op == "decode":
             for needle in ("wgmma.mma_async", "cp.async.cg.shared.global", "cp.async.mbarrier.arrive.noinc"):

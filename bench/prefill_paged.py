@@ -1,0 +1,93 @@
+"""Paged prefill / append TFLOP/s next to our dense ragged kernel on the same problem, same process.
+
+    python -m bench.prefill_paged [--json out.json]
+
+hd128 causal bf16, 16 query heads and 16 kv heads (as bench.prefill). The paged cache holds the same K/V
+rows as the dense tensors, on shuffled page ids (page sizes 1, 16, 64). FLOPs are counted causal-aware
+(bottom-right): 2 * visible query-key pairs * heads * (head_dim + head_dim_v).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+import cute_attn
+
+from .common import device_info, markdown_table, time_ms, write_json
+from .prefill import visible_pairs
+
+PAGE_SIZES = (1, 16, 64)
+CASES = (  # (name, q_lens, kv_lens)
+    ("prefill 4x4k", [4096] * 4, [4096] * 4),
+    ("prefill 16x1k", [1024] * 16, [1024] * 16),
+    ("append 512 on 8k, x4", [512] * 4, [8192] * 4),
+)
+
+
+def paged_copy(k, v, kv_lens, page_size, gen):
+    """The ragged K/V rows laid into a paged NHD cache on shuffled page ids; returns the cache and table."""
+    pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
+    num_pages = sum(pages_per)
+    ids = torch.randperm(num_pages, generator=gen).to(torch.int32)
+    hk, d = k.shape[1], k.shape[2]
+    kc = torch.zeros(num_pages, page_size, hk, d, dtype=k.dtype, device=k.device)
+    vc = torch.zeros_like(kc)
+    row = 0
+    for b, n in enumerate(kv_lens):
+        first = sum(pages_per[:b])
+        pages = ids[first:first + pages_per[b]].long().to(k.device)
+        slots = torch.arange(n, device=k.device)
+        kc[pages[slots // page_size], slots % page_size] = k[row:row + n]
+        vc[pages[slots // page_size], slots % page_size] = v[row:row + n]
+        row += n
+    indptr = torch.tensor([0] + torch.tensor(pages_per).cumsum(0).tolist(), dtype=torch.int32)
+    last = torch.tensor([(n - 1) % page_size + 1 for n in kv_lens], dtype=torch.int32)
+    return (kc, vc), indptr, ids, last
+
+
+def bench_case(name, q_lens, kv_lens, heads=16, d=128, causal=True, dtype=torch.bfloat16):
+    gen = torch.Generator().manual_seed(0)
+    qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
+    kv = [0] + torch.tensor(kv_lens).cumsum(0).tolist()
+    q = torch.randn(qo[-1], heads, d, dtype=dtype, device="cuda")
+    k = torch.randn(kv[-1], heads, d, dtype=dtype, device="cuda")
+    v = torch.randn(kv[-1], heads, d, dtype=dtype, device="cuda")
+    flops = sum(2 * visible_pairs(ql, kl, causal) * heads * 2 * d for ql, kl in zip(q_lens, kv_lens))
+    row = {"case": name, "heads": heads}
+    dense = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    dense.plan(qo, kv, heads, heads, d, causal=causal, q_data_type=dtype)
+    out = torch.empty(qo[-1], heads, d, dtype=dtype, device="cuda")
+    row["dense"] = flops / time_ms(lambda: dense.run(q, k, v, out=out)) / 1e9
+    ref = dense.run(q, k, v)
+    for ps in PAGE_SIZES:
+        cache, indptr, ids, last = paged_copy(k, v, kv_lens, ps, gen)
+        w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
+        w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=causal, q_data_type=dtype)
+        if not torch.equal(w.run(q, cache), ref):
+            row[f"page{ps}"] = "MISMATCH"
+            continue
+        tflops = flops / time_ms(lambda: w.run(q, cache, out=out)) / 1e9
+        row[f"page{ps}"] = tflops
+        row[f"page{ps}/dense"] = f"{tflops / row['dense']:.3f}x"
+        del cache
+    return row
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    rows = [bench_case(*c) for c in CASES]
+    cols = ["case", "dense"]
+    for ps in PAGE_SIZES:
+        cols += [f"page{ps}", f"page{ps}/dense"]
+    print(f"paged prefill, hd128 causal bf16, TFLOP/s; {device_info()['device']}")
+    print(markdown_table(rows, cols))
+    if args.json:
+        write_json(args.json, {"env": device_info(), "rows": rows})
+
+
+if __name__ == "__main__":
+    main()

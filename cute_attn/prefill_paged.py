@@ -1,0 +1,194 @@
+"""Prefill and append attention over a paged KV cache, on Hopper; any page size, 1 included.
+
+q is ragged NHD ``(total_q, num_qo_heads, head_dim)`` (``qo_indptr``); the cache is described by a CSR
+page table (``kv_indptr``, ``kv_indices``, ``kv_last_page_len``; see ``cute_attn.page``), layout
+``"NHD"`` ``(num_pages, page_size, num_kv_heads, head_dim)`` or ``"HND"`` ``(num_pages, num_kv_heads,
+page_size, head_dim)``, strides taken from the tensors (K and V must share theirs). Append is a request
+with ``q_len < kv_len``: its queries are the last ``q_len`` positions, and the causal mask is aligned
+bottom-right (query ``i`` sees keys ``j <= i + kv_len - q_len``). ``head_dim`` in ``(64, 128, 256)``
+(``head_dim_vo`` equal), bf16 or fp16. The LSE is natural-log, ``(total_q, num_qo_heads)`` float32; a
+query that sees no key gets output 0 and LSE ``-inf``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+
+from . import _checks as C
+from .artifacts import get_kernel
+from .decode import _kernel_view
+from .page import KV_LAYOUTS, unpack_paged_kv_cache
+from .prefill import _host_indptr, _num_sms, _to_device, make_work_list, tile_m_for
+from .specs import PREFILL_PAGED_HEAD_DIMS, PrefillPagedSpec
+
+
+@dataclasses.dataclass
+class _PagedPlan:
+    spec: PrefillPagedSpec
+    num_qo_heads: int
+    num_kv_heads: int
+    page_size: int
+    total_q: int
+    sm_scale: float
+    max_page_id: int  # -1 when kv_indices were not seen on the host
+    qo_indptr: torch.Tensor  # device int32 (batch + 1,)
+    cu_seqlens_k: torch.Tensor  # device int32 (batch + 1,): prefix sums of the kv lengths
+    kv_indptr: torch.Tensor  # device int32 (batch + 1,): page indptr
+    kv_indices: torch.Tensor  # device int32
+    work: torch.Tensor  # device (num_work, 4) int32
+    num_ctas: int
+
+
+def _host_lengths(name: str, t, length: int) -> list[int]:
+    if isinstance(t, (list, tuple)):
+        values = [int(x) for x in t]
+    else:
+        C.index_vector(name, t)
+        values = t.tolist()  # a device tensor costs one sync here: pass CPU tensors to plan()
+    if len(values) != length:
+        raise ValueError(f"{name} must have length {length}, got {len(values)}")
+    return values
+
+
+def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads, num_kv_heads, head_dim,
+               page_size, causal, sm_scale, q_data_type, head_dim_vo, device) -> _PagedPlan:
+    """Validate the page table (host values) and make the tile schedule; see the wrapper's ``plan``."""
+    for name, n in (("num_qo_heads", num_qo_heads), ("num_kv_heads", num_kv_heads), ("page_size", page_size)):
+        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+            raise ValueError(f"{name} must be a positive int, got {n!r}")
+    if num_qo_heads % num_kv_heads:
+        raise ValueError(f"num_qo_heads ({num_qo_heads}) must be a multiple of num_kv_heads ({num_kv_heads})")
+    hdv = head_dim if head_dim_vo is None else head_dim_vo
+    if (head_dim, hdv) not in PREFILL_PAGED_HEAD_DIMS:
+        raise ValueError(f"(head_dim, head_dim_vo) must be one of {PREFILL_PAGED_HEAD_DIMS}, got ({head_dim}, {hdv})")
+    if q_data_type not in C.VALUE_DTYPES:
+        raise TypeError(f"q_data_type must be torch.bfloat16 or torch.float16, got {q_data_type}")
+    scale = 1.0 / math.sqrt(head_dim) if sm_scale is None else float(sm_scale)
+    if not math.isfinite(scale):
+        raise ValueError(f"sm_scale must be finite, got {sm_scale!r}")
+
+    qo = _host_indptr("qo_indptr", qo_indptr)
+    kv = _host_indptr("kv_indptr", kv_indptr)
+    if len(qo) != len(kv):
+        raise ValueError(f"qo_indptr has {len(qo)} entries but kv_indptr has {len(kv)}")
+    batch = len(kv) - 1
+    last = _host_lengths("kv_last_page_len", kv_last_page_len, batch)
+    if isinstance(kv_indices, (list, tuple)):
+        kv_indices = torch.tensor(kv_indices, dtype=torch.int32)
+    C.index_vector("kv_indices", kv_indices)
+    if kv[-1] > kv_indices.shape[0]:
+        raise ValueError(f"kv_indptr[-1]={kv[-1]} exceeds len(kv_indices)={kv_indices.shape[0]}")
+    kv_lens = []
+    for b in range(batch):
+        pages = kv[b + 1] - kv[b]
+        if pages and not 1 <= last[b] <= page_size:
+            raise ValueError(f"kv_last_page_len[{b}]={last[b]} must lie in [1, page_size={page_size}]")
+        kv_lens.append((pages - 1) * page_size + last[b] if pages else 0)
+    max_page_id = -1
+    if kv_indices.device.type == "cpu" and kv[-1] > 0:
+        used = kv_indices[: kv[-1]]
+        lo, hi = int(used.min()), int(used.max())
+        if lo < 0:
+            raise ValueError(f"kv_indices must be non-negative, got {lo}")
+        max_page_id = hi
+
+    spec = PrefillPagedSpec(dtype=C.VALUE_DTYPES[q_data_type], head_dim=head_dim, head_dim_v=hdv, causal=bool(causal))
+    q_lens = [qo[b + 1] - qo[b] for b in range(batch)]
+    work = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m_for(head_dim, hdv, causal), causal)
+    num_ctas = min(work.shape[0], _num_sms(device)) if device.type == "cuda" else work.shape[0]
+    cu_k = [0]
+    for n in kv_lens:
+        cu_k.append(cu_k[-1] + n)
+    indices = kv_indices[: max(kv[-1], 1)] if kv_indices.shape[0] else torch.zeros(1, dtype=torch.int32)
+    if indices.device != device:
+        indices = _to_device(indices.contiguous(), device)
+    return _PagedPlan(
+        spec, num_qo_heads, num_kv_heads, page_size, qo[-1], scale, max_page_id,
+        _to_device(torch.tensor(qo, dtype=torch.int32), device),
+        _to_device(torch.tensor(cu_k, dtype=torch.int32), device),
+        _to_device(torch.tensor(kv, dtype=torch.int32), device),
+        indices, _to_device(work, device), num_ctas,
+    )
+
+
+def run_paged(plan: _PagedPlan, q, paged_kv_cache, kv_layout: str, out, return_lse):
+    k_cache, v_cache = unpack_paged_kv_cache(paged_kv_cache, kv_layout)
+    d, dv = plan.spec.head_dim, plan.spec.head_dim_v
+    C.tensor("q", q, ndim=3)
+    if C.value_dtype("q", q) != plan.spec.dtype:
+        raise TypeError(f"q has dtype {q.dtype} but the plan was made for {plan.spec.dtype}")
+    C.shape("q", q, (plan.total_q, plan.num_qo_heads, d))
+    C.same_dtype("q", q, k_cache=k_cache)
+    num_pages = k_cache.shape[0]
+    expected = (num_pages, plan.page_size, plan.num_kv_heads, d)
+    if tuple(k_cache.shape) != expected:
+        raise ValueError(
+            f"paged_kv_cache (as NHD) has shape {tuple(k_cache.shape)}, expected (num_pages, page_size="
+            f"{plan.page_size}, num_kv_heads={plan.num_kv_heads}, head_dim={d}) (kv_layout={kv_layout!r})"
+        )
+    if plan.max_page_id >= num_pages:
+        raise ValueError(f"kv_indices must lie in [0, num_pages={num_pages}), got max {plan.max_page_id}")
+    o_shape = (plan.total_q, plan.num_qo_heads, dv)
+    if out is not None:
+        C.tensor("out", out, ndim=3)
+        C.same_dtype("q", q, out=out)
+        C.shape("out", out, o_shape)
+    for name, t in (("q", q), ("k_cache", k_cache), ("v_cache", v_cache), ("out", out)):
+        if t is not None:
+            C.aligned_rows(name, t)
+    k_view, v_view = _kernel_view(k_cache), _kernel_view(v_cache)
+    if k_view.stride() != v_view.stride():
+        raise ValueError(
+            f"k_cache and v_cache must have the same strides, got {k_cache.stride()} and {v_cache.stride()}"
+        )
+    C.cuda_device(q=q, k_cache=k_cache, v_cache=v_cache, kv_indices=plan.kv_indices)
+    if out is None:
+        out = C.empty(o_shape, q.dtype, q.device)
+    else:
+        C.cuda_device(q=q, out=out)
+    lse = C.empty((plan.num_qo_heads, plan.total_q), torch.float32, q.device)
+    if plan.work.shape[0]:
+        with torch.cuda.device(q.device):
+            get_kernel(plan.spec)(
+                _kernel_view(q), k_view, v_view, _kernel_view(out), lse, plan.qo_indptr, plan.cu_seqlens_k,
+                plan.kv_indptr, plan.kv_indices, plan.work, plan.num_ctas, plan.sm_scale,
+            )
+    return (out, lse.t()) if return_lse else out
+
+
+class BatchPrefillWithPagedKVCacheWrapper:
+    """Prefill / append over a paged KV cache, FlashInfer-style: ``plan()`` once per batch layout, ``run()``
+    per layer.
+
+    ``plan`` is host work: it validates the page table (``kv_indptr`` and ``kv_last_page_len`` are read on
+    the host; pass CPU tensors or lists to avoid a device sync; ``kv_indices`` on the CPU are also
+    range-checked, on the GPU they are used as they are) and builds the tile schedule (heaviest tiles
+    first), copied to the GPU without a sync. ``run`` validates and launches on the current stream.
+    """
+
+    def __init__(self, kv_layout: str = "NHD", device: torch.device | str = "cuda"):
+        if kv_layout not in KV_LAYOUTS:
+            raise ValueError(f"kv_layout must be one of {KV_LAYOUTS}, got {kv_layout!r}")
+        self.kv_layout = kv_layout
+        self.device = torch.device(device)
+        self._plan: _PagedPlan | None = None
+
+    def plan(self, qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads: int, num_kv_heads: int,
+             head_dim: int, page_size: int, causal: bool = False, sm_scale: float | None = None,
+             q_data_type: torch.dtype = torch.bfloat16, head_dim_vo: int | None = None) -> None:
+        """Raises ValueError for a non-monotone indptr, ``kv_last_page_len`` outside ``[1, page_size]``
+        (for a request with pages), negative page ids or more pages than ``kv_indices`` holds; page ids
+        ``>= num_pages`` are reported by ``run`` (the first call that sees the cache)."""
+        self._plan = plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads, num_kv_heads,
+                                head_dim, page_size, causal, sm_scale, q_data_type, head_dim_vo, self.device)
+
+    def run(self, q: torch.Tensor, paged_kv_cache, out: torch.Tensor | None = None, return_lse: bool = False):
+        """``paged_kv_cache``: ``(k_cache, v_cache)`` or one ``(num_pages, 2, ...)`` tensor. Returns ``out``
+        ``(total_q, num_qo_heads, head_dim_vo)`` and, with ``return_lse``, the natural-log LSE
+        ``(total_q, num_qo_heads)`` float32."""
+        if self._plan is None:
+            raise RuntimeError("call plan() before run()")
+        return run_paged(self._plan, q, paged_kv_cache, self.kv_layout, out, return_lse)

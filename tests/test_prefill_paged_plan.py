@@ -1,0 +1,95 @@
+"""Paged prefill host side: page-table validation and the schedule (CPU tensors, no GPU)."""
+
+import pytest
+import torch
+
+import cute_attn
+from cute_attn import specs as S
+
+I32 = torch.int32
+
+
+def table(kv_lens, page_size):
+    pages = [(n + page_size - 1) // page_size for n in kv_lens]
+    indptr = torch.tensor([0] + torch.tensor(pages).cumsum(0).tolist(), dtype=I32)
+    indices = torch.randperm(sum(pages)).to(I32)
+    last = torch.tensor([(n - 1) % page_size + 1 if n else 0 for n in kv_lens], dtype=I32)
+    return indptr, indices, last
+
+
+def planned(qo=(0, 5, 9), kv_lens=(40, 7), page_size=16, hq=8, hk=2, d=128, **kw):
+    indptr, indices, last = table(kv_lens, max(page_size, 1))
+    args = dict(qo_indptr=torch.tensor(qo, dtype=I32), kv_indptr=indptr, kv_indices=indices, kv_last_page_len=last,
+                num_qo_heads=hq, num_kv_heads=hk, head_dim=d, page_size=page_size)
+    args.update(kw)
+    w = cute_attn.BatchPrefillWithPagedKVCacheWrapper(device="cpu")
+    w.plan(**args)
+    return w
+
+
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"kv_indptr": torch.tensor([0, 3, 2], dtype=I32)}, "kv_indptr must be non-decreasing"),
+        ({"kv_indptr": torch.tensor([1, 3, 4], dtype=I32)}, r"kv_indptr\[0\] must be 0"),
+        ({"qo_indptr": torch.tensor([0, 5, 4], dtype=I32)}, "qo_indptr must be non-decreasing"),
+        ({"qo_indptr": torch.tensor([0, 5], dtype=I32)}, "qo_indptr has 2 entries"),
+        ({"kv_last_page_len": torch.tensor([0, 7], dtype=I32)}, r"kv_last_page_len\[0\]=0 must lie in \[1, page_size=16\]"),
+        ({"kv_last_page_len": torch.tensor([8, 17], dtype=I32)}, r"kv_last_page_len\[1\]=17"),
+        ({"kv_last_page_len": torch.tensor([8], dtype=I32)}, "kv_last_page_len must have length 2"),
+        ({"kv_indices": torch.tensor([0, -1, 2, 3], dtype=I32)}, "kv_indices must be non-negative"),
+        ({"kv_indices": torch.tensor([0, 1], dtype=I32)}, "exceeds len"),
+        ({"num_qo_heads": 6, "num_kv_heads": 4}, "multiple of num_kv_heads"),
+        ({"head_dim": 192, "head_dim_vo": 128}, r"\(head_dim, head_dim_vo\)"),
+        ({"head_dim": 96}, r"\(head_dim, head_dim_vo\)"),
+        ({"page_size": 0}, "page_size must be a positive int"),
+    ],
+)
+def test_plan_rejects_bad_tables(kw, match):
+    with pytest.raises(ValueError, match=match):
+        planned(**kw)
+
+
+def test_plan_rejects_bad_dtype_and_layout():
+    with pytest.raises(TypeError, match="q_data_type"):
+        planned(q_data_type=torch.float32)
+    with pytest.raises(ValueError, match="kv_layout"):
+        cute_attn.BatchPrefillWithPagedKVCacheWrapper(kv_layout="NDH")
+
+
+def test_plan_schedule_and_lengths():
+    w = planned(qo=(0, 300, 301, 301), kv_lens=(1000, 17, 0), page_size=16, causal=True)
+    p = w._plan
+    assert p.cu_seqlens_k.tolist() == [0, 1000, 1017, 1017]
+    assert p.kv_indptr.tolist() == [0, 63, 65, 65]
+    assert p.spec == S.PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True)
+    rows = {tuple(r[:3]) for r in p.work.tolist()}
+    assert rows == {(b, m, h) for b, m in ((0, 0), (0, 1), (0, 2), (1, 0)) for h in range(8)}
+
+
+def test_run_rejects_page_ids_past_the_cache_and_bad_caches():
+    page_size, hk, d = 16, 2, 128
+    w = planned(page_size=page_size, hk=hk)  # 4 pages used, ids 0..3
+    q = torch.randn(9, 8, d).bfloat16()
+    small = torch.zeros(3, page_size, hk, d, dtype=torch.bfloat16)
+    with pytest.raises(ValueError, match=r"kv_indices must lie in \[0, num_pages=3\)"):
+        w.run(q, (small, small))
+    cache = torch.zeros(4, page_size, hk, d, dtype=torch.bfloat16)
+    with pytest.raises(ValueError, match="expected"):
+        w.run(q, (cache[:, :8], cache[:, :8]))
+    with pytest.raises(ValueError, match="q must have shape"):
+        w.run(q[:8], (cache, cache))
+    strided = torch.zeros(4, page_size, hk, 2 * d, dtype=torch.bfloat16)[..., :d]
+    with pytest.raises(ValueError, match="same strides"):
+        w.run(q, (cache, strided))
+    with pytest.raises(TypeError, match="plan was made for"):
+        w.run(q.half(), (cache.half(), cache.half()))
+
+
+def test_paged_specs_ship_and_round_trip():
+    paged = [s for s in S.shipped_specs() if s.op == "prefill_paged"]
+    assert len(paged) == len(S.DTYPES) * len(S.PREFILL_PAGED_HEAD_DIMS) * 2
+    for s in paged:
+        assert S.spec_from_fields(s.op, s.fields()) == s
+    with pytest.raises(ValueError):
+        S.PrefillPagedSpec(head_dim=192, head_dim_v=128)
