@@ -17,8 +17,10 @@ if [ "$what" = all ] || [ "$what" = tests ]; then
   rc=${PIPESTATUS[0]}
 fi
 if [ "$what" = all ] || [ "$what" = bench ]; then
-  for b in ${BENCHES:-memory decode}; do
-    timeout ${BENCH_TIMEOUT:-150} python3 -m bench.$b --json "$OUT/bench_$b.json" 2>&1 | tee "$OUT/bench_$b.log" | tail -30
+  for b in ${BENCHES:-memory decode prefill prefill_paged}; do
+    extra=""
+    [ "$b" = prefill ] && extra="--png $OUT/bench_prefill.png"
+    timeout ${BENCH_TIMEOUT:-150} python3 -m bench.$b --json "$OUT/bench_$b.json" $extra 2>&1 | tee "$OUT/bench_$b.log" | tail -40
   done
 fi
 exit $rc
