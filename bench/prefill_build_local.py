@@ -91,6 +91,7 @@ def main() -> int:
     ap.add_argument("--set", default="", help="config overrides of the tagged build, e.g. tile_n=176,pingpong=0")
     ap.add_argument("--append", action="store_true",
                     help="keep the variants already in <out>/manifest.json and link them with the new ones")
+    ap.add_argument("-j", "--jobs", type=int, default=1, help="compile processes at a time")
     ap.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -108,6 +109,7 @@ def main() -> int:
     sys.path.insert(0, ROOT)
     from kernels.common import config as _config
 
+    todo = []
     for dtype, hd, hdv, causal in all_variants():
         name = tagged(variant_name(dtype, hd, hdv, causal), args.tag)
         if args.only not in variant_name(dtype, hd, hdv, causal):
@@ -121,15 +123,33 @@ def main() -> int:
                "--one", dtype, str(hd), str(hdv), "1" if causal else "0", "--tag", args.tag, "--set", args.set]
         if args.keep_ptx:
             cmd.append("--keep-ptx")
-        t0 = time.time()
-        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-        if r.returncode:
-            failed.append(name)
-            print(f"FAILED {name}:\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}", flush=True)
-            continue
-        print(r.stdout.strip(), f"(process {time.time() - t0:.1f} s)", flush=True)
-        if name not in names:
-            names.append(name)
+        todo.append((name, cmd))
+    running = []
+
+    def reap(block):
+        for item in list(running):
+            name, p, t0 = item
+            if block or p.poll() is not None:
+                out, err = p.communicate()
+                running.remove(item)
+                if p.returncode:
+                    failed.append(name)
+                    print(f"FAILED {name}:\n{out[-3000:]}\n{err[-6000:]}", flush=True)
+                else:
+                    print(out.strip(), f"(process {time.time() - t0:.1f} s)", flush=True)
+                    if name not in names:
+                        names.append(name)
+                if block:
+                    return
+
+    for name, cmd in todo:
+        while len(running) >= max(args.jobs, 1):
+            reap(False)
+            time.sleep(0.2)
+        running.append((name, subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                               text=True), time.time()))
+    while running:
+        reap(True)
     if names:
         so = link(args.out, names)
         with open(manifest_path, "w") as f:

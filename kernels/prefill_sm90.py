@@ -45,15 +45,18 @@ class PrefillSm90:
                               O += P V (wgmma RS); S(j+1) is issued before softmax(j) (intra-wg
                               overlap) and, ping-pong on, the two consumer warpgroups take turns
                               issuing GEMMs (named barriers CONSUMER_WG0/1), so one's softmax runs
-                              under the other's GEMMs. Epilogue: O / rowsum -> sO (stmatrix, aliases
-                              sQ) -> 16-byte vector stores of the rows < q_len; LSE (natural log).
+                              under the other's GEMMs. O is rescaled before each PV issue (FA3
+                              order). Epilogue (per warpgroup, its 64 rows): O / rowsum -> sO
+                              (stmatrix) -> 16-byte vector stores of the rows < q_len; LSE (ln).
     ==========  ============  =================================================================
 
     Pipelines (``PipelineTmaAsync``; producer arrive count 1 with the TMA byte count, consumer arrive
     count = consumer warps, one elected lane per warp):
 
-    - ``q``: 1 stage, Q tile. Released after the epilogue has read sO back (sO aliases sQ), so the next
-      tile's Q lands only after this tile's output left shared memory.
+    - ``q``: 1 stage, Q tile. With its own sO (``separate_o``: hd <= 192) released once the tile's last S
+      GEMM completed, so the next tile's Q loads under the last PV and the epilogue; where sO aliases sQ
+      (hd256, and subclasses with their own launch) released after the epilogue has read sO back.
+    - the next tile's work row and ``cu_seqlens`` are read at the start of the current tile (``_fetch_tile``).
     - ``k``, ``v``: ``stages`` (2) each, K and V tiles of one key block share the stage index. K is
       released as soon as S = Q K^T completed, V after O += P V completed. The pipeline state runs on
       across tiles, so the producer prefetches the next tile's first K during the epilogue.
@@ -81,6 +84,13 @@ class PrefillSm90:
         self.threads = cfg.threads
         self.consumer_threads = WARPGROUP_THREADS * cfg.consumer_wgs
         self.consumer_warps = self.consumer_threads // WARP_THREADS
+        self.rescale_before_pv = cfg.rescale_before_pv
+        self.skip_rescale = cfg.skip_rescale
+        self.wg_epilogue = cfg.wg_epilogue
+        # sO has its own buffer only where this class's __call__ allocates one (cfg.separate_o); a subclass
+        # with its own launch (prefill_paged_sm90) keeps sO aliasing sQ and the late Q release
+        self._separate_o_cfg = cfg.separate_o
+        self.separate_o = False
         assert head_dim_v <= head_dim, "sO aliases sQ"
 
     # ------------------------------------------------------------------------------------ layouts
@@ -113,6 +123,24 @@ class PrefillSm90:
         )
         return qk, pv
 
+    def _shared_storage(self, sQ_layout, sK_layout, sV_layout, sO_layout):
+        """The CTA's shared memory struct; ``sO`` only with ``separate_o`` (else it aliases ``sQ``). Built with
+        explicit annotations (this module's annotations are strings)."""
+        def buf(layout):
+            return cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(layout)], 1024]
+
+        fields = {
+            "mbar_q": cute.struct.MemRange[cutlass.Int64, 2],
+            "mbar_k": cute.struct.MemRange[cutlass.Int64, 2 * self.stages],
+            "mbar_v": cute.struct.MemRange[cutlass.Int64, 2 * self.stages],
+            "sQ": buf(sQ_layout),
+            "sK": buf(sK_layout),
+            "sV": buf(sV_layout),
+        }
+        if self.separate_o:
+            fields["sO"] = buf(sO_layout)
+        return cute.struct(type("SharedStorage", (), {"__annotations__": fields}))
+
     # ------------------------------------------------------------------------------------ host
 
     @cute.jit
@@ -132,7 +160,8 @@ class PrefillSm90:
     ):
         # (total, heads, dim) -> (total, dim, heads): TMA boxes are (rows, dim) slices of one head
         mQ, mK, mV, mO = [cute.make_tensor(t.iterator, cute.select(t.layout, mode=[0, 2, 1])) for t in (mQ, mK, mV, mO)]
-        sQ_layout, sK_layout, sV_layout, _ = self._layouts()
+        sQ_layout, sK_layout, sV_layout, sO_layout = self._layouts()
+        self.separate_o = self._separate_o_cfg
         tma_load = cpasync.CopyBulkTensorTileG2SOp()
         tma_Q, gmem_Q = cpasync.make_tiled_tma_atom(tma_load, mQ, sQ_layout, (self.tile_m, self.head_dim))
         tma_K, gmem_K = cpasync.make_tiled_tma_atom(
@@ -145,16 +174,7 @@ class PrefillSm90:
         self.tx_bytes_k = cute.size_in_bytes(self.dtype, cute.select(sK_layout, mode=[0, 1]))
         self.tx_bytes_v = cute.size_in_bytes(self.dtype, cute.select(sV_layout, mode=[0, 1]))
 
-        @cute.struct
-        class SharedStorage:
-            mbar_q: cute.struct.MemRange[cutlass.Int64, 2]
-            mbar_k: cute.struct.MemRange[cutlass.Int64, 2 * self.stages]
-            mbar_v: cute.struct.MemRange[cutlass.Int64, 2 * self.stages]
-            sQ: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sQ_layout)], 1024]
-            sK: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sK_layout)], 1024]
-            sV: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sV_layout)], 1024]
-
-        self.shared_storage = SharedStorage
+        self.shared_storage = self._shared_storage(sQ_layout, sK_layout, sV_layout, sO_layout)
         self.kernel(
             tma_Q, gmem_Q, tma_K, gmem_K, tma_V, gmem_V, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas,
             softmax_scale * LOG2_E,
@@ -209,7 +229,10 @@ class PrefillSm90:
         sQ = storage.sQ.get_tensor(sQ_layout.outer, swizzle=sQ_layout.inner)
         sK = storage.sK.get_tensor(sK_layout.outer, swizzle=sK_layout.inner)
         sV = storage.sV.get_tensor(sV_layout.outer, swizzle=sV_layout.inner)
-        sO = storage.sQ.get_tensor(sO_layout.outer, swizzle=sO_layout.inner)
+        if const_expr(self.separate_o):
+            sO = storage.sO.get_tensor(sO_layout.outer, swizzle=sO_layout.inner)
+        else:
+            sO = storage.sQ.get_tensor(sO_layout.outer, swizzle=sO_layout.inner)
         scheduler = StaticWorkListScheduler(mWork, num_ctas)
         blocks = BlockRange(self.tile_m, self.tile_n, self.causal)
 
@@ -332,7 +355,8 @@ class PrefillSm90:
         tScS = thr_mma_qk.partition_C(cute.make_identity_tensor((self.tile_m, self.tile_n)))
         mask = AttentionMask(self.tile_m, self.tile_n, tScS)
         softmax = OnlineSoftmax.create(scale_log2)
-        mma = (tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_O, tOrP)
+        row_scale = cute.make_rmem_tensor((2,), Float32)
+        mma = (tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_O, tOrP, row_scale)
 
         if const_expr(self.pingpong):
             if wg == 0:
@@ -341,10 +365,13 @@ class PrefillSm90:
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, 1)
         kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, self.stages)
         first, end, step = scheduler.round_range()
+        # the work row and request bounds of the next tile load at the start of this one (their latency hides
+        # under its GEMMs instead of sitting between two tiles)
+        nb, nm, nh, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, first, end)
         for rnd in cutlass.range(first, end, step, unroll=1):
-            tile = scheduler.tile(scheduler.row(rnd))
-            seq = SeqlenInfo.create(tile.batch, mCuSeqlensQ, mCuSeqlensK)
-            m_block = tile.m_block
+            batch, m_block, q_head = nb, nm, nh
+            seq = SeqlenInfo(noq, nok, nql, nkl)
+            nb, nm, nh, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, rnd + 1, end)
             n_block_max = blocks.n_block_max(seq, m_block)
             acc_O.fill(0.0)
             softmax.reset()
@@ -357,6 +384,7 @@ class PrefillSm90:
                 pipe_k.consumer_release(kv_state)
                 mask.apply(acc_S, seq, m_block, n_block_max - 1, True, self.causal)
                 softmax.online(acc_S, True)
+                row_scale.fill(1.0)
                 convert_p(acc_S, tOrP)
 
                 n_masked = Int32(0)
@@ -371,17 +399,44 @@ class PrefillSm90:
                         mma, pipe_k, pipe_v, kv_state, softmax, mask, seq, m_block, n_block_max - 2 - n_masked - i,
                         False, wg,
                     )
+                if const_expr(self.separate_o):
+                    # every S GEMM of the tile has completed: the next tile's Q may land
+                    pipe_q.consumer_release(q_state)
                 # last PV
+                if const_expr(self.rescale_before_pv):
+                    self._rescale_O(acc_O, row_scale)
                 pipe_v.consumer_wait(kv_state)
                 gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, kv_state.index], False, 0)
                 pipe_v.consumer_release(kv_state)
                 kv_state.advance()
+            else:
+                if const_expr(self.separate_o):
+                    pipe_q.consumer_release(q_state)
 
-            self.epilogue(acc_O, softmax, sO, mO, mLse, seq, m_block, tile.q_head, tiled_mma_pv, tidx)
-            # sO (generic proxy) is read back; the next Q tile is written there by TMA (async proxy)
-            cute.arch.fence_view_async_shared()
-            pipe_q.consumer_release(q_state)
+            self.epilogue(acc_O, softmax, sO, mO, mLse, seq, m_block, q_head, tiled_mma_pv, tidx)
+            if const_expr(not self.separate_o):
+                # sO (generic proxy) is read back; the next Q tile is written there by TMA (async proxy)
+                cute.arch.fence_view_async_shared()
+                pipe_q.consumer_release(q_state)
             q_state.advance()
+
+    @cute.jit
+    def _fetch_tile(self, scheduler, mCuSeqlensQ: cute.Tensor, mCuSeqlensK: cute.Tensor, rnd: Int32, end: Int32):
+        """Work row of round ``min(rnd, end - 1)`` and its request bounds, as plain scalars (loop-carried)."""
+        r = cutlass.max(cutlass.min(rnd, end - 1), 0)
+        row = cutlass.min(scheduler.row(r), Int32(scheduler.mWork.shape[0]) - 1)
+        tile = scheduler.tile(row)
+        seq = SeqlenInfo.create(tile.batch, mCuSeqlensQ, mCuSeqlensK)
+        return tile.batch, tile.m_block, tile.q_head, seq.offset_q, seq.offset_k, seq.q_len, seq.kv_len
+
+    @cute.jit
+    def _rescale_O(self, acc_O: cute.Tensor, row_scale: cute.Tensor):
+        if const_expr(self.skip_rescale):
+            # each warp owns 16 whole rows: skip when none of them changed its max
+            if not cute.arch.vote_all_sync((row_scale[0] == 1.0) & (row_scale[1] == 1.0)):
+                rescale_rows(acc_O, row_scale)
+        else:
+            rescale_rows(acc_O, row_scale)
 
     @cute.jit
     def _step(
@@ -399,8 +454,10 @@ class PrefillSm90:
         wg: Int32,
     ):
         """One key block with intra-warpgroup overlap: S(j) = Q K(j)^T and O += P(j+1) V(j+1) in flight
-        together; softmax(j) runs while O += P V completes."""
-        tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_O, tOrP = mma
+        together; softmax(j) runs while O += P V completes. ``row_scale`` (in ``mma``) carries the row
+        factor of the last softmax; with ``rescale_before_pv`` O is rescaled by it right before the PV issue
+        (FA3 order: nothing after the PV wait touches O), else right after the PV wait."""
+        tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_O, tOrP, row_scale = mma
         v_state = kv_state.clone()
         kv_state.advance()
         pipe_k.consumer_wait(kv_state)
@@ -408,6 +465,8 @@ class PrefillSm90:
         # a fresh accumulator each block: the S GEMM must not take the previous S/P registers as inputs
         acc_S = self._new_acc_S(tiled_mma_qk)
         gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, -1)
+        if const_expr(self.rescale_before_pv):
+            self._rescale_O(acc_O, row_scale)
         pipe_v.consumer_wait(v_state)
         gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, v_state.index], False, -1)
         self._pingpong_signal(wg)
@@ -415,10 +474,13 @@ class PrefillSm90:
         pipe_k.consumer_release(kv_state)
         if const_expr(causal_mask):
             mask.apply(acc_S, seq, m_block, n_block, False, True)
-        row_scale = softmax.online(acc_S, False)
+        new_scale = softmax.online(acc_S, False)
+        for h in cutlass.range_constexpr(2):
+            row_scale[h] = new_scale[h]
         warpgroup.wait_group(0)
         pipe_v.consumer_release(v_state)
-        rescale_rows(acc_O, row_scale)
+        if const_expr(not self.rescale_before_pv):
+            self._rescale_O(acc_O, row_scale)
         convert_p(acc_S, tOrP)
         return kv_state
 
@@ -470,29 +532,46 @@ class PrefillSm90:
                 if r < rows_left:
                     mLse[q_head, seq.offset_q + m_block * self.tile_m + r] = lse[h]
 
-        # every consumer warpgroup finished its GEMMs on sQ before sO (same bytes) is written
-        cute.arch.barrier(barrier_id=int(PrefillBarrier.EPILOGUE), number_of_threads=self.consumer_threads)
+        # wg_epilogue: each warpgroup stores and reads back only its own 64 rows of sO, so the barriers are per
+        # warpgroup (no cross-warpgroup sync in the epilogue). The first barrier: the previous read-back of sO
+        # is done. Where sO aliases sQ, every warpgroup's S GEMMs (reading all of sQ) must have completed
+        # first: a barrier of all consumer warpgroups.
+        # Measured pairings (runs 5-7): separate sO + per-WG, aliased + ping-pong + whole tile (v2), aliased
+        # without ping-pong (hd256) + per-WG; the mixed ones were 8-15 % slower.
+        per_wg = self.wg_epilogue and (self.separate_o or not self.pingpong)
+        wg = cute.arch.make_warp_uniform(tidx // WARPGROUP_THREADS)
+        if const_expr(per_wg):
+            bar_id, bar_threads, rows, ptid = int(PrefillBarrier.EPILOGUE_WG0) + wg, WARPGROUP_THREADS, 64, tidx % WARPGROUP_THREADS
+        else:
+            bar_id, bar_threads, rows, ptid = int(PrefillBarrier.EPILOGUE), self.consumer_threads, self.tile_m, tidx
+        if const_expr(self.separate_o):
+            cute.arch.barrier(barrier_id=bar_id, number_of_threads=bar_threads)
+        else:
+            cute.arch.barrier(barrier_id=int(PrefillBarrier.EPILOGUE), number_of_threads=self.consumer_threads)
         r2s_atom = cute.make_copy_atom(cute.nvgpu.warp.StMatrix8x8x16bOp(transpose=False, num_matrices=4), self.dtype)
         r2s = cute.make_tiled_copy_C(r2s_atom, tiled_mma_pv).get_slice(tidx)
         cute.copy(r2s_atom, r2s.retile(rO), r2s.partition_D(sO))
-        cute.arch.barrier(barrier_id=int(PrefillBarrier.EPILOGUE), number_of_threads=self.consumer_threads)
+        cute.arch.barrier(barrier_id=bar_id, number_of_threads=bar_threads)
 
         vec = COPY_BITS // self.dtype.width
         cols = self.head_dim_v // vec
         s2g_atom = cute.make_copy_atom(cute.nvgpu.CopyUniversalOp(), self.dtype, num_bits_per_copy=COPY_BITS)
         s2g = cute.make_tiled_copy_tv(
             s2g_atom,
-            cute.make_ordered_layout((self.consumer_threads // cols, cols), order=(1, 0)),
+            cute.make_ordered_layout((bar_threads // cols, cols), order=(1, 0)),
             cute.make_layout((1, vec)),
-        ).get_slice(tidx)
+        ).get_slice(ptid)
+        part = (rows, self.head_dim_v)
+        part_idx = (wg, 0) if const_expr(per_wg) else (0, 0)
         gO = cute.local_tile(seq.request_q(mO)[None, None, q_head], (self.tile_m, self.head_dim_v), (m_block, 0))
-        tOsO = s2g.partition_S(sO)
-        tOgO = s2g.partition_D(gO)
-        tOcO_g = s2g.partition_S(cute.make_identity_tensor((self.tile_m, self.head_dim_v)))
+        tOsO = s2g.partition_S(cute.local_tile(sO, part, part_idx))
+        tOgO = s2g.partition_D(cute.local_tile(gO, part, part_idx))
+        tOcO_g = s2g.partition_S(cute.make_identity_tensor(part))
         tOrO = cute.make_rmem_tensor_like(tOsO, self.dtype)
         cute.autovec_copy(tOsO, tOrO)
+        part_rows_left = rows_left - wg * 64 if const_expr(per_wg) else rows_left
         for m in cutlass.range_constexpr(cute.size(tOrO.shape[1])):
-            if tOcO_g[0, m, 0][0] < rows_left:
+            if tOcO_g[0, m, 0][0] < part_rows_left:
                 cute.copy(s2g_atom, tOrO[None, m, None], tOgO[None, m, None])
 
 

@@ -36,6 +36,18 @@ class PrefillConfig:
     stages: int = 2
     # ping-pong the consumer warpgroups with named barriers (softmax of one under the GEMMs of the other)
     pingpong: bool = True
+    # own sO buffer (else sO aliases sQ) when shared memory allows: Q is released after the tile's last S GEMM,
+    # so the next tile's Q loads under the last PV and the epilogue (v3)
+    separate_o: bool = True
+    # rescale O by the previous block's row factor right before the PV issue (FA3 order) instead of after the
+    # PV wait (v3)
+    rescale_before_pv: bool = True
+    # skip the O rescale of a warp whose rows' maxima all stayed put (vote.all): on for hd128 (runs 5-6: +2-4 %),
+    # off elsewhere (hd256 and hd64 3 WGs measured 3-5 % lower with it in run 6, re-tested in run 7)
+    skip_rescale: bool = False
+    # epilogue per consumer warpgroup (own 64 rows of sO, 128-thread barriers) instead of the whole tile
+    # (where sO aliases sQ the barrier before the sO store stays one of all consumer warpgroups)
+    wg_epilogue: bool = True
 
     @property
     def producer_regs(self) -> int:
@@ -52,7 +64,7 @@ class PrefillConfig:
 
 _PREFILL_TABLE = {
     (64, 64): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2),
-    (128, 128): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2),
+    (128, 128): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2, skip_rescale=True),
     (256, 256): PrefillConfig(tile_m=128, tile_n=80, consumer_wgs=2, pingpong=False),
     (192, 128): PrefillConfig(tile_m=128, tile_n=112, consumer_wgs=2),
 }
@@ -86,6 +98,8 @@ _PREFILL_MASK_TABLE = {
     # run 3 (H100): 3 WGs 192 x 128 is +16 % non-causal (519 vs 448) but -2 % causal (409 vs 416: more of a
     # 192-row tile is masked on the diagonal, coarser causal work)
     (64, 64, False): PrefillConfig(tile_m=192, tile_n=128, consumer_wgs=3),
+    # run 5 (H100): 3 WGs 192 x 112 causal 16k 487 vs 437 (128 x 128) and 451 (128 x 176); 16 x 1k 235 vs 256
+    (64, 64, True): PrefillConfig(tile_m=192, tile_n=112, consumer_wgs=3),
 }
 
 
@@ -102,6 +116,8 @@ def prefill_config(head_dim: int, head_dim_v: int, causal: bool) -> PrefillConfi
     assert cfg.tile_m == 64 * cfg.consumer_wgs, "each consumer warpgroup owns 64 query rows"
     smem = 2 * (cfg.tile_m * head_dim + cfg.stages * cfg.tile_n * (head_dim + head_dim_v))
     assert smem + 1024 <= SMEM_LIMIT_BYTES, f"prefill tile needs {smem} bytes of shared memory"
+    if cfg.separate_o and smem + 2 * cfg.tile_m * head_dim_v + 2048 > SMEM_LIMIT_BYTES:
+        cfg = dataclasses.replace(cfg, separate_o=False)  # hd256: sO aliases sQ
     return cfg
 
 
