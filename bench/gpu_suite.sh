@@ -12,15 +12,14 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,
 python3 -c "import torch, tvm_ffi; print('torch', torch.__version__, 'tvm_ffi', tvm_ffi.__version__)" | tee -a "$OUT/env.txt"
 rc=0
 if [ "$what" = all ] || [ "$what" = tests ]; then
-  timeout ${TEST_TIMEOUT:-300} python3 -m pytest -m gpu ${TESTS:-tests} -q -rs --timeout=120 -p no:cacheprovider \
-      --junitxml="$OUT/gpu_tests.xml" 2>&1 | tee "$OUT/gpu_tests.log" | tail -40
+  timeout ${TEST_TIMEOUT:-300} python3 -m pytest -m gpu ${TESTS:-tests} -q -rs --timeout=120 -p no:cacheprovider 2>&1 | tee "$OUT/gpu_tests.log" | tail -40
   rc=${PIPESTATUS[0]}
 fi
 if [ "$what" = all ] || [ "$what" = bench ]; then
   for b in ${BENCHES:-memory decode prefill prefill_paged}; do
     extra=""
     [ "$b" = prefill ] && extra="--png $OUT/bench_prefill.png"
-    timeout ${BENCH_TIMEOUT:-150} python3 -m bench.$b --json "$OUT/bench_$b.json" $extra 2>&1 | tee "$OUT/bench_$b.log" | tail -40
+    timeout ${BENCH_TIMEOUT:-150} python3 -m bench.$b --json "$OUT/bench_$b.json" $extra 2>&1 | tail -40
   done
 fi
 exit $rc

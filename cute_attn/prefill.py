@@ -116,10 +116,14 @@ def _num_sms(device: torch.device) -> int:
     return torch.cuda.get_device_properties(device).multi_processor_count
 
 
-def _to_device(host: torch.Tensor, device: torch.device) -> torch.Tensor:
+def _to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``t`` on ``device``: a CPU tensor goes through pinned memory without a sync; a tensor already on
+    a GPU is copied device to device (the plan owns its copy, so the caller may reuse its buffer)."""
     if device.type != "cuda":
-        return host
-    return host.pin_memory().to(device, non_blocking=True)
+        return t
+    if t.device.type == "cpu":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device, copy=True)
 
 
 def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal, sm_scale, dtype, device):
