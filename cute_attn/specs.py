@@ -178,9 +178,12 @@ class MergeStatesSpec(KernelSpec):
 
 @dataclasses.dataclass(frozen=True)
 class PrefillSpec(KernelSpec):
+    """Prefill over dense ragged K/V."""
+
     op: ClassVar[str] = "prefill"
     module: ClassVar[str] = "cute_attn.kernels.prefill_sm90"
     compile_fn: ClassVar[str] = "compile_prefill"
+    head_dims: ClassVar[tuple] = PREFILL_HEAD_DIMS
 
     dtype: str = "bf16"
     head_dim: int = 128
@@ -188,32 +191,21 @@ class PrefillSpec(KernelSpec):
     causal: bool = False
 
     def _check(self) -> None:
-        if (self.head_dim, self.head_dim_v) not in PREFILL_HEAD_DIMS:
+        if (self.head_dim, self.head_dim_v) not in self.head_dims:
             raise ValueError(
-                f"prefill supports (head_dim, head_dim_v) in {PREFILL_HEAD_DIMS}, "
+                f"{self.op} supports (head_dim, head_dim_v) in {self.head_dims}, "
                 f"got ({self.head_dim}, {self.head_dim_v})"
             )
 
 
 @dataclasses.dataclass(frozen=True)
-class PrefillPagedSpec(KernelSpec):
+class PrefillPagedSpec(PrefillSpec):
     """Prefill / append over a paged KV cache, any page size (NHD or HND: the cache strides are runtime)."""
 
     op: ClassVar[str] = "prefill_paged"
     module: ClassVar[str] = "cute_attn.kernels.prefill_paged_sm90"
     compile_fn: ClassVar[str] = "compile_prefill_paged"
-
-    dtype: str = "bf16"
-    head_dim: int = 128
-    head_dim_v: int = 128
-    causal: bool = False
-
-    def _check(self) -> None:
-        if (self.head_dim, self.head_dim_v) not in PREFILL_PAGED_HEAD_DIMS:
-            raise ValueError(
-                f"paged prefill supports (head_dim, head_dim_v) in {PREFILL_PAGED_HEAD_DIMS}, "
-                f"got ({self.head_dim}, {self.head_dim_v})"
-            )
+    head_dims: ClassVar[tuple] = PREFILL_PAGED_HEAD_DIMS
 
 
 @dataclasses.dataclass(frozen=True)
