@@ -93,7 +93,17 @@ class Runner:
 
     def plan(self, q_lens, kv_lens, h_q, hd, hdv, causal, name=None):
         tile_m = SYMBOL_TILE_M.get(name, TILE_M[(hd, hdv)])
-        work = make_work(q_lens, kv_lens, h_q, tile_m, causal)
+        if WORK_ORDER == "pkg":
+            # the package's schedule (cute_attn.prefill.make_work_list: L2-sized sections, heaviest first)
+            from cute_attn.prefill import make_work_list
+
+            elem = 2  # bf16 / fp16
+            kw = {}
+            if os.environ.get("PKG_SECTION_MB"):  # section size A/B (default: the package's)
+                kw["section_bytes"] = int(float(os.environ["PKG_SECTION_MB"]) * (1 << 20))
+            work = make_work_list(list(q_lens), list(kv_lens), h_q, tile_m, causal, h_q, (hd + hdv) * elem, **kw)
+        else:
+            work = make_work(q_lens, kv_lens, h_q, tile_m, causal)
         cu_q = torch.tensor([0] + list(torch.tensor(q_lens).cumsum(0).tolist()), dtype=torch.int32)
         cu_k = torch.tensor([0] + list(torch.tensor(kv_lens).cumsum(0).tolist()), dtype=torch.int32)
         num_ctas = min(work.shape[0], self.num_sms)
@@ -323,7 +333,7 @@ def main():
     ap.add_argument("--seqlen", type=int, default=16384)
     ap.add_argument("--extra-bench", action="store_true",
                     help="also bench causal 4k (1 x 4096 x 4) and 1k (16 x 1024), the target shapes")
-    ap.add_argument("--order", default="cost", choices=("cost", "l2"), help="work list order (see make_work)")
+    ap.add_argument("--order", default="cost", choices=("cost", "l2", "pkg"), help="work list order (see make_work)")
     args = ap.parse_args()
     global WORK_ORDER
     WORK_ORDER = args.order

@@ -34,8 +34,8 @@ def test_work_list_sections_keep_kv_in_l2():
     section heaviest first; the large request's tiles come first, by cost alone."""
     q_lens = [1000] + [100] * 8
     kv_lens = [1000] + [100] * 8
-    hq, hk, tile_m, row_bytes, budget = 4, 2, 64, 100, 80_000  # unit = kv_len * 100 bytes; small <= 10 KB
-    work = make_work_list(q_lens, kv_lens, hq, tile_m, True, hk, row_bytes, budget).tolist()
+    hq, hk, tile_m, row_bytes, budget = 4, 2, 64, 100, 80_000  # unit = kv_len * 100 bytes; small < 20 KB
+    work = make_work_list(q_lens, kv_lens, hq, tile_m, True, hk, row_bytes, budget, 20_000).tolist()
     big = [r for r in work if r[0] == 0]
     assert work[: len(big)] == big  # request 0 (100 KB per kv head) first
     rest = work[len(big):]
