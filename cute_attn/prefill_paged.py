@@ -97,7 +97,12 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
 
     spec = PrefillPagedSpec(dtype=C.VALUE_DTYPES[q_data_type], head_dim=head_dim, head_dim_v=hdv, causal=bool(causal))
     q_lens = [qo[b + 1] - qo[b] for b in range(batch)]
-    work = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m_for(head_dim, hdv, causal), causal)
+    # the dense plan's L2-aware order: (request, kv head) pairs grouped into sections whose K/V fit in L2 (a
+    # paged row of one head is as many whole bytes as a dense one, whatever the page size)
+    elem = torch.tensor([], dtype=q_data_type).element_size()
+    work = make_work_list(
+        q_lens, kv_lens, num_qo_heads, tile_m_for(head_dim, hdv, causal), causal, num_kv_heads, (head_dim + hdv) * elem
+    )
     num_ctas = min(work.shape[0], _num_sms(device)) if device.type == "cuda" else work.shape[0]
     cu_k = [0]
     for n in kv_lens:

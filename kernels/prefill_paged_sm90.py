@@ -59,6 +59,10 @@ class PrefillPagedSm90(PrefillSm90):
     Rows at or past kv_len are clamped to the last row (valid memory, masked keys). The cache is the
     NHD-shaped view ``(num_pages, page_size, num_kv_heads, d)`` with any strides (HND is a transposed
     view); K and V share their strides, so one offset per row serves both.
+    sO: its own buffer where the dense config has one (``separate_o``, hd <= 192: Q released after the tile's
+    last S GEMM, per-warpgroup epilogue, as PrefillSm90 v3); aliasing sQ for hd256. Measured (H100, run 19,
+    bench/NOTES-prefill-paged.md): one release arrival per consumer warp and a third K/V stage (with sO
+    aliased) were both slower, not kept.
     Registers: producer ``GATHER_REGISTER_BUDGET`` (40), consumers 232 (2 consumer warpgroups).
     Not done: the TMA-per-page path for page_size a multiple of tile_n (the gather serves all sizes).
     """
@@ -89,22 +93,15 @@ class PrefillPagedSm90(PrefillSm90):
         stream: cuda.CUstream,
     ):
         mQ, mO = [cute.make_tensor(t.iterator, cute.select(t.layout, mode=[0, 2, 1])) for t in (mQ, mO)]
-        sQ_layout, sK_layout, sV_layout, _ = self._layouts()
+        sQ_layout, sK_layout, sV_layout, sO_layout = self._layouts()
         tma_Q, gmem_Q = cpasync.make_tiled_tma_atom(
             cpasync.CopyBulkTensorTileG2SOp(), mQ, sQ_layout, (self.tile_m, self.head_dim)
         )
         self.tx_bytes_q = cute.size_in_bytes(self.dtype, sQ_layout)
 
-        @cute.struct
-        class SharedStorage:
-            mbar_q: cute.struct.MemRange[cutlass.Int64, 2]
-            mbar_k: cute.struct.MemRange[cutlass.Int64, 2 * self.stages]
-            mbar_v: cute.struct.MemRange[cutlass.Int64, 2 * self.stages]
-            sQ: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sQ_layout)], 1024]
-            sK: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sK_layout)], 1024]
-            sV: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sV_layout)], 1024]
-
-        self.shared_storage = SharedStorage
+        # own sO where the dense config has one (hd <= 192): Q released after the tile's last S GEMM, per-WG epilogue
+        self.separate_o = self._separate_o_cfg
+        self.shared_storage = self._shared_storage(sQ_layout, sK_layout, sV_layout, sO_layout)
         self.kernel_paged(
             tma_Q, gmem_Q, mK, mV, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mKvIndptr, mKvIdx, mWork, num_ctas,
             softmax_scale * LOG2_E,
@@ -152,7 +149,10 @@ class PrefillPagedSm90(PrefillSm90):
         sQ = storage.sQ.get_tensor(sQ_layout.outer, swizzle=sQ_layout.inner)
         sK = storage.sK.get_tensor(sK_layout.outer, swizzle=sK_layout.inner)
         sV = storage.sV.get_tensor(sV_layout.outer, swizzle=sV_layout.inner)
-        sO = storage.sQ.get_tensor(sO_layout.outer, swizzle=sO_layout.inner)
+        if cutlass.const_expr(self.separate_o):
+            sO = storage.sO.get_tensor(sO_layout.outer, swizzle=sO_layout.inner)
+        else:
+            sO = storage.sQ.get_tensor(sO_layout.outer, swizzle=sO_layout.inner)
         scheduler = StaticWorkListScheduler(mWork, num_ctas)
         blocks = BlockRange(self.tile_m, self.tile_n, self.causal)
 

@@ -87,8 +87,8 @@ class PrefillSm90:
         self.rescale_before_pv = cfg.rescale_before_pv
         self.skip_rescale = cfg.skip_rescale
         self.wg_epilogue = cfg.wg_epilogue
-        # sO has its own buffer only where this class's __call__ allocates one (cfg.separate_o); a subclass
-        # with its own launch (prefill_paged_sm90) keeps sO aliasing sQ and the late Q release
+        # sO has its own buffer only where the launching __call__ allocates one (cfg.separate_o): this class's
+        # and prefill_paged_sm90's both follow the config
         self._separate_o_cfg = cfg.separate_o
         self.separate_o = False
         assert head_dim_v <= head_dim, "sO aliases sQ"
