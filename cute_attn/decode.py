@@ -23,7 +23,7 @@ import torch
 from . import _checks as C
 from .artifacts import get_kernel
 from .layouts.decode_work import ITEM_WIDTH, MAX_ROWS, Item
-from .page import KV_LAYOUTS, unpack_paged_kv_cache
+from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
 from .specs import DECODE_HEAD_DIMS, DecodeSpec
 
 DEFAULT_NUM_SMS = 132  # H100 SXM; used when planning for a non-CUDA device
@@ -526,15 +526,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
             raise TypeError(f"q has dtype {q.dtype} but the plan was made for {plan.spec.dtype}")
         C.shape("q", q, (plan.batch, plan.num_qo_heads, d))
         C.same_dtype("q", q, k_cache=k_cache)
-        num_pages = k_cache.shape[0]
-        expected = (num_pages, plan.page_size, plan.num_kv_heads, d)
-        if tuple(k_cache.shape) != expected:
-            raise ValueError(
-                f"paged_kv_cache (as NHD) has shape {tuple(k_cache.shape)}, expected (num_pages, page_size="
-                f"{plan.page_size}, num_kv_heads={plan.num_kv_heads}, head_dim={d}) (kv_layout={self.kv_layout!r})"
-            )
-        if plan.max_page_id >= num_pages:
-            raise ValueError(f"kv_indices must lie in [0, num_pages={num_pages}), got max {plan.max_page_id}")
+        check_paged_cache(k_cache, plan.page_size, plan.num_kv_heads, d, plan.max_page_id, self.kv_layout)
         tensors = {"q": q, "k_cache": k_cache, "v_cache": v_cache}
         if out is not None:
             C.tensor("out", out, ndim=3)

@@ -40,6 +40,19 @@ def unpack_paged_kv_cache(paged_kv_cache, kv_layout: str) -> tuple[torch.Tensor,
     return k_cache, v_cache
 
 
+def check_paged_cache(k_cache: torch.Tensor, page_size: int, num_kv_heads: int, head_dim: int,
+                      max_page_id: int, kv_layout: str) -> None:
+    """The NHD view of a cache matches the plan, and the plan's page ids lie inside it."""
+    num_pages = k_cache.shape[0]
+    if tuple(k_cache.shape) != (num_pages, page_size, num_kv_heads, head_dim):
+        raise ValueError(
+            f"paged_kv_cache (as NHD) has shape {tuple(k_cache.shape)}, expected (num_pages, page_size="
+            f"{page_size}, num_kv_heads={num_kv_heads}, head_dim={head_dim}) (kv_layout={kv_layout!r})"
+        )
+    if max_page_id >= num_pages:
+        raise ValueError(f"kv_indices must lie in [0, num_pages={num_pages}), got max {max_page_id}")
+
+
 def get_batch_indices_positions(append_indptr: torch.Tensor, seq_lens: torch.Tensor, nnz: int):
     """Per appended row, its request and its position, for :func:`append_paged_kv_cache`.
 

@@ -20,7 +20,7 @@ import torch
 from . import _checks as C
 from .artifacts import get_kernel
 from .decode import _kernel_view
-from .page import KV_LAYOUTS, unpack_paged_kv_cache
+from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
 from .prefill import _host_indptr, _num_sms, _to_device, make_work_list, tile_m_for
 from .specs import PREFILL_PAGED_HEAD_DIMS, PrefillPagedSpec
 
@@ -127,15 +127,7 @@ def run_paged(plan: _PagedPlan, q, paged_kv_cache, kv_layout: str, out, return_l
         raise TypeError(f"q has dtype {q.dtype} but the plan was made for {plan.spec.dtype}")
     C.shape("q", q, (plan.total_q, plan.num_qo_heads, d))
     C.same_dtype("q", q, k_cache=k_cache)
-    num_pages = k_cache.shape[0]
-    expected = (num_pages, plan.page_size, plan.num_kv_heads, d)
-    if tuple(k_cache.shape) != expected:
-        raise ValueError(
-            f"paged_kv_cache (as NHD) has shape {tuple(k_cache.shape)}, expected (num_pages, page_size="
-            f"{plan.page_size}, num_kv_heads={plan.num_kv_heads}, head_dim={d}) (kv_layout={kv_layout!r})"
-        )
-    if plan.max_page_id >= num_pages:
-        raise ValueError(f"kv_indices must lie in [0, num_pages={num_pages}), got max {plan.max_page_id}")
+    check_paged_cache(k_cache, plan.page_size, plan.num_kv_heads, d, plan.max_page_id, kv_layout)
     o_shape = (plan.total_q, plan.num_qo_heads, dv)
     if out is not None:
         C.tensor("out", out, ndim=3)

@@ -105,3 +105,14 @@ def test_merge_states_errors_and_device():
         cute_attn.merge_states(v[0], torch.zeros(4, 3, 2))
     with pytest.raises(DeviceError):
         cute_attn.merge_states(v, torch.zeros(4, 3, 2))
+
+
+def test_check_paged_cache():
+    from cute_attn.page import check_paged_cache
+
+    k = torch.zeros(5, 16, 2, 64, dtype=bf16)
+    check_paged_cache(k, 16, 2, 64, 4, "NHD")
+    with pytest.raises(ValueError, match=r"expected \(num_pages, page_size=8"):
+        check_paged_cache(k, 8, 2, 64, 4, "NHD")
+    with pytest.raises(ValueError, match=r"kv_indices must lie in \[0, num_pages=5\), got max 5"):
+        check_paged_cache(k, 16, 2, 64, 5, "HND")
