@@ -22,11 +22,31 @@ from .artifacts import get_kernel
 from .specs import PREFILL_HEAD_DIMS, PrefillSpec
 
 
-def tile_m_for(head_dim: int, head_dim_v: int, causal: bool) -> int:
-    """Query rows per CTA tile of the prefill kernel (from the kernel's tile table)."""
+def tile_m_for(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0) -> int:
+    """Query rows per CTA tile of the prefill kernel (from the kernel's tile table; ``tile_m`` names a
+    short-request variant, 0 the table's tile)."""
     from .kernels.common.config import prefill_tile
 
-    return prefill_tile(head_dim, head_dim_v, causal)[0]
+    return prefill_tile(head_dim, head_dim_v, causal, tile_m)[0]
+
+
+def choose_tile_m(q_lens: list[int], head_dim: int, head_dim_v: int, causal: bool) -> int:
+    """The variant's ``tile_m`` for a batch: 0 (the table's tile) unless the head dims have a short-request
+    tile (``PREFILL_SHORT_TILE``) and the batch's query rows padded to the table's tile, divided by that
+    tile's measured throughput factor, exceed the rows padded to the short tile (e.g. hd64 causal: 16 x 1k
+    -> 128-row tiles, 1 x 16k or 4 x 4k -> 192-row tiles)."""
+    from .kernels.common.config import PREFILL_SHORT_TILE, prefill_tile
+
+    short = PREFILL_SHORT_TILE.get((head_dim, head_dim_v, causal))
+    if short is None:
+        return 0
+    short_m, factor = short
+    base_m = prefill_tile(head_dim, head_dim_v, causal)[0]
+
+    def padded(t: int) -> int:
+        return sum((n + t - 1) // t * t for n in q_lens)
+
+    return short_m if padded(base_m) > factor * padded(short_m) else 0
 
 
 # Short requests are scheduled in sections of (request, kv head) pairs whose K/V together stay small, so the
@@ -139,11 +159,13 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
         raise ValueError(f"(head_dim, head_dim_v) must be one of {PREFILL_HEAD_DIMS}, got ({head_dim}, {head_dim_v})")
     if dtype not in C.VALUE_DTYPES:
         raise TypeError(f"q_data_type must be torch.bfloat16 or torch.float16, got {dtype}")
-    spec = PrefillSpec(dtype=C.VALUE_DTYPES[dtype], head_dim=head_dim, head_dim_v=head_dim_v, causal=bool(causal))
-    scale = 1.0 / math.sqrt(head_dim) if sm_scale is None else float(sm_scale)
     q_lens = [qo[i + 1] - qo[i] for i in range(len(qo) - 1)]
     kv_lens = [kv[i + 1] - kv[i] for i in range(len(kv) - 1)]
-    tile_m = tile_m_for(head_dim, head_dim_v, causal)
+    variant_m = choose_tile_m(q_lens, head_dim, head_dim_v, bool(causal))
+    spec = PrefillSpec(dtype=C.VALUE_DTYPES[dtype], head_dim=head_dim, head_dim_v=head_dim_v, causal=bool(causal),
+                       tile_m=variant_m)
+    scale = 1.0 / math.sqrt(head_dim) if sm_scale is None else float(sm_scale)
+    tile_m = tile_m_for(head_dim, head_dim_v, causal, variant_m)
     elem = torch.tensor([], dtype=dtype).element_size()
     work = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads, (head_dim + head_dim_v) * elem)
     num_ctas = min(work.shape[0], _num_sms(device)) if device.type == "cuda" else work.shape[0]

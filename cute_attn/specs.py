@@ -89,6 +89,9 @@ class KernelSpec:
 
     arch: str = "sm_90a"
 
+    # fields left out of the name while they hold their default (variants added later keep the old names)
+    name_optional: ClassVar[tuple] = ()
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -116,6 +119,8 @@ class KernelSpec:
             if f.name == "arch":
                 continue
             v = getattr(self, f.name)
+            if f.name in self.name_optional and v == f.default:
+                continue
             if isinstance(v, bool):
                 parts.append(f.name if v else f"no{f.name}")
             elif isinstance(v, int):
@@ -178,17 +183,20 @@ class MergeStatesSpec(KernelSpec):
 
 @dataclasses.dataclass(frozen=True)
 class PrefillSpec(KernelSpec):
-    """Prefill over dense ragged K/V."""
+    """Prefill over dense ragged K/V. ``tile_m = 0``: the tile table's query rows per CTA; otherwise one of
+    the other tiles of ``prefill_tile_m_choices`` (a short-request variant: ``PREFILL_SHORT_TILE``)."""
 
     op: ClassVar[str] = "prefill"
     module: ClassVar[str] = "cute_attn.kernels.prefill_sm90"
     compile_fn: ClassVar[str] = "compile_prefill"
     head_dims: ClassVar[tuple] = PREFILL_HEAD_DIMS
+    name_optional: ClassVar[tuple] = ("tile_m",)
 
     dtype: str = "bf16"
     head_dim: int = 128
     head_dim_v: int = 128
     causal: bool = False
+    tile_m: int = 0
 
     def _check(self) -> None:
         if (self.head_dim, self.head_dim_v) not in self.head_dims:
@@ -196,6 +204,14 @@ class PrefillSpec(KernelSpec):
                 f"{self.op} supports (head_dim, head_dim_v) in {self.head_dims}, "
                 f"got ({self.head_dim}, {self.head_dim_v})"
             )
+        if self.tile_m:
+            from .kernels.common.config import prefill_tile_m_choices
+
+            if self.tile_m not in prefill_tile_m_choices(self.head_dim, self.head_dim_v, self.causal)[1:]:
+                raise ValueError(
+                    f"{self.op}: no tile_m={self.tile_m} variant for head dims ({self.head_dim}, "
+                    f"{self.head_dim_v}), causal={self.causal}"
+                )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,6 +222,11 @@ class PrefillPagedSpec(PrefillSpec):
     module: ClassVar[str] = "cute_attn.kernels.prefill_paged_sm90"
     compile_fn: ClassVar[str] = "compile_prefill_paged"
     head_dims: ClassVar[tuple] = PREFILL_PAGED_HEAD_DIMS
+
+    def _check(self) -> None:
+        super()._check()
+        if self.tile_m:
+            raise ValueError(f"{self.op} has one tile per head dim (tile_m must be 0, got {self.tile_m})")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,6 +257,12 @@ def spec_from_fields(op: str, fields: dict) -> KernelSpec:
     return SPEC_TYPES[op](**fields)
 
 
+def _short_tiles(head_dim: int, head_dim_v: int, causal: bool) -> tuple[int, ...]:
+    from .kernels.common.config import prefill_tile_m_choices
+
+    return prefill_tile_m_choices(head_dim, head_dim_v, causal)[1:]
+
+
 def shipped_specs(arch: str = "sm_90a", ops: tuple[str, ...] | None = None) -> list[KernelSpec]:
     """Every variant the build compiles and the package ships."""
 
@@ -248,6 +275,9 @@ def shipped_specs(arch: str = "sm_90a", ops: tuple[str, ...] | None = None) -> l
             for hd, hdv in PREFILL_HEAD_DIMS:
                 for causal in (False, True):
                     yield PrefillSpec(arch=arch, dtype=dtype, head_dim=hd, head_dim_v=hdv, causal=causal)
+                    for tile_m in _short_tiles(hd, hdv, causal):
+                        yield PrefillSpec(arch=arch, dtype=dtype, head_dim=hd, head_dim_v=hdv, causal=causal,
+                                          tile_m=tile_m)
         for dtype in DTYPES:
             for hd, hdv in PREFILL_PAGED_HEAD_DIMS:
                 for causal in (False, True):

@@ -68,12 +68,12 @@ class PrefillSm90:
     cannot stop at the end of a request of a ragged batch (it would overwrite the next request's rows).
     """
 
-    def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool):
+    def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0):
         self.dtype = DTYPES[dtype]
         self.head_dim = head_dim
         self.head_dim_v = head_dim_v
         self.causal = causal
-        cfg = prefill_config(head_dim, head_dim_v, causal)
+        cfg = prefill_config(head_dim, head_dim_v, causal, tile_m)
         self.tile_m = cfg.tile_m
         self.tile_n = cfg.tile_n
         self.stages = cfg.stages
@@ -579,7 +579,7 @@ def compile_prefill(spec):
     """Compile one prefill variant for sm_90a with symbolic sizes and strides (no GPU needed)."""
     dtype = DTYPES[spec.dtype]
     d, dv = spec.head_dim, spec.head_dim_v
-    op = PrefillSm90(spec.dtype, d, dv, bool(spec.causal))
+    op = PrefillSm90(spec.dtype, d, dv, bool(spec.causal), spec.tile_m)
     sym = cute.sym_int
     fake = cute.runtime.make_fake_tensor
 

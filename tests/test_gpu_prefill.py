@@ -95,6 +95,25 @@ def test_ragged_batch_with_empty_members(rng, hd, hdv, causal):
     check(out, lse, q, k, v, qo, kv, causal, 1 / math.sqrt(hd))
 
 
+@pytest.mark.parametrize("tile_m", [0, 128])
+def test_hd64_causal_both_tiles(rng, monkeypatch, tile_m):
+    """hd64 causal ships two tiles (192 rows for long requests, 128 for short ones; the plan picks one):
+    each, forced, on odd lengths with GQA and empty members."""
+    import cute_attn.prefill as P
+
+    monkeypatch.setattr(P, "choose_tile_m", lambda *a: tile_m)
+    q_lens, kv_lens = [1, 113, 0, 1023, 4097, 200], [1, 113, 5, 1500, 4097, 191]
+    qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
+    kv = [0] + torch.tensor(kv_lens).cumsum(0).tolist()
+    hq, hk = 8, 2
+    q, k, v = rand(rng, qo[-1], hq, 64), rand(rng, kv[-1], hk, 64), rand(rng, kv[-1], hk, 64)
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    w.plan(qo, kv, hq, hk, 64, causal=True)
+    assert w._plan.spec.tile_m == tile_m
+    out, lse = w.run(q, k, v, return_lse=True)
+    check(out, lse, q, k, v, qo, kv, True, 1 / math.sqrt(64))
+
+
 def test_non_contiguous_inputs(rng):
     """q, k, v as slices of a fused QKV projection; out as a strided view."""
     s, hq, hk, d = 333, 8, 2, 128

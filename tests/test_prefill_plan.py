@@ -5,7 +5,8 @@ import torch
 
 import cute_attn
 from cute_attn import DeviceError
-from cute_attn.prefill import make_work_list
+from cute_attn.kernels.common.config import prefill_config
+from cute_attn.prefill import choose_tile_m, make_work_list
 
 
 @pytest.mark.parametrize("causal", [False, True])
@@ -46,6 +47,21 @@ def test_work_list_sections_keep_kv_in_l2():
     for sec in (first, second):
         costs = [min(100, (m + 1) * tile_m) for _, m, _, _ in sec]
         assert costs == sorted(costs, reverse=True)
+
+
+@pytest.mark.parametrize(
+    "q_lens,expected",
+    [
+        ([16384], 0), ([4096] * 4, 0), ([2048], 0),  # long: the table's 192-row tile
+        ([1024] * 16, 128), ([1], 128), ([113, 17], 128), ([0, 0], 0),  # short: 128-row tile
+    ],
+)
+def test_short_tile_choice_hd64_causal(q_lens, expected):
+    assert prefill_config(64, 64, True).tile_m == 192
+    assert prefill_config(64, 64, True, 128).tile_m == 128 and prefill_config(64, 64, True, 128).consumer_wgs == 2
+    assert choose_tile_m(q_lens, 64, 64, True) == expected
+    # no short variant elsewhere
+    assert choose_tile_m(q_lens, 128, 128, True) == 0 and choose_tile_m(q_lens, 64, 64, False) == 0
 
 
 def test_work_list_empty_batch():

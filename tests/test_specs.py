@@ -24,6 +24,21 @@ def test_name_spells_every_field():
     assert S.PrefillSpec(causal=False).name == "prefill_bf16_headdim128_headdimv128_nocausal_sm90a"
 
 
+def test_short_tile_variant_named_only_when_set():
+    base = S.PrefillSpec(head_dim=64, head_dim_v=64, causal=True)
+    short = S.PrefillSpec(head_dim=64, head_dim_v=64, causal=True, tile_m=128)
+    assert base.name == "prefill_bf16_headdim64_headdimv64_causal_sm90a"
+    assert short.name == "prefill_bf16_headdim64_headdimv64_causal_tilem128_sm90a"
+    assert short in S.shipped_specs() and base in S.shipped_specs()
+    assert S.spec_from_fields("prefill", short.fields()) == short
+    with pytest.raises(ValueError, match="no tile_m=64"):
+        S.PrefillSpec(head_dim=64, head_dim_v=64, causal=True, tile_m=64)
+    with pytest.raises(ValueError, match="no tile_m=128"):  # hd128's table tile has no second variant
+        S.PrefillSpec(head_dim=128, head_dim_v=128, causal=True, tile_m=128)
+    with pytest.raises(ValueError, match="one tile per head dim"):
+        S.PrefillPagedSpec(head_dim=64, head_dim_v=64, causal=True, tile_m=128)
+
+
 def test_specs_are_frozen_and_hashable():
     s = S.AppendKVSpec(dtype="fp16")
     with pytest.raises(dataclasses.FrozenInstanceError):
