@@ -16,8 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+import importlib
+
 import cute_attn
-import cute_attn.prefill as P
+
+P = importlib.import_module("cute_attn.prefill")  # the package's ``prefill`` attribute is the function
 
 from .common import device_info, markdown_table, time_ms, write_json
 from .prefill import visible_pairs

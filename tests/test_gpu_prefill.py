@@ -3,6 +3,7 @@
 The allowed error is a multiple of a same-dtype torch reference's own error (SDPA math in bf16/fp16)
 plus a small absolute term. Outputs are NaN-poisoned (CUTE_ATTN_POISON=1)."""
 
+import importlib
 import math
 
 import pytest
@@ -99,7 +100,7 @@ def test_ragged_batch_with_empty_members(rng, hd, hdv, causal):
 def test_hd64_causal_both_tiles(rng, monkeypatch, tile_m):
     """hd64 causal ships two tiles (192 rows for long requests, 128 for short ones; the plan picks one):
     each, forced, on odd lengths with GQA and empty members."""
-    import cute_attn.prefill as P
+    P = importlib.import_module("cute_attn.prefill")  # the package's ``prefill`` attribute is the function
 
     monkeypatch.setattr(P, "choose_tile_m", lambda *a: tile_m)
     q_lens, kv_lens = [1, 113, 0, 1023, 4097, 200], [1, 113, 5, 1500, 4097, 191]
