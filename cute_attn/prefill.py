@@ -51,8 +51,10 @@ def choose_tile_m(q_lens: list[int], head_dim: int, head_dim_v: int, causal: boo
 
 # Short requests are scheduled in sections of (request, kv head) pairs whose K/V together stay small, so the
 # CTAs running at once share K/V while it is hot in L2 (50 MB on H100). Measured on the H100 (NOTES-prefill
-# section 11): 6 MB sections or one pair per section beat 24 MB sections by 10-15% at 1k and 4k.
-L2_SECTION_BYTES = 4 << 20
+# sections 11 and 13): 6 MB sections or one pair per section beat 24 MB sections by 10-15% at 1k and 4k;
+# 2 MB and one pair per section beat 4 MB by 1-7% at 16 x 1k causal (hd128 0.95x -> 1.01x cuDNN), 8 MB
+# loses 20-25%.
+L2_SECTION_BYTES = 2 << 20
 # A pair whose K/V reaches this size is scheduled by cost alone: its tiles are heavy, and grouping them would
 # leave heavy tiles for the last rounds of the static schedule (-20-35% at 16k causal when grouped).
 SMALL_UNIT_BYTES = 4 << 20
