@@ -87,7 +87,6 @@ class PrefillSm90:
         self.rescale_before_pv = cfg.rescale_before_pv
         self.skip_rescale = cfg.skip_rescale
         self.wg_epilogue = cfg.wg_epilogue
-        self.q_stages = cfg.q_stages
         # sO has its own buffer only where the launching __call__ allocates one (cfg.separate_o): this class's
         # and prefill_paged_sm90's both follow the config
         self._separate_o_cfg = cfg.separate_o
@@ -112,13 +111,6 @@ class PrefillSm90:
             self._smem_layout(self.tile_m, self.head_dim_v),
         )
 
-    def _sq_layout(self):
-        """sQ of this kernel: ``q_stages`` buffers (mode 2) when more than one. Subclasses that build their
-        own launch use the single buffer of :meth:`_layouts`; the consumers follow the rank of the sQ given."""
-        if self.q_stages > 1:
-            return self._smem_layout(self.tile_m, self.head_dim, self.q_stages)
-        return self._smem_layout(self.tile_m, self.head_dim)
-
     def _tiled_mmas(self):
         qk = sm90_utils.make_trivial_tiled_mma(
             self.dtype, self.dtype, warpgroup.OperandMajorMode.K, warpgroup.OperandMajorMode.K, Float32,
@@ -138,7 +130,7 @@ class PrefillSm90:
             return cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(layout)], 1024]
 
         fields = {
-            "mbar_q": cute.struct.MemRange[cutlass.Int64, 2 * self.q_stages],
+            "mbar_q": cute.struct.MemRange[cutlass.Int64, 2],
             "mbar_k": cute.struct.MemRange[cutlass.Int64, 2 * self.stages],
             "mbar_v": cute.struct.MemRange[cutlass.Int64, 2 * self.stages],
             "sQ": buf(sQ_layout),
@@ -168,19 +160,17 @@ class PrefillSm90:
     ):
         # (total, heads, dim) -> (total, dim, heads): TMA boxes are (rows, dim) slices of one head
         mQ, mK, mV, mO = [cute.make_tensor(t.iterator, cute.select(t.layout, mode=[0, 2, 1])) for t in (mQ, mK, mV, mO)]
-        _, sK_layout, sV_layout, sO_layout = self._layouts()
-        sQ_layout = self._sq_layout()
-        sQ_one = cute.select(sQ_layout, mode=[0, 1]) if const_expr(self.q_stages > 1) else sQ_layout
+        sQ_layout, sK_layout, sV_layout, sO_layout = self._layouts()
         self.separate_o = self._separate_o_cfg
         tma_load = cpasync.CopyBulkTensorTileG2SOp()
-        tma_Q, gmem_Q = cpasync.make_tiled_tma_atom(tma_load, mQ, sQ_one, (self.tile_m, self.head_dim))
+        tma_Q, gmem_Q = cpasync.make_tiled_tma_atom(tma_load, mQ, sQ_layout, (self.tile_m, self.head_dim))
         tma_K, gmem_K = cpasync.make_tiled_tma_atom(
             tma_load, mK, cute.select(sK_layout, mode=[0, 1]), (self.tile_n, self.head_dim), 1
         )
         tma_V, gmem_V = cpasync.make_tiled_tma_atom(
             tma_load, mV, cute.select(sV_layout, mode=[0, 1]), (self.tile_n, self.head_dim_v), 1
         )
-        self.tx_bytes_q = cute.size_in_bytes(self.dtype, sQ_one)
+        self.tx_bytes_q = cute.size_in_bytes(self.dtype, sQ_layout)
         self.tx_bytes_k = cute.size_in_bytes(self.dtype, cute.select(sK_layout, mode=[0, 1]))
         self.tx_bytes_v = cute.size_in_bytes(self.dtype, cute.select(sV_layout, mode=[0, 1]))
 
@@ -221,7 +211,7 @@ class PrefillSm90:
         # PipelineTmaAsync releases from one elected lane per warp: the empty barrier counts warps
         consumer_group = pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_warps)
         pipe_q = pipeline.PipelineTmaAsync.create(
-            barrier_storage=storage.mbar_q.data_ptr(), num_stages=self.q_stages, producer_group=producer_group,
+            barrier_storage=storage.mbar_q.data_ptr(), num_stages=1, producer_group=producer_group,
             consumer_group=consumer_group, tx_count=self.tx_bytes_q, defer_sync=True,
         )
         pipe_k = pipeline.PipelineTmaAsync.create(
@@ -235,8 +225,7 @@ class PrefillSm90:
         cute.arch.mbarrier_init_fence()
         cute.arch.barrier()
 
-        _, sK_layout, sV_layout, sO_layout = self._layouts()
-        sQ_layout = self._sq_layout()
+        sQ_layout, sK_layout, sV_layout, sO_layout = self._layouts()
         sQ = storage.sQ.get_tensor(sQ_layout.outer, swizzle=sQ_layout.inner)
         sK = storage.sK.get_tensor(sK_layout.outer, swizzle=sK_layout.inner)
         sV = storage.sV.get_tensor(sV_layout.outer, swizzle=sV_layout.inner)
@@ -284,7 +273,7 @@ class PrefillSm90:
         blocks: BlockRange,
     ):
         q_per_kv = mQ.shape[2] // mK.shape[2]
-        q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.q_stages)
+        q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
         kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
         first, end, step = scheduler.round_range()
         for rnd in cutlass.range(first, end, step, unroll=1):
@@ -295,28 +284,16 @@ class PrefillSm90:
             gK = cute.local_tile(seq.request_k(mK)[None, None, kv_head], (self.tile_n, self.head_dim), (None, 0))
             gV = cute.local_tile(seq.request_k(mV)[None, None, kv_head], (self.tile_n, self.head_dim_v), (None, 0))
             one_cta = cute.make_layout(1)
-            if const_expr(self.q_stages == 1):
-                tQsQ, tQgQ = cpasync.tma_partition(
-                    tma_Q, 0, one_cta, cute.group_modes(sQ, 0, 2), cute.group_modes(gQ, 0, 2)
-                )
+            tQsQ, tQgQ = cpasync.tma_partition(tma_Q, 0, one_cta, cute.group_modes(sQ, 0, 2), cute.group_modes(gQ, 0, 2))
             tKsK, tKgK = cpasync.tma_partition(tma_K, 0, one_cta, cute.group_modes(sK, 0, 2), cute.group_modes(gK, 0, 2))
             tVsV, tVgV = cpasync.tma_partition(tma_V, 0, one_cta, cute.group_modes(sV, 0, 2), cute.group_modes(gV, 0, 2))
 
             n_block_max = blocks.n_block_max(seq, tile.m_block)
-            if const_expr(self.q_stages > 1):
-                # a free Q buffer: this tile's Q goes out first, while the consumers still work on the last tile
-                gQs = cute.local_tile(seq.request_q(mQ)[None, None, tile.q_head], (self.tile_m, self.head_dim), (None, 0))
-                tQsQs, tQgQs = cpasync.tma_partition(
-                    tma_Q, 0, one_cta, cute.group_modes(sQ, 0, 2), cute.group_modes(gQs, 0, 2)
-                )
-                self._load(pipe_q, tma_Q, tQgQs, tQsQs, tile.m_block, q_state)
-                q_state.advance()
             if n_block_max > 0:
                 self._load(pipe_k, tma_K, tKgK, tKsK, n_block_max - 1, kv_state)
-            if const_expr(self.q_stages == 1):
-                pipe_q.producer_acquire(q_state)
-                cute.copy(tma_Q, tQgQ, tQsQ, tma_bar_ptr=pipe_q.producer_get_barrier(q_state))
-                q_state.advance()
+            pipe_q.producer_acquire(q_state)
+            cute.copy(tma_Q, tQgQ, tQsQ, tma_bar_ptr=pipe_q.producer_get_barrier(q_state))
+            q_state.advance()
             if n_block_max > 0:
                 # K of block n goes out before V of block n + 1: the consumers need them in that order
                 for i in cutlass.range(n_block_max - 1, unroll=1):
@@ -367,9 +344,7 @@ class PrefillSm90:
         wg_mma_qk = tiled_mma_qk.get_slice(wg * WARPGROUP_THREADS)
         wg_mma_pv = tiled_mma_pv.get_slice(wg * WARPGROUP_THREADS)
         thr_mma_qk = tiled_mma_qk.get_slice(tidx)
-        # sQ with a stage mode (q_stages buffers) or one buffer (a subclass's own launch): follow what was given
-        q_stages = cute.size(sQ, mode=[2]) if const_expr(cute.rank(sQ) == 3) else 1
-        tSrQ_all = wg_mma_qk.make_fragment_A(wg_mma_qk.partition_A(sQ))
+        tSrQ = wg_mma_qk.make_fragment_A(wg_mma_qk.partition_A(sQ))
         tSrK = wg_mma_qk.make_fragment_B(wg_mma_qk.partition_B(sK))
         sVt = cute.composition(
             sV, cute.make_ordered_layout((self.head_dim_v, self.tile_n, self.stages), order=(1, 0, 2))
@@ -381,12 +356,13 @@ class PrefillSm90:
         mask = AttentionMask(self.tile_m, self.tile_n, tScS)
         softmax = OnlineSoftmax.create(scale_log2)
         row_scale = cute.make_rmem_tensor((2,), Float32)
+        mma = (tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_O, tOrP, row_scale)
 
         if const_expr(self.pingpong):
             if wg == 0:
                 cute.arch.barrier_arrive(barrier_id=int(PrefillBarrier.CONSUMER_WG0), number_of_threads=self.PINGPONG_THREADS)
 
-        q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, q_stages)
+        q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, 1)
         kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, self.stages)
         first, end, step = scheduler.round_range()
         # the work row and request bounds of the next tile load at the start of this one (their latency hides
@@ -399,8 +375,6 @@ class PrefillSm90:
             n_block_max = blocks.n_block_max(seq, m_block)
             acc_O.fill(0.0)
             softmax.reset()
-            tSrQ = tSrQ_all[None, None, None, q_state.index] if const_expr(q_stages > 1) else tSrQ_all
-            mma = (tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_O, tOrP, row_scale)
             pipe_q.consumer_wait(q_state)
             if n_block_max > 0:
                 # first visited block: key-length (and causal) mask, no PV yet

@@ -48,9 +48,6 @@ class PrefillConfig:
     # epilogue per consumer warpgroup (own 64 rows of sO, 128-thread barriers) instead of the whole tile
     # (where sO aliases sQ the barrier before the sO store stays one of all consumer warpgroups)
     wg_epilogue: bool = True
-    # Q buffers: 2 lets the next tile's Q load during the whole current tile instead of after its last S GEMM
-    # (the latency sat between tiles: short requests). Only with separate sO and where shared memory allows.
-    q_stages: int = 2
 
     @property
     def producer_regs(self) -> int:
@@ -146,10 +143,6 @@ def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0
     assert smem + 1024 <= SMEM_LIMIT_BYTES, f"prefill tile needs {smem} bytes of shared memory"
     if cfg.separate_o and smem + 2 * cfg.tile_m * head_dim_v + 2048 > SMEM_LIMIT_BYTES:
         cfg = dataclasses.replace(cfg, separate_o=False)  # hd256: sO aliases sQ
-    if cfg.q_stages > 1:
-        extra_q = 2 * (cfg.q_stages - 1) * cfg.tile_m * head_dim
-        if not cfg.separate_o or smem + extra_q + 2 * cfg.tile_m * head_dim_v + 2048 > SMEM_LIMIT_BYTES:
-            cfg = dataclasses.replace(cfg, q_stages=1)  # hd256, (192, 128)
     return cfg
 
 
