@@ -21,7 +21,7 @@ from cutlass.cute.nvgpu import cpasync  # noqa: E402
 
 from .common.config import WARPGROUP_THREADS  # noqa: E402
 from .common.mask import BlockRange  # noqa: E402
-from .common.paged_loader import PagedRowGather, PipelineGather  # noqa: E402
+from .common.paged_loader import PagedRowGather, make_kv_pipeline, publish_gather, wait_empty  # noqa: E402
 from .common.seqlen import SeqlenInfo  # noqa: E402
 from .common.softmax import LOG2_E  # noqa: E402
 from .common.tile_scheduler import StaticWorkListScheduler  # noqa: E402
@@ -51,10 +51,12 @@ class PrefillPagedSm90(PrefillSm90):
     Pipelines:
 
     - ``q``: ``PipelineTmaAsync``, 1 stage (as PrefillSm90).
-    - ``k``, ``v``: :class:`PipelineGather` (``PipelineCpAsync``), ``stages`` each; full barrier: 128
-      producer arrivals (noinc, each fires when that thread's copies landed); empty barrier: every
-      consumer thread (``consumer_release`` of ``PipelineAsync`` arrives per thread). ``consumer_wait``
-      adds the generic -> async proxy fence that wgmma reads need after cp.async writes.
+    - ``k``, ``v``: ``PipelineTmaAsync`` (the dense kernel's), ``stages`` each; empty barrier: one elected
+      lane per consumer warp (as PrefillSm90); full barrier: one arrival per producer warp. A gather is one
+      cp.async commit group per thread; once it landed (``cp.async.wait_group``) each thread fences it from
+      the generic to the async proxy and lane 0 of each warp arrives (``paged_loader.publish_gather``), so the
+      consumers' wait is the dense one, without a fence before the wgmma issue. In the key loop K(n) and
+      V(n + 1) are two groups in flight: ``wait_group 1`` publishes K, ``wait_group 0`` V.
 
     Rows at or past kv_len are clamped to the last row (valid memory, masked keys). The cache is the
     NHD-shaped view ``(num_pages, page_size, num_kv_heads, d)`` with any strides (HND is a transposed
@@ -140,8 +142,9 @@ class PrefillPagedSm90(PrefillSm90):
             consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_warps),
             tx_count=self.tx_bytes_q, defer_sync=True,
         )
-        pipe_k = PipelineGather.make(self.stages, storage.mbar_k.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
-        pipe_v = PipelineGather.make(self.stages, storage.mbar_v.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
+        producer_warps = WARPGROUP_THREADS // WARP_THREADS
+        pipe_k = make_kv_pipeline(self.stages, storage.mbar_k.data_ptr(), producer_warps, self.consumer_warps, 0)
+        pipe_v = make_kv_pipeline(self.stages, storage.mbar_v.data_ptr(), producer_warps, self.consumer_warps, 0)
         cute.arch.mbarrier_init_fence()
         cute.arch.barrier()
 
@@ -232,6 +235,8 @@ class PrefillPagedSm90(PrefillSm90):
                 cute.copy(tma_Q, tQgQ, tQsQ, tma_bar_ptr=pipe_q.producer_get_barrier(q_state))
             q_state.advance()
             if n_block_max > 0:
+                # the first K was issued before Q, published after it
+                publish_gather(pipe_k, kv_state, 0)
                 # K of block n goes out before V of block n + 1: the consumers need them in that order
                 for i in cutlass.range(n_block_max - 1, unroll=1):
                     n_block = n_block_max - 2 - i
@@ -244,10 +249,14 @@ class PrefillPagedSm90(PrefillSm90):
                     kv_state.advance()
                     self._gather(pipe_k, mK, head_off, tKsK, off_k, thr_copy, tiled_copy, kv_state, ptid)
                     self._gather(pipe_v, mV, head_off, tVsV, off_v, thr_copy, tiled_copy, v_state, ptid)
+                    # two commit groups in flight: K lands first
+                    publish_gather(pipe_k, kv_state, 1)
+                    publish_gather(pipe_v, v_state, 0)
                     for r in cutlass.range_constexpr(self.gather.id_regs):
                         off_v[r] = off_k[r]
                         off_k[r] = off_pf[r]
                 self._gather(pipe_v, mV, head_off, tVsV, off_v, thr_copy, tiled_copy, kv_state, ptid)
+                publish_gather(pipe_v, kv_state, 0)
                 kv_state.advance()
 
     @cute.jit
@@ -263,9 +272,10 @@ class PrefillPagedSm90(PrefillSm90):
         state: pipeline.PipelineState,
         ptid: Int32,
     ):
-        pipe.producer_acquire(state)
+        """Issue the thread's copies of one K or V tile as one commit group (published by ``publish_gather``)."""
+        wait_empty(pipe, state)
         self.gather.copy_tile(mX, head_off, tXsX[None, None, None, state.index], offsets, thr_copy, tiled_copy, ptid)
-        pipe.producer_commit(state)
+        cute.arch.cp_async_commit_group()
 
 
 def compile_prefill_paged(spec):
