@@ -40,3 +40,21 @@ def cache_strides(cache_shape, cache_stride, kv_layout: str = "NHD"):
     if kv_layout == "HND":
         return cache_stride[0], cache_stride[2], cache_stride[1]
     raise ValueError(f"kv_layout must be 'NHD' or 'HND', got {kv_layout!r}")
+
+
+# Rows of one TMA box of the paged K/V loads: a box must lie inside one page (its rows are consecutive slots),
+# so the TMA path serves the page sizes that are multiples of it; the others take the cp.async gathers.
+TMA_BOX_ROWS = 16
+
+
+def tma_box_rows(page_size: int) -> int:
+    """Box height of the TMA path for a cache of ``page_size`` rows per page; 0: cp.async gathers."""
+    return TMA_BOX_ROWS if page_size % TMA_BOX_ROWS == 0 else 0
+
+
+def box_page_slot(kv_indices, kv_indptr, b, first_row, page_size):
+    """``(page id, first slot)`` of the TMA box holding logical rows ``[first_row, first_row + box_rows)`` of
+    request ``b``. With ``page_size % box_rows == 0`` and ``first_row % box_rows == 0`` the box lies in one
+    page: its rows are the slots ``first slot + i`` of that page (rows past the request's end included, which
+    the caller clamps, masks or zero-fills)."""
+    return page_slot(kv_indices, kv_indptr, b, first_row, page_size)

@@ -62,7 +62,7 @@ def test_plan_schedule_and_lengths():
     p = w._plan
     assert p.cu_seqlens_k.tolist() == [0, 1000, 1017, 1017]
     assert p.kv_indptr.tolist() == [0, 63, 65, 65]
-    assert p.spec == S.PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True)
+    assert p.spec == S.PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=16)
     rows = {tuple(r[:3]) for r in p.work.tolist()}
     assert rows == {(b, m, h) for b, m in ((0, 0), (0, 1), (0, 2), (1, 0)) for h in range(8)}
 
@@ -88,8 +88,17 @@ def test_run_rejects_page_ids_past_the_cache_and_bad_caches():
 
 def test_paged_specs_ship_and_round_trip():
     paged = [s for s in S.shipped_specs() if s.op == "prefill_paged"]
-    assert len(paged) == len(S.DTYPES) * len(S.PREFILL_PAGED_HEAD_DIMS) * 2
+    assert len(paged) == len(S.DTYPES) * len(S.PREFILL_PAGED_HEAD_DIMS) * 2 * len(S.PREFILL_PAGED_TMA_BOX_ROWS)
     for s in paged:
         assert S.spec_from_fields(s.op, s.fields()) == s
     with pytest.raises(ValueError):
         S.PrefillPagedSpec(head_dim=192, head_dim_v=128)
+    with pytest.raises(ValueError, match="tma_box_rows"):
+        S.PrefillPagedSpec(tma_box_rows=8)
+
+
+@pytest.mark.parametrize("page_size, box", [(1, 0), (2, 0), (3, 0), (16, 16), (48, 16), (64, 16), (128, 16)])
+def test_plan_picks_the_load_path_from_the_page_size(page_size, box):
+    """TMA boxes inside one page where the page size is a multiple of the box, cp.async gathers elsewhere."""
+    w = planned(qo=(0, 300), kv_lens=(1000,), page_size=page_size, causal=True)
+    assert w._plan.spec.tma_box_rows == box
