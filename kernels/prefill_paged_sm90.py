@@ -138,7 +138,8 @@ class PrefillPagedSm90(PrefillSm90):
                     box,
                 )
             ]
-            self.tx_bytes_box = cute.size_in_bytes(self.dtype, box_smem)
+            # the box's bytes (its smem layout is strided: the cosize would count the gaps)
+            self.tx_bytes_box = self.box_rows * self.head_dim * self.dtype.width // 8
             self.tx_bytes_kv = self.tx_bytes_box * self.boxes
 
         # own sO where the dense config has one (hd <= 192): Q released after the tile's last S GEMM, per-WG epilogue
