@@ -23,7 +23,13 @@ from cutlass.cute.nvgpu import cpasync  # noqa: E402
 from .common.config import WARPGROUP_THREADS  # noqa: E402
 from .common.mask import BlockRange  # noqa: E402
 from ..layouts.paged import box_page_slot  # noqa: E402
-from .common.paged_loader import PagedRowGather, make_kv_pipeline, publish_gather, wait_empty  # noqa: E402
+from .common.paged_loader import (  # noqa: E402
+    PagedRowGather,
+    PipelineGather,
+    fence_gathered,
+    make_box_pipeline,
+    wait_empty,
+)
 from .common.seqlen import SeqlenInfo  # noqa: E402
 from .common.softmax import LOG2_E  # noqa: E402
 from .common.tile_scheduler import StaticWorkListScheduler  # noqa: E402
@@ -45,7 +51,8 @@ class PrefillPagedSm90(PrefillSm90):
     (gathers)                 [K(j+1), V(j)] -> V(last). A gather: the lane-owned row offsets of
                               the block (page id + fast divmod, computed one block ahead),
                               shuffled to the threads_per_row lanes of each row, 16-byte cp.async
-                              per lane, one commit group; published by ``publish_gather``.
+                              per lane, then cp.async.mbarrier.arrive.noinc on the stage's full
+                              barrier.
     producer    wg 0, warp 0  TMA boxes (``tma_box_rows`` = B > 0, page_size % B == 0): the same
     (boxes)                   order; a block is tile_n / B boxes, lane p holding box p's page id
                               and first slot (``layouts.paged.box_page_slot``), one 4-d TMA
@@ -63,13 +70,12 @@ class PrefillPagedSm90(PrefillSm90):
     Pipelines:
 
     - ``q``: ``PipelineTmaAsync``, 1 stage (as PrefillSm90).
-    - ``k``, ``v``: ``PipelineTmaAsync`` (the dense kernel's), ``stages`` each; empty barrier: one elected
-      lane per consumer warp (as PrefillSm90); full barrier: one arrival per producer warp. A gather is one
-      cp.async commit group per thread; once it landed (``cp.async.wait_group``) each thread fences it from
-      the generic to the async proxy and lane 0 of each warp arrives (``paged_loader.publish_gather``), so the
-      consumers' wait is the dense one, without a fence before the wgmma issue. In the key loop K(n) and
-      V(n + 1) are two groups in flight: ``wait_group 1`` publishes K, ``wait_group 0`` V. With TMA boxes
-      the full barrier counts the one arrival of warp 0 (``producer_acquire`` with the block's bytes).
+    - ``k``, ``v``, gathers: :class:`PipelineGather` (``PipelineCpAsync``), ``stages`` each; full barrier: 128
+      producer arrivals (noinc, each fires when that thread's copies landed); empty barrier: every consumer
+      thread. ``consumer_wait`` adds the generic -> async proxy fence that wgmma reads need after cp.async
+      writes. (Run 24: moving that fence to the producer, which then waits for its copies, was 5-11 % slower.)
+    - ``k``, ``v``, TMA boxes: ``PipelineTmaAsync``, the dense kernel's (one producer arrival with the block's
+      bytes, one elected release per consumer warp, no fence).
 
     Rows at or past kv_len are clamped to the last row (valid memory, masked keys). The cache is the
     NHD-shaped view ``(num_pages, page_size, num_kv_heads, d)`` with any strides (HND is a transposed
@@ -190,11 +196,12 @@ class PrefillPagedSm90(PrefillSm90):
             consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_warps),
             tx_count=self.tx_bytes_q, defer_sync=True,
         )
-        # the TMA path: warp 0 alone produces (one arrival); the gathers: one arrival per producer warp
-        producer_arrivals = 1 if cutlass.const_expr(self.box_rows > 0) else WARPGROUP_THREADS // WARP_THREADS
-        tx_kv = self.tx_bytes_kv if cutlass.const_expr(self.box_rows > 0) else 0
-        pipe_k = make_kv_pipeline(self.stages, storage.mbar_k.data_ptr(), producer_arrivals, self.consumer_warps, tx_kv)
-        pipe_v = make_kv_pipeline(self.stages, storage.mbar_v.data_ptr(), producer_arrivals, self.consumer_warps, tx_kv)
+        if cutlass.const_expr(self.box_rows > 0):
+            pipe_k = make_box_pipeline(self.stages, storage.mbar_k.data_ptr(), self.consumer_warps, self.tx_bytes_kv)
+            pipe_v = make_box_pipeline(self.stages, storage.mbar_v.data_ptr(), self.consumer_warps, self.tx_bytes_kv)
+        else:
+            pipe_k = PipelineGather.make(self.stages, storage.mbar_k.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
+            pipe_v = PipelineGather.make(self.stages, storage.mbar_v.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
         cute.arch.mbarrier_init_fence()
         cute.arch.barrier()
 
@@ -292,8 +299,6 @@ class PrefillPagedSm90(PrefillSm90):
                 cute.copy(tma_Q, tQgQ, tQsQ, tma_bar_ptr=pipe_q.producer_get_barrier(q_state))
             q_state.advance()
             if n_block_max > 0:
-                # the first K was issued before Q, published after it
-                publish_gather(pipe_k, kv_state, 0)
                 # K of block n goes out before V of block n + 1: the consumers need them in that order
                 for i in cutlass.range(n_block_max - 1, unroll=1):
                     n_block = n_block_max - 2 - i
@@ -306,14 +311,10 @@ class PrefillPagedSm90(PrefillSm90):
                     kv_state.advance()
                     self._gather(pipe_k, mK, head_off, tKsK, off_k, thr_copy, tiled_copy, kv_state, ptid)
                     self._gather(pipe_v, mV, head_off, tVsV, off_v, thr_copy, tiled_copy, v_state, ptid)
-                    # two commit groups in flight: K lands first
-                    publish_gather(pipe_k, kv_state, 1)
-                    publish_gather(pipe_v, v_state, 0)
                     for r in cutlass.range_constexpr(self.gather.id_regs):
                         off_v[r] = off_k[r]
                         off_k[r] = off_pf[r]
                 self._gather(pipe_v, mV, head_off, tVsV, off_v, thr_copy, tiled_copy, kv_state, ptid)
-                publish_gather(pipe_v, kv_state, 0)
                 kv_state.advance()
 
     @cute.jit
@@ -359,9 +360,12 @@ class PrefillPagedSm90(PrefillSm90):
             gV = gmem_V[None, None, kv_head, None]
             req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div)
             n_block_max = blocks.n_block_max(seq, tile.m_block)
-            page_v, slot_v = Int32(0), Int32(0)  # box ids of the V block to load next (loop-carried)
+            # box ids (lane p: box p's page and first slot) of the V block to load next, of the K block to load
+            # next and of the block after it (its page ids load while this block's copies issue); loop-carried
+            page_v, slot_v, page_k, slot_k = Int32(0), Int32(0), Int32(0), Int32(0)
             if n_block_max > 0:
                 page_v, slot_v = self._box_ids(*req, n_block_max - 1, lane)
+                page_k, slot_k = self._box_ids(*req, cutlass.max(n_block_max - 2, 0), lane)
                 self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, kv_state)
             pipe_q.producer_acquire(q_state)
             cute.copy(tma_Q, tQgQ, tQsQ, tma_bar_ptr=pipe_q.producer_get_barrier(q_state))
@@ -370,13 +374,13 @@ class PrefillPagedSm90(PrefillSm90):
                 tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane)
                 for i in cutlass.range(n_block_max - 1, unroll=1):
                     n_block = n_block_max - 2 - i
-                    page_k, slot_k = self._box_ids(*req, n_block, lane)
+                    page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
                     v_state = kv_state.clone()
                     kv_state.advance()
                     self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, kv_state)
                     self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 1, tail, v_state)
-                    page_v = page_k
-                    slot_v = slot_k
+                    page_v, slot_v = page_k, slot_k
+                    page_k, slot_k = page_pf, slot_pf
                 self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, kv_state)
                 kv_state.advance()
 
@@ -426,10 +430,7 @@ class PrefillPagedSm90(PrefillSm90):
                 )
                 s_box = cute.local_tile(sX[None, None, state.index], (self.box_rows, self.head_dim), (b, 0))
                 self.gather.copy_tile(mV, head_off, thr_copy.partition_D(s_box), offsets, thr_copy, tiled_copy, lane)
-            cute.arch.cp_async_commit_group()
-            cute.arch.cp_async_wait_group(0)
-            cute.arch.fence_view_async_shared()
-            cute.arch.sync_warp()
+            fence_gathered()
         with cute.arch.elect_one():
             cute.arch.mbarrier_arrive_and_expect_tx(pipe.producer_get_barrier(state), n_tma * self.tx_bytes_box)
         for b in cutlass.range_constexpr(self.boxes):
@@ -451,10 +452,9 @@ class PrefillPagedSm90(PrefillSm90):
         state: pipeline.PipelineState,
         ptid: Int32,
     ):
-        """Issue the thread's copies of one K or V tile as one commit group (published by ``publish_gather``)."""
-        wait_empty(pipe, state)
+        pipe.producer_acquire(state)
         self.gather.copy_tile(mX, head_off, tXsX[None, None, None, state.index], offsets, thr_copy, tiled_copy, ptid)
-        cute.arch.cp_async_commit_group()
+        pipe.producer_commit(state)
 
 
 def compile_prefill_paged(spec):
