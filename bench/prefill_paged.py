@@ -1,6 +1,8 @@
 """Paged prefill / append TFLOP/s next to our dense ragged kernel on the same problem, same process.
 
     python -m bench.prefill_paged [--json out.json] [--pages contiguous]
+    ncu --clock-control none --nvtx --nvtx-include "dense/" --nvtx-include "page16/" ... \
+        python3 -m bench.prefill_paged --profile     # one launch each, 4 x 4k, in NVTX ranges
 
 hd128 causal bf16, 16 query heads and 16 kv heads (as bench.prefill). The paged cache holds the same K/V
 rows as the dense tensors, on shuffled page ids (page sizes 1, 16, 64; ``--pages contiguous``: page ids in
@@ -77,11 +79,44 @@ def bench_case(name, q_lens, kv_lens, heads=16, d=128, causal=True, dtype=torch.
     return row
 
 
+def profile(q_lens=(4096,) * 4, heads=16, d=128, dtype=torch.bfloat16):
+    """One launch of the dense kernel and of the paged one (page 16 and 64, shuffled and in-order page ids), each
+    in an NVTX range named after it (``dense``, ``page16``, ``page16c``, ...), for Nsight Compute."""
+    gen = torch.Generator().manual_seed(0)
+    qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
+    q, k, v = (torch.randn(qo[-1], heads, d, dtype=dtype, device="cuda") for _ in range(3))
+    out = torch.empty_like(q)
+    dense = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    dense.plan(qo, qo, heads, heads, d, causal=True, q_data_type=dtype)
+    runs = [("dense", lambda: dense.run(q, k, v, out=out))]
+    for ps in (16, 64):
+        for shuffled in (True, False):
+            cache, indptr, ids, last = paged_copy(k, v, list(q_lens), ps, gen, shuffled)
+            w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
+            w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=True, q_data_type=dtype)
+            runs.append((f"page{ps}{'' if shuffled else 'c'}", lambda w=w, cache=cache: w.run(q, cache, out=out)))
+    for name, fn in runs:
+        fn()
+        torch.cuda.synchronize()
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda.nvtx.range_push(name)
+        a.record()
+        fn()
+        b.record()
+        torch.cuda.nvtx.range_pop()
+        torch.cuda.synchronize()
+        print(f"{name}: {a.elapsed_time(b) * 1e3:.1f} us", flush=True)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--json")
     p.add_argument("--pages", choices=("shuffled", "contiguous"), default="shuffled")
+    p.add_argument("--profile", action="store_true", help="one launch per kernel in NVTX ranges (for ncu)")
     args = p.parse_args(argv)
+    if args.profile:
+        profile()
+        return
     rows = [bench_case(*c, shuffled=args.pages == "shuffled") for c in CASES]
     cols = ["case", "dense"]
     for ps in PAGE_SIZES:
