@@ -97,8 +97,8 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
         max_page_id = hi
 
     # the K/V load path is a compiled variant: TMA boxes inside one page where the page size allows, else gathers
-    spec = PrefillPagedSpec(dtype=C.VALUE_DTYPES[q_data_type], head_dim=head_dim, head_dim_v=hdv, causal=bool(causal),
-                            tma_box_rows=tma_box_rows(page_size))
+    spec = PrefillPagedSpec(dtype=C.VALUE_DTYPES[q_data_type], head_dim=head_dim, head_dim_v=hdv, causal=bool(causal))
+    spec = dataclasses.replace(spec, tma_box_rows=tma_box_rows(page_size, spec.tile_n))
     q_lens = [qo[b + 1] - qo[b] for b in range(batch)]
     # the dense plan's L2-aware order: (request, kv head) pairs grouped into sections whose K/V fit in L2 (a
     # paged row of one head is as many whole bytes as a dense one, whatever the page size)

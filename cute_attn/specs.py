@@ -22,8 +22,8 @@ DECODE_HEAD_DIMS = (64, 128, 256)
 # Paged prefill: K and V rows share one gather geometry (head_dim == head_dim_v, row = 8..32 x 16 bytes).
 PREFILL_PAGED_HEAD_DIMS = ((64, 64), (128, 128), (256, 256))
 # Paged prefill K/V load paths: 0 = 16-byte cp.async row gathers (any page size); n = TMA boxes of n rows inside
-# one page (page_size % n == 0; layouts.paged.tma_box_rows picks it from the page size)
-PREFILL_PAGED_TMA_BOX_ROWS = (0, 16)
+# one page (page_size % n == 0 and tile_n % n == 0; layouts.paged.tma_box_rows picks it from the page size)
+PREFILL_PAGED_TMA_BOX_ROWS = (0, 16, 64)
 # Ops whose variants the build compiles and the package ships.
 SHIPPED_OPS = ("append_kv", "merge_state", "merge_states", "prefill", "prefill_paged", "decode")
 
@@ -217,6 +217,14 @@ class PrefillPagedSpec(PrefillSpec):
         super()._check()
         if self.tma_box_rows not in PREFILL_PAGED_TMA_BOX_ROWS:
             raise ValueError(f"tma_box_rows must be one of {PREFILL_PAGED_TMA_BOX_ROWS}, got {self.tma_box_rows}")
+        if self.tma_box_rows and self.tile_n % self.tma_box_rows:
+            raise ValueError(f"tma_box_rows {self.tma_box_rows} does not divide the key tile ({self.tile_n} rows)")
+
+    @property
+    def tile_n(self) -> int:
+        from .kernels.common.config import prefill_tile
+
+        return prefill_tile(self.head_dim, self.head_dim_v, self.causal)[1]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,9 +271,9 @@ def shipped_specs(arch: str = "sm_90a", ops: tuple[str, ...] | None = None) -> l
             for hd, hdv in PREFILL_PAGED_HEAD_DIMS:
                 for causal in (False, True):
                     for box in PREFILL_PAGED_TMA_BOX_ROWS:
-                        yield PrefillPagedSpec(
-                            arch=arch, dtype=dtype, head_dim=hd, head_dim_v=hdv, causal=causal, tma_box_rows=box
-                        )
+                        spec = PrefillPagedSpec(arch=arch, dtype=dtype, head_dim=hd, head_dim_v=hdv, causal=causal)
+                        if box == 0 or spec.tile_n % box == 0:
+                            yield dataclasses.replace(spec, tma_box_rows=box)
         for dtype in DTYPES:
             for hd in DECODE_HEAD_DIMS:
                 yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd)

@@ -395,7 +395,7 @@ class PrefillPagedSm90(PrefillSm90):
     @cute.jit
     def _copy_box(self, atom, gX, sX, page: Int32, slot: Int32, box: int, pipe, state):
         """TMA of one box: rows ``[slot, slot + box_rows)`` of ``page`` -> rows of box ``box`` of the stage."""
-        g_box = cute.local_tile(gX[None, None, page], (self.box_rows, self.head_dim), (slot // self.box_rows, 0))
+        g_box = cute.local_tile(cute.domain_offset((slot, 0), gX[None, None, page]), (self.box_rows, self.head_dim), (0, 0))
         s_box = cute.local_tile(sX[None, None, state.index], (self.box_rows, self.head_dim), (box, 0))
         t_s, t_g = cpasync.tma_partition(
             atom, 0, cute.make_layout(1), cute.group_modes(s_box, 0, 2), cute.group_modes(g_box, 0, 2)

@@ -46,13 +46,14 @@ def test_cache_strides_rejects_bad_input():
         paged.cache_strides((2, 16, 2, 8), (256, 16, 8, 1), "NDH")
 
 
-@pytest.mark.parametrize("page_size", [16, 32, 64, 128, 256])
+@pytest.mark.parametrize("page_size", [16, 32, 48, 64, 128, 256])
 @pytest.mark.parametrize("tile_n", [80, 112, 128])
 def test_tma_boxes_match_page_walk(rng, page_size, tile_n):
     """Every box of every key block (the TMA path: tile_n / box_rows boxes per block) lies in one page, its
     rows the page walk's rows."""
-    box = paged.tma_box_rows(page_size)
+    box = paged.tma_box_rows(page_size, tile_n)
     assert box and page_size % box == 0 and tile_n % box == 0
+    assert box == (64 if page_size % 64 == 0 and tile_n % 64 == 0 else 16)
     kv_lens = [1, 15, 16, 113, 300, 1024]
     num_pages, indptr, indices, last = random_page_table(rng, kv_lens, page_size)
     walk = R.paged_row_map(indptr, indices, last, page_size)
@@ -67,4 +68,4 @@ def test_tma_boxes_match_page_walk(rng, page_size, tile_n):
 
 @pytest.mark.parametrize("page_size", [1, 2, 3, 8, 24, 100])
 def test_tma_box_rows_gathers_the_other_page_sizes(page_size):
-    assert paged.tma_box_rows(page_size) == 0
+    assert paged.tma_box_rows(page_size, 128) == 0

@@ -88,17 +88,27 @@ def test_run_rejects_page_ids_past_the_cache_and_bad_caches():
 
 def test_paged_specs_ship_and_round_trip():
     paged = [s for s in S.shipped_specs() if s.op == "prefill_paged"]
-    assert len(paged) == len(S.DTYPES) * len(S.PREFILL_PAGED_HEAD_DIMS) * 2 * len(S.PREFILL_PAGED_TMA_BOX_ROWS)
+    for s in paged:
+        assert s.tma_box_rows == 0 or s.tile_n % s.tma_box_rows == 0
+    for box in (0, 16):
+        assert len([s for s in paged if s.tma_box_rows == box]) == len(S.DTYPES) * len(S.PREFILL_PAGED_HEAD_DIMS) * 2
     for s in paged:
         assert S.spec_from_fields(s.op, s.fields()) == s
     with pytest.raises(ValueError):
         S.PrefillPagedSpec(head_dim=192, head_dim_v=128)
     with pytest.raises(ValueError, match="tma_box_rows"):
         S.PrefillPagedSpec(tma_box_rows=8)
+    with pytest.raises(ValueError, match="does not divide the key tile"):
+        S.PrefillPagedSpec(head_dim=256, head_dim_v=256, tma_box_rows=64)
 
 
-@pytest.mark.parametrize("page_size, box", [(1, 0), (2, 0), (3, 0), (16, 16), (48, 16), (64, 16), (128, 16)])
-def test_plan_picks_the_load_path_from_the_page_size(page_size, box):
-    """TMA boxes inside one page where the page size is a multiple of the box, cp.async gathers elsewhere."""
-    w = planned(qo=(0, 300), kv_lens=(1000,), page_size=page_size, causal=True)
+@pytest.mark.parametrize(
+    "page_size, d, box",
+    [(1, 128, 0), (2, 128, 0), (3, 128, 0), (16, 128, 16), (48, 128, 16), (64, 128, 64), (128, 128, 64),
+     (64, 256, 16), (256, 256, 16)],
+)
+def test_plan_picks_the_load_path_from_the_page_size(page_size, d, box):
+    """TMA boxes inside one page where the page size is a multiple of a box that divides the key tile (hd256:
+    80 rows, so 16), cp.async gathers elsewhere."""
+    w = planned(qo=(0, 300), kv_lens=(1000,), page_size=page_size, d=d, causal=True)
     assert w._plan.spec.tma_box_rows == box
