@@ -21,7 +21,6 @@ from cutlass import Float32, Int32, Int64  # noqa: E402
 from cutlass.cute.nvgpu import cpasync  # noqa: E402
 
 from .common.config import WARPGROUP_THREADS  # noqa: E402
-from .common.mask import BlockRange  # noqa: E402
 from ..layouts.paged import box_page_slot  # noqa: E402
 from .common.paged_loader import (  # noqa: E402
     PagedRowGather,
@@ -30,9 +29,6 @@ from .common.paged_loader import (  # noqa: E402
     make_box_pipeline,
     wait_empty,
 )
-from .common.seqlen import SeqlenInfo  # noqa: E402
-from .common.softmax import LOG2_E  # noqa: E402
-from .common.tile_scheduler import StaticWorkListScheduler  # noqa: E402
 from .prefill_sm90 import DTYPES, WARP_THREADS, PrefillSm90  # noqa: E402
 
 # (consumer warpgroups) -> (producer, consumer) registers: the gathering producer warpgroup needs more
@@ -42,7 +38,8 @@ GATHER_REGISTER_BUDGET = {2: (40, 232), 3: (32, 160)}
 
 
 class PrefillPagedSm90(PrefillSm90):
-    """:class:`PrefillSm90` with K/V loaded from a paged cache.
+    """:class:`PrefillSm90` with K/V loaded from a paged cache: overrides the K/V hooks (``_prefetch_kv``,
+    ``_kv_pipelines``, ``produce``) and shares the dense kernel body, consumers and epilogue.
 
     ==========  ============  =================================================================
     role        warps         work per tile (tile_m query rows of one head, key blocks high -> low)
@@ -126,7 +123,6 @@ class PrefillPagedSm90(PrefillSm90):
             cpasync.CopyBulkTensorTileG2SOp(), mQ, sQ_layout, (self.tile_m, self.head_dim)
         )
         self.tx_bytes_q = cute.size_in_bytes(self.dtype, sQ_layout)
-        tma_K = gmem_K = tma_V = gmem_V = None
         if cutlass.const_expr(self.box_rows > 0):
             # (num_pages, page_size, h_k, d) -> (page_size, d, h_k, num_pages): a box is (box_rows, d) of one
             # page and head, the page id a coordinate; its smem is a box_rows slice of the K/V stage layout
@@ -147,119 +143,66 @@ class PrefillPagedSm90(PrefillSm90):
             # the box's bytes (its smem layout is strided: the cosize would count the gaps)
             self.tx_bytes_box = self.box_rows * self.head_dim * self.dtype.width // 8
             self.tx_bytes_kv = self.tx_bytes_box * self.boxes
+            kv = (mV, tma_K, gmem_K, tma_V, gmem_V, mKvIndptr, mKvIdx)
+        else:
+            kv = (mK, mV, mKvIndptr, mKvIdx)
 
         # own sO where the dense config has one (hd <= 192): Q released after the tile's last S GEMM, per-WG epilogue
         self.separate_o = self._separate_o_cfg
         self.shared_storage = self._shared_storage(sQ_layout, sK_layout, sV_layout, sO_layout)
-        self.kernel_paged(
-            tma_Q, gmem_Q, mK, mV, tma_K, gmem_K, tma_V, gmem_V, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mKvIndptr,
-            mKvIdx, mWork, num_ctas, softmax_scale * LOG2_E,
-        ).launch(grid=[num_ctas, 1, 1], block=[self.threads, 1, 1], stream=stream, min_blocks_per_mp=1)
+        self._launch(tma_Q, gmem_Q, kv, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale, stream)
 
-    # ------------------------------------------------------------------------------------ device
+    # ------------------------------------------------------------------------------------ device hooks
 
-    @cute.kernel
-    def kernel_paged(
-        self,
-        tma_Q: cute.CopyAtom,
-        mQ: cute.Tensor,
-        mK: cute.Tensor,
-        mV: cute.Tensor,
-        tma_K: cute.CopyAtom,
-        gmem_K: cute.Tensor,
-        tma_V: cute.CopyAtom,
-        gmem_V: cute.Tensor,
-        mO: cute.Tensor,
-        mLse: cute.Tensor,
-        mCuSeqlensQ: cute.Tensor,
-        mCuSeqlensK: cute.Tensor,
-        mKvIndptr: cute.Tensor,
-        mKvIdx: cute.Tensor,
-        mWork: cute.Tensor,
-        num_ctas: Int32,
-        scale_log2: Float32,
-    ):
-        tidx, _, _ = cute.arch.thread_idx()
-        warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
-        if warp_idx == 0:
-            cpasync.prefetch_descriptor(tma_Q)
-            if cutlass.const_expr(self.box_rows > 0):
-                cpasync.prefetch_descriptor(tma_K)
-                cpasync.prefetch_descriptor(tma_V)
-
-        smem = cutlass.utils.SmemAllocator()
-        storage = smem.allocate(self.shared_storage)
-        pipe_q = pipeline.PipelineTmaAsync.create(
-            barrier_storage=storage.mbar_q.data_ptr(), num_stages=1,
-            producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 1),
-            # PipelineTmaAsync releases from one elected lane per warp: the empty barrier counts warps
-            consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_warps),
-            tx_count=self.tx_bytes_q, defer_sync=True,
-        )
+    def _prefetch_kv(self, kv):
         if cutlass.const_expr(self.box_rows > 0):
-            pipe_k = make_box_pipeline(self.stages, storage.mbar_k.data_ptr(), self.consumer_warps, self.tx_bytes_kv)
-            pipe_v = make_box_pipeline(self.stages, storage.mbar_v.data_ptr(), self.consumer_warps, self.tx_bytes_kv)
-        else:
-            pipe_k = PipelineGather.make(self.stages, storage.mbar_k.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
-            pipe_v = PipelineGather.make(self.stages, storage.mbar_v.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
-        cute.arch.mbarrier_init_fence()
-        cute.arch.barrier()
+            cpasync.prefetch_descriptor(kv[1])
+            cpasync.prefetch_descriptor(kv[3])
 
-        sQ_layout, sK_layout, sV_layout, sO_layout = self._layouts()
-        sQ = storage.sQ.get_tensor(sQ_layout.outer, swizzle=sQ_layout.inner)
-        sK = storage.sK.get_tensor(sK_layout.outer, swizzle=sK_layout.inner)
-        sV = storage.sV.get_tensor(sV_layout.outer, swizzle=sV_layout.inner)
-        if cutlass.const_expr(self.separate_o):
-            sO = storage.sO.get_tensor(sO_layout.outer, swizzle=sO_layout.inner)
-        else:
-            sO = storage.sQ.get_tensor(sO_layout.outer, swizzle=sO_layout.inner)
-        scheduler = StaticWorkListScheduler(mWork, num_ctas)
-        blocks = BlockRange(self.tile_m, self.tile_n, self.causal)
-
-        if warp_idx < WARPGROUP_THREADS // WARP_THREADS:
-            cute.arch.setmaxregister_decrease(self.producer_regs)
-            if cutlass.const_expr(self.box_rows > 0):
-                if warp_idx == 0:
-                    self.produce_boxes(
-                        tma_Q, mQ, mV, tma_K, gmem_K, tma_V, gmem_V, sQ, sK, sV, pipe_q, pipe_k, pipe_v,
-                        mCuSeqlensQ, mCuSeqlensK, mKvIndptr, mKvIdx, scheduler, blocks, tidx,
-                    )
-            else:
-                self.produce_paged(
-                    tma_Q, mQ, mK, mV, sQ, sK, sV, pipe_q, pipe_k, pipe_v, mCuSeqlensQ, mCuSeqlensK, mKvIndptr,
-                    mKvIdx, scheduler, blocks, tidx, warp_idx,
-                )
-        else:
-            cute.arch.setmaxregister_increase(self.consumer_regs)
-            self.consume(
-                sQ, sK, sV, sO, pipe_q, pipe_k, pipe_v, mO, mLse, mCuSeqlensQ, mCuSeqlensK, scheduler, blocks,
-                scale_log2, tidx - WARPGROUP_THREADS,
-            )
-
-    # ------------------------------------------------------------------------------------ producer
+    def _kv_pipelines(self, storage):
+        if cutlass.const_expr(self.box_rows > 0):
+            return [make_box_pipeline(self.stages, m.data_ptr(), self.consumer_warps, self.tx_bytes_kv)
+                    for m in (storage.mbar_k, storage.mbar_v)]
+        return [PipelineGather.make(self.stages, m.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
+                for m in (storage.mbar_k, storage.mbar_v)]
 
     @cute.jit
-    def produce_paged(
+    def produce(
         self,
         tma_Q: cute.CopyAtom,
         mQ: cute.Tensor,
-        mK: cute.Tensor,
-        mV: cute.Tensor,
-        sQ: cute.Tensor,
-        sK: cute.Tensor,
-        sV: cute.Tensor,
-        pipe_q: pipeline.PipelineAsync,
-        pipe_k: pipeline.PipelineAsync,
-        pipe_v: pipeline.PipelineAsync,
-        mCuSeqlensQ: cute.Tensor,
-        mCuSeqlensK: cute.Tensor,
-        mKvIndptr: cute.Tensor,
-        mKvIdx: cute.Tensor,
-        scheduler: StaticWorkListScheduler,
-        blocks: BlockRange,
-        ptid: Int32,
-        warp_idx: Int32,
+        kv: tuple,
+        smem: tuple,  # (sQ, sK, sV)
+        pipes: tuple,  # (pipe_q, pipe_k, pipe_v)
+        walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
+        tidx: Int32,
     ):
+        """TMA boxes: warp 0 (warps 1-3 exit); gathers: the whole producer warpgroup."""
+        args = (tma_Q, mQ, kv, smem, pipes, walk, tidx)
+        if cutlass.const_expr(self.box_rows > 0):
+            if cute.arch.make_warp_uniform(cute.arch.warp_idx()) == 0:
+                self.produce_boxes(*args)
+        else:
+            self.produce_gathers(*args)
+
+    # ------------------------------------------------------------------------------------ producer: gathers
+
+    @cute.jit
+    def produce_gathers(
+        self,
+        tma_Q: cute.CopyAtom,
+        mQ: cute.Tensor,
+        kv: tuple,
+        smem: tuple,  # (sQ, sK, sV)
+        pipes: tuple,  # (pipe_q, pipe_k, pipe_v)
+        walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
+        ptid: Int32,
+    ):
+        mK, mV, mKvIndptr, mKvIdx = kv
+        sQ, sK, sV = smem
+        pipe_q, pipe_k, pipe_v = pipes
+        mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
+        warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
         q_per_kv = mQ.shape[2] // mK.shape[2]
         page_div = cute.FastDivmodDivisorV2(mK.shape[1])
         page_stride = Int64(mK.stride[0])
@@ -276,16 +219,10 @@ class PrefillPagedSm90(PrefillSm90):
 
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
         kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
-        # the consumers' walk of the work list (serpentine rounds): every role must take the same tiles
         first, end, step = scheduler.round_range()
         for rnd in cutlass.range(first, end, step, unroll=1):
-            tile = scheduler.tile(scheduler.row(rnd))
-            seq = SeqlenInfo.create(tile.batch, mCuSeqlensQ, mCuSeqlensK)
+            tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
             head_off = Int64(tile.q_head // q_per_kv) * head_stride
-            gQ = cute.local_tile(seq.request_q(mQ)[None, None, tile.q_head], (self.tile_m, self.head_dim), (tile.m_block, 0))
-            tQsQ, tQgQ = cpasync.tma_partition(
-                tma_Q, 0, cute.make_layout(1), cute.group_modes(sQ, 0, 2), cute.group_modes(gQ, 0, 2)
-            )
             offsets = (mKvIdx, mKvIndptr, tile.batch)
             n_block_max = blocks.n_block_max(seq, tile.m_block)
             if n_block_max > 0:
@@ -295,8 +232,7 @@ class PrefillPagedSm90(PrefillSm90):
                 )
                 self._gather(pipe_k, mK, head_off, tKsK, off_v, thr_copy, tiled_copy, kv_state, ptid)
             if warp_idx == 0:
-                pipe_q.producer_acquire(q_state)
-                cute.copy(tma_Q, tQgQ, tQsQ, tma_bar_ptr=pipe_q.producer_get_barrier(q_state))
+                self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
             if n_block_max > 0:
                 # K of block n goes out before V of block n + 1: the consumers need them in that order
@@ -318,44 +254,50 @@ class PrefillPagedSm90(PrefillSm90):
                 kv_state.advance()
 
     @cute.jit
+    def _gather(
+        self,
+        pipe: pipeline.PipelineAsync,
+        mX: cute.Tensor,
+        head_off: Int64,
+        tXsX: cute.Tensor,
+        offsets: cute.Tensor,
+        thr_copy: cute.ThrCopy,
+        tiled_copy: cute.TiledCopy,
+        state: pipeline.PipelineState,
+        ptid: Int32,
+    ):
+        pipe.producer_acquire(state)
+        self.gather.copy_tile(mX, head_off, tXsX[None, None, None, state.index], offsets, thr_copy, tiled_copy, ptid)
+        pipe.producer_commit(state)
+
+    # ------------------------------------------------------------------------------------ producer: TMA boxes
+
+    @cute.jit
     def produce_boxes(
         self,
         tma_Q: cute.CopyAtom,
         mQ: cute.Tensor,
-        mV: cute.Tensor,
-        tma_K: cute.CopyAtom,
-        gmem_K: cute.Tensor,
-        tma_V: cute.CopyAtom,
-        gmem_V: cute.Tensor,
-        sQ: cute.Tensor,
-        sK: cute.Tensor,
-        sV: cute.Tensor,
-        pipe_q: pipeline.PipelineAsync,
-        pipe_k: pipeline.PipelineAsync,
-        pipe_v: pipeline.PipelineAsync,
-        mCuSeqlensQ: cute.Tensor,
-        mCuSeqlensK: cute.Tensor,
-        mKvIndptr: cute.Tensor,
-        mKvIdx: cute.Tensor,
-        scheduler: StaticWorkListScheduler,
-        blocks: BlockRange,
-        lane: Int32,
+        kv: tuple,
+        smem: tuple,  # (sQ, sK, sV)
+        pipes: tuple,  # (pipe_q, pipe_k, pipe_v)
+        walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
+        tidx: Int32,
     ):
         """The TMA path (page_size % box_rows == 0), producer warp 0: K/V blocks as ``boxes`` TMA boxes of
         ``box_rows`` rows, each inside one page; lane ``p`` holds box ``p``'s page id and first slot."""
+        mV, tma_K, gmem_K, tma_V, gmem_V, mKvIndptr, mKvIdx = kv
+        sQ, sK, sV = smem
+        pipe_q, pipe_k, pipe_v = pipes
+        mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
+        lane = tidx % WARP_THREADS
         q_per_kv = mQ.shape[2] // gmem_K.shape[2]
         page_div = cute.FastDivmodDivisorV2(gmem_K.shape[0])
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
         kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
         first, end, step = scheduler.round_range()
         for rnd in cutlass.range(first, end, step, unroll=1):
-            tile = scheduler.tile(scheduler.row(rnd))
-            seq = SeqlenInfo.create(tile.batch, mCuSeqlensQ, mCuSeqlensK)
+            tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
             kv_head = tile.q_head // q_per_kv
-            gQ = cute.local_tile(seq.request_q(mQ)[None, None, tile.q_head], (self.tile_m, self.head_dim), (tile.m_block, 0))
-            tQsQ, tQgQ = cpasync.tma_partition(
-                tma_Q, 0, cute.make_layout(1), cute.group_modes(sQ, 0, 2), cute.group_modes(gQ, 0, 2)
-            )
             gK = gmem_K[None, None, kv_head, None]  # (page_size, d, num_pages) TMA coordinates
             gV = gmem_V[None, None, kv_head, None]
             req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div)
@@ -367,8 +309,7 @@ class PrefillPagedSm90(PrefillSm90):
                 page_v, slot_v = self._box_ids(*req, n_block_max - 1, lane)
                 page_k, slot_k = self._box_ids(*req, cutlass.max(n_block_max - 2, 0), lane)
                 self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, kv_state)
-            pipe_q.producer_acquire(q_state)
-            cute.copy(tma_Q, tQgQ, tQsQ, tma_bar_ptr=pipe_q.producer_get_barrier(q_state))
+            self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
             if n_block_max > 0:
                 tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane)
@@ -438,23 +379,6 @@ class PrefillPagedSm90(PrefillSm90):
             sl = cute.arch.shuffle_sync(slot, b)
             if b < n_tma:
                 self._copy_box(atom, gX, sX, pg, sl, b, pipe, state)
-
-    @cute.jit
-    def _gather(
-        self,
-        pipe: pipeline.PipelineAsync,
-        mX: cute.Tensor,
-        head_off: Int64,
-        tXsX: cute.Tensor,
-        offsets: cute.Tensor,
-        thr_copy: cute.ThrCopy,
-        tiled_copy: cute.TiledCopy,
-        state: pipeline.PipelineState,
-        ptid: Int32,
-    ):
-        pipe.producer_acquire(state)
-        self.gather.copy_tile(mX, head_off, tXsX[None, None, None, state.index], offsets, thr_copy, tiled_copy, ptid)
-        pipe.producer_commit(state)
 
 
 def compile_prefill_paged(spec):
