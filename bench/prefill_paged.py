@@ -1,9 +1,12 @@
 """Paged prefill / append TFLOP/s next to our dense ragged kernel on the same problem, same process.
 
-    python -m bench.prefill_paged [--json out.json]
+    python -m bench.prefill_paged [--json out.json] [--pages contiguous]
+    ncu --clock-control none --nvtx --nvtx-include "dense/" --nvtx-include "page16/" ... \
+        python3 -m bench.prefill_paged --profile     # one launch each, 4 x 4k, in NVTX ranges
 
 hd128 causal bf16, 16 query heads and 16 kv heads (as bench.prefill). The paged cache holds the same K/V
-rows as the dense tensors, on shuffled page ids (page sizes 1, 16, 64). FLOPs are counted causal-aware
+rows as the dense tensors, on shuffled page ids (page sizes 1, 16, 64; ``--pages contiguous``: page ids in
+order, each request's pages adjacent, to tell the kernel's cost from the memory locality of the pages). FLOPs are counted causal-aware
 (bottom-right): 2 * visible query-key pairs * heads * (head_dim + head_dim_v).
 """
 
@@ -26,11 +29,12 @@ CASES = (  # (name, q_lens, kv_lens)
 )
 
 
-def paged_copy(k, v, kv_lens, page_size, gen):
-    """The ragged K/V rows laid into a paged NHD cache on shuffled page ids; returns the cache and table."""
+def paged_copy(k, v, kv_lens, page_size, gen, shuffled=True):
+    """The ragged K/V rows laid into a paged NHD cache on shuffled (or in-order) page ids; returns the cache
+    and table."""
     pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
     num_pages = sum(pages_per)
-    ids = torch.randperm(num_pages, generator=gen).to(torch.int32)
+    ids = (torch.randperm(num_pages, generator=gen) if shuffled else torch.arange(num_pages)).to(torch.int32)
     hk, d = k.shape[1], k.shape[2]
     kc = torch.zeros(num_pages, page_size, hk, d, dtype=k.dtype, device=k.device)
     vc = torch.zeros_like(kc)
@@ -47,7 +51,7 @@ def paged_copy(k, v, kv_lens, page_size, gen):
     return (kc, vc), indptr, ids, last
 
 
-def bench_case(name, q_lens, kv_lens, heads=16, d=128, causal=True, dtype=torch.bfloat16):
+def bench_case(name, q_lens, kv_lens, heads=16, d=128, causal=True, dtype=torch.bfloat16, shuffled=True):
     gen = torch.Generator().manual_seed(0)
     qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
     kv = [0] + torch.tensor(kv_lens).cumsum(0).tolist()
@@ -62,7 +66,7 @@ def bench_case(name, q_lens, kv_lens, heads=16, d=128, causal=True, dtype=torch.
     row["dense"] = flops / time_ms(lambda: dense.run(q, k, v, out=out)) / 1e9
     ref = dense.run(q, k, v)
     for ps in PAGE_SIZES:
-        cache, indptr, ids, last = paged_copy(k, v, kv_lens, ps, gen)
+        cache, indptr, ids, last = paged_copy(k, v, kv_lens, ps, gen, shuffled)
         w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
         w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=causal, q_data_type=dtype)
         if not torch.equal(w.run(q, cache), ref):
@@ -75,18 +79,52 @@ def bench_case(name, q_lens, kv_lens, heads=16, d=128, causal=True, dtype=torch.
     return row
 
 
+def profile(q_lens=(4096,) * 4, heads=16, d=128, dtype=torch.bfloat16):
+    """One launch of the dense kernel and of the paged one (page 16 and 64, shuffled and in-order page ids), each
+    in an NVTX range named after it (``dense``, ``page16``, ``page16c``, ...), for Nsight Compute."""
+    gen = torch.Generator().manual_seed(0)
+    qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
+    q, k, v = (torch.randn(qo[-1], heads, d, dtype=dtype, device="cuda") for _ in range(3))
+    out = torch.empty_like(q)
+    dense = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    dense.plan(qo, qo, heads, heads, d, causal=True, q_data_type=dtype)
+    runs = [("dense", lambda: dense.run(q, k, v, out=out))]
+    for ps in (16, 64):
+        for shuffled in (True, False):
+            cache, indptr, ids, last = paged_copy(k, v, list(q_lens), ps, gen, shuffled)
+            w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
+            w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=True, q_data_type=dtype)
+            runs.append((f"page{ps}{'' if shuffled else 'c'}", lambda w=w, cache=cache: w.run(q, cache, out=out)))
+    for name, fn in runs:
+        fn()
+        torch.cuda.synchronize()
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda.nvtx.range_push(name)
+        a.record()
+        fn()
+        b.record()
+        torch.cuda.nvtx.range_pop()
+        torch.cuda.synchronize()
+        print(f"{name}: {a.elapsed_time(b) * 1e3:.1f} us", flush=True)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--json")
+    p.add_argument("--pages", choices=("shuffled", "contiguous"), default="shuffled")
+    p.add_argument("--profile", action="store_true", help="one launch per kernel in NVTX ranges (for ncu)")
     args = p.parse_args(argv)
-    rows = [bench_case(*c) for c in CASES]
+    if args.profile:
+        profile()
+        return
+    rows = [bench_case(*c, shuffled=args.pages == "shuffled") for c in CASES]
     cols = ["case", "dense"]
     for ps in PAGE_SIZES:
         cols += [f"page{ps}", f"page{ps}/dense"]
-    print(f"paged prefill, hd128 causal bf16, TFLOP/s; {device_info()['device']}")
+    print(f"paged prefill, hd128 causal bf16, TFLOP/s, {args.pages} pages; {device_info()['device']}")
     print(markdown_table(rows, cols))
     if args.json:
-        write_json(args.json, {"env": device_info(), "rows": rows})
+        write_json(args.json, {"env": device_info(), "pages": args.pages, "rows": rows})
 
 
 if __name__ == "__main__":

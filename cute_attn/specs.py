@@ -21,6 +21,9 @@ PREFILL_HEAD_DIMS = ((64, 64), (128, 128), (256, 256), (192, 128))
 DECODE_HEAD_DIMS = (64, 128, 256)
 # Paged prefill: K and V rows share one gather geometry (head_dim == head_dim_v, row = 8..32 x 16 bytes).
 PREFILL_PAGED_HEAD_DIMS = ((64, 64), (128, 128), (256, 256))
+# Paged prefill K/V load paths: 0 = 16-byte cp.async row gathers (any page size); n = TMA boxes of n rows inside
+# one page (page_size % n == 0 and tile_n % n == 0; layouts.paged.tma_box_rows picks it from the page size)
+PREFILL_PAGED_TMA_BOX_ROWS = (0, 16, 64)
 # Ops whose variants the build compiles and the package ships.
 SHIPPED_OPS = ("append_kv", "merge_state", "merge_states", "prefill", "prefill_paged", "decode")
 
@@ -216,17 +219,30 @@ class PrefillSpec(KernelSpec):
 
 @dataclasses.dataclass(frozen=True)
 class PrefillPagedSpec(PrefillSpec):
-    """Prefill / append over a paged KV cache, any page size (NHD or HND: the cache strides are runtime)."""
+    """Prefill / append over a paged KV cache (NHD or HND: the cache strides are runtime). ``tma_box_rows``:
+    0 = K/V gathered by cp.async (any page size), n = one TMA box of n rows per page piece (page_size % n == 0)."""
 
     op: ClassVar[str] = "prefill_paged"
     module: ClassVar[str] = "cute_attn.kernels.prefill_paged_sm90"
     compile_fn: ClassVar[str] = "compile_prefill_paged"
     head_dims: ClassVar[tuple] = PREFILL_PAGED_HEAD_DIMS
 
+    tma_box_rows: int = 0
+
     def _check(self) -> None:
         super()._check()
         if self.tile_m:
             raise ValueError(f"{self.op} has one tile per head dim (tile_m must be 0, got {self.tile_m})")
+        if self.tma_box_rows not in PREFILL_PAGED_TMA_BOX_ROWS:
+            raise ValueError(f"tma_box_rows must be one of {PREFILL_PAGED_TMA_BOX_ROWS}, got {self.tma_box_rows}")
+        if self.tma_box_rows and self.tile_n % self.tma_box_rows:
+            raise ValueError(f"tma_box_rows {self.tma_box_rows} does not divide the key tile ({self.tile_n} rows)")
+
+    @property
+    def tile_n(self) -> int:
+        from .kernels.common.config import prefill_tile
+
+        return prefill_tile(self.head_dim, self.head_dim_v, self.causal)[1]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -281,7 +297,10 @@ def shipped_specs(arch: str = "sm_90a", ops: tuple[str, ...] | None = None) -> l
         for dtype in DTYPES:
             for hd, hdv in PREFILL_PAGED_HEAD_DIMS:
                 for causal in (False, True):
-                    yield PrefillPagedSpec(arch=arch, dtype=dtype, head_dim=hd, head_dim_v=hdv, causal=causal)
+                    for box in PREFILL_PAGED_TMA_BOX_ROWS:
+                        spec = PrefillPagedSpec(arch=arch, dtype=dtype, head_dim=hd, head_dim_v=hdv, causal=causal)
+                        if box == 0 or spec.tile_n % box == 0:
+                            yield dataclasses.replace(spec, tma_box_rows=box)
         for dtype in DTYPES:
             for hd in DECODE_HEAD_DIMS:
                 yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd)

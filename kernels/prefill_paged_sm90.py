@@ -1,8 +1,9 @@
 """Prefill / append attention over a paged KV cache on Hopper (sm_90a), any page size (1 included).
 
 The consumers and the epilogue are those of :class:`PrefillSm90` (inherited unchanged); only the
-producer differs: Q by TMA as before, K/V gathered row by row from the pages with 16-byte cp.async
-(``common/paged_loader.py``). Compile with :func:`compile_prefill_paged`; the API is
+producer differs: Q by TMA as before, K/V either as TMA boxes of ``tma_box_rows`` rows inside one page
+(page_size a multiple of the box: a compiled variant) or gathered row by row from the pages with 16-byte
+cp.async (any page size; ``common/paged_loader.py``), both arriving on the dense kernel's barriers. Compile with :func:`compile_prefill_paged`; the API is
 ``cute_attn.BatchPrefillWithPagedKVCacheWrapper``.
 """
 
@@ -20,11 +21,14 @@ from cutlass import Float32, Int32, Int64  # noqa: E402
 from cutlass.cute.nvgpu import cpasync  # noqa: E402
 
 from .common.config import WARPGROUP_THREADS  # noqa: E402
-from .common.mask import BlockRange  # noqa: E402
-from .common.paged_loader import PagedRowGather, PipelineGather  # noqa: E402
-from .common.seqlen import SeqlenInfo  # noqa: E402
-from .common.softmax import LOG2_E  # noqa: E402
-from .common.tile_scheduler import StaticWorkListScheduler  # noqa: E402
+from ..layouts.paged import box_page_slot  # noqa: E402
+from .common.paged_loader import (  # noqa: E402
+    PagedRowGather,
+    PipelineGather,
+    fence_gathered,
+    make_box_pipeline,
+    wait_empty,
+)
 from .prefill_sm90 import DTYPES, WARP_THREADS, PrefillSm90  # noqa: E402
 
 # (consumer warpgroups) -> (producer, consumer) registers: the gathering producer warpgroup needs more
@@ -34,16 +38,28 @@ GATHER_REGISTER_BUDGET = {2: (40, 232), 3: (32, 160)}
 
 
 class PrefillPagedSm90(PrefillSm90):
-    """:class:`PrefillSm90` with K/V gathered from a paged cache.
+    """:class:`PrefillSm90` with K/V loaded from a paged cache: overrides the K/V hooks (``_prefetch_kv``,
+    ``_kv_pipelines``, ``produce``) and shares the dense kernel body, consumers and epilogue.
 
     ==========  ============  =================================================================
     role        warps         work per tile (tile_m query rows of one head, key blocks high -> low)
     ==========  ============  =================================================================
-    producer    wg 0 (all 4)  K(first) gather -> Q (TMA, warp 0) -> [K(j+1), V(j)] gathers ->
-                              V(last). A gather: the lane-owned row offsets of the block (page id
-                              + fast divmod, computed one block ahead), shuffled to the
-                              threads_per_row lanes of each row, 16-byte cp.async per lane, then
-                              cp.async.mbarrier.arrive.noinc on the stage's full barrier.
+    producer    wg 0 (all 4)  gathers (``tma_box_rows == 0``): K(first) -> Q (TMA, warp 0) ->
+    (gathers)                 [K(j+1), V(j)] -> V(last). A gather: the lane-owned row offsets of
+                              the block (page id + fast divmod, computed one block ahead),
+                              shuffled to the threads_per_row lanes of each row, 16-byte cp.async
+                              per lane, then cp.async.mbarrier.arrive.noinc on the stage's full
+                              barrier.
+    producer    wg 0, warp 0  TMA boxes (``tma_box_rows`` = B > 0, page_size % B == 0): the same
+    (boxes)                   order; a block is tile_n / B boxes, lane p holding box p's page id
+                              and first slot (``layouts.paged.box_page_slot``), one 4-d TMA
+                              (d, slot, head, page) per box onto the stage's full barrier with
+                              the block's bytes (the dense producer's acquire). K boxes past the
+                              request's end are clamped to its last box (masked keys); the V
+                              boxes past it (last block only) are gathered by the warp's lanes
+                              with rows clamped to the last row (P = 0 must meet finite V), then
+                              waited for and fenced before the arrival, which announces only the
+                              TMA bytes. Warps 1-3 exit.
     consumer i  wg 1 + i      as PrefillSm90 (S = Q K^T, masks, online softmax, O += P V,
                               ping-pong, epilogue): unchanged code.
     ==========  ============  =================================================================
@@ -51,10 +67,12 @@ class PrefillPagedSm90(PrefillSm90):
     Pipelines:
 
     - ``q``: ``PipelineTmaAsync``, 1 stage (as PrefillSm90).
-    - ``k``, ``v``: :class:`PipelineGather` (``PipelineCpAsync``), ``stages`` each; full barrier: 128
-      producer arrivals (noinc, each fires when that thread's copies landed); empty barrier: every
-      consumer thread (``consumer_release`` of ``PipelineAsync`` arrives per thread). ``consumer_wait``
-      adds the generic -> async proxy fence that wgmma reads need after cp.async writes.
+    - ``k``, ``v``, gathers: :class:`PipelineGather` (``PipelineCpAsync``), ``stages`` each; full barrier: 128
+      producer arrivals (noinc, each fires when that thread's copies landed); empty barrier: every consumer
+      thread. ``consumer_wait`` adds the generic -> async proxy fence that wgmma reads need after cp.async
+      writes. (Run 24: moving that fence to the producer, which then waits for its copies, was 5-11 % slower.)
+    - ``k``, ``v``, TMA boxes: ``PipelineTmaAsync``, the dense kernel's (one producer arrival with the block's
+      bytes, one elected release per consumer warp, no fence).
 
     Rows at or past kv_len are clamped to the last row (valid memory, masked keys). The cache is the
     NHD-shaped view ``(num_pages, page_size, num_kv_heads, d)`` with any strides (HND is a transposed
@@ -63,15 +81,22 @@ class PrefillPagedSm90(PrefillSm90):
     last S GEMM, per-warpgroup epilogue, as PrefillSm90 v3); aliasing sQ for hd256. Measured (H100, run 19,
     bench/NOTES-prefill-paged.md): one release arrival per consumer warp and a third K/V stage (with sO
     aliased) were both slower, not kept.
-    Registers: producer ``GATHER_REGISTER_BUDGET`` (40), consumers 232 (2 consumer warpgroups).
-    Not done: the TMA-per-page path for page_size a multiple of tile_n (the gather serves all sizes).
+    Registers: producer ``GATHER_REGISTER_BUDGET`` (40), consumers 232 (2 consumer warpgroups), both paths.
     """
 
-    def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool):
+    def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
         super().__init__(dtype, head_dim, head_dim_v, causal)
         assert head_dim == head_dim_v, "K and V rows share one gather geometry"
         self.producer_regs, self.consumer_regs = GATHER_REGISTER_BUDGET[self.consumer_wgs]
-        self.gather = PagedRowGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
+        self.box_rows = tma_box_rows
+        if tma_box_rows:
+            assert self.tile_n % tma_box_rows == 0 and tma_box_rows % 8 == 0, "whole boxes of whole swizzle atoms"
+            self.boxes = self.tile_n // tma_box_rows
+            assert self.boxes <= WARP_THREADS, "one lane per box holds its page id"
+            # the tail boxes of a request's last V block, by the producer warp's 32 lanes
+            self.gather = PagedRowGather(self.dtype, head_dim, tma_box_rows, WARP_THREADS)
+        else:
+            self.gather = PagedRowGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
 
     # ------------------------------------------------------------------------------------ host
 
@@ -98,101 +123,86 @@ class PrefillPagedSm90(PrefillSm90):
             cpasync.CopyBulkTensorTileG2SOp(), mQ, sQ_layout, (self.tile_m, self.head_dim)
         )
         self.tx_bytes_q = cute.size_in_bytes(self.dtype, sQ_layout)
+        if cutlass.const_expr(self.box_rows > 0):
+            # (num_pages, page_size, h_k, d) -> (page_size, d, h_k, num_pages): a box is (box_rows, d) of one
+            # page and head, the page id a coordinate; its smem is a box_rows slice of the K/V stage layout
+            box = (self.box_rows, self.head_dim)
+            box_smem = cute.composition(
+                cute.select(sK_layout, mode=[0, 1]), (cute.make_layout(box[0]), cute.make_layout(box[1]))
+            )
+            tma_K, gmem_K, tma_V, gmem_V = [
+                x
+                for t in (mK, mV)
+                for x in cpasync.make_tiled_tma_atom(
+                    cpasync.CopyBulkTensorTileG2SOp(),
+                    cute.make_tensor(t.iterator, cute.select(t.layout, mode=[1, 3, 2, 0])),
+                    box_smem,
+                    box,
+                )
+            ]
+            # the box's bytes (its smem layout is strided: the cosize would count the gaps)
+            self.tx_bytes_box = self.box_rows * self.head_dim * self.dtype.width // 8
+            self.tx_bytes_kv = self.tx_bytes_box * self.boxes
+            kv = (mV, tma_K, gmem_K, tma_V, gmem_V, mKvIndptr, mKvIdx)
+        else:
+            kv = (mK, mV, mKvIndptr, mKvIdx)
 
         # own sO where the dense config has one (hd <= 192): Q released after the tile's last S GEMM, per-WG epilogue
         self.separate_o = self._separate_o_cfg
         self.shared_storage = self._shared_storage(sQ_layout, sK_layout, sV_layout, sO_layout)
-        self.kernel_paged(
-            tma_Q, gmem_Q, mK, mV, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mKvIndptr, mKvIdx, mWork, num_ctas,
-            softmax_scale * LOG2_E,
-        ).launch(grid=[num_ctas, 1, 1], block=[self.threads, 1, 1], stream=stream, min_blocks_per_mp=1)
+        self._launch(tma_Q, gmem_Q, kv, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale, stream)
 
-    # ------------------------------------------------------------------------------------ device
+    # ------------------------------------------------------------------------------------ device hooks
 
-    @cute.kernel
-    def kernel_paged(
-        self,
-        tma_Q: cute.CopyAtom,
-        mQ: cute.Tensor,
-        mK: cute.Tensor,
-        mV: cute.Tensor,
-        mO: cute.Tensor,
-        mLse: cute.Tensor,
-        mCuSeqlensQ: cute.Tensor,
-        mCuSeqlensK: cute.Tensor,
-        mKvIndptr: cute.Tensor,
-        mKvIdx: cute.Tensor,
-        mWork: cute.Tensor,
-        num_ctas: Int32,
-        scale_log2: Float32,
-    ):
-        tidx, _, _ = cute.arch.thread_idx()
-        warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
-        if warp_idx == 0:
-            cpasync.prefetch_descriptor(tma_Q)
+    def _prefetch_kv(self, kv):
+        if cutlass.const_expr(self.box_rows > 0):
+            cpasync.prefetch_descriptor(kv[1])
+            cpasync.prefetch_descriptor(kv[3])
 
-        smem = cutlass.utils.SmemAllocator()
-        storage = smem.allocate(self.shared_storage)
-        pipe_q = pipeline.PipelineTmaAsync.create(
-            barrier_storage=storage.mbar_q.data_ptr(), num_stages=1,
-            producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 1),
-            # PipelineTmaAsync releases from one elected lane per warp: the empty barrier counts warps
-            consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_warps),
-            tx_count=self.tx_bytes_q, defer_sync=True,
-        )
-        pipe_k = PipelineGather.make(self.stages, storage.mbar_k.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
-        pipe_v = PipelineGather.make(self.stages, storage.mbar_v.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
-        cute.arch.mbarrier_init_fence()
-        cute.arch.barrier()
-
-        sQ_layout, sK_layout, sV_layout, sO_layout = self._layouts()
-        sQ = storage.sQ.get_tensor(sQ_layout.outer, swizzle=sQ_layout.inner)
-        sK = storage.sK.get_tensor(sK_layout.outer, swizzle=sK_layout.inner)
-        sV = storage.sV.get_tensor(sV_layout.outer, swizzle=sV_layout.inner)
-        if cutlass.const_expr(self.separate_o):
-            sO = storage.sO.get_tensor(sO_layout.outer, swizzle=sO_layout.inner)
-        else:
-            sO = storage.sQ.get_tensor(sO_layout.outer, swizzle=sO_layout.inner)
-        scheduler = StaticWorkListScheduler(mWork, num_ctas)
-        blocks = BlockRange(self.tile_m, self.tile_n, self.causal)
-
-        if warp_idx < WARPGROUP_THREADS // WARP_THREADS:
-            cute.arch.setmaxregister_decrease(self.producer_regs)
-            self.produce_paged(
-                tma_Q, mQ, mK, mV, sQ, sK, sV, pipe_q, pipe_k, pipe_v, mCuSeqlensQ, mCuSeqlensK, mKvIndptr,
-                mKvIdx, scheduler, blocks, tidx, warp_idx,
-            )
-        else:
-            cute.arch.setmaxregister_increase(self.consumer_regs)
-            self.consume(
-                sQ, sK, sV, sO, pipe_q, pipe_k, pipe_v, mO, mLse, mCuSeqlensQ, mCuSeqlensK, scheduler, blocks,
-                scale_log2, tidx - WARPGROUP_THREADS,
-            )
-
-    # ------------------------------------------------------------------------------------ producer
+    def _kv_pipelines(self, storage):
+        if cutlass.const_expr(self.box_rows > 0):
+            return [make_box_pipeline(self.stages, m.data_ptr(), self.consumer_warps, self.tx_bytes_kv)
+                    for m in (storage.mbar_k, storage.mbar_v)]
+        return [PipelineGather.make(self.stages, m.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
+                for m in (storage.mbar_k, storage.mbar_v)]
 
     @cute.jit
-    def produce_paged(
+    def produce(
         self,
         tma_Q: cute.CopyAtom,
         mQ: cute.Tensor,
-        mK: cute.Tensor,
-        mV: cute.Tensor,
-        sQ: cute.Tensor,
-        sK: cute.Tensor,
-        sV: cute.Tensor,
-        pipe_q: pipeline.PipelineAsync,
-        pipe_k: pipeline.PipelineAsync,
-        pipe_v: pipeline.PipelineAsync,
-        mCuSeqlensQ: cute.Tensor,
-        mCuSeqlensK: cute.Tensor,
-        mKvIndptr: cute.Tensor,
-        mKvIdx: cute.Tensor,
-        scheduler: StaticWorkListScheduler,
-        blocks: BlockRange,
-        ptid: Int32,
-        warp_idx: Int32,
+        kv: tuple,
+        smem: tuple,  # (sQ, sK, sV)
+        pipes: tuple,  # (pipe_q, pipe_k, pipe_v)
+        walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
+        tidx: Int32,
     ):
+        """TMA boxes: warp 0 (warps 1-3 exit); gathers: the whole producer warpgroup."""
+        args = (tma_Q, mQ, kv, smem, pipes, walk, tidx)
+        if cutlass.const_expr(self.box_rows > 0):
+            if cute.arch.make_warp_uniform(cute.arch.warp_idx()) == 0:
+                self.produce_boxes(*args)
+        else:
+            self.produce_gathers(*args)
+
+    # ------------------------------------------------------------------------------------ producer: gathers
+
+    @cute.jit
+    def produce_gathers(
+        self,
+        tma_Q: cute.CopyAtom,
+        mQ: cute.Tensor,
+        kv: tuple,
+        smem: tuple,  # (sQ, sK, sV)
+        pipes: tuple,  # (pipe_q, pipe_k, pipe_v)
+        walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
+        ptid: Int32,
+    ):
+        mK, mV, mKvIndptr, mKvIdx = kv
+        sQ, sK, sV = smem
+        pipe_q, pipe_k, pipe_v = pipes
+        mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
+        warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
         q_per_kv = mQ.shape[2] // mK.shape[2]
         page_div = cute.FastDivmodDivisorV2(mK.shape[1])
         page_stride = Int64(mK.stride[0])
@@ -209,16 +219,10 @@ class PrefillPagedSm90(PrefillSm90):
 
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
         kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
-        # the consumers' walk of the work list (serpentine rounds): every role must take the same tiles
         first, end, step = scheduler.round_range()
         for rnd in cutlass.range(first, end, step, unroll=1):
-            tile = scheduler.tile(scheduler.row(rnd))
-            seq = SeqlenInfo.create(tile.batch, mCuSeqlensQ, mCuSeqlensK)
+            tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
             head_off = Int64(tile.q_head // q_per_kv) * head_stride
-            gQ = cute.local_tile(seq.request_q(mQ)[None, None, tile.q_head], (self.tile_m, self.head_dim), (tile.m_block, 0))
-            tQsQ, tQgQ = cpasync.tma_partition(
-                tma_Q, 0, cute.make_layout(1), cute.group_modes(sQ, 0, 2), cute.group_modes(gQ, 0, 2)
-            )
             offsets = (mKvIdx, mKvIndptr, tile.batch)
             n_block_max = blocks.n_block_max(seq, tile.m_block)
             if n_block_max > 0:
@@ -228,8 +232,7 @@ class PrefillPagedSm90(PrefillSm90):
                 )
                 self._gather(pipe_k, mK, head_off, tKsK, off_v, thr_copy, tiled_copy, kv_state, ptid)
             if warp_idx == 0:
-                pipe_q.producer_acquire(q_state)
-                cute.copy(tma_Q, tQgQ, tQsQ, tma_bar_ptr=pipe_q.producer_get_barrier(q_state))
+                self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
             if n_block_max > 0:
                 # K of block n goes out before V of block n + 1: the consumers need them in that order
@@ -267,12 +270,122 @@ class PrefillPagedSm90(PrefillSm90):
         self.gather.copy_tile(mX, head_off, tXsX[None, None, None, state.index], offsets, thr_copy, tiled_copy, ptid)
         pipe.producer_commit(state)
 
+    # ------------------------------------------------------------------------------------ producer: TMA boxes
+
+    @cute.jit
+    def produce_boxes(
+        self,
+        tma_Q: cute.CopyAtom,
+        mQ: cute.Tensor,
+        kv: tuple,
+        smem: tuple,  # (sQ, sK, sV)
+        pipes: tuple,  # (pipe_q, pipe_k, pipe_v)
+        walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
+        tidx: Int32,
+    ):
+        """The TMA path (page_size % box_rows == 0), producer warp 0: K/V blocks as ``boxes`` TMA boxes of
+        ``box_rows`` rows, each inside one page; lane ``p`` holds box ``p``'s page id and first slot."""
+        mV, tma_K, gmem_K, tma_V, gmem_V, mKvIndptr, mKvIdx = kv
+        sQ, sK, sV = smem
+        pipe_q, pipe_k, pipe_v = pipes
+        mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
+        lane = tidx % WARP_THREADS
+        q_per_kv = mQ.shape[2] // gmem_K.shape[2]
+        page_div = cute.FastDivmodDivisorV2(gmem_K.shape[0])
+        q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
+        kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
+        first, end, step = scheduler.round_range()
+        for rnd in cutlass.range(first, end, step, unroll=1):
+            tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
+            kv_head = tile.q_head // q_per_kv
+            gK = gmem_K[None, None, kv_head, None]  # (page_size, d, num_pages) TMA coordinates
+            gV = gmem_V[None, None, kv_head, None]
+            req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div)
+            n_block_max = blocks.n_block_max(seq, tile.m_block)
+            # box ids (lane p: box p's page and first slot) of the V block to load next, of the K block to load
+            # next and of the block after it (its page ids load while this block's copies issue); loop-carried
+            page_v, slot_v, page_k, slot_k = Int32(0), Int32(0), Int32(0), Int32(0)
+            if n_block_max > 0:
+                page_v, slot_v = self._box_ids(*req, n_block_max - 1, lane)
+                page_k, slot_k = self._box_ids(*req, cutlass.max(n_block_max - 2, 0), lane)
+                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, kv_state)
+            self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
+            q_state.advance()
+            if n_block_max > 0:
+                tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane)
+                for i in cutlass.range(n_block_max - 1, unroll=1):
+                    n_block = n_block_max - 2 - i
+                    page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
+                    v_state = kv_state.clone()
+                    kv_state.advance()
+                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, kv_state)
+                    self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 1, tail, v_state)
+                    page_v, slot_v = page_k, slot_k
+                    page_k, slot_k = page_pf, slot_pf
+                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, kv_state)
+                kv_state.advance()
+
+    @cute.jit
+    def _box_ids(self, mKvIdx, mKvIndptr, batch: Int32, kv_len: Int32, page_div, n_block: Int32, lane: Int32):
+        """Page id and first slot of box ``lane`` of key block ``n_block``; boxes past the request's end are
+        clamped to its last box (valid memory: K rows there are masked, V rows gathered, ``_load_v_boxes``)."""
+        last_box = (kv_len - 1) // self.box_rows * self.box_rows
+        first_row = cutlass.min(n_block * self.tile_n + lane * self.box_rows, last_box)
+        return box_page_slot(mKvIdx, mKvIndptr, batch, first_row, page_div)
+
+    @cute.jit
+    def _copy_box(self, atom, gX, sX, page: Int32, slot: Int32, box: int, pipe, state):
+        """TMA of one box: rows ``[slot, slot + box_rows)`` of ``page`` -> rows of box ``box`` of the stage."""
+        g_box = cute.local_tile(cute.domain_offset((slot, 0), gX[None, None, page]), (self.box_rows, self.head_dim), (0, 0))
+        s_box = cute.local_tile(sX[None, None, state.index], (self.box_rows, self.head_dim), (box, 0))
+        t_s, t_g = cpasync.tma_partition(
+            atom, 0, cute.make_layout(1), cute.group_modes(s_box, 0, 2), cute.group_modes(g_box, 0, 2)
+        )
+        cute.copy(atom, t_g, t_s, tma_bar_ptr=pipe.producer_get_barrier(state))
+
+    @cute.jit
+    def _load_boxes(self, pipe, atom, gX, sX, page: Int32, slot: Int32, state: pipeline.PipelineState):
+        """A whole block by TMA (rows past the request's end come from its last box: K only, masked)."""
+        pipe.producer_acquire(state)
+        for b in cutlass.range_constexpr(self.boxes):
+            self._copy_box(atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe, state)
+
+    @cute.jit
+    def _load_v_boxes(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, tail, state):
+        """A V block: the boxes wholly before the request's end by TMA; the others (the request's last block
+        only) gathered by cp.async with rows clamped to the last row, since P = 0 must meet finite V (rows past
+        the end of a page may hold anything). The gather is waited for and fenced to the async proxy before the
+        one arrival, which announces the TMA bytes alone."""
+        mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane = tail
+        n_tma = cutlass.min((kv_len - n_block * self.tile_n) // self.box_rows, self.boxes)
+        wait_empty(pipe, state)
+        if n_tma < self.boxes:
+            tiled_copy = self.gather.tiled_copy()
+            thr_copy = tiled_copy.get_slice(lane)
+            offsets = self.gather.make_offsets()
+            head_off = Int64(kv_head) * Int64(mV.stride[2])
+            for b in cutlass.range(n_tma, self.boxes, unroll=1):
+                self.gather.row_offsets(
+                    offsets, mKvIdx, mKvIndptr, batch, n_block * self.boxes + b, kv_len, page_div,
+                    Int64(mV.stride[0]), Int64(mV.stride[1]), lane,
+                )
+                s_box = cute.local_tile(sX[None, None, state.index], (self.box_rows, self.head_dim), (b, 0))
+                self.gather.copy_tile(mV, head_off, thr_copy.partition_D(s_box), offsets, thr_copy, tiled_copy, lane)
+            fence_gathered()
+        with cute.arch.elect_one():
+            cute.arch.mbarrier_arrive_and_expect_tx(pipe.producer_get_barrier(state), n_tma * self.tx_bytes_box)
+        for b in cutlass.range_constexpr(self.boxes):
+            pg = cute.arch.shuffle_sync(page, b)
+            sl = cute.arch.shuffle_sync(slot, b)
+            if b < n_tma:
+                self._copy_box(atom, gX, sX, pg, sl, b, pipe, state)
+
 
 def compile_prefill_paged(spec):
     """Compile one paged prefill variant for sm_90a with symbolic sizes and strides (no GPU needed)."""
     dtype = DTYPES[spec.dtype]
     d, dv = spec.head_dim, spec.head_dim_v
-    op = PrefillPagedSm90(spec.dtype, d, dv, bool(spec.causal))
+    op = PrefillPagedSm90(spec.dtype, d, dv, bool(spec.causal), spec.tma_box_rows)
     sym = cute.sym_int
     fake = cute.runtime.make_fake_tensor
     compact = cute.runtime.make_fake_compact_tensor

@@ -64,6 +64,11 @@ class PrefillSm90:
     Registers (``setmaxnreg``): producer warpgroup drops to ``producer_regs``, consumers rise to
     ``consumer_regs`` (config.py: 24 / 240 with two consumer warpgroups).
 
+    Hooks for another K/V source (``prefill_paged_sm90``): :meth:`_launch` takes the K/V source as one tuple
+    ``kv`` that only :meth:`_prefetch_kv`, :meth:`_kv_pipelines` and :meth:`produce` read; a subclass overrides
+    those three and shares :meth:`kernel` (allocation, roles, registers), the consumers and the epilogue. The
+    producer walks the tiles with :meth:`_producer_tile` (the consumers' serpentine order).
+
     Output store: a vectorized predicated store rather than a TMA store: a TMA store of a tile_m-row box
     cannot stop at the end of a request of a ragged batch (it would overwrite the next request's rows).
     """
@@ -175,9 +180,16 @@ class PrefillSm90:
         self.tx_bytes_v = cute.size_in_bytes(self.dtype, cute.select(sV_layout, mode=[0, 1]))
 
         self.shared_storage = self._shared_storage(sQ_layout, sK_layout, sV_layout, sO_layout)
+        self._launch(
+            tma_Q, gmem_Q, (tma_K, gmem_K, tma_V, gmem_V), mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas,
+            softmax_scale, stream,
+        )
+
+    def _launch(self, tma_Q, mQ, kv, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale, stream):
+        """Launch :meth:`kernel` (one CTA per work-list slot); ``kv`` is the K/V source of :meth:`produce`
+        (here the TMA atoms and coordinate tensors of K and V; a subclass passes its own)."""
         self.kernel(
-            tma_Q, gmem_Q, tma_K, gmem_K, tma_V, gmem_V, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas,
-            softmax_scale * LOG2_E,
+            tma_Q, mQ, kv, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale * LOG2_E,
         ).launch(grid=[num_ctas, 1, 1], block=[self.threads, 1, 1], stream=stream, min_blocks_per_mp=1)
 
     # ------------------------------------------------------------------------------------ device
@@ -187,10 +199,7 @@ class PrefillSm90:
         self,
         tma_Q: cute.CopyAtom,
         mQ: cute.Tensor,
-        tma_K: cute.CopyAtom,
-        mK: cute.Tensor,
-        tma_V: cute.CopyAtom,
-        mV: cute.Tensor,
+        kv: tuple,
         mO: cute.Tensor,
         mLse: cute.Tensor,
         mCuSeqlensQ: cute.Tensor,
@@ -199,29 +208,24 @@ class PrefillSm90:
         num_ctas: Int32,
         scale_log2: Float32,
     ):
+        """Roles and pipelines; the hooks a subclass with another K/V source overrides: :meth:`_prefetch_kv`,
+        :meth:`_kv_pipelines`, :meth:`produce` (the consumers are shared)."""
         tidx, _, _ = cute.arch.thread_idx()
         warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
         if warp_idx == 0:
-            for atom in (tma_Q, tma_K, tma_V):
-                cpasync.prefetch_descriptor(atom)
+            cpasync.prefetch_descriptor(tma_Q)
+            self._prefetch_kv(kv)
 
         smem = cutlass.utils.SmemAllocator()
         storage = smem.allocate(self.shared_storage)
-        producer_group = pipeline.CooperativeGroup(pipeline.Agent.Thread, 1)
-        # PipelineTmaAsync releases from one elected lane per warp: the empty barrier counts warps
-        consumer_group = pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_warps)
         pipe_q = pipeline.PipelineTmaAsync.create(
-            barrier_storage=storage.mbar_q.data_ptr(), num_stages=1, producer_group=producer_group,
-            consumer_group=consumer_group, tx_count=self.tx_bytes_q, defer_sync=True,
+            barrier_storage=storage.mbar_q.data_ptr(), num_stages=1,
+            producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 1),
+            # PipelineTmaAsync releases from one elected lane per warp: the empty barrier counts warps
+            consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_warps),
+            tx_count=self.tx_bytes_q, defer_sync=True,
         )
-        pipe_k = pipeline.PipelineTmaAsync.create(
-            barrier_storage=storage.mbar_k.data_ptr(), num_stages=self.stages, producer_group=producer_group,
-            consumer_group=consumer_group, tx_count=self.tx_bytes_k, defer_sync=True,
-        )
-        pipe_v = pipeline.PipelineTmaAsync.create(
-            barrier_storage=storage.mbar_v.data_ptr(), num_stages=self.stages, producer_group=producer_group,
-            consumer_group=consumer_group, tx_count=self.tx_bytes_v, defer_sync=True,
-        )
+        pipe_k, pipe_v = self._kv_pipelines(storage)
         cute.arch.mbarrier_init_fence()
         cute.arch.barrier()
 
@@ -238,17 +242,34 @@ class PrefillSm90:
 
         if warp_idx < WARPGROUP_THREADS // WARP_THREADS:
             cute.arch.setmaxregister_decrease(self.producer_regs)
-            if warp_idx == 0:
-                self.produce(
-                    tma_Q, mQ, tma_K, mK, tma_V, mV, sQ, sK, sV, pipe_q, pipe_k, pipe_v,
-                    mCuSeqlensQ, mCuSeqlensK, scheduler, blocks,
-                )
+            self.produce(
+                tma_Q, mQ, kv, (sQ, sK, sV), (pipe_q, pipe_k, pipe_v), (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks),
+                tidx,
+            )
         else:
             cute.arch.setmaxregister_increase(self.consumer_regs)
             self.consume(
                 sQ, sK, sV, sO, pipe_q, pipe_k, pipe_v, mO, mLse, mCuSeqlensQ, mCuSeqlensK, scheduler, blocks,
                 scale_log2, tidx - WARPGROUP_THREADS,
             )
+
+    def _prefetch_kv(self, kv):
+        tma_K, _, tma_V, _ = kv
+        cpasync.prefetch_descriptor(tma_K)
+        cpasync.prefetch_descriptor(tma_V)
+
+    def _kv_pipelines(self, storage):
+        """The K and V pipelines (``stages`` each): TMA producer (one arrival with the tile's bytes), one
+        elected release per consumer warp."""
+        return [
+            pipeline.PipelineTmaAsync.create(
+                barrier_storage=mbar.data_ptr(), num_stages=self.stages,
+                producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 1),
+                consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_warps),
+                tx_count=tx, defer_sync=True,
+            )
+            for mbar, tx in ((storage.mbar_k, self.tx_bytes_k), (storage.mbar_v, self.tx_bytes_v))
+        ]
 
     # ------------------------------------------------------------------------------------ producer
 
@@ -257,53 +278,64 @@ class PrefillSm90:
         self,
         tma_Q: cute.CopyAtom,
         mQ: cute.Tensor,
-        tma_K: cute.CopyAtom,
-        mK: cute.Tensor,
-        tma_V: cute.CopyAtom,
-        mV: cute.Tensor,
-        sQ: cute.Tensor,
-        sK: cute.Tensor,
-        sV: cute.Tensor,
-        pipe_q: pipeline.PipelineAsync,
-        pipe_k: pipeline.PipelineAsync,
-        pipe_v: pipeline.PipelineAsync,
-        mCuSeqlensQ: cute.Tensor,
-        mCuSeqlensK: cute.Tensor,
-        scheduler: StaticWorkListScheduler,
-        blocks: BlockRange,
+        kv: tuple,
+        smem: tuple,  # (sQ, sK, sV)
+        pipes: tuple,  # (pipe_q, pipe_k, pipe_v)
+        walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
+        tidx: Int32,
     ):
-        q_per_kv = mQ.shape[2] // mK.shape[2]
-        q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
-        kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
-        first, end, step = scheduler.round_range()
-        for rnd in cutlass.range(first, end, step, unroll=1):
-            tile = scheduler.tile(scheduler.row(rnd))
-            seq = SeqlenInfo.create(tile.batch, mCuSeqlensQ, mCuSeqlensK)
-            kv_head = tile.q_head // q_per_kv
-            gQ = cute.local_tile(seq.request_q(mQ)[None, None, tile.q_head], (self.tile_m, self.head_dim), (tile.m_block, 0))
-            gK = cute.local_tile(seq.request_k(mK)[None, None, kv_head], (self.tile_n, self.head_dim), (None, 0))
-            gV = cute.local_tile(seq.request_k(mV)[None, None, kv_head], (self.tile_n, self.head_dim_v), (None, 0))
-            one_cta = cute.make_layout(1)
-            tQsQ, tQgQ = cpasync.tma_partition(tma_Q, 0, one_cta, cute.group_modes(sQ, 0, 2), cute.group_modes(gQ, 0, 2))
-            tKsK, tKgK = cpasync.tma_partition(tma_K, 0, one_cta, cute.group_modes(sK, 0, 2), cute.group_modes(gK, 0, 2))
-            tVsV, tVgV = cpasync.tma_partition(tma_V, 0, one_cta, cute.group_modes(sV, 0, 2), cute.group_modes(gV, 0, 2))
+        """The producer warpgroup (warp 0 works, warps 1-3 exit)."""
+        sQ, sK, sV = smem
+        pipe_q, pipe_k, pipe_v = pipes
+        mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
+        if cute.arch.make_warp_uniform(cute.arch.warp_idx()) == 0:
+            tma_K, mK, tma_V, mV = kv
+            q_per_kv = mQ.shape[2] // mK.shape[2]
+            q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
+            kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
+            first, end, step = scheduler.round_range()
+            for rnd in cutlass.range(first, end, step, unroll=1):
+                tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
+                kv_head = tile.q_head // q_per_kv
+                gK = cute.local_tile(seq.request_k(mK)[None, None, kv_head], (self.tile_n, self.head_dim), (None, 0))
+                gV = cute.local_tile(seq.request_k(mV)[None, None, kv_head], (self.tile_n, self.head_dim_v), (None, 0))
+                one_cta = cute.make_layout(1)
+                tKsK, tKgK = cpasync.tma_partition(tma_K, 0, one_cta, cute.group_modes(sK, 0, 2), cute.group_modes(gK, 0, 2))
+                tVsV, tVgV = cpasync.tma_partition(tma_V, 0, one_cta, cute.group_modes(sV, 0, 2), cute.group_modes(gV, 0, 2))
 
-            n_block_max = blocks.n_block_max(seq, tile.m_block)
-            if n_block_max > 0:
-                self._load(pipe_k, tma_K, tKgK, tKsK, n_block_max - 1, kv_state)
-            pipe_q.producer_acquire(q_state)
-            cute.copy(tma_Q, tQgQ, tQsQ, tma_bar_ptr=pipe_q.producer_get_barrier(q_state))
-            q_state.advance()
-            if n_block_max > 0:
-                # K of block n goes out before V of block n + 1: the consumers need them in that order
-                for i in cutlass.range(n_block_max - 1, unroll=1):
-                    n_block = n_block_max - 2 - i
-                    v_state = kv_state.clone()
+                n_block_max = blocks.n_block_max(seq, tile.m_block)
+                if n_block_max > 0:
+                    self._load(pipe_k, tma_K, tKgK, tKsK, n_block_max - 1, kv_state)
+                self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
+                q_state.advance()
+                if n_block_max > 0:
+                    # K of block n goes out before V of block n + 1: the consumers need them in that order
+                    for i in cutlass.range(n_block_max - 1, unroll=1):
+                        n_block = n_block_max - 2 - i
+                        v_state = kv_state.clone()
+                        kv_state.advance()
+                        self._load(pipe_k, tma_K, tKgK, tKsK, n_block, kv_state)
+                        self._load(pipe_v, tma_V, tVgV, tVsV, n_block + 1, v_state)
+                    self._load(pipe_v, tma_V, tVgV, tVsV, 0, kv_state)
                     kv_state.advance()
-                    self._load(pipe_k, tma_K, tKgK, tKsK, n_block, kv_state)
-                    self._load(pipe_v, tma_V, tVgV, tVsV, n_block + 1, v_state)
-                self._load(pipe_v, tma_V, tVgV, tVsV, 0, kv_state)
-                kv_state.advance()
+
+    @cute.jit
+    def _producer_tile(self, walk: tuple, rnd: Int32, tma_Q, mQ, sQ):
+        """The producer's tile of round ``rnd`` (the consumers' serpentine walk: every role takes the same tiles),
+        its request bounds and its Q TMA partition ``(tQgQ, tQsQ)``."""
+        mCuSeqlensQ, mCuSeqlensK, scheduler, _ = walk
+        tile = scheduler.tile(scheduler.row(rnd))
+        seq = SeqlenInfo.create(tile.batch, mCuSeqlensQ, mCuSeqlensK)
+        gQ = cute.local_tile(seq.request_q(mQ)[None, None, tile.q_head], (self.tile_m, self.head_dim), (tile.m_block, 0))
+        tQsQ, tQgQ = cpasync.tma_partition(
+            tma_Q, 0, cute.make_layout(1), cute.group_modes(sQ, 0, 2), cute.group_modes(gQ, 0, 2)
+        )
+        return tile, seq, tQgQ, tQsQ
+
+    @cute.jit
+    def _load_q(self, pipe_q, tma_Q, tQgQ, tQsQ, q_state):
+        pipe_q.producer_acquire(q_state)
+        cute.copy(tma_Q, tQgQ, tQsQ, tma_bar_ptr=pipe_q.producer_get_barrier(q_state))
 
     @cute.jit
     def _load(

@@ -40,3 +40,23 @@ def cache_strides(cache_shape, cache_stride, kv_layout: str = "NHD"):
     if kv_layout == "HND":
         return cache_stride[0], cache_stride[2], cache_stride[1]
     raise ValueError(f"kv_layout must be 'NHD' or 'HND', got {kv_layout!r}")
+
+
+# Rows of one TMA box of the paged K/V loads, largest first: a box must lie inside one page (its rows are
+# consecutive slots) and divide the key tile, so the TMA path serves the page sizes that are multiples of one;
+# the others take the cp.async gathers. Fewer, taller boxes cost the producer warp fewer instructions (measured,
+# NOTES-prefill-paged.md section 5: 64-row boxes +3 % over 16-row ones at page 64).
+TMA_BOX_ROWS = (64, 16)
+
+
+def tma_box_rows(page_size: int, tile_n: int) -> int:
+    """Box height of the TMA path for ``page_size`` rows per page and key tiles of ``tile_n`` rows; 0: gathers."""
+    return next((b for b in TMA_BOX_ROWS if page_size % b == 0 and tile_n % b == 0), 0)
+
+
+def box_page_slot(kv_indices, kv_indptr, b, first_row, page_size):
+    """``(page id, first slot)`` of the TMA box holding logical rows ``[first_row, first_row + box_rows)`` of
+    request ``b``. With ``page_size % box_rows == 0`` and ``first_row % box_rows == 0`` the box lies in one
+    page: its rows are the slots ``first slot + i`` of that page (rows past the request's end included, which
+    the caller clamps, masks or zero-fills)."""
+    return page_slot(kv_indices, kv_indptr, b, first_row, page_size)

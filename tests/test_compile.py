@@ -50,8 +50,8 @@ def test_rebuild_is_incremental(built):
 
 
 def test_ptx_uses_hopper_paths(built):
-    """The prefill kernels must use wgmma, TMA and register reallocation (paged prefill: K/V by cp.async
-    gathers, Q by TMA); decode wgmma fed by cp.async gathers on mbarriers; the memory kernels 128-bit
+    """The prefill kernels must use wgmma, TMA and register reallocation (paged prefill: Q by TMA, K/V by
+    cp.async gathers or by TMA boxes with the request tails gathered); decode wgmma fed by cp.async gathers on mbarriers; the memory kernels 128-bit
     global accesses."""
     directory, _, _ = built
     for spec in shipped_specs():

@@ -108,9 +108,11 @@ def run_case(gen, q_lens, kv_lens, page_size, *, hq=8, hk=2, d=128, causal=True,
 ODD = [1, 17, 113, 0, 1023, 203]
 
 
-@pytest.mark.parametrize("page_size", [1, 2, 16, 64, 128])
+@pytest.mark.parametrize("page_size", [1, 2, 3, 16, 32, 48, 64, 128, 256])
 @pytest.mark.parametrize("causal", [False, True])
 def test_prefill_page_sizes(rng, page_size, causal):
+    """Every load path: TMA boxes of 16 rows (16, 32, 48: blocks straddle pages) and of 64 rows (64, 128, 256:
+    pages span blocks), cp.async gathers (1, 2, 3); the odd lengths end inside a box (the gathered V tail)."""
     run_case(rng, ODD, ODD, page_size, causal=causal)
 
 
@@ -137,13 +139,13 @@ def test_gqa(rng, group, page_size):
 
 
 @pytest.mark.parametrize("d", [64, 256])
-@pytest.mark.parametrize("page_size", [1, 16])
+@pytest.mark.parametrize("page_size", [1, 16, 64])
 @pytest.mark.parametrize("causal", [False, True])
 def test_head_dims(rng, d, page_size, causal):
     run_case(rng, [113, 1, 517], [113, 300, 1200], page_size, hq=4, hk=4, d=d, causal=causal)
 
 
-@pytest.mark.parametrize("page_size", [1, 16])
+@pytest.mark.parametrize("page_size", [1, 16, 64])
 def test_fp16(rng, page_size):
     run_case(rng, ODD, ODD, page_size, dtype=torch.float16)
 

@@ -44,3 +44,28 @@ def test_cache_strides_rejects_bad_input():
         paged.cache_strides((2, 16, 2, 8), (512, 32, 8, 2))
     with pytest.raises(ValueError, match="kv_layout"):
         paged.cache_strides((2, 16, 2, 8), (256, 16, 8, 1), "NDH")
+
+
+@pytest.mark.parametrize("page_size", [16, 32, 48, 64, 128, 256])
+@pytest.mark.parametrize("tile_n", [80, 112, 128])
+def test_tma_boxes_match_page_walk(rng, page_size, tile_n):
+    """Every box of every key block (the TMA path: tile_n / box_rows boxes per block) lies in one page, its
+    rows the page walk's rows."""
+    box = paged.tma_box_rows(page_size, tile_n)
+    assert box and page_size % box == 0 and tile_n % box == 0
+    assert box == (64 if page_size % 64 == 0 and tile_n % 64 == 0 else 16)
+    kv_lens = [1, 15, 16, 113, 300, 1024]
+    num_pages, indptr, indices, last = random_page_table(rng, kv_lens, page_size)
+    walk = R.paged_row_map(indptr, indices, last, page_size)
+    for b, n in enumerate(kv_lens):
+        for first in range(0, n, box):  # the boxes of blocks 0 .. (n - 1) // tile_n, in block order
+            assert (first // tile_n) * tile_n + (first % tile_n) // box * box == first
+            page, slot = paged.box_page_slot(indices, indptr, b, first, page_size)
+            for i in range(min(box, n - first)):
+                assert walk[b][first + i] == (int(page), int(slot) + i)
+            assert slot + box <= page_size
+
+
+@pytest.mark.parametrize("page_size", [1, 2, 3, 8, 24, 100])
+def test_tma_box_rows_gathers_the_other_page_sizes(page_size):
+    assert paged.tma_box_rows(page_size, 128) == 0

@@ -62,7 +62,7 @@ def test_plan_schedule_and_lengths():
     p = w._plan
     assert p.cu_seqlens_k.tolist() == [0, 1000, 1017, 1017]
     assert p.kv_indptr.tolist() == [0, 63, 65, 65]
-    assert p.spec == S.PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True)
+    assert p.spec == S.PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=16)
     rows = {tuple(r[:3]) for r in p.work.tolist()}
     assert rows == {(b, m, h) for b, m in ((0, 0), (0, 1), (0, 2), (1, 0)) for h in range(8)}
 
@@ -88,8 +88,27 @@ def test_run_rejects_page_ids_past_the_cache_and_bad_caches():
 
 def test_paged_specs_ship_and_round_trip():
     paged = [s for s in S.shipped_specs() if s.op == "prefill_paged"]
-    assert len(paged) == len(S.DTYPES) * len(S.PREFILL_PAGED_HEAD_DIMS) * 2
+    for s in paged:
+        assert s.tma_box_rows == 0 or s.tile_n % s.tma_box_rows == 0
+    for box in (0, 16):
+        assert len([s for s in paged if s.tma_box_rows == box]) == len(S.DTYPES) * len(S.PREFILL_PAGED_HEAD_DIMS) * 2
     for s in paged:
         assert S.spec_from_fields(s.op, s.fields()) == s
     with pytest.raises(ValueError):
         S.PrefillPagedSpec(head_dim=192, head_dim_v=128)
+    with pytest.raises(ValueError, match="tma_box_rows"):
+        S.PrefillPagedSpec(tma_box_rows=8)
+    with pytest.raises(ValueError, match="does not divide the key tile"):
+        S.PrefillPagedSpec(head_dim=256, head_dim_v=256, tma_box_rows=64)
+
+
+@pytest.mark.parametrize(
+    "page_size, d, box",
+    [(1, 128, 0), (2, 128, 0), (3, 128, 0), (16, 128, 16), (48, 128, 16), (64, 128, 64), (128, 128, 64),
+     (64, 256, 16), (256, 256, 16)],
+)
+def test_plan_picks_the_load_path_from_the_page_size(page_size, d, box):
+    """TMA boxes inside one page where the page size is a multiple of a box that divides the key tile (hd256:
+    80 rows, so 16), cp.async gathers elsewhere."""
+    w = planned(qo=(0, 300), kv_lens=(1000,), page_size=page_size, d=d, causal=True)
+    assert w._plan.spec.tma_box_rows == box
