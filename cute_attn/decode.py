@@ -312,8 +312,9 @@ class _Schedule:
         self.dev[:n].copy_(self.host[:n], non_blocking=True)
 
     def record(self) -> None:
-        """Mark the end of the copies that read the host buffer."""
-        self.event = torch.cuda.Event()
+        """Mark the end of the copies that read the host buffer (one event, re-recorded)."""
+        if self.event is None:
+            self.event = torch.cuda.Event()
         self.event.record()
 
 
@@ -691,8 +692,7 @@ def _decode_spec(q_data_type: torch.dtype, head_dim: int) -> DecodeSpec:
 
 def _host_int32(t) -> bool:
     """A 1-D contiguous int32 CPU tensor (what the compiled planner reads by pointer)."""
-    return (isinstance(t, torch.Tensor) and t.dtype == torch.int32 and t.device.type == "cpu" and t.dim() == 1
-            and t.is_contiguous())
+    return isinstance(t, torch.Tensor) and t.dtype is torch.int32 and t.is_cpu and t.ndim == 1 and t.is_contiguous()
 
 
 def _geometry(t) -> tuple | None:

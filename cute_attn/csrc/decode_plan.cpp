@@ -70,9 +70,22 @@ uint32_t copy_max(const int32_t* ids, int64_t n, int32_t* out) {
   return hi;
 }
 
-struct Row {
-  int32_t v[ITEM_WIDTH];
-};
+inline void put_row(int32_t* it, int64_t batch, int64_t kv_head, int64_t head0, int64_t rows, int64_t kv_start,
+                    int64_t kv_end, int64_t page_base, int64_t merge_id, int64_t part, int64_t num_parts,
+                    int64_t tmp_base) {
+  it[BATCH] = (int32_t)batch;
+  it[KV_HEAD] = (int32_t)kv_head;
+  it[HEAD0] = (int32_t)head0;
+  it[ROWS] = (int32_t)rows;
+  it[KV_START] = (int32_t)kv_start;
+  it[KV_END] = (int32_t)kv_end;
+  it[PAGE_BASE] = (int32_t)page_base;
+  it[MERGE_ID] = (int32_t)merge_id;
+  it[PART] = (int32_t)part;
+  it[NUM_PARTS] = (int32_t)num_parts;
+  it[TMP_BASE] = (int32_t)tmp_base;
+  it[ITEM_WIDTH - 1] = 0;
+}
 
 struct Cut {
   int64_t cta;  // the CTA after the cut is cta + 1
@@ -218,7 +231,6 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t len = kv_lens[b];
     const int64_t seq_base = req_end[b] - seq_cost[b] * S;
-    const Row base = {{(int32_t)b, 0, 0, 0, 0, (int32_t)len, indptr[b], -1, 0, 0, 0, 0}};
     for (int64_t hk = 0; hk < num_kv_heads; ++hk) {
       for (int64_t blk = 0; blk < blocks; ++blk) {
         const int64_t s = hk * blocks + blk;
@@ -231,16 +243,13 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
         if (moved < n_moved && bump[moved] == seq) cta += 1, ++moved;
         int64_t parts = 1;
         while (k + parts - 1 < n_cuts && cuts[k + parts - 1].seq == seq) ++parts;
-        const int32_t head0 = (int32_t)(hk * group + blk * MAX_ROWS);
-        // rows are written field by field into the output (a row built in a local and copied out
-        // stalls on store forwarding)
+        const int64_t head0 = hk * group + blk * MAX_ROWS;
+        // every field is stored as a scalar (a row built in a local and copied out as vectors
+        // stalls on store forwarding: 3x slower)
         int32_t* out = items + n_items * ITEM_WIDTH;
         if (parts == 1) {  // the common case: the sequence's whole row
           if (cta >= num_ctas) return FALLBACK;
-          *(Row*)out = base;
-          out[KV_HEAD] = (int32_t)hk;
-          out[HEAD0] = head0;
-          out[ROWS] = (int32_t)rows;
+          put_row(out, b, hk, head0, rows, 0, len, indptr[b], -1, 0, 0, 0);
           counts[cta] += 1;
           ++n_items;
           continue;
@@ -248,17 +257,8 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
         const int64_t tmp_base = tmp_rows;
         tmp_rows += (parts * rows + TMP_ALIGN_ROWS - 1) / TMP_ALIGN_ROWS * TMP_ALIGN_ROWS;
         for (int64_t p = 0; p < parts; ++p) {
-          int32_t* it = out + p * ITEM_WIDTH;
-          *(Row*)it = base;
-          it[KV_HEAD] = (int32_t)hk;
-          it[HEAD0] = head0;
-          it[ROWS] = (int32_t)rows;
-          it[KV_START] = p == 0 ? 0 : (int32_t)cuts[k + p - 1].row;
-          it[KV_END] = p == parts - 1 ? (int32_t)len : (int32_t)cuts[k + p].row;
-          it[MERGE_ID] = (int32_t)split;
-          it[PART] = (int32_t)p;
-          it[NUM_PARTS] = (int32_t)parts;
-          it[TMP_BASE] = (int32_t)tmp_base;
+          put_row(out + p * ITEM_WIDTH, b, hk, head0, rows, p == 0 ? 0 : cuts[k + p - 1].row,
+                  p == parts - 1 ? len : cuts[k + p].row, indptr[b], split, p, parts, tmp_base);
           const int64_t c = p == 0 ? cta : cuts[k + p - 1].cta + 1;
           if (c < 0 || c >= num_ctas) return FALLBACK;
           counts[c] += 1;
