@@ -123,13 +123,15 @@ def plan_host_time_us(batch=256, page_size=16, reps=200):
             args = (indptr.data_ptr(), last.data_ptr(), batch, page_size, indices.data_ptr(), indices.shape[0], p_idx,
                     sched.idx_cap, HQ, HK, D, 2, dec._num_sms(w.device), p_items, sched.item_cap, p_cta,
                     sched.cta_cap, p_scratch, len(sched.scratch), p_info)
-            times = []
-            for _ in range(reps):
-                t0 = time.perf_counter()
-                lib.decode_plan(*args)
-                times.append(time.perf_counter() - t0)
-            times.sort()
-            result["compiled_call"] = (times[0] * 1e6, times[len(times) // 2] * 1e6)
+            no_ids = args[:4] + (None, args[5], None) + args[7:]  # the same call without the page-id pass
+            for key, a in (("compiled_call", args), ("compiled_call_no_ids", no_ids)):
+                times = []
+                for _ in range(reps):
+                    t0 = time.perf_counter()
+                    lib.decode_plan(*a)
+                    times.append(time.perf_counter() - t0)
+                times.sort()
+                result[key] = (times[0] * 1e6, times[len(times) // 2] * 1e6)
     return result
 
 
@@ -171,6 +173,17 @@ def main(argv=None):
         if name in ("64 x 4k", "16 x 16k", "1 x 32k", "8 x 32k"):
             rows.append(bench_case(name, kv_lens, 16, copy, layout="HND"))
             print(rows[-1], flush=True)
+    # one request of growing length: time = fixed + bytes / rate; the intercept is the start-up and
+    # tail cost that keeps 1 x 32k far from the copy bandwidth
+    sweep = [bench_case(f"1 x {n // 1024}k", [n], 16, copy) for n in (4096, 8192, 16384, 32768, 65536, 131072)]
+    fits = {}
+    for key in ("cute_attn", "cudnn"):
+        pts = [(r["MB"], r[f"{key}_us"]) for r in sweep if isinstance(r.get(f"{key}_us"), float)]
+        if len(pts) >= 2:
+            n = len(pts)
+            mx, my = sum(p[0] for p in pts) / n, sum(p[1] for p in pts) / n
+            slope = sum((p[0] - mx) * (p[1] - my) for p in pts) / sum((p[0] - mx) ** 2 for p in pts)
+            fits[key] = {"fixed_us": my - slope * mx, "stream_GBs": 1e3 / slope}
     plan_us = plan_host_time_us()
     run_us = run_host_time_us()
     fmt = lambda t: "not built" if t is None else f"{t[1]:.0f} us (min {t[0]:.0f})"  # noqa: E731
@@ -178,11 +191,17 @@ def main(argv=None):
             "cudnn_us", "cudnn_GBs", "fa2_us", "fa2_GBs"]
     print(f"\n{info['device']}, {info['date']}; {HQ}q/{HK}kv heads, head_dim {D}, bf16; "
           f"device copy (read+write) {copy:.0f} GB/s; plan() host time, batch 256, median: compiled planner "
-          f"{fmt(plan_us['compiled'])} (its C call {fmt(plan_us.get('compiled_call'))}), numpy planner "
+          f"{fmt(plan_us['compiled'])} (its C call {fmt(plan_us.get('compiled_call'))}, without the page ids "
+          f"{fmt(plan_us.get('compiled_call_no_ids'))}), numpy planner "
           f"{fmt(plan_us['numpy'])}; "
           f"run() host time: {run_us:.1f} us\n")
     print(markdown_table(rows, cols))
+    print("\n1 x N, page 16 (fit: us = fixed + MB / stream rate): " + "; ".join(
+        f"{k} fixed {v['fixed_us']:.1f} us, stream {v['stream_GBs']:.0f} GB/s" for k, v in fits.items()))
+    print(markdown_table(sweep, ["case", "MB", "cute_attn_us", "cute_attn_GBs", "pct_of_copy", "splits", "cudnn_us",
+                                 "cudnn_GBs"]))
     write_json(args.json, {"info": info, "copy_GBs": copy, "plan_us_batch256": (plan_us["compiled"] or plan_us["numpy"])[1], "plan_us": plan_us, "run_host_us": run_us, "rows": rows,
+                           "sweep_1xN": sweep, "sweep_fit": fits,
                            "heads": [HQ, HK], "head_dim": D, "scale": 1 / math.sqrt(D)})
 
 

@@ -270,6 +270,11 @@ def plan_decode_work_compiled(lib, indptr: np.ndarray, last: np.ndarray, page_si
     return DecodeWork(items[:n_items], cta_ptr[: num_ctas + 1], num_splits, tmp_rows)
 
 
+def _scratch_len(batch: int, num_sms: int) -> int:
+    """int64 scratch of the compiled planner (its plan_scratch_len; tests check they agree)."""
+    return 3 * batch + 7 * num_sms + 16
+
+
 class _Schedule:
     """The schedule's host buffer (pinned when planning for a GPU) and its device twin, one int32
     buffer each, laid out ``[cta_ptr (cta_cap) | items (item_cap x ITEM_WIDTH) | page ids (idx_cap)]``:
@@ -371,6 +376,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
         else:
             self.device = torch.device("cuda")
         self._indices_buffer = paged_kv_indices_buffer
+        self._on_gpu = self.device.type == "cuda"
         self._sched: _Schedule | None = None
         self._graph_key: tuple | None = None
         self._graph_tmp: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -411,7 +417,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
             kv_indices = torch.tensor(kv_indices, dtype=torch.int32)
         C.index_vector("kv_indices", kv_indices)
         spec = _decode_spec(q_data_type, head_dim)
-        num_sms = _num_sms(self.device) if self.device.type == "cuda" else DEFAULT_NUM_SMS
+        num_sms = _num_sms(self.device) if self._on_gpu else DEFAULT_NUM_SMS
         heads = (num_qo_heads, num_kv_heads)
         planned = self._plan_compiled(kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms)
         if planned is None:
@@ -434,7 +440,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
         host_ids = kv_indices.device.type == "cpu"
         n_seq = batch * num_kv_heads * -(-(num_qo_heads // num_kv_heads) // MAX_ROWS)
         sched = self._schedule(spec, batch, heads, n_seq + num_sms, num_sms + 1,
-                               kv_indices.shape[0] if host_ids else 0, lib.plan_scratch_len(batch, num_sms))
+                               kv_indices.shape[0] if host_ids else 0, _scratch_len(batch, num_sms))
         sched.wait()
         p_items, p_cta, p_idx, p_scratch, p_info = sched.ptrs
         rc = lib.decode_plan(

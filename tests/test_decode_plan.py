@@ -304,6 +304,11 @@ def assert_same_schedule(planner, kv_lens, page_size, hq, hk, d, sms):
     assert (got.num_splits, got.tmp_rows) == (want.num_splits, want.tmp_rows), case
 
 
+def test_scratch_size_agrees(planner):
+    for batch, sms in ((0, 1), (1, 132), (256, 132), (5000, 114)):
+        assert D._scratch_len(batch, sms) == planner.plan_scratch_len(batch, sms)
+
+
 def test_compiled_planner_equals_numpy_on_random_batches(planner):
     rng = np.random.default_rng(7)
     for _ in range(3000):

@@ -231,6 +231,24 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t len = kv_lens[b];
     const int64_t seq_base = req_end[b] - seq_cost[b] * S;
+    const int64_t seq0 = b * S;
+    while (next_bound < n_bounds && bounds[next_bound] <= (double)seq_base) ++next_bound;
+    // fast path, most requests: no cut or moved start among its sequences and no CTA boundary
+    // between their starts, so all of them run whole on one CTA
+    if ((k >= n_cuts || cuts[k].seq >= seq0 + S) && (moved >= n_moved || bump[moved] >= seq0 + S) &&
+        (next_bound >= n_bounds || bounds[next_bound] > (double)(seq_base + seq_cost[b] * (S - 1)))) {
+      if (next_bound >= num_ctas) return FALLBACK;
+      int32_t* out = items + n_items * ITEM_WIDTH;
+      for (int64_t hk = 0; hk < num_kv_heads; ++hk) {
+        for (int64_t blk = 0; blk < blocks; ++blk, out += ITEM_WIDTH) {
+          const int64_t rows = group - blk * MAX_ROWS < MAX_ROWS ? group - blk * MAX_ROWS : MAX_ROWS;
+          put_row(out, b, hk, hk * group + blk * MAX_ROWS, rows, 0, len, indptr[b], -1, 0, 0, 0);
+        }
+      }
+      counts[next_bound] += (int32_t)S;
+      n_items += S;
+      continue;
+    }
     for (int64_t hk = 0; hk < num_kv_heads; ++hk) {
       for (int64_t blk = 0; blk < blocks; ++blk) {
         const int64_t s = hk * blocks + blk;
