@@ -186,6 +186,9 @@ def main(argv=None):
             fits[key] = {"fixed_us": my - slope * mx, "stream_GBs": 1e3 / slope}
     plan_us = plan_host_time_us()
     run_us = run_host_time_us()
+    import cute_attn.decode as dec
+
+    copy_path = "cudaMemcpyAsync (torch's libcudart)" if dec._cudart() is not None else "torch copy_"
     fmt = lambda t: "not built" if t is None else f"{t[1]:.0f} us (min {t[0]:.0f})"  # noqa: E731
     cols = ["case", "page_size", "MB", "cute_attn_us", "cute_attn_GBs", "pct_of_copy", "splits",
             "cudnn_us", "cudnn_GBs", "fa2_us", "fa2_GBs"]
@@ -193,7 +196,7 @@ def main(argv=None):
           f"device copy (read+write) {copy:.0f} GB/s; plan() host time, batch 256, median: compiled planner "
           f"{fmt(plan_us['compiled'])} (its C call {fmt(plan_us.get('compiled_call'))}, without the page ids "
           f"{fmt(plan_us.get('compiled_call_no_ids'))}), numpy planner "
-          f"{fmt(plan_us['numpy'])}; "
+          f"{fmt(plan_us['numpy'])}; schedule sent by {copy_path}; "
           f"run() host time: {run_us:.1f} us\n")
     print(markdown_table(rows, cols))
     print("\n1 x N, page 16 (fit: us = fixed + MB / stream rate): " + "; ".join(

@@ -275,13 +275,45 @@ def _scratch_len(batch: int, num_sms: int) -> int:
     return 3 * batch + 7 * num_sms + 16
 
 
+_CUDART: list = []  # [the CUDA runtime torch loaded, or None], looked up once per process
+_MEMCPY_HOST_TO_DEVICE = 1
+_EVENT_DISABLE_TIMING = 2
+
+
+def _cudart():
+    """The CUDA runtime library torch already loaded (``RTLD_NOLOAD``: never a second copy), with the
+    signatures of the few calls plan() makes directly (an async copy and an event: each torch op
+    around them costs several us of host time); None where it is not found, and then plan() uses
+    torch's copy and event."""
+    if _CUDART:
+        return _CUDART[0]
+    lib = None
+    if os.environ.get("CUTE_ATTN_NO_HOSTLIB") != "1" and hasattr(torch._C, "_cuda_getCurrentRawStream"):
+        for name in ("libcudart.so.13", "libcudart.so.12", "libcudart.so"):
+            try:
+                lib = ctypes.CDLL(name, mode=os.RTLD_NOLOAD)
+                break
+            except OSError:
+                continue
+    if lib is not None:
+        p, c_int = ctypes.c_void_p, ctypes.c_int
+        for fn, args in (("cudaMemcpyAsync", [p, p, ctypes.c_size_t, c_int, p]), ("cudaEventRecord", [p, p]),
+                         ("cudaEventSynchronize", [p]), ("cudaEventCreateWithFlags", [p, ctypes.c_uint]),
+                         ("cudaEventDestroy", [p]), ("cudaGetLastError", [])):
+            getattr(lib, fn).argtypes = args
+            getattr(lib, fn).restype = c_int
+    _CUDART.append(lib)
+    return lib
+
+
 class _Schedule:
     """The schedule's host buffer (pinned when planning for a GPU) and its device twin, one int32
     buffer each, laid out ``[cta_ptr (cta_cap) | items (item_cap x ITEM_WIDTH) | page ids (idx_cap)]``:
     plan() writes the schedule, and the page ids when they are given on the host, into the host buffer
-    and sends it with one non-blocking copy. The kernel gets views of the whole regions (it reads
-    only what cta_ptr names). Before the host buffer is rewritten, the event of the copy that last
-    read it is waited on (normally long complete)."""
+    and sends it with one non-blocking copy on the current stream (``cudaMemcpyAsync`` straight from
+    the CUDA runtime when torch's is found, else ``Tensor.copy_``). The kernel gets views of the whole
+    regions (it reads only what cta_ptr names). Before the host buffer is rewritten, the event of the
+    copies that last read it is waited on (normally long complete)."""
 
     def __init__(self, device: torch.device, item_cap: int, cta_cap: int, idx_cap: int, scratch_len: int):
         self.item_cap, self.cta_cap, self.idx_cap = item_cap, cta_cap, idx_cap
@@ -302,6 +334,11 @@ class _Schedule:
         self.info = np.zeros(8, np.int64)
         self.ptrs = (self.items_h.ctypes.data, self.cta_h.ctypes.data, self.idx_h.ctypes.data,
                      self.scratch.ctypes.data, self.info.ctypes.data)
+        self.dev_index = self.dev.get_device() if on_gpu else -1
+        self.rt = _cudart() if on_gpu else None
+        self.stream: int | None = None  # the raw stream of the last direct copy
+        self.raw_event: ctypes.c_void_p | None = None
+        self.pending = False  # raw_event recorded after the last copies
         self.event: torch.cuda.Event | None = None
 
     def fits(self, item_cap: int, cta_cap: int, idx_cap: int, scratch_len: int) -> bool:
@@ -309,18 +346,50 @@ class _Schedule:
                 and scratch_len <= len(self.scratch))
 
     def wait(self) -> None:
+        if self.pending:
+            rc = self.rt.cudaEventSynchronize(self.raw_event)
+            if rc:
+                raise RuntimeError(f"cudaEventSynchronize failed with CUDA error {rc}")
+            self.pending = False
         if self.event is not None:
             self.event.synchronize()
 
     def send(self, n: int) -> None:
         """Copy the first ``n`` ints to the device (non-blocking, current stream)."""
+        self.stream = None
+        rt = self.rt
+        if rt is not None and self.dev_index == torch.cuda.current_device():
+            stream = torch._C._cuda_getCurrentRawStream(self.dev_index)
+            rc = rt.cudaMemcpyAsync(self.dev.data_ptr(), self.host.data_ptr(), n * 4, _MEMCPY_HOST_TO_DEVICE, stream)
+            if rc == 0:
+                self.stream = stream
+                return
+            rt.cudaGetLastError()  # not sticky (an argument error): torch's copy below instead
         self.dev[:n].copy_(self.host[:n], non_blocking=True)
 
     def record(self) -> None:
         """Mark the end of the copies that read the host buffer (one event, re-recorded)."""
+        if self.stream is not None:
+            if self.raw_event is None:
+                ev = ctypes.c_void_p()
+                if self.rt.cudaEventCreateWithFlags(ctypes.byref(ev), _EVENT_DISABLE_TIMING) == 0:
+                    self.raw_event = ev
+            if self.raw_event is not None and self.rt.cudaEventRecord(self.raw_event, self.stream) == 0:
+                self.pending = True
+                return
         if self.event is None:
             self.event = torch.cuda.Event()
         self.event.record()
+
+    def __del__(self):
+        # the host buffer returns to torch's pinned pool: no copy may still read it
+        try:
+            if self.pending:
+                self.rt.cudaEventSynchronize(self.raw_event)
+            if self.raw_event is not None:
+                self.rt.cudaEventDestroy(self.raw_event)
+        except Exception:  # interpreter shutdown: the runtime may be gone already
+            pass
 
 
 @dataclasses.dataclass

@@ -179,8 +179,10 @@ def test_gpu_page_table_tensors(rng):
 
 
 def test_numpy_planner_fallback(rng, monkeypatch):
-    """plan() where the compiled planner is not built: the numpy planner behind the same upload."""
+    """plan() where the compiled planner is not built and torch's CUDA runtime is not found: the numpy
+    planner, the schedule sent by torch's copy."""
     monkeypatch.setattr(D, "_PLANNER", [None])
+    monkeypatch.setattr(D, "_CUDART", [None])
     run_case(rng, [32768, 1, 300, 0, 7000, 64, 65], 32, 8, 128, 16)
 
 
