@@ -421,9 +421,9 @@ class BatchDecodeWithPagedKVCacheWrapper:
 
     ``workspace_buffer`` (optional, a CUDA uint8 tensor) fixes the device and holds the split-KV
     partial states when large enough. ``use_cuda_graph=True`` keeps every device buffer at a fixed
-    address: the first ``plan()`` sizes them (batch size, head counts, head_dim and page count of
-    that plan are then the capacity), later plans rewrite their contents, so a graph captured around
-    ``run()`` replays correctly after a new ``plan()``. ``paged_kv_indices_buffer`` (graph mode) sets
+    address: the first ``plan()`` sizes them (batch size, head counts, head_dim and the length of
+    that plan's ``kv_indices`` are then the capacity), later plans rewrite their contents, so a graph
+    captured around ``run()`` replays correctly after a new ``plan()``. ``paged_kv_indices_buffer`` (graph mode) sets
     the page-id capacity explicitly. One wrapper must not run concurrently with itself (its split
     counters are shared).
     """
@@ -509,7 +509,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
         host_ids = kv_indices.device.type == "cpu"
         n_seq = batch * num_kv_heads * -(-(num_qo_heads // num_kv_heads) // MAX_ROWS)
         sched = self._schedule(spec, batch, heads, n_seq + num_sms, num_sms + 1,
-                               kv_indices.shape[0] if host_ids else 0, _scratch_len(batch, num_sms))
+                               self._idx_need(kv_indices, host_ids), _scratch_len(batch, num_sms))
         sched.wait()
         p_items, p_cta, p_idx, p_scratch, p_info = sched.ptrs
         rc = lib.decode_plan(
@@ -554,7 +554,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
         work = plan_decode_work(kv_lens, indptr[:-1], num_qo_heads, num_kv_heads, spec.head_dim, num_sms)
         n_seq = batch * num_kv_heads * -(-(num_qo_heads // num_kv_heads) // MAX_ROWS)
         sched = self._schedule(spec, batch, heads, n_seq + num_sms, num_sms + 1,
-                               kv_indices.shape[0] if host_ids else 0, 0)
+                               self._idx_need(kv_indices, host_ids), 0)
         n_items = work.items.shape[0]
         if n_items > sched.item_cap or work.num_ctas + 1 > sched.cta_cap:
             raise RuntimeError("decode schedule exceeds its buffer capacity (a bug in plan_decode_work)")
@@ -567,6 +567,11 @@ class BatchDecodeWithPagedKVCacheWrapper:
         if host_ids and nnz:
             sched.idx_h[:nnz] = kv_indices[:nnz].numpy()
         return sched, work, batch, max_page_id, nnz
+
+    def _idx_need(self, kv_indices: torch.Tensor, host_ids: bool) -> int:
+        """Page-id slots the schedule buffer needs: the host ids are staged there; in graph mode the
+        device ids are copied there too (unless the caller gave ``paged_kv_indices_buffer``)."""
+        return kv_indices.shape[0] if host_ids or self.use_cuda_graph else 0
 
     def _schedule(self, spec, batch, heads, item_cap, cta_cap, idx_cap, scratch_len) -> _Schedule:
         """The schedule buffers for this plan: grown as needed, or (CUDA-graph mode) fixed by the first
