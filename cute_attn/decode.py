@@ -107,6 +107,8 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     Host cost: the ``S = num_kv_heads x head blocks`` sequences of a request have one length, so the
     stream is located at request granularity; the item table is a cached per-request template
     broadcast over the batch, and only the (at most ``num_sms - 1``) cuts are handled per element.
+    ``cute_attn/csrc/decode_plan.cpp`` is its compiled twin (the same schedule bit for bit), which
+    plan() uses when it is built; this one is the reference and the fallback.
     """
     kv_lens = np.asarray(kv_lens, dtype=np.int64)
     page_base = np.asarray(page_base, dtype=np.int64)

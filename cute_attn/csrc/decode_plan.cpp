@@ -1,6 +1,6 @@
 // Decode planner, compiled: the schedule of cute_attn.decode.plan_decode_work (the numpy reference,
 // kept as the fallback) bit for bit, plus plan()'s page-table checks and the page-id copy, in one
-// pass over the batch. Built by `python -m cute_attn.build` into the artifact directory as
+// call (a few passes over the batch and the cuts). Built by `python -m cute_attn.build` into the artifact directory as
 // decode_plan-<source hash>.so and called through ctypes with raw pointers; no allocation here (the
 // caller hands in the scratch), no C++ runtime (libc and libm only).
 //
@@ -13,7 +13,8 @@
 
 namespace {
 
-// constants of cute_attn/decode.py and layouts/decode_work.py (the caller checks plan_abi())
+// constants of cute_attn/decode.py and layouts/decode_work.py: tests/test_decode_plan.py compares this
+// planner with the numpy one, so a constant changed on one side only fails there
 constexpr int64_t ITEM_WIDTH = 12;
 constexpr int64_t MAX_ROWS = 64;
 constexpr int64_t ITEM_OVERHEAD_BYTES = 32 << 10;
