@@ -34,13 +34,14 @@ CASES = [
 ]
 
 
-def paged_inputs(kv_lens, page_size):
+def paged_inputs(kv_lens, page_size, layout="NHD"):
     pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
     num_pages = sum(pages_per)
     indices = torch.randperm(num_pages, dtype=torch.int32)
     indptr = torch.tensor([0] + torch.tensor(pages_per).cumsum(0).tolist(), dtype=torch.int32)
     last = torch.tensor([(n - 1) % page_size + 1 for n in kv_lens], dtype=torch.int32)
-    cache = torch.randn(num_pages, 2, page_size, HK, D, dtype=DTYPE, device="cuda")
+    shape = (num_pages, 2, page_size, HK, D) if layout == "NHD" else (num_pages, 2, HK, page_size, D)
+    cache = torch.randn(shape, dtype=DTYPE, device="cuda")
     return cache, indptr, indices, last
 
 
@@ -51,19 +52,21 @@ def sdpa_decode(q, k, v, backend):
         return F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
 
 
-def bench_case(name, kv_lens, page_size, copy_gbs):
+def bench_case(name, kv_lens, page_size, copy_gbs, layout="NHD"):
     batch = len(kv_lens)
     kv_bytes = sum(kv_lens) * HK * D * 2 * 2
-    cache, indptr, indices, last = paged_inputs(kv_lens, page_size)
+    cache, indptr, indices, last = paged_inputs(kv_lens, page_size, layout)
     q = torch.randn(batch, HQ, D, dtype=DTYPE, device="cuda")
-    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
     w.plan(indptr, indices, last, HQ, HK, D, page_size)
     ms = time_ms(lambda: w.run(q, cache))
+    if layout != "NHD":
+        name = f"{name} {layout}"
     row = {"case": name, "page_size": page_size, "MB": kv_bytes / 1e6, "cute_attn_us": ms * 1e3,
            "cute_attn_GBs": kv_bytes / ms / 1e6, "pct_of_copy": 100 * kv_bytes / ms / 1e6 / copy_gbs,
            "splits": w._plan.work.num_splits}
     del cache
-    if page_size == 16:  # the dense peers do not depend on the page size: measure them once per case
+    if page_size == 16 and layout == "NHD":  # the dense peers do not depend on the page size: once per case
         from torch.nn.attention import SDPBackend
 
         max_len = max(kv_lens)
@@ -82,22 +85,54 @@ def bench_case(name, kv_lens, page_size, copy_gbs):
     return row
 
 
-def plan_host_time_us(batch=256, page_size=16, reps=50):
+def plan_host_time_us(batch=256, page_size=16, reps=200):
+    """Host time of ``plan()`` for a batch of 256 (CPU page table, 1..8k rows per request): (min,
+    median) in us with the compiled planner (None when it is not built) and with the numpy one."""
+    import cute_attn.decode as dec
+
     gen = torch.Generator().manual_seed(0)
     kv_lens = torch.randint(1, 8192, (batch,), generator=gen).tolist()
     pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
     indptr = torch.tensor([0] + torch.tensor(pages_per).cumsum(0).tolist(), dtype=torch.int32)
     indices = torch.arange(int(indptr[-1]), dtype=torch.int32)
     last = torch.tensor([(n - 1) % page_size + 1 for n in kv_lens], dtype=torch.int32)
-    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
-    w.plan(indptr, indices, last, HQ, HK, D, page_size)
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        w.plan(indptr, indices, last, HQ, HK, D, page_size)
-        times.append(time.perf_counter() - t0)
-    torch.cuda.synchronize()
-    return sorted(times)[len(times) // 2] * 1e6
+    compiled = dec.compiled_planner()
+    result = {}
+    for label, lib in (("compiled", compiled), ("numpy", None)):
+        if label == "compiled" and lib is None:
+            result[label] = None
+            continue
+        saved = dec._PLANNER[:]
+        dec._PLANNER[:] = [lib]
+        try:
+            w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+            w.plan(indptr, indices, last, HQ, HK, D, page_size)
+            times = []
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                w.plan(indptr, indices, last, HQ, HK, D, page_size)
+                times.append(time.perf_counter() - t0)
+            torch.cuda.synchronize()
+        finally:
+            dec._PLANNER[:] = saved
+        times.sort()
+        result[label] = (times[0] * 1e6, times[len(times) // 2] * 1e6)
+        if label == "compiled":  # the C call alone (checks, schedule, page-id staging), same buffers
+            sched = w._sched
+            p_items, p_cta, p_idx, p_scratch, p_info = sched.ptrs
+            args = (indptr.data_ptr(), last.data_ptr(), batch, page_size, indices.data_ptr(), indices.shape[0], p_idx,
+                    sched.idx_cap, HQ, HK, D, 2, dec._num_sms(w.device), p_items, sched.item_cap, p_cta,
+                    sched.cta_cap, p_scratch, len(sched.scratch), p_info)
+            no_ids = args[:4] + (None, args[5], None) + args[7:]  # the same call without the page-id pass
+            for key, a in (("compiled_call", args), ("compiled_call_no_ids", no_ids)):
+                times = []
+                for _ in range(reps):
+                    t0 = time.perf_counter()
+                    lib.decode_plan(*a)
+                    times.append(time.perf_counter() - t0)
+                times.sort()
+                result[key] = (times[0] * 1e6, times[len(times) // 2] * 1e6)
+    return result
 
 
 def run_host_time_us(reps=300):
@@ -132,15 +167,44 @@ def main(argv=None):
             except Exception as e:  # keep going: one broken case must not hide the others
                 rows.append({"case": f"FAILED {name}", "page_size": page_size, "MB": repr(e)[:200]})
             print(rows[-1], flush=True)
+    # HND at page 16: a page holds 4 KB of one head's rows (NHD: 256-byte rows at a 2 KB stride): does
+    # the read pattern explain the last ~5% to cuDNN's dense, contiguous per-head stream?
+    for name, kv_lens in CASES:
+        if name in ("64 x 4k", "16 x 16k", "1 x 32k", "8 x 32k"):
+            rows.append(bench_case(name, kv_lens, 16, copy, layout="HND"))
+            print(rows[-1], flush=True)
+    # one request of growing length: time = fixed + bytes / rate; the intercept is the start-up and
+    # tail cost that keeps 1 x 32k far from the copy bandwidth
+    sweep = [bench_case(f"1 x {n // 1024}k", [n], 16, copy) for n in (4096, 8192, 16384, 32768, 65536, 131072)]
+    fits = {}
+    for key in ("cute_attn", "cudnn"):
+        pts = [(r["MB"], r[f"{key}_us"]) for r in sweep if isinstance(r.get(f"{key}_us"), float)]
+        if len(pts) >= 2:
+            n = len(pts)
+            mx, my = sum(p[0] for p in pts) / n, sum(p[1] for p in pts) / n
+            slope = sum((p[0] - mx) * (p[1] - my) for p in pts) / sum((p[0] - mx) ** 2 for p in pts)
+            fits[key] = {"fixed_us": my - slope * mx, "stream_GBs": 1e3 / slope}
     plan_us = plan_host_time_us()
     run_us = run_host_time_us()
+    import cute_attn.decode as dec
+
+    copy_path = "cudaMemcpyAsync (torch's libcudart)" if dec._cudart() is not None else "torch copy_"
+    fmt = lambda t: "not built" if t is None else f"{t[1]:.0f} us (min {t[0]:.0f})"  # noqa: E731
     cols = ["case", "page_size", "MB", "cute_attn_us", "cute_attn_GBs", "pct_of_copy", "splits",
             "cudnn_us", "cudnn_GBs", "fa2_us", "fa2_GBs"]
     print(f"\n{info['device']}, {info['date']}; {HQ}q/{HK}kv heads, head_dim {D}, bf16; "
-          f"device copy (read+write) {copy:.0f} GB/s; plan() host time, batch 256: {plan_us:.0f} us; "
+          f"device copy (read+write) {copy:.0f} GB/s; plan() host time, batch 256, median: compiled planner "
+          f"{fmt(plan_us['compiled'])} (its C call {fmt(plan_us.get('compiled_call'))}, without the page ids "
+          f"{fmt(plan_us.get('compiled_call_no_ids'))}), numpy planner "
+          f"{fmt(plan_us['numpy'])}; schedule sent by {copy_path}; "
           f"run() host time: {run_us:.1f} us\n")
     print(markdown_table(rows, cols))
-    write_json(args.json, {"info": info, "copy_GBs": copy, "plan_us_batch256": plan_us, "run_host_us": run_us, "rows": rows,
+    print("\n1 x N, page 16 (fit: us = fixed + MB / stream rate): " + "; ".join(
+        f"{k} fixed {v['fixed_us']:.1f} us, stream {v['stream_GBs']:.0f} GB/s" for k, v in fits.items()))
+    print(markdown_table(sweep, ["case", "MB", "cute_attn_us", "cute_attn_GBs", "pct_of_copy", "splits", "cudnn_us",
+                                 "cudnn_GBs"]))
+    write_json(args.json, {"info": info, "copy_GBs": copy, "plan_us_batch256": (plan_us["compiled"] or plan_us["numpy"])[1], "plan_us": plan_us, "run_host_us": run_us, "rows": rows,
+                           "sweep_1xN": sweep, "sweep_fit": fits,
                            "heads": [HQ, HK], "head_dim": D, "scale": 1 / math.sqrt(D)})
 
 

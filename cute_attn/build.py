@@ -1,7 +1,8 @@
 """Ahead-of-time build of every shipped kernel variant: ``python -m cute_attn.build --arch sm_90a``.
 
 Runs on any machine with nvidia-cutlass-dsl and g++ (no GPU): one process per core, rebuilds only the
-variants whose compile key changed (sources, fields or DSL version), writes ``manifest.json``.
+variants whose compile key changed (sources, fields or DSL version), writes ``manifest.json``, and
+builds the compiled host helpers (``cute_attn/hostlib.py``: the decode planner) beside them.
 Exit status 1 when any variant failed, with the variant's name and the DSL's message.
 """
 
@@ -93,6 +94,15 @@ def build(
                     log(f"[{i}/{len(todo)}] built {name} ({entry['compile_seconds']:.1f} s compile)")
         log(f"cute_attn.build: {len(todo) - len(failures)} built, {len(failures)} failed "
             f"in {time.perf_counter() - t0:.0f} s")
+    from . import hostlib
+
+    for name in hostlib.SOURCES:  # the compiled host helpers (seconds; rebuilt when their source changed)
+        try:
+            path = hostlib.build(name, directory)
+            log(f"cute_attn.build: host library {os.path.basename(path)}")
+        except Exception as e:  # reported like a kernel variant; callers fall back to numpy without it
+            failures.append((name, str(e)))
+            log(f"FAILED host library {name}\n    {e}")
     manifest.write()
     return directory, failures
 

@@ -14,13 +14,16 @@ inside the same kernel by the last part to finish, so ``run()`` is one launch.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import math
+import os
 
 import numpy as np
 import torch
 
 from . import _checks as C
+from . import hostlib
 from .artifacts import get_kernel
 from .layouts.decode_work import ITEM_WIDTH, MAX_ROWS, Item
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
@@ -104,6 +107,8 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     Host cost: the ``S = num_kv_heads x head blocks`` sequences of a request have one length, so the
     stream is located at request granularity; the item table is a cached per-request template
     broadcast over the batch, and only the (at most ``num_sms - 1``) cuts are handled per element.
+    ``cute_attn/csrc/decode_plan.cpp`` is its compiled twin (the same schedule bit for bit), which
+    plan() uses when it is built; this one is the reference and the fallback.
     """
     kv_lens = np.asarray(kv_lens, dtype=np.int64)
     page_base = np.asarray(page_base, dtype=np.int64)
@@ -220,31 +225,173 @@ def _host_ints(name: str, t, length: int | None = None) -> np.ndarray:
     return t.cpu().numpy().astype(np.int64)
 
 
-class _Pinned:
-    """Reusable pinned staging buffer for host -> device copies without a sync. Before it is
-    overwritten, the event of the copy that last read it is waited on (normally long complete)."""
+_PLANNER_ABI = 1
+_PLANNER: list = []  # [library or None], loaded once per process
 
-    def __init__(self):
-        self.buf: torch.Tensor | None = None
+
+def compiled_planner(path: str | None = None):
+    """The compiled planner (``cute_attn/csrc/decode_plan.cpp``) with its ctypes signature, or None
+    when it is not built (plan() then uses :func:`plan_decode_work`). ``path`` loads a given build
+    (tests)."""
+    if path is None and _PLANNER:
+        return _PLANNER[0]
+    lib = hostlib.load("decode_plan", path)
+    if lib is not None:
+        if lib.plan_abi() != _PLANNER_ABI:
+            lib = None
+        else:
+            p, i64 = ctypes.c_void_p, ctypes.c_int64
+            lib.plan_scratch_len.restype = i64
+            lib.plan_scratch_len.argtypes = [i64, i64]
+            lib.decode_plan.restype = ctypes.c_int
+            lib.decode_plan.argtypes = [p, p, i64, i64, p, i64, p, i64, i64, i64, i64, i64, i64, p, i64, p, i64, p, i64, p]
+    if path is None:
+        _PLANNER.append(lib)
+    return lib
+
+
+def plan_decode_work_compiled(lib, indptr: np.ndarray, last: np.ndarray, page_size: int, num_qo_heads: int,
+                              num_kv_heads: int, head_dim: int, num_sms: int) -> DecodeWork | None:
+    """The compiled planner on int32 host arrays (tests, inspection); None where it declines
+    (invalid page table): plan() then raises through the numpy path."""
+    indptr = np.ascontiguousarray(indptr, dtype=np.int32)
+    last = np.ascontiguousarray(last, dtype=np.int32)
+    batch = len(indptr) - 1
+    group = num_qo_heads // num_kv_heads
+    n_seq = batch * num_kv_heads * len(head_blocks(group))
+    items = np.empty((n_seq + num_sms, ITEM_WIDTH), np.int32)
+    cta_ptr = np.empty(num_sms + 1, np.int32)
+    scratch = np.empty(lib.plan_scratch_len(batch, num_sms), np.int64)
+    info = np.zeros(8, np.int64)
+    rc = lib.decode_plan(indptr.ctypes.data, last.ctypes.data, batch, page_size, None, int(indptr[-1]), None, 0,
+                         num_qo_heads, num_kv_heads, head_dim, 2, num_sms, items.ctypes.data, len(items),
+                         cta_ptr.ctypes.data, len(cta_ptr), scratch.ctypes.data, len(scratch), info.ctypes.data)
+    if rc:
+        return None
+    n_items, num_ctas, num_splits, tmp_rows = (int(x) for x in info[:4])
+    return DecodeWork(items[:n_items], cta_ptr[: num_ctas + 1], num_splits, tmp_rows)
+
+
+def _scratch_len(batch: int, num_sms: int) -> int:
+    """int64 scratch of the compiled planner (its plan_scratch_len; tests check they agree)."""
+    return 3 * batch + 7 * num_sms + 16
+
+
+_CUDART: list = []  # [the CUDA runtime torch loaded, or None], looked up once per process
+_MEMCPY_HOST_TO_DEVICE = 1
+_EVENT_DISABLE_TIMING = 2
+
+
+def _cudart():
+    """The CUDA runtime library torch already loaded (``RTLD_NOLOAD``: never a second copy), with the
+    signatures of the few calls plan() makes directly (an async copy and an event: each torch op
+    around them costs several us of host time); None where it is not found, and then plan() uses
+    torch's copy and event."""
+    if _CUDART:
+        return _CUDART[0]
+    lib = None
+    if os.environ.get("CUTE_ATTN_NO_HOSTLIB") != "1" and hasattr(torch._C, "_cuda_getCurrentRawStream"):
+        for name in ("libcudart.so.13", "libcudart.so.12", "libcudart.so"):
+            try:
+                lib = ctypes.CDLL(name, mode=os.RTLD_NOLOAD)
+                break
+            except OSError:
+                continue
+    if lib is not None:
+        p, c_int = ctypes.c_void_p, ctypes.c_int
+        for fn, args in (("cudaMemcpyAsync", [p, p, ctypes.c_size_t, c_int, p]), ("cudaEventRecord", [p, p]),
+                         ("cudaEventSynchronize", [p]), ("cudaEventCreateWithFlags", [p, ctypes.c_uint]),
+                         ("cudaEventDestroy", [p]), ("cudaGetLastError", [])):
+            getattr(lib, fn).argtypes = args
+            getattr(lib, fn).restype = c_int
+    _CUDART.append(lib)
+    return lib
+
+
+class _Schedule:
+    """The schedule's host buffer (pinned when planning for a GPU) and its device twin, one int32
+    buffer each, laid out ``[cta_ptr (cta_cap) | items (item_cap x ITEM_WIDTH) | page ids (idx_cap)]``:
+    plan() writes the schedule, and the page ids when they are given on the host, into the host buffer
+    and sends it with one non-blocking copy on the current stream (``cudaMemcpyAsync`` straight from
+    the CUDA runtime when torch's is found, else ``Tensor.copy_``). The kernel gets views of the whole
+    regions (it reads only what cta_ptr names). Before the host buffer is rewritten, the event of the
+    copies that last read it is waited on (normally long complete)."""
+
+    def __init__(self, device: torch.device, item_cap: int, cta_cap: int, idx_cap: int, scratch_len: int):
+        self.item_cap, self.cta_cap, self.idx_cap = item_cap, cta_cap, idx_cap
+        self.items_at = -(-cta_cap // 4) * 4  # items start on a 16-byte boundary
+        self.idx_at = self.items_at + item_cap * ITEM_WIDTH
+        n = self.idx_at + idx_cap
+        on_gpu = device.type == "cuda"
+        self.host = torch.empty(n, dtype=torch.int32, pin_memory=on_gpu)
+        self.dev = torch.empty(n, dtype=torch.int32, device=device) if on_gpu else self.host
+        h = self.host.numpy()
+        self.cta_h = h[:cta_cap]
+        self.items_h = h[self.items_at:self.idx_at].reshape(item_cap, ITEM_WIDTH)
+        self.idx_h = h[self.idx_at:]
+        self.cta_d = self.dev[:cta_cap]
+        self.items_d = self.dev[self.items_at:self.idx_at].view(item_cap, ITEM_WIDTH)
+        self.idx_d = self.dev[self.idx_at:]
+        self.scratch = np.empty(scratch_len, np.int64)
+        self.info = np.zeros(8, np.int64)
+        self.ptrs = (self.items_h.ctypes.data, self.cta_h.ctypes.data, self.idx_h.ctypes.data,
+                     self.scratch.ctypes.data, self.info.ctypes.data)
+        self.dev_index = self.dev.get_device() if on_gpu else -1
+        self.rt = _cudart() if on_gpu else None
+        self.stream: int | None = None  # the raw stream of the last direct copy
+        self.raw_event: ctypes.c_void_p | None = None
+        self.pending = False  # raw_event recorded after the last copies
         self.event: torch.cuda.Event | None = None
 
-    def stage(self, arrays: list[np.ndarray]) -> list[torch.Tensor]:
-        n = sum(a.size for a in arrays)
+    def fits(self, item_cap: int, cta_cap: int, idx_cap: int, scratch_len: int) -> bool:
+        return (item_cap <= self.item_cap and cta_cap <= self.cta_cap and idx_cap <= self.idx_cap
+                and scratch_len <= len(self.scratch))
+
+    def wait(self) -> None:
+        if self.pending:
+            rc = self.rt.cudaEventSynchronize(self.raw_event)
+            if rc:
+                raise RuntimeError(f"cudaEventSynchronize failed with CUDA error {rc}")
+            self.pending = False
         if self.event is not None:
             self.event.synchronize()
-        if self.buf is None or self.buf.numel() < n:
-            self.buf = torch.empty(max(n, 1024), dtype=torch.int32, pin_memory=True)
-        out, off = [], 0
-        for a in arrays:
-            view = self.buf[off:off + a.size].view(a.shape)
-            view.numpy()[...] = a
-            out.append(view)
-            off += a.size
-        return out
+
+    def send(self, n: int) -> None:
+        """Copy the first ``n`` ints to the device (non-blocking, current stream)."""
+        self.stream = None
+        rt = self.rt
+        if rt is not None and self.dev_index == torch.cuda.current_device():
+            stream = torch._C._cuda_getCurrentRawStream(self.dev_index)
+            rc = rt.cudaMemcpyAsync(self.dev.data_ptr(), self.host.data_ptr(), n * 4, _MEMCPY_HOST_TO_DEVICE, stream)
+            if rc == 0:
+                self.stream = stream
+                return
+            rt.cudaGetLastError()  # not sticky (an argument error): torch's copy below instead
+        self.dev[:n].copy_(self.host[:n], non_blocking=True)
 
     def record(self) -> None:
-        self.event = torch.cuda.Event()
+        """Mark the end of the copies that read the host buffer (one event, re-recorded)."""
+        if self.stream is not None:
+            if self.raw_event is None:
+                ev = ctypes.c_void_p()
+                if self.rt.cudaEventCreateWithFlags(ctypes.byref(ev), _EVENT_DISABLE_TIMING) == 0:
+                    self.raw_event = ev
+            if self.raw_event is not None and self.rt.cudaEventRecord(self.raw_event, self.stream) == 0:
+                self.pending = True
+                return
+        if self.event is None:
+            self.event = torch.cuda.Event()
         self.event.record()
+
+    def __del__(self):
+        # the host buffer returns to torch's pinned pool: no copy may still read it
+        try:
+            if self.pending:
+                self.rt.cudaEventSynchronize(self.raw_event)
+            if self.raw_event is not None:
+                self.rt.cudaEventDestroy(self.raw_event)
+        except Exception:  # interpreter shutdown: the runtime may be gone already
+            pass
 
 
 @dataclasses.dataclass
@@ -276,9 +423,9 @@ class BatchDecodeWithPagedKVCacheWrapper:
 
     ``workspace_buffer`` (optional, a CUDA uint8 tensor) fixes the device and holds the split-KV
     partial states when large enough. ``use_cuda_graph=True`` keeps every device buffer at a fixed
-    address: the first ``plan()`` sizes them (batch size, head counts, head_dim and page count of
-    that plan are then the capacity), later plans rewrite their contents, so a graph captured around
-    ``run()`` replays correctly after a new ``plan()``. ``paged_kv_indices_buffer`` (graph mode) sets
+    address: the first ``plan()`` sizes them (batch size, head counts, head_dim and the length of
+    that plan's ``kv_indices`` are then the capacity), later plans rewrite their contents, so a graph
+    captured around ``run()`` replays correctly after a new ``plan()``. ``paged_kv_indices_buffer`` (graph mode) sets
     the page-id capacity explicitly. One wrapper must not run concurrently with itself (its split
     counters are shared).
     """
@@ -300,8 +447,10 @@ class BatchDecodeWithPagedKVCacheWrapper:
         else:
             self.device = torch.device("cuda")
         self._indices_buffer = paged_kv_indices_buffer
-        self._pinned = _Pinned()
-        self._graph_bufs: dict | None = None
+        self._on_gpu = self.device.type == "cuda"
+        self._sched: _Schedule | None = None
+        self._graph_key: tuple | None = None
+        self._graph_tmp: tuple[torch.Tensor, torch.Tensor] | None = None
         self._counters: torch.Tensor | None = None
         self._tmp_bufs: tuple[torch.Tensor, torch.Tensor] | None = None
         self._plan: _Plan | None = None
@@ -315,7 +464,12 @@ class BatchDecodeWithPagedKVCacheWrapper:
              q_data_type: torch.dtype = torch.bfloat16, kv_data_type: torch.dtype | None = None) -> None:
         """Validate the page table and build the work schedule. ``kv_indptr`` and
         ``kv_last_page_len`` are read on the host (pass CPU tensors or lists to avoid a device sync);
-        ``kv_indices`` may live on the GPU (then its ids are not range-checked)."""
+        ``kv_indices`` may live on the GPU (then its ids are not range-checked).
+
+        With int32 CPU tensors and the compiled planner built (``python -m cute_attn.build``), the
+        checks, the schedule and the page-id staging are one C call; the schedule (and the page ids
+        when on the host) go to the GPU in one non-blocking copy from a reused pinned buffer.
+        Otherwise the numpy planner (:func:`plan_decode_work`) makes the same schedule."""
         for name, n in (("num_qo_heads", num_qo_heads), ("num_kv_heads", num_kv_heads), ("page_size", page_size)):
             if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
                 raise ValueError(f"{name} must be a positive int, got {n!r}")
@@ -330,7 +484,50 @@ class BatchDecodeWithPagedKVCacheWrapper:
         scale = 1.0 / math.sqrt(head_dim) if sm_scale is None else float(sm_scale)
         if not math.isfinite(scale):
             raise ValueError(f"sm_scale must be finite, got {sm_scale!r}")
+        if isinstance(kv_indices, (list, tuple)):
+            kv_indices = torch.tensor(kv_indices, dtype=torch.int32)
+        C.index_vector("kv_indices", kv_indices)
+        spec = _decode_spec(q_data_type, head_dim)
+        num_sms = _num_sms(self.device) if self._on_gpu else DEFAULT_NUM_SMS
+        heads = (num_qo_heads, num_kv_heads)
+        planned = self._plan_compiled(kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms)
+        if planned is None:
+            planned = self._plan_numpy(kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms)
+        sched, work, batch, max_page_id, nnz = planned
+        self._plan = self._commit(sched, spec, batch, heads, page_size, scale, work, max_page_id, kv_indices, nnz,
+                                  num_sms)
 
+    def _plan_compiled(self, kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms):
+        """(schedule buffer, work, batch, max page id, page count) from the compiled planner, or None
+        (not built, inputs not int32 CPU tensors, or an invalid page table: the numpy path then plans
+        or raises with the message)."""
+        lib = compiled_planner()
+        if lib is None or not (_host_int32(kv_indptr) and _host_int32(kv_last_page_len)):
+            return None
+        batch = kv_indptr.shape[0] - 1
+        if batch < 0 or kv_last_page_len.shape[0] != batch:
+            return None
+        num_qo_heads, num_kv_heads = heads
+        host_ids = kv_indices.device.type == "cpu"
+        n_seq = batch * num_kv_heads * -(-(num_qo_heads // num_kv_heads) // MAX_ROWS)
+        sched = self._schedule(spec, batch, heads, n_seq + num_sms, num_sms + 1,
+                               self._idx_need(kv_indices, host_ids), _scratch_len(batch, num_sms))
+        sched.wait()
+        p_items, p_cta, p_idx, p_scratch, p_info = sched.ptrs
+        rc = lib.decode_plan(
+            kv_indptr.data_ptr(), kv_last_page_len.data_ptr(), batch, page_size,
+            kv_indices.data_ptr() if host_ids else None, kv_indices.shape[0], p_idx if host_ids else None,
+            sched.idx_cap, num_qo_heads, num_kv_heads, spec.head_dim, 2, num_sms, p_items, sched.item_cap,
+            p_cta, sched.cta_cap, p_scratch, len(sched.scratch), p_info,
+        )
+        if rc:
+            return None
+        n_items, num_ctas, num_splits, tmp_rows, max_page_id, nnz = sched.info[:6].tolist()
+        work = DecodeWork(sched.items_h[:n_items], sched.cta_h[: num_ctas + 1], num_splits, tmp_rows)
+        return sched, work, batch, max_page_id, nnz
+
+    def _plan_numpy(self, kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms):
+        """The same as :meth:`_plan_compiled` with numpy checks and :func:`plan_decode_work`."""
         indptr = _host_ints("kv_indptr", kv_indptr)
         if len(indptr) < 1:
             raise ValueError("kv_indptr must have at least one element")
@@ -338,60 +535,128 @@ class BatchDecodeWithPagedKVCacheWrapper:
             C.indptr_values("kv_indptr", indptr.tolist())  # raises, naming the first bad entry
         batch = len(indptr) - 1
         last = _host_ints("kv_last_page_len", kv_last_page_len, batch)
-        if isinstance(kv_indices, (list, tuple)):
-            kv_indices = torch.tensor(kv_indices, dtype=torch.int32)
-        C.index_vector("kv_indices", kv_indices)
-        if indptr[-1] > kv_indices.shape[0]:
-            raise ValueError(f"kv_indptr[-1]={indptr[-1]} exceeds len(kv_indices)={kv_indices.shape[0]}")
+        nnz = int(indptr[-1])
+        if nnz > kv_indices.shape[0]:
+            raise ValueError(f"kv_indptr[-1]={nnz} exceeds len(kv_indices)={kv_indices.shape[0]}")
         pages = np.diff(indptr)
         bad = np.nonzero((pages > 0) & ((last < 1) | (last > page_size)))[0]
         if len(bad):
             b = int(bad[0])
             raise ValueError(f"kv_last_page_len[{b}]={int(last[b])} must lie in [1, page_size={page_size}]")
         max_page_id = -1
-        if kv_indices.device.type == "cpu" and indptr[-1] > 0:
-            used = kv_indices[: int(indptr[-1])].numpy()
+        host_ids = kv_indices.device.type == "cpu"
+        if host_ids and nnz > 0:
+            used = kv_indices[:nnz].numpy()
             hi = int(used.view(np.uint32).max())  # one pass: a negative id reads as >= 2^31
             if hi >= 1 << 31:
                 raise ValueError(f"kv_indices must be non-negative, got {int(used.min())}")
             max_page_id = hi
         kv_lens = np.where(pages > 0, (pages - 1) * page_size + last, 0)
+        num_qo_heads, num_kv_heads = heads
+        work = plan_decode_work(kv_lens, indptr[:-1], num_qo_heads, num_kv_heads, spec.head_dim, num_sms)
+        n_seq = batch * num_kv_heads * -(-(num_qo_heads // num_kv_heads) // MAX_ROWS)
+        sched = self._schedule(spec, batch, heads, n_seq + num_sms, num_sms + 1,
+                               self._idx_need(kv_indices, host_ids), 0)
+        n_items = work.items.shape[0]
+        if n_items > sched.item_cap or work.num_ctas + 1 > sched.cta_cap:
+            raise RuntimeError("decode schedule exceeds its buffer capacity (a bug in plan_decode_work)")
+        if host_ids and nnz > sched.idx_cap:
+            raise ValueError(f"use_cuda_graph: {nnz} page ids exceed the buffer capacity {sched.idx_cap}")
+        sched.wait()
+        sched.items_h[:n_items] = work.items
+        sched.cta_h[: work.num_ctas + 1] = work.cta_ptr
+        sched.cta_h[work.num_ctas + 1:] = n_items
+        if host_ids and nnz:
+            sched.idx_h[:nnz] = kv_indices[:nnz].numpy()
+        return sched, work, batch, max_page_id, nnz
 
-        spec = DecodeSpec(dtype=C.VALUE_DTYPES[q_data_type], head_dim=head_dim)
-        on_gpu = self.device.type == "cuda"
-        num_sms = _num_sms(self.device) if on_gpu else DEFAULT_NUM_SMS
-        work = plan_decode_work(kv_lens, indptr[:-1], num_qo_heads, num_kv_heads, head_dim, num_sms)
-        self._plan = self._upload(spec, batch, num_qo_heads, num_kv_heads, page_size, scale, work, max_page_id,
-                                  kv_indices, int(indptr[-1]), num_sms)
+    def _idx_need(self, kv_indices: torch.Tensor, host_ids: bool) -> int:
+        """Page-id slots the schedule buffer needs: the host ids are staged there; in graph mode the
+        device ids are copied there too (unless the caller gave ``paged_kv_indices_buffer``)."""
+        return kv_indices.shape[0] if host_ids or self.use_cuda_graph else 0
 
-    def _upload(self, spec, batch, num_qo_heads, num_kv_heads, page_size, scale, work, max_page_id,
-                kv_indices, nnz_pages, num_sms) -> _Plan:
+    def _schedule(self, spec, batch, heads, item_cap, cta_cap, idx_cap, scratch_len) -> _Schedule:
+        """The schedule buffers for this plan: grown as needed, or (CUDA-graph mode) fixed by the first
+        plan, whose batch size, heads, head_dim and dtype later plans must keep."""
+        s = self._sched
+        if self.use_cuda_graph:
+            key = (spec, batch, *heads)
+            if s is None:
+                if self._indices_buffer is not None:
+                    C.index_vector("paged_kv_indices_buffer", self._indices_buffer)
+                    idx_cap = self._indices_buffer.shape[0]
+                s = self._sched = _Schedule(self.device, item_cap, cta_cap, max(idx_cap, 1), scratch_len)
+                self._graph_key = key
+            elif key != self._graph_key:
+                first = self._graph_key
+                raise ValueError(
+                    "use_cuda_graph: batch size, head counts, head_dim and dtype are fixed by the first plan(); "
+                    f"got {key[1:]} with {spec.name}, first plan had {first[1:]} with {first[0].name}"
+                )
+            return s
+        if s is None or not s.fits(item_cap, cta_cap, idx_cap, scratch_len):
+            if s is not None:  # grow with headroom, so a slowly growing batch reallocates rarely
+                item_cap = max(item_cap, s.item_cap * 5 // 4)
+                idx_cap = max(idx_cap, s.idx_cap * 5 // 4)
+                scratch_len = max(scratch_len, len(s.scratch) * 5 // 4)
+                s.wait()
+            s = self._sched = _Schedule(self.device, item_cap, max(cta_cap, 1), max(idx_cap, 1), scratch_len)
+        return s
+
+    def _commit(self, sched: _Schedule, spec, batch, heads, page_size, scale, work, max_page_id, kv_indices, nnz,
+                num_sms) -> _Plan:
+        """Send the schedule (one non-blocking copy) and bind the plan's device buffers."""
         dev = self.device
         d = spec.head_dim
+        num_qo_heads, num_kv_heads = heads
         if dev.type != "cuda":  # host-only plan (tests, inspection)
             items, cta_ptr = torch.from_numpy(work.items), torch.from_numpy(work.cta_ptr)
             tmp_o = torch.empty(max(work.tmp_rows, 1), d)
             return _Plan(spec, batch, num_qo_heads, num_kv_heads, page_size, scale * LOG2E, work, max_page_id,
                          kv_indices, items, cta_ptr, tmp_o, torch.empty(tmp_o.shape[0]),
                          torch.zeros(max(work.num_splits, 1), dtype=torch.int32), work.num_ctas)
+        host_ids = kv_indices.device.type == "cpu"
+        own_ids = not (self.use_cuda_graph and self._indices_buffer is not None)
+        if host_ids and own_ids:
+            sched.send(sched.idx_at + nnz)
+            indices = sched.idx_d
+        else:
+            sched.send(sched.items_at + work.items.shape[0] * ITEM_WIDTH)
+            indices = kv_indices
+            if self.use_cuda_graph:  # the page ids go to the graph's fixed buffer
+                indices = sched.idx_d if own_ids else self._indices_buffer
+                if nnz > indices.shape[0]:
+                    raise ValueError(f"use_cuda_graph: {nnz} page ids exceed the buffer capacity {indices.shape[0]}")
+                if nnz:
+                    src = sched.host[sched.idx_at:sched.idx_at + nnz] if host_ids else kv_indices[:nnz]
+                    indices[:nnz].copy_(src, non_blocking=True)
+        sched.record()
         if self.use_cuda_graph:
-            return self._upload_graph(spec, batch, num_qo_heads, num_kv_heads, page_size, scale, work, max_page_id,
-                                      kv_indices, nnz_pages, num_sms)
-        host = [work.items, work.cta_ptr]
-        if kv_indices.device.type == "cpu":
-            host.append(kv_indices[:nnz_pages].numpy() if nnz_pages else np.zeros(1, np.int32))
-        staged = self._pinned.stage(host)
-        items = staged[0].to(dev, non_blocking=True)
-        cta_ptr = staged[1].to(dev, non_blocking=True)
-        indices = staged[2].to(dev, non_blocking=True) if len(staged) > 2 else kv_indices
-        self._pinned.record()
-        tmp_o, tmp_lse = self._tmp(max(work.tmp_rows, 1), d)
-        # the kernel returns every counter it used to zero: one buffer serves all later launches
-        if self._counters is None or self._counters.shape[0] < work.num_splits:
-            self._counters = torch.zeros(max(work.num_splits, num_sms), dtype=torch.int32, device=dev)
-        counters = self._counters
-        return _Plan(spec, batch, num_qo_heads, num_kv_heads, page_size, scale * LOG2E, work, max_page_id,
-                     indices, items, cta_ptr, tmp_o, tmp_lse, counters, work.num_ctas)
+            if self._graph_tmp is None:
+                group = num_qo_heads // num_kv_heads
+                self._graph_tmp = self._tmp(2 * num_sms * min(group, MAX_ROWS) + num_sms * TMP_ALIGN_ROWS, d)
+                self._counters = torch.zeros(num_sms, dtype=torch.int32, device=dev)
+            tmp_o, tmp_lse = self._graph_tmp
+            if work.tmp_rows > tmp_o.shape[0]:
+                raise RuntimeError("decode schedule exceeds its CUDA-graph capacity (a bug in plan_decode_work)")
+            grid = num_sms
+        else:
+            tmp_o, tmp_lse = self._tmp(max(work.tmp_rows, 1), d)
+            # the kernel returns every counter it used to zero: one buffer serves all later launches
+            if self._counters is None or self._counters.shape[0] < work.num_splits:
+                self._counters = torch.zeros(max(work.num_splits, num_sms), dtype=torch.int32, device=dev)
+            grid = work.num_ctas
+        plan = _Plan(spec, batch, num_qo_heads, num_kv_heads, page_size, scale * LOG2E, work, max_page_id,
+                     indices, sched.items_d, sched.cta_d, tmp_o, tmp_lse, self._counters, grid)
+        prev = self._plan
+        if (prev is not None and prev.kernel is not None and max_page_id <= prev.max_page_id
+                and (prev.spec, prev.batch, prev.num_qo_heads, prev.num_kv_heads, prev.page_size)
+                == (spec, batch, num_qo_heads, num_kv_heads, page_size)
+                and prev.kv_indices.device == indices.device):
+            # the same geometry, and no page id beyond those the cache was checked for: the input
+            # checks of the last plan still hold, and its LSE scratch fits
+            plan.kernel, plan.lse, plan.lse_view, plan.checked = prev.kernel, prev.lse, prev.lse_view, prev.checked
+        return plan
 
     def _tmp(self, rows: int, d: int) -> tuple[torch.Tensor, torch.Tensor]:
         nbytes = rows * (d + 1) * 4
@@ -405,55 +670,6 @@ class BatchDecodeWithPagedKVCacheWrapper:
             bufs = self._tmp_bufs = (torch.empty(rows, d, dtype=torch.float32, device=self.device),
                                      torch.empty(rows, dtype=torch.float32, device=self.device))
         return bufs
-
-    def _upload_graph(self, spec, batch, num_qo_heads, num_kv_heads, page_size, scale, work, max_page_id,
-                      kv_indices, nnz_pages, num_sms) -> _Plan:
-        dev = self.device
-        group = num_qo_heads // num_kv_heads
-        shape_key = (spec, batch, num_qo_heads, num_kv_heads)
-        bufs = self._graph_bufs
-        if bufs is None:
-            n_seq = batch * num_kv_heads * len(head_blocks(group))
-            item_cap = n_seq + num_sms
-            tmp_cap = 2 * num_sms * min(group, MAX_ROWS) + num_sms * TMP_ALIGN_ROWS
-            indices = self._indices_buffer
-            if indices is None:
-                indices = torch.empty(max(nnz_pages, 1), dtype=torch.int32, device=dev)
-            C.index_vector("paged_kv_indices_buffer", indices)
-            tmp_o, tmp_lse = self._tmp(tmp_cap, spec.head_dim)
-            bufs = self._graph_bufs = {
-                "key": shape_key,
-                "items": torch.zeros(item_cap, ITEM_WIDTH, dtype=torch.int32, device=dev),
-                "cta_ptr": torch.zeros(num_sms + 1, dtype=torch.int32, device=dev),
-                "indices": indices,
-                "tmp_o": tmp_o,
-                "tmp_lse": tmp_lse,
-                "counters": torch.zeros(num_sms, dtype=torch.int32, device=dev),
-            }
-        if bufs["key"] != shape_key:
-            raise ValueError(
-                "use_cuda_graph: batch size, head counts, head_dim and dtype are fixed by the first plan(); "
-                f"got {shape_key[1:]} with {shape_key[0].name}, first plan had {bufs['key'][1:]} with {bufs['key'][0].name}"
-            )
-        if nnz_pages > bufs["indices"].shape[0]:
-            raise ValueError(f"use_cuda_graph: {nnz_pages} page ids exceed the buffer capacity {bufs['indices'].shape[0]}")
-        if work.items.shape[0] > bufs["items"].shape[0] or work.tmp_rows > bufs["tmp_o"].shape[0]:
-            raise RuntimeError("decode schedule exceeds its CUDA-graph capacity (a bug in plan_decode_work)")
-        cta_ptr = np.full(num_sms + 1, work.items.shape[0], dtype=np.int32)
-        cta_ptr[: work.num_ctas + 1] = work.cta_ptr
-        host = [work.items, cta_ptr]
-        if kv_indices.device.type == "cpu" and nnz_pages:
-            host.append(kv_indices[:nnz_pages].numpy())
-        staged = self._pinned.stage(host)
-        bufs["items"][: work.items.shape[0]].copy_(staged[0], non_blocking=True)
-        bufs["cta_ptr"].copy_(staged[1], non_blocking=True)
-        if nnz_pages:
-            src = staged[2] if len(staged) > 2 else kv_indices[:nnz_pages]
-            bufs["indices"][:nnz_pages].copy_(src, non_blocking=True)
-        self._pinned.record()
-        return _Plan(spec, batch, num_qo_heads, num_kv_heads, page_size, scale * LOG2E, work, max_page_id,
-                     bufs["indices"], bufs["items"], bufs["cta_ptr"], bufs["tmp_o"], bufs["tmp_lse"],
-                     bufs["counters"], num_sms)
 
     # ------------------------------------------------------------------------------------------ run
 
@@ -543,6 +759,22 @@ class BatchDecodeWithPagedKVCacheWrapper:
             plan.checked.clear()
         # a fresh out has strides (num_qo_heads * head_dim, head_dim, 1): no view needed
         return tuple(t is not None and _kernel_view(t) is not t for t in (q, k_cache, v_cache, out))
+
+
+_SPECS: dict = {}
+
+
+def _decode_spec(q_data_type: torch.dtype, head_dim: int) -> DecodeSpec:
+    key = (q_data_type, head_dim)
+    spec = _SPECS.get(key)
+    if spec is None:
+        spec = _SPECS[key] = DecodeSpec(dtype=C.VALUE_DTYPES[q_data_type], head_dim=head_dim)
+    return spec
+
+
+def _host_int32(t) -> bool:
+    """A 1-D contiguous int32 CPU tensor (what the compiled planner reads by pointer)."""
+    return isinstance(t, torch.Tensor) and t.dtype is torch.int32 and t.is_cpu and t.ndim == 1 and t.is_contiguous()
 
 
 def _geometry(t) -> tuple | None:

@@ -1,5 +1,5 @@
 """Compile every shipped kernel variant for sm_90a through the real build command (no GPU needed),
-then check the manifest, the exported symbols and the incremental rebuild."""
+then check the manifest, the exported symbols, the host libraries and the incremental rebuild."""
 
 import os
 
@@ -38,6 +38,17 @@ def test_artifacts_load_and_export_their_symbol(built):
     for spec in shipped_specs():
         fn = A._load_library(manifest.path(spec), spec.name)
         assert callable(fn)
+
+
+def test_host_libraries_build_beside_the_kernels(built):
+    """The compiled decode planner is part of the build (its agreement with the numpy planner is
+    tests/test_decode_plan.py's)."""
+    from cute_attn import decode, hostlib
+
+    directory, _, lines = built
+    path = os.path.join(directory, hostlib.file_name("decode_plan"))
+    assert os.path.isfile(path) and any("host library decode_plan" in line for line in lines)
+    assert decode.compiled_planner(path) is not None
 
 
 def test_rebuild_is_incremental(built):

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import cute_attn
+import cute_attn.decode as D
 from cute_attn import reference as R
 from cute_attn.decode import ITEM_OVERHEAD_BYTES, MIN_PIECE_ROWS, TMP_ALIGN_ROWS, plan_decode_work
 from cute_attn.layouts.decode_work import MAX_ROWS, Item
@@ -182,7 +183,7 @@ def table(kv_lens, page_size):
     return indptr, indices, last
 
 
-def test_wrapper_plan_on_host():
+def test_wrapper_plan_on_host(which_planner):
     indptr, indices, last = table([40, 0, 1000], 16)
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
     w.plan(indptr, indices, last, 32, 8, 128, 16)
@@ -209,7 +210,7 @@ def test_wrapper_plan_on_host():
         (lambda a: a.update(q_data_type=torch.float32), TypeError, "q_data_type"),
     ],
 )
-def test_plan_validation(mutate, exc, match):
+def test_plan_validation(which_planner, mutate, exc, match):
     args = dict(kv_indptr=torch.tensor([0, 3, 4, 5], dtype=torch.int32),
                 kv_indices=torch.arange(5, dtype=torch.int32),
                 kv_last_page_len=torch.tensor([16, 1, 3], dtype=torch.int32),
@@ -241,3 +242,110 @@ def test_run_validation_before_any_launch():
         w.run(q, big)
     with pytest.raises(ValueError, match="kv_layout"):
         cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout="NDH")
+
+
+# ----------------------------------------------------------------------- compiled planner vs numpy
+
+
+@pytest.fixture(scope="module")
+def planner(tmp_path_factory):
+    """The compiled planner, built from the package source into a fresh directory (needs g++)."""
+    import shutil
+
+    from cute_attn import hostlib
+
+    if shutil.which("g++") is None:
+        pytest.skip("no g++: the compiled planner cannot be built here")
+    path = hostlib.build("decode_plan", str(tmp_path_factory.mktemp("hostlib")))
+    return D.compiled_planner(path)
+
+
+def random_batch(rng):
+    """Page tables of many shapes: uniform, skewed (one long request among short ones), empty
+    requests, single requests, batches far smaller or larger than the SM count."""
+    kind = rng.integers(6)
+    batch = int(rng.choice([0, 1, 2, 3, 7, 16, 64, 130, 256, 511]))
+    if kind == 0:
+        lens = rng.integers(0, 70000 if batch <= 8 else 9000, batch)
+    elif kind == 1:
+        lens = np.full(batch, int(rng.choice([1, 17, 64, 65, 255, 256, 1024, 4096, 16384, 32768])))
+    elif kind == 2:
+        lens = rng.integers(1, 600, batch)
+        if batch:
+            lens[rng.integers(batch)] = rng.integers(8000, 130000)
+    elif kind == 3:
+        lens = rng.integers(0, 3000, batch) * (rng.random(batch) < 0.5)
+    elif kind == 4:
+        lens = rng.geometric(1 / float(rng.choice([50, 500, 5000])), batch)
+    else:
+        lens = np.zeros(batch, np.int64)
+    page_size = int(rng.choice([1, 16, 64]))
+    hq, hk = [(32, 8), (8, 8), (64, 8), (16, 1), (128, 1), (12, 4), (256, 2)][rng.integers(7)]
+    d = int(rng.choice([64, 128, 256]))
+    sms = int(rng.choice([132, 132, 114, 24, 7, 1]))
+    return [int(x) for x in lens], page_size, hq, hk, d, sms
+
+
+def page_table(kv_lens, page_size, gen=None):
+    pages = [(n + page_size - 1) // page_size for n in kv_lens]
+    indptr = np.concatenate(([0], np.cumsum(pages, dtype=np.int64))).astype(np.int32)
+    last = np.array([(n - 1) % page_size + 1 if n else 0 for n in kv_lens], np.int32)
+    return indptr, last
+
+
+def assert_same_schedule(planner, kv_lens, page_size, hq, hk, d, sms):
+    indptr, last = page_table(kv_lens, page_size)
+    want = plan_decode_work(kv_lens, indptr[:-1], hq, hk, d, sms)
+    got = D.plan_decode_work_compiled(planner, indptr, last, page_size, hq, hk, d, sms)
+    case = (len(kv_lens), page_size, hq, hk, d, sms)
+    assert got is not None, case
+    assert np.array_equal(got.items, want.items), case
+    assert np.array_equal(got.cta_ptr, want.cta_ptr), case
+    assert (got.num_splits, got.tmp_rows) == (want.num_splits, want.tmp_rows), case
+
+
+def test_scratch_size_agrees(planner):
+    for batch, sms in ((0, 1), (1, 132), (256, 132), (5000, 114)):
+        assert D._scratch_len(batch, sms) == planner.plan_scratch_len(batch, sms)
+
+
+def test_compiled_planner_equals_numpy_on_random_batches(planner):
+    rng = np.random.default_rng(7)
+    for _ in range(3000):
+        assert_same_schedule(planner, *random_batch(rng))
+
+
+@pytest.mark.parametrize("page_size", [1, 16])
+@pytest.mark.parametrize(
+    "kv_lens",
+    [[4096] * 64, [16384] * 16, [1024] * 128, [32768], [32768] * 8, [32768] + [512] * 63,
+     torch.randint(1, 8192, (256,), generator=torch.Generator().manual_seed(0)).tolist(), []],
+)
+def test_compiled_planner_equals_numpy_on_bench_cases(planner, kv_lens, page_size):
+    assert_same_schedule(planner, kv_lens, page_size, 32, 8, 128, SMS)
+
+
+@pytest.fixture(params=["numpy", "compiled"])
+def which_planner(request, monkeypatch):
+    """Run a wrapper test once with each planner behind plan()."""
+    lib = request.getfixturevalue("planner") if request.param == "compiled" else None
+    monkeypatch.setattr(D, "_PLANNER", [lib])
+    return request.param
+
+
+def test_wrapper_plans_alike_with_either_planner(planner, monkeypatch):
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        kv_lens, page_size, hq, hk, d, _ = random_batch(rng)
+        indptr, last = page_table(kv_lens, page_size)
+        indices = torch.from_numpy(rng.permutation(max(int(indptr[-1]), 1)).astype(np.int32))
+        plans = []
+        for lib in (None, planner):
+            monkeypatch.setattr(D, "_PLANNER", [lib])
+            w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
+            w.plan(torch.from_numpy(indptr), indices, torch.from_numpy(last), hq, hk, d, page_size)
+            p = w._plan
+            plans.append((p.items.numpy().copy(), p.cta_ptr.numpy().copy(), p.work.num_splits, p.work.tmp_rows,
+                          p.max_page_id, p.grid))
+        a, b = plans
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2:] == b[2:]

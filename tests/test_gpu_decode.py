@@ -102,8 +102,7 @@ def test_split_equals_unsplit(rng, monkeypatch):
     w.plan(indptr, indices, last, hq, hk, d, ps)
     assert w._plan.work.num_splits > 0
     split_o, split_l = w.run(q, cache, return_lse=True)
-    plan_work = D.plan_decode_work
-    monkeypatch.setattr(D, "plan_decode_work", lambda *a: plan_work(*a[:5], 1))  # one CTA: nothing split
+    monkeypatch.setattr(D, "_num_sms", lambda device: 1)  # either planner, one CTA: nothing split
     w.plan(indptr, indices, last, hq, hk, d, ps)
     assert w._plan.work.num_splits == 0
     whole_o, whole_l = w.run(q, cache, return_lse=True)
@@ -177,3 +176,32 @@ def test_gpu_page_table_tensors(rng):
     w.plan(indptr.cuda(), indices.cuda(), last.cuda(), hq, hk, d, ps)
     out, lse = w.run(q.cuda(), (k.cuda(), v.cuda()), return_lse=True)
     check(out, lse, *reference(q, k, v, indptr, indices, last, 1 / math.sqrt(d), "NHD"))
+
+
+def test_numpy_planner_fallback(rng, monkeypatch):
+    """plan() where the compiled planner is not built and torch's CUDA runtime is not found: the numpy
+    planner, the schedule sent by torch's copy."""
+    monkeypatch.setattr(D, "_PLANNER", [None])
+    monkeypatch.setattr(D, "_CUDART", [None])
+    run_case(rng, [32768, 1, 300, 0, 7000, 64, 65], 32, 8, 128, 16)
+
+
+def test_replans_grow_buffers_and_recheck_page_ids(rng):
+    """One wrapper over plans of growing batches (the schedule buffers grow), then a plan whose page
+    ids exceed the cache: run() checks again instead of reusing the last plan's checks."""
+    hq, hk, d, ps = 32, 8, 128, 16
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+    for kv_lens in ([100, 3], [5000] * 9 + [0], [700] * 40):
+        num_pages, indptr, indices, last = random_page_table(rng, kv_lens, ps)
+        k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, ps, hk, d, torch.bfloat16, "NHD")
+        q = torch.randn(len(kv_lens), hq, d, generator=rng).bfloat16()
+        cache = (k.cuda(), v.cuda())
+        for _ in range(2):  # the second plan of one geometry reuses the first one's checks
+            w.plan(indptr, indices, last, hq, hk, d, ps)
+            out, lse = w.run(q.cuda(), cache, return_lse=True)
+            check(out, lse, *reference(q, k, v, indptr, indices, last, 1 / math.sqrt(d), "NHD"))
+    bad = indices.clone()
+    bad[0] = num_pages  # one page past the cache, same geometry otherwise
+    w.plan(indptr, bad, last, hq, hk, d, ps)
+    with pytest.raises(ValueError, match="kv_indices must lie in"):
+        w.run(q.cuda(), cache)

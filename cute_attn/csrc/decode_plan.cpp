@@ -1,0 +1,301 @@
+// Decode planner, compiled: the schedule of cute_attn.decode.plan_decode_work (the numpy reference,
+// kept as the fallback) bit for bit, plus plan()'s page-table checks and the page-id copy, in one
+// call (a few passes over the batch and the cuts). Built by `python -m cute_attn.build` into the artifact directory as
+// decode_plan-<source hash>.so and called through ctypes with raw pointers; no allocation here (the
+// caller hands in the scratch), no C++ runtime (libc and libm only).
+//
+// Float arithmetic follows numpy's exactly (float64 divisions, products and comparisons in the same
+// order; floor division as numpy's npy_divmod), so the two planners agree on every cut.
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+namespace {
+
+// constants of cute_attn/decode.py and layouts/decode_work.py: tests/test_decode_plan.py compares this
+// planner with the numpy one, so a constant changed on one side only fails there
+constexpr int64_t ITEM_WIDTH = 12;
+constexpr int64_t MAX_ROWS = 64;
+constexpr int64_t ITEM_OVERHEAD_BYTES = 32 << 10;
+constexpr int64_t MIN_ROWS_PER_CTA = 256;
+constexpr int64_t MIN_PIECE_ROWS = 64;
+constexpr double SNAP_FRACTION = 0.03;
+constexpr int64_t TMP_ALIGN_ROWS = 32;
+
+enum Col { BATCH, KV_HEAD, HEAD0, ROWS, KV_START, KV_END, PAGE_BASE, MERGE_ID, PART, NUM_PARTS, TMP_BASE };
+
+enum Status {
+  OK = 0,
+  BAD_INDPTR = 1,       // indptr[0] != 0 or decreasing
+  INDPTR_PAST_END = 2,  // indptr[batch] > len(kv_indices)
+  BAD_LAST_LEN = 3,     // a nonempty request's last page length outside [1, page_size]
+  NEGATIVE_PAGE = 4,    // a page id < 0
+  SMALL_BUFFER = 5,     // items / cta_ptr / scratch capacity too small
+  FALLBACK = 6,         // a case the numpy planner raises on or that breaks this one's assumptions
+};
+
+// numpy's float floor division (npy_divmod), so cut rows round as in the numpy planner
+double np_floor_divide(double a, double b) {
+  double mod = fmod(a, b);
+  double div = (a - mod) / b;
+  if (mod != 0.0) {
+    if ((b < 0) != (mod < 0)) div -= 1.0;
+  }
+  if (div != 0.0) {
+    double fl = floor(div);
+    if (div - fl > 0.5) fl += 1.0;
+    return fl;
+  }
+  return copysign(0.0, a / b);
+}
+
+// Largest page id as uint32 (a negative id reads as >= 2^31), copying the ids to `out` (may be null)
+// in the same pass; an AVX2 clone where the CPU has it (the pass is plan()'s largest cost for long
+// page tables: 64k ids for a batch of 256 x 4k at page 16).
+__attribute__((target_clones("avx2", "default")))
+uint32_t copy_max(const int32_t* ids, int64_t n, int32_t* out) {
+  uint32_t hi = 0;
+  if (out != nullptr) {
+    for (int64_t k = 0; k < n; ++k) {
+      uint32_t v = (uint32_t)ids[k];
+      out[k] = ids[k];
+      hi = v > hi ? v : hi;
+    }
+  } else {
+    for (int64_t k = 0; k < n; ++k) {
+      uint32_t v = (uint32_t)ids[k];
+      hi = v > hi ? v : hi;
+    }
+  }
+  return hi;
+}
+
+inline void put_row(int32_t* it, int64_t batch, int64_t kv_head, int64_t head0, int64_t rows, int64_t kv_start,
+                    int64_t kv_end, int64_t page_base, int64_t merge_id, int64_t part, int64_t num_parts,
+                    int64_t tmp_base) {
+  it[BATCH] = (int32_t)batch;
+  it[KV_HEAD] = (int32_t)kv_head;
+  it[HEAD0] = (int32_t)head0;
+  it[ROWS] = (int32_t)rows;
+  it[KV_START] = (int32_t)kv_start;
+  it[KV_END] = (int32_t)kv_end;
+  it[PAGE_BASE] = (int32_t)page_base;
+  it[MERGE_ID] = (int32_t)merge_id;
+  it[PART] = (int32_t)part;
+  it[NUM_PARTS] = (int32_t)num_parts;
+  it[TMP_BASE] = (int32_t)tmp_base;
+  it[ITEM_WIDTH - 1] = 0;
+}
+
+struct Cut {
+  int64_t cta;  // the CTA after the cut is cta + 1
+  int64_t seq;
+  int64_t len;
+  int64_t row;
+};
+
+}  // namespace
+
+extern "C" {
+
+int64_t plan_abi(void) { return 1; }
+
+// Scratch (int64) the caller must hand in for a batch of `batch` requests and `num_sms` CTAs.
+int64_t plan_scratch_len(int64_t batch, int64_t num_sms) { return 3 * batch + 7 * num_sms + 16; }
+
+// Plans a batch of `batch` requests: page table `indptr` (batch + 1) / `last_len` (batch), page ids
+// `indices` (indices_len; may be null: then not range-checked) copied to `indices_out` (idx_cap; may
+// be null). Writes `items` (item_cap >= batch * sequences per request + num_sms rows) and `cta_ptr`
+// (cta_cap >= num_sms + 1; entries past num_ctas hold num_items). Returns a Status; info (int64[8]):
+// num_items, num_ctas, num_splits, tmp_rows, max_page_id (-1 when not seen), nnz_pages, index of
+// the first bad entry, 0.
+int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, int64_t page_size,
+                const int32_t* indices, int64_t indices_len, int32_t* indices_out, int64_t idx_cap,
+                int64_t num_qo_heads,
+                int64_t num_kv_heads, int64_t head_dim, int64_t elem_bytes, int64_t num_sms, int32_t* items,
+                int64_t item_cap, int32_t* cta_ptr, int64_t cta_cap, int64_t* scratch, int64_t scratch_len,
+                int64_t* info) {
+  for (int k = 0; k < 8; ++k) info[k] = 0;
+  info[4] = -1;
+  if (num_kv_heads <= 0 || num_qo_heads % num_kv_heads || num_sms <= 0) return FALLBACK;
+  if (scratch_len < plan_scratch_len(batch, num_sms) || cta_cap < num_sms + 1) return SMALL_BUFFER;
+  const int64_t group = num_qo_heads / num_kv_heads;
+  const int64_t blocks = (group + MAX_ROWS - 1) / MAX_ROWS;
+  const int64_t S = num_kv_heads * blocks;
+  const int64_t n_seq = batch * S;
+
+  // ---- page table: checks, request lengths, page ids
+  int64_t* kv_lens = scratch;               // batch
+  int64_t* seq_cost = kv_lens + batch;      // batch
+  int64_t* req_end = seq_cost + batch;      // batch
+  if (indptr[0] != 0) return info[6] = 0, BAD_INDPTR;
+  for (int64_t b = 0; b < batch; ++b) {
+    int64_t pages = (int64_t)indptr[b + 1] - indptr[b];
+    if (pages < 0) return info[6] = b + 1, BAD_INDPTR;
+    int64_t last = last_len[b];
+    if (pages > 0 && (last < 1 || last > page_size)) return info[6] = b, BAD_LAST_LEN;
+    kv_lens[b] = pages > 0 ? (pages - 1) * page_size + last : 0;
+  }
+  const int64_t nnz = batch > 0 ? indptr[batch] : 0;
+  info[5] = nnz;
+  if (nnz > indices_len) return INDPTR_PAST_END;
+  if (indices_out != nullptr && nnz > idx_cap) return SMALL_BUFFER;
+  if (indices != nullptr && nnz > 0) {
+    const uint32_t hi = copy_max(indices, nnz, indices_out);
+    if (hi >= (1u << 31)) return NEGATIVE_PAGE;
+    info[4] = hi;
+  }
+  if (n_seq == 0) {
+    cta_ptr[0] = 0;
+    for (int64_t c = 1; c < cta_cap; ++c) cta_ptr[c] = 0;
+    return OK;
+  }
+  if (item_cap < n_seq + num_sms) return SMALL_BUFFER;
+
+  // ---- the byte stream and its cuts (numpy: plan_decode_work)
+  const int64_t row_bytes = 2 * head_dim * elem_bytes;
+  int64_t acc = 0;
+  for (int64_t b = 0; b < batch; ++b) {
+    seq_cost[b] = kv_lens[b] * row_bytes + ITEM_OVERHEAD_BYTES;
+    acc += seq_cost[b] * S;
+    req_end[b] = acc;
+  }
+  const int64_t total = acc;
+  const double per_sm = (double)total / (double)num_sms;
+  const int64_t min_cta = MIN_ROWS_PER_CTA * row_bytes + ITEM_OVERHEAD_BYTES;
+  const double target = per_sm >= (double)min_cta ? per_sm : (double)min_cta;
+  int64_t num_ctas = (int64_t)ceil((double)total / target);
+  if (num_ctas > num_sms) num_ctas = num_sms;
+  if (num_ctas < 1) num_ctas = 1;
+  const double share = (double)total / (double)num_ctas;
+  const int64_t n_bounds = num_ctas - 1;
+
+  double* bounds = (double*)(req_end + batch);         // n_bounds
+  Cut* cuts = (Cut*)(bounds + num_sms);                 // n_bounds (4 int64 each)
+  int64_t* cut_drop = (int64_t*)(cuts + num_sms);       // n_bounds: dropped (1) / kept (0)
+  int64_t* bump = cut_drop + num_sms;                   // n_bounds: sequences whose first CTA moves by one
+  int64_t n_cuts = 0;
+  int64_t r = 0;
+  for (int64_t j = 0; j < n_bounds; ++j) {
+    double bound = (double)(j + 1) * share;
+    while (r < batch && (double)req_end[r] < bound) ++r;  // searchsorted(req_end, bound, 'left')
+    if (r == batch) return FALLBACK;
+    const int64_t c = seq_cost[r];
+    const int64_t rs = req_end[r] - c * S;
+    int64_t i = (int64_t)ceil((bound - (double)rs) / (double)c) - 1;
+    i = i < 0 ? 0 : (i > S - 1 ? S - 1 : i);
+    int64_t hi = rs + c * (i + 1);
+    i += ((double)hi < bound) && (i < S - 1);
+    i -= ((double)(hi - c) >= bound) && (i > 0);
+    hi = rs + c * (i + 1);
+    const int64_t lo = hi - c;
+    const int64_t near = (bound - (double)lo <= (double)hi - bound) ? lo : hi;
+    const bool snapped = fabs((double)near - bound) <= SNAP_FRACTION * share;
+    if (snapped) bound = (double)near;
+    if (j > 0 && bound < bounds[j - 1]) return FALLBACK;  // the walks below need sorted bounds
+    bounds[j] = bound;
+    if (!snapped && kv_lens[r] > 0) {
+      const int64_t len = kv_lens[r];
+      double row = np_floor_divide(bound - (double)lo - (double)ITEM_OVERHEAD_BYTES, (double)row_bytes);
+      row = row < 0.0 ? 0.0 : row;
+      row = row > (double)len ? (double)len : row;
+      cuts[n_cuts++] = Cut{j, r * S + i, len, (int64_t)row};
+    }
+  }
+
+  // short first / last pieces join their neighbour (the flags see every cut, as in numpy)
+  int64_t n_moved = 0;
+  for (int64_t k = 0; k < n_cuts; ++k) {
+    const bool first = k == 0 || cuts[k].seq != cuts[k - 1].seq;
+    const bool last = k == n_cuts - 1 || cuts[k].seq != cuts[k + 1].seq;
+    const int64_t tail = cuts[k].len - cuts[k].row;
+    bool drop;
+    if (first && last) {
+      drop = (cuts[k].row < tail ? cuts[k].row : tail) < MIN_PIECE_ROWS;
+    } else {
+      drop = (first && cuts[k].row < MIN_PIECE_ROWS) || (last && tail < MIN_PIECE_ROWS);
+    }
+    cut_drop[k] = drop;
+    if (drop && first && (!(first && last) || cuts[k].row <= tail)) bump[n_moved++] = cuts[k].seq;
+  }
+  int64_t kept = 0;
+  for (int64_t k = 0; k < n_cuts; ++k) {
+    if (!cut_drop[k]) cuts[kept++] = cuts[k];
+  }
+  n_cuts = kept;
+
+  // ---- items in stream order: a sequence's row once, or once per part of its split
+  for (int64_t c = 0; c <= num_ctas; ++c) cta_ptr[c] = 0;
+  int32_t* counts = cta_ptr + 1;  // items per CTA, summed in place below
+  int64_t n_items = 0, split = 0, tmp_rows = 0, k = 0, moved = 0, next_bound = 0;
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t len = kv_lens[b];
+    const int64_t seq_base = req_end[b] - seq_cost[b] * S;
+    const int64_t seq0 = b * S;
+    while (next_bound < n_bounds && bounds[next_bound] <= (double)seq_base) ++next_bound;
+    // fast path, most requests: no cut or moved start among its sequences and no CTA boundary
+    // between their starts, so all of them run whole on one CTA
+    if ((k >= n_cuts || cuts[k].seq >= seq0 + S) && (moved >= n_moved || bump[moved] >= seq0 + S) &&
+        (next_bound >= n_bounds || bounds[next_bound] > (double)(seq_base + seq_cost[b] * (S - 1)))) {
+      if (next_bound >= num_ctas) return FALLBACK;
+      int32_t* out = items + n_items * ITEM_WIDTH;
+      for (int64_t hk = 0; hk < num_kv_heads; ++hk) {
+        for (int64_t blk = 0; blk < blocks; ++blk, out += ITEM_WIDTH) {
+          const int64_t rows = group - blk * MAX_ROWS < MAX_ROWS ? group - blk * MAX_ROWS : MAX_ROWS;
+          put_row(out, b, hk, hk * group + blk * MAX_ROWS, rows, 0, len, indptr[b], -1, 0, 0, 0);
+        }
+      }
+      counts[next_bound] += (int32_t)S;
+      n_items += S;
+      continue;
+    }
+    for (int64_t hk = 0; hk < num_kv_heads; ++hk) {
+      for (int64_t blk = 0; blk < blocks; ++blk) {
+        const int64_t s = hk * blocks + blk;
+        const int64_t seq = b * S + s;
+        const int64_t rows = group - blk * MAX_ROWS < MAX_ROWS ? group - blk * MAX_ROWS : MAX_ROWS;
+        // searchsorted(bounds, seq start, 'right'), the starts ascending
+        const double start = (double)(seq_base + seq_cost[b] * s);
+        while (next_bound < n_bounds && bounds[next_bound] <= start) ++next_bound;
+        int64_t cta = next_bound;
+        if (moved < n_moved && bump[moved] == seq) cta += 1, ++moved;
+        int64_t parts = 1;
+        while (k + parts - 1 < n_cuts && cuts[k + parts - 1].seq == seq) ++parts;
+        const int64_t head0 = hk * group + blk * MAX_ROWS;
+        // every field is stored as a scalar (a row built in a local and copied out as vectors
+        // stalls on store forwarding: 3x slower)
+        int32_t* out = items + n_items * ITEM_WIDTH;
+        if (parts == 1) {  // the common case: the sequence's whole row
+          if (cta >= num_ctas) return FALLBACK;
+          put_row(out, b, hk, head0, rows, 0, len, indptr[b], -1, 0, 0, 0);
+          counts[cta] += 1;
+          ++n_items;
+          continue;
+        }
+        const int64_t tmp_base = tmp_rows;
+        tmp_rows += (parts * rows + TMP_ALIGN_ROWS - 1) / TMP_ALIGN_ROWS * TMP_ALIGN_ROWS;
+        for (int64_t p = 0; p < parts; ++p) {
+          put_row(out + p * ITEM_WIDTH, b, hk, head0, rows, p == 0 ? 0 : cuts[k + p - 1].row,
+                  p == parts - 1 ? len : cuts[k + p].row, indptr[b], split, p, parts, tmp_base);
+          const int64_t c = p == 0 ? cta : cuts[k + p - 1].cta + 1;
+          if (c < 0 || c >= num_ctas) return FALLBACK;
+          counts[c] += 1;
+        }
+        n_items += parts;
+        ++split;
+        k += parts - 1;
+      }
+    }
+  }
+  if (moved != n_moved || k != n_cuts) return FALLBACK;
+  for (int64_t c = 1; c <= num_ctas; ++c) cta_ptr[c] += cta_ptr[c - 1];
+  for (int64_t c = num_ctas + 1; c < cta_cap; ++c) cta_ptr[c] = (int32_t)n_items;
+  info[0] = n_items;
+  info[1] = num_ctas;
+  info[2] = split;
+  info[3] = tmp_rows;
+  return OK;
+}
+
+}  // extern "C"
