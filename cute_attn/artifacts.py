@@ -118,6 +118,22 @@ class Manifest:
 # ------------------------------------------------------------------------------------------- build
 
 
+def run_cxx(cmd: list[str], out: str, what: str, scratch: tuple[str, ...] = ()) -> None:
+    """Run the C++ compiler ``cmd``, which writes ``out + ".<pid>.tmp"``; move that to ``out`` (atomic: a
+    parallel build never sees half a library). Raises RuntimeError with the compiler's message naming
+    ``what``; removes the temporary and the ``scratch`` files in every case."""
+    tmp = f"{out}.{os.getpid()}.tmp"
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{what} failed: {proc.stderr.strip()}")
+        os.replace(tmp, out)
+    finally:
+        for p in (tmp, *scratch):
+            if os.path.exists(p):
+                os.remove(p)
+
+
 def _link_libraries() -> list[str]:
     import cutlass.cute as cute
 
@@ -135,22 +151,13 @@ def export_artifact(spec: KernelSpec, directory: str, keep_ptx: bool = False) ->
     seconds = time.perf_counter() - t0
     obj = os.path.join(directory, f".{spec.name}.{os.getpid()}.o")
     so = os.path.join(directory, f"{spec.name}.so")
-    tmp_so = so + f".{os.getpid()}.tmp"
     compiled.export_to_c(obj, function_name=spec.name)
     libs = _link_libraries()
-    cmd = ["g++", "-shared", "-o", tmp_so, obj]
+    cmd = ["g++", "-shared", "-o", f"{so}.{os.getpid()}.tmp", obj]
     for lib in libs:
         cmd += [f"-L{os.path.dirname(lib)}", f"-l{os.path.basename(lib)[3:].rsplit('.so', 1)[0]}"]
     cmd.append("-Wl,-rpath,$ORIGIN")
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"linking {spec.name} failed: {proc.stderr.strip()}")
-        os.replace(tmp_so, so)
-    finally:
-        for p in (obj, tmp_so):
-            if os.path.exists(p):
-                os.remove(p)
+    run_cxx(cmd, so, f"linking {spec.name}", scratch=(obj,))
     if keep_ptx:
         ptx = getattr(compiled, "__ptx__", None)
         if ptx and os.path.isfile(ptx):  # the DSL may hand back the path of the PTX it kept

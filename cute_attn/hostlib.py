@@ -11,7 +11,6 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
-import subprocess
 import threading
 
 _CSRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc")
@@ -40,16 +39,9 @@ def build(name: str, directory: str) -> str:
     path = os.path.join(directory, file_name(name))
     if os.path.isfile(path):
         return path
-    tmp = f"{path}.{os.getpid()}.tmp"
-    cmd = ["g++", *CXXFLAGS, "-o", tmp, source_path(name)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"building {name} failed: {proc.stderr.strip()}")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    from .artifacts import run_cxx
+
+    run_cxx(["g++", *CXXFLAGS, "-o", f"{path}.{os.getpid()}.tmp", source_path(name)], path, f"building {name}")
     return path
 
 
