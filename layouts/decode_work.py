@@ -36,5 +36,5 @@ class Item(enum.IntEnum):
 
 # head_dim -> (KV rows per pipeline stage, pipeline stages): 32 KB of K+V per stage in bf16/fp16,
 # 128 KB of KV in flight per SM (5 stages measured no faster).
-DECODE_TILES = {64: (128, 4), 128: (128, 3), 256: (32, 4)}
+DECODE_TILES = {64: (128, 4), 128: (64, 4), 256: (32, 4)}
 DECODE_HEAD_DIMS = tuple(DECODE_TILES)
