@@ -1,0 +1,48 @@
+"""One launch each of cute_attn decode and cuDNN SDPA decode per case, inside NVTX ranges, for Nsight Compute.
+
+    ncu --clock-control none --nvtx --nvtx-include "ours/" --nvtx-include "cudnn/" \
+        --section SpeedOfLight --section WarpStateStats ... python3 -m bench.decode_profile [case ...]
+
+A case is ``<batch>x<kv_len>`` (default ``64x4096``), page size 16, NHD, the shapes of ``bench.decode``.
+Without ncu it prints the time of each launch (CUDA events) so the two can be matched.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+
+import cute_attn
+
+from .decode import DTYPE, HK, HQ, D, paged_inputs, sdpa_decode
+
+
+def main(cases: list[str]) -> None:
+    from torch.nn.attention import SDPBackend
+
+    for case in cases or ["64x4096"]:
+        batch, kv_len = (int(x) for x in case.split("x"))
+        cache, indptr, indices, last = paged_inputs([kv_len] * batch, 16)
+        q = torch.randn(batch, HQ, D, dtype=DTYPE, device="cuda")
+        w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+        w.plan(indptr, indices, last, HQ, HK, D, 16)
+        kd = torch.randn(batch, HK, kv_len, D, dtype=DTYPE, device="cuda")
+        vd = torch.randn_like(kd)
+        q4 = q.unsqueeze(2)
+        for name, fn in (("ours", lambda: w.run(q, cache)),
+                         ("cudnn", lambda: sdpa_decode(q4, kd, vd, SDPBackend.CUDNN_ATTENTION))):
+            fn()  # load / select the kernel outside the range
+            torch.cuda.synchronize()
+            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            torch.cuda.nvtx.range_push(name)
+            a.record()
+            fn()
+            b.record()
+            torch.cuda.nvtx.range_pop()
+            torch.cuda.synchronize()
+            print(f"{case} {name}: {a.elapsed_time(b) * 1e3:.1f} us", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
