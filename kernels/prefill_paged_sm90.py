@@ -87,8 +87,9 @@ class PrefillPagedSm90(PrefillSm90):
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
         super().__init__(dtype, head_dim, head_dim_v, causal)
         assert head_dim == head_dim_v, "K and V rows share one gather geometry"
-        self.producer_regs, self.consumer_regs = GATHER_REGISTER_BUDGET[self.consumer_wgs]
         self.box_rows = tma_box_rows
+        if not tma_box_rows or os.environ.get("CUTE_ATTN_PAGED_AB") == "regs40":
+            self.producer_regs, self.consumer_regs = GATHER_REGISTER_BUDGET[self.consumer_wgs]
         if tma_box_rows:
             assert self.tile_n % tma_box_rows == 0 and tma_box_rows % 8 == 0, "whole boxes of whole swizzle atoms"
             self.boxes = self.tile_n // tma_box_rows
