@@ -35,10 +35,10 @@ from .prefill_sm90 import DTYPES, WARP_THREADS, PrefillSm90  # noqa: E402
 # than the 24 of a TMA producer (row offsets, page-table state): 128 * 40 + 256 * 232 = 64512; with three
 # consumer warpgroups the dense budget (32 / 160) stands
 GATHER_REGISTER_BUDGET = {2: (40, 232), 3: (32, 160)}
-# development A/B (build time, same source hash): "base" = 40/232 on the TMA path, V tail check in the loop;
-# "regs" = 24/240, tail check in the loop; "peel40" = 40/232, tail peeled; unset = 24/240, tail peeled
+# development A/B (build time, same source hash): "base" = 40/232 on the TMA path, per-box tail checks on every
+# V block; "regs" = 24/240, per-box checks; "full40" = 40/232, whole V blocks as K; unset = 24/240, whole V as K
 _AB = os.environ.get("CUTE_ATTN_PAGED_AB", "")
-PEEL_TAIL = _AB not in ("base", "regs")
+WHOLE_V_AS_K = _AB not in ("base", "regs")
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -92,7 +92,7 @@ class PrefillPagedSm90(PrefillSm90):
         super().__init__(dtype, head_dim, head_dim_v, causal)
         assert head_dim == head_dim_v, "K and V rows share one gather geometry"
         self.box_rows = tma_box_rows
-        if not tma_box_rows or _AB in ("base", "peel40"):
+        if not tma_box_rows or _AB in ("base", "full40"):
             self.producer_regs, self.consumer_regs = GATHER_REGISTER_BUDGET[self.consumer_wgs]
         if tma_box_rows:
             assert self.tile_n % tma_box_rows == 0 and tma_box_rows % 8 == 0, "whole boxes of whole swizzle atoms"
@@ -318,41 +318,16 @@ class PrefillPagedSm90(PrefillSm90):
             q_state.advance()
             if n_block_max > 0:
                 tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane)
-                if cutlass.const_expr(PEEL_TAIL):
-                    # only V of block n_block_max - 1 can hold rows past kv_len ((n_block_max - 1) * tile_n <
-                    # kv_len): its load (the first iteration's, or the only one) is peeled off the steady-state
-                    # loop, which then loads whole blocks as K does
-                    if n_block_max > 1:
-                        page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block_max - 3, 0), lane)
-                        v_state = kv_state.clone()
-                        kv_state.advance()
-                        self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, kv_state)
-                        self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block_max - 1, tail, v_state)
-                        page_v, slot_v = page_k, slot_k
-                        page_k, slot_k = page_pf, slot_pf
-                        for i in cutlass.range(n_block_max - 2, unroll=1):
-                            n_block = n_block_max - 3 - i
-                            page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
-                            v_state = kv_state.clone()
-                            kv_state.advance()
-                            self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, kv_state)
-                            self._load_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, v_state)
-                            page_v, slot_v = page_k, slot_k
-                            page_k, slot_k = page_pf, slot_pf
-                        self._load_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, kv_state)
-                    else:
-                        self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, kv_state)
-                else:
-                    for i in cutlass.range(n_block_max - 1, unroll=1):
-                        n_block = n_block_max - 2 - i
-                        page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
-                        v_state = kv_state.clone()
-                        kv_state.advance()
-                        self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, kv_state)
-                        self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 1, tail, v_state)
-                        page_v, slot_v = page_k, slot_k
-                        page_k, slot_k = page_pf, slot_pf
-                    self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, kv_state)
+                for i in cutlass.range(n_block_max - 1, unroll=1):
+                    n_block = n_block_max - 2 - i
+                    page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
+                    v_state = kv_state.clone()
+                    kv_state.advance()
+                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, kv_state)
+                    self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 1, tail, v_state)
+                    page_v, slot_v = page_k, slot_k
+                    page_k, slot_k = page_pf, slot_pf
+                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, kv_state)
                 kv_state.advance()
 
     @cute.jit
@@ -388,6 +363,19 @@ class PrefillPagedSm90(PrefillSm90):
         one arrival, which announces the TMA bytes alone."""
         mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane = tail
         n_tma = cutlass.min((kv_len - n_block * self.tile_n) // self.box_rows, self.boxes)
+        if cutlass.const_expr(WHOLE_V_AS_K):
+            # every block but the request's last one: the K code (no per-box checks, one acquire)
+            if n_tma == self.boxes:
+                self._load_boxes(pipe, atom, gX, sX, page, slot, state)
+            else:
+                self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state)
+        else:
+            self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state)
+
+    @cute.jit
+    def _load_v_tail(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, n_tma: Int32, tail, state):
+        """The V block holding the request's end: ``n_tma`` whole boxes by TMA, the others gathered."""
+        mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane = tail
         wait_empty(pipe, state)
         if n_tma < self.boxes:
             tiled_copy = self.gather.tiled_copy()
