@@ -35,10 +35,6 @@ from .prefill_sm90 import DTYPES, WARP_THREADS, PrefillSm90  # noqa: E402
 # than the 24 of a TMA producer (row offsets, page-table state): 128 * 40 + 256 * 232 = 64512; with three
 # consumer warpgroups the dense budget (32 / 160) stands
 GATHER_REGISTER_BUDGET = {2: (40, 232), 3: (32, 160)}
-# development A/B (build time, same source hash): "base" = 40/232 on the TMA path, per-box tail checks on every
-# V block; "regs" = 24/240, per-box checks; "full40" = 40/232, whole V blocks as K; unset = 24/240, whole V as K
-_AB = os.environ.get("CUTE_ATTN_PAGED_AB", "")
-WHOLE_V_AS_K = _AB not in ("base", "regs")
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -91,9 +87,8 @@ class PrefillPagedSm90(PrefillSm90):
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
         super().__init__(dtype, head_dim, head_dim_v, causal)
         assert head_dim == head_dim_v, "K and V rows share one gather geometry"
+        self.producer_regs, self.consumer_regs = GATHER_REGISTER_BUDGET[self.consumer_wgs]
         self.box_rows = tma_box_rows
-        if not tma_box_rows or _AB in ("base", "full40"):
-            self.producer_regs, self.consumer_regs = GATHER_REGISTER_BUDGET[self.consumer_wgs]
         if tma_box_rows:
             assert self.tile_n % tma_box_rows == 0 and tma_box_rows % 8 == 0, "whole boxes of whole swizzle atoms"
             self.boxes = self.tile_n // tma_box_rows
@@ -363,19 +358,6 @@ class PrefillPagedSm90(PrefillSm90):
         one arrival, which announces the TMA bytes alone."""
         mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane = tail
         n_tma = cutlass.min((kv_len - n_block * self.tile_n) // self.box_rows, self.boxes)
-        if cutlass.const_expr(WHOLE_V_AS_K):
-            # every block but the request's last one: the K code (no per-box checks, one acquire)
-            if n_tma == self.boxes:
-                self._load_boxes(pipe, atom, gX, sX, page, slot, state)
-            else:
-                self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state)
-        else:
-            self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state)
-
-    @cute.jit
-    def _load_v_tail(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, n_tma: Int32, tail, state):
-        """The V block holding the request's end: ``n_tma`` whole boxes by TMA, the others gathered."""
-        mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane = tail
         wait_empty(pipe, state)
         if n_tma < self.boxes:
             tiled_copy = self.gather.tiled_copy()
