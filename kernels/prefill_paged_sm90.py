@@ -358,8 +358,8 @@ class PrefillPagedSm90(PrefillSm90):
         one arrival, which announces the TMA bytes alone."""
         mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane = tail
         n_tma = cutlass.min((kv_len - n_block * self.tile_n) // self.box_rows, self.boxes)
-        # every block but the one holding the request's end: the K code (one acquire, no per-box checks; run 30:
-        # +0.4-0.7 % at page 16/64 against per-box checks on every block)
+        # every block but the one holding the request's end: the K code (one acquire, no per-box checks);
+        # bench/NOTES-prefill-paged.md 7.2: +0.4-0.7 % at page 16/64 against per-box checks on every block
         if n_tma == self.boxes:
             self._load_boxes(pipe, atom, gX, sX, page, slot, state)
         else:
