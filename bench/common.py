@@ -65,3 +65,20 @@ def write_json(path: str | None, payload: dict) -> None:
     if path:
         with open(path, "w") as f:
             json.dump(payload, f, indent=1)
+
+
+def profile_launch(label: str, range_name: str, fn) -> float:
+    """One warm-up call of ``fn`` outside any range, then one call inside the NVTX range ``range_name`` (for
+    ``ncu --nvtx --nvtx-include "<range_name>/"``), timed with CUDA events; prints and returns its us."""
+    fn()
+    torch.cuda.synchronize()
+    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    torch.cuda.nvtx.range_push(range_name)
+    a.record()
+    fn()
+    b.record()
+    torch.cuda.nvtx.range_pop()
+    torch.cuda.synchronize()
+    us = a.elapsed_time(b) * 1e3
+    print(f"{label}: {us:.1f} us", flush=True)
+    return us

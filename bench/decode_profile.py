@@ -15,6 +15,7 @@ import torch
 
 import cute_attn
 
+from .common import profile_launch
 from .decode import DTYPE, HK, HQ, D, paged_inputs, sdpa_decode
 
 
@@ -32,16 +33,7 @@ def main(cases: list[str]) -> None:
         q4 = q.unsqueeze(2)
         for name, fn in (("ours", lambda: w.run(q, cache)),
                          ("cudnn", lambda: sdpa_decode(q4, kd, vd, SDPBackend.CUDNN_ATTENTION))):
-            fn()  # load / select the kernel outside the range
-            torch.cuda.synchronize()
-            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            torch.cuda.nvtx.range_push(name)
-            a.record()
-            fn()
-            b.record()
-            torch.cuda.nvtx.range_pop()
-            torch.cuda.synchronize()
-            print(f"{case} {name}: {a.elapsed_time(b) * 1e3:.1f} us", flush=True)
+            profile_launch(f"{case} {name}", name, fn)  # the warm-up call loads the kernel outside the range
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import torch
 
 import cute_attn
 
-from .common import device_info, markdown_table, time_ms, write_json
+from .common import device_info, markdown_table, profile_launch, time_ms, write_json
 from .prefill import visible_pairs
 
 PAGE_SIZES = (1, 16, 64)
@@ -96,16 +96,7 @@ def profile(q_lens=(4096,) * 4, heads=16, d=128, dtype=torch.bfloat16):
             w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=True, q_data_type=dtype)
             runs.append((f"page{ps}{'' if shuffled else 'c'}", lambda w=w, cache=cache: w.run(q, cache, out=out)))
     for name, fn in runs:
-        fn()
-        torch.cuda.synchronize()
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        torch.cuda.nvtx.range_push(name)
-        a.record()
-        fn()
-        b.record()
-        torch.cuda.nvtx.range_pop()
-        torch.cuda.synchronize()
-        print(f"{name}: {a.elapsed_time(b) * 1e3:.1f} us", flush=True)
+        profile_launch(name, name, fn)
 
 
 def main(argv=None):

@@ -17,6 +17,8 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import cute_attn
 
+from .common import profile_launch
+
 DEFAULT = ["hd128-causal-1x16384", "hd128-full-1x16384", "hd128-causal-16x1024", "hd64-causal-16x1024"]
 
 
@@ -45,16 +47,7 @@ def main(cases: list[str]) -> None:
         for name, fn in (("ours", lambda: w.run(q, k, v, out=out)),
                          ("cudnn", lambda: F.scaled_dot_product_attention(qb, kb, vb, is_causal=causal))):
             with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
-                fn()
-                torch.cuda.synchronize()
-                a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                torch.cuda.nvtx.range_push(f"{name}")
-                a.record()
-                fn()
-                b.record()
-                torch.cuda.nvtx.range_pop()
-                torch.cuda.synchronize()
-                print(f"{case} {name}: {a.elapsed_time(b) * 1e3:.1f} us", flush=True)
+                profile_launch(f"{case} {name}", name, fn)
 
 
 if __name__ == "__main__":
