@@ -21,6 +21,7 @@ from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
 from cutlass.utils import LayoutEnum  # noqa: E402
 
 from ..layouts.decode_work import DECODE_TILES, ITEM_WIDTH, MAX_ROWS, Item  # noqa: E402
+from .common.wgmma import gemm  # noqa: E402
 
 DTYPES = {"bf16": cutlass.BFloat16, "fp16": cutlass.Float16}
 WARPGROUP = 128
@@ -339,7 +340,7 @@ class DecodeSm90:
                     cute.arch.fence_view_async_shared()
                     cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
                 cute.arch.fence_view_async_shared()  # cp.async (generic proxy) data read by wgmma
-                self._gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, state.index], True)
+                gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, state.index], True, -1)
                 warpgroup.wait_group(0)
                 if t > 0:
                     kv_pipe.consumer_release(prev)
@@ -347,7 +348,7 @@ class DecodeSm90:
                 self._online_softmax(acc_S, acc_O, tScS, row_max, row_sum, n_valid, scale_log2)
                 for k in cutlass.range_constexpr(cute.size(acc_S)):
                     tOrP[k] = acc_S[k].to(self.dtype)
-                self._gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, state.index], False)
+                gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, state.index], False, -1)
                 prev = state.clone()
                 state.advance()
             if n_tiles > 0:
@@ -359,17 +360,6 @@ class DecodeSm90:
             self._epilogue(
                 it, mItems, acc_O, tOcO, row_max, row_sum, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, tidx
             )
-
-    @cute.jit
-    def _gemm(self, tiled_mma: cute.TiledMma, acc: cute.Tensor, tA: cute.Tensor, tB: cute.Tensor, zero_init: cutlass.Constexpr[bool]):
-        """Issue acc (+)= A B as one wgmma group (the caller waits)."""
-        warpgroup.fence()
-        atom = cute.make_mma_atom(tiled_mma.op)
-        atom.set(warpgroup.Field.ACCUMULATE, not zero_init)
-        for k in cutlass.range_constexpr(cute.size(tA.shape[2])):
-            cute.gemm(atom, acc, tA[None, None, k], tB[None, None, k], acc)
-            atom.set(warpgroup.Field.ACCUMULATE, True)
-        warpgroup.commit_group()
 
     @cute.jit
     def _online_softmax(
