@@ -205,3 +205,62 @@ def test_replans_grow_buffers_and_recheck_page_ids(rng):
     w.plan(indptr, bad, last, hq, hk, d, ps)
     with pytest.raises(ValueError, match="kv_indices must lie in"):
         w.run(q.cuda(), cache)
+
+
+@pytest.mark.parametrize("page_size,kv_lens", [(16, [2048] * 64), (1, [1024] * 32), (16, [9000] * 12 + [5, 0, 700])])
+def test_queue_chunks(rng, page_size, kv_lens):
+    """Batches that fill the SMs: static shares plus queue chunks taken at run time; the queue counter
+    and every split counter are zero again after the launch (the kernel returns them)."""
+    num_pages, indptr, indices, last = random_page_table(rng, kv_lens, page_size)
+    k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, page_size, 8, 128, torch.bfloat16, "NHD")
+    q = torch.randn(len(kv_lens), 32, 128, generator=rng).bfloat16()
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+    w.plan(indptr, indices, last, 32, 8, 128, page_size)
+    assert w._plan.work.queue > 0
+    cache = (k.cuda(), v.cuda())
+    ref = reference(q, k, v, indptr, indices, last, 1 / math.sqrt(128), "NHD")
+    for _ in range(3):  # the counters must be back at zero for the next launch
+        out, lse = w.run(q.cuda(), cache, return_lse=True)
+        check(out, lse, *ref)
+        assert not w._plan.counters.any().item(), "a counter was left nonzero"
+
+
+def test_graph_replay_with_queue_and_without(rng):
+    """One graph replayed twice after each re-plan, the plans alternating between a queue (batch
+    filling the SMs) and none (few CTAs): the kernel resets the queue counter itself."""
+    hq, hk, d, ps = 32, 8, 128, 16
+    tables = [[40000, 30000, 20000, 9000], [3000, 17, 0, 200], [1, 40000, 513, 9], [40000, 30000, 20000, 9000]]
+    num_pages = 6400
+    pages = torch.randperm(num_pages, generator=rng).to(torch.int32)
+
+    def table(lens):
+        per = [(n + ps - 1) // ps for n in lens]
+        indptr = torch.tensor([0] + torch.tensor(per).cumsum(0).tolist(), dtype=torch.int32)
+        last = torch.tensor([(n - 1) % ps + 1 if n else 0 for n in lens], dtype=torch.int32)
+        return indptr, pages[torch.randperm(num_pages, generator=rng)[: int(indptr[-1])]].contiguous(), last
+
+    k = torch.randn(num_pages, ps, hk, d, generator=rng).bfloat16().cuda()
+    v = torch.randn(num_pages, ps, hk, d, generator=rng).bfloat16().cuda()
+    q = torch.randn(4, hq, d, generator=rng).bfloat16().cuda()
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(use_cuda_graph=True)
+    ts = [table(lens) for lens in tables]
+    w.plan(*ts[0], hq, hk, d, ps)
+    w.run(q, (k, v))  # eager first: loads the kernel
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.stream(side), torch.cuda.graph(g):
+        out, lse = w.run(q, (k, v), return_lse=True)
+    torch.cuda.current_stream().wait_stream(side)
+    queued = []
+    for t in ts:
+        w.plan(*t, hq, hk, d, ps)
+        queued.append(w._plan.work.queue > 0)
+        ref = reference(q.cpu(), k.cpu(), v.cpu(), t[0], t[1], t[2], 1 / math.sqrt(d), "NHD")
+        for _ in range(2):
+            out.fill_(float("nan"))
+            g.replay()
+            torch.cuda.synchronize()
+            check(out, lse, *ref)
+            assert not w._plan.counters.any().item(), "a counter was left nonzero"
+    assert queued == [True, False, True, True]
