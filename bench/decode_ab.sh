@@ -2,7 +2,7 @@
 # Device driver of a decode A/B (run from the repository root on the device after sourcing the kit, both
 # snapshots carried):
 #   bash <B>/bench/decode_ab.sh <A snapshot> <B snapshot> "<B settings>" [rounds]
-# smoke test of B (the queue cases), A/B bench rounds interleaved (A B A B ..., each its own process,
+# smoke test of B ($SMOKE_K, a pytest -k expression on tests/test_gpu_decode.py), A/B bench rounds interleaved (A B A B ..., each its own process,
 # cuDNN in each), B's decode GPU tests, ncu SM-activity spread of A and B at 64x4k; logs and JSON under $OUT.
 set -u
 A=$(realpath "$1"); B=$(realpath "$2"); SETTINGS=${3:-base}; ROUNDS=${4:-2}
@@ -18,7 +18,7 @@ side() {  # side <dir> <label> <extra args...>
 cd "$B"
 export PYTHONPATH=$B${BASE_PATH:+:$BASE_PATH} CUTE_ATTN_ARTIFACTS=$B/build/artifacts/sm_90a
 if ! timeout 100 python3 -m pytest -m gpu tests/test_gpu_decode.py -q -x --timeout=60 -p no:cacheprovider \
-    -k "test_queue_chunks" > "$OUT/smoke.log" 2>&1; then
+    -k "${SMOKE_K:-test_long_and_skewed}" > "$OUT/smoke.log" 2>&1; then
   tail -30 "$OUT/smoke.log"; echo SMOKE FAILED
   timeout ${TEST_TIMEOUT:-150} python3 -m pytest -m gpu tests/test_gpu_decode.py -q -rs --timeout=40 -p no:cacheprovider > "$OUT/gpu_tests.log" 2>&1
   tail -30 "$OUT/gpu_tests.log"; exit 1

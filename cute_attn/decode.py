@@ -39,13 +39,6 @@ MIN_PIECE_ROWS = 64
 # A CTA boundary closer than this fraction of a CTA's share to a sequence end moves there (no split).
 SNAP_FRACTION = 0.03
 LOG2E = 1.0 / math.log(2.0)
-# Run-time balance of finish times: when the batch fills every SM, each CTA gets a static share of
-# STATIC_FRACTION of the mean work and the rest of the stream is cut into QUEUE_SLOTS_PER_SM x SMs
-# equal chunks (none shorter than QUEUE_MIN_ROWS rows, else fewer chunks; under one chunk per SM: no
-# queue) that the CTAs take at run time from a counter, as they finish (layouts/decode_work.py).
-STATIC_FRACTION = 0.9
-QUEUE_SLOTS_PER_SM = 4
-QUEUE_MIN_ROWS = 128
 # Each split's partial LSEs start on their own 128-byte line: the merging CTA never holds a line that
 # another split's parts write (no stale L1 data, whatever the fence does to L1).
 TMP_ALIGN_ROWS = 32
@@ -53,28 +46,17 @@ TMP_ALIGN_ROWS = 32
 
 @dataclasses.dataclass
 class DecodeWork:
-    """Host-side schedule. ``items`` ``(num_items, ITEM_WIDTH)`` int32, grouped by slot;
-    ``cta_ptr`` ``(num_slots + 1,)``: slot ``s`` holds items ``cta_ptr[s]:cta_ptr[s+1]``. CTA ``c <
-    num_ctas`` runs slot ``c``; the items of the ``queue`` slots after them are taken at run time."""
+    """Host-side schedule. ``items`` ``(num_items, ITEM_WIDTH)`` int32, grouped by CTA;
+    ``cta_ptr`` ``(num_ctas + 1,)``: CTA ``c`` runs items ``cta_ptr[c]:cta_ptr[c+1]``."""
 
     items: np.ndarray
     cta_ptr: np.ndarray
     num_splits: int
     tmp_rows: int
-    queue: int = 0  # slots past the CTAs' static ones, taken at run time
-
-    @property
-    def num_slots(self) -> int:
-        return len(self.cta_ptr) - 1
 
     @property
     def num_ctas(self) -> int:
-        return len(self.cta_ptr) - 1 - self.queue
-
-
-def max_slots(num_sms: int, queue_per_sm: int | None = None) -> int:
-    """Most schedule slots (static CTA lists + queue chunks) a plan for ``num_sms`` SMs can have."""
-    return num_sms * (1 + (QUEUE_SLOTS_PER_SM if queue_per_sm is None else queue_per_sm))
+        return len(self.cta_ptr) - 1
 
 
 _SM_COUNT: dict = {}
@@ -114,21 +96,17 @@ def _template(num_qo_heads: int, num_kv_heads: int) -> tuple[np.ndarray, np.ndar
 
 
 def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, head_dim: int,
-                     num_sms: int, elem_bytes: int = 2, static_fraction: float | None = None,
-                     queue_per_sm: int | None = None, queue_min_rows: int | None = None) -> DecodeWork:
+                     num_sms: int, elem_bytes: int = 2) -> DecodeWork:
     """Split the KV rows of every (request, kv head, head block) over at most ``num_sms`` CTAs.
 
     The sequences are laid end to end in one stream of bytes (each with ``ITEM_OVERHEAD_BYTES`` in
     front) and cut into ``num_ctas`` equal shares; a cut close to a sequence end moves there, and a cut
-    inside a sequence splits it into parts that the kernel merges. When the batch fills all
-    ``num_sms`` SMs, the shares are ``static_fraction`` of that and the rest of the stream is cut into
-    queue chunks (``STATIC_FRACTION``, ``QUEUE_SLOTS_PER_SM``, ``QUEUE_MIN_ROWS`` by default) that the
-    CTAs take as they finish (a cut's "CTA" below is then a slot). Every KV row of every sequence is
+    inside a sequence splits it into parts that the kernel merges. Every KV row of every sequence is
     covered exactly once; an empty request gets one item that writes zeros and ``-inf``.
 
     Host cost: the ``S = num_kv_heads x head blocks`` sequences of a request have one length, so the
     stream is located at request granularity; the item table is a cached per-request template
-    broadcast over the batch, and only the (at most ``max_slots(num_sms) - 1``) cuts are handled per element.
+    broadcast over the batch, and only the (at most ``num_sms - 1``) cuts are handled per element.
     ``cute_attn/csrc/decode_plan.cpp`` is its compiled twin (the same schedule bit for bit), which
     plan() uses when it is built; this one is the reference and the fallback.
     """
@@ -157,26 +135,7 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
         return DecodeWork(base, np.array([0, n_seq], np.int32), 0, 0)
 
     share = total / num_ctas
-    f = STATIC_FRACTION if static_fraction is None else static_fraction
-    qps = QUEUE_SLOTS_PER_SM if queue_per_sm is None else queue_per_sm
-    q_rows = QUEUE_MIN_ROWS if queue_min_rows is None else queue_min_rows
-    n_queue = 0
-    if num_ctas == num_sms and qps > 0:
-        s_st = share * f
-        q_total = total - num_ctas * s_st
-        n_queue = min(qps * num_ctas, int(math.floor(q_total / (q_rows * row_bytes + ITEM_OVERHEAD_BYTES))))
-        if n_queue < num_ctas:
-            n_queue = 0
-    if n_queue:
-        s_q = q_total / n_queue
-        bounds = np.concatenate((np.arange(1, num_ctas + 1, dtype=np.float64) * s_st,
-                                 num_ctas * s_st + np.arange(1, n_queue, dtype=np.float64) * s_q))
-        tol = np.full(len(bounds), SNAP_FRACTION * s_q)
-        tol[: num_ctas - 1] = SNAP_FRACTION * s_st
-    else:
-        bounds = np.arange(1, num_ctas, dtype=np.float64) * share
-        tol = SNAP_FRACTION * share
-    num_slots = num_ctas + n_queue
+    bounds = np.arange(1, num_ctas, dtype=np.float64) * share
     # request r of each cut (the first whose end >= the cut) and the first of its sequences i whose
     # end >= the cut (the float estimate corrected against exact integer ends)
     r = np.searchsorted(req_end, bounds)
@@ -190,7 +149,7 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     lo = hi - c
     # snap a cut to the nearer of the two sequence ends around it when it is close
     near = np.where(bounds - lo <= hi - bounds, lo, hi)
-    snapped = np.abs(near - bounds) <= tol
+    snapped = np.abs(near - bounds) <= SNAP_FRACTION * share
     bounds = np.where(snapped, near, bounds)
     lens_r = kv_lens[r]
     inside = ~snapped & (lens_r > 0)  # an unsnapped cut lies strictly inside sequence (r, i)
@@ -218,9 +177,9 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
         kept = ~drop
         cut_seq, cut_row, cut_cta = cut_seq[kept], cut_row[kept], cut_cta[kept]
     if len(cut_seq) == 0:
-        cta_ptr = np.zeros(num_slots + 1, dtype=np.int32)
-        np.cumsum(np.bincount(cta, minlength=num_slots), out=cta_ptr[1:])
-        return DecodeWork(base, cta_ptr, 0, 0, n_queue)
+        cta_ptr = np.zeros(num_ctas + 1, dtype=np.int32)
+        np.cumsum(np.bincount(cta, minlength=num_ctas), out=cta_ptr[1:])
+        return DecodeWork(base, cta_ptr, 0, 0)
 
     # split sequences: the kept cuts of one sequence are adjacent; each split adds its cuts as parts
     d = np.diff(cut_seq)
@@ -250,9 +209,9 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     items[split_items, Item.PART] = split_items - np.repeat(split_first, parts)
     items[split_items, Item.NUM_PARTS] = np.repeat(parts, parts)
     items[split_items, Item.TMP_BASE] = np.repeat(tmp_base, parts)
-    cta_ptr = np.zeros(num_slots + 1, dtype=np.int32)
-    np.cumsum(np.bincount(ctas, minlength=num_slots), out=cta_ptr[1:])
-    return DecodeWork(items, cta_ptr, num_splits, int(tmp_span.sum()), n_queue)
+    cta_ptr = np.zeros(num_ctas + 1, dtype=np.int32)
+    np.cumsum(np.bincount(ctas, minlength=num_ctas), out=cta_ptr[1:])
+    return DecodeWork(items, cta_ptr, num_splits, int(tmp_span.sum()))
 
 
 def _host_ints(name: str, t, length: int | None = None) -> np.ndarray:
@@ -266,7 +225,7 @@ def _host_ints(name: str, t, length: int | None = None) -> np.ndarray:
     return t.cpu().numpy().astype(np.int64)
 
 
-_PLANNER_ABI = 2
+_PLANNER_ABI = 1
 _PLANNER: list = []  # [library or None], loaded once per process
 
 
@@ -285,8 +244,7 @@ def compiled_planner(path: str | None = None):
             lib.plan_scratch_len.restype = i64
             lib.plan_scratch_len.argtypes = [i64, i64]
             lib.decode_plan.restype = ctypes.c_int
-            lib.decode_plan.argtypes = [p, p, i64, i64, p, i64, p, i64, i64, i64, i64, i64, i64, p, i64, p, i64, p, i64, p,
-                                        ctypes.c_double, i64, i64]
+            lib.decode_plan.argtypes = [p, p, i64, i64, p, i64, p, i64, i64, i64, i64, i64, i64, p, i64, p, i64, p, i64, p]
     if path is None:
         _PLANNER.append(lib)
     return lib
@@ -301,25 +259,22 @@ def plan_decode_work_compiled(lib, indptr: np.ndarray, last: np.ndarray, page_si
     batch = len(indptr) - 1
     group = num_qo_heads // num_kv_heads
     n_seq = batch * num_kv_heads * len(head_blocks(group))
-    slots = max_slots(num_sms)
-    items = np.empty((n_seq + slots, ITEM_WIDTH), np.int32)
-    cta_ptr = np.empty(slots + 1, np.int32)
-    scratch = np.empty(lib.plan_scratch_len(batch, slots), np.int64)
+    items = np.empty((n_seq + num_sms, ITEM_WIDTH), np.int32)
+    cta_ptr = np.empty(num_sms + 1, np.int32)
+    scratch = np.empty(lib.plan_scratch_len(batch, num_sms), np.int64)
     info = np.zeros(8, np.int64)
     rc = lib.decode_plan(indptr.ctypes.data, last.ctypes.data, batch, page_size, None, int(indptr[-1]), None, 0,
                          num_qo_heads, num_kv_heads, head_dim, 2, num_sms, items.ctypes.data, len(items),
-                         cta_ptr.ctypes.data, len(cta_ptr), scratch.ctypes.data, len(scratch), info.ctypes.data,
-                         STATIC_FRACTION, QUEUE_SLOTS_PER_SM, QUEUE_MIN_ROWS)
+                         cta_ptr.ctypes.data, len(cta_ptr), scratch.ctypes.data, len(scratch), info.ctypes.data)
     if rc:
         return None
-    n_items, num_slots, num_splits, tmp_rows = (int(x) for x in info[:4])
-    return DecodeWork(items[:n_items], cta_ptr[: num_slots + 1], num_splits, tmp_rows, int(info[7]))
+    n_items, num_ctas, num_splits, tmp_rows = (int(x) for x in info[:4])
+    return DecodeWork(items[:n_items], cta_ptr[: num_ctas + 1], num_splits, tmp_rows)
 
 
-def _scratch_len(batch: int, slots: int) -> int:
-    """int64 scratch of the compiled planner for at most ``slots`` schedule slots (its
-    plan_scratch_len; tests check they agree)."""
-    return 3 * batch + 7 * slots + 16
+def _scratch_len(batch: int, num_sms: int) -> int:
+    """int64 scratch of the compiled planner (its plan_scratch_len; tests check they agree)."""
+    return 3 * batch + 7 * num_sms + 16
 
 
 _CUDART: list = []  # [the CUDA runtime torch loaded, or None], looked up once per process
@@ -555,22 +510,20 @@ class BatchDecodeWithPagedKVCacheWrapper:
         num_qo_heads, num_kv_heads = heads
         host_ids = kv_indices.device.type == "cpu"
         n_seq = batch * num_kv_heads * -(-(num_qo_heads // num_kv_heads) // MAX_ROWS)
-        slots = max_slots(num_sms)
-        sched = self._schedule(spec, batch, heads, n_seq + slots, slots + 1,
-                               self._idx_need(kv_indices, host_ids), _scratch_len(batch, slots))
+        sched = self._schedule(spec, batch, heads, n_seq + num_sms, num_sms + 1,
+                               self._idx_need(kv_indices, host_ids), _scratch_len(batch, num_sms))
         sched.wait()
         p_items, p_cta, p_idx, p_scratch, p_info = sched.ptrs
         rc = lib.decode_plan(
             kv_indptr.data_ptr(), kv_last_page_len.data_ptr(), batch, page_size,
             kv_indices.data_ptr() if host_ids else None, kv_indices.shape[0], p_idx if host_ids else None,
             sched.idx_cap, num_qo_heads, num_kv_heads, spec.head_dim, 2, num_sms, p_items, sched.item_cap,
-            p_cta, sched.cta_cap, p_scratch, len(sched.scratch), p_info, STATIC_FRACTION, QUEUE_SLOTS_PER_SM,
-            QUEUE_MIN_ROWS,
+            p_cta, sched.cta_cap, p_scratch, len(sched.scratch), p_info,
         )
         if rc:
             return None
-        n_items, num_slots, num_splits, tmp_rows, max_page_id, nnz, _, queue = sched.info.tolist()
-        work = DecodeWork(sched.items_h[:n_items], sched.cta_h[: num_slots + 1], num_splits, tmp_rows, queue)
+        n_items, num_ctas, num_splits, tmp_rows, max_page_id, nnz = sched.info[:6].tolist()
+        work = DecodeWork(sched.items_h[:n_items], sched.cta_h[: num_ctas + 1], num_splits, tmp_rows)
         return sched, work, batch, max_page_id, nnz
 
     def _plan_numpy(self, kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms):
@@ -602,17 +555,17 @@ class BatchDecodeWithPagedKVCacheWrapper:
         num_qo_heads, num_kv_heads = heads
         work = plan_decode_work(kv_lens, indptr[:-1], num_qo_heads, num_kv_heads, spec.head_dim, num_sms)
         n_seq = batch * num_kv_heads * -(-(num_qo_heads // num_kv_heads) // MAX_ROWS)
-        slots = max_slots(num_sms)
-        sched = self._schedule(spec, batch, heads, n_seq + slots, slots + 1, self._idx_need(kv_indices, host_ids), 0)
+        sched = self._schedule(spec, batch, heads, n_seq + num_sms, num_sms + 1,
+                               self._idx_need(kv_indices, host_ids), 0)
         n_items = work.items.shape[0]
-        if n_items > sched.item_cap or work.num_slots + 1 > sched.cta_cap:
+        if n_items > sched.item_cap or work.num_ctas + 1 > sched.cta_cap:
             raise RuntimeError("decode schedule exceeds its buffer capacity (a bug in plan_decode_work)")
         if host_ids and nnz > sched.idx_cap:
             raise ValueError(f"use_cuda_graph: {nnz} page ids exceed the buffer capacity {sched.idx_cap}")
         sched.wait()
         sched.items_h[:n_items] = work.items
-        sched.cta_h[: work.num_slots + 1] = work.cta_ptr
-        sched.cta_h[work.num_slots + 1:] = n_items
+        sched.cta_h[: work.num_ctas + 1] = work.cta_ptr
+        sched.cta_h[work.num_ctas + 1:] = n_items
         if host_ids and nnz:
             sched.idx_h[:nnz] = kv_indices[:nnz].numpy()
         return sched, work, batch, max_page_id, nnz
@@ -661,7 +614,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
             tmp_o = torch.empty(max(work.tmp_rows, 1), d)
             return _Plan(spec, batch, num_qo_heads, num_kv_heads, page_size, scale * LOG2E, work, max_page_id,
                          kv_indices, items, cta_ptr, tmp_o, torch.empty(tmp_o.shape[0]),
-                         torch.zeros(work.num_splits + 1, dtype=torch.int32), work.num_ctas)
+                         torch.zeros(max(work.num_splits, 1), dtype=torch.int32), work.num_ctas)
         host_ids = kv_indices.device.type == "cpu"
         own_ids = not (self.use_cuda_graph and self._indices_buffer is not None)
         if host_ids and own_ids:
@@ -681,19 +634,17 @@ class BatchDecodeWithPagedKVCacheWrapper:
         if self.use_cuda_graph:
             if self._graph_tmp is None:
                 group = num_qo_heads // num_kv_heads
-                slots = max_slots(num_sms)
-                self._graph_tmp = self._tmp(2 * slots * min(group, MAX_ROWS) + slots * TMP_ALIGN_ROWS, d)
-                self._counters = torch.zeros(slots + 1, dtype=torch.int32, device=dev)
+                self._graph_tmp = self._tmp(2 * num_sms * min(group, MAX_ROWS) + num_sms * TMP_ALIGN_ROWS, d)
+                self._counters = torch.zeros(num_sms, dtype=torch.int32, device=dev)
             tmp_o, tmp_lse = self._graph_tmp
             if work.tmp_rows > tmp_o.shape[0]:
                 raise RuntimeError("decode schedule exceeds its CUDA-graph capacity (a bug in plan_decode_work)")
             grid = num_sms
         else:
             tmp_o, tmp_lse = self._tmp(max(work.tmp_rows, 1), d)
-            # the kernel returns every counter it used to zero (the queue's, [0], and the splits'):
-            # one buffer serves all later launches
-            if self._counters is None or self._counters.shape[0] < work.num_splits + 1:
-                self._counters = torch.zeros(max(work.num_splits + 1, num_sms), dtype=torch.int32, device=dev)
+            # the kernel returns every counter it used to zero: one buffer serves all later launches
+            if self._counters is None or self._counters.shape[0] < work.num_splits:
+                self._counters = torch.zeros(max(work.num_splits, num_sms), dtype=torch.int32, device=dev)
             grid = work.num_ctas
         plan = _Plan(spec, batch, num_qo_heads, num_kv_heads, page_size, scale * LOG2E, work, max_page_id,
                      indices, sched.items_d, sched.cta_d, tmp_o, tmp_lse, self._counters, grid)

@@ -28,8 +28,6 @@ WARPGROUP = 128
 COPY_BITS = 128
 LN2 = math.log(2.0)
 CONSUMER_BARRIER = 1  # named barrier id of the consumer warpgroup (0 is __syncthreads)
-PRODUCER_BARRIER = 2  # named barrier id of the producer warpgroup
-HANDOFF = 8  # item ids the producer can hand to the consumer ahead of it
 MERGE_UNROLL = 8  # split parts whose loads the merge keeps in flight together
 MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4 == 0)
 
@@ -98,12 +96,12 @@ class DecodeSm90:
         mV: cute.Tensor,
         mKvIdx: cute.Tensor,  # (nnz_pages,) int32
         mItems: cute.Tensor,  # (num_items, ITEM_WIDTH) int32
-        mCtaPtr: cute.Tensor,  # (cap,) int32: items of slot s are [ptr[s], ptr[s+1]); ptr[cap - 1] = items
+        mCtaPtr: cute.Tensor,  # (num_ctas + 1,) int32: items of CTA c are [ptr[c], ptr[c+1])
         mO: cute.Tensor,  # (batch, num_qo_heads, d)
         mLse: cute.Tensor,  # (batch, num_qo_heads) float32, natural log
         mTmpO: cute.Tensor,  # (tmp_rows, d) float32: partial outputs of split items
         mTmpLse: cute.Tensor,  # (tmp_rows,) float32, log2 domain
-        mCounter: cute.Tensor,  # (num_splits + 1,) int32, zero between launches: [0] the queue, [1 + m] split m
+        mCounter: cute.Tensor,  # (num_splits,) int32, zero between launches
         num_ctas: Int32,
         scale_log2: Float32,
         stream: cuda.CUstream,
@@ -114,8 +112,6 @@ class DecodeSm90:
         @cute.struct
         class SharedStorage:
             mbar: cute.struct.MemRange[Int64, 2 * self.stages]
-            hbar: cute.struct.MemRange[Int64, 2 * HANDOFF]
-            hitem: cute.struct.MemRange[Int32, HANDOFF]
             flag: cute.struct.MemRange[Int32, 4]
             sQ: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sQ_layout)], 1024]
             sK: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sKV_layout)], 1024]
@@ -156,29 +152,20 @@ class DecodeSm90:
             num_stages=self.stages,
             producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, WARPGROUP),
             consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, WARPGROUP),
-            defer_sync=True,
         )
-        # item ids, producer -> consumer: the producer decides the order (its CTA's static list, then
-        # queue items as it takes them); -1 ends the CTA
-        hand_pipe = pipeline.PipelineAsync.create(
-            barrier_storage=storage.hbar.data_ptr(),
-            num_stages=HANDOFF,
-            producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 1),
-            consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, WARPGROUP),
-        )
-        sItem = storage.hitem.get_tensor(cute.make_layout(HANDOFF))
         sQ = storage.sQ.get_tensor(sQ_layout.outer, swizzle=sQ_layout.inner)
         sK = storage.sK.get_tensor(sKV_layout.outer, swizzle=sKV_layout.inner)
         sV = storage.sV.get_tensor(sKV_layout.outer, swizzle=sKV_layout.inner)
         sFlag = storage.flag.get_tensor(cute.make_layout(4))
 
+        item_begin = mCtaPtr[bidx]
+        item_end = mCtaPtr[bidx + 1]
         if warp_idx >= 4:
-            self.produce(kv_pipe, hand_pipe, sItem, sK, sV, mK, mV, mKvIdx, mItems, mCtaPtr, mCounter, bidx,
-                         tidx - WARPGROUP)
+            self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, tidx - WARPGROUP)
         else:
             self.consume(
-                kv_pipe, hand_pipe, sItem, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
-                tidx, scale_log2,
+                kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
+                item_begin, item_end, tidx, scale_log2,
             )
 
     # ------------------------------------------------------------------------------------ producer
@@ -187,29 +174,16 @@ class DecodeSm90:
     def produce(
         self,
         kv_pipe: pipeline.PipelineAsync,
-        hand_pipe: pipeline.PipelineAsync,
-        sItem: cute.Tensor,
         sK: cute.Tensor,
         sV: cute.Tensor,
         mK: cute.Tensor,
         mV: cute.Tensor,
         mKvIdx: cute.Tensor,
         mItems: cute.Tensor,
-        mCtaPtr: cute.Tensor,
-        mCounter: cute.Tensor,
-        bidx: Int32,
+        item_begin: Int32,
+        item_end: Int32,
         ptid: Int32,
     ):
-        """The CTA's static items ``[ptr[bidx], ptr[bidx + 1])``, then queue items ``[ptr[grid],
-        ptr[cap - 1])`` taken one at a time with an atomic on ``mCounter[0]``. Every CTA makes exactly one
-        take past the queue's end, so the take that returns ``queue items + grid - 1`` is the last of
-        the launch: that thread zeroes the counter for the next launch (a CUDA graph replays as is)."""
-        grid, _, _ = cute.arch.grid_dim()
-        it = mCtaPtr[bidx]
-        item_end = mCtaPtr[bidx + 1]
-        q_begin = mCtaPtr[grid]
-        q_end = mCtaPtr[mCtaPtr.shape[0] - 1]
-        hstate = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, HANDOFF)
         page_div = cute.FastDivmodDivisorV2(mK.shape[1])
         atom = cute.make_copy_atom(
             cpasync.CopyG2SOp(cache_mode=cpasync.LoadCacheMode.GLOBAL), self.dtype, num_bits_per_copy=COPY_BITS
@@ -228,33 +202,12 @@ class DecodeSm90:
         src_lane = lane // self.threads_per_row
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
-        item = Int32(0)
-        while item >= 0:
-            if ptid == 0:
-                nxt = it
-                if it >= item_end:
-                    ticket = cute.arch.atomic_add(mCounter.iterator, Int32(1), sem="relaxed", scope="gpu")
-                    nxt = q_begin + ticket
-                    if nxt >= q_end:
-                        nxt = Int32(-1)
-                        if ticket == q_end - q_begin + grid - 1:
-                            mCounter[0] = Int32(0)
-                hand_pipe.producer_acquire(hstate)
-                sItem[hstate.index] = nxt
-                hand_pipe.producer_commit(hstate)
-            cute.arch.barrier(barrier_id=PRODUCER_BARRIER, number_of_threads=WARPGROUP)
-            item = sItem[hstate.index]
-            hstate.advance()
-            it = it + 1
-            # item -1 (the end): no tiles (row 0 is read, valid in every launch)
-            row = cutlass.max(item, 0)
-            kv_head = mItems[row, Item.KV_HEAD]
-            kv_start = mItems[row, Item.KV_START]
-            kv_end = mItems[row, Item.KV_END]
-            page_base = mItems[row, Item.PAGE_BASE]
+        for it in cutlass.range(item_begin, item_end, unroll=1):
+            kv_head = mItems[it, Item.KV_HEAD]
+            kv_start = mItems[it, Item.KV_START]
+            kv_end = mItems[it, Item.KV_END]
+            page_base = mItems[it, Item.PAGE_BASE]
             n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
-            if item < 0:
-                n_tiles = Int32(0)
             page = Int32(0)
             slot = Int32(0)
             if n_tiles > 0:
@@ -303,8 +256,6 @@ class DecodeSm90:
     def consume(
         self,
         kv_pipe: pipeline.PipelineAsync,
-        hand_pipe: pipeline.PipelineAsync,
-        sItem: cute.Tensor,
         sQ: cute.Tensor,
         sK: cute.Tensor,
         sV: cute.Tensor,
@@ -316,6 +267,8 @@ class DecodeSm90:
         mTmpO: cute.Tensor,
         mTmpLse: cute.Tensor,
         mCounter: cute.Tensor,
+        item_begin: Int32,
+        item_end: Int32,
         tidx: Int32,
         scale_log2: Float32,
     ):
@@ -355,12 +308,7 @@ class DecodeSm90:
         tQcQ = thr_q.partition_S(cute.make_identity_tensor((MAX_ROWS, self.head_dim)))
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, self.stages)
-        hstate = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, HANDOFF)
-        hand_pipe.consumer_wait(hstate)
-        it = sItem[hstate.index]
-        hand_pipe.consumer_release(hstate)
-        hstate.advance()
-        while it >= 0:
+        for it in cutlass.range(item_begin, item_end, unroll=1):
             batch = mItems[it, Item.BATCH]
             head0 = mItems[it, Item.HEAD0]
             rows = mItems[it, Item.ROWS]
@@ -412,10 +360,6 @@ class DecodeSm90:
             self._epilogue(
                 it, mItems, acc_O, tOcO, row_max, row_sum, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, tidx
             )
-            hand_pipe.consumer_wait(hstate)
-            it = sItem[hstate.index]
-            hand_pipe.consumer_release(hstate)
-            hstate.advance()
 
     @cute.jit
     def _online_softmax(
@@ -513,14 +457,14 @@ class DecodeSm90:
             cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
             num_parts = mItems[it, Item.NUM_PARTS]
             if tidx == 0:
-                old = cute.arch.atomic_add(mCounter.iterator + 1 + merge_id, Int32(1), sem="acq_rel", scope="gpu")
+                old = cute.arch.atomic_add(mCounter.iterator + merge_id, Int32(1), sem="acq_rel", scope="gpu")
                 sFlag[0] = Int32(1) if old == num_parts - 1 else Int32(0)
             cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
             if sFlag[0] == 1:
                 cute.arch.fence_acq_rel_gpu()
                 self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, mItems[it, Item.TMP_BASE], num_parts, tidx)
                 if tidx == 0:
-                    mCounter[1 + merge_id] = Int32(0)
+                    mCounter[merge_id] = Int32(0)
 
     @cute.jit
     def _merge(

@@ -21,8 +21,7 @@ def check_schedule(kv_lens, hq, hk, d=128, sms=SMS):
     w = plan_decode_work(kv_lens, page_base, hq, hk, d, sms)
     items = w.items.astype(np.int64)
     assert items.dtype == np.int64 and w.cta_ptr[0] == 0 and w.cta_ptr[-1] == len(items)
-    assert np.all(np.diff(w.cta_ptr) >= 0) and 1 <= w.num_ctas <= sms and w.num_slots == w.num_ctas + w.queue
-    assert w.queue == 0 or (w.num_ctas == sms and sms <= w.queue <= D.max_slots(sms) - sms)
+    assert np.all(np.diff(w.cta_ptr) >= 0) and 1 <= w.num_ctas <= sms
     group = hq // hk
     covered = {}
     for it in items:
@@ -54,9 +53,8 @@ def check_schedule(kv_lens, hq, hk, d=128, sms=SMS):
     tmp = sorted((int(p[Item.TMP_BASE]) + int(p[Item.PART]) * int(p[Item.ROWS]), int(p[Item.ROWS])) for p in split)
     assert all(a[0] + a[1] <= c[0] for a, c in zip(tmp, tmp[1:])) and (not tmp or tmp[-1][0] + tmp[-1][1] <= w.tmp_rows)
     # the CUDA-graph buffers are sized for the worst case
-    slots = D.max_slots(sms)
-    assert len(items) <= len(kv_lens) * hk * -(-group // MAX_ROWS) + slots and w.num_splits < slots
-    assert w.tmp_rows <= 2 * slots * min(group, MAX_ROWS) + slots * TMP_ALIGN_ROWS
+    assert len(items) <= len(kv_lens) * hk * -(-group // MAX_ROWS) + sms and w.num_splits < sms
+    assert w.tmp_rows <= 2 * sms * min(group, MAX_ROWS) + sms * TMP_ALIGN_ROWS
     return w
 
 
@@ -120,12 +118,11 @@ def test_schedule_emulated_equals_reference(page_size, hq, hk):
     torch.testing.assert_close(lse[fin], ref_l[fin], atol=1e-9, rtol=1e-9)
 
 
-def cta_bytes(w, d=128, slots=None):
-    """Bytes (with the per-item overhead) of each static CTA list, or of each of ``slots``."""
+def cta_bytes(w, d=128):
     items = w.items.astype(np.int64)
     rows = items[:, Item.KV_END] - items[:, Item.KV_START]
     cost = rows * 4 * d + ITEM_OVERHEAD_BYTES
-    return np.array([cost[w.cta_ptr[c]:w.cta_ptr[c + 1]].sum() for c in (slots or range(w.num_ctas))])
+    return np.array([cost[w.cta_ptr[c]:w.cta_ptr[c + 1]].sum() for c in range(w.num_ctas)])
 
 
 @pytest.mark.parametrize(
@@ -157,25 +154,6 @@ def test_schedule_balances_bytes_across_sms(kv_lens):
     loads = cta_bytes(w)
     assert w.num_ctas == SMS
     assert loads.max() <= 1.06 * loads.mean(), f"max/mean {loads.max() / loads.mean():.3f}"
-    if w.queue:  # the static lists hold STATIC_FRACTION of the bytes, the queue chunks the rest, evenly
-        chunks = cta_bytes(w, slots=range(w.num_ctas, w.num_slots))
-        rows = w.items[:, Item.KV_END].astype(np.int64) - w.items[:, Item.KV_START]
-        assert abs(rows[: w.cta_ptr[w.num_ctas]].sum() / rows.sum() - D.STATIC_FRACTION) < 0.02
-        assert chunks.max() <= 2 * chunks.mean(), f"chunk max/mean {chunks.max() / chunks.mean():.3f}"
-
-
-@pytest.mark.parametrize(
-    "kv_lens,queue",
-    [([4096] * 64, True), ([16384] * 16, True), ([32768] * 8, True), ([1024] * 128, True), ([300] * 40, False),
-     ([32768], True), ([100] * 3, False)],
-)
-def test_queue_when_the_batch_fills_the_sms(kv_lens, queue):
-    """Queue chunks exist when every SM has a static share and the rest makes at least one chunk of
-    QUEUE_MIN_ROWS per SM; their count is at most QUEUE_SLOTS_PER_SM per SM."""
-    w = check_schedule(kv_lens, 32, 8)
-    assert (w.queue > 0) == queue and w.queue <= D.QUEUE_SLOTS_PER_SM * SMS
-    w = plan_decode_work(kv_lens, np.zeros(len(kv_lens)), 32, 8, 128, SMS, queue_per_sm=0)
-    assert w.queue == 0 and w.num_slots == w.num_ctas
 
 
 def test_skewed_batch_spreads_the_long_request():
@@ -335,18 +313,6 @@ def test_compiled_planner_equals_numpy_on_random_batches(planner):
     rng = np.random.default_rng(7)
     for _ in range(3000):
         assert_same_schedule(planner, *random_batch(rng))
-
-
-@pytest.mark.parametrize("fraction,per_sm,min_rows", [(0.85, 8, 64), (1.0, 4, 128), (0.9, 0, 128), (0.5, 2, 1024)])
-def test_compiled_planner_equals_numpy_with_other_queue_settings(planner, monkeypatch, fraction, per_sm, min_rows):
-    monkeypatch.setattr(D, "STATIC_FRACTION", fraction)
-    monkeypatch.setattr(D, "QUEUE_SLOTS_PER_SM", per_sm)
-    monkeypatch.setattr(D, "QUEUE_MIN_ROWS", min_rows)
-    rng = np.random.default_rng(11)
-    for _ in range(300):
-        assert_same_schedule(planner, *random_batch(rng))
-    for kv_lens in ([4096] * 64, [1024] * 128, [32768]):
-        assert_same_schedule(planner, kv_lens, 16, 32, 8, 128, SMS)
 
 
 @pytest.mark.parametrize("page_size", [1, 16])

@@ -99,31 +99,27 @@ struct Cut {
 
 extern "C" {
 
-int64_t plan_abi(void) { return 2; }
+int64_t plan_abi(void) { return 1; }
 
-// Scratch (int64) the caller must hand in for a batch of `batch` requests and at most `max_slots`
-// schedule slots (num_sms * (1 + queue_per_sm)).
-int64_t plan_scratch_len(int64_t batch, int64_t max_slots) { return 3 * batch + 7 * max_slots + 16; }
+// Scratch (int64) the caller must hand in for a batch of `batch` requests and `num_sms` CTAs.
+int64_t plan_scratch_len(int64_t batch, int64_t num_sms) { return 3 * batch + 7 * num_sms + 16; }
 
 // Plans a batch of `batch` requests: page table `indptr` (batch + 1) / `last_len` (batch), page ids
 // `indices` (indices_len; may be null: then not range-checked) copied to `indices_out` (idx_cap; may
-// be null). Writes `items` (item_cap >= batch * sequences per request + max_slots rows) and `cta_ptr`
-// (cta_cap >= max_slots + 1; entries past num_slots hold num_items), max_slots = num_sms * (1 +
-// queue_per_sm). Slots: num_ctas static CTA lists, then the queue chunks (static_fraction,
-// queue_per_sm, queue_min_rows: see plan_decode_work). Returns a Status; info (int64[8]):
-// num_items, num_slots, num_splits, tmp_rows, max_page_id (-1 when not seen), nnz_pages, index of
-// the first bad entry, queue slots.
+// be null). Writes `items` (item_cap >= batch * sequences per request + num_sms rows) and `cta_ptr`
+// (cta_cap >= num_sms + 1; entries past num_ctas hold num_items). Returns a Status; info (int64[8]):
+// num_items, num_ctas, num_splits, tmp_rows, max_page_id (-1 when not seen), nnz_pages, index of
+// the first bad entry, 0.
 int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, int64_t page_size,
                 const int32_t* indices, int64_t indices_len, int32_t* indices_out, int64_t idx_cap,
                 int64_t num_qo_heads,
                 int64_t num_kv_heads, int64_t head_dim, int64_t elem_bytes, int64_t num_sms, int32_t* items,
                 int64_t item_cap, int32_t* cta_ptr, int64_t cta_cap, int64_t* scratch, int64_t scratch_len,
-                int64_t* info, double static_fraction, int64_t queue_per_sm, int64_t queue_min_rows) {
+                int64_t* info) {
   for (int k = 0; k < 8; ++k) info[k] = 0;
   info[4] = -1;
-  if (num_kv_heads <= 0 || num_qo_heads % num_kv_heads || num_sms <= 0 || queue_per_sm < 0) return FALLBACK;
-  const int64_t max_slots = num_sms * (1 + queue_per_sm);
-  if (scratch_len < plan_scratch_len(batch, max_slots) || cta_cap < max_slots + 1) return SMALL_BUFFER;
+  if (num_kv_heads <= 0 || num_qo_heads % num_kv_heads || num_sms <= 0) return FALLBACK;
+  if (scratch_len < plan_scratch_len(batch, num_sms) || cta_cap < num_sms + 1) return SMALL_BUFFER;
   const int64_t group = num_qo_heads / num_kv_heads;
   const int64_t blocks = (group + MAX_ROWS - 1) / MAX_ROWS;
   const int64_t S = num_kv_heads * blocks;
@@ -155,7 +151,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
     for (int64_t c = 1; c < cta_cap; ++c) cta_ptr[c] = 0;
     return OK;
   }
-  if (item_cap < n_seq + max_slots) return SMALL_BUFFER;
+  if (item_cap < n_seq + num_sms) return SMALL_BUFFER;
 
   // ---- the byte stream and its cuts (numpy: plan_decode_work)
   const int64_t row_bytes = 2 * head_dim * elem_bytes;
@@ -173,36 +169,16 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   if (num_ctas > num_sms) num_ctas = num_sms;
   if (num_ctas < 1) num_ctas = 1;
   const double share = (double)total / (double)num_ctas;
-  // the queue (numpy: the n_queue block): static shares of static_fraction, the rest in equal chunks
-  int64_t n_queue = 0;
-  double s_st = share, s_q = 0.0, q_total = 0.0;
-  if (num_ctas == num_sms && num_ctas > 1 && queue_per_sm > 0) {
-    s_st = share * static_fraction;
-    q_total = (double)total - (double)num_ctas * s_st;
-    const double fit = floor(q_total / (double)(queue_min_rows * row_bytes + ITEM_OVERHEAD_BYTES));
-    n_queue = queue_per_sm * num_ctas;
-    if (fit < (double)n_queue) n_queue = (int64_t)fit;
-    if (n_queue < num_ctas) n_queue = 0;
-    if (n_queue > 0) {
-      s_q = q_total / (double)n_queue;
-    } else {
-      s_st = share;
-    }
-  }
-  const int64_t num_slots = num_ctas + n_queue;
-  const double base_q = (double)num_ctas * s_st;
-  const double tol_st = SNAP_FRACTION * s_st, tol_q = n_queue > 0 ? SNAP_FRACTION * s_q : tol_st;
-  const int64_t n_bounds = num_slots - 1;
+  const int64_t n_bounds = num_ctas - 1;
 
   double* bounds = (double*)(req_end + batch);         // n_bounds
-  Cut* cuts = (Cut*)(bounds + max_slots);               // n_bounds (4 int64 each)
-  int64_t* cut_drop = (int64_t*)(cuts + max_slots);     // n_bounds: dropped (1) / kept (0)
-  int64_t* bump = cut_drop + max_slots;                 // n_bounds: sequences whose first slot moves by one
+  Cut* cuts = (Cut*)(bounds + num_sms);                 // n_bounds (4 int64 each)
+  int64_t* cut_drop = (int64_t*)(cuts + num_sms);       // n_bounds: dropped (1) / kept (0)
+  int64_t* bump = cut_drop + num_sms;                   // n_bounds: sequences whose first CTA moves by one
   int64_t n_cuts = 0;
   int64_t r = 0;
   for (int64_t j = 0; j < n_bounds; ++j) {
-    double bound = j < num_ctas ? (double)(j + 1) * s_st : base_q + (double)(j - num_ctas + 1) * s_q;
-    const double tol = j < num_ctas - 1 ? tol_st : tol_q;
+    double bound = (double)(j + 1) * share;
     while (r < batch && (double)req_end[r] < bound) ++r;  // searchsorted(req_end, bound, 'left')
     if (r == batch) return FALLBACK;
     const int64_t c = seq_cost[r];
@@ -215,7 +191,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
     hi = rs + c * (i + 1);
     const int64_t lo = hi - c;
     const int64_t near = (bound - (double)lo <= (double)hi - bound) ? lo : hi;
-    const bool snapped = fabs((double)near - bound) <= tol;
+    const bool snapped = fabs((double)near - bound) <= SNAP_FRACTION * share;
     if (snapped) bound = (double)near;
     if (j > 0 && bound < bounds[j - 1]) return FALLBACK;  // the walks below need sorted bounds
     bounds[j] = bound;
@@ -250,7 +226,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   n_cuts = kept;
 
   // ---- items in stream order: a sequence's row once, or once per part of its split
-  for (int64_t c = 0; c <= num_slots; ++c) cta_ptr[c] = 0;
+  for (int64_t c = 0; c <= num_ctas; ++c) cta_ptr[c] = 0;
   int32_t* counts = cta_ptr + 1;  // items per CTA, summed in place below
   int64_t n_items = 0, split = 0, tmp_rows = 0, k = 0, moved = 0, next_bound = 0;
   for (int64_t b = 0; b < batch; ++b) {
@@ -262,7 +238,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
     // between their starts, so all of them run whole on one CTA
     if ((k >= n_cuts || cuts[k].seq >= seq0 + S) && (moved >= n_moved || bump[moved] >= seq0 + S) &&
         (next_bound >= n_bounds || bounds[next_bound] > (double)(seq_base + seq_cost[b] * (S - 1)))) {
-      if (next_bound >= num_slots) return FALLBACK;
+      if (next_bound >= num_ctas) return FALLBACK;
       int32_t* out = items + n_items * ITEM_WIDTH;
       for (int64_t hk = 0; hk < num_kv_heads; ++hk) {
         for (int64_t blk = 0; blk < blocks; ++blk, out += ITEM_WIDTH) {
@@ -291,7 +267,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
         // stalls on store forwarding: 3x slower)
         int32_t* out = items + n_items * ITEM_WIDTH;
         if (parts == 1) {  // the common case: the sequence's whole row
-          if (cta >= num_slots) return FALLBACK;
+          if (cta >= num_ctas) return FALLBACK;
           put_row(out, b, hk, head0, rows, 0, len, indptr[b], -1, 0, 0, 0);
           counts[cta] += 1;
           ++n_items;
@@ -303,7 +279,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
           put_row(out + p * ITEM_WIDTH, b, hk, head0, rows, p == 0 ? 0 : cuts[k + p - 1].row,
                   p == parts - 1 ? len : cuts[k + p].row, indptr[b], split, p, parts, tmp_base);
           const int64_t c = p == 0 ? cta : cuts[k + p - 1].cta + 1;
-          if (c < 0 || c >= num_slots) return FALLBACK;
+          if (c < 0 || c >= num_ctas) return FALLBACK;
           counts[c] += 1;
         }
         n_items += parts;
@@ -313,11 +289,10 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
     }
   }
   if (moved != n_moved || k != n_cuts) return FALLBACK;
-  for (int64_t c = 1; c <= num_slots; ++c) cta_ptr[c] += cta_ptr[c - 1];
-  for (int64_t c = num_slots + 1; c < cta_cap; ++c) cta_ptr[c] = (int32_t)n_items;
+  for (int64_t c = 1; c <= num_ctas; ++c) cta_ptr[c] += cta_ptr[c - 1];
+  for (int64_t c = num_ctas + 1; c < cta_cap; ++c) cta_ptr[c] = (int32_t)n_items;
   info[0] = n_items;
-  info[1] = num_slots;
-  info[7] = n_queue;
+  info[1] = num_ctas;
   info[2] = split;
   info[3] = tmp_rows;
   return OK;
