@@ -1,0 +1,98 @@
+"""Decode A/B helper: GB/s of the bench.decode cases for whichever cute_attn is on PYTHONPATH, with cuDNN
+SDPA in the same process; optionally over several planner queue settings (STATIC_FRACTION,
+QUEUE_SLOTS_PER_SM, QUEUE_MIN_ROWS) of a build that has them. Run as a file (``python3 bench/decode_ab.py``)
+so that two checkouts can be compared, each process its own build:
+
+    PYTHONPATH=<checkout> CUTE_ATTN_ARTIFACTS=<checkout>/build/artifacts/sm_90a \\
+        python3 <checkout>/bench/decode_ab.py --label new --settings 0.9,4,128 off --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import torch
+
+import cute_attn
+import cute_attn.decode as dec
+from bench.common import time_ms
+from bench.decode import CASES, DTYPE, HK, HQ, D, paged_inputs, sdpa_decode
+
+KNOBS = ("STATIC_FRACTION", "QUEUE_SLOTS_PER_SM", "QUEUE_MIN_ROWS")
+
+
+def apply(setting: str) -> None:
+    """``off`` (no queue), ``base`` (the build's defaults, also for a build without knobs) or f,per_sm,min_rows."""
+    if not hasattr(dec, "QUEUE_SLOTS_PER_SM"):
+        assert setting == "base", f"this build has no queue knobs: {setting}"
+        return
+    defaults = apply.__dict__.setdefault("defaults", tuple(getattr(dec, k) for k in KNOBS))
+    if setting == "base":
+        values = defaults
+    elif setting == "off":
+        values = (defaults[0], 0, defaults[2])
+    else:
+        f, n, r = setting.split(",")
+        values = (float(f), int(n), int(r))
+    for k, v in zip(KNOBS, values):
+        setattr(dec, k, v)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--label", required=True)
+    p.add_argument("--settings", nargs="+", default=["base"])
+    p.add_argument("--cases", nargs="+", default=["64 x 4k", "16 x 16k", "128 x 1k", "1 x 32k", "8 x 32k"])
+    p.add_argument("--pages", nargs="+", type=int, default=[16, 1])
+    p.add_argument("--cudnn", action="store_true")
+    p.add_argument("--host", action="store_true", help="also plan() / run() host times (bench.decode's)")
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    cases = dict(CASES)
+    rows = []
+    for name in args.cases:
+        kv_lens = cases[name]
+        kv_bytes = sum(kv_lens) * HK * D * 2 * 2
+        for page_size in args.pages:
+            torch.manual_seed(page_size)  # the same page permutation in every process
+            cache, indptr, indices, last = paged_inputs(kv_lens, page_size)
+            q = torch.randn(len(kv_lens), HQ, D, dtype=DTYPE, device="cuda")
+            for setting in args.settings:
+                apply(setting)
+                w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+                w.plan(indptr, indices, last, HQ, HK, D, page_size)
+                ms = time_ms(lambda: w.run(q, cache))
+                work = w._plan.work
+                rows.append({"label": args.label, "setting": setting, "case": name, "page": page_size,
+                             "us": ms * 1e3, "GBs": kv_bytes / ms / 1e6, "ctas": work.num_ctas,
+                             "queue": getattr(work, "queue", 0), "splits": work.num_splits})
+                print(json.dumps(rows[-1]), flush=True)
+            del cache
+            torch.cuda.empty_cache()
+            apply("base")
+        if args.cudnn:
+            from torch.nn.attention import SDPBackend
+
+            q4 = torch.randn(len(kv_lens), HQ, 1, D, dtype=DTYPE, device="cuda")
+            kd = torch.randn(len(kv_lens), HK, max(kv_lens), D, dtype=DTYPE, device="cuda")
+            vd = torch.randn_like(kd)
+            ms = time_ms(lambda: sdpa_decode(q4, kd, vd, SDPBackend.CUDNN_ATTENTION))
+            rows.append({"label": args.label, "setting": "cudnn", "case": name, "page": 0, "us": ms * 1e3,
+                         "GBs": kv_bytes / ms / 1e6})
+            print(json.dumps(rows[-1]), flush=True)
+            del kd, vd
+            torch.cuda.empty_cache()
+    host = {}
+    if args.host:
+        from bench.decode import plan_host_time_us, run_host_time_us
+
+        host = {"plan_us": plan_host_time_us(), "run_us": run_host_time_us()}
+        print(json.dumps(host), flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rows": rows, "host": host}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
