@@ -24,6 +24,7 @@ from .common.config import WARPGROUP_THREADS  # noqa: E402
 from ..layouts.paged import box_page_slot  # noqa: E402
 from .common.paged_loader import (  # noqa: E402
     PagedRowGather,
+    PagedTileGather,
     PipelineGather,
     fence_gathered,
     make_box_pipeline,
@@ -96,7 +97,7 @@ class PrefillPagedSm90(PrefillSm90):
             # the tail boxes of a request's last V block, by the producer warp's 32 lanes
             self.gather = PagedRowGather(self.dtype, head_dim, tma_box_rows, WARP_THREADS)
         else:
-            self.gather = PagedRowGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
+            self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
 
     # ------------------------------------------------------------------------------------ host
 
@@ -205,14 +206,13 @@ class PrefillPagedSm90(PrefillSm90):
         warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
         q_per_kv = mQ.shape[2] // mK.shape[2]
         page_div = cute.FastDivmodDivisorV2(mK.shape[1])
-        page_stride = Int64(mK.stride[0])
-        row_stride = Int64(mK.stride[1])
-        head_stride = Int64(mK.stride[2])
-        tiled_copy = self.gather.tiled_copy()
-        thr_copy = tiled_copy.get_slice(ptid)
-        tKsK = thr_copy.partition_D(sK)  # (CPY, passes, 1, stages)
-        tVsV = thr_copy.partition_D(sV)
-        # row offsets (lane-owned) of the V block to copy next, the K block to copy next, and the one after
+        page_stride = Int64(mK.stride[0]) * self.gather.elem_bytes
+        row_stride = Int64(mK.stride[1]) * self.gather.elem_bytes
+        head_stride = Int64(mK.stride[2]) * self.gather.elem_bytes
+        # the thread's shared addresses (stage 0) and its chunk's column in every row
+        s_k = self.gather.smem_thread(sK.iterator.toint(), ptid)
+        s_v = self.gather.smem_thread(sV.iterator.toint(), ptid)
+        # byte offsets (lane-owned rows) of the V block to copy next, the K block to copy next and the one after
         off_v = self.gather.make_offsets()
         off_k = self.gather.make_offsets()
         off_pf = self.gather.make_offsets()
@@ -223,6 +223,8 @@ class PrefillPagedSm90(PrefillSm90):
         for rnd in cutlass.range(first, end, step, unroll=1):
             tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
             head_off = Int64(tile.q_head // q_per_kv) * head_stride
+            g_k = self.gather.gmem_thread(mK, head_off, ptid)
+            g_v = self.gather.gmem_thread(mV, head_off, ptid)
             offsets = (mKvIdx, mKvIndptr, tile.batch)
             n_block_max = blocks.n_block_max(seq, tile.m_block)
             if n_block_max > 0:
@@ -230,7 +232,7 @@ class PrefillPagedSm90(PrefillSm90):
                 self.gather.row_offsets(
                     off_k, *offsets, cutlass.max(n_block_max - 2, 0), seq.kv_len, page_div, page_stride, row_stride, ptid
                 )
-                self._gather(pipe_k, mK, head_off, tKsK, off_v, thr_copy, tiled_copy, kv_state, ptid)
+                self._gather(pipe_k, g_k, s_k, off_v, kv_state, ptid)
             if warp_idx == 0:
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
@@ -245,29 +247,25 @@ class PrefillPagedSm90(PrefillSm90):
                     )
                     v_state = kv_state.clone()
                     kv_state.advance()
-                    self._gather(pipe_k, mK, head_off, tKsK, off_k, thr_copy, tiled_copy, kv_state, ptid)
-                    self._gather(pipe_v, mV, head_off, tVsV, off_v, thr_copy, tiled_copy, v_state, ptid)
-                    for r in cutlass.range_constexpr(self.gather.id_regs):
-                        off_v[r] = off_k[r]
-                        off_k[r] = off_pf[r]
-                self._gather(pipe_v, mV, head_off, tVsV, off_v, thr_copy, tiled_copy, kv_state, ptid)
+                    self._gather(pipe_k, g_k, s_k, off_k, kv_state, ptid)
+                    self._gather(pipe_v, g_v, s_v, off_v, v_state, ptid)
+                    off_v[0] = off_k[0]
+                    off_k[0] = off_pf[0]
+                self._gather(pipe_v, g_v, s_v, off_v, kv_state, ptid)
                 kv_state.advance()
 
     @cute.jit
     def _gather(
         self,
         pipe: pipeline.PipelineAsync,
-        mX: cute.Tensor,
-        head_off: Int64,
-        tXsX: cute.Tensor,
+        g_thread: Int64,
+        s_thread: Int32,
         offsets: cute.Tensor,
-        thr_copy: cute.ThrCopy,
-        tiled_copy: cute.TiledCopy,
         state: pipeline.PipelineState,
         ptid: Int32,
     ):
         pipe.producer_acquire(state)
-        self.gather.copy_tile(mX, head_off, tXsX[None, None, None, state.index], offsets, thr_copy, tiled_copy, ptid)
+        self.gather.copy_tile(g_thread, s_thread + state.index * self.gather.stage_bytes, offsets, ptid)
         pipe.producer_commit(state)
 
     # ------------------------------------------------------------------------------------ producer: TMA boxes
