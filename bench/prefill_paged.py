@@ -80,8 +80,9 @@ def bench_case(name, q_lens, kv_lens, heads=16, d=128, causal=True, dtype=torch.
 
 
 def profile(q_lens=(4096,) * 4, heads=16, d=128, dtype=torch.bfloat16):
-    """One launch of the dense kernel and of the paged one (page 16 and 64, shuffled and in-order page ids), each
-    in an NVTX range named after it (``dense``, ``page16``, ``page16c``, ...), for Nsight Compute."""
+    """One launch of the dense kernel and of the paged one (page 1, 16 and 64 on shuffled page ids, page 64 also
+    in order), each in an NVTX range named after it (``dense``, ``page1``, ``page16``, ``page64``, ``page64c``),
+    for Nsight Compute."""
     gen = torch.Generator().manual_seed(0)
     qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
     q, k, v = (torch.randn(qo[-1], heads, d, dtype=dtype, device="cuda") for _ in range(3))
@@ -89,12 +90,11 @@ def profile(q_lens=(4096,) * 4, heads=16, d=128, dtype=torch.bfloat16):
     dense = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
     dense.plan(qo, qo, heads, heads, d, causal=True, q_data_type=dtype)
     runs = [("dense", lambda: dense.run(q, k, v, out=out))]
-    for ps in (16, 64):
-        for shuffled in (True, False):
-            cache, indptr, ids, last = paged_copy(k, v, list(q_lens), ps, gen, shuffled)
-            w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
-            w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=True, q_data_type=dtype)
-            runs.append((f"page{ps}{'' if shuffled else 'c'}", lambda w=w, cache=cache: w.run(q, cache, out=out)))
+    for ps, shuffled in ((1, True), (16, True), (64, True), (64, False)):
+        cache, indptr, ids, last = paged_copy(k, v, list(q_lens), ps, gen, shuffled)
+        w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
+        w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=True, q_data_type=dtype)
+        runs.append((f"page{ps}{'' if shuffled else 'c'}", lambda w=w, cache=cache: w.run(q, cache, out=out)))
     for name, fn in runs:
         profile_launch(name, name, fn)
 
