@@ -94,6 +94,10 @@ class PrefillPagedSm90(PrefillSm90):
             assert self.tile_n % tma_box_rows == 0 and tma_box_rows % 8 == 0, "whole boxes of whole swizzle atoms"
             self.boxes = self.tile_n // tma_box_rows
             assert self.boxes <= WARP_THREADS, "one lane per box holds its page id"
+            # producer warps issuing the boxes of a block (warp w: boxes b with b % box_warps == w): with 4 or more
+            # boxes all four warps of the producer warpgroup, one per SM sub-partition, so that no sub-partition
+            # carries the whole producer's instruction stream beside its two consumer warps
+            self.box_warps = WARPGROUP_THREADS // WARP_THREADS if self.boxes >= 4 else 1
             # the tail boxes of a request's last V block, by the producer warp's 32 lanes
             self.gather = PagedRowGather(self.dtype, head_dim, tma_box_rows, WARP_THREADS)
         else:
@@ -162,7 +166,7 @@ class PrefillPagedSm90(PrefillSm90):
 
     def _kv_pipelines(self, storage):
         if cutlass.const_expr(self.box_rows > 0):
-            return [make_box_pipeline(self.stages, m.data_ptr(), self.consumer_warps, self.tx_bytes_kv)
+            return [make_box_pipeline(self.stages, m.data_ptr(), self.consumer_warps, self.tx_bytes_kv, self.box_warps)
                     for m in (storage.mbar_k, storage.mbar_v)]
         return [PipelineGather.make(self.stages, m.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
                 for m in (storage.mbar_k, storage.mbar_v)]
@@ -181,7 +185,7 @@ class PrefillPagedSm90(PrefillSm90):
         """TMA boxes: warp 0 (warps 1-3 exit); gathers: the whole producer warpgroup."""
         args = (tma_Q, mQ, kv, smem, pipes, walk, tidx)
         if cutlass.const_expr(self.box_rows > 0):
-            if cute.arch.make_warp_uniform(cute.arch.warp_idx()) == 0:
+            if cute.arch.make_warp_uniform(cute.arch.warp_idx()) < self.box_warps:
                 self.produce_boxes(*args)
         else:
             self.produce_gathers(*args)
@@ -288,6 +292,7 @@ class PrefillPagedSm90(PrefillSm90):
         pipe_q, pipe_k, pipe_v = pipes
         mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
         lane = tidx % WARP_THREADS
+        warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
         q_per_kv = mQ.shape[2] // gmem_K.shape[2]
         page_div = cute.FastDivmodDivisorV2(gmem_K.shape[0])
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
@@ -306,17 +311,18 @@ class PrefillPagedSm90(PrefillSm90):
             if n_block_max > 0:
                 page_v, slot_v = self._box_ids(*req, n_block_max - 1, lane)
                 page_k, slot_k = self._box_ids(*req, cutlass.max(n_block_max - 2, 0), lane)
-                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, kv_state)
-            self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
+                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, warp, kv_state)
+            if warp == 0:
+                self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
             if n_block_max > 0:
-                tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane)
+                tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, warp)
                 for i in cutlass.range(n_block_max - 1, unroll=1):
                     n_block = n_block_max - 2 - i
                     page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
                     v_state = kv_state.clone()
                     kv_state.advance()
-                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, kv_state)
+                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, warp, kv_state)
                     self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 1, tail, v_state)
                     page_v, slot_v = page_k, slot_k
                     page_k, slot_k = page_pf, slot_pf
@@ -342,11 +348,23 @@ class PrefillPagedSm90(PrefillSm90):
         cute.copy(atom, t_g, t_s, tma_bar_ptr=pipe.producer_get_barrier(state))
 
     @cute.jit
-    def _load_boxes(self, pipe, atom, gX, sX, page: Int32, slot: Int32, state: pipeline.PipelineState):
-        """A whole block by TMA (rows past the request's end come from its last box: K only, masked)."""
-        pipe.producer_acquire(state)
-        for b in cutlass.range_constexpr(self.boxes):
-            self._copy_box(atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe, state)
+    def _load_boxes(self, pipe, atom, gX, sX, page: Int32, slot: Int32, warp: Int32, state: pipeline.PipelineState):
+        """A whole block by TMA (rows past the request's end come from its last box: K only, masked); with
+        ``box_warps`` > 1 this warp's share: the boxes ``b % box_warps == warp``, announced by its own arrival."""
+        if cutlass.const_expr(self.box_warps == 1):
+            pipe.producer_acquire(state)
+            for b in cutlass.range_constexpr(self.boxes):
+                self._copy_box(atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe, state)
+        else:
+            wait_empty(pipe, state)
+            mine = (self.boxes - warp + self.box_warps - 1) // self.box_warps
+            with cute.arch.elect_one():
+                cute.arch.mbarrier_arrive_and_expect_tx(pipe.producer_get_barrier(state), mine * self.tx_bytes_box)
+            for b in cutlass.range_constexpr(self.boxes):
+                if warp == b % self.box_warps:
+                    self._copy_box(
+                        atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe, state
+                    )
 
     @cute.jit
     def _load_v_boxes(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, tail, state):
@@ -354,19 +372,28 @@ class PrefillPagedSm90(PrefillSm90):
         only) gathered by cp.async with rows clamped to the last row, since P = 0 must meet finite V (rows past
         the end of a page may hold anything). The gather is waited for and fenced to the async proxy before the
         one arrival, which announces the TMA bytes alone."""
-        mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane = tail
+        mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane, warp = tail
         n_tma = cutlass.min((kv_len - n_block * self.tile_n) // self.box_rows, self.boxes)
         # every block but the one holding the request's end: the K code (one acquire, no per-box checks);
         # bench/NOTES-prefill-paged.md 7.2: +0.4-0.7 % at page 16/64 against per-box checks on every block
         if n_tma == self.boxes:
-            self._load_boxes(pipe, atom, gX, sX, page, slot, state)
-        else:
+            self._load_boxes(pipe, atom, gX, sX, page, slot, warp, state)
+        elif cutlass.const_expr(self.box_warps == 1):
             self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state)
+        else:
+            if warp == 0:
+                self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state)
+            else:
+                # the other box warps copy nothing of this block; their arrivals (after the stage is free, so
+                # that they count for this phase) complete the barrier's count
+                wait_empty(pipe, state)
+                with cute.arch.elect_one():
+                    cute.arch.mbarrier_arrive(pipe.producer_get_barrier(state))
 
     @cute.jit
     def _load_v_tail(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, n_tma: Int32, tail, state):
         """The V block holding the request's end: ``n_tma`` whole boxes by TMA, the others gathered."""
-        mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane = tail
+        mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane, warp = tail
         wait_empty(pipe, state)
         if n_tma < self.boxes:
             tiled_copy = self.gather.tiled_copy()

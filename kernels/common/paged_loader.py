@@ -59,14 +59,14 @@ class PipelineGather(pipeline.PipelineCpAsync):
         cute.arch.fence_view_async_shared()
 
 
-def make_box_pipeline(num_stages: int, barrier_storage, consumer_warps: int, tx_count: int):
+def make_box_pipeline(num_stages: int, barrier_storage, consumer_warps: int, tx_count: int, producer_warps: int = 1):
     """The K or V pipeline of the TMA-box producer: the dense kernel's ``PipelineTmaAsync`` (one producer
-    arrival with the block's bytes; one elected release per consumer warp), so the consumers are the dense
-    code, without a fence."""
+    arrival per producer warp, together announcing the block's bytes; one elected release per consumer warp),
+    so the consumers are the dense code, without a fence."""
     return pipeline.PipelineTmaAsync.create(
         barrier_storage=barrier_storage,
         num_stages=num_stages,
-        producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 1),
+        producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, producer_warps),
         consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, consumer_warps),
         tx_count=tx_count,
         defer_sync=True,
