@@ -46,21 +46,25 @@ class PrefillPagedSm90(PrefillSm90):
     role        warps         work per tile (tile_m query rows of one head, key blocks high -> low)
     ==========  ============  =================================================================
     producer    wg 0 (all 4)  gathers (``tma_box_rows == 0``): K(first) -> Q (TMA, warp 0) ->
-    (gathers)                 [K(j+1), V(j)] -> V(last). A gather: the lane-owned row offsets of
-                              the block (page id + fast divmod, computed one block ahead),
-                              shuffled to the threads_per_row lanes of each row, 16-byte cp.async
-                              per lane, then cp.async.mbarrier.arrive.noinc on the stage's full
-                              barrier.
+    (gathers)                 [K(j+1), V(j)] -> V(last). A gather (``PagedTileGather``): the
+                              lane-owned row byte offsets of the block (page id + fast divmod,
+                              computed one block ahead), one 64-bit shuffle per pass to the 8
+                              lanes of each row, 16-byte cp.async to the thread's fixed swizzled
+                              chunk (pass and column block in the instruction's immediates), then
+                              cp.async.mbarrier.arrive.noinc on the stage's full barrier.
     producer    wg 0, warp 0  TMA boxes (``tma_box_rows`` = B > 0, page_size % B == 0): the same
-    (boxes)                   order; a block is tile_n / B boxes, lane p holding box p's page id
-                              and first slot (``layouts.paged.box_page_slot``), one 4-d TMA
-                              (d, slot, head, page) per box onto the stage's full barrier with
-                              the block's bytes (the dense producer's acquire). K boxes past the
+    (boxes)     (all 4 with   order; a block is tile_n / B boxes, lane p holding box p's page id
+                4+ boxes)     and first slot (``layouts.paged.box_page_slot``), one 4-d TMA
+                              (d, slot, head, page) per box onto the stage's full barrier. With
+                              ``box_warps`` = 4 (4 or more boxes: box 16) warp w issues the boxes
+                              b % 4 == w after its own empty-barrier wait and arrival with its
+                              bytes (one arrival per box warp); else warp 0 issues all with the
+                              dense producer's acquire and warps 1-3 exit. K boxes past the
                               request's end are clamped to its last box (masked keys); the V
-                              boxes past it (last block only) are gathered by the warp's lanes
+                              boxes past it (last block only) are gathered by warp 0's lanes
                               with rows clamped to the last row (P = 0 must meet finite V), then
-                              waited for and fenced before the arrival, which announces only the
-                              TMA bytes. Warps 1-3 exit.
+                              waited for and fenced before its arrival, which announces only the
+                              TMA bytes (the other box warps arrive without bytes).
     consumer i  wg 1 + i      as PrefillSm90 (S = Q K^T, masks, online softmax, O += P V,
                               ping-pong, epilogue): unchanged code.
     ==========  ============  =================================================================
@@ -72,8 +76,10 @@ class PrefillPagedSm90(PrefillSm90):
       producer arrivals (noinc, each fires when that thread's copies landed); empty barrier: every consumer
       thread. ``consumer_wait`` adds the generic -> async proxy fence that wgmma reads need after cp.async
       writes. (Run 24: moving that fence to the producer, which then waits for its copies, was 5-11 % slower.)
-    - ``k``, ``v``, TMA boxes: ``PipelineTmaAsync``, the dense kernel's (one producer arrival with the block's
-      bytes, one elected release per consumer warp, no fence).
+    - ``k``, ``v``, TMA boxes: ``PipelineTmaAsync``, the dense kernel's (one producer arrival per box warp, together
+      announcing the block's bytes, one elected release per consumer warp, no fence). Measured (paged-v5, H100,
+      4 x 4k, ncu cycles): box 16 on four warps 0.972x of dense, on one warp 0.931x (it shared SMSP 0 with two
+      consumer warps and issued ~40 % more there than the other sub-partitions).
 
     Rows at or past kv_len are clamped to the last row (valid memory, masked keys). The cache is the
     NHD-shaped view ``(num_pages, page_size, num_kv_heads, d)`` with any strides (HND is a transposed

@@ -1,5 +1,10 @@
 """Gathered K/V tiles from a paged cache: 16-byte ``cp.async`` row copies by a producer warpgroup.
 
+Two gathers: :class:`PagedTileGather` (whole K/V stages, the gather path of the paged prefill: addresses written
+against the stage's 128-byte-swizzled layout, ~half the instructions per copy of the partition-based one; measured
+paged-v5: page 1 +6-10 %) and :class:`PagedRowGather` (any tile of rows through the DSL's partitions; the
+TMA-box path's request tails). The notes below describe :class:`PagedRowGather`.
+
 The logical KV row ``r`` of request ``b`` lives at ``layouts.paged.row_offset`` (page id from the CSR
 page table, slot = ``r % page_size``); any page size, 1 included. One tile of ``tile_n`` rows is copied
 in ``passes`` passes by ``threads`` producer threads:
