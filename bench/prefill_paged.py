@@ -1,6 +1,6 @@
 """Paged prefill / append TFLOP/s next to our dense ragged kernel on the same problem, same process.
 
-    python -m bench.prefill_paged [--json out.json] [--pages contiguous]
+    python -m bench.prefill_paged [--json out.json] [--pages contiguous] [--rounds N]
     ncu --clock-control none --nvtx --nvtx-include "dense/" --nvtx-include "page16/" ... \
         python3 -m bench.prefill_paged --profile     # one launch each, 4 x 4k, in NVTX ranges
 
@@ -79,9 +79,48 @@ def bench_case(name, q_lens, kv_lens, heads=16, d=128, causal=True, dtype=torch.
     return row
 
 
+def bench_case_rounds(name, q_lens, kv_lens, rounds, heads=16, d=128, causal=True, dtype=torch.bfloat16,
+                      shuffled=True):
+    """As :func:`bench_case`, but every kernel of the case is set up first and then timed in ``rounds`` rounds
+    (dense, page 1, 16, 64, dense, page 1, ...), so that a drift of the clocks during the case (the dense kernel
+    is otherwise always timed first, on a GPU that was idle) bills every column alike. Reports the medians over
+    the rounds and the median of the per-round ratios."""
+    gen = torch.Generator().manual_seed(0)
+    qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
+    kv = [0] + torch.tensor(kv_lens).cumsum(0).tolist()
+    q = torch.randn(qo[-1], heads, d, dtype=dtype, device="cuda")
+    k = torch.randn(kv[-1], heads, d, dtype=dtype, device="cuda")
+    v = torch.randn(kv[-1], heads, d, dtype=dtype, device="cuda")
+    flops = sum(2 * visible_pairs(ql, kl, causal) * heads * 2 * d for ql, kl in zip(q_lens, kv_lens))
+    dense = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    dense.plan(qo, kv, heads, heads, d, causal=causal, q_data_type=dtype)
+    out = torch.empty(qo[-1], heads, d, dtype=dtype, device="cuda")
+    ref = dense.run(q, k, v)
+    fns = {"dense": lambda: dense.run(q, k, v, out=out)}
+    for ps in PAGE_SIZES:
+        cache, indptr, ids, last = paged_copy(k, v, kv_lens, ps, gen, shuffled)
+        w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
+        w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=causal, q_data_type=dtype)
+        if not torch.equal(w.run(q, cache), ref):
+            raise AssertionError(f"{name}: page {ps} differs from dense")
+        fns[f"page{ps}"] = lambda w=w, cache=cache: w.run(q, cache, out=out)
+    per = {key: [] for key in fns}
+    for _ in range(rounds):
+        for key, fn in fns.items():
+            per[key].append(flops / time_ms(fn, rep_ms=100) / 1e9)
+    med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+    row = {"case": name, "heads": heads, "rounds": per}
+    row["dense"] = med(per["dense"])
+    for ps in PAGE_SIZES:
+        row[f"page{ps}"] = med(per[f"page{ps}"])
+        row[f"page{ps}/dense"] = f"{med([a / b for a, b in zip(per[f'page{ps}'], per['dense'])]):.3f}x"
+    return row
+
+
 def profile(q_lens=(4096,) * 4, heads=16, d=128, dtype=torch.bfloat16):
-    """One launch of the dense kernel and of the paged one (page 16 and 64, shuffled and in-order page ids), each
-    in an NVTX range named after it (``dense``, ``page16``, ``page16c``, ...), for Nsight Compute."""
+    """One launch of the dense kernel and of the paged one (page 1, 16 and 64 on shuffled page ids, page 64 also
+    in order), each in an NVTX range named after it (``dense``, ``page1``, ``page16``, ``page64``, ``page64c``),
+    for Nsight Compute."""
     gen = torch.Generator().manual_seed(0)
     qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
     q, k, v = (torch.randn(qo[-1], heads, d, dtype=dtype, device="cuda") for _ in range(3))
@@ -89,12 +128,11 @@ def profile(q_lens=(4096,) * 4, heads=16, d=128, dtype=torch.bfloat16):
     dense = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
     dense.plan(qo, qo, heads, heads, d, causal=True, q_data_type=dtype)
     runs = [("dense", lambda: dense.run(q, k, v, out=out))]
-    for ps in (16, 64):
-        for shuffled in (True, False):
-            cache, indptr, ids, last = paged_copy(k, v, list(q_lens), ps, gen, shuffled)
-            w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
-            w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=True, q_data_type=dtype)
-            runs.append((f"page{ps}{'' if shuffled else 'c'}", lambda w=w, cache=cache: w.run(q, cache, out=out)))
+    for ps, shuffled in ((1, True), (16, True), (64, True), (64, False)):
+        cache, indptr, ids, last = paged_copy(k, v, list(q_lens), ps, gen, shuffled)
+        w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
+        w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=True, q_data_type=dtype)
+        runs.append((f"page{ps}{'' if shuffled else 'c'}", lambda w=w, cache=cache: w.run(q, cache, out=out)))
     for name, fn in runs:
         profile_launch(name, name, fn)
 
@@ -104,11 +142,16 @@ def main(argv=None):
     p.add_argument("--json")
     p.add_argument("--pages", choices=("shuffled", "contiguous"), default="shuffled")
     p.add_argument("--profile", action="store_true", help="one launch per kernel in NVTX ranges (for ncu)")
+    p.add_argument("--rounds", type=int, default=0,
+                   help="time the kernels of a case in this many interleaved rounds (medians; 0: each once, dense first)")
     args = p.parse_args(argv)
     if args.profile:
         profile()
         return
-    rows = [bench_case(*c, shuffled=args.pages == "shuffled") for c in CASES]
+    if args.rounds:
+        rows = [bench_case_rounds(*c, args.rounds, shuffled=args.pages == "shuffled") for c in CASES]
+    else:
+        rows = [bench_case(*c, shuffled=args.pages == "shuffled") for c in CASES]
     cols = ["case", "dense"]
     for ps in PAGE_SIZES:
         cols += [f"page{ps}", f"page{ps}/dense"]

@@ -24,6 +24,7 @@ from .common.config import WARPGROUP_THREADS  # noqa: E402
 from ..layouts.paged import box_page_slot  # noqa: E402
 from .common.paged_loader import (  # noqa: E402
     PagedRowGather,
+    PagedTileGather,
     PipelineGather,
     fence_gathered,
     make_box_pipeline,
@@ -45,21 +46,25 @@ class PrefillPagedSm90(PrefillSm90):
     role        warps         work per tile (tile_m query rows of one head, key blocks high -> low)
     ==========  ============  =================================================================
     producer    wg 0 (all 4)  gathers (``tma_box_rows == 0``): K(first) -> Q (TMA, warp 0) ->
-    (gathers)                 [K(j+1), V(j)] -> V(last). A gather: the lane-owned row offsets of
-                              the block (page id + fast divmod, computed one block ahead),
-                              shuffled to the threads_per_row lanes of each row, 16-byte cp.async
-                              per lane, then cp.async.mbarrier.arrive.noinc on the stage's full
-                              barrier.
+    (gathers)                 [K(j+1), V(j)] -> V(last). A gather (``PagedTileGather``): the
+                              lane-owned row byte offsets of the block (page id + fast divmod,
+                              computed one block ahead), one 64-bit shuffle per pass to the 8
+                              lanes of each row, 16-byte cp.async to the thread's fixed swizzled
+                              chunk (pass and column block in the instruction's immediates), then
+                              cp.async.mbarrier.arrive.noinc on the stage's full barrier.
     producer    wg 0, warp 0  TMA boxes (``tma_box_rows`` = B > 0, page_size % B == 0): the same
-    (boxes)                   order; a block is tile_n / B boxes, lane p holding box p's page id
-                              and first slot (``layouts.paged.box_page_slot``), one 4-d TMA
-                              (d, slot, head, page) per box onto the stage's full barrier with
-                              the block's bytes (the dense producer's acquire). K boxes past the
+    (boxes)     (all 4 with   order; a block is tile_n / B boxes, lane p holding box p's page id
+                4+ boxes)     and first slot (``layouts.paged.box_page_slot``), one 4-d TMA
+                              (d, slot, head, page) per box onto the stage's full barrier. With
+                              ``box_warps`` = 4 (4 or more boxes: box 16) warp w issues the boxes
+                              b % 4 == w after its own empty-barrier wait and arrival with its
+                              bytes (one arrival per box warp); else warp 0 issues all with the
+                              dense producer's acquire and warps 1-3 exit. K boxes past the
                               request's end are clamped to its last box (masked keys); the V
-                              boxes past it (last block only) are gathered by the warp's lanes
+                              boxes past it (last block only) are gathered by warp 0's lanes
                               with rows clamped to the last row (P = 0 must meet finite V), then
-                              waited for and fenced before the arrival, which announces only the
-                              TMA bytes. Warps 1-3 exit.
+                              waited for and fenced before its arrival, which announces only the
+                              TMA bytes (the other box warps arrive without bytes).
     consumer i  wg 1 + i      as PrefillSm90 (S = Q K^T, masks, online softmax, O += P V,
                               ping-pong, epilogue): unchanged code.
     ==========  ============  =================================================================
@@ -71,8 +76,10 @@ class PrefillPagedSm90(PrefillSm90):
       producer arrivals (noinc, each fires when that thread's copies landed); empty barrier: every consumer
       thread. ``consumer_wait`` adds the generic -> async proxy fence that wgmma reads need after cp.async
       writes. (Run 24: moving that fence to the producer, which then waits for its copies, was 5-11 % slower.)
-    - ``k``, ``v``, TMA boxes: ``PipelineTmaAsync``, the dense kernel's (one producer arrival with the block's
-      bytes, one elected release per consumer warp, no fence).
+    - ``k``, ``v``, TMA boxes: ``PipelineTmaAsync``, the dense kernel's (one producer arrival per box warp, together
+      announcing the block's bytes, one elected release per consumer warp, no fence). Measured (paged-v5, H100,
+      4 x 4k, ncu cycles): box 16 on four warps 0.972x of dense, on one warp 0.931x (it shared SMSP 0 with two
+      consumer warps and issued ~40 % more there than the other sub-partitions).
 
     Rows at or past kv_len are clamped to the last row (valid memory, masked keys). The cache is the
     NHD-shaped view ``(num_pages, page_size, num_kv_heads, d)`` with any strides (HND is a transposed
@@ -93,10 +100,14 @@ class PrefillPagedSm90(PrefillSm90):
             assert self.tile_n % tma_box_rows == 0 and tma_box_rows % 8 == 0, "whole boxes of whole swizzle atoms"
             self.boxes = self.tile_n // tma_box_rows
             assert self.boxes <= WARP_THREADS, "one lane per box holds its page id"
+            # producer warps issuing the boxes of a block (warp w: boxes b with b % box_warps == w): with 4 or more
+            # boxes all four warps of the producer warpgroup, one per SM sub-partition, so that no sub-partition
+            # carries the whole producer's instruction stream beside its two consumer warps
+            self.box_warps = WARPGROUP_THREADS // WARP_THREADS if self.boxes >= 4 else 1
             # the tail boxes of a request's last V block, by the producer warp's 32 lanes
             self.gather = PagedRowGather(self.dtype, head_dim, tma_box_rows, WARP_THREADS)
         else:
-            self.gather = PagedRowGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
+            self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
 
     # ------------------------------------------------------------------------------------ host
 
@@ -161,7 +172,7 @@ class PrefillPagedSm90(PrefillSm90):
 
     def _kv_pipelines(self, storage):
         if cutlass.const_expr(self.box_rows > 0):
-            return [make_box_pipeline(self.stages, m.data_ptr(), self.consumer_warps, self.tx_bytes_kv)
+            return [make_box_pipeline(self.stages, m.data_ptr(), self.consumer_warps, self.tx_bytes_kv, self.box_warps)
                     for m in (storage.mbar_k, storage.mbar_v)]
         return [PipelineGather.make(self.stages, m.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
                 for m in (storage.mbar_k, storage.mbar_v)]
@@ -180,7 +191,7 @@ class PrefillPagedSm90(PrefillSm90):
         """TMA boxes: warp 0 (warps 1-3 exit); gathers: the whole producer warpgroup."""
         args = (tma_Q, mQ, kv, smem, pipes, walk, tidx)
         if cutlass.const_expr(self.box_rows > 0):
-            if cute.arch.make_warp_uniform(cute.arch.warp_idx()) == 0:
+            if cute.arch.make_warp_uniform(cute.arch.warp_idx()) < self.box_warps:
                 self.produce_boxes(*args)
         else:
             self.produce_gathers(*args)
@@ -205,14 +216,13 @@ class PrefillPagedSm90(PrefillSm90):
         warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
         q_per_kv = mQ.shape[2] // mK.shape[2]
         page_div = cute.FastDivmodDivisorV2(mK.shape[1])
-        page_stride = Int64(mK.stride[0])
-        row_stride = Int64(mK.stride[1])
-        head_stride = Int64(mK.stride[2])
-        tiled_copy = self.gather.tiled_copy()
-        thr_copy = tiled_copy.get_slice(ptid)
-        tKsK = thr_copy.partition_D(sK)  # (CPY, passes, 1, stages)
-        tVsV = thr_copy.partition_D(sV)
-        # row offsets (lane-owned) of the V block to copy next, the K block to copy next, and the one after
+        page_stride = Int64(mK.stride[0]) * self.gather.elem_bytes
+        row_stride = Int64(mK.stride[1]) * self.gather.elem_bytes
+        head_stride = Int64(mK.stride[2]) * self.gather.elem_bytes
+        # the thread's shared addresses (stage 0) and its chunk's column in every row
+        s_k = self.gather.smem_thread(sK.iterator.toint(), ptid)
+        s_v = self.gather.smem_thread(sV.iterator.toint(), ptid)
+        # byte offsets (lane-owned rows) of the V block to copy next, the K block to copy next and the one after
         off_v = self.gather.make_offsets()
         off_k = self.gather.make_offsets()
         off_pf = self.gather.make_offsets()
@@ -223,6 +233,8 @@ class PrefillPagedSm90(PrefillSm90):
         for rnd in cutlass.range(first, end, step, unroll=1):
             tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
             head_off = Int64(tile.q_head // q_per_kv) * head_stride
+            g_k = self.gather.gmem_thread(mK, head_off, ptid)
+            g_v = self.gather.gmem_thread(mV, head_off, ptid)
             offsets = (mKvIdx, mKvIndptr, tile.batch)
             n_block_max = blocks.n_block_max(seq, tile.m_block)
             if n_block_max > 0:
@@ -230,7 +242,7 @@ class PrefillPagedSm90(PrefillSm90):
                 self.gather.row_offsets(
                     off_k, *offsets, cutlass.max(n_block_max - 2, 0), seq.kv_len, page_div, page_stride, row_stride, ptid
                 )
-                self._gather(pipe_k, mK, head_off, tKsK, off_v, thr_copy, tiled_copy, kv_state, ptid)
+                self._gather(pipe_k, g_k, s_k, off_v, kv_state, ptid)
             if warp_idx == 0:
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
@@ -245,29 +257,25 @@ class PrefillPagedSm90(PrefillSm90):
                     )
                     v_state = kv_state.clone()
                     kv_state.advance()
-                    self._gather(pipe_k, mK, head_off, tKsK, off_k, thr_copy, tiled_copy, kv_state, ptid)
-                    self._gather(pipe_v, mV, head_off, tVsV, off_v, thr_copy, tiled_copy, v_state, ptid)
-                    for r in cutlass.range_constexpr(self.gather.id_regs):
-                        off_v[r] = off_k[r]
-                        off_k[r] = off_pf[r]
-                self._gather(pipe_v, mV, head_off, tVsV, off_v, thr_copy, tiled_copy, kv_state, ptid)
+                    self._gather(pipe_k, g_k, s_k, off_k, kv_state, ptid)
+                    self._gather(pipe_v, g_v, s_v, off_v, v_state, ptid)
+                    off_v[0] = off_k[0]
+                    off_k[0] = off_pf[0]
+                self._gather(pipe_v, g_v, s_v, off_v, kv_state, ptid)
                 kv_state.advance()
 
     @cute.jit
     def _gather(
         self,
         pipe: pipeline.PipelineAsync,
-        mX: cute.Tensor,
-        head_off: Int64,
-        tXsX: cute.Tensor,
+        g_thread: Int64,
+        s_thread: Int32,
         offsets: cute.Tensor,
-        thr_copy: cute.ThrCopy,
-        tiled_copy: cute.TiledCopy,
         state: pipeline.PipelineState,
         ptid: Int32,
     ):
         pipe.producer_acquire(state)
-        self.gather.copy_tile(mX, head_off, tXsX[None, None, None, state.index], offsets, thr_copy, tiled_copy, ptid)
+        self.gather.copy_tile(g_thread, s_thread + state.index * self.gather.stage_bytes, offsets, ptid)
         pipe.producer_commit(state)
 
     # ------------------------------------------------------------------------------------ producer: TMA boxes
@@ -290,6 +298,7 @@ class PrefillPagedSm90(PrefillSm90):
         pipe_q, pipe_k, pipe_v = pipes
         mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
         lane = tidx % WARP_THREADS
+        warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
         q_per_kv = mQ.shape[2] // gmem_K.shape[2]
         page_div = cute.FastDivmodDivisorV2(gmem_K.shape[0])
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
@@ -308,17 +317,18 @@ class PrefillPagedSm90(PrefillSm90):
             if n_block_max > 0:
                 page_v, slot_v = self._box_ids(*req, n_block_max - 1, lane)
                 page_k, slot_k = self._box_ids(*req, cutlass.max(n_block_max - 2, 0), lane)
-                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, kv_state)
-            self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
+                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, warp, kv_state)
+            if warp == 0:
+                self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
             if n_block_max > 0:
-                tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane)
+                tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, warp)
                 for i in cutlass.range(n_block_max - 1, unroll=1):
                     n_block = n_block_max - 2 - i
                     page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
                     v_state = kv_state.clone()
                     kv_state.advance()
-                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, kv_state)
+                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, warp, kv_state)
                     self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 1, tail, v_state)
                     page_v, slot_v = page_k, slot_k
                     page_k, slot_k = page_pf, slot_pf
@@ -344,11 +354,23 @@ class PrefillPagedSm90(PrefillSm90):
         cute.copy(atom, t_g, t_s, tma_bar_ptr=pipe.producer_get_barrier(state))
 
     @cute.jit
-    def _load_boxes(self, pipe, atom, gX, sX, page: Int32, slot: Int32, state: pipeline.PipelineState):
-        """A whole block by TMA (rows past the request's end come from its last box: K only, masked)."""
-        pipe.producer_acquire(state)
-        for b in cutlass.range_constexpr(self.boxes):
-            self._copy_box(atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe, state)
+    def _load_boxes(self, pipe, atom, gX, sX, page: Int32, slot: Int32, warp: Int32, state: pipeline.PipelineState):
+        """A whole block by TMA (rows past the request's end come from its last box: K only, masked); with
+        ``box_warps`` > 1 this warp's share: the boxes ``b % box_warps == warp``, announced by its own arrival."""
+        if cutlass.const_expr(self.box_warps == 1):
+            pipe.producer_acquire(state)
+            for b in cutlass.range_constexpr(self.boxes):
+                self._copy_box(atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe, state)
+        else:
+            wait_empty(pipe, state)
+            mine = (self.boxes - warp + self.box_warps - 1) // self.box_warps
+            with cute.arch.elect_one():
+                cute.arch.mbarrier_arrive_and_expect_tx(pipe.producer_get_barrier(state), mine * self.tx_bytes_box)
+            for b in cutlass.range_constexpr(self.boxes):
+                if warp == b % self.box_warps:
+                    self._copy_box(
+                        atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe, state
+                    )
 
     @cute.jit
     def _load_v_boxes(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, tail, state):
@@ -356,19 +378,28 @@ class PrefillPagedSm90(PrefillSm90):
         only) gathered by cp.async with rows clamped to the last row, since P = 0 must meet finite V (rows past
         the end of a page may hold anything). The gather is waited for and fenced to the async proxy before the
         one arrival, which announces the TMA bytes alone."""
-        mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane = tail
+        mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane, warp = tail
         n_tma = cutlass.min((kv_len - n_block * self.tile_n) // self.box_rows, self.boxes)
         # every block but the one holding the request's end: the K code (one acquire, no per-box checks);
         # bench/NOTES-prefill-paged.md 7.2: +0.4-0.7 % at page 16/64 against per-box checks on every block
         if n_tma == self.boxes:
-            self._load_boxes(pipe, atom, gX, sX, page, slot, state)
-        else:
+            self._load_boxes(pipe, atom, gX, sX, page, slot, warp, state)
+        elif cutlass.const_expr(self.box_warps == 1):
             self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state)
+        else:
+            if warp == 0:
+                self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state)
+            else:
+                # the other box warps copy nothing of this block; their arrivals (after the stage is free, so
+                # that they count for this phase) complete the barrier's count
+                wait_empty(pipe, state)
+                with cute.arch.elect_one():
+                    cute.arch.mbarrier_arrive(pipe.producer_get_barrier(state))
 
     @cute.jit
     def _load_v_tail(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, n_tma: Int32, tail, state):
         """The V block holding the request's end: ``n_tma`` whole boxes by TMA, the others gathered."""
-        mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane = tail
+        mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane, warp = tail
         wait_empty(pipe, state)
         if n_tma < self.boxes:
             tiled_copy = self.gather.tiled_copy()
