@@ -30,6 +30,42 @@ def time_ms(fn, warmup_ms: float = 25, rep_ms: float = 200) -> float:
         return sorted(times)[len(times) // 2]
 
 
+def compare(fns: dict, rounds: int = 3, rep_ms: float = 80, warm_s: float = 1.5) -> dict:
+    """Time the callables of ``fns`` (name -> fn) side by side, fairly under a power-capped clock.
+
+    An H100 starts a burst at ~1980 MHz and, about 1.5 s into it, reaches its 700 W limit and drops to
+    1560-1770 MHz (paged-v5, session 3: ``nvidia-smi`` log every 100 ms). Timing one kernel after another
+    therefore bills whoever goes later the lower clock. Here the fns first run round-robin for ``warm_s``
+    seconds (steady power), then are timed in ``rounds`` rounds, the order reversed every other round.
+    Returns ``{name: [ms of round 0, ms of round 1, ...]}`` (median of each round's repetitions)."""
+    import time
+
+    names = list(fns)
+    t0 = time.perf_counter()
+    while True:
+        for n in names:
+            fns[n]()
+        torch.cuda.synchronize()
+        if time.perf_counter() - t0 >= warm_s:
+            break
+    per = {n: [] for n in names}
+    for r in range(rounds):
+        for n in (names if r % 2 == 0 else names[::-1]):
+            per[n].append(time_ms(fns[n], warmup_ms=10, rep_ms=rep_ms))
+    return per
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else 0.5 * (xs[n // 2 - 1] + xs[n // 2])
+
+
+def ratio(per: dict, a: str, b: str) -> float:
+    """Median over rounds of time(b) / time(a): > 1 means ``a`` is faster than ``b`` (same round, same clock)."""
+    return median([tb / ta for ta, tb in zip(per[a], per[b])])
+
+
 def copy_bandwidth_gbs(nbytes: int = 2 << 30) -> float:
     """Device-to-device copy, counting bytes read plus bytes written."""
     src = torch.empty(nbytes // 2, dtype=torch.bfloat16, device="cuda").normal_()

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 import cute_attn
 
-from .common import copy_bandwidth_gbs, device_info, markdown_table, time_ms, write_json
+from .common import compare, copy_bandwidth_gbs, device_info, markdown_table, median, ratio, write_json
 
 HQ, HK, D = 32, 8, 128
 DTYPE = torch.bfloat16
@@ -52,37 +52,60 @@ def sdpa_decode(q, k, v, backend):
         return F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
 
 
-def bench_case(name, kv_lens, page_size, copy_gbs, layout="NHD"):
+def bench_case(name, kv_lens, page_sizes, copy_gbs, layout="NHD", peers=True, rounds=3, warm_s=1.5):
+    """One row per page size (the peers' columns in the page-16 row, or the only row): ours at every page size
+    and the dense SDPA peers timed side by side (``bench.common.compare``: warm-up to the steady clock, then
+    interleaved rounds in alternating order); ``vs_cudnn`` is the median of the per-round ratios."""
+    from torch.nn.attention import SDPBackend
+
     batch = len(kv_lens)
     kv_bytes = sum(kv_lens) * HK * D * 2 * 2
-    cache, indptr, indices, last = paged_inputs(kv_lens, page_size, layout)
     q = torch.randn(batch, HQ, D, dtype=DTYPE, device="cuda")
-    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
-    w.plan(indptr, indices, last, HQ, HK, D, page_size)
-    ms = time_ms(lambda: w.run(q, cache))
-    if layout != "NHD":
-        name = f"{name} {layout}"
-    row = {"case": name, "page_size": page_size, "MB": kv_bytes / 1e6, "cute_attn_us": ms * 1e3,
-           "cute_attn_GBs": kv_bytes / ms / 1e6, "pct_of_copy": 100 * kv_bytes / ms / 1e6 / copy_gbs,
-           "splits": w._plan.work.num_splits}
-    del cache
-    if page_size == 16 and layout == "NHD":  # the dense peers do not depend on the page size: once per case
-        from torch.nn.attention import SDPBackend
-
+    fns, keep, splits = {}, [], {}
+    for ps in page_sizes:
+        cache, indptr, indices, last = paged_inputs(kv_lens, ps, layout)
+        w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
+        w.plan(indptr, indices, last, HQ, HK, D, ps)
+        keep.append((w, cache))
+        fns[f"page{ps}"] = lambda w=w, cache=cache: w.run(q, cache)
+        splits[ps] = w._plan.work.num_splits
+    peer_row = {}
+    if peers:
         max_len = max(kv_lens)
         kd = torch.randn(batch, HK, max_len, D, dtype=DTYPE, device="cuda")
         vd = torch.randn_like(kd)
+        keep.append((kd, vd))
         q4 = q.unsqueeze(2)
         for label, backend in (("cudnn", SDPBackend.CUDNN_ATTENTION), ("fa2", SDPBackend.FLASH_ATTENTION)):
+            fn = lambda backend=backend: sdpa_decode(q4, kd, vd, backend)  # noqa: E731
             try:
-                t = time_ms(lambda: sdpa_decode(q4, kd, vd, backend))
-                row[f"{label}_us"] = t * 1e3
-                row[f"{label}_GBs"] = kv_bytes / t / 1e6
+                fn()
+                fns[label] = fn
             except Exception as e:  # a backend that refuses this shape: say so, keep going
-                row[f"{label}_us"] = f"n/a ({type(e).__name__})"
-        del kd, vd
+                peer_row[f"{label}_us"] = f"n/a ({type(e).__name__})"
+    per = compare(fns, rounds=rounds, warm_s=warm_s)
+    if layout != "NHD":
+        name = f"{name} {layout}"
+    rows = []
+    for ps in page_sizes:
+        ms = median(per[f"page{ps}"])
+        row = {"case": name, "page_size": ps, "MB": kv_bytes / 1e6, "cute_attn_us": ms * 1e3,
+               "cute_attn_GBs": kv_bytes / ms / 1e6, "pct_of_copy": 100 * kv_bytes / ms / 1e6 / copy_gbs,
+               "splits": splits[ps], "rounds_ms": {k: v for k, v in per.items() if k == f"page{ps}"}}
+        if "cudnn" in fns:
+            row["vs_cudnn"] = f"{ratio(per, f'page{ps}', 'cudnn'):.3f}x"
+        if ps == 16 or len(page_sizes) == 1:
+            row.update(peer_row)
+            for label in ("cudnn", "fa2"):
+                if label in fns:
+                    t = median(per[label])
+                    row[f"{label}_us"] = t * 1e3
+                    row[f"{label}_GBs"] = kv_bytes / t / 1e6
+                    row["rounds_ms"][label] = per[label]
+        rows.append(row)
+    del keep
     torch.cuda.empty_cache()
-    return row
+    return rows
 
 
 def plan_host_time_us(batch=256, page_size=16, reps=200):
@@ -161,21 +184,22 @@ def main(argv=None):
     copy = copy_bandwidth_gbs()
     rows = []
     for name, kv_lens in CASES:
-        for page_size in (1, 16):
-            try:
-                rows.append(bench_case(name, kv_lens, page_size, copy))
-            except Exception as e:  # keep going: one broken case must not hide the others
-                rows.append({"case": f"FAILED {name}", "page_size": page_size, "MB": repr(e)[:200]})
-            print(rows[-1], flush=True)
+        try:
+            rows.extend(bench_case(name, kv_lens, (1, 16), copy))
+        except Exception as e:  # keep going: one broken case must not hide the others
+            rows.append({"case": f"FAILED {name}", "MB": repr(e)[:200]})
+        for r in rows[-2:]:
+            print(r, flush=True)
     # HND at page 16: a page holds 4 KB of one head's rows (NHD: 256-byte rows at a 2 KB stride): does
     # the read pattern explain the last ~5% to cuDNN's dense, contiguous per-head stream?
     for name, kv_lens in CASES:
         if name in ("64 x 4k", "16 x 16k", "1 x 32k", "8 x 32k"):
-            rows.append(bench_case(name, kv_lens, 16, copy, layout="HND"))
+            rows.extend(bench_case(name, kv_lens, (16,), copy, layout="HND", peers=False, rounds=2, warm_s=0.5))
             print(rows[-1], flush=True)
     # one request of growing length: time = fixed + bytes / rate; the intercept is the start-up and
     # tail cost that keeps 1 x 32k far from the copy bandwidth
-    sweep = [bench_case(f"1 x {n // 1024}k", [n], 16, copy) for n in (4096, 8192, 16384, 32768, 65536, 131072)]
+    sweep = [bench_case(f"1 x {n // 1024}k", [n], (16,), copy, rounds=2, warm_s=0.5)[0]
+             for n in (4096, 8192, 16384, 32768, 65536, 131072)]
     fits = {}
     for key in ("cute_attn", "cudnn"):
         pts = [(r["MB"], r[f"{key}_us"]) for r in sweep if isinstance(r.get(f"{key}_us"), float)]
@@ -191,7 +215,7 @@ def main(argv=None):
     copy_path = "cudaMemcpyAsync (torch's libcudart)" if dec._cudart() is not None else "torch copy_"
     fmt = lambda t: "not built" if t is None else f"{t[1]:.0f} us (min {t[0]:.0f})"  # noqa: E731
     cols = ["case", "page_size", "MB", "cute_attn_us", "cute_attn_GBs", "pct_of_copy", "splits",
-            "cudnn_us", "cudnn_GBs", "fa2_us", "fa2_GBs"]
+            "cudnn_us", "cudnn_GBs", "fa2_us", "fa2_GBs", "vs_cudnn"]
     print(f"\n{info['device']}, {info['date']}; {HQ}q/{HK}kv heads, head_dim {D}, bf16; "
           f"device copy (read+write) {copy:.0f} GB/s; plan() host time, batch 256, median: compiled planner "
           f"{fmt(plan_us['compiled'])} (its C call {fmt(plan_us.get('compiled_call'))}, without the page ids "

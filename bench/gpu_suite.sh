@@ -19,7 +19,7 @@ if [ "$what" = all ] || [ "$what" = bench ]; then
   for b in ${BENCHES:-memory decode prefill prefill_paged}; do
     extra=""
     [ "$b" = prefill ] && extra="--png $OUT/bench_prefill.png"
-    timeout ${BENCH_TIMEOUT:-150} python3 -m bench.$b --json "$OUT/bench_$b.json" $extra 2>&1 | tail -40
+    timeout ${BENCH_TIMEOUT:-240} python3 -m bench.$b --json "$OUT/bench_$b.json" $extra 2>&1 | tail -40
   done
 fi
 exit $rc

@@ -1,6 +1,10 @@
 """Prefill TFLOP/s next to torch SDPA (cuDNN and FLASH_ATTENTION backends), same process, same inputs.
 
-    python -m bench.prefill [--json out.json] [--png chart.png] [--quick]
+    python -m bench.prefill [--json out.json] [--png chart.png] [--quick] [--rounds N]
+
+Every case times ours and the peers side by side (``bench.common.compare``): a warm-up that brings the board
+to its steady power-capped clock, then interleaved rounds in alternating order; the ratio to cuDNN is the
+median of the per-round ratios.
 
 FLOPs are counted causal-aware: 2 * (visible query-key pairs) * heads * (head_dim + head_dim_v).
 Heads = 2048 / head_dim, bf16, NHD for cute_attn and BHSD (a transposed view of the same data) for SDPA.
@@ -16,7 +20,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import cute_attn
 
-from .common import device_info, markdown_table, time_ms, write_json
+from .common import compare, device_info, markdown_table, median, ratio, write_json
 
 
 def visible_pairs(q_len: int, kv_len: int, causal: bool) -> int:
@@ -38,18 +42,43 @@ def bench_case(batch, seqlen, hd, hdv, causal, dtype=torch.bfloat16):
     row = {"case": f"hd{hd}{'' if hd == hdv else f'/{hdv}'} {'causal' if causal else 'full'}",
            "shape": f"{batch}x{seqlen}", "heads": heads}
     out = torch.empty(batch * seqlen, heads, hdv, dtype=dtype, device="cuda")
-    row["cute_attn"] = flops / time_ms(lambda: w.run(q, k, v, out=out)) / 1e9
     qb, kb, vb = (t.view(batch, seqlen, heads, -1).transpose(1, 2) for t in (q, k, v))
-    for name, backend in (("cudnn", SDPBackend.CUDNN_ATTENTION), ("fa2", SDPBackend.FLASH_ATTENTION)):
-        try:
-            with sdpa_kernel(backend):
-                F.scaled_dot_product_attention(qb, kb, vb, is_causal=causal)
-                row[name] = flops / time_ms(lambda: F.scaled_dot_product_attention(qb, kb, vb, is_causal=causal)) / 1e9
-        except Exception as e:  # a backend may not support a head dim
-            row[name] = f"n/a ({type(e).__name__})"
-    if isinstance(row.get("cudnn"), float):
-        row["vs_cudnn"] = f"{row['cute_attn'] / row['cudnn']:.2f}x"
+    fns = {"cute_attn": lambda: w.run(q, k, v, out=out)}
+    for name, backend in PEERS:
+        fns[name] = peer_fn(backend, lambda: F.scaled_dot_product_attention(qb, kb, vb, is_causal=causal), row, name)
+    return finish(row, fns, flops)
+
+
+PEERS = (("cudnn", SDPBackend.CUDNN_ATTENTION), ("fa2", SDPBackend.FLASH_ATTENTION))
+
+
+def peer_fn(backend, call, row, name):
+    """``call`` under the SDPA ``backend``, or None (and an ``n/a`` in ``row``) when the backend refuses it."""
+    def fn():
+        with sdpa_kernel(backend):
+            call()
+    try:
+        fn()
+        return fn
+    except Exception as e:  # a backend may not support a head dim
+        row[name] = f"n/a ({type(e).__name__}: {str(e)[:60]})"
+        return None
+
+
+def finish(row, fns, flops):
+    """Times ``fns`` side by side (:func:`bench.common.compare`: warm, interleaved rounds) into ``row``:
+    TFLOP/s from the median round, ``vs_cudnn`` from the median of the per-round ratios."""
+    fns = {k: f for k, f in fns.items() if f is not None}
+    per = compare(fns, rounds=ROUNDS)
+    row["rounds_ms"] = per
+    for key in fns:
+        row[key] = flops / median(per[key]) / 1e9
+    if "cudnn" in fns:
+        row["vs_cudnn"] = f"{ratio(per, 'cute_attn', 'cudnn'):.2f}x"
     return row
+
+
+ROUNDS = 3
 
 
 def bench_ragged(causal, hd=128, dtype=torch.bfloat16):
@@ -63,8 +92,7 @@ def bench_ragged(causal, hd=128, dtype=torch.bfloat16):
     w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
     w.plan(indptr, indptr, heads, heads, hd, causal=causal, q_data_type=dtype)
     row = {"case": f"ragged hd{hd} {'causal' if causal else 'full'}", "shape": f"{len(lens)} reqs, {total} tok",
-           "heads": heads, "cute_attn": flops / time_ms(lambda: w.run(q, k, v)) / 1e9}
-
+           "heads": heads}
     per_req = [tuple(t[indptr[b]:indptr[b + 1]].transpose(0, 1).unsqueeze(0).contiguous() for t in (q, k, v))
                for b in range(len(lens))]
 
@@ -72,15 +100,10 @@ def bench_ragged(causal, hd=128, dtype=torch.bfloat16):
         for qb, kb, vb in per_req:
             F.scaled_dot_product_attention(qb, kb, vb, is_causal=causal)
 
-    for name, backend in (("cudnn", SDPBackend.CUDNN_ATTENTION), ("fa2", SDPBackend.FLASH_ATTENTION)):
-        try:
-            with sdpa_kernel(backend):
-                row[name] = flops / time_ms(sdpa_loop) / 1e9
-        except Exception as e:
-            row[name] = f"n/a ({type(e).__name__}: {str(e)[:60]})"
-    if isinstance(row.get("cudnn"), float):
-        row["vs_cudnn"] = f"{row['cute_attn'] / row['cudnn']:.2f}x"
-    return row
+    fns = {"cute_attn": lambda: w.run(q, k, v)}
+    for name, backend in PEERS:
+        fns[name] = peer_fn(backend, sdpa_loop, row, name)
+    return finish(row, fns, flops)
 
 
 def chart(rows, path):
@@ -110,7 +133,9 @@ def main(argv=None):
     p.add_argument("--json")
     p.add_argument("--png")
     p.add_argument("--quick", action="store_true", help="16k only, hd128")
+    p.add_argument("--rounds", type=int, default=ROUNDS, help="interleaved timing rounds per case")
     args = p.parse_args(argv)
+    globals()["ROUNDS"] = args.rounds
     shapes = [(1, 16384)] if args.quick else [(1, 16384), (4, 4096), (16, 1024)]
     dims = [(128, 128)] if args.quick else [(64, 64), (128, 128), (256, 256), (192, 128)]
     rows = []

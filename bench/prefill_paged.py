@@ -18,7 +18,7 @@ import torch
 
 import cute_attn
 
-from .common import device_info, markdown_table, profile_launch, time_ms, write_json
+from .common import compare, device_info, markdown_table, median, profile_launch, ratio, write_json
 from .prefill import visible_pairs
 
 PAGE_SIZES = (1, 16, 64)
@@ -51,40 +51,13 @@ def paged_copy(k, v, kv_lens, page_size, gen, shuffled=True):
     return (kc, vc), indptr, ids, last
 
 
-def bench_case(name, q_lens, kv_lens, heads=16, d=128, causal=True, dtype=torch.bfloat16, shuffled=True):
-    gen = torch.Generator().manual_seed(0)
-    qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
-    kv = [0] + torch.tensor(kv_lens).cumsum(0).tolist()
-    q = torch.randn(qo[-1], heads, d, dtype=dtype, device="cuda")
-    k = torch.randn(kv[-1], heads, d, dtype=dtype, device="cuda")
-    v = torch.randn(kv[-1], heads, d, dtype=dtype, device="cuda")
-    flops = sum(2 * visible_pairs(ql, kl, causal) * heads * 2 * d for ql, kl in zip(q_lens, kv_lens))
-    row = {"case": name, "heads": heads}
-    dense = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
-    dense.plan(qo, kv, heads, heads, d, causal=causal, q_data_type=dtype)
-    out = torch.empty(qo[-1], heads, d, dtype=dtype, device="cuda")
-    row["dense"] = flops / time_ms(lambda: dense.run(q, k, v, out=out)) / 1e9
-    ref = dense.run(q, k, v)
-    for ps in PAGE_SIZES:
-        cache, indptr, ids, last = paged_copy(k, v, kv_lens, ps, gen, shuffled)
-        w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
-        w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=causal, q_data_type=dtype)
-        if not torch.equal(w.run(q, cache), ref):
-            row[f"page{ps}"] = "MISMATCH"
-            continue
-        tflops = flops / time_ms(lambda: w.run(q, cache, out=out)) / 1e9
-        row[f"page{ps}"] = tflops
-        row[f"page{ps}/dense"] = f"{tflops / row['dense']:.3f}x"
-        del cache
-    return row
-
-
 def bench_case_rounds(name, q_lens, kv_lens, rounds, heads=16, d=128, causal=True, dtype=torch.bfloat16,
                       shuffled=True):
-    """As :func:`bench_case`, but every kernel of the case is set up first and then timed in ``rounds`` rounds
-    (dense, page 1, 16, 64, dense, page 1, ...), so that a drift of the clocks during the case (the dense kernel
-    is otherwise always timed first, on a GPU that was idle) bills every column alike. Reports the medians over
-    the rounds and the median of the per-round ratios."""
+    """Every kernel of the case (dense, page 1, 16, 64) is set up and checked (gathered == dense, bitwise), then
+    timed side by side by :func:`bench.common.compare`: a warm-up to the board's steady power-capped clock, then
+    ``rounds`` interleaved rounds in alternating order, so a drift of the clock bills every column alike (timed
+    one after the other, dense first, the paged columns were billed the lower clock: paged-v5). Reports the
+    medians over the rounds and the median of the per-round ratios."""
     gen = torch.Generator().manual_seed(0)
     qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
     kv = [0] + torch.tensor(kv_lens).cumsum(0).tolist()
@@ -104,16 +77,12 @@ def bench_case_rounds(name, q_lens, kv_lens, rounds, heads=16, d=128, causal=Tru
         if not torch.equal(w.run(q, cache), ref):
             raise AssertionError(f"{name}: page {ps} differs from dense")
         fns[f"page{ps}"] = lambda w=w, cache=cache: w.run(q, cache, out=out)
-    per = {key: [] for key in fns}
-    for _ in range(rounds):
-        for key, fn in fns.items():
-            per[key].append(flops / time_ms(fn, rep_ms=100) / 1e9)
-    med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
-    row = {"case": name, "heads": heads, "rounds": per}
-    row["dense"] = med(per["dense"])
+    per = compare(fns, rounds=rounds, rep_ms=100)
+    row = {"case": name, "heads": heads, "rounds_ms": per}
+    row["dense"] = flops / median(per["dense"]) / 1e9
     for ps in PAGE_SIZES:
-        row[f"page{ps}"] = med(per[f"page{ps}"])
-        row[f"page{ps}/dense"] = f"{med([a / b for a, b in zip(per[f'page{ps}'], per['dense'])]):.3f}x"
+        row[f"page{ps}"] = flops / median(per[f"page{ps}"]) / 1e9
+        row[f"page{ps}/dense"] = f"{ratio(per, f'page{ps}', 'dense'):.3f}x"
     return row
 
 
@@ -142,16 +111,12 @@ def main(argv=None):
     p.add_argument("--json")
     p.add_argument("--pages", choices=("shuffled", "contiguous"), default="shuffled")
     p.add_argument("--profile", action="store_true", help="one launch per kernel in NVTX ranges (for ncu)")
-    p.add_argument("--rounds", type=int, default=0,
-                   help="time the kernels of a case in this many interleaved rounds (medians; 0: each once, dense first)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds per case (after a warm-up)")
     args = p.parse_args(argv)
     if args.profile:
         profile()
         return
-    if args.rounds:
-        rows = [bench_case_rounds(*c, args.rounds, shuffled=args.pages == "shuffled") for c in CASES]
-    else:
-        rows = [bench_case(*c, shuffled=args.pages == "shuffled") for c in CASES]
+    rows = [bench_case_rounds(*c, max(1, args.rounds), shuffled=args.pages == "shuffled") for c in CASES]
     cols = ["case", "dense"]
     for ps in PAGE_SIZES:
         cols += [f"page{ps}", f"page{ps}/dense"]
