@@ -48,6 +48,15 @@ class PrefillConfig:
     # epilogue per consumer warpgroup (own 64 rows of sO, 128-thread barriers) instead of the whole tile
     # (where sO aliases sQ the barrier before the sO store stays one of all consumer warpgroups)
     wg_epilogue: bool = True
+    # session 3 (prefill-v4) A/B switches, off by default:
+    # double-buffered P on the unmasked key blocks (pairs of steps alternate two P fragments), so P(j) is converted
+    # without waiting for PV(j-1); that wait moves to the next step, after its S issue (before the O rescale)
+    double_p: bool = False
+    # independent partial chains per row for the row max / row sum of the online softmax (1: one serial chain)
+    reduce_chains: int = 1
+    # read the next tile's work row and request bounds at the start of the current tile (7 loop-carried scalars);
+    # off: read at the start of the tile itself (frees those registers)
+    prefetch_tile: bool = True
 
     @property
     def producer_regs(self) -> int:
