@@ -92,9 +92,14 @@ class PrefillSm90:
         self.rescale_before_pv = cfg.rescale_before_pv
         self.skip_rescale = cfg.skip_rescale
         self.wg_epilogue = cfg.wg_epilogue
-        self.double_p = cfg.double_p
+        # double_p: only where this class's __call__ launches (a subclass with its own launch keeps one P buffer
+        # until measured there)
+        self._double_p_cfg = cfg.double_p
+        self.double_p = False
         self.reduce_chains = cfg.reduce_chains
         self.prefetch_tile = cfg.prefetch_tile
+        self.double_p_early_release = cfg.double_p_early_release
+        self.l2_prefetch = cfg.l2_prefetch
         # sO has its own buffer only where the launching __call__ allocates one (cfg.separate_o): this class's
         # and prefill_paged_sm90's both follow the config
         self._separate_o_cfg = cfg.separate_o
@@ -170,6 +175,7 @@ class PrefillSm90:
         mQ, mK, mV, mO = [cute.make_tensor(t.iterator, cute.select(t.layout, mode=[0, 2, 1])) for t in (mQ, mK, mV, mO)]
         sQ_layout, sK_layout, sV_layout, sO_layout = self._layouts()
         self.separate_o = self._separate_o_cfg
+        self.double_p = self._double_p_cfg
         tma_load = cpasync.CopyBulkTensorTileG2SOp()
         tma_Q, gmem_Q = cpasync.make_tiled_tma_atom(tma_load, mQ, sQ_layout, (self.tile_m, self.head_dim))
         tma_K, gmem_K = cpasync.make_tiled_tma_atom(
@@ -315,6 +321,12 @@ class PrefillSm90:
                     # K of block n goes out before V of block n + 1: the consumers need them in that order
                     for i in cutlass.range(n_block_max - 1, unroll=1):
                         n_block = n_block_max - 2 - i
+                        if const_expr(self.l2_prefetch > 0):
+                            # before the acquire (which blocks until a stage frees): the L2 fill of a later block
+                            # runs while this one waits for its stage
+                            if n_block >= self.l2_prefetch:
+                                cute.prefetch(tma_K, tKgK[None, n_block - self.l2_prefetch])
+                                cute.prefetch(tma_V, tVgV[None, n_block - self.l2_prefetch])
                         v_state = kv_state.clone()
                         kv_state.advance()
                         self._load(pipe_k, tma_K, tKgK, tKsK, n_block, kv_state)
@@ -448,8 +460,9 @@ class PrefillSm90:
                     # the last step's PV may be in flight (unconditional wait: ptxas cannot tell the loop's exit from
                     # the no-step path and would serialize every wgmma, C7514)
                     warpgroup.wait_group(0)
-                    if n_free > 0:
-                        pipe_v.consumer_release(self._prev_stage(kv_state))
+                    if const_expr(not self.double_p_early_release):
+                        if n_free > 0:
+                            pipe_v.consumer_release(self._prev_stage(kv_state))
                     if odd:
                         tOrP.store(tOrP2.load())
                 else:
@@ -564,8 +577,9 @@ class PrefillSm90:
         v_state = kv_state.clone()
         # the previous step's PV (queued behind the other warpgroup's GEMMs, long done by now) has completed
         warpgroup.wait_group(0)
-        if release_prev:
-            pipe_v.consumer_release(self._prev_stage(v_state))
+        if const_expr(not self.double_p_early_release):
+            if release_prev:
+                pipe_v.consumer_release(self._prev_stage(v_state))
         kv_state.advance()
         pipe_k.consumer_wait(kv_state)
         self._pingpong_wait(wg)
@@ -580,6 +594,9 @@ class PrefillSm90:
         new_scale = softmax.online(acc_S, False, self.reduce_chains)
         for h in cutlass.range_constexpr(2):
             row_scale[h] = new_scale[h]
+        if const_expr(self.double_p_early_release):
+            warpgroup.wait_group(0)
+            pipe_v.consumer_release(v_state)
         convert_p(acc_S, p_out)
         return kv_state
 

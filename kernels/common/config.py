@@ -57,6 +57,11 @@ class PrefillConfig:
     # read the next tile's work row and request bounds at the start of the current tile (7 loop-carried scalars);
     # off: read at the start of the tile itself (frees those registers)
     prefetch_tile: bool = True
+    # double_p: wait for the previous PV and release its V stage right after the softmax (before the P conversion)
+    # instead of at the next step's top (the V stage frees earlier; the producer's next V load starts earlier)
+    double_p_early_release: bool = False
+    # producer: TMA prefetch into L2 of the K and V tiles this many key blocks beyond the block it loads (0: off)
+    l2_prefetch: int = 0
 
     @property
     def producer_regs(self) -> int:
@@ -109,6 +114,9 @@ _PREFILL_MASK_TABLE = {
     (64, 64, False): PrefillConfig(tile_m=192, tile_n=128, consumer_wgs=3),
     # run 5 (H100): 3 WGs 192 x 112 causal 16k 487 vs 437 (128 x 128) and 451 (128 x 176); 16 x 1k 235 vs 256
     (64, 64, True): PrefillConfig(tile_m=192, tile_n=112, consumer_wgs=3),
+    # session 3 call 1 (H100, 3 processes): double-buffered P +5 % hd128 non-causal 16k (685/685/689 vs 651-662);
+    # causal 16k -5 % (572-609 vs 602-635), so causal keeps one P buffer
+    (128, 128, False): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2, skip_rescale=True, double_p=True),
 }
 
 
