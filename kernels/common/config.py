@@ -114,8 +114,10 @@ _PREFILL_MASK_TABLE = {
     (64, 64, False): PrefillConfig(tile_m=192, tile_n=128, consumer_wgs=3),
     # run 5 (H100): 3 WGs 192 x 112 causal 16k 487 vs 437 (128 x 128) and 451 (128 x 176); 16 x 1k 235 vs 256
     (64, 64, True): PrefillConfig(tile_m=192, tile_n=112, consumer_wgs=3),
-    # session 3 call 1 (H100, 3 processes): double-buffered P +5 % hd128 non-causal 16k (685/685/689 vs 651-662);
-    # causal 16k -5 % (572-609 vs 602-635), so causal keeps one P buffer
+    # session 3 (H100, 2 calls x 3 processes): double-buffered P 685-689 TFLOP/s hd128 non-causal 16k in all 6 processes
+    # vs 638-670 for one P buffer timed just before it (+2-7 %, median +5 %; 1.08-1.11x cuDNN). Causal: the plain
+    # bench's in-process order bias (identical objects 545 vs 636) swamps the difference (dp -5 % in call 1, +3 % in
+    # call 2): causal keeps one P buffer until measured in interleaved rounds (`--set double_p=1`)
     (128, 128, False): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2, skip_rescale=True, double_p=True),
 }
 
