@@ -59,7 +59,7 @@ def compile_one(dtype: str, hd: int, hdv: int, causal: bool, out: str, keep_ptx:
     from cute_attn.kernels.prefill_sm90 import compile_prefill
 
     config.set_prefill_overrides(config.parse_overrides(overrides))
-    spec = types.SimpleNamespace(dtype=dtype, head_dim=hd, head_dim_v=hdv, causal=causal)
+    spec = types.SimpleNamespace(dtype=dtype, head_dim=hd, head_dim_v=hdv, causal=causal, tile_m=0)
     t0 = time.time()
     compiled = compile_prefill(spec)
     t1 = time.time()

@@ -92,6 +92,14 @@ class PrefillSm90:
         self.rescale_before_pv = cfg.rescale_before_pv
         self.skip_rescale = cfg.skip_rescale
         self.wg_epilogue = cfg.wg_epilogue
+        # double_p: only where this class's __call__ launches (a subclass with its own launch keeps one P buffer
+        # until measured there)
+        self._double_p_cfg = cfg.double_p
+        self.double_p = False
+        self.reduce_chains = cfg.reduce_chains
+        self.prefetch_tile = cfg.prefetch_tile
+        self.double_p_early_release = cfg.double_p_early_release
+        self.l2_prefetch = cfg.l2_prefetch
         # sO has its own buffer only where the launching __call__ allocates one (cfg.separate_o): this class's
         # and prefill_paged_sm90's both follow the config
         self._separate_o_cfg = cfg.separate_o
@@ -167,6 +175,7 @@ class PrefillSm90:
         mQ, mK, mV, mO = [cute.make_tensor(t.iterator, cute.select(t.layout, mode=[0, 2, 1])) for t in (mQ, mK, mV, mO)]
         sQ_layout, sK_layout, sV_layout, sO_layout = self._layouts()
         self.separate_o = self._separate_o_cfg
+        self.double_p = self._double_p_cfg
         tma_load = cpasync.CopyBulkTensorTileG2SOp()
         tma_Q, gmem_Q = cpasync.make_tiled_tma_atom(tma_load, mQ, sQ_layout, (self.tile_m, self.head_dim))
         tma_K, gmem_K = cpasync.make_tiled_tma_atom(
@@ -312,6 +321,12 @@ class PrefillSm90:
                     # K of block n goes out before V of block n + 1: the consumers need them in that order
                     for i in cutlass.range(n_block_max - 1, unroll=1):
                         n_block = n_block_max - 2 - i
+                        if const_expr(self.l2_prefetch > 0):
+                            # before the acquire (which blocks until a stage frees): the L2 fill of a later block
+                            # runs while this one waits for its stage
+                            if n_block >= self.l2_prefetch:
+                                cute.prefetch(tma_K, tKgK[None, n_block - self.l2_prefetch])
+                                cute.prefetch(tma_V, tVgV[None, n_block - self.l2_prefetch])
                         v_state = kv_state.clone()
                         kv_state.advance()
                         self._load(pipe_k, tma_K, tKgK, tKsK, n_block, kv_state)
@@ -384,6 +399,8 @@ class PrefillSm90:
         tOrVt = wg_mma_pv.make_fragment_B(wg_mma_pv.partition_B(sVt))
         acc_O = cute.make_rmem_tensor(wg_mma_pv.partition_shape_C((self.tile_m, self.head_dim_v)), Float32)
         tOrP = wg_mma_pv.make_fragment_A(wg_mma_pv.partition_shape_A((self.tile_m, self.tile_n)))
+        # second P fragment of the double-buffered unmasked steps (double_p)
+        tOrP2 = wg_mma_pv.make_fragment_A(wg_mma_pv.partition_shape_A((self.tile_m, self.tile_n)))
         tScS = thr_mma_qk.partition_C(cute.make_identity_tensor((self.tile_m, self.tile_n)))
         mask = AttentionMask(self.tile_m, self.tile_n, tScS)
         softmax = OnlineSoftmax.create(scale_log2)
@@ -401,9 +418,12 @@ class PrefillSm90:
         # under its GEMMs instead of sitting between two tiles)
         nb, nm, nh, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, first, end)
         for rnd in cutlass.range(first, end, step, unroll=1):
+            if const_expr(not self.prefetch_tile):
+                nb, nm, nh, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, rnd, end)
             batch, m_block, q_head = nb, nm, nh
             seq = SeqlenInfo(noq, nok, nql, nkl)
-            nb, nm, nh, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, rnd + 1, end)
+            if const_expr(self.prefetch_tile):
+                nb, nm, nh, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, rnd + 1, end)
             n_block_max = blocks.n_block_max(seq, m_block)
             acc_O.fill(0.0)
             softmax.reset()
@@ -415,7 +435,7 @@ class PrefillSm90:
                 gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, 0)
                 pipe_k.consumer_release(kv_state)
                 mask.apply(acc_S, seq, m_block, n_block_max - 1, True, self.causal)
-                softmax.online(acc_S, True)
+                softmax.online(acc_S, True, self.reduce_chains)
                 row_scale.fill(1.0)
                 convert_p(acc_S, tOrP)
 
@@ -426,11 +446,31 @@ class PrefillSm90:
                     kv_state = self._step(
                         mma, pipe_k, pipe_v, kv_state, softmax, mask, seq, m_block, n_block_max - 2 - i, True, wg
                     )
-                for i in cutlass.range(n_block_max - 1 - n_masked, unroll=1):
-                    kv_state = self._step(
-                        mma, pipe_k, pipe_v, kv_state, softmax, mask, seq, m_block, n_block_max - 2 - n_masked - i,
-                        False, wg,
-                    )
+                n_free = n_block_max - 1 - n_masked
+                odd = False
+                if const_expr(self.double_p):
+                    # pairs of steps alternate the two P fragments (static indices); an odd count ends with one more
+                    # step into tOrP2 (a single-buffer step before the pairs made ptxas serialize every wgmma, C7512)
+                    n_pairs = (n_free + 1) // 2
+                    for i in cutlass.range(n_pairs, unroll=1):
+                        kv_state = self._step_dp(mma, tOrP, tOrP2, i > 0, pipe_k, pipe_v, kv_state, softmax, wg)
+                        if 2 * i + 1 < n_free:
+                            kv_state = self._step_dp(mma, tOrP2, tOrP, True, pipe_k, pipe_v, kv_state, softmax, wg)
+                    odd = n_free % 2 == 1
+                    # the last step's PV may be in flight (unconditional wait: ptxas cannot tell the loop's exit from
+                    # the no-step path and would serialize every wgmma, C7514)
+                    warpgroup.wait_group(0)
+                    if const_expr(not self.double_p_early_release):
+                        if n_free > 0:
+                            pipe_v.consumer_release(self._prev_stage(kv_state))
+                    if odd:
+                        tOrP.store(tOrP2.load())
+                else:
+                    for i in cutlass.range(n_free, unroll=1):
+                        kv_state = self._step(
+                            mma, pipe_k, pipe_v, kv_state, softmax, mask, seq, m_block,
+                            n_block_max - 2 - n_masked - i, False, wg,
+                        )
                 if const_expr(self.separate_o):
                     # every S GEMM of the tile has completed: the next tile's Q may land
                     pipe_q.consumer_release(q_state)
@@ -506,7 +546,7 @@ class PrefillSm90:
         pipe_k.consumer_release(kv_state)
         if const_expr(causal_mask):
             mask.apply(acc_S, seq, m_block, n_block, False, True)
-        new_scale = softmax.online(acc_S, False)
+        new_scale = softmax.online(acc_S, False, self.reduce_chains)
         for h in cutlass.range_constexpr(2):
             row_scale[h] = new_scale[h]
         warpgroup.wait_group(0)
@@ -515,6 +555,54 @@ class PrefillSm90:
             self._rescale_O(acc_O, row_scale)
         convert_p(acc_S, tOrP)
         return kv_state
+
+    @cute.jit
+    def _step_dp(
+        self,
+        mma,
+        p_in: cute.Tensor,
+        p_out: cute.Tensor,
+        release_prev,
+        pipe_k: pipeline.PipelineAsync,
+        pipe_v: pipeline.PipelineAsync,
+        kv_state: pipeline.PipelineState,
+        softmax: OnlineSoftmax,
+        wg: Int32,
+    ):
+        """One unmasked key block with double-buffered P: PV(j+1) reads ``p_in`` while P(j) is converted into
+        ``p_out``, so the softmax needs no PV wait. The PV issued by the previous step completes (wait after
+        this step's S issue) before O is rescaled; its V stage is released then (``release_prev``: there is
+        one, i.e. the previous step was a double-buffered one)."""
+        tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_O, _, row_scale = mma
+        v_state = kv_state.clone()
+        # the previous step's PV (queued behind the other warpgroup's GEMMs, long done by now) has completed
+        warpgroup.wait_group(0)
+        if const_expr(not self.double_p_early_release):
+            if release_prev:
+                pipe_v.consumer_release(self._prev_stage(v_state))
+        kv_state.advance()
+        pipe_k.consumer_wait(kv_state)
+        self._pingpong_wait(wg)
+        acc_S = self._new_acc_S(tiled_mma_qk)
+        gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, -1)
+        self._rescale_O(acc_O, row_scale)
+        pipe_v.consumer_wait(v_state)
+        gemm(tiled_mma_pv, acc_O, p_in, tOrVt[None, None, None, v_state.index], False, -1)
+        self._pingpong_signal(wg)
+        warpgroup.wait_group(1)
+        pipe_k.consumer_release(kv_state)
+        new_scale = softmax.online(acc_S, False, self.reduce_chains)
+        for h in cutlass.range_constexpr(2):
+            row_scale[h] = new_scale[h]
+        if const_expr(self.double_p_early_release):
+            warpgroup.wait_group(0)
+            pipe_v.consumer_release(v_state)
+        convert_p(acc_S, p_out)
+        return kv_state
+
+    def _prev_stage(self, state: pipeline.PipelineState) -> pipeline.PipelineState:
+        """The stage before ``state`` (only its index is read: for a consumer release)."""
+        return pipeline.PipelineState(self.stages, state.count, (state.index + self.stages - 1) % self.stages, state.phase)
 
     def _new_acc_S(self, tiled_mma_qk: cute.TiledMma) -> cute.Tensor:
         return cute.make_rmem_tensor(tiled_mma_qk.partition_shape_C((self.tile_m, self.tile_n)), Float32)

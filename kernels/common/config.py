@@ -48,6 +48,20 @@ class PrefillConfig:
     # epilogue per consumer warpgroup (own 64 rows of sO, 128-thread barriers) instead of the whole tile
     # (where sO aliases sQ the barrier before the sO store stays one of all consumer warpgroups)
     wg_epilogue: bool = True
+    # session 3 (prefill-v4) A/B switches, off by default:
+    # double-buffered P on the unmasked key blocks (pairs of steps alternate two P fragments), so P(j) is converted
+    # without waiting for PV(j-1); that wait moves to the next step, after its S issue (before the O rescale)
+    double_p: bool = False
+    # independent partial chains per row for the row max / row sum of the online softmax (1: one serial chain)
+    reduce_chains: int = 1
+    # read the next tile's work row and request bounds at the start of the current tile (7 loop-carried scalars);
+    # off: read at the start of the tile itself (frees those registers)
+    prefetch_tile: bool = True
+    # double_p: wait for the previous PV and release its V stage right after the softmax (before the P conversion)
+    # instead of at the next step's top (the V stage frees earlier; the producer's next V load starts earlier)
+    double_p_early_release: bool = False
+    # producer: TMA prefetch into L2 of the K and V tiles this many key blocks beyond the block it loads (0: off)
+    l2_prefetch: int = 0
 
     @property
     def producer_regs(self) -> int:
@@ -100,6 +114,11 @@ _PREFILL_MASK_TABLE = {
     (64, 64, False): PrefillConfig(tile_m=192, tile_n=128, consumer_wgs=3),
     # run 5 (H100): 3 WGs 192 x 112 causal 16k 487 vs 437 (128 x 128) and 451 (128 x 176); 16 x 1k 235 vs 256
     (64, 64, True): PrefillConfig(tile_m=192, tile_n=112, consumer_wgs=3),
+    # session 3 (H100, 2 calls x 3 processes): double-buffered P 685-689 TFLOP/s hd128 non-causal 16k in all 6 processes
+    # vs 638-670 for one P buffer timed just before it (+2-7 %, median +5 %; 1.08-1.11x cuDNN). Causal: the plain
+    # bench's in-process order bias (identical objects 545 vs 636) swamps the difference (dp -5 % in call 1, +3 % in
+    # call 2): causal keeps one P buffer until measured in interleaved rounds (`--set double_p=1`)
+    (128, 128, False): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2, skip_rescale=True, double_p=True),
 }
 
 
