@@ -32,6 +32,7 @@ try:
     from kernels.common.config import prefill_tile
 
     TILE_M = {k: prefill_tile(*k, False)[0] for k in TILE_M}
+    from bench.common import compare, median, ratio
 except Exception as e:  # the table above is the fallback
     print(f"(config import failed: {e!r}; using built-in tile table {TILE_M})")
 
@@ -246,6 +247,9 @@ def correctness(runner, variants, quick):
 # ---------------------------------------------------------------------------------------- benchmark
 
 
+ROUNDS = 5
+
+
 def time_ms(fn):
     fn()
     torch.cuda.synchronize()
@@ -292,30 +296,39 @@ def bench(runner, dtype_name, hds, seqlen, tags=("",), batch=1, causal_only=Fals
                 lse = torch.empty(heads, batch * seqlen, dtype=torch.float32, device="cuda")
                 flops = batch * 2 * visible_pairs(seqlen, seqlen, causal) * heads * (hd + hdv)
                 scale = 1.0 / math.sqrt(hd)
-                row, best = [], 0.0
+                fns = {}
                 for tag in tags:
                     name = variant_name(dtype_name, hd, hdv, causal, tag)
-                    if name not in runner.symbols:
-                        row.append(f"{'-':>14}")
-                        continue
-                    plan = runner.plan([seqlen] * batch, [seqlen] * batch, heads, hd, hdv, causal, name)
-                    log(f"launch bench {name}")
-                    t = flops / time_ms(lambda: runner.run(name, q, k, v, o, lse, plan, scale)) / 1e9
-                    best = max(best, t)
-                    row.append(f"{t:14.1f}")
-                ref = None
+                    if name in runner.symbols:
+                        plan = runner.plan([seqlen] * batch, [seqlen] * batch, heads, hd, hdv, causal, name)
+                        log(f"launch bench {name}")
+                        fns[tag] = (lambda name=name, plan=plan: runner.run(name, q, k, v, o, lse, plan, scale))
+                        fns[tag]()
+                peers = []
                 if baselines:
                     qb, kb, vb = (t.view(batch, seqlen, heads, -1).transpose(1, 2) for t in (q, k, v))
-                    for backend in (SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION):
-                        try:
+                    for key, backend in (("cuDNN", SDPBackend.CUDNN_ATTENTION), ("FA2", SDPBackend.FLASH_ATTENTION)):
+                        def f(backend=backend):
                             with sdpa_kernel(backend):
-                                f = lambda: F.scaled_dot_product_attention(qb, kb, vb, is_causal=causal)  # noqa: E731
-                                t = flops / time_ms(f) / 1e9
-                                ref = t if ref is None else ref
-                                row.append(f"{t:10.1f}")
-                        except Exception as e:
-                            row.append(f"{'n/a ' + type(e).__name__[:5]:>10}")
-                row.append(f"{best / ref:12.3f}" if ref else f"{'-':>12}")
+                                F.scaled_dot_product_attention(qb, kb, vb, is_causal=causal)
+                        try:
+                            f()
+                            fns[key] = f
+                            peers.append(key)
+                        except Exception:
+                            pass
+                # side by side: warm-up to the steady clock, interleaved rounds in alternating order
+                per = compare(fns, rounds=ROUNDS)
+                tput = {key: flops / median(ms) / 1e9 for key, ms in per.items()}
+                row = [f"{tput[t]:14.1f}" if t in tput else f"{'-':>14}" for t in tags]
+                row += [f"{tput[p]:10.1f}" if p in tput else f"{'n/a':>10}" for p in ("cuDNN", "FA2")]
+                ours = [t for t in tags if t in per]
+                if "cuDNN" in per and ours:
+                    row.append(f"{max(ratio(per, t, 'cuDNN') for t in ours):12.3f}")
+                    row.append("   per tag x cuDNN (median of rounds): " + ", ".join(
+                        f"{t or 'base'} {ratio(per, t, 'cuDNN'):.3f}" for t in ours))
+                if "" in per and len(ours) > 1:
+                    row.append("; x base: " + ", ".join(f"{t} {ratio(per, t, ''):.3f}" for t in ours if t))
                 log(f"{label:<22}" + "".join(row))
             except Exception:
                 log(f"{label:<22} ERROR\n" + traceback.format_exc())
@@ -333,10 +346,12 @@ def main():
     ap.add_argument("--seqlen", type=int, default=16384)
     ap.add_argument("--extra-bench", action="store_true",
                     help="also bench causal 4k (1 x 4096 x 4) and 1k (16 x 1024), the target shapes")
+    ap.add_argument("--rounds", type=int, default=ROUNDS, help="interleaved timing rounds per case")
     ap.add_argument("--order", default="cost", choices=("cost", "l2", "pkg"), help="work list order (see make_work)")
     args = ap.parse_args()
-    global WORK_ORDER
+    global WORK_ORDER, ROUNDS
     WORK_ORDER = args.order
+    ROUNDS = args.rounds
 
     log(f"work order {WORK_ORDER}")
     log(f"torch {torch.__version__}, {torch.cuda.get_device_name(0)}, lib {args.lib}")
