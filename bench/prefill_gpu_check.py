@@ -382,7 +382,7 @@ def main():
         if not all_ok:
             log("\nNOTE: some checks failed: timings below are of a build that is NOT correct")
         dtypes = sorted({v[0] for v in variants}, key=lambda d: d != "bf16")[:1]
-        hds = [h for h in ((64, 64), (128, 128), (256, 256)) if any(v[1:3] == h for v in variants)]
+        hds = [h for h in ((64, 64), (128, 128), (256, 256), (192, 128)) if any(v[1:3] == h for v in variants)]
         for dtype in dtypes:
             bench(runner, dtype, hds, args.seqlen, tags)
             if args.extra_bench:
