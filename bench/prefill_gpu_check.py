@@ -346,7 +346,7 @@ def main():
     ap.add_argument("--seqlen", type=int, default=16384)
     ap.add_argument("--extra-bench", action="store_true",
                     help="also bench causal 4k (1 x 4096 x 4) and 1k (16 x 1024), the target shapes")
-    ap.add_argument("--rounds", type=int, default=ROUNDS, help="interleaved timing rounds per case")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds per case")
     ap.add_argument("--order", default="cost", choices=("cost", "l2", "pkg"), help="work list order (see make_work)")
     args = ap.parse_args()
     global WORK_ORDER, ROUNDS
