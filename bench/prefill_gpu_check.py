@@ -32,7 +32,7 @@ try:
     from kernels.common.config import prefill_tile
 
     TILE_M = {k: prefill_tile(*k, False)[0] for k in TILE_M}
-    from bench.common import compare, median, ratio
+    from bench.common import compare as compare_side_by_side, median, ratio
 except Exception as e:  # the table above is the fallback
     print(f"(config import failed: {e!r}; using built-in tile table {TILE_M})")
 
@@ -318,7 +318,7 @@ def bench(runner, dtype_name, hds, seqlen, tags=("",), batch=1, causal_only=Fals
                         except Exception:
                             pass
                 # side by side: warm-up to the steady clock, interleaved rounds in alternating order
-                per = compare(fns, rounds=ROUNDS)
+                per = compare_side_by_side(fns, rounds=ROUNDS)
                 tput = {key: flops / median(ms) / 1e9 for key, ms in per.items()}
                 row = [f"{tput[t]:14.1f}" if t in tput else f"{'-':>14}" for t in tags]
                 row += [f"{tput[p]:10.1f}" if p in tput else f"{'n/a':>10}" for p in ("cuDNN", "FA2")]
