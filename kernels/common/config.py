@@ -78,9 +78,14 @@ class PrefillConfig:
 
 _PREFILL_TABLE = {
     (64, 64): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2),
-    (128, 128): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2, skip_rescale=True),
+    # double-buffered P (session 3, H100). Non-causal 16k: 685-689 TFLOP/s in 6 processes vs 638-670 for one P
+    # buffer timed just before it (prefill-v4). Interleaved rounds (bench.common.compare, 5 rounds, one process),
+    # dp x one buffer: hd128 causal 16k 1.007, 4 x 4k 1.039, 16 x 1k 1.003; hd192 full 16k 1.040, causal 1.017,
+    # 16 x 1k 0.996 (two identical objects differed by up to 3 % in the same run). hd256 spills with it, hd64
+    # does not fit (C7512).
+    (128, 128): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2, skip_rescale=True, double_p=True),
     (256, 256): PrefillConfig(tile_m=128, tile_n=80, consumer_wgs=2, pingpong=False),
-    (192, 128): PrefillConfig(tile_m=128, tile_n=112, consumer_wgs=2),
+    (192, 128): PrefillConfig(tile_m=128, tile_n=112, consumer_wgs=2, double_p=True),
 }
 
 
@@ -114,11 +119,6 @@ _PREFILL_MASK_TABLE = {
     (64, 64, False): PrefillConfig(tile_m=192, tile_n=128, consumer_wgs=3),
     # run 5 (H100): 3 WGs 192 x 112 causal 16k 487 vs 437 (128 x 128) and 451 (128 x 176); 16 x 1k 235 vs 256
     (64, 64, True): PrefillConfig(tile_m=192, tile_n=112, consumer_wgs=3),
-    # session 3 (H100, 2 calls x 3 processes): double-buffered P 685-689 TFLOP/s hd128 non-causal 16k in all 6 processes
-    # vs 638-670 for one P buffer timed just before it (+2-7 %, median +5 %; 1.08-1.11x cuDNN). Causal: the plain
-    # bench's in-process order bias (identical objects 545 vs 636) swamps the difference (dp -5 % in call 1, +3 % in
-    # call 2): causal keeps one P buffer until measured in interleaved rounds (`--set double_p=1`)
-    (128, 128, False): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2, skip_rescale=True, double_p=True),
 }
 
 
