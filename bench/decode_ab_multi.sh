@@ -23,7 +23,9 @@ if [ -n "${TEST_DIR:-}" ]; then
   echo "tests rc=$?"; tail -3 "$OUT/gpu_tests.log"
 fi
 for r in $(seq 1 "$ROUNDS"); do
-  for l in "${LABELS[@]}"; do
+  ORDER=("${LABELS[@]}")  # odd rounds in the given order, even rounds reversed (A B C, C B A, ...)
+  if [ $((r % 2)) = 0 ]; then ORDER=(); for ((i=${#LABELS[@]}-1; i>=0; i--)); do ORDER+=("${LABELS[$i]}"); done; fi
+  for l in "${ORDER[@]}"; do
     d=${DIRS[$l]}
     (cd /tmp && env $(env_of "$d") timeout 100 python3 "$ME/decode_ab.py" --label "$l" --cudnn \
        --json "$OUT/ab_${l}$r.json" >> "$OUT/ab.log" 2>&1)
