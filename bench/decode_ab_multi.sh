@@ -14,6 +14,10 @@ export PYTHONUNBUFFERED=1
 declare -A DIRS; LABELS=()
 for kv in "$@"; do DIRS[${kv%%=*}]=$(realpath "${kv#*=}"); LABELS+=("${kv%%=*}"); done
 ME=$(dirname "$(realpath "$0")")
+# CASES="64 x 4k;1 x 32k;..." (bench case names, ';'-separated), L2="dirty clean": extra timings
+CASE_ARGS=(); L2_ARGS=()
+if [ -n "${CASES:-}" ]; then IFS=';' read -r -a CASES_ARR <<< "$CASES"; CASE_ARGS=(--cases "${CASES_ARR[@]}"); fi
+if [ -n "${L2:-}" ]; then L2_ARGS=(--l2 $L2); fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv > "$OUT/ab.log"
 env_of() { echo "PYTHONPATH=$1${BASE_PATH:+:$BASE_PATH} CUTE_ATTN_ARTIFACTS=$1/build/artifacts/sm_90a"; }
 if [ -n "${TEST_DIR:-}" ]; then
@@ -27,8 +31,8 @@ for r in $(seq 1 "$ROUNDS"); do
   if [ $((r % 2)) = 0 ]; then ORDER=(); for ((i=${#LABELS[@]}-1; i>=0; i--)); do ORDER+=("${LABELS[$i]}"); done; fi
   for l in "${ORDER[@]}"; do
     d=${DIRS[$l]}
-    (cd /tmp && env $(env_of "$d") timeout 100 python3 "$ME/decode_ab.py" --label "$l" --cudnn \
-       --json "$OUT/ab_${l}$r.json" >> "$OUT/ab.log" 2>&1)
+    (cd /tmp && env $(env_of "$d") timeout ${BENCH_TIMEOUT:-100} python3 "$ME/decode_ab.py" --label "$l" --cudnn \
+       ${CASE_ARGS[@]+"${CASE_ARGS[@]}"} ${L2_ARGS[@]+"${L2_ARGS[@]}"} --json "$OUT/ab_${l}$r.json" >> "$OUT/ab.log" 2>&1)
     echo "$l$r rc=$?"
   done
 done
@@ -41,21 +45,26 @@ if [ -n "${NCU:-}" ] && command -v ncu > /dev/null; then
   for l in $NCU; do
     d=${DIRS[$l]}
     echo "=== $l" >> "$OUT/ncu.txt"
-    (cd "$d" && env $(env_of "$d") timeout 45 ncu --clock-control none --nvtx --nvtx-include "ours/" --metrics \
-      gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,dram__sectors_read.sum,lts__t_sector_hit_rate.pct,lts__throughput.avg.pct_of_peak_sustained_elapsed,sm__cycles_active.avg,sm__cycles_elapsed.max \
-      python3 -m bench.decode_profile 64x4096) >> "$OUT/ncu.txt" 2>&1
+    (cd "$d" && env $(env_of "$d") timeout ${NCU_TIMEOUT:-45} ncu --clock-control none ${NCU_FLAGS:-} --nvtx --nvtx-include "ours/" --metrics \
+      gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,dram__bytes_read.sum,dram__bytes_write.sum,lts__t_sector_hit_rate.pct,lts__throughput.avg.pct_of_peak_sustained_elapsed,sm__cycles_active.avg,sm__cycles_elapsed.max \
+      python3 -m bench.decode_profile ${NCU_CASES:-64x4096}) >> "$OUT/ncu.txt" 2>&1
     echo "ncu $l rc=$?"
   done
   grep -E "^=== |gpu__time|dram__|lts__|sm__cycles" "$OUT/ncu.txt" | head -60
 fi
 python3 - "$OUT" <<'EOF'
 import glob, json, sys, collections
+import os
 rows = []
 for f in sorted(glob.glob(sys.argv[1] + "/ab_*.json")):
     rows += json.load(open(f))["rows"]
+    os.remove(f)  # at most 8 files come back: one JSON of all rows
+json.dump(rows, open(sys.argv[1] + "/all.json", "w"), indent=0)
 t = collections.defaultdict(list)
 for r in rows:
-    t[(r["case"], r["page"], r["label"] if r["setting"] != "cudnn" else "cudnn")].append(r["GBs"])
+    s = r["setting"]
+    key = s if s.startswith("cudnn") else r["label"] + s.replace("base", "")
+    t[(r["case"], r["page"], key)].append(r["GBs"])
 labels = sorted({k[2] for k in t})
 print("case page " + " ".join(labels))
 for case, page in sorted({(k[0], k[1]) for k in t}):

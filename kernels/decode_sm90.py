@@ -33,18 +33,27 @@ CONSUMER_BARRIER = 1  # named barrier id of the consumer warpgroup (0 is __synct
 MERGE_UNROLL = 8  # split parts whose loads the merge keeps in flight together
 MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4 == 0)
 # KV load instruction of the producer (compile-time switch, A/B builds): "dsl" = the DSL's cp.async.cg
-# atom; otherwise an inline cp.async.cg with "ef" = an L2 evict_first cache policy and/or "256" = the
-# .L2::256B prefetch-size hint ("ef", "256", "ef256")
+# atom; otherwise an inline cp.async.cg with an L2 cache policy and/or the .L2::256B prefetch-size hint:
+# "ef" (evict_first, all lines), "ef50" (evict_first for half the lines, the rest unchanged), "en"
+# (evict_normal, all lines: the hint path with the default priority), "256", "ef256"
 LOAD_MODE = os.environ.get("CUTE_ATTN_DECODE_LOAD", "dsl")
+LOAD_MODES = {  # mode -> (createpolicy instruction or None, L2::256B prefetch)
+    "dsl": (None, False),
+    "ef": ("createpolicy.fractional.L2::evict_first.b64 $0, 1.0;", False),
+    "ef50": ("createpolicy.fractional.L2::evict_first.L2::evict_unchanged.b64 $0, 0.5;", False),
+    "en": ("createpolicy.fractional.L2::evict_normal.b64 $0, 1.0;", False),
+    "256": (None, True),
+    "ef256": ("createpolicy.fractional.L2::evict_first.b64 $0, 1.0;", True),
+}
 
 
 @dsl_user_op
-def _l2_evict_first_policy(*, loc=None, ip=None) -> Int64:
-    """A 64-bit L2 cache policy: evict_first for all accessed lines."""
+def _l2_policy(asm: str, *, loc=None, ip=None) -> Int64:
+    """A 64-bit L2 cache policy made by one createpolicy instruction."""
     return Int64(
         llvm.inline_asm(
-            T.i64(), [], "createpolicy.fractional.L2::evict_first.b64 $0, 1.0;", "=l",
-            has_side_effects=True, is_align_stack=False, asm_dialect=llvm.AsmDialect.AD_ATT, loc=loc, ip=ip,
+            T.i64(), [], asm, "=l", has_side_effects=True, is_align_stack=False,
+            asm_dialect=llvm.AsmDialect.AD_ATT, loc=loc, ip=ip,
         )
     )
 
@@ -112,7 +121,7 @@ class DecodeSm90:
         assert self.tile_n % self.pass_rows == 0 and self.id_lanes <= 32
         self.q_threads_per_row = min(chunks, 32)
         self.load_mode = LOAD_MODE
-        assert self.load_mode in ("dsl", "ef", "256", "ef256"), self.load_mode
+        assert self.load_mode in LOAD_MODES, self.load_mode
         # the inline loads compute the 128-byte-swizzled smem address themselves (K_SW128 atom: 8 rows of
         # 128 bytes per 1 KB atom, atoms along the rows first, then along head_dim, then stages)
         assert head_dim * self.dtype.width % 1024 == 0
@@ -252,10 +261,10 @@ class DecodeSm90:
                 (r % 8) * 128 + (r // 8) * 1024 + ((chunk % 8) ^ (r % 8)) * 16 + (chunk // 8) * (self.tile_n * 128)
             )
         g_off = Int64(chunk * 16)
+        policy_asm, prefetch256 = LOAD_MODES[self.load_mode]
         policy = None
-        if cutlass.const_expr("ef" in self.load_mode):
-            policy = _l2_evict_first_policy()
-        prefetch256 = "256" in self.load_mode
+        if cutlass.const_expr(policy_asm is not None):
+            policy = _l2_policy(policy_asm)
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
         for it in cutlass.range(item_begin, item_end, unroll=1):
