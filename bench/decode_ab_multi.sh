@@ -32,7 +32,7 @@ for r in $(seq 1 "$ROUNDS"); do
   for l in "${ORDER[@]}"; do
     d=${DIRS[$l]}
     (cd /tmp && env $(env_of "$d") timeout ${BENCH_TIMEOUT:-100} python3 "$ME/decode_ab.py" --label "$l" --cudnn \
-       ${CASE_ARGS[@]+"${CASE_ARGS[@]}"} ${L2_ARGS[@]+"${L2_ARGS[@]}"} --json "$OUT/ab_${l}$r.json" >> "$OUT/ab.log" 2>&1)
+       ${CASE_ARGS[@]+"${CASE_ARGS[@]}"} ${L2_ARGS[@]+"${L2_ARGS[@]}"} >> "$OUT/ab.log" 2>&1)
     echo "$l$r rc=$?"
   done
 done
@@ -54,12 +54,7 @@ if [ -n "${NCU:-}" ] && command -v ncu > /dev/null; then
 fi
 python3 - "$OUT" <<'EOF'
 import glob, json, sys, collections
-import os
-rows = []
-for f in sorted(glob.glob(sys.argv[1] + "/ab_*.json")):
-    rows += json.load(open(f))["rows"]
-    os.remove(f)  # at most 8 files come back: one JSON of all rows
-json.dump(rows, open(sys.argv[1] + "/all.json", "w"), indent=0)
+rows = [json.loads(l) for l in open(sys.argv[1] + "/ab.log") if l.startswith('{"label"')]
 t = collections.defaultdict(list)
 for r in rows:
     s = r["setting"]
