@@ -52,6 +52,14 @@ _FLUSH: list = []
 
 
 def time_l2(fn, state: str, reps: int = 40) -> float:
+    try:
+        return _time_l2(fn, state, reps)
+    except Exception as e:  # an extra timing must not cost the process's other rows
+        print(f"time_l2 {state} failed: {e!r}", flush=True)
+        return float("nan")
+
+
+def _time_l2(fn, state: str, reps: int) -> float:
     """Median ms of ``fn()`` with L2 holding 256 MB worth of ``dirty`` lines (zeroed buffer, like triton's
     do_bench) or ``clean`` lines (a read-only pass over the buffer) before each call."""
     if not _FLUSH:
