@@ -38,12 +38,6 @@ MIN_ROWS_PER_CTA = 256
 MIN_PIECE_ROWS = 64
 # A CTA boundary closer than this fraction of a CTA's share to a sequence end moves there (no split).
 SNAP_FRACTION = 0.03
-# A plan that fills every SM with sequences of one length runs on the largest CTA count within
-# num_sms // WHOLE_SEQ_IDLE_DIV of num_sms that gives every CTA whole sequences (n_seq % c == 0) or every
-# sequence the same number of parts (c % n_seq == 0), when there is one: no sequence cut at an odd
-# place, fewer items and merges (a 128-CTA schedule of whole sequences measured +2-3 % over 132 CTAs with
-# splits at 64x4k and 128x1k, decode-v10).
-WHOLE_SEQ_IDLE_DIV = 20
 LOG2E = 1.0 / math.log(2.0)
 # Each split's partial LSEs start on their own 128-byte line: the merging CTA never holds a line that
 # another split's parts write (no stale L1 data, whatever the fence does to L1).
@@ -101,14 +95,6 @@ def _template(num_qo_heads: int, num_kv_heads: int) -> tuple[np.ndarray, np.ndar
     return t
 
 
-def whole_sequence_ctas(n_seq: int, num_sms: int) -> int:
-    """The CTA count for ``n_seq`` sequences of one length on ``num_sms`` SMs (see WHOLE_SEQ_IDLE_DIV)."""
-    for c in range(num_sms, num_sms - num_sms // WHOLE_SEQ_IDLE_DIV - 1, -1):
-        if n_seq % c == 0 or c % n_seq == 0:
-            return c
-    return num_sms
-
-
 def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, head_dim: int,
                      num_sms: int, elem_bytes: int = 2) -> DecodeWork:
     """Split the KV rows of every (request, kv head, head block) over at most ``num_sms`` CTAs.
@@ -145,8 +131,6 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     total = int(req_end[-1])
     target = max(total / max(num_sms, 1), MIN_ROWS_PER_CTA * row_bytes + ITEM_OVERHEAD_BYTES)
     num_ctas = max(1, min(num_sms, math.ceil(total / target)))
-    if num_ctas == num_sms and (kv_lens == kv_lens[0]).all():
-        num_ctas = whole_sequence_ctas(n_seq, num_sms)
     if num_ctas == 1:
         return DecodeWork(base, np.array([0, n_seq], np.int32), 0, 0)
 

@@ -22,15 +22,6 @@ constexpr int64_t MIN_ROWS_PER_CTA = 256;
 constexpr int64_t MIN_PIECE_ROWS = 64;
 constexpr double SNAP_FRACTION = 0.03;
 constexpr int64_t TMP_ALIGN_ROWS = 32;
-constexpr int64_t WHOLE_SEQ_IDLE_DIV = 20;
-
-// numpy: whole_sequence_ctas
-int64_t whole_sequence_ctas(int64_t n_seq, int64_t num_sms) {
-  for (int64_t c = num_sms; c >= num_sms - num_sms / WHOLE_SEQ_IDLE_DIV && c >= 1; --c) {
-    if (n_seq % c == 0 || c % n_seq == 0) return c;
-  }
-  return num_sms;
-}
 
 enum Col { BATCH, KV_HEAD, HEAD0, ROWS, KV_START, KV_END, PAGE_BASE, MERGE_ID, PART, NUM_PARTS, TMP_BASE };
 
@@ -177,11 +168,6 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   int64_t num_ctas = (int64_t)ceil((double)total / target);
   if (num_ctas > num_sms) num_ctas = num_sms;
   if (num_ctas < 1) num_ctas = 1;
-  if (num_ctas == num_sms) {
-    bool uniform = true;
-    for (int64_t b = 1; b < batch && uniform; ++b) uniform = kv_lens[b] == kv_lens[0];
-    if (uniform) num_ctas = whole_sequence_ctas(n_seq, num_sms);
-  }
   const double share = (double)total / (double)num_ctas;
   const int64_t n_bounds = num_ctas - 1;
 
