@@ -39,6 +39,47 @@ def apply(setting: str) -> None:
         setattr(dec, k, v)
 
 
+def case_lens(name: str) -> list[int]:
+    """A bench.decode case by name, or ``"<batch> x <n>k"``."""
+    cases = dict(CASES)
+    if name in cases:
+        return cases[name]
+    b, n = name.split(" x ")
+    return [int(n[:-1]) * 1024 if n.endswith("k") else int(n)] * int(b)
+
+
+_FLUSH: list = []
+
+
+def time_l2(fn, state: str, reps: int = 40) -> float:
+    try:
+        return _time_l2(fn, state, reps)
+    except Exception as e:  # an extra timing must not cost the process's other rows
+        print(f"time_l2 {state} failed: {e!r}", flush=True)
+        return float("nan")
+
+
+def _time_l2(fn, state: str, reps: int) -> float:
+    """Median ms of ``fn()`` with L2 holding 256 MB worth of ``dirty`` lines (zeroed buffer, like triton's
+    do_bench) or ``clean`` lines (a read-only pass over the buffer) before each call."""
+    if not _FLUSH:
+        _FLUSH.append(torch.empty(64 << 20, dtype=torch.float32, device="cuda"))
+    buf = _FLUSH[0]
+    fn()
+    ev = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(reps)]
+    for a, b in ev:
+        if state == "dirty":
+            buf.zero_()
+        else:
+            buf.sum()
+        a.record()
+        fn()
+        b.record()
+    torch.cuda.synchronize()
+    t = sorted(a.elapsed_time(b) for a, b in ev)
+    return t[len(t) // 2]
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--label", required=True)
@@ -47,12 +88,12 @@ def main(argv=None):
     p.add_argument("--pages", nargs="+", type=int, default=[16, 1])
     p.add_argument("--cudnn", action="store_true")
     p.add_argument("--host", action="store_true", help="also plan() / run() host times (bench.decode's)")
+    p.add_argument("--l2", nargs="*", default=[], help="also time with L2 'dirty' / 'clean' before each call")
     p.add_argument("--json")
     args = p.parse_args(argv)
-    cases = dict(CASES)
     rows = []
     for name in args.cases:
-        kv_lens = cases[name]
+        kv_lens = case_lens(name)
         kv_bytes = sum(kv_lens) * HK * D * 2 * 2
         for page_size in args.pages:
             torch.manual_seed(page_size)  # the same page permutation in every process
@@ -68,6 +109,11 @@ def main(argv=None):
                              "us": ms * 1e3, "GBs": kv_bytes / ms / 1e6, "ctas": work.num_ctas,
                              "queue": getattr(work, "queue", 0), "splits": work.num_splits})
                 print(json.dumps(rows[-1]), flush=True)
+                for state in args.l2:
+                    ms = time_l2(lambda: w.run(q, cache), state)
+                    rows.append({"label": args.label, "setting": f"{setting}_l2{state}", "case": name, "page": page_size,
+                                 "us": ms * 1e3, "GBs": kv_bytes / ms / 1e6})
+                    print(json.dumps(rows[-1]), flush=True)
             del cache
             torch.cuda.empty_cache()
             apply("base")
@@ -81,6 +127,11 @@ def main(argv=None):
             rows.append({"label": args.label, "setting": "cudnn", "case": name, "page": 0, "us": ms * 1e3,
                          "GBs": kv_bytes / ms / 1e6})
             print(json.dumps(rows[-1]), flush=True)
+            for state in args.l2:
+                ms = time_l2(lambda: sdpa_decode(q4, kd, vd, SDPBackend.CUDNN_ATTENTION), state)
+                rows.append({"label": args.label, "setting": f"cudnn_l2{state}", "case": name, "page": 0,
+                             "us": ms * 1e3, "GBs": kv_bytes / ms / 1e6})
+                print(json.dumps(rows[-1]), flush=True)
             del kd, vd
             torch.cuda.empty_cache()
     host = {}
