@@ -21,6 +21,7 @@ constexpr int64_t ITEM_OVERHEAD_BYTES = 32 << 10;
 constexpr int64_t MIN_ROWS_PER_CTA = 256;
 constexpr int64_t MIN_PIECE_ROWS = 64;
 constexpr double SNAP_FRACTION = 0.03;
+constexpr int64_t CTA_SLACK_DIV = 20;
 constexpr int64_t TMP_ALIGN_ROWS = 32;
 
 enum Col { BATCH, KV_HEAD, HEAD0, ROWS, KV_START, KV_END, PAGE_BASE, MERGE_ID, PART, NUM_PARTS, TMP_BASE };
@@ -34,6 +35,48 @@ enum Status {
   SMALL_BUFFER = 5,     // items / cta_ptr / scratch capacity too small
   FALLBACK = 6,         // a case the numpy planner raises on or that breaks this one's assumptions
 };
+
+// One cut of the byte stream (numpy: _locate_cuts): request r (advanced from the previous cut's), the
+// sequence i of it, that sequence's start lo, the snapped bound; returns false past the stream's end.
+struct CutPos {
+  int64_t r, i, lo;
+  double bound;
+  bool snapped;
+};
+
+bool locate_cut(double bound, double share, const int64_t* req_end, const int64_t* seq_cost, int64_t batch,
+                int64_t S, int64_t* r_io, CutPos* out) {
+  int64_t r = *r_io;
+  while (r < batch && (double)req_end[r] < bound) ++r;  // searchsorted(req_end, bound, 'left')
+  *r_io = r;
+  if (r == batch) return false;
+  const int64_t c = seq_cost[r];
+  const int64_t rs = req_end[r] - c * S;
+  int64_t i = (int64_t)ceil((bound - (double)rs) / (double)c) - 1;
+  i = i < 0 ? 0 : (i > S - 1 ? S - 1 : i);
+  int64_t hi = rs + c * (i + 1);
+  i += ((double)hi < bound) && (i < S - 1);
+  i -= ((double)(hi - c) >= bound) && (i > 0);
+  hi = rs + c * (i + 1);
+  const int64_t lo = hi - c;
+  const int64_t near = (bound - (double)lo <= (double)hi - bound) ? lo : hi;
+  const bool snapped = fabs((double)near - bound) <= SNAP_FRACTION * share;
+  *out = CutPos{r, i, lo, snapped ? (double)near : bound, snapped};
+  return true;
+}
+
+// Cuts left strictly inside a nonempty sequence when the stream is cut into num_ctas shares (-1: past the end).
+int64_t count_inside(int64_t total, int64_t num_ctas, const int64_t* req_end, const int64_t* seq_cost,
+                     const int64_t* kv_lens, int64_t batch, int64_t S) {
+  const double share = (double)total / (double)num_ctas;
+  int64_t r = 0, n = 0;
+  CutPos p;
+  for (int64_t j = 0; j < num_ctas - 1; ++j) {
+    if (!locate_cut((double)(j + 1) * share, share, req_end, seq_cost, batch, S, &r, &p)) return -1;
+    n += !p.snapped && kv_lens[p.r] > 0;
+  }
+  return n;
+}
 
 // numpy's float floor division (npy_divmod), so cut rows round as in the numpy planner
 double np_floor_divide(double a, double b) {
@@ -168,6 +211,20 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   int64_t num_ctas = (int64_t)ceil((double)total / target);
   if (num_ctas > num_sms) num_ctas = num_sms;
   if (num_ctas < 1) num_ctas = 1;
+  if (num_ctas == num_sms && CTA_SLACK_DIV > 0) {  // numpy: CTA_SLACK_DIV
+    int64_t lowest = num_sms - num_sms / CTA_SLACK_DIV;
+    if (lowest < 2) lowest = 2;
+    int64_t best_n = -1, best_c = num_sms;
+    for (int64_t cand = num_sms; cand >= lowest; --cand) {
+      const int64_t n = count_inside(total, cand, req_end, seq_cost, kv_lens, batch, S);
+      if (n < 0) return FALLBACK;
+      if (best_n < 0 || n < best_n) {
+        best_n = n;
+        best_c = cand;
+      }
+    }
+    num_ctas = best_c;
+  }
   const double share = (double)total / (double)num_ctas;
   const int64_t n_bounds = num_ctas - 1;
 
@@ -178,21 +235,11 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   int64_t n_cuts = 0;
   int64_t r = 0;
   for (int64_t j = 0; j < n_bounds; ++j) {
-    double bound = (double)(j + 1) * share;
-    while (r < batch && (double)req_end[r] < bound) ++r;  // searchsorted(req_end, bound, 'left')
-    if (r == batch) return FALLBACK;
-    const int64_t c = seq_cost[r];
-    const int64_t rs = req_end[r] - c * S;
-    int64_t i = (int64_t)ceil((bound - (double)rs) / (double)c) - 1;
-    i = i < 0 ? 0 : (i > S - 1 ? S - 1 : i);
-    int64_t hi = rs + c * (i + 1);
-    i += ((double)hi < bound) && (i < S - 1);
-    i -= ((double)(hi - c) >= bound) && (i > 0);
-    hi = rs + c * (i + 1);
-    const int64_t lo = hi - c;
-    const int64_t near = (bound - (double)lo <= (double)hi - bound) ? lo : hi;
-    const bool snapped = fabs((double)near - bound) <= SNAP_FRACTION * share;
-    if (snapped) bound = (double)near;
+    CutPos p;
+    if (!locate_cut((double)(j + 1) * share, share, req_end, seq_cost, batch, S, &r, &p)) return FALLBACK;
+    const double bound = p.bound;
+    const int64_t i = p.i, lo = p.lo;
+    const bool snapped = p.snapped;
     if (j > 0 && bound < bounds[j - 1]) return FALLBACK;  // the walks below need sorted bounds
     bounds[j] = bound;
     if (!snapped && kv_lens[r] > 0) {
