@@ -20,7 +20,7 @@ import cutlass.pipeline as pipeline  # noqa: E402
 from cutlass import Float32, Int32, Int64  # noqa: E402
 from cutlass.cute.nvgpu import cpasync  # noqa: E402
 
-from .common.config import SMEM_LIMIT_BYTES, WARPGROUP_THREADS  # noqa: E402
+from .common.config import WARPGROUP_THREADS  # noqa: E402
 from ..layouts.paged import box_page_slot  # noqa: E402
 from .common.paged_loader import (  # noqa: E402
     PagedRowGather,
@@ -36,8 +36,6 @@ from .prefill_sm90 import DTYPES, WARP_THREADS, PrefillSm90  # noqa: E402
 # than the 24 of a TMA producer (row offsets, page-table state): 128 * 40 + 256 * 232 = 64512; with three
 # consumer warpgroups the dense budget (32 / 160) stands
 GATHER_REGISTER_BUDGET = {2: (40, 232), 3: (32, 160)}
-# K/V stages of the gather path (page sizes without a TMA box) where shared memory allows; else the config's
-GATHER_STAGES = 3
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -110,15 +108,6 @@ class PrefillPagedSm90(PrefillSm90):
             self.gather = PagedRowGather(self.dtype, head_dim, tma_box_rows, WARP_THREADS)
         else:
             self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
-            # gathers land later than TMA (ncu, paged-v5: the consumers sleep in the full-barrier wait): a third
-            # K/V stage where shared memory allows, so the producer copies two blocks ahead; sO keeps its own
-            # buffer only if it still fits (hd128: it aliases sQ, the dense kernel's hd256 epilogue)
-            stage_bytes = 2 * self.tile_n * (head_dim + head_dim_v)
-            q_bytes = 2 * self.tile_m * head_dim
-            if q_bytes + GATHER_STAGES * stage_bytes + 1024 <= SMEM_LIMIT_BYTES:
-                self.stages = GATHER_STAGES
-                if q_bytes + self.stages * stage_bytes + 2 * self.tile_m * head_dim_v + 2048 > SMEM_LIMIT_BYTES:
-                    self._separate_o_cfg = False
 
     # ------------------------------------------------------------------------------------ host
 
