@@ -248,6 +248,7 @@ def correctness(runner, variants, quick):
 
 
 ROUNDS = 5
+REF_TAG = ""  # --ref-tag
 
 
 def time_ms(fn):
@@ -329,6 +330,11 @@ def bench(runner, dtype_name, hds, seqlen, tags=("",), batch=1, causal_only=Fals
                         f"{t or 'base'} {ratio(per, t, 'cuDNN'):.3f}" for t in ours))
                 if "" in per and len(ours) > 1:
                     row.append("; x base: " + ", ".join(f"{t} {ratio(per, t, ''):.3f}" for t in ours if t))
+                if REF_TAG and REF_TAG in per and len(ours) > 1:
+                    row.append(f"; x {REF_TAG}: " + ", ".join(
+                        f"{t or 'base'} {ratio(per, t, REF_TAG):.3f}" for t in ours if t != REF_TAG))
+                row.append("; rounds ms: " + ", ".join(
+                    f"{t or 'base'} [" + " ".join(f"{x:.4f}" for x in per[t]) + "]" for t in per))
                 log(f"{label:<22}" + "".join(row))
             except Exception:
                 log(f"{label:<22} ERROR\n" + traceback.format_exc())
@@ -347,9 +353,11 @@ def main():
     ap.add_argument("--extra-bench", action="store_true",
                     help="also bench causal 4k (1 x 4096 x 4) and 1k (16 x 1024), the target shapes")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds per case")
+    ap.add_argument("--ref-tag", default="", help="also print every tag's ratio to this tag (where built)")
     ap.add_argument("--order", default="cost", choices=("cost", "l2", "pkg"), help="work list order (see make_work)")
     args = ap.parse_args()
-    global WORK_ORDER, ROUNDS
+    global WORK_ORDER, ROUNDS, REF_TAG
+    REF_TAG = args.ref_tag
     WORK_ORDER = args.order
     ROUNDS = args.rounds
 

@@ -242,7 +242,7 @@ class PrefillPagedSpec(PrefillSpec):
     def tile_n(self) -> int:
         from .kernels.common.config import prefill_tile
 
-        return prefill_tile(self.head_dim, self.head_dim_v, self.causal)[1]
+        return prefill_tile(self.head_dim, self.head_dim_v, self.causal, paged=True)[1]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -73,12 +73,14 @@ class PrefillSm90:
     cannot stop at the end of a request of a ragged batch (it would overwrite the next request's rows).
     """
 
+    PAGED = False  # the paged subclass reads the paged config (no dense-only table exceptions)
+
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0):
         self.dtype = DTYPES[dtype]
         self.head_dim = head_dim
         self.head_dim_v = head_dim_v
         self.causal = causal
-        cfg = prefill_config(head_dim, head_dim_v, causal, tile_m)
+        cfg = prefill_config(head_dim, head_dim_v, causal, tile_m, paged=self.PAGED)
         self.tile_m = cfg.tile_m
         self.tile_n = cfg.tile_n
         self.stages = cfg.stages

@@ -125,3 +125,13 @@ def test_wrapper_plan_validation():
         w.run(q.half(), k.half(), v.half())
     with pytest.raises(DeviceError):
         w.run(q, k, v)
+
+
+def test_dense_only_tile_hd256_causal():
+    # prefill-v5: the dense hd256 causal kernel runs 128 x 64; the paged kernel (and non-causal) keep 128 x 80
+    from cute_attn.specs import PrefillPagedSpec
+
+    assert prefill_config(256, 256, True).tile_n == 64
+    assert prefill_config(256, 256, True, paged=True).tile_n == 80
+    assert prefill_config(256, 256, False).tile_n == 80
+    assert PrefillPagedSpec(dtype="bf16", head_dim=256, head_dim_v=256, causal=True).tile_n == 80

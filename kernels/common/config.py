@@ -8,7 +8,7 @@ Prefill (sm_90a, FA3 design). One row per ``(head_dim, head_dim_v)``; shared mem
 =============  ===========  ===========  =======  ==============================================
 (64, 64)       128 x 128    2             80       causal; non-causal 192 x 128, 3 WGs (as FA3)
 (128, 128)     128 x 128    2             160      FA3 uses 128 x 176 when not causal
-(256, 256)     128 x 80     2             224      ping-pong off (FA3/FA4: registers)
+(256, 256)     128 x 80     2             224      ping-pong off (FA3/FA4: registers); dense causal 128 x 64
 (192, 128)     128 x 112    2             188
 =============  ===========  ===========  =======  ==============================================
 
@@ -122,6 +122,16 @@ _PREFILL_MASK_TABLE = {
 }
 
 
+# Dense-kernel-only exceptions (the paged kernel keeps the rows above: its K/V paths were measured at those tiles):
+# (head_dim, head_dim_v, causal) -> config
+_PREFILL_DENSE_MASK_TABLE = {
+    # hd256 causal 128 x 64 (prefill-v5, H100, bf16, interleaved rounds x 128 x 80 in two processes): 16 x 1k
+    # 1.034 / 1.038 (0.154 vs 0.160 ms; 0.974x -> 1.011-1.013x cuDNN), 1 x 16k 0.998 / 1.023. Non-causal 16k
+    # 0.970 / 1.007: stays at 128 x 80. 4 x 4k hd256 not measured.
+    (256, 256, True): PrefillConfig(tile_m=128, tile_n=64, consumer_wgs=2, pingpong=False),
+}
+
+
 # Variants with a second, shorter tile for batches of short requests: (head_dim, head_dim_v, causal) ->
 # (tile_m of the short-request variant, throughput factor of the table tile over it on long requests). The
 # host (cute_attn.prefill) picks per plan: padded query rows / factor, the smaller wins.
@@ -139,12 +149,15 @@ def prefill_tile_m_choices(head_dim: int, head_dim_v: int, causal: bool) -> tupl
     return (base,) if short is None else (base, short[0])
 
 
-def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0) -> PrefillConfig:
+def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0, paged: bool = False
+                   ) -> PrefillConfig:
     """Tile configuration of the prefill kernel for one variant. ``tile_m = 0``: the table's tile;
     otherwise the row count of one of ``prefill_tile_m_choices`` (the short-request tile is the head dim's
-    mask-independent table row)."""
+    mask-independent table row). ``paged``: the paged kernel's config (without the dense-only exceptions)."""
+    key = (head_dim, head_dim_v, causal)
     try:
-        cfg = _PREFILL_MASK_TABLE.get((head_dim, head_dim_v, causal)) or _PREFILL_TABLE[(head_dim, head_dim_v)]
+        cfg = ((None if paged else _PREFILL_DENSE_MASK_TABLE.get(key)) or _PREFILL_MASK_TABLE.get(key)
+               or _PREFILL_TABLE[(head_dim, head_dim_v)])
     except KeyError:
         raise ValueError(f"no prefill tile for (head_dim, head_dim_v) = ({head_dim}, {head_dim_v})") from None
     if tile_m and tile_m != cfg.tile_m:
@@ -165,7 +178,8 @@ def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0
     return cfg
 
 
-def prefill_tile(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0) -> tuple[int, int]:
+def prefill_tile(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0, paged: bool = False
+                 ) -> tuple[int, int]:
     """``(tile_m, tile_n)`` of the prefill kernel: the host schedule tiles queries by ``tile_m``."""
-    cfg = prefill_config(head_dim, head_dim_v, causal, tile_m)
+    cfg = prefill_config(head_dim, head_dim_v, causal, tile_m, paged)
     return cfg.tile_m, cfg.tile_n
