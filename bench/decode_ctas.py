@@ -50,14 +50,16 @@ def main(argv=None):
             cache, indptr, indices, last = paged_inputs(kv_lens, ps)
             new = planned(indptr, indices, last, ps, dec.CTA_SLACK_DIV)
             old = planned(indptr, indices, last, ps, 0)
-            a, b = new.run(q, cache), old.run(q, cache)
+            (a, la), (b, lb) = new.run(q, cache, return_lse=True), old.run(q, cache, return_lse=True)
             err = (a.float() - b.float()).abs().max().item()
+            n_diff = int((a != b).sum().item())
+            lse_err = (la - lb).abs().max().item()
             fns = {"new": lambda: new.run(q, cache), "all_sms": lambda: old.run(q, cache),
                    "cudnn": lambda: sdpa_decode(q4, kd, vd, SDPBackend.CUDNN_ATTENTION)}
             per = compare(fns, rounds=args.rounds)
             row = {"case": name, "page_size": ps, "ctas new/all": f"{new._plan.work.num_ctas}/{old._plan.work.num_ctas}",
                    "splits new/all": f"{new._plan.work.num_splits}/{old._plan.work.num_splits}",
-                   "max |new - all|": err}
+                   "max |new - all|": err, "elements differing": n_diff, "max |lse new - all|": lse_err}
             for k in fns:
                 row[f"{k}_GBs"] = kv_bytes / median(per[k]) / 1e6
             row["new x all"] = f"{ratio(per, 'new', 'all_sms'):.3f}"
@@ -72,7 +74,8 @@ def main(argv=None):
     info = device_info()
     print(f"\n{info['device']}, {info['date']}; decode CTA-count A/B, {HQ}q/{HK}kv hd{D} bf16, GB/s of KV\n")
     print(markdown_table(rows, ["case", "page_size", "ctas new/all", "splits new/all", "new_GBs", "all_sms_GBs",
-                                "cudnn_GBs", "new x all", "new x cudnn", "all x cudnn", "max |new - all|"]))
+                                "cudnn_GBs", "new x all", "new x cudnn", "all x cudnn", "max |new - all|",
+                                "elements differing", "max |lse new - all|"]))
     write_json(args.json, {"info": info, "rows": rows})
 
 

@@ -11,6 +11,7 @@ import torch
 
 import cute_attn
 from cute_attn import reference as R
+from cute_attn.kernels.common.config import prefill_config
 
 pytestmark = pytest.mark.gpu
 
@@ -80,6 +81,12 @@ def check_dense(out, lse, q, k, v, qo, indptr, indices, last, causal, scale, lay
     w.plan(qo, kv_ragged.tolist(), hq, hk, d, causal=causal, sm_scale=scale, q_data_type=q.dtype)
     dense_o, dense_l = w.run(q, kg.contiguous(), vg.contiguous(), return_lse=True)
     diff = (dense_o.float() - out.float()).abs().max().item() if out.numel() else 0.0
+    if prefill_config(d, d, causal) != prefill_config(d, d, causal, paged=True):
+        # a dense-only tile (config._PREFILL_DENSE_MASK_TABLE): another key-block order, so not the same bits;
+        # both kernels are checked against the reference, here they agree to bf16/fp16 rounding
+        torch.testing.assert_close(dense_o, out, atol=1e-2, rtol=1.6e-2)
+        torch.testing.assert_close(dense_l, lse, atol=1e-3, rtol=1e-4)
+        return
     assert torch.equal(dense_o, out), f"paged != dense on the gathered K/V (max diff {diff:.3g})"
     assert torch.equal(dense_l, lse), "paged LSE != dense LSE"
 
