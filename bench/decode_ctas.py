@@ -59,7 +59,8 @@ def main(argv=None):
             per = compare(fns, rounds=args.rounds)
             row = {"case": name, "page_size": ps, "ctas new/all": f"{new._plan.work.num_ctas}/{old._plan.work.num_ctas}",
                    "splits new/all": f"{new._plan.work.num_splits}/{old._plan.work.num_splits}",
-                   "max |new - all|": err, "elements differing": n_diff, "max |lse new - all|": lse_err}
+                   "max |new - all|": f"{err:.2e}", "elements differing": n_diff,
+                   "max |lse new - all|": f"{lse_err:.2e}"}
             for k in fns:
                 row[f"{k}_GBs"] = kv_bytes / median(per[k]) / 1e6
             row["new x all"] = f"{ratio(per, 'new', 'all_sms'):.3f}"
