@@ -17,9 +17,7 @@ import cutlass.cute as cute  # noqa: E402
 import cutlass.pipeline as pipeline  # noqa: E402
 import cutlass.utils.hopper_helpers as sm90_utils  # noqa: E402
 from cutlass import Float32, Int32, Int64  # noqa: E402
-from cutlass._mlir.dialects import llvm  # noqa: E402
 from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
-from cutlass.cutlass_dsl import T, dsl_user_op  # noqa: E402
 from cutlass.utils import LayoutEnum  # noqa: E402
 
 from ..layouts.decode_work import DECODE_TILES, ITEM_WIDTH, MAX_ROWS, Item  # noqa: E402
@@ -32,44 +30,6 @@ LN2 = math.log(2.0)
 CONSUMER_BARRIER = 1  # named barrier id of the consumer warpgroup (0 is __syncthreads)
 MERGE_UNROLL = 8  # split parts whose loads the merge keeps in flight together
 MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4 == 0)
-# KV load instruction of the producer (compile-time switch, A/B builds): "dsl" = the DSL's cp.async.cg
-# atom; otherwise an inline cp.async.cg with an L2 cache policy and/or the .L2::256B prefetch-size hint:
-# "ef" (evict_first, all lines), "ef50" (evict_first for half the lines, the rest unchanged), "en"
-# (evict_normal, all lines: the hint path with the default priority), "256", "ef256"
-LOAD_MODE = os.environ.get("CUTE_ATTN_DECODE_LOAD", "dsl")
-LOAD_MODES = {  # mode -> (createpolicy instruction or None, L2::256B prefetch)
-    "dsl": (None, False),
-    "ef": ("createpolicy.fractional.L2::evict_first.b64 $0, 1.0;", False),
-    "ef50": ("createpolicy.fractional.L2::evict_first.L2::evict_unchanged.b64 $0, 0.5;", False),
-    "en": ("createpolicy.fractional.L2::evict_normal.b64 $0, 1.0;", False),
-    "256": (None, True),
-    "ef256": ("createpolicy.fractional.L2::evict_first.b64 $0, 1.0;", True),
-}
-
-
-@dsl_user_op
-def _l2_policy(asm: str, *, loc=None, ip=None) -> Int64:
-    """A 64-bit L2 cache policy made by one createpolicy instruction."""
-    return Int64(
-        llvm.inline_asm(
-            T.i64(), [], asm, "=l", has_side_effects=True, is_align_stack=False,
-            asm_dialect=llvm.AsmDialect.AD_ATT, loc=loc, ip=ip,
-        )
-    )
-
-
-@dsl_user_op
-def _cp_async_16(smem_addr: Int32, gmem_addr: Int64, policy, prefetch256: bool, *, loc=None, ip=None):
-    """cp.async.cg of 16 bytes, optionally with an L2 cache policy and the L2::256B prefetch hint."""
-    pf = ".L2::256B" if prefetch256 else ""
-    ops = [Int32(smem_addr).ir_value(loc=loc, ip=ip), Int64(gmem_addr).ir_value(loc=loc, ip=ip)]
-    if policy is None:
-        asm, cons = f"cp.async.cg.shared.global{pf} [$0], [$1], 16;", "r,l,~{memory}"
-    else:
-        ops.append(Int64(policy).ir_value(loc=loc, ip=ip))
-        asm, cons = f"cp.async.cg.shared.global.L2::cache_hint{pf} [$0], [$1], 16, $2;", "r,l,l,~{memory}"
-    llvm.inline_asm(None, ops, asm, cons, has_side_effects=True, is_align_stack=False,
-                    asm_dialect=llvm.AsmDialect.AD_ATT, loc=loc, ip=ip)
 
 
 class DecodeSm90:
@@ -120,11 +80,6 @@ class DecodeSm90:
         self.id_lanes = self.passes * self.warp_rows
         assert self.tile_n % self.pass_rows == 0 and self.id_lanes <= 32
         self.q_threads_per_row = min(chunks, 32)
-        self.load_mode = LOAD_MODE
-        assert self.load_mode in LOAD_MODES, self.load_mode
-        # the inline loads compute the 128-byte-swizzled smem address themselves (K_SW128 atom: 8 rows of
-        # 128 bytes per 1 KB atom, atoms along the rows first, then along head_dim, then stages)
-        assert head_dim * self.dtype.width % 1024 == 0
 
     def _smem_layout(self, rows: int, stages: int | None):
         atom = warpgroup.make_smem_layout_atom(
@@ -206,10 +161,7 @@ class DecodeSm90:
         item_begin = mCtaPtr[bidx]
         item_end = mCtaPtr[bidx + 1]
         if warp_idx >= 4:
-            self.produce(
-                kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, tidx - WARPGROUP,
-                storage.sK.data_ptr().toint(), storage.sV.data_ptr().toint(),
-            )
+            self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, tidx - WARPGROUP)
         else:
             self.consume(
                 kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
@@ -231,8 +183,6 @@ class DecodeSm90:
         item_begin: Int32,
         item_end: Int32,
         ptid: Int32,
-        sK_addr: Int32,
-        sV_addr: Int32,
     ):
         page_div = cute.FastDivmodDivisorV2(mK.shape[1])
         atom = cute.make_copy_atom(
@@ -250,21 +200,6 @@ class DecodeSm90:
         id_lane = lane % self.id_lanes
         id_row = (id_lane // self.warp_rows) * self.pass_rows + warp * self.warp_rows + id_lane % self.warp_rows
         src_lane = lane // self.threads_per_row
-        # inline loads: the smem byte offset of the thread's chunk in each pass (within a stage)
-        chunk = ptid % self.threads_per_row
-        pass_row = ptid // self.threads_per_row
-        stage_bytes = self.tile_n * self.head_dim * (self.dtype.width // 8)
-        s_off = []
-        for m in cutlass.range_constexpr(self.passes):
-            r = m * self.pass_rows + pass_row
-            s_off.append(
-                (r % 8) * 128 + (r // 8) * 1024 + ((chunk % 8) ^ (r % 8)) * 16 + (chunk // 8) * (self.tile_n * 128)
-            )
-        g_off = Int64(chunk * 16)
-        policy_asm, prefetch256 = LOAD_MODES[self.load_mode]
-        policy = None
-        if cutlass.const_expr(policy_asm is not None):
-            policy = _l2_policy(policy_asm)
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
         for it in cutlass.range(item_begin, item_end, unroll=1):
@@ -285,14 +220,8 @@ class DecodeSm90:
                 for m in cutlass.range_constexpr(self.passes):
                     row_page = cute.arch.shuffle_sync(page, m * self.warp_rows + src_lane)
                     row_slot = cute.arch.shuffle_sync(slot, m * self.warp_rows + src_lane)
-                    if cutlass.const_expr(self.load_mode == "dsl"):
-                        self._copy_row(mK, tKsK[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
-                        self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
-                    else:
-                        s_at = state.index * stage_bytes + s_off[m]
-                        for mX, s_base in ((mK, sK_addr), (mV, sV_addr)):
-                            offset = cute.crd2idx((Int64(row_page), Int64(row_slot), Int64(kv_head), 0), mX.layout)
-                            _cp_async_16(s_base + s_at, (mX.iterator + offset).toint() + g_off, policy, prefetch256)
+                    self._copy_row(mK, tKsK[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
+                    self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
                 kv_pipe.producer_commit(state)
                 state.advance()
                 page = page_next
