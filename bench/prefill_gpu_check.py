@@ -24,15 +24,15 @@ import torch
 
 sys.stdout.reconfigure(line_buffering=True)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from bench.common import compare as compare_side_by_side, median, ratio  # noqa: E402  (``compare`` here checks outputs)
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 # tile_m of the kernel per (head_dim, head_dim_v); read from the kernel's config when the checkout is here
 TILE_M = {(64, 64): 128, (128, 128): 128, (256, 256): 128, (192, 128): 128}
 try:
-    sys.path.insert(0, ROOT)
     from kernels.common.config import prefill_tile
 
     TILE_M = {k: prefill_tile(*k, False)[0] for k in TILE_M}
-    from bench.common import compare as compare_side_by_side, median, ratio
 except Exception as e:  # the table above is the fallback
     print(f"(config import failed: {e!r}; using built-in tile table {TILE_M})")
 
@@ -249,25 +249,6 @@ def correctness(runner, variants, quick):
 
 ROUNDS = 5
 REF_TAG = ""  # --ref-tag
-
-
-def time_ms(fn):
-    fn()
-    torch.cuda.synchronize()
-    try:
-        import triton.testing
-
-        return triton.testing.do_bench(fn, warmup=25, rep=200, return_mode="median")
-    except ImportError:
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        times = []
-        for _ in range(20):
-            start.record()
-            fn()
-            end.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(end))
-        return sorted(times)[len(times) // 2]
 
 
 def visible_pairs(q_len, kv_len, causal):

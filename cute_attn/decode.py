@@ -164,14 +164,14 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     if num_ctas == 1:
         return DecodeWork(base, np.array([0, n_seq], np.int32), 0, 0)
 
+    cuts = _locate_cuts(total, num_ctas, req_end, seq_cost, kv_lens, S)
     if num_ctas == num_sms and CTA_SLACK_DIV:
-        best = None
-        for cand in range(num_sms, max(num_sms - num_sms // CTA_SLACK_DIV, 2) - 1, -1):
-            n_inside = int(_locate_cuts(total, cand, req_end, seq_cost, kv_lens, S)[-1].sum())
-            if best is None or n_inside < best[0]:
-                best = (n_inside, cand)
-        num_ctas = best[1]
-    share, bounds, r, i, lo, inside = _locate_cuts(total, num_ctas, req_end, seq_cost, kv_lens, S)
+        best = int(cuts[-1].sum())
+        for cand in range(num_sms - 1, max(num_sms - num_sms // CTA_SLACK_DIV, 2) - 1, -1):
+            c_cuts = _locate_cuts(total, cand, req_end, seq_cost, kv_lens, S)
+            if int(c_cuts[-1].sum()) < best:
+                best, num_ctas, cuts = int(c_cuts[-1].sum()), cand, c_cuts
+    share, bounds, r, i, lo, inside = cuts
     lens_r = kv_lens[r]
     cut_cta = np.flatnonzero(inside)  # the CTA after cut j is j + 1
     cut_seq = (r * S + i)[cut_cta]
