@@ -169,6 +169,21 @@ def test_equal_lengths_take_whole_sequences_over_slightly_fewer_ctas(kv_lens, ct
     assert w0.num_ctas == SMS and w0.num_splits >= splits and len(w0.items) > len(w.items)
 
 
+@pytest.mark.parametrize("kv_lens, per_cta", [([4096] * 64, 4), ([1024] * 128, 8), ([4096] * 32, 2), ([512] * 256, 16)])
+def test_head_minor_order(kv_lens, per_cta, monkeypatch):
+    # whole sequences, k per CTA: CTA 8 g + h runs kv head h of requests k g .. k g + k - 1
+    w = check_schedule(kv_lens, 32, 8)
+    assert w.num_splits == 0 and np.all(np.diff(w.cta_ptr) == per_cta)
+    for c in range(w.num_ctas):
+        it = w.items[w.cta_ptr[c]:w.cta_ptr[c + 1]]
+        g, h = divmod(c, 8)
+        assert np.all(it[:, Item.KV_HEAD] == h) and it[:, Item.BATCH].tolist() == list(range(per_cta * g, per_cta * g + per_cta))
+    monkeypatch.setattr(D, "HEAD_MINOR", 0)
+    w0 = check_schedule(kv_lens, 32, 8)
+    assert np.array_equal(w0.cta_ptr, w.cta_ptr) and sorted(map(tuple, w0.items.tolist())) == sorted(map(tuple, w.items.tolist()))
+    assert np.all(w0.items[: min(per_cta, 8), Item.BATCH] == w0.items[0, Item.BATCH])
+
+
 def test_skewed_batch_spreads_the_long_request():
     w = check_schedule([32768] + [256] * 63, 32, 8)
     items = w.items
