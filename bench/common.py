@@ -30,7 +30,54 @@ def time_ms(fn, warmup_ms: float = 25, rep_ms: float = 200) -> float:
         return sorted(times)[len(times) // 2]
 
 
-def compare(fns: dict, rounds: int = 3, rep_ms: float = 80, warm_s: float = 1.5) -> dict:
+FLUSH_MODES = ("zero", "read")
+_FLUSH_BUF: list = []
+
+
+def time_ms_flush(fn, flush: str = "zero", warmup_ms: float = 25, rep_ms: float = 200) -> float:
+    """Median time of ``fn()`` in ms with L2 evicted before every call. ``zero``: triton's do_bench (it zeroes a
+    256 MB buffer before each call, so ~50 MB of dirty lines are written back while ``fn`` runs); ``read``: the
+    same scheme (CUDA events around ``fn`` only, one eviction per call, do_bench's repetition count) but L2 is
+    evicted by reading a 256 MB buffer, which leaves only clean lines."""
+    if flush == "zero":
+        return time_ms(fn, warmup_ms, rep_ms)
+    if flush != "read":
+        raise ValueError(f"flush must be one of {FLUSH_MODES}, got {flush!r}")
+    if not _FLUSH_BUF:
+        _FLUSH_BUF.append((torch.ones(64 << 20, dtype=torch.float32, device="cuda"),
+                           torch.empty((), dtype=torch.float32, device="cuda")))
+    buf, sink = _FLUSH_BUF[0]
+    fn()
+    torch.cuda.synchronize()
+    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    a.record()
+    for _ in range(5):
+        torch.sum(buf, 0, out=sink)
+        fn()
+    b.record()
+    torch.cuda.synchronize()
+    flush_est = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    flush_est[0].record()
+    torch.sum(buf, 0, out=sink)
+    flush_est[1].record()
+    torch.cuda.synchronize()
+    est = max(a.elapsed_time(b) / 5 - flush_est[0].elapsed_time(flush_est[1]), 1e-3)  # ms of fn alone
+    n_warm = max(1, int(warmup_ms / est))
+    n_rep = max(1, int(rep_ms / est))  # do_bench's counts (they leave the flush out of the estimate)
+    for _ in range(n_warm):
+        fn()
+    ev = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(n_rep)]
+    for s, e in ev:
+        torch.sum(buf, 0, out=sink)
+        s.record()
+        fn()
+        e.record()
+    torch.cuda.synchronize()
+    t = sorted(s.elapsed_time(e) for s, e in ev)
+    return t[len(t) // 2]
+
+
+def compare(fns: dict, rounds: int = 3, rep_ms: float = 80, warm_s: float = 1.5, flush: str = "zero") -> dict:
     """Time the callables of ``fns`` (name -> fn) side by side, fairly under a power-capped clock.
 
     An H100 starts a burst at ~1980 MHz and, about 1.5 s into it, reaches its 700 W limit and drops to
@@ -51,7 +98,7 @@ def compare(fns: dict, rounds: int = 3, rep_ms: float = 80, warm_s: float = 1.5)
     per = {n: [] for n in names}
     for r in range(rounds):
         for n in (names if r % 2 == 0 else names[::-1]):
-            per[n].append(time_ms(fns[n], warmup_ms=10, rep_ms=rep_ms))
+            per[n].append(time_ms_flush(fns[n], flush, warmup_ms=10, rep_ms=rep_ms))
     return per
 
 

@@ -2,7 +2,13 @@
 decode on a dense KV (cuDNN and FlashAttention backends, ``enable_gqa=True``) and the device copy
 bandwidth, measured in one process; plus the host time of ``plan()`` for a batch of 256.
 
-    python -m bench.decode [--json out.json]
+    python -m bench.decode [--json out.json] [--flush {zero,read}] [--cases "64 x 4k" ...] [--no-extras]
+
+``--flush`` picks how L2 is evicted before every timed call (``bench.common.time_ms_flush``): ``zero``
+(default, triton's do_bench: a zeroed 256 MB buffer, whose ~50 MB of dirty lines are written back while the
+timed kernel runs) or ``read`` (a read pass over 256 MB: clean lines, nothing to write back), the same for
+ours and for every peer. ``--cases`` keeps the named cases; ``--no-extras`` skips the HND rows, the 1 x N
+sweep and the host timings.
 
 GB/s counts the KV bytes a decode must read (K and V of every cached row, once); the peers read a
 dense, padded KV (a skewed batch is padded to its longest request) but are credited the same bytes.
@@ -19,7 +25,7 @@ import torch.nn.functional as F
 
 import cute_attn
 
-from .common import compare, copy_bandwidth_gbs, device_info, markdown_table, median, ratio, write_json
+from .common import FLUSH_MODES, compare, copy_bandwidth_gbs, device_info, markdown_table, median, ratio, write_json
 
 HQ, HK, D = 32, 8, 128
 DTYPE = torch.bfloat16
@@ -52,7 +58,7 @@ def sdpa_decode(q, k, v, backend):
         return F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
 
 
-def bench_case(name, kv_lens, page_sizes, copy_gbs, layout="NHD", peers=True, rounds=3, warm_s=1.5):
+def bench_case(name, kv_lens, page_sizes, copy_gbs, layout="NHD", peers=True, rounds=3, warm_s=1.5, flush="zero"):
     """One row per page size (the peers' columns in the page-16 row, or the only row): ours at every page size
     and the dense SDPA peers timed side by side (``bench.common.compare``: warm-up to the steady clock, then
     interleaved rounds in alternating order); ``vs_cudnn`` is the median of the per-round ratios."""
@@ -83,13 +89,13 @@ def bench_case(name, kv_lens, page_sizes, copy_gbs, layout="NHD", peers=True, ro
                 fns[label] = fn
             except Exception as e:  # a backend that refuses this shape: say so, keep going
                 peer_row[f"{label}_us"] = f"n/a ({type(e).__name__})"
-    per = compare(fns, rounds=rounds, warm_s=warm_s)
+    per = compare(fns, rounds=rounds, warm_s=warm_s, flush=flush)
     if layout != "NHD":
         name = f"{name} {layout}"
     rows = []
     for ps in page_sizes:
         ms = median(per[f"page{ps}"])
-        row = {"case": name, "page_size": ps, "MB": kv_bytes / 1e6, "cute_attn_us": ms * 1e3,
+        row = {"case": name, "page_size": ps, "flush": flush, "MB": kv_bytes / 1e6, "cute_attn_us": ms * 1e3,
                "cute_attn_GBs": kv_bytes / ms / 1e6, "pct_of_copy": 100 * kv_bytes / ms / 1e6 / copy_gbs,
                "splits": splits[ps], "rounds_ms": {k: v for k, v in per.items() if k == f"page{ps}"}}
         if "cudnn" in fns:
@@ -179,26 +185,38 @@ def run_host_time_us(reps=300):
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--json")
+    p.add_argument("--flush", choices=FLUSH_MODES, default="zero")
+    p.add_argument("--cases", nargs="+", default=None, help="case names to keep (default: all)")
+    p.add_argument("--no-extras", action="store_true", help="skip HND, the 1 x N sweep and the host timings")
     args = p.parse_args(argv)
     info = device_info()
     copy = copy_bandwidth_gbs()
+    cases = [(n, k) for n, k in CASES if args.cases is None or n in args.cases]
     rows = []
-    for name, kv_lens in CASES:
+    for name, kv_lens in cases:
         try:
-            rows.extend(bench_case(name, kv_lens, (1, 16), copy))
+            rows.extend(bench_case(name, kv_lens, (1, 16), copy, flush=args.flush))
         except Exception as e:  # keep going: one broken case must not hide the others
             rows.append({"case": f"FAILED {name}", "MB": repr(e)[:200]})
         for r in rows[-2:]:
             print(r, flush=True)
+    cols = ["case", "page_size", "MB", "cute_attn_us", "cute_attn_GBs", "pct_of_copy", "splits",
+            "cudnn_us", "cudnn_GBs", "fa2_us", "fa2_GBs", "vs_cudnn"]
+    if args.no_extras:
+        print(f"\n{info['device']}, {info['date']}; L2 flush: {args.flush}; device copy {copy:.0f} GB/s\n")
+        print(markdown_table(rows, cols))
+        write_json(args.json, {"info": info, "copy_GBs": copy, "flush": args.flush, "rows": rows})
+        return
     # HND at page 16: a page holds 4 KB of one head's rows (NHD: 256-byte rows at a 2 KB stride): does
     # the read pattern explain the last ~5% to cuDNN's dense, contiguous per-head stream?
-    for name, kv_lens in CASES:
+    for name, kv_lens in cases:
         if name in ("64 x 4k", "16 x 16k", "1 x 32k", "8 x 32k"):
-            rows.extend(bench_case(name, kv_lens, (16,), copy, layout="HND", peers=False, rounds=2, warm_s=0.5))
+            rows.extend(bench_case(name, kv_lens, (16,), copy, layout="HND", peers=False, rounds=2, warm_s=0.5,
+                                   flush=args.flush))
             print(rows[-1], flush=True)
     # one request of growing length: time = fixed + bytes / rate; the intercept is the start-up and
     # tail cost that keeps 1 x 32k far from the copy bandwidth
-    sweep = [bench_case(f"1 x {n // 1024}k", [n], (16,), copy, rounds=2, warm_s=0.5)[0]
+    sweep = [bench_case(f"1 x {n // 1024}k", [n], (16,), copy, rounds=2, warm_s=0.5, flush=args.flush)[0]
              for n in (4096, 8192, 16384, 32768, 65536, 131072)]
     fits = {}
     for key in ("cute_attn", "cudnn"):
@@ -214,9 +232,7 @@ def main(argv=None):
 
     copy_path = "cudaMemcpyAsync (torch's libcudart)" if dec._cudart() is not None else "torch copy_"
     fmt = lambda t: "not built" if t is None else f"{t[1]:.0f} us (min {t[0]:.0f})"  # noqa: E731
-    cols = ["case", "page_size", "MB", "cute_attn_us", "cute_attn_GBs", "pct_of_copy", "splits",
-            "cudnn_us", "cudnn_GBs", "fa2_us", "fa2_GBs", "vs_cudnn"]
-    print(f"\n{info['device']}, {info['date']}; {HQ}q/{HK}kv heads, head_dim {D}, bf16; "
+    print(f"\n{info['device']}, {info['date']}; L2 flush: {args.flush}; {HQ}q/{HK}kv heads, head_dim {D}, bf16; "
           f"device copy (read+write) {copy:.0f} GB/s; plan() host time, batch 256, median: compiled planner "
           f"{fmt(plan_us['compiled'])} (its C call {fmt(plan_us.get('compiled_call'))}, without the page ids "
           f"{fmt(plan_us.get('compiled_call_no_ids'))}), numpy planner "
@@ -227,7 +243,7 @@ def main(argv=None):
         f"{k} fixed {v['fixed_us']:.1f} us, stream {v['stream_GBs']:.0f} GB/s" for k, v in fits.items()))
     print(markdown_table(sweep, ["case", "MB", "cute_attn_us", "cute_attn_GBs", "pct_of_copy", "splits", "cudnn_us",
                                  "cudnn_GBs"]))
-    write_json(args.json, {"info": info, "copy_GBs": copy, "plan_us_batch256": (plan_us["compiled"] or plan_us["numpy"])[1], "plan_us": plan_us, "run_host_us": run_us, "rows": rows,
+    write_json(args.json, {"info": info, "copy_GBs": copy, "flush": args.flush, "plan_us_batch256": (plan_us["compiled"] or plan_us["numpy"])[1], "plan_us": plan_us, "run_host_us": run_us, "rows": rows,
                            "sweep_1xN": sweep, "sweep_fit": fits,
                            "heads": [HQ, HK], "head_dim": D, "scale": 1 / math.sqrt(D)})
 

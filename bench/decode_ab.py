@@ -16,14 +16,34 @@ import torch
 
 import cute_attn
 import cute_attn.decode as dec
-from bench.common import time_ms
+from bench.common import FLUSH_MODES, time_ms_flush
 from bench.decode import CASES, DTYPE, HK, HQ, D, paged_inputs, sdpa_decode
 
 KNOBS = ("STATIC_FRACTION", "QUEUE_SLOTS_PER_SM", "QUEUE_MIN_ROWS")
 
 
+_SAVED: dict = {}
+
+
 def apply(setting: str) -> None:
-    """``off`` (no queue), ``base`` (the build's defaults, also for a build without knobs) or f,per_sm,min_rows."""
+    """``off`` (no queue), ``base`` (the build's defaults, also for a build without knobs), f,per_sm,min_rows,
+    or ``NAME=VALUE[:NAME=VALUE]``: module constants of cute_attn.decode (ints), planned by the numpy planner
+    (the compiled one has them built in)."""
+    for k, v in _SAVED.items():  # undo the last NAME=VALUE setting
+        if k == "_PLANNER":
+            dec._PLANNER[:] = v
+        else:
+            setattr(dec, k, v)
+    _SAVED.clear()
+    if "=" in setting:
+        dec.compiled_planner()  # loaded (or None) into dec._PLANNER
+        _SAVED["_PLANNER"] = dec._PLANNER[:]
+        for kv in setting.split(":"):
+            k, v = kv.split("=")
+            _SAVED[k] = getattr(dec, k)
+            setattr(dec, k, int(v))
+        dec._PLANNER[:] = [None]
+        return
     if not hasattr(dec, "QUEUE_SLOTS_PER_SM"):
         assert setting == "base", f"this build has no queue knobs: {setting}"
         return
@@ -89,6 +109,8 @@ def main(argv=None):
     p.add_argument("--cudnn", action="store_true")
     p.add_argument("--host", action="store_true", help="also plan() / run() host times (bench.decode's)")
     p.add_argument("--l2", nargs="*", default=[], help="also time with L2 'dirty' / 'clean' before each call")
+    p.add_argument("--flush", nargs="+", choices=FLUSH_MODES, default=["zero"],
+                   help="main timer(s): bench.common.time_ms_flush (zero = triton do_bench)")
     p.add_argument("--json")
     args = p.parse_args(argv)
     rows = []
@@ -103,12 +125,14 @@ def main(argv=None):
                 apply(setting)
                 w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
                 w.plan(indptr, indices, last, HQ, HK, D, page_size)
-                ms = time_ms(lambda: w.run(q, cache))
                 work = w._plan.work
-                rows.append({"label": args.label, "setting": setting, "case": name, "page": page_size,
-                             "us": ms * 1e3, "GBs": kv_bytes / ms / 1e6, "ctas": work.num_ctas,
-                             "queue": getattr(work, "queue", 0), "splits": work.num_splits})
-                print(json.dumps(rows[-1]), flush=True)
+                for fl in args.flush:
+                    ms = time_ms_flush(lambda: w.run(q, cache), fl)
+                    tag = "" if fl == "zero" else f"_{fl}"
+                    rows.append({"label": args.label, "setting": setting + tag, "case": name, "page": page_size,
+                                 "us": ms * 1e3, "GBs": kv_bytes / ms / 1e6, "ctas": work.num_ctas,
+                                 "queue": getattr(work, "queue", 0), "splits": work.num_splits})
+                    print(json.dumps(rows[-1]), flush=True)
                 for state in args.l2:
                     ms = time_l2(lambda: w.run(q, cache), state)
                     rows.append({"label": args.label, "setting": f"{setting}_l2{state}", "case": name, "page": page_size,
@@ -123,10 +147,12 @@ def main(argv=None):
             q4 = torch.randn(len(kv_lens), HQ, 1, D, dtype=DTYPE, device="cuda")
             kd = torch.randn(len(kv_lens), HK, max(kv_lens), D, dtype=DTYPE, device="cuda")
             vd = torch.randn_like(kd)
-            ms = time_ms(lambda: sdpa_decode(q4, kd, vd, SDPBackend.CUDNN_ATTENTION))
-            rows.append({"label": args.label, "setting": "cudnn", "case": name, "page": 0, "us": ms * 1e3,
-                         "GBs": kv_bytes / ms / 1e6})
-            print(json.dumps(rows[-1]), flush=True)
+            for fl in args.flush:
+                ms = time_ms_flush(lambda: sdpa_decode(q4, kd, vd, SDPBackend.CUDNN_ATTENTION), fl)
+                tag = "" if fl == "zero" else f"_{fl}"
+                rows.append({"label": args.label, "setting": "cudnn" + tag, "case": name, "page": 0, "us": ms * 1e3,
+                             "GBs": kv_bytes / ms / 1e6})
+                print(json.dumps(rows[-1]), flush=True)
             for state in args.l2:
                 ms = time_l2(lambda: sdpa_decode(q4, kd, vd, SDPBackend.CUDNN_ATTENTION), state)
                 rows.append({"label": args.label, "setting": f"cudnn_l2{state}", "case": name, "page": 0,

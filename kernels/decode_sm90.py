@@ -30,6 +30,12 @@ LN2 = math.log(2.0)
 CONSUMER_BARRIER = 1  # named barrier id of the consumer warpgroup (0 is __syncthreads)
 MERGE_UNROLL = 8  # split parts whose loads the merge keeps in flight together
 MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4 == 0)
+# Debug build switch (read when this module is imported, i.e. at build time): CTA c writes globaltimer / clock
+# stamps as int32 into row shape[0] - 1 - c of tmp_o (bench/decode_trace.py makes that buffer large enough;
+# never set it for a build that run() uses). Columns: 0 consumer start, 1 first KV tile landed, 2 last tile's
+# GEMMs done, 3 consumer end, 4 merges done, 5 SM id, 6 producer's first tile issued, 7 its last tile issued,
+# 8-11 clock at 0-3, 12 end of the last merge, 13 start of that merge's epilogue (globaltimer_lo, ns).
+TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 
 
 class DecodeSm90:
@@ -160,12 +166,17 @@ class DecodeSm90:
 
         item_begin = mCtaPtr[bidx]
         item_end = mCtaPtr[bidx + 1]
+        trace = mTmpO
+        if cutlass.const_expr(TRACE):
+            t_off = cute.crd2idx((mTmpO.shape[0] - 1 - bidx, 0), mTmpO.layout)
+            t_ptr = cute.make_ptr(Int32, (mTmpO.iterator + t_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
+            trace = cute.make_tensor(t_ptr, cute.make_layout(16))
         if warp_idx >= 4:
-            self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, tidx - WARPGROUP)
+            self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, tidx - WARPGROUP, trace)
         else:
             self.consume(
                 kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
-                item_begin, item_end, tidx, scale_log2,
+                item_begin, item_end, tidx, scale_log2, trace,
             )
 
     # ------------------------------------------------------------------------------------ producer
@@ -183,6 +194,7 @@ class DecodeSm90:
         item_begin: Int32,
         item_end: Int32,
         ptid: Int32,
+        trace: cute.Tensor,
     ):
         page_div = cute.FastDivmodDivisorV2(mK.shape[1])
         atom = cute.make_copy_atom(
@@ -226,6 +238,12 @@ class DecodeSm90:
                 state.advance()
                 page = page_next
                 slot = slot_next
+                if cutlass.const_expr(TRACE):
+                    if ptid == 0:
+                        if it == item_begin and t == 0:
+                            trace[6] = cute.arch.globaltimer_lo()
+                        if it == item_end - 1 and t == n_tiles - 1:
+                            trace[7] = cute.arch.globaltimer_lo()
 
     @cute.jit
     def _row_page(self, mKvIdx: cute.Tensor, page_div, page_base: Int32, r: Int32):
@@ -271,7 +289,14 @@ class DecodeSm90:
         item_end: Int32,
         tidx: Int32,
         scale_log2: Float32,
+        trace: cute.Tensor,
     ):
+        if cutlass.const_expr(TRACE):
+            if tidx == 0:
+                trace[0] = cute.arch.globaltimer_lo()
+                trace[8] = cute.arch.clock()
+                trace[5] = cute.arch.smid()
+        merges = Int32(0)
         tiled_mma_qk = sm90_utils.make_trivial_tiled_mma(
             self.dtype, self.dtype, warpgroup.OperandMajorMode.K, warpgroup.OperandMajorMode.K, Float32,
             atom_layout_mnk=(1, 1, 1), tiler_mn=(MAX_ROWS, self.tile_n),
@@ -339,6 +364,10 @@ class DecodeSm90:
                     cute.arch.cp_async_wait_group(0)
                     cute.arch.fence_view_async_shared()
                     cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
+                    if cutlass.const_expr(TRACE):
+                        if tidx == 0 and it == item_begin:
+                            trace[1] = cute.arch.globaltimer_lo()
+                            trace[9] = cute.arch.clock()
                 cute.arch.fence_view_async_shared()  # cp.async (generic proxy) data read by wgmma
                 gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, state.index], True, -1)
                 warpgroup.wait_group(0)
@@ -357,9 +386,29 @@ class DecodeSm90:
             else:
                 cute.arch.cp_async_wait_group(0)  # no copy into sQ may still land under the next item's
 
+            t_epi = Int32(0)
+            if cutlass.const_expr(TRACE):
+                t_epi = cute.arch.globaltimer_lo()
+                if tidx == 0 and it == item_end - 1:
+                    trace[2] = t_epi
+                    trace[10] = cute.arch.clock()
             self._epilogue(
                 it, mItems, acc_O, tOcO, row_max, row_sum, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, tidx
             )
+            if cutlass.const_expr(TRACE):
+                if mItems[it, Item.MERGE_ID] >= 0:
+                    if sFlag[0] == 1:
+                        merges += 1
+                        if tidx == 0:
+                            trace[12] = cute.arch.globaltimer_lo()
+                            trace[13] = t_epi
+                # sFlag is rewritten by the next split item's epilogue only after a barrier
+                cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
+        if cutlass.const_expr(TRACE):
+            if tidx == 0:
+                trace[3] = cute.arch.globaltimer_lo()
+                trace[11] = cute.arch.clock()
+                trace[4] = merges
 
     @cute.jit
     def _online_softmax(
