@@ -1,0 +1,147 @@
+"""Where the time of one decode launch goes, per CTA, from the ``CUTE_ATTN_DECODE_TRACE=1`` debug build
+(``kernels/decode_sm90.py``: globaltimer / clock stamps written into spare rows of tmp_o). Needs that build:
+
+    CUTE_ATTN_DECODE_TRACE=1 python3 -m cute_attn.build --only 'decode_bf16_headdim128*'
+    python3 bench/decode_trace.py --cases "1 x 32k" --flush read zero --json out.json
+
+Per launch: the event time (start event -> end event around run()), the in-kernel span (first CTA start ->
+last CTA end, globaltimer), and per CTA: start offset, first KV tile landed, last tile's GEMMs done, end,
+merges (ns from the first CTA's start; clock cycles for the in-CTA durations). Summaries are medians over
+the launches of min / median / max over CTAs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import torch
+
+import cute_attn
+import cute_attn.decode as dec
+from bench.decode import DTYPE, HK, HQ, D, paged_inputs
+from bench.decode_ab import apply, case_lens
+
+COLS = 16
+
+
+def launches(w, q, cache, flush: str, reps: int):
+    plan = w._plan
+    ctas = plan.grid
+    rows = plan.tmp_o.shape[0]
+    big = torch.zeros(rows + ctas + 8, D, dtype=torch.float32, device="cuda")
+    plan.tmp_o = big
+    trace = big[-ctas:].view(torch.int32)[:, :COLS]  # row shape[0] - 1 - c is CTA c
+    buf = torch.ones(64 << 20, dtype=torch.float32, device="cuda")
+    sink = torch.empty((), dtype=torch.float32, device="cuda")
+    out = []
+    for r in range(reps + 2):
+        trace.zero_()
+        if flush == "zero":
+            buf.zero_()
+        else:
+            torch.sum(buf, 0, out=sink)
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        w.run(q, cache)
+        b.record()
+        torch.cuda.synchronize()
+        if r < 2:
+            continue
+        t = trace.flip(0).cpu().numpy().astype(np.int64)  # CTA order
+        out.append((a.elapsed_time(b) * 1e3, t))
+    return out
+
+
+def summarize(runs, kv_bytes):
+    def q3(x):
+        return [float(np.min(x)), float(np.median(x)), float(np.max(x))]
+
+    keys = {}
+    for ev_us, t in runs:
+        g = t[:, :8] & 0xFFFFFFFF
+        t0 = g[:, 0].min()
+        rel = lambda c: ((t[:, c] - t0) & 0xFFFFFFFF) / 1e3  # noqa: E731  us from the first CTA's start
+        start, first, last_tile, end = rel(0), rel(1), rel(2), rel(3)
+        span = end.max()
+        clk = lambda a, b: ((t[:, b] - t[:, a]) & 0xFFFFFFFF).astype(np.float64)  # noqa: E731
+        merged = t[:, 4] > 0
+        d = {
+            "event_us": ev_us,
+            "span_us": span,
+            "outside_us": ev_us - span,
+            "start_us": q3(start),
+            "first_tile_us": q3(first),
+            "last_tile_us": q3(last_tile),
+            "end_us": q3(end),
+            "tail_after_median_last_tile_us": span - float(np.median(last_tile)),
+            "stream_GBs_first_to_last_tile": kv_bytes / (float(np.median(last_tile)) - float(np.median(first))) / 1e3,
+            "cyc_start_to_first": q3(clk(8, 9)),
+            "cyc_first_to_last": q3(clk(9, 10)),
+            "cyc_last_to_end": q3(clk(10, 11)),
+            "merging_ctas": int(merged.sum()),
+        }
+        if merged.any():
+            m_end = ((t[merged, 12] - t0) & 0xFFFFFFFF) / 1e3
+            m_start = ((t[merged, 13] - t0) & 0xFFFFFFFF) / 1e3
+            d["merge_epilogue_us"] = q3(m_end - m_start)
+            d["last_merge_start_us"] = float(m_start.max())
+            d["last_merge_end_us"] = float(m_end.max())
+        prod_first = ((t[:, 6] - t0) & 0xFFFFFFFF) / 1e3
+        prod_last = ((t[:, 7] - t0) & 0xFFFFFFFF) / 1e3
+        d["producer_first_issue_us"] = q3(prod_first)
+        d["producer_last_issue_us"] = q3(prod_last)
+        for k, v in d.items():
+            keys.setdefault(k, []).append(v)
+    out = {}
+    for k, vs in keys.items():
+        if isinstance(vs[0], list):
+            out[k] = [float(np.median([v[i] for v in vs])) for i in range(3)]
+        else:
+            out[k] = float(np.median(vs))
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--cases", nargs="+", default=["1 x 32k"])
+    p.add_argument("--pages", nargs="+", type=int, default=[16])
+    p.add_argument("--flush", nargs="+", default=["read", "zero"])
+    p.add_argument("--settings", nargs="+", default=["base"], help="bench.decode_ab settings (NAME=VALUE...)")
+    p.add_argument("--reps", type=int, default=20)
+    p.add_argument("--json")
+    p.add_argument("--raw", help="npz of the last setting's raw stamps")
+    args = p.parse_args(argv)
+    res, raw = [], {}
+    for name in args.cases:
+        kv_lens = case_lens(name)
+        kv_bytes = sum(kv_lens) * HK * D * 2 * 2
+        for page_size in args.pages:
+            torch.manual_seed(page_size)
+            cache, indptr, indices, last = paged_inputs(kv_lens, page_size)
+            q = torch.randn(len(kv_lens), HQ, D, dtype=DTYPE, device="cuda")
+            for setting in args.settings:
+                apply(setting)
+                w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+                w.plan(indptr, indices, last, HQ, HK, D, page_size)
+                work = w._plan.work
+                for fl in args.flush:
+                    runs = launches(w, q, cache, fl, args.reps)
+                    row = {"case": name, "page": page_size, "setting": setting, "flush": fl, "ctas": work.num_ctas,
+                           "splits": work.num_splits, **summarize(runs, kv_bytes)}
+                    res.append(row)
+                    raw[f"{name}|{page_size}|{setting}|{fl}"] = np.stack([t for _, t in runs])
+                    print(json.dumps(row), flush=True)
+                apply("base")
+            del cache
+            torch.cuda.empty_cache()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=1)
+    if args.raw:
+        np.savez_compressed(args.raw, **{k.replace(" ", "_").replace("|", "__"): v for k, v in raw.items()})
+
+
+if __name__ == "__main__":
+    main()
