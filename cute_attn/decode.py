@@ -47,8 +47,9 @@ CTA_SLACK_DIV = 20
 # sequences, and the CTAs fall in groups of S (sequences per request) that together hold k whole requests,
 # CTA s of a group runs sequence s of each of its k requests (instead of k adjacent sequences): the S kv
 # heads of a page are then read by S CTAs in the same window (decode-v10's hand-made schedules: +1 % at
-# 64x4k). Each CTA of a group gets one sequence of every request: no less balanced. 0: off.
-HEAD_MINOR = 1
+# 64x4k). Each CTA of a group gets one sequence of every request: no less balanced. Applied from this page
+# size up (decode-v11: page 16 +0.9-1.1 % at 32x8k / 64x4k / 128x1k; page 1 +0.1 / +0.4 / -1.2 %); 0: off.
+HEAD_MINOR_MIN_PAGE = 16
 LOG2E = 1.0 / math.log(2.0)
 # Each split's partial LSEs start on their own 128-byte line: the merging CTA never holds a line that
 # another split's parts write (no stale L1 data, whatever the fence does to L1).
@@ -132,7 +133,7 @@ def _locate_cuts(total, num_ctas, req_end, seq_cost, kv_lens, S):
 
 
 def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, head_dim: int,
-                     num_sms: int, elem_bytes: int = 2) -> DecodeWork:
+                     num_sms: int, elem_bytes: int = 2, page_size: int = 16) -> DecodeWork:
     """Split the KV rows of every (request, kv head, head block) over at most ``num_sms`` CTAs.
 
     The sequences are laid end to end in one stream of bytes (each with ``ITEM_OVERHEAD_BYTES`` in
@@ -144,7 +145,8 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     stream is located at request granularity; the item table is a cached per-request template
     broadcast over the batch, and only the (at most ``num_sms - 1``) cuts are handled per element.
     ``cute_attn/csrc/decode_plan.cpp`` is its compiled twin (the same schedule bit for bit), which
-    plan() uses when it is built; this one is the reference and the fallback.
+    plan() uses when it is built; this one is the reference and the fallback. ``page_size`` only decides
+    the head-minor CTA order (``HEAD_MINOR_MIN_PAGE``).
     """
     kv_lens = np.asarray(kv_lens, dtype=np.int64)
     page_base = np.asarray(page_base, dtype=np.int64)
@@ -206,8 +208,8 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
         cta_ptr = np.zeros(num_ctas + 1, dtype=np.int32)
         np.cumsum(np.bincount(cta, minlength=num_ctas), out=cta_ptr[1:])
         k = n_seq // num_ctas
-        if (HEAD_MINOR and S > 1 and k > 1 and k * num_ctas == n_seq and num_ctas % S == 0
-                and cta_ptr[-1] == n_seq and (cta_ptr[1:] - cta_ptr[:-1] == k).all()):
+        if (0 < HEAD_MINOR_MIN_PAGE <= page_size and S > 1 and k > 1 and k * num_ctas == n_seq
+                and num_ctas % S == 0 and cta_ptr[-1] == n_seq and (cta_ptr[1:] - cta_ptr[:-1] == k).all()):
             base = base.reshape(num_ctas // S, k, S, ITEM_WIDTH).transpose(0, 2, 1, 3).reshape(n_seq, ITEM_WIDTH)
         return DecodeWork(base, cta_ptr, 0, 0)
 
@@ -583,7 +585,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
             max_page_id = hi
         kv_lens = np.where(pages > 0, (pages - 1) * page_size + last, 0)
         num_qo_heads, num_kv_heads = heads
-        work = plan_decode_work(kv_lens, indptr[:-1], num_qo_heads, num_kv_heads, spec.head_dim, num_sms)
+        work = plan_decode_work(kv_lens, indptr[:-1], num_qo_heads, num_kv_heads, spec.head_dim, num_sms,
+                                page_size=page_size)
         n_seq = batch * num_kv_heads * -(-(num_qo_heads // num_kv_heads) // MAX_ROWS)
         sched = self._schedule(spec, batch, heads, n_seq + num_sms, num_sms + 1,
                                self._idx_need(kv_indices, host_ids), 0)

@@ -178,10 +178,13 @@ def test_head_minor_order(kv_lens, per_cta, monkeypatch):
         it = w.items[w.cta_ptr[c]:w.cta_ptr[c + 1]]
         g, h = divmod(c, 8)
         assert np.all(it[:, Item.KV_HEAD] == h) and it[:, Item.BATCH].tolist() == list(range(per_cta * g, per_cta * g + per_cta))
-    monkeypatch.setattr(D, "HEAD_MINOR", 0)
+    monkeypatch.setattr(D, "HEAD_MINOR_MIN_PAGE", 0)
     w0 = check_schedule(kv_lens, 32, 8)
     assert np.array_equal(w0.cta_ptr, w.cta_ptr) and sorted(map(tuple, w0.items.tolist())) == sorted(map(tuple, w.items.tolist()))
     assert np.all(w0.items[: min(per_cta, 8), Item.BATCH] == w0.items[0, Item.BATCH])
+    monkeypatch.undo()
+    w1 = plan_decode_work(kv_lens, np.arange(len(kv_lens)) * 1000, 32, 8, 128, SMS, page_size=1)  # below the minimum
+    assert np.array_equal(w1.items, w0.items) and np.array_equal(w1.cta_ptr, w0.cta_ptr)
 
 
 def test_skewed_batch_spreads_the_long_request():
@@ -323,7 +326,7 @@ def page_table(kv_lens, page_size, gen=None):
 
 def assert_same_schedule(planner, kv_lens, page_size, hq, hk, d, sms):
     indptr, last = page_table(kv_lens, page_size)
-    want = plan_decode_work(kv_lens, indptr[:-1], hq, hk, d, sms)
+    want = plan_decode_work(kv_lens, indptr[:-1], hq, hk, d, sms, page_size=page_size)
     got = D.plan_decode_work_compiled(planner, indptr, last, page_size, hq, hk, d, sms)
     case = (len(kv_lens), page_size, hq, hk, d, sms)
     assert got is not None, case
