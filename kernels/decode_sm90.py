@@ -28,7 +28,15 @@ WARPGROUP = 128
 COPY_BITS = 128
 LN2 = math.log(2.0)
 CONSUMER_BARRIER = 1  # named barrier id of the consumer warpgroup (0 is __syncthreads)
-MERGE_UNROLL = 8  # split parts whose loads the merge keeps in flight together
+# split parts whose loads the merge keeps in flight together (build switch CUTE_ATTN_DECODE_MERGE_UNROLL)
+MERGE_UNROLL = int(os.environ.get("CUTE_ATTN_DECODE_MERGE_UNROLL", "8"))
+# How a split part publishes its partial (build switch, read at build time): ``fence`` = every consumer thread
+# fences (acq_rel, gpu) after its stores, named barrier, thread 0's acq_rel atomic, barrier, and the merging
+# CTA fences again before its loads; ``release`` = barrier, thread 0's acq_rel atomic (its release covers the
+# CTA's stores ordered before it by the barrier; its acquire, the other parts' stores the merge reads after
+# the second barrier), no per-thread fence (CUTLASS's arrive/wait pattern).
+SPLIT_SYNC = os.environ.get("CUTE_ATTN_DECODE_SPLIT_SYNC", "fence")
+assert SPLIT_SYNC in ("fence", "release"), SPLIT_SYNC
 MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4 == 0)
 # Debug build switch (read when this module is imported, i.e. at build time): CTA c writes globaltimer / clock
 # stamps as int32 into row shape[0] - 1 - c of tmp_o (bench/decode_trace.py makes that buffer large enough;
@@ -502,7 +510,8 @@ class DecodeSm90:
                 if is_lse_writer and r < rows:
                     mTmpLse[tmp_row + r] = lse2[h]
             # release the partial, count it; the last part to arrive merges (threadFenceReduction)
-            cute.arch.fence_acq_rel_gpu()
+            if cutlass.const_expr(SPLIT_SYNC == "fence"):
+                cute.arch.fence_acq_rel_gpu()
             cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
             num_parts = mItems[it, Item.NUM_PARTS]
             if tidx == 0:
@@ -510,7 +519,8 @@ class DecodeSm90:
                 sFlag[0] = Int32(1) if old == num_parts - 1 else Int32(0)
             cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
             if sFlag[0] == 1:
-                cute.arch.fence_acq_rel_gpu()
+                if cutlass.const_expr(SPLIT_SYNC == "fence"):
+                    cute.arch.fence_acq_rel_gpu()
                 self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, mItems[it, Item.TMP_BASE], num_parts, tidx)
                 if tidx == 0:
                     mCounter[merge_id] = Int32(0)
