@@ -18,6 +18,7 @@ ME=$(dirname "$(realpath "$0")")
 CASE_ARGS=(); L2_ARGS=()
 if [ -n "${CASES:-}" ]; then IFS=';' read -r -a CASES_ARR <<< "$CASES"; CASE_ARGS=(--cases "${CASES_ARR[@]}"); fi
 if [ -n "${L2:-}" ]; then L2_ARGS=(--l2 $L2); fi
+if [ -n "${FLUSH:-}" ]; then L2_ARGS+=(--flush $FLUSH); fi  # FLUSH="zero read": main timers (bench.common.time_ms_flush)
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv > "$OUT/ab.log"
 env_of() { echo "PYTHONPATH=$1${BASE_PATH:+:$BASE_PATH} CUTE_ATTN_ARTIFACTS=$1/build/artifacts/sm_90a"; }
 if [ -n "${TEST_DIR:-}" ]; then
