@@ -30,12 +30,13 @@ LN2 = math.log(2.0)
 CONSUMER_BARRIER = 1  # named barrier id of the consumer warpgroup (0 is __syncthreads)
 # split parts whose loads the merge keeps in flight together (build switch CUTE_ATTN_DECODE_MERGE_UNROLL)
 MERGE_UNROLL = int(os.environ.get("CUTE_ATTN_DECODE_MERGE_UNROLL", "8"))
-# How a split part publishes its partial (build switch, read at build time): ``fence`` = every consumer thread
+# How a split part publishes its partial (build switch, read at build time; decode-v11: ``release`` +1.0-1.3 % at
+# 1x32k, +0.8-1.2 % on the skewed case, +0.2-0.6 % at 8x32k, no change unsplit): ``fence`` = every consumer thread
 # fences (acq_rel, gpu) after its stores, named barrier, thread 0's acq_rel atomic, barrier, and the merging
 # CTA fences again before its loads; ``release`` = barrier, thread 0's acq_rel atomic (its release covers the
 # CTA's stores ordered before it by the barrier; its acquire, the other parts' stores the merge reads after
 # the second barrier), no per-thread fence (CUTLASS's arrive/wait pattern).
-SPLIT_SYNC = os.environ.get("CUTE_ATTN_DECODE_SPLIT_SYNC", "fence")
+SPLIT_SYNC = os.environ.get("CUTE_ATTN_DECODE_SPLIT_SYNC", "release")
 assert SPLIT_SYNC in ("fence", "release"), SPLIT_SYNC
 MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4 == 0)
 # Debug build switch (read when this module is imported, i.e. at build time): CTA c writes globaltimer / clock
