@@ -333,6 +333,9 @@ def main():
     ap.add_argument("--seqlen", type=int, default=16384)
     ap.add_argument("--extra-bench", action="store_true",
                     help="also bench causal 4k (1 x 4096 x 4) and 1k (16 x 1024), the target shapes")
+    ap.add_argument("--shapes", default="",
+                    help="bench these BATCHxSEQLEN shapes (e.g. 16x1024,4x4096,1x16384), both masks, every head dim "
+                         "built, instead of the default 1 x --seqlen (+ --extra-bench)")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds per case")
     ap.add_argument("--ref-tag", default="", help="also print every tag's ratio to this tag (where built)")
     ap.add_argument("--order", default="cost", choices=("cost", "l2", "pkg"), help="work list order (see make_work)")
@@ -373,6 +376,11 @@ def main():
         dtypes = sorted({v[0] for v in variants}, key=lambda d: d != "bf16")[:1]
         hds = [h for h in ((64, 64), (128, 128), (256, 256), (192, 128)) if any(v[1:3] == h for v in variants)]
         for dtype in dtypes:
+            if args.shapes:
+                for shape in args.shapes.split(","):
+                    b, _, n = shape.partition("x")
+                    bench(runner, dtype, hds, int(n), tags, batch=int(b))
+                continue
             bench(runner, dtype, hds, args.seqlen, tags)
             if args.extra_bench:
                 bench(runner, dtype, [h for h in hds if h == (128, 128)], 4096, tags, batch=4, causal_only=True)
