@@ -71,13 +71,14 @@ class PrefillSm90:
     those three and shares :meth:`kernel` (allocation, roles, registers), the consumers and the epilogue. The
     producer walks the tiles with :meth:`_producer_tile` (the consumers' serpentine order).
 
-    Output store (``tma_store_o``, on in the table): an epilogue part (a warpgroup's 64 rows, or the whole tile
-    without the per-warpgroup epilogue) whose rows all lie inside the request leaves sO by one TMA bulk tensor store
-    (box = the part, over the whole ``(total_q, dv, h_q)`` O at row ``offset_q + m_block * tile_m (+ 64 wg)``, several
-    boxes per row where dv > 64: one per 128-byte swizzle atom column); a part that ends past the request's last
-    row keeps the vectorized predicated store (a box cannot stop at the end of a request of a ragged batch: it
-    would overwrite the next request's rows). Order and waits: :meth:`epilogue`. ``tma_store_o = 0`` (or a class
-    with ``TMA_STORE_O = False``: the paged subclass) stores every part the predicated way.
+    Output store (``tma_store_o``, on in the table but for hd192 non-causal): an epilogue part (a warpgroup's 64
+    rows, or the whole tile without the per-warpgroup epilogue) whose rows all lie inside the request leaves sO by
+    one TMA bulk tensor store (box = the part, over the whole ``(total_q, dv, h_q)`` O at row
+    ``offset_q + m_block * tile_m (+ 64 wg)``, several boxes per row where dv > 64: one per 128-byte swizzle atom
+    column); a part that ends past the request's last row keeps the vectorized predicated store (a box cannot stop
+    at the end of a request of a ragged batch: it would overwrite the next request's rows). Order and waits:
+    :meth:`epilogue`. ``tma_store_o = 0`` (or a class with ``TMA_STORE_O = False``: the paged subclass) stores every
+    part the predicated way.
     """
 
     PAGED = False  # the paged subclass reads the paged config (no dense-only table exceptions)
@@ -216,7 +217,9 @@ class PrefillSm90:
         o_out = (mO,)
         if const_expr(self.tma_store_o):
             _, rows = self._epilogue_part()
-            part_layout = cute.composition(self._layouts()[3], (cute.make_layout(rows), cute.make_layout(self.head_dim_v)))
+            part_layout = cute.composition(
+                self._layouts()[3], (cute.make_layout(rows), cute.make_layout(self.head_dim_v))
+            )
             tma_O, gmem_O = cpasync.make_tiled_tma_atom(
                 cpasync.CopyBulkTensorTileS2GOp(), mO, part_layout, (rows, self.head_dim_v)
             )
@@ -739,10 +742,10 @@ class PrefillSm90:
         if const_expr(self.tma_store_o):
             if full:
                 _, tma_O, gmem_O = o_out
-                gO_tma = cute.local_tile(
-                    cute.local_tile(seq.request_q(gmem_O)[None, None, q_head], (self.tile_m, self.head_dim_v), (m_block, 0)),
-                    part, part_idx,
+                gO_tile = cute.local_tile(
+                    seq.request_q(gmem_O)[None, None, q_head], (self.tile_m, self.head_dim_v), (m_block, 0)
                 )
+                gO_tma = cute.local_tile(gO_tile, part, part_idx)
                 tOsO_t, tOgO_t = cpasync.tma_partition(
                     tma_O, 0, cute.make_layout(1), cute.group_modes(sO_part, 0, 2), cute.group_modes(gO_tma, 0, 2)
                 )
@@ -751,9 +754,13 @@ class PrefillSm90:
                     cute.copy(tma_O, tOsO_t, tOgO_t)
                     cute.arch.cp_async_bulk_commit_group()
             else:
-                self._store_part_predicated(sO_part, mO, seq, m_block, q_head, part, part_idx, part_rows_left, bar_threads, ptid)
+                self._store_part_predicated(
+                    sO_part, mO, seq, m_block, q_head, part, part_idx, part_rows_left, bar_threads, ptid
+                )
         else:
-            self._store_part_predicated(sO_part, mO, seq, m_block, q_head, part, part_idx, part_rows_left, bar_threads, ptid)
+            self._store_part_predicated(
+                sO_part, mO, seq, m_block, q_head, part, part_idx, part_rows_left, bar_threads, ptid
+            )
 
     @cute.jit
     def _store_part_predicated(
