@@ -62,8 +62,8 @@ class PrefillConfig:
     double_p_early_release: bool = False
     # producer: TMA prefetch into L2 of the K and V tiles this many key blocks beyond the block it loads (0: off)
     l2_prefetch: int = 0
-    # epilogue: O leaves sO by a TMA bulk tensor store (thread 0 of each epilogue part issues it) where the part's rows all
-    # lie inside the request; a part that ends past the request's last row keeps the predicated 16-byte stores
+    # epilogue: O leaves sO by a TMA bulk tensor store (thread 0 of each epilogue part issues it) where the part's
+    # rows all lie inside the request; a part that ends past the request's last row keeps the predicated 16-byte stores
     tma_store_o: bool = True
 
     @property
