@@ -249,6 +249,7 @@ def correctness(runner, variants, quick):
 
 ROUNDS = 5
 REF_TAG = ""  # --ref-tag
+PEERS = ("cuDNN", "FA2")  # --peers
 
 
 def visible_pairs(q_len, kv_len, causal):
@@ -290,6 +291,8 @@ def bench(runner, dtype_name, hds, seqlen, tags=("",), batch=1, causal_only=Fals
                 if baselines:
                     qb, kb, vb = (t.view(batch, seqlen, heads, -1).transpose(1, 2) for t in (q, k, v))
                     for key, backend in (("cuDNN", SDPBackend.CUDNN_ATTENTION), ("FA2", SDPBackend.FLASH_ATTENTION)):
+                        if key not in PEERS:
+                            continue
                         def f(backend=backend):
                             with sdpa_kernel(backend):
                                 F.scaled_dot_product_attention(qb, kb, vb, is_causal=causal)
@@ -333,12 +336,17 @@ def main():
     ap.add_argument("--seqlen", type=int, default=16384)
     ap.add_argument("--extra-bench", action="store_true",
                     help="also bench causal 4k (1 x 4096 x 4) and 1k (16 x 1024), the target shapes")
+    ap.add_argument("--shapes", default="",
+                    help="bench these BATCHxSEQLEN shapes (e.g. 16x1024,4x4096,1x16384), both masks, every head dim "
+                         "built, instead of the default 1 x --seqlen (+ --extra-bench)")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds per case")
+    ap.add_argument("--peers", default="cuDNN,FA2", help="SDPA peers timed beside ours (comma list; '' = none)")
     ap.add_argument("--ref-tag", default="", help="also print every tag's ratio to this tag (where built)")
     ap.add_argument("--order", default="cost", choices=("cost", "l2", "pkg"), help="work list order (see make_work)")
     args = ap.parse_args()
-    global WORK_ORDER, ROUNDS, REF_TAG
+    global WORK_ORDER, ROUNDS, REF_TAG, PEERS
     REF_TAG = args.ref_tag
+    PEERS = tuple(filter(None, args.peers.split(",")))
     WORK_ORDER = args.order
     ROUNDS = args.rounds
 
@@ -373,6 +381,11 @@ def main():
         dtypes = sorted({v[0] for v in variants}, key=lambda d: d != "bf16")[:1]
         hds = [h for h in ((64, 64), (128, 128), (256, 256), (192, 128)) if any(v[1:3] == h for v in variants)]
         for dtype in dtypes:
+            if args.shapes:
+                for shape in args.shapes.split(","):
+                    b, _, n = shape.partition("x")
+                    bench(runner, dtype, hds, int(n), tags, batch=int(b))
+                continue
             bench(runner, dtype, hds, args.seqlen, tags)
             if args.extra_bench:
                 bench(runner, dtype, [h for h in hds if h == (128, 128)], 4096, tags, batch=4, causal_only=True)

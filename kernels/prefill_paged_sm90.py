@@ -89,9 +89,13 @@ class PrefillPagedSm90(PrefillSm90):
     bench/NOTES-prefill-paged.md): one release arrival per consumer warp and a third K/V stage (with sO
     aliased) were both slower, not kept.
     Registers: producer ``GATHER_REGISTER_BUDGET`` (40), consumers 232 (2 consumer warpgroups), both paths.
+    O: the predicated 16-byte stores of every epilogue part (``TMA_STORE_O = False``; the dense kernel's TMA store is
+    one flag away, unmeasured here).
     """
 
     PAGED = True
+    # O by the predicated stores (the dense kernel's TMA store of whole parts is measured there, not here yet)
+    TMA_STORE_O = False
 
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
         super().__init__(dtype, head_dim, head_dim_v, causal)

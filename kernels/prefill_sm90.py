@@ -47,7 +47,9 @@ class PrefillSm90:
                               issuing GEMMs (named barriers CONSUMER_WG0/1), so one's softmax runs
                               under the other's GEMMs. O is rescaled before each PV issue (FA3
                               order). Epilogue (per warpgroup, its 64 rows): O / rowsum -> sO
-                              (stmatrix) -> 16-byte vector stores of the rows < q_len; LSE (ln).
+                              (stmatrix) -> one TMA store of the 64 rows (thread 0 of the
+                              warpgroup) if they all lie inside the request, else 16-byte vector
+                              stores of the rows < q_len; LSE (ln).
     ==========  ============  =================================================================
 
     Pipelines (``PipelineTmaAsync``; producer arrive count 1 with the TMA byte count, consumer arrive
@@ -69,11 +71,18 @@ class PrefillSm90:
     those three and shares :meth:`kernel` (allocation, roles, registers), the consumers and the epilogue. The
     producer walks the tiles with :meth:`_producer_tile` (the consumers' serpentine order).
 
-    Output store: a vectorized predicated store rather than a TMA store: a TMA store of a tile_m-row box
-    cannot stop at the end of a request of a ragged batch (it would overwrite the next request's rows).
+    Output store (``tma_store_o``, on in the table but for hd192 non-causal): an epilogue part (a warpgroup's 64
+    rows, or the whole tile without the per-warpgroup epilogue) whose rows all lie inside the request leaves sO by
+    one TMA bulk tensor store (box = the part, over the whole ``(total_q, dv, h_q)`` O at row
+    ``offset_q + m_block * tile_m (+ 64 wg)``, several boxes per row where dv > 64: one per 128-byte swizzle atom
+    column); a part that ends past the request's last row keeps the vectorized predicated store (a box cannot stop
+    at the end of a request of a ragged batch: it would overwrite the next request's rows). Order and waits:
+    :meth:`epilogue`. ``tma_store_o = 0`` (or a class with ``TMA_STORE_O = False``: the paged subclass) stores every
+    part the predicated way.
     """
 
     PAGED = False  # the paged subclass reads the paged config (no dense-only table exceptions)
+    TMA_STORE_O = True  # a subclass may keep the predicated O store whatever the config says
 
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0):
         self.dtype = DTYPES[dtype]
@@ -106,6 +115,9 @@ class PrefillSm90:
         # and prefill_paged_sm90's both follow the config
         self._separate_o_cfg = cfg.separate_o
         self.separate_o = False
+        # O by TMA store: set by :meth:`_launch` (which builds the store's atom) from the config and ``TMA_STORE_O``
+        self._tma_store_o_cfg = cfg.tma_store_o
+        self.tma_store_o = False
         assert head_dim_v <= head_dim, "sO aliases sQ"
 
     # ------------------------------------------------------------------------------------ layouts
@@ -198,9 +210,22 @@ class PrefillSm90:
 
     def _launch(self, tma_Q, mQ, kv, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale, stream):
         """Launch :meth:`kernel` (one CTA per work-list slot); ``kv`` is the K/V source of :meth:`produce`
-        (here the TMA atoms and coordinate tensors of K and V; a subclass passes its own)."""
+        (here the TMA atoms and coordinate tensors of K and V; a subclass passes its own). ``mO`` is the
+        ``(total_q, dv, h_q)`` view; with ``tma_store_o`` the kernel gets ``(mO, tma_O, gmem_O)``: a TMA store atom
+        whose box is one epilogue part (``_epilogue_part``) of sO."""
+        self.tma_store_o = self._tma_store_o_cfg and self.TMA_STORE_O
+        o_out = (mO,)
+        if const_expr(self.tma_store_o):
+            _, rows = self._epilogue_part()
+            part_layout = cute.composition(
+                self._layouts()[3], (cute.make_layout(rows), cute.make_layout(self.head_dim_v))
+            )
+            tma_O, gmem_O = cpasync.make_tiled_tma_atom(
+                cpasync.CopyBulkTensorTileS2GOp(), mO, part_layout, (rows, self.head_dim_v)
+            )
+            o_out = (mO, tma_O, gmem_O)
         self.kernel(
-            tma_Q, mQ, kv, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale * LOG2_E,
+            tma_Q, mQ, kv, o_out, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale * LOG2_E,
         ).launch(grid=[num_ctas, 1, 1], block=[self.threads, 1, 1], stream=stream, min_blocks_per_mp=1)
 
     # ------------------------------------------------------------------------------------ device
@@ -211,7 +236,7 @@ class PrefillSm90:
         tma_Q: cute.CopyAtom,
         mQ: cute.Tensor,
         kv: tuple,
-        mO: cute.Tensor,
+        o_out: tuple,  # (mO,) or, with tma_store_o, (mO, tma_O, gmem_O)
         mLse: cute.Tensor,
         mCuSeqlensQ: cute.Tensor,
         mCuSeqlensK: cute.Tensor,
@@ -226,6 +251,8 @@ class PrefillSm90:
         if warp_idx == 0:
             cpasync.prefetch_descriptor(tma_Q)
             self._prefetch_kv(kv)
+            if const_expr(self.tma_store_o):
+                cpasync.prefetch_descriptor(o_out[1])
 
         smem = cutlass.utils.SmemAllocator()
         storage = smem.allocate(self.shared_storage)
@@ -260,7 +287,7 @@ class PrefillSm90:
         else:
             cute.arch.setmaxregister_increase(self.consumer_regs)
             self.consume(
-                sQ, sK, sV, sO, pipe_q, pipe_k, pipe_v, mO, mLse, mCuSeqlensQ, mCuSeqlensK, scheduler, blocks,
+                sQ, sK, sV, sO, pipe_q, pipe_k, pipe_v, o_out, mLse, mCuSeqlensQ, mCuSeqlensK, scheduler, blocks,
                 scale_log2, tidx - WARPGROUP_THREADS,
             )
 
@@ -379,7 +406,7 @@ class PrefillSm90:
         pipe_q: pipeline.PipelineAsync,
         pipe_k: pipeline.PipelineAsync,
         pipe_v: pipeline.PipelineAsync,
-        mO: cute.Tensor,
+        o_out: tuple,
         mLse: cute.Tensor,
         mCuSeqlensQ: cute.Tensor,
         mCuSeqlensK: cute.Tensor,
@@ -487,12 +514,20 @@ class PrefillSm90:
                 if const_expr(self.separate_o):
                     pipe_q.consumer_release(q_state)
 
-            self.epilogue(acc_O, softmax, sO, mO, mLse, seq, m_block, q_head, tiled_mma_pv, tidx)
+            self.epilogue(acc_O, softmax, sO, o_out, mLse, seq, m_block, q_head, tiled_mma_pv, tidx)
             if const_expr(not self.separate_o):
+                if const_expr(self.tma_store_o):
+                    # the TMA store of sO (issued by one lane of the part's first warp, if at all) has read it before
+                    # the warp's release (lane 0 arrives): the next Q tile may land
+                    cute.arch.cp_async_bulk_wait_group(0, read=True)
+                    cute.arch.sync_warp()
                 # sO (generic proxy) is read back; the next Q tile is written there by TMA (async proxy)
                 cute.arch.fence_view_async_shared()
                 pipe_q.consumer_release(q_state)
             q_state.advance()
+        if const_expr(self.tma_store_o):
+            # the CTA's shared memory must outlive the reads of its last TMA stores
+            cute.arch.cp_async_bulk_wait_group(0)
 
     @cute.jit
     def _fetch_tile(self, scheduler, mCuSeqlensQ: cute.Tensor, mCuSeqlensK: cute.Tensor, rnd: Int32, end: Int32):
@@ -626,13 +661,21 @@ class PrefillSm90:
 
     # ------------------------------------------------------------------------------------ epilogue
 
+    def _epilogue_part(self) -> tuple[bool, int]:
+        """``(per_wg, rows)``: whether each consumer warpgroup stores its own 64 rows of sO (``wg_epilogue``, with
+        its own sO or without ping-pong) or all warpgroups the whole tile together, and the rows of one part.
+        Measured pairings (runs 5-7): separate sO + per-WG, aliased + ping-pong + whole tile (v2), aliased
+        without ping-pong (hd256) + per-WG; the mixed ones were 8-15 % slower."""
+        per_wg = self.wg_epilogue and (self.separate_o or not self.pingpong)
+        return per_wg, 64 if per_wg else self.tile_m
+
     @cute.jit
     def epilogue(
         self,
         acc_O: cute.Tensor,
         softmax: OnlineSoftmax,
         sO: cute.Tensor,
-        mO: cute.Tensor,
+        o_out: tuple,
         mLse: cute.Tensor,
         seq: SeqlenInfo,
         m_block: Int32,
@@ -640,6 +683,15 @@ class PrefillSm90:
         tiled_mma_pv: cute.TiledMma,
         tidx: Int32,
     ):
+        """O / rowsum -> sO (stmatrix) -> global memory, per part (``_epilogue_part``): a part whose rows all lie
+        inside the request by one TMA store (``tma_store_o``), else (or without it) by predicated 16-byte stores
+        of the rows < q_len read back from sO; LSE (ln) from registers.
+
+        TMA order: stmatrix (generic proxy) -> ``fence.proxy.async.shared::cta`` -> barrier of the part's threads ->
+        the part's thread 0 issues the store and commits its bulk group -> that thread waits for the group's reads
+        (``cp.async.bulk.wait_group.read 0``) before the part's next sO write: at the top of the next epilogue,
+        before its first barrier (own sO), or before its warp releases Q (sO aliases sQ)."""
+        mO = o_out[0]
         inv_sum, lse = softmax.finalize()
         rescale_rows(acc_O, inv_sum)
         rO = cute.make_rmem_tensor_like(acc_O, self.dtype)
@@ -654,27 +706,77 @@ class PrefillSm90:
                 if r < rows_left:
                     mLse[q_head, seq.offset_q + m_block * self.tile_m + r] = lse[h]
 
-        # wg_epilogue: each warpgroup stores and reads back only its own 64 rows of sO, so the barriers are per
+        # per_wg: each warpgroup stores and reads back only its own 64 rows of sO, so the barriers are per
         # warpgroup (no cross-warpgroup sync in the epilogue). The first barrier: the previous read-back of sO
-        # is done. Where sO aliases sQ, every warpgroup's S GEMMs (reading all of sQ) must have completed
-        # first: a barrier of all consumer warpgroups.
-        # Measured pairings (runs 5-7): separate sO + per-WG, aliased + ping-pong + whole tile (v2), aliased
-        # without ping-pong (hd256) + per-WG; the mixed ones were 8-15 % slower.
-        per_wg = self.wg_epilogue and (self.separate_o or not self.pingpong)
+        # (or TMA store's read of it) is done. Where sO aliases sQ, every warpgroup's S GEMMs (reading all of sQ)
+        # must have completed first: a barrier of all consumer warpgroups.
+        per_wg, rows = self._epilogue_part()
         wg = cute.arch.make_warp_uniform(tidx // WARPGROUP_THREADS)
         if const_expr(per_wg):
-            bar_id, bar_threads, rows, ptid = int(PrefillBarrier.EPILOGUE_WG0) + wg, WARPGROUP_THREADS, 64, tidx % WARPGROUP_THREADS
+            bar_id, bar_threads, ptid = int(PrefillBarrier.EPILOGUE_WG0) + wg, WARPGROUP_THREADS, tidx % WARPGROUP_THREADS
         else:
-            bar_id, bar_threads, rows, ptid = int(PrefillBarrier.EPILOGUE), self.consumer_threads, self.tile_m, tidx
+            bar_id, bar_threads, ptid = int(PrefillBarrier.EPILOGUE), self.consumer_threads, tidx
+        part_rows_left = rows_left - wg * 64 if const_expr(per_wg) else rows_left
         if const_expr(self.separate_o):
+            if const_expr(self.tma_store_o):
+                # the previous tile's TMA store from this part of sO has read it (no-op on the other threads)
+                cute.arch.cp_async_bulk_wait_group(0, read=True)
             cute.arch.barrier(barrier_id=bar_id, number_of_threads=bar_threads)
         else:
             cute.arch.barrier(barrier_id=int(PrefillBarrier.EPILOGUE), number_of_threads=self.consumer_threads)
         r2s_atom = cute.make_copy_atom(cute.nvgpu.warp.StMatrix8x8x16bOp(transpose=False, num_matrices=4), self.dtype)
         r2s = cute.make_tiled_copy_C(r2s_atom, tiled_mma_pv).get_slice(tidx)
         cute.copy(r2s_atom, r2s.retile(rO), r2s.partition_D(sO))
+
+        part = (rows, self.head_dim_v)
+        part_idx = (wg, 0) if const_expr(per_wg) else (0, 0)
+        sO_part = cute.local_tile(sO, part, part_idx)
+        # warp-uniform: the whole part lies inside the request
+        full = part_rows_left >= rows
+        if const_expr(self.tma_store_o):
+            if full:
+                # stmatrix writes (generic proxy) become visible to the TMA unit (async proxy)
+                cute.arch.fence_proxy("async.shared", space="cta")
         cute.arch.barrier(barrier_id=bar_id, number_of_threads=bar_threads)
 
+        if const_expr(self.tma_store_o):
+            if full:
+                _, tma_O, gmem_O = o_out
+                gO_tile = cute.local_tile(
+                    seq.request_q(gmem_O)[None, None, q_head], (self.tile_m, self.head_dim_v), (m_block, 0)
+                )
+                gO_tma = cute.local_tile(gO_tile, part, part_idx)
+                tOsO_t, tOgO_t = cpasync.tma_partition(
+                    tma_O, 0, cute.make_layout(1), cute.group_modes(sO_part, 0, 2), cute.group_modes(gO_tma, 0, 2)
+                )
+                # one thread: the DSL (4.8.1) elects a lane for TMA loads, not for this store (PTX: no elect.sync)
+                if ptid == 0:
+                    cute.copy(tma_O, tOsO_t, tOgO_t)
+                    cute.arch.cp_async_bulk_commit_group()
+            else:
+                self._store_part_predicated(
+                    sO_part, mO, seq, m_block, q_head, part, part_idx, part_rows_left, bar_threads, ptid
+                )
+        else:
+            self._store_part_predicated(
+                sO_part, mO, seq, m_block, q_head, part, part_idx, part_rows_left, bar_threads, ptid
+            )
+
+    @cute.jit
+    def _store_part_predicated(
+        self,
+        sO_part: cute.Tensor,
+        mO: cute.Tensor,
+        seq: SeqlenInfo,
+        m_block: Int32,
+        q_head: Int32,
+        part: cutlass.Constexpr,
+        part_idx,
+        part_rows_left: Int32,
+        bar_threads: cutlass.Constexpr[int],
+        ptid: Int32,
+    ):
+        """sO part -> registers -> 16-byte global stores of its rows < ``part_rows_left`` (the part's threads)."""
         vec = COPY_BITS // self.dtype.width
         cols = self.head_dim_v // vec
         s2g_atom = cute.make_copy_atom(cute.nvgpu.CopyUniversalOp(), self.dtype, num_bits_per_copy=COPY_BITS)
@@ -683,15 +785,12 @@ class PrefillSm90:
             cute.make_ordered_layout((bar_threads // cols, cols), order=(1, 0)),
             cute.make_layout((1, vec)),
         ).get_slice(ptid)
-        part = (rows, self.head_dim_v)
-        part_idx = (wg, 0) if const_expr(per_wg) else (0, 0)
         gO = cute.local_tile(seq.request_q(mO)[None, None, q_head], (self.tile_m, self.head_dim_v), (m_block, 0))
-        tOsO = s2g.partition_S(cute.local_tile(sO, part, part_idx))
+        tOsO = s2g.partition_S(sO_part)
         tOgO = s2g.partition_D(cute.local_tile(gO, part, part_idx))
         tOcO_g = s2g.partition_S(cute.make_identity_tensor(part))
         tOrO = cute.make_rmem_tensor_like(tOsO, self.dtype)
         cute.autovec_copy(tOsO, tOrO)
-        part_rows_left = rows_left - wg * 64 if const_expr(per_wg) else rows_left
         for m in cutlass.range_constexpr(cute.size(tOrO.shape[1])):
             if tOcO_g[0, m, 0][0] < part_rows_left:
                 cute.copy(s2g_atom, tOrO[None, m, None], tOgO[None, m, None])

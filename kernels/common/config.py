@@ -9,7 +9,7 @@ Prefill (sm_90a, FA3 design). One row per ``(head_dim, head_dim_v)``; shared mem
 (64, 64)       128 x 128    2             80       causal; non-causal 192 x 128, 3 WGs (as FA3)
 (128, 128)     128 x 128    2             160      FA3 uses 128 x 176 when not causal
 (256, 256)     128 x 80     2             224      ping-pong off (FA3/FA4: registers); dense causal 128 x 64
-(192, 128)     128 x 112    2             188
+(192, 128)     128 x 112    2             188      non-causal: O by predicated stores (tma_store_o)
 =============  ===========  ===========  =======  ==============================================
 
 Registers per thread after ``setmaxnreg`` (65536 per SM, one CTA per SM):
@@ -62,6 +62,9 @@ class PrefillConfig:
     double_p_early_release: bool = False
     # producer: TMA prefetch into L2 of the K and V tiles this many key blocks beyond the block it loads (0: off)
     l2_prefetch: int = 0
+    # epilogue: O leaves sO by a TMA bulk tensor store (thread 0 of each epilogue part issues it) where the part's
+    # rows all lie inside the request; a part that ends past the request's last row keeps the predicated 16-byte stores
+    tma_store_o: bool = True
 
     @property
     def producer_regs(self) -> int:
@@ -119,6 +122,11 @@ _PREFILL_MASK_TABLE = {
     (64, 64, False): PrefillConfig(tile_m=192, tile_n=128, consumer_wgs=3),
     # run 5 (H100): 3 WGs 192 x 112 causal 16k 487 vs 437 (128 x 128) and 451 (128 x 176); 16 x 1k 235 vs 256
     (64, 64, True): PrefillConfig(tile_m=192, tile_n=112, consumer_wgs=3),
+    # O by the predicated stores (prefill-o, H100, TMA store x predicated, medians of 5 interleaved rounds in 3
+    # processes): 16 x 1k 0.985 / 1.003 / 0.983, 4 x 4k 0.999 / 0.990 / 0.985, 16k 0.988 / 0.989 / 0.963 (8 of 9 below
+    # 1; causal hd192 0.99-1.01: stays on). Not the epilogue's cost (1 of ~146 blocks at 16k): ptxas schedules the
+    # main loop differently in the two builds.
+    (192, 128, False): PrefillConfig(tile_m=128, tile_n=112, consumer_wgs=2, double_p=True, tma_store_o=False),
 }
 
 
