@@ -101,6 +101,9 @@ class PrefillPagedSm90(PrefillSm90):
     """
 
     PAGED = True
+    # A/B switch (paged-v7): with several box warps, warp w loops over its boxes w + box_warps * i (runtime box
+    # index) instead of testing every box index against w
+    BOX_STRIDED = True
 
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
         super().__init__(dtype, head_dim, head_dim_v, causal)
@@ -379,11 +382,20 @@ class PrefillPagedSm90(PrefillSm90):
             mine = (self.boxes - warp + self.box_warps - 1) // self.box_warps
             with cute.arch.elect_one():
                 cute.arch.mbarrier_arrive_and_expect_tx(pipe.producer_get_barrier(state), mine * self.tx_bytes_box)
-            for b in cutlass.range_constexpr(self.boxes):
-                if warp == b % self.box_warps:
+            if cutlass.const_expr(self.BOX_STRIDED and self.boxes % self.box_warps == 0):
+                # warp w's boxes w, w + box_warps, ...: a runtime box index, no per-box branch
+                for i in cutlass.range_constexpr(self.boxes // self.box_warps):
+                    b = warp + self.box_warps * i
                     self._copy_box(
                         atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe, state
                     )
+            else:
+                for b in cutlass.range_constexpr(self.boxes):
+                    if warp == b % self.box_warps:
+                        self._copy_box(
+                            atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe,
+                            state,
+                        )
 
     @cute.jit
     def _load_v_boxes(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, tail, state):
