@@ -41,9 +41,9 @@ from .prefill_sm90 import DTYPES, WARP_THREADS, PrefillSm90  # noqa: E402
 NARROW_REGISTER_BUDGET = {2: (40, 232), 3: (32, 160)}
 WIDE_REGISTER_BUDGET = {2: (72, 216), 3: (32, 160)}
 WIDE_MAX_HEAD_DIM = 128
-# A/B switches (build time): the WIDE budget for the gather path / for the TMA-box path (head_dim <= 128)
+# A/B switch (build time): the WIDE budget for the gather path (head_dim <= 128). The TMA-box path keeps NARROW:
+# WIDE there measured 0.5-1.5 % slower at page 64 (paged-v7 call 1; its producer spills vanish, yet ncu cycles +2 %)
 WIDE_GATHERS = True
-WIDE_BOXES = False
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -97,18 +97,15 @@ class PrefillPagedSm90(PrefillSm90):
     bench/NOTES-prefill-paged.md): one release arrival per consumer warp and a third K/V stage (with sO
     aliased) were both slower, not kept.
     Registers (2 consumer warpgroups, producer / consumers): ``WIDE_REGISTER_BUDGET`` (72 / 216) for the gathers up
-    to hd128, else ``NARROW_REGISTER_BUDGET`` (40 / 232); switches ``WIDE_GATHERS``, ``WIDE_BOXES``.
+    to hd128 (switch ``WIDE_GATHERS``), else ``NARROW_REGISTER_BUDGET`` (40 / 232).
     """
 
     PAGED = True
-    # A/B switch (paged-v7): with several box warps, warp w loops over its boxes w + box_warps * i (runtime box
-    # index) instead of testing every box index against w
-    BOX_STRIDED = True
 
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
         super().__init__(dtype, head_dim, head_dim_v, causal)
         assert head_dim == head_dim_v, "K and V rows share one gather geometry"
-        wide = head_dim <= WIDE_MAX_HEAD_DIM and (WIDE_BOXES if tma_box_rows else WIDE_GATHERS)
+        wide = WIDE_GATHERS and not tma_box_rows and head_dim <= WIDE_MAX_HEAD_DIM
         budget = WIDE_REGISTER_BUDGET if wide else NARROW_REGISTER_BUDGET
         self.producer_regs, self.consumer_regs = budget[self.consumer_wgs]
         self.box_rows = tma_box_rows
@@ -382,20 +379,11 @@ class PrefillPagedSm90(PrefillSm90):
             mine = (self.boxes - warp + self.box_warps - 1) // self.box_warps
             with cute.arch.elect_one():
                 cute.arch.mbarrier_arrive_and_expect_tx(pipe.producer_get_barrier(state), mine * self.tx_bytes_box)
-            if cutlass.const_expr(self.BOX_STRIDED and self.boxes % self.box_warps == 0):
-                # warp w's boxes w, w + box_warps, ...: a runtime box index, no per-box branch
-                for i in cutlass.range_constexpr(self.boxes // self.box_warps):
-                    b = warp + self.box_warps * i
+            for b in cutlass.range_constexpr(self.boxes):
+                if warp == b % self.box_warps:
                     self._copy_box(
                         atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe, state
                     )
-            else:
-                for b in cutlass.range_constexpr(self.boxes):
-                    if warp == b % self.box_warps:
-                        self._copy_box(
-                            atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe,
-                            state,
-                        )
 
     @cute.jit
     def _load_v_boxes(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, tail, state):
