@@ -101,9 +101,6 @@ class PrefillPagedSm90(PrefillSm90):
     """
 
     PAGED = True
-    # A/B switch (paged-v7): the gathers prefetch each lane's K and V rows of a block into L2 (cp.async.bulk
-    # .prefetch.L2, one per lane and row) about one key-block step before their cp.async copies
-    GATHER_L2_PREFETCH = True
 
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
         super().__init__(dtype, head_dim, head_dim_v, causal)
@@ -252,9 +249,6 @@ class PrefillPagedSm90(PrefillSm90):
             g_k = self.gather.gmem_thread(mK, head_off, ptid)
             g_v = self.gather.gmem_thread(mV, head_off, ptid)
             offsets = (mKvIdx, mKvIndptr, tile.batch)
-            # row 0 of page 0 of this head in K and V (the L2 prefetches add a lane's row offset)
-            r_k = mK.iterator.toint() + head_off
-            r_v = mV.iterator.toint() + head_off
             n_block_max = blocks.n_block_max(seq, tile.m_block)
             if n_block_max > 0:
                 self.gather.row_offsets(off_v, *offsets, n_block_max - 1, seq.kv_len, page_div, page_stride, row_stride, ptid)
@@ -269,9 +263,6 @@ class PrefillPagedSm90(PrefillSm90):
                 # K of block n goes out before V of block n + 1: the consumers need them in that order
                 for i in cutlass.range(n_block_max - 1, unroll=1):
                     n_block = n_block_max - 2 - i
-                    if cutlass.const_expr(self.GATHER_L2_PREFETCH):
-                        # V of block n is copied in the next iteration: its rows head for L2 now
-                        self.gather.prefetch_row(r_v, off_k)
                     # the page ids of the block after this one load while this block's copies issue
                     self.gather.row_offsets(
                         off_pf, *offsets, cutlass.max(n_block - 1, 0), seq.kv_len, page_div, page_stride, row_stride,
@@ -281,9 +272,6 @@ class PrefillPagedSm90(PrefillSm90):
                     kv_state.advance()
                     self._gather(pipe_k, g_k, s_k, off_k, kv_state, ptid)
                     self._gather(pipe_v, g_v, s_v, off_v, v_state, ptid)
-                    if cutlass.const_expr(self.GATHER_L2_PREFETCH):
-                        # K of block n - 1 is copied in the next iteration (its page ids loaded under these copies)
-                        self.gather.prefetch_row(r_k, off_pf)
                     off_v[0] = off_k[0]
                     off_k[0] = off_pf[0]
                 self._gather(pipe_v, g_v, s_v, off_v, kv_state, ptid)

@@ -189,21 +189,6 @@ def _cp_async_16(smem_addr: Int32, gmem_addr: Int64, smem_imm: int, gmem_imm: in
     )
 
 
-@dsl_user_op
-def _prefetch_l2_lines(gmem_addr: Int64, lines: int, *, loc=None, ip=None):
-    """``prefetch.global.L2`` of the ``lines`` 128-byte lines from ``gmem_addr`` on (per thread, nothing to wait
-    for). (The bulk ``cp.async.bulk.prefetch.L2`` takes a uniform address: a 32-iteration waterfall per warp.)"""
-    llvm.inline_asm(
-        None,
-        [Int64(gmem_addr).ir_value(loc=loc, ip=ip)],
-        "\n".join(f"prefetch.global.L2 [$0+{128 * i}];" for i in range(lines)),
-        "l",
-        has_side_effects=True,
-        is_align_stack=False,
-        asm_dialect=llvm.AsmDialect.AD_ATT,
-    )
-
-
 class PagedTileGather:
     """The gather of one (tile_n, row_elems) K or V stage by a producer warpgroup, written against the stage's
     physical layout (128-byte swizzle, the layout TMA writes and the consumers' wgmma reads):
@@ -265,11 +250,6 @@ class PagedTileGather:
     def gmem_thread(self, mX: cute.Tensor, head_off_bytes: Int64, ptid: Int32) -> Int64:
         """Byte address of the thread's chunk of row 0 of page 0 of this head (add a row offset)."""
         return mX.iterator.toint() + head_off_bytes + Int64((ptid % WARP) % self.LANES_PER_ROW * 16)
-
-    def prefetch_row(self, g_row: Int64, offsets: cute.Tensor):
-        """L2 prefetch of the lane's whole warp row (offset from :meth:`row_offsets`; ``g_row``: byte address of row 0
-        of page 0 of this head): ``col_blocks`` line prefetches per lane."""
-        _prefetch_l2_lines(g_row + offsets[0], self.col_blocks)
 
     @cute.jit
     def copy_tile(self, g_thread: Int64, s_stage: Int32, offsets: cute.Tensor, ptid: Int32):
