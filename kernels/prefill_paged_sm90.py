@@ -32,10 +32,18 @@ from .common.paged_loader import (  # noqa: E402
 )
 from .prefill_sm90 import DTYPES, WARP_THREADS, PrefillSm90  # noqa: E402
 
-# (consumer warpgroups) -> (producer, consumer) registers: the gathering producer warpgroup needs more
-# than the 24 of a TMA producer (row offsets, page-table state): 128 * 40 + 256 * 232 = 64512; with three
-# consumer warpgroups the dense budget (32 / 160) stands
-GATHER_REGISTER_BUDGET = {2: (40, 232), 3: (32, 160)}
+# (consumer warpgroups) -> (producer, consumer) registers. A producer warpgroup that gathers needs more than the
+# 24 of a TMA producer (row offsets, page-table state). NARROW: 128 * 40 + 256 * 232 = 64512. WIDE (paged-v7):
+# 128 * 72 + 256 * 216 = 64512: with 40 registers ptxas computes every pass's 64-bit global address of the
+# gathers into one register pair, and each rewrite of that pair waits (long scoreboard) until the cp.async before
+# it has read it; with 72 it rotates five pairs. The consumers' code is the same at 216 up to hd128 (hd256
+# consumers spill at 216: they keep 232). With three consumer warpgroups the dense budget (32 / 160) stands.
+NARROW_REGISTER_BUDGET = {2: (40, 232), 3: (32, 160)}
+WIDE_REGISTER_BUDGET = {2: (72, 216), 3: (32, 160)}
+WIDE_MAX_HEAD_DIM = 128
+# A/B switch (build time): the WIDE budget for the gather path (head_dim <= 128). The TMA-box path keeps NARROW:
+# WIDE there measured 0.5-1.5 % slower at page 64 (paged-v7 call 1; its producer spills vanish, yet ncu cycles +2 %)
+WIDE_GATHERS = True
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -88,7 +96,8 @@ class PrefillPagedSm90(PrefillSm90):
     last S GEMM, per-warpgroup epilogue, as PrefillSm90 v3); aliasing sQ for hd256. Measured (H100, run 19,
     bench/NOTES-prefill-paged.md): one release arrival per consumer warp and a third K/V stage (with sO
     aliased) were both slower, not kept.
-    Registers: producer ``GATHER_REGISTER_BUDGET`` (40), consumers 232 (2 consumer warpgroups), both paths.
+    Registers (2 consumer warpgroups, producer / consumers): ``WIDE_REGISTER_BUDGET`` (72 / 216) for the gathers up
+    to hd128 (switch ``WIDE_GATHERS``), else ``NARROW_REGISTER_BUDGET`` (40 / 232).
     O: the predicated 16-byte stores of every epilogue part (``TMA_STORE_O = False``; the dense kernel's TMA store is
     one flag away, unmeasured here).
     """
@@ -100,7 +109,9 @@ class PrefillPagedSm90(PrefillSm90):
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
         super().__init__(dtype, head_dim, head_dim_v, causal)
         assert head_dim == head_dim_v, "K and V rows share one gather geometry"
-        self.producer_regs, self.consumer_regs = GATHER_REGISTER_BUDGET[self.consumer_wgs]
+        wide = WIDE_GATHERS and not tma_box_rows and head_dim <= WIDE_MAX_HEAD_DIM
+        budget = WIDE_REGISTER_BUDGET if wide else NARROW_REGISTER_BUDGET
+        self.producer_regs, self.consumer_regs = budget[self.consumer_wgs]
         self.box_rows = tma_box_rows
         if tma_box_rows:
             assert self.tile_n % tma_box_rows == 0 and tma_box_rows % 8 == 0, "whole boxes of whole swizzle atoms"

@@ -1,0 +1,136 @@
+"""A/B of paged prefill builds in ONE process: the same cases, page tables and data as bench.prefill_paged, each
+page size timed once per build, all side by side (bench.common.compare: warm-up, interleaved rounds of alternating
+order), against the dense kernel of the running checkout.
+
+    python -m bench.prefill_paged_ab --variant a=/path/a/build/artifacts/sm_90a --variant b=... [--rounds 6]
+        [--pages 1,16,64] [--json out.json]
+    ncu --clock-control none --nvtx --nvtx-include "a_page1/" ... python -m bench.prefill_paged_ab \
+        --variant a=... --variant b=... --profile        # one launch each, 4 x 4k, NVTX range <variant>_page<N>
+
+A build is an artifact directory (``python -m cute_attn.build --out DIR``); its paged kernels are loaded from
+there, whatever the running checkout's sources are (the manifest's source hash is not checked), so two builds of
+one source with different switches compare directly. Every variant's output is checked bitwise against dense.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+import cute_attn
+import cute_attn.prefill_paged as _pp
+from cute_attn.artifacts import Manifest, _load_library
+
+from .common import compare, device_info, markdown_table, median, profile_launch, write_json
+from .prefill import visible_pairs
+from .prefill_paged import CASES, paged_copy
+
+_CURRENT = {"loader": None}
+_orig_get_kernel = _pp.get_kernel
+
+
+class _Build:
+    """The paged kernels of one artifact directory, loaded on first use."""
+
+    def __init__(self, name: str, directory: str):
+        self.name, self.directory, self.fns = name, directory, {}
+
+    def __call__(self, spec):
+        fn = self.fns.get(spec.name)
+        if fn is None:
+            m = Manifest.read(self.directory, spec.arch)
+            if spec.name not in m.entries:
+                raise FileNotFoundError(f"{self.name}: {spec.name} not in {self.directory}")
+            fn = self.fns[spec.name] = _load_library(m.path(spec), spec.name)
+        return fn
+
+
+def _get_kernel(spec):
+    loader = _CURRENT["loader"]
+    return loader(spec) if loader is not None else _orig_get_kernel(spec)
+
+
+_pp.get_kernel = _get_kernel
+
+
+def _with(build, fn):
+    def call():
+        _CURRENT["loader"] = build
+        try:
+            return fn()
+        finally:
+            _CURRENT["loader"] = None
+    return call
+
+
+def setup_case(q_lens, kv_lens, builds, page_sizes, heads=16, d=128, causal=True, dtype=torch.bfloat16):
+    gen = torch.Generator().manual_seed(0)
+    qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
+    kv = [0] + torch.tensor(kv_lens).cumsum(0).tolist()
+    q = torch.randn(qo[-1], heads, d, dtype=dtype, device="cuda")
+    k = torch.randn(kv[-1], heads, d, dtype=dtype, device="cuda")
+    v = torch.randn(kv[-1], heads, d, dtype=dtype, device="cuda")
+    flops = sum(2 * visible_pairs(ql, kl, causal) * heads * 2 * d for ql, kl in zip(q_lens, kv_lens))
+    dense = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    dense.plan(qo, kv, heads, heads, d, causal=causal, q_data_type=dtype)
+    out = torch.empty(qo[-1], heads, d, dtype=dtype, device="cuda")
+    ref = dense.run(q, k, v)
+    fns = {"dense": lambda: dense.run(q, k, v, out=out)}
+    for ps in page_sizes:
+        cache, indptr, ids, last = paged_copy(k, v, kv_lens, ps, gen, True)
+        w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
+        w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=causal, q_data_type=dtype)
+        for b in builds:
+            if not torch.equal(_with(b, lambda w=w, cache=cache: w.run(q, cache))(), ref):
+                raise AssertionError(f"{b.name} page {ps} differs from dense")
+            fns[f"{b.name}_page{ps}"] = _with(b, lambda w=w, cache=cache: w.run(q, cache, out=out))
+    return fns, flops
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--variant", action="append", required=True, help="name=artifact_dir")
+    p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--pages", default="1,16,64")
+    p.add_argument("--cases", default="0,1,2", help="indices into bench.prefill_paged.CASES")
+    p.add_argument("--json")
+    p.add_argument("--profile", action="store_true", help="one launch per kernel in NVTX ranges (ncu), 4 x 4k")
+    args = p.parse_args(argv)
+    builds = [_Build(*v.split("=", 1)) for v in args.variant]
+    page_sizes = [int(x) for x in args.pages.split(",")]
+    if args.profile:
+        fns, _ = setup_case([4096] * 4, [4096] * 4, builds, page_sizes)
+        for name, fn in fns.items():
+            profile_launch(name, name, fn)
+        return
+    rows = []
+    for ci in (int(x) for x in args.cases.split(",")):
+        name, q_lens, kv_lens = CASES[ci]
+        fns, flops = setup_case(q_lens, kv_lens, builds, page_sizes)
+        per = compare(fns, rounds=max(1, args.rounds), rep_ms=100)
+        row = {"case": name, "rounds_ms": per, "dense": flops / median(per["dense"]) / 1e9}
+        for ps in page_sizes:
+            for b in builds:
+                key = f"{b.name}_page{ps}"
+                row[key] = flops / median(per[key]) / 1e9
+                # median over rounds of the same-round time ratio to dense, and to the first build
+                row[key + "/dense"] = median([d / x for d, x in zip(per["dense"], per[key])])
+                base = f"{builds[0].name}_page{ps}"
+                row[key + "/" + builds[0].name] = median([a / x for a, x in zip(per[base], per[key])])
+        rows.append(row)
+        print(name, "dense %.1f" % row["dense"], flush=True)
+        for ps in page_sizes:
+            print("  page %3d " % ps + "  ".join(
+                "%s %.1f (%.3fx dense, %.4fx %s)" % (b.name, row[f"{b.name}_page{ps}"], row[f"{b.name}_page{ps}/dense"],
+                                                      row[f"{b.name}_page{ps}/{builds[0].name}"], builds[0].name)
+                for b in builds), flush=True)
+    cols = ["case", "dense"] + [f"{b.name}_page{ps}" for ps in page_sizes for b in builds]
+    print(f"paged prefill A/B, hd128 causal bf16, TFLOP/s; {device_info()['device']}")
+    print(markdown_table(rows, cols))
+    if args.json:
+        write_json(args.json, {"env": device_info(), "variants": args.variant, "rows": rows})
+
+
+if __name__ == "__main__":
+    main()
