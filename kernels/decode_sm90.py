@@ -37,6 +37,11 @@ MERGE_UNROLL = int(os.environ.get("CUTE_ATTN_DECODE_MERGE_UNROLL", "8"))
 # CTA's stores ordered before it by the barrier; its acquire, the other parts' stores the merge reads after
 # the second barrier), no per-thread fence (CUTLASS's arrive/wait pattern).
 SPLIT_SYNC = os.environ.get("CUTE_ATTN_DECODE_SPLIT_SYNC", "release")
+# Merge loop shape (build switch): 0 = a dynamic loop over the parts unrolled MERGE_UNROLL times (a split of
+# fewer parts runs in the one-part remainder loop); 1 = rounds of MERGE_UNROLL parts whose loads are all issued
+# first (part index clamped to the last part, the padding parts weighted 0), so any split of <= MERGE_UNROLL
+# parts takes one round of loads. Not measured yet (decode-v11 ran out of device calls).
+MERGE_MASKED = os.environ.get("CUTE_ATTN_DECODE_MERGE_MASKED", "0") == "1"
 assert SPLIT_SYNC in ("fence", "release"), SPLIT_SYNC
 MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4 == 0)
 # Debug build switch (read when this module is imported, i.e. at build time): CTA c writes globaltimer / clock
@@ -553,18 +558,39 @@ class DecodeSm90:
             m = -Float32.inf
             total = Float32(0.0)
             acc.fill(0.0)
-            for p in cutlass.range(num_parts, unroll=MERGE_UNROLL):
-                r = tmp_base + p * rows + i
-                lse_p = mTmpLse[r]
-                for j in cutlass.range_constexpr(MERGE_ELEMS):
-                    o_p[j] = mTmpO[r, c + j]
-                m_new = cute.arch.fmax(m, lse_p)
-                rescale = cute.math.exp2(m - m_new, fastmath=True)
-                w = cute.math.exp2(lse_p - m_new, fastmath=True)
-                total = total * rescale + w
-                for j in cutlass.range_constexpr(MERGE_ELEMS):
-                    acc[j] = acc[j] * rescale + w * o_p[j]
-                m = m_new
+            if cutlass.const_expr(MERGE_MASKED):
+                lse_v = cute.make_rmem_tensor((MERGE_UNROLL,), Float32)
+                o_v = cute.make_rmem_tensor((MERGE_UNROLL * MERGE_ELEMS,), Float32)
+                for p0 in cutlass.range(0, num_parts, MERGE_UNROLL, unroll=1):
+                    for u in cutlass.range_constexpr(MERGE_UNROLL):
+                        r = tmp_base + cutlass.min(p0 + u, num_parts - 1) * rows + i
+                        lse_v[u] = mTmpLse[r]
+                        for j in cutlass.range_constexpr(MERGE_ELEMS):
+                            o_v[u * MERGE_ELEMS + j] = mTmpO[r, c + j]
+                    for u in cutlass.range_constexpr(MERGE_UNROLL):
+                        lse_p = lse_v[u]
+                        if p0 + u >= num_parts:
+                            lse_p = -Float32.inf
+                        m_new = cute.arch.fmax(m, lse_p)
+                        rescale = cute.math.exp2(m - m_new, fastmath=True)
+                        w = cute.math.exp2(lse_p - m_new, fastmath=True)
+                        total = total * rescale + w
+                        for j in cutlass.range_constexpr(MERGE_ELEMS):
+                            acc[j] = acc[j] * rescale + w * o_v[u * MERGE_ELEMS + j]
+                        m = m_new
+            else:
+                for p in cutlass.range(num_parts, unroll=MERGE_UNROLL):
+                    r = tmp_base + p * rows + i
+                    lse_p = mTmpLse[r]
+                    for j in cutlass.range_constexpr(MERGE_ELEMS):
+                        o_p[j] = mTmpO[r, c + j]
+                    m_new = cute.arch.fmax(m, lse_p)
+                    rescale = cute.math.exp2(m - m_new, fastmath=True)
+                    w = cute.math.exp2(lse_p - m_new, fastmath=True)
+                    total = total * rescale + w
+                    for j in cutlass.range_constexpr(MERGE_ELEMS):
+                        acc[j] = acc[j] * rescale + w * o_p[j]
+                    m = m_new
             inv = 1.0 / total
             for j in cutlass.range_constexpr(MERGE_ELEMS):
                 mO[batch, head0 + i, c + j] = (acc[j] * inv).to(self.dtype)
