@@ -50,6 +50,17 @@ MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4
 # GEMMs done, 3 consumer end, 4 merges done, 5 SM id, 6 producer's first tile issued, 7 its last tile issued,
 # 8-11 clock at 0-3, 12 end of the last merge, 13 start of that merge's epilogue (globaltimer_lo, ns).
 TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
+# Start-up build switch (decode-v12): both roles load item row ``bidx`` (the CTA's first item when every CTA has
+# one item: 1x32k, 8x32k, 16x16k) in parallel with cta_ptr, and use it when ``it == bidx``; any other item is
+# loaded as before. Cuts one dependent DRAM round trip (cta_ptr -> item) off the chain before the first copy.
+SPEC_ITEM = os.environ.get("CUTE_ATTN_DECODE_SPEC_ITEM", "0") == "1"
+# Split epilogue build switch (decode-v12): the part that merges keeps its own partial on chip. Thread 0 of a part
+# takes an arrival ticket (atomic +1 on the split's counter) when its last tile lands; the part with the last
+# ticket writes its partial to shared memory (over sQ, free in the epilogue; splits of <= MAX_ROWS / 2 rows),
+# waits until the other parts have published (+1 << 16 each, release, after their stores), and merges; the
+# others store their partial to tmp_o as before and publish. Drops the merger's store -> release round trip.
+MERGE_OWN = os.environ.get("CUTE_ATTN_DECODE_MERGE_OWN", "0") == "1"
+PUBLISHED = 1 << 16  # MERGE_OWN: the counter's published-parts unit (tickets count in the low 16 bits)
 
 
 class DecodeSm90:
@@ -133,6 +144,7 @@ class DecodeSm90:
         class SharedStorage:
             mbar: cute.struct.MemRange[Int64, 2 * self.stages]
             flag: cute.struct.MemRange[Int32, 4]
+            own_lse: cute.struct.MemRange[Float32, MAX_ROWS]  # MERGE_OWN (inside sQ's 1024-byte alignment pad)
             sQ: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sQ_layout)], 1024]
             sK: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sKV_layout)], 1024]
             sV: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sKV_layout)], 1024]
@@ -177,20 +189,27 @@ class DecodeSm90:
         sK = storage.sK.get_tensor(sKV_layout.outer, swizzle=sKV_layout.inner)
         sV = storage.sV.get_tensor(sKV_layout.outer, swizzle=sKV_layout.inner)
         sFlag = storage.flag.get_tensor(cute.make_layout(4))
+        # MERGE_OWN: the merging part's partial O (float32, row-major rows x d) over sQ, its LSE in own_lse
+        sOwnO = cute.make_tensor(
+            cute.recast_ptr(storage.sQ.data_ptr(), dtype=Float32), cute.make_layout(MAX_ROWS * self.head_dim // 2)
+        )
+        sOwnLse = storage.own_lse.get_tensor(cute.make_layout(MAX_ROWS))
 
         item_begin = mCtaPtr[bidx]
         item_end = mCtaPtr[bidx + 1]
+        # SPEC_ITEM: the row loaded speculatively (in bounds: the schedule buffer has >= grid rows)
+        spec = cutlass.min(Int32(bidx), mItems.shape[0] - 1)
         trace = mTmpO
         if cutlass.const_expr(TRACE):
             t_off = cute.crd2idx((mTmpO.shape[0] - 1 - bidx, 0), mTmpO.layout)
             t_ptr = cute.make_ptr(Int32, (mTmpO.iterator + t_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
             trace = cute.make_tensor(t_ptr, cute.make_layout(16))
         if warp_idx >= 4:
-            self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, tidx - WARPGROUP, trace)
+            self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, spec, tidx - WARPGROUP, trace)
         else:
             self.consume(
-                kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
-                item_begin, item_end, tidx, scale_log2, trace,
+                kv_pipe, sQ, sK, sV, sFlag, sOwnO, sOwnLse, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
+                item_begin, item_end, spec, tidx, scale_log2, trace,
             )
 
     # ------------------------------------------------------------------------------------ producer
@@ -207,6 +226,7 @@ class DecodeSm90:
         mItems: cute.Tensor,
         item_begin: Int32,
         item_end: Int32,
+        spec: Int32,
         ptid: Int32,
         trace: cute.Tensor,
     ):
@@ -228,11 +248,31 @@ class DecodeSm90:
         src_lane = lane // self.threads_per_row
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
+        s_kv_head = Int32(0)
+        s_kv_start = Int32(0)
+        s_kv_end = Int32(0)
+        s_page_base = Int32(0)
+        if cutlass.const_expr(SPEC_ITEM):  # issued before the loop's first compare waits for cta_ptr
+            s_kv_head = mItems[spec, Item.KV_HEAD]
+            s_kv_start = mItems[spec, Item.KV_START]
+            s_kv_end = mItems[spec, Item.KV_END]
+            s_page_base = mItems[spec, Item.PAGE_BASE]
         for it in cutlass.range(item_begin, item_end, unroll=1):
-            kv_head = mItems[it, Item.KV_HEAD]
-            kv_start = mItems[it, Item.KV_START]
-            kv_end = mItems[it, Item.KV_END]
-            page_base = mItems[it, Item.PAGE_BASE]
+            kv_head = s_kv_head
+            kv_start = s_kv_start
+            kv_end = s_kv_end
+            page_base = s_page_base
+            if cutlass.const_expr(SPEC_ITEM):
+                if it != spec:
+                    kv_head = mItems[it, Item.KV_HEAD]
+                    kv_start = mItems[it, Item.KV_START]
+                    kv_end = mItems[it, Item.KV_END]
+                    page_base = mItems[it, Item.PAGE_BASE]
+            else:
+                kv_head = mItems[it, Item.KV_HEAD]
+                kv_start = mItems[it, Item.KV_START]
+                kv_end = mItems[it, Item.KV_END]
+                page_base = mItems[it, Item.PAGE_BASE]
             n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
             page = Int32(0)
             slot = Int32(0)
@@ -292,6 +332,8 @@ class DecodeSm90:
         sK: cute.Tensor,
         sV: cute.Tensor,
         sFlag: cute.Tensor,
+        sOwnO: cute.Tensor,
+        sOwnLse: cute.Tensor,
         mQ: cute.Tensor,
         mItems: cute.Tensor,
         mO: cute.Tensor,
@@ -301,6 +343,7 @@ class DecodeSm90:
         mCounter: cute.Tensor,
         item_begin: Int32,
         item_end: Int32,
+        spec: Int32,
         tidx: Int32,
         scale_log2: Float32,
         trace: cute.Tensor,
@@ -347,12 +390,36 @@ class DecodeSm90:
         tQcQ = thr_q.partition_S(cute.make_identity_tensor((MAX_ROWS, self.head_dim)))
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, self.stages)
+        s_batch = Int32(0)
+        s_head0 = Int32(0)
+        s_rows = Int32(0)
+        s_kv_start = Int32(0)
+        s_kv_end = Int32(0)
+        if cutlass.const_expr(SPEC_ITEM):
+            s_batch = mItems[spec, Item.BATCH]
+            s_head0 = mItems[spec, Item.HEAD0]
+            s_rows = mItems[spec, Item.ROWS]
+            s_kv_start = mItems[spec, Item.KV_START]
+            s_kv_end = mItems[spec, Item.KV_END]
         for it in cutlass.range(item_begin, item_end, unroll=1):
-            batch = mItems[it, Item.BATCH]
-            head0 = mItems[it, Item.HEAD0]
-            rows = mItems[it, Item.ROWS]
-            kv_start = mItems[it, Item.KV_START]
-            kv_end = mItems[it, Item.KV_END]
+            batch = s_batch
+            head0 = s_head0
+            rows = s_rows
+            kv_start = s_kv_start
+            kv_end = s_kv_end
+            if cutlass.const_expr(SPEC_ITEM):
+                if it != spec:
+                    batch = mItems[it, Item.BATCH]
+                    head0 = mItems[it, Item.HEAD0]
+                    rows = mItems[it, Item.ROWS]
+                    kv_start = mItems[it, Item.KV_START]
+                    kv_end = mItems[it, Item.KV_END]
+            else:
+                batch = mItems[it, Item.BATCH]
+                head0 = mItems[it, Item.HEAD0]
+                rows = mItems[it, Item.ROWS]
+                kv_start = mItems[it, Item.KV_START]
+                kv_end = mItems[it, Item.KV_END]
 
             # Q rows [head0, head0 + rows) of request `batch` -> sQ rows [0, rows)
             q_off = cute.crd2idx((batch, head0, 0), mQ.layout)
@@ -369,11 +436,23 @@ class DecodeSm90:
             row_max.fill(-Float32.inf)
             row_sum.fill(0.0)
             n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
+            ticket = Int32(0)  # MERGE_OWN: thread 0's arrival ticket (the counter's value before its +1)
+            own_merge_id = Int32(-1)
+            if cutlass.const_expr(MERGE_OWN):
+                if rows * 2 <= MAX_ROWS:
+                    own_merge_id = mItems[it, Item.MERGE_ID]
             # O += P V of tile t runs while tile t+1 is awaited and S = Q K^T of tile t+1 is issued; the
             # wait for S also retires that P V, and only then is tile t's stage released
             prev = state.clone()
             for t in cutlass.range(n_tiles, unroll=1):
                 kv_pipe.consumer_wait(state)
+                if cutlass.const_expr(MERGE_OWN):
+                    if t == n_tiles - 1:
+                        if own_merge_id >= 0:
+                            if tidx == 0:
+                                ticket = cute.arch.atomic_add(
+                                    mCounter.iterator + own_merge_id, Int32(1), sem="acq_rel", scope="gpu"
+                                )
                 if t == 0:
                     cute.arch.cp_async_wait_group(0)
                     cute.arch.fence_view_async_shared()
@@ -399,6 +478,12 @@ class DecodeSm90:
                 kv_pipe.consumer_release(prev)
             else:
                 cute.arch.cp_async_wait_group(0)  # no copy into sQ may still land under the next item's
+                if cutlass.const_expr(MERGE_OWN):
+                    if own_merge_id >= 0:
+                        if tidx == 0:
+                            ticket = cute.arch.atomic_add(
+                                mCounter.iterator + own_merge_id, Int32(1), sem="acq_rel", scope="gpu"
+                            )
 
             t_epi = Int32(0)
             if cutlass.const_expr(TRACE):
@@ -407,7 +492,8 @@ class DecodeSm90:
                     trace[2] = t_epi
                     trace[10] = cute.arch.clock()
             self._epilogue(
-                it, mItems, acc_O, tOcO, row_max, row_sum, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, tidx
+                it, mItems, acc_O, tOcO, row_max, row_sum, sFlag, sOwnO, sOwnLse, mO, mLse, mTmpO, mTmpLse, mCounter,
+                tidx, ticket, own_merge_id,
             )
             if cutlass.const_expr(TRACE):
                 if mItems[it, Item.MERGE_ID] >= 0:
@@ -474,12 +560,16 @@ class DecodeSm90:
         row_max: cute.Tensor,
         row_sum: cute.Tensor,
         sFlag: cute.Tensor,
+        sOwnO: cute.Tensor,
+        sOwnLse: cute.Tensor,
         mO: cute.Tensor,
         mLse: cute.Tensor,
         mTmpO: cute.Tensor,
         mTmpLse: cute.Tensor,
         mCounter: cute.Tensor,
         tidx: Int32,
+        ticket: Int32,
+        own_merge_id: Int32,
     ):
         batch = mItems[it, Item.BATCH]
         head0 = mItems[it, Item.HEAD0]
@@ -505,6 +595,11 @@ class DecodeSm90:
                 r = tOcO[2 * h][0]
                 if is_lse_writer and r < rows:
                     mLse[batch, head0 + r] = lse2[h] * LN2
+        elif own_merge_id >= 0:  # MERGE_OWN (own_merge_id is -1 in other builds)
+            self._epilogue_own(
+                it, mItems, acc_O, tOcO, inv, lse2, sFlag, sOwnO, sOwnLse, mO, mLse, mTmpO, mTmpLse, mCounter,
+                tidx, ticket, merge_id, batch, head0, rows,
+            )
         else:
             tmp_row = mItems[it, Item.TMP_BASE] + mItems[it, Item.PART] * rows
             for k in cutlass.range_constexpr(cute.size(acc_O)):
@@ -527,9 +622,77 @@ class DecodeSm90:
             if sFlag[0] == 1:
                 if cutlass.const_expr(SPLIT_SYNC == "fence"):
                     cute.arch.fence_acq_rel_gpu()
-                self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, mItems[it, Item.TMP_BASE], num_parts, tidx)
+                self._merge(
+                    mTmpO, mTmpLse, mO, mLse, batch, head0, rows, mItems[it, Item.TMP_BASE], num_parts, tidx,
+                    sOwnO, sOwnLse, Int32(-1),
+                )
                 if tidx == 0:
                     mCounter[merge_id] = Int32(0)
+
+    @cute.jit
+    def _epilogue_own(
+        self,
+        it: Int32,
+        mItems: cute.Tensor,
+        acc_O: cute.Tensor,
+        tOcO: cute.Tensor,
+        inv: cute.Tensor,
+        lse2: cute.Tensor,
+        sFlag: cute.Tensor,
+        sOwnO: cute.Tensor,
+        sOwnLse: cute.Tensor,
+        mO: cute.Tensor,
+        mLse: cute.Tensor,
+        mTmpO: cute.Tensor,
+        mTmpLse: cute.Tensor,
+        mCounter: cute.Tensor,
+        tidx: Int32,
+        ticket: Int32,
+        merge_id: Int32,
+        batch: Int32,
+        head0: Int32,
+        rows: Int32,
+    ):
+        """MERGE_OWN split epilogue: the partial goes to shared memory while thread 0 reads its ticket; the last
+        ticket waits for the others' publications and merges with its partial from shared memory, any other
+        part stores it to tmp_o and publishes (+PUBLISHED, release)."""
+        num_parts = mItems[it, Item.NUM_PARTS]
+        part = mItems[it, Item.PART]
+        tmp_base = mItems[it, Item.TMP_BASE]
+        is_lse_writer = tidx % 4 == 0
+        for k in cutlass.range_constexpr(cute.size(acc_O)):
+            r = tOcO[k][0]
+            if r < rows:
+                sOwnO[r * self.head_dim + tOcO[k][1]] = acc_O[k] * inv[(k // 2) % 2]
+        for h in cutlass.range_constexpr(2):
+            r = tOcO[2 * h][0]
+            if is_lse_writer and r < rows:
+                sOwnLse[r] = lse2[h]
+        if tidx == 0:
+            last = Int32(0)
+            if (ticket & (PUBLISHED - 1)) == num_parts - 1:
+                last = Int32(1)
+                seen = ticket
+                while (seen >> 16) != num_parts - 1:  # a part with an earlier ticket has not published yet
+                    seen = cute.arch.atomic_add(mCounter.iterator + merge_id, Int32(0), sem="acquire", scope="gpu")
+            sFlag[0] = last
+        cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
+        if sFlag[0] == 1:
+            self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, tmp_base, num_parts, tidx, sOwnO, sOwnLse, part)
+            if tidx == 0:
+                mCounter[merge_id] = Int32(0)
+            # sOwnO lies over sQ: every thread's merge reads end before the next item's Q copy
+            cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
+        else:
+            tmp_row = tmp_base + part * rows
+            for i in cutlass.range(tidx * MERGE_ELEMS, rows * self.head_dim, WARPGROUP * MERGE_ELEMS, unroll=1):
+                for j in cutlass.range_constexpr(MERGE_ELEMS):
+                    mTmpO[tmp_row + i // self.head_dim, i % self.head_dim + j] = sOwnO[i + j]
+            if tidx < rows:
+                mTmpLse[tmp_row + tidx] = sOwnLse[tidx]
+            cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
+            if tidx == 0:
+                cute.arch.atomic_add(mCounter.iterator + merge_id, Int32(PUBLISHED), sem="release", scope="gpu")
 
     @cute.jit
     def _merge(
@@ -544,11 +707,15 @@ class DecodeSm90:
         tmp_base: Int32,
         num_parts: Int32,
         tidx: Int32,
+        sOwnO: cute.Tensor,
+        sOwnLse: cute.Tensor,
+        own_part: Int32,
     ):
         """out[batch, head0 + i] = sum_p 2^(lse_p - m) o_p / sum_p 2^(lse_p - m); every part is nonempty.
         One online pass over the parts; a thread owns MERGE_ELEMS adjacent columns of one row (all
         rows x head_dim elements in one round for rows * head_dim <= 128 * MERGE_ELEMS), and
-        MERGE_UNROLL parts' loads are in flight together."""
+        MERGE_UNROLL parts' loads are in flight together. Part ``own_part`` (MERGE_OWN; -1: none) is read from
+        sOwnO / sOwnLse (rows x d row-major / rows) instead of tmp_o / tmp_lse."""
         n = rows * self.head_dim
         acc = cute.make_rmem_tensor((MERGE_ELEMS,), Float32)
         o_p = cute.make_rmem_tensor((MERGE_ELEMS,), Float32)
@@ -567,6 +734,13 @@ class DecodeSm90:
                         lse_v[u] = mTmpLse[r]
                         for j in cutlass.range_constexpr(MERGE_ELEMS):
                             o_v[u * MERGE_ELEMS + j] = mTmpO[r, c + j]
+                    if cutlass.const_expr(MERGE_OWN):
+                        for u in cutlass.range_constexpr(MERGE_UNROLL):
+                            # the padding slots repeat the last part: it may be this one (stale tmp rows)
+                            if cutlass.min(p0 + u, num_parts - 1) == own_part:
+                                lse_v[u] = sOwnLse[i]
+                                for j in cutlass.range_constexpr(MERGE_ELEMS):
+                                    o_v[u * MERGE_ELEMS + j] = sOwnO[e + j]
                     for u in cutlass.range_constexpr(MERGE_UNROLL):
                         lse_p = lse_v[u]
                         if p0 + u >= num_parts:
@@ -584,6 +758,11 @@ class DecodeSm90:
                     lse_p = mTmpLse[r]
                     for j in cutlass.range_constexpr(MERGE_ELEMS):
                         o_p[j] = mTmpO[r, c + j]
+                    if cutlass.const_expr(MERGE_OWN):
+                        if p == own_part:
+                            lse_p = sOwnLse[i]
+                            for j in cutlass.range_constexpr(MERGE_ELEMS):
+                                o_p[j] = sOwnO[e + j]
                     m_new = cute.arch.fmax(m, lse_p)
                     rescale = cute.math.exp2(m - m_new, fastmath=True)
                     w = cute.math.exp2(lse_p - m_new, fastmath=True)
