@@ -37,11 +37,6 @@ MERGE_UNROLL = int(os.environ.get("CUTE_ATTN_DECODE_MERGE_UNROLL", "8"))
 # CTA's stores ordered before it by the barrier; its acquire, the other parts' stores the merge reads after
 # the second barrier), no per-thread fence (CUTLASS's arrive/wait pattern).
 SPLIT_SYNC = os.environ.get("CUTE_ATTN_DECODE_SPLIT_SYNC", "release")
-# Merge loop shape (build switch): 0 = a dynamic loop over the parts unrolled MERGE_UNROLL times (a split of
-# fewer parts runs in the one-part remainder loop); 1 = rounds of MERGE_UNROLL parts whose loads are all issued
-# first (part index clamped to the last part, the padding parts weighted 0), so any split of <= MERGE_UNROLL
-# parts takes one round of loads. Not measured yet (decode-v11 ran out of device calls).
-MERGE_MASKED = os.environ.get("CUTE_ATTN_DECODE_MERGE_MASKED", "0") == "1"
 assert SPLIT_SYNC in ("fence", "release"), SPLIT_SYNC
 MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4 == 0)
 # Debug build switch (read when this module is imported, i.e. at build time): CTA c writes globaltimer / clock
@@ -50,17 +45,18 @@ MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4
 # GEMMs done, 3 consumer end, 4 merges done, 5 SM id, 6 producer's first tile issued, 7 its last tile issued,
 # 8-11 clock at 0-3, 12 end of the last merge, 13 start of that merge's epilogue (globaltimer_lo, ns).
 TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
-# Start-up build switch (decode-v12): both roles load item row ``bidx`` (the CTA's first item when every CTA has
-# one item: 1x32k, 8x32k, 16x16k) in parallel with cta_ptr, and use it when ``it == bidx``; any other item is
-# loaded as before. Cuts one dependent DRAM round trip (cta_ptr -> item) off the chain before the first copy.
-SPEC_ITEM = os.environ.get("CUTE_ATTN_DECODE_SPEC_ITEM", "0") == "1"
-# Split epilogue build switch (decode-v12): the part that merges keeps its own partial on chip. Thread 0 of a part
-# takes an arrival ticket (atomic +1 on the split's counter) when its last tile lands; the part with the last
-# ticket writes its partial to shared memory (over sQ, free in the epilogue; splits of <= MAX_ROWS / 2 rows),
-# waits until the other parts have published (+1 << 16 each, release, after their stores), and merges; the
-# others store their partial to tmp_o as before and publish. Drops the merger's store -> release round trip.
-MERGE_OWN = os.environ.get("CUTE_ATTN_DECODE_MERGE_OWN", "0") == "1"
-PUBLISHED = 1 << 16  # MERGE_OWN: the counter's published-parts unit (tickets count in the low 16 bits)
+# Start-up build switch (decode-v12, default on): both roles load item row ``bidx`` beside cta_ptr (before the item
+# loop's first compare waits for cta_ptr) and use it when ``it == bidx`` (the CTA's first item when every CTA has
+# one: 1x32k, 8x32k, 16x16k); any other item is loaded as before. Measured in one process against ``0`` (main's
+# code): 128x1k +0.4-0.5 % (24/24 round pairs), 64x4k p1 / 8x32k p1 +0.2 %, 1x32k / 64x4k p16 / 8x32k p16 / skewed
+# within +-0.3 %; the intended effect (the 1x32k start-up, one dependent load less) did NOT show in the trace: in the
+# SASS, ptxas issues the row's loads only after the ``item_begin >= item_end`` exit test, i.e. after cta_ptr lands.
+# ``2`` (NOT measured yet): the same, plus the row's batch and kv_end folded into item_end (``max(item_end,
+# item_begin + ((batch | kv_end) >> 31))``, a no-op for any cta_ptr with end >= begin), so the exit test waits on
+# those loads and they are issued beside cta_ptr's (the SASS shows them there; the other fields follow from L1).
+SPEC_ITEM_MODE = os.environ.get("CUTE_ATTN_DECODE_SPEC_ITEM", "1")
+assert SPEC_ITEM_MODE in ("0", "1", "2"), SPEC_ITEM_MODE
+SPEC_ITEM = SPEC_ITEM_MODE != "0"
 
 
 class DecodeSm90:
@@ -144,7 +140,6 @@ class DecodeSm90:
         class SharedStorage:
             mbar: cute.struct.MemRange[Int64, 2 * self.stages]
             flag: cute.struct.MemRange[Int32, 4]
-            own_lse: cute.struct.MemRange[Float32, MAX_ROWS]  # MERGE_OWN (inside sQ's 1024-byte alignment pad)
             sQ: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sQ_layout)], 1024]
             sK: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sKV_layout)], 1024]
             sV: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sKV_layout)], 1024]
@@ -189,16 +184,14 @@ class DecodeSm90:
         sK = storage.sK.get_tensor(sKV_layout.outer, swizzle=sKV_layout.inner)
         sV = storage.sV.get_tensor(sKV_layout.outer, swizzle=sKV_layout.inner)
         sFlag = storage.flag.get_tensor(cute.make_layout(4))
-        # MERGE_OWN: the merging part's partial O (float32, row-major rows x d) over sQ, its LSE in own_lse
-        sOwnO = cute.make_tensor(
-            cute.recast_ptr(storage.sQ.data_ptr(), dtype=Float32), cute.make_layout(MAX_ROWS * self.head_dim // 2)
-        )
-        sOwnLse = storage.own_lse.get_tensor(cute.make_layout(MAX_ROWS))
 
         item_begin = mCtaPtr[bidx]
         item_end = mCtaPtr[bidx + 1]
         # SPEC_ITEM: the row loaded speculatively (in bounds: the schedule buffer has >= grid rows)
         spec = cutlass.min(Int32(bidx), mItems.shape[0] - 1)
+        if cutlass.const_expr(SPEC_ITEM_MODE == "2"):
+            # one field of each 16-byte half of the row (fields 0-3, 4-7): both sectors are requested here
+            item_end = cutlass.max(item_end, item_begin + ((mItems[spec, Item.BATCH] | mItems[spec, Item.KV_END]) >> 31))
         trace = mTmpO
         if cutlass.const_expr(TRACE):
             t_off = cute.crd2idx((mTmpO.shape[0] - 1 - bidx, 0), mTmpO.layout)
@@ -208,7 +201,7 @@ class DecodeSm90:
             self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, spec, tidx - WARPGROUP, trace)
         else:
             self.consume(
-                kv_pipe, sQ, sK, sV, sFlag, sOwnO, sOwnLse, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
+                kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
                 item_begin, item_end, spec, tidx, scale_log2, trace,
             )
 
@@ -332,8 +325,6 @@ class DecodeSm90:
         sK: cute.Tensor,
         sV: cute.Tensor,
         sFlag: cute.Tensor,
-        sOwnO: cute.Tensor,
-        sOwnLse: cute.Tensor,
         mQ: cute.Tensor,
         mItems: cute.Tensor,
         mO: cute.Tensor,
@@ -436,23 +427,11 @@ class DecodeSm90:
             row_max.fill(-Float32.inf)
             row_sum.fill(0.0)
             n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
-            ticket = Int32(0)  # MERGE_OWN: thread 0's arrival ticket (the counter's value before its +1)
-            own_merge_id = Int32(-1)
-            if cutlass.const_expr(MERGE_OWN):
-                if rows * 2 <= MAX_ROWS:
-                    own_merge_id = mItems[it, Item.MERGE_ID]
             # O += P V of tile t runs while tile t+1 is awaited and S = Q K^T of tile t+1 is issued; the
             # wait for S also retires that P V, and only then is tile t's stage released
             prev = state.clone()
             for t in cutlass.range(n_tiles, unroll=1):
                 kv_pipe.consumer_wait(state)
-                if cutlass.const_expr(MERGE_OWN):
-                    if t == n_tiles - 1:
-                        if own_merge_id >= 0:
-                            if tidx == 0:
-                                ticket = cute.arch.atomic_add(
-                                    mCounter.iterator + own_merge_id, Int32(1), sem="acq_rel", scope="gpu"
-                                )
                 if t == 0:
                     cute.arch.cp_async_wait_group(0)
                     cute.arch.fence_view_async_shared()
@@ -478,12 +457,6 @@ class DecodeSm90:
                 kv_pipe.consumer_release(prev)
             else:
                 cute.arch.cp_async_wait_group(0)  # no copy into sQ may still land under the next item's
-                if cutlass.const_expr(MERGE_OWN):
-                    if own_merge_id >= 0:
-                        if tidx == 0:
-                            ticket = cute.arch.atomic_add(
-                                mCounter.iterator + own_merge_id, Int32(1), sem="acq_rel", scope="gpu"
-                            )
 
             t_epi = Int32(0)
             if cutlass.const_expr(TRACE):
@@ -492,8 +465,7 @@ class DecodeSm90:
                     trace[2] = t_epi
                     trace[10] = cute.arch.clock()
             self._epilogue(
-                it, mItems, acc_O, tOcO, row_max, row_sum, sFlag, sOwnO, sOwnLse, mO, mLse, mTmpO, mTmpLse, mCounter,
-                tidx, ticket, own_merge_id,
+                it, mItems, acc_O, tOcO, row_max, row_sum, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, tidx
             )
             if cutlass.const_expr(TRACE):
                 if mItems[it, Item.MERGE_ID] >= 0:
@@ -560,16 +532,12 @@ class DecodeSm90:
         row_max: cute.Tensor,
         row_sum: cute.Tensor,
         sFlag: cute.Tensor,
-        sOwnO: cute.Tensor,
-        sOwnLse: cute.Tensor,
         mO: cute.Tensor,
         mLse: cute.Tensor,
         mTmpO: cute.Tensor,
         mTmpLse: cute.Tensor,
         mCounter: cute.Tensor,
         tidx: Int32,
-        ticket: Int32,
-        own_merge_id: Int32,
     ):
         batch = mItems[it, Item.BATCH]
         head0 = mItems[it, Item.HEAD0]
@@ -595,11 +563,6 @@ class DecodeSm90:
                 r = tOcO[2 * h][0]
                 if is_lse_writer and r < rows:
                     mLse[batch, head0 + r] = lse2[h] * LN2
-        elif own_merge_id >= 0:  # MERGE_OWN (own_merge_id is -1 in other builds)
-            self._epilogue_own(
-                it, mItems, acc_O, tOcO, inv, lse2, sFlag, sOwnO, sOwnLse, mO, mLse, mTmpO, mTmpLse, mCounter,
-                tidx, ticket, merge_id, batch, head0, rows,
-            )
         else:
             tmp_row = mItems[it, Item.TMP_BASE] + mItems[it, Item.PART] * rows
             for k in cutlass.range_constexpr(cute.size(acc_O)):
@@ -622,77 +585,9 @@ class DecodeSm90:
             if sFlag[0] == 1:
                 if cutlass.const_expr(SPLIT_SYNC == "fence"):
                     cute.arch.fence_acq_rel_gpu()
-                self._merge(
-                    mTmpO, mTmpLse, mO, mLse, batch, head0, rows, mItems[it, Item.TMP_BASE], num_parts, tidx,
-                    sOwnO, sOwnLse, Int32(-1),
-                )
+                self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, mItems[it, Item.TMP_BASE], num_parts, tidx)
                 if tidx == 0:
                     mCounter[merge_id] = Int32(0)
-
-    @cute.jit
-    def _epilogue_own(
-        self,
-        it: Int32,
-        mItems: cute.Tensor,
-        acc_O: cute.Tensor,
-        tOcO: cute.Tensor,
-        inv: cute.Tensor,
-        lse2: cute.Tensor,
-        sFlag: cute.Tensor,
-        sOwnO: cute.Tensor,
-        sOwnLse: cute.Tensor,
-        mO: cute.Tensor,
-        mLse: cute.Tensor,
-        mTmpO: cute.Tensor,
-        mTmpLse: cute.Tensor,
-        mCounter: cute.Tensor,
-        tidx: Int32,
-        ticket: Int32,
-        merge_id: Int32,
-        batch: Int32,
-        head0: Int32,
-        rows: Int32,
-    ):
-        """MERGE_OWN split epilogue: the partial goes to shared memory while thread 0 reads its ticket; the last
-        ticket waits for the others' publications and merges with its partial from shared memory, any other
-        part stores it to tmp_o and publishes (+PUBLISHED, release)."""
-        num_parts = mItems[it, Item.NUM_PARTS]
-        part = mItems[it, Item.PART]
-        tmp_base = mItems[it, Item.TMP_BASE]
-        is_lse_writer = tidx % 4 == 0
-        for k in cutlass.range_constexpr(cute.size(acc_O)):
-            r = tOcO[k][0]
-            if r < rows:
-                sOwnO[r * self.head_dim + tOcO[k][1]] = acc_O[k] * inv[(k // 2) % 2]
-        for h in cutlass.range_constexpr(2):
-            r = tOcO[2 * h][0]
-            if is_lse_writer and r < rows:
-                sOwnLse[r] = lse2[h]
-        if tidx == 0:
-            last = Int32(0)
-            if (ticket & (PUBLISHED - 1)) == num_parts - 1:
-                last = Int32(1)
-                seen = ticket
-                while (seen >> 16) != num_parts - 1:  # a part with an earlier ticket has not published yet
-                    seen = cute.arch.atomic_add(mCounter.iterator + merge_id, Int32(0), sem="acquire", scope="gpu")
-            sFlag[0] = last
-        cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
-        if sFlag[0] == 1:
-            self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, tmp_base, num_parts, tidx, sOwnO, sOwnLse, part)
-            if tidx == 0:
-                mCounter[merge_id] = Int32(0)
-            # sOwnO lies over sQ: every thread's merge reads end before the next item's Q copy
-            cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
-        else:
-            tmp_row = tmp_base + part * rows
-            for i in cutlass.range(tidx * MERGE_ELEMS, rows * self.head_dim, WARPGROUP * MERGE_ELEMS, unroll=1):
-                for j in cutlass.range_constexpr(MERGE_ELEMS):
-                    mTmpO[tmp_row + i // self.head_dim, i % self.head_dim + j] = sOwnO[i + j]
-            if tidx < rows:
-                mTmpLse[tmp_row + tidx] = sOwnLse[tidx]
-            cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
-            if tidx == 0:
-                cute.arch.atomic_add(mCounter.iterator + merge_id, Int32(PUBLISHED), sem="release", scope="gpu")
 
     @cute.jit
     def _merge(
@@ -707,15 +602,11 @@ class DecodeSm90:
         tmp_base: Int32,
         num_parts: Int32,
         tidx: Int32,
-        sOwnO: cute.Tensor,
-        sOwnLse: cute.Tensor,
-        own_part: Int32,
     ):
         """out[batch, head0 + i] = sum_p 2^(lse_p - m) o_p / sum_p 2^(lse_p - m); every part is nonempty.
         One online pass over the parts; a thread owns MERGE_ELEMS adjacent columns of one row (all
         rows x head_dim elements in one round for rows * head_dim <= 128 * MERGE_ELEMS), and
-        MERGE_UNROLL parts' loads are in flight together. Part ``own_part`` (MERGE_OWN; -1: none) is read from
-        sOwnO / sOwnLse (rows x d row-major / rows) instead of tmp_o / tmp_lse."""
+        MERGE_UNROLL parts' loads are in flight together."""
         n = rows * self.head_dim
         acc = cute.make_rmem_tensor((MERGE_ELEMS,), Float32)
         o_p = cute.make_rmem_tensor((MERGE_ELEMS,), Float32)
@@ -725,51 +616,18 @@ class DecodeSm90:
             m = -Float32.inf
             total = Float32(0.0)
             acc.fill(0.0)
-            if cutlass.const_expr(MERGE_MASKED):
-                lse_v = cute.make_rmem_tensor((MERGE_UNROLL,), Float32)
-                o_v = cute.make_rmem_tensor((MERGE_UNROLL * MERGE_ELEMS,), Float32)
-                for p0 in cutlass.range(0, num_parts, MERGE_UNROLL, unroll=1):
-                    for u in cutlass.range_constexpr(MERGE_UNROLL):
-                        r = tmp_base + cutlass.min(p0 + u, num_parts - 1) * rows + i
-                        lse_v[u] = mTmpLse[r]
-                        for j in cutlass.range_constexpr(MERGE_ELEMS):
-                            o_v[u * MERGE_ELEMS + j] = mTmpO[r, c + j]
-                    if cutlass.const_expr(MERGE_OWN):
-                        for u in cutlass.range_constexpr(MERGE_UNROLL):
-                            # the padding slots repeat the last part: it may be this one (stale tmp rows)
-                            if cutlass.min(p0 + u, num_parts - 1) == own_part:
-                                lse_v[u] = sOwnLse[i]
-                                for j in cutlass.range_constexpr(MERGE_ELEMS):
-                                    o_v[u * MERGE_ELEMS + j] = sOwnO[e + j]
-                    for u in cutlass.range_constexpr(MERGE_UNROLL):
-                        lse_p = lse_v[u]
-                        if p0 + u >= num_parts:
-                            lse_p = -Float32.inf
-                        m_new = cute.arch.fmax(m, lse_p)
-                        rescale = cute.math.exp2(m - m_new, fastmath=True)
-                        w = cute.math.exp2(lse_p - m_new, fastmath=True)
-                        total = total * rescale + w
-                        for j in cutlass.range_constexpr(MERGE_ELEMS):
-                            acc[j] = acc[j] * rescale + w * o_v[u * MERGE_ELEMS + j]
-                        m = m_new
-            else:
-                for p in cutlass.range(num_parts, unroll=MERGE_UNROLL):
-                    r = tmp_base + p * rows + i
-                    lse_p = mTmpLse[r]
-                    for j in cutlass.range_constexpr(MERGE_ELEMS):
-                        o_p[j] = mTmpO[r, c + j]
-                    if cutlass.const_expr(MERGE_OWN):
-                        if p == own_part:
-                            lse_p = sOwnLse[i]
-                            for j in cutlass.range_constexpr(MERGE_ELEMS):
-                                o_p[j] = sOwnO[e + j]
-                    m_new = cute.arch.fmax(m, lse_p)
-                    rescale = cute.math.exp2(m - m_new, fastmath=True)
-                    w = cute.math.exp2(lse_p - m_new, fastmath=True)
-                    total = total * rescale + w
-                    for j in cutlass.range_constexpr(MERGE_ELEMS):
-                        acc[j] = acc[j] * rescale + w * o_p[j]
-                    m = m_new
+            for p in cutlass.range(num_parts, unroll=MERGE_UNROLL):
+                r = tmp_base + p * rows + i
+                lse_p = mTmpLse[r]
+                for j in cutlass.range_constexpr(MERGE_ELEMS):
+                    o_p[j] = mTmpO[r, c + j]
+                m_new = cute.arch.fmax(m, lse_p)
+                rescale = cute.math.exp2(m - m_new, fastmath=True)
+                w = cute.math.exp2(lse_p - m_new, fastmath=True)
+                total = total * rescale + w
+                for j in cutlass.range_constexpr(MERGE_ELEMS):
+                    acc[j] = acc[j] * rescale + w * o_p[j]
+                m = m_new
             inv = 1.0 / total
             for j in cutlass.range_constexpr(MERGE_ELEMS):
                 mO[batch, head0 + i, c + j] = (acc[j] * inv).to(self.dtype)
