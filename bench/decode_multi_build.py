@@ -6,8 +6,8 @@ The kernels must share main's launch ABI (the build switches of ``kernels/decode
     python3 bench/decode_multi_build.py --builds main=<dir> own=<dir> ... --rounds 6 --flush zero read \\
         --json out.json
 
-<dir> holds ``decode_bf16_headdim128_sm90a__<label>.so`` (``bench/decode_build_tagged.py``). Each build's output is checked against the first build's
-(max |diff| of O and LSE per case, page). cuDNN SDPA is timed once per case and flush per round pair.
+<dir> holds ``decode_bf16_headdim128_sm90a__<label>.so`` (``bench/decode_build_tagged.py``). Each build's output
+is checked against the first build's (max |diff| of O and LSE per case, page). cuDNN SDPA is timed once per case and flush per round pair.
 """
 
 from __future__ import annotations

@@ -191,7 +191,8 @@ class DecodeSm90:
         spec = cutlass.min(Int32(bidx), mItems.shape[0] - 1)
         if cutlass.const_expr(SPEC_ITEM_MODE == "2"):
             # one field of each 16-byte half of the row (fields 0-3, 4-7): both sectors are requested here
-            item_end = cutlass.max(item_end, item_begin + ((mItems[spec, Item.BATCH] | mItems[spec, Item.KV_END]) >> 31))
+            never = (mItems[spec, Item.BATCH] | mItems[spec, Item.KV_END]) >> 31  # 0, or -1 for a garbage row
+            item_end = cutlass.max(item_end, item_begin + never)
         trace = mTmpO
         if cutlass.const_expr(TRACE):
             t_off = cute.crd2idx((mTmpO.shape[0] - 1 - bidx, 0), mTmpO.layout)
