@@ -45,6 +45,18 @@ MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4
 # GEMMs done, 3 consumer end, 4 merges done, 5 SM id, 6 producer's first tile issued, 7 its last tile issued,
 # 8-11 clock at 0-3, 12 end of the last merge, 13 start of that merge's epilogue (globaltimer_lo, ns).
 TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
+# Start-up build switch (decode-v12, default on): both roles load item row ``bidx`` beside cta_ptr (before the item
+# loop's first compare waits for cta_ptr) and use it when ``it == bidx`` (the CTA's first item when every CTA has
+# one: 1x32k, 8x32k, 16x16k); any other item is loaded as before. Measured in one process against ``0`` (main's
+# code): 128x1k +0.4-0.5 % (24/24 round pairs), 64x4k p1 / 8x32k p1 +0.2 %, 1x32k / 64x4k p16 / 8x32k p16 / skewed
+# within +-0.3 %; the intended effect (the 1x32k start-up, one dependent load less) did NOT show in the trace: in the
+# SASS, ptxas issues the row's loads only after the ``item_begin >= item_end`` exit test, i.e. after cta_ptr lands.
+# ``2`` (NOT measured yet): the same, plus the row's batch and kv_end folded into item_end (``max(item_end,
+# item_begin + ((batch | kv_end) >> 31))``, a no-op for any cta_ptr with end >= begin), so the exit test waits on
+# those loads and they are issued beside cta_ptr's (the SASS shows them there; the other fields follow from L1).
+SPEC_ITEM_MODE = os.environ.get("CUTE_ATTN_DECODE_SPEC_ITEM", "1")
+assert SPEC_ITEM_MODE in ("0", "1", "2"), SPEC_ITEM_MODE
+SPEC_ITEM = SPEC_ITEM_MODE != "0"
 
 
 class DecodeSm90:
@@ -175,17 +187,23 @@ class DecodeSm90:
 
         item_begin = mCtaPtr[bidx]
         item_end = mCtaPtr[bidx + 1]
+        # SPEC_ITEM: the row loaded speculatively (in bounds: the schedule buffer has >= grid rows)
+        spec = cutlass.min(Int32(bidx), mItems.shape[0] - 1)
+        if cutlass.const_expr(SPEC_ITEM_MODE == "2"):
+            # one field of each 16-byte half of the row (fields 0-3, 4-7): both sectors are requested here
+            never = (mItems[spec, Item.BATCH] | mItems[spec, Item.KV_END]) >> 31  # 0, or -1 for a garbage row
+            item_end = cutlass.max(item_end, item_begin + never)
         trace = mTmpO
         if cutlass.const_expr(TRACE):
             t_off = cute.crd2idx((mTmpO.shape[0] - 1 - bidx, 0), mTmpO.layout)
             t_ptr = cute.make_ptr(Int32, (mTmpO.iterator + t_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
             trace = cute.make_tensor(t_ptr, cute.make_layout(16))
         if warp_idx >= 4:
-            self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, tidx - WARPGROUP, trace)
+            self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, spec, tidx - WARPGROUP, trace)
         else:
             self.consume(
                 kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
-                item_begin, item_end, tidx, scale_log2, trace,
+                item_begin, item_end, spec, tidx, scale_log2, trace,
             )
 
     # ------------------------------------------------------------------------------------ producer
@@ -202,6 +220,7 @@ class DecodeSm90:
         mItems: cute.Tensor,
         item_begin: Int32,
         item_end: Int32,
+        spec: Int32,
         ptid: Int32,
         trace: cute.Tensor,
     ):
@@ -223,11 +242,31 @@ class DecodeSm90:
         src_lane = lane // self.threads_per_row
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
+        s_kv_head = Int32(0)
+        s_kv_start = Int32(0)
+        s_kv_end = Int32(0)
+        s_page_base = Int32(0)
+        if cutlass.const_expr(SPEC_ITEM):  # issued before the loop's first compare waits for cta_ptr
+            s_kv_head = mItems[spec, Item.KV_HEAD]
+            s_kv_start = mItems[spec, Item.KV_START]
+            s_kv_end = mItems[spec, Item.KV_END]
+            s_page_base = mItems[spec, Item.PAGE_BASE]
         for it in cutlass.range(item_begin, item_end, unroll=1):
-            kv_head = mItems[it, Item.KV_HEAD]
-            kv_start = mItems[it, Item.KV_START]
-            kv_end = mItems[it, Item.KV_END]
-            page_base = mItems[it, Item.PAGE_BASE]
+            kv_head = s_kv_head
+            kv_start = s_kv_start
+            kv_end = s_kv_end
+            page_base = s_page_base
+            if cutlass.const_expr(SPEC_ITEM):
+                if it != spec:
+                    kv_head = mItems[it, Item.KV_HEAD]
+                    kv_start = mItems[it, Item.KV_START]
+                    kv_end = mItems[it, Item.KV_END]
+                    page_base = mItems[it, Item.PAGE_BASE]
+            else:
+                kv_head = mItems[it, Item.KV_HEAD]
+                kv_start = mItems[it, Item.KV_START]
+                kv_end = mItems[it, Item.KV_END]
+                page_base = mItems[it, Item.PAGE_BASE]
             n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
             page = Int32(0)
             slot = Int32(0)
@@ -296,6 +335,7 @@ class DecodeSm90:
         mCounter: cute.Tensor,
         item_begin: Int32,
         item_end: Int32,
+        spec: Int32,
         tidx: Int32,
         scale_log2: Float32,
         trace: cute.Tensor,
@@ -342,12 +382,36 @@ class DecodeSm90:
         tQcQ = thr_q.partition_S(cute.make_identity_tensor((MAX_ROWS, self.head_dim)))
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, self.stages)
+        s_batch = Int32(0)
+        s_head0 = Int32(0)
+        s_rows = Int32(0)
+        s_kv_start = Int32(0)
+        s_kv_end = Int32(0)
+        if cutlass.const_expr(SPEC_ITEM):
+            s_batch = mItems[spec, Item.BATCH]
+            s_head0 = mItems[spec, Item.HEAD0]
+            s_rows = mItems[spec, Item.ROWS]
+            s_kv_start = mItems[spec, Item.KV_START]
+            s_kv_end = mItems[spec, Item.KV_END]
         for it in cutlass.range(item_begin, item_end, unroll=1):
-            batch = mItems[it, Item.BATCH]
-            head0 = mItems[it, Item.HEAD0]
-            rows = mItems[it, Item.ROWS]
-            kv_start = mItems[it, Item.KV_START]
-            kv_end = mItems[it, Item.KV_END]
+            batch = s_batch
+            head0 = s_head0
+            rows = s_rows
+            kv_start = s_kv_start
+            kv_end = s_kv_end
+            if cutlass.const_expr(SPEC_ITEM):
+                if it != spec:
+                    batch = mItems[it, Item.BATCH]
+                    head0 = mItems[it, Item.HEAD0]
+                    rows = mItems[it, Item.ROWS]
+                    kv_start = mItems[it, Item.KV_START]
+                    kv_end = mItems[it, Item.KV_END]
+            else:
+                batch = mItems[it, Item.BATCH]
+                head0 = mItems[it, Item.HEAD0]
+                rows = mItems[it, Item.ROWS]
+                kv_start = mItems[it, Item.KV_START]
+                kv_end = mItems[it, Item.KV_END]
 
             # Q rows [head0, head0 + rows) of request `batch` -> sQ rows [0, rows)
             q_off = cute.crd2idx((batch, head0, 0), mQ.layout)

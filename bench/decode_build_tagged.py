@@ -1,0 +1,38 @@
+"""Build the bf16 hd128 decode kernel of whichever checkout is on PYTHONPATH (with the build switches in the
+environment) under the symbol ``decode_bf16_headdim128_sm90a__<tag>``, file ``<out>/<symbol>.so``, for
+``bench/decode_multi_build.py`` (distinct symbols: libraries loaded side by side cannot resolve each
+other's exported helpers). CPU only:
+
+    CUTE_ATTN_DECODE_MERGE_OWN=1 PYTHONPATH=<checkout> python3 bench/decode_build_tagged.py own <out>
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import torch
+
+from cute_attn.artifacts import _link_libraries, run_cxx
+from cute_attn.decode import _decode_spec
+
+
+def main():
+    tag, out = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    spec = _decode_spec(torch.bfloat16, 128)
+    name = f"{spec.name}__{tag}"
+    compiled = spec.compile()
+    obj = os.path.join(out, f".{name}.o")
+    so = os.path.join(out, f"{name}.so")
+    compiled.export_to_c(obj, function_name=name)
+    cmd = ["g++", "-shared", "-o", f"{so}.{os.getpid()}.tmp", obj]
+    for lib in _link_libraries():
+        cmd += [f"-L{os.path.dirname(lib)}", f"-l{os.path.basename(lib)[3:].rsplit('.so', 1)[0]}"]
+    cmd.append("-Wl,-rpath,$ORIGIN")
+    run_cxx(cmd, so, f"linking {name}", scratch=(obj,))
+    print(so)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Decode A/B of several kernel builds in ONE process (decode-v12): every build's bf16 hd128 decode artifact is
+loaded side by side and swapped into the same plan (``w._plan.kernel``), so all builds time the same inputs,
+the same plan and the same L2/flush buffers; rounds alternate the build order (A B C .., .. C B A, ...).
+The kernels must share main's launch ABI (the build switches of ``kernels/decode_sm90.py`` do).
+
+    python3 bench/decode_multi_build.py --builds main=<dir> own=<dir> ... --rounds 6 --flush zero read \\
+        --json out.json
+
+<dir> holds ``decode_bf16_headdim128_sm90a__<label>.so`` (``bench/decode_build_tagged.py``). Each build's output
+is checked against the first build's (max |diff| of O and LSE per case, page). cuDNN SDPA is timed once per case and flush per round pair.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import torch
+
+import cute_attn
+from cute_attn.artifacts import _load_library
+from bench.common import time_ms_flush
+from bench.decode import DTYPE, HK, HQ, D, paged_inputs, sdpa_decode
+from bench.decode_ab import case_lens
+
+NAME = "decode_bf16_headdim128_sm90a"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--builds", nargs="+", required=True, help="label=<artifact dir>")
+    p.add_argument("--cases", nargs="+", default=["1 x 32k", "8 x 32k", "skewed 1 x 32k + 63 x 512", "64 x 4k",
+                                                   "128 x 1k"])
+    p.add_argument("--pages", nargs="+", type=int, default=[16, 1])
+    p.add_argument("--flush", nargs="+", default=["zero", "read"])
+    p.add_argument("--rounds", type=int, default=4)
+    p.add_argument("--rep-ms", type=float, default=100)
+    p.add_argument("--budget-s", type=float, default=1e9, help="start no round after this many seconds")
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    t0 = time.time()
+    labels, kernels = [], {}
+    for kv in args.builds:
+        label, d = kv.split("=", 1)
+        labels.append(label)
+        kernels[label] = _load_library(os.path.join(d, f"{NAME}__{label}.so"), f"{NAME}__{label}")
+    setups = []
+    for name in args.cases:
+        kv_lens = case_lens(name)
+        kv_bytes = sum(kv_lens) * HK * D * 2 * 2
+        for page_size in args.pages:
+            torch.manual_seed(page_size)
+            cache, indptr, indices, last = paged_inputs(kv_lens, page_size)
+            q = torch.randn(len(kv_lens), HQ, D, dtype=DTYPE, device="cuda")
+            w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+            w.plan(indptr, indices, last, HQ, HK, D, page_size)
+            w.run(q, cache)  # checks, binds plan.kernel
+            ref = None
+            checks = {}
+            for label in labels:
+                w._plan.kernel = kernels[label]
+                for _ in range(3):  # the counters must come back to zero between launches
+                    o, lse = w.run(q, cache, return_lse=True)
+                torch.cuda.synchronize()
+                if ref is None:
+                    ref = (o.float().clone(), lse.clone())
+                checks[label] = (float((o.float() - ref[0]).abs().max()), float((lse - ref[1]).abs().max()),
+                                 bool(torch.isfinite(o.float()).all()))
+            print(json.dumps({"check": name, "page": page_size, **{k: v for k, v in checks.items()}}), flush=True)
+            setups.append((name, page_size, kv_bytes, w, q, cache, len(kv_lens), max(kv_lens)))
+    rows = []
+    for r in range(args.rounds):
+        if time.time() - t0 > args.budget_s:
+            print(json.dumps({"stopped_before_round": r + 1, "elapsed_s": time.time() - t0}), flush=True)
+            break
+        order = labels if r % 2 == 0 else labels[::-1]
+        for name, page_size, kv_bytes, w, q, cache, b, n in setups:
+            for fl in args.flush:
+                for label in order:
+                    w._plan.kernel = kernels[label]
+                    ms = time_ms_flush(lambda: w.run(q, cache), fl, warmup_ms=10, rep_ms=args.rep_ms)
+                    rows.append({"round": r + 1, "label": label, "flush": fl, "case": name, "page": page_size,
+                                 "us": ms * 1e3, "GBs": kv_bytes / ms / 1e6})
+                    print(json.dumps(rows[-1]), flush=True)
+    # cuDNN, per case and flush, twice (after the rounds: its dense KV would crowd the paged caches)
+    cud = {}
+    for name, page_size, kv_bytes, w, q, cache, b, n in setups:
+        if page_size != args.pages[0]:
+            continue
+        from torch.nn.attention import SDPBackend
+
+        q4 = torch.randn(b, HQ, 1, D, dtype=DTYPE, device="cuda")
+        kd = torch.randn(b, HK, n, D, dtype=DTYPE, device="cuda")
+        vd = torch.randn_like(kd)
+        for rep in range(2):
+            for fl in args.flush:
+                ms = time_ms_flush(lambda: sdpa_decode(q4, kd, vd, SDPBackend.CUDNN_ATTENTION), fl,
+                                   warmup_ms=10, rep_ms=args.rep_ms)
+                rows.append({"round": rep + 1, "label": "cudnn", "flush": fl, "case": name, "page": 0,
+                             "us": ms * 1e3, "GBs": kv_bytes / ms / 1e6})
+                print(json.dumps(rows[-1]), flush=True)
+        del kd, vd
+    # summary: mean GB/s per (case, page, flush, label), change vs the first label
+    import collections
+
+    t = collections.defaultdict(list)
+    for x in rows:
+        t[(x["case"], x["page"], x["flush"], x["label"])].append(x["GBs"])
+    summary = []
+    for case, page, fl in sorted({k[:3] for k in t}):
+        base = t.get((case, page, fl, labels[0]))
+        line = f"{case[:12]:12s} {page:3d} {fl:4s}"
+        for label in labels + ["cudnn"]:
+            v = t.get((case, page, fl, label))
+            if not v:
+                continue
+            m = sum(v) / len(v)
+            ch = (m / (sum(base) / len(base)) - 1) * 100 if base else 0.0
+            line += f" | {label} {m:.0f} ({ch:+.1f}%) [{min(v):.0f}-{max(v):.0f}]"
+            summary.append({"case": case, "page": page, "flush": fl, "label": label, "mean": m, "change_pct": ch,
+                            "n": len(v), "min": min(v), "max": max(v)})
+        print(line, flush=True)
+    print(json.dumps({"elapsed_s": time.time() - t0}), flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rows": rows, "summary": summary}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
