@@ -333,6 +333,8 @@ def main():
     ap.add_argument("--seqlen", type=int, default=16384)
     ap.add_argument("--extra-bench", action="store_true",
                     help="also bench causal 4k (1 x 4096 x 4) and 1k (16 x 1024), the target shapes")
+    ap.add_argument("--extra-4k-all", action="store_true", help="--extra-bench: 4k for every head dim (not only hd128)")
+    ap.add_argument("--causal-only", action="store_true", help="bench causal cases only")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds per case")
     ap.add_argument("--ref-tag", default="", help="also print every tag's ratio to this tag (where built)")
     ap.add_argument("--order", default="cost", choices=("cost", "l2", "pkg"), help="work list order (see make_work)")
@@ -373,9 +375,10 @@ def main():
         dtypes = sorted({v[0] for v in variants}, key=lambda d: d != "bf16")[:1]
         hds = [h for h in ((64, 64), (128, 128), (256, 256), (192, 128)) if any(v[1:3] == h for v in variants)]
         for dtype in dtypes:
-            bench(runner, dtype, hds, args.seqlen, tags)
+            bench(runner, dtype, hds, args.seqlen, tags, causal_only=args.causal_only)
             if args.extra_bench:
-                bench(runner, dtype, [h for h in hds if h == (128, 128)], 4096, tags, batch=4, causal_only=True)
+                bench(runner, dtype, [h for h in hds if args.extra_4k_all or h == (128, 128)], 4096, tags, batch=4,
+                      causal_only=True)
                 bench(runner, dtype, hds, 1024, tags, batch=16, causal_only=True)
     return 0 if all_ok else 1
 
