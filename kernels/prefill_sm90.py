@@ -102,7 +102,6 @@ class PrefillSm90:
         self.prefetch_tile = cfg.prefetch_tile
         self.double_p_early_release = cfg.double_p_early_release
         self.l2_prefetch = cfg.l2_prefetch
-        self.exp2_emu = cfg.exp2_emu
         # trim_diagonal (causal): the first visited key block per warpgroup at N = trim_n or skipped (config.py)
         self.trim_n = (self.tile_n // 2) // 16 * 16
         self.trim_diagonal = cfg.trim_diagonal if causal and self.trim_n >= 16 else 0
@@ -584,7 +583,7 @@ class PrefillSm90:
         pipe_k.consumer_release(kv_state)
         if const_expr(causal_mask):
             mask.apply(acc_S, seq, m_block, n_block, False, True)
-        new_scale = softmax.online(acc_S, False, self.reduce_chains, self.exp2_emu)
+        new_scale = softmax.online(acc_S, False, self.reduce_chains)
         for h in cutlass.range_constexpr(2):
             row_scale[h] = new_scale[h]
         warpgroup.wait_group(0)
@@ -630,7 +629,7 @@ class PrefillSm90:
         self._pingpong_signal(wg)
         warpgroup.wait_group(1)
         pipe_k.consumer_release(kv_state)
-        new_scale = softmax.online(acc_S, False, self.reduce_chains, self.exp2_emu)
+        new_scale = softmax.online(acc_S, False, self.reduce_chains)
         for h in cutlass.range_constexpr(2):
             row_scale[h] = new_scale[h]
         if const_expr(self.double_p_early_release):
@@ -660,7 +659,7 @@ class PrefillSm90:
         """The first visited key block: S (waited for), key-length / causal mask, softmax, P."""
         gemm(tiled_mma_qk, acc_S, tSrQ, tSrK_s, True, 0)
         mask.apply(acc_S, seq, m_block, n_block, True, self.causal)
-        softmax.online(acc_S, True, self.reduce_chains, self.exp2_emu)
+        softmax.online(acc_S, True, self.reduce_chains)
         convert_p(acc_S, tOrP)
 
     @cute.jit
@@ -675,7 +674,7 @@ class PrefillSm90:
             acc_t = cute.make_rmem_tensor(acc_shape, Float32)
             gemm(tiled, acc_t, tSrQ, tSrK_t[None, None, None, stage], True, 0)
             mask.apply(acc_t, seq, m_block, n_block, True, True)
-            softmax.online(acc_t, True, self.reduce_chains, self.exp2_emu)
+            softmax.online(acc_t, True, self.reduce_chains)
             p_t = cute.make_tensor(tOrP.iterator, cute.make_layout(
                 (tOrP.shape[0], tOrP.shape[1], self.trim_n // 16)))
             convert_p(acc_t, p_t)

@@ -68,9 +68,6 @@ class PrefillConfig:
     # down to 16) runs the S GEMM at N = trim_n and the softmax over those columns only (the rest of P = 0);
     # 2: also the PV GEMM of that block over the first trim_n keys only (K-blocks of 16)
     trim_diagonal: int = 0
-    # session 4 (prefill-v6) A/B switch: this many of every 16 softmax exponentials on the FMA pipe (a cubic,
-    # softmax.exp2_fma) instead of MUFU.EX2 (0: off; 1, 2, 3, 4, 6, 8)
-    exp2_emu: int = 0
 
     @property
     def producer_regs(self) -> int:

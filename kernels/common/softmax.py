@@ -61,14 +61,12 @@ class OnlineSoftmax:
 
     @cute.jit
     def online(
-        self, acc_S: cute.Tensor, is_first: cutlass.Constexpr[bool], chains: cutlass.Constexpr[int] = 1,
-        emu: cutlass.Constexpr[int] = 0,
+        self, acc_S: cute.Tensor, is_first: cutlass.Constexpr[bool], chains: cutlass.Constexpr[int] = 1
     ) -> cute.Tensor:
         """acc_S <- P = exp2(S * scale_log2 - m_new * scale_log2); returns the per-row factor
         ``exp2((m_old - m_new) * scale_log2)`` that rescales O and the row sums. A row with every
         score masked (-inf) keeps m = -inf and gets P = 0. ``chains > 1``: the thread's row max and row sum
-        run as that many independent partial chains, combined by a tree (shorter dependency chains). ``emu``:
-        that many elements of every 16 take :func:`exp2_fma` (FMA pipe) instead of MUFU.EX2."""
+        run as that many independent partial chains, combined by a tree (shorter dependency chains)."""
         check_acc_fragment(acc_S)
         n = cute.size(acc_S)
         row_scale = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
@@ -96,14 +94,14 @@ class OnlineSoftmax:
         row_part = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
         if cutlass.const_expr(chains > 1):
             for k in cutlass.range_constexpr(n):
-                acc_S[k] = _exp2(acc_S[k] * self.scale_log2 + neg_max_scaled[row_of(k)], k, emu)
+                acc_S[k] = cute.math.exp2(acc_S[k] * self.scale_log2 + neg_max_scaled[row_of(k)], fastmath=True)
             for h in cutlass.range_constexpr(ROWS_PER_THREAD):
                 row_part[h] = _chained_reduce([acc_S[k] for k in _row_elements(n, h)], chains, _add)
         else:
             row_part.fill(0.0)
             for k in cutlass.range_constexpr(n):
                 h = row_of(k)
-                p = _exp2(acc_S[k] * self.scale_log2 + neg_max_scaled[h], k, emu)
+                p = cute.math.exp2(acc_S[k] * self.scale_log2 + neg_max_scaled[h], fastmath=True)
                 acc_S[k] = p
                 row_part[h] = row_part[h] + p
         for h in cutlass.range_constexpr(ROWS_PER_THREAD):
@@ -127,62 +125,6 @@ class OnlineSoftmax:
                 inv_sum[h] = cute.arch.rcp_approx(total)
                 lse[h] = (self.row_max[h] * self.scale_log2 + cute.math.log2(total, fastmath=True)) * LN_2
         return inv_sum, lse
-
-
-# positions (mod 16) of the fragment elements that take exp2_fma, by count; rows alternate (row_of)
-EMU_POSITIONS = {1: (0,), 2: (0, 6), 3: (0, 6, 9), 4: (0, 6, 9, 15), 6: (0, 3, 6, 9, 12, 15), 8: (0, 2, 5, 7, 8, 10, 13, 15)}
-
-# 2^f on [0, 1) = 1 + f (C1 + f (C2 + f C3)): relative minimax fit with the constant term 1 (max rel error 8.6e-5;
-# fitted here with numpy, reweighted least squares)
-EXP2_C1, EXP2_C2, EXP2_C3 = 0.6951165746743139, 0.22764593353845045, 0.07706617917328878
-
-
-def _exp2(x, k: int, emu: int):
-    """exp2 of element ``k`` of a fragment: MUFU.EX2, or :func:`exp2_fma` where ``k % 16`` is one of the first
-    ``emu`` emulated positions (trace-time choice)."""
-    if emu and (k % 16) in EMU_POSITIONS[emu]:
-        return exp2_fma(x)
-    return cute.math.exp2(x, fastmath=True)
-
-
-@dsl_user_op
-def exp2_fma(x: Float32, *, loc=None, ip=None) -> Float32:
-    """2^x for x <= 0 (softmax exponents) without MUFU: x clamped to -127; floor n by one round-down add of
-    1.5 * 2^23 (n lands in the low mantissa bits), f = x - n, 2^f by a cubic (3 FMA), n added to the exponent
-    field (shift + integer add). -inf and x <= -127 give exactly 0 (the cubic is exactly 1 at f = 0)."""
-    return Float32(
-        llvm.inline_asm(
-            T.f32(),
-            [Float32(x).ir_value(loc=loc, ip=ip)],
-            "{\n"
-            ".reg .f32 xc, t, nf, f, p;\n"
-            ".reg .b32 tb, pb;\n"
-            "max.f32 xc, $1, 0fC2FE0000;\n"  # -127
-            "add.rm.f32 t, xc, 0f4B400000;\n"  # 12582912 = 1.5 * 2^23
-            "sub.f32 nf, t, 0f4B400000;\n"
-            "sub.f32 f, xc, nf;\n"
-            f"fma.rn.f32 p, f, {_f32_hex(EXP2_C3)}, {_f32_hex(EXP2_C2)};\n"
-            f"fma.rn.f32 p, p, f, {_f32_hex(EXP2_C1)};\n"
-            "fma.rn.f32 p, p, f, 0f3F800000;\n"
-            "mov.b32 tb, t;\n"
-            "mov.b32 pb, p;\n"
-            "shl.b32 tb, tb, 23;\n"
-            "add.s32 pb, pb, tb;\n"
-            "mov.b32 $0, pb;\n"
-            "}",
-            "=f,f",
-            has_side_effects=False,
-            is_align_stack=False,
-            asm_dialect=llvm.AsmDialect.AD_ATT,
-        )
-    )
-
-
-def _f32_hex(v: float) -> str:
-    """PTX hex literal of the float32 nearest ``v``."""
-    import struct
-
-    return "0f%08X" % struct.unpack("<I", struct.pack("<f", v))[0]
 
 
 def _row_elements(n: int, h: int) -> list:
