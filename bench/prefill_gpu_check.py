@@ -339,6 +339,8 @@ def main():
     ap.add_argument("--shapes", default="",
                     help="bench these BATCHxSEQLEN shapes (e.g. 16x1024,4x4096,1x16384), both masks, every head dim "
                          "built, instead of the default 1 x --seqlen (+ --extra-bench)")
+    ap.add_argument("--extra-4k-all", action="store_true", help="--extra-bench: 4k for every head dim (not only hd128)")
+    ap.add_argument("--causal-only", action="store_true", help="bench causal cases only")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds per case")
     ap.add_argument("--peers", default="cuDNN,FA2", help="SDPA peers timed beside ours (comma list; '' = none)")
     ap.add_argument("--ref-tag", default="", help="also print every tag's ratio to this tag (where built)")
@@ -384,11 +386,12 @@ def main():
             if args.shapes:
                 for shape in args.shapes.split(","):
                     b, _, n = shape.partition("x")
-                    bench(runner, dtype, hds, int(n), tags, batch=int(b))
+                    bench(runner, dtype, hds, int(n), tags, batch=int(b), causal_only=args.causal_only)
                 continue
-            bench(runner, dtype, hds, args.seqlen, tags)
+            bench(runner, dtype, hds, args.seqlen, tags, causal_only=args.causal_only)
             if args.extra_bench:
-                bench(runner, dtype, [h for h in hds if h == (128, 128)], 4096, tags, batch=4, causal_only=True)
+                bench(runner, dtype, [h for h in hds if args.extra_4k_all or h == (128, 128)], 4096, tags, batch=4,
+                      causal_only=True)
                 bench(runner, dtype, hds, 1024, tags, batch=16, causal_only=True)
     return 0 if all_ok else 1
 

@@ -111,6 +111,9 @@ class PrefillSm90:
         self.prefetch_tile = cfg.prefetch_tile
         self.double_p_early_release = cfg.double_p_early_release
         self.l2_prefetch = cfg.l2_prefetch
+        # trim_diagonal (causal): the first visited key block per warpgroup at N = trim_n or skipped (config.py)
+        self.trim_n = (self.tile_n // 2) // 16 * 16
+        self.trim_diagonal = cfg.trim_diagonal if causal and self.trim_n >= 16 else 0
         # sO has its own buffer only where the launching __call__ allocates one (cfg.separate_o): this class's
         # and prefill_paged_sm90's both follow the config
         self._separate_o_cfg = cfg.separate_o
@@ -436,6 +439,10 @@ class PrefillSm90:
         row_scale = cute.make_rmem_tensor((2,), Float32)
         mma = (tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_O, tOrP, row_scale)
 
+        trim = None
+        if const_expr(self.trim_diagonal):
+            trim = self._trim_fragments(sK, wg)
+
         if const_expr(self.pingpong):
             if wg == 0:
                 cute.arch.barrier_arrive(barrier_id=int(PrefillBarrier.CONSUMER_WG0), number_of_threads=self.PINGPONG_THREADS)
@@ -461,19 +468,39 @@ class PrefillSm90:
                 # first visited block: key-length (and causal) mask, no PV yet
                 pipe_k.consumer_wait(kv_state)
                 acc_S = self._new_acc_S(tiled_mma_qk)
-                gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, 0)
+                # pv_trim (trim_diagonal 2): the PV of this first block runs over the first trim_n keys only
+                pv_trim = None
+                if const_expr(self.trim_diagonal):
+                    # key columns of this block that a row of this warpgroup (rows < q_len) may see
+                    row_end = cutlass.min(m_block * self.tile_m + (wg + 1) * 64, seq.q_len)
+                    cols = row_end + seq.kv_len - seq.q_len - (n_block_max - 1) * self.tile_n
+                    if cols > self.trim_n:
+                        self._first_block(
+                            tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], tOrP, mask, softmax,
+                            seq, m_block, n_block_max - 1,
+                        )
+                    else:
+                        self._first_block_trimmed(
+                            trim, acc_S, tSrQ, kv_state.index, tOrP, mask, softmax, seq, m_block, n_block_max - 1,
+                            cols > 0,
+                        )
+                    if const_expr(self.trim_diagonal >= 2):
+                        pv_trim = cols <= self.trim_n
+                else:
+                    self._first_block(
+                        tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], tOrP, mask, softmax, seq,
+                        m_block, n_block_max - 1,
+                    )
                 pipe_k.consumer_release(kv_state)
-                mask.apply(acc_S, seq, m_block, n_block_max - 1, True, self.causal)
-                softmax.online(acc_S, True, self.reduce_chains)
                 row_scale.fill(1.0)
-                convert_p(acc_S, tOrP)
 
                 n_masked = Int32(0)
                 if const_expr(self.causal):
                     n_masked = cutlass.max(n_block_max - 1 - blocks.n_block_min_causal(seq, m_block), 0)
                 for i in cutlass.range(n_masked, unroll=1):
                     kv_state = self._step(
-                        mma, pipe_k, pipe_v, kv_state, softmax, mask, seq, m_block, n_block_max - 2 - i, True, wg
+                        mma, pipe_k, pipe_v, kv_state, softmax, mask, seq, m_block, n_block_max - 2 - i, True, wg,
+                        self._first_pv(pv_trim, i == 0),
                     )
                 n_free = n_block_max - 1 - n_masked
                 odd = False
@@ -482,7 +509,10 @@ class PrefillSm90:
                     # step into tOrP2 (a single-buffer step before the pairs made ptxas serialize every wgmma, C7512)
                     n_pairs = (n_free + 1) // 2
                     for i in cutlass.range(n_pairs, unroll=1):
-                        kv_state = self._step_dp(mma, tOrP, tOrP2, i > 0, pipe_k, pipe_v, kv_state, softmax, wg)
+                        kv_state = self._step_dp(
+                            mma, tOrP, tOrP2, i > 0, pipe_k, pipe_v, kv_state, softmax, wg,
+                            self._first_pv(pv_trim, (i == 0) & (n_masked == 0)),
+                        )
                         if 2 * i + 1 < n_free:
                             kv_state = self._step_dp(mma, tOrP2, tOrP, True, pipe_k, pipe_v, kv_state, softmax, wg)
                     odd = n_free % 2 == 1
@@ -498,7 +528,7 @@ class PrefillSm90:
                     for i in cutlass.range(n_free, unroll=1):
                         kv_state = self._step(
                             mma, pipe_k, pipe_v, kv_state, softmax, mask, seq, m_block,
-                            n_block_max - 2 - n_masked - i, False, wg,
+                            n_block_max - 2 - n_masked - i, False, wg, self._first_pv(pv_trim, (i == 0) & (n_masked == 0)),
                         )
                 if const_expr(self.separate_o):
                     # every S GEMM of the tile has completed: the next tile's Q may land
@@ -507,7 +537,10 @@ class PrefillSm90:
                 if const_expr(self.rescale_before_pv):
                     self._rescale_O(acc_O, row_scale)
                 pipe_v.consumer_wait(kv_state)
-                gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, kv_state.index], False, 0)
+                self._gemm_pv(
+                    tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, kv_state.index], self._first_pv(pv_trim, n_block_max == 1)
+                )
+                warpgroup.wait_group(0)
                 pipe_v.consumer_release(kv_state)
                 kv_state.advance()
             else:
@@ -561,11 +594,13 @@ class PrefillSm90:
         n_block: Int32,
         causal_mask: cutlass.Constexpr[bool],
         wg: Int32,
+        pv_trim=None,
     ):
         """One key block with intra-warpgroup overlap: S(j) = Q K(j)^T and O += P(j+1) V(j+1) in flight
         together; softmax(j) runs while O += P V completes. ``row_scale`` (in ``mma``) carries the row
         factor of the last softmax; with ``rescale_before_pv`` O is rescaled by it right before the PV issue
-        (FA3 order: nothing after the PV wait touches O), else right after the PV wait."""
+        (FA3 order: nothing after the PV wait touches O), else right after the PV wait. ``pv_trim`` (runtime
+        Boolean or None): the PV runs over the first ``trim_n`` keys only (trim_diagonal 2)."""
         tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_O, tOrP, row_scale = mma
         v_state = kv_state.clone()
         kv_state.advance()
@@ -577,7 +612,7 @@ class PrefillSm90:
         if const_expr(self.rescale_before_pv):
             self._rescale_O(acc_O, row_scale)
         pipe_v.consumer_wait(v_state)
-        gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, v_state.index], False, -1)
+        self._gemm_pv(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, v_state.index], pv_trim)
         self._pingpong_signal(wg)
         warpgroup.wait_group(1)
         pipe_k.consumer_release(kv_state)
@@ -605,6 +640,7 @@ class PrefillSm90:
         kv_state: pipeline.PipelineState,
         softmax: OnlineSoftmax,
         wg: Int32,
+        pv_trim=None,
     ):
         """One unmasked key block with double-buffered P: PV(j+1) reads ``p_in`` while P(j) is converted into
         ``p_out``, so the softmax needs no PV wait. The PV issued by the previous step completes (wait after
@@ -624,7 +660,7 @@ class PrefillSm90:
         gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, -1)
         self._rescale_O(acc_O, row_scale)
         pipe_v.consumer_wait(v_state)
-        gemm(tiled_mma_pv, acc_O, p_in, tOrVt[None, None, None, v_state.index], False, -1)
+        self._gemm_pv(tiled_mma_pv, acc_O, p_in, tOrVt[None, None, None, v_state.index], pv_trim)
         self._pingpong_signal(wg)
         warpgroup.wait_group(1)
         pipe_k.consumer_release(kv_state)
@@ -636,6 +672,76 @@ class PrefillSm90:
             pipe_v.consumer_release(v_state)
         convert_p(acc_S, p_out)
         return kv_state
+
+    # ------------------------------------------------------------------------------------ trimmed diagonal
+
+    def _trim_fragments(self, sK: cute.Tensor, wg: Int32):
+        """trim_diagonal: the S GEMM at N = trim_n (its tiled MMA, the K fragment of the first trim_n rows of
+        every K stage) and the views of the first trim_n columns of S (the first trim_n / 2 accumulator registers)
+        and of P (the first trim_n / 16 K-blocks of the PV A fragment)."""
+        tiled = sm90_utils.make_trivial_tiled_mma(
+            self.dtype, self.dtype, warpgroup.OperandMajorMode.K, warpgroup.OperandMajorMode.K, Float32,
+            atom_layout_mnk=(self.consumer_wgs, 1, 1), tiler_mn=(64, self.trim_n),
+        )
+        wg_mma = tiled.get_slice(wg * WARPGROUP_THREADS)
+        sK_t = cute.local_tile(sK, (self.trim_n, self.head_dim, self.stages), (0, 0, 0))
+        tSrK_t = wg_mma.make_fragment_B(wg_mma.partition_B(sK_t))
+        acc_shape = tiled.partition_shape_C((self.tile_m, self.trim_n))
+        return tiled, tSrK_t, acc_shape
+
+    @cute.jit
+    def _first_block(self, tiled_mma_qk, acc_S, tSrQ, tSrK_s, tOrP, mask, softmax, seq, m_block, n_block):
+        """The first visited key block: S (waited for), key-length / causal mask, softmax, P."""
+        gemm(tiled_mma_qk, acc_S, tSrQ, tSrK_s, True, 0)
+        mask.apply(acc_S, seq, m_block, n_block, True, self.causal)
+        softmax.online(acc_S, True, self.reduce_chains)
+        convert_p(acc_S, tOrP)
+
+    @cute.jit
+    def _first_block_trimmed(self, trim, acc_S, tSrQ, stage, tOrP, mask, softmax, seq, m_block, n_block, any_col):
+        """The first visited key block of a warpgroup whose rows see at most ``trim_n`` of its columns: S GEMM
+        at N = trim_n into the first registers of ``acc_S``, mask, softmax and P over those columns, the rest of
+        P zero; ``any_col`` false (no column visible): no GEMM, P = 0 (the softmax state stays reset)."""
+        tiled, tSrK_t, acc_shape = trim
+        p32 = cute.recast_tensor(tOrP, Int32)
+        n_half = self.trim_n // 4  # 32-bit registers of P over the first trim_n columns
+        if any_col:
+            acc_t = cute.make_rmem_tensor(acc_shape, Float32)
+            gemm(tiled, acc_t, tSrQ, tSrK_t[None, None, None, stage], True, 0)
+            mask.apply(acc_t, seq, m_block, n_block, True, True)
+            softmax.online(acc_t, True, self.reduce_chains)
+            p_t = cute.make_tensor(tOrP.iterator, cute.make_layout(
+                (tOrP.shape[0], tOrP.shape[1], self.trim_n // 16)))
+            convert_p(acc_t, p_t)
+        else:
+            for i in cutlass.range_constexpr(n_half):
+                p32[i] = Int32(0)
+        for i in cutlass.range_constexpr(n_half, cute.size(p32)):
+            p32[i] = Int32(0)
+
+    def _first_pv(self, pv_trim, is_first):
+        """The trim flag of a PV: ``pv_trim`` where this PV is the one of the first visited block."""
+        if pv_trim is None:
+            return None
+        return pv_trim & is_first
+
+    @cute.jit
+    def _gemm_pv(self, tiled_mma_pv, acc_O, tOrP, tOrVt_s, pv_trim):
+        """O += P V as one wgmma group (no wait); ``pv_trim`` (runtime Boolean or None): over the first
+        ``trim_n`` keys only."""
+        if const_expr(pv_trim is None):
+            gemm(tiled_mma_pv, acc_O, tOrP, tOrVt_s, False, -1)
+        else:
+            warpgroup.fence()
+            atom = cute.make_mma_atom(tiled_mma_pv.op)
+            atom.set(warpgroup.Field.ACCUMULATE, True)
+            kt = self.trim_n // 16
+            for k in cutlass.range_constexpr(kt):
+                cute.gemm(atom, acc_O, tOrP[None, None, k], tOrVt_s[None, None, k], acc_O)
+            if not pv_trim:
+                for k in cutlass.range_constexpr(kt, cute.size(tOrP.shape[2])):
+                    cute.gemm(atom, acc_O, tOrP[None, None, k], tOrVt_s[None, None, k], acc_O)
+            warpgroup.commit_group()
 
     def _prev_stage(self, state: pipeline.PipelineState) -> pipeline.PipelineState:
         """The stage before ``state`` (only its index is read: for a consumer release)."""

@@ -65,6 +65,12 @@ class PrefillConfig:
     # epilogue: O leaves sO by a TMA bulk tensor store (thread 0 of each epilogue part issues it) where the part's
     # rows all lie inside the request; a part that ends past the request's last row keeps the predicated 16-byte stores
     tma_store_o: bool = True
+    # session 4 (prefill-v6) A/B switch, causal only: per consumer warpgroup, the first visited key block (the
+    # one that holds the diagonal) is computed only over the columns the warpgroup's rows can see: with c the
+    # count of such columns, c <= 0 skips the block's S GEMM and softmax (P = 0), c <= trim_n (tile_n / 2 rounded
+    # down to 16) runs the S GEMM at N = trim_n and the softmax over those columns only (the rest of P = 0);
+    # 2: also the PV GEMM of that block over the first trim_n keys only (K-blocks of 16)
+    trim_diagonal: int = 0
 
     @property
     def producer_regs(self) -> int:
@@ -80,15 +86,20 @@ class PrefillConfig:
 
 
 _PREFILL_TABLE = {
-    (64, 64): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2),
+    # trim_diagonal (prefill-v6, H100, bf16 causal, interleaved rounds x the same tile without it, 2 processes):
+    # hd64 128 x 128 16 x 1k 1.047 / 1.046 (0.95 -> 0.98-0.99x cuDNN), 4 x 4k 1.028 / 1.034; hd128 16 x 1k
+    # 1.021 / 1.026, 4 x 4k 0.996 / 0.994, 16k 1.002 / 0.993; hd192 16 x 1k 1.054 / 1.054, 4 x 4k 1.004 / 1.020,
+    # 16k 0.987 / 0.991 (16k rounds spread +-5 %). hd256: 1k 1.011 / 1.005, 16k 0.984 / 0.986: off
+    (64, 64): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2, trim_diagonal=1),
     # double-buffered P (session 3, H100). Non-causal 16k: 685-689 TFLOP/s in 6 processes vs 638-670 for one P
     # buffer timed just before it (prefill-v4). Interleaved rounds (bench.common.compare, 5 rounds, one process),
     # dp x one buffer: hd128 causal 16k 1.007, 4 x 4k 1.039, 16 x 1k 1.003; hd192 full 16k 1.040, causal 1.017,
     # 16 x 1k 0.996 (two identical objects differed by up to 3 % in the same run). hd256 spills with it, hd64
     # does not fit (C7512).
-    (128, 128): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2, skip_rescale=True, double_p=True),
+    (128, 128): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2, skip_rescale=True, double_p=True,
+                              trim_diagonal=1),
     (256, 256): PrefillConfig(tile_m=128, tile_n=80, consumer_wgs=2, pingpong=False),
-    (192, 128): PrefillConfig(tile_m=128, tile_n=112, consumer_wgs=2, double_p=True),
+    (192, 128): PrefillConfig(tile_m=128, tile_n=112, consumer_wgs=2, double_p=True, trim_diagonal=1),
 }
 
 
@@ -121,7 +132,8 @@ _PREFILL_MASK_TABLE = {
     # 192-row tile is masked on the diagonal, coarser causal work)
     (64, 64, False): PrefillConfig(tile_m=192, tile_n=128, consumer_wgs=3),
     # run 5 (H100): 3 WGs 192 x 112 causal 16k 487 vs 437 (128 x 128) and 451 (128 x 176); 16 x 1k 235 vs 256
-    (64, 64, True): PrefillConfig(tile_m=192, tile_n=112, consumer_wgs=3),
+    # trim_diagonal: 4 x 4k 1.045 / 1.016, 16k 1.009 / 0.981, 16 x 1k 1.096 / 1.097 (prefill-v6)
+    (64, 64, True): PrefillConfig(tile_m=192, tile_n=112, consumer_wgs=3, trim_diagonal=1),
     # O by the predicated stores (prefill-o, H100, TMA store x predicated, medians of 5 interleaved rounds in 3
     # processes): 16 x 1k 0.985 / 1.003 / 0.983, 4 x 4k 0.999 / 0.990 / 0.985, 16k 0.988 / 0.989 / 0.963 (8 of 9 below
     # 1; causal hd192 0.99-1.01: stays on). Not the epilogue's cost (1 of ~146 blocks at 16k): ptxas schedules the
@@ -174,6 +186,10 @@ def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0
             raise ValueError(f"no prefill tile_m={tile_m} variant for ({head_dim}, {head_dim_v}, causal={causal})")
         cfg = _PREFILL_TABLE[(head_dim, head_dim_v)]
         assert cfg.tile_m == tile_m
+    if paged:
+        # the paged kernel shares the consumers, but trim_diagonal was measured on the dense kernel only (the paged GPU
+        # tests passed with it on: prefill-v6 call 1)
+        cfg = dataclasses.replace(cfg, trim_diagonal=0)
     if _OVERRIDES:
         cfg = dataclasses.replace(cfg, **_OVERRIDES)
         if "consumer_wgs" in _OVERRIDES and "tile_m" not in _OVERRIDES:
