@@ -468,8 +468,6 @@ class PrefillSm90:
                 # first visited block: key-length (and causal) mask, no PV yet
                 pipe_k.consumer_wait(kv_state)
                 acc_S = self._new_acc_S(tiled_mma_qk)
-                # pv_trim (trim_diagonal 2): the PV of this first block runs over the first trim_n keys only
-                pv_trim = None
                 if const_expr(self.trim_diagonal):
                     # key columns of this block that a row of this warpgroup (rows < q_len) may see
                     row_end = cutlass.min(m_block * self.tile_m + (wg + 1) * 64, seq.q_len)
@@ -484,8 +482,6 @@ class PrefillSm90:
                             trim, acc_S, tSrQ, kv_state.index, tOrP, mask, softmax, seq, m_block, n_block_max - 1,
                             cols > 0,
                         )
-                    if const_expr(self.trim_diagonal >= 2):
-                        pv_trim = cols <= self.trim_n
                 else:
                     self._first_block(
                         tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], tOrP, mask, softmax, seq,
@@ -499,8 +495,7 @@ class PrefillSm90:
                     n_masked = cutlass.max(n_block_max - 1 - blocks.n_block_min_causal(seq, m_block), 0)
                 for i in cutlass.range(n_masked, unroll=1):
                     kv_state = self._step(
-                        mma, pipe_k, pipe_v, kv_state, softmax, mask, seq, m_block, n_block_max - 2 - i, True, wg,
-                        self._first_pv(pv_trim, i == 0),
+                        mma, pipe_k, pipe_v, kv_state, softmax, mask, seq, m_block, n_block_max - 2 - i, True, wg
                     )
                 n_free = n_block_max - 1 - n_masked
                 odd = False
@@ -509,10 +504,7 @@ class PrefillSm90:
                     # step into tOrP2 (a single-buffer step before the pairs made ptxas serialize every wgmma, C7512)
                     n_pairs = (n_free + 1) // 2
                     for i in cutlass.range(n_pairs, unroll=1):
-                        kv_state = self._step_dp(
-                            mma, tOrP, tOrP2, i > 0, pipe_k, pipe_v, kv_state, softmax, wg,
-                            self._first_pv(pv_trim, (i == 0) & (n_masked == 0)),
-                        )
+                        kv_state = self._step_dp(mma, tOrP, tOrP2, i > 0, pipe_k, pipe_v, kv_state, softmax, wg)
                         if 2 * i + 1 < n_free:
                             kv_state = self._step_dp(mma, tOrP2, tOrP, True, pipe_k, pipe_v, kv_state, softmax, wg)
                     odd = n_free % 2 == 1
@@ -528,7 +520,7 @@ class PrefillSm90:
                     for i in cutlass.range(n_free, unroll=1):
                         kv_state = self._step(
                             mma, pipe_k, pipe_v, kv_state, softmax, mask, seq, m_block,
-                            n_block_max - 2 - n_masked - i, False, wg, self._first_pv(pv_trim, (i == 0) & (n_masked == 0)),
+                            n_block_max - 2 - n_masked - i, False, wg,
                         )
                 if const_expr(self.separate_o):
                     # every S GEMM of the tile has completed: the next tile's Q may land
@@ -537,10 +529,7 @@ class PrefillSm90:
                 if const_expr(self.rescale_before_pv):
                     self._rescale_O(acc_O, row_scale)
                 pipe_v.consumer_wait(kv_state)
-                self._gemm_pv(
-                    tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, kv_state.index], self._first_pv(pv_trim, n_block_max == 1)
-                )
-                warpgroup.wait_group(0)
+                gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, kv_state.index], False, 0)
                 pipe_v.consumer_release(kv_state)
                 kv_state.advance()
             else:
@@ -594,13 +583,11 @@ class PrefillSm90:
         n_block: Int32,
         causal_mask: cutlass.Constexpr[bool],
         wg: Int32,
-        pv_trim=None,
     ):
         """One key block with intra-warpgroup overlap: S(j) = Q K(j)^T and O += P(j+1) V(j+1) in flight
         together; softmax(j) runs while O += P V completes. ``row_scale`` (in ``mma``) carries the row
         factor of the last softmax; with ``rescale_before_pv`` O is rescaled by it right before the PV issue
-        (FA3 order: nothing after the PV wait touches O), else right after the PV wait. ``pv_trim`` (runtime
-        Boolean or None): the PV runs over the first ``trim_n`` keys only (trim_diagonal 2)."""
+        (FA3 order: nothing after the PV wait touches O), else right after the PV wait."""
         tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_O, tOrP, row_scale = mma
         v_state = kv_state.clone()
         kv_state.advance()
@@ -612,7 +599,7 @@ class PrefillSm90:
         if const_expr(self.rescale_before_pv):
             self._rescale_O(acc_O, row_scale)
         pipe_v.consumer_wait(v_state)
-        self._gemm_pv(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, v_state.index], pv_trim)
+        gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, v_state.index], False, -1)
         self._pingpong_signal(wg)
         warpgroup.wait_group(1)
         pipe_k.consumer_release(kv_state)
@@ -640,7 +627,6 @@ class PrefillSm90:
         kv_state: pipeline.PipelineState,
         softmax: OnlineSoftmax,
         wg: Int32,
-        pv_trim=None,
     ):
         """One unmasked key block with double-buffered P: PV(j+1) reads ``p_in`` while P(j) is converted into
         ``p_out``, so the softmax needs no PV wait. The PV issued by the previous step completes (wait after
@@ -660,7 +646,7 @@ class PrefillSm90:
         gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, -1)
         self._rescale_O(acc_O, row_scale)
         pipe_v.consumer_wait(v_state)
-        self._gemm_pv(tiled_mma_pv, acc_O, p_in, tOrVt[None, None, None, v_state.index], pv_trim)
+        gemm(tiled_mma_pv, acc_O, p_in, tOrVt[None, None, None, v_state.index], False, -1)
         self._pingpong_signal(wg)
         warpgroup.wait_group(1)
         pipe_k.consumer_release(kv_state)
@@ -718,30 +704,6 @@ class PrefillSm90:
                 p32[i] = Int32(0)
         for i in cutlass.range_constexpr(n_half, cute.size(p32)):
             p32[i] = Int32(0)
-
-    def _first_pv(self, pv_trim, is_first):
-        """The trim flag of a PV: ``pv_trim`` where this PV is the one of the first visited block."""
-        if pv_trim is None:
-            return None
-        return pv_trim & is_first
-
-    @cute.jit
-    def _gemm_pv(self, tiled_mma_pv, acc_O, tOrP, tOrVt_s, pv_trim):
-        """O += P V as one wgmma group (no wait); ``pv_trim`` (runtime Boolean or None): over the first
-        ``trim_n`` keys only."""
-        if const_expr(pv_trim is None):
-            gemm(tiled_mma_pv, acc_O, tOrP, tOrVt_s, False, -1)
-        else:
-            warpgroup.fence()
-            atom = cute.make_mma_atom(tiled_mma_pv.op)
-            atom.set(warpgroup.Field.ACCUMULATE, True)
-            kt = self.trim_n // 16
-            for k in cutlass.range_constexpr(kt):
-                cute.gemm(atom, acc_O, tOrP[None, None, k], tOrVt_s[None, None, k], acc_O)
-            if not pv_trim:
-                for k in cutlass.range_constexpr(kt, cute.size(tOrP.shape[2])):
-                    cute.gemm(atom, acc_O, tOrP[None, None, k], tOrVt_s[None, None, k], acc_O)
-            warpgroup.commit_group()
 
     def _prev_stage(self, state: pipeline.PipelineState) -> pipeline.PipelineState:
         """The stage before ``state`` (only its index is read: for a consumer release)."""

@@ -68,8 +68,9 @@ class PrefillConfig:
     # session 4 (prefill-v6) A/B switch, causal only: per consumer warpgroup, the first visited key block (the
     # one that holds the diagonal) is computed only over the columns the warpgroup's rows can see: with c the
     # count of such columns, c <= 0 skips the block's S GEMM and softmax (P = 0), c <= trim_n (tile_n / 2 rounded
-    # down to 16) runs the S GEMM at N = trim_n and the softmax over those columns only (the rest of P = 0);
-    # 2: also the PV GEMM of that block over the first trim_n keys only (K-blocks of 16)
+    # down to 16) runs the S GEMM at N = trim_n and the softmax over those columns only (the rest of P = 0). (The PV
+    # of that block over the first trim_n keys too, through a branch in the next step, measured 3-7 % slower:
+    # NOTES-prefill 17, code in 9d1ffab.)
     trim_diagonal: int = 0
 
     @property
