@@ -45,15 +45,20 @@ struct CutPos {
   bool snapped;
 };
 
-bool locate_cut(double bound, double share, const int64_t* req_end, const int64_t* seq_cost, int64_t batch,
-                int64_t S, int64_t* r_io, CutPos* out) {
+// inv_cost[r] = 1 / seq_cost[r]: the quotient's estimate by a product instead of a division; it may
+// differ from numpy's quotient in the last bits, so its ceil may be one off where the quotient is
+// (nearly) an integer, and the two one-step corrections below (exact integer ends, as numpy's) move
+// either estimate to the same sequence.
+inline __attribute__((always_inline)) bool locate_cut(double bound, double share, const int64_t* req_end,
+                                                      const int64_t* seq_cost, const double* inv_cost, int64_t batch,
+                                                      int64_t S, int64_t* r_io, CutPos* out) {
   int64_t r = *r_io;
   while (r < batch && (double)req_end[r] < bound) ++r;  // searchsorted(req_end, bound, 'left')
   *r_io = r;
   if (r == batch) return false;
   const int64_t c = seq_cost[r];
   const int64_t rs = req_end[r] - c * S;
-  int64_t i = (int64_t)ceil((bound - (double)rs) / (double)c) - 1;
+  int64_t i = (int64_t)ceil((bound - (double)rs) * inv_cost[r]) - 1;
   i = i < 0 ? 0 : (i > S - 1 ? S - 1 : i);
   int64_t hi = rs + c * (i + 1);
   i += ((double)hi < bound) && (i < S - 1);
@@ -66,17 +71,35 @@ bool locate_cut(double bound, double share, const int64_t* req_end, const int64_
   return true;
 }
 
-// Cuts left strictly inside a nonempty sequence when the stream is cut into num_ctas shares (-1: past the end).
-int64_t count_inside(int64_t total, int64_t num_ctas, const int64_t* req_end, const int64_t* seq_cost,
-                     const int64_t* kv_lens, int64_t batch, int64_t S) {
-  const double share = (double)total / (double)num_ctas;
-  int64_t r = 0, n = 0;
-  CutPos p;
-  for (int64_t j = 0; j < num_ctas - 1; ++j) {
-    if (!locate_cut((double)(j + 1) * share, share, req_end, seq_cost, batch, S, &r, &p)) return -1;
-    n += !p.snapped && kv_lens[p.r] > 0;
+// Cuts left strictly inside a nonempty sequence when the stream is cut into first, first - 1, ...,
+// first - n_cand + 1 shares (counts[k] for first - k); false past the stream's end. The candidates
+// advance in lockstep, cut j of each in turn: independent chains that the CPU overlaps (one candidate
+// after the other waits on every cut's loads and compares).
+constexpr int64_t LOCKSTEP = 8;
+
+bool count_inside(int64_t total, int64_t first, int64_t n_cand, const int64_t* req_end, const int64_t* seq_cost,
+                  const double* inv_cost, const int64_t* kv_lens, int64_t batch, int64_t S, int64_t* counts) {
+  for (int64_t k0 = 0; k0 < n_cand; k0 += LOCKSTEP) {
+    const int64_t m = n_cand - k0 < LOCKSTEP ? n_cand - k0 : LOCKSTEP;
+    double share[LOCKSTEP];
+    int64_t r[LOCKSTEP], n[LOCKSTEP];
+    for (int64_t k = 0; k < m; ++k) {
+      share[k] = (double)total / (double)(first - k0 - k);
+      r[k] = n[k] = 0;
+    }
+    // candidate k0 + k has first - k0 - k - 1 cuts: the first candidates run the longest
+    for (int64_t j = 0; j < first - k0 - 1; ++j) {
+      for (int64_t k = 0; k < m && j < first - k0 - k - 1; ++k) {
+        CutPos p;
+        if (!locate_cut((double)(j + 1) * share[k], share[k], req_end, seq_cost, inv_cost, batch, S, &r[k], &p)) {
+          return false;
+        }
+        n[k] += !p.snapped && kv_lens[p.r] > 0;
+      }
+    }
+    for (int64_t k = 0; k < m; ++k) counts[k0 + k] = n[k];
   }
-  return n;
+  return true;
 }
 
 // numpy's float floor division (npy_divmod), so cut rows round as in the numpy planner
@@ -146,7 +169,7 @@ extern "C" {
 int64_t plan_abi(void) { return 1; }
 
 // Scratch (int64) the caller must hand in for a batch of `batch` requests and `num_sms` CTAs.
-int64_t plan_scratch_len(int64_t batch, int64_t num_sms) { return 3 * batch + 7 * num_sms + 16; }
+int64_t plan_scratch_len(int64_t batch, int64_t num_sms) { return 4 * batch + 7 * num_sms + 16; }
 
 // Plans a batch of `batch` requests: page table `indptr` (batch + 1) / `last_len` (batch), page ids
 // `indices` (indices_len; may be null: then not range-checked) copied to `indices_out` (idx_cap; may
@@ -173,6 +196,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   int64_t* kv_lens = scratch;               // batch
   int64_t* seq_cost = kv_lens + batch;      // batch
   int64_t* req_end = seq_cost + batch;      // batch
+  double* inv_cost = (double*)(req_end + batch) + 7 * num_sms + 16;  // batch, past the cut arrays below
   if (indptr[0] != 0) return info[6] = 0, BAD_INDPTR;
   for (int64_t b = 0; b < batch; ++b) {
     int64_t pages = (int64_t)indptr[b + 1] - indptr[b];
@@ -202,6 +226,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   int64_t acc = 0;
   for (int64_t b = 0; b < batch; ++b) {
     seq_cost[b] = kv_lens[b] * row_bytes + ITEM_OVERHEAD_BYTES;
+    inv_cost[b] = 1.0 / (double)seq_cost[b];
     acc += seq_cost[b] * S;
     req_end[b] = acc;
   }
@@ -215,12 +240,15 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   if (num_ctas == num_sms && CTA_SLACK_DIV > 0) {  // numpy: CTA_SLACK_DIV
     int64_t lowest = num_sms - num_sms / CTA_SLACK_DIV;
     if (lowest < 2) lowest = 2;
-    int64_t best_n = -1, best_c = num_sms;
-    for (int64_t cand = num_sms; cand >= lowest; --cand) {
-      const int64_t n = count_inside(total, cand, req_end, seq_cost, kv_lens, batch, S);
-      if (n < 0) return FALLBACK;
-      if (best_n < 0 || n < best_n) {
-        best_n = n;
+    // the fewest cuts inside, ties to the most CTAs; the counts use the cut arrays' space (not yet filled)
+    int64_t* counts = (int64_t*)((double*)(req_end + batch) + num_sms);
+    if (!count_inside(total, num_sms, num_sms - lowest + 1, req_end, seq_cost, inv_cost, kv_lens, batch, S, counts)) {
+      return FALLBACK;
+    }
+    int64_t best_n = counts[0], best_c = num_sms;
+    for (int64_t cand = num_sms - 1; cand >= lowest; --cand) {
+      if (counts[num_sms - cand] < best_n) {
+        best_n = counts[num_sms - cand];
         best_c = cand;
       }
     }
@@ -237,7 +265,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   int64_t r = 0;
   for (int64_t j = 0; j < n_bounds; ++j) {
     CutPos p;
-    if (!locate_cut((double)(j + 1) * share, share, req_end, seq_cost, batch, S, &r, &p)) return FALLBACK;
+    if (!locate_cut((double)(j + 1) * share, share, req_end, seq_cost, inv_cost, batch, S, &r, &p)) return FALLBACK;
     const double bound = p.bound;
     const int64_t i = p.i, lo = p.lo;
     const bool snapped = p.snapped;
