@@ -275,6 +275,48 @@ def test_run_validation_before_any_launch():
         cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout="NDH")
 
 
+def test_run_checks_each_new_geometry_once(monkeypatch):
+    """run()'s cached paths (geometry key, cache unpack) on the host, with the launch and the device checks
+    stubbed: the same inputs are checked once; a new q / out geometry, another cache object or a reshaped
+    (k, v) pair is checked again and handed to the kernel as given."""
+    import torch.cuda
+    import cute_attn.decode as D
+
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: -1)
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
+    indptr, indices, last = table([40, 0, 1000], 16)
+    w.plan(indptr, indices, last, 32, 8, 128, 16)
+    checked, launched = [], []
+    monkeypatch.setattr(w, "_check_run", lambda plan, q, k, v, out: checked.append((q, k, v, out)) or (False,) * 4)
+    w._plan.kernel = lambda *args: launched.append(args)
+    q = torch.randn(3, 32, 128).bfloat16()
+    cache = torch.randn(70, 2, 16, 8, 128).bfloat16()
+    w.run(q, cache)
+    w.run(q, cache)
+    assert len(checked) == 1 and len(launched) == 2
+    assert launched[1][1].data_ptr() == cache.data_ptr() and launched[1][0] is q
+    w.run(q.clone(), cache)  # same geometry, another tensor: no new check
+    assert len(checked) == 1
+    w.run(torch.randn(3, 64, 128).bfloat16()[:, ::2], cache)  # other strides
+    assert len(checked) == 2
+    out = torch.empty(3, 32, 128).bfloat16()
+    w.run(q, cache, out=out)
+    assert len(checked) == 3 and launched[-1][6] is out
+    other = torch.randn(70, 2, 16, 8, 128).bfloat16()
+    w.run(q, other)  # another cache object: unpacked again, its geometry is the one checked
+    assert launched[-1][1].data_ptr() == other.data_ptr()
+    k, v = cache[:, 0], cache[:, 1]
+    w.run(q, (k, v))
+    w.run(q, (k, v))
+    assert launched[-1][1] is k and launched[-1][2] is v
+    k2 = torch.randn(70, 16, 8, 128).bfloat16()
+    w.run(q, (k2, v))
+    assert launched[-1][1] is k2
+    with pytest.raises(TypeError):
+        w._check_run = D.BatchDecodeWithPagedKVCacheWrapper._check_run.__get__(w)
+        w.run([1, 2, 3], cache)  # not a tensor: the full check names it
+
+
 # ----------------------------------------------------------------------- compiled planner vs numpy
 
 
