@@ -1,4 +1,5 @@
 # Session 4, third call: decode GPU tests and the host times of plan() / run() after the run() fast path.
+# NOT RUN: the device tool lent no machine after call 2 ("no new device machine is lent at present"); kept for the next session.
 source .kit/unpack.sh .kit >/dev/null
 cd .snap
 export PYTHONPATH=$PWD:$PYTHONPATH
