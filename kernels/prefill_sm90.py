@@ -107,10 +107,6 @@ class PrefillSm90:
         # until measured there)
         self._double_p_cfg = cfg.double_p
         self.double_p = False
-        self.reduce_chains = cfg.reduce_chains
-        self.prefetch_tile = cfg.prefetch_tile
-        self.double_p_early_release = cfg.double_p_early_release
-        self.l2_prefetch = cfg.l2_prefetch
         # trim_diagonal (causal): the first visited key block per warpgroup at N = trim_n or skipped (config.py)
         self.trim_n = (self.tile_n // 2) // 16 * 16
         self.trim_diagonal = cfg.trim_diagonal if causal and self.trim_n >= 16 else 0
@@ -353,12 +349,6 @@ class PrefillSm90:
                     # K of block n goes out before V of block n + 1: the consumers need them in that order
                     for i in cutlass.range(n_block_max - 1, unroll=1):
                         n_block = n_block_max - 2 - i
-                        if const_expr(self.l2_prefetch > 0):
-                            # before the acquire (which blocks until a stage frees): the L2 fill of a later block
-                            # runs while this one waits for its stage
-                            if n_block >= self.l2_prefetch:
-                                cute.prefetch(tma_K, tKgK[None, n_block - self.l2_prefetch])
-                                cute.prefetch(tma_V, tVgV[None, n_block - self.l2_prefetch])
                         v_state = kv_state.clone()
                         kv_state.advance()
                         self._load(pipe_k, tma_K, tKgK, tKsK, n_block, kv_state)
@@ -454,12 +444,9 @@ class PrefillSm90:
         # under its GEMMs instead of sitting between two tiles)
         nb, nm, nh, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, first, end)
         for rnd in cutlass.range(first, end, step, unroll=1):
-            if const_expr(not self.prefetch_tile):
-                nb, nm, nh, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, rnd, end)
             batch, m_block, q_head = nb, nm, nh
             seq = SeqlenInfo(noq, nok, nql, nkl)
-            if const_expr(self.prefetch_tile):
-                nb, nm, nh, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, rnd + 1, end)
+            nb, nm, nh, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, rnd + 1, end)
             n_block_max = blocks.n_block_max(seq, m_block)
             acc_O.fill(0.0)
             softmax.reset()
@@ -511,9 +498,8 @@ class PrefillSm90:
                     # the last step's PV may be in flight (unconditional wait: ptxas cannot tell the loop's exit from
                     # the no-step path and would serialize every wgmma, C7514)
                     warpgroup.wait_group(0)
-                    if const_expr(not self.double_p_early_release):
-                        if n_free > 0:
-                            pipe_v.consumer_release(self._prev_stage(kv_state))
+                    if n_free > 0:
+                        pipe_v.consumer_release(self._prev_stage(kv_state))
                     if odd:
                         tOrP.store(tOrP2.load())
                 else:
@@ -605,7 +591,7 @@ class PrefillSm90:
         pipe_k.consumer_release(kv_state)
         if const_expr(causal_mask):
             mask.apply(acc_S, seq, m_block, n_block, False, True)
-        new_scale = softmax.online(acc_S, False, self.reduce_chains)
+        new_scale = softmax.online(acc_S, False)
         for h in cutlass.range_constexpr(2):
             row_scale[h] = new_scale[h]
         warpgroup.wait_group(0)
@@ -636,9 +622,8 @@ class PrefillSm90:
         v_state = kv_state.clone()
         # the previous step's PV (queued behind the other warpgroup's GEMMs, long done by now) has completed
         warpgroup.wait_group(0)
-        if const_expr(not self.double_p_early_release):
-            if release_prev:
-                pipe_v.consumer_release(self._prev_stage(v_state))
+        if release_prev:
+            pipe_v.consumer_release(self._prev_stage(v_state))
         kv_state.advance()
         pipe_k.consumer_wait(kv_state)
         self._pingpong_wait(wg)
@@ -650,12 +635,9 @@ class PrefillSm90:
         self._pingpong_signal(wg)
         warpgroup.wait_group(1)
         pipe_k.consumer_release(kv_state)
-        new_scale = softmax.online(acc_S, False, self.reduce_chains)
+        new_scale = softmax.online(acc_S, False)
         for h in cutlass.range_constexpr(2):
             row_scale[h] = new_scale[h]
-        if const_expr(self.double_p_early_release):
-            warpgroup.wait_group(0)
-            pipe_v.consumer_release(v_state)
         convert_p(acc_S, p_out)
         return kv_state
 
@@ -680,7 +662,7 @@ class PrefillSm90:
         """The first visited key block: S (waited for), key-length / causal mask, softmax, P."""
         gemm(tiled_mma_qk, acc_S, tSrQ, tSrK_s, True, 0)
         mask.apply(acc_S, seq, m_block, n_block, True, self.causal)
-        softmax.online(acc_S, True, self.reduce_chains)
+        softmax.online(acc_S, True)
         convert_p(acc_S, tOrP)
 
     @cute.jit
@@ -695,7 +677,7 @@ class PrefillSm90:
             acc_t = cute.make_rmem_tensor(acc_shape, Float32)
             gemm(tiled, acc_t, tSrQ, tSrK_t[None, None, None, stage], True, 0)
             mask.apply(acc_t, seq, m_block, n_block, True, True)
-            softmax.online(acc_t, True, self.reduce_chains)
+            softmax.online(acc_t, True)
             p_t = cute.make_tensor(tOrP.iterator, cute.make_layout(
                 (tOrP.shape[0], tOrP.shape[1], self.trim_n // 16)))
             convert_p(acc_t, p_t)

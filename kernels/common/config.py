@@ -48,20 +48,12 @@ class PrefillConfig:
     # epilogue per consumer warpgroup (own 64 rows of sO, 128-thread barriers) instead of the whole tile
     # (where sO aliases sQ the barrier before the sO store stays one of all consumer warpgroups)
     wg_epilogue: bool = True
-    # session 3 (prefill-v4) A/B switches, off by default:
-    # double-buffered P on the unmasked key blocks (pairs of steps alternate two P fragments), so P(j) is converted
-    # without waiting for PV(j-1); that wait moves to the next step, after its S issue (before the O rescale)
+    # double-buffered P (session 3, prefill-v4; on in the table for hd128 and hd192) on the unmasked key blocks
+    # (pairs of steps alternate two P fragments), so P(j) is converted without waiting for PV(j-1); that wait moves
+    # to the next step, after its S issue (before the O rescale). prefill-v4's other switches (reduction chains,
+    # work-row prefetch off, early V release with double_p, L2 prefetch of K/V) were refuted and are taken out; the
+    # code is at commit 86f00b7
     double_p: bool = False
-    # independent partial chains per row for the row max / row sum of the online softmax (1: one serial chain)
-    reduce_chains: int = 1
-    # read the next tile's work row and request bounds at the start of the current tile (7 loop-carried scalars);
-    # off: read at the start of the tile itself (frees those registers)
-    prefetch_tile: bool = True
-    # double_p: wait for the previous PV and release its V stage right after the softmax (before the P conversion)
-    # instead of at the next step's top (the V stage frees earlier; the producer's next V load starts earlier)
-    double_p_early_release: bool = False
-    # producer: TMA prefetch into L2 of the K and V tiles this many key blocks beyond the block it loads (0: off)
-    l2_prefetch: int = 0
     # epilogue: O leaves sO by a TMA bulk tensor store (thread 0 of each epilogue part issues it) where the part's
     # rows all lie inside the request; a part that ends past the request's last row keeps the predicated 16-byte stores
     tma_store_o: bool = True

@@ -60,27 +60,18 @@ class OnlineSoftmax:
         self.row_sum.fill(0.0)
 
     @cute.jit
-    def online(
-        self, acc_S: cute.Tensor, is_first: cutlass.Constexpr[bool], chains: cutlass.Constexpr[int] = 1
-    ) -> cute.Tensor:
+    def online(self, acc_S: cute.Tensor, is_first: cutlass.Constexpr[bool]) -> cute.Tensor:
         """acc_S <- P = exp2(S * scale_log2 - m_new * scale_log2); returns the per-row factor
         ``exp2((m_old - m_new) * scale_log2)`` that rescales O and the row sums. A row with every
-        score masked (-inf) keeps m = -inf and gets P = 0. ``chains > 1``: the thread's row max and row sum
-        run as that many independent partial chains, combined by a tree (shorter dependency chains)."""
+        score masked (-inf) keeps m = -inf and gets P = 0."""
         check_acc_fragment(acc_S)
         n = cute.size(acc_S)
         row_scale = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
         tile_max = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
-        if cutlass.const_expr(chains > 1):
-            for h in cutlass.range_constexpr(ROWS_PER_THREAD):
-                tile_max[h] = _chained_reduce(
-                    [self.row_max[h]] + [acc_S[k] for k in _row_elements(n, h)], chains, cute.arch.fmax
-                )
-        else:
-            for h in cutlass.range_constexpr(ROWS_PER_THREAD):
-                tile_max[h] = self.row_max[h]
-            for k in cutlass.range_constexpr(n):
-                tile_max[row_of(k)] = cute.arch.fmax(tile_max[row_of(k)], acc_S[k])
+        for h in cutlass.range_constexpr(ROWS_PER_THREAD):
+            tile_max[h] = self.row_max[h]
+        for k in cutlass.range_constexpr(n):
+            tile_max[row_of(k)] = cute.arch.fmax(tile_max[row_of(k)], acc_S[k])
         neg_max_scaled = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
         for h in cutlass.range_constexpr(ROWS_PER_THREAD):
             m_new = cute.arch.warp_reduction_max(tile_max[h], threads_in_group=QUAD)
@@ -92,18 +83,12 @@ class OnlineSoftmax:
             self.row_max[h] = m_new
             neg_max_scaled[h] = -m_safe * self.scale_log2
         row_part = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
-        if cutlass.const_expr(chains > 1):
-            for k in cutlass.range_constexpr(n):
-                acc_S[k] = cute.math.exp2(acc_S[k] * self.scale_log2 + neg_max_scaled[row_of(k)], fastmath=True)
-            for h in cutlass.range_constexpr(ROWS_PER_THREAD):
-                row_part[h] = _chained_reduce([acc_S[k] for k in _row_elements(n, h)], chains, _add)
-        else:
-            row_part.fill(0.0)
-            for k in cutlass.range_constexpr(n):
-                h = row_of(k)
-                p = cute.math.exp2(acc_S[k] * self.scale_log2 + neg_max_scaled[h], fastmath=True)
-                acc_S[k] = p
-                row_part[h] = row_part[h] + p
+        row_part.fill(0.0)
+        for k in cutlass.range_constexpr(n):
+            h = row_of(k)
+            p = cute.math.exp2(acc_S[k] * self.scale_log2 + neg_max_scaled[h], fastmath=True)
+            acc_S[k] = p
+            row_part[h] = row_part[h] + p
         for h in cutlass.range_constexpr(ROWS_PER_THREAD):
             if cutlass.const_expr(is_first):
                 self.row_sum[h] = row_part[h]
@@ -125,29 +110,6 @@ class OnlineSoftmax:
                 inv_sum[h] = cute.arch.rcp_approx(total)
                 lse[h] = (self.row_max[h] * self.scale_log2 + cute.math.log2(total, fastmath=True)) * LN_2
         return inv_sum, lse
-
-
-def _row_elements(n: int, h: int) -> list:
-    """Indices of the accumulator elements of the thread's row ``h`` (trace-time)."""
-    return [k for k in range(n) if row_of(k) == h]
-
-
-def _add(a, b):
-    return a + b
-
-
-def _chained_reduce(vals: list, chains: int, op):
-    """``op``-reduce ``vals`` (trace-time list of values) as ``chains`` interleaved serial chains
-    (element i goes to chain i % chains), then a pairwise tree over the chain results."""
-    parts = []
-    for c in range(min(chains, len(vals))):
-        acc = vals[c]
-        for v in vals[c + chains::chains]:
-            acc = op(acc, v)
-        parts.append(acc)
-    while len(parts) > 1:
-        parts = [op(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i] for i in range(0, len(parts), 2)]
-    return parts[0]
 
 
 def acc_as_a_fragment(acc: cute.Tensor) -> cute.Tensor:
