@@ -51,14 +51,9 @@ def paged_copy(k, v, kv_lens, page_size, gen, shuffled=True):
     return (kc, vc), indptr, ids, last
 
 
-def bench_case_rounds(name, q_lens, kv_lens, rounds, heads=16, d=128, causal=True, dtype=torch.bfloat16,
-                      shuffled=True):
-    """Every kernel of the case (dense, page 1, 16, 64) is set up and checked (gathered == dense, bitwise), then
-    timed side by side by :func:`bench.common.compare`: a warm-up to the board's steady power-capped clock, then
-    ``rounds`` interleaved rounds in alternating order, so a drift of the clock bills every column alike (timed
-    one after the other, dense first, the paged columns were billed the lower clock: paged-v5). Reports the
-    medians over the rounds and the median of the per-round ratios."""
-    gen = torch.Generator().manual_seed(0)
+def dense_case(q_lens, kv_lens, heads, d, causal, dtype):
+    """Random q / k / v of a ragged batch, our dense kernel's output on them (the reference the paged runs must
+    equal bitwise) and its timed callable: ``(qo_indptr, q, k, v, out, ref, {"dense": fn}, flops)``."""
     qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
     kv = [0] + torch.tensor(kv_lens).cumsum(0).tolist()
     q = torch.randn(qo[-1], heads, d, dtype=dtype, device="cuda")
@@ -69,7 +64,18 @@ def bench_case_rounds(name, q_lens, kv_lens, rounds, heads=16, d=128, causal=Tru
     dense.plan(qo, kv, heads, heads, d, causal=causal, q_data_type=dtype)
     out = torch.empty(qo[-1], heads, d, dtype=dtype, device="cuda")
     ref = dense.run(q, k, v)
-    fns = {"dense": lambda: dense.run(q, k, v, out=out)}
+    return qo, q, k, v, out, ref, {"dense": lambda: dense.run(q, k, v, out=out)}, flops
+
+
+def bench_case_rounds(name, q_lens, kv_lens, rounds, heads=16, d=128, causal=True, dtype=torch.bfloat16,
+                      shuffled=True):
+    """Every kernel of the case (dense, page 1, 16, 64) is set up and checked (gathered == dense, bitwise), then
+    timed side by side by :func:`bench.common.compare`: a warm-up to the board's steady power-capped clock, then
+    ``rounds`` interleaved rounds in alternating order, so a drift of the clock bills every column alike (timed
+    one after the other, dense first, the paged columns were billed the lower clock: paged-v5). Reports the
+    medians over the rounds and the median of the per-round ratios."""
+    gen = torch.Generator().manual_seed(0)
+    qo, q, k, v, out, ref, fns, flops = dense_case(q_lens, kv_lens, heads, d, causal, dtype)
     for ps in PAGE_SIZES:
         cache, indptr, ids, last = paged_copy(k, v, kv_lens, ps, gen, shuffled)
         w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()

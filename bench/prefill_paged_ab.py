@@ -23,8 +23,7 @@ import cute_attn.prefill_paged as _pp
 from cute_attn.artifacts import Manifest, _load_library
 
 from .common import compare, device_info, markdown_table, median, profile_launch, write_json
-from .prefill import visible_pairs
-from .prefill_paged import CASES, paged_copy
+from .prefill_paged import CASES, dense_case, paged_copy
 
 _CURRENT = {"loader": None}
 _orig_get_kernel = _pp.get_kernel
@@ -66,17 +65,7 @@ def _with(build, fn):
 
 def setup_case(q_lens, kv_lens, builds, page_sizes, heads=16, d=128, causal=True, dtype=torch.bfloat16):
     gen = torch.Generator().manual_seed(0)
-    qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
-    kv = [0] + torch.tensor(kv_lens).cumsum(0).tolist()
-    q = torch.randn(qo[-1], heads, d, dtype=dtype, device="cuda")
-    k = torch.randn(kv[-1], heads, d, dtype=dtype, device="cuda")
-    v = torch.randn(kv[-1], heads, d, dtype=dtype, device="cuda")
-    flops = sum(2 * visible_pairs(ql, kl, causal) * heads * 2 * d for ql, kl in zip(q_lens, kv_lens))
-    dense = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
-    dense.plan(qo, kv, heads, heads, d, causal=causal, q_data_type=dtype)
-    out = torch.empty(qo[-1], heads, d, dtype=dtype, device="cuda")
-    ref = dense.run(q, k, v)
-    fns = {"dense": lambda: dense.run(q, k, v, out=out)}
+    qo, q, k, v, out, ref, fns, flops = dense_case(q_lens, kv_lens, heads, d, causal, dtype)
     for ps in page_sizes:
         cache, indptr, ids, last = paged_copy(k, v, kv_lens, ps, gen, True)
         w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
