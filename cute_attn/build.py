@@ -24,7 +24,9 @@ def _build_worker(op: str, fields: dict, directory: str, keep_ptx: bool) -> tupl
     os.environ["CUTE_DSL_ARCH"] = fields["arch"]
     if keep_ptx:  # read by the DSL when it first loads, in this fresh (spawned) process
         os.environ["CUTE_DSL_KEEP"] = "ptx"
-        os.environ["CUTE_DSL_DUMP_DIR"] = os.path.join(directory, ".dump")
+        # one dump folder per worker: the DSL names a kept PTX file after the kernel, which variants of one class
+        # can share (paged box 16 / box 64), so two workers writing one folder could swap their <name>.ptx copies
+        os.environ["CUTE_DSL_DUMP_DIR"] = os.path.join(directory, ".dump", str(os.getpid()))
         os.makedirs(os.environ["CUTE_DSL_DUMP_DIR"], exist_ok=True)
     from .artifacts import export_artifact
 
