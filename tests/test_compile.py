@@ -80,3 +80,23 @@ def test_ptx_uses_hopper_paths(built):
                 assert needle in ptx, f"{spec.name}: no {needle}"
         else:
             assert ".v4." in ptx or ".v8." in ptx, f"{spec.name}: no vector global access"
+
+
+def test_kept_ptx_is_each_variants_own(built):
+    """Every variant's kept PTX differs from every other's (comments aside), and a paged variant with 16-row TMA
+    boxes issues more TMA copies than its 64-row twin: the parallel workers once swapped the .ptx copies of
+    variants whose kernels share a name (paged box 16 / box 64), which made PTX-identity checks compare the
+    wrong files."""
+    directory, _, _ = built
+    seen = {}
+    for spec in shipped_specs():
+        with open(os.path.join(directory, spec.name + ".ptx")) as f:
+            body = "\n".join(line for line in f if not line.lstrip().startswith("//"))
+        assert body not in seen, f"{spec.name} has the PTX of {seen.get(body)}"
+        seen[body] = spec.name
+    tma = {n: b.count("cp.async.bulk.tensor") for b, n in seen.items()}
+    pairs = [(n, n.replace("tmaboxrows16", "tmaboxrows64")) for n in tma if "tmaboxrows16" in n]
+    pairs = [(a, b) for a, b in pairs if b in tma]  # tiles of 80 / 112 keys have no 64-row boxes
+    assert pairs
+    for n16, n64 in pairs:
+        assert tma[n16] > tma[n64], f"{n16}: {tma[n16]} TMA copies, {n64}: {tma[n64]}"
