@@ -30,7 +30,7 @@ from .common.paged_loader import (  # noqa: E402
     make_box_pipeline,
     wait_empty,
 )
-from .prefill_sm90 import DTYPES, WARP_THREADS, PrefillSm90  # noqa: E402
+from .prefill_sm90 import DTYPES, TRACE_K_COLS, TRACE_V_COLS, WARP_THREADS, PrefillSm90  # noqa: E402
 
 # (consumer warpgroups) -> (producer, consumer) registers. A producer warpgroup that gathers needs more than the
 # 24 of a TMA producer (row offsets, page-table state). NARROW: 128 * 40 + 256 * 232 = 64512. WIDE (paged-v7):
@@ -259,7 +259,8 @@ class PrefillPagedSm90(PrefillSm90):
                 self.gather.row_offsets(
                     off_k, *offsets, cutlass.max(n_block_max - 2, 0), seq.kv_len, page_div, page_stride, row_stride, ptid
                 )
-                self._gather(pipe_k, g_k, s_k, off_v, kv_state, ptid)
+                self._trace_tag(kv_state, rnd, n_block_max - 1, ptid)
+                self._gather(pipe_k, g_k, s_k, off_v, kv_state, ptid, TRACE_K_COLS)
             if warp_idx == 0:
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
@@ -274,12 +275,14 @@ class PrefillPagedSm90(PrefillSm90):
                     )
                     v_state = kv_state.clone()
                     kv_state.advance()
-                    self._gather(pipe_k, g_k, s_k, off_k, kv_state, ptid)
-                    self._gather(pipe_v, g_v, s_v, off_v, v_state, ptid)
+                    self._trace_tag(kv_state, rnd, n_block, ptid)
+                    self._gather(pipe_k, g_k, s_k, off_k, kv_state, ptid, TRACE_K_COLS)
+                    self._gather(pipe_v, g_v, s_v, off_v, v_state, ptid, TRACE_V_COLS)
                     off_v[0] = off_k[0]
                     off_k[0] = off_pf[0]
-                self._gather(pipe_v, g_v, s_v, off_v, kv_state, ptid)
+                self._gather(pipe_v, g_v, s_v, off_v, kv_state, ptid, TRACE_V_COLS)
                 kv_state.advance()
+        self._trace_end_p(kv_state, first, end, step, ptid)
 
     @cute.jit
     def _gather(
@@ -290,9 +293,15 @@ class PrefillPagedSm90(PrefillSm90):
         offsets: cute.Tensor,
         state: pipeline.PipelineState,
         ptid: Int32,
+        cols: cutlass.Constexpr = None,
     ):
+        """One K or V block gathered (``cols``: the ``TRACE`` build's stamps, thread 0's view of the block)."""
+        self._stamp_p(state, cols, 0)
         pipe.producer_acquire(state)
+        self._stamp_p(state, cols, 1)
+        self._stamp_p(state, cols, 2)
         self.gather.copy_tile(g_thread, s_thread + state.index * self.gather.stage_bytes, offsets, ptid)
+        self._stamp_p(state, cols, 3)
         pipe.producer_commit(state)
 
     # ------------------------------------------------------------------------------------ producer: TMA boxes
@@ -334,7 +343,8 @@ class PrefillPagedSm90(PrefillSm90):
             if n_block_max > 0:
                 page_v, slot_v = self._box_ids(*req, n_block_max - 1, lane)
                 page_k, slot_k = self._box_ids(*req, cutlass.max(n_block_max - 2, 0), lane)
-                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, warp, kv_state)
+                self._trace_tag(kv_state, rnd, n_block_max - 1, tidx)
+                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, warp, kv_state, TRACE_K_COLS)
             if warp == 0:
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
@@ -345,12 +355,14 @@ class PrefillPagedSm90(PrefillSm90):
                     page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
                     v_state = kv_state.clone()
                     kv_state.advance()
-                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, warp, kv_state)
+                    self._trace_tag(kv_state, rnd, n_block, tidx)
+                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, warp, kv_state, TRACE_K_COLS)
                     self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 1, tail, v_state)
                     page_v, slot_v = page_k, slot_k
                     page_k, slot_k = page_pf, slot_pf
                 self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, kv_state)
                 kv_state.advance()
+        self._trace_end_p(kv_state, first, end, step, tidx)
 
     @cute.jit
     def _box_ids(self, mKvIdx, mKvIndptr, batch: Int32, kv_len: Int32, page_div, n_block: Int32, lane: Int32):
@@ -371,23 +383,33 @@ class PrefillPagedSm90(PrefillSm90):
         cute.copy(atom, t_g, t_s, tma_bar_ptr=pipe.producer_get_barrier(state))
 
     @cute.jit
-    def _load_boxes(self, pipe, atom, gX, sX, page: Int32, slot: Int32, warp: Int32, state: pipeline.PipelineState):
+    def _load_boxes(
+        self, pipe, atom, gX, sX, page: Int32, slot: Int32, warp: Int32, state: pipeline.PipelineState,
+        cols: cutlass.Constexpr = None,
+    ):
         """A whole block by TMA (rows past the request's end come from its last box: K only, masked); with
-        ``box_warps`` > 1 this warp's share: the boxes ``b % box_warps == warp``, announced by its own arrival."""
+        ``box_warps`` > 1 this warp's share: the boxes ``b % box_warps == warp``, announced by its own arrival.
+        ``cols``: the ``TRACE`` build's stamps (thread 0, i.e. warp 0's view of the block)."""
+        self._stamp_p(state, cols, 0)
         if cutlass.const_expr(self.box_warps == 1):
             pipe.producer_acquire(state)
+            self._stamp_p(state, cols, 1)
+            self._stamp_p(state, cols, 2)
             for b in cutlass.range_constexpr(self.boxes):
                 self._copy_box(atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe, state)
         else:
             wait_empty(pipe, state)
+            self._stamp_p(state, cols, 1)
             mine = (self.boxes - warp + self.box_warps - 1) // self.box_warps
             with cute.arch.elect_one():
                 cute.arch.mbarrier_arrive_and_expect_tx(pipe.producer_get_barrier(state), mine * self.tx_bytes_box)
+            self._stamp_p(state, cols, 2)
             for b in cutlass.range_constexpr(self.boxes):
                 if warp == b % self.box_warps:
                     self._copy_box(
                         atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe, state
                     )
+        self._stamp_p(state, cols, 3)
 
     @cute.jit
     def _load_v_boxes(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, tail, state):
@@ -400,7 +422,7 @@ class PrefillPagedSm90(PrefillSm90):
         # every block but the one holding the request's end: the K code (one acquire, no per-box checks);
         # bench/NOTES-prefill-paged.md 7.2: +0.4-0.7 % at page 16/64 against per-box checks on every block
         if n_tma == self.boxes:
-            self._load_boxes(pipe, atom, gX, sX, page, slot, warp, state)
+            self._load_boxes(pipe, atom, gX, sX, page, slot, warp, state, TRACE_V_COLS)
         elif cutlass.const_expr(self.box_warps == 1):
             self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state)
         else:

@@ -32,6 +32,41 @@ DTYPES = {"bf16": cutlass.BFloat16, "fp16": cutlass.Float16}
 WARP_THREADS = 32
 COPY_BITS = 128
 
+# Debug build switch (read when this module is imported, i.e. at build time; off by default; never set it for a
+# build that the API uses): the K stage's round trip per key block, as SM clock stamps (``%clock``, 32 bits; all
+# stamps of a CTA come from one SM) written as int32 words AFTER the last element of the LSE tensor
+# (``bench/prefill_paged_trace.py`` allocates the LSE with ``ctas * Tr.CTA_WORDS`` spare words behind it).
+# CTA c owns words [c * CTA_WORDS, (c + 1) * CTA_WORDS) of that tail: a header (``Tr.SMID`` ...) and one record of
+# ``Tr.REC`` words per K block of the CTA's stream, indexed by the pipeline count (the CTA's k-th K block, tiles
+# in order; its first ``Tr.BLOCKS`` blocks), written by producer thread 0 and thread 0 of each consumer warpgroup.
+TRACE = os.environ.get("CUTE_ATTN_PREFILL_TRACE", "0") == "1"
+
+
+class Tr:
+    """Word layout of the ``TRACE`` build's per-CTA area (int32 words)."""
+
+    HEADER = 16
+    REC = 16
+    BLOCKS = 1024  # records per CTA: its first BLOCKS K blocks (4 x 4k hd128 causal: ~260 per CTA)
+    CTA_WORDS = HEADER + REC * BLOCKS
+    # header: SM id; globaltimer_lo and clock at the producer's start; the same at consumer warpgroup 0's start
+    # and end; K blocks produced / consumed (pipeline counts at the end); tiles (rounds) of the CTA
+    SMID, P_GT0, P_CLK0, C_GT0, C_CLK0, C_GT1, C_CLK1, P_COUNT, C_COUNT, ROUNDS = range(10)
+    # record (one K block): tile round and key block (producer); producer thread 0: clock before the K stage's
+    # empty-barrier wait, after it returned, before its first copy (cp.async / TMA) of the block, after its last
+    # copy (before its arrival on the full barrier); V of the same block: after the empty wait, after the last copy
+    TILE, NBLK, PK_WAIT, PK_GOT, PK_FIRST, PK_LAST, PV_GOT, PV_LAST = range(8)
+    # consumer warpgroup w (its thread 0), at CK_WAIT + 3 w: clock before the K full-barrier wait, after it
+    # returned, after the K stage's release; CV_GOT + w: after the V full-barrier wait returned
+    CK_WAIT, CK_GOT, CK_REL = 8, 9, 10
+    CV_GOT = 14
+
+
+# the producer's stamps of a K / V block (``PrefillSm90._stamp_p``): before the empty wait, after it, before the first
+# copy, after the last copy
+TRACE_K_COLS = (Tr.PK_WAIT, Tr.PK_GOT, Tr.PK_FIRST, Tr.PK_LAST)
+TRACE_V_COLS = (None, Tr.PV_GOT, None, Tr.PV_LAST)
+
 
 class PrefillSm90:
     """Warp-specialized, persistent attention forward; one CTA per SM walks its rows of the work list.
@@ -276,19 +311,97 @@ class PrefillSm90:
             sO = storage.sQ.get_tensor(sO_layout.outer, swizzle=sO_layout.inner)
         scheduler = StaticWorkListScheduler(mWork, num_ctas)
         blocks = BlockRange(self.tile_m, self.tile_n, self.causal)
+        if const_expr(TRACE):
+            self._trace_init(mLse)
 
         if warp_idx < WARPGROUP_THREADS // WARP_THREADS:
             cute.arch.setmaxregister_decrease(self.producer_regs)
+            if const_expr(TRACE):
+                self._trace_now(Tr.P_GT0, Tr.P_CLK0, tidx == 0, True)
             self.produce(
                 tma_Q, mQ, kv, (sQ, sK, sV), (pipe_q, pipe_k, pipe_v), (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks),
                 tidx,
             )
         else:
             cute.arch.setmaxregister_increase(self.consumer_regs)
+            if const_expr(TRACE):
+                self._trace_now(Tr.C_GT0, Tr.C_CLK0, tidx == WARPGROUP_THREADS, False)
             self.consume(
                 sQ, sK, sV, sO, pipe_q, pipe_k, pipe_v, o_out, mLse, mCuSeqlensQ, mCuSeqlensK, scheduler, blocks,
                 scale_log2, tidx - WARPGROUP_THREADS,
             )
+            if const_expr(TRACE):
+                self._trace_now(Tr.C_GT1, Tr.C_CLK1, tidx == WARPGROUP_THREADS, False)
+
+    # ------------------------------------------------------------------------------------ TRACE build
+
+    def _trace_init(self, mLse: cute.Tensor):
+        """``TRACE``: ``self._trace``, this CTA's int32 words behind the last element of ``mLse``."""
+        end = cute.crd2idx((mLse.shape[0] - 1, mLse.shape[1] - 1), mLse.layout) + 1
+        bidx, _, _ = cute.arch.block_idx()
+        off = cutlass.Int64(end) + cutlass.Int64(bidx) * Tr.CTA_WORDS
+        ptr = cute.make_ptr(Int32, (mLse.iterator + off).toint(), cute.AddressSpace.gmem, assumed_align=4)
+        self._trace = cute.make_tensor(ptr, cute.make_layout(Tr.CTA_WORDS))
+
+    @cute.jit
+    def _trace_now(self, gt_col: int, clk_col: int, writer, smid: cutlass.Constexpr[bool]):
+        """``TRACE`` header: globaltimer_lo and clock (and the SM id) now, by ``writer``."""
+        t = self._trace
+        if writer:
+            t[gt_col] = cute.arch.globaltimer_lo()
+            t[clk_col] = cute.arch.clock()
+            if const_expr(smid):
+                t[Tr.SMID] = cute.arch.smid()
+
+    @cute.jit
+    def _stamp(self, seq: Int32, col, writer):
+        """``TRACE``: the SM clock into word ``col`` of K block ``seq``'s record (``writer``: this thread writes)."""
+        if const_expr(TRACE):
+            t = self._trace
+            if writer:
+                if seq < Tr.BLOCKS:
+                    t[Tr.HEADER + seq * Tr.REC + col] = cute.arch.clock()
+
+    @cute.jit
+    def _put(self, seq: Int32, col, value: Int32, writer):
+        """``TRACE``: ``value`` into word ``col`` of K block ``seq``'s record."""
+        if const_expr(TRACE):
+            t = self._trace
+            if writer:
+                if seq < Tr.BLOCKS:
+                    t[Tr.HEADER + seq * Tr.REC + col] = value
+
+    @cute.jit
+    def _stamp_p(self, state: pipeline.PipelineState, cols, at: int):
+        """``TRACE``, producer: the clock into word ``cols[at]`` (``cols``: None or ``TRACE_K_COLS`` /
+        ``TRACE_V_COLS``; a None entry: no stamp) of the record of ``state``'s block, by thread 0 of the CTA."""
+        if const_expr(TRACE and cols is not None):
+            if const_expr(cols[at] is not None):
+                tidx, _, _ = cute.arch.thread_idx()
+                self._stamp(state.count, cols[at], tidx == 0)
+
+    @cute.jit
+    def _trace_tag(self, state: pipeline.PipelineState, rnd: Int32, n_block: Int32, tidx: Int32):
+        """``TRACE``, producer: the tile round and key block of ``state``'s K block (thread 0)."""
+        if const_expr(TRACE):
+            self._put(state.count, Tr.TILE, rnd, tidx == 0)
+            self._put(state.count, Tr.NBLK, n_block, tidx == 0)
+
+    @cute.jit
+    def _trace_end_p(self, state: pipeline.PipelineState, first: Int32, end: Int32, step: Int32, tidx: Int32):
+        """``TRACE``, producer: blocks produced and tiles walked (thread 0, after its last block)."""
+        if const_expr(TRACE):
+            t = self._trace
+            if tidx == 0:
+                t[Tr.P_COUNT] = state.count
+                t[Tr.ROUNDS] = (end - first + step - 1) // step
+
+    @cute.jit
+    def _stamp_c(self, seq: Int32, col: int, wg: Int32, stride: int = 3):
+        """``TRACE``, consumers: word ``col + stride * wg`` by thread 0 of warpgroup ``wg``."""
+        if const_expr(TRACE):
+            tidx, _, _ = cute.arch.thread_idx()
+            self._stamp(seq, col + stride * wg, tidx % WARPGROUP_THREADS == 0)
 
     def _prefetch_kv(self, kv):
         tma_K, _, tma_V, _ = kv
@@ -342,7 +455,8 @@ class PrefillSm90:
 
                 n_block_max = blocks.n_block_max(seq, tile.m_block)
                 if n_block_max > 0:
-                    self._load(pipe_k, tma_K, tKgK, tKsK, n_block_max - 1, kv_state)
+                    self._trace_tag(kv_state, rnd, n_block_max - 1, tidx)
+                    self._load(pipe_k, tma_K, tKgK, tKsK, n_block_max - 1, kv_state, TRACE_K_COLS)
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
                 q_state.advance()
                 if n_block_max > 0:
@@ -351,10 +465,12 @@ class PrefillSm90:
                         n_block = n_block_max - 2 - i
                         v_state = kv_state.clone()
                         kv_state.advance()
-                        self._load(pipe_k, tma_K, tKgK, tKsK, n_block, kv_state)
-                        self._load(pipe_v, tma_V, tVgV, tVsV, n_block + 1, v_state)
-                    self._load(pipe_v, tma_V, tVgV, tVsV, 0, kv_state)
+                        self._trace_tag(kv_state, rnd, n_block, tidx)
+                        self._load(pipe_k, tma_K, tKgK, tKsK, n_block, kv_state, TRACE_K_COLS)
+                        self._load(pipe_v, tma_V, tVgV, tVsV, n_block + 1, v_state, TRACE_V_COLS)
+                    self._load(pipe_v, tma_V, tVgV, tVsV, 0, kv_state, TRACE_V_COLS)
                     kv_state.advance()
+            self._trace_end_p(kv_state, first, end, step, tidx)
 
     @cute.jit
     def _producer_tile(self, walk: tuple, rnd: Int32, tma_Q, mQ, sQ):
@@ -383,9 +499,15 @@ class PrefillSm90:
         tXsX: cute.Tensor,
         n_block: Int32,
         state: pipeline.PipelineState,
+        cols: cutlass.Constexpr = None,
     ):
+        """One K or V block by TMA (``cols``: the ``TRACE`` build's stamps of this block, see ``_stamp_p``)."""
+        self._stamp_p(state, cols, 0)
         pipe.producer_acquire(state)
+        self._stamp_p(state, cols, 1)
+        self._stamp_p(state, cols, 2)
         cute.copy(atom, tXgX[None, n_block], tXsX[None, state.index], tma_bar_ptr=pipe.producer_get_barrier(state))
+        self._stamp_p(state, cols, 3)
 
     # ------------------------------------------------------------------------------------ consumers
 
@@ -453,7 +575,9 @@ class PrefillSm90:
             pipe_q.consumer_wait(q_state)
             if n_block_max > 0:
                 # first visited block: key-length (and causal) mask, no PV yet
+                self._stamp_c(kv_state.count, Tr.CK_WAIT, wg)
                 pipe_k.consumer_wait(kv_state)
+                self._stamp_c(kv_state.count, Tr.CK_GOT, wg)
                 acc_S = self._new_acc_S(tiled_mma_qk)
                 if const_expr(self.trim_diagonal):
                     # key columns of this block that a row of this warpgroup (rows < q_len) may see
@@ -475,6 +599,7 @@ class PrefillSm90:
                         m_block, n_block_max - 1,
                     )
                 pipe_k.consumer_release(kv_state)
+                self._stamp_c(kv_state.count, Tr.CK_REL, wg)
                 row_scale.fill(1.0)
 
                 n_masked = Int32(0)
@@ -515,6 +640,7 @@ class PrefillSm90:
                 if const_expr(self.rescale_before_pv):
                     self._rescale_O(acc_O, row_scale)
                 pipe_v.consumer_wait(kv_state)
+                self._stamp_c(kv_state.count, Tr.CV_GOT, wg, 1)
                 gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, kv_state.index], False, 0)
                 pipe_v.consumer_release(kv_state)
                 kv_state.advance()
@@ -536,6 +662,10 @@ class PrefillSm90:
         if const_expr(self.tma_store_o):
             # the CTA's shared memory must outlive the reads of its last TMA stores
             cute.arch.cp_async_bulk_wait_group(0)
+        if const_expr(TRACE):
+            t = self._trace
+            if tidx == 0:
+                t[Tr.C_COUNT] = kv_state.count
 
     @cute.jit
     def _fetch_tile(self, scheduler, mCuSeqlensQ: cute.Tensor, mCuSeqlensK: cute.Tensor, rnd: Int32, end: Int32):
@@ -577,7 +707,9 @@ class PrefillSm90:
         tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_O, tOrP, row_scale = mma
         v_state = kv_state.clone()
         kv_state.advance()
+        self._stamp_c(kv_state.count, Tr.CK_WAIT, wg)
         pipe_k.consumer_wait(kv_state)
+        self._stamp_c(kv_state.count, Tr.CK_GOT, wg)
         self._pingpong_wait(wg)
         # a fresh accumulator each block: the S GEMM must not take the previous S/P registers as inputs
         acc_S = self._new_acc_S(tiled_mma_qk)
@@ -585,10 +717,12 @@ class PrefillSm90:
         if const_expr(self.rescale_before_pv):
             self._rescale_O(acc_O, row_scale)
         pipe_v.consumer_wait(v_state)
+        self._stamp_c(v_state.count, Tr.CV_GOT, wg, 1)
         gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, v_state.index], False, -1)
         self._pingpong_signal(wg)
         warpgroup.wait_group(1)
         pipe_k.consumer_release(kv_state)
+        self._stamp_c(kv_state.count, Tr.CK_REL, wg)
         if const_expr(causal_mask):
             mask.apply(acc_S, seq, m_block, n_block, False, True)
         new_scale = softmax.online(acc_S, False)
@@ -625,16 +759,20 @@ class PrefillSm90:
         if release_prev:
             pipe_v.consumer_release(self._prev_stage(v_state))
         kv_state.advance()
+        self._stamp_c(kv_state.count, Tr.CK_WAIT, wg)
         pipe_k.consumer_wait(kv_state)
+        self._stamp_c(kv_state.count, Tr.CK_GOT, wg)
         self._pingpong_wait(wg)
         acc_S = self._new_acc_S(tiled_mma_qk)
         gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, -1)
         self._rescale_O(acc_O, row_scale)
         pipe_v.consumer_wait(v_state)
+        self._stamp_c(v_state.count, Tr.CV_GOT, wg, 1)
         gemm(tiled_mma_pv, acc_O, p_in, tOrVt[None, None, None, v_state.index], False, -1)
         self._pingpong_signal(wg)
         warpgroup.wait_group(1)
         pipe_k.consumer_release(kv_state)
+        self._stamp_c(kv_state.count, Tr.CK_REL, wg)
         new_scale = softmax.online(acc_S, False)
         for h in cutlass.range_constexpr(2):
             row_scale[h] = new_scale[h]
