@@ -46,7 +46,7 @@ class Tr:
     """Word layout of the ``TRACE`` build's per-CTA area (int32 words)."""
 
     HEADER = 16
-    REC = 16
+    REC = 24
     BLOCKS = 1024  # records per CTA: its first BLOCKS K blocks (4 x 4k hd128 causal: ~260 per CTA)
     CTA_WORDS = HEADER + REC * BLOCKS
     # header: SM id; globaltimer_lo and clock at the producer's start; the same at consumer warpgroup 0's start
@@ -60,6 +60,10 @@ class Tr:
     # returned, after the K stage's release; CV_GOT + w: after the V full-barrier wait returned
     CK_WAIT, CK_GOT, CK_REL = 8, 9, 10
     CV_GOT = 14
+    # lane 0 of producer warp w = 1, 2, 3 (gathers, box 16; the dense and box-64 producers are warp 0 alone), at
+    # PKW_LAST + w - 1: after its last copy of the K block, PKW_GOT + w - 1: after its K empty wait returned;
+    # consumer warpgroup w at CV_WAIT + w: before the V full-barrier wait
+    PKW_LAST, PKW_GOT, CV_WAIT = 16, 19, 22
 
 
 # the producer's stamps of a K / V block (``PrefillSm90._stamp_p``): before the empty wait, after it, before the first
@@ -374,11 +378,17 @@ class PrefillSm90:
     @cute.jit
     def _stamp_p(self, state: pipeline.PipelineState, cols, at: int):
         """``TRACE``, producer: the clock into word ``cols[at]`` (``cols``: None or ``TRACE_K_COLS`` /
-        ``TRACE_V_COLS``; a None entry: no stamp) of the record of ``state``'s block, by thread 0 of the CTA."""
+        ``TRACE_V_COLS``; a None entry: no stamp) of the record of ``state``'s block, by thread 0 of the CTA; for K
+        after the empty wait (``at`` 1) and after the last copy (``at`` 3) also by lane 0 of producer warps 1-3
+        (where they take part)."""
         if const_expr(TRACE and cols is not None):
+            tidx, _, _ = cute.arch.thread_idx()
             if const_expr(cols[at] is not None):
-                tidx, _, _ = cute.arch.thread_idx()
                 self._stamp(state.count, cols[at], tidx == 0)
+            if const_expr(cols == TRACE_K_COLS and at in (1, 3)):
+                w = tidx // WARP_THREADS
+                col = (Tr.PKW_GOT if const_expr(at == 1) else Tr.PKW_LAST) - 1 + w
+                self._stamp(state.count, col, (tidx % WARP_THREADS == 0) & (w >= 1) & (w < 4))
 
     @cute.jit
     def _trace_tag(self, state: pipeline.PipelineState, rnd: Int32, n_block: Int32, tidx: Int32):
@@ -639,6 +649,7 @@ class PrefillSm90:
                 # last PV
                 if const_expr(self.rescale_before_pv):
                     self._rescale_O(acc_O, row_scale)
+                self._stamp_c(kv_state.count, Tr.CV_WAIT, wg, 1)
                 pipe_v.consumer_wait(kv_state)
                 self._stamp_c(kv_state.count, Tr.CV_GOT, wg, 1)
                 gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, kv_state.index], False, 0)
@@ -716,6 +727,7 @@ class PrefillSm90:
         gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, -1)
         if const_expr(self.rescale_before_pv):
             self._rescale_O(acc_O, row_scale)
+        self._stamp_c(v_state.count, Tr.CV_WAIT, wg, 1)
         pipe_v.consumer_wait(v_state)
         self._stamp_c(v_state.count, Tr.CV_GOT, wg, 1)
         gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, v_state.index], False, -1)
@@ -766,6 +778,7 @@ class PrefillSm90:
         acc_S = self._new_acc_S(tiled_mma_qk)
         gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, -1)
         self._rescale_O(acc_O, row_scale)
+        self._stamp_c(v_state.count, Tr.CV_WAIT, wg, 1)
         pipe_v.consumer_wait(v_state)
         self._stamp_c(v_state.count, Tr.CV_GOT, wg, 1)
         gemm(tiled_mma_pv, acc_O, p_in, tOrVt[None, None, None, v_state.index], False, -1)

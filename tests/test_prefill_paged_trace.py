@@ -1,0 +1,99 @@
+"""CPU checks of the prefill TRACE build's host side (bench/prefill_paged_trace.py): its word layout mirrors the
+kernel's ``Tr``, and its per-CTA durations on a synthetic area (clock wrapping through 2**32)."""
+
+import numpy as np
+import pytest
+
+from bench import prefill_paged_trace as pt
+
+
+def test_layout_mirrors_kernel():
+    pytest.importorskip("cutlass")
+    from cute_attn.kernels.prefill_sm90 import TRACE, TRACE_K_COLS, TRACE_V_COLS, Tr
+
+    assert not TRACE, "the trace switch must be off by default"
+    assert (Tr.HEADER, Tr.REC, Tr.BLOCKS, Tr.CTA_WORDS) == (pt.TR_HEADER, pt.TR_REC, pt.TR_BLOCKS, pt.TR_CTA_WORDS)
+    assert (Tr.SMID, Tr.P_GT0, Tr.P_CLK0, Tr.C_GT0, Tr.C_CLK0, Tr.C_GT1, Tr.C_CLK1, Tr.P_COUNT, Tr.C_COUNT,
+            Tr.ROUNDS) == tuple(range(10))
+    assert (pt.H_SMID, pt.H_P_GT0, pt.H_P_CLK0, pt.H_C_GT0, pt.H_C_CLK0, pt.H_C_GT1, pt.H_C_CLK1, pt.H_P_COUNT,
+            pt.H_C_COUNT, pt.H_ROUNDS) == tuple(range(10))
+    rec = (Tr.TILE, Tr.NBLK, Tr.PK_WAIT, Tr.PK_GOT, Tr.PK_FIRST, Tr.PK_LAST, Tr.PV_GOT, Tr.PV_LAST)
+    assert rec == (pt.R_TILE, pt.R_NBLK, pt.R_PK_WAIT, pt.R_PK_GOT, pt.R_PK_FIRST, pt.R_PK_LAST, pt.R_PV_GOT,
+                   pt.R_PV_LAST)
+    assert (Tr.CK_WAIT, Tr.CK_GOT, Tr.CK_REL, Tr.CV_GOT) == (pt.R_CK_WAIT, pt.R_CK_GOT, pt.R_CK_REL, pt.R_CV_GOT)
+    assert (Tr.PKW_LAST, Tr.PKW_GOT, Tr.CV_WAIT) == (pt.R_PKW_LAST, pt.R_PKW_GOT, pt.R_CV_WAIT)
+    cols = list(rec) + [c + 3 * w for c in (Tr.CK_WAIT, Tr.CK_GOT, Tr.CK_REL) for w in (0, 1)]
+    cols += [Tr.CV_GOT, Tr.CV_GOT + 1, Tr.CV_WAIT, Tr.CV_WAIT + 1]
+    cols += [c + w for c in (Tr.PKW_LAST, Tr.PKW_GOT) for w in range(3)]
+    assert sorted(cols) == list(range(Tr.REC)), "every record word has one writer"
+    assert TRACE_K_COLS == (Tr.PK_WAIT, Tr.PK_GOT, Tr.PK_FIRST, Tr.PK_LAST)
+    assert TRACE_V_COLS == (None, Tr.PV_GOT, None, Tr.PV_LAST)
+
+
+def _synthetic(n=8, per_tile=4, clk0=2**32 - 3000):
+    area = np.zeros(pt.TR_CTA_WORDS, dtype=np.int64)
+    area[pt.H_P_CLK0] = clk0
+    area[pt.H_C_CLK1] = clk0 + 20000
+    area[pt.H_P_GT0] = 5000
+    area[pt.H_C_GT1] = 15000
+    area[pt.H_P_COUNT] = area[pt.H_C_COUNT] = n
+    area[pt.H_SMID] = 7
+    for k in range(n):
+        r = pt.TR_HEADER + k * pt.TR_REC
+        base = clk0 + 1000 * k
+        area[r + pt.R_TILE] = k // per_tile
+        area[r + pt.R_NBLK] = per_tile - 1 - k % per_tile
+        area[r + pt.R_PK_WAIT] = base
+        area[r + pt.R_PK_GOT] = base + 100
+        area[r + pt.R_PK_FIRST] = base + 110
+        area[r + pt.R_PK_LAST] = base + 300
+        for w in (0, 1):
+            area[r + pt.R_CK_WAIT + 3 * w] = base + 400
+            area[r + pt.R_CK_GOT + 3 * w] = base + 600 + 10 * w
+            area[r + pt.R_CK_REL + 3 * w] = base + 800 + 5 * w
+            area[r + pt.R_CV_GOT + w] = base + 1650 + w
+            area[r + pt.R_CV_WAIT + w] = base + 1620
+        for w in range(3):
+            area[r + pt.R_PKW_GOT + w] = base + 101
+            area[r + pt.R_PKW_LAST + w] = base + 310 + 20 * w
+    return (area & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+
+
+def test_cta_stats_synthetic():
+    s = pt.cta_stats(_synthetic())
+    assert s["blocks"] == 8 and s["first_blocks"] == 2
+    assert s["ns_per_cycle"] == pytest.approx(0.5)
+    assert sorted(set(s["c_kwait"])) == [200, 210]
+    assert set(s["p_emptywait"]) == {100}
+    assert set(s["p_issue"]) == {190}
+    assert set(s["step"]) == {1000} and len(s["step"]) == 6
+    assert sorted(set(s["c_vwait"])) == [30, 31] and len(s["c_vwait"]) == 16
+    assert set(s["p_last_to_cgot"]) == {300}
+    assert set(s["p_issue_all"]) == {350 - 110}
+    assert set(s["p_warp_skew"]) == {50}
+    assert set(s["p_last_all_to_cgot"]) == {600 - 350}
+    # block k's stage (released at base_k + 805) carries block k + 2
+    assert set(s["rel_to_pacq"]) == {2100 - 805} and len(s["rel_to_pacq"]) == 6
+    assert set(s["roundtrip"]) == {2600 - 805}
+    assert set(s["budget"]) == {2400 - 805}
+    # steady pairs: (1, 3) and (5, 7)
+    assert len(s["roundtrip/steady"]) == 2
+
+
+def test_single_warp_producer_has_no_warp_stats():
+    area = _synthetic().astype(np.int64)
+    for k in range(8):
+        r = pt.TR_HEADER + k * pt.TR_REC
+        area[r + pt.R_PKW_LAST:r + pt.R_PKW_LAST + 3] = 0  # dense / box 64: producer warp 0 alone
+    s = pt.cta_stats(area.astype(np.int32))
+    assert len(s["p_issue_all"]) == len(s["p_warp_skew"]) == len(s["p_last_all_to_cgot"]) == 0
+    assert set(s["p_issue"]) == {190}
+
+
+def test_summarize_pools_launches():
+    area = np.stack([_synthetic(), _synthetic(clk0=12345)])
+    res = pt.summarize([area, area])
+    assert res["sms"] == 1
+    assert res["blocks_per_launch"] == 16
+    assert res["roundtrip"]["cyc"][1] == 1795 and res["roundtrip"]["ns"][1] == pytest.approx(897.5)
+    assert res["c_kwait_waited_frac"] == 1.0
