@@ -228,7 +228,8 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--warm-s", type=float, default=2.0)
     p.add_argument("--json")
-    p.add_argument("--raw", help="npz of every kernel's raw trace areas (launches, ctas, words)")
+    p.add_argument("--raw", help="npz of every kernel's raw trace areas (launches, ctas, words up to the last record)")
+    p.add_argument("--raw-launches", type=int, default=1, help="launches per kernel kept in --raw")
     args = p.parse_args(argv)
     build = _TraceBuild(args.trace_dir)
     heads, d = 16, 128
@@ -251,7 +252,8 @@ def main(argv=None):
         res, areas = run_kernel(name, launch, trace, normal, out, ref, args.reps, args.warm_s)
         row = {"kernel": name, "case": f"{args.batch} x {args.seqlen}", **res}
         rows.append(row)
-        raw[name] = np.stack(areas)
+        used = TR_HEADER + TR_REC * int(max(a[:, H_P_COUNT].max() for a in areas))
+        raw[name] = np.stack(areas[: args.raw_launches])[:, :, :min(used, TR_CTA_WORDS)]
         print(json.dumps(row), flush=True)
     print_table(rows)
     if args.json:
