@@ -69,7 +69,9 @@ def cta_stats(words: np.ndarray) -> dict:
     clk0 = h[H_P_CLK0]
     n = int(min(h[H_P_COUNT], h[H_C_COUNT], TR_BLOCKS))
     rec = w[TR_HEADER:TR_HEADER + TR_REC * TR_BLOCKS].reshape(TR_BLOCKS, TR_REC)[:n]
-    t = _u32(rec - clk0).astype(np.int64)  # cycles since the producer's start (tags are rewritten below)
+    # cycles since the producer's start (minus a margin: a stamp a little before it stays positive); the tag words
+    # are transformed too but read from ``rec``
+    t = _u32(rec - (clk0 - (1 << 20)))
     tile = rec[:, R_TILE]
     k_wait = t[:, [R_CK_WAIT, R_CK_WAIT + 3]]
     k_got = t[:, [R_CK_GOT, R_CK_GOT + 3]]
