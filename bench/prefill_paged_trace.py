@@ -158,8 +158,9 @@ class _TraceBuild:
         return fn
 
 
-def _lse_with_trace(heads: int, total_q: int, ctas: int):
-    buf = torch.zeros(heads * total_q + ctas * TR_CTA_WORDS, dtype=torch.float32, device="cuda")
+def _lse_with_trace(heads: int, total_q: int, ctas: int, device):
+    """The LSE ``(heads, total_q)`` the kernel gets, and the ``(ctas, TR_CTA_WORDS)`` int32 words right behind it."""
+    buf = torch.zeros(heads * total_q + ctas * TR_CTA_WORDS, dtype=torch.float32, device=device)
     lse = buf[: heads * total_q].view(heads, total_q)
     trace = buf[heads * total_q:].view(torch.int32).view(ctas, TR_CTA_WORDS)
     return lse, trace
@@ -172,7 +173,7 @@ def traced_paged(build, w, q, cache, out):
 
     plan = w._plan
     k_cache, v_cache = unpack_paged_kv_cache(cache, "NHD")
-    lse, trace = _lse_with_trace(plan.num_qo_heads, plan.total_q, plan.num_ctas)
+    lse, trace = _lse_with_trace(plan.num_qo_heads, plan.total_q, plan.num_ctas, q.device)
     fn = build(plan.spec)
     args = (_kernel_view(q), _kernel_view(k_cache), _kernel_view(v_cache), _kernel_view(out), lse, plan.qo_indptr,
             plan.cu_seqlens_k, plan.kv_indptr, plan.kv_indices, plan.work, plan.num_ctas, plan.sm_scale)
@@ -181,7 +182,7 @@ def traced_paged(build, w, q, cache, out):
 
 def traced_dense(build, w, q, k, v, out):
     plan = w._plan
-    lse, trace = _lse_with_trace(plan.num_qo_heads, plan.total_q, plan.num_ctas)
+    lse, trace = _lse_with_trace(plan.num_qo_heads, plan.total_q, plan.num_ctas, q.device)
     fn = build(plan.spec)
     args = (q, k, v, out, lse, plan.qo_indptr, plan.kv_indptr, plan.work, plan.num_ctas, plan.sm_scale)
     return lambda: fn(*args), trace

@@ -97,3 +97,47 @@ def test_summarize_pools_launches():
     assert res["blocks_per_launch"] == 16
     assert res["roundtrip"]["cyc"][1] == 1795 and res["roundtrip"]["ns"][1] == pytest.approx(897.5)
     assert res["c_kwait_waited_frac"] == 1.0
+
+
+def test_traced_launch_arguments_cpu():
+    """The traced launches pass the API's arguments, with an LSE whose trace words follow it in one buffer (CPU
+    plans, a stand-in kernel)."""
+    import torch
+
+    import cute_attn
+
+    heads, d, lens, ps = 2, 128, [300, 200], 16
+    qo = [0, 300, 500]
+    q = torch.zeros(500, heads, d, dtype=torch.bfloat16)
+    out = torch.zeros_like(q)
+    pages = [(n + ps - 1) // ps for n in lens]
+    cache = tuple(torch.zeros(sum(pages), ps, heads, d, dtype=torch.bfloat16) for _ in range(2))
+    indptr = torch.tensor([0, pages[0], sum(pages)], dtype=torch.int32)
+    last = torch.tensor([(n - 1) % ps + 1 for n in lens], dtype=torch.int32)
+    w = cute_attn.BatchPrefillWithPagedKVCacheWrapper(device="cpu")
+    w.plan(qo, indptr, torch.arange(sum(pages), dtype=torch.int32), last, heads, heads, d, ps, causal=True)
+    seen = {}
+
+    def build(spec):
+        seen["spec"] = spec.name
+        return lambda *a: seen.setdefault("args", a)
+
+    launch, trace = pt.traced_paged(build, w, q, cache, out)
+    launch()
+    a = seen["args"]
+    assert seen["spec"].startswith("prefill_paged_bf16_headdim128_headdimv128_causal_tmaboxrows16")
+    assert len(a) == 12 and a[3] is out
+    lse = a[4]
+    assert tuple(lse.shape) == (heads, 500) and lse.is_contiguous()
+    assert tuple(trace.shape) == (w._plan.num_ctas, pt.TR_CTA_WORDS) and trace.dtype == torch.int32
+    # the kernel's base: one past the last LSE element (crd2idx((h - 1, total_q - 1)) + 1)
+    assert trace.data_ptr() == lse.data_ptr() + lse.numel() * 4
+
+    wd = cute_attn.BatchPrefillWithRaggedKVCacheWrapper(device="cpu")
+    wd.plan(qo, qo, heads, heads, d, causal=True)
+    k = v = torch.zeros(500, heads, d, dtype=torch.bfloat16)
+    seen.clear()
+    launch, trace = pt.traced_dense(build, wd, q, k, v, out)
+    launch()
+    assert seen["spec"] == "prefill_bf16_headdim128_headdimv128_causal_sm90a" and len(seen["args"]) == 10
+    assert trace.data_ptr() == seen["args"][4].data_ptr() + heads * 500 * 4
