@@ -697,6 +697,43 @@ class PrefillSm90:
             rescale_rows(acc_O, row_scale)
 
     @cute.jit
+    def _issue_s(self, mma, pipe_k: pipeline.PipelineAsync, kv_state: pipeline.PipelineState, wg: Int32):
+        """Wait for K of the block at ``kv_state``, take the ping-pong turn and issue S = Q K^T (not waited for);
+        returns S's accumulator."""
+        tiled_mma_qk, tSrQ, tSrK = mma[0], mma[2], mma[3]
+        self._stamp_c(kv_state.count, Tr.CK_WAIT, wg)
+        pipe_k.consumer_wait(kv_state)
+        self._stamp_c(kv_state.count, Tr.CK_GOT, wg)
+        self._pingpong_wait(wg)
+        # a fresh accumulator each block: the S GEMM must not take the previous S/P registers as inputs
+        acc_S = self._new_acc_S(tiled_mma_qk)
+        gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, -1)
+        return acc_S
+
+    @cute.jit
+    def _issue_pv(
+        self,
+        mma,
+        p: cute.Tensor,
+        pipe_k: pipeline.PipelineAsync,
+        pipe_v: pipeline.PipelineAsync,
+        kv_state: pipeline.PipelineState,
+        v_state: pipeline.PipelineState,
+        wg: Int32,
+    ):
+        """Wait for V at ``v_state``, issue O += P V, hand the ping-pong turn over, wait for the S GEMM issued
+        before it (the PV stays in flight) and release that block's K stage."""
+        tiled_mma_pv, tOrVt, acc_O = mma[1], mma[4], mma[5]
+        self._stamp_c(v_state.count, Tr.CV_WAIT, wg, 1)
+        pipe_v.consumer_wait(v_state)
+        self._stamp_c(v_state.count, Tr.CV_GOT, wg, 1)
+        gemm(tiled_mma_pv, acc_O, p, tOrVt[None, None, None, v_state.index], False, -1)
+        self._pingpong_signal(wg)
+        warpgroup.wait_group(1)
+        pipe_k.consumer_release(kv_state)
+        self._stamp_c(kv_state.count, Tr.CK_REL, wg)
+
+    @cute.jit
     def _step(
         self,
         mma,
@@ -715,26 +752,13 @@ class PrefillSm90:
         together; softmax(j) runs while O += P V completes. ``row_scale`` (in ``mma``) carries the row
         factor of the last softmax; with ``rescale_before_pv`` O is rescaled by it right before the PV issue
         (FA3 order: nothing after the PV wait touches O), else right after the PV wait."""
-        tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_O, tOrP, row_scale = mma
+        acc_O, tOrP, row_scale = mma[5], mma[6], mma[7]
         v_state = kv_state.clone()
         kv_state.advance()
-        self._stamp_c(kv_state.count, Tr.CK_WAIT, wg)
-        pipe_k.consumer_wait(kv_state)
-        self._stamp_c(kv_state.count, Tr.CK_GOT, wg)
-        self._pingpong_wait(wg)
-        # a fresh accumulator each block: the S GEMM must not take the previous S/P registers as inputs
-        acc_S = self._new_acc_S(tiled_mma_qk)
-        gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, -1)
+        acc_S = self._issue_s(mma, pipe_k, kv_state, wg)
         if const_expr(self.rescale_before_pv):
             self._rescale_O(acc_O, row_scale)
-        self._stamp_c(v_state.count, Tr.CV_WAIT, wg, 1)
-        pipe_v.consumer_wait(v_state)
-        self._stamp_c(v_state.count, Tr.CV_GOT, wg, 1)
-        gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, v_state.index], False, -1)
-        self._pingpong_signal(wg)
-        warpgroup.wait_group(1)
-        pipe_k.consumer_release(kv_state)
-        self._stamp_c(kv_state.count, Tr.CK_REL, wg)
+        self._issue_pv(mma, tOrP, pipe_k, pipe_v, kv_state, v_state, wg)
         if const_expr(causal_mask):
             mask.apply(acc_S, seq, m_block, n_block, False, True)
         new_scale = softmax.online(acc_S, False)
@@ -764,28 +788,16 @@ class PrefillSm90:
         ``p_out``, so the softmax needs no PV wait. The PV issued by the previous step completes (wait after
         this step's S issue) before O is rescaled; its V stage is released then (``release_prev``: there is
         one, i.e. the previous step was a double-buffered one)."""
-        tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_O, _, row_scale = mma
+        acc_O, row_scale = mma[5], mma[7]
         v_state = kv_state.clone()
         # the previous step's PV (queued behind the other warpgroup's GEMMs, long done by now) has completed
         warpgroup.wait_group(0)
         if release_prev:
             pipe_v.consumer_release(self._prev_stage(v_state))
         kv_state.advance()
-        self._stamp_c(kv_state.count, Tr.CK_WAIT, wg)
-        pipe_k.consumer_wait(kv_state)
-        self._stamp_c(kv_state.count, Tr.CK_GOT, wg)
-        self._pingpong_wait(wg)
-        acc_S = self._new_acc_S(tiled_mma_qk)
-        gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, -1)
+        acc_S = self._issue_s(mma, pipe_k, kv_state, wg)
         self._rescale_O(acc_O, row_scale)
-        self._stamp_c(v_state.count, Tr.CV_WAIT, wg, 1)
-        pipe_v.consumer_wait(v_state)
-        self._stamp_c(v_state.count, Tr.CV_GOT, wg, 1)
-        gemm(tiled_mma_pv, acc_O, p_in, tOrVt[None, None, None, v_state.index], False, -1)
-        self._pingpong_signal(wg)
-        warpgroup.wait_group(1)
-        pipe_k.consumer_release(kv_state)
-        self._stamp_c(kv_state.count, Tr.CK_REL, wg)
+        self._issue_pv(mma, p_in, pipe_k, pipe_v, kv_state, v_state, wg)
         new_scale = softmax.online(acc_S, False)
         for h in cutlass.range_constexpr(2):
             row_scale[h] = new_scale[h]
