@@ -68,6 +68,16 @@ def case_lens(name: str) -> list[int]:
     return [int(n[:-1]) * 1024 if n.endswith("k") else int(n)] * int(b)
 
 
+
+def case_inputs(kv_lens: list[int], page_size: int):
+    """The paged inputs of a case at one page size, the same in every process (seeded page permutation):
+    ``(cache, kv_indptr, kv_indices, kv_last_page_len, q)``."""
+    torch.manual_seed(page_size)
+    cache, indptr, indices, last = paged_inputs(kv_lens, page_size)
+    q = torch.randn(len(kv_lens), HQ, D, dtype=DTYPE, device="cuda")
+    return cache, indptr, indices, last, q
+
+
 _FLUSH: list = []
 
 
@@ -118,9 +128,7 @@ def main(argv=None):
         kv_lens = case_lens(name)
         kv_bytes = sum(kv_lens) * HK * D * 2 * 2
         for page_size in args.pages:
-            torch.manual_seed(page_size)  # the same page permutation in every process
-            cache, indptr, indices, last = paged_inputs(kv_lens, page_size)
-            q = torch.randn(len(kv_lens), HQ, D, dtype=DTYPE, device="cuda")
+            cache, indptr, indices, last, q = case_inputs(kv_lens, page_size)
             for setting in args.settings:
                 apply(setting)
                 w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()

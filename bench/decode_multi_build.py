@@ -22,8 +22,8 @@ import torch
 import cute_attn
 from cute_attn.artifacts import _load_library
 from bench.common import time_ms_flush
-from bench.decode import DTYPE, HK, HQ, D, paged_inputs, sdpa_decode
-from bench.decode_ab import case_lens
+from bench.decode import DTYPE, HK, HQ, D, sdpa_decode
+from bench.decode_ab import case_inputs, case_lens
 
 NAME = "decode_bf16_headdim128_sm90a"
 
@@ -51,9 +51,7 @@ def main(argv=None):
         kv_lens = case_lens(name)
         kv_bytes = sum(kv_lens) * HK * D * 2 * 2
         for page_size in args.pages:
-            torch.manual_seed(page_size)
-            cache, indptr, indices, last = paged_inputs(kv_lens, page_size)
-            q = torch.randn(len(kv_lens), HQ, D, dtype=DTYPE, device="cuda")
+            cache, indptr, indices, last, q = case_inputs(kv_lens, page_size)
             w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
             w.plan(indptr, indices, last, HQ, HK, D, page_size)
             w.run(q, cache)  # checks, binds plan.kernel
@@ -85,7 +83,6 @@ def main(argv=None):
                                  "us": ms * 1e3, "GBs": kv_bytes / ms / 1e6})
                     print(json.dumps(rows[-1]), flush=True)
     # cuDNN, per case and flush, twice (after the rounds: its dense KV would crowd the paged caches)
-    cud = {}
     for name, page_size, kv_bytes, w, q, cache, b, n in setups:
         if page_size != args.pages[0]:
             continue

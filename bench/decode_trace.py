@@ -19,9 +19,8 @@ import numpy as np
 import torch
 
 import cute_attn
-import cute_attn.decode as dec
-from bench.decode import DTYPE, HK, HQ, D, paged_inputs
-from bench.decode_ab import apply, case_lens
+from bench.decode import HK, HQ, D
+from bench.decode_ab import apply, case_inputs, case_lens
 
 COLS = 16
 
@@ -118,9 +117,7 @@ def main(argv=None):
         kv_lens = case_lens(name)
         kv_bytes = sum(kv_lens) * HK * D * 2 * 2
         for page_size in args.pages:
-            torch.manual_seed(page_size)
-            cache, indptr, indices, last = paged_inputs(kv_lens, page_size)
-            q = torch.randn(len(kv_lens), HQ, D, dtype=DTYPE, device="cuda")
+            cache, indptr, indices, last, q = case_inputs(kv_lens, page_size)
             for setting in args.settings:
                 apply(setting)
                 w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
