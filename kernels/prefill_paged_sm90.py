@@ -98,13 +98,12 @@ class PrefillPagedSm90(PrefillSm90):
     aliased) were both slower, not kept.
     Registers (2 consumer warpgroups, producer / consumers): ``WIDE_REGISTER_BUDGET`` (72 / 216) for the gathers up
     to hd128 (switch ``WIDE_GATHERS``), else ``NARROW_REGISTER_BUDGET`` (40 / 232).
-    O: the predicated 16-byte stores of every epilogue part (``TMA_STORE_O = False``; the dense kernel's TMA store is
-    one flag away, unmeasured here).
+    O: the predicated 16-byte stores of every epilogue part (``prefill_config(paged=True)`` turns ``tma_store_o``
+    off; the dense kernel's TMA store is one flag away, unmeasured here).
     """
 
     PAGED = True
     # O by the predicated stores (the dense kernel's TMA store of whole parts is measured there, not here yet)
-    TMA_STORE_O = False
 
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
         super().__init__(dtype, head_dim, head_dim_v, causal)

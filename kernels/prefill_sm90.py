@@ -116,12 +116,11 @@ class PrefillSm90:
     ``offset_q + m_block * tile_m (+ 64 wg)``, several boxes per row where dv > 64: one per 128-byte swizzle atom
     column); a part that ends past the request's last row keeps the vectorized predicated store (a box cannot stop
     at the end of a request of a ragged batch: it would overwrite the next request's rows). Order and waits:
-    :meth:`epilogue`. ``tma_store_o = 0`` (or a class with ``TMA_STORE_O = False``: the paged subclass) stores every
+    :meth:`epilogue`. ``tma_store_o = 0`` (the paged kernel's config: ``prefill_config(paged=True)``) stores every
     part the predicated way.
     """
 
     PAGED = False  # the paged subclass reads the paged config (no dense-only table exceptions)
-    TMA_STORE_O = True  # a subclass may keep the predicated O store whatever the config says
 
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0):
         self.dtype = DTYPES[dtype]
@@ -153,7 +152,7 @@ class PrefillSm90:
         # and prefill_paged_sm90's both follow the config
         self._separate_o_cfg = cfg.separate_o
         self.separate_o = False
-        # O by TMA store: set by :meth:`_launch` (which builds the store's atom) from the config and ``TMA_STORE_O``
+        # O by TMA store: set by :meth:`_launch` (which builds the store's atom) from the config
         self._tma_store_o_cfg = cfg.tma_store_o
         self.tma_store_o = False
         assert head_dim_v <= head_dim, "sO aliases sQ"
@@ -251,7 +250,7 @@ class PrefillSm90:
         (here the TMA atoms and coordinate tensors of K and V; a subclass passes its own). ``mO`` is the
         ``(total_q, dv, h_q)`` view; with ``tma_store_o`` the kernel gets ``(mO, tma_O, gmem_O)``: a TMA store atom
         whose box is one epilogue part (``_epilogue_part``) of sO."""
-        self.tma_store_o = self._tma_store_o_cfg and self.TMA_STORE_O
+        self.tma_store_o = self._tma_store_o_cfg
         o_out = (mO,)
         if const_expr(self.tma_store_o):
             _, rows = self._epilogue_part()
