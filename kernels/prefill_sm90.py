@@ -18,7 +18,7 @@ import cutlass.pipeline as pipeline  # noqa: E402
 import cutlass.utils.hopper_helpers as sm90_utils  # noqa: E402
 from cutlass import Float32, Int32, const_expr  # noqa: E402
 from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
-from cutlass.utils import LayoutEnum  # noqa: E402
+from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
 from .common.config import WARPGROUP_THREADS, prefill_config  # noqa: E402
 from .common.mask import AttentionMask, BlockRange  # noqa: E402
