@@ -45,7 +45,7 @@ class _PagedPlan:
 
 def _host_lengths(name: str, t, length: int) -> list[int]:
     if isinstance(t, (list, tuple)):
-        values = [int(x) for x in t]
+        values = C.int_list(name, t)
     else:
         C.index_vector(name, t)
         values = t.tolist()  # a device tensor costs one sync here: pass CPU tensors to plan()
@@ -78,7 +78,7 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
     batch = len(kv) - 1
     last = _host_lengths("kv_last_page_len", kv_last_page_len, batch)
     if isinstance(kv_indices, (list, tuple)):
-        kv_indices = torch.tensor(kv_indices, dtype=torch.int32)
+        kv_indices = torch.tensor(C.int_list("kv_indices", kv_indices), dtype=torch.int32)
     C.index_vector("kv_indices", kv_indices)
     if kv[-1] > kv_indices.shape[0]:
         raise ValueError(f"kv_indptr[-1]={kv[-1]} exceeds len(kv_indices)={kv_indices.shape[0]}")
@@ -136,6 +136,7 @@ def run_paged(plan: _PagedPlan, q, paged_kv_cache, kv_layout: str, out, return_l
         C.tensor("out", out, ndim=3)
         C.same_dtype("q", q, out=out)
         C.shape("out", out, o_shape)
+        C.distinct_elements("out", out)
     for name, t in (("q", q), ("k_cache", k_cache), ("v_cache", v_cache), ("out", out)):
         if t is not None:
             C.aligned_rows(name, t)

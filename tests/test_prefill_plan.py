@@ -135,3 +135,44 @@ def test_dense_only_tile_hd256_causal():
     assert prefill_config(256, 256, True, paged=True).tile_n == 80
     assert prefill_config(256, 256, False).tile_n == 80
     assert PrefillPagedSpec(dtype="bf16", head_dim=256, head_dim_v=256, causal=True).tile_n == 80
+
+
+# ------------------------------------------------------------------ audit (session 5): inputs that used to pass
+
+
+@pytest.mark.parametrize(
+    "args,kwargs,exc,match",
+    [
+        (([0, 5], [0, 5], 4, 4, 128), {"sm_scale": float("nan")}, ValueError, "sm_scale must be finite"),
+        (([0, 5], [0, 5], 4, 4, 128), {"sm_scale": float("inf")}, ValueError, "sm_scale must be finite"),
+        (([0, 5], [0, 5], True, True, 128), {}, ValueError, "num_qo_heads must be a positive int"),
+        (([0, 5.7], [0, 5], 4, 4, 128), {}, TypeError, r"qo_indptr\[1\] must be an int"),  # was truncated to 5
+        (([0, 5], [[0, 5]], 4, 4, 128), {}, TypeError, r"kv_indptr\[0\] must be an int"),
+    ],
+)
+def test_wrapper_plan_rejects_bad_scalars_and_lists(args, kwargs, exc, match):
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper(device="cpu")
+    with pytest.raises(exc, match=match):
+        w.plan(*args, **kwargs)
+
+
+def test_prefill_rejects_nan_scale_and_overlapping_out():
+    with pytest.raises(ValueError, match="sm_scale must be finite"):
+        cute_attn.prefill(*qkv(), sm_scale=float("nan"))
+    out = torch.empty(1, 4, 128, dtype=torch.bfloat16).expand(16, 4, 128)  # every row the same memory
+    with pytest.raises(ValueError, match="out has stride 0 in dim 0"):
+        cute_attn.prefill(*qkv(), out=out)
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper(device="cpu")
+    w.plan([0, 16], [0, 16], 4, 4, 128)
+    with pytest.raises(ValueError, match="out has stride 0 in dim 1"):
+        w.run(*qkv(), out=torch.empty(16, 1, 128, dtype=torch.bfloat16).expand(16, 4, 128))
+
+
+def test_plan_for_cuda_without_cuda_is_a_device_error(monkeypatch):
+    """The default wrapper plans for "cuda": on a machine without one, plan() raises DeviceError (it raised
+    torch's AssertionError "Torch not compiled with CUDA enabled")."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(DeviceError, match="device='cpu'"):
+        cute_attn.BatchPrefillWithRaggedKVCacheWrapper().plan([0, 5], [0, 5], 4, 4, 128)
+    with pytest.raises(DeviceError):
+        cute_attn.prefill(*qkv(s=7))  # prefill() plans for q's device first
