@@ -497,7 +497,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
              q_data_type: torch.dtype = torch.bfloat16, kv_data_type: torch.dtype | None = None) -> None:
         """Validate the page table and build the work schedule. ``kv_indptr`` and
         ``kv_last_page_len`` are read on the host (pass CPU tensors or lists to avoid a device sync);
-        ``kv_indices`` may live on the GPU (then its ids are not range-checked).
+        ``kv_indices`` may live on the GPU (then its ids are not range-checked, and outside graph mode the
+        plan keeps a reference to that tensor, not a copy: do not overwrite it before the plan's last run).
 
         With int32 CPU tensors and the compiled planner built (``python -m cute_attn.build``), the
         checks, the schedule and the page-id staging are one C call; the schedule (and the page ids

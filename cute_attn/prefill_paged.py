@@ -182,7 +182,10 @@ class BatchPrefillWithPagedKVCacheWrapper:
              q_data_type: torch.dtype = torch.bfloat16, head_dim_vo: int | None = None) -> None:
         """Raises ValueError for a non-monotone indptr, ``kv_last_page_len`` outside ``[1, page_size]``
         (for a request with pages), negative page ids or more pages than ``kv_indices`` holds; page ids
-        ``>= num_pages`` are reported by ``run`` (the first call that sees the cache)."""
+        ``>= num_pages`` are reported by ``run`` (the first call that sees the cache). The page-id checks need
+        ``kv_indices`` on the host (a CPU tensor or a list): ids given on the GPU are not checked (no device
+        sync; an id past the cache reads out of bounds), and the plan keeps a reference to that tensor rather
+        than a copy, so it must not be overwritten before the last ``run`` of this plan."""
         self._plan = plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads, num_kv_heads,
                                 head_dim, page_size, causal, sm_scale, q_data_type, head_dim_vo, self.device)
 

@@ -407,6 +407,11 @@ def which_planner(request, monkeypatch):
 
 
 def test_wrapper_plans_alike_with_either_planner(planner, monkeypatch):
+    numpy_plan = D.plan_decode_work
+
+    def no_numpy_plan(*args, **kwargs):
+        raise AssertionError("plan() fell back to the numpy planner")
+
     rng = np.random.default_rng(3)
     for _ in range(50):
         kv_lens, page_size, hq, hk, d, _ = random_batch(rng)
@@ -415,6 +420,8 @@ def test_wrapper_plans_alike_with_either_planner(planner, monkeypatch):
         plans = []
         for lib in (None, planner):
             monkeypatch.setattr(D, "_PLANNER", [lib])
+            # with the compiled planner, plan() must not fall back to numpy (or this test compares numpy to itself)
+            monkeypatch.setattr(D, "plan_decode_work", numpy_plan if lib is None else no_numpy_plan)
             w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
             w.plan(torch.from_numpy(indptr), indices, torch.from_numpy(last), hq, hk, d, page_size)
             p = w._plan
