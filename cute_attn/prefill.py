@@ -210,7 +210,12 @@ def _run(plan: _Plan, q, k, v, out, return_lse):
         C.distinct_elements("out", out)
     C.cuda_device(q=q, k=k, v=v, out=out, qo_indptr=plan.qo_indptr)
     lse = C.empty((plan.num_qo_heads, plan.total_q), torch.float32, q.device)
-    if plan.work.shape[0]:
+    if plan.work.shape[0] and plan.total_kv == 0:
+        # no key in the whole batch: every query's output is 0 and its LSE -inf. No launch: the kernel's TMA
+        # descriptors cannot describe a K/V tensor with no rows (the driver requires non-zero extents).
+        out.zero_()
+        lse.fill_(float("-inf"))
+    elif plan.work.shape[0]:
         with torch.cuda.device(q.device):
             get_kernel(plan.spec)(
                 q, k, v, out, lse, plan.qo_indptr, plan.kv_indptr, plan.work, plan.num_ctas, plan.sm_scale

@@ -41,6 +41,7 @@ class _PagedPlan:
     kv_indices: torch.Tensor  # device int32
     work: torch.Tensor  # device (num_work, 4) int32
     num_ctas: int
+    total_kv: int = 0  # KV rows of all requests together
 
 
 def _host_lengths(name: str, t, length: int) -> list[int]:
@@ -118,7 +119,7 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
         _to_device(torch.tensor(qo, dtype=torch.int32), device),
         _to_device(torch.tensor(cu_k, dtype=torch.int32), device),
         _to_device(torch.tensor(kv, dtype=torch.int32), device),
-        indices, _to_device(work, device), num_ctas,
+        indices, _to_device(work, device), num_ctas, total_kv=cu_k[-1],
     )
 
 
@@ -145,13 +146,19 @@ def run_paged(plan: _PagedPlan, q, paged_kv_cache, kv_layout: str, out, return_l
         raise ValueError(
             f"k_cache and v_cache must have the same strides, got {k_cache.stride()} and {v_cache.stride()}"
         )
+    if k_cache.shape[0] == 0 and plan.total_kv:  # (page ids on the GPU: not range-checked by check_paged_cache)
+        raise ValueError(f"paged_kv_cache has no pages but the plan's requests hold {plan.total_kv} KV rows")
     C.cuda_device(q=q, k_cache=k_cache, v_cache=v_cache, kv_indices=plan.kv_indices)
     if out is None:
         out = C.empty(o_shape, q.dtype, q.device)
     else:
         C.cuda_device(q=q, out=out)
     lse = C.empty((plan.num_qo_heads, plan.total_q), torch.float32, q.device)
-    if plan.work.shape[0]:
+    if plan.work.shape[0] and plan.total_kv == 0:
+        # no KV row in the whole batch: output 0, LSE -inf, no launch (a cache of no pages has no TMA descriptor)
+        out.zero_()
+        lse.fill_(float("-inf"))
+    elif plan.work.shape[0]:
         with torch.cuda.device(q.device):
             get_kernel(plan.spec)(
                 _kernel_view(q), k_view, v_view, _kernel_view(out), lse, plan.qo_indptr, plan.cu_seqlens_k,

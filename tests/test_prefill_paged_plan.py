@@ -153,3 +153,22 @@ def test_plan_for_cuda_without_cuda_is_a_device_error(monkeypatch):
     indptr, indices, last = table((40, 7), 16)
     with pytest.raises(cute_attn.DeviceError, match="device='cpu'"):
         cute_attn.BatchPrefillWithPagedKVCacheWrapper().plan([0, 5, 9], indptr, indices, last, 8, 2, 128, 16)
+
+
+def test_no_kv_row_gives_zeros_and_minus_inf_without_a_launch(monkeypatch):
+    """Every request without KV (here a cache of no pages): output 0, LSE -inf, no kernel launch; a cache of no
+    pages under a plan with KV rows (page ids on the GPU, so unchecked by the plan) raises."""
+    import cute_attn.prefill_paged as PP
+
+    monkeypatch.setattr(PP.C, "cuda_device", lambda **kw: None)
+    monkeypatch.setattr(PP, "get_kernel", lambda spec: pytest.fail("launched a kernel without KV"))
+    w = cute_attn.BatchPrefillWithPagedKVCacheWrapper(device="cpu")
+    none = torch.zeros(0, dtype=I32)
+    w.plan([0, 2, 5], torch.zeros(3, dtype=I32), none, torch.zeros(2, dtype=I32), 8, 2, 128, 16, causal=True)
+    empty = torch.zeros(0, 16, 2, 128, dtype=torch.bfloat16)
+    out, lse = w.run(torch.randn(5, 8, 128).bfloat16(), (empty, empty), return_lse=True)
+    assert out.shape == (5, 8, 128) and torch.all(out == 0) and torch.all(torch.isneginf(lse))
+    w = planned()
+    w._plan.max_page_id = -1  # as when kv_indices were given on the GPU
+    with pytest.raises(ValueError, match="no pages but the plan's requests hold 47 KV rows"):
+        w.run(torch.randn(9, 8, 128).bfloat16(), (empty, empty))

@@ -176,3 +176,22 @@ def test_plan_for_cuda_without_cuda_is_a_device_error(monkeypatch):
         cute_attn.BatchPrefillWithRaggedKVCacheWrapper().plan([0, 5], [0, 5], 4, 4, 128)
     with pytest.raises(DeviceError):
         cute_attn.prefill(*qkv(s=7))  # prefill() plans for q's device first
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_no_key_in_the_batch_gives_zeros_and_minus_inf_without_a_launch(monkeypatch, causal):
+    """total_kv == 0: the API answers (output 0, LSE -inf) without launching the kernel, whose TMA descriptors
+    cannot describe an empty K/V (CPU tensors, the device check and the kernel stubbed)."""
+    import importlib
+
+    P = importlib.import_module("cute_attn.prefill")
+    monkeypatch.setattr(P.C, "cuda_device", lambda **kw: None)
+    monkeypatch.setattr(P, "get_kernel", lambda spec: pytest.fail("launched a kernel on an empty K/V"))
+    q, k, v = torch.randn(5, 4, 128).bfloat16(), torch.zeros(0, 2, 128).bfloat16(), torch.zeros(0, 2, 128).bfloat16()
+    out, lse = cute_attn.prefill(q, k, v, causal=causal, return_lse=True)
+    assert out.shape == (5, 4, 128) and torch.all(out == 0)
+    assert lse.shape == (5, 4) and torch.all(torch.isneginf(lse))
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper(device="cpu")
+    w.plan([0, 3, 3, 7], [0, 0, 0, 0], 4, 2, 128, causal=causal)
+    out, lse = w.run(torch.randn(7, 4, 128).bfloat16(), k, v, return_lse=True)
+    assert torch.all(out == 0) and torch.all(torch.isneginf(lse))
