@@ -286,3 +286,20 @@ def test_empty_batch_and_requests_without_keys(rng):
     assert out.shape == (0, 32, 128) and lse.shape == (0, 32)
     run_case(rng, [0, 0, 0], 32, 8, 128, 16)
     run_case(rng, [0, 0, 0], 32, 8, 128, 1)
+
+
+def test_plan_makes_no_device_sync(rng):
+    """plan() with a host page table: no synchronizing torch op (torch's sync debug mode raises on one); the
+    compiled planner and the numpy one."""
+    num_pages, indptr, indices, last = random_page_table(rng, [32768, 1, 300, 0, 7000], 16)
+    torch.cuda.synchronize()
+    for lib in (D.compiled_planner(), None):
+        w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+        saved = list(D._PLANNER)
+        D._PLANNER[:] = [lib]
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            w.plan(indptr, indices, last, 32, 8, 128, 16)  # a fresh wrapper: no earlier copy to wait for
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+            D._PLANNER[:] = saved

@@ -228,3 +228,18 @@ def test_zero_length_requests(rng, causal):
     out, lse = w.run(rand(rng, 7, h, hd), rand(rng, 0, h, hd), rand(rng, 0, h, hd), return_lse=True)
     torch.cuda.synchronize()
     assert torch.all(out.cpu() == 0) and torch.all(torch.isneginf(lse.cpu()))
+
+
+def test_plan_makes_no_device_sync():
+    """plan() with host index tensors is host work plus non-blocking copies: no synchronizing torch op (checked
+    by torch's sync debug mode, which raises on one)."""
+    qo = torch.tensor([0, 100, 612], dtype=torch.int32)
+    kv = torch.tensor([0, 300, 812], dtype=torch.int32)
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for causal in (False, True):
+            w.plan(qo, kv, 8, 2, 128, causal=causal)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)

@@ -253,3 +253,16 @@ def test_replan_one_wrapper_and_graph_replay_with_new_inputs(rng):
     g.replay()
     torch.cuda.synchronize()
     assert torch.equal(out, w.run(q, (k, v)))
+
+
+def test_plan_makes_no_device_sync(rng):
+    """plan() with a host page table: no synchronizing torch op (torch's sync debug mode raises on one)."""
+    num_pages, indptr, indices, last = make_table(rng, [900, 300], 16)
+    w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
+    qo = torch.tensor([0, 128, 428], dtype=torch.int32)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        w.plan(qo, indptr, indices, last, 8, 2, 128, 16, causal=True)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
