@@ -19,6 +19,7 @@ import torch
 
 from . import _checks as C
 from .artifacts import get_kernel
+from .decode import _kernel_view
 from .specs import PREFILL_HEAD_DIMS, PrefillSpec
 
 
@@ -217,8 +218,10 @@ def _run(plan: _Plan, q, k, v, out, return_lse):
         lse.fill_(float("-inf"))
     elif plan.work.shape[0]:
         with torch.cuda.device(q.device):
+            # the kernel declares strides as multiples of 8 elements: size-1 dims get stride 0 (as paged / decode)
             get_kernel(plan.spec)(
-                q, k, v, out, lse, plan.qo_indptr, plan.kv_indptr, plan.work, plan.num_ctas, plan.sm_scale
+                _kernel_view(q), _kernel_view(k), _kernel_view(v), _kernel_view(out), lse, plan.qo_indptr,
+                plan.kv_indptr, plan.work, plan.num_ctas, plan.sm_scale
             )
     return (out, lse.t()) if return_lse else out
 

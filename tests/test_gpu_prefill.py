@@ -243,3 +243,15 @@ def test_plan_makes_no_device_sync():
             w.plan(qo, kv, 8, 2, 128, causal=causal)
     finally:
         torch.cuda.set_sync_debug_mode(0)
+
+
+def test_one_token_with_odd_size_one_stride(rng):
+    """A one-token q (and out) whose size-1 dim 0 has a stride that is not a multiple of 8 elements (torch leaves
+    it free): run() hands the kernel a stride-0 view of it (as the paged and decode wrappers do)."""
+    hq, hk, d = 4, 2, 128
+    base = rand(rng, hq * d + 8, 1, 1).reshape(-1)
+    q = base[8:].as_strided((1, hq, d), (3, d, 1))
+    k, v = rand(rng, 77, hk, d), rand(rng, 77, hk, d)
+    out = torch.full((hq * d + 8,), float("nan"), dtype=torch.bfloat16, device="cuda")[8:].as_strided((1, hq, d), (5, d, 1))
+    _, lse = cute_attn.prefill(q, k, v, causal=True, out=out, return_lse=True)
+    check(out, lse, q, k, v, [0, 1], [0, 77], True, 1 / math.sqrt(d))

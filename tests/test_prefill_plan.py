@@ -195,3 +195,23 @@ def test_no_key_in_the_batch_gives_zeros_and_minus_inf_without_a_launch(monkeypa
     w.plan([0, 3, 3, 7], [0, 0, 0, 0], 4, 2, 128, causal=causal)
     out, lse = w.run(torch.randn(7, 4, 128).bfloat16(), k, v, return_lse=True)
     assert torch.all(out == 0) and torch.all(torch.isneginf(lse))
+
+
+def test_size_one_dims_reach_the_kernel_with_stride_zero(monkeypatch):
+    """The kernel declares its strides as multiples of 8 elements; torch leaves the stride of a size-1 dim free, so
+    a one-token q whose dim 0 has stride 3 is handed over as a view with stride 0 there (the same elements), as the
+    paged and decode wrappers do (CPU tensors, the device check and the kernel stubbed)."""
+    import contextlib
+    import importlib
+
+    P = importlib.import_module("cute_attn.prefill")
+    monkeypatch.setattr(P.C, "cuda_device", lambda **kw: None)
+    monkeypatch.setattr(torch.cuda, "device", lambda device: contextlib.nullcontext())
+    seen = []
+    monkeypatch.setattr(P, "get_kernel", lambda spec: lambda *args: seen.append(args))
+    q = torch.randn(4 * 128).bfloat16().as_strided((1, 4, 128), (3, 128, 1))
+    k, v = torch.randn(9, 4, 128).bfloat16(), torch.randn(9, 4, 128).bfloat16()
+    cute_attn.prefill(q, k, v)
+    q_arg, k_arg = seen[0][0], seen[0][1]
+    assert q_arg.stride() == (0, 128, 1) and torch.equal(q_arg, q) and q_arg.data_ptr() == q.data_ptr()
+    assert k_arg is k
