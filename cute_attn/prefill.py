@@ -218,9 +218,10 @@ def _run(plan: _Plan, q, k, v, out, return_lse):
         lse.fill_(float("-inf"))
     elif plan.work.shape[0]:
         with torch.cuda.device(q.device):
-            # the kernel declares strides as multiples of 8 elements: size-1 dims get stride 0 (as paged / decode)
+            # the kernel declares strides as multiples of 8 elements: size-1 dims get stride 0 (as paged / decode;
+            # the `1 in shape` test first keeps the common case at ~0.6 us per tensor instead of ~4)
             get_kernel(plan.spec)(
-                _kernel_view(q), _kernel_view(k), _kernel_view(v), _kernel_view(out), lse, plan.qo_indptr,
+                *(_kernel_view(t) if 1 in t.shape else t for t in (q, k, v, out)), lse, plan.qo_indptr,
                 plan.kv_indptr, plan.work, plan.num_ctas, plan.sm_scale
             )
     return (out, lse.t()) if return_lse else out
