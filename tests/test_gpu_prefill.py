@@ -255,3 +255,16 @@ def test_one_token_with_odd_size_one_stride(rng):
     out = torch.full((hq * d + 8,), float("nan"), dtype=torch.bfloat16, device="cuda")[8:].as_strided((1, hq, d), (5, d, 1))
     _, lse = cute_attn.prefill(q, k, v, causal=True, out=out, return_lse=True)
     check(out, lse, q, k, v, [0, 1], [0, 77], True, 1 / math.sqrt(d))
+
+
+@pytest.mark.parametrize("hd,hdv", [(128, 128), (192, 128)])
+def test_lse_merges_split_keys_into_full_attention(rng, hd, hdv):
+    """The LSE is what merge_state takes (natural log of the scaled scores, the transposed view as returned):
+    attention over two halves of the keys, merged, equals attention over all of them (cascade use)."""
+    q, k, v = rand(rng, 333, 8, hd), rand(rng, 1000, 2, hd), rand(rng, 1000, 2, hdv)
+    full_o, full_l = cute_attn.prefill(q, k, v, return_lse=True)
+    a_o, a_l = cute_attn.prefill(q, k[:371], v[:371], return_lse=True)
+    b_o, b_l = cute_attn.prefill(q, k[371:], v[371:], return_lse=True)
+    o, lse = cute_attn.merge_state(a_o, a_l, b_o, b_l)
+    torch.testing.assert_close(lse, full_l, atol=2e-3, rtol=1e-3)
+    torch.testing.assert_close(o.float(), full_o.float(), atol=2e-2, rtol=2e-2)

@@ -18,6 +18,7 @@ NEW=(
   "tests/test_gpu_prefill.py::test_plan_makes_no_device_sync"
   "tests/test_gpu_prefill.py::test_one_token_with_odd_size_one_stride"
   "tests/test_gpu_prefill.py::test_ragged_batch_with_empty_members"
+  "tests/test_gpu_prefill.py::test_lse_merges_split_keys_into_full_attention"
   "tests/test_gpu_prefill_paged.py::test_strided_q_out_and_padded_cache"
   "tests/test_gpu_prefill_paged.py::test_replan_one_wrapper_and_graph_replay_with_new_inputs"
   "tests/test_gpu_prefill_paged.py::test_plan_makes_no_device_sync"
