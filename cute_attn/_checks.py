@@ -3,6 +3,7 @@ ValueError for a wrong shape, stride, device or value; every message names the a
 
 from __future__ import annotations
 
+import operator
 import os
 
 import torch
@@ -60,6 +61,26 @@ def aligned_rows(name: str, t: torch.Tensor) -> None:
         raise ValueError(f"{name} last dim {t.shape[-1]} must be a multiple of {ALIGN_BYTES // elem}")
 
 
+def distinct_elements(name: str, t: torch.Tensor) -> None:
+    """An output tensor whose elements are distinct memory: no stride 0 on a dim of size > 1 (an expanded
+    tensor), which the kernels would write from several threads at once."""
+    for i, (size, stride) in enumerate(zip(t.shape, t.stride())):
+        if size > 1 and stride == 0:
+            raise ValueError(f"{name} has stride 0 in dim {i} (an expanded tensor): its elements overlap")
+
+
+def int_list(name: str, values) -> list[int]:
+    """The entries of a list/tuple index argument as ints. A float, a nested list or any other non-integer
+    entry raises TypeError (``int()`` would truncate 5.7 to 5 silently)."""
+    out = []
+    for i, x in enumerate(values):
+        try:
+            out.append(operator.index(x))
+        except TypeError:
+            raise TypeError(f"{name}[{i}] must be an int, got {type(x).__name__} {x!r}") from None
+    return out
+
+
 def contiguous(name: str, t: torch.Tensor) -> None:
     if not t.is_contiguous():
         raise ValueError(f"{name} must be contiguous")
@@ -71,6 +92,16 @@ def index_vector(name: str, t, length: int | None = None) -> torch.Tensor:
         raise ValueError(f"{name} must have length {length}, got {t.shape[0]}")
     contiguous(name, t)
     return t
+
+
+def cuda_available(device: torch.device) -> None:
+    """plan() for a CUDA device on a machine without one raises DeviceError (torch's own error would be an
+    AssertionError or RuntimeError that names no argument)."""
+    if not torch.cuda.is_available():
+        raise DeviceError(
+            f"cute_attn plans for {device} need a CUDA device and none is available "
+            "(a host-only plan for inspection: construct the wrapper with device='cpu')"
+        )
 
 
 def cuda_device(**tensors: torch.Tensor) -> torch.device:

@@ -77,6 +77,7 @@ _SM_COUNT: dict = {}
 def _num_sms(device: torch.device) -> int:
     n = _SM_COUNT.get(device)
     if n is None:
+        C.cuda_available(device)
         n = _SM_COUNT[device] = torch.cuda.get_device_properties(device).multi_processor_count
     return n
 
@@ -249,7 +250,7 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
 def _host_ints(name: str, t, length: int | None = None) -> np.ndarray:
     """Values of an index vector on the host (a CUDA tensor costs one sync: pass CPU tensors)."""
     if isinstance(t, (list, tuple)):
-        values = np.asarray(t, dtype=np.int64)
+        values = np.asarray(C.int_list(name, t), dtype=np.int64)
         if length is not None and len(values) != length:
             raise ValueError(f"{name} must have length {length}, got {len(values)}")
         return values
@@ -496,7 +497,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
              q_data_type: torch.dtype = torch.bfloat16, kv_data_type: torch.dtype | None = None) -> None:
         """Validate the page table and build the work schedule. ``kv_indptr`` and
         ``kv_last_page_len`` are read on the host (pass CPU tensors or lists to avoid a device sync);
-        ``kv_indices`` may live on the GPU (then its ids are not range-checked).
+        ``kv_indices`` may live on the GPU (then its ids are not range-checked, and outside graph mode the
+        plan keeps a reference to that tensor, not a copy: do not overwrite it before the plan's last run).
 
         With int32 CPU tensors and the compiled planner built (``python -m cute_attn.build``), the
         checks, the schedule and the page-id staging are one C call; the schedule (and the page ids
@@ -517,7 +519,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
         if not math.isfinite(scale):
             raise ValueError(f"sm_scale must be finite, got {sm_scale!r}")
         if isinstance(kv_indices, (list, tuple)):
-            kv_indices = torch.tensor(kv_indices, dtype=torch.int32)
+            kv_indices = torch.tensor(C.int_list("kv_indices", kv_indices), dtype=torch.int32)
         C.index_vector("kv_indices", kv_indices)
         spec = _decode_spec(q_data_type, head_dim)
         num_sms = _num_sms(self.device) if self._on_gpu else DEFAULT_NUM_SMS
@@ -792,6 +794,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
             C.tensor("out", out, ndim=3)
             C.same_dtype("q", q, out=out)
             C.shape("out", out, (plan.batch, plan.num_qo_heads, d))
+            C.distinct_elements("out", out)
             tensors["out"] = out
         for name, t in tensors.items():
             C.aligned_rows(name, t)

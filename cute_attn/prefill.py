@@ -19,6 +19,7 @@ import torch
 
 from . import _checks as C
 from .artifacts import get_kernel
+from .decode import _kernel_view
 from .specs import PREFILL_HEAD_DIMS, PrefillSpec
 
 
@@ -125,7 +126,7 @@ class _Plan:
 
 def _host_indptr(name: str, t) -> list[int]:
     if isinstance(t, (list, tuple)):
-        values = [int(x) for x in t]
+        values = C.int_list(name, t)
     else:
         C.index_vector(name, t)
         values = t.tolist()  # a device tensor costs one sync here: pass CPU tensors to plan()
@@ -136,6 +137,7 @@ def _host_indptr(name: str, t) -> list[int]:
 
 
 def _num_sms(device: torch.device) -> int:
+    C.cuda_available(device)
     return torch.cuda.get_device_properties(device).multi_processor_count
 
 
@@ -153,7 +155,7 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
     if len(qo) != len(kv):
         raise ValueError(f"qo_indptr has {len(qo)} entries but kv_indptr has {len(kv)}")
     for name, n in (("num_qo_heads", num_qo_heads), ("num_kv_heads", num_kv_heads)):
-        if not isinstance(n, int) or n <= 0:
+        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
             raise ValueError(f"{name} must be a positive int, got {n!r}")
     if num_qo_heads % num_kv_heads:
         raise ValueError(f"num_qo_heads ({num_qo_heads}) must be a multiple of num_kv_heads ({num_kv_heads})")
@@ -167,6 +169,8 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
     spec = PrefillSpec(dtype=C.VALUE_DTYPES[dtype], head_dim=head_dim, head_dim_v=head_dim_v, causal=bool(causal),
                        tile_m=variant_m)
     scale = 1.0 / math.sqrt(head_dim) if sm_scale is None else float(sm_scale)
+    if not math.isfinite(scale):
+        raise ValueError(f"sm_scale must be finite, got {sm_scale!r}")
     tile_m = tile_m_for(head_dim, head_dim_v, causal, variant_m)
     elem = torch.tensor([], dtype=dtype).element_size()
     work = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads, (head_dim + head_dim_v) * elem)
@@ -204,12 +208,21 @@ def _run(plan: _Plan, q, k, v, out, return_lse):
         C.same_dtype("q", q, out=out)
         C.shape("out", out, o_shape)
         C.aligned_rows("out", out)
+        C.distinct_elements("out", out)
     C.cuda_device(q=q, k=k, v=v, out=out, qo_indptr=plan.qo_indptr)
     lse = C.empty((plan.num_qo_heads, plan.total_q), torch.float32, q.device)
-    if plan.work.shape[0]:
+    if plan.work.shape[0] and plan.total_kv == 0:
+        # no key in the whole batch: every query's output is 0 and its LSE -inf. No launch: the kernel's TMA
+        # descriptors cannot describe a K/V tensor with no rows (the driver requires non-zero extents).
+        out.zero_()
+        lse.fill_(float("-inf"))
+    elif plan.work.shape[0]:
         with torch.cuda.device(q.device):
+            # the kernel declares strides as multiples of 8 elements: size-1 dims get stride 0 (as paged / decode;
+            # the `1 in shape` test first keeps the common case at ~0.6 us per tensor instead of ~4)
             get_kernel(plan.spec)(
-                q, k, v, out, lse, plan.qo_indptr, plan.kv_indptr, plan.work, plan.num_ctas, plan.sm_scale
+                *(_kernel_view(t) if 1 in t.shape else t for t in (q, k, v, out)), lse, plan.qo_indptr,
+                plan.kv_indptr, plan.work, plan.num_ctas, plan.sm_scale
             )
     return (out, lse.t()) if return_lse else out
 

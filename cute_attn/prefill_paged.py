@@ -41,11 +41,12 @@ class _PagedPlan:
     kv_indices: torch.Tensor  # device int32
     work: torch.Tensor  # device (num_work, 4) int32
     num_ctas: int
+    total_kv: int = 0  # KV rows of all requests together
 
 
 def _host_lengths(name: str, t, length: int) -> list[int]:
     if isinstance(t, (list, tuple)):
-        values = [int(x) for x in t]
+        values = C.int_list(name, t)
     else:
         C.index_vector(name, t)
         values = t.tolist()  # a device tensor costs one sync here: pass CPU tensors to plan()
@@ -78,7 +79,7 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
     batch = len(kv) - 1
     last = _host_lengths("kv_last_page_len", kv_last_page_len, batch)
     if isinstance(kv_indices, (list, tuple)):
-        kv_indices = torch.tensor(kv_indices, dtype=torch.int32)
+        kv_indices = torch.tensor(C.int_list("kv_indices", kv_indices), dtype=torch.int32)
     C.index_vector("kv_indices", kv_indices)
     if kv[-1] > kv_indices.shape[0]:
         raise ValueError(f"kv_indptr[-1]={kv[-1]} exceeds len(kv_indices)={kv_indices.shape[0]}")
@@ -118,7 +119,7 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
         _to_device(torch.tensor(qo, dtype=torch.int32), device),
         _to_device(torch.tensor(cu_k, dtype=torch.int32), device),
         _to_device(torch.tensor(kv, dtype=torch.int32), device),
-        indices, _to_device(work, device), num_ctas,
+        indices, _to_device(work, device), num_ctas, total_kv=cu_k[-1],
     )
 
 
@@ -136,6 +137,7 @@ def run_paged(plan: _PagedPlan, q, paged_kv_cache, kv_layout: str, out, return_l
         C.tensor("out", out, ndim=3)
         C.same_dtype("q", q, out=out)
         C.shape("out", out, o_shape)
+        C.distinct_elements("out", out)
     for name, t in (("q", q), ("k_cache", k_cache), ("v_cache", v_cache), ("out", out)):
         if t is not None:
             C.aligned_rows(name, t)
@@ -144,13 +146,19 @@ def run_paged(plan: _PagedPlan, q, paged_kv_cache, kv_layout: str, out, return_l
         raise ValueError(
             f"k_cache and v_cache must have the same strides, got {k_cache.stride()} and {v_cache.stride()}"
         )
+    if k_cache.shape[0] == 0 and plan.total_kv:  # (page ids on the GPU: not range-checked by check_paged_cache)
+        raise ValueError(f"paged_kv_cache has no pages but the plan's requests hold {plan.total_kv} KV rows")
     C.cuda_device(q=q, k_cache=k_cache, v_cache=v_cache, kv_indices=plan.kv_indices)
     if out is None:
         out = C.empty(o_shape, q.dtype, q.device)
     else:
         C.cuda_device(q=q, out=out)
     lse = C.empty((plan.num_qo_heads, plan.total_q), torch.float32, q.device)
-    if plan.work.shape[0]:
+    if plan.work.shape[0] and plan.total_kv == 0:
+        # no KV row in the whole batch: output 0, LSE -inf, no launch (a cache of no pages has no TMA descriptor)
+        out.zero_()
+        lse.fill_(float("-inf"))
+    elif plan.work.shape[0]:
         with torch.cuda.device(q.device):
             get_kernel(plan.spec)(
                 _kernel_view(q), k_view, v_view, _kernel_view(out), lse, plan.qo_indptr, plan.cu_seqlens_k,
@@ -181,7 +189,10 @@ class BatchPrefillWithPagedKVCacheWrapper:
              q_data_type: torch.dtype = torch.bfloat16, head_dim_vo: int | None = None) -> None:
         """Raises ValueError for a non-monotone indptr, ``kv_last_page_len`` outside ``[1, page_size]``
         (for a request with pages), negative page ids or more pages than ``kv_indices`` holds; page ids
-        ``>= num_pages`` are reported by ``run`` (the first call that sees the cache)."""
+        ``>= num_pages`` are reported by ``run`` (the first call that sees the cache). The page-id checks need
+        ``kv_indices`` on the host (a CPU tensor or a list): ids given on the GPU are not checked (no device
+        sync; an id past the cache reads out of bounds), and the plan keeps a reference to that tensor rather
+        than a copy, so it must not be overwritten before the last ``run`` of this plan."""
         self._plan = plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads, num_kv_heads,
                                 head_dim, page_size, causal, sm_scale, q_data_type, head_dim_vo, self.device)
 

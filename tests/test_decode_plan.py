@@ -407,6 +407,11 @@ def which_planner(request, monkeypatch):
 
 
 def test_wrapper_plans_alike_with_either_planner(planner, monkeypatch):
+    numpy_plan = D.plan_decode_work
+
+    def no_numpy_plan(*args, **kwargs):
+        raise AssertionError("plan() fell back to the numpy planner")
+
     rng = np.random.default_rng(3)
     for _ in range(50):
         kv_lens, page_size, hq, hk, d, _ = random_batch(rng)
@@ -415,6 +420,8 @@ def test_wrapper_plans_alike_with_either_planner(planner, monkeypatch):
         plans = []
         for lib in (None, planner):
             monkeypatch.setattr(D, "_PLANNER", [lib])
+            # with the compiled planner, plan() must not fall back to numpy (or this test compares numpy to itself)
+            monkeypatch.setattr(D, "plan_decode_work", numpy_plan if lib is None else no_numpy_plan)
             w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
             w.plan(torch.from_numpy(indptr), indices, torch.from_numpy(last), hq, hk, d, page_size)
             p = w._plan
@@ -422,3 +429,74 @@ def test_wrapper_plans_alike_with_either_planner(planner, monkeypatch):
                           p.max_page_id, p.grid))
         a, b = plans
         assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2:] == b[2:]
+
+
+# ------------------------------------------------------------------ audit (session 5): inputs that used to pass
+
+
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        (dict(kv_indptr=[0, 3.7, 4, 5]), r"kv_indptr\[1\] must be an int"),  # np.asarray(int64) truncated it
+        (dict(kv_last_page_len=[16, 1.5, 3]), r"kv_last_page_len\[1\] must be an int"),
+        (dict(kv_indices=[0, 1, 2.0, 3, 4]), r"kv_indices\[2\] must be an int"),
+        (dict(kv_indptr=[[0, 3, 4, 5]]), r"kv_indptr\[0\] must be an int"),  # was numpy's "truth value" error
+    ],
+)
+def test_plan_rejects_non_integer_list_entries(change, match):
+    args = dict(kv_indptr=[0, 3, 4, 5], kv_indices=list(range(5)), kv_last_page_len=[16, 1, 3],
+                num_qo_heads=32, num_kv_heads=8, head_dim=128, page_size=16)
+    args.update(change)
+    with pytest.raises(TypeError, match=match):
+        cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu").plan(**args)
+
+
+def test_plan_with_lists_equals_plan_with_tensors():
+    indptr, indices, last = table([40, 0, 1000], 16)
+    plans = []
+    for args in ((indptr, indices, last), (indptr.tolist(), indices.tolist(), last.tolist())):
+        w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
+        w.plan(*args, 32, 8, 128, 16)
+        plans.append(w._plan)
+    a, b = plans
+    assert torch.equal(a.items, b.items) and torch.equal(a.cta_ptr, b.cta_ptr) and a.max_page_id == b.max_page_id
+
+
+def test_run_rejects_overlapping_out():
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
+    indptr, indices, last = table([40, 0, 1000], 16)
+    w.plan(indptr, indices, last, 32, 8, 128, 16)
+    q = torch.randn(3, 32, 128).bfloat16()
+    cache = torch.randn(70, 2, 16, 8, 128).bfloat16()
+    with pytest.raises(ValueError, match="out has stride 0 in dim 1"):
+        w.run(q, cache, out=torch.empty(3, 1, 128, dtype=torch.bfloat16).expand(3, 32, 128))
+
+
+def test_graph_mode_capacity_is_fixed_by_the_first_plan(which_planner):
+    """use_cuda_graph: the first plan fixes batch size, heads, head_dim, dtype and the page-id capacity; a later
+    plan within them is accepted, one beyond them raises (CPU plans: the same checks as on a GPU)."""
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu", use_cuda_graph=True)
+    indptr, indices, last = table([40, 0, 1000], 16)  # 66 pages
+    w.plan(indptr, indices, last, 32, 8, 128, 16)
+    indptr2, indices2, last2 = table([1000, 17, 3], 16)  # 65 pages: fits
+    w.plan(indptr2, indices2, last2, 32, 8, 128, 16)
+    assert int(w._plan.items[:, Item.KV_END].max()) == 1000
+    more_pages = table([1000, 17, 100], 16)  # 70 pages
+    with pytest.raises(ValueError, match="page ids exceed the buffer capacity 66"):
+        w.plan(*more_pages, 32, 8, 128, 16)
+    with pytest.raises(ValueError, match="fixed by the first plan"):
+        w.plan(*table([40, 0], 16), 32, 8, 128, 16)  # another batch size
+    with pytest.raises(ValueError, match="fixed by the first plan"):
+        w.plan(indptr, indices, last, 16, 8, 128, 16)  # other head counts
+    with pytest.raises(ValueError, match="fixed by the first plan"):
+        w.plan(indptr, indices, last, 32, 8, 64, 16)  # other head_dim
+    with pytest.raises(ValueError, match="fixed by the first plan"):
+        w.plan(indptr, indices, last, 32, 8, 128, 16, q_data_type=torch.float16)
+
+
+def test_plan_for_cuda_without_cuda_is_a_device_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(D, "_SM_COUNT", {})
+    indptr, indices, last = table([40, 0, 1000], 16)
+    with pytest.raises(cute_attn.DeviceError, match="device='cpu'"):
+        cute_attn.BatchDecodeWithPagedKVCacheWrapper().plan(indptr, indices, last, 32, 8, 128, 16)

@@ -205,3 +205,101 @@ def test_replans_grow_buffers_and_recheck_page_ids(rng):
     w.plan(indptr, bad, last, hq, hk, d, ps)
     with pytest.raises(ValueError, match="kv_indices must lie in"):
         w.run(q.cuda(), cache)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Audit (session 5): cases issue 6 lists that the tests above did not cover. Written on a CPU box, not yet run on
+# a GPU (bench/AUDIT-s5.md).
+
+
+@pytest.mark.parametrize("ids_on_gpu", [False, True])
+def test_graph_mode_own_index_buffer_replan_equals_eager(rng, ids_on_gpu):
+    """use_cuda_graph=True without paged_kv_indices_buffer: the page ids go to the wrapper's own fixed buffer
+    (staged from the host, or copied from a GPU tensor), sized by the first plan's kv_indices; replays after
+    new plans (other lengths, other pages) equal eager runs and the reference."""
+    hq, hk, d, ps = 32, 8, 128, 16
+    num_pages = 3000
+    pages = torch.randperm(num_pages, generator=rng).to(torch.int32)
+
+    def table(lens):
+        per = [(n + ps - 1) // ps for n in lens]
+        indptr = torch.tensor([0] + torch.tensor(per).cumsum(0).tolist(), dtype=torch.int32)
+        last = torch.tensor([(n - 1) % ps + 1 if n else 0 for n in lens], dtype=torch.int32)
+        ids = pages[torch.randperm(num_pages, generator=rng)].contiguous()  # every table num_pages long
+        return indptr, ids.cuda() if ids_on_gpu else ids, last
+
+    k = torch.randn(num_pages, ps, hk, d, generator=rng).bfloat16().cuda()
+    v = torch.randn(num_pages, ps, hk, d, generator=rng).bfloat16().cuda()
+    q = torch.randn(3, hq, d, generator=rng).bfloat16().cuda()
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(use_cuda_graph=True)
+    eager = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+    tables = [table([2000, 0, 30000]), table([1, 513, 9]), table([40000, 17, 7000])]
+    w.plan(*tables[0], hq, hk, d, ps)
+    w.run(q, (k, v))  # eager first: loads the kernel
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.stream(side), torch.cuda.graph(g):
+        out, lse = w.run(q, (k, v), return_lse=True)
+    torch.cuda.current_stream().wait_stream(side)
+    for t in tables + tables[:1]:
+        w.plan(*t, hq, hk, d, ps)
+        g.replay()
+        eager.plan(*t, hq, hk, d, ps)
+        e_out, e_lse = eager.run(q, (k, v), return_lse=True)
+        torch.cuda.synchronize()
+        torch.testing.assert_close(out.float(), e_out.float(), atol=1e-2, rtol=1e-2)
+        torch.testing.assert_close(lse, e_lse, atol=1e-4, rtol=1e-5)
+        ref = reference(q.cpu(), k.cpu(), v.cpu(), t[0], t[1].cpu(), t[2], 1 / math.sqrt(d), "NHD")
+        check(out, lse, *ref)
+
+
+def test_workspace_buffer_holds_the_split_states(rng):
+    """A workspace_buffer large enough for the split-KV partial states holds them; the result is the reference's,
+    as with the wrapper's own buffers."""
+    kv_lens, hq, hk, d, ps = [32768, 9000, 1, 0, 4000], 32, 8, 128, 16
+    num_pages, indptr, indices, last = random_page_table(rng, kv_lens, ps)
+    k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, ps, hk, d, torch.bfloat16, "NHD")
+    q = torch.randn(len(kv_lens), hq, d, generator=rng).bfloat16()
+    ws = torch.empty(32 << 20, dtype=torch.uint8, device="cuda")
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(ws)
+    w.plan(indptr, indices, last, hq, hk, d, ps)
+    assert w._plan.work.num_splits > 0
+    lo, hi = ws.data_ptr(), ws.data_ptr() + ws.numel()
+    assert lo <= w._plan.tmp_o.data_ptr() < hi and lo <= w._plan.tmp_lse.data_ptr() < hi
+    out, lse = w.run(q.cuda(), (k.cuda(), v.cuda()), return_lse=True)
+    check(out, lse, *reference(q, k, v, indptr, indices, last, 1 / math.sqrt(d), "NHD"))
+    own = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+    own.plan(indptr, indices, last, hq, hk, d, ps)
+    o2, l2 = own.run(q.cuda(), (k.cuda(), v.cuda()), return_lse=True)
+    torch.testing.assert_close(out.float(), o2.float(), atol=1e-2, rtol=1e-2)
+    torch.testing.assert_close(lse, l2, atol=1e-4, rtol=1e-5)
+
+
+def test_empty_batch_and_requests_without_keys(rng):
+    """batch 0: empty outputs, no launch; a batch whose requests all have no KV: output 0, LSE -inf."""
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+    none = torch.zeros(0, dtype=torch.int32)
+    w.plan(torch.zeros(1, dtype=torch.int32), none, none, 32, 8, 128, 16)
+    cache = torch.zeros(4, 16, 8, 128, dtype=torch.bfloat16, device="cuda")
+    out, lse = w.run(torch.zeros(0, 32, 128, dtype=torch.bfloat16, device="cuda"), (cache, cache), return_lse=True)
+    assert out.shape == (0, 32, 128) and lse.shape == (0, 32)
+    run_case(rng, [0, 0, 0], 32, 8, 128, 16)
+    run_case(rng, [0, 0, 0], 32, 8, 128, 1)
+
+
+def test_plan_makes_no_device_sync(rng):
+    """plan() with a host page table: no synchronizing torch op (torch's sync debug mode raises on one); the
+    compiled planner and the numpy one."""
+    num_pages, indptr, indices, last = random_page_table(rng, [32768, 1, 300, 0, 7000], 16)
+    torch.cuda.synchronize()
+    for lib in (D.compiled_planner(), None):
+        w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+        saved = list(D._PLANNER)
+        D._PLANNER[:] = [lib]
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            w.plan(indptr, indices, last, 32, 8, 128, 16)  # a fresh wrapper: no earlier copy to wait for
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+            D._PLANNER[:] = saved

@@ -81,7 +81,7 @@ def test_q_shorter_than_kv(rng, hd, hdv, causal):
     check(out, lse, q, k, v, [0, 113], [0, 1023], causal, 1 / math.sqrt(hd))
 
 
-@pytest.mark.parametrize("hd,hdv", [(128, 128), (64, 64)])
+@pytest.mark.parametrize("hd,hdv", [(128, 128), (64, 64), (256, 256), (192, 128)])  # the last two: audit s5
 @pytest.mark.parametrize("causal", [False, True])
 def test_ragged_batch_with_empty_members(rng, hd, hdv, causal):
     q_lens = [17, 0, 300, 1, 1023, 5, 0]
@@ -158,3 +158,113 @@ def test_prefill_validation_on_gpu(rng):
     w.plan([0, 16], [0, 16], 4, 4, 128)
     with pytest.raises(ValueError, match="q must have shape"):
         w.run(rand(rng, 15, 4, 128), rand(rng, 16, 4, 128), rand(rng, 16, 4, 128))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Audit (session 5): cases issue 4 lists that the tests above did not cover. Written on a CPU box, not yet run on
+# a GPU (bench/AUDIT-s5.md).
+
+
+@pytest.mark.parametrize("hq,hk", [(8, 1), (6, 2), (20, 4)])  # MQA, groups of 3 and 5 (not powers of two)
+@pytest.mark.parametrize("hd,hdv", [(64, 64), (128, 128)])
+@pytest.mark.parametrize("causal", [False, True])
+def test_mqa_and_odd_group_ratios(rng, hq, hk, hd, hdv, causal):
+    """GQA/MQA for any ratio."""
+    q, k, v = rand(rng, 517, hq, hd), rand(rng, 700, hk, hd), rand(rng, 700, hk, hdv)
+    out, lse = cute_attn.prefill(q, k, v, causal=causal, return_lse=True)
+    check(out, lse, q, k, v, [0, 517], [0, 700], causal, 1 / math.sqrt(hd))
+
+
+@pytest.mark.parametrize("hd,hdv", [(64, 64), (256, 256), (192, 128)])
+@pytest.mark.parametrize("causal", [False, True])
+def test_long_other_head_dims(rng, hd, hdv, causal):
+    """Length 4097 (several key and query tiles, a partial last tile) for the head dims test_gqa_long (hd128)
+    does not run."""
+    s = 4097
+    q, k, v = rand(rng, s, 2, hd), rand(rng, s, 1, hd), rand(rng, s, 1, hdv)
+    out, lse = cute_attn.prefill(q, k, v, causal=causal, return_lse=True)
+    check(out, lse, q, k, v, [0, s], [0, s], causal, 1 / math.sqrt(hd))
+
+
+@pytest.mark.parametrize("hd,hdv", HEAD_DIMS)
+@pytest.mark.parametrize("causal", [False, True])
+def test_fp16_head_dims(rng, hd, hdv, causal):
+    """fp16 for every head dim (test_gqa_long runs fp16 at hd128 only)."""
+    f16 = torch.float16
+    q, k, v = rand(rng, 300, 4, hd, dtype=f16), rand(rng, 1023, 2, hd, dtype=f16), rand(rng, 1023, 2, hdv, dtype=f16)
+    out, lse = cute_attn.prefill(q, k, v, causal=causal, return_lse=True)
+    assert out.dtype == f16
+    check(out, lse, q, k, v, [0, 300], [0, 1023], causal, 1 / math.sqrt(hd))
+
+
+@pytest.mark.parametrize("hd,hdv", HEAD_DIMS)
+def test_q_longer_than_kv_causal(rng, hd, hdv):
+    """Causal aligned bottom-right with q_len > kv_len: the first q_len - kv_len queries see no key (output 0,
+    LSE -inf), the rest a growing prefix."""
+    q, k, v = rand(rng, 300, 4, hd), rand(rng, 113, 2, hd), rand(rng, 113, 2, hdv)
+    out, lse = cute_attn.prefill(q, k, v, causal=True, return_lse=True)
+    check(out, lse, q, k, v, [0, 300], [0, 113], True, 1 / math.sqrt(hd))
+    assert torch.all(out[:187].cpu() == 0) and torch.all(torch.isneginf(lse[:187].cpu()))
+    assert torch.all(torch.isfinite(lse[187:].cpu()))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_zero_length_requests(rng, causal):
+    """Zero-length sequences give no output rows and no error: a request with no query, a request with no key
+    (output 0, LSE -inf) where the whole K/V is empty, and ragged batches of such requests."""
+    hd, h = 128, 4
+    q, k, v = rand(rng, 0, h, hd), rand(rng, 17, h, hd), rand(rng, 17, h, hd)
+    out, lse = cute_attn.prefill(q, k, v, causal=causal, return_lse=True)
+    assert out.shape == (0, h, hd) and lse.shape == (0, h)
+    q, k, v = rand(rng, 5, h, hd), rand(rng, 0, h, hd), rand(rng, 0, h, hd)
+    out, lse = cute_attn.prefill(q, k, v, causal=causal, return_lse=True)
+    torch.cuda.synchronize()
+    assert torch.all(out.cpu() == 0) and torch.all(torch.isneginf(lse.cpu()))
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    w.plan([0, 0, 0], [0, 0, 9], h, h, hd, causal=causal)
+    out, lse = w.run(rand(rng, 0, h, hd), rand(rng, 9, h, hd), rand(rng, 9, h, hd), return_lse=True)
+    assert out.shape == (0, h, hd) and lse.shape == (0, h)
+    w.plan([0, 3, 3, 7], [0, 0, 0, 0], h, h, hd, causal=causal)  # queries, and no key in the whole batch
+    out, lse = w.run(rand(rng, 7, h, hd), rand(rng, 0, h, hd), rand(rng, 0, h, hd), return_lse=True)
+    torch.cuda.synchronize()
+    assert torch.all(out.cpu() == 0) and torch.all(torch.isneginf(lse.cpu()))
+
+
+def test_plan_makes_no_device_sync():
+    """plan() with host index tensors is host work plus non-blocking copies: no synchronizing torch op (checked
+    by torch's sync debug mode, which raises on one)."""
+    qo = torch.tensor([0, 100, 612], dtype=torch.int32)
+    kv = torch.tensor([0, 300, 812], dtype=torch.int32)
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for causal in (False, True):
+            w.plan(qo, kv, 8, 2, 128, causal=causal)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+
+
+def test_one_token_with_odd_size_one_stride(rng):
+    """A one-token q (and out) whose size-1 dim 0 has a stride that is not a multiple of 8 elements (torch leaves
+    it free): run() hands the kernel a stride-0 view of it (as the paged and decode wrappers do)."""
+    hq, hk, d = 4, 2, 128
+    base = rand(rng, hq * d + 8, 1, 1).reshape(-1)
+    q = base[8:].as_strided((1, hq, d), (3, d, 1))
+    k, v = rand(rng, 77, hk, d), rand(rng, 77, hk, d)
+    out = torch.full((hq * d + 8,), float("nan"), dtype=torch.bfloat16, device="cuda")[8:].as_strided((1, hq, d), (5, d, 1))
+    _, lse = cute_attn.prefill(q, k, v, causal=True, out=out, return_lse=True)
+    check(out, lse, q, k, v, [0, 1], [0, 77], True, 1 / math.sqrt(d))
+
+
+@pytest.mark.parametrize("hd,hdv", [(128, 128), (192, 128)])
+def test_lse_merges_split_keys_into_full_attention(rng, hd, hdv):
+    """The LSE is what merge_state takes (natural log of the scaled scores, the transposed view as returned):
+    attention over two halves of the keys, merged, equals attention over all of them (cascade use)."""
+    q, k, v = rand(rng, 333, 8, hd), rand(rng, 1000, 2, hd), rand(rng, 1000, 2, hdv)
+    full_o, full_l = cute_attn.prefill(q, k, v, return_lse=True)
+    a_o, a_l = cute_attn.prefill(q, k[:371], v[:371], return_lse=True)
+    b_o, b_l = cute_attn.prefill(q, k[371:], v[371:], return_lse=True)
+    o, lse = cute_attn.merge_state(a_o, a_l, b_o, b_l)
+    torch.testing.assert_close(lse, full_l, atol=2e-3, rtol=1e-3)
+    torch.testing.assert_close(o.float(), full_o.float(), atol=2e-2, rtol=2e-2)

@@ -199,3 +199,70 @@ def test_graph_capture_replay_equals_eager(rng):
     g.replay()
     torch.cuda.synchronize()
     assert torch.equal(out, eager)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Audit (session 5): cases issue 5 lists that the tests above did not cover. Written on a CPU box, not yet run on
+# a GPU (bench/AUDIT-s5.md).
+
+
+@pytest.mark.parametrize("page_size", [1, 16, 64])
+def test_strided_q_out_and_padded_cache(rng, page_size):
+    """Strides taken from the tensors: q a slice of a fused QKV projection, out a strided view, and K/V caches
+    that are views of wider buffers (each row padded with NaN past head_dim, so a read past it fails)."""
+    q_lens, kv_lens, hq, hk, d = [100, 33, 0, 7], [700, 33, 5, 300], 8, 2, 128
+    num_pages, indptr, indices, last = make_table(rng, kv_lens, page_size)
+    k, v = make_cache(rng, num_pages, page_size, hk, d, torch.bfloat16, indptr, indices, kv_lens)
+    kbuf = torch.full((num_pages, page_size, hk, d + 64), float("nan"), dtype=torch.bfloat16, device="cuda")
+    vbuf = torch.full_like(kbuf, float("nan"))
+    kbuf[..., :d], vbuf[..., :d] = k, v
+    kp, vp = kbuf[..., :d], vbuf[..., :d]
+    qo = indptr_of(q_lens)
+    qkv = torch.randn(qo[-1], hq + 2 * hk, d, generator=rng).bfloat16().cuda()
+    q = qkv[:, :hq]
+    out_buf = torch.full((qo[-1], hq, 2 * d), float("nan"), dtype=torch.bfloat16, device="cuda")
+    out = out_buf[:, :, d:]
+    w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
+    w.plan(qo, indptr, indices, last, hq, hk, d, page_size, causal=True)
+    _, lse = w.run(q, (kp, vp), out=out, return_lse=True)
+    assert torch.isnan(out_buf[:, :, :d]).all(), "wrote outside the out view"
+    check_reference(out, lse, q, k, v, qo, indptr, indices, last, True, 1 / math.sqrt(d), "NHD")
+
+
+def test_replan_one_wrapper_and_graph_replay_with_new_inputs(rng):
+    """One wrapper planned twice (another batch, another page size's variant), and a captured run replayed
+    after new q values: each equals the reference."""
+    hq, hk, d = 8, 2, 128
+    w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
+    for q_lens, kv_lens, ps in (([50, 7], [900, 7], 16), ([3, 200, 1], [64, 1000, 2], 1)):
+        num_pages, indptr, indices, last = make_table(rng, kv_lens, ps)
+        k, v = make_cache(rng, num_pages, ps, hk, d, torch.bfloat16, indptr, indices, kv_lens)
+        qo = indptr_of(q_lens)
+        q = torch.randn(qo[-1], hq, d, generator=rng).bfloat16().cuda()
+        w.plan(qo, indptr, indices, last, hq, hk, d, ps, causal=True)
+        out, lse = w.run(q, (k, v), return_lse=True)
+        check_reference(out, lse, q, k, v, qo, indptr, indices, last, True, 1 / math.sqrt(d), "NHD")
+    out = torch.empty_like(out)
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.stream(side), torch.cuda.graph(g):
+        w.run(q, (k, v), out=out)
+    torch.cuda.current_stream().wait_stream(side)
+    q.copy_(torch.randn(qo[-1], hq, d, generator=rng).bfloat16())
+    g.replay()
+    torch.cuda.synchronize()
+    assert torch.equal(out, w.run(q, (k, v)))
+
+
+def test_plan_makes_no_device_sync(rng):
+    """plan() with a host page table: no synchronizing torch op (torch's sync debug mode raises on one)."""
+    num_pages, indptr, indices, last = make_table(rng, [900, 300], 16)
+    w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
+    qo = torch.tensor([0, 128, 428], dtype=torch.int32)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        w.plan(qo, indptr, indices, last, 8, 2, 128, 16, causal=True)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)

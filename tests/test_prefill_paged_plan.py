@@ -112,3 +112,63 @@ def test_plan_picks_the_load_path_from_the_page_size(page_size, d, box):
     80 rows, so 16), cp.async gathers elsewhere."""
     w = planned(qo=(0, 300), kv_lens=(1000,), page_size=page_size, d=d, causal=True)
     assert w._plan.spec.tma_box_rows == box
+
+
+# ------------------------------------------------------------------ audit (session 5): inputs that used to pass
+
+
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"qo_indptr": [0, 5.5, 9]}, r"qo_indptr\[1\] must be an int"),  # int() truncated these silently
+        ({"kv_last_page_len": [8.5, 7]}, r"kv_last_page_len\[0\] must be an int"),
+        ({"kv_indices": [0.5, 1, 2, 3]}, r"kv_indices\[0\] must be an int"),
+    ],
+)
+def test_plan_rejects_non_integer_list_entries(kw, match):
+    with pytest.raises(TypeError, match=match):
+        planned(**kw)
+
+
+def test_plan_accepts_int_lists_like_tensors():
+    a = planned(qo=(0, 5, 9), kv_lens=(40, 7))._plan
+    indptr, indices, last = table((40, 7), 16)
+    w = cute_attn.BatchPrefillWithPagedKVCacheWrapper(device="cpu")
+    w.plan([0, 5, 9], indptr.tolist(), indices.tolist(), last.tolist(), 8, 2, 128, 16)
+    b = w._plan
+    assert torch.equal(a.work, b.work) and torch.equal(a.cu_seqlens_k, b.cu_seqlens_k) and b.max_page_id == 3
+
+
+def test_run_rejects_overlapping_out():
+    w = planned()
+    q = torch.randn(9, 8, 128).bfloat16()
+    cache = torch.zeros(4, 16, 2, 128, dtype=torch.bfloat16)
+    out = torch.empty(1, 8, 128, dtype=torch.bfloat16).expand(9, 8, 128)
+    with pytest.raises(ValueError, match="out has stride 0"):
+        w.run(q, (cache, cache), out=out)
+
+
+def test_plan_for_cuda_without_cuda_is_a_device_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    indptr, indices, last = table((40, 7), 16)
+    with pytest.raises(cute_attn.DeviceError, match="device='cpu'"):
+        cute_attn.BatchPrefillWithPagedKVCacheWrapper().plan([0, 5, 9], indptr, indices, last, 8, 2, 128, 16)
+
+
+def test_no_kv_row_gives_zeros_and_minus_inf_without_a_launch(monkeypatch):
+    """Every request without KV (here a cache of no pages): output 0, LSE -inf, no kernel launch; a cache of no
+    pages under a plan with KV rows (page ids on the GPU, so unchecked by the plan) raises."""
+    import cute_attn.prefill_paged as PP
+
+    monkeypatch.setattr(PP.C, "cuda_device", lambda **kw: None)
+    monkeypatch.setattr(PP, "get_kernel", lambda spec: pytest.fail("launched a kernel without KV"))
+    w = cute_attn.BatchPrefillWithPagedKVCacheWrapper(device="cpu")
+    none = torch.zeros(0, dtype=I32)
+    w.plan([0, 2, 5], torch.zeros(3, dtype=I32), none, torch.zeros(2, dtype=I32), 8, 2, 128, 16, causal=True)
+    empty = torch.zeros(0, 16, 2, 128, dtype=torch.bfloat16)
+    out, lse = w.run(torch.randn(5, 8, 128).bfloat16(), (empty, empty), return_lse=True)
+    assert out.shape == (5, 8, 128) and torch.all(out == 0) and torch.all(torch.isneginf(lse))
+    w = planned()
+    w._plan.max_page_id = -1  # as when kv_indices were given on the GPU
+    with pytest.raises(ValueError, match="no pages but the plan's requests hold 47 KV rows"):
+        w.run(torch.randn(9, 8, 128).bfloat16(), (empty, empty))

@@ -135,3 +135,83 @@ def test_dense_only_tile_hd256_causal():
     assert prefill_config(256, 256, True, paged=True).tile_n == 80
     assert prefill_config(256, 256, False).tile_n == 80
     assert PrefillPagedSpec(dtype="bf16", head_dim=256, head_dim_v=256, causal=True).tile_n == 80
+
+
+# ------------------------------------------------------------------ audit (session 5): inputs that used to pass
+
+
+@pytest.mark.parametrize(
+    "args,kwargs,exc,match",
+    [
+        (([0, 5], [0, 5], 4, 4, 128), {"sm_scale": float("nan")}, ValueError, "sm_scale must be finite"),
+        (([0, 5], [0, 5], 4, 4, 128), {"sm_scale": float("inf")}, ValueError, "sm_scale must be finite"),
+        (([0, 5], [0, 5], True, True, 128), {}, ValueError, "num_qo_heads must be a positive int"),
+        (([0, 5.7], [0, 5], 4, 4, 128), {}, TypeError, r"qo_indptr\[1\] must be an int"),  # was truncated to 5
+        (([0, 5], [[0, 5]], 4, 4, 128), {}, TypeError, r"kv_indptr\[0\] must be an int"),
+    ],
+)
+def test_wrapper_plan_rejects_bad_scalars_and_lists(args, kwargs, exc, match):
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper(device="cpu")
+    with pytest.raises(exc, match=match):
+        w.plan(*args, **kwargs)
+
+
+def test_prefill_rejects_nan_scale_and_overlapping_out():
+    with pytest.raises(ValueError, match="sm_scale must be finite"):
+        cute_attn.prefill(*qkv(), sm_scale=float("nan"))
+    out = torch.empty(1, 4, 128, dtype=torch.bfloat16).expand(16, 4, 128)  # every row the same memory
+    with pytest.raises(ValueError, match="out has stride 0 in dim 0"):
+        cute_attn.prefill(*qkv(), out=out)
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper(device="cpu")
+    w.plan([0, 16], [0, 16], 4, 4, 128)
+    with pytest.raises(ValueError, match="out has stride 0 in dim 1"):
+        w.run(*qkv(), out=torch.empty(16, 1, 128, dtype=torch.bfloat16).expand(16, 4, 128))
+
+
+def test_plan_for_cuda_without_cuda_is_a_device_error(monkeypatch):
+    """The default wrapper plans for "cuda": on a machine without one, plan() raises DeviceError (it raised
+    torch's AssertionError "Torch not compiled with CUDA enabled")."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(DeviceError, match="device='cpu'"):
+        cute_attn.BatchPrefillWithRaggedKVCacheWrapper().plan([0, 5], [0, 5], 4, 4, 128)
+    with pytest.raises(DeviceError):
+        cute_attn.prefill(*qkv(s=7))  # prefill() plans for q's device first
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_no_key_in_the_batch_gives_zeros_and_minus_inf_without_a_launch(monkeypatch, causal):
+    """total_kv == 0: the API answers (output 0, LSE -inf) without launching the kernel, whose TMA descriptors
+    cannot describe an empty K/V (CPU tensors, the device check and the kernel stubbed)."""
+    import importlib
+
+    P = importlib.import_module("cute_attn.prefill")
+    monkeypatch.setattr(P.C, "cuda_device", lambda **kw: None)
+    monkeypatch.setattr(P, "get_kernel", lambda spec: pytest.fail("launched a kernel on an empty K/V"))
+    q, k, v = torch.randn(5, 4, 128).bfloat16(), torch.zeros(0, 2, 128).bfloat16(), torch.zeros(0, 2, 128).bfloat16()
+    out, lse = cute_attn.prefill(q, k, v, causal=causal, return_lse=True)
+    assert out.shape == (5, 4, 128) and torch.all(out == 0)
+    assert lse.shape == (5, 4) and torch.all(torch.isneginf(lse))
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper(device="cpu")
+    w.plan([0, 3, 3, 7], [0, 0, 0, 0], 4, 2, 128, causal=causal)
+    out, lse = w.run(torch.randn(7, 4, 128).bfloat16(), k, v, return_lse=True)
+    assert torch.all(out == 0) and torch.all(torch.isneginf(lse))
+
+
+def test_size_one_dims_reach_the_kernel_with_stride_zero(monkeypatch):
+    """The kernel declares its strides as multiples of 8 elements; torch leaves the stride of a size-1 dim free, so
+    a one-token q whose dim 0 has stride 3 is handed over as a view with stride 0 there (the same elements), as the
+    paged and decode wrappers do (CPU tensors, the device check and the kernel stubbed)."""
+    import contextlib
+    import importlib
+
+    P = importlib.import_module("cute_attn.prefill")
+    monkeypatch.setattr(P.C, "cuda_device", lambda **kw: None)
+    monkeypatch.setattr(torch.cuda, "device", lambda device: contextlib.nullcontext())
+    seen = []
+    monkeypatch.setattr(P, "get_kernel", lambda spec: lambda *args: seen.append(args))
+    q = torch.randn(4 * 128).bfloat16().as_strided((1, 4, 128), (3, 128, 1))
+    k, v = torch.randn(9, 4, 128).bfloat16(), torch.randn(9, 4, 128).bfloat16()
+    cute_attn.prefill(q, k, v)
+    q_arg, k_arg = seen[0][0], seen[0][1]
+    assert q_arg.stride() == (0, 128, 1) and torch.equal(q_arg, q) and q_arg.data_ptr() == q.data_ptr()
+    assert k_arg is k

@@ -100,3 +100,44 @@ def test_memory_kernels_do_not_hash_prefill_pieces():
     # relative to the checkout, so a checkout whose own path says "prefill" does not fail it
     rel = [os.path.relpath(f, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) for f in files]
     assert not any("prefill" in f or f.startswith("kernels" + os.sep + "common" + os.sep) for f in rel), rel
+
+
+def test_every_variant_a_plan_can_pick_is_shipped():
+    """The variants the API's plans choose (CPU plans) are all in shipped_specs(), and that set holds every
+    combination the issues require (bf16/fp16 x head dims x causal), so test_compile's loops over it are not
+    vacuous and no plan picks a variant the build never compiled (an ArtifactError on the GPU host)."""
+    import torch
+
+    import cute_attn
+
+    shipped = set(S.shipped_specs())
+    I32 = torch.int32
+    picked = set()
+    for dtype in (torch.bfloat16, torch.float16):
+        for causal in (False, True):
+            for hd, hdv in S.PREFILL_HEAD_DIMS:
+                for q_lens in ([1], [16384], [1024] * 16):
+                    qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
+                    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper(device="cpu")
+                    w.plan(qo, qo, 4, 2, hd, hdv, causal=causal, q_data_type=dtype)
+                    picked.add(w._plan.spec)
+            for hd, hdv in S.PREFILL_PAGED_HEAD_DIMS:
+                for page_size in (1, 2, 3, 8, 16, 24, 32, 48, 64, 80, 96, 128, 256, 512):
+                    w = cute_attn.BatchPrefillWithPagedKVCacheWrapper(device="cpu")
+                    last = torch.tensor([(300 - 1) % page_size + 1], dtype=I32)
+                    pages = -(-300 // page_size)
+                    w.plan([0, 7], torch.tensor([0, pages], dtype=I32), torch.arange(pages, dtype=I32), last, 4, 2,
+                           hd, page_size, causal=causal, q_data_type=dtype, head_dim_vo=hdv)
+                    picked.add(w._plan.spec)
+        for hd in S.DECODE_HEAD_DIMS:
+            w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
+            w.plan(torch.tensor([0, 1], dtype=I32), torch.tensor([0], dtype=I32), torch.tensor([5], dtype=I32), 8, 2,
+                   hd, 16, q_data_type=dtype)
+            picked.add(w._plan.spec)
+    assert picked <= shipped, sorted(s.name for s in picked - shipped)
+    required = {(d, hd, hdv, c) for d in S.DTYPES for hd, hdv in ((64, 64), (128, 128), (256, 256), (192, 128))
+                for c in (False, True)}
+    assert required <= {(s.dtype, s.head_dim, s.head_dim_v, s.causal) for s in shipped if s.op == "prefill"}
+    assert {(d, hd) for d in S.DTYPES for hd in (64, 128, 256)} <= {
+        (s.dtype, s.head_dim) for s in shipped if s.op in ("decode", "prefill_paged")}
+    assert {s.op for s in shipped} >= {"prefill", "prefill_paged", "decode", "append_kv", "merge_state", "merge_states"}

@@ -116,3 +116,31 @@ def test_check_paged_cache():
         check_paged_cache(k, 8, 2, 64, 4, "NHD")
     with pytest.raises(ValueError, match=r"kv_indices must lie in \[0, num_pages=5\), got max 5"):
         check_paged_cache(k, 16, 2, 64, 5, "HND")
+
+
+def test_public_signatures_are_the_issues():
+    """The API shapes issues 4, 5 and 6 ask for (FlashInfer-like): names, order and keyword-only arguments."""
+    import inspect
+
+    def params(fn):
+        return [(p.name, p.kind.name, p.default) for p in inspect.signature(fn).parameters.values()]
+
+    kw = "KEYWORD_ONLY"
+    assert params(cute_attn.prefill) == [
+        ("q", "POSITIONAL_OR_KEYWORD", inspect.Parameter.empty), ("k", "POSITIONAL_OR_KEYWORD", inspect.Parameter.empty),
+        ("v", "POSITIONAL_OR_KEYWORD", inspect.Parameter.empty), ("causal", kw, False), ("sm_scale", kw, None),
+        ("return_lse", kw, False), ("out", kw, None)]
+    names = lambda fn: [p.name for p in inspect.signature(fn).parameters.values()]  # noqa: E731
+    assert names(cute_attn.BatchPrefillWithRaggedKVCacheWrapper.plan)[:6] == [
+        "self", "qo_indptr", "kv_indptr", "num_qo_heads", "num_kv_heads", "head_dim_qk"]
+    assert names(cute_attn.BatchPrefillWithRaggedKVCacheWrapper.run)[:4] == ["self", "q", "k", "v"]
+    assert names(cute_attn.BatchPrefillWithPagedKVCacheWrapper.plan)[:10] == [
+        "self", "qo_indptr", "kv_indptr", "kv_indices", "kv_last_page_len", "num_qo_heads", "num_kv_heads", "head_dim",
+        "page_size", "causal"]
+    assert names(cute_attn.BatchPrefillWithPagedKVCacheWrapper.run)[:3] == ["self", "q", "paged_kv_cache"]
+    assert names(cute_attn.BatchDecodeWithPagedKVCacheWrapper.__init__)[:4] == [
+        "self", "workspace_buffer", "kv_layout", "use_cuda_graph"]
+    assert names(cute_attn.BatchDecodeWithPagedKVCacheWrapper.plan)[:8] == [
+        "self", "kv_indptr", "kv_indices", "kv_last_page_len", "num_qo_heads", "num_kv_heads", "head_dim", "page_size"]
+    run = inspect.signature(cute_attn.BatchDecodeWithPagedKVCacheWrapper.run).parameters
+    assert list(run)[:3] == ["self", "q", "paged_kv_cache"] and run["return_lse"].default is False
