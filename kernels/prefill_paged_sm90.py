@@ -57,6 +57,13 @@ K3_PATHS = frozenset(filter(None, os.environ.get("CUTE_ATTN_PAGED_K3", "").split
 assert K3_PATHS <= {"gather", "box"}, f"CUTE_ATTN_PAGED_K3: paths 'gather' and/or 'box', got {sorted(K3_PATHS)}"
 K3_STAGES, V3_STAGES = 3, 2
 K3_MAX_HEAD_DIM = 128
+# CUTE_ATTN_PAGED_K3_LEAD (with K3 on): how many key blocks the producer's K runs ahead of its V. 2 (default): the
+# producer issues K(n) before V(n + 2) (``produce_gathers_lead2`` / ``produce_boxes_lead2``), so a K block goes out
+# once the K stage three blocks back is free; 1: the dense order K(n), V(n + 1), where the producer waits at V's
+# empty barrier (V(n + 1) needs V(n - 1)'s release, at the start of the consumers' step n + 1) before K(n - 1)'s
+# turn, and the third K stage buys K only the time between that release and K's own (~ one S GEMM)
+K3_LEAD = int(os.environ.get("CUTE_ATTN_PAGED_K3_LEAD", "2"))
+assert K3_LEAD in (1, 2), f"CUTE_ATTN_PAGED_K3_LEAD: 1 or 2, got {K3_LEAD}"
 # CUTE_ATTN_PAGED_TRIM=1: the dense kernel's diagonal-block trim (config ``trim_diagonal``, causal; the table's value);
 # CUTE_ATTN_PAGED_TMA_STORE_O=1: O by the dense kernel's TMA store (config ``tma_store_o``). Off: the paged config turns
 # both off (``config.PAGED_OFF``: measured on the dense kernel only)
@@ -128,6 +135,8 @@ class PrefillPagedSm90(PrefillSm90):
         self.box_rows = tma_box_rows  # read by _config
         super().__init__(dtype, head_dim, head_dim_v, causal)
         assert head_dim == head_dim_v, "K and V rows share one gather geometry"
+        # blocks the producer's K runs ahead of its V (K3_LEAD): 2 needs a third K stage
+        self.k_lead = K3_LEAD if self.k_stages > self.v_stages else 1
         wide = WIDE_GATHERS and not tma_box_rows and head_dim <= WIDE_MAX_HEAD_DIM
         budget = WIDE_REGISTER_BUDGET if wide else NARROW_REGISTER_BUDGET
         self.producer_regs, self.consumer_regs = budget[self.consumer_wgs]
@@ -236,7 +245,12 @@ class PrefillPagedSm90(PrefillSm90):
         args = (tma_Q, mQ, kv, smem, pipes, walk, tidx)
         if cutlass.const_expr(self.box_rows > 0):
             if cute.arch.make_warp_uniform(cute.arch.warp_idx()) < self.box_warps:
-                self.produce_boxes(*args)
+                if cutlass.const_expr(self.k_lead == 2):
+                    self.produce_boxes_lead2(*args)
+                else:
+                    self.produce_boxes(*args)
+        elif cutlass.const_expr(self.k_lead == 2):
+            self.produce_gathers_lead2(*args)
         else:
             self.produce_gathers(*args)
 
@@ -310,6 +324,85 @@ class PrefillPagedSm90(PrefillSm90):
                 self._gather(pipe_v, g_v, s_v, off_v, kv_state.v, ptid, TRACE_V_COLS)
                 kv_state.advance()
         self._trace_end_p(kv_state.k, first, end, step, ptid)
+
+    @cute.jit
+    def produce_gathers_lead2(
+        self,
+        tma_Q: cute.CopyAtom,
+        mQ: cute.Tensor,
+        kv: tuple,
+        smem: tuple,  # (sQ, sK, sV)
+        pipes: tuple,  # (pipe_q, pipe_k, pipe_v)
+        walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
+        ptid: Int32,
+    ):
+        """:meth:`produce_gathers` with K two blocks ahead of V (``k_lead`` 2, a third K stage): per tile K(last),
+        Q, K(last - 1), then [K(n), V(n + 2)] down to n = 0, then V(1), V(0); K and V keep their own pipeline
+        states."""
+        mK, mV, mKvIndptr, mKvIdx = kv
+        sQ, sK, sV = smem
+        pipe_q, pipe_k, pipe_v = pipes
+        mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
+        warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
+        q_per_kv = mQ.shape[2] // mK.shape[2]
+        page_div = cute.FastDivmodDivisorV2(mK.shape[1])
+        page_stride = Int64(mK.stride[0]) * self.gather.elem_bytes
+        row_stride = Int64(mK.stride[1]) * self.gather.elem_bytes
+        head_stride = Int64(mK.stride[2]) * self.gather.elem_bytes
+        s_k = self.gather.smem_thread(sK.iterator.toint(), ptid)
+        s_v = self.gather.smem_thread(sV.iterator.toint(), ptid)
+        # byte offsets (lane-owned rows) of the next two V blocks (off_v, off_v1), of the next K block and the one
+        # after it
+        off_v = self.gather.make_offsets()
+        off_v1 = self.gather.make_offsets()
+        off_k = self.gather.make_offsets()
+        off_pf = self.gather.make_offsets()
+
+        q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
+        k_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.k_stages)
+        v_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.v_stages)
+        first, end, step = scheduler.round_range()
+        for rnd in cutlass.range(first, end, step, unroll=1):
+            tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
+            head_off = Int64(tile.q_head // q_per_kv) * head_stride
+            g_k = self.gather.gmem_thread(mK, head_off, ptid)
+            g_v = self.gather.gmem_thread(mV, head_off, ptid)
+            offsets = (mKvIdx, mKvIndptr, tile.batch)
+            rows = (seq.kv_len, page_div, page_stride, row_stride, ptid)
+            n_block_max = blocks.n_block_max(seq, tile.m_block)
+            if n_block_max > 0:
+                self.gather.row_offsets(off_v, *offsets, n_block_max - 1, *rows)
+                self.gather.row_offsets(off_v1, *offsets, cutlass.max(n_block_max - 2, 0), *rows)
+                self._trace_tag(k_state, rnd, n_block_max - 1, ptid)
+                self._gather(pipe_k, g_k, s_k, off_v, k_state, ptid, TRACE_K_COLS)
+                k_state.advance()
+            if warp_idx == 0:
+                self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
+            q_state.advance()
+            if n_block_max > 1:
+                self.gather.row_offsets(off_k, *offsets, cutlass.max(n_block_max - 3, 0), *rows)
+                self._trace_tag(k_state, rnd, n_block_max - 2, ptid)
+                self._gather(pipe_k, g_k, s_k, off_v1, k_state, ptid, TRACE_K_COLS)
+                k_state.advance()
+                for i in cutlass.range(n_block_max - 2, unroll=1):
+                    n_block = n_block_max - 3 - i
+                    self.gather.row_offsets(off_pf, *offsets, cutlass.max(n_block - 1, 0), *rows)
+                    self._trace_tag(k_state, rnd, n_block, ptid)
+                    self._gather(pipe_k, g_k, s_k, off_k, k_state, ptid, TRACE_K_COLS)
+                    k_state.advance()
+                    self._gather(pipe_v, g_v, s_v, off_v, v_state, ptid, TRACE_V_COLS)
+                    v_state.advance()
+                    off_v[0] = off_v1[0]
+                    off_v1[0] = off_k[0]
+                    off_k[0] = off_pf[0]
+                self._gather(pipe_v, g_v, s_v, off_v, v_state, ptid, TRACE_V_COLS)
+                v_state.advance()
+                self._gather(pipe_v, g_v, s_v, off_v1, v_state, ptid, TRACE_V_COLS)
+                v_state.advance()
+            elif n_block_max > 0:
+                self._gather(pipe_v, g_v, s_v, off_v, v_state, ptid, TRACE_V_COLS)
+                v_state.advance()
+        self._trace_end_p(k_state, first, end, step, ptid)
 
     @cute.jit
     def _gather(
@@ -390,6 +483,77 @@ class PrefillPagedSm90(PrefillSm90):
                 self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, kv_state.v)
                 kv_state.advance()
         self._trace_end_p(kv_state.k, first, end, step, tidx)
+
+    @cute.jit
+    def produce_boxes_lead2(
+        self,
+        tma_Q: cute.CopyAtom,
+        mQ: cute.Tensor,
+        kv: tuple,
+        smem: tuple,  # (sQ, sK, sV)
+        pipes: tuple,  # (pipe_q, pipe_k, pipe_v)
+        walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
+        tidx: Int32,
+    ):
+        """:meth:`produce_boxes` with K two blocks ahead of V (``k_lead`` 2): the order of
+        :meth:`produce_gathers_lead2`, K and V with their own pipeline states."""
+        mV, tma_K, gmem_K, tma_V, gmem_V, mKvIndptr, mKvIdx = kv
+        sQ, sK, sV = smem
+        pipe_q, pipe_k, pipe_v = pipes
+        mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
+        lane = tidx % WARP_THREADS
+        warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
+        q_per_kv = mQ.shape[2] // gmem_K.shape[2]
+        page_div = cute.FastDivmodDivisorV2(gmem_K.shape[0])
+        q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
+        k_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.k_stages)
+        v_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.v_stages)
+        first, end, step = scheduler.round_range()
+        for rnd in cutlass.range(first, end, step, unroll=1):
+            tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
+            kv_head = tile.q_head // q_per_kv
+            gK = gmem_K[None, None, kv_head, None]  # (page_size, d, num_pages) TMA coordinates
+            gV = gmem_V[None, None, kv_head, None]
+            req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div)
+            n_block_max = blocks.n_block_max(seq, tile.m_block)
+            # box ids (lane p: box p's page and first slot) of the next two V blocks, of the next K block and of
+            # the one after it; loop-carried
+            page_v, slot_v, page_v1, slot_v1 = Int32(0), Int32(0), Int32(0), Int32(0)
+            page_k, slot_k = Int32(0), Int32(0)
+            if n_block_max > 0:
+                page_v, slot_v = self._box_ids(*req, n_block_max - 1, lane)
+                page_v1, slot_v1 = self._box_ids(*req, cutlass.max(n_block_max - 2, 0), lane)
+                self._trace_tag(k_state, rnd, n_block_max - 1, tidx)
+                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, warp, k_state, TRACE_K_COLS)
+                k_state.advance()
+            if warp == 0:
+                self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
+            q_state.advance()
+            tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, warp)
+            if n_block_max > 1:
+                page_k, slot_k = self._box_ids(*req, cutlass.max(n_block_max - 3, 0), lane)
+                self._trace_tag(k_state, rnd, n_block_max - 2, tidx)
+                self._load_boxes(pipe_k, tma_K, gK, sK, page_v1, slot_v1, warp, k_state, TRACE_K_COLS)
+                k_state.advance()
+                for i in cutlass.range(n_block_max - 2, unroll=1):
+                    n_block = n_block_max - 3 - i
+                    page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
+                    self._trace_tag(k_state, rnd, n_block, tidx)
+                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, warp, k_state, TRACE_K_COLS)
+                    k_state.advance()
+                    self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 2, tail, v_state)
+                    v_state.advance()
+                    page_v, slot_v = page_v1, slot_v1
+                    page_v1, slot_v1 = page_k, slot_k
+                    page_k, slot_k = page_pf, slot_pf
+                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 1, tail, v_state)
+                v_state.advance()
+                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v1, slot_v1, 0, tail, v_state)
+                v_state.advance()
+            elif n_block_max > 0:
+                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, v_state)
+                v_state.advance()
+        self._trace_end_p(k_state, first, end, step, tidx)
 
     @cute.jit
     def _box_ids(self, mKvIdx, mKvIndptr, batch: Int32, kv_len: Int32, page_div, n_block: Int32, lane: Int32):

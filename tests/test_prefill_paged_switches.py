@@ -57,6 +57,7 @@ def paged_module(monkeypatch):
     from cute_attn.kernels import prefill_paged_sm90 as m
 
     assert m.K3_PATHS == frozenset() and m.PAGED_KEEP == (), "the switches are off by default"
+    assert m.K3_LEAD == 2, "with K3 on, K two blocks ahead of V unless CUTE_ATTN_PAGED_K3_LEAD=1"
     return m
 
 
@@ -68,8 +69,17 @@ def test_kernel_stage_counts(paged_module, monkeypatch, paths):
         op = m.PrefillPagedSm90("bf16", hd, hd, True, box)
         on = ("box" if box else "gather") in m.K3_PATHS and hd <= m.K3_MAX_HEAD_DIM
         assert (op.k_stages, op.v_stages) == ((3, 2) if on else (2, 2)), (hd, box)
+        assert op.k_lead == (2 if on else 1)
         assert not op.trim_diagonal and not op._tma_store_o_cfg
         assert op._separate_o_cfg == (hd <= 128)
+
+
+def test_k3_lead_one(paged_module, monkeypatch):
+    m = paged_module
+    monkeypatch.setattr(m, "K3_PATHS", frozenset({"gather"}))
+    monkeypatch.setattr(m, "K3_LEAD", 1)
+    op = m.PrefillPagedSm90("bf16", 128, 128, True, 0)
+    assert (op.k_stages, op.v_stages, op.k_lead) == (3, 2, 1)
 
 
 def test_kernel_keeps_dense_features(paged_module, monkeypatch):
@@ -81,12 +91,15 @@ def test_kernel_keeps_dense_features(paged_module, monkeypatch):
 
 
 @pytest.mark.compile
-def test_switched_gather_kernel_compiles(paged_module, monkeypatch):
-    """hd128 causal bf16 gathers with all switches on (3 K stages, trim, TMA store of O) compile for sm_90a."""
+@pytest.mark.parametrize("lead", [1, 2])
+def test_switched_gather_kernel_compiles(paged_module, monkeypatch, lead):
+    """hd128 causal bf16 gathers with all switches on (3 K stages, K 1 or 2 blocks ahead of V, trim, TMA store of O)
+    compile for sm_90a."""
     from cute_attn.specs import PrefillPagedSpec
 
     m = paged_module
     monkeypatch.setattr(m, "K3_PATHS", frozenset({"gather", "box"}))
+    monkeypatch.setattr(m, "K3_LEAD", lead)
     monkeypatch.setattr(m, "PAGED_KEEP", ("trim_diagonal", "tma_store_o"))
     spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=0)
     assert m.compile_prefill_paged(spec) is not None
