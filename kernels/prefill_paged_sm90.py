@@ -127,8 +127,10 @@ class PrefillPagedSm90(PrefillSm90):
     to hd128 (switch ``WIDE_GATHERS``), else ``NARROW_REGISTER_BUDGET`` (40 / 232).
     O: the predicated 16-byte stores of every epilogue part (``prefill_config(paged=True)`` turns ``tma_store_o``
     off; the dense kernel's TMA store with ``CUTE_ATTN_PAGED_TMA_STORE_O=1``, unmeasured here).
-    Build-time A/B switches (off by default; module top): ``CUTE_ATTN_PAGED_K3`` (3 K + 2 V stages), ``_TRIM``,
-    ``_TMA_STORE_O`` (the dense kernel's diagonal-block trim and O store).
+    Build-time A/B switches (off by default; module top): ``CUTE_ATTN_PAGED_K3`` (3 K + 2 V stages; with
+    ``CUTE_ATTN_PAGED_K3_LEAD`` 2, its default, both producers issue K(first) -> Q -> K(first-1) -> [K(j+2), V(j)] ->
+    V -> V, K and V on their own pipeline states), ``_TRIM``, ``_TMA_STORE_O`` (the dense kernel's diagonal-block trim
+    and O store).
     """
 
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
