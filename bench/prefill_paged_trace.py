@@ -238,7 +238,8 @@ def main(argv=None):
     p.add_argument("--raw", help="npz of every kernel's raw trace areas (launches, ctas, words up to the last record)")
     p.add_argument("--raw-launches", type=int, default=1, help="launches per kernel kept in --raw")
     p.add_argument("--k-stages", type=int, default=STAGES, help="K stages of the paged kernels (3: CUTE_ATTN_PAGED_K3)")
-    p.add_argument("--normal-dir", help="artifact directory of the paged kernels' untraced launches (default: the API's)")
+    p.add_argument("--normal-dir", help="artifact directory of the paged kernels' untraced launches (default: the "
+                   "API's)")
     args = p.parse_args(argv)
     build = _TraceBuild(args.trace_dir)
     normal_build = _TraceBuild(args.normal_dir) if args.normal_dir else None
