@@ -20,8 +20,9 @@ import cutlass.pipeline as pipeline  # noqa: E402
 from cutlass import Float32, Int32, Int64  # noqa: E402
 from cutlass.cute.nvgpu import cpasync  # noqa: E402
 
-from .common.config import WARPGROUP_THREADS  # noqa: E402
+from .common.config import WARPGROUP_THREADS, PrefillConfig, prefill_config, with_kv_stages  # noqa: E402
 from ..layouts.paged import box_page_slot  # noqa: E402
+from .common.kv_state import KVState  # noqa: E402
 from .common.paged_loader import (  # noqa: E402
     PagedRowGather,
     PagedTileGather,
@@ -44,6 +45,32 @@ WIDE_MAX_HEAD_DIM = 128
 # A/B switch (build time): the WIDE budget for the gather path (head_dim <= 128). The TMA-box path keeps NARROW:
 # WIDE there measured 0.5-1.5 % slower at page 64 (paged-v7 call 1; its producer spills vanish, yet ncu cycles +2 %)
 WIDE_GATHERS = True
+
+# A/B switches for the next device session (bench/NOTES-prefill-paged.md 13), read when this module is imported (build
+# time), all off by default. The manifest's compile key does not see them: build with them into an artifact directory
+# of its own (``--force --out DIR``), never into the one the API loads unless the switch has been measured and kept.
+# CUTE_ATTN_PAGED_K3 = "gather", "box" or "gather,box": those K/V paths get K3_STAGES K and V3_STAGES V stages at
+# head_dim <= K3_MAX_HEAD_DIM, where sO keeps its own buffer (hd128: Q 32 + K 3 x 32 + V 2 x 32 + sO 32 = 224 KiB).
+# Page 1's consumers wait for K on every key block (NOTES 12.1 / 12.6); a third K stage lets the producer start a K
+# block about one consumer step earlier (its K empty wait is for the block three back), without S3's aliased sO (11)
+K3_PATHS = frozenset(filter(None, os.environ.get("CUTE_ATTN_PAGED_K3", "").split(",")))
+assert K3_PATHS <= {"gather", "box"}, f"CUTE_ATTN_PAGED_K3: paths 'gather' and/or 'box', got {sorted(K3_PATHS)}"
+K3_STAGES, V3_STAGES = 3, 2
+K3_MAX_HEAD_DIM = 128
+# CUTE_ATTN_PAGED_K3_LEAD (with K3 on): how many key blocks the producer's K runs ahead of its V. 2 (default): the
+# producer issues K(n) before V(n + 2) (``produce_gathers_lead2`` / ``produce_boxes_lead2``), so a K block goes out
+# once the K stage three blocks back is free; 1: the dense order K(n), V(n + 1), where the producer waits at V's
+# empty barrier (V(n + 1) needs V(n - 1)'s release, at the start of the consumers' step n + 1) before K(n - 1)'s
+# turn, and the third K stage buys K only the time between that release and K's own (~ one S GEMM)
+K3_LEAD = int(os.environ.get("CUTE_ATTN_PAGED_K3_LEAD", "2"))
+assert K3_LEAD in (1, 2), f"CUTE_ATTN_PAGED_K3_LEAD: 1 or 2, got {K3_LEAD}"
+# CUTE_ATTN_PAGED_TRIM=1: the dense kernel's diagonal-block trim (config ``trim_diagonal``, causal; the table's value);
+# CUTE_ATTN_PAGED_TMA_STORE_O=1: O by the dense kernel's TMA store (config ``tma_store_o``). Off: the paged config turns
+# both off (``config.PAGED_OFF``: measured on the dense kernel only)
+PAGED_KEEP = tuple(
+    field for field, env in (("trim_diagonal", "CUTE_ATTN_PAGED_TRIM"), ("tma_store_o", "CUTE_ATTN_PAGED_TMA_STORE_O"))
+    if os.environ.get(env, "0") == "1"
+)
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -80,9 +107,9 @@ class PrefillPagedSm90(PrefillSm90):
     Pipelines:
 
     - ``q``: ``PipelineTmaAsync``, 1 stage (as PrefillSm90).
-    - ``k``, ``v``, gathers: :class:`PipelineGather` (``PipelineCpAsync``), ``stages`` each; full barrier: 128
-      producer arrivals (noinc, each fires when that thread's copies landed); empty barrier: every consumer
-      thread. ``consumer_wait`` adds the generic -> async proxy fence that wgmma reads need after cp.async
+    - ``k``, ``v``, gathers: :class:`PipelineGather` (``PipelineCpAsync``), ``k_stages`` / ``v_stages``; full
+      barrier: 128 producer arrivals (noinc, each fires when that thread's copies landed); empty barrier: every
+      consumer thread. ``consumer_wait`` adds the generic -> async proxy fence that wgmma reads need after cp.async
       writes. (Run 24: moving that fence to the producer, which then waits for its copies, was 5-11 % slower.)
     - ``k``, ``v``, TMA boxes: ``PipelineTmaAsync``, the dense kernel's (one producer arrival per box warp, together
       announcing the block's bytes, one elected release per consumer warp, no fence). Measured (paged-v5, H100,
@@ -99,19 +126,22 @@ class PrefillPagedSm90(PrefillSm90):
     Registers (2 consumer warpgroups, producer / consumers): ``WIDE_REGISTER_BUDGET`` (72 / 216) for the gathers up
     to hd128 (switch ``WIDE_GATHERS``), else ``NARROW_REGISTER_BUDGET`` (40 / 232).
     O: the predicated 16-byte stores of every epilogue part (``prefill_config(paged=True)`` turns ``tma_store_o``
-    off; the dense kernel's TMA store is one flag away, unmeasured here).
+    off; the dense kernel's TMA store with ``CUTE_ATTN_PAGED_TMA_STORE_O=1``, unmeasured here).
+    Build-time A/B switches (off by default; module top): ``CUTE_ATTN_PAGED_K3`` (3 K + 2 V stages; with
+    ``CUTE_ATTN_PAGED_K3_LEAD`` 2, its default, both producers issue K(first) -> Q -> K(first-1) -> [K(j+2), V(j)] ->
+    V -> V, K and V on their own pipeline states), ``_TRIM``, ``_TMA_STORE_O`` (the dense kernel's diagonal-block trim
+    and O store).
     """
 
-    PAGED = True
-    # O by the predicated stores (the dense kernel's TMA store of whole parts is measured there, not here yet)
-
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
+        self.box_rows = tma_box_rows  # read by _config
         super().__init__(dtype, head_dim, head_dim_v, causal)
         assert head_dim == head_dim_v, "K and V rows share one gather geometry"
+        # blocks the producer's K runs ahead of its V (K3_LEAD): 2 needs a third K stage
+        self.k_lead = K3_LEAD if self.k_stages > self.v_stages else 1
         wide = WIDE_GATHERS and not tma_box_rows and head_dim <= WIDE_MAX_HEAD_DIM
         budget = WIDE_REGISTER_BUDGET if wide else NARROW_REGISTER_BUDGET
         self.producer_regs, self.consumer_regs = budget[self.consumer_wgs]
-        self.box_rows = tma_box_rows
         if tma_box_rows:
             assert self.tile_n % tma_box_rows == 0 and tma_box_rows % 8 == 0, "whole boxes of whole swizzle atoms"
             self.boxes = self.tile_n // tma_box_rows
@@ -124,6 +154,15 @@ class PrefillPagedSm90(PrefillSm90):
             self.gather = PagedRowGather(self.dtype, head_dim, tma_box_rows, WARP_THREADS)
         else:
             self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
+
+    def _config(self, head_dim: int, head_dim_v: int, causal: bool, tile_m: int) -> PrefillConfig:
+        """The paged config (the build-time switches ``PAGED_KEEP`` and ``K3_PATHS`` applied)."""
+        cfg = prefill_config(head_dim, head_dim_v, causal, tile_m, paged=True, paged_keep=PAGED_KEEP)
+        if ("box" if self.box_rows else "gather") in K3_PATHS and head_dim <= K3_MAX_HEAD_DIM:
+            k3 = with_kv_stages(cfg, head_dim, head_dim_v, K3_STAGES, V3_STAGES)
+            assert k3 is not None, f"{K3_STAGES} K + {V3_STAGES} V stages do not fit at head_dim {head_dim}"
+            cfg = k3
+        return cfg
 
     # ------------------------------------------------------------------------------------ host
 
@@ -188,10 +227,10 @@ class PrefillPagedSm90(PrefillSm90):
 
     def _kv_pipelines(self, storage):
         if cutlass.const_expr(self.box_rows > 0):
-            return [make_box_pipeline(self.stages, m.data_ptr(), self.consumer_warps, self.tx_bytes_kv, self.box_warps)
-                    for m in (storage.mbar_k, storage.mbar_v)]
-        return [PipelineGather.make(self.stages, m.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
-                for m in (storage.mbar_k, storage.mbar_v)]
+            return [make_box_pipeline(n, m.data_ptr(), self.consumer_warps, self.tx_bytes_kv, self.box_warps)
+                    for m, n in ((storage.mbar_k, self.k_stages), (storage.mbar_v, self.v_stages))]
+        return [PipelineGather.make(n, m.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
+                for m, n in ((storage.mbar_k, self.k_stages), (storage.mbar_v, self.v_stages))]
 
     @cute.jit
     def produce(
@@ -208,7 +247,12 @@ class PrefillPagedSm90(PrefillSm90):
         args = (tma_Q, mQ, kv, smem, pipes, walk, tidx)
         if cutlass.const_expr(self.box_rows > 0):
             if cute.arch.make_warp_uniform(cute.arch.warp_idx()) < self.box_warps:
-                self.produce_boxes(*args)
+                if cutlass.const_expr(self.k_lead == 2):
+                    self.produce_boxes_lead2(*args)
+                else:
+                    self.produce_boxes(*args)
+        elif cutlass.const_expr(self.k_lead == 2):
+            self.produce_gathers_lead2(*args)
         else:
             self.produce_gathers(*args)
 
@@ -244,7 +288,7 @@ class PrefillPagedSm90(PrefillSm90):
         off_pf = self.gather.make_offsets()
 
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
-        kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
+        kv_state = KVState.make(pipeline.PipelineUserType.Producer, self.k_stages, self.v_stages)
         first, end, step = scheduler.round_range()
         for rnd in cutlass.range(first, end, step, unroll=1):
             tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
@@ -258,8 +302,8 @@ class PrefillPagedSm90(PrefillSm90):
                 self.gather.row_offsets(
                     off_k, *offsets, cutlass.max(n_block_max - 2, 0), seq.kv_len, page_div, page_stride, row_stride, ptid
                 )
-                self._trace_tag(kv_state, rnd, n_block_max - 1, ptid)
-                self._gather(pipe_k, g_k, s_k, off_v, kv_state, ptid, TRACE_K_COLS)
+                self._trace_tag(kv_state.k, rnd, n_block_max - 1, ptid)
+                self._gather(pipe_k, g_k, s_k, off_v, kv_state.k, ptid, TRACE_K_COLS)
             if warp_idx == 0:
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
@@ -274,14 +318,93 @@ class PrefillPagedSm90(PrefillSm90):
                     )
                     v_state = kv_state.clone()
                     kv_state.advance()
-                    self._trace_tag(kv_state, rnd, n_block, ptid)
-                    self._gather(pipe_k, g_k, s_k, off_k, kv_state, ptid, TRACE_K_COLS)
-                    self._gather(pipe_v, g_v, s_v, off_v, v_state, ptid, TRACE_V_COLS)
+                    self._trace_tag(kv_state.k, rnd, n_block, ptid)
+                    self._gather(pipe_k, g_k, s_k, off_k, kv_state.k, ptid, TRACE_K_COLS)
+                    self._gather(pipe_v, g_v, s_v, off_v, v_state.v, ptid, TRACE_V_COLS)
                     off_v[0] = off_k[0]
                     off_k[0] = off_pf[0]
-                self._gather(pipe_v, g_v, s_v, off_v, kv_state, ptid, TRACE_V_COLS)
+                self._gather(pipe_v, g_v, s_v, off_v, kv_state.v, ptid, TRACE_V_COLS)
                 kv_state.advance()
-        self._trace_end_p(kv_state, first, end, step, ptid)
+        self._trace_end_p(kv_state.k, first, end, step, ptid)
+
+    @cute.jit
+    def produce_gathers_lead2(
+        self,
+        tma_Q: cute.CopyAtom,
+        mQ: cute.Tensor,
+        kv: tuple,
+        smem: tuple,  # (sQ, sK, sV)
+        pipes: tuple,  # (pipe_q, pipe_k, pipe_v)
+        walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
+        ptid: Int32,
+    ):
+        """:meth:`produce_gathers` with K two blocks ahead of V (``k_lead`` 2, a third K stage): per tile K(last),
+        Q, K(last - 1), then [K(n), V(n + 2)] down to n = 0, then V(1), V(0); K and V keep their own pipeline
+        states."""
+        mK, mV, mKvIndptr, mKvIdx = kv
+        sQ, sK, sV = smem
+        pipe_q, pipe_k, pipe_v = pipes
+        mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
+        warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
+        q_per_kv = mQ.shape[2] // mK.shape[2]
+        page_div = cute.FastDivmodDivisorV2(mK.shape[1])
+        page_stride = Int64(mK.stride[0]) * self.gather.elem_bytes
+        row_stride = Int64(mK.stride[1]) * self.gather.elem_bytes
+        head_stride = Int64(mK.stride[2]) * self.gather.elem_bytes
+        s_k = self.gather.smem_thread(sK.iterator.toint(), ptid)
+        s_v = self.gather.smem_thread(sV.iterator.toint(), ptid)
+        # byte offsets (lane-owned rows) of the next two V blocks (off_v, off_v1), of the next K block and the one
+        # after it
+        off_v = self.gather.make_offsets()
+        off_v1 = self.gather.make_offsets()
+        off_k = self.gather.make_offsets()
+        off_pf = self.gather.make_offsets()
+
+        q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
+        k_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.k_stages)
+        v_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.v_stages)
+        first, end, step = scheduler.round_range()
+        for rnd in cutlass.range(first, end, step, unroll=1):
+            tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
+            head_off = Int64(tile.q_head // q_per_kv) * head_stride
+            g_k = self.gather.gmem_thread(mK, head_off, ptid)
+            g_v = self.gather.gmem_thread(mV, head_off, ptid)
+            offsets = (mKvIdx, mKvIndptr, tile.batch)
+            rows = (seq.kv_len, page_div, page_stride, row_stride, ptid)
+            n_block_max = blocks.n_block_max(seq, tile.m_block)
+            if n_block_max > 0:
+                self.gather.row_offsets(off_v, *offsets, n_block_max - 1, *rows)
+                self.gather.row_offsets(off_v1, *offsets, cutlass.max(n_block_max - 2, 0), *rows)
+                self._trace_tag(k_state, rnd, n_block_max - 1, ptid)
+                self._gather(pipe_k, g_k, s_k, off_v, k_state, ptid, TRACE_K_COLS)
+                k_state.advance()
+            if warp_idx == 0:
+                self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
+            q_state.advance()
+            if n_block_max > 1:
+                self.gather.row_offsets(off_k, *offsets, cutlass.max(n_block_max - 3, 0), *rows)
+                self._trace_tag(k_state, rnd, n_block_max - 2, ptid)
+                self._gather(pipe_k, g_k, s_k, off_v1, k_state, ptid, TRACE_K_COLS)
+                k_state.advance()
+                for i in cutlass.range(n_block_max - 2, unroll=1):
+                    n_block = n_block_max - 3 - i
+                    self.gather.row_offsets(off_pf, *offsets, cutlass.max(n_block - 1, 0), *rows)
+                    self._trace_tag(k_state, rnd, n_block, ptid)
+                    self._gather(pipe_k, g_k, s_k, off_k, k_state, ptid, TRACE_K_COLS)
+                    k_state.advance()
+                    self._gather(pipe_v, g_v, s_v, off_v, v_state, ptid, TRACE_V_COLS)
+                    v_state.advance()
+                    off_v[0] = off_v1[0]
+                    off_v1[0] = off_k[0]
+                    off_k[0] = off_pf[0]
+                self._gather(pipe_v, g_v, s_v, off_v, v_state, ptid, TRACE_V_COLS)
+                v_state.advance()
+                self._gather(pipe_v, g_v, s_v, off_v1, v_state, ptid, TRACE_V_COLS)
+                v_state.advance()
+            elif n_block_max > 0:
+                self._gather(pipe_v, g_v, s_v, off_v, v_state, ptid, TRACE_V_COLS)
+                v_state.advance()
+        self._trace_end_p(k_state, first, end, step, ptid)
 
     @cute.jit
     def _gather(
@@ -327,7 +450,7 @@ class PrefillPagedSm90(PrefillSm90):
         q_per_kv = mQ.shape[2] // gmem_K.shape[2]
         page_div = cute.FastDivmodDivisorV2(gmem_K.shape[0])
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
-        kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
+        kv_state = KVState.make(pipeline.PipelineUserType.Producer, self.k_stages, self.v_stages)
         first, end, step = scheduler.round_range()
         for rnd in cutlass.range(first, end, step, unroll=1):
             tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
@@ -342,8 +465,8 @@ class PrefillPagedSm90(PrefillSm90):
             if n_block_max > 0:
                 page_v, slot_v = self._box_ids(*req, n_block_max - 1, lane)
                 page_k, slot_k = self._box_ids(*req, cutlass.max(n_block_max - 2, 0), lane)
-                self._trace_tag(kv_state, rnd, n_block_max - 1, tidx)
-                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, warp, kv_state, TRACE_K_COLS)
+                self._trace_tag(kv_state.k, rnd, n_block_max - 1, tidx)
+                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, warp, kv_state.k, TRACE_K_COLS)
             if warp == 0:
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
@@ -354,14 +477,85 @@ class PrefillPagedSm90(PrefillSm90):
                     page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
                     v_state = kv_state.clone()
                     kv_state.advance()
-                    self._trace_tag(kv_state, rnd, n_block, tidx)
-                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, warp, kv_state, TRACE_K_COLS)
-                    self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 1, tail, v_state)
+                    self._trace_tag(kv_state.k, rnd, n_block, tidx)
+                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, warp, kv_state.k, TRACE_K_COLS)
+                    self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 1, tail, v_state.v)
                     page_v, slot_v = page_k, slot_k
                     page_k, slot_k = page_pf, slot_pf
-                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, kv_state)
+                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, kv_state.v)
                 kv_state.advance()
-        self._trace_end_p(kv_state, first, end, step, tidx)
+        self._trace_end_p(kv_state.k, first, end, step, tidx)
+
+    @cute.jit
+    def produce_boxes_lead2(
+        self,
+        tma_Q: cute.CopyAtom,
+        mQ: cute.Tensor,
+        kv: tuple,
+        smem: tuple,  # (sQ, sK, sV)
+        pipes: tuple,  # (pipe_q, pipe_k, pipe_v)
+        walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
+        tidx: Int32,
+    ):
+        """:meth:`produce_boxes` with K two blocks ahead of V (``k_lead`` 2): the order of
+        :meth:`produce_gathers_lead2`, K and V with their own pipeline states."""
+        mV, tma_K, gmem_K, tma_V, gmem_V, mKvIndptr, mKvIdx = kv
+        sQ, sK, sV = smem
+        pipe_q, pipe_k, pipe_v = pipes
+        mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
+        lane = tidx % WARP_THREADS
+        warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
+        q_per_kv = mQ.shape[2] // gmem_K.shape[2]
+        page_div = cute.FastDivmodDivisorV2(gmem_K.shape[0])
+        q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
+        k_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.k_stages)
+        v_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.v_stages)
+        first, end, step = scheduler.round_range()
+        for rnd in cutlass.range(first, end, step, unroll=1):
+            tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
+            kv_head = tile.q_head // q_per_kv
+            gK = gmem_K[None, None, kv_head, None]  # (page_size, d, num_pages) TMA coordinates
+            gV = gmem_V[None, None, kv_head, None]
+            req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div)
+            n_block_max = blocks.n_block_max(seq, tile.m_block)
+            # box ids (lane p: box p's page and first slot) of the next two V blocks, of the next K block and of
+            # the one after it; loop-carried
+            page_v, slot_v, page_v1, slot_v1 = Int32(0), Int32(0), Int32(0), Int32(0)
+            page_k, slot_k = Int32(0), Int32(0)
+            if n_block_max > 0:
+                page_v, slot_v = self._box_ids(*req, n_block_max - 1, lane)
+                page_v1, slot_v1 = self._box_ids(*req, cutlass.max(n_block_max - 2, 0), lane)
+                self._trace_tag(k_state, rnd, n_block_max - 1, tidx)
+                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, warp, k_state, TRACE_K_COLS)
+                k_state.advance()
+            if warp == 0:
+                self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
+            q_state.advance()
+            tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, warp)
+            if n_block_max > 1:
+                page_k, slot_k = self._box_ids(*req, cutlass.max(n_block_max - 3, 0), lane)
+                self._trace_tag(k_state, rnd, n_block_max - 2, tidx)
+                self._load_boxes(pipe_k, tma_K, gK, sK, page_v1, slot_v1, warp, k_state, TRACE_K_COLS)
+                k_state.advance()
+                for i in cutlass.range(n_block_max - 2, unroll=1):
+                    n_block = n_block_max - 3 - i
+                    page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
+                    self._trace_tag(k_state, rnd, n_block, tidx)
+                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, warp, k_state, TRACE_K_COLS)
+                    k_state.advance()
+                    self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 2, tail, v_state)
+                    v_state.advance()
+                    page_v, slot_v = page_v1, slot_v1
+                    page_v1, slot_v1 = page_k, slot_k
+                    page_k, slot_k = page_pf, slot_pf
+                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 1, tail, v_state)
+                v_state.advance()
+                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v1, slot_v1, 0, tail, v_state)
+                v_state.advance()
+            elif n_block_max > 0:
+                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, v_state)
+                v_state.advance()
+        self._trace_end_p(k_state, first, end, step, tidx)
 
     @cute.jit
     def _box_ids(self, mKvIdx, mKvIndptr, batch: Int32, kv_len: Int32, page_div, n_block: Int32, lane: Int32):

@@ -20,7 +20,8 @@ from cutlass import Float32, Int32, const_expr  # noqa: E402
 from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
-from .common.config import WARPGROUP_THREADS, prefill_config  # noqa: E402
+from .common.config import WARPGROUP_THREADS, PrefillConfig, prefill_config  # noqa: E402
+from .common.kv_state import KVState  # noqa: E402
 from .common.mask import AttentionMask, BlockRange  # noqa: E402
 from .common.named_barriers import PrefillBarrier  # noqa: E402
 from .common.seqlen import SeqlenInfo  # noqa: E402
@@ -98,7 +99,8 @@ class PrefillSm90:
       GEMM completed, so the next tile's Q loads under the last PV and the epilogue; where sO aliases sQ
       (hd256, and subclasses with their own launch) released after the epilogue has read sO back.
     - the next tile's work row and ``cu_seqlens`` are read at the start of the current tile (``_fetch_tile``).
-    - ``k``, ``v``: ``stages`` (2) each, K and V tiles of one key block share the stage index. K is
+    - ``k``, ``v``: ``k_stages`` / ``v_stages`` (2 / 2 in the table) K and V tiles; one key block's K and V share
+      the pipeline count (``KVState``: one state where the stage counts agree, else one per pipeline). K is
       released as soon as S = Q K^T completed, V after O += P V completed. The pipeline state runs on
       across tiles, so the producer prefetches the next tile's first K during the epilogue.
 
@@ -120,17 +122,16 @@ class PrefillSm90:
     part the predicated way.
     """
 
-    PAGED = False  # the paged subclass reads the paged config (no dense-only table exceptions)
-
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0):
         self.dtype = DTYPES[dtype]
         self.head_dim = head_dim
         self.head_dim_v = head_dim_v
         self.causal = causal
-        cfg = prefill_config(head_dim, head_dim_v, causal, tile_m, paged=self.PAGED)
+        cfg = self._config(head_dim, head_dim_v, causal, tile_m)
         self.tile_m = cfg.tile_m
         self.tile_n = cfg.tile_n
-        self.stages = cfg.stages
+        self.k_stages = cfg.k_stages
+        self.v_stages = cfg.v_stages
         self.consumer_wgs = cfg.consumer_wgs
         self.pingpong = cfg.pingpong and cfg.consumer_wgs in (2, 3)
         self.producer_regs = cfg.producer_regs
@@ -157,6 +158,10 @@ class PrefillSm90:
         self.tma_store_o = False
         assert head_dim_v <= head_dim, "sO aliases sQ"
 
+    def _config(self, head_dim: int, head_dim_v: int, causal: bool, tile_m: int) -> PrefillConfig:
+        """The variant's config (the paged subclass reads the paged one)."""
+        return prefill_config(head_dim, head_dim_v, causal, tile_m)
+
     # ------------------------------------------------------------------------------------ layouts
 
     def _smem_layout(self, rows: int, cols: int, stages: int | None = None):
@@ -170,8 +175,8 @@ class PrefillSm90:
     def _layouts(self):
         return (
             self._smem_layout(self.tile_m, self.head_dim),
-            self._smem_layout(self.tile_n, self.head_dim, self.stages),
-            self._smem_layout(self.tile_n, self.head_dim_v, self.stages),
+            self._smem_layout(self.tile_n, self.head_dim, self.k_stages),
+            self._smem_layout(self.tile_n, self.head_dim_v, self.v_stages),
             self._smem_layout(self.tile_m, self.head_dim_v),
         )
 
@@ -195,8 +200,8 @@ class PrefillSm90:
 
         fields = {
             "mbar_q": cute.struct.MemRange[cutlass.Int64, 2],
-            "mbar_k": cute.struct.MemRange[cutlass.Int64, 2 * self.stages],
-            "mbar_v": cute.struct.MemRange[cutlass.Int64, 2 * self.stages],
+            "mbar_k": cute.struct.MemRange[cutlass.Int64, 2 * self.k_stages],
+            "mbar_v": cute.struct.MemRange[cutlass.Int64, 2 * self.v_stages],
             "sQ": buf(sQ_layout),
             "sK": buf(sK_layout),
             "sV": buf(sV_layout),
@@ -418,16 +423,18 @@ class PrefillSm90:
         cpasync.prefetch_descriptor(tma_V)
 
     def _kv_pipelines(self, storage):
-        """The K and V pipelines (``stages`` each): TMA producer (one arrival with the tile's bytes), one
+        """The K and V pipelines (``k_stages`` / ``v_stages``): TMA producer (one arrival with the tile's bytes), one
         elected release per consumer warp."""
         return [
             pipeline.PipelineTmaAsync.create(
-                barrier_storage=mbar.data_ptr(), num_stages=self.stages,
+                barrier_storage=mbar.data_ptr(), num_stages=stages,
                 producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 1),
                 consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_warps),
                 tx_count=tx, defer_sync=True,
             )
-            for mbar, tx in ((storage.mbar_k, self.tx_bytes_k), (storage.mbar_v, self.tx_bytes_v))
+            for mbar, tx, stages in (
+                (storage.mbar_k, self.tx_bytes_k, self.k_stages), (storage.mbar_v, self.tx_bytes_v, self.v_stages)
+            )
         ]
 
     # ------------------------------------------------------------------------------------ producer
@@ -451,7 +458,7 @@ class PrefillSm90:
             tma_K, mK, tma_V, mV = kv
             q_per_kv = mQ.shape[2] // mK.shape[2]
             q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
-            kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
+            kv_state = KVState.make(pipeline.PipelineUserType.Producer, self.k_stages, self.v_stages)
             first, end, step = scheduler.round_range()
             for rnd in cutlass.range(first, end, step, unroll=1):
                 tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
@@ -464,8 +471,8 @@ class PrefillSm90:
 
                 n_block_max = blocks.n_block_max(seq, tile.m_block)
                 if n_block_max > 0:
-                    self._trace_tag(kv_state, rnd, n_block_max - 1, tidx)
-                    self._load(pipe_k, tma_K, tKgK, tKsK, n_block_max - 1, kv_state, TRACE_K_COLS)
+                    self._trace_tag(kv_state.k, rnd, n_block_max - 1, tidx)
+                    self._load(pipe_k, tma_K, tKgK, tKsK, n_block_max - 1, kv_state.k, TRACE_K_COLS)
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
                 q_state.advance()
                 if n_block_max > 0:
@@ -474,12 +481,12 @@ class PrefillSm90:
                         n_block = n_block_max - 2 - i
                         v_state = kv_state.clone()
                         kv_state.advance()
-                        self._trace_tag(kv_state, rnd, n_block, tidx)
-                        self._load(pipe_k, tma_K, tKgK, tKsK, n_block, kv_state, TRACE_K_COLS)
-                        self._load(pipe_v, tma_V, tVgV, tVsV, n_block + 1, v_state, TRACE_V_COLS)
-                    self._load(pipe_v, tma_V, tVgV, tVsV, 0, kv_state, TRACE_V_COLS)
+                        self._trace_tag(kv_state.k, rnd, n_block, tidx)
+                        self._load(pipe_k, tma_K, tKgK, tKsK, n_block, kv_state.k, TRACE_K_COLS)
+                        self._load(pipe_v, tma_V, tVgV, tVsV, n_block + 1, v_state.v, TRACE_V_COLS)
+                    self._load(pipe_v, tma_V, tVgV, tVsV, 0, kv_state.v, TRACE_V_COLS)
                     kv_state.advance()
-            self._trace_end_p(kv_state, first, end, step, tidx)
+            self._trace_end_p(kv_state.k, first, end, step, tidx)
 
     @cute.jit
     def _producer_tile(self, walk: tuple, rnd: Int32, tma_Q, mQ, sQ):
@@ -547,7 +554,7 @@ class PrefillSm90:
         tSrQ = wg_mma_qk.make_fragment_A(wg_mma_qk.partition_A(sQ))
         tSrK = wg_mma_qk.make_fragment_B(wg_mma_qk.partition_B(sK))
         sVt = cute.composition(
-            sV, cute.make_ordered_layout((self.head_dim_v, self.tile_n, self.stages), order=(1, 0, 2))
+            sV, cute.make_ordered_layout((self.head_dim_v, self.tile_n, self.v_stages), order=(1, 0, 2))
         )
         tOrVt = wg_mma_pv.make_fragment_B(wg_mma_pv.partition_B(sVt))
         acc_O = cute.make_rmem_tensor(wg_mma_pv.partition_shape_C((self.tile_m, self.head_dim_v)), Float32)
@@ -569,7 +576,7 @@ class PrefillSm90:
                 cute.arch.barrier_arrive(barrier_id=int(PrefillBarrier.CONSUMER_WG0), number_of_threads=self.PINGPONG_THREADS)
 
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, 1)
-        kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, self.stages)
+        kv_state = KVState.make(pipeline.PipelineUserType.Consumer, self.k_stages, self.v_stages)
         first, end, step = scheduler.round_range()
         # the work row and request bounds of the next tile load at the start of this one (their latency hides
         # under its GEMMs instead of sitting between two tiles)
@@ -585,7 +592,7 @@ class PrefillSm90:
             if n_block_max > 0:
                 # first visited block: key-length (and causal) mask, no PV yet
                 self._stamp_c(kv_state.count, Tr.CK_WAIT, wg)
-                pipe_k.consumer_wait(kv_state)
+                pipe_k.consumer_wait(kv_state.k)
                 self._stamp_c(kv_state.count, Tr.CK_GOT, wg)
                 acc_S = self._new_acc_S(tiled_mma_qk)
                 if const_expr(self.trim_diagonal):
@@ -594,20 +601,20 @@ class PrefillSm90:
                     cols = row_end + seq.kv_len - seq.q_len - (n_block_max - 1) * self.tile_n
                     if cols > self.trim_n:
                         self._first_block(
-                            tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], tOrP, mask, softmax,
+                            tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.k.index], tOrP, mask, softmax,
                             seq, m_block, n_block_max - 1,
                         )
                     else:
                         self._first_block_trimmed(
-                            trim, acc_S, tSrQ, kv_state.index, tOrP, mask, softmax, seq, m_block, n_block_max - 1,
+                            trim, acc_S, tSrQ, kv_state.k.index, tOrP, mask, softmax, seq, m_block, n_block_max - 1,
                             cols > 0,
                         )
                 else:
                     self._first_block(
-                        tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], tOrP, mask, softmax, seq,
+                        tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.k.index], tOrP, mask, softmax, seq,
                         m_block, n_block_max - 1,
                     )
-                pipe_k.consumer_release(kv_state)
+                pipe_k.consumer_release(kv_state.k)
                 self._stamp_c(kv_state.count, Tr.CK_REL, wg)
                 row_scale.fill(1.0)
 
@@ -633,7 +640,7 @@ class PrefillSm90:
                     # the no-step path and would serialize every wgmma, C7514)
                     warpgroup.wait_group(0)
                     if n_free > 0:
-                        pipe_v.consumer_release(self._prev_stage(kv_state))
+                        pipe_v.consumer_release(self._prev_stage(kv_state.v))
                     if odd:
                         tOrP.store(tOrP2.load())
                 else:
@@ -649,10 +656,10 @@ class PrefillSm90:
                 if const_expr(self.rescale_before_pv):
                     self._rescale_O(acc_O, row_scale)
                 self._stamp_c(kv_state.count, Tr.CV_WAIT, wg, 1)
-                pipe_v.consumer_wait(kv_state)
+                pipe_v.consumer_wait(kv_state.v)
                 self._stamp_c(kv_state.count, Tr.CV_GOT, wg, 1)
-                gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, kv_state.index], False, 0)
-                pipe_v.consumer_release(kv_state)
+                gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, kv_state.v.index], False, 0)
+                pipe_v.consumer_release(kv_state.v)
                 kv_state.advance()
             else:
                 if const_expr(self.separate_o):
@@ -696,17 +703,17 @@ class PrefillSm90:
             rescale_rows(acc_O, row_scale)
 
     @cute.jit
-    def _issue_s(self, mma, pipe_k: pipeline.PipelineAsync, kv_state: pipeline.PipelineState, wg: Int32):
-        """Wait for K of the block at ``kv_state``, take the ping-pong turn and issue S = Q K^T (not waited for);
+    def _issue_s(self, mma, pipe_k: pipeline.PipelineAsync, k_state: pipeline.PipelineState, wg: Int32):
+        """Wait for K of the block at ``k_state``, take the ping-pong turn and issue S = Q K^T (not waited for);
         returns S's accumulator."""
         tiled_mma_qk, tSrQ, tSrK = mma[0], mma[2], mma[3]
-        self._stamp_c(kv_state.count, Tr.CK_WAIT, wg)
-        pipe_k.consumer_wait(kv_state)
-        self._stamp_c(kv_state.count, Tr.CK_GOT, wg)
+        self._stamp_c(k_state.count, Tr.CK_WAIT, wg)
+        pipe_k.consumer_wait(k_state)
+        self._stamp_c(k_state.count, Tr.CK_GOT, wg)
         self._pingpong_wait(wg)
         # a fresh accumulator each block: the S GEMM must not take the previous S/P registers as inputs
         acc_S = self._new_acc_S(tiled_mma_qk)
-        gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], True, -1)
+        gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, k_state.index], True, -1)
         return acc_S
 
     @cute.jit
@@ -716,12 +723,12 @@ class PrefillSm90:
         p: cute.Tensor,
         pipe_k: pipeline.PipelineAsync,
         pipe_v: pipeline.PipelineAsync,
-        kv_state: pipeline.PipelineState,
+        k_state: pipeline.PipelineState,
         v_state: pipeline.PipelineState,
         wg: Int32,
     ):
         """Wait for V at ``v_state``, issue O += P V, hand the ping-pong turn over, wait for the S GEMM issued
-        before it (the PV stays in flight) and release that block's K stage."""
+        before it (the PV stays in flight) and release that block's K stage (``k_state``)."""
         tiled_mma_pv, tOrVt, acc_O = mma[1], mma[4], mma[5]
         self._stamp_c(v_state.count, Tr.CV_WAIT, wg, 1)
         pipe_v.consumer_wait(v_state)
@@ -729,8 +736,8 @@ class PrefillSm90:
         gemm(tiled_mma_pv, acc_O, p, tOrVt[None, None, None, v_state.index], False, -1)
         self._pingpong_signal(wg)
         warpgroup.wait_group(1)
-        pipe_k.consumer_release(kv_state)
-        self._stamp_c(kv_state.count, Tr.CK_REL, wg)
+        pipe_k.consumer_release(k_state)
+        self._stamp_c(k_state.count, Tr.CK_REL, wg)
 
     @cute.jit
     def _step(
@@ -738,7 +745,7 @@ class PrefillSm90:
         mma,
         pipe_k: pipeline.PipelineAsync,
         pipe_v: pipeline.PipelineAsync,
-        kv_state: pipeline.PipelineState,
+        kv_state: KVState,
         softmax: OnlineSoftmax,
         mask: AttentionMask,
         seq: SeqlenInfo,
@@ -754,17 +761,17 @@ class PrefillSm90:
         acc_O, tOrP, row_scale = mma[5], mma[6], mma[7]
         v_state = kv_state.clone()
         kv_state.advance()
-        acc_S = self._issue_s(mma, pipe_k, kv_state, wg)
+        acc_S = self._issue_s(mma, pipe_k, kv_state.k, wg)
         if const_expr(self.rescale_before_pv):
             self._rescale_O(acc_O, row_scale)
-        self._issue_pv(mma, tOrP, pipe_k, pipe_v, kv_state, v_state, wg)
+        self._issue_pv(mma, tOrP, pipe_k, pipe_v, kv_state.k, v_state.v, wg)
         if const_expr(causal_mask):
             mask.apply(acc_S, seq, m_block, n_block, False, True)
         new_scale = softmax.online(acc_S, False)
         for h in cutlass.range_constexpr(2):
             row_scale[h] = new_scale[h]
         warpgroup.wait_group(0)
-        pipe_v.consumer_release(v_state)
+        pipe_v.consumer_release(v_state.v)
         if const_expr(not self.rescale_before_pv):
             self._rescale_O(acc_O, row_scale)
         convert_p(acc_S, tOrP)
@@ -779,7 +786,7 @@ class PrefillSm90:
         release_prev,
         pipe_k: pipeline.PipelineAsync,
         pipe_v: pipeline.PipelineAsync,
-        kv_state: pipeline.PipelineState,
+        kv_state: KVState,
         softmax: OnlineSoftmax,
         wg: Int32,
     ):
@@ -792,11 +799,11 @@ class PrefillSm90:
         # the previous step's PV (queued behind the other warpgroup's GEMMs, long done by now) has completed
         warpgroup.wait_group(0)
         if release_prev:
-            pipe_v.consumer_release(self._prev_stage(v_state))
+            pipe_v.consumer_release(self._prev_stage(v_state.v))
         kv_state.advance()
-        acc_S = self._issue_s(mma, pipe_k, kv_state, wg)
+        acc_S = self._issue_s(mma, pipe_k, kv_state.k, wg)
         self._rescale_O(acc_O, row_scale)
-        self._issue_pv(mma, p_in, pipe_k, pipe_v, kv_state, v_state, wg)
+        self._issue_pv(mma, p_in, pipe_k, pipe_v, kv_state.k, v_state.v, wg)
         new_scale = softmax.online(acc_S, False)
         for h in cutlass.range_constexpr(2):
             row_scale[h] = new_scale[h]
@@ -814,7 +821,7 @@ class PrefillSm90:
             atom_layout_mnk=(self.consumer_wgs, 1, 1), tiler_mn=(64, self.trim_n),
         )
         wg_mma = tiled.get_slice(wg * WARPGROUP_THREADS)
-        sK_t = cute.local_tile(sK, (self.trim_n, self.head_dim, self.stages), (0, 0, 0))
+        sK_t = cute.local_tile(sK, (self.trim_n, self.head_dim, self.k_stages), (0, 0, 0))
         tSrK_t = wg_mma.make_fragment_B(wg_mma.partition_B(sK_t))
         acc_shape = tiled.partition_shape_C((self.tile_m, self.trim_n))
         return tiled, tSrK_t, acc_shape
@@ -851,7 +858,8 @@ class PrefillSm90:
 
     def _prev_stage(self, state: pipeline.PipelineState) -> pipeline.PipelineState:
         """The stage before ``state`` (only its index is read: for a consumer release)."""
-        return pipeline.PipelineState(self.stages, state.count, (state.index + self.stages - 1) % self.stages, state.phase)
+        stages = state.stages
+        return pipeline.PipelineState(stages, state.count, (state.index + stages - 1) % stages, state.phase)
 
     def _new_acc_S(self, tiled_mma_qk: cute.TiledMma) -> cute.Tensor:
         return cute.make_rmem_tensor(tiled_mma_qk.partition_shape_C((self.tile_m, self.tile_n)), Float32)

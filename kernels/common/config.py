@@ -1,7 +1,8 @@
 """Static configuration of the kernels: tile tables and register budgets (pure Python, no DSL import).
 
 Prefill (sm_90a, FA3 design). One row per ``(head_dim, head_dim_v)``; shared memory per CTA is
-``Q + stages * (K + V)`` tiles of 16-bit elements and must stay under 227 KiB.
+``Q + k_stages * K + v_stages * V`` tiles of 16-bit elements (+ sO where it has its own buffer) and must stay under
+227 KiB (:func:`prefill_smem_bytes`).
 
 =============  ===========  ===========  =======  ==============================================
 (hd, hdv)      tile_m x n   consumer WGs  smem KB  note
@@ -33,7 +34,10 @@ class PrefillConfig:
     tile_m: int
     tile_n: int
     consumer_wgs: int
-    stages: int = 2
+    # K and V pipeline stages (one key block's K and V tile per stage). The table keeps 2 / 2; the paged kernel's
+    # A/B switch CUTE_ATTN_PAGED_K3 asks for 3 K stages (:func:`with_kv_stages`)
+    k_stages: int = 2
+    v_stages: int = 2
     # ping-pong the consumer warpgroups with named barriers (softmax of one under the GEMMs of the other)
     pingpong: bool = True
     # own sO buffer (else sO aliases sQ) when shared memory allows: Q is released after the tile's last S GEMM,
@@ -162,11 +166,32 @@ def prefill_tile_m_choices(head_dim: int, head_dim_v: int, causal: bool) -> tupl
     return (base,) if short is None else (base, short[0])
 
 
-def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0, paged: bool = False
-                   ) -> PrefillConfig:
+# the features the paged kernel turns off (measured on the dense kernel only): ``prefill_config(paged=True,
+# paged_keep=...)`` keeps the table's value of those named (the paged kernel's A/B switches)
+PAGED_OFF = {"trim_diagonal": 0, "tma_store_o": False}
+
+
+def prefill_smem_bytes(cfg: PrefillConfig, head_dim: int, head_dim_v: int, separate_o: bool) -> int:
+    """Shared memory of one CTA: Q, the K and V stages, sO if ``separate_o``, and the allowance for the barriers and
+    the 1024-byte alignment of the buffers (1 KiB, 2 KiB with sO)."""
+    smem = 2 * (cfg.tile_m * head_dim + cfg.tile_n * (cfg.k_stages * head_dim + cfg.v_stages * head_dim_v))
+    return smem + (2 * cfg.tile_m * head_dim_v + 2048 if separate_o else 1024)
+
+
+def with_kv_stages(cfg: PrefillConfig, head_dim: int, head_dim_v: int, k_stages: int, v_stages: int
+                   ) -> PrefillConfig | None:
+    """``cfg`` with ``k_stages`` K and ``v_stages`` V stages if they fit in shared memory with ``cfg``'s sO choice
+    (an sO that would have to alias sQ instead is refused: NOTES-prefill-paged 11), else None."""
+    out = dataclasses.replace(cfg, k_stages=k_stages, v_stages=v_stages)
+    return out if prefill_smem_bytes(out, head_dim, head_dim_v, cfg.separate_o) <= SMEM_LIMIT_BYTES else None
+
+
+def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0, paged: bool = False,
+                   paged_keep: tuple = ()) -> PrefillConfig:
     """Tile configuration of the prefill kernel for one variant. ``tile_m = 0``: the table's tile;
     otherwise the row count of one of ``prefill_tile_m_choices`` (the short-request tile is the head dim's
-    mask-independent table row). ``paged``: the paged kernel's config (without the dense-only exceptions)."""
+    mask-independent table row). ``paged``: the paged kernel's config (without the dense-only exceptions, and
+    ``PAGED_OFF``'s features off but for those named in ``paged_keep``)."""
     key = (head_dim, head_dim_v, causal)
     try:
         cfg = ((None if paged else _PREFILL_DENSE_MASK_TABLE.get(key)) or _PREFILL_MASK_TABLE.get(key)
@@ -182,15 +207,15 @@ def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0
     if paged:
         # the paged kernel shares the consumers and the epilogue, but trim_diagonal and the TMA store of O were measured
         # on the dense kernel only (the paged GPU tests passed with the trim on: prefill-v6 call 1)
-        cfg = dataclasses.replace(cfg, trim_diagonal=0, tma_store_o=False)
+        cfg = dataclasses.replace(cfg, **{k: v for k, v in PAGED_OFF.items() if k not in paged_keep})
     if _OVERRIDES:
         cfg = dataclasses.replace(cfg, **_OVERRIDES)
         if "consumer_wgs" in _OVERRIDES and "tile_m" not in _OVERRIDES:
             cfg = dataclasses.replace(cfg, tile_m=64 * cfg.consumer_wgs)
     assert cfg.tile_m == 64 * cfg.consumer_wgs, "each consumer warpgroup owns 64 query rows"
-    smem = 2 * (cfg.tile_m * head_dim + cfg.stages * cfg.tile_n * (head_dim + head_dim_v))
-    assert smem + 1024 <= SMEM_LIMIT_BYTES, f"prefill tile needs {smem} bytes of shared memory"
-    if cfg.separate_o and smem + 2 * cfg.tile_m * head_dim_v + 2048 > SMEM_LIMIT_BYTES:
+    smem = prefill_smem_bytes(cfg, head_dim, head_dim_v, False)
+    assert smem <= SMEM_LIMIT_BYTES, f"prefill tile needs {smem} bytes of shared memory"
+    if cfg.separate_o and prefill_smem_bytes(cfg, head_dim, head_dim_v, True) > SMEM_LIMIT_BYTES:
         cfg = dataclasses.replace(cfg, separate_o=False)  # hd256: sO aliases sQ
     return cfg
 
