@@ -1,7 +1,7 @@
 // Decode planner, compiled: the schedule of cute_attn.decode.plan_decode_work (the numpy reference,
 // kept as the fallback) bit for bit, plus plan()'s page-table checks and the page-id copy, in one
 // call (a few passes over the batch and the cuts). Built by `python -m cute_attn.build` into the artifact directory as
-// decode_plan-<source hash>.so and called through ctypes with raw pointers; no allocation here (the
+// decode_plan-<source hash>.so and called through ctypes (decode_plan_packed: one pointer to an argument block); no allocation here (the
 // caller hands in the scratch), no C++ runtime (libc and libm only).
 //
 // Float arithmetic follows numpy's exactly (float64 divisions, products and comparisons in the same
@@ -155,6 +155,33 @@ inline void put_row(int32_t* it, int64_t batch, int64_t kv_head, int64_t head0, 
   it[ITEM_WIDTH - 1] = 0;
 }
 
+// The rows of one request that runs whole on one CTA (the item pass's common case), each row as three
+// 16-byte stores of vectors kept in registers: only (kv head, first head) changes from one kv head to
+// the next (12 scalar stores per row made this pass store-bound, ~10 us of a batch-256 plan; a row built
+// in a local array and copied out as vectors stalls on store forwarding instead). GCC vector extensions
+// (SSE2 / NEON), no intrinsics; the values are put_row's.
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+inline int32_t* put_request_rows(int32_t* out, int64_t b, int64_t num_kv_heads, int64_t group, int64_t blocks,
+                                 int64_t len, int64_t page_base) {
+  static_assert(BATCH == 0 && KV_HEAD == 1 && HEAD0 == 2 && ROWS == 3 && KV_START == 4 && KV_END == 5 &&
+                PAGE_BASE == 6 && MERGE_ID == 7 && ITEM_WIDTH == 12, "row layout");
+  const v4i mid = {0, (int32_t)len, (int32_t)page_base, -1};  // kv_start, kv_end, page_base, merge_id
+  const v4i zero = {0, 0, 0, 0};                                // part, num_parts, tmp_base, pad
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t rows = group - blk * MAX_ROWS < MAX_ROWS ? group - blk * MAX_ROWS : MAX_ROWS;
+    const v4i step = {0, 1, (int32_t)group, 0};
+    v4i head = {(int32_t)b, 0, (int32_t)(blk * MAX_ROWS), (int32_t)rows};
+    int32_t* o = out + blk * ITEM_WIDTH;
+    for (int64_t hk = 0; hk < num_kv_heads; ++hk, o += blocks * ITEM_WIDTH, head += step) {
+      memcpy(o, &head, 16);
+      memcpy(o + 4, &mid, 16);
+      memcpy(o + 8, &zero, 16);
+    }
+  }
+  return out + num_kv_heads * blocks * ITEM_WIDTH;
+}
+
 struct Cut {
   int64_t cta;  // the CTA after the cut is cta + 1
   int64_t seq;
@@ -166,7 +193,7 @@ struct Cut {
 
 extern "C" {
 
-int64_t plan_abi(void) { return 1; }
+int64_t plan_abi(void) { return 2; }
 
 // Scratch (int64) the caller must hand in for a batch of `batch` requests and `num_sms` CTAs.
 int64_t plan_scratch_len(int64_t batch, int64_t num_sms) { return 4 * batch + 7 * num_sms + 16; }
@@ -315,13 +342,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
     if ((k >= n_cuts || cuts[k].seq >= seq0 + S) && (moved >= n_moved || bump[moved] >= seq0 + S) &&
         (next_bound >= n_bounds || bounds[next_bound] > (double)(seq_base + seq_cost[b] * (S - 1)))) {
       if (next_bound >= num_ctas) return FALLBACK;
-      int32_t* out = items + n_items * ITEM_WIDTH;
-      for (int64_t hk = 0; hk < num_kv_heads; ++hk) {
-        for (int64_t blk = 0; blk < blocks; ++blk, out += ITEM_WIDTH) {
-          const int64_t rows = group - blk * MAX_ROWS < MAX_ROWS ? group - blk * MAX_ROWS : MAX_ROWS;
-          put_row(out, b, hk, hk * group + blk * MAX_ROWS, rows, 0, len, indptr[b], -1, 0, 0, 0);
-        }
-      }
+      put_request_rows(items + n_items * ITEM_WIDTH, b, num_kv_heads, group, blocks, len, indptr[b]);
       counts[next_bound] += (int32_t)S;
       n_items += S;
       continue;
@@ -394,6 +415,27 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   info[2] = split;
   info[3] = tmp_rows;
   return OK;
+}
+
+// The argument block of decode_plan_packed: decode_plan's arguments as int64 (pointers as addresses), the
+// ones plan() sets per call first; info (8) last. decode.py's ARG_* constants mirror it (plan_abi guards the
+// pair). One pointer argument instead of 20 converted ones: ~2 us less of ctypes per plan().
+enum Arg {
+  ARG_INDPTR, ARG_LAST_LEN, ARG_BATCH, ARG_PAGE_SIZE, ARG_INDICES, ARG_INDICES_LEN, ARG_INDICES_OUT, ARG_NUM_QO_HEADS,
+  ARG_NUM_KV_HEADS, ARG_HEAD_DIM, ARG_NUM_SMS,  // set per call
+  ARG_ELEM_BYTES, ARG_IDX_CAP, ARG_ITEMS, ARG_ITEM_CAP, ARG_CTA_PTR, ARG_CTA_CAP, ARG_SCRATCH, ARG_SCRATCH_LEN,
+  ARG_INFO,  // 8 int64 of results
+  ARG_LEN = ARG_INFO + 8
+};
+
+int64_t plan_arg_len(void) { return ARG_LEN; }
+
+int decode_plan_packed(int64_t* a) {
+  return decode_plan((const int32_t*)a[ARG_INDPTR], (const int32_t*)a[ARG_LAST_LEN], a[ARG_BATCH], a[ARG_PAGE_SIZE],
+                     (const int32_t*)a[ARG_INDICES], a[ARG_INDICES_LEN], (int32_t*)a[ARG_INDICES_OUT], a[ARG_IDX_CAP],
+                     a[ARG_NUM_QO_HEADS], a[ARG_NUM_KV_HEADS], a[ARG_HEAD_DIM], a[ARG_ELEM_BYTES], a[ARG_NUM_SMS],
+                     (int32_t*)a[ARG_ITEMS], a[ARG_ITEM_CAP], (int32_t*)a[ARG_CTA_PTR], a[ARG_CTA_CAP],
+                     (int64_t*)a[ARG_SCRATCH], a[ARG_SCRATCH_LEN], a + ARG_INFO);
 }
 
 }  // extern "C"
