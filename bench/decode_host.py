@@ -1,6 +1,6 @@
 """Host time of the decode wrapper's plan() and run(), and of their parts, on this machine: CPU or GPU.
 
-    python -m bench.decode_host [--reps 2000] [--rounds 4] [--device cpu|cuda] [--json out.json]
+    python -m bench.decode_host [--reps 2000] [--rounds 4] [--device cpu|cuda] [--ref DIR] [--json out.json]
 
 Every timed function runs ``reps`` times per round (each call timed alone with ``perf_counter``), the
 functions in alternating order over ``rounds`` rounds (A B C, C B A, ...), so a slow phase of a shared
@@ -20,19 +20,26 @@ on a GPU host besides the driver calls).
 
 run(): on a GPU, the real call on a tiny problem (no sync in between); on a CPU wrapper, run() with the
 launch stubbed (``run_py``: the Python part only; the kernel call is a Python no-op).
+
+``--ref DIR``: also time another tree's package (``DIR/cute_attn``, with its compiled planner in
+``DIR/build/artifacts/sm_90a``), loaded in the same process as ``cute_attn_ref``; its lines are prefixed
+``ref:`` and its calls interleave with this tree's (a before/after in one process: a shared machine's speed
+moves by up to ~1.5x between processes, less within one).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
+import sys
 import time
 import types
 
 import torch
 
 import cute_attn
-import cute_attn.decode as dec
 
 HQ, HK, D = 32, 8, 128
 
@@ -81,7 +88,22 @@ class _StubPlanner:
         return 0
 
 
-def plan_parts(device: str, reps: int, rounds: int) -> dict:
+def load_ref(root: str):
+    """Another tree's cute_attn package, imported as ``cute_attn_ref`` (its relative imports stay inside it)."""
+    pkg = os.path.join(os.path.abspath(root), "cute_attn")
+    spec = importlib.util.spec_from_file_location("cute_attn_ref", os.path.join(pkg, "__init__.py"),
+                                                  submodule_search_locations=[pkg])
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["cute_attn_ref"] = mod
+    spec.loader.exec_module(mod)
+    importlib.import_module("cute_attn_ref.decode")
+    return mod
+
+
+def plan_parts(device: str, pkg=cute_attn) -> dict:
+    """The timed functions of plan() and its parts for package ``pkg``."""
+    dec = pkg.decode
+    cute_attn = pkg
     indptr, indices, last, ps = plan_case()
     lib = dec.compiled_planner()
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device=device)
@@ -143,10 +165,12 @@ def plan_parts(device: str, reps: int, rounds: int) -> dict:
     fns["plan_numpy"] = plan_numpy
     if not dec._PLANNER:
         dec._PLANNER.append(lib)
-    return timed(fns, reps, rounds)
+    return fns
 
 
-def run_parts(device: str, reps: int, rounds: int) -> dict:
+def run_parts(device: str, pkg=cute_attn) -> dict:
+    """The timed functions of run() (CPU: its Python part) for package ``pkg``."""
+    cute_attn = pkg
     indptr, indices, last = (torch.tensor([0, 4], dtype=torch.int32), torch.arange(4, dtype=torch.int32),
                              torch.tensor([16], dtype=torch.int32))
     dtype = torch.bfloat16
@@ -160,17 +184,23 @@ def run_parts(device: str, reps: int, rounds: int) -> dict:
         torch.cuda.current_device = lambda: -1
         w._check_run = types.MethodType(lambda self, plan, q, k, v, out: (False,) * 4, w)
         w._plan.kernel = lambda *args: None
-        try:
-            w.run(q, cache, out=out)
-            return timed({"run_py": lambda: w.run(q, cache, out=out),
-                          "run_py_no_out": lambda: w.run(q, cache)}, reps, rounds)
-        finally:
-            torch.cuda.current_device = real
+        w.run(q, cache, out=out)
+        torch.cuda.current_device = real
+
+        def stubbed(fn):
+            def call():
+                torch.cuda.current_device = lambda: -1
+                try:
+                    fn()
+                finally:
+                    torch.cuda.current_device = real
+            return call
+
+        # (the swap of torch.cuda.current_device adds ~0.1 us to both lines)
+        return {"run_py": stubbed(lambda: w.run(q, cache, out=out)), "run_py_no_out": stubbed(lambda: w.run(q, cache))}
     w.run(q, cache, out=out)
     torch.cuda.synchronize()
-    res = timed({"run": lambda: w.run(q, cache, out=out)}, reps, rounds)
-    torch.cuda.synchronize()
-    return res
+    return {"run": lambda: w.run(q, cache, out=out)}
 
 
 def main(argv=None):
@@ -178,12 +208,23 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=2000)
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--ref", help="another tree's root: its package is timed too, in this process")
     p.add_argument("--json")
     args = p.parse_args(argv)
-    res = {"device": args.device, "planner": str(getattr(dec.compiled_planner(), "_name", None)),
-           **plan_parts(args.device, args.reps, args.rounds), **run_parts(args.device, args.reps, args.rounds)}
+    pkgs = {"": cute_attn}
+    if args.ref:
+        pkgs = {"ref:": load_ref(args.ref), "": cute_attn}
+    fns = {}
+    res = {"device": args.device}
+    for prefix, pkg in pkgs.items():
+        res[f"{prefix}planner"] = str(getattr(pkg.decode.compiled_planner(), "_name", None))
+        fns.update({prefix + k: v for k, v in plan_parts(args.device, pkg).items()})
+        fns.update({prefix + k: v for k, v in run_parts(args.device, pkg).items()})
+    res.update(timed(fns, args.reps, args.rounds))
+    if args.device == "cuda":
+        torch.cuda.synchronize()
     for k, v in res.items():
-        print(f"{k:16s} {v[0]:8.2f} / {v[1]:8.2f} us (min / median)" if isinstance(v, tuple) else f"{k:16s} {v}")
+        print(f"{k:20s} {v[0]:8.2f} / {v[1]:8.2f} us (min / median)" if isinstance(v, tuple) else f"{k:20s} {v}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=1)

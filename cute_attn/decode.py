@@ -52,6 +52,11 @@ CTA_SLACK_DIV = 20
 # size up (decode-v11: page 16 +0.9-1.1 % at 32x8k / 64x4k / 128x1k; page 1 +0.1 / +0.4 / -1.2 %); 0: off.
 HEAD_MINOR_MIN_PAGE = 16
 LOG2E = 1.0 / math.log(2.0)
+# Launch ABI of the decode artifacts (build switch of kernels/decode_sm90.py, NOT measured on a GPU yet): with
+# CUTE_ATTN_DECODE_PTR_ARGS=1 when they were built, the plan's six buffers go to the kernel as addresses and two
+# Int32 extents (5 tensors through DLPack per launch instead of 11). Set it alike for the build and for run():
+# a mismatch fails the first launch with the FFI's type error (argument #3: pointer vs tensor).
+_PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
 # Each split's partial LSEs start on their own 128-byte line: the merging CTA never holds a line that
 # another split's parts write (no stale L1 data, whatever the fence does to L1).
 TMP_ALIGN_ROWS = 32
@@ -466,6 +471,7 @@ class _Plan:
     lse: torch.Tensor | None = None  # LSE output when run() is not asked for it
     lse_view: torch.Tensor | None = None  # its kernel view
     checked: dict = dataclasses.field(default_factory=dict)  # input geometry -> which tensors need a view
+    ptr_args: tuple = ()  # _PTR_ARGS: kv_indices, items, cta_ptr, tmp_o, tmp_lse, counters addresses, item_cap, tmp rows
 
 
 class BatchDecodeWithPagedKVCacheWrapper:
@@ -709,6 +715,9 @@ class BatchDecodeWithPagedKVCacheWrapper:
             grid = work.num_ctas
         plan = _Plan(spec, batch, num_qo_heads, num_kv_heads, page_size, scale * LOG2E, work, max_page_id,
                      indices, items, cta_ptr, tmp_o, tmp_lse, self._counters, grid)
+        if _PTR_ARGS:  # the kernel's buffer arguments as addresses (kernels/decode_sm90.py PTR_ARGS), in call order
+            plan.ptr_args = (indices.data_ptr(), items.data_ptr(), cta_ptr.data_ptr(), tmp_o.data_ptr(),
+                             tmp_lse.data_ptr(), self._counters.data_ptr(), items.shape[0], tmp_o.shape[0])
         prev = self._plan
         if (prev is not None and prev.kernel is not None and max_page_id <= prev.max_page_id
                 and (prev.spec is spec or prev.spec == spec) and prev.batch == batch and prev.num_qo_heads == num_qo_heads
@@ -769,12 +778,21 @@ class BatchDecodeWithPagedKVCacheWrapper:
             lse_arg = plan.lse_view
         if plan.batch:
             view_q, view_k, view_v, view_out = views
-            args = (
-                _kernel_view(q) if view_q else q, _kernel_view(k_cache) if view_k else k_cache,
-                _kernel_view(v_cache) if view_v else v_cache, plan.kv_indices, plan.items, plan.cta_ptr,
-                _kernel_view(out) if view_out else out, lse_arg, plan.tmp_o, plan.tmp_lse,
-                plan.counters, plan.grid, plan.scale_log2,
-            )
+            if _PTR_ARGS:
+                p = plan.ptr_args
+                args = (
+                    _kernel_view(q) if view_q else q, _kernel_view(k_cache) if view_k else k_cache,
+                    _kernel_view(v_cache) if view_v else v_cache, p[0], p[1], p[2],
+                    _kernel_view(out) if view_out else out, lse_arg, p[3], p[4], p[5], p[6], p[7], plan.grid,
+                    plan.scale_log2,
+                )
+            else:
+                args = (
+                    _kernel_view(q) if view_q else q, _kernel_view(k_cache) if view_k else k_cache,
+                    _kernel_view(v_cache) if view_v else v_cache, plan.kv_indices, plan.items, plan.cta_ptr,
+                    _kernel_view(out) if view_out else out, lse_arg, plan.tmp_o, plan.tmp_lse,
+                    plan.counters, plan.grid, plan.scale_log2,
+                )
             if q_dev == torch.cuda.current_device():
                 plan.kernel(*args)
             else:

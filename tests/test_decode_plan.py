@@ -422,3 +422,30 @@ def test_wrapper_plans_alike_with_either_planner(planner, monkeypatch):
                           p.max_page_id, p.grid))
         a, b = plans
         assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2:] == b[2:]
+
+
+def test_run_passes_buffer_addresses_with_ptr_args(monkeypatch):
+    """kernels/decode_sm90.py PTR_ARGS: run() hands the plan's six buffers to the kernel as addresses plus
+    the item capacity and tmp rows (launch stubbed, CPU plan); the user tensors stay tensors."""
+    import torch.cuda
+
+    monkeypatch.setattr(D, "_PTR_ARGS", True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: -1)
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
+    indptr, indices, last = table([40, 0, 5000], 16)
+    w.plan(indptr, indices, last, 32, 8, 128, 16)
+    p = w._plan
+    assert p.work.num_splits > 0  # tmp_o and the counters are in use
+    launched = []
+    monkeypatch.setattr(w, "_check_run", lambda plan, q, k, v, out: (False,) * 4)
+    p.kernel = lambda *args: launched.append(args)
+    q = torch.randn(3, 32, 128).bfloat16()
+    cache = torch.randn(400, 2, 16, 8, 128).bfloat16()
+    out = torch.empty_like(q)
+    w.run(q, cache, out=out)
+    (a,) = launched
+    assert len(a) == 15 and a[0] is q and a[6] is out
+    want = (p.kv_indices, p.items, p.cta_ptr, p.tmp_o, p.tmp_lse, p.counters)
+    assert a[3:6] + a[8:11] == tuple(t.data_ptr() for t in want)
+    assert a[11:15] == (p.items.shape[0], p.tmp_o.shape[0], p.grid, p.scale_log2)
+    assert all(type(x) is int for x in a[3:6] + a[8:14])
