@@ -171,6 +171,7 @@ def plan_parts(device: str, pkg=cute_attn) -> dict:
 def run_parts(device: str, pkg=cute_attn) -> dict:
     """The timed functions of run() (CPU: its Python part) for package ``pkg``."""
     cute_attn = pkg
+    dec = pkg.decode
     indptr, indices, last = (torch.tensor([0, 4], dtype=torch.int32), torch.arange(4, dtype=torch.int32),
                              torch.tensor([16], dtype=torch.int32))
     dtype = torch.bfloat16
@@ -180,27 +181,75 @@ def run_parts(device: str, pkg=cute_attn) -> dict:
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device=device)
     w.plan(indptr, indices, last, HQ, HK, D, 16)
     if device == "cpu":  # the Python part only: the device checks and the launch stubbed
-        real = torch.cuda.current_device
-        torch.cuda.current_device = lambda: -1
+        # the device test against -1 (a CPU tensor's device): decode._current_device, or in a tree
+        # before it, torch.cuda.current_device
+        owner, attr = (dec, "_current_device") if hasattr(dec, "_current_device") else (torch.cuda, "current_device")
         w._check_run = types.MethodType(lambda self, plan, q, k, v, out: (False,) * 4, w)
         w._plan.kernel = lambda *args: None
+        real = getattr(owner, attr)
+        setattr(owner, attr, lambda: -1)
         w.run(q, cache, out=out)
-        torch.cuda.current_device = real
+        setattr(owner, attr, real)
 
         def stubbed(fn):
             def call():
-                torch.cuda.current_device = lambda: -1
+                setattr(owner, attr, lambda: -1)
                 try:
                     fn()
                 finally:
-                    torch.cuda.current_device = real
+                    setattr(owner, attr, real)
             return call
 
-        # (the swap of torch.cuda.current_device adds ~0.1 us to both lines)
+        # (the swap of the device function adds ~0.1 us to both lines)
         return {"run_py": stubbed(lambda: w.run(q, cache, out=out)), "run_py_no_out": stubbed(lambda: w.run(q, cache))}
     w.run(q, cache, out=out)
     torch.cuda.synchronize()
     return {"run": lambda: w.run(q, cache, out=out)}
+
+
+def run_abi_parts(tagged: str) -> dict:
+    """run() on the GPU with the bf16 hd128 kernel of each launch ABI, in one process: ``tensor`` (main's 11
+    tensors) and ``ptr`` (``CUTE_ATTN_DECODE_PTR_ARGS=1``: 5 tensors + 6 addresses), both built by
+    bench/decode_build_tagged.py into ``tagged`` (tags ``tensor`` and ``ptr``). Both calls set
+    ``decode._PTR_ARGS`` around run() (the same ~0.1 us on each). Checks first that both give the same output."""
+    from cute_attn.artifacts import _load_library
+
+    dec = cute_attn.decode
+    name = dec._decode_spec(torch.bfloat16, D).name
+    kernels = {tag: _load_library(os.path.join(tagged, f"{name}__{tag}.so"), f"{name}__{tag}") for tag in ("tensor", "ptr")}
+    indptr, indices, last = (torch.tensor([0, 4], dtype=torch.int32), torch.arange(4, dtype=torch.int32),
+                             torch.tensor([16], dtype=torch.int32))
+    q = torch.randn(1, HQ, D, dtype=torch.bfloat16, device="cuda")
+    cache = torch.randn(4, 2, 16, HK, D, dtype=torch.bfloat16, device="cuda")
+    fns, outs = {}, {}
+    saved = dec._PTR_ARGS
+    for tag, kernel in kernels.items():
+        ptr = tag == "ptr"
+        out = torch.empty_like(q)
+        w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+        dec._PTR_ARGS = ptr
+        try:
+            w.plan(indptr, indices, last, HQ, HK, D, 16)
+            w._plan.kernel = kernel  # (run()'s first check keeps a kernel already bound)
+            w.run(q, cache, out=out)
+        finally:
+            dec._PTR_ARGS = saved
+        outs[tag] = out
+
+        def call(w=w, out=out, ptr=ptr):
+            dec._PTR_ARGS = ptr
+            try:
+                w.run(q, cache, out=out)
+            finally:
+                dec._PTR_ARGS = saved
+
+        fns[f"run_{tag}_abi"] = call
+    torch.cuda.synchronize()
+    diff = (outs["tensor"].float() - outs["ptr"].float()).abs().max().item()
+    print(f"run ABI A/B: max |out(tensor) - out(ptr)| = {diff}")
+    if diff != 0.0:
+        raise SystemExit("the two launch ABIs disagree")
+    return fns
 
 
 def main(argv=None):
@@ -209,6 +258,7 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--ref", help="another tree's root: its package is timed too, in this process")
+    p.add_argument("--tagged", help="dir of bench/decode_build_tagged.py builds 'tensor' and 'ptr' (GPU: run() A/B)")
     p.add_argument("--json")
     args = p.parse_args(argv)
     pkgs = {"": cute_attn}
@@ -220,6 +270,8 @@ def main(argv=None):
         res[f"{prefix}planner"] = str(getattr(pkg.decode.compiled_planner(), "_name", None))
         fns.update({prefix + k: v for k, v in plan_parts(args.device, pkg).items()})
         fns.update({prefix + k: v for k, v in run_parts(args.device, pkg).items()})
+    if args.tagged and args.device == "cuda":
+        fns.update(run_abi_parts(args.tagged))
     res.update(timed(fns, args.reps, args.rounds))
     if args.device == "cuda":
         torch.cuda.synchronize()

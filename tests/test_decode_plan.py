@@ -282,7 +282,7 @@ def test_run_checks_each_new_geometry_once(monkeypatch):
     import torch.cuda
     import cute_attn.decode as D
 
-    monkeypatch.setattr(torch.cuda, "current_device", lambda: -1)
+    monkeypatch.setattr(D, "_current_device", lambda: -1)
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
     indptr, indices, last = table([40, 0, 1000], 16)
     w.plan(indptr, indices, last, 32, 8, 128, 16)
@@ -430,7 +430,7 @@ def test_run_passes_buffer_addresses_with_ptr_args(monkeypatch):
     import torch.cuda
 
     monkeypatch.setattr(D, "_PTR_ARGS", True)
-    monkeypatch.setattr(torch.cuda, "current_device", lambda: -1)
+    monkeypatch.setattr(D, "_current_device", lambda: -1)
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
     indptr, indices, last = table([40, 0, 5000], 16)
     w.plan(indptr, indices, last, 32, 8, 128, 16)
