@@ -11,8 +11,8 @@ variants interleaved over rounds. Also times ``testing.nop`` of tvm_ffi with the
 without any signature check).
 """
 
-from __future__ import annotations
-
+# (no `from __future__ import annotations`: the DSL evaluates the jit functions' annotations, which name the
+# locally imported cute module)
 import argparse
 import os
 import sys
