@@ -326,7 +326,7 @@ def plan_decode_work_compiled(lib, indptr: np.ndarray, last: np.ndarray, page_si
 
 def _scratch_len(batch: int, num_sms: int) -> int:
     """int64 scratch of the compiled planner (its plan_scratch_len; tests check they agree)."""
-    return 4 * batch + 7 * num_sms + 16
+    return 5 * batch + 7 * num_sms + 16
 
 
 _CUDART: list = []  # [the CUDA runtime torch loaded, or None], looked up once per process
