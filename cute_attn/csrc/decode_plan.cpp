@@ -347,11 +347,31 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
     while (next_bound < n_bounds && bounds[next_bound] <= seq_base) ++next_bound;
     // fast path, most requests: no cut or moved start among its sequences and no CTA boundary
     // between their starts, so all of them run whole on one CTA
-    if ((k >= n_cuts || cuts[k].seq >= seq0 + S) && (moved >= n_moved || bump[moved] >= seq0 + S) &&
-        (next_bound >= n_bounds || bounds[next_bound] > seq_base + seq_cost_d * (double)(S - 1))) {
+    const bool whole = (k >= n_cuts || cuts[k].seq >= seq0 + S) && (moved >= n_moved || bump[moved] >= seq0 + S);
+    if (whole && (next_bound >= n_bounds || bounds[next_bound] > seq_base + seq_cost_d * (double)(S - 1))) {
       if (next_bound >= num_ctas) return FALLBACK;
       put_request_rows(items + n_items * ITEM_WIDTH, b, num_kv_heads, group, blocks, len, indptr[b]);
       counts[next_bound] += (int32_t)S;
+      n_items += S;
+      continue;
+    }
+    if (whole && blocks == 1) {
+      // next most common (a CTA boundary among the sequence starts, no cut, no moved start, one head block):
+      // the general loop below without its per-sequence cut / move tests, rows as put_request_rows stores them
+      const v4i mid = {0, (int32_t)len, indptr[b], -1};
+      const v4i zero = {0, 0, 0, 0};
+      const v4i step = {0, 1, (int32_t)group, 0};
+      v4i head = {(int32_t)b, 0, 0, (int32_t)group};
+      int32_t* out = items + n_items * ITEM_WIDTH;
+      for (int64_t s = 0; s < S; ++s, out += ITEM_WIDTH, head += step) {
+        const double start = seq_base + seq_cost_d * (double)s;
+        while (next_bound < n_bounds && bounds[next_bound] <= start) ++next_bound;
+        if (next_bound >= num_ctas) return FALLBACK;
+        counts[next_bound] += 1;
+        memcpy(out, &head, 16);
+        memcpy(out + 4, &mid, 16);
+        memcpy(out + 8, &zero, 16);
+      }
       n_items += S;
       continue;
     }
