@@ -386,6 +386,7 @@ class _Schedule:
         self.items_d = self.dev[self.items_at:self.idx_at].view(item_cap, ITEM_WIDTH)
         self.idx_d = self.dev[self.idx_at:]
         self.scratch = np.empty(scratch_len, np.int64)
+        self.scratch_len = scratch_len
         # the compiled planner's argument block: this buffer's fields set once, plan() packs the others
         self.args = (ctypes.c_int64 * ARG_LEN)()
         a = self.args
@@ -576,20 +577,31 @@ class BatchDecodeWithPagedKVCacheWrapper:
         (not built, inputs not int32 CPU tensors, or an invalid page table: the numpy path then plans
         or raises with the message)."""
         lib = _PLANNER[0] if _PLANNER else compiled_planner()
-        if lib is None or not (_host_int32(kv_indptr) and _host_int32(kv_last_page_len)):
-            return None
+        i32 = torch.int32  # _host_int32 of both, inline (a call costs ~0.1 us)
+        if (lib is None or type(kv_indptr) is not torch.Tensor or type(kv_last_page_len) is not torch.Tensor
+                or kv_indptr.dtype is not i32 or kv_last_page_len.dtype is not i32 or not kv_indptr.is_cpu
+                or not kv_last_page_len.is_cpu or kv_indptr.dim() != 1 or kv_last_page_len.dim() != 1
+                or not kv_indptr.is_contiguous() or not kv_last_page_len.is_contiguous()):
+            if lib is None or not (_host_int32(kv_indptr) and _host_int32(kv_last_page_len)):
+                return None  # (a tensor subclass passes _host_int32 and goes on)
         batch = kv_indptr.shape[0] - 1  # (not len(): Tensor.__len__ is Python, ~0.6 us)
         if batch < 0 or kv_last_page_len.shape[0] != batch:
             return None
         num_qo_heads, num_kv_heads = heads
         host_ids = kv_indices.is_cpu
+        n_idx = kv_indices.shape[0]
         n_seq = batch * num_kv_heads * -(-(num_qo_heads // num_kv_heads) // MAX_ROWS)
-        sched = self._schedule(spec, batch, heads, n_seq + num_sms, num_sms + 1,
-                               self._idx_need(kv_indices, host_ids), _scratch_len(batch, num_sms))
-        sched.wait()
+        sched = self._sched
+        item_cap, idx_need = n_seq + num_sms, n_idx if host_ids or self.use_cuda_graph else 0
+        scratch_len = _scratch_len(batch, num_sms)
+        if (sched is None or self.use_cuda_graph or item_cap > sched.item_cap or num_sms + 1 > sched.cta_cap
+                or idx_need > sched.idx_cap or scratch_len > sched.scratch_len):  # (else _schedule keeps it)
+            sched = self._schedule(spec, batch, heads, item_cap, num_sms + 1, idx_need, scratch_len)
+        if sched.pending or sched.event is not None:
+            sched.wait()
         args = sched.args
         _pack_call_args(args, 0, kv_indptr.data_ptr(), kv_last_page_len.data_ptr(), batch, page_size,
-                        kv_indices.data_ptr() if host_ids else 0, kv_indices.shape[0], sched.idx_ptr if host_ids else 0,
+                        kv_indices.data_ptr() if host_ids else 0, n_idx, sched.idx_ptr if host_ids else 0,
                         num_qo_heads, num_kv_heads, spec.head_dim, num_sms)
         if lib.decode_plan_packed(args):
             return None
