@@ -216,7 +216,8 @@ def run_abi_parts(tagged: str) -> dict:
 
     dec = cute_attn.decode
     name = dec._decode_spec(torch.bfloat16, D).name
-    kernels = {tag: _load_library(os.path.join(tagged, f"{name}__{tag}.so"), f"{name}__{tag}") for tag in ("tensor", "ptr")}
+    kernels = {tag: _load_library(os.path.join(tagged, f"{name}__{tag}.so"), f"{name}__{tag}")
+               for tag in ("tensor", "ptr")}
     indptr, indices, last = (torch.tensor([0, 4], dtype=torch.int32), torch.arange(4, dtype=torch.int32),
                              torch.tensor([16], dtype=torch.int32))
     q = torch.randn(1, HQ, D, dtype=torch.bfloat16, device="cuda")

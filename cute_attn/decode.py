@@ -475,7 +475,8 @@ class _Plan:
     lse: torch.Tensor | None = None  # LSE output when run() is not asked for it
     lse_view: torch.Tensor | None = None  # its kernel view
     checked: dict = dataclasses.field(default_factory=dict)  # input geometry -> which tensors need a view
-    ptr_args: tuple = ()  # _PTR_ARGS: kv_indices, items, cta_ptr, tmp_o, tmp_lse, counters addresses, item_cap, tmp rows
+    # _PTR_ARGS: the addresses of kv_indices, items, cta_ptr, tmp_o, tmp_lse, counters; item_cap, tmp rows
+    ptr_args: tuple = ()
 
 
 class BatchDecodeWithPagedKVCacheWrapper:
@@ -709,7 +710,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
                 if self.use_cuda_graph:  # the page ids go to the graph's fixed buffer
                     indices = sched.idx_d if own_ids else self._indices_buffer
                     if nnz > indices.shape[0]:
-                        raise ValueError(f"use_cuda_graph: {nnz} page ids exceed the buffer capacity {indices.shape[0]}")
+                        raise ValueError(
+                            f"use_cuda_graph: {nnz} page ids exceed the buffer capacity {indices.shape[0]}")
                     if nnz:
                         src = sched.host[sched.idx_at:sched.idx_at + nnz] if host_ids else kv_indices[:nnz]
                         indices[:nnz].copy_(src, non_blocking=True)
@@ -736,8 +738,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
                              tmp_lse.data_ptr(), self._counters.data_ptr(), items.shape[0], tmp_o.shape[0])
         prev = self._plan
         if (prev is not None and prev.kernel is not None and max_page_id <= prev.max_page_id
-                and (prev.spec is spec or prev.spec == spec) and prev.batch == batch and prev.num_qo_heads == num_qo_heads
-                and prev.num_kv_heads == num_kv_heads and prev.page_size == page_size
+                and (prev.spec is spec or prev.spec == spec) and prev.batch == batch
+                and prev.num_qo_heads == num_qo_heads and prev.num_kv_heads == num_kv_heads and prev.page_size == page_size
                 and (prev.kv_indices is indices or prev.kv_indices.get_device() == indices.get_device())):
             # the same geometry, and no page id beyond those the cache was checked for: the input
             # checks of the last plan still hold, and its LSE scratch fits
@@ -824,8 +826,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
         return (out, lse) if return_lse else out
 
     def _unpack(self, paged_kv_cache):
-        """(k_cache, v_cache, their geometry or None, their data pointers or'ed), the views kept while run() is handed the same
-        cache tensor(s) at the same address and shape (a layer loop over one stacked cache, or a
+        """(k_cache, v_cache, their geometry or None, their data pointers or'ed), the views kept while run()
+        is handed the same cache tensor(s) at the same address and shape (a layer loop over one stacked cache, or a
         decode loop over the same per-layer caches, then skips the slicing and its checks)."""
         seen = self._kv_seen
         if seen is not None:  # the common cases without generators: one stacked tensor, or a (k, v) pair

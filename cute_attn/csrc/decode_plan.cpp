@@ -1,11 +1,13 @@
 // Decode planner, compiled: the schedule of cute_attn.decode.plan_decode_work (the numpy reference,
 // kept as the fallback) bit for bit, plus plan()'s page-table checks and the page-id copy, in one
-// call (a few passes over the batch and the cuts). Built by `python -m cute_attn.build` into the artifact directory as
-// decode_plan-<source hash>.so and called through ctypes (decode_plan_packed: one pointer to an argument block); no allocation here (the
-// caller hands in the scratch), no C++ runtime (libc and libm only).
+// call (a few passes over the batch and the cuts). Built by `python -m cute_attn.build` into the artifact
+// directory as decode_plan-<source hash>.so and called through ctypes (plan() uses decode_plan_packed: one
+// pointer to an argument block); no allocation here (the caller hands in the scratch), no C++ runtime (libc
+// and libm only, GCC vector extensions for the item rows).
 //
 // Float arithmetic follows numpy's exactly (float64 divisions, products and comparisons in the same
-// order; floor division as numpy's npy_divmod), so the two planners agree on every cut.
+// order; floor division as numpy's npy_divmod; stream positions, integers below 2^53, as exact doubles:
+// struct Req), so the two planners agree on every cut.
 
 #include <math.h>
 #include <stdint.h>
