@@ -455,8 +455,6 @@ def test_plan_gpu_path_with_a_stand_in_runtime(planner, monkeypatch):
     """plan()'s GPU-side path on the host: the schedule buffer sent by one cudaMemcpyAsync of the right span on
     the current stream, the event recorded after it and waited on before the next plan rewrites the buffer
     (a Python stand-in for the CUDA runtime; torch's device and stream queries stubbed)."""
-    import ctypes
-
     monkeypatch.setattr(D, "_PLANNER", [planner])
     monkeypatch.setattr(D, "_PTR_ARGS", True)
     monkeypatch.setattr(torch._C, "_cuda_getDevice", lambda: 0, raising=False)
