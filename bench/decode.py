@@ -147,17 +147,15 @@ def plan_host_time_us(batch=256, page_size=16, reps=200):
         times.sort()
         result[label] = (times[0] * 1e6, times[len(times) // 2] * 1e6)
         if label == "compiled":  # the C call alone (checks, schedule, page-id staging), same buffers
-            sched = w._sched
-            p_items, p_cta, p_idx, p_scratch, p_info = sched.ptrs
-            args = (indptr.data_ptr(), last.data_ptr(), batch, page_size, indices.data_ptr(), indices.shape[0], p_idx,
-                    sched.idx_cap, HQ, HK, D, 2, dec._num_sms(w.device), p_items, sched.item_cap, p_cta,
-                    sched.cta_cap, p_scratch, len(sched.scratch), p_info)
-            no_ids = args[:4] + (None, args[5], None) + args[7:]  # the same call without the page-id pass
+            args = w._sched.args  # decode_plan_packed's argument block as the last plan() left it
+            no_ids = (type(args))()
+            no_ids[:] = args[:]
+            no_ids[dec.ARG_INDICES] = no_ids[dec.ARG_INDICES_OUT] = 0  # the same call without the page-id pass
             for key, a in (("compiled_call", args), ("compiled_call_no_ids", no_ids)):
                 times = []
                 for _ in range(reps):
                     t0 = time.perf_counter()
-                    lib.decode_plan(*a)
+                    lib.decode_plan_packed(a)
                     times.append(time.perf_counter() - t0)
                 times.sort()
                 result[key] = (times[0] * 1e6, times[len(times) // 2] * 1e6)

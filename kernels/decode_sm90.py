@@ -57,6 +57,13 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 SPEC_ITEM_MODE = os.environ.get("CUTE_ATTN_DECODE_SPEC_ITEM", "1")
 assert SPEC_ITEM_MODE in ("0", "1", "2"), SPEC_ITEM_MODE
 SPEC_ITEM = SPEC_ITEM_MODE != "0"
+# Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
+# takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
+# DataPointer: a Python int) plus item capacity and tmp rows as Int32, and makes them into the same tensors inside
+# the jit function (same layouts, same dynamic extents): the launch converts 5 torch tensors through DLPack instead
+# of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
+# parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
+PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
 
 
 class DecodeSm90:
@@ -149,6 +156,38 @@ class DecodeSm90:
             mQ, mK, mV, mKvIdx, mItems, mCtaPtr, mO, mLse, mTmpO, mTmpLse, mCounter, scale_log2,
             sQ_layout, sKV_layout,
         ).launch(grid=[num_ctas, 1, 1], block=[2 * WARPGROUP, 1, 1], stream=stream, min_blocks_per_mp=1)
+
+    @cute.jit
+    def call_ptrs(
+        self,
+        mQ: cute.Tensor,
+        mK: cute.Tensor,
+        mV: cute.Tensor,
+        pKvIdx: cute.Pointer,  # int32, 4-byte aligned
+        pItems: cute.Pointer,  # int32, 16-byte aligned, item_cap rows of ITEM_WIDTH
+        pCtaPtr: cute.Pointer,  # int32
+        mO: cute.Tensor,
+        mLse: cute.Tensor,
+        pTmpO: cute.Pointer,  # float32, 16-byte aligned, tmp_rows rows of head_dim
+        pTmpLse: cute.Pointer,  # float32
+        pCounter: cute.Pointer,  # int32
+        item_cap: Int32,
+        tmp_rows: Int32,
+        num_ctas: Int32,
+        scale_log2: Float32,
+        stream: cuda.CUstream,
+    ):
+        """``PTR_ARGS``: the plan's buffers as addresses, made into __call__'s tensors (the extents the kernel
+        never reads, those of the 1-D buffers, are given item_cap: any value does)."""
+        d = self.head_dim
+        mKvIdx = cute.make_tensor(pKvIdx, cute.make_layout((item_cap,), stride=(1,)))
+        mItems = cute.make_tensor(pItems, cute.make_layout((item_cap, ITEM_WIDTH), stride=(ITEM_WIDTH, 1)))
+        mCtaPtr = cute.make_tensor(pCtaPtr, cute.make_layout((item_cap,), stride=(1,)))
+        mTmpO = cute.make_tensor(pTmpO, cute.make_layout((tmp_rows, d), stride=(d, 1)))
+        mTmpLse = cute.make_tensor(pTmpLse, cute.make_layout((tmp_rows,), stride=(1,)))
+        mCounter = cute.make_tensor(pCounter, cute.make_layout((item_cap,), stride=(1,)))
+        self.__call__(mQ, mK, mV, mKvIdx, mItems, mCtaPtr, mO, mLse, mTmpO, mTmpLse, mCounter, num_ctas, scale_log2,
+                      stream)
 
     @cute.kernel
     def kernel(
@@ -659,7 +698,15 @@ def compile_decode(spec):
     tmp_lse = cute.runtime.make_fake_compact_tensor(Float32, (sym(),), assumed_align=4)
     counters = cute.runtime.make_fake_compact_tensor(i32, (sym(),), assumed_align=4)
     stream = cute.runtime.make_fake_stream(use_tvm_ffi_env_stream=True)
+    options = f"--enable-tvm-ffi --gpu-arch {spec.arch}"
+    if PTR_ARGS:
+        gmem = cute.AddressSpace.gmem
+        ptr = lambda t, align: cute.runtime.make_ptr(t, 0, gmem, assumed_align=align)  # noqa: E731
+        return cute.compile(
+            op.call_ptrs, q, k, v, ptr(i32, 4), ptr(i32, 16), ptr(i32, 4), o, lse, ptr(Float32, 16), ptr(Float32, 4),
+            ptr(i32, 4), Int32(1), Int32(1), Int32(1), Float32(1.0), stream, options=options,
+        )
     return cute.compile(
         op, q, k, v, kv_indices, items, cta_ptr, o, lse, tmp_o, tmp_lse, counters, Int32(1), Float32(1.0), stream,
-        options=f"--enable-tvm-ffi --gpu-arch {spec.arch}",
+        options=options,
     )

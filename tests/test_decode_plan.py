@@ -282,7 +282,7 @@ def test_run_checks_each_new_geometry_once(monkeypatch):
     import torch.cuda
     import cute_attn.decode as D
 
-    monkeypatch.setattr(torch.cuda, "current_device", lambda: -1)
+    monkeypatch.setattr(D, "_current_device", lambda: -1)
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
     indptr, indices, last = table([40, 0, 1000], 16)
     w.plan(indptr, indices, last, 32, 8, 128, 16)
@@ -500,3 +500,83 @@ def test_plan_for_cuda_without_cuda_is_a_device_error(monkeypatch):
     indptr, indices, last = table([40, 0, 1000], 16)
     with pytest.raises(cute_attn.DeviceError, match="device='cpu'"):
         cute_attn.BatchDecodeWithPagedKVCacheWrapper().plan(indptr, indices, last, 32, 8, 128, 16)
+
+
+def test_run_passes_buffer_addresses_with_ptr_args(monkeypatch):
+    """kernels/decode_sm90.py PTR_ARGS: run() hands the plan's six buffers to the kernel as addresses plus
+    the item capacity and tmp rows (launch stubbed, CPU plan); the user tensors stay tensors."""
+    import torch.cuda
+
+    monkeypatch.setattr(D, "_PTR_ARGS", True)
+    monkeypatch.setattr(D, "_current_device", lambda: -1)
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
+    indptr, indices, last = table([40, 0, 5000], 16)
+    w.plan(indptr, indices, last, 32, 8, 128, 16)
+    p = w._plan
+    assert p.work.num_splits > 0  # tmp_o and the counters are in use
+    launched = []
+    monkeypatch.setattr(w, "_check_run", lambda plan, q, k, v, out: (False,) * 4)
+    p.kernel = lambda *args: launched.append(args)
+    q = torch.randn(3, 32, 128).bfloat16()
+    cache = torch.randn(400, 2, 16, 8, 128).bfloat16()
+    out = torch.empty_like(q)
+    w.run(q, cache, out=out)
+    (a,) = launched
+    assert len(a) == 15 and a[0] is q and a[6] is out
+    want = (p.kv_indices, p.items, p.cta_ptr, p.tmp_o, p.tmp_lse, p.counters)
+    assert a[3:6] + a[8:11] == tuple(t.data_ptr() for t in want)
+    assert a[11:15] == (p.items.shape[0], p.tmp_o.shape[0], p.grid, p.scale_log2)
+    assert all(type(x) is int for x in a[3:6] + a[8:14])
+
+
+def test_plan_gpu_path_with_a_stand_in_runtime(planner, monkeypatch):
+    """plan()'s GPU-side path on the host: the schedule buffer sent by one cudaMemcpyAsync of the right span on
+    the current stream, the event recorded after it and waited on before the next plan rewrites the buffer
+    (a Python stand-in for the CUDA runtime; torch's device and stream queries stubbed)."""
+    monkeypatch.setattr(D, "_PLANNER", [planner])
+    monkeypatch.setattr(D, "_PTR_ARGS", True)
+    monkeypatch.setattr(torch._C, "_cuda_getDevice", lambda: 0, raising=False)
+    monkeypatch.setattr(torch._C, "_cuda_getCurrentRawStream", lambda i: 777, raising=False)
+    calls = []
+
+    class Runtime:
+        def cudaMemcpyAsync(self, dst, src, nbytes, kind, stream):
+            calls.append(("copy", dst, src, nbytes, kind, stream))
+            return 0
+
+        def cudaEventCreateWithFlags(self, ev, flags):
+            ev._obj.value = 4242
+            return 0
+
+        def cudaEventRecord(self, ev, stream):
+            calls.append(("record", ev.value, stream))
+            return 0
+
+        def cudaEventSynchronize(self, ev):
+            calls.append(("sync", ev.value))
+            return 0
+
+        def cudaEventDestroy(self, ev):
+            return 0
+
+    kv_lens = [40, 0, 5000, 700]
+    indptr, indices, last = table(kv_lens, 16)
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
+    w.plan(indptr, indices, last, 32, 8, 128, 16)  # host-only plan: makes the schedule buffer
+    sched = w._sched
+    w._on_gpu, sched.rt, sched.dev_index = True, Runtime(), 0
+    want = w._plan
+    for step in range(3):
+        w.plan(indptr, indices, last, 32, 8, 128, 16)
+        p = w._plan
+        copy = [c for c in calls if c[0] == "copy"][-1]
+        nnz = int(indptr[-1])
+        assert copy == ("copy", sched.dev_ptr, sched.host_ptr, (sched.idx_at + nnz) * 4, 1, 777)
+        assert calls[-1] == ("record", 4242, 777) and sched.pending
+        assert [c for c in calls if c[0] == "sync"] == [("sync", 4242)] * step  # each later plan waits first
+        assert p.kv_indices is sched.idx_d and p.items is sched.items_d and p.cta_ptr is sched.cta_d
+        assert np.array_equal(p.items.numpy()[: want.items.shape[0]], want.items.numpy())
+        assert np.array_equal(sched.idx_h[:nnz], indices.numpy())
+        assert p.ptr_args[:3] == (sched.idx_d.data_ptr(), sched.items_d.data_ptr(), sched.cta_d.data_ptr())
+        assert p.ptr_args[6:] == (sched.item_cap, p.tmp_o.shape[0]) and p.grid == want.grid
+    sched.pending = False  # (no real event to wait on at teardown)

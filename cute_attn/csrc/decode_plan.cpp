@@ -1,11 +1,13 @@
 // Decode planner, compiled: the schedule of cute_attn.decode.plan_decode_work (the numpy reference,
 // kept as the fallback) bit for bit, plus plan()'s page-table checks and the page-id copy, in one
-// call (a few passes over the batch and the cuts). Built by `python -m cute_attn.build` into the artifact directory as
-// decode_plan-<source hash>.so and called through ctypes with raw pointers; no allocation here (the
-// caller hands in the scratch), no C++ runtime (libc and libm only).
+// call (a few passes over the batch and the cuts). Built by `python -m cute_attn.build` into the artifact
+// directory as decode_plan-<source hash>.so and called through ctypes (plan() uses decode_plan_packed: one
+// pointer to an argument block); no allocation here (the caller hands in the scratch), no C++ runtime (libc
+// and libm only, GCC vector extensions for the item rows).
 //
 // Float arithmetic follows numpy's exactly (float64 divisions, products and comparisons in the same
-// order; floor division as numpy's npy_divmod), so the two planners agree on every cut.
+// order; floor division as numpy's npy_divmod; stream positions, integers below 2^53, as exact doubles:
+// struct Req), so the two planners agree on every cut.
 
 #include <math.h>
 #include <stdint.h>
@@ -37,64 +39,70 @@ enum Status {
   FALLBACK = 6,         // a case the numpy planner raises on or that breaks this one's assumptions
 };
 
+// A request's place in the byte stream as doubles: its end (numpy's req_end), the cost of each of its S
+// sequences, 1 / cost, its start (end - S * cost). All but inv are integers below 2^53, so every sum and
+// product of them below is exact and equals numpy's int64 arithmetic converted to float64 for its compares:
+// locating a cut needs no int64 <-> double conversion (they were most of the CTA-count search's time).
+struct Req {
+  double end, cost, inv, start;
+};
+
 // One cut of the byte stream (numpy: _locate_cuts): request r (advanced from the previous cut's), the
 // sequence i of it, that sequence's start lo, the snapped bound; returns false past the stream's end.
 struct CutPos {
-  int64_t r, i, lo;
-  double bound;
+  int64_t r, i;
+  double lo, bound;
   bool snapped;
 };
 
-// inv_cost[r] = 1 / seq_cost[r]: the quotient's estimate by a product instead of a division; it may
-// differ from numpy's quotient in the last bits, so its ceil may be one off where the quotient is
-// (nearly) an integer, and the two one-step corrections below (exact integer ends, as numpy's) move
-// either estimate to the same sequence.
-inline __attribute__((always_inline)) bool locate_cut(double bound, double share, const int64_t* req_end,
-                                                      const int64_t* seq_cost, const double* inv_cost, int64_t batch,
-                                                      int64_t S, int64_t* r_io, CutPos* out) {
+// The quotient's estimate by a product with 1 / cost instead of a division: it may differ from numpy's
+// quotient in the last bits, so its ceil may be one off where the quotient is (nearly) an integer, and the
+// two one-step corrections below (exact sequence ends, as numpy's) move either estimate to the same sequence.
+inline __attribute__((always_inline)) bool locate_cut(double bound, double snap, const Req* req, int64_t batch,
+                                                      double last_seq, int64_t* r_io, CutPos* out) {
   int64_t r = *r_io;
-  while (r < batch && (double)req_end[r] < bound) ++r;  // searchsorted(req_end, bound, 'left')
+  while (r < batch && req[r].end < bound) ++r;  // searchsorted(req_end, bound, 'left')
   *r_io = r;
   if (r == batch) return false;
-  const int64_t c = seq_cost[r];
-  const int64_t rs = req_end[r] - c * S;
-  int64_t i = (int64_t)ceil((bound - (double)rs) * inv_cost[r]) - 1;
-  i = i < 0 ? 0 : (i > S - 1 ? S - 1 : i);
-  int64_t hi = rs + c * (i + 1);
-  i += ((double)hi < bound) && (i < S - 1);
-  i -= ((double)(hi - c) >= bound) && (i > 0);
-  hi = rs + c * (i + 1);
-  const int64_t lo = hi - c;
-  const int64_t near = (bound - (double)lo <= (double)hi - bound) ? lo : hi;
-  const bool snapped = fabs((double)near - bound) <= SNAP_FRACTION * share;
-  *out = CutPos{r, i, lo, snapped ? (double)near : bound, snapped};
+  const Req q = req[r];
+  double i = ceil((bound - q.start) * q.inv) - 1.0;
+  i = i < 0.0 ? 0.0 : (i > last_seq ? last_seq : i);
+  const double hi0 = q.start + q.cost * (i + 1.0);
+  i += (hi0 < bound) && (i < last_seq) ? 1.0 : 0.0;
+  i -= (hi0 - q.cost >= bound) && (i > 0.0) ? 1.0 : 0.0;
+  const double hi = q.start + q.cost * (i + 1.0);
+  const double lo = hi - q.cost;
+  const double near = (bound - lo <= hi - bound) ? lo : hi;
+  const bool snapped = fabs(near - bound) <= snap;
+  *out = CutPos{r, (int64_t)i, lo, snapped ? near : bound, snapped};
   return true;
 }
 
 // Cuts left strictly inside a nonempty sequence when the stream is cut into first, first - 1, ...,
-// first - n_cand + 1 shares (counts[k] for first - k); false past the stream's end. The candidates
-// advance in lockstep, cut j of each in turn: independent chains that the CPU overlaps (one candidate
-// after the other waits on every cut's loads and compares).
+// first - n_cand + 1 shares (counts[k] for first - k); false past the stream's end. The candidates advance in
+// lockstep, cut j of each in turn: independent chains that the CPU overlaps (one candidate after the other
+// waits on every cut's loads and compares).
 constexpr int64_t LOCKSTEP = 8;
 
-bool count_inside(int64_t total, int64_t first, int64_t n_cand, const int64_t* req_end, const int64_t* seq_cost,
-                  const double* inv_cost, const int64_t* kv_lens, int64_t batch, int64_t S, int64_t* counts) {
+__attribute__((target_clones("avx2", "default")))
+bool count_inside(int64_t total, int64_t first, int64_t n_cand, const Req* req, int64_t batch, int64_t S,
+                  int64_t* counts) {
+  const double empty_cost = (double)ITEM_OVERHEAD_BYTES;  // the sequence cost of a request without KV rows
   for (int64_t k0 = 0; k0 < n_cand; k0 += LOCKSTEP) {
     const int64_t m = n_cand - k0 < LOCKSTEP ? n_cand - k0 : LOCKSTEP;
-    double share[LOCKSTEP];
+    double share[LOCKSTEP], snap[LOCKSTEP];
     int64_t r[LOCKSTEP], n[LOCKSTEP];
     for (int64_t k = 0; k < m; ++k) {
       share[k] = (double)total / (double)(first - k0 - k);
+      snap[k] = SNAP_FRACTION * share[k];
       r[k] = n[k] = 0;
     }
     // candidate k0 + k has first - k0 - k - 1 cuts: the first candidates run the longest
     for (int64_t j = 0; j < first - k0 - 1; ++j) {
       for (int64_t k = 0; k < m && j < first - k0 - k - 1; ++k) {
         CutPos p;
-        if (!locate_cut((double)(j + 1) * share[k], share[k], req_end, seq_cost, inv_cost, batch, S, &r[k], &p)) {
-          return false;
-        }
-        n[k] += !p.snapped && kv_lens[p.r] > 0;
+        if (!locate_cut((double)(j + 1) * share[k], snap[k], req, batch, (double)(S - 1), &r[k], &p)) return false;
+        n[k] += !p.snapped && req[p.r].cost > empty_cost;
       }
     }
     for (int64_t k = 0; k < m; ++k) counts[k0 + k] = n[k];
@@ -155,6 +163,33 @@ inline void put_row(int32_t* it, int64_t batch, int64_t kv_head, int64_t head0, 
   it[ITEM_WIDTH - 1] = 0;
 }
 
+// The rows of one request that runs whole on one CTA (the item pass's common case), each row as three
+// 16-byte stores of vectors kept in registers: only (kv head, first head) changes from one kv head to
+// the next (12 scalar stores per row made this pass store-bound, ~10 us of a batch-256 plan; a row built
+// in a local array and copied out as vectors stalls on store forwarding instead). GCC vector extensions
+// (SSE2 / NEON), no intrinsics; the values are put_row's.
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+inline int32_t* put_request_rows(int32_t* out, int64_t b, int64_t num_kv_heads, int64_t group, int64_t blocks,
+                                 int64_t len, int64_t page_base) {
+  static_assert(BATCH == 0 && KV_HEAD == 1 && HEAD0 == 2 && ROWS == 3 && KV_START == 4 && KV_END == 5 &&
+                PAGE_BASE == 6 && MERGE_ID == 7 && ITEM_WIDTH == 12, "row layout");
+  const v4i mid = {0, (int32_t)len, (int32_t)page_base, -1};  // kv_start, kv_end, page_base, merge_id
+  const v4i zero = {0, 0, 0, 0};                                // part, num_parts, tmp_base, pad
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t rows = group - blk * MAX_ROWS < MAX_ROWS ? group - blk * MAX_ROWS : MAX_ROWS;
+    const v4i step = {0, 1, (int32_t)group, 0};
+    v4i head = {(int32_t)b, 0, (int32_t)(blk * MAX_ROWS), (int32_t)rows};
+    int32_t* o = out + blk * ITEM_WIDTH;
+    for (int64_t hk = 0; hk < num_kv_heads; ++hk, o += blocks * ITEM_WIDTH, head += step) {
+      memcpy(o, &head, 16);
+      memcpy(o + 4, &mid, 16);
+      memcpy(o + 8, &zero, 16);
+    }
+  }
+  return out + num_kv_heads * blocks * ITEM_WIDTH;
+}
+
 struct Cut {
   int64_t cta;  // the CTA after the cut is cta + 1
   int64_t seq;
@@ -166,10 +201,10 @@ struct Cut {
 
 extern "C" {
 
-int64_t plan_abi(void) { return 1; }
+int64_t plan_abi(void) { return 2; }
 
 // Scratch (int64) the caller must hand in for a batch of `batch` requests and `num_sms` CTAs.
-int64_t plan_scratch_len(int64_t batch, int64_t num_sms) { return 4 * batch + 7 * num_sms + 16; }
+int64_t plan_scratch_len(int64_t batch, int64_t num_sms) { return 5 * batch + 7 * num_sms + 16; }
 
 // Plans a batch of `batch` requests: page table `indptr` (batch + 1) / `last_len` (batch), page ids
 // `indices` (indices_len; may be null: then not range-checked) copied to `indices_out` (idx_cap; may
@@ -194,9 +229,8 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
 
   // ---- page table: checks, request lengths, page ids
   int64_t* kv_lens = scratch;               // batch
-  int64_t* seq_cost = kv_lens + batch;      // batch
-  int64_t* req_end = seq_cost + batch;      // batch
-  double* inv_cost = (double*)(req_end + batch) + 7 * num_sms + 16;  // batch, past the cut arrays below
+  double* cut_space = (double*)(kv_lens + batch);        // 7 num_sms + 16: the cut arrays below
+  Req* req = (Req*)(cut_space + 7 * num_sms + 16);       // batch (4 doubles each)
   if (indptr[0] != 0) return info[6] = 0, BAD_INDPTR;
   for (int64_t b = 0; b < batch; ++b) {
     int64_t pages = (int64_t)indptr[b + 1] - indptr[b];
@@ -225,12 +259,12 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   const int64_t row_bytes = 2 * head_dim * elem_bytes;
   int64_t acc = 0;
   for (int64_t b = 0; b < batch; ++b) {
-    seq_cost[b] = kv_lens[b] * row_bytes + ITEM_OVERHEAD_BYTES;
-    inv_cost[b] = 1.0 / (double)seq_cost[b];
-    acc += seq_cost[b] * S;
-    req_end[b] = acc;
+    const int64_t seq_cost = kv_lens[b] * row_bytes + ITEM_OVERHEAD_BYTES;  // every sequence of request b
+    acc += seq_cost * S;
+    req[b] = Req{(double)acc, (double)seq_cost, 1.0 / (double)seq_cost, (double)(acc - seq_cost * S)};
   }
   const int64_t total = acc;
+  if (total >= (int64_t)1 << 53) return FALLBACK;  // Req's doubles exact below 2^53 (8 PiB of KV: never in practice)
   const double per_sm = (double)total / (double)num_sms;
   const int64_t min_cta = MIN_ROWS_PER_CTA * row_bytes + ITEM_OVERHEAD_BYTES;
   const double target = per_sm >= (double)min_cta ? per_sm : (double)min_cta;
@@ -241,8 +275,8 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
     int64_t lowest = num_sms - num_sms / CTA_SLACK_DIV;
     if (lowest < 2) lowest = 2;
     // the fewest cuts inside, ties to the most CTAs; the counts use the cut arrays' space (not yet filled)
-    int64_t* counts = (int64_t*)((double*)(req_end + batch) + num_sms);
-    if (!count_inside(total, num_sms, num_sms - lowest + 1, req_end, seq_cost, inv_cost, kv_lens, batch, S, counts)) {
+    int64_t* counts = (int64_t*)(cut_space + num_sms);
+    if (!count_inside(total, num_sms, num_sms - lowest + 1, req, batch, S, counts)) {
       return FALLBACK;
     }
     int64_t best_n = counts[0], best_c = num_sms;
@@ -257,7 +291,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   const double share = (double)total / (double)num_ctas;
   const int64_t n_bounds = num_ctas - 1;
 
-  double* bounds = (double*)(req_end + batch);         // n_bounds
+  double* bounds = cut_space;                           // n_bounds
   Cut* cuts = (Cut*)(bounds + num_sms);                 // n_bounds (4 int64 each)
   int64_t* cut_drop = (int64_t*)(cuts + num_sms);       // n_bounds: dropped (1) / kept (0)
   int64_t* bump = cut_drop + num_sms;                   // n_bounds: sequences whose first CTA moves by one
@@ -265,15 +299,18 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   int64_t r = 0;
   for (int64_t j = 0; j < n_bounds; ++j) {
     CutPos p;
-    if (!locate_cut((double)(j + 1) * share, share, req_end, seq_cost, inv_cost, batch, S, &r, &p)) return FALLBACK;
+    if (!locate_cut((double)(j + 1) * share, SNAP_FRACTION * share, req, batch, (double)(S - 1), &r, &p)) {
+      return FALLBACK;
+    }
     const double bound = p.bound;
-    const int64_t i = p.i, lo = p.lo;
+    const int64_t i = p.i;
+    const double lo = p.lo;
     const bool snapped = p.snapped;
     if (j > 0 && bound < bounds[j - 1]) return FALLBACK;  // the walks below need sorted bounds
     bounds[j] = bound;
     if (!snapped && kv_lens[r] > 0) {
       const int64_t len = kv_lens[r];
-      double row = np_floor_divide(bound - (double)lo - (double)ITEM_OVERHEAD_BYTES, (double)row_bytes);
+      double row = np_floor_divide(bound - lo - (double)ITEM_OVERHEAD_BYTES, (double)row_bytes);
       row = row < 0.0 ? 0.0 : row;
       row = row > (double)len ? (double)len : row;
       cuts[n_cuts++] = Cut{j, r * S + i, len, (int64_t)row};
@@ -307,22 +344,36 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   int64_t n_items = 0, split = 0, tmp_rows = 0, k = 0, moved = 0, next_bound = 0;
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t len = kv_lens[b];
-    const int64_t seq_base = req_end[b] - seq_cost[b] * S;
+    const double seq_base = req[b].start, seq_cost_d = req[b].cost;  // exact (Req)
     const int64_t seq0 = b * S;
-    while (next_bound < n_bounds && bounds[next_bound] <= (double)seq_base) ++next_bound;
+    while (next_bound < n_bounds && bounds[next_bound] <= seq_base) ++next_bound;
     // fast path, most requests: no cut or moved start among its sequences and no CTA boundary
     // between their starts, so all of them run whole on one CTA
-    if ((k >= n_cuts || cuts[k].seq >= seq0 + S) && (moved >= n_moved || bump[moved] >= seq0 + S) &&
-        (next_bound >= n_bounds || bounds[next_bound] > (double)(seq_base + seq_cost[b] * (S - 1)))) {
+    const bool whole = (k >= n_cuts || cuts[k].seq >= seq0 + S) && (moved >= n_moved || bump[moved] >= seq0 + S);
+    if (whole && (next_bound >= n_bounds || bounds[next_bound] > seq_base + seq_cost_d * (double)(S - 1))) {
       if (next_bound >= num_ctas) return FALLBACK;
-      int32_t* out = items + n_items * ITEM_WIDTH;
-      for (int64_t hk = 0; hk < num_kv_heads; ++hk) {
-        for (int64_t blk = 0; blk < blocks; ++blk, out += ITEM_WIDTH) {
-          const int64_t rows = group - blk * MAX_ROWS < MAX_ROWS ? group - blk * MAX_ROWS : MAX_ROWS;
-          put_row(out, b, hk, hk * group + blk * MAX_ROWS, rows, 0, len, indptr[b], -1, 0, 0, 0);
-        }
-      }
+      put_request_rows(items + n_items * ITEM_WIDTH, b, num_kv_heads, group, blocks, len, indptr[b]);
       counts[next_bound] += (int32_t)S;
+      n_items += S;
+      continue;
+    }
+    if (whole && blocks == 1) {
+      // next most common (a CTA boundary among the sequence starts, no cut, no moved start, one head block):
+      // the general loop below without its per-sequence cut / move tests, rows as put_request_rows stores them
+      const v4i mid = {0, (int32_t)len, indptr[b], -1};
+      const v4i zero = {0, 0, 0, 0};
+      const v4i step = {0, 1, (int32_t)group, 0};
+      v4i head = {(int32_t)b, 0, 0, (int32_t)group};
+      int32_t* out = items + n_items * ITEM_WIDTH;
+      for (int64_t s = 0; s < S; ++s, out += ITEM_WIDTH, head += step) {
+        const double start = seq_base + seq_cost_d * (double)s;
+        while (next_bound < n_bounds && bounds[next_bound] <= start) ++next_bound;
+        if (next_bound >= num_ctas) return FALLBACK;
+        counts[next_bound] += 1;
+        memcpy(out, &head, 16);
+        memcpy(out + 4, &mid, 16);
+        memcpy(out + 8, &zero, 16);
+      }
       n_items += S;
       continue;
     }
@@ -332,7 +383,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
         const int64_t seq = b * S + s;
         const int64_t rows = group - blk * MAX_ROWS < MAX_ROWS ? group - blk * MAX_ROWS : MAX_ROWS;
         // searchsorted(bounds, seq start, 'right'), the starts ascending
-        const double start = (double)(seq_base + seq_cost[b] * s);
+        const double start = seq_base + seq_cost_d * (double)s;
         while (next_bound < n_bounds && bounds[next_bound] <= start) ++next_bound;
         int64_t cta = next_bound;
         if (moved < n_moved && bump[moved] == seq) cta += 1, ++moved;
@@ -394,6 +445,27 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   info[2] = split;
   info[3] = tmp_rows;
   return OK;
+}
+
+// The argument block of decode_plan_packed: decode_plan's arguments as int64 (pointers as addresses), the
+// ones plan() sets per call first; info (8) last. decode.py's ARG_* constants mirror it (plan_abi guards the
+// pair). One pointer argument instead of 20 converted ones: ~2 us less of ctypes per plan().
+enum Arg {
+  ARG_INDPTR, ARG_LAST_LEN, ARG_BATCH, ARG_PAGE_SIZE, ARG_INDICES, ARG_INDICES_LEN, ARG_INDICES_OUT, ARG_NUM_QO_HEADS,
+  ARG_NUM_KV_HEADS, ARG_HEAD_DIM, ARG_NUM_SMS,  // set per call
+  ARG_ELEM_BYTES, ARG_IDX_CAP, ARG_ITEMS, ARG_ITEM_CAP, ARG_CTA_PTR, ARG_CTA_CAP, ARG_SCRATCH, ARG_SCRATCH_LEN,
+  ARG_INFO,  // 8 int64 of results
+  ARG_LEN = ARG_INFO + 8
+};
+
+int64_t plan_arg_len(void) { return ARG_LEN; }
+
+int decode_plan_packed(int64_t* a) {
+  return decode_plan((const int32_t*)a[ARG_INDPTR], (const int32_t*)a[ARG_LAST_LEN], a[ARG_BATCH], a[ARG_PAGE_SIZE],
+                     (const int32_t*)a[ARG_INDICES], a[ARG_INDICES_LEN], (int32_t*)a[ARG_INDICES_OUT], a[ARG_IDX_CAP],
+                     a[ARG_NUM_QO_HEADS], a[ARG_NUM_KV_HEADS], a[ARG_HEAD_DIM], a[ARG_ELEM_BYTES], a[ARG_NUM_SMS],
+                     (int32_t*)a[ARG_ITEMS], a[ARG_ITEM_CAP], (int32_t*)a[ARG_CTA_PTR], a[ARG_CTA_CAP],
+                     (int64_t*)a[ARG_SCRATCH], a[ARG_SCRATCH_LEN], a + ARG_INFO);
 }
 
 }  // extern "C"
