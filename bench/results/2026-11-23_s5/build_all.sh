@@ -1,0 +1,33 @@
+#!/bin/bash
+# Session 5: build, on the CPU box, the three snapshots the next session's device calls carry (NEXT-SESSION.md).
+#   bash bench/results/2026-11-23_s5/build_all.sh [COMMIT]     (~15 min on 2 cores; run with nothing else building)
+# .snap               main at COMMIT, every shipped variant (calls 1 and 4)
+# .snap-paged-k3      the paged-k3 A/B snapshot (call 2; bench/results/2026-11-23_s5-paged-k3/build_snapshot.sh)
+# .snap-decode-host   the decode host A/B snapshot (call 3; bench/results/2026-11-23_s5-decode-host/next_call.sh's header)
+set -eu
+ROOT=$(git rev-parse --show-toplevel)
+COMMIT=${1:-HEAD}
+cd "$ROOT"
+keep_only() {  # a snapshot keeps only the results folder its call script lives in
+  find "$1/bench/results" -mindepth 1 -maxdepth 1 ! -name "$2" -exec rm -rf {} +
+}
+# 1. .snap
+S=$ROOT/.snap
+rm -rf "$S" && mkdir -p "$S" && git archive "$COMMIT" | tar -x -C "$S" && keep_only "$S" 2026-11-23_s5
+(cd "$S" && PYTHONPATH=$S python3 -m cute_attn.build -j 2)
+# 2. .snap-paged-k3
+bash bench/results/2026-11-23_s5-paged-k3/build_snapshot.sh "$ROOT/.snap-paged-k3" "$COMMIT"
+# 3. .snap-decode-host (its "before" is eb86397, session 4's final tree)
+S=$ROOT/.snap-decode-host
+rm -rf "$S" && mkdir -p "$S/ref" && git archive "$COMMIT" | tar -x -C "$S" && keep_only "$S" 2026-11-23_s5-decode-host
+git archive eb86397 cute_attn kernels layouts | tar -x -C "$S/ref"
+cd "$S"
+export PYTHONPATH=$S
+python3 -m cute_attn.build -j 2 --only 'decode_*'
+CUTE_ATTN_DECODE_PTR_ARGS=1 python3 -m cute_attn.build -j 2 --only 'decode_*' --out build/ptr/sm_90a
+python3 bench/decode_build_tagged.py tensor build/tagged
+CUTE_ATTN_DECODE_PTR_ARGS=1 python3 bench/decode_build_tagged.py ptr build/tagged
+python3 -m bench.decode_ffi_cost --build build/ffi
+(cd ref && PYTHONPATH=$S/ref python3 -m cute_attn.build --only no-kernel)
+cd "$ROOT"
+du -sh .kit .snap .snap-paged-k3 .snap-decode-host
