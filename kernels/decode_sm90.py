@@ -37,6 +37,11 @@ MERGE_UNROLL = int(os.environ.get("CUTE_ATTN_DECODE_MERGE_UNROLL", "8"))
 # CTA's stores ordered before it by the barrier; its acquire, the other parts' stores the merge reads after
 # the second barrier), no per-thread fence (CUTLASS's arrive/wait pattern).
 SPLIT_SYNC = os.environ.get("CUTE_ATTN_DECODE_SPLIT_SYNC", "release")
+# Merge loop shape (build switch): 0 = a dynamic loop over the parts unrolled MERGE_UNROLL times (a split of
+# fewer parts runs in the one-part remainder loop); 1 = rounds of MERGE_UNROLL parts whose loads are all issued
+# first (part index clamped to the last part, the padding parts weighted 0), so any split of <= MERGE_UNROLL
+# parts takes one round of loads. Not measured yet (decode-v11 ran out of device calls).
+MERGE_MASKED = os.environ.get("CUTE_ATTN_DECODE_MERGE_MASKED", "0") == "1"
 assert SPLIT_SYNC in ("fence", "release"), SPLIT_SYNC
 MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4 == 0)
 # Debug build switch (read when this module is imported, i.e. at build time): CTA c writes globaltimer / clock
@@ -64,6 +69,11 @@ SPEC_ITEM = SPEC_ITEM_MODE != "0"
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
+# Start-up build switch (decode-fix, NOT measured on a GPU; default off = main's PTX): with ``1`` the CTA's first
+# loads (cta_ptr[bidx], cta_ptr[bidx + 1], and with SPEC_ITEM=2 the row fields its exit test waits on) are issued
+# before the pipeline's mbarrier init, its fence and the CTA barrier (main issues them after that barrier:
+# ptxas does not move global loads across bar.sync), so their DRAM round trip overlaps the init.
+EARLY_LOADS = os.environ.get("CUTE_ATTN_DECODE_EARLY_LOADS", "0") == "1"
 
 
 class DecodeSm90:
@@ -211,6 +221,12 @@ class DecodeSm90:
         bidx, _, _ = cute.arch.block_idx()
         warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
 
+        item_begin = Int32(0)
+        item_end = Int32(0)
+        spec = Int32(0)
+        if cutlass.const_expr(EARLY_LOADS):  # before the mbarrier init and its CTA barrier
+            item_begin, item_end, spec = self._cta_items(mCtaPtr, mItems, bidx)
+
         smem = cutlass.utils.SmemAllocator()
         storage = smem.allocate(self.shared_storage)
         kv_pipe = pipeline.PipelineCpAsync.create(
@@ -224,14 +240,8 @@ class DecodeSm90:
         sV = storage.sV.get_tensor(sKV_layout.outer, swizzle=sKV_layout.inner)
         sFlag = storage.flag.get_tensor(cute.make_layout(4))
 
-        item_begin = mCtaPtr[bidx]
-        item_end = mCtaPtr[bidx + 1]
-        # SPEC_ITEM: the row loaded speculatively (in bounds: the schedule buffer has >= grid rows)
-        spec = cutlass.min(Int32(bidx), mItems.shape[0] - 1)
-        if cutlass.const_expr(SPEC_ITEM_MODE == "2"):
-            # one field of each 16-byte half of the row (fields 0-3, 4-7): both sectors are requested here
-            never = (mItems[spec, Item.BATCH] | mItems[spec, Item.KV_END]) >> 31  # 0, or -1 for a garbage row
-            item_end = cutlass.max(item_end, item_begin + never)
+        if cutlass.const_expr(not EARLY_LOADS):
+            item_begin, item_end, spec = self._cta_items(mCtaPtr, mItems, bidx)
         trace = mTmpO
         if cutlass.const_expr(TRACE):
             t_off = cute.crd2idx((mTmpO.shape[0] - 1 - bidx, 0), mTmpO.layout)
@@ -244,6 +254,41 @@ class DecodeSm90:
                 kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
                 item_begin, item_end, spec, tidx, scale_log2, trace,
             )
+
+    # ------------------------------------------------------------------------------------ item rows
+
+    @cute.jit
+    def _cta_items(self, mCtaPtr: cute.Tensor, mItems: cute.Tensor, bidx):
+        """CTA ``bidx``'s item range ``[item_begin, item_end)`` and the SPEC_ITEM row ``spec``."""
+        item_begin = mCtaPtr[bidx]
+        item_end = mCtaPtr[bidx + 1]
+        # SPEC_ITEM: the row loaded speculatively (in bounds: the schedule buffer has >= grid rows)
+        spec = cutlass.min(Int32(bidx), mItems.shape[0] - 1)
+        if cutlass.const_expr(SPEC_ITEM_MODE == "2"):
+            # one field of each 16-byte half of the row (fields 0-3, 4-7): both sectors are requested here
+            never = (mItems[spec, Item.BATCH] | mItems[spec, Item.KV_END]) >> 31  # 0, or -1 for a garbage row
+            item_end = cutlass.max(item_end, item_begin + never)
+        return item_begin, item_end, spec
+
+    @cute.jit
+    def _spec_fields(self, mItems: cute.Tensor, spec: Int32, fields: cutlass.Constexpr):
+        """SPEC_ITEM: the given fields of the speculatively loaded row ``spec`` (zeros without SPEC_ITEM)."""
+        vals = tuple(Int32(0) for _ in fields)
+        if cutlass.const_expr(SPEC_ITEM):
+            vals = tuple(mItems[spec, f] for f in fields)
+        return vals
+
+    @cute.jit
+    def _item_fields(self, mItems: cute.Tensor, it: Int32, spec: Int32, spec_vals, fields: cutlass.Constexpr):
+        """The given fields of item ``it``: ``spec_vals`` (from :meth:`_spec_fields`) when ``it == spec``
+        under SPEC_ITEM, else loaded from its row (in the order of ``fields``)."""
+        vals = spec_vals
+        if cutlass.const_expr(SPEC_ITEM):
+            if it != spec:
+                vals = tuple(mItems[it, f] for f in fields)
+        else:
+            vals = tuple(mItems[it, f] for f in fields)
+        return vals
 
     # ------------------------------------------------------------------------------------ producer
 
@@ -281,31 +326,10 @@ class DecodeSm90:
         src_lane = lane // self.threads_per_row
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
-        s_kv_head = Int32(0)
-        s_kv_start = Int32(0)
-        s_kv_end = Int32(0)
-        s_page_base = Int32(0)
-        if cutlass.const_expr(SPEC_ITEM):  # issued before the loop's first compare waits for cta_ptr
-            s_kv_head = mItems[spec, Item.KV_HEAD]
-            s_kv_start = mItems[spec, Item.KV_START]
-            s_kv_end = mItems[spec, Item.KV_END]
-            s_page_base = mItems[spec, Item.PAGE_BASE]
+        fields = (Item.KV_HEAD, Item.KV_START, Item.KV_END, Item.PAGE_BASE)
+        s_row = self._spec_fields(mItems, spec, fields)  # issued before the loop's first compare waits for cta_ptr
         for it in cutlass.range(item_begin, item_end, unroll=1):
-            kv_head = s_kv_head
-            kv_start = s_kv_start
-            kv_end = s_kv_end
-            page_base = s_page_base
-            if cutlass.const_expr(SPEC_ITEM):
-                if it != spec:
-                    kv_head = mItems[it, Item.KV_HEAD]
-                    kv_start = mItems[it, Item.KV_START]
-                    kv_end = mItems[it, Item.KV_END]
-                    page_base = mItems[it, Item.PAGE_BASE]
-            else:
-                kv_head = mItems[it, Item.KV_HEAD]
-                kv_start = mItems[it, Item.KV_START]
-                kv_end = mItems[it, Item.KV_END]
-                page_base = mItems[it, Item.PAGE_BASE]
+            kv_head, kv_start, kv_end, page_base = self._item_fields(mItems, it, spec, s_row, fields)
             n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
             page = Int32(0)
             slot = Int32(0)
@@ -421,36 +445,10 @@ class DecodeSm90:
         tQcQ = thr_q.partition_S(cute.make_identity_tensor((MAX_ROWS, self.head_dim)))
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, self.stages)
-        s_batch = Int32(0)
-        s_head0 = Int32(0)
-        s_rows = Int32(0)
-        s_kv_start = Int32(0)
-        s_kv_end = Int32(0)
-        if cutlass.const_expr(SPEC_ITEM):
-            s_batch = mItems[spec, Item.BATCH]
-            s_head0 = mItems[spec, Item.HEAD0]
-            s_rows = mItems[spec, Item.ROWS]
-            s_kv_start = mItems[spec, Item.KV_START]
-            s_kv_end = mItems[spec, Item.KV_END]
+        fields = (Item.BATCH, Item.HEAD0, Item.ROWS, Item.KV_START, Item.KV_END)
+        s_row = self._spec_fields(mItems, spec, fields)
         for it in cutlass.range(item_begin, item_end, unroll=1):
-            batch = s_batch
-            head0 = s_head0
-            rows = s_rows
-            kv_start = s_kv_start
-            kv_end = s_kv_end
-            if cutlass.const_expr(SPEC_ITEM):
-                if it != spec:
-                    batch = mItems[it, Item.BATCH]
-                    head0 = mItems[it, Item.HEAD0]
-                    rows = mItems[it, Item.ROWS]
-                    kv_start = mItems[it, Item.KV_START]
-                    kv_end = mItems[it, Item.KV_END]
-            else:
-                batch = mItems[it, Item.BATCH]
-                head0 = mItems[it, Item.HEAD0]
-                rows = mItems[it, Item.ROWS]
-                kv_start = mItems[it, Item.KV_START]
-                kv_end = mItems[it, Item.KV_END]
+            batch, head0, rows, kv_start, kv_end = self._item_fields(mItems, it, spec, s_row, fields)
 
             # Q rows [head0, head0 + rows) of request `batch` -> sQ rows [0, rows)
             q_off = cute.crd2idx((batch, head0, 0), mQ.layout)
@@ -656,18 +654,39 @@ class DecodeSm90:
             m = -Float32.inf
             total = Float32(0.0)
             acc.fill(0.0)
-            for p in cutlass.range(num_parts, unroll=MERGE_UNROLL):
-                r = tmp_base + p * rows + i
-                lse_p = mTmpLse[r]
-                for j in cutlass.range_constexpr(MERGE_ELEMS):
-                    o_p[j] = mTmpO[r, c + j]
-                m_new = cute.arch.fmax(m, lse_p)
-                rescale = cute.math.exp2(m - m_new, fastmath=True)
-                w = cute.math.exp2(lse_p - m_new, fastmath=True)
-                total = total * rescale + w
-                for j in cutlass.range_constexpr(MERGE_ELEMS):
-                    acc[j] = acc[j] * rescale + w * o_p[j]
-                m = m_new
+            if cutlass.const_expr(MERGE_MASKED):
+                lse_v = cute.make_rmem_tensor((MERGE_UNROLL,), Float32)
+                o_v = cute.make_rmem_tensor((MERGE_UNROLL * MERGE_ELEMS,), Float32)
+                for p0 in cutlass.range(0, num_parts, MERGE_UNROLL, unroll=1):
+                    for u in cutlass.range_constexpr(MERGE_UNROLL):
+                        r = tmp_base + cutlass.min(p0 + u, num_parts - 1) * rows + i
+                        lse_v[u] = mTmpLse[r]
+                        for j in cutlass.range_constexpr(MERGE_ELEMS):
+                            o_v[u * MERGE_ELEMS + j] = mTmpO[r, c + j]
+                    for u in cutlass.range_constexpr(MERGE_UNROLL):
+                        lse_p = lse_v[u]
+                        if p0 + u >= num_parts:
+                            lse_p = -Float32.inf
+                        m_new = cute.arch.fmax(m, lse_p)
+                        rescale = cute.math.exp2(m - m_new, fastmath=True)
+                        w = cute.math.exp2(lse_p - m_new, fastmath=True)
+                        total = total * rescale + w
+                        for j in cutlass.range_constexpr(MERGE_ELEMS):
+                            acc[j] = acc[j] * rescale + w * o_v[u * MERGE_ELEMS + j]
+                        m = m_new
+            else:
+                for p in cutlass.range(num_parts, unroll=MERGE_UNROLL):
+                    r = tmp_base + p * rows + i
+                    lse_p = mTmpLse[r]
+                    for j in cutlass.range_constexpr(MERGE_ELEMS):
+                        o_p[j] = mTmpO[r, c + j]
+                    m_new = cute.arch.fmax(m, lse_p)
+                    rescale = cute.math.exp2(m - m_new, fastmath=True)
+                    w = cute.math.exp2(lse_p - m_new, fastmath=True)
+                    total = total * rescale + w
+                    for j in cutlass.range_constexpr(MERGE_ELEMS):
+                        acc[j] = acc[j] * rescale + w * o_p[j]
+                    m = m_new
             inv = 1.0 / total
             for j in cutlass.range_constexpr(MERGE_ELEMS):
                 mO[batch, head0 + i, c + j] = (acc[j] * inv).to(self.dtype)
