@@ -8,6 +8,11 @@ The kernels must share main's launch ABI (the build switches of ``kernels/decode
 
 <dir> holds ``decode_bf16_headdim128_sm90a__<label>.so`` (``bench/decode_build_tagged.py``). Each build's output
 is checked against the first build's (max |diff| of O and LSE per case, page). cuDNN SDPA is timed once per case and flush per round pair.
+
+``--plans label=<build>:MAX_PARTS=<n>`` (decode-fix) adds a timed label that runs build ``<build>``'s kernel on a
+second plan of the same inputs made with the planner knob ``cute_attn.decode.MAX_PARTS = n`` (numpy and compiled
+planner alike, ``set_max_parts``; reset to 0 after): its output differs from the first build's only by the merge's
+rounding (other parts), so its check line shows a small nonzero diff.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ NAME = "decode_bf16_headdim128_sm90a"
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--builds", nargs="+", required=True, help="label=<artifact dir>")
+    p.add_argument("--plans", nargs="*", default=[], help="label=<build label>:MAX_PARTS=<n>")
     p.add_argument("--cases", nargs="+", default=["1 x 32k", "8 x 32k", "skewed 1 x 32k + 63 x 512", "64 x 4k",
                                                    "128 x 1k"])
     p.add_argument("--pages", nargs="+", type=int, default=[16, 1])
@@ -46,6 +52,14 @@ def main(argv=None):
         label, d = kv.split("=", 1)
         labels.append(label)
         kernels[label] = _load_library(os.path.join(d, f"{NAME}__{label}.so"), f"{NAME}__{label}")
+    plan_knobs = {}  # label -> (kernel label, MAX_PARTS)
+    for kv in args.plans:
+        label, rest = kv.split("=", 1)
+        build, knob = rest.split(":", 1)
+        key, val = knob.split("=", 1)
+        assert key == "MAX_PARTS" and build in kernels, kv
+        plan_knobs[label] = (build, int(val))
+    import cute_attn.decode as CD
     setups = []
     for name in args.cases:
         kv_lens = case_lens(name)
@@ -55,35 +69,50 @@ def main(argv=None):
             w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
             w.plan(indptr, indices, last, HQ, HK, D, page_size)
             w.run(q, cache)  # checks, binds plan.kernel
+            wrappers = {label: (w, label) for label in labels}
+            for label, (build, max_parts) in plan_knobs.items():
+                CD.set_max_parts(max_parts)
+                try:
+                    w2 = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+                    w2.plan(indptr, indices, last, HQ, HK, D, page_size)
+                finally:
+                    CD.set_max_parts(0)
+                w2.run(q, cache)
+                wrappers[label] = (w2, build)
+                print(json.dumps({"plan": label, "case": name, "page": page_size, "ctas": w2._plan.grid,
+                                  "base_ctas": w._plan.grid}), flush=True)
             ref = None
             checks = {}
-            for label in labels:
-                w._plan.kernel = kernels[label]
+            for label in labels + list(plan_knobs):
+                wl, build = wrappers[label]
+                wl._plan.kernel = kernels[build]
                 for _ in range(3):  # the counters must come back to zero between launches
-                    o, lse = w.run(q, cache, return_lse=True)
+                    o, lse = wl.run(q, cache, return_lse=True)
                 torch.cuda.synchronize()
                 if ref is None:
                     ref = (o.float().clone(), lse.clone())
                 checks[label] = (float((o.float() - ref[0]).abs().max()), float((lse - ref[1]).abs().max()),
                                  bool(torch.isfinite(o.float()).all()))
             print(json.dumps({"check": name, "page": page_size, **{k: v for k, v in checks.items()}}), flush=True)
-            setups.append((name, page_size, kv_bytes, w, q, cache, len(kv_lens), max(kv_lens)))
+            setups.append((name, page_size, kv_bytes, wrappers, q, cache, len(kv_lens), max(kv_lens)))
     rows = []
+    timed = labels + list(plan_knobs)
     for r in range(args.rounds):
         if time.time() - t0 > args.budget_s:
             print(json.dumps({"stopped_before_round": r + 1, "elapsed_s": time.time() - t0}), flush=True)
             break
-        order = labels if r % 2 == 0 else labels[::-1]
-        for name, page_size, kv_bytes, w, q, cache, b, n in setups:
+        order = timed if r % 2 == 0 else timed[::-1]
+        for name, page_size, kv_bytes, wrappers, q, cache, b, n in setups:
             for fl in args.flush:
                 for label in order:
-                    w._plan.kernel = kernels[label]
-                    ms = time_ms_flush(lambda: w.run(q, cache), fl, warmup_ms=10, rep_ms=args.rep_ms)
+                    wl, build = wrappers[label]
+                    wl._plan.kernel = kernels[build]
+                    ms = time_ms_flush(lambda: wl.run(q, cache), fl, warmup_ms=10, rep_ms=args.rep_ms)
                     rows.append({"round": r + 1, "label": label, "flush": fl, "case": name, "page": page_size,
                                  "us": ms * 1e3, "GBs": kv_bytes / ms / 1e6})
                     print(json.dumps(rows[-1]), flush=True)
     # cuDNN, per case and flush, twice (after the rounds: its dense KV would crowd the paged caches)
-    for name, page_size, kv_bytes, w, q, cache, b, n in setups:
+    for name, page_size, kv_bytes, wrappers, q, cache, b, n in setups:
         if page_size != args.pages[0]:
             continue
         from torch.nn.attention import SDPBackend
@@ -109,7 +138,7 @@ def main(argv=None):
     for case, page, fl in sorted({k[:3] for k in t}):
         base = t.get((case, page, fl, labels[0]))
         line = f"{case[:12]:12s} {page:3d} {fl:4s}"
-        for label in labels + ["cudnn"]:
+        for label in timed + ["cudnn"]:
             v = t.get((case, page, fl, label))
             if not v:
                 continue

@@ -51,6 +51,11 @@ CTA_SLACK_DIV = 20
 # 64x4k). Each CTA of a group gets one sequence of every request: no less balanced. Applied from this page
 # size up (decode-v11: page 16 +0.9-1.1 % at 32x8k / 64x4k / 128x1k; page 1 +0.1 / +0.4 / -1.2 %); 0: off.
 HEAD_MINOR_MIN_PAGE = 16
+# Planner knob (decode-fix, NOT measured on a GPU; 0 = off, the default): > 0 caps the CTAs at MAX_PARTS x the
+# sequences of the batch, so an equal-length batch splits each sequence into at most MAX_PARTS parts (1 x 32k,
+# 8 kv heads: MAX_PARTS=8 -> 64 CTAs of 8-part splits instead of 128 CTAs of 16-part splits), and the merge reads
+# fewer partials. Set it with set_max_parts(), which sets the compiled planner's copy too.
+MAX_PARTS = 0
 LOG2E = 1.0 / math.log(2.0)
 # Launch ABI of the decode artifacts (build switch of kernels/decode_sm90.py, NOT measured on a GPU yet): with
 # CUTE_ATTN_DECODE_PTR_ARGS=1 when they were built, the plan's six buffers go to the kernel as addresses and two
@@ -173,6 +178,8 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     base[:, :, Item.PAGE_BASE] = page_base[:, None]
     base = base.reshape(n_seq, ITEM_WIDTH)
 
+    if MAX_PARTS > 0:
+        num_sms = min(num_sms, MAX_PARTS * n_seq)
     row_bytes = 2 * head_dim * elem_bytes
     seq_cost = kv_lens * row_bytes + ITEM_OVERHEAD_BYTES  # every sequence of request b
     req_end = np.cumsum(seq_cost * S)
@@ -298,9 +305,20 @@ def compiled_planner(path: str | None = None):
             # plan() passes its ctypes argument block as is (argtypes None: no per-argument conversion)
             lib.decode_plan_packed.restype = ctypes.c_int
             lib.decode_plan_packed.argtypes = None
+            lib.plan_set_max_parts.restype = i64
+            lib.plan_set_max_parts.argtypes = [i64]
     if path is None:
         _PLANNER.append(lib)
     return lib
+
+
+def set_max_parts(max_parts: int, lib=None) -> None:
+    """Set the MAX_PARTS planner knob for the numpy planner and the compiled one (``lib``, default: plan()'s)."""
+    global MAX_PARTS
+    MAX_PARTS = int(max_parts)
+    lib = compiled_planner() if lib is None else lib
+    if lib is not None:
+        lib.plan_set_max_parts(MAX_PARTS)
 
 
 def plan_decode_work_compiled(lib, indptr: np.ndarray, last: np.ndarray, page_size: int, num_qo_heads: int,

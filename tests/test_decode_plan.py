@@ -580,3 +580,43 @@ def test_plan_gpu_path_with_a_stand_in_runtime(planner, monkeypatch):
         assert p.ptr_args[:3] == (sched.idx_d.data_ptr(), sched.items_d.data_ptr(), sched.cta_d.data_ptr())
         assert p.ptr_args[6:] == (sched.item_cap, p.tmp_o.shape[0]) and p.grid == want.grid
     sched.pending = False  # (no real event to wait on at teardown)
+
+
+@pytest.fixture
+def max_parts_off(planner):
+    yield
+    D.set_max_parts(0, planner)
+    D.set_max_parts(0, None)
+
+
+@pytest.mark.parametrize("max_parts", [1, 2, 3, 8, 12])
+def test_compiled_planner_equals_numpy_with_max_parts(planner, max_parts, max_parts_off):
+    D.set_max_parts(max_parts, planner)
+    assert D.MAX_PARTS == max_parts and planner.plan_set_max_parts(-1) == max_parts
+    rng = np.random.default_rng(100 + max_parts)
+    for _ in range(600):
+        assert_same_schedule(planner, *random_batch(rng))
+    for kv_lens in ([32768], [32768] * 8, [16384] * 16, [32768] + [512] * 63, [4096] * 64):
+        for page_size in (1, 16):
+            assert_same_schedule(planner, kv_lens, page_size, 32, 8, 128, SMS)
+
+
+@pytest.mark.parametrize("max_parts, ctas, parts", [(0, 128, 16), (8, 64, 8), (12, 96, 12), (16, 128, 16)])
+def test_max_parts_caps_the_parts_of_one_long_request(planner, max_parts, ctas, parts, max_parts_off):
+    D.set_max_parts(max_parts, planner)
+    w = plan_decode_work([32768], [0], 32, 8, 128, SMS, page_size=16)
+    assert w.num_ctas == ctas and w.num_splits == 8
+    assert (w.items[:, Item.NUM_PARTS] == parts).all()
+    covered = {}
+    for row in w.items:
+        covered.setdefault(int(row[Item.KV_HEAD]), []).append((int(row[Item.KV_START]), int(row[Item.KV_END])))
+    for spans in covered.values():  # each sequence's parts tile [0, 32768)
+        spans.sort()
+        assert spans[0][0] == 0 and spans[-1][1] == 32768
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    # a batch with more sequences than MAX_PARTS x ... leaves the plan as it was
+    D.set_max_parts(0, planner)
+    base = plan_decode_work([4096] * 64, np.arange(64) * 256, 32, 8, 128, SMS, page_size=16)
+    D.set_max_parts(max_parts or 1, planner)
+    capped = plan_decode_work([4096] * 64, np.arange(64) * 256, 32, 8, 128, SMS, page_size=16)
+    assert np.array_equal(base.items, capped.items) and np.array_equal(base.cta_ptr, capped.cta_ptr)

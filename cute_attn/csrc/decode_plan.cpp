@@ -26,6 +26,10 @@ constexpr double SNAP_FRACTION = 0.03;
 constexpr int64_t CTA_SLACK_DIV = 20;
 constexpr int64_t HEAD_MINOR_MIN_PAGE = 16;
 constexpr int64_t TMP_ALIGN_ROWS = 32;
+// Planner knob (numpy: MAX_PARTS; decode-fix, NOT measured on a GPU): > 0 caps the CTAs at max_parts x the
+// sequences, so an equal-length batch splits each sequence into at most max_parts parts. 0 (default): off.
+// Process-wide, set by plan_set_max_parts (benches); the schedule is numpy's for the same value.
+static int64_t g_max_parts = 0;
 
 enum Col { BATCH, KV_HEAD, HEAD0, ROWS, KV_START, KV_END, PAGE_BASE, MERGE_ID, PART, NUM_PARTS, TMP_BASE };
 
@@ -203,6 +207,12 @@ extern "C" {
 
 int64_t plan_abi(void) { return 2; }
 
+// The MAX_PARTS knob (see g_max_parts); returns the value in force after the call. A negative value reads it.
+int64_t plan_set_max_parts(int64_t max_parts) {
+  if (max_parts >= 0) g_max_parts = max_parts;
+  return g_max_parts;
+}
+
 // Scratch (int64) the caller must hand in for a batch of `batch` requests and `num_sms` CTAs.
 int64_t plan_scratch_len(int64_t batch, int64_t num_sms) { return 5 * batch + 7 * num_sms + 16; }
 
@@ -265,6 +275,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   }
   const int64_t total = acc;
   if (total >= (int64_t)1 << 53) return FALLBACK;  // Req's doubles exact below 2^53 (8 PiB of KV: never in practice)
+  if (g_max_parts > 0 && g_max_parts * n_seq < num_sms) num_sms = g_max_parts * n_seq;  // numpy: MAX_PARTS
   const double per_sm = (double)total / (double)num_sms;
   const int64_t min_cta = MIN_ROWS_PER_CTA * row_bytes + ITEM_OVERHEAD_BYTES;
   const double target = per_sm >= (double)min_cta ? per_sm : (double)min_cta;
