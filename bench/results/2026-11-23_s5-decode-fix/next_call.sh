@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # decode-fix: the next session's ONE decode A/B device call (< 300 s). Build here (CPU, ~2.5 min of one core):
 #   S=/work/main/.snap-decode-fix; rm -rf $S && mkdir -p $S && git -C /work/wt-decode-fix archive decode-fix | tar -x -C $S
-#   cd $S && CUTE_ATTN_DECODE_SPEC_ITEM=2 CUTE_ATTN_DECODE_EARLY_LOADS=1 CUTE_ATTN_DECODE_MERGE_MASKED=1 \
+#   cd $S && CUTE_ATTN_DECODE_SPEC_ITEM=2 CUTE_ATTN_DECODE_EARLY_LOADS=1 CUTE_ATTN_DECODE_MERGE_MASKED=2 \
 #       CUTE_ATTN_DECODE_MERGE_UNROLL=16 PYTHONPATH=$S python3 -m cute_attn.build -j 1 --only 'decode*'   # all on, 6 variants
 #   PYTHONPATH=$S python3 bench/decode_build_tagged.py main build/ab                                          # main's PTX
 #   CUTE_ATTN_DECODE_SPEC_ITEM=2 PYTHONPATH=$S python3 bench/decode_build_tagged.py spec2 build/ab
 #   CUTE_ATTN_DECODE_MERGE_MASKED=1 CUTE_ATTN_DECODE_MERGE_UNROLL=16 PYTHONPATH=$S python3 bench/decode_build_tagged.py masked build/ab
+#   CUTE_ATTN_DECODE_MERGE_MASKED=2 CUTE_ATTN_DECODE_MERGE_UNROLL=16 PYTHONPATH=$S python3 bench/decode_build_tagged.py masked2 build/ab
 #   CUTE_ATTN_DECODE_SPEC_ITEM=2 CUTE_ATTN_DECODE_EARLY_LOADS=1 PYTHONPATH=$S python3 bench/decode_build_tagged.py early build/ab
 # Device (carry [".kit", ".snap-decode-fix"], ~23 MB in all):
 #   source .kit/unpack.sh .kit >/dev/null && bash .snap-decode-fix/bench/results/2026-11-23_s5-decode-fix/next_call.sh .snap-decode-fix
-# 1. decode GPU tests on the all-switches-on build (6 variants; the compiled planner of the snapshot);
-# 2. the MAX_PARTS plan test on the GPU (plans of the bench cases, compiled planner loaded);
-# 3. one-process A/B: builds main / spec2 / masked / early (= spec2 + early loads) and plans p8 / p12 (main's kernel
-#    on MAX_PARTS=8 / 12 plans) at 1x32k, 8x32k, 64x4k, 128x1k, 16x16k, pages 16 and 1, flush zero then read
-#    (read only if the budget allows: rounds stop at AB_BUDGET s). Output: $OUT/decode-fix.tar.xz + call.log.
+# 1. decode GPU tests (41, incl. test_max_parts_plans: splits of 2/3/5/12 parts) on the all-switches-on build
+#    (SPEC_ITEM=2 + EARLY_LOADS + MERGE_MASKED=2, 6 variants; the snapshot's compiled planner);
+# 2. the MAX_PARTS planner tests (compiled vs numpy; skipped where the device has no g++);
+# 3. one-process A/B: builds main / spec2 / masked (width 16) / masked2 (width by part count) / early (= spec2 +
+#    early loads) and plans p8 / p12 (main's kernel on MAX_PARTS=8 / 12 plans) and p8m2 (masked2 on the p8 plan)
+#    at 1x32k, 8x32k, 64x4k, 128x1k, 16x16k, pages 16 and 1, flush zero and read, rounds alternating the order
+#    until AB_BUDGET s. Output: $OUT/decode-fix.tar.xz (logs, ab.json) + call.log.
 set -u
 S=$(realpath "$1")
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"; W=$(mktemp -d)
@@ -25,16 +28,16 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,
 (cd "$S" && env PYTHONPATH=$S${BASE:+:$BASE} CUTE_ATTN_ARTIFACTS=$S/build/artifacts/sm_90a timeout ${TEST_TIMEOUT:-100} \
    python3 -m pytest -m gpu tests/test_gpu_decode.py -q -rs --timeout=60 -p no:cacheprovider > "$W/gpu_tests.log" 2>&1)
 echo "gpu tests (all switches on) rc=$? $(( $(date +%s) - T0 )) s" | tee -a "$LOG"; tail -3 "$W/gpu_tests.log" | tee -a "$LOG"
-(cd "$S" && env PYTHONPATH=$S${BASE:+:$BASE} timeout 60 python3 -m pytest tests/test_decode_plan.py -q -k "max_parts" \
+(cd "$S" && env PYTHONPATH=$S${BASE:+:$BASE} timeout 40 python3 -m pytest tests/test_decode_plan.py -q -k "max_parts" \
    -p no:cacheprovider > "$W/plan_tests.log" 2>&1)
 echo "max_parts plan tests rc=$? $(( $(date +%s) - T0 )) s" | tee -a "$LOG"; tail -1 "$W/plan_tests.log" | tee -a "$LOG"
 AB=$S/build/ab
 FLUSH=${FLUSH:-zero read}
-(cd /tmp && env PYTHONPATH=$S${BASE:+:$BASE} CUTE_ATTN_ARTIFACTS=$S/build/artifacts/sm_90a timeout ${AB_TIMEOUT:-190} \
-   python3 "$S/bench/decode_multi_build.py" --builds main=$AB spec2=$AB masked=$AB early=$AB \
-   --plans p8=main:MAX_PARTS=8 p12=main:MAX_PARTS=12 \
+(cd /tmp && env PYTHONPATH=$S${BASE:+:$BASE} CUTE_ATTN_ARTIFACTS=$S/build/artifacts/sm_90a timeout ${AB_TIMEOUT:-150} \
+   python3 "$S/bench/decode_multi_build.py" --builds main=$AB spec2=$AB masked=$AB masked2=$AB early=$AB \
+   --plans p8=main:MAX_PARTS=8 p12=main:MAX_PARTS=12 p8m2=masked2:MAX_PARTS=8 \
    --cases "1 x 32k" "8 x 32k" "64 x 4k" "128 x 1k" "16 x 16k" --pages 16 1 --flush $FLUSH \
-   --rounds ${ROUNDS:-6} --rep-ms ${REP_MS:-100} --budget-s ${AB_BUDGET:-150} --json "$W/ab.json" > "$W/ab.log" 2>&1)
+   --rounds ${ROUNDS:-6} --rep-ms ${REP_MS:-60} --budget-s ${AB_BUDGET:-120} --json "$W/ab.json" > "$W/ab.log" 2>&1)
 echo "ab rc=$? $(( $(date +%s) - T0 )) s" | tee -a "$LOG"
 grep '"check"\|"plan"' "$W/ab.log" | tee -a "$LOG"
 grep -v '^{' "$W/ab.log" | tail -40 | tee -a "$LOG"
