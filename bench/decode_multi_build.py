@@ -30,6 +30,7 @@ from cute_attn.artifacts import _load_library
 from bench.common import time_ms_flush
 from bench.decode import DTYPE, HK, HQ, D, sdpa_decode
 from bench.decode_ab import case_inputs, case_lens
+from cute_attn.layouts.decode_work import Item
 
 NAME = "decode_bf16_headdim128_sm90a"
 
@@ -46,6 +47,8 @@ def main(argv=None):
     p.add_argument("--rep-ms", type=float, default=100)
     p.add_argument("--budget-s", type=float, default=1e9, help="start no round after this many seconds")
     p.add_argument("--json")
+    p.add_argument("--dry-run", action="store_true",
+                   help="CPU: load the builds, plan every case/page/plan label on the host, print CTAs and splits, exit")
     args = p.parse_args(argv)
     t0 = time.time()
     labels, kernels = [], {}
@@ -61,6 +64,28 @@ def main(argv=None):
         assert key == "MAX_PARTS" and build in kernels, kv
         plan_knobs[label] = (build, int(val))
     import cute_attn.decode as CD
+    if args.dry_run:
+        for name in args.cases:
+            kv_lens = case_lens(name)
+            for page_size in args.pages:
+                pages = [(n + page_size - 1) // page_size for n in kv_lens]
+                indptr = torch.tensor([0] + torch.tensor(pages).cumsum(0).tolist(), dtype=torch.int32)
+                indices = torch.arange(sum(pages), dtype=torch.int32)
+                last = torch.tensor([(n - 1) % page_size + 1 for n in kv_lens], dtype=torch.int32)
+                line = {"dry_run": name, "page": page_size}
+                for label, max_parts in [(lb, 0) for lb in labels[:1]] + [(lb, v[1]) for lb, v in plan_knobs.items()]:
+                    CD.set_max_parts(max_parts)
+                    try:
+                        w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
+                        w.plan(indptr, indices, last, HQ, HK, D, page_size)
+                    finally:
+                        CD.set_max_parts(0)
+                    parts = w._plan.items.numpy()[: int(w._plan.cta_ptr[w._plan.grid])][:, Item.NUM_PARTS]
+                    line[label] = {"ctas": w._plan.grid, "max_parts": int(parts.max()) if len(parts) else 0,
+                                   "split_items": int((parts > 0).sum())}
+                print(json.dumps(line), flush=True)
+        print(json.dumps({"dry_run_loaded": labels, "planner": "compiled" if CD.compiled_planner() else "numpy"}))
+        return
     setups = []
     for name in args.cases:
         kv_lens = case_lens(name)
