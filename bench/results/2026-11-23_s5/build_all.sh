@@ -1,9 +1,10 @@
 #!/bin/bash
 # Session 5: build, on the CPU box, the three snapshots the next session's device calls carry (NEXT-SESSION.md).
-#   bash bench/results/2026-11-23_s5/build_all.sh [COMMIT]     (~15 min on 2 cores; run with nothing else building)
+#   bash bench/results/2026-11-23_s5/build_all.sh [COMMIT]     (~20 min on 2 cores; run with nothing else building)
 # .snap               main at COMMIT, every shipped variant (calls 1 and 4)
 # .snap-paged-k3      the paged-k3 A/B snapshot (call 2; bench/results/2026-11-23_s5-paged-k3/build_snapshot.sh)
 # .snap-decode-host   the decode host A/B snapshot (call 3; bench/results/2026-11-23_s5-decode-host/next_call.sh's header)
+# .snap-decode-fix    the decode kernel A/B snapshot (call 5; bench/results/2026-11-23_s5-decode-fix/next_call.sh's header)
 set -eu
 ROOT=$(git rev-parse --show-toplevel)
 COMMIT=${1:-HEAD}
@@ -30,4 +31,19 @@ CUTE_ATTN_DECODE_PTR_ARGS=1 python3 bench/decode_build_tagged.py ptr build/tagge
 python3 -m bench.decode_ffi_cost --build build/ffi
 (cd ref && PYTHONPATH=$S/ref python3 -m cute_attn.build --only no-kernel)
 cd "$ROOT"
-du -sh .kit .snap .snap-paged-k3 .snap-decode-host
+# 4. .snap-decode-fix (bench/results/2026-11-23_s5-decode-fix/next_call.sh's header)
+S=$ROOT/.snap-decode-fix
+rm -rf "$S" && mkdir -p "$S" && git archive "$COMMIT" | tar -x -C "$S" && keep_only "$S" 2026-11-23_s5-decode-fix
+cd "$S"
+export PYTHONPATH=$S
+ALL="CUTE_ATTN_DECODE_SPEC_ITEM=2 CUTE_ATTN_DECODE_EARLY_LOADS=1 CUTE_ATTN_DECODE_MERGE_MASKED=2 CUTE_ATTN_DECODE_MERGE_UNROLL=16"
+env $ALL python3 -m cute_attn.build -j 2 --only 'decode*'
+python3 bench/decode_build_tagged.py main build/ab
+CUTE_ATTN_DECODE_SPEC_ITEM=2 python3 bench/decode_build_tagged.py spec2 build/ab
+CUTE_ATTN_DECODE_MERGE_MASKED=1 CUTE_ATTN_DECODE_MERGE_UNROLL=16 python3 bench/decode_build_tagged.py masked build/ab
+CUTE_ATTN_DECODE_MERGE_MASKED=2 CUTE_ATTN_DECODE_MERGE_UNROLL=16 python3 bench/decode_build_tagged.py masked2 build/ab
+CUTE_ATTN_DECODE_SPEC_ITEM=2 CUTE_ATTN_DECODE_EARLY_LOADS=1 python3 bench/decode_build_tagged.py early build/ab
+CUTE_ATTN_DECODE_TRACE=1 python3 -m cute_attn.build -j 2 --only 'decode_bf16_headdim128*' --out build/trace_main
+env CUTE_ATTN_DECODE_TRACE=1 $ALL python3 -m cute_attn.build -j 2 --only 'decode_bf16_headdim128*' --out build/trace_all
+cd "$ROOT"
+du -sh .kit .snap .snap-paged-k3 .snap-decode-host .snap-decode-fix
