@@ -1,6 +1,7 @@
 #!/bin/bash
-# Session 5: build, on the CPU box, the three snapshots the next session's device calls carry (NEXT-SESSION.md).
-#   bash bench/results/2026-11-23_s5/build_all.sh [COMMIT]     (~20 min on 2 cores; run with nothing else building)
+# Session 5: build, on the CPU box, the four snapshots the next session's device calls carry (NEXT-SESSION.md).
+#   bash bench/results/2026-11-23_s5/build_all.sh [COMMIT [WHICH...]]   (~20 min on 2 cores; nothing else building)
+# WHICH: any of main paged-k3 decode-host decode-fix (default: all four)
 # .snap               main at COMMIT, every shipped variant (calls 1 and 4)
 # .snap-paged-k3      the paged-k3 A/B snapshot (call 2; bench/results/2026-11-23_s5-paged-k3/build_snapshot.sh)
 # .snap-decode-host   the decode host A/B snapshot (call 3; bench/results/2026-11-23_s5-decode-host/next_call.sh's header)
@@ -8,17 +9,25 @@
 set -eu
 ROOT=$(git rev-parse --show-toplevel)
 COMMIT=${1:-HEAD}
+shift || true
+WHICH=${*:-main paged-k3 decode-host decode-fix}
+want() { [[ " $WHICH " == *" $1 "* ]]; }
 cd "$ROOT"
 keep_only() {  # a snapshot keeps only the results folder its call script lives in
   find "$1/bench/results" -mindepth 1 -maxdepth 1 ! -name "$2" -exec rm -rf {} +
 }
 # 1. .snap
+if want main; then
 S=$ROOT/.snap
 rm -rf "$S" && mkdir -p "$S" && git archive "$COMMIT" | tar -x -C "$S" && keep_only "$S" 2026-11-23_s5
 (cd "$S" && PYTHONPATH=$S python3 -m cute_attn.build -j 2)
+fi
 # 2. .snap-paged-k3
+if want paged-k3; then
 bash bench/results/2026-11-23_s5-paged-k3/build_snapshot.sh "$ROOT/.snap-paged-k3" "$COMMIT"
+fi
 # 3. .snap-decode-host (its "before" is eb86397, session 4's final tree)
+if want decode-host; then
 S=$ROOT/.snap-decode-host
 rm -rf "$S" && mkdir -p "$S/ref" && git archive "$COMMIT" | tar -x -C "$S" && keep_only "$S" 2026-11-23_s5-decode-host
 git archive eb86397 cute_attn kernels layouts | tar -x -C "$S/ref"
@@ -31,7 +40,9 @@ CUTE_ATTN_DECODE_PTR_ARGS=1 python3 bench/decode_build_tagged.py ptr build/tagge
 python3 -m bench.decode_ffi_cost --build build/ffi
 (cd ref && PYTHONPATH=$S/ref python3 -m cute_attn.build --only no-kernel)
 cd "$ROOT"
+fi
 # 4. .snap-decode-fix (bench/results/2026-11-23_s5-decode-fix/next_call.sh's header)
+if want decode-fix; then
 S=$ROOT/.snap-decode-fix
 rm -rf "$S" && mkdir -p "$S" && git archive "$COMMIT" | tar -x -C "$S" && keep_only "$S" 2026-11-23_s5-decode-fix
 cd "$S"
@@ -46,4 +57,5 @@ CUTE_ATTN_DECODE_SPEC_ITEM=2 CUTE_ATTN_DECODE_EARLY_LOADS=1 python3 bench/decode
 CUTE_ATTN_DECODE_TRACE=1 python3 -m cute_attn.build -j 2 --only 'decode_bf16_headdim128*' --out build/trace_main
 env CUTE_ATTN_DECODE_TRACE=1 $ALL python3 -m cute_attn.build -j 2 --only 'decode_bf16_headdim128*' --out build/trace_all
 cd "$ROOT"
-du -sh .kit .snap .snap-paged-k3 .snap-decode-host .snap-decode-fix
+fi
+du -sh .kit .snap* 2>/dev/null
