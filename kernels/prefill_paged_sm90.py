@@ -72,10 +72,10 @@ assert K3_LEAD in (1, 2), f"CUTE_ATTN_PAGED_K3_LEAD: 1 or 2, got {K3_LEAD}"
 # per key block on the TMA-box path (box 16 / 64). "asm": each box is one inline-asm statement (all its column blocks'
 # cp.async.bulk.tensor, ``common/tma_box.py``; the descriptor address taken once per producer) instead of ``cute.copy``
 # per column block, which re-derives descriptor, barrier and coordinate registers per load (the descriptor addresses
-# pass through a shuffle once per producer, so ptxas keeps them in registers instead of rematerializing). "stride" (with "asm", box
-# warps > 1): warp w issues its boxes w, w + box_warps, ... (runtime box index into hoisted shuffle lanes and shared
-# offsets) instead of testing all box indices against w. "vfull": a V block is whole iff (n + 1) * tile_n <= kv_len
-# (no per-block n_tma division outside the tail)
+# pass through a shuffle once per producer, so ptxas keeps them in registers instead of rematerializing). "stride"
+# (with "asm", box warps > 1): warp w issues its boxes w, w + box_warps, ... (a runtime box index: shuffle lane and
+# shared offset) instead of testing all box indices against w. "vfull": a V block is whole iff
+# (n + 1) * tile_n <= kv_len (no per-block n_tma division outside the tail)
 BOX_LEAN = frozenset(filter(None, os.environ.get("CUTE_ATTN_PAGED_BOX_LEAN", "").split(",")))
 assert BOX_LEAN <= {"asm", "stride", "vfull"}, f"CUTE_ATTN_PAGED_BOX_LEAN: asm, stride, vfull, got {sorted(BOX_LEAN)}"
 assert "stride" not in BOX_LEAN or "asm" in BOX_LEAN, "CUTE_ATTN_PAGED_BOX_LEAN: stride needs asm"
@@ -145,7 +145,8 @@ class PrefillPagedSm90(PrefillSm90):
     Build-time A/B switches (off by default; module top): ``CUTE_ATTN_PAGED_K3`` (3 K + 2 V stages; with
     ``CUTE_ATTN_PAGED_K3_LEAD`` 2, its default, both producers issue K(first) -> Q -> K(first-1) -> [K(j+2), V(j)] ->
     V -> V, K and V on their own pipeline states), ``_TRIM``, ``_TMA_STORE_O`` (the dense kernel's diagonal-block trim
-    and O store).
+    and O store), ``CUTE_ATTN_PAGED_BOX_LEAN`` (TMA-box path: hand-issued boxes, strided box ownership, cheap whole-V
+    test; fewer producer instructions per key block).
     """
 
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
