@@ -23,6 +23,7 @@ from cutlass.cute.nvgpu import cpasync  # noqa: E402
 from .common.config import WARPGROUP_THREADS, PrefillConfig, prefill_config, with_kv_stages  # noqa: E402
 from ..layouts.paged import box_page_slot  # noqa: E402
 from .common.kv_state import KVState  # noqa: E402
+from .common.tma_box import tma_desc_addr, tma_load_box_4d  # noqa: E402
 from .common.paged_loader import (  # noqa: E402
     PagedRowGather,
     PagedTileGather,
@@ -67,6 +68,20 @@ assert K3_LEAD in (1, 2), f"CUTE_ATTN_PAGED_K3_LEAD: 1 or 2, got {K3_LEAD}"
 # CUTE_ATTN_PAGED_TRIM=1: the dense kernel's diagonal-block trim (config ``trim_diagonal``, causal; the table's value);
 # CUTE_ATTN_PAGED_TMA_STORE_O=1: O by the dense kernel's TMA store (config ``tma_store_o``). Off: the paged config turns
 # both off (``config.PAGED_OFF``: measured on the dense kernel only)
+# CUTE_ATTN_PAGED_BOX_LEAN = any of "asm", "stride", "vfull" (comma-separated; NOTES 14): fewer producer instructions
+# per key block on the TMA-box path (box 16 / 64). "asm": each box is one inline-asm statement (all its column blocks'
+# cp.async.bulk.tensor, ``common/tma_box.py``; the descriptor address taken once per producer) instead of ``cute.copy``
+# per column block, which re-derives descriptor, barrier and coordinate registers per load (the descriptor addresses
+# pass through a shuffle once per producer, so ptxas keeps them in registers instead of rematerializing). "stride"
+# (with "asm", box warps > 1): warp w issues its boxes w, w + box_warps, ... (a runtime box index: shuffle lane and
+# shared offset) instead of testing all box indices against w. "vfull": a V block is whole iff
+# (n + 1) * tile_n <= kv_len (no per-block n_tma division outside the tail)
+BOX_LEAN = frozenset(filter(None, os.environ.get("CUTE_ATTN_PAGED_BOX_LEAN", "").split(",")))
+assert BOX_LEAN <= {"asm", "stride", "vfull"}, f"CUTE_ATTN_PAGED_BOX_LEAN: asm, stride, vfull, got {sorted(BOX_LEAN)}"
+assert "stride" not in BOX_LEAN or "asm" in BOX_LEAN, "CUTE_ATTN_PAGED_BOX_LEAN: stride needs asm"
+BOX_ASM = "asm" in BOX_LEAN
+BOX_STRIDE = "stride" in BOX_LEAN
+BOX_VFULL = "vfull" in BOX_LEAN
 PAGED_KEEP = tuple(
     field for field, env in (("trim_diagonal", "CUTE_ATTN_PAGED_TRIM"), ("tma_store_o", "CUTE_ATTN_PAGED_TMA_STORE_O"))
     if os.environ.get(env, "0") == "1"
@@ -130,7 +145,8 @@ class PrefillPagedSm90(PrefillSm90):
     Build-time A/B switches (off by default; module top): ``CUTE_ATTN_PAGED_K3`` (3 K + 2 V stages; with
     ``CUTE_ATTN_PAGED_K3_LEAD`` 2, its default, both producers issue K(first) -> Q -> K(first-1) -> [K(j+2), V(j)] ->
     V -> V, K and V on their own pipeline states), ``_TRIM``, ``_TMA_STORE_O`` (the dense kernel's diagonal-block trim
-    and O store).
+    and O store), ``CUTE_ATTN_PAGED_BOX_LEAN`` (TMA-box path: hand-issued boxes, strided box ownership, cheap whole-V
+    test; fewer producer instructions per key block).
     """
 
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
@@ -451,12 +467,14 @@ class PrefillPagedSm90(PrefillSm90):
         page_div = cute.FastDivmodDivisorV2(gmem_K.shape[0])
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
         kv_state = KVState.make(pipeline.PipelineUserType.Producer, self.k_stages, self.v_stages)
+        descs = self._box_descs(tma_K, tma_V)
         first, end, step = scheduler.round_range()
         for rnd in cutlass.range(first, end, step, unroll=1):
             tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
             kv_head = tile.q_head // q_per_kv
             gK = gmem_K[None, None, kv_head, None]  # (page_size, d, num_pages) TMA coordinates
             gV = gmem_V[None, None, kv_head, None]
+            atom_K, atom_V = self._box_atoms(tma_K, tma_V, descs, kv_head)
             req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div)
             n_block_max = blocks.n_block_max(seq, tile.m_block)
             # box ids (lane p: box p's page and first slot) of the V block to load next, of the K block to load
@@ -466,7 +484,7 @@ class PrefillPagedSm90(PrefillSm90):
                 page_v, slot_v = self._box_ids(*req, n_block_max - 1, lane)
                 page_k, slot_k = self._box_ids(*req, cutlass.max(n_block_max - 2, 0), lane)
                 self._trace_tag(kv_state.k, rnd, n_block_max - 1, tidx)
-                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, warp, kv_state.k, TRACE_K_COLS)
+                self._load_boxes(pipe_k, atom_K, gK, sK, page_v, slot_v, warp, kv_state.k, TRACE_K_COLS)
             if warp == 0:
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
@@ -478,11 +496,11 @@ class PrefillPagedSm90(PrefillSm90):
                     v_state = kv_state.clone()
                     kv_state.advance()
                     self._trace_tag(kv_state.k, rnd, n_block, tidx)
-                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, warp, kv_state.k, TRACE_K_COLS)
-                    self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 1, tail, v_state.v)
+                    self._load_boxes(pipe_k, atom_K, gK, sK, page_k, slot_k, warp, kv_state.k, TRACE_K_COLS)
+                    self._load_v_boxes(pipe_v, atom_V, gV, sV, page_v, slot_v, n_block + 1, tail, v_state.v)
                     page_v, slot_v = page_k, slot_k
                     page_k, slot_k = page_pf, slot_pf
-                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, kv_state.v)
+                self._load_v_boxes(pipe_v, atom_V, gV, sV, page_v, slot_v, 0, tail, kv_state.v)
                 kv_state.advance()
         self._trace_end_p(kv_state.k, first, end, step, tidx)
 
@@ -510,12 +528,14 @@ class PrefillPagedSm90(PrefillSm90):
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
         k_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.k_stages)
         v_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.v_stages)
+        descs = self._box_descs(tma_K, tma_V)
         first, end, step = scheduler.round_range()
         for rnd in cutlass.range(first, end, step, unroll=1):
             tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
             kv_head = tile.q_head // q_per_kv
             gK = gmem_K[None, None, kv_head, None]  # (page_size, d, num_pages) TMA coordinates
             gV = gmem_V[None, None, kv_head, None]
+            atom_K, atom_V = self._box_atoms(tma_K, tma_V, descs, kv_head)
             req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div)
             n_block_max = blocks.n_block_max(seq, tile.m_block)
             # box ids (lane p: box p's page and first slot) of the next two V blocks, of the next K block and of
@@ -526,7 +546,7 @@ class PrefillPagedSm90(PrefillSm90):
                 page_v, slot_v = self._box_ids(*req, n_block_max - 1, lane)
                 page_v1, slot_v1 = self._box_ids(*req, cutlass.max(n_block_max - 2, 0), lane)
                 self._trace_tag(k_state, rnd, n_block_max - 1, tidx)
-                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, warp, k_state, TRACE_K_COLS)
+                self._load_boxes(pipe_k, atom_K, gK, sK, page_v, slot_v, warp, k_state, TRACE_K_COLS)
                 k_state.advance()
             if warp == 0:
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
@@ -535,25 +555,25 @@ class PrefillPagedSm90(PrefillSm90):
             if n_block_max > 1:
                 page_k, slot_k = self._box_ids(*req, cutlass.max(n_block_max - 3, 0), lane)
                 self._trace_tag(k_state, rnd, n_block_max - 2, tidx)
-                self._load_boxes(pipe_k, tma_K, gK, sK, page_v1, slot_v1, warp, k_state, TRACE_K_COLS)
+                self._load_boxes(pipe_k, atom_K, gK, sK, page_v1, slot_v1, warp, k_state, TRACE_K_COLS)
                 k_state.advance()
                 for i in cutlass.range(n_block_max - 2, unroll=1):
                     n_block = n_block_max - 3 - i
                     page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
                     self._trace_tag(k_state, rnd, n_block, tidx)
-                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, warp, k_state, TRACE_K_COLS)
+                    self._load_boxes(pipe_k, atom_K, gK, sK, page_k, slot_k, warp, k_state, TRACE_K_COLS)
                     k_state.advance()
-                    self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 2, tail, v_state)
+                    self._load_v_boxes(pipe_v, atom_V, gV, sV, page_v, slot_v, n_block + 2, tail, v_state)
                     v_state.advance()
                     page_v, slot_v = page_v1, slot_v1
                     page_v1, slot_v1 = page_k, slot_k
                     page_k, slot_k = page_pf, slot_pf
-                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 1, tail, v_state)
+                self._load_v_boxes(pipe_v, atom_V, gV, sV, page_v, slot_v, 1, tail, v_state)
                 v_state.advance()
-                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v1, slot_v1, 0, tail, v_state)
+                self._load_v_boxes(pipe_v, atom_V, gV, sV, page_v1, slot_v1, 0, tail, v_state)
                 v_state.advance()
             elif n_block_max > 0:
-                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, v_state)
+                self._load_v_boxes(pipe_v, atom_V, gV, sV, page_v, slot_v, 0, tail, v_state)
                 v_state.advance()
         self._trace_end_p(k_state, first, end, step, tidx)
 
@@ -565,15 +585,50 @@ class PrefillPagedSm90(PrefillSm90):
         first_row = cutlass.min(n_block * self.tile_n + lane * self.box_rows, last_box)
         return box_page_slot(mKvIdx, mKvIndptr, batch, first_row, page_div)
 
+    def _box_descs(self, tma_K, tma_V):
+        """``BOX_ASM``: the K and V descriptors' addresses, taken once per producer (else None: no IR)."""
+        if cutlass.const_expr(BOX_ASM):
+            # shuffled copies (lane 0's, the same value): ptxas keeps them in uniform registers instead of
+            # rematerializing the parameter's generic address (ULDC.64 + 2 UIADD3) at every box (NOTES 14)
+            return tuple(
+                Int64(cute.arch.shuffle_sync(Int32(d & 0xFFFFFFFF), 0)) & 0xFFFFFFFF
+                | (Int64(cute.arch.shuffle_sync(Int32(d >> 32), 0)) << 32)
+                for d in (tma_desc_addr(tma_K), tma_desc_addr(tma_V))
+            )
+        return None
+
+    def _box_atoms(self, tma_K, tma_V, descs, kv_head):
+        """What :meth:`_copy_box` takes as its ``atom``: the copy atoms, or with ``BOX_ASM`` (descriptor address,
+        kv head) pairs."""
+        if cutlass.const_expr(BOX_ASM):
+            return (descs[0], kv_head), (descs[1], kv_head)
+        return tma_K, tma_V
+
     @cute.jit
     def _copy_box(self, atom, gX, sX, page: Int32, slot: Int32, box: int, pipe, state):
-        """TMA of one box: rows ``[slot, slot + box_rows)`` of ``page`` -> rows of box ``box`` of the stage."""
-        g_box = cute.local_tile(cute.domain_offset((slot, 0), gX[None, None, page]), (self.box_rows, self.head_dim), (0, 0))
-        s_box = cute.local_tile(sX[None, None, state.index], (self.box_rows, self.head_dim), (box, 0))
-        t_s, t_g = cpasync.tma_partition(
-            atom, 0, cute.make_layout(1), cute.group_modes(s_box, 0, 2), cute.group_modes(g_box, 0, 2)
-        )
-        cute.copy(atom, t_g, t_s, tma_bar_ptr=pipe.producer_get_barrier(state))
+        """TMA of one box: rows ``[slot, slot + box_rows)`` of ``page`` -> rows of box ``box`` of the stage.
+        ``BOX_ASM``: ``atom`` is (descriptor address, kv head) and the box is one inline-asm statement."""
+        if cutlass.const_expr(BOX_ASM):
+            desc, kv_head = atom
+            # the stage (K-major, 128-byte swizzle atoms tiled rows first): row r of column block j at byte
+            # 128 * (r + j * tile_n); a box's rows are consecutive (checked against cute.copy's immediates, NOTES 14)
+            s_box = sX[None, None, state.index].iterator.toint() + box * (self.box_rows * 128)
+            mbar = pipe.producer_get_barrier(state)
+            col_elems = 128 * 8 // self.dtype.width  # a 128-byte column block
+            with cute.arch.elect_one():
+                tma_load_box_4d(
+                    desc, s_box, mbar.toint(), slot, kv_head, page,
+                    self.head_dim // col_elems, col_elems, self.tile_n * 128,
+                )
+        else:
+            g_box = cute.local_tile(
+                cute.domain_offset((slot, 0), gX[None, None, page]), (self.box_rows, self.head_dim), (0, 0)
+            )
+            s_box = cute.local_tile(sX[None, None, state.index], (self.box_rows, self.head_dim), (box, 0))
+            t_s, t_g = cpasync.tma_partition(
+                atom, 0, cute.make_layout(1), cute.group_modes(s_box, 0, 2), cute.group_modes(g_box, 0, 2)
+            )
+            cute.copy(atom, t_g, t_s, tma_bar_ptr=pipe.producer_get_barrier(state))
 
     @cute.jit
     def _load_boxes(
@@ -597,11 +652,28 @@ class PrefillPagedSm90(PrefillSm90):
             with cute.arch.elect_one():
                 cute.arch.mbarrier_arrive_and_expect_tx(pipe.producer_get_barrier(state), mine * self.tx_bytes_box)
             self._stamp_p(state, cols, 2)
-            for b in cutlass.range_constexpr(self.boxes):
-                if warp == b % self.box_warps:
-                    self._copy_box(
-                        atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe, state
-                    )
+            if cutlass.const_expr(BOX_STRIDE):
+                # warp w's boxes w, w + box_warps, ...: a runtime box index (shuffle lane, shared offset), no test
+                # of the other warps' boxes
+                for i in cutlass.range_constexpr((self.boxes + self.box_warps - 1) // self.box_warps):
+                    b = warp + self.box_warps * i
+                    if cutlass.const_expr((i + 1) * self.box_warps <= self.boxes):
+                        self._copy_box(
+                            atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe,
+                            state,
+                        )
+                    else:
+                        pg = cute.arch.shuffle_sync(page, cutlass.min(b, self.boxes - 1))
+                        sl = cute.arch.shuffle_sync(slot, cutlass.min(b, self.boxes - 1))
+                        if b < self.boxes:
+                            self._copy_box(atom, gX, sX, pg, sl, b, pipe, state)
+            else:
+                for b in cutlass.range_constexpr(self.boxes):
+                    if warp == b % self.box_warps:
+                        self._copy_box(
+                            atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe,
+                            state,
+                        )
         self._stamp_p(state, cols, 3)
 
     @cute.jit
@@ -611,12 +683,28 @@ class PrefillPagedSm90(PrefillSm90):
         the end of a page may hold anything). The gather is waited for and fenced to the async proxy before the
         one arrival, which announces the TMA bytes alone."""
         mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane, warp = tail
-        n_tma = cutlass.min((kv_len - n_block * self.tile_n) // self.box_rows, self.boxes)
-        # every block but the one holding the request's end: the K code (one acquire, no per-box checks);
-        # bench/NOTES-prefill-paged.md 7.2: +0.4-0.7 % at page 16/64 against per-box checks on every block
-        if n_tma == self.boxes:
-            self._load_boxes(pipe, atom, gX, sX, page, slot, warp, state, TRACE_V_COLS)
-        elif cutlass.const_expr(self.box_warps == 1):
+        if cutlass.const_expr(BOX_VFULL):
+            # the same test without the division (boxes * box_rows == tile_n); n_tma on the tail only
+            if (n_block + 1) * self.tile_n <= kv_len:
+                self._load_boxes(pipe, atom, gX, sX, page, slot, warp, state, TRACE_V_COLS)
+            else:
+                n_tma = cutlass.min((kv_len - n_block * self.tile_n) // self.box_rows, self.boxes)
+                self._load_v_part(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state)
+        else:
+            n_tma = cutlass.min((kv_len - n_block * self.tile_n) // self.box_rows, self.boxes)
+            # every block but the one holding the request's end: the K code (one acquire, no per-box checks);
+            # bench/NOTES-prefill-paged.md 7.2: +0.4-0.7 % at page 16/64 against per-box checks on every block
+            if n_tma == self.boxes:
+                self._load_boxes(pipe, atom, gX, sX, page, slot, warp, state, TRACE_V_COLS)
+            else:
+                self._load_v_part(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state)
+
+    @cute.jit
+    def _load_v_part(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, n_tma: Int32, tail, state):
+        """The V block holding the request's end: warp 0 loads it (:meth:`_load_v_tail`), the other box warps
+        arrive without bytes."""
+        mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane, warp = tail
+        if cutlass.const_expr(self.box_warps == 1):
             self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state)
         else:
             if warp == 0:

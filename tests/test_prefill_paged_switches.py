@@ -58,6 +58,7 @@ def paged_module(monkeypatch):
 
     assert m.K3_PATHS == frozenset() and m.PAGED_KEEP == (), "the switches are off by default"
     assert m.K3_LEAD == 2, "with K3 on, K two blocks ahead of V unless CUTE_ATTN_PAGED_K3_LEAD=1"
+    assert m.BOX_LEAN == frozenset() and not (m.BOX_ASM or m.BOX_STRIDE or m.BOX_VFULL), "CUTE_ATTN_PAGED_BOX_LEAN off"
     return m
 
 
@@ -102,4 +103,22 @@ def test_switched_gather_kernel_compiles(paged_module, monkeypatch, lead):
     monkeypatch.setattr(m, "K3_LEAD", lead)
     monkeypatch.setattr(m, "PAGED_KEEP", ("trim_diagonal", "tma_store_o"))
     spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=0)
+    assert m.compile_prefill_paged(spec) is not None
+
+
+@pytest.mark.compile
+@pytest.mark.parametrize("lean", ["asm,stride,vfull", "asm,vfull"])
+@pytest.mark.parametrize("hd,box", [(128, 16), (128, 64), (64, 16), (256, 16)])
+def test_box_lean_kernel_compiles(paged_module, monkeypatch, lean, hd, box):
+    """The TMA-box kernels with CUTE_ATTN_PAGED_BOX_LEAN (NOTES 14) compile for sm_90a: hd128 box 16 (8 boxes, 4 box
+    warps, 2 per warp), box 64 (2 boxes, one warp), hd64 box 16 (7 boxes: warp 3 has one, the stride's guarded
+    second box), hd256 box 16 (4 column blocks per box)."""
+    from cute_attn.specs import PrefillPagedSpec
+
+    m = paged_module
+    parts = set(lean.split(","))
+    monkeypatch.setattr(m, "BOX_ASM", "asm" in parts)
+    monkeypatch.setattr(m, "BOX_STRIDE", "stride" in parts)
+    monkeypatch.setattr(m, "BOX_VFULL", "vfull" in parts)
+    spec = PrefillPagedSpec(dtype="bf16", head_dim=hd, head_dim_v=hd, causal=True, tma_box_rows=box)
     assert m.compile_prefill_paged(spec) is not None
