@@ -1,16 +1,17 @@
 #!/bin/bash
-# Session 5: build, on the CPU box, the four snapshots the next session's device calls carry (NEXT-SESSION.md).
+# Session 5: build, on the CPU box, the five snapshots the next session's device calls carry (NEXT-SESSION.md).
 #   bash bench/results/2026-11-23_s5/build_all.sh [COMMIT [WHICH...]]   (~20 min on 2 cores; nothing else building)
-# WHICH: any of main paged-k3 decode-host decode-fix (default: all four)
+# WHICH: any of main paged-k3 paged-box decode-host decode-fix (default: all five)
 # .snap               main at COMMIT, every shipped variant (calls 1 and 4)
 # .snap-paged-k3      the paged-k3 A/B snapshot (call 2; bench/results/2026-11-23_s5-paged-k3/build_snapshot.sh)
+# .snap-paged-box     the paged BOX_LEAN A/B snapshot (call 6; bench/results/2026-11-23_s5-paged-box/build_snapshot.sh)
 # .snap-decode-host   the decode host A/B snapshot (call 3; bench/results/2026-11-23_s5-decode-host/next_call.sh's header)
 # .snap-decode-fix    the decode kernel A/B snapshot (call 5; bench/results/2026-11-23_s5-decode-fix/next_call.sh's header)
 set -eu
 ROOT=$(git rev-parse --show-toplevel)
 COMMIT=${1:-HEAD}
 shift || true
-WHICH=${*:-main paged-k3 decode-host decode-fix}
+WHICH=${*:-main paged-k3 paged-box decode-host decode-fix}
 want() { [[ " $WHICH " == *" $1 "* ]]; }
 cd "$ROOT"
 keep_only() {  # a snapshot keeps only the results folder its call script lives in
@@ -25,6 +26,10 @@ fi
 # 2. .snap-paged-k3
 if want paged-k3; then
 bash bench/results/2026-11-23_s5-paged-k3/build_snapshot.sh "$ROOT/.snap-paged-k3" "$COMMIT"
+fi
+# 2b. .snap-paged-box
+if want paged-box; then
+bash bench/results/2026-11-23_s5-paged-box/build_snapshot.sh "$ROOT/.snap-paged-box" "$COMMIT"
 fi
 # 3. .snap-decode-host (its "before" is eb86397, session 4's final tree)
 if want decode-host; then
