@@ -274,6 +274,21 @@ class PrefillPagedSm90(PrefillSm90):
 
     # ------------------------------------------------------------------------------------ producer: gathers
 
+    def _gather_setup(self, mQ: cute.Tensor, mK: cute.Tensor, sK: cute.Tensor, sV: cute.Tensor, ptid: Int32):
+        """What both gather producers compute once (traced inline): the warp index, query heads per KV head, the page
+        divisor, the cache's page / row / head strides in bytes, and the thread's shared addresses of stage 0 of K and
+        V (its chunk's column in every row)."""
+        return (
+            cute.arch.make_warp_uniform(cute.arch.warp_idx()),
+            mQ.shape[2] // mK.shape[2],
+            cute.FastDivmodDivisorV2(mK.shape[1]),
+            Int64(mK.stride[0]) * self.gather.elem_bytes,
+            Int64(mK.stride[1]) * self.gather.elem_bytes,
+            Int64(mK.stride[2]) * self.gather.elem_bytes,
+            self.gather.smem_thread(sK.iterator.toint(), ptid),
+            self.gather.smem_thread(sV.iterator.toint(), ptid),
+        )
+
     @cute.jit
     def produce_gathers(
         self,
@@ -289,15 +304,9 @@ class PrefillPagedSm90(PrefillSm90):
         sQ, sK, sV = smem
         pipe_q, pipe_k, pipe_v = pipes
         mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
-        warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
-        q_per_kv = mQ.shape[2] // mK.shape[2]
-        page_div = cute.FastDivmodDivisorV2(mK.shape[1])
-        page_stride = Int64(mK.stride[0]) * self.gather.elem_bytes
-        row_stride = Int64(mK.stride[1]) * self.gather.elem_bytes
-        head_stride = Int64(mK.stride[2]) * self.gather.elem_bytes
-        # the thread's shared addresses (stage 0) and its chunk's column in every row
-        s_k = self.gather.smem_thread(sK.iterator.toint(), ptid)
-        s_v = self.gather.smem_thread(sV.iterator.toint(), ptid)
+        warp_idx, q_per_kv, page_div, page_stride, row_stride, head_stride, s_k, s_v = self._gather_setup(
+            mQ, mK, sK, sV, ptid
+        )
         # byte offsets (lane-owned rows) of the V block to copy next, the K block to copy next and the one after
         off_v = self.gather.make_offsets()
         off_k = self.gather.make_offsets()
@@ -361,14 +370,9 @@ class PrefillPagedSm90(PrefillSm90):
         sQ, sK, sV = smem
         pipe_q, pipe_k, pipe_v = pipes
         mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
-        warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
-        q_per_kv = mQ.shape[2] // mK.shape[2]
-        page_div = cute.FastDivmodDivisorV2(mK.shape[1])
-        page_stride = Int64(mK.stride[0]) * self.gather.elem_bytes
-        row_stride = Int64(mK.stride[1]) * self.gather.elem_bytes
-        head_stride = Int64(mK.stride[2]) * self.gather.elem_bytes
-        s_k = self.gather.smem_thread(sK.iterator.toint(), ptid)
-        s_v = self.gather.smem_thread(sV.iterator.toint(), ptid)
+        warp_idx, q_per_kv, page_div, page_stride, row_stride, head_stride, s_k, s_v = self._gather_setup(
+            mQ, mK, sK, sV, ptid
+        )
         # byte offsets (lane-owned rows) of the next two V blocks (off_v, off_v1), of the next K block and the one
         # after it
         off_v = self.gather.make_offsets()
