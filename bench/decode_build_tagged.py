@@ -13,7 +13,7 @@ import sys
 
 import torch
 
-from cute_attn.artifacts import _link_libraries, run_cxx
+from cute_attn.artifacts import link_compiled
 from cute_attn.decode import _decode_spec
 
 
@@ -22,15 +22,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     spec = _decode_spec(torch.bfloat16, 128)
     name = f"{spec.name}__{tag}"
-    compiled = spec.compile()
-    obj = os.path.join(out, f".{name}.o")
-    so = os.path.join(out, f"{name}.so")
-    compiled.export_to_c(obj, function_name=name)
-    cmd = ["g++", "-shared", "-o", f"{so}.{os.getpid()}.tmp", obj]
-    for lib in _link_libraries():
-        cmd += [f"-L{os.path.dirname(lib)}", f"-l{os.path.basename(lib)[3:].rsplit('.so', 1)[0]}"]
-    cmd.append("-Wl,-rpath,$ORIGIN")
-    run_cxx(cmd, so, f"linking {name}", scratch=(obj,))
+    so = link_compiled(spec.compile(), out, name)
     print(so)
 
 

@@ -28,7 +28,7 @@ def build(directory: str) -> None:
     from cutlass import Float32, Int32
 
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from cute_attn.artifacts import _link_libraries, run_cxx
+    from cute_attn.artifacts import link_compiled
 
     @cute.jit
     def t11(a0: cute.Tensor, a1: cute.Tensor, a2: cute.Tensor, a3: cute.Tensor, a4: cute.Tensor, a5: cute.Tensor,
@@ -57,14 +57,7 @@ def build(directory: str) -> None:
         }
         for name, c in compiled.items():
             sym = f"ffi_{name}_{dev}"
-            obj = os.path.join(directory, f".{sym}.o")
-            so = os.path.join(directory, f"{sym}.so")
-            c.export_to_c(obj, function_name=sym)
-            cmd = ["g++", "-shared", "-o", f"{so}.{os.getpid()}.tmp", obj]
-            for lib in _link_libraries():
-                cmd += [f"-L{os.path.dirname(lib)}", f"-l{os.path.basename(lib)[3:].rsplit('.so', 1)[0]}"]
-            cmd.append("-Wl,-rpath,$ORIGIN")
-            run_cxx(cmd, so, f"linking {sym}", scratch=(obj,))
+            so = link_compiled(c, directory, sym)
             print("built", so)
 
 

@@ -140,6 +140,20 @@ def _link_libraries() -> list[str]:
     return cute.runtime.find_runtime_libraries(enable_tvm_ffi=True)
 
 
+def link_compiled(compiled, directory: str, symbol: str) -> str:
+    """Export a compiled DSL function as the TVM-FFI function ``symbol`` and link ``<directory>/<symbol>.so`` against
+    the DSL runtime libraries (found beside it at load time: rpath ``$ORIGIN``); returns the library's path."""
+    obj = os.path.join(directory, f".{symbol}.{os.getpid()}.o")
+    so = os.path.join(directory, f"{symbol}.so")
+    compiled.export_to_c(obj, function_name=symbol)
+    cmd = ["g++", "-shared", "-o", f"{so}.{os.getpid()}.tmp", obj]
+    for lib in _link_libraries():
+        cmd += [f"-L{os.path.dirname(lib)}", f"-l{os.path.basename(lib)[3:].rsplit('.so', 1)[0]}"]
+    cmd.append("-Wl,-rpath,$ORIGIN")
+    run_cxx(cmd, so, f"linking {symbol}", scratch=(obj,))
+    return so
+
+
 def export_artifact(spec: KernelSpec, directory: str, keep_ptx: bool = False) -> dict:
     """Compile ``spec`` with the DSL, link ``<name>.so`` into ``directory``; return its manifest entry.
 
@@ -149,15 +163,7 @@ def export_artifact(spec: KernelSpec, directory: str, keep_ptx: bool = False) ->
     t0 = time.perf_counter()
     compiled = spec.compile()
     seconds = time.perf_counter() - t0
-    obj = os.path.join(directory, f".{spec.name}.{os.getpid()}.o")
-    so = os.path.join(directory, f"{spec.name}.so")
-    compiled.export_to_c(obj, function_name=spec.name)
-    libs = _link_libraries()
-    cmd = ["g++", "-shared", "-o", f"{so}.{os.getpid()}.tmp", obj]
-    for lib in libs:
-        cmd += [f"-L{os.path.dirname(lib)}", f"-l{os.path.basename(lib)[3:].rsplit('.so', 1)[0]}"]
-    cmd.append("-Wl,-rpath,$ORIGIN")
-    run_cxx(cmd, so, f"linking {spec.name}", scratch=(obj,))
+    so = link_compiled(compiled, directory, spec.name)
     if keep_ptx:
         ptx = getattr(compiled, "__ptx__", None)
         if ptx and os.path.isfile(ptx):  # the DSL may hand back the path of the PTX it kept
