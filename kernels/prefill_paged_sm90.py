@@ -65,9 +65,10 @@ K3_MAX_HEAD_DIM = 128
 # turn, and the third K stage buys K only the time between that release and K's own (~ one S GEMM)
 K3_LEAD = int(os.environ.get("CUTE_ATTN_PAGED_K3_LEAD", "2"))
 assert K3_LEAD in (1, 2), f"CUTE_ATTN_PAGED_K3_LEAD: 1 or 2, got {K3_LEAD}"
-# CUTE_ATTN_PAGED_TRIM=1: the dense kernel's diagonal-block trim (config ``trim_diagonal``, causal; the table's value);
-# CUTE_ATTN_PAGED_TMA_STORE_O=1: O by the dense kernel's TMA store (config ``tma_store_o``). Off: the paged config turns
-# both off (``config.PAGED_OFF``: measured on the dense kernel only)
+# CUTE_ATTN_PAGED_TRIM / CUTE_ATTN_PAGED_TMA_STORE_O: the dense kernel's diagonal-block trim (config ``trim_diagonal``,
+# causal; the table's value) and its TMA store of O (config ``tma_store_o``). On by default since session 6 (H100,
+# 3 processes: +2-5 % at 16 x 1k for every page size, within noise elsewhere; NOTES-prefill-paged 15); "0" turns one
+# off (the paged config then takes ``config.PAGED_OFF``'s value)
 # CUTE_ATTN_PAGED_BOX_LEAN = any of "asm", "stride", "vfull" (comma-separated; NOTES 14): fewer producer instructions
 # per key block on the TMA-box path (box 16 / 64). "asm": each box is one inline-asm statement (all its column blocks'
 # cp.async.bulk.tensor, ``common/tma_box.py``; the descriptor address taken once per producer) instead of ``cute.copy``
@@ -84,7 +85,7 @@ BOX_STRIDE = "stride" in BOX_LEAN
 BOX_VFULL = "vfull" in BOX_LEAN
 PAGED_KEEP = tuple(
     field for field, env in (("trim_diagonal", "CUTE_ATTN_PAGED_TRIM"), ("tma_store_o", "CUTE_ATTN_PAGED_TMA_STORE_O"))
-    if os.environ.get(env, "0") == "1"
+    if os.environ.get(env, "1") != "0"
 )
 
 
@@ -140,12 +141,12 @@ class PrefillPagedSm90(PrefillSm90):
     aliased) were both slower, not kept.
     Registers (2 consumer warpgroups, producer / consumers): ``WIDE_REGISTER_BUDGET`` (72 / 216) for the gathers up
     to hd128 (switch ``WIDE_GATHERS``), else ``NARROW_REGISTER_BUDGET`` (40 / 232).
-    O: the predicated 16-byte stores of every epilogue part (``prefill_config(paged=True)`` turns ``tma_store_o``
-    off; the dense kernel's TMA store with ``CUTE_ATTN_PAGED_TMA_STORE_O=1``, unmeasured here).
+    O and the causal diagonal: the dense kernel's TMA store of O and diagonal-block trim (the table's values; on since
+    session 6, switches ``CUTE_ATTN_PAGED_TMA_STORE_O=0`` / ``CUTE_ATTN_PAGED_TRIM=0`` turn them off).
     Build-time A/B switches (off by default; module top): ``CUTE_ATTN_PAGED_K3`` (3 K + 2 V stages; with
     ``CUTE_ATTN_PAGED_K3_LEAD`` 2, its default, both producers issue K(first) -> Q -> K(first-1) -> [K(j+2), V(j)] ->
-    V -> V, K and V on their own pipeline states), ``_TRIM``, ``_TMA_STORE_O`` (the dense kernel's diagonal-block trim
-    and O store), ``CUTE_ATTN_PAGED_BOX_LEAN`` (TMA-box path: hand-issued boxes, strided box ownership, cheap whole-V
+    V -> V, K and V on their own pipeline states; measured 1-2 % slower at page 1 in session 6),
+    ``CUTE_ATTN_PAGED_BOX_LEAN`` (TMA-box path: hand-issued boxes, strided box ownership, cheap whole-V
     test; fewer producer instructions per key block).
     """
 

@@ -111,7 +111,10 @@ def test_split_equals_unsplit(rng, monkeypatch):
     w.plan(indptr, indices, last, hq, hk, d, ps)
     assert w._plan.work.num_splits > 0
     split_o, split_l = w.run(q, cache, return_lse=True)
-    monkeypatch.setattr(D, "_num_sms", lambda device: 1)  # either planner, one CTA: nothing split
+    # either planner, one CTA: nothing split. A fresh wrapper: a wrapper keeps the SM count of its first plan() with
+    # the same scalar arguments (cached with their checks), so re-planning `w` would not see the patched count
+    monkeypatch.setattr(D, "_num_sms", lambda device: 1)
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
     w.plan(indptr, indices, last, hq, hk, d, ps)
     assert w._plan.work.num_splits == 0
     whole_o, whole_l = w.run(q, cache, return_lse=True)

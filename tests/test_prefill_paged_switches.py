@@ -56,7 +56,8 @@ def paged_module(monkeypatch):
     pytest.importorskip("cutlass")
     from cute_attn.kernels import prefill_paged_sm90 as m
 
-    assert m.K3_PATHS == frozenset() and m.PAGED_KEEP == (), "the switches are off by default"
+    assert m.K3_PATHS == frozenset(), "K3 is off by default"
+    assert m.PAGED_KEEP == ("trim_diagonal", "tma_store_o"), "the trim and the TMA store of O are on by default"
     assert m.K3_LEAD == 2, "with K3 on, K two blocks ahead of V unless CUTE_ATTN_PAGED_K3_LEAD=1"
     assert m.BOX_LEAN == frozenset() and not (m.BOX_ASM or m.BOX_STRIDE or m.BOX_VFULL), "CUTE_ATTN_PAGED_BOX_LEAN off"
     return m
@@ -71,7 +72,10 @@ def test_kernel_stage_counts(paged_module, monkeypatch, paths):
         on = ("box" if box else "gather") in m.K3_PATHS and hd <= m.K3_MAX_HEAD_DIM
         assert (op.k_stages, op.v_stages) == ((3, 2) if on else (2, 2)), (hd, box)
         assert op.k_lead == (2 if on else 1)
-        assert not op.trim_diagonal and not op._tma_store_o_cfg
+        table = prefill_config(hd, hd, True, paged=True, paged_keep=("trim_diagonal", "tma_store_o"))
+        assert (op.trim_diagonal, op._tma_store_o_cfg) == (table.trim_diagonal, table.tma_store_o), (hd, box)
+        if hd == 128:  # the case measured (NOTES-prefill-paged 15): both on
+            assert op.trim_diagonal and op._tma_store_o_cfg
         assert op._separate_o_cfg == (hd <= 128)
 
 
