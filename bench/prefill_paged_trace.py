@@ -8,13 +8,12 @@ into a directory of its own):
         --only 'prefill_paged_bf16_headdim128_headdimv128_causal_tmaboxrows*' \\
         --only 'prefill_bf16_headdim128_headdimv128_causal_sm90a'
     python3 -m bench.prefill_paged_trace --trace-dir build/trace [--pages 1 16 64] [--no-dense] [--json t.json]
-        [--k-stages 3] [--normal-dir DIR]
+        [--normal-dir DIR]
 
 Each kernel (dense, page 1 / 16 / 64 on shuffled page ids; 4 x 4k hd128 causal bf16, 16 heads) runs from the trace
 build after a warm-up (steady power-capped clock), its output checked bitwise against the normal dense build's;
 ``--reps`` traced launches are kept. Per CTA, record k is the k-th K block of its stream (tiles in order); with 2
-K stages block k + 2 reuses block k's K stage (``--k-stages 3``: the paged kernels of a ``CUTE_ATTN_PAGED_K3`` build,
-block k + 3; "k+2" below reads "k + K stages"). The paged kernels' untraced launches (``event_us_normal``) come from
+stages block k + 2 reuses block k's K stage. The paged kernels' untraced launches (``event_us_normal``) come from
 the API's build, or from ``--normal-dir``. Durations (SM cycles; ns at the CTA's own clock rate from
 globaltimer over its lifetime), pooled over CTAs, blocks and launches:
 
@@ -64,10 +63,9 @@ def _u32(x):
     return np.asarray(x, dtype=np.int64) & 0xFFFFFFFF
 
 
-def cta_stats(words: np.ndarray, stages: int = STAGES) -> dict:
+def cta_stats(words: np.ndarray) -> dict:
     """Durations (cycles) of one CTA's area (``TR_CTA_WORDS`` int32 words): {stat: array}, plus the steady subset
-    under ``<stat>/steady``, and ``ns_per_cycle``. ``stages``: the kernel's K stages (block k + stages refills block
-    k's stage)."""
+    under ``<stat>/steady``, and ``ns_per_cycle``."""
     w = np.asarray(words, dtype=np.int64)
     h = w[:TR_HEADER]
     clk0 = h[H_P_CLK0]
@@ -98,8 +96,8 @@ def cta_stats(words: np.ndarray, stages: int = STAGES) -> dict:
     out["p_issue_all"] = (lasts.max(1) - t[:, R_PK_FIRST])[multi]
     out["p_warp_skew"] = (lasts.max(1) - lasts.min(1))[multi]
     out["p_last_all_to_cgot"] = (land - lasts.max(1))[multi & waited]
-    a = np.arange(max(n - stages, 0))
-    b = a + stages
+    a = np.arange(max(n - STAGES, 0))
+    b = a + STAGES
     out["rel_to_pacq"] = t[b, R_PK_GOT] - release[a]
     out["roundtrip"] = land[b] - release[a]
     out["budget"] = k_wait[b].min(1) - release[a]
@@ -114,7 +112,7 @@ def cta_stats(words: np.ndarray, stages: int = STAGES) -> dict:
     return out
 
 
-def summarize(areas: list[np.ndarray], stages: int = STAGES) -> dict:
+def summarize(areas: list[np.ndarray]) -> dict:
     """Pooled percentiles over the CTAs of all launches: {stat: {"cyc": [p10, p50, p90, p99, mean], "ns": ...}}."""
     pooled: dict[str, list] = {}
     rates, blocks, spans, smids = [], 0, [], set()
@@ -123,7 +121,7 @@ def summarize(areas: list[np.ndarray], stages: int = STAGES) -> dict:
         g1 = _u32(area[:, H_C_GT1])
         spans.append(float(_u32(g1 - g0.min()).max()))
         for cta in area:
-            s = cta_stats(cta, stages)
+            s = cta_stats(cta)
             rates.append(s.pop("ns_per_cycle"))
             blocks += s.pop("blocks")
             s.pop("first_blocks")
@@ -192,7 +190,7 @@ def traced_dense(build, w, q, k, v, out):
     return lambda: fn(*args), trace
 
 
-def run_kernel(name, launch, trace, normal, out, ref, reps: int, warm_s: float, stages: int = STAGES):
+def run_kernel(name, launch, trace, normal, out, ref, reps: int, warm_s: float):
     """Warm-up (traced and normal launches alternating), ``reps`` traced launches (trace zeroed before each), the
     output check, and the event time of traced vs normal launches."""
     t0 = time.perf_counter()
@@ -215,7 +213,7 @@ def run_kernel(name, launch, trace, normal, out, ref, reps: int, warm_s: float, 
         if not torch.equal(out, ref):
             raise AssertionError(f"{name}: the trace build's output differs from the normal dense kernel's")
         areas.append(trace.cpu().numpy().copy())
-    res = summarize(areas, stages)
+    res = summarize(areas)
     res["event_us_trace"] = float(np.median(ev_t))
     res["event_us_normal"] = float(np.median(ev_n))
     return res, areas
@@ -237,7 +235,6 @@ def main(argv=None):
     p.add_argument("--json")
     p.add_argument("--raw", help="npz of every kernel's raw trace areas (launches, ctas, words up to the last record)")
     p.add_argument("--raw-launches", type=int, default=1, help="launches per kernel kept in --raw")
-    p.add_argument("--k-stages", type=int, default=STAGES, help="K stages of the paged kernels (3: CUTE_ATTN_PAGED_K3)")
     p.add_argument("--normal-dir", help="artifact directory of the paged kernels' untraced launches (default: the "
                    "API's)")
     args = p.parse_args(argv)
@@ -251,7 +248,7 @@ def main(argv=None):
     if not args.no_dense:
         wd = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
         wd.plan(qo, qo, heads, heads, d, causal=True, q_data_type=torch.bfloat16)
-        kernels.append(("dense", *traced_dense(build, wd, q, k, v, out), fns["dense"], STAGES))
+        kernels.append(("dense", *traced_dense(build, wd, q, k, v, out), fns["dense"]))
     for ps in args.pages:
         cache, indptr, ids, last = paged_copy(k, v, lens, ps, gen, True)
         w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
@@ -261,11 +258,11 @@ def main(argv=None):
             normal = lambda w=w, cache=cache: w.run(q, cache, out=out)  # noqa: E731
         else:
             normal = traced_paged(normal_build, w, q, cache, out)[0]  # an LSE with unused spare words
-        kernels.append((f"page{ps}", launch, trace, normal, args.k_stages))
+        kernels.append((f"page{ps}", launch, trace, normal))
     rows, raw = [], {}
-    for name, launch, trace, normal, stages in kernels:
-        res, areas = run_kernel(name, launch, trace, normal, out, ref, args.reps, args.warm_s, stages)
-        row = {"kernel": name, "case": f"{args.batch} x {args.seqlen}", "k_stages": stages, **res}
+    for name, launch, trace, normal in kernels:
+        res, areas = run_kernel(name, launch, trace, normal, out, ref, args.reps, args.warm_s)
+        row = {"kernel": name, "case": f"{args.batch} x {args.seqlen}", **res}
         rows.append(row)
         used = TR_HEADER + TR_REC * int(max(a[:, H_P_COUNT].max() for a in areas))
         raw[name] = np.stack(areas[: args.raw_launches])[:, :, :min(used, TR_CTA_WORDS)]

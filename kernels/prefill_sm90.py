@@ -21,7 +21,6 @@ from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
 from .common.config import WARPGROUP_THREADS, PrefillConfig, prefill_config  # noqa: E402
-from .common.kv_state import KVState  # noqa: E402
 from .common.mask import AttentionMask, BlockRange  # noqa: E402
 from .common.named_barriers import PrefillBarrier  # noqa: E402
 from .common.seqlen import SeqlenInfo  # noqa: E402
@@ -99,10 +98,9 @@ class PrefillSm90:
       GEMM completed, so the next tile's Q loads under the last PV and the epilogue; where sO aliases sQ
       (hd256, and subclasses with their own launch) released after the epilogue has read sO back.
     - the next tile's work row and ``cu_seqlens`` are read at the start of the current tile (``_fetch_tile``).
-    - ``k``, ``v``: ``k_stages`` / ``v_stages`` (2 / 2 in the table) K and V tiles; one key block's K and V share
-      the pipeline count (``KVState``: one state where the stage counts agree, else one per pipeline). K is
-      released as soon as S = Q K^T completed, V after O += P V completed. The pipeline state runs on
-      across tiles, so the producer prefetches the next tile's first K during the epilogue.
+    - ``k``, ``v``: ``stages`` (2) each, K and V tiles of one key block share the stage index (one pipeline
+      state serves both). K is released as soon as S = Q K^T completed, V after O += P V completed. The
+      pipeline state runs on across tiles, so the producer prefetches the next tile's first K during the epilogue.
 
     Registers (``setmaxnreg``): producer warpgroup drops to ``producer_regs``, consumers rise to
     ``consumer_regs`` (config.py: 24 / 240 with two consumer warpgroups).
@@ -130,8 +128,7 @@ class PrefillSm90:
         cfg = self._config(head_dim, head_dim_v, causal, tile_m)
         self.tile_m = cfg.tile_m
         self.tile_n = cfg.tile_n
-        self.k_stages = cfg.k_stages
-        self.v_stages = cfg.v_stages
+        self.stages = cfg.stages
         self.consumer_wgs = cfg.consumer_wgs
         self.pingpong = cfg.pingpong and cfg.consumer_wgs in (2, 3)
         self.producer_regs = cfg.producer_regs
@@ -175,8 +172,8 @@ class PrefillSm90:
     def _layouts(self):
         return (
             self._smem_layout(self.tile_m, self.head_dim),
-            self._smem_layout(self.tile_n, self.head_dim, self.k_stages),
-            self._smem_layout(self.tile_n, self.head_dim_v, self.v_stages),
+            self._smem_layout(self.tile_n, self.head_dim, self.stages),
+            self._smem_layout(self.tile_n, self.head_dim_v, self.stages),
             self._smem_layout(self.tile_m, self.head_dim_v),
         )
 
@@ -200,8 +197,8 @@ class PrefillSm90:
 
         fields = {
             "mbar_q": cute.struct.MemRange[cutlass.Int64, 2],
-            "mbar_k": cute.struct.MemRange[cutlass.Int64, 2 * self.k_stages],
-            "mbar_v": cute.struct.MemRange[cutlass.Int64, 2 * self.v_stages],
+            "mbar_k": cute.struct.MemRange[cutlass.Int64, 2 * self.stages],
+            "mbar_v": cute.struct.MemRange[cutlass.Int64, 2 * self.stages],
             "sQ": buf(sQ_layout),
             "sK": buf(sK_layout),
             "sV": buf(sV_layout),
@@ -423,18 +420,16 @@ class PrefillSm90:
         cpasync.prefetch_descriptor(tma_V)
 
     def _kv_pipelines(self, storage):
-        """The K and V pipelines (``k_stages`` / ``v_stages``): TMA producer (one arrival with the tile's bytes), one
+        """The K and V pipelines (``stages`` each): TMA producer (one arrival with the tile's bytes), one
         elected release per consumer warp."""
         return [
             pipeline.PipelineTmaAsync.create(
-                barrier_storage=mbar.data_ptr(), num_stages=stages,
+                barrier_storage=mbar.data_ptr(), num_stages=self.stages,
                 producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 1),
                 consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_warps),
                 tx_count=tx, defer_sync=True,
             )
-            for mbar, tx, stages in (
-                (storage.mbar_k, self.tx_bytes_k, self.k_stages), (storage.mbar_v, self.tx_bytes_v, self.v_stages)
-            )
+            for mbar, tx in ((storage.mbar_k, self.tx_bytes_k), (storage.mbar_v, self.tx_bytes_v))
         ]
 
     # ------------------------------------------------------------------------------------ producer
@@ -458,7 +453,7 @@ class PrefillSm90:
             tma_K, mK, tma_V, mV = kv
             q_per_kv = mQ.shape[2] // mK.shape[2]
             q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
-            kv_state = KVState.make(pipeline.PipelineUserType.Producer, self.k_stages, self.v_stages)
+            kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
             first, end, step = scheduler.round_range()
             for rnd in cutlass.range(first, end, step, unroll=1):
                 tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
@@ -471,8 +466,8 @@ class PrefillSm90:
 
                 n_block_max = blocks.n_block_max(seq, tile.m_block)
                 if n_block_max > 0:
-                    self._trace_tag(kv_state.k, rnd, n_block_max - 1, tidx)
-                    self._load(pipe_k, tma_K, tKgK, tKsK, n_block_max - 1, kv_state.k, TRACE_K_COLS)
+                    self._trace_tag(kv_state, rnd, n_block_max - 1, tidx)
+                    self._load(pipe_k, tma_K, tKgK, tKsK, n_block_max - 1, kv_state, TRACE_K_COLS)
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
                 q_state.advance()
                 if n_block_max > 0:
@@ -481,12 +476,12 @@ class PrefillSm90:
                         n_block = n_block_max - 2 - i
                         v_state = kv_state.clone()
                         kv_state.advance()
-                        self._trace_tag(kv_state.k, rnd, n_block, tidx)
-                        self._load(pipe_k, tma_K, tKgK, tKsK, n_block, kv_state.k, TRACE_K_COLS)
-                        self._load(pipe_v, tma_V, tVgV, tVsV, n_block + 1, v_state.v, TRACE_V_COLS)
-                    self._load(pipe_v, tma_V, tVgV, tVsV, 0, kv_state.v, TRACE_V_COLS)
+                        self._trace_tag(kv_state, rnd, n_block, tidx)
+                        self._load(pipe_k, tma_K, tKgK, tKsK, n_block, kv_state, TRACE_K_COLS)
+                        self._load(pipe_v, tma_V, tVgV, tVsV, n_block + 1, v_state, TRACE_V_COLS)
+                    self._load(pipe_v, tma_V, tVgV, tVsV, 0, kv_state, TRACE_V_COLS)
                     kv_state.advance()
-            self._trace_end_p(kv_state.k, first, end, step, tidx)
+            self._trace_end_p(kv_state, first, end, step, tidx)
 
     @cute.jit
     def _producer_tile(self, walk: tuple, rnd: Int32, tma_Q, mQ, sQ):
@@ -554,7 +549,7 @@ class PrefillSm90:
         tSrQ = wg_mma_qk.make_fragment_A(wg_mma_qk.partition_A(sQ))
         tSrK = wg_mma_qk.make_fragment_B(wg_mma_qk.partition_B(sK))
         sVt = cute.composition(
-            sV, cute.make_ordered_layout((self.head_dim_v, self.tile_n, self.v_stages), order=(1, 0, 2))
+            sV, cute.make_ordered_layout((self.head_dim_v, self.tile_n, self.stages), order=(1, 0, 2))
         )
         tOrVt = wg_mma_pv.make_fragment_B(wg_mma_pv.partition_B(sVt))
         acc_O = cute.make_rmem_tensor(wg_mma_pv.partition_shape_C((self.tile_m, self.head_dim_v)), Float32)
@@ -576,7 +571,7 @@ class PrefillSm90:
                 cute.arch.barrier_arrive(barrier_id=int(PrefillBarrier.CONSUMER_WG0), number_of_threads=self.PINGPONG_THREADS)
 
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, 1)
-        kv_state = KVState.make(pipeline.PipelineUserType.Consumer, self.k_stages, self.v_stages)
+        kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, self.stages)
         first, end, step = scheduler.round_range()
         # the work row and request bounds of the next tile load at the start of this one (their latency hides
         # under its GEMMs instead of sitting between two tiles)
@@ -592,7 +587,7 @@ class PrefillSm90:
             if n_block_max > 0:
                 # first visited block: key-length (and causal) mask, no PV yet
                 self._stamp_c(kv_state.count, Tr.CK_WAIT, wg)
-                pipe_k.consumer_wait(kv_state.k)
+                pipe_k.consumer_wait(kv_state)
                 self._stamp_c(kv_state.count, Tr.CK_GOT, wg)
                 acc_S = self._new_acc_S(tiled_mma_qk)
                 if const_expr(self.trim_diagonal):
@@ -601,20 +596,20 @@ class PrefillSm90:
                     cols = row_end + seq.kv_len - seq.q_len - (n_block_max - 1) * self.tile_n
                     if cols > self.trim_n:
                         self._first_block(
-                            tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.k.index], tOrP, mask, softmax,
+                            tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], tOrP, mask, softmax,
                             seq, m_block, n_block_max - 1,
                         )
                     else:
                         self._first_block_trimmed(
-                            trim, acc_S, tSrQ, kv_state.k.index, tOrP, mask, softmax, seq, m_block, n_block_max - 1,
+                            trim, acc_S, tSrQ, kv_state.index, tOrP, mask, softmax, seq, m_block, n_block_max - 1,
                             cols > 0,
                         )
                 else:
                     self._first_block(
-                        tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.k.index], tOrP, mask, softmax, seq,
+                        tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, kv_state.index], tOrP, mask, softmax, seq,
                         m_block, n_block_max - 1,
                     )
-                pipe_k.consumer_release(kv_state.k)
+                pipe_k.consumer_release(kv_state)
                 self._stamp_c(kv_state.count, Tr.CK_REL, wg)
                 row_scale.fill(1.0)
 
@@ -640,7 +635,7 @@ class PrefillSm90:
                     # the no-step path and would serialize every wgmma, C7514)
                     warpgroup.wait_group(0)
                     if n_free > 0:
-                        pipe_v.consumer_release(self._prev_stage(kv_state.v))
+                        pipe_v.consumer_release(self._prev_stage(kv_state))
                     if odd:
                         tOrP.store(tOrP2.load())
                 else:
@@ -656,10 +651,10 @@ class PrefillSm90:
                 if const_expr(self.rescale_before_pv):
                     self._rescale_O(acc_O, row_scale)
                 self._stamp_c(kv_state.count, Tr.CV_WAIT, wg, 1)
-                pipe_v.consumer_wait(kv_state.v)
+                pipe_v.consumer_wait(kv_state)
                 self._stamp_c(kv_state.count, Tr.CV_GOT, wg, 1)
-                gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, kv_state.v.index], False, 0)
-                pipe_v.consumer_release(kv_state.v)
+                gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, kv_state.index], False, 0)
+                pipe_v.consumer_release(kv_state)
                 kv_state.advance()
             else:
                 if const_expr(self.separate_o):
@@ -745,7 +740,7 @@ class PrefillSm90:
         mma,
         pipe_k: pipeline.PipelineAsync,
         pipe_v: pipeline.PipelineAsync,
-        kv_state: KVState,
+        kv_state: pipeline.PipelineState,
         softmax: OnlineSoftmax,
         mask: AttentionMask,
         seq: SeqlenInfo,
@@ -761,17 +756,17 @@ class PrefillSm90:
         acc_O, tOrP, row_scale = mma[5], mma[6], mma[7]
         v_state = kv_state.clone()
         kv_state.advance()
-        acc_S = self._issue_s(mma, pipe_k, kv_state.k, wg)
+        acc_S = self._issue_s(mma, pipe_k, kv_state, wg)
         if const_expr(self.rescale_before_pv):
             self._rescale_O(acc_O, row_scale)
-        self._issue_pv(mma, tOrP, pipe_k, pipe_v, kv_state.k, v_state.v, wg)
+        self._issue_pv(mma, tOrP, pipe_k, pipe_v, kv_state, v_state, wg)
         if const_expr(causal_mask):
             mask.apply(acc_S, seq, m_block, n_block, False, True)
         new_scale = softmax.online(acc_S, False)
         for h in cutlass.range_constexpr(2):
             row_scale[h] = new_scale[h]
         warpgroup.wait_group(0)
-        pipe_v.consumer_release(v_state.v)
+        pipe_v.consumer_release(v_state)
         if const_expr(not self.rescale_before_pv):
             self._rescale_O(acc_O, row_scale)
         convert_p(acc_S, tOrP)
@@ -786,7 +781,7 @@ class PrefillSm90:
         release_prev,
         pipe_k: pipeline.PipelineAsync,
         pipe_v: pipeline.PipelineAsync,
-        kv_state: KVState,
+        kv_state: pipeline.PipelineState,
         softmax: OnlineSoftmax,
         wg: Int32,
     ):
@@ -799,11 +794,11 @@ class PrefillSm90:
         # the previous step's PV (queued behind the other warpgroup's GEMMs, long done by now) has completed
         warpgroup.wait_group(0)
         if release_prev:
-            pipe_v.consumer_release(self._prev_stage(v_state.v))
+            pipe_v.consumer_release(self._prev_stage(v_state))
         kv_state.advance()
-        acc_S = self._issue_s(mma, pipe_k, kv_state.k, wg)
+        acc_S = self._issue_s(mma, pipe_k, kv_state, wg)
         self._rescale_O(acc_O, row_scale)
-        self._issue_pv(mma, p_in, pipe_k, pipe_v, kv_state.k, v_state.v, wg)
+        self._issue_pv(mma, p_in, pipe_k, pipe_v, kv_state, v_state, wg)
         new_scale = softmax.online(acc_S, False)
         for h in cutlass.range_constexpr(2):
             row_scale[h] = new_scale[h]
@@ -821,7 +816,7 @@ class PrefillSm90:
             atom_layout_mnk=(self.consumer_wgs, 1, 1), tiler_mn=(64, self.trim_n),
         )
         wg_mma = tiled.get_slice(wg * WARPGROUP_THREADS)
-        sK_t = cute.local_tile(sK, (self.trim_n, self.head_dim, self.k_stages), (0, 0, 0))
+        sK_t = cute.local_tile(sK, (self.trim_n, self.head_dim, self.stages), (0, 0, 0))
         tSrK_t = wg_mma.make_fragment_B(wg_mma.partition_B(sK_t))
         acc_shape = tiled.partition_shape_C((self.tile_m, self.trim_n))
         return tiled, tSrK_t, acc_shape

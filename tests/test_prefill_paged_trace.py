@@ -142,12 +142,3 @@ def test_traced_launch_arguments_cpu():
     assert seen["spec"] == "prefill_bf16_headdim128_headdimv128_causal_sm90a" and len(seen["args"]) == 10
     assert trace.data_ptr() == seen["args"][4].data_ptr() + heads * 500 * 4
 
-
-def test_cta_stats_three_k_stages():
-    """A CUTE_ATTN_PAGED_K3 build: block k + 3 refills block k's K stage (``--k-stages 3``)."""
-    s = pt.cta_stats(_synthetic(), 3)
-    assert set(s["rel_to_pacq"]) == {3100 - 805} and len(s["rel_to_pacq"]) == 5
-    assert set(s["roundtrip"]) == {3600 - 805}
-    assert set(s["budget"]) == {3400 - 805}
-    assert len(s["roundtrip/steady"]) == 0  # tiles of 4 blocks: no pair (k, k + 3) without a tile's first block
-    assert pt.summarize([np.stack([_synthetic()])], 3)["roundtrip"]["cyc"][1] == 2795

@@ -1,7 +1,7 @@
 """Static configuration of the kernels: tile tables and register budgets (pure Python, no DSL import).
 
 Prefill (sm_90a, FA3 design). One row per ``(head_dim, head_dim_v)``; shared memory per CTA is
-``Q + k_stages * K + v_stages * V`` tiles of 16-bit elements (+ sO where it has its own buffer) and must stay under
+``Q + stages * (K + V)`` tiles of 16-bit elements (+ sO where it has its own buffer) and must stay under
 227 KiB (:func:`prefill_smem_bytes`).
 
 =============  ===========  ===========  =======  ==============================================
@@ -34,10 +34,9 @@ class PrefillConfig:
     tile_m: int
     tile_n: int
     consumer_wgs: int
-    # K and V pipeline stages (one key block's K and V tile per stage). The table keeps 2 / 2; the paged kernel's
-    # A/B switch CUTE_ATTN_PAGED_K3 asks for 3 K stages (:func:`with_kv_stages`)
-    k_stages: int = 2
-    v_stages: int = 2
+    # K/V pipeline stages (one key block's K and V tile per stage). (3 K + 2 V stages in the paged kernel, switch
+    # CUTE_ATTN_PAGED_K3, measured 1-2 % slower at page 1 and were removed in session 6: NOTES-prefill-paged 16)
+    stages: int = 2
     # ping-pong the consumer warpgroups with named barriers (softmax of one under the GEMMs of the other)
     pingpong: bool = True
     # own sO buffer (else sO aliases sQ) when shared memory allows: Q is released after the tile's last S GEMM,
@@ -174,16 +173,8 @@ PAGED_OFF = {"trim_diagonal": 0, "tma_store_o": False}
 def prefill_smem_bytes(cfg: PrefillConfig, head_dim: int, head_dim_v: int, separate_o: bool) -> int:
     """Shared memory of one CTA: Q, the K and V stages, sO if ``separate_o``, and the allowance for the barriers and
     the 1024-byte alignment of the buffers (1 KiB, 2 KiB with sO)."""
-    smem = 2 * (cfg.tile_m * head_dim + cfg.tile_n * (cfg.k_stages * head_dim + cfg.v_stages * head_dim_v))
+    smem = 2 * (cfg.tile_m * head_dim + cfg.stages * cfg.tile_n * (head_dim + head_dim_v))
     return smem + (2 * cfg.tile_m * head_dim_v + 2048 if separate_o else 1024)
-
-
-def with_kv_stages(cfg: PrefillConfig, head_dim: int, head_dim_v: int, k_stages: int, v_stages: int
-                   ) -> PrefillConfig | None:
-    """``cfg`` with ``k_stages`` K and ``v_stages`` V stages if they fit in shared memory with ``cfg``'s sO choice
-    (an sO that would have to alias sQ instead is refused: NOTES-prefill-paged 11), else None."""
-    out = dataclasses.replace(cfg, k_stages=k_stages, v_stages=v_stages)
-    return out if prefill_smem_bytes(out, head_dim, head_dim_v, cfg.separate_o) <= SMEM_LIMIT_BYTES else None
 
 
 def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0, paged: bool = False,
