@@ -37,17 +37,9 @@ MERGE_UNROLL = int(os.environ.get("CUTE_ATTN_DECODE_MERGE_UNROLL", "8"))
 # CTA's stores ordered before it by the barrier; its acquire, the other parts' stores the merge reads after
 # the second barrier), no per-thread fence (CUTLASS's arrive/wait pattern).
 SPLIT_SYNC = os.environ.get("CUTE_ATTN_DECODE_SPLIT_SYNC", "release")
-# Merge loop shape (build switch): 0 = a dynamic loop over the parts unrolled MERGE_UNROLL times (a split of
-# fewer parts runs in the one-part remainder loop); 1 = rounds of MERGE_UNROLL parts whose loads are all issued
-# first (part index clamped to the last part, the padding parts weighted 0), so any split of <= MERGE_UNROLL
-# parts takes one round of loads. Not measured yet (decode-v11 ran out of device calls).
-# ``2`` (decode-fix, NOT measured): the same with the round width picked from the split's part count (2, 4, 8, or
-# MERGE_UNROLL above 8): decode-v12's masked build (width 16 always) lost 0.1 % at 8x32k, whose 2-part splits
-# issued 16 clamped loads per element.
-MERGE_MASKED_MODE = os.environ.get("CUTE_ATTN_DECODE_MERGE_MASKED", "0")
-assert MERGE_MASKED_MODE in ("0", "1", "2"), MERGE_MASKED_MODE
-MERGE_MASKED = MERGE_MASKED_MODE != "0"
 assert SPLIT_SYNC in ("fence", "release"), SPLIT_SYNC
+# (Session 6 removed ``CUTE_ATTN_DECODE_MERGE_MASKED=1|2``, rounds of clamped merge loads: H100 -0.11 / -0.06 % mean,
+# 26 / 40 of 120 round pairs won; bench/NOTES-decode.md "Session 6: removed".)
 MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4 == 0)
 # Debug build switch (read when this module is imported, i.e. at build time): CTA c writes globaltimer / clock
 # stamps as int32 into row shape[0] - 1 - c of tmp_o (bench/decode_trace.py makes that buffer large enough;
@@ -659,79 +651,23 @@ class DecodeSm90:
             m = -Float32.inf
             total = Float32(0.0)
             acc.fill(0.0)
-            if cutlass.const_expr(MERGE_MASKED_MODE == "1"):
-                m, total = self._merge_rounds(
-                    MERGE_UNROLL, mTmpO, mTmpLse, acc, m, total, tmp_base, rows, i, c, num_parts
-                )
-            elif cutlass.const_expr(MERGE_MASKED_MODE == "2"):
-                # the round width from the part count: a 2-part split loads 2 parts, not MERGE_UNROLL clamped copies
-                if num_parts <= 2:
-                    m, total = self._merge_rounds(2, mTmpO, mTmpLse, acc, m, total, tmp_base, rows, i, c, num_parts)
-                elif num_parts <= 4:
-                    m, total = self._merge_rounds(4, mTmpO, mTmpLse, acc, m, total, tmp_base, rows, i, c, num_parts)
-                elif num_parts <= 8:
-                    m, total = self._merge_rounds(8, mTmpO, mTmpLse, acc, m, total, tmp_base, rows, i, c, num_parts)
-                else:
-                    m, total = self._merge_rounds(
-                        MERGE_UNROLL, mTmpO, mTmpLse, acc, m, total, tmp_base, rows, i, c, num_parts
-                    )
-            else:
-                for p in cutlass.range(num_parts, unroll=MERGE_UNROLL):
-                    r = tmp_base + p * rows + i
-                    lse_p = mTmpLse[r]
-                    for j in cutlass.range_constexpr(MERGE_ELEMS):
-                        o_p[j] = mTmpO[r, c + j]
-                    m_new = cute.arch.fmax(m, lse_p)
-                    rescale = cute.math.exp2(m - m_new, fastmath=True)
-                    w = cute.math.exp2(lse_p - m_new, fastmath=True)
-                    total = total * rescale + w
-                    for j in cutlass.range_constexpr(MERGE_ELEMS):
-                        acc[j] = acc[j] * rescale + w * o_p[j]
-                    m = m_new
-            inv = 1.0 / total
-            for j in cutlass.range_constexpr(MERGE_ELEMS):
-                mO[batch, head0 + i, c + j] = (acc[j] * inv).to(self.dtype)
-            if c == 0:
-                mLse[batch, head0 + i] = (m + cute.math.log2(total, fastmath=False)) * LN2
-
-
-    @cute.jit
-    def _merge_rounds(
-        self,
-        width: cutlass.Constexpr,
-        mTmpO: cute.Tensor,
-        mTmpLse: cute.Tensor,
-        acc: cute.Tensor,
-        m: Float32,
-        total: Float32,
-        tmp_base: Int32,
-        rows: Int32,
-        i: Int32,
-        c: Int32,
-        num_parts: Int32,
-    ):
-        """MERGE_MASKED: rounds of ``width`` parts whose loads are all issued first (part index clamped to the
-        last part, the padding weighted 0: rescale 1, w 0); updates ``acc``, returns ``(m, total)``."""
-        lse_v = cute.make_rmem_tensor((width,), Float32)
-        o_v = cute.make_rmem_tensor((width * MERGE_ELEMS,), Float32)
-        for p0 in cutlass.range(0, num_parts, width, unroll=1):
-            for u in cutlass.range_constexpr(width):
-                r = tmp_base + cutlass.min(p0 + u, num_parts - 1) * rows + i
-                lse_v[u] = mTmpLse[r]
+            for p in cutlass.range(num_parts, unroll=MERGE_UNROLL):
+                r = tmp_base + p * rows + i
+                lse_p = mTmpLse[r]
                 for j in cutlass.range_constexpr(MERGE_ELEMS):
-                    o_v[u * MERGE_ELEMS + j] = mTmpO[r, c + j]
-            for u in cutlass.range_constexpr(width):
-                lse_p = lse_v[u]
-                if p0 + u >= num_parts:
-                    lse_p = -Float32.inf
+                    o_p[j] = mTmpO[r, c + j]
                 m_new = cute.arch.fmax(m, lse_p)
                 rescale = cute.math.exp2(m - m_new, fastmath=True)
                 w = cute.math.exp2(lse_p - m_new, fastmath=True)
                 total = total * rescale + w
                 for j in cutlass.range_constexpr(MERGE_ELEMS):
-                    acc[j] = acc[j] * rescale + w * o_v[u * MERGE_ELEMS + j]
+                    acc[j] = acc[j] * rescale + w * o_p[j]
                 m = m_new
-        return m, total
+            inv = 1.0 / total
+            for j in cutlass.range_constexpr(MERGE_ELEMS):
+                mO[batch, head0 + i, c + j] = (acc[j] * inv).to(self.dtype)
+            if c == 0:
+                mLse[batch, head0 + i] = (m + cute.math.log2(total, fastmath=False)) * LN2
 
 
 def compile_decode(spec):
