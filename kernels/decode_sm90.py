@@ -53,11 +53,12 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 # code): 128x1k +0.4-0.5 % (24/24 round pairs), 64x4k p1 / 8x32k p1 +0.2 %, 1x32k / 64x4k p16 / 8x32k p16 / skewed
 # within +-0.3 %; the intended effect (the 1x32k start-up, one dependent load less) did NOT show in the trace: in the
 # SASS, ptxas issues the row's loads only after the ``item_begin >= item_end`` exit test, i.e. after cta_ptr lands.
-# ``2`` (NOT measured yet): the same, plus the row's batch and kv_end folded into item_end (``max(item_end,
-# item_begin + ((batch | kv_end) >> 31))``, a no-op for any cta_ptr with end >= begin), so the exit test waits on
-# those loads and they are issued beside cta_ptr's (the SASS shows them there; the other fields follow from L1).
+# (Session 6 removed mode ``2``, the row's batch and kv_end folded into the exit test, and with it
+# ``CUTE_ATTN_DECODE_EARLY_LOADS``, the CTA's first loads before the mbarrier init. H100, vs this code: mode 2
+# -0.01 % mean, 52 of 120 round pairs won; mode 2 + early loads +0.08 % mean, 90 of 120 won, per cell -0.3..+0.3 %;
+# bench/NOTES-decode.md "Session 6: removed".)
 SPEC_ITEM_MODE = os.environ.get("CUTE_ATTN_DECODE_SPEC_ITEM", "1")
-assert SPEC_ITEM_MODE in ("0", "1", "2"), SPEC_ITEM_MODE
+assert SPEC_ITEM_MODE in ("0", "1"), SPEC_ITEM_MODE
 SPEC_ITEM = SPEC_ITEM_MODE != "0"
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
@@ -66,11 +67,6 @@ SPEC_ITEM = SPEC_ITEM_MODE != "0"
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
-# Start-up build switch (decode-fix, NOT measured on a GPU; default off = main's PTX): with ``1`` the CTA's first
-# loads (cta_ptr[bidx], cta_ptr[bidx + 1], and with SPEC_ITEM=2 the row fields its exit test waits on) are issued
-# before the pipeline's mbarrier init, its fence and the CTA barrier (main issues them after that barrier:
-# ptxas does not move global loads across bar.sync), so their DRAM round trip overlaps the init.
-EARLY_LOADS = os.environ.get("CUTE_ATTN_DECODE_EARLY_LOADS", "0") == "1"
 
 
 class DecodeSm90:
@@ -218,12 +214,6 @@ class DecodeSm90:
         bidx, _, _ = cute.arch.block_idx()
         warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
 
-        item_begin = Int32(0)
-        item_end = Int32(0)
-        spec = Int32(0)
-        if cutlass.const_expr(EARLY_LOADS):  # before the mbarrier init and its CTA barrier
-            item_begin, item_end, spec = self._cta_items(mCtaPtr, mItems, bidx)
-
         smem = cutlass.utils.SmemAllocator()
         storage = smem.allocate(self.shared_storage)
         kv_pipe = pipeline.PipelineCpAsync.create(
@@ -237,8 +227,7 @@ class DecodeSm90:
         sV = storage.sV.get_tensor(sKV_layout.outer, swizzle=sKV_layout.inner)
         sFlag = storage.flag.get_tensor(cute.make_layout(4))
 
-        if cutlass.const_expr(not EARLY_LOADS):
-            item_begin, item_end, spec = self._cta_items(mCtaPtr, mItems, bidx)
+        item_begin, item_end, spec = self._cta_items(mCtaPtr, mItems, bidx)
         trace = mTmpO
         if cutlass.const_expr(TRACE):
             t_off = cute.crd2idx((mTmpO.shape[0] - 1 - bidx, 0), mTmpO.layout)
@@ -261,10 +250,6 @@ class DecodeSm90:
         item_end = mCtaPtr[bidx + 1]
         # SPEC_ITEM: the row loaded speculatively (in bounds: the schedule buffer has >= grid rows)
         spec = cutlass.min(Int32(bidx), mItems.shape[0] - 1)
-        if cutlass.const_expr(SPEC_ITEM_MODE == "2"):
-            # one field of each 16-byte half of the row (fields 0-3, 4-7): both sectors are requested here
-            never = (mItems[spec, Item.BATCH] | mItems[spec, Item.KV_END]) >> 31  # 0, or -1 for a garbage row
-            item_end = cutlass.max(item_end, item_begin + never)
         return item_begin, item_end, spec
 
     @cute.jit
