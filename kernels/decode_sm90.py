@@ -28,18 +28,8 @@ WARPGROUP = 128
 COPY_BITS = 128
 LN2 = math.log(2.0)
 CONSUMER_BARRIER = 1  # named barrier id of the consumer warpgroup (0 is __syncthreads)
-# split parts whose loads the merge keeps in flight together (build switch CUTE_ATTN_DECODE_MERGE_UNROLL)
-MERGE_UNROLL = int(os.environ.get("CUTE_ATTN_DECODE_MERGE_UNROLL", "8"))
-# How a split part publishes its partial (build switch, read at build time; decode-v11: ``release`` +1.0-1.3 % at
-# 1x32k, +0.8-1.2 % on the skewed case, +0.2-0.6 % at 8x32k, no change unsplit): ``fence`` = every consumer thread
-# fences (acq_rel, gpu) after its stores, named barrier, thread 0's acq_rel atomic, barrier, and the merging
-# CTA fences again before its loads; ``release`` = barrier, thread 0's acq_rel atomic (its release covers the
-# CTA's stores ordered before it by the barrier; its acquire, the other parts' stores the merge reads after
-# the second barrier), no per-thread fence (CUTLASS's arrive/wait pattern).
-SPLIT_SYNC = os.environ.get("CUTE_ATTN_DECODE_SPLIT_SYNC", "release")
-assert SPLIT_SYNC in ("fence", "release"), SPLIT_SYNC
-# (Session 6 removed ``CUTE_ATTN_DECODE_MERGE_MASKED=1|2``, rounds of clamped merge loads: H100 -0.11 / -0.06 % mean,
-# 26 / 40 of 120 round pairs won; bench/NOTES-decode.md "Session 6: removed".)
+# split parts whose loads the merge keeps in flight together (decode-v11: 16 lost 0.2-1.5 % on the skewed case)
+MERGE_UNROLL = 8
 MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4 == 0)
 # Debug build switch (read when this module is imported, i.e. at build time): CTA c writes globaltimer / clock
 # stamps as int32 into row shape[0] - 1 - c of tmp_o (bench/decode_trace.py makes that buffer large enough;
@@ -47,19 +37,20 @@ MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4
 # GEMMs done, 3 consumer end, 4 merges done, 5 SM id, 6 producer's first tile issued, 7 its last tile issued,
 # 8-11 clock at 0-3, 12 end of the last merge, 13 start of that merge's epilogue (globaltimer_lo, ns).
 TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
-# Start-up build switch (decode-v12, default on): both roles load item row ``bidx`` beside cta_ptr (before the item
-# loop's first compare waits for cta_ptr) and use it when ``it == bidx`` (the CTA's first item when every CTA has
-# one: 1x32k, 8x32k, 16x16k); any other item is loaded as before. Measured in one process against ``0`` (main's
-# code): 128x1k +0.4-0.5 % (24/24 round pairs), 64x4k p1 / 8x32k p1 +0.2 %, 1x32k / 64x4k p16 / 8x32k p16 / skewed
-# within +-0.3 %; the intended effect (the 1x32k start-up, one dependent load less) did NOT show in the trace: in the
-# SASS, ptxas issues the row's loads only after the ``item_begin >= item_end`` exit test, i.e. after cta_ptr lands.
-# (Session 6 removed mode ``2``, the row's batch and kv_end folded into the exit test, and with it
-# ``CUTE_ATTN_DECODE_EARLY_LOADS``, the CTA's first loads before the mbarrier init. H100, vs this code: mode 2
-# -0.01 % mean, 52 of 120 round pairs won; mode 2 + early loads +0.08 % mean, 90 of 120 won, per cell -0.3..+0.3 %;
-# bench/NOTES-decode.md "Session 6: removed".)
-SPEC_ITEM_MODE = os.environ.get("CUTE_ATTN_DECODE_SPEC_ITEM", "1")
-assert SPEC_ITEM_MODE in ("0", "1"), SPEC_ITEM_MODE
-SPEC_ITEM = SPEC_ITEM_MODE != "0"
+# Decode A/B switches removed once measured (bench/NOTES-decode.md has the figures; the code is in git history):
+# - ``CUTE_ATTN_DECODE_SPLIT_SYNC=fence`` (per-thread acq_rel fences around a split part's publication; the kept
+#   code is decode-v11's ``release``: barrier, thread 0's acq_rel atomic, barrier, +1.0-1.3 % at 1x32k);
+# - ``CUTE_ATTN_DECODE_MERGE_UNROLL`` (16 lost on the skewed case; 8 kept);
+# - ``CUTE_ATTN_DECODE_SPEC_ITEM=0`` (no speculative item row; the kept row, decode-v12, won 128x1k by 0.4-0.5 %);
+# - session 6 (H100, one process, 6 rounds): ``CUTE_ATTN_DECODE_MERGE_MASKED=1|2`` (rounds of clamped merge loads:
+#   -0.11 / -0.06 % mean, 26 / 40 of 120 round pairs won), ``CUTE_ATTN_DECODE_SPEC_ITEM=2`` (the row's fields
+#   folded into the exit test: -0.01 %, 52 / 120) and ``CUTE_ATTN_DECODE_EARLY_LOADS`` (with mode 2, the CTA's
+#   first loads before the mbarrier init: +0.08 %, 90 / 120, per cell -0.3..+0.3 %).
+# A build that sets one of them fails here rather than build the default kernel under an A/B label.
+_REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS")
+for _name in _REMOVED:
+    if f"CUTE_ATTN_DECODE_{_name}" in os.environ:
+        raise ValueError(f"CUTE_ATTN_DECODE_{_name} was removed (kernels/decode_sm90.py, bench/NOTES-decode.md)")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
 # DataPointer: a Python int) plus item capacity and tmp rows as Int32, and makes them into the same tensors inside
@@ -245,30 +236,29 @@ class DecodeSm90:
 
     @cute.jit
     def _cta_items(self, mCtaPtr: cute.Tensor, mItems: cute.Tensor, bidx):
-        """CTA ``bidx``'s item range ``[item_begin, item_end)`` and the SPEC_ITEM row ``spec``."""
+        """CTA ``bidx``'s item range ``[item_begin, item_end)`` and the speculative row ``spec``."""
         item_begin = mCtaPtr[bidx]
         item_end = mCtaPtr[bidx + 1]
-        # SPEC_ITEM: the row loaded speculatively (in bounds: the schedule buffer has >= grid rows)
+        # both roles load item row ``bidx`` beside cta_ptr (before the item loop's first compare waits for it) and
+        # use it when ``it == bidx`` (the CTA's first item when every CTA has one: 1x32k, 8x32k, 16x16k); any
+        # other item is loaded as before (in bounds: the schedule buffer has >= grid rows). decode-v12: 128x1k
+        # +0.4-0.5 %, elsewhere within +-0.3 %; the intended effect (the 1x32k start-up one dependent load
+        # shorter) did not show in the trace: ptxas issues the row's loads after the exit test, i.e. after
+        # cta_ptr lands.
         spec = cutlass.min(Int32(bidx), mItems.shape[0] - 1)
         return item_begin, item_end, spec
 
     @cute.jit
     def _spec_fields(self, mItems: cute.Tensor, spec: Int32, fields: cutlass.Constexpr):
-        """SPEC_ITEM: the given fields of the speculatively loaded row ``spec`` (zeros without SPEC_ITEM)."""
-        vals = tuple(Int32(0) for _ in fields)
-        if cutlass.const_expr(SPEC_ITEM):
-            vals = tuple(mItems[spec, f] for f in fields)
-        return vals
+        """The given fields of the speculatively loaded row ``spec``."""
+        return tuple(mItems[spec, f] for f in fields)
 
     @cute.jit
     def _item_fields(self, mItems: cute.Tensor, it: Int32, spec: Int32, spec_vals, fields: cutlass.Constexpr):
-        """The given fields of item ``it``: ``spec_vals`` (from :meth:`_spec_fields`) when ``it == spec``
-        under SPEC_ITEM, else loaded from its row (in the order of ``fields``)."""
+        """The given fields of item ``it``: ``spec_vals`` (from :meth:`_spec_fields`) when ``it == spec``, else
+        loaded from its row (in the order of ``fields``)."""
         vals = spec_vals
-        if cutlass.const_expr(SPEC_ITEM):
-            if it != spec:
-                vals = tuple(mItems[it, f] for f in fields)
-        else:
+        if it != spec:
             vals = tuple(mItems[it, f] for f in fields)
         return vals
 
@@ -594,8 +584,9 @@ class DecodeSm90:
                 if is_lse_writer and r < rows:
                     mTmpLse[tmp_row + r] = lse2[h]
             # release the partial, count it; the last part to arrive merges (threadFenceReduction)
-            if cutlass.const_expr(SPLIT_SYNC == "fence"):
-                cute.arch.fence_acq_rel_gpu()
+            # barrier, then thread 0's acq_rel atomic: its release covers the CTA's stores ordered before it by the
+            # barrier, its acquire the other parts' stores the merge reads after the second barrier (no per-thread
+            # fence: CUTLASS's arrive/wait pattern)
             cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
             num_parts = mItems[it, Item.NUM_PARTS]
             if tidx == 0:
@@ -603,8 +594,6 @@ class DecodeSm90:
                 sFlag[0] = Int32(1) if old == num_parts - 1 else Int32(0)
             cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
             if sFlag[0] == 1:
-                if cutlass.const_expr(SPLIT_SYNC == "fence"):
-                    cute.arch.fence_acq_rel_gpu()
                 self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, mItems[it, Item.TMP_BASE], num_parts, tidx)
                 if tidx == 0:
                     mCounter[merge_id] = Int32(0)
