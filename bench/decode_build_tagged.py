@@ -3,7 +3,10 @@ environment) under the symbol ``decode_bf16_headdim128_sm90a__<tag>``, file ``<o
 ``bench/decode_multi_build.py`` (distinct symbols: libraries loaded side by side cannot resolve each
 other's exported helpers). CPU only:
 
-    CUTE_ATTN_DECODE_MERGE_OWN=1 PYTHONPATH=<checkout> python3 bench/decode_build_tagged.py own <out>
+    PYTHONPATH=<main checkout> python3 bench/decode_build_tagged.py main <out>
+    CUTE_ATTN_DECODE_<SWITCH>=1 PYTHONPATH=<checkout> python3 bench/decode_build_tagged.py <tag> <out>
+
+(a switch that keeps main's launch ABI: not ``CUTE_ATTN_DECODE_PTR_ARGS``).
 """
 
 from __future__ import annotations

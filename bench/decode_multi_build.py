@@ -1,7 +1,7 @@
 """Decode A/B of several kernel builds in ONE process (decode-v12): every build's bf16 hd128 decode artifact is
 loaded side by side and swapped into the same plan (``w._plan.kernel``), so all builds time the same inputs,
 the same plan and the same L2/flush buffers; rounds alternate the build order (A B C .., .. C B A, ...).
-The kernels must share main's launch ABI (the build switches of ``kernels/decode_sm90.py`` do).
+The kernels must share main's launch ABI (``CUTE_ATTN_DECODE_PTR_ARGS=1`` builds do not).
 
     python3 bench/decode_multi_build.py --builds main=<dir> own=<dir> ... --rounds 6 --flush zero read \\
         --json out.json

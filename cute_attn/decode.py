@@ -51,10 +51,11 @@ CTA_SLACK_DIV = 20
 # 64x4k). Each CTA of a group gets one sequence of every request: no less balanced. Applied from this page
 # size up (decode-v11: page 16 +0.9-1.1 % at 32x8k / 64x4k / 128x1k; page 1 +0.1 / +0.4 / -1.2 %); 0: off.
 HEAD_MINOR_MIN_PAGE = 16
-# Planner knob (decode-fix, NOT measured on a GPU; 0 = off, the default): > 0 caps the CTAs at MAX_PARTS x the
-# sequences of the batch, so an equal-length batch splits each sequence into at most MAX_PARTS parts (1 x 32k,
-# 8 kv heads: MAX_PARTS=8 -> 64 CTAs of 8-part splits instead of 128 CTAs of 16-part splits), and the merge reads
-# fewer partials. Set it with set_max_parts(), which sets the compiled planner's copy too.
+# Planner knob (decode-fix; 0 = off, the default): > 0 caps the CTAs at MAX_PARTS x the sequences of the batch,
+# so an equal-length batch splits each sequence into at most MAX_PARTS parts (1 x 32k, 8 kv heads: MAX_PARTS=8 ->
+# 64 CTAs of 8-part splits instead of 128 CTAs of 16-part splits), and the merge reads fewer partials. H100
+# (session 6, one process): 1 x 32k MAX_PARTS=8 -6..-12 %, 12 -0.3..-1.6 %; other cases unchanged (same plan).
+# Set it with set_max_parts(), which sets the compiled planner's copy too.
 MAX_PARTS = 0
 LOG2E = 1.0 / math.log(2.0)
 # Launch ABI of the decode artifacts (build switch of kernels/decode_sm90.py, NOT measured on a GPU yet): with

@@ -28,26 +28,8 @@ WARPGROUP = 128
 COPY_BITS = 128
 LN2 = math.log(2.0)
 CONSUMER_BARRIER = 1  # named barrier id of the consumer warpgroup (0 is __syncthreads)
-# split parts whose loads the merge keeps in flight together (build switch CUTE_ATTN_DECODE_MERGE_UNROLL)
-MERGE_UNROLL = int(os.environ.get("CUTE_ATTN_DECODE_MERGE_UNROLL", "8"))
-# How a split part publishes its partial (build switch, read at build time; decode-v11: ``release`` +1.0-1.3 % at
-# 1x32k, +0.8-1.2 % on the skewed case, +0.2-0.6 % at 8x32k, no change unsplit): ``fence`` = every consumer thread
-# fences (acq_rel, gpu) after its stores, named barrier, thread 0's acq_rel atomic, barrier, and the merging
-# CTA fences again before its loads; ``release`` = barrier, thread 0's acq_rel atomic (its release covers the
-# CTA's stores ordered before it by the barrier; its acquire, the other parts' stores the merge reads after
-# the second barrier), no per-thread fence (CUTLASS's arrive/wait pattern).
-SPLIT_SYNC = os.environ.get("CUTE_ATTN_DECODE_SPLIT_SYNC", "release")
-# Merge loop shape (build switch): 0 = a dynamic loop over the parts unrolled MERGE_UNROLL times (a split of
-# fewer parts runs in the one-part remainder loop); 1 = rounds of MERGE_UNROLL parts whose loads are all issued
-# first (part index clamped to the last part, the padding parts weighted 0), so any split of <= MERGE_UNROLL
-# parts takes one round of loads. Not measured yet (decode-v11 ran out of device calls).
-# ``2`` (decode-fix, NOT measured): the same with the round width picked from the split's part count (2, 4, 8, or
-# MERGE_UNROLL above 8): decode-v12's masked build (width 16 always) lost 0.1 % at 8x32k, whose 2-part splits
-# issued 16 clamped loads per element.
-MERGE_MASKED_MODE = os.environ.get("CUTE_ATTN_DECODE_MERGE_MASKED", "0")
-assert MERGE_MASKED_MODE in ("0", "1", "2"), MERGE_MASKED_MODE
-MERGE_MASKED = MERGE_MASKED_MODE != "0"
-assert SPLIT_SYNC in ("fence", "release"), SPLIT_SYNC
+# split parts whose loads the merge keeps in flight together (decode-v11: 16 lost 0.2-1.5 % on the skewed case)
+MERGE_UNROLL = 8
 MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4 == 0)
 # Debug build switch (read when this module is imported, i.e. at build time): CTA c writes globaltimer / clock
 # stamps as int32 into row shape[0] - 1 - c of tmp_o (bench/decode_trace.py makes that buffer large enough;
@@ -55,18 +37,20 @@ MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4
 # GEMMs done, 3 consumer end, 4 merges done, 5 SM id, 6 producer's first tile issued, 7 its last tile issued,
 # 8-11 clock at 0-3, 12 end of the last merge, 13 start of that merge's epilogue (globaltimer_lo, ns).
 TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
-# Start-up build switch (decode-v12, default on): both roles load item row ``bidx`` beside cta_ptr (before the item
-# loop's first compare waits for cta_ptr) and use it when ``it == bidx`` (the CTA's first item when every CTA has
-# one: 1x32k, 8x32k, 16x16k); any other item is loaded as before. Measured in one process against ``0`` (main's
-# code): 128x1k +0.4-0.5 % (24/24 round pairs), 64x4k p1 / 8x32k p1 +0.2 %, 1x32k / 64x4k p16 / 8x32k p16 / skewed
-# within +-0.3 %; the intended effect (the 1x32k start-up, one dependent load less) did NOT show in the trace: in the
-# SASS, ptxas issues the row's loads only after the ``item_begin >= item_end`` exit test, i.e. after cta_ptr lands.
-# ``2`` (NOT measured yet): the same, plus the row's batch and kv_end folded into item_end (``max(item_end,
-# item_begin + ((batch | kv_end) >> 31))``, a no-op for any cta_ptr with end >= begin), so the exit test waits on
-# those loads and they are issued beside cta_ptr's (the SASS shows them there; the other fields follow from L1).
-SPEC_ITEM_MODE = os.environ.get("CUTE_ATTN_DECODE_SPEC_ITEM", "1")
-assert SPEC_ITEM_MODE in ("0", "1", "2"), SPEC_ITEM_MODE
-SPEC_ITEM = SPEC_ITEM_MODE != "0"
+# Decode A/B switches removed once measured (bench/NOTES-decode.md has the figures; the code is in git history):
+# - ``CUTE_ATTN_DECODE_SPLIT_SYNC=fence`` (per-thread acq_rel fences around a split part's publication; the kept
+#   code is decode-v11's ``release``: barrier, thread 0's acq_rel atomic, barrier, +1.0-1.3 % at 1x32k);
+# - ``CUTE_ATTN_DECODE_MERGE_UNROLL`` (16 lost on the skewed case; 8 kept);
+# - ``CUTE_ATTN_DECODE_SPEC_ITEM=0`` (no speculative item row; the kept row, decode-v12, won 128x1k by 0.4-0.5 %);
+# - session 6 (H100, one process, 6 rounds): ``CUTE_ATTN_DECODE_MERGE_MASKED=1|2`` (rounds of clamped merge loads:
+#   -0.11 / -0.06 % mean, 26 / 40 of 120 round pairs won), ``CUTE_ATTN_DECODE_SPEC_ITEM=2`` (the row's fields
+#   folded into the exit test: -0.01 %, 52 / 120) and ``CUTE_ATTN_DECODE_EARLY_LOADS`` (with mode 2, the CTA's
+#   first loads before the mbarrier init: +0.08 %, 90 / 120, per cell -0.3..+0.3 %).
+# A build that sets one of them fails here rather than build the default kernel under an A/B label.
+_REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS")
+for _name in _REMOVED:
+    if f"CUTE_ATTN_DECODE_{_name}" in os.environ:
+        raise ValueError(f"CUTE_ATTN_DECODE_{_name} was removed (kernels/decode_sm90.py, bench/NOTES-decode.md)")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
 # DataPointer: a Python int) plus item capacity and tmp rows as Int32, and makes them into the same tensors inside
@@ -74,11 +58,6 @@ SPEC_ITEM = SPEC_ITEM_MODE != "0"
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
-# Start-up build switch (decode-fix, NOT measured on a GPU; default off = main's PTX): with ``1`` the CTA's first
-# loads (cta_ptr[bidx], cta_ptr[bidx + 1], and with SPEC_ITEM=2 the row fields its exit test waits on) are issued
-# before the pipeline's mbarrier init, its fence and the CTA barrier (main issues them after that barrier:
-# ptxas does not move global loads across bar.sync), so their DRAM round trip overlaps the init.
-EARLY_LOADS = os.environ.get("CUTE_ATTN_DECODE_EARLY_LOADS", "0") == "1"
 
 
 class DecodeSm90:
@@ -226,12 +205,6 @@ class DecodeSm90:
         bidx, _, _ = cute.arch.block_idx()
         warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
 
-        item_begin = Int32(0)
-        item_end = Int32(0)
-        spec = Int32(0)
-        if cutlass.const_expr(EARLY_LOADS):  # before the mbarrier init and its CTA barrier
-            item_begin, item_end, spec = self._cta_items(mCtaPtr, mItems, bidx)
-
         smem = cutlass.utils.SmemAllocator()
         storage = smem.allocate(self.shared_storage)
         kv_pipe = pipeline.PipelineCpAsync.create(
@@ -245,8 +218,7 @@ class DecodeSm90:
         sV = storage.sV.get_tensor(sKV_layout.outer, swizzle=sKV_layout.inner)
         sFlag = storage.flag.get_tensor(cute.make_layout(4))
 
-        if cutlass.const_expr(not EARLY_LOADS):
-            item_begin, item_end, spec = self._cta_items(mCtaPtr, mItems, bidx)
+        item_begin, item_end, spec = self._cta_items(mCtaPtr, mItems, bidx)
         trace = mTmpO
         if cutlass.const_expr(TRACE):
             t_off = cute.crd2idx((mTmpO.shape[0] - 1 - bidx, 0), mTmpO.layout)
@@ -264,34 +236,29 @@ class DecodeSm90:
 
     @cute.jit
     def _cta_items(self, mCtaPtr: cute.Tensor, mItems: cute.Tensor, bidx):
-        """CTA ``bidx``'s item range ``[item_begin, item_end)`` and the SPEC_ITEM row ``spec``."""
+        """CTA ``bidx``'s item range ``[item_begin, item_end)`` and the speculative row ``spec``."""
         item_begin = mCtaPtr[bidx]
         item_end = mCtaPtr[bidx + 1]
-        # SPEC_ITEM: the row loaded speculatively (in bounds: the schedule buffer has >= grid rows)
+        # both roles load item row ``bidx`` beside cta_ptr (before the item loop's first compare waits for it) and
+        # use it when ``it == bidx`` (the CTA's first item when every CTA has one: 1x32k, 8x32k, 16x16k); any
+        # other item is loaded as before (in bounds: the schedule buffer has >= grid rows). decode-v12: 128x1k
+        # +0.4-0.5 %, elsewhere within +-0.3 %; the intended effect (the 1x32k start-up one dependent load
+        # shorter) did not show in the trace: ptxas issues the row's loads after the exit test, i.e. after
+        # cta_ptr lands.
         spec = cutlass.min(Int32(bidx), mItems.shape[0] - 1)
-        if cutlass.const_expr(SPEC_ITEM_MODE == "2"):
-            # one field of each 16-byte half of the row (fields 0-3, 4-7): both sectors are requested here
-            never = (mItems[spec, Item.BATCH] | mItems[spec, Item.KV_END]) >> 31  # 0, or -1 for a garbage row
-            item_end = cutlass.max(item_end, item_begin + never)
         return item_begin, item_end, spec
 
     @cute.jit
     def _spec_fields(self, mItems: cute.Tensor, spec: Int32, fields: cutlass.Constexpr):
-        """SPEC_ITEM: the given fields of the speculatively loaded row ``spec`` (zeros without SPEC_ITEM)."""
-        vals = tuple(Int32(0) for _ in fields)
-        if cutlass.const_expr(SPEC_ITEM):
-            vals = tuple(mItems[spec, f] for f in fields)
-        return vals
+        """The given fields of the speculatively loaded row ``spec``."""
+        return tuple(mItems[spec, f] for f in fields)
 
     @cute.jit
     def _item_fields(self, mItems: cute.Tensor, it: Int32, spec: Int32, spec_vals, fields: cutlass.Constexpr):
-        """The given fields of item ``it``: ``spec_vals`` (from :meth:`_spec_fields`) when ``it == spec``
-        under SPEC_ITEM, else loaded from its row (in the order of ``fields``)."""
+        """The given fields of item ``it``: ``spec_vals`` (from :meth:`_spec_fields`) when ``it == spec``, else
+        loaded from its row (in the order of ``fields``)."""
         vals = spec_vals
-        if cutlass.const_expr(SPEC_ITEM):
-            if it != spec:
-                vals = tuple(mItems[it, f] for f in fields)
-        else:
+        if it != spec:
             vals = tuple(mItems[it, f] for f in fields)
         return vals
 
@@ -617,8 +584,9 @@ class DecodeSm90:
                 if is_lse_writer and r < rows:
                     mTmpLse[tmp_row + r] = lse2[h]
             # release the partial, count it; the last part to arrive merges (threadFenceReduction)
-            if cutlass.const_expr(SPLIT_SYNC == "fence"):
-                cute.arch.fence_acq_rel_gpu()
+            # barrier, then thread 0's acq_rel atomic: its release covers the CTA's stores ordered before it by the
+            # barrier, its acquire the other parts' stores the merge reads after the second barrier (no per-thread
+            # fence: CUTLASS's arrive/wait pattern)
             cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
             num_parts = mItems[it, Item.NUM_PARTS]
             if tidx == 0:
@@ -626,8 +594,6 @@ class DecodeSm90:
                 sFlag[0] = Int32(1) if old == num_parts - 1 else Int32(0)
             cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
             if sFlag[0] == 1:
-                if cutlass.const_expr(SPLIT_SYNC == "fence"):
-                    cute.arch.fence_acq_rel_gpu()
                 self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, mItems[it, Item.TMP_BASE], num_parts, tidx)
                 if tidx == 0:
                     mCounter[merge_id] = Int32(0)
@@ -659,79 +625,23 @@ class DecodeSm90:
             m = -Float32.inf
             total = Float32(0.0)
             acc.fill(0.0)
-            if cutlass.const_expr(MERGE_MASKED_MODE == "1"):
-                m, total = self._merge_rounds(
-                    MERGE_UNROLL, mTmpO, mTmpLse, acc, m, total, tmp_base, rows, i, c, num_parts
-                )
-            elif cutlass.const_expr(MERGE_MASKED_MODE == "2"):
-                # the round width from the part count: a 2-part split loads 2 parts, not MERGE_UNROLL clamped copies
-                if num_parts <= 2:
-                    m, total = self._merge_rounds(2, mTmpO, mTmpLse, acc, m, total, tmp_base, rows, i, c, num_parts)
-                elif num_parts <= 4:
-                    m, total = self._merge_rounds(4, mTmpO, mTmpLse, acc, m, total, tmp_base, rows, i, c, num_parts)
-                elif num_parts <= 8:
-                    m, total = self._merge_rounds(8, mTmpO, mTmpLse, acc, m, total, tmp_base, rows, i, c, num_parts)
-                else:
-                    m, total = self._merge_rounds(
-                        MERGE_UNROLL, mTmpO, mTmpLse, acc, m, total, tmp_base, rows, i, c, num_parts
-                    )
-            else:
-                for p in cutlass.range(num_parts, unroll=MERGE_UNROLL):
-                    r = tmp_base + p * rows + i
-                    lse_p = mTmpLse[r]
-                    for j in cutlass.range_constexpr(MERGE_ELEMS):
-                        o_p[j] = mTmpO[r, c + j]
-                    m_new = cute.arch.fmax(m, lse_p)
-                    rescale = cute.math.exp2(m - m_new, fastmath=True)
-                    w = cute.math.exp2(lse_p - m_new, fastmath=True)
-                    total = total * rescale + w
-                    for j in cutlass.range_constexpr(MERGE_ELEMS):
-                        acc[j] = acc[j] * rescale + w * o_p[j]
-                    m = m_new
-            inv = 1.0 / total
-            for j in cutlass.range_constexpr(MERGE_ELEMS):
-                mO[batch, head0 + i, c + j] = (acc[j] * inv).to(self.dtype)
-            if c == 0:
-                mLse[batch, head0 + i] = (m + cute.math.log2(total, fastmath=False)) * LN2
-
-
-    @cute.jit
-    def _merge_rounds(
-        self,
-        width: cutlass.Constexpr,
-        mTmpO: cute.Tensor,
-        mTmpLse: cute.Tensor,
-        acc: cute.Tensor,
-        m: Float32,
-        total: Float32,
-        tmp_base: Int32,
-        rows: Int32,
-        i: Int32,
-        c: Int32,
-        num_parts: Int32,
-    ):
-        """MERGE_MASKED: rounds of ``width`` parts whose loads are all issued first (part index clamped to the
-        last part, the padding weighted 0: rescale 1, w 0); updates ``acc``, returns ``(m, total)``."""
-        lse_v = cute.make_rmem_tensor((width,), Float32)
-        o_v = cute.make_rmem_tensor((width * MERGE_ELEMS,), Float32)
-        for p0 in cutlass.range(0, num_parts, width, unroll=1):
-            for u in cutlass.range_constexpr(width):
-                r = tmp_base + cutlass.min(p0 + u, num_parts - 1) * rows + i
-                lse_v[u] = mTmpLse[r]
+            for p in cutlass.range(num_parts, unroll=MERGE_UNROLL):
+                r = tmp_base + p * rows + i
+                lse_p = mTmpLse[r]
                 for j in cutlass.range_constexpr(MERGE_ELEMS):
-                    o_v[u * MERGE_ELEMS + j] = mTmpO[r, c + j]
-            for u in cutlass.range_constexpr(width):
-                lse_p = lse_v[u]
-                if p0 + u >= num_parts:
-                    lse_p = -Float32.inf
+                    o_p[j] = mTmpO[r, c + j]
                 m_new = cute.arch.fmax(m, lse_p)
                 rescale = cute.math.exp2(m - m_new, fastmath=True)
                 w = cute.math.exp2(lse_p - m_new, fastmath=True)
                 total = total * rescale + w
                 for j in cutlass.range_constexpr(MERGE_ELEMS):
-                    acc[j] = acc[j] * rescale + w * o_v[u * MERGE_ELEMS + j]
+                    acc[j] = acc[j] * rescale + w * o_p[j]
                 m = m_new
-        return m, total
+            inv = 1.0 / total
+            for j in cutlass.range_constexpr(MERGE_ELEMS):
+                mO[batch, head0 + i, c + j] = (acc[j] * inv).to(self.dtype)
+            if c == 0:
+                mLse[batch, head0 + i] = (m + cute.math.log2(total, fastmath=False)) * LN2
 
 
 def compile_decode(spec):

@@ -88,7 +88,7 @@ def test_long_and_skewed_batches(rng, page_size, kv_lens):
     run_case(rng, kv_lens, 32, 8, 128, page_size)
 
 
-@pytest.mark.parametrize("max_parts", [2, 3, 5, 12])  # splits of 2, 3, 5, 12 parts (MERGE_MASKED=2: widths 2, 4, 8, 16)
+@pytest.mark.parametrize("max_parts", [2, 3, 5, 12])  # splits of 2, 3, 5, 12 parts (merge: remainder only, 8 + 4)
 def test_max_parts_plans(rng, max_parts):
     D.set_max_parts(max_parts)
     try:
