@@ -40,10 +40,19 @@ CASES = [
 ]
 
 
+# page ids of the bench's page tables: "shuffled" (default: a random permutation of the cache's pages) or "sorted"
+# (each request's pages in cache order, so its K / V rows sit where a dense cache would put them: isolates the cost of
+# the scattered page placement from the rest of the paged kernel; `--pages sorted`)
+PAGE_ORDER = ["shuffled"]
+
+
 def paged_inputs(kv_lens, page_size, layout="NHD"):
     pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
     num_pages = sum(pages_per)
-    indices = torch.randperm(num_pages, dtype=torch.int32)
+    if PAGE_ORDER[0] == "sorted":
+        indices = torch.arange(num_pages, dtype=torch.int32)
+    else:
+        indices = torch.randperm(num_pages, dtype=torch.int32)
     indptr = torch.tensor([0] + torch.tensor(pages_per).cumsum(0).tolist(), dtype=torch.int32)
     last = torch.tensor([(n - 1) % page_size + 1 for n in kv_lens], dtype=torch.int32)
     shape = (num_pages, 2, page_size, HK, D) if layout == "NHD" else (num_pages, 2, HK, page_size, D)
@@ -186,7 +195,9 @@ def main(argv=None):
     p.add_argument("--flush", choices=FLUSH_MODES, default="zero")
     p.add_argument("--cases", nargs="+", default=None, help="case names to keep (default: all)")
     p.add_argument("--no-extras", action="store_true", help="skip HND, the 1 x N sweep and the host timings")
+    p.add_argument("--pages", choices=("shuffled", "sorted"), default="shuffled", help="page ids of the page tables")
     args = p.parse_args(argv)
+    PAGE_ORDER[0] = args.pages
     info = device_info()
     copy = copy_bandwidth_gbs()
     cases = [(n, k) for n, k in CASES if args.cases is None or n in args.cases]
@@ -201,9 +212,9 @@ def main(argv=None):
     cols = ["case", "page_size", "MB", "cute_attn_us", "cute_attn_GBs", "pct_of_copy", "splits",
             "cudnn_us", "cudnn_GBs", "fa2_us", "fa2_GBs", "vs_cudnn"]
     if args.no_extras:
-        print(f"\n{info['device']}, {info['date']}; L2 flush: {args.flush}; device copy {copy:.0f} GB/s\n")
+        print(f"\n{info['device']}, {info['date']}; L2 flush: {args.flush}; pages {args.pages}; device copy {copy:.0f} GB/s\n")
         print(markdown_table(rows, cols))
-        write_json(args.json, {"info": info, "copy_GBs": copy, "flush": args.flush, "rows": rows})
+        write_json(args.json, {"info": info, "copy_GBs": copy, "flush": args.flush, "pages": args.pages, "rows": rows})
         return
     # HND at page 16: a page holds 4 KB of one head's rows (NHD: 256-byte rows at a 2 KB stride): does
     # the read pattern explain the last ~5% to cuDNN's dense, contiguous per-head stream?
