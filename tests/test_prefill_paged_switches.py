@@ -107,6 +107,7 @@ def test_row_tma_manifest():
     assert not any("tmaboxrows1_" in n for n in off)
     assert sum(n.startswith("prefill_paged_") for n in off) == 30
     on = _paged_names("1")
+    assert _paged_names("asm") == on
     new = [n for n in on if n not in off]
     assert [n for n in on if n in off] == off
     assert len(new) == 12 and all(n.startswith("prefill_paged_") and "_tmaboxrows1_" in n for n in new)
@@ -155,9 +156,13 @@ def test_row_tma_kernel_geometry(paged_module):
 
 
 @pytest.mark.compile
-def test_row_tma_kernel_compiles(paged_module):
-    """hd128 causal bf16 with 1-row boxes compiles for sm_90a (the build compiles all 12 with the switch on)."""
+@pytest.mark.parametrize("asm", [False, True])
+def test_row_tma_kernel_compiles(paged_module, monkeypatch, asm):
+    """hd128 causal bf16 with 1-row boxes, issued through cute.copy (``CUTE_ATTN_PAGED_ROW_TMA=1``) or hand-issued
+    (``=asm``), compiles for sm_90a (the build compiles all 12 of each with the switch on)."""
     from cute_attn.specs import PrefillPagedSpec
 
+    assert not paged_module.ROW_TMA_ASM, "off by default"
+    monkeypatch.setattr(paged_module, "ROW_TMA_ASM", asm)
     spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=1)
     assert paged_module.compile_prefill_paged(spec) is not None
