@@ -14,7 +14,7 @@ set -u
 S=${S:-$PWD/.snap-row-tma}
 OUT=${OUT:-/tmp/row_tma_out}
 W=/tmp/rowtma
-mkdir -p "$OUT" $W
+rm -rf $W && mkdir -p "$OUT" $W
 cd "$S" || exit 1
 export PYTHONPATH=$S${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 CUTE_ATTN_ARTIFACTS=$S/build/artifacts/sm_90a
 export CUTE_ATTN_PAGED_ROW_TMA=1
@@ -44,7 +44,7 @@ for r in 1 2 3; do
 done
 python3 - >> "$L" 2>&1 <<'PY'
 import glob, json, os
-allr = {os.path.basename(f): json.load(open(f)) for f in sorted(glob.glob("/tmp/rowtma/ab_*.json"))}
+allr = {os.path.basename(f): json.load(open(f)) for f in sorted(glob.glob("/tmp/rowtma/ab_[0-9].json"))}
 json.dump(allr, open("/tmp/rowtma/ab_all.json", "w"), indent=1)
 ratios = {"row": [], "rowasm": []}
 for f, d in allr.items():
