@@ -3,9 +3,9 @@
 The consumers and the epilogue are those of :class:`PrefillSm90` (inherited unchanged); only the
 producer differs: Q by TMA as before, K/V either as TMA boxes of ``tma_box_rows`` rows inside one page
 (page_size a multiple of the box: a compiled variant) or gathered row by row from the pages with 16-byte
-cp.async (any page size; ``common/paged_loader.py``), both arriving on the dense kernel's barriers; under the build-time
-switch ``CUTE_ATTN_PAGED_ROW_TMA=1`` page_size 1 may instead take TMA boxes of one row (``tma_box_rows`` 1). Compile with :func:`compile_prefill_paged`; the API is
-``cute_attn.BatchPrefillWithPagedKVCacheWrapper``.
+cp.async (any page size; ``common/paged_loader.py``), both arriving on the dense kernel's barriers; under the
+build-time switch ``CUTE_ATTN_PAGED_ROW_TMA`` page_size 1 may instead take TMA boxes of one row (``tma_box_rows`` 1).
+Compile with :func:`compile_prefill_paged`; the API is ``cute_attn.BatchPrefillWithPagedKVCacheWrapper``.
 """
 
 from __future__ import annotations
