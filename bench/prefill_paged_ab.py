@@ -10,11 +10,16 @@ order), against the dense kernel of the running checkout.
 A build is an artifact directory (``python -m cute_attn.build --out DIR``); its paged kernels are loaded from
 there, whatever the running checkout's sources are (the manifest's source hash is not checked), so two builds of
 one source with different switches compare directly. Every variant's output is checked bitwise against dense.
+With ``CUTE_ATTN_PAGED_ROW_TMA=1`` in the environment the planner asks for page 1's 1-row-box variant
+(``tmaboxrows1``); a build without it (the switch off) serves page 1 by its gathers (``tmaboxrows0``), as its own
+planner would: ``CUTE_ATTN_PAGED_ROW_TMA=1 python -m bench.prefill_paged_ab --variant main=DIR_OFF --variant
+row=DIR_ON --pages 1`` compares the two page-1 paths. The kernels each variant ran are printed and kept in the JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 import torch
 
@@ -33,15 +38,21 @@ class _Build:
     """The paged kernels of one artifact directory, loaded on first use."""
 
     def __init__(self, name: str, directory: str):
-        self.name, self.directory, self.fns = name, directory, {}
+        self.name, self.directory, self.fns, self.kernels = name, directory, {}, {}
 
     def __call__(self, spec):
         fn = self.fns.get(spec.name)
         if fn is None:
             m = Manifest.read(self.directory, spec.arch)
+            asked = spec.name
+            if asked not in m.entries and spec.tma_box_rows == 1:
+                # a build without the row boxes (CUTE_ATTN_PAGED_ROW_TMA off): page 1 by its gathers
+                spec = dataclasses.replace(spec, tma_box_rows=0)
             if spec.name not in m.entries:
                 raise FileNotFoundError(f"{self.name}: {spec.name} not in {self.directory}")
-            fn = self.fns[spec.name] = _load_library(m.path(spec), spec.name)
+            fn = self.fns[asked] = _load_library(m.path(spec), spec.name)
+            self.kernels[asked] = spec.name
+            print(f"{self.name}: {spec.name}", flush=True)
         return fn
 
 
@@ -118,7 +129,8 @@ def main(argv=None):
     print(f"paged prefill A/B, hd128 causal bf16, TFLOP/s; {device_info()['device']}")
     print(markdown_table(rows, cols))
     if args.json:
-        write_json(args.json, {"env": device_info(), "variants": args.variant, "rows": rows})
+        write_json(args.json, {"env": device_info(), "variants": args.variant, "rows": rows,
+                               "kernels": {b.name: b.kernels for b in builds}})
 
 
 if __name__ == "__main__":

@@ -80,3 +80,89 @@ def test_kernel_without_kept_features_compiles(paged_module, monkeypatch, box):
     monkeypatch.setattr(m, "PAGED_KEEP", ())
     spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=box)
     assert m.compile_prefill_paged(spec) is not None
+
+
+# ---- CUTE_ATTN_PAGED_ROW_TMA (page 1 by 1-row TMA boxes, off by default; bench/NOTES-prefill-paged.md 17)
+
+
+def _paged_names(env_value):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env.pop("CUTE_ATTN_PAGED_ROW_TMA", None)
+    if env_value is not None:
+        env["CUTE_ATTN_PAGED_ROW_TMA"] = env_value
+    code = "from cute_attn.specs import shipped_specs; print(' '.join(s.name for s in shipped_specs()))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
+    return out.split()
+
+
+def test_row_tma_manifest():
+    """Off (unset or "0"): the shipped variants are the 30 paged ones of before; on: plus the 12 row-box variants
+    (bf16 / fp16, hd64 / 128 / 256, causal and not), nothing else changed."""
+    off = _paged_names(None)
+    assert off == _paged_names("0")
+    assert not any("tmaboxrows1_" in n for n in off)
+    assert sum(n.startswith("prefill_paged_") for n in off) == 30
+    on = _paged_names("1")
+    assert _paged_names("asm") == on
+    new = [n for n in on if n not in off]
+    assert [n for n in on if n in off] == off
+    assert len(new) == 12 and all(n.startswith("prefill_paged_") and "_tmaboxrows1_" in n for n in new)
+
+
+def test_row_tma_host_choice():
+    from cute_attn.layouts.paged import tma_box_rows
+    from cute_attn.specs import PAGED_ROW_TMA, PrefillPagedSpec
+
+    assert not PAGED_ROW_TMA, "the switch is off by default"
+    for tile_n in (128, 112, 80):
+        assert tma_box_rows(1, tile_n) == 0 and tma_box_rows(1, tile_n, True) == 1
+        for ps in (2, 3, 5, 8, 16, 48, 64, 128):  # only page 1 moves
+            assert tma_box_rows(ps, tile_n, True) == tma_box_rows(ps, tile_n)
+    spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=1)
+    assert spec.name == "prefill_paged_bf16_headdim128_headdimv128_causal_tmaboxrows1_sm90a"
+
+
+def test_row_tma_plan(monkeypatch):
+    """With the switch (the host module's copy), page 1 plans onto the row boxes; other page sizes as before."""
+    torch = pytest.importorskip("torch")
+    import cute_attn.prefill_paged as pp
+
+    def box(ps, row_tma):
+        monkeypatch.setattr(pp, "PAGED_ROW_TMA", row_tma)
+        lens = [5, 300]
+        pages = [(n + ps - 1) // ps for n in lens]
+        indptr = [0, pages[0], pages[0] + pages[1]]
+        last = [(n - 1) % ps + 1 for n in lens]
+        plan = pp.plan_paged([0, 5, 305], indptr, list(range(indptr[-1])), last, 4, 2, 128, ps, True, None,
+                             torch.bfloat16, None, torch.device("cpu"))
+        return plan.spec.tma_box_rows
+
+    assert (box(1, False), box(1, True)) == (0, 1)
+    assert (box(3, True), box(16, True), box(64, True)) == (0, 16, 64)
+
+
+def test_row_tma_kernel_geometry(paged_module):
+    m = paged_module
+    for hd, causal in ((64, False), (64, True), (128, True), (256, False)):
+        op = m.PrefillPagedSm90("bf16", hd, hd, causal, 1)
+        assert op.row_boxes and op.box_warps == 4 and op.boxes == op.tile_n
+        assert op.row_warp_rows * 4 == op.tile_n and op.row_warp_rows <= 32
+        assert (op.producer_regs, op.consumer_regs) == m.NARROW_REGISTER_BUDGET[op.consumer_wgs]
+    assert not m.PrefillPagedSm90("bf16", 128, 128, True, 16).row_boxes
+
+
+@pytest.mark.compile
+@pytest.mark.parametrize("asm", [False, True])
+def test_row_tma_kernel_compiles(paged_module, monkeypatch, asm):
+    """hd128 causal bf16 with 1-row boxes, issued through cute.copy (``CUTE_ATTN_PAGED_ROW_TMA=1``) or hand-issued
+    (``=asm``), compiles for sm_90a (the build compiles all 12 of each with the switch on)."""
+    from cute_attn.specs import PrefillPagedSpec
+
+    assert not paged_module.ROW_TMA_ASM, "off by default"
+    monkeypatch.setattr(paged_module, "ROW_TMA_ASM", asm)
+    spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=1)
+    assert paged_module.compile_prefill_paged(spec) is not None
