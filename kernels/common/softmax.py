@@ -8,12 +8,21 @@ its own columns, reduced across the quad only once, in :meth:`OnlineSoftmax.fina
 Fragment convention (wgmma C/D, one warpgroup owns 64 rows): a thread holds 2 rows; element ``k`` of
 its fragment ``((2, 2, N / 8), 1, 1)`` lies in row ``(k // 2) % 2``, and the 4 threads of a quad
 share each row.
+
+Build-time switch ``CUTE_ATTN_SOFTMAX_POLY_EXP2=<every>`` (read when this module is imported; unset / ``0``: off,
+the default): every ``every``-th element of P (fragment elements ``k`` with ``k % every == every - 1``) is computed
+by :func:`exp2_poly`, a degree-3 polynomial on the FMA pipe, instead of ``ex2.approx`` on the SFU (MUFU), to share
+the exponentials between the two pipes (bench/NOTES-prefill.md, "Session 6: exp2 on the FMA pipe"). The manifest's
+compile key does not see it: a build with it on goes into an artifact directory of its own (``--force --out DIR``).
+Only the prefill kernels (dense and paged) use :class:`OnlineSoftmax`; decode has its own softmax and is unaffected.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import struct
 
 import cutlass
 import cutlass.cute as cute
@@ -25,6 +34,18 @@ LOG2_E = math.log2(math.e)
 LN_2 = math.log(2.0)
 ROWS_PER_THREAD = 2
 QUAD = 4
+
+POLY_EXP2_EVERY = int(os.environ.get("CUTE_ATTN_SOFTMAX_POLY_EXP2", "0") or "0")
+assert POLY_EXP2_EVERY >= 0, "CUTE_ATTN_SOFTMAX_POLY_EXP2: 0 (off) or a positive period"
+# 2^f on [0, 1): c0 + c1 f + c2 f^2 + c3 f^3, a minimax fit of the relative error (iterated weighted least squares
+# in numpy, float32 coefficients): max relative error 7.5e-5 (2^-13.7) over [0, 1), equioscillating, so
+# p(1) / 2 = p(0) and 2^x stays continuous (and monotonic) across the integers. P is then rounded to bf16 (half-ulp
+# 2^-9 = 2e-3) or fp16 (half-ulp 2^-12 = 2.4e-4 relative to the value's binade: 0.3 of it at worst).
+POLY_EXP2_COEFFS = (0.9999251365661621, 0.6958340406417847, 0.22606690227985382, 0.07802421599626541)
+POLY_EXP2_CLAMP = -127.0
+# 1.5 * 2^23 + 127: x + this, rounded down (add.rm), is an integer in [2^23, 2^24) whose low mantissa bits are
+# floor(x) + 127, the biased exponent of 2^floor(x)
+POLY_EXP2_MAGIC = 12583039.0
 
 
 def row_of(k: int) -> int:
@@ -86,7 +107,10 @@ class OnlineSoftmax:
         row_part.fill(0.0)
         for k in cutlass.range_constexpr(n):
             h = row_of(k)
-            p = cute.math.exp2(acc_S[k] * self.scale_log2 + neg_max_scaled[h], fastmath=True)
+            if cutlass.const_expr(POLY_EXP2_EVERY > 0 and k % POLY_EXP2_EVERY == POLY_EXP2_EVERY - 1):
+                p = exp2_poly(acc_S[k] * self.scale_log2 + neg_max_scaled[h])
+            else:
+                p = cute.math.exp2(acc_S[k] * self.scale_log2 + neg_max_scaled[h], fastmath=True)
             acc_S[k] = p
             row_part[h] = row_part[h] + p
         for h in cutlass.range_constexpr(ROWS_PER_THREAD):
@@ -128,6 +152,54 @@ def rescale_rows(acc: cute.Tensor, row_scale: cute.Tensor):
     check_acc_fragment(acc)
     for k in cutlass.range_constexpr(cute.size(acc)):
         acc[k] = acc[k] * row_scale[row_of(k)]
+
+
+def _f32_hex(v: float) -> str:
+    """PTX literal of the float32 nearest ``v`` (``0fXXXXXXXX``)."""
+    return "0f%08X" % struct.unpack("<I", struct.pack("<f", v))[0]
+
+
+def exp2_poly_ptx() -> str:
+    """The PTX of :func:`exp2_poly` (``$1`` = x, ``$0`` = 2^x): FMNMX, 3 FADD, 3 FFMA, a shift and an FMUL.
+
+    ``xc = max(x, -127)``; ``t = xc + MAGIC`` rounded down (``add.rm``) holds ``floor(xc)`` in its low bits without a
+    conversion instruction (conversions and FRND run at the SFU's rate, 16 / clock / SM, like MUFU.EX2);
+    ``j = t - MAGIC`` (exact) and ``f = xc - j`` in [0, 1) (exact); ``p = 2^f`` by Horner; ``bits(t) << 23`` is the
+    float ``2^j`` (the constant's own bits shift out), which is +0.0 at ``j = -127``: so every ``x < -126``
+    (``-inf`` included) gives exactly 0, like ``ex2.approx.ftz`` (a fully masked row keeps a zero row sum)."""
+    c0, c1, c2, c3 = (_f32_hex(c) for c in POLY_EXP2_COEFFS)
+    magic = _f32_hex(POLY_EXP2_MAGIC)
+    return "\n".join([
+        "{",
+        ".reg .f32 xc, t, j, f, p, e;",
+        f"max.f32 xc, $1, {_f32_hex(POLY_EXP2_CLAMP)};",
+        f"add.rm.f32 t, xc, {magic};",
+        f"sub.rn.f32 j, t, {magic};",
+        "sub.rn.f32 f, xc, j;",
+        f"fma.rn.f32 p, f, {c3}, {c2};",
+        f"fma.rn.f32 p, p, f, {c1};",
+        f"fma.rn.f32 p, p, f, {c0};",
+        "shl.b32 e, t, 23;",
+        "mul.rn.f32 $0, p, e;",
+        "}",
+    ])
+
+
+@dsl_user_op
+def exp2_poly(x: Float32, *, loc=None, ip=None) -> Float32:
+    """2^x on the FMA pipe (see :func:`exp2_poly_ptx`); for x <= ~0 (P of the online softmax): max relative error
+    7.5e-5, exactly 0 for x < -126. Not for x >= 128 (the exponent wraps)."""
+    return Float32(
+        llvm.inline_asm(
+            T.f32(),
+            [Float32(x).ir_value(loc=loc, ip=ip)],
+            exp2_poly_ptx(),
+            "=f,f",
+            has_side_effects=False,
+            is_align_stack=False,
+            asm_dialect=llvm.AsmDialect.AD_ATT,
+        )
+    )
 
 
 @dsl_user_op
