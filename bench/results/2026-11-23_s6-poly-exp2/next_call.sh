@@ -6,7 +6,8 @@
 # Order: (1) GPU tests of the build with CUTE_ATTN_SOFTMAX_POLY_EXP2=4 (every prefill variant: dense + paged, bf16 +
 # fp16, every head dim), (2) in-process A/B (bench.prefill_dense_ab: the package's plan, kernels of each artifact dir,
 # interleaved rounds, cuDNN beside) of base (switch off = main's PTX) / poly8 / poly4 / poly2 over hd64 causal and
-# full at 16 x 1k and 1 x 16k, hd128 full 16k, hd256 full 16k, 3 processes x 6 rounds.
+# full at 16 x 1k and 1 x 16k, hd128 full and causal 16k, hd256 full 16k, 3 processes x 6 rounds. (hd64 causal with
+# every 8th / 4th P emulated was measured in session 4, prefill-v6 call 2: -2 to -8 %; here it is the replicate.)
 # Writes $OUT/main.log (summary, printed at the end) and $OUT/poly.tar.xz (every log and JSON): 2 files.
 set -u
 S=${S:-$PWD/.snap-poly-exp2}
@@ -26,11 +27,12 @@ CUTE_ATTN_ARTIFACTS=$S/build/poly4 timeout 150 python3 -m pytest -m gpu tests/te
 echo "tests (poly4) rc=$? $(( $(date +%s) - t0 ))s" >> "$L"; tail -3 /tmp/poly/gpu_tests_poly4.log >> "$L"
 grep -E "^(FAILED|ERROR)" /tmp/poly/gpu_tests_poly4.log | head -20 >> "$L"
 
-# (2) A/B, 3 processes (~40 s each): base first (the ratios' reference), output of every build checked against it
+# (2) A/B, 3 processes (~45 s each): base first (the ratios' reference), output of every build checked against it
 for r in 1 2 3; do
   t0=$(date +%s)
   timeout 100 python3 -m bench.prefill_dense_ab --variant base=$S/ab/base --variant poly8=$S/ab/poly8 \
       --variant poly4=$S/build/poly4 --variant poly2=$S/ab/poly2 --rounds 6 --json /tmp/poly/ab_$r.json \
+      --cases 16x1024:64:causal,16x1024:64:full,1x16384:64:causal,1x16384:64:full,1x16384:128:full,1x16384:128:causal,1x16384:256:full \
       > /tmp/poly/ab_$r.log 2>&1
   echo "ab $r rc=$? $(( $(date +%s) - t0 ))s" >> "$L"
 done
