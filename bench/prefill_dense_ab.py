@@ -106,7 +106,7 @@ def setup_case(batch, n, hd, causal, builds, dtype, cudnn, atol):
         o, lse = _with(b, lambda: w.run(q, k, v, return_lse=True))()
         if first is None:
             first = (o, lse)
-            rows = torch.tensor([0, 1, 17, min(n - 1, 1000), n - 1])
+            rows = torch.tensor([0, 1, 17, min(n - 1, 1000), n - 1], device=q.device)
             err = (o[rows].float() - reference_rows(q, k, v, n, causal, scale, rows)).abs().max().item()
             if not err < atol:
                 raise AssertionError(f"{b.name}: max |O - float32 reference| = {err:.3g} >= {atol}")
