@@ -70,6 +70,19 @@ def test_ptx_is_the_replayed_sequence():
     assert struct.unpack("<I", struct.pack("<f", sm.POLY_EXP2_MAGIC))[0] & 0x1FF == 0
 
 
+@pytest.mark.parametrize("every", [1, 2, 3, 4, 6, 8, 16])
+def test_positions(every):
+    """One of every ``every`` fragment elements, the same number in both of the thread's rows (n = 64: tile_n 128;
+    56: tile_n 112; 40: tile_n 80)."""
+    for n in (64, 56, 40):
+        at = [k for k in range(n) if sm.poly_exp2_at(k, every)]
+        assert len(at) == n // every or (n % every and len(at) in (n // every, n // every + 1))
+        if n % (2 * every) == 0 and every != 1:
+            rows = [sm.row_of(k) for k in at]
+            assert rows.count(0) == rows.count(1), (every, n, at)
+    assert not any(sm.poly_exp2_at(k, 0) for k in range(64))
+
+
 def test_switch_default_off():
     import os
 

@@ -10,7 +10,7 @@ its fragment ``((2, 2, N / 8), 1, 1)`` lies in row ``(k // 2) % 2``, and the 4 t
 share each row.
 
 Build-time switch ``CUTE_ATTN_SOFTMAX_POLY_EXP2=<every>`` (read when this module is imported; unset / ``0``: off,
-the default): every ``every``-th element of P (fragment elements ``k`` with ``k % every == every - 1``) is computed
+the default): one of every ``every`` elements of P (:func:`poly_exp2_at`: both rows alike) is computed
 by :func:`exp2_poly`, a cubic on the FMA pipe (8 instructions), instead of ``ex2.approx`` on the SFU (MUFU), to share
 the exponentials between the two pipes (bench/NOTES-prefill.md, "Session 6: exp2 on the FMA pipe"). The manifest's
 compile key does not see it: a build with it on goes into an artifact directory of its own (``--force --out DIR``).
@@ -106,7 +106,7 @@ class OnlineSoftmax:
         row_part.fill(0.0)
         for k in cutlass.range_constexpr(n):
             h = row_of(k)
-            if cutlass.const_expr(POLY_EXP2_EVERY > 0 and k % POLY_EXP2_EVERY == POLY_EXP2_EVERY - 1):
+            if cutlass.const_expr(poly_exp2_at(k, POLY_EXP2_EVERY)):
                 p = exp2_poly(acc_S[k] * self.scale_log2 + neg_max_scaled[h])
             else:
                 p = cute.math.exp2(acc_S[k] * self.scale_log2 + neg_max_scaled[h], fastmath=True)
@@ -151,6 +151,19 @@ def rescale_rows(acc: cute.Tensor, row_scale: cute.Tensor):
     check_acc_fragment(acc)
     for k in cutlass.range_constexpr(cute.size(acc)):
         acc[k] = acc[k] * row_scale[row_of(k)]
+
+
+def poly_exp2_at(k: int, every: int) -> bool:
+    """Trace-time: does fragment element ``k`` take :func:`exp2_poly` (one of every ``every``)? The last element of
+    each group of ``every``; for an even ``every >= 4`` every other group takes its third-to-last instead, so that
+    both of the thread's rows get the same share (``row_of`` repeats with period 4: the last element of every group
+    would always lie in row 1)."""
+    if every <= 0:
+        return False
+    g, r = divmod(k, every)
+    if every % 2 == 0 and every >= 4 and g % 2 == 1:
+        return r == every - 3
+    return r == every - 1
 
 
 def _f32_hex(v: float) -> str:
