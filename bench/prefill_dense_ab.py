@@ -1,0 +1,181 @@
+"""A/B of dense prefill builds in ONE process: the package's plan (its tile choice, e.g. hd64 causal 16 x 1k on the
+short 128-row tile) run with the kernels of several artifact directories, side by side (bench.common.compare:
+warm-up, interleaved rounds of alternating order), next to cuDNN SDPA.
+
+    python -m bench.prefill_dense_ab --variant base=DIR_A --variant poly4=DIR_B [--variant ...] \\
+        [--cases 16x1024:64:causal,1x16384:128:full] [--rounds 6] [--no-cudnn] [--json out.json]
+
+A build is an artifact directory (``python -m cute_attn.build --out DIR``, e.g. with a build-time switch set); its
+prefill kernels are loaded from there whatever the running checkout's sources are (the manifest's source hash is
+not checked), so builds of one source with different switches compare directly. The dense analogue of
+``bench.prefill_paged_ab``. Every build's output and LSE are compared with the first build's (max abs difference
+printed; an error when above ``--atol``), which also checks the first build against a float32 reference on a
+small slice of rows. Case ``BxN:hd:causal|full``: B requests of N tokens, heads * hd = 2048, bf16 (``--dtype``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+
+import torch
+
+import cute_attn
+from cute_attn.artifacts import Manifest, _load_library
+
+from .common import compare, device_info, markdown_table, median, write_json
+
+_P = importlib.import_module("cute_attn.prefill")  # the package's ``prefill`` attribute is the function
+_CURRENT = {"loader": None}
+_orig_get_kernel = _P.get_kernel
+DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+DEFAULT_CASES = ("16x1024:64:causal,16x1024:64:full,1x16384:64:causal,1x16384:64:full,"
+                 "1x16384:128:full,1x16384:256:full")
+
+
+class _Build:
+    """The dense prefill kernels of one artifact directory, loaded on first use."""
+
+    def __init__(self, name: str, directory: str):
+        self.name, self.directory, self.fns = name, directory, {}
+
+    def __call__(self, spec):
+        fn = self.fns.get(spec.name)
+        if fn is None:
+            m = Manifest.read(self.directory, spec.arch)
+            if spec.name not in m.entries:
+                raise FileNotFoundError(f"{self.name}: {spec.name} not in {self.directory}")
+            fn = self.fns[spec.name] = _load_library(m.path(spec), spec.name)
+        return fn
+
+
+def _get_kernel(spec):
+    loader = _CURRENT["loader"]
+    return loader(spec) if loader is not None else _orig_get_kernel(spec)
+
+
+_P.get_kernel = _get_kernel
+
+
+def _with(build, fn):
+    def call():
+        _CURRENT["loader"] = build
+        try:
+            return fn()
+        finally:
+            _CURRENT["loader"] = None
+    return call
+
+
+def parse_case(text: str):
+    """``"16x1024:64:causal"`` -> ``(16, 1024, 64, True)``."""
+    shape, hd, mask = text.split(":")
+    b, _, n = shape.partition("x")
+    assert mask in ("causal", "full"), text
+    return int(b), int(n), int(hd), mask == "causal"
+
+
+def visible_pairs(n: int, causal: bool) -> int:
+    return n * (n + 1) // 2 if causal else n * n
+
+
+def reference_rows(q, k, v, n, causal, scale, rows):
+    """float32 O of the first request's query rows ``rows`` (all heads)."""
+    qf = q[rows].float()                          # (r, h, d)
+    kf, vf = k[:n].float(), v[:n].float()        # (n, h, d)
+    s = torch.einsum("rhd,nhd->hrn", qf, kf) * scale
+    if causal:
+        idx = torch.arange(n, device=q.device)
+        s = s.masked_fill(idx[None, None, :] > rows.to(q.device)[None, :, None], float("-inf"))
+    return torch.einsum("hrn,nhd->rhd", torch.softmax(s, -1), vf)
+
+
+def setup_case(batch, n, hd, causal, builds, dtype, cudnn, atol):
+    heads = 2048 // hd
+    torch.manual_seed(0)
+    q = torch.randn(batch * n, heads, hd, dtype=dtype, device="cuda")
+    k, v = torch.randn_like(q), torch.randn_like(q)
+    out = torch.empty_like(q)
+    indptr = list(range(0, batch * n + 1, n))
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    w.plan(indptr, indptr, heads, heads, hd, causal=causal, q_data_type=dtype)
+    scale = 1.0 / math.sqrt(hd)
+    fns, diffs, first = {}, {}, None
+    for b in builds:
+        o, lse = _with(b, lambda: w.run(q, k, v, return_lse=True))()
+        if first is None:
+            first = (o, lse)
+            rows = torch.tensor([0, 1, 17, min(n - 1, 1000), n - 1], device=q.device)
+            err = (o[rows].float() - reference_rows(q, k, v, n, causal, scale, rows)).abs().max().item()
+            if not err < atol:
+                raise AssertionError(f"{b.name}: max |O - float32 reference| = {err:.3g} >= {atol}")
+            diffs[b.name] = err
+        else:
+            do = (o.float() - first[0].float()).abs().max().item()
+            dl = (lse - first[1]).abs().max().item()
+            if not (do < atol and dl < 1e-2):
+                raise AssertionError(f"{b.name}: max |O - {builds[0].name}| = {do:.3g}, |LSE diff| = {dl:.3g}")
+            diffs[b.name] = do
+        fns[b.name] = _with(b, lambda: w.run(q, k, v, out=out))
+    if cudnn:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+        import torch.nn.functional as F
+
+        qb, kb, vb = (t.view(batch, n, heads, hd).transpose(1, 2) for t in (q, k, v))
+
+        def sdpa():
+            with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+                F.scaled_dot_product_attention(qb, kb, vb, is_causal=causal)
+        try:
+            sdpa()
+            fns["cuDNN"] = sdpa
+        except Exception as e:  # no cuDNN backend: the A/B goes on without it
+            print(f"(cuDNN SDPA unavailable: {e!r})")
+    flops = batch * 2 * visible_pairs(n, causal) * heads * 2 * hd
+    tile_m = w._plan.spec.tile_m
+    return fns, flops, diffs, tile_m
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--variant", action="append", required=True, help="name=artifact_dir (the first is the base)")
+    p.add_argument("--cases", default=DEFAULT_CASES, help="comma list of BxN:hd:causal|full")
+    p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--dtype", default="bf16", choices=sorted(DTYPES))
+    p.add_argument("--no-cudnn", action="store_true")
+    p.add_argument("--atol", type=float, default=2e-2, help="max |O| difference to the base / reference")
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    builds = [_Build(*v.split("=", 1)) for v in args.variant]
+    base = builds[0].name
+    rows = []
+    for text in args.cases.split(","):
+        batch, n, hd, causal = parse_case(text)
+        fns, flops, diffs, tile_m = setup_case(batch, n, hd, causal, builds, DTYPES[args.dtype], not args.no_cudnn,
+                                               args.atol)
+        per = compare(fns, rounds=max(1, args.rounds), rep_ms=100)
+        row = {"case": text, "tile_m": tile_m, "rounds_ms": per, "max_abs_diff": diffs}
+        for name in fns:
+            row[name] = flops / median(per[name]) / 1e9
+            # median over rounds of the same-round time ratio: > 1 = faster than the base / cuDNN
+            row[name + "/" + base] = median([a / x for a, x in zip(per[base], per[name])])
+            if "cuDNN" in per:
+                row[name + "/cuDNN"] = median([c / x for c, x in zip(per["cuDNN"], per[name])])
+        rows.append(row)
+        print(f"{text} (tile_m {tile_m}): " + "  ".join(
+            f"{b.name} {row[b.name]:.1f} ({row[b.name + '/' + base]:.4f}x {base}"
+            + (f", {row[b.name + '/cuDNN']:.3f}x cuDNN" if "cuDNN" in per else "")
+            + f", |dO| {diffs[b.name]:.2g})" for b in builds)
+            + (f"  cuDNN {row['cuDNN']:.1f}" if "cuDNN" in per else ""), flush=True)
+    cols = ["case"] + [b.name for b in builds] + [f"{b.name}/{base}" for b in builds[1:]]
+    cols += ["cuDNN"] if any("cuDNN" in r for r in rows) else []
+    print(f"dense prefill A/B, {args.dtype}, heads * hd = 2048, TFLOP/s; {device_info()['device']}")
+    table = [{c: (f"{r[c]:.4f}" if "/" in c and c in r else r.get(c, "")) for c in cols} for r in rows]
+    print(markdown_table(table, cols))
+    if args.json:
+        write_json(args.json, {"env": device_info(), "variants": args.variant, "rows": rows})
+
+
+if __name__ == "__main__":
+    main()
