@@ -165,3 +165,58 @@ def profile_launch(label: str, range_name: str, fn) -> float:
     us = a.elapsed_time(b) * 1e3
     print(f"{label}: {us:.1f} us", flush=True)
     return us
+
+
+class ArtifactBuild:
+    """The kernels of one artifact directory (``python -m cute_attn.build --out DIR``, e.g. with a build-time switch
+    set), loaded on first use whatever the running checkout's sources are (the manifest's source hash is not checked),
+    so builds of one source with different switches compare in one process. ``resolve`` may map a spec the directory
+    lacks onto one it has; ``kernels`` records what each asked spec ran."""
+
+    def __init__(self, name: str, directory: str):
+        self.name, self.directory, self.fns, self.kernels = name, directory, {}, {}
+
+    def resolve(self, spec, manifest):
+        return spec
+
+    def loaded(self, spec) -> None:
+        """Called once per kernel loaded (a subclass may print it)."""
+
+    def __call__(self, spec):
+        fn = self.fns.get(spec.name)
+        if fn is None:
+            from cute_attn.artifacts import Manifest, _load_library
+
+            m = Manifest.read(self.directory, spec.arch)
+            asked = spec.name
+            spec = self.resolve(spec, m)
+            if spec.name not in m.entries:
+                raise FileNotFoundError(f"{self.name}: {spec.name} not in {self.directory}")
+            fn = self.fns[asked] = _load_library(m.path(spec), spec.name)
+            self.kernels[asked] = spec.name
+            self.loaded(spec)
+        return fn
+
+
+def route_get_kernel(module):
+    """Replace ``module.get_kernel`` with one that asks the :class:`ArtifactBuild` in effect (else the original);
+    returns ``with_build(build, fn)``, which wraps ``fn`` so that its calls load their kernels from ``build``."""
+    current = {"build": None}
+    original = module.get_kernel
+
+    def get_kernel(spec):
+        build = current["build"]
+        return build(spec) if build is not None else original(spec)
+
+    module.get_kernel = get_kernel
+
+    def with_build(build, fn):
+        def call():
+            current["build"] = build
+            try:
+                return fn()
+            finally:
+                current["build"] = None
+        return call
+
+    return with_build

@@ -22,50 +22,16 @@ import math
 import torch
 
 import cute_attn
-from cute_attn.artifacts import Manifest, _load_library
 
-from .common import compare, device_info, markdown_table, median, write_json
+from .common import ArtifactBuild, compare, device_info, markdown_table, median, route_get_kernel, write_json
+from .prefill import visible_pairs
 
 _P = importlib.import_module("cute_attn.prefill")  # the package's ``prefill`` attribute is the function
-_CURRENT = {"loader": None}
-_orig_get_kernel = _P.get_kernel
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 DEFAULT_CASES = ("16x1024:64:causal,16x1024:64:full,1x16384:64:causal,1x16384:64:full,"
                  "1x16384:128:full,1x16384:256:full")
 
-
-class _Build:
-    """The dense prefill kernels of one artifact directory, loaded on first use."""
-
-    def __init__(self, name: str, directory: str):
-        self.name, self.directory, self.fns = name, directory, {}
-
-    def __call__(self, spec):
-        fn = self.fns.get(spec.name)
-        if fn is None:
-            m = Manifest.read(self.directory, spec.arch)
-            if spec.name not in m.entries:
-                raise FileNotFoundError(f"{self.name}: {spec.name} not in {self.directory}")
-            fn = self.fns[spec.name] = _load_library(m.path(spec), spec.name)
-        return fn
-
-
-def _get_kernel(spec):
-    loader = _CURRENT["loader"]
-    return loader(spec) if loader is not None else _orig_get_kernel(spec)
-
-
-_P.get_kernel = _get_kernel
-
-
-def _with(build, fn):
-    def call():
-        _CURRENT["loader"] = build
-        try:
-            return fn()
-        finally:
-            _CURRENT["loader"] = None
-    return call
+_with = route_get_kernel(_P)  # _with(build, fn): fn with its kernels from the build
 
 
 def parse_case(text: str):
@@ -74,10 +40,6 @@ def parse_case(text: str):
     b, _, n = shape.partition("x")
     assert mask in ("causal", "full"), text
     return int(b), int(n), int(hd), mask == "causal"
-
-
-def visible_pairs(n: int, causal: bool) -> int:
-    return n * (n + 1) // 2 if causal else n * n
 
 
 def reference_rows(q, k, v, n, causal, scale, rows):
@@ -132,7 +94,7 @@ def setup_case(batch, n, hd, causal, builds, dtype, cudnn, atol):
             fns["cuDNN"] = sdpa
         except Exception as e:  # no cuDNN backend: the A/B goes on without it
             print(f"(cuDNN SDPA unavailable: {e!r})")
-    flops = batch * 2 * visible_pairs(n, causal) * heads * 2 * hd
+    flops = batch * 2 * visible_pairs(n, n, causal) * heads * 2 * hd
     tile_m = w._plan.spec.tile_m
     return fns, flops, diffs, tile_m
 
@@ -147,7 +109,7 @@ def main(argv=None):
     p.add_argument("--atol", type=float, default=2e-2, help="max |O| difference to the base / reference")
     p.add_argument("--json")
     args = p.parse_args(argv)
-    builds = [_Build(*v.split("=", 1)) for v in args.variant]
+    builds = [ArtifactBuild(*v.split("=", 1)) for v in args.variant]
     base = builds[0].name
     rows = []
     for text in args.cases.split(","):

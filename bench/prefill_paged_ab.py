@@ -25,53 +25,26 @@ import torch
 
 import cute_attn
 import cute_attn.prefill_paged as _pp
-from cute_attn.artifacts import Manifest, _load_library
 
-from .common import compare, device_info, markdown_table, median, profile_launch, write_json
+from .common import (ArtifactBuild, compare, device_info, markdown_table, median, profile_launch,
+                     route_get_kernel, write_json)
 from .prefill_paged import CASES, dense_case, paged_copy
 
-_CURRENT = {"loader": None}
-_orig_get_kernel = _pp.get_kernel
+
+class _Build(ArtifactBuild):
+    """The paged kernels of one artifact directory; a build without the row boxes (CUTE_ATTN_PAGED_ROW_TMA off)
+    serves page 1 by its gathers."""
+
+    def resolve(self, spec, manifest):
+        if spec.name not in manifest.entries and spec.tma_box_rows == 1:
+            return dataclasses.replace(spec, tma_box_rows=0)
+        return spec
+
+    def loaded(self, spec) -> None:
+        print(f"{self.name}: {spec.name}", flush=True)
 
 
-class _Build:
-    """The paged kernels of one artifact directory, loaded on first use."""
-
-    def __init__(self, name: str, directory: str):
-        self.name, self.directory, self.fns, self.kernels = name, directory, {}, {}
-
-    def __call__(self, spec):
-        fn = self.fns.get(spec.name)
-        if fn is None:
-            m = Manifest.read(self.directory, spec.arch)
-            asked = spec.name
-            if asked not in m.entries and spec.tma_box_rows == 1:
-                # a build without the row boxes (CUTE_ATTN_PAGED_ROW_TMA off): page 1 by its gathers
-                spec = dataclasses.replace(spec, tma_box_rows=0)
-            if spec.name not in m.entries:
-                raise FileNotFoundError(f"{self.name}: {spec.name} not in {self.directory}")
-            fn = self.fns[asked] = _load_library(m.path(spec), spec.name)
-            self.kernels[asked] = spec.name
-            print(f"{self.name}: {spec.name}", flush=True)
-        return fn
-
-
-def _get_kernel(spec):
-    loader = _CURRENT["loader"]
-    return loader(spec) if loader is not None else _orig_get_kernel(spec)
-
-
-_pp.get_kernel = _get_kernel
-
-
-def _with(build, fn):
-    def call():
-        _CURRENT["loader"] = build
-        try:
-            return fn()
-        finally:
-            _CURRENT["loader"] = None
-    return call
+_with = route_get_kernel(_pp)
 
 
 def setup_case(q_lens, kv_lens, builds, page_sizes, heads=16, d=128, causal=True, dtype=torch.bfloat16):
