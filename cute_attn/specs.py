@@ -30,7 +30,8 @@ PREFILL_PAGED_TMA_BOX_ROWS = (0, 16, 64)
 # Read here (host and build see it; the kernel module takes it from here), at import.
 # "1": the boxes issued through cute.copy; "asm": hand-issued (kernels/common/tma_box.py, one inline-asm statement per
 # row); both ship the same variant names (build each into its own directory).
-PAGED_ROW_TMA = os.environ.get("CUTE_ATTN_PAGED_ROW_TMA", "0") in ("1", "asm")
+PAGED_ROW_TMA_MODE = os.environ.get("CUTE_ATTN_PAGED_ROW_TMA", "0")
+PAGED_ROW_TMA = PAGED_ROW_TMA_MODE in ("1", "asm")
 PREFILL_PAGED_ROW_BOX = 1
 # the box heights the build ships (the row boxes only with the switch on) and those a spec accepts (a row-box spec
 # must load from a switched build's manifest in a process without the switch, e.g. bench.prefill_paged_ab)

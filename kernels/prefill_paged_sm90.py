@@ -23,7 +23,7 @@ from cutlass.cute.nvgpu import cpasync  # noqa: E402
 
 from .common.config import WARPGROUP_THREADS, PrefillConfig, prefill_config  # noqa: E402
 from ..layouts.paged import box_page_slot  # noqa: E402
-from ..specs import PAGED_ROW_TMA  # noqa: E402
+from ..specs import PAGED_ROW_TMA, PAGED_ROW_TMA_MODE  # noqa: E402
 from .common.paged_loader import (  # noqa: E402
     PagedRowGather,
     PagedTileGather,
@@ -65,7 +65,7 @@ WIDE_GATHERS = True
 # CUTE_ATTN_PAGED_ROW_TMA=asm: the same, each row's box one inline-asm statement (``common/tma_box.py``: descriptor
 # address once per producer, column blocks as immediates) instead of cute.copy's per-load register plumbing.
 ROW_TMA = PAGED_ROW_TMA
-ROW_TMA_ASM = os.environ.get("CUTE_ATTN_PAGED_ROW_TMA", "0") == "asm"
+ROW_TMA_ASM = PAGED_ROW_TMA_MODE == "asm"
 PAGED_KEEP = tuple(
     field for field, env in (("trim_diagonal", "CUTE_ATTN_PAGED_TRIM"), ("tma_store_o", "CUTE_ATTN_PAGED_TMA_STORE_O"))
     if os.environ.get(env, "1") != "0"
