@@ -106,10 +106,11 @@ class OnlineSoftmax:
         row_part.fill(0.0)
         for k in cutlass.range_constexpr(n):
             h = row_of(k)
+            x = acc_S[k] * self.scale_log2 + neg_max_scaled[h]
             if cutlass.const_expr(poly_exp2_at(k, POLY_EXP2_EVERY)):
-                p = exp2_poly(acc_S[k] * self.scale_log2 + neg_max_scaled[h])
+                p = exp2_poly(x)
             else:
-                p = cute.math.exp2(acc_S[k] * self.scale_log2 + neg_max_scaled[h], fastmath=True)
+                p = cute.math.exp2(x, fastmath=True)
             acc_S[k] = p
             row_part[h] = row_part[h] + p
         for h in cutlass.range_constexpr(ROWS_PER_THREAD):
