@@ -10,16 +10,12 @@ order), against the dense kernel of the running checkout.
 A build is an artifact directory (``python -m cute_attn.build --out DIR``); its paged kernels are loaded from
 there, whatever the running checkout's sources are (the manifest's source hash is not checked), so two builds of
 one source with different switches compare directly. Every variant's output is checked bitwise against dense.
-With ``CUTE_ATTN_PAGED_ROW_TMA=1`` in the environment the planner asks for page 1's 1-row-box variant
-(``tmaboxrows1``); a build without it (the switch off) serves page 1 by its gathers (``tmaboxrows0``), as its own
-planner would: ``CUTE_ATTN_PAGED_ROW_TMA=1 python -m bench.prefill_paged_ab --variant main=DIR_OFF --variant
-row=DIR_ON --pages 1`` compares the two page-1 paths. The kernels each variant ran are printed and kept in the JSON.
+The kernels each variant ran are printed and kept in the JSON.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 import torch
 
@@ -32,13 +28,7 @@ from .prefill_paged import CASES, dense_case, paged_copy
 
 
 class _Build(ArtifactBuild):
-    """The paged kernels of one artifact directory; a build without the row boxes (CUTE_ATTN_PAGED_ROW_TMA off)
-    serves page 1 by its gathers."""
-
-    def resolve(self, spec, manifest):
-        if spec.name not in manifest.entries and spec.tma_box_rows == 1:
-            return dataclasses.replace(spec, tma_box_rows=0)
-        return spec
+    """The paged kernels of one artifact directory."""
 
     def loaded(self, spec) -> None:
         print(f"{self.name}: {spec.name}", flush=True)

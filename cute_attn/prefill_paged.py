@@ -23,7 +23,7 @@ from .decode import _kernel_view
 from .layouts.paged import tma_box_rows
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
 from .prefill import _host_indptr, _num_sms, _to_device, make_work_list, tile_m_for
-from .specs import PAGED_ROW_TMA, PREFILL_PAGED_HEAD_DIMS, PrefillPagedSpec
+from .specs import PREFILL_PAGED_HEAD_DIMS, PrefillPagedSpec
 
 
 @dataclasses.dataclass
@@ -98,9 +98,8 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
         max_page_id = hi
 
     # the K/V load path is a compiled variant: TMA boxes inside one page where the page size allows, else gathers
-    # (page 1: 1-row TMA boxes under the build-time switch CUTE_ATTN_PAGED_ROW_TMA=1)
     spec = PrefillPagedSpec(dtype=C.VALUE_DTYPES[q_data_type], head_dim=head_dim, head_dim_v=hdv, causal=bool(causal))
-    spec = dataclasses.replace(spec, tma_box_rows=tma_box_rows(page_size, spec.tile_n, PAGED_ROW_TMA))
+    spec = dataclasses.replace(spec, tma_box_rows=tma_box_rows(page_size, spec.tile_n))
     q_lens = [qo[b + 1] - qo[b] for b in range(batch)]
     # the dense plan's L2-aware order: (request, kv head) pairs grouped into sections whose K/V fit in L2 (a
     # paged row of one head is as many whole bytes as a dense one, whatever the page size)

@@ -24,19 +24,6 @@ PREFILL_PAGED_HEAD_DIMS = ((64, 64), (128, 128), (256, 256))
 # Paged prefill K/V load paths: 0 = 16-byte cp.async row gathers (any page size); n = TMA boxes of n rows inside
 # one page (page_size % n == 0 and tile_n % n == 0; layouts.paged.tma_box_rows picks it from the page size)
 PREFILL_PAGED_TMA_BOX_ROWS = (0, 16, 64)
-# Build-time switch CUTE_ATTN_PAGED_ROW_TMA=1 (off by default; bench/NOTES-prefill-paged.md 17): page_size 1 served by
-# the TMA path with 1-row boxes (``tma_box_rows`` 1, one box per token row) instead of the gathers. With it on the
-# build ships the ``tmaboxrows1`` variants as well and the host plans page 1 onto them; with it off neither changes.
-# Read here (host and build see it; the kernel module takes it from here), at import.
-# "1": the boxes issued through cute.copy; "asm": hand-issued (kernels/common/tma_box.py, one inline-asm statement per
-# row); both ship the same variant names (build each into its own directory).
-PAGED_ROW_TMA_MODE = os.environ.get("CUTE_ATTN_PAGED_ROW_TMA", "0")
-PAGED_ROW_TMA = PAGED_ROW_TMA_MODE in ("1", "asm")
-PREFILL_PAGED_ROW_BOX = 1
-# the box heights the build ships (the row boxes only with the switch on) and those a spec accepts (a row-box spec
-# must load from a switched build's manifest in a process without the switch, e.g. bench.prefill_paged_ab)
-PREFILL_PAGED_SHIPPED_BOX_ROWS = PREFILL_PAGED_TMA_BOX_ROWS + ((PREFILL_PAGED_ROW_BOX,) if PAGED_ROW_TMA else ())
-PREFILL_PAGED_VALID_BOX_ROWS = PREFILL_PAGED_TMA_BOX_ROWS + (PREFILL_PAGED_ROW_BOX,)
 # Ops whose variants the build compiles and the package ships.
 SHIPPED_OPS = ("append_kv", "merge_state", "merge_states", "prefill", "prefill_paged", "decode")
 
@@ -233,8 +220,7 @@ class PrefillSpec(KernelSpec):
 @dataclasses.dataclass(frozen=True)
 class PrefillPagedSpec(PrefillSpec):
     """Prefill / append over a paged KV cache (NHD or HND: the cache strides are runtime). ``tma_box_rows``:
-    0 = K/V gathered by cp.async (any page size), n = one TMA box of n rows per page piece (page_size % n == 0);
-    1 = one TMA box per token row (page_size 1; shipped only with ``CUTE_ATTN_PAGED_ROW_TMA=1``)."""
+    0 = K/V gathered by cp.async (any page size), n = one TMA box of n rows per page piece (page_size % n == 0)."""
 
     op: ClassVar[str] = "prefill_paged"
     module: ClassVar[str] = "cute_attn.kernels.prefill_paged_sm90"
@@ -247,8 +233,8 @@ class PrefillPagedSpec(PrefillSpec):
         super()._check()
         if self.tile_m:
             raise ValueError(f"{self.op} has one tile per head dim (tile_m must be 0, got {self.tile_m})")
-        if self.tma_box_rows not in PREFILL_PAGED_VALID_BOX_ROWS:
-            raise ValueError(f"tma_box_rows must be one of {PREFILL_PAGED_VALID_BOX_ROWS}, got {self.tma_box_rows}")
+        if self.tma_box_rows not in PREFILL_PAGED_TMA_BOX_ROWS:
+            raise ValueError(f"tma_box_rows must be one of {PREFILL_PAGED_TMA_BOX_ROWS}, got {self.tma_box_rows}")
         if self.tma_box_rows and self.tile_n % self.tma_box_rows:
             raise ValueError(f"tma_box_rows {self.tma_box_rows} does not divide the key tile ({self.tile_n} rows)")
 
@@ -311,7 +297,7 @@ def shipped_specs(arch: str = "sm_90a", ops: tuple[str, ...] | None = None) -> l
         for dtype in DTYPES:
             for hd, hdv in PREFILL_PAGED_HEAD_DIMS:
                 for causal in (False, True):
-                    for box in PREFILL_PAGED_SHIPPED_BOX_ROWS:
+                    for box in PREFILL_PAGED_TMA_BOX_ROWS:
                         spec = PrefillPagedSpec(arch=arch, dtype=dtype, head_dim=hd, head_dim_v=hdv, causal=causal)
                         if box == 0 or spec.tile_n % box == 0:
                             yield dataclasses.replace(spec, tma_box_rows=box)

@@ -3,9 +3,8 @@
 The consumers and the epilogue are those of :class:`PrefillSm90` (inherited unchanged); only the
 producer differs: Q by TMA as before, K/V either as TMA boxes of ``tma_box_rows`` rows inside one page
 (page_size a multiple of the box: a compiled variant) or gathered row by row from the pages with 16-byte
-cp.async (any page size; ``common/paged_loader.py``), both arriving on the dense kernel's barriers; under the
-build-time switch ``CUTE_ATTN_PAGED_ROW_TMA`` page_size 1 may instead take TMA boxes of one row (``tma_box_rows`` 1).
-Compile with :func:`compile_prefill_paged`; the API is ``cute_attn.BatchPrefillWithPagedKVCacheWrapper``.
+cp.async (any page size; ``common/paged_loader.py``), both arriving on the dense kernel's barriers. Compile with :func:`compile_prefill_paged`; the API is
+``cute_attn.BatchPrefillWithPagedKVCacheWrapper``.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from cutlass.cute.nvgpu import cpasync  # noqa: E402
 
 from .common.config import WARPGROUP_THREADS, PrefillConfig, prefill_config  # noqa: E402
 from ..layouts.paged import box_page_slot  # noqa: E402
-from ..specs import PAGED_ROW_TMA, PAGED_ROW_TMA_MODE  # noqa: E402
 from .common.paged_loader import (  # noqa: E402
     PagedRowGather,
     PagedTileGather,
@@ -32,7 +30,6 @@ from .common.paged_loader import (  # noqa: E402
     make_box_pipeline,
     wait_empty,
 )
-from .common.tma_box import tma_desc_addr, tma_load_box_4d  # noqa: E402
 from .prefill_sm90 import DTYPES, TRACE_K_COLS, TRACE_V_COLS, WARP_THREADS, PrefillSm90  # noqa: E402
 
 # (consumer warpgroups) -> (producer, consumer) registers. A producer warpgroup that gathers needs more than the
@@ -56,16 +53,6 @@ WIDE_GATHERS = True
 # off (the paged config then takes ``config.PAGED_OFF``'s value). (The session-5 switches CUTE_ATTN_PAGED_K3 /
 # CUTE_ATTN_PAGED_K3_LEAD and CUTE_ATTN_PAGED_BOX_LEAN did not pay on the H100 and were removed in session 6:
 # NOTES-prefill-paged 16.)
-# CUTE_ATTN_PAGED_ROW_TMA=1 (off by default; read in ``cute_attn.specs``, which the build and the host planner see too):
-# page_size 1 by the TMA path with 1-row boxes (``tma_box_rows`` 1, variants ``..._tmaboxrows1_...``): every token's K
-# and V row is one TMA box (per 128-byte column block) whose page coordinate is the token's page id, landing on its
-# row of the 128-byte-swizzled stage and on the stage's full barrier with its bytes; no cp.async, so the LSU / shared
-# memory pipe carries no gather traffic beside the wgmma reads (bench/NOTES-prefill-paged.md 17). With it off the
-# build and the planner are unchanged (the spec accepts ``tma_box_rows`` 1 either way; only the build ships it).
-# CUTE_ATTN_PAGED_ROW_TMA=asm: the same, each row's box one inline-asm statement (``common/tma_box.py``: descriptor
-# address once per producer, column blocks as immediates) instead of cute.copy's per-load register plumbing.
-ROW_TMA = PAGED_ROW_TMA
-ROW_TMA_ASM = PAGED_ROW_TMA_MODE == "asm"
 PAGED_KEEP = tuple(
     field for field, env in (("trim_diagonal", "CUTE_ATTN_PAGED_TRIM"), ("tma_store_o", "CUTE_ATTN_PAGED_TMA_STORE_O"))
     if os.environ.get(env, "1") != "0"
@@ -99,17 +86,6 @@ class PrefillPagedSm90(PrefillSm90):
                               with rows clamped to the last row (P = 0 must meet finite V), then
                               waited for and fenced before its arrival, which announces only the
                               TMA bytes (the other box warps arrive without bytes).
-    producer    wg 0 (all 4)  1-row TMA boxes (``tma_box_rows`` = 1, page_size 1, switch ``ROW_TMA``):
-    (row boxes)               the same order; warp w loads rows [w R, (w + 1) R) of every block
-                              (R = tile_n / 4), lane p holding row w R + p's page id (loaded one
-                              block ahead); per block and warp: empty-barrier wait, one arrival
-                              with its R rows' bytes, then per row one SHFL and one 4-d TMA (d,
-                              slot 0, head, page) per 128-byte column block to the row's place in
-                              the swizzled stage (stage + row * 128: the hardware's swizzle of
-                              address bits 7-9 gives the stage layout). Rows past the request's
-                              end are its last row (valid, finite): no tail gather. ``asm``
-                              (``ROW_TMA_ASM``): one inline-asm statement per row (all its column
-                              blocks, the descriptor address taken once per producer).
     consumer i  wg 1 + i      as PrefillSm90 (S = Q K^T, masks, online softmax, O += P V,
                               ping-pong, epilogue): unchanged code.
     ==========  ============  =================================================================
@@ -146,15 +122,7 @@ class PrefillPagedSm90(PrefillSm90):
         wide = WIDE_GATHERS and not tma_box_rows and head_dim <= WIDE_MAX_HEAD_DIM
         budget = WIDE_REGISTER_BUDGET if wide else NARROW_REGISTER_BUDGET
         self.producer_regs, self.consumer_regs = budget[self.consumer_wgs]
-        # 1-row boxes (page_size 1, switch ROW_TMA): one box per token row; warp w of the producer warpgroup issues
-        # the rows [w * row_warp_rows, (w + 1) * row_warp_rows) of every block, lane p holding row p's page id
-        self.row_boxes = tma_box_rows == 1
-        if self.row_boxes:
-            self.boxes = self.tile_n
-            self.box_warps = WARPGROUP_THREADS // WARP_THREADS
-            self.row_warp_rows = self.tile_n // self.box_warps
-            assert self.tile_n % self.box_warps == 0 and self.row_warp_rows <= WARP_THREADS, "one lane per row"
-        elif tma_box_rows:
+        if tma_box_rows:
             assert self.tile_n % tma_box_rows == 0 and tma_box_rows % 8 == 0, "whole boxes of whole swizzle atoms"
             self.boxes = self.tile_n // tma_box_rows
             assert self.boxes <= WARP_THREADS, "one lane per box holds its page id"
@@ -250,12 +218,9 @@ class PrefillPagedSm90(PrefillSm90):
         walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
         tidx: Int32,
     ):
-        """TMA boxes: warp 0 (warps 1-3 exit) or all four (``box_warps``); 1-row boxes: all four; gathers: the whole
-        producer warpgroup."""
+        """TMA boxes: warp 0 (warps 1-3 exit); gathers: the whole producer warpgroup."""
         args = (tma_Q, mQ, kv, smem, pipes, walk, tidx)
-        if cutlass.const_expr(self.row_boxes):
-            self.produce_rows(*args)
-        elif cutlass.const_expr(self.box_rows > 0):
+        if cutlass.const_expr(self.box_rows > 0):
             if cute.arch.make_warp_uniform(cute.arch.warp_idx()) < self.box_warps:
                 self.produce_boxes(*args)
         else:
@@ -510,123 +475,6 @@ class PrefillPagedSm90(PrefillSm90):
             sl = cute.arch.shuffle_sync(slot, b)
             if b < n_tma:
                 self._copy_box(atom, gX, sX, pg, sl, b, pipe, state)
-
-    # ------------------------------------------------------------------------------------ producer: 1-row boxes
-
-    @cute.jit
-    def produce_rows(
-        self,
-        tma_Q: cute.CopyAtom,
-        mQ: cute.Tensor,
-        kv: tuple,
-        smem: tuple,  # (sQ, sK, sV)
-        pipes: tuple,  # (pipe_q, pipe_k, pipe_v)
-        walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
-        tidx: Int32,
-    ):
-        """The 1-row-box TMA path (page_size 1, switch ``ROW_TMA``), the four producer warps: the order of
-        :meth:`produce_boxes`; warp ``w`` loads the rows ``[w R, (w + 1) R)`` (``R = row_warp_rows``) of every K and V
-        block, one TMA per row and 128-byte column block, after its own empty-barrier wait and arrival with its
-        rows' bytes. Rows at or past the request's end are its last row (valid memory: K masked, P = 0 meets finite
-        V), so every block is whole: no tail gather."""
-        mV, tma_K, gmem_K, tma_V, gmem_V, mKvIndptr, mKvIdx = kv
-        sQ, sK, sV = smem
-        pipe_q, pipe_k, pipe_v = pipes
-        mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
-        lane = tidx % WARP_THREADS
-        warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
-        q_per_kv = mQ.shape[2] // gmem_K.shape[2]
-        # the warp's first row of a block (uniform)
-        row0 = warp * self.row_warp_rows
-        descs = None
-        if cutlass.const_expr(ROW_TMA_ASM):
-            # the K and V descriptors' generic addresses, once per producer; shuffled copies (lane 0's, the same
-            # value), so that ptxas keeps them in uniform registers instead of rematerializing the parameter's
-            # address (ULDC.64 + 2 UIADD3) at every load (section 14)
-            descs = tuple(
-                Int64(cute.arch.shuffle_sync(Int32(d & 0xFFFFFFFF), 0)) & 0xFFFFFFFF
-                | (Int64(cute.arch.shuffle_sync(Int32(d >> 32), 0)) << 32)
-                for d in (tma_desc_addr(tma_K), tma_desc_addr(tma_V))
-            )
-        q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
-        kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
-        first, end, step = scheduler.round_range()
-        for rnd in cutlass.range(first, end, step, unroll=1):
-            tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
-            kv_head = tile.q_head // q_per_kv
-            gK = gmem_K[None, None, kv_head, None]  # (page_size = 1, d, num_pages) TMA coordinates
-            gV = gmem_V[None, None, kv_head, None]
-            atom_K, atom_V = tma_K, tma_V
-            if cutlass.const_expr(ROW_TMA_ASM):
-                atom_K, atom_V = (descs[0], kv_head), (descs[1], kv_head)
-            req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, row0 + lane)
-            n_block_max = blocks.n_block_max(seq, tile.m_block)
-            # page ids (lane p: the warp's row p) of the V block to load next, the K block to load next and the
-            # block after it (loading while this block's copies issue); loop-carried
-            page_v, page_k = Int32(0), Int32(0)
-            if n_block_max > 0:
-                page_v = self._row_pages(*req, n_block_max - 1)
-                page_k = self._row_pages(*req, cutlass.max(n_block_max - 2, 0))
-                self._trace_tag(kv_state, rnd, n_block_max - 1, tidx)
-                self._load_rows(pipe_k, atom_K, gK, sK, page_v, row0, kv_state, TRACE_K_COLS)
-            if warp == 0:
-                self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
-            q_state.advance()
-            if n_block_max > 0:
-                for i in cutlass.range(n_block_max - 1, unroll=1):
-                    n_block = n_block_max - 2 - i
-                    page_pf = self._row_pages(*req, cutlass.max(n_block - 1, 0))
-                    v_state = kv_state.clone()
-                    kv_state.advance()
-                    self._trace_tag(kv_state, rnd, n_block, tidx)
-                    self._load_rows(pipe_k, atom_K, gK, sK, page_k, row0, kv_state, TRACE_K_COLS)
-                    self._load_rows(pipe_v, atom_V, gV, sV, page_v, row0, v_state, TRACE_V_COLS)
-                    page_v = page_k
-                    page_k = page_pf
-                self._load_rows(pipe_v, atom_V, gV, sV, page_v, row0, kv_state, TRACE_V_COLS)
-                kv_state.advance()
-        self._trace_end_p(kv_state, first, end, step, tidx)
-
-    @cute.jit
-    def _row_pages(self, mKvIdx, mKvIndptr, batch: Int32, kv_len: Int32, row: Int32, n_block: Int32):
-        """Page id of block row ``row`` of key block ``n_block`` (page_size 1: the row's own page), rows at or past
-        the request's end clamped to its last row."""
-        r = cutlass.min(n_block * self.tile_n + row, kv_len - 1)
-        return mKvIdx[mKvIndptr[batch] + r]
-
-    @cute.jit
-    def _load_rows(
-        self, pipe, atom, gX, sX, page: Int32, row0: Int32, state: pipeline.PipelineState,
-        cols: cutlass.Constexpr = None,
-    ):
-        """This warp's rows of a K or V block: wait for the stage, announce the rows' bytes with the warp's
-        arrival, then one 1-row box per row (``page``: lane p holds row ``row0 + p``'s page id)."""
-        self._stamp_p(state, cols, 0)
-        wait_empty(pipe, state)
-        self._stamp_p(state, cols, 1)
-        with cute.arch.elect_one():
-            cute.arch.mbarrier_arrive_and_expect_tx(
-                pipe.producer_get_barrier(state), self.row_warp_rows * self.tx_bytes_box
-            )
-        self._stamp_p(state, cols, 2)
-        if cutlass.const_expr(ROW_TMA_ASM):
-            desc, kv_head = atom
-            # row r of column block j of the stage (K-major, 128-byte swizzle atoms tiled rows first) at byte
-            # 128 * (r + j * tile_n) (cute.copy's immediates, NOTES 17); the hardware swizzles by address bits 7-9
-            s_row0 = sX[None, None, state.index].iterator.toint() + row0 * 128
-            mbar = pipe.producer_get_barrier(state).toint()
-            col_elems = 128 * 8 // self.dtype.width  # a 128-byte column block
-            for p in cutlass.range_constexpr(self.row_warp_rows):
-                pg = cute.arch.shuffle_sync(page, p)
-                with cute.arch.elect_one():
-                    tma_load_box_4d(
-                        desc, s_row0 + p * 128, mbar, Int32(0), kv_head, pg,
-                        self.head_dim // col_elems, col_elems, self.tile_n * 128,
-                    )
-        else:
-            for p in cutlass.range_constexpr(self.row_warp_rows):
-                self._copy_box(atom, gX, sX, cute.arch.shuffle_sync(page, p), Int32(0), row0 + p, pipe, state)
-        self._stamp_p(state, cols, 3)
 
 
 def compile_prefill_paged(spec):

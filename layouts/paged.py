@@ -49,12 +49,8 @@ def cache_strides(cache_shape, cache_stride, kv_layout: str = "NHD"):
 TMA_BOX_ROWS = (64, 16)
 
 
-def tma_box_rows(page_size: int, tile_n: int, row_tma: bool = False) -> int:
-    """Box height of the TMA path for ``page_size`` rows per page and key tiles of ``tile_n`` rows; 0: gathers.
-    ``row_tma`` (build-time switch ``CUTE_ATTN_PAGED_ROW_TMA``): page_size 1 takes 1-row boxes (one per token) instead
-    of the gathers."""
-    if row_tma and page_size == 1:
-        return 1
+def tma_box_rows(page_size: int, tile_n: int) -> int:
+    """Box height of the TMA path for ``page_size`` rows per page and key tiles of ``tile_n`` rows; 0: gathers."""
     return next((b for b in TMA_BOX_ROWS if page_size % b == 0 and tile_n % b == 0), 0)
 
 

@@ -12,7 +12,6 @@ import torch
 import cute_attn
 from cute_attn import reference as R
 from cute_attn.kernels.common.config import prefill_config
-from cute_attn.specs import PAGED_ROW_TMA
 
 pytestmark = pytest.mark.gpu
 
@@ -111,7 +110,6 @@ def run_case(gen, q_lens, kv_lens, page_size, *, hq=8, hk=2, d=128, causal=True,
     check_reference(out, lse, q, k, v, qo, indptr, indices, last, causal, scale, layout)
     if dense:
         check_dense(out, lse, q, k, v, qo, indptr, indices, last, causal, scale, layout, hq, hk, d)
-    return w
 
 
 ODD = [1, 17, 113, 0, 1023, 203]
@@ -268,28 +266,3 @@ def test_plan_makes_no_device_sync(rng):
         w.plan(qo, indptr, indices, last, 8, 2, 128, 16, causal=True)
     finally:
         torch.cuda.set_sync_debug_mode(0)
-
-
-# Session 6 (bench/NOTES-prefill-paged.md 17): page 1 by 1-row TMA boxes, the build-time switch
-# CUTE_ATTN_PAGED_ROW_TMA=1, set for the run against a build made with it (otherwise skipped: no JIT builds of the
-# row-box variants in a plain run). With the switch on, every page-1 case above takes the row boxes as well; these
-# pin the variant and cover every head dim, dtype, mask and layout.
-_row_tma = pytest.mark.skipif(not PAGED_ROW_TMA, reason="CUTE_ATTN_PAGED_ROW_TMA=1 builds only")
-
-
-@_row_tma
-@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
-@pytest.mark.parametrize("causal", [False, True])
-@pytest.mark.parametrize("d", [64, 128, 256])
-def test_row_tma_page1(rng, d, causal, dtype):
-    w = run_case(rng, ODD, ODD, 1, hq=4, hk=2, d=d, causal=causal, dtype=dtype)
-    assert w._plan.spec.tma_box_rows == 1, w._plan.spec.name
-
-
-@_row_tma
-@pytest.mark.parametrize("layout", ["NHD", "HND"])
-def test_row_tma_append_and_layouts(rng, layout):
-    """Appends on long caches (many blocks: the K / V pipelines' phases, rows clamped at the end) in both layouts."""
-    w = run_case(rng, [1, 100, 512], [4096, 3000, 2049], 1, hq=8, hk=2, layout=layout, causal=True)
-    assert w._plan.spec.tma_box_rows == 1
-    run_case(rng, [2048, 700], [2048, 700], 1, hq=16, hk=4, causal=False, layout=layout)
