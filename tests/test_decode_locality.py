@@ -151,3 +151,45 @@ def test_cli_dry_run(capsys):
     L.main(["--dry-run", "--cases", "64 x 4k", "--pages", "16", "--modes", "sorted", "blocks:256K", "shuffled"])
     out = capsys.readouterr().out.strip().splitlines()
     assert '"dry_run": "64 x 4k"' in out[0] and '"timings"' in out[-1]
+
+
+def test_main_bookkeeping_on_cpu(monkeypatch, tmp_path, capsys):
+    """main()'s timed path on the CPU: a stand-in kernel (the paged reference through the plan's table), a stand-in
+    timer (each fn run once, a time per label), every dense check passing and the table / JSON written."""
+    import json
+
+    from bench import common
+
+    class Stub:
+        def __init__(self, indptr, ids, last, page_size):
+            self.args = (indptr, ids, last)
+
+        def run(self, q, cache):
+            indptr, ids, last = self.args
+            o, _ = R.paged_attention(q, cache[:, 0], cache[:, 1], list(range(q.shape[0] + 1)), indptr, ids, last)
+            return o.to(q.dtype)
+
+    fake_ms = {}
+
+    def compare(fns, rounds, rep_ms, warm_s, flush):
+        for name, fn in fns.items():
+            if name != "cudnn":
+                fn()
+        return {name: [0.5 + 0.01 * i] * rounds for i, name in enumerate(fns)}
+
+    monkeypatch.setattr(L, "DEVICE", "cpu")
+    monkeypatch.setattr(L, "plan", lambda indptr, ids, last, ps, head_minor=False: Stub(indptr, ids, last, ps))
+    monkeypatch.setattr(common, "compare", compare)
+    monkeypatch.setattr(common, "device_info", lambda: {"device": "cpu", "sms": 132})
+    monkeypatch.setattr(common, "copy_bandwidth_gbs", lambda n: 3000.0)
+    out = tmp_path / "loc.json"
+    L.main(["--cases", "2 x 64", "--pages", "16", "1", "--modes", "sorted", "local:128K", "blocks:8K", "shuffled",
+            "--gather", "sorted", "shuffled", "--repeats", "2", "--rounds", "2", "--json", str(out)])
+    text = capsys.readouterr().out
+    summary = json.loads(text.strip().splitlines()[-1])
+    assert summary["checks"] == 8 and summary["checks_failed"] == [], summary  # 4 modes x 2 pages, repeat 1
+    rows = json.loads(out.read_text())["rows"]
+    labels = {r["label"] for r in rows}
+    assert labels == {"sorted", "local:128K", "blocks:8K", "shuffled", "gather sorted", "gather shuffled", "cudnn"}
+    assert len(rows) == 2 * 2 * 7 and all(r["structure"] or r["label"].startswith(("gather", "cudnn")) for r in rows)
+    assert "| 2 x 64 | 16 | shuffled |" in text and fake_ms == {}
