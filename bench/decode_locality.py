@@ -22,8 +22,8 @@ with the head-minor CTA order forced on (numpy planner, ``HEAD_MINOR_MIN_PAGE = 
 ``--gather`` times a kernel-independent read through the same page tables: ``index_select`` of whole pages into a
 dense buffer (reads the cache in table order, writes sequentially; its writes are the same for every mode).
 
-Before timing, each mode's output is checked against a float32 SDPA on the dense K / V gathered through its table
-(max |diff|; bf16 output, so ~1e-3 is expected). ``--dry-run`` (CPU): builds and validates every table (a
+Before timing, each mode's output is checked against a float32 attention over the dense K / V gathered through its
+table (max |diff|; bf16 output, so ~1e-3 is expected). ``--dry-run`` (CPU): builds and validates every table (a
 permutation, the window / run structure), plans each on the host, prints the number of timings and exits.
 """
 
@@ -151,17 +151,18 @@ def labels_for(args, kv_lens, page_size, num_sms):
 
 
 def dense_check(q, cache, ids, kv_lens, page_size, out):
-    """max |out - float32 SDPA over the K / V gathered through ``ids``| (equal-length batches only)."""
-    import torch.nn.functional as F
-
+    """max |out - float32 attention over the K / V gathered through ``ids``| (equal-length batches only; query head
+    j reads kv head j // (HQ / HK), as the kernel and SDPA's enable_gqa do)."""
     b, n = len(kv_lens), kv_lens[0]
     per = (n + page_size - 1) // page_size
     g = cache[ids.to(cache.device).long()].view(b, per, 2, page_size, HK, D)
-    k = g[:, :, 0].reshape(b, per * page_size, HK, D)[:, :n].permute(0, 2, 1, 3).float()
-    v = g[:, :, 1].reshape(b, per * page_size, HK, D)[:, :n].permute(0, 2, 1, 3).float()
-    ref = F.scaled_dot_product_attention(q.unsqueeze(2).float(), k, v, enable_gqa=True).squeeze(2)
+    k = g[:, :, 0].reshape(b, per * page_size, HK, D)[:, :n].float()  # (b, n, HK, D)
+    v = g[:, :, 1].reshape(b, per * page_size, HK, D)[:, :n].float()
+    qg = q.float().view(b, HK, HQ // HK, D)
+    p = torch.softmax(torch.einsum("bhgd,bnhd->bhgn", qg, k) / math.sqrt(D), dim=-1)
+    ref = torch.einsum("bhgn,bnhd->bhgd", p, v).reshape(b, HQ, D)
     err = float((out.float() - ref).abs().max())
-    del g, k, v, ref
+    del g, k, v, p, ref
     return err
 
 

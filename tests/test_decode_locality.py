@@ -54,7 +54,8 @@ def test_the_modes_at_the_bench_sizes():
         for m in ("sorted", "local:256K", "local:2M", "blocks:2M"):
             assert got[m]["region_change"] == pytest.approx((n // per_2m - 1) / (n - 1))
         assert got["shuffled"]["region_change"] > 0.99 and got["local:16M"]["region_change"] > 0.8
-        assert 0.2 < got["blocks:256K"]["region_change"] < 0.3 if page_size == 16 else got["blocks:256K"]["region_change"] < 0.02
+        blocks = got["blocks:256K"]["region_change"]  # a new region at every run: 1/4 (p16) or 1/64 (p1) of the steps
+        assert 0.2 < blocks < 0.3 if page_size == 16 else blocks < 0.02
         # adjacency: blocks keep it, local windows break it
         assert got["blocks:2M"]["adjacent"] > 0.96 and got["local:2M"]["adjacent"] < 0.04
 

@@ -1,12 +1,13 @@
 # Session 7 decode-loc: why shuffled page ids are slower (issue 6; bench/NOTES-decode.md "Session 7 (decode-loc)").
 # NOT RUN on this CPU box. Carry [".kit", ".snap-s7-decode-loc"], timeout_s 120, kind nvidia-h100-x1 (call 9's figures):
 #   source .kit/unpack.sh .kit >/dev/null && bash .snap-s7-decode-loc/bench/results/2026-11-23_s7-decode-loc/next_call.sh
-# Snapshot (built on the CPU box from branch s7-decode-loc; only the 6 decode variants + the compiled planner, ~3 MB):
-#   S=/work/main/.snap-s7-decode-loc; mkdir -p $S && git -C /work/wt-s7-decode-loc archive s7-decode-loc | tar -x -C $S
-#   (cd $S && python3 -m cute_attn.build -j 1 --only 'decode*')
+# Snapshot (built on the CPU box from branch s7-decode-loc, 2.7 MB): bash bench/results/2026-11-23_s7-decode-loc/build_snapshot.sh
+#   (the tree less the other bench/results dirs; build/artifacts/sm_90a = the 6 decode variants + the compiled planner,
+#   all part 1 needs; build/next/sm_90a + build/ab for part 2)
 # Expected: ~60-70 s of python (400 timings of ~48 ms, 8 case-repeats of ~2 s set-up, ~15 s start-up), ~75 s with the
 # kit unpack; --budget-s 60 starts no case after 60 s and the timeout ends it at 100 s whatever happens.
-# Part 2 (optional, the s7 prefetch switch A/B): `bash .../next_call.sh ab` (see the ab section; ~100 s).
+# Part 2 (optional, CUTE_ATTN_DECODE_NEXT_ITEM: GPU tests on its build, then the main / next A/B; ab.sh):
+#   `bash .../next_call.sh ab` (~100 s, timeout_s 150) or `... next_call.sh all` (both parts, ~185 s, timeout_s 240).
 set -u
 PART=${1:-loc}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)   # the snapshot root
