@@ -166,6 +166,13 @@ def dense_check(q, cache, ids, kv_lens, page_size, out):
     return err
 
 
+def gather_fn(cache, ids, dst):
+    """index_select of whole pages in table order into ``dst`` (one buffer shared by every mode of a case)."""
+    src = cache.view(cache.shape[0], -1)
+    idx = ids.long().to(src.device)
+    return lambda: torch.index_select(src, 0, idx, out=dst)
+
+
 def _sync():
     if DEVICE == "cuda":
         torch.cuda.synchronize()
@@ -236,6 +243,7 @@ def main(argv=None):
             cache, raw_off = aligned_cache(num_pages, ps)
             q = torch.randn(len(kv_lens), HQ, D, dtype=DTYPE, device=DEVICE)
             fns, keep, structure, errs = {}, [], {}, {}
+            dst = torch.empty(num_pages, cache[0].numel(), dtype=DTYPE, device=DEVICE) if gather_modes else None
             labels = labels_for(args, kv_lens, ps, info["sms"])
             for label, mode, hm in labels:
                 ids = mode_ids(num_pages, mode, ps, rep + 1)
@@ -247,11 +255,7 @@ def main(argv=None):
                 keep.append((w, ids))
                 fns[label] = lambda w=w: w.run(q, cache)
                 if mode in gather_modes and not hm:
-                    src = cache.view(num_pages, -1)
-                    dst = torch.empty_like(src)
-                    idx = ids.long().to(DEVICE)
-                    keep.append((dst, idx))
-                    fns[f"gather {label}"] = lambda src=src, dst=dst, idx=idx: torch.index_select(src, 0, idx, out=dst)
+                    fns[f"gather {label}"] = gather_fn(cache, ids, dst)
             n = max(kv_lens)
             kd = torch.randn(len(kv_lens), HK, n, D, dtype=DTYPE, device=DEVICE)
             vd = torch.randn_like(kd)
@@ -273,7 +277,7 @@ def main(argv=None):
                              "structure": structure.get(label), "cache_raw_offset": raw_off})
                 print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in rows[-1].items()
                                   if k != "rounds_us"}), flush=True)
-            del fns, keep, cache, kd, vd
+            del fns, keep, cache, kd, vd, dst, out, q, q4
             if DEVICE == "cuda":
                 torch.cuda.empty_cache()
         if stopped:

@@ -194,3 +194,11 @@ def test_main_bookkeeping_on_cpu(monkeypatch, tmp_path, capsys):
     assert labels == {"sorted", "local:128K", "blocks:8K", "shuffled", "gather sorted", "gather shuffled", "cudnn"}
     assert len(rows) == 2 * 2 * 7 and all(r["structure"] or r["label"].startswith(("gather", "cudnn")) for r in rows)
     assert "| 2 x 64 | 16 | shuffled |" in text and fake_ms == {}
+
+
+def test_gather_fn_reads_pages_in_table_order():
+    cache = torch.randn(40, 2, 1, B.HK, B.D).to(B.DTYPE)
+    ids = L.mode_ids(40, "shuffled", 1, seed=4)
+    dst = torch.empty(40, cache[0].numel(), dtype=B.DTYPE)
+    L.gather_fn(cache, ids, dst)()
+    assert torch.equal(dst, cache[ids.long()].reshape(40, -1))
