@@ -22,7 +22,7 @@ if [ "$PART" = loc ] || [ "$PART" = all ]; then
       --gather sorted local:2M blocks:256K shuffled --repeats 2 --rounds 4 --rep-ms 30 --budget-s 60 \
       --json $OUT/loc.json > $OUT/loc.log 2>&1
   echo "decode_locality rc=$?"
-  grep -E '^\||"elapsed_s"|"stopped_before"|copy_GBs|Error|error' $OUT/loc.log | grep -v '"repeat"'
+  grep -E '^\||x sorted =|"elapsed_s"|"stopped_before"|copy_GBs|Error|error' $OUT/loc.log | grep -v '"repeat"'
 fi
 if [ "$PART" = ab ] || [ "$PART" = all ]; then
   if [ -f "$HERE/bench/results/2026-11-23_s7-decode-loc/ab.sh" ]; then
