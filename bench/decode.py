@@ -3,12 +3,13 @@ decode on a dense KV (cuDNN and FlashAttention backends, ``enable_gqa=True``) an
 bandwidth, measured in one process; plus the host time of ``plan()`` for a batch of 256.
 
     python -m bench.decode [--json out.json] [--flush {zero,read}] [--cases "64 x 4k" ...] [--no-extras]
+        [--pages {shuffled,sorted,local:<size>,blocks:<size>}]
 
 ``--flush`` picks how L2 is evicted before every timed call (``bench.common.time_ms_flush``): ``zero``
 (default, triton's do_bench: a zeroed 256 MB buffer, whose ~50 MB of dirty lines are written back while the
 timed kernel runs) or ``read`` (a read pass over 256 MB: clean lines, nothing to write back), the same for
 ours and for every peer. ``--cases`` keeps the named cases; ``--no-extras`` skips the HND rows, the 1 x N
-sweep and the host timings.
+sweep and the host timings. ``--pages`` sets the page ids of the tables (``page_ids``; default shuffled).
 
 GB/s counts the KV bytes a decode must read (K and V of every cached row, once); the peers read a
 dense, padded KV (a skewed batch is padded to its longest request) but are credited the same bytes.
@@ -54,9 +55,10 @@ def parse_size(text: str) -> int:
     """Bytes of ``"256K"``, ``"2M"``, ``"1G"`` or ``"4096"`` (binary units)."""
     t = text.strip().upper().removesuffix("IB").removesuffix("B")
     unit = t[-1:] if t[-1:] in _SIZE_UNITS else ""
-    n = int(t[: len(t) - len(unit)])
-    if n <= 0:
-        raise ValueError(f"size must be positive, got {text!r}")
+    digits = t[: len(t) - len(unit)]
+    if not digits.isdigit() or int(digits) <= 0:
+        raise ValueError(f"size must be a positive integer with an optional K / M / G unit, got {text!r}")
+    n = int(digits)
     return n * _SIZE_UNITS[unit]
 
 
