@@ -3,12 +3,13 @@ decode on a dense KV (cuDNN and FlashAttention backends, ``enable_gqa=True``) an
 bandwidth, measured in one process; plus the host time of ``plan()`` for a batch of 256.
 
     python -m bench.decode [--json out.json] [--flush {zero,read}] [--cases "64 x 4k" ...] [--no-extras]
+        [--pages {shuffled,sorted,local:<size>,blocks:<size>}]
 
 ``--flush`` picks how L2 is evicted before every timed call (``bench.common.time_ms_flush``): ``zero``
 (default, triton's do_bench: a zeroed 256 MB buffer, whose ~50 MB of dirty lines are written back while the
 timed kernel runs) or ``read`` (a read pass over 256 MB: clean lines, nothing to write back), the same for
 ours and for every peer. ``--cases`` keeps the named cases; ``--no-extras`` skips the HND rows, the 1 x N
-sweep and the host timings.
+sweep and the host timings. ``--pages`` sets the page ids of the tables (``page_ids``; default shuffled).
 
 GB/s counts the KV bytes a decode must read (K and V of every cached row, once); the peers read a
 dense, padded KV (a skewed batch is padded to its longest request) but are credited the same bytes.
@@ -40,19 +41,78 @@ CASES = [
 ]
 
 
-# page ids of the bench's page tables: "shuffled" (default: a random permutation of the cache's pages) or "sorted"
-# (each request's pages in cache order, so its K / V rows sit where a dense cache would put them: isolates the cost of
-# the scattered page placement from the rest of the paged kernel; `--pages sorted`)
+# page ids of the bench's page tables (``--pages``; ``page_ids`` builds them): "shuffled" (default: a random permutation
+# of the cache's pages), "sorted" (each request's pages in cache order, so its K / V rows sit where a dense cache would
+# put them: isolates the cost of the scattered page placement from the rest of the paged kernel), and two placements
+# between them (session 7, bench/decode_locality.py): "local:<size>" shuffles the page ids only within aligned windows
+# of <size> bytes of the sorted order (local:2M keeps every page of a window in the same 2 MiB of the cache), and
+# "blocks:<size>" keeps runs of <size> bytes of consecutive pages in order and shuffles the runs over the whole cache.
 PAGE_ORDER = ["shuffled"]
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def parse_size(text: str) -> int:
+    """Bytes of ``"256K"``, ``"2M"``, ``"1G"`` or ``"4096"`` (binary units)."""
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = t[-1:] if t[-1:] in _SIZE_UNITS else ""
+    digits = t[: len(t) - len(unit)]
+    if not digits.isdigit() or int(digits) <= 0:
+        raise ValueError(f"size must be a positive integer with an optional K / M / G unit, got {text!r}")
+    n = int(digits)
+    return n * _SIZE_UNITS[unit]
+
+
+def parse_pages(mode: str) -> tuple[str, int | None]:
+    """``(kind, size in bytes or None)`` of a ``--pages`` mode; ValueError for an unknown one."""
+    if mode in ("sorted", "shuffled"):
+        return mode, None
+    kind, _, size = mode.partition(":")
+    if kind in ("local", "blocks") and size:
+        return kind, parse_size(size)
+    raise ValueError(f"--pages must be sorted, shuffled, local:<size> or blocks:<size> (e.g. local:2M), got {mode!r}")
+
+
+def pages_mode(mode: str) -> str:
+    """argparse type of ``--pages``."""
+    try:
+        parse_pages(mode)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return mode
+
+
+def page_ids(num_pages: int, mode: str, page_bytes: int, generator=None) -> torch.Tensor:
+    """The cache page of each position of the sorted order (the requests' pages laid end to end), int32 CPU,
+    a permutation of ``range(num_pages)``. ``local:<size>``: windows of ``size // page_bytes`` positions (at least
+    1), each window's ids a permutation of its own positions; ``blocks:<size>``: runs of ``size // page_bytes``
+    positions keep consecutive ids, the whole runs permuted (a short last run stays in place)."""
+    kind, size = parse_pages(mode)
+    if kind == "sorted":
+        return torch.arange(num_pages, dtype=torch.int32)
+    if kind == "shuffled":
+        return torch.randperm(num_pages, dtype=torch.int32, generator=generator)
+    w = max(1, size // page_bytes)
+    pos = torch.arange(num_pages, dtype=torch.int64)
+    if kind == "local":  # sort by (window, random key): each window's positions get its own ids, shuffled
+        key = (pos // w).to(torch.float64) + torch.rand(num_pages, dtype=torch.float64, generator=generator) * 0.5
+        return torch.argsort(key).to(torch.int32)
+    full = num_pages // w
+    ids = pos.clone()
+    if full > 1:
+        perm = torch.randperm(full, generator=generator)
+        ids[: full * w] = (perm[:, None] * w + torch.arange(w)[None, :]).reshape(-1)
+    return ids.to(torch.int32)
+
+
+def page_bytes_of(page_size: int, layout_elems: int = HK * D) -> int:
+    """Bytes of one page of the bench's stacked cache (K and V, ``page_size`` rows of HK x D each)."""
+    return 2 * page_size * layout_elems * DTYPE.itemsize
 
 
 def paged_inputs(kv_lens, page_size, layout="NHD"):
     pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
     num_pages = sum(pages_per)
-    if PAGE_ORDER[0] == "sorted":
-        indices = torch.arange(num_pages, dtype=torch.int32)
-    else:
-        indices = torch.randperm(num_pages, dtype=torch.int32)
+    indices = page_ids(num_pages, PAGE_ORDER[0], page_bytes_of(page_size))
     indptr = torch.tensor([0] + torch.tensor(pages_per).cumsum(0).tolist(), dtype=torch.int32)
     last = torch.tensor([(n - 1) % page_size + 1 for n in kv_lens], dtype=torch.int32)
     shape = (num_pages, 2, page_size, HK, D) if layout == "NHD" else (num_pages, 2, HK, page_size, D)
@@ -195,7 +255,8 @@ def main(argv=None):
     p.add_argument("--flush", choices=FLUSH_MODES, default="zero")
     p.add_argument("--cases", nargs="+", default=None, help="case names to keep (default: all)")
     p.add_argument("--no-extras", action="store_true", help="skip HND, the 1 x N sweep and the host timings")
-    p.add_argument("--pages", choices=("shuffled", "sorted"), default="shuffled", help="page ids of the page tables")
+    p.add_argument("--pages", type=pages_mode, default="shuffled",
+                   help="page ids of the page tables: shuffled, sorted, local:<size>, blocks:<size> (e.g. local:2M)")
     args = p.parse_args(argv)
     PAGE_ORDER[0] = args.pages
     info = device_info()
