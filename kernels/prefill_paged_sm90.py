@@ -70,6 +70,16 @@ PAGED_KEEP = tuple(
     field for field, env in (("trim_diagonal", "CUTE_ATTN_PAGED_TRIM"), ("tma_store_o", "CUTE_ATTN_PAGED_TMA_STORE_O"))
     if os.environ.get(env, "1") != "0"
 )
+# CUTE_ATTN_PAGED_DOUBLE_P (session 7, off by default): the dense kernel's double-buffered P (config ``double_p``, on
+# in the table for hd128 and hd192) in the paged kernel too. The dense ``__call__`` sets ``self.double_p`` from the
+# config; this class has its own ``__call__``, which never did, so every paged variant has run the single-P consumer
+# loop while dense (since prefill-v4 call 2) runs the double-buffered one (bench/NOTES-prefill-paged.md 18).
+# Values: unset / "0" off; "box" the TMA-box paths only (tma_box_rows > 0, consumers at 232 registers: hd128 box 16
+# / 64 compile to dense's loop, 491 vs 488.5 SASS instructions per unmasked block, no new spills); "1" every path, for
+# the record: the gathers' consumers at 216 registers then spill (32 / 48 B) and ptxas serializes every wgmma (72
+# WARPGROUP.DEPBAR), so the gathers keep one P buffer under "box".
+PAGED_DOUBLE_P = os.environ.get("CUTE_ATTN_PAGED_DOUBLE_P", "0")
+assert PAGED_DOUBLE_P in ("0", "1", "box"), f"CUTE_ATTN_PAGED_DOUBLE_P={PAGED_DOUBLE_P!r}: 0, 1 or box"
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -222,8 +232,17 @@ class PrefillPagedSm90(PrefillSm90):
 
         # own sO where the dense config has one (hd <= 192): Q released after the tile's last S GEMM, per-WG epilogue
         self.separate_o = self._separate_o_cfg
+        # the config's double-buffered P only with the switch (the consumers' loop is then dense's)
+        if cutlass.const_expr(self._paged_double_p()):
+            self.double_p = True
         self.shared_storage = self._shared_storage(sQ_layout, sK_layout, sV_layout, sO_layout)
         self._launch(tma_Q, gmem_Q, kv, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale, stream)
+
+    def _paged_double_p(self) -> bool:
+        """Whether this variant launches with the config's double-buffered P (switch ``PAGED_DOUBLE_P``: "box" for
+        the TMA-box paths, "1" for every path; off by default). bench/NOTES-prefill-paged.md 18."""
+        on = PAGED_DOUBLE_P == "1" or (PAGED_DOUBLE_P == "box" and self.box_rows > 0)
+        return bool(on and self._double_p_cfg)
 
     # ------------------------------------------------------------------------------------ device hooks
 

@@ -166,3 +166,51 @@ def test_row_tma_kernel_compiles(paged_module, monkeypatch, asm):
     monkeypatch.setattr(paged_module, "ROW_TMA_ASM", asm)
     spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=1)
     assert paged_module.compile_prefill_paged(spec) is not None
+
+
+# ---- CUTE_ATTN_PAGED_DOUBLE_P (the dense kernel's double-buffered P in the paged kernel, off by default;
+# bench/NOTES-prefill-paged.md 18)
+
+
+def test_double_p_default_off(paged_module):
+    m = paged_module
+    assert m.PAGED_DOUBLE_P == "0", "off by default"
+    for hd, box in ((64, 0), (64, 16), (128, 0), (128, 1), (128, 16), (128, 64), (256, 0), (256, 16)):
+        for causal in (False, True):
+            assert not m.PrefillPagedSm90("bf16", hd, hd, causal, box)._paged_double_p(), (hd, box, causal)
+
+
+def test_double_p_choice(paged_module, monkeypatch):
+    m = paged_module
+    monkeypatch.setattr(m, "PAGED_DOUBLE_P", "box")
+    for causal in (False, True):
+        # hd128's table row has double_p; the box paths take it, the gathers (216 registers) keep one P buffer
+        assert m.PrefillPagedSm90("bf16", 128, 128, causal, 16)._paged_double_p()
+        assert m.PrefillPagedSm90("fp16", 128, 128, causal, 64)._paged_double_p()
+        assert not m.PrefillPagedSm90("bf16", 128, 128, causal, 0)._paged_double_p()
+        # hd64 / hd256 rows have no double_p: unchanged
+        assert not m.PrefillPagedSm90("bf16", 64, 64, causal, 16)._paged_double_p()
+        assert not m.PrefillPagedSm90("bf16", 256, 256, causal, 16)._paged_double_p()
+    monkeypatch.setattr(m, "PAGED_DOUBLE_P", "1")
+    assert m.PrefillPagedSm90("bf16", 128, 128, True, 0)._paged_double_p()
+    assert not m.PrefillPagedSm90("bf16", 64, 64, True, 0)._paged_double_p()
+
+
+@pytest.mark.compile
+def test_double_p_box_kernel_compiles(paged_module, monkeypatch):
+    """hd128 causal bf16 box 64 with ``CUTE_ATTN_PAGED_DOUBLE_P=box`` compiles for sm_90a, and the launch took the
+    double-buffered P (the attribute the consumers read)."""
+    from cute_attn.specs import PrefillPagedSpec
+
+    monkeypatch.setattr(paged_module, "PAGED_DOUBLE_P", "box")
+    spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=64)
+    seen = {}
+    orig = paged_module.PrefillPagedSm90._launch
+
+    def launch(self, *a, **k):
+        seen["double_p"] = self.double_p
+        return orig(self, *a, **k)
+
+    monkeypatch.setattr(paged_module.PrefillPagedSm90, "_launch", launch)
+    assert paged_module.compile_prefill_paged(spec) is not None
+    assert seen == {"double_p": True}
