@@ -75,11 +75,12 @@ PAGED_KEEP = tuple(
 # config; this class has its own ``__call__``, which never did, so every paged variant has run the single-P consumer
 # loop while dense (since prefill-v4 call 2) runs the double-buffered one (bench/NOTES-prefill-paged.md 18).
 # Values: unset / "0" off; "box" the TMA-box paths only (tma_box_rows > 0, consumers at 232 registers: hd128 box 16
-# / 64 compile to dense's loop, 491 vs 488.5 SASS instructions per unmasked block, no new spills); "1" every path, for
-# the record: the gathers' consumers at 216 registers then spill (32 / 48 B) and ptxas serializes every wgmma (72
-# WARPGROUP.DEPBAR), so the gathers keep one P buffer under "box".
+# / 64 compile to dense's loop, 491 vs 488.5 SASS instructions per unmasked block, no new spills); "all" the gathers
+# too, which then take the NARROW budget (40 / 232) instead of WIDE (72 / 216): at 216 the double-buffered consumers
+# spill (32 / 48 B) and ptxas serializes every wgmma (72 WARPGROUP.DEPBAR); at 232 they compile to dense's loop (501
+# per block, no spills) and the gather loop grows 159 -> 183 instructions per warp (paged-v7's reason for WIDE).
 PAGED_DOUBLE_P = os.environ.get("CUTE_ATTN_PAGED_DOUBLE_P", "0")
-assert PAGED_DOUBLE_P in ("0", "1", "box"), f"CUTE_ATTN_PAGED_DOUBLE_P={PAGED_DOUBLE_P!r}: 0, 1 or box"
+assert PAGED_DOUBLE_P in ("0", "box", "all"), f"CUTE_ATTN_PAGED_DOUBLE_P={PAGED_DOUBLE_P!r}: 0, box or all"
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -154,6 +155,8 @@ class PrefillPagedSm90(PrefillSm90):
         super().__init__(dtype, head_dim, head_dim_v, causal)
         assert head_dim == head_dim_v, "K and V rows share one gather geometry"
         wide = WIDE_GATHERS and not tma_box_rows and head_dim <= WIDE_MAX_HEAD_DIM
+        if self._paged_double_p():
+            wide = False  # the double-buffered consumers need 232 registers (PAGED_DOUBLE_P "all")
         budget = WIDE_REGISTER_BUDGET if wide else NARROW_REGISTER_BUDGET
         self.producer_regs, self.consumer_regs = budget[self.consumer_wgs]
         # 1-row boxes (page_size 1, switch ROW_TMA): one box per token row; warp w of the producer warpgroup issues
@@ -240,8 +243,8 @@ class PrefillPagedSm90(PrefillSm90):
 
     def _paged_double_p(self) -> bool:
         """Whether this variant launches with the config's double-buffered P (switch ``PAGED_DOUBLE_P``: "box" for
-        the TMA-box paths, "1" for every path; off by default). bench/NOTES-prefill-paged.md 18."""
-        on = PAGED_DOUBLE_P == "1" or (PAGED_DOUBLE_P == "box" and self.box_rows > 0)
+        the TMA-box paths, "all" for every path; off by default). bench/NOTES-prefill-paged.md 18."""
+        on = PAGED_DOUBLE_P == "all" or (PAGED_DOUBLE_P == "box" and self.box_rows > 0)
         return bool(on and self._double_p_cfg)
 
     # ------------------------------------------------------------------------------------ device hooks

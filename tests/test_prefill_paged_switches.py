@@ -177,7 +177,10 @@ def test_double_p_default_off(paged_module):
     assert m.PAGED_DOUBLE_P == "0", "off by default"
     for hd, box in ((64, 0), (64, 16), (128, 0), (128, 1), (128, 16), (128, 64), (256, 0), (256, 16)):
         for causal in (False, True):
-            assert not m.PrefillPagedSm90("bf16", hd, hd, causal, box)._paged_double_p(), (hd, box, causal)
+            op = m.PrefillPagedSm90("bf16", hd, hd, causal, box)
+            assert not op._paged_double_p(), (hd, box, causal)
+            if hd == 128:  # main's budgets: WIDE gathers, NARROW boxes
+                assert (op.producer_regs, op.consumer_regs) == ((72, 216) if box == 0 else (40, 232)), (box, causal)
 
 
 def test_double_p_choice(paged_module, monkeypatch):
@@ -191,19 +194,30 @@ def test_double_p_choice(paged_module, monkeypatch):
         # hd64 / hd256 rows have no double_p: unchanged
         assert not m.PrefillPagedSm90("bf16", 64, 64, causal, 16)._paged_double_p()
         assert not m.PrefillPagedSm90("bf16", 256, 256, causal, 16)._paged_double_p()
-    monkeypatch.setattr(m, "PAGED_DOUBLE_P", "1")
-    assert m.PrefillPagedSm90("bf16", 128, 128, True, 0)._paged_double_p()
-    assert not m.PrefillPagedSm90("bf16", 64, 64, True, 0)._paged_double_p()
+    assert m.PrefillPagedSm90("bf16", 128, 128, True, 16).consumer_regs == 232
+    assert m.PrefillPagedSm90("bf16", 128, 128, True, 0).consumer_regs == 216  # WIDE gathers, one P buffer
+    monkeypatch.setattr(m, "PAGED_DOUBLE_P", "all")
+    op = m.PrefillPagedSm90("bf16", 128, 128, True, 0)
+    assert op._paged_double_p() and (op.producer_regs, op.consumer_regs) == (40, 232), "gathers: NARROW with it"
+    for causal in (False, True):  # hd64 / hd256: no double_p in the table, budgets unchanged
+        for hd in (64, 256):
+            op = m.PrefillPagedSm90("bf16", hd, hd, causal, 0)
+            monkeypatch.setattr(m, "PAGED_DOUBLE_P", "0")
+            off = m.PrefillPagedSm90("bf16", hd, hd, causal, 0)
+            monkeypatch.setattr(m, "PAGED_DOUBLE_P", "all")
+            assert not op._paged_double_p() and (op.producer_regs, op.consumer_regs) == (
+                off.producer_regs, off.consumer_regs), (hd, causal)
 
 
 @pytest.mark.compile
-def test_double_p_box_kernel_compiles(paged_module, monkeypatch):
-    """hd128 causal bf16 box 64 with ``CUTE_ATTN_PAGED_DOUBLE_P=box`` compiles for sm_90a, and the launch took the
-    double-buffered P (the attribute the consumers read)."""
+@pytest.mark.parametrize("value, box", [("box", 64), ("all", 0)])
+def test_double_p_kernel_compiles(paged_module, monkeypatch, value, box):
+    """hd128 causal bf16 box 64 with ``CUTE_ATTN_PAGED_DOUBLE_P=box`` and the gathers with ``=all`` compile for
+    sm_90a, and the launch took the double-buffered P (the attribute the consumers read)."""
     from cute_attn.specs import PrefillPagedSpec
 
-    monkeypatch.setattr(paged_module, "PAGED_DOUBLE_P", "box")
-    spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=64)
+    monkeypatch.setattr(paged_module, "PAGED_DOUBLE_P", value)
+    spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=box)
     seen = {}
     orig = paged_module.PrefillPagedSm90._launch
 
