@@ -79,9 +79,9 @@ else
 fi
 
 # (4) trace build: tile start (c_kwait/first, p_tile_setup, p_first_k) and the steady K round trip, dense vs dp
-if [ "$(el)" -lt 125 ]; then
+if [ "$(el)" -lt 115 ]; then
   t0=$(date +%s)
-  timeout 35 python3 -m bench.prefill_paged_trace --trace-dir $S/trace --pages 16 64 --reps 3 --warm-s 1 \
+  timeout 30 python3 -m bench.prefill_paged_trace --trace-dir $S/trace --pages 16 64 --reps 3 --warm-s 1 \
       --normal-dir $S/build/artifacts/sm_90a --json $W/trace.json > $W/trace.log 2>&1
   echo "trace rc=$? $(( $(date +%s) - t0 ))s" >> "$L"
   grep -E "^\| (stat|c_kwait|c_kwait/first|p_tile_setup|p_emptywait/first|p_first_k|step|roundtrip/steady|mhz|event_us)" \
