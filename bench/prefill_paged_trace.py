@@ -30,6 +30,12 @@ globaltimer over its lifetime), pooled over CTAs, blocks and launches:
     roundtrip        stage release (block k) -> first K wait return of block k+2 (release -> data usable)
     budget           stage release (block k) -> first K wait start of block k+2 (what the consumers could hide)
     step             K wait returned, block k -> block k+1 (warpgroup 0): the consumers' key block period
+    Per tile start (record k the first K block of a tile, k >= 1; session 7, NOTES-prefill-paged 18):
+    c_kwait/first    consumer K wait of a tile's first block (per warpgroup): what the tile start exposes
+    p_tile_setup     producer thread 0: the previous tile's last V copy -> this tile's first K empty wait (the
+                     next tile's work row, request bounds and, paged, its page ids: the dependent loads)
+    p_emptywait/first  the empty wait of a tile's first K block
+    p_first_k        producer thread 0: the previous tile's last V copy -> this tile's first K copy
 
 ``steady`` rows only count blocks k, k+2 of one tile that are not its first block (no epilogue / Q wait in
 between). Output: one JSON row per kernel with [p10, p50, p90, p99, mean] per stat, in cycles and ns.
@@ -56,7 +62,8 @@ STAGES = 2
 WAITED = 64  # cycles: a consumer K wait longer than this found the barrier incomplete
 
 STATS = ("c_kwait", "c_vwait", "rel_to_pacq", "p_emptywait", "p_issue", "p_issue_all", "p_warp_skew",
-         "p_last_to_cgot", "p_last_all_to_cgot", "roundtrip", "budget", "step")
+         "p_last_to_cgot", "p_last_all_to_cgot", "roundtrip", "budget", "step",
+         "c_kwait/first", "p_tile_setup", "p_emptywait/first", "p_first_k")
 
 
 def _u32(x):
@@ -96,6 +103,12 @@ def cta_stats(words: np.ndarray) -> dict:
     out["p_issue_all"] = (lasts.max(1) - t[:, R_PK_FIRST])[multi]
     out["p_warp_skew"] = (lasts.max(1) - lasts.min(1))[multi]
     out["p_last_all_to_cgot"] = (land - lasts.max(1))[multi & waited]
+    first = np.flatnonzero(first_of_tile)
+    first = first[first >= 1]
+    out["c_kwait/first"] = (k_got - k_wait)[first].ravel()
+    out["p_tile_setup"] = t[first, R_PK_WAIT] - t[first - 1, R_PV_LAST]
+    out["p_emptywait/first"] = t[first, R_PK_GOT] - t[first, R_PK_WAIT]
+    out["p_first_k"] = t[first, R_PK_FIRST] - t[first - 1, R_PV_LAST]
     a = np.arange(max(n - STAGES, 0))
     b = a + STAGES
     out["rel_to_pacq"] = t[b, R_PK_GOT] - release[a]

@@ -120,6 +120,10 @@ class PrefillPagedSm90(PrefillSm90):
         super().__init__(dtype, head_dim, head_dim_v, causal)
         assert head_dim == head_dim_v, "K and V rows share one gather geometry"
         wide = WIDE_GATHERS and not tma_box_rows and head_dim <= WIDE_MAX_HEAD_DIM
+        if self._double_p_cfg:
+            # the config's double-buffered P (hd128, hd192) needs the consumers at 232 registers: at WIDE's 216 they
+            # spill and ptxas serializes every wgmma (bench/NOTES-prefill-paged.md 18)
+            wide = False
         budget = WIDE_REGISTER_BUDGET if wide else NARROW_REGISTER_BUDGET
         self.producer_regs, self.consumer_regs = budget[self.consumer_wgs]
         if tma_box_rows:
@@ -190,6 +194,8 @@ class PrefillPagedSm90(PrefillSm90):
 
         # own sO where the dense config has one (hd <= 192): Q released after the tile's last S GEMM, per-WG epilogue
         self.separate_o = self._separate_o_cfg
+        # the config's double-buffered P, as the dense kernel (the consumers' loop is then dense's)
+        self.double_p = self._double_p_cfg
         self.shared_storage = self._shared_storage(sQ_layout, sK_layout, sV_layout, sO_layout)
         self._launch(tma_Q, gmem_Q, kv, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale, stream)
 

@@ -139,8 +139,7 @@ class PrefillSm90:
         self.rescale_before_pv = cfg.rescale_before_pv
         self.skip_rescale = cfg.skip_rescale
         self.wg_epilogue = cfg.wg_epilogue
-        # double_p: only where this class's __call__ launches (a subclass with its own launch keeps one P buffer
-        # until measured there)
+        # double_p: set from the config by the launching __call__ (this class's and prefill_paged_sm90's)
         self._double_p_cfg = cfg.double_p
         self.double_p = False
         # trim_diagonal (causal): the first visited key block per warpgroup at N = trim_n or skipped (config.py)

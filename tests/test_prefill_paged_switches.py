@@ -80,3 +80,38 @@ def test_kernel_without_kept_features_compiles(paged_module, monkeypatch, box):
     monkeypatch.setattr(m, "PAGED_KEEP", ())
     spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=box)
     assert m.compile_prefill_paged(spec) is not None
+def test_double_p_follows_config(paged_module):
+    """The paged kernel runs the dense config's double-buffered P wherever the table has it (hd128, hd192; session 7,
+    bench/NOTES-prefill-paged.md 18), the gathers then at the NARROW budget (40 / 232: at 216 the double-buffered
+    consumers spill); elsewhere one P buffer and the old budgets."""
+    m = paged_module
+    for hd, box in ((64, 0), (64, 16), (128, 0), (128, 16), (128, 64), (256, 0), (256, 16)):
+        for causal in (False, True):
+            op = m.PrefillPagedSm90("bf16", hd, hd, causal, box)
+            cfg = prefill_config(hd, hd, causal, paged=True)
+            assert bool(op._double_p_cfg) == bool(cfg.double_p), (hd, box, causal)
+            if hd == 128:
+                assert op._double_p_cfg, (box, causal)
+                assert (op.producer_regs, op.consumer_regs) == (40, 232), (box, causal)
+    assert not m.PrefillPagedSm90("bf16", 64, 64, True, 0)._double_p_cfg
+    assert not m.PrefillPagedSm90("bf16", 256, 256, False, 16)._double_p_cfg
+
+
+@pytest.mark.compile
+@pytest.mark.parametrize("box", [0, 64])
+def test_double_p_kernel_compiles(paged_module, monkeypatch, box):
+    """hd128 causal bf16 (gathers and box 64) compile for sm_90a with the double-buffered P (the attribute the
+    consumers read at launch)."""
+    from cute_attn.specs import PrefillPagedSpec
+
+    spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=box)
+    seen = {}
+    orig = paged_module.PrefillPagedSm90._launch
+
+    def launch(self, *a, **k):
+        seen["double_p"] = self.double_p
+        return orig(self, *a, **k)
+
+    monkeypatch.setattr(paged_module.PrefillPagedSm90, "_launch", launch)
+    assert paged_module.compile_prefill_paged(spec) is not None
+    assert seen == {"double_p": True}

@@ -80,6 +80,19 @@ def test_cta_stats_synthetic():
     assert len(s["roundtrip/steady"]) == 2
 
 
+def test_tile_start_stats():
+    """Session 7: the tile-start stats (record 4 is tile 1's first K block; record 3 holds tile 0's last V)."""
+    area = _synthetic().astype(np.int64)
+    clk0 = int(area[pt.H_P_CLK0]) & 0xFFFFFFFF
+    for k in range(8):
+        area[pt.TR_HEADER + k * pt.TR_REC + pt.R_PV_LAST] = clk0 + 1000 * k + 900
+    s = pt.cta_stats((area & 0xFFFFFFFF).astype(np.uint32).view(np.int32))
+    assert sorted(s["c_kwait/first"]) == [200, 210]  # record 0 (the CTA's first tile) is left out
+    assert list(s["p_tile_setup"]) == [4000 - 3900]
+    assert list(s["p_emptywait/first"]) == [100]
+    assert list(s["p_first_k"]) == [4110 - 3900]
+
+
 def test_single_warp_producer_has_no_warp_stats():
     area = _synthetic().astype(np.int64)
     for k in range(8):
