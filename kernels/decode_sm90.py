@@ -45,9 +45,11 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 # - session 6 (H100, one process, 6 rounds): ``CUTE_ATTN_DECODE_MERGE_MASKED=1|2`` (rounds of clamped merge loads:
 #   -0.11 / -0.06 % mean, 26 / 40 of 120 round pairs won), ``CUTE_ATTN_DECODE_SPEC_ITEM=2`` (the row's fields
 #   folded into the exit test: -0.01 %, 52 / 120) and ``CUTE_ATTN_DECODE_EARLY_LOADS`` (with mode 2, the CTA's
-#   first loads before the mbarrier init: +0.08 %, 90 / 120, per cell -0.3..+0.3 %).
+#   first loads before the mbarrier init: +0.08 %, 90 / 120, per cell -0.3..+0.3 %);
+# - session 7 (H100): ``CUTE_ATTN_DECODE_NEXT_ITEM=1`` (item it + 1's row loaded during item it) is now the kernel
+#   (+0.8 % at 128 x 1k page 16, +0.0..+0.2 % elsewhere); the old item transition is gone.
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
-_REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS")
+_REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM")
 for _name in _REMOVED:
     if f"CUTE_ATTN_DECODE_{_name}" in os.environ:
         raise ValueError(f"CUTE_ATTN_DECODE_{_name} was removed (kernels/decode_sm90.py, bench/NOTES-decode.md)")
@@ -58,13 +60,6 @@ for _name in _REMOVED:
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
-# Build switch (session 7, NOT measured on a GPU; default off = main's kernel, PTX identical): with ``1`` each role
-# loads the NEXT item's row at the start of the current one, so an item transition waits on no row load: the
-# producer computes the next item's first page ids during the current item's last tile (its page-id prefetch, which
-# on the last tile only re-read the current item's last row) and issues the next item's first copies at once; the
-# consumer prefetches the next item's Q rows into L2 during its last tile (the Q copy into sQ still follows the
-# current item's last S GEMM) ("What is left after decode-v12" 3). run() is unchanged (same launch ABI).
-NEXT_ITEM = os.environ.get("CUTE_ATTN_DECODE_NEXT_ITEM", "0") == "1"
 
 
 class DecodeSm90:
@@ -90,7 +85,11 @@ class DecodeSm90:
     full: 128 producer arrivals (cp.async.mbarrier.arrive.noinc, fires when the thread's copies
     land); empty: 128 consumer arrivals once both GEMMs that read the tile completed (the release of
     tile t follows the S GEMM of tile t+1). The pipeline state runs on across work items, so the
-    producer streams the next item's KV during an epilogue.
+    producer streams the next item's KV during an epilogue. Item transitions wait on no row load: each
+    role loads item it + 1's row at the start of item it; the producer's last-tile page-id prefetch
+    fetches item it + 1's first page ids, and the consumer prefetches item it + 1's Q rows into L2
+    during its last tile (session 7: +0.8 % at 128 x 1k page 16, +0.0..+0.2 % elsewhere on the H100;
+    bench/NOTES-decode.md).
 
     Rows past the end of an item are clamped to its last row (valid memory) and masked in S, so no
     zero-fill is needed. Row ``i >= rows`` of the 64-row tile holds stale data; rows are independent
@@ -232,11 +231,7 @@ class DecodeSm90:
             t_ptr = cute.make_ptr(Int32, (mTmpO.iterator + t_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
             trace = cute.make_tensor(t_ptr, cute.make_layout(16))
         if warp_idx >= 4:
-            if cutlass.const_expr(NEXT_ITEM):
-                self.produce_next(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, spec, tidx - WARPGROUP)
-            else:
-                self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, spec, tidx - WARPGROUP,
-                             trace)
+            self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, spec, tidx - WARPGROUP, trace)
         else:
             self.consume(
                 kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
@@ -291,6 +286,10 @@ class DecodeSm90:
         ptid: Int32,
         trace: cute.Tensor,
     ):
+        """KV tiles of the CTA's items into the ``kv`` stages. Item ``it + 1``'s row is loaded at the start of item
+        ``it``, and the last tile's page-id prefetch loads the first page ids of item ``it + 1`` (when it exists and
+        has rows), so its first copies are issued right after the last tile's: an item transition waits on no row
+        or page-id load."""
         page_div = cute.FastDivmodDivisorV2(mK.shape[1])
         atom = cute.make_copy_atom(
             cpasync.CopyG2SOp(cache_mode=cpasync.LoadCacheMode.GLOBAL), self.dtype, num_bits_per_copy=COPY_BITS
@@ -307,76 +306,13 @@ class DecodeSm90:
         id_lane = lane % self.id_lanes
         id_row = (id_lane // self.warp_rows) * self.pass_rows + warp * self.warp_rows + id_lane % self.warp_rows
         src_lane = lane // self.threads_per_row
-
-        state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
-        fields = (Item.KV_HEAD, Item.KV_START, Item.KV_END, Item.PAGE_BASE)
-        s_row = self._spec_fields(mItems, spec, fields)  # issued before the loop's first compare waits for cta_ptr
-        for it in cutlass.range(item_begin, item_end, unroll=1):
-            kv_head, kv_start, kv_end, page_base = self._item_fields(mItems, it, spec, s_row, fields)
-            n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
-            page = Int32(0)
-            slot = Int32(0)
-            if n_tiles > 0:
-                page, slot = self._row_page(mKvIdx, page_div, page_base, cutlass.min(kv_start + id_row, kv_end - 1))
-            for t in cutlass.range(n_tiles, unroll=1):
-                # the next tile's page ids are loaded before this tile's copies are issued
-                r_next = cutlass.min(kv_start + (t + 1) * self.tile_n + id_row, kv_end - 1)
-                page_next, slot_next = self._row_page(mKvIdx, page_div, page_base, r_next)
-                kv_pipe.producer_acquire(state)
-                for m in cutlass.range_constexpr(self.passes):
-                    row_page = cute.arch.shuffle_sync(page, m * self.warp_rows + src_lane)
-                    row_slot = cute.arch.shuffle_sync(slot, m * self.warp_rows + src_lane)
-                    self._copy_row(mK, tKsK[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
-                    self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
-                kv_pipe.producer_commit(state)
-                state.advance()
-                page = page_next
-                slot = slot_next
-                if cutlass.const_expr(TRACE):
-                    if ptid == 0:
-                        if it == item_begin and t == 0:
-                            trace[6] = cute.arch.globaltimer_lo()
-                        if it == item_end - 1 and t == n_tiles - 1:
-                            trace[7] = cute.arch.globaltimer_lo()
-
-    @cute.jit
-    def produce_next(
-        self,
-        kv_pipe: pipeline.PipelineAsync,
-        sK: cute.Tensor,
-        sV: cute.Tensor,
-        mK: cute.Tensor,
-        mV: cute.Tensor,
-        mKvIdx: cute.Tensor,
-        mItems: cute.Tensor,
-        item_begin: Int32,
-        item_end: Int32,
-        spec: Int32,
-        ptid: Int32,
-    ):
-        """:meth:`produce` with ``NEXT_ITEM``: item ``it + 1``'s row is loaded at the start of item ``it``, and the
-        last tile's page-id prefetch loads the first page ids of item ``it + 1`` (when it has rows), so its first
-        copies follow the last tile's at once. Same copies, same order (no TRACE stamps)."""
-        page_div = cute.FastDivmodDivisorV2(mK.shape[1])
-        atom = cute.make_copy_atom(
-            cpasync.CopyG2SOp(cache_mode=cpasync.LoadCacheMode.GLOBAL), self.dtype, num_bits_per_copy=COPY_BITS
-        )
-        thr_layout = cute.make_ordered_layout((self.pass_rows, self.threads_per_row), order=(1, 0))
-        tiled_copy = cute.make_tiled_copy_tv(atom, thr_layout, cute.make_layout((1, self.elems_per_copy)))
-        thr_copy = tiled_copy.get_slice(ptid)
-        tKsK = thr_copy.partition_D(sK)
-        tVsV = thr_copy.partition_D(sV)
-        lane = ptid % 32
-        warp = ptid // 32
-        id_lane = lane % self.id_lanes
-        id_row = (id_lane // self.warp_rows) * self.pass_rows + warp * self.warp_rows + id_lane % self.warp_rows
-        src_lane = lane // self.threads_per_row
         last_row = mItems.shape[0] - 1
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
         fields = (Item.KV_HEAD, Item.KV_START, Item.KV_END, Item.PAGE_BASE)
-        s_row = self._spec_fields(mItems, spec, fields)
+        s_row = self._spec_fields(mItems, spec, fields)  # issued before anything waits for cta_ptr
         # the row of the item about to start, and (ready) whether page / slot already hold its first tile's ids
+        # (not so for the first item and after an item without tiles: then they are loaded at the item's start)
         n_head, n_start, n_end, n_base = self._item_fields(mItems, cutlass.min(item_begin, last_row), spec, s_row,
                                                            fields)
         ready = Int32(0)
@@ -411,6 +347,12 @@ class DecodeSm90:
                 state.advance()
                 page = page_next
                 slot = slot_next
+                if cutlass.const_expr(TRACE):
+                    if ptid == 0:
+                        if it == item_begin and t == 0:
+                            trace[6] = cute.arch.globaltimer_lo()
+                        if it == item_end - 1 and t == n_tiles - 1:
+                            trace[7] = cute.arch.globaltimer_lo()
 
     @cute.jit
     def _row_page(self, mKvIdx: cute.Tensor, page_div, page_base: Int32, r: Int32):
@@ -503,18 +445,15 @@ class DecodeSm90:
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, self.stages)
         fields = (Item.BATCH, Item.HEAD0, Item.ROWS, Item.KV_START, Item.KV_END)
         s_row = self._spec_fields(mItems, spec, fields)
-        if cutlass.const_expr(NEXT_ITEM):
-            last_row = mItems.shape[0] - 1
-            n_batch, n_head0, n_rows, n_start, n_end = self._item_fields(
-                mItems, cutlass.min(item_begin, last_row), spec, s_row, fields
-            )
+        # item it + 1's row is loaded at the start of item it: at the transition its Q address is known at once
+        last_row = mItems.shape[0] - 1
+        n_batch, n_head0, n_rows, n_start, n_end = self._item_fields(
+            mItems, cutlass.min(item_begin, last_row), spec, s_row, fields
+        )
         for it in cutlass.range(item_begin, item_end, unroll=1):
-            if cutlass.const_expr(NEXT_ITEM):
-                batch, head0, rows, kv_start, kv_end = n_batch, n_head0, n_rows, n_start, n_end
-                nxt = cutlass.min(it + 1, last_row)  # the next item's row lands during this item
-                n_batch, n_head0, n_rows, n_start, n_end = (mItems[nxt, f] for f in fields)
-            else:
-                batch, head0, rows, kv_start, kv_end = self._item_fields(mItems, it, spec, s_row, fields)
+            batch, head0, rows, kv_start, kv_end = n_batch, n_head0, n_rows, n_start, n_end
+            nxt = cutlass.min(it + 1, last_row)  # the next item's row lands during this item
+            n_batch, n_head0, n_rows, n_start, n_end = (mItems[nxt, f] for f in fields)
 
             # Q rows [head0, head0 + rows) of request `batch` -> sQ rows [0, rows)
             q_off = cute.crd2idx((batch, head0, 0), mQ.layout)
@@ -554,9 +493,10 @@ class DecodeSm90:
                 for k in cutlass.range_constexpr(cute.size(acc_S)):
                     tOrP[k] = acc_S[k].to(self.dtype)
                 gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, state.index], False, -1)
-                if cutlass.const_expr(NEXT_ITEM):
-                    if (t == n_tiles - 1) & (it + 1 < item_end):
-                        self._prefetch_q(mQ, n_batch, n_head0, n_rows, tidx)
+                # the next item's Q rows into L2 while the last P V runs (their copy into sQ stays at the next
+                # item's start, after this item's epilogue)
+                if (t == n_tiles - 1) & (it + 1 < item_end):
+                    self._prefetch_q(mQ, n_batch, n_head0, n_rows, tidx)
                 prev = state.clone()
                 state.advance()
             if n_tiles > 0:
@@ -591,7 +531,7 @@ class DecodeSm90:
 
     @cute.jit
     def _prefetch_q(self, mQ: cute.Tensor, batch: Int32, head0: Int32, rows: Int32, tidx: Int32):
-        """``NEXT_ITEM``: L2 prefetch of Q rows [head0, head0 + rows) of request ``batch``, one 128-byte line per
+        """L2 prefetch of Q rows [head0, head0 + rows) of request ``batch``, one 128-byte line per
         thread (every line of up to 128 // lines-per-row rows: all of 64 rows at hd64 / hd128, 32 at hd256)."""
         lines_per_row = (self.head_dim * self.dtype.width // 8 + 127) // 128
         r = tidx // lines_per_row
