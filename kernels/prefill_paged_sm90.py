@@ -110,7 +110,9 @@ class PrefillPagedSm90(PrefillSm90):
     bench/NOTES-prefill-paged.md): one release arrival per consumer warp and a third K/V stage (with sO
     aliased) were both slower, not kept.
     Registers (2 consumer warpgroups, producer / consumers): ``WIDE_REGISTER_BUDGET`` (72 / 216) for the gathers up
-    to hd128 (switch ``WIDE_GATHERS``), else ``NARROW_REGISTER_BUDGET`` (40 / 232).
+    to hd128 without the double-buffered P (switch ``WIDE_GATHERS``; today hd64), else ``NARROW_REGISTER_BUDGET``
+    (40 / 232).
+    P: the config's double-buffered P where the table has it (hd128), as the dense kernel (session 7).
     O and the causal diagonal: the dense kernel's TMA store of O and diagonal-block trim (the table's values; on since
     session 6, switches ``CUTE_ATTN_PAGED_TMA_STORE_O=0`` / ``CUTE_ATTN_PAGED_TRIM=0`` turn them off).
     """
