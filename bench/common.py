@@ -77,16 +77,46 @@ def time_ms_flush(fn, flush: str = "zero", warmup_ms: float = 25, rep_ms: float 
     return t[len(t) // 2]
 
 
-def compare(fns: dict, rounds: int = 3, rep_ms: float = 80, warm_s: float = 1.5, flush: str = "zero") -> dict:
+TIMING_MODES = ("paired", "rounds")
+
+
+def _evictor(flush: str):
+    """A callable that evicts L2 the way ``time_ms_flush`` does: ``zero`` zeroes a 256 MB buffer (triton's do_bench;
+    dirty lines are written back while the next kernel runs), ``read`` reads one (clean lines)."""
+    if flush not in FLUSH_MODES:
+        raise ValueError(f"flush must be one of {FLUSH_MODES}, got {flush!r}")
+    if flush == "zero":
+        buf = torch.empty(256 << 20, dtype=torch.int8, device="cuda")
+        return buf.zero_
+    if not _FLUSH_BUF:
+        _FLUSH_BUF.append((torch.ones(64 << 20, dtype=torch.float32, device="cuda"),
+                           torch.empty((), dtype=torch.float32, device="cuda")))
+    buf, sink = _FLUSH_BUF[0]
+    return lambda: torch.sum(buf, 0, out=sink)
+
+
+def compare(fns: dict, rounds: int = 3, rep_ms: float = 80, warm_s: float = 1.5, flush: str = "zero",
+            mode: str | None = None) -> dict:
     """Time the callables of ``fns`` (name -> fn) side by side, fairly under a power-capped clock.
 
     An H100 starts a burst at ~1980 MHz and, about 1.5 s into it, reaches its 700 W limit and drops to
-    1560-1770 MHz (paged-v5, session 3: ``nvidia-smi`` log every 100 ms). Timing one kernel after another
-    therefore bills whoever goes later the lower clock. Here the fns first run round-robin for ``warm_s``
-    seconds (steady power), then are timed in ``rounds`` rounds, the order reversed every other round.
-    Returns ``{name: [ms of round 0, ms of round 1, ...]}`` (median of each round's repetitions)."""
+    1560-1770 MHz (paged-v5, session 3: ``nvidia-smi`` log every 100 ms), and the capped clock keeps moving: the
+    median of one 80 ms window of a 16k prefill moved by 5-15 % between windows of one process (session 7, call 1).
+    The fns first run round-robin for ``warm_s`` seconds (steady power), then are timed in ``rounds`` rounds of about
+    ``rep_ms`` ms per fn each. ``mode`` (default ``TIMING``):
+
+    - ``paired``: inside a round the fns alternate call by call (the order reversed every other call), each call
+      timed alone by CUDA events after an L2 eviction, so every fn sees the same clock history; a round's figure is
+      the median of its calls.
+    - ``rounds`` (the method up to session 6): each fn's round is one ``time_ms_flush`` window of its own, the fns
+      one after another, the order reversed every other round.
+
+    Returns ``{name: [ms of round 0, ms of round 1, ...]}``."""
     import time
 
+    mode = mode or TIMING
+    if mode not in TIMING_MODES:
+        raise ValueError(f"mode must be one of {TIMING_MODES}, got {mode!r}")
     names = list(fns)
     t0 = time.perf_counter()
     while True:
@@ -96,10 +126,53 @@ def compare(fns: dict, rounds: int = 3, rep_ms: float = 80, warm_s: float = 1.5,
         if time.perf_counter() - t0 >= warm_s:
             break
     per = {n: [] for n in names}
+    if mode == "rounds":
+        for r in range(rounds):
+            for n in (names if r % 2 == 0 else names[::-1]):
+                per[n].append(time_ms_flush(fns[n], flush, warmup_ms=10, rep_ms=rep_ms))
+        return per
+    evict = _evictor(flush)
+    est = {}
+    for n in names:  # one call each, for the number of calls per round
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        evict()
+        a.record()
+        fns[n]()
+        b.record()
+        torch.cuda.synchronize()
+        est[n] = max(a.elapsed_time(b), 1e-3)
+    calls = max(3, int(rep_ms / max(est.values())))
     for r in range(rounds):
-        for n in (names if r % 2 == 0 else names[::-1]):
-            per[n].append(time_ms_flush(fns[n], flush, warmup_ms=10, rep_ms=rep_ms))
+        ev = {n: [] for n in names}
+        for i in range(calls):
+            for n in (names if (r + i) % 2 == 0 else names[::-1]):
+                a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                evict()
+                a.record()
+                fns[n]()
+                b.record()
+                ev[n].append((a, b))
+        torch.cuda.synchronize()
+        for n in names:
+            per[n].append(median([a.elapsed_time(b) for a, b in ev[n]]))
     return per
+
+
+# the timing mode of every bench's ``compare`` (``--timing`` on the command line of those that take it)
+TIMING = "paired"
+
+
+def timing_arg(parser) -> None:
+    """``--timing {paired,rounds}`` (see :func:`compare`)."""
+    parser.add_argument("--timing", choices=TIMING_MODES, default=TIMING,
+                        help="paired: the fns alternate call by call (default); rounds: one window per fn per round")
+
+
+def use_timing(mode: str) -> None:
+    global TIMING
+    if mode not in TIMING_MODES:
+        raise ValueError(f"timing must be one of {TIMING_MODES}, got {mode!r}")
+    TIMING = mode
 
 
 def median(xs):
@@ -128,6 +201,7 @@ def device_info() -> dict:
         "device": torch.cuda.get_device_name(0),
         "sms": p.multi_processor_count,
         "torch": torch.__version__,
+        "timing": TIMING,
         "cuda": torch.version.cuda,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "host": platform.node(),

@@ -26,7 +26,8 @@ import torch.nn.functional as F
 
 import cute_attn
 
-from .common import FLUSH_MODES, compare, copy_bandwidth_gbs, device_info, markdown_table, median, ratio, write_json
+from .common import (FLUSH_MODES, compare, copy_bandwidth_gbs, device_info, markdown_table, median, ratio, timing_arg,
+                     use_timing, write_json)
 
 HQ, HK, D = 32, 8, 128
 DTYPE = torch.bfloat16
@@ -252,12 +253,14 @@ def run_host_time_us(reps=300):
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--json")
+    timing_arg(p)
     p.add_argument("--flush", choices=FLUSH_MODES, default="zero")
     p.add_argument("--cases", nargs="+", default=None, help="case names to keep (default: all)")
     p.add_argument("--no-extras", action="store_true", help="skip HND, the 1 x N sweep and the host timings")
     p.add_argument("--pages", type=pages_mode, default="shuffled",
                    help="page ids of the page tables: shuffled, sorted, local:<size>, blocks:<size> (e.g. local:2M)")
     args = p.parse_args(argv)
+    use_timing(args.timing)
     PAGE_ORDER[0] = args.pages
     info = device_info()
     copy = copy_bandwidth_gbs()

@@ -3,8 +3,9 @@
     python -m bench.prefill [--json out.json] [--png chart.png] [--quick] [--rounds N]
 
 Every case times ours and the peers side by side (``bench.common.compare``): a warm-up that brings the board
-to its steady power-capped clock, then interleaved rounds in alternating order; the ratio to cuDNN is the
-median of the per-round ratios.
+to its steady power-capped clock, then rounds in which the kernels alternate call by call (``--timing rounds``:
+one window per kernel per round, the method up to session 6); the ratio to cuDNN is the median of the per-round
+ratios.
 
 FLOPs are counted causal-aware: 2 * (visible query-key pairs) * heads * (head_dim + head_dim_v).
 Heads = 2048 / head_dim, bf16, NHD for cute_attn and BHSD (a transposed view of the same data) for SDPA.
@@ -20,7 +21,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import cute_attn
 
-from .common import compare, device_info, markdown_table, median, ratio, write_json
+from .common import compare, device_info, markdown_table, median, ratio, timing_arg, use_timing, write_json
 
 
 def visible_pairs(q_len: int, kv_len: int, causal: bool) -> int:
@@ -131,10 +132,12 @@ def chart(rows, path):
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--json")
+    timing_arg(p)
     p.add_argument("--png")
     p.add_argument("--quick", action="store_true", help="16k only, hd128")
     p.add_argument("--rounds", type=int, default=ROUNDS, help="interleaved timing rounds per case")
     args = p.parse_args(argv)
+    use_timing(args.timing)
     globals()["ROUNDS"] = args.rounds
     shapes = [(1, 16384)] if args.quick else [(1, 16384), (4, 4096), (16, 1024)]
     dims = [(128, 128)] if args.quick else [(64, 64), (128, 128), (256, 256), (192, 128)]

@@ -23,7 +23,8 @@ import torch
 
 import cute_attn
 
-from .common import ArtifactBuild, compare, device_info, markdown_table, median, route_get_kernel, write_json
+from .common import (ArtifactBuild, compare, device_info, markdown_table, median, route_get_kernel, timing_arg,
+                     use_timing, write_json)
 from .prefill import visible_pairs
 
 _P = importlib.import_module("cute_attn.prefill")  # the package's ``prefill`` attribute is the function
@@ -108,7 +109,9 @@ def main(argv=None):
     p.add_argument("--no-cudnn", action="store_true")
     p.add_argument("--atol", type=float, default=2e-2, help="max |O| difference to the base / reference")
     p.add_argument("--json")
+    timing_arg(p)
     args = p.parse_args(argv)
+    use_timing(args.timing)
     builds = [ArtifactBuild(*v.split("=", 1)) for v in args.variant]
     base = builds[0].name
     rows = []

@@ -18,7 +18,8 @@ import torch
 
 import cute_attn
 
-from .common import compare, device_info, markdown_table, median, profile_launch, ratio, write_json
+from .common import (compare, device_info, markdown_table, median, profile_launch, ratio, timing_arg, use_timing,
+                     write_json)
 from .prefill import visible_pairs
 
 PAGE_SIZES = (1, 16, 64)
@@ -115,10 +116,12 @@ def profile(q_lens=(4096,) * 4, heads=16, d=128, dtype=torch.bfloat16):
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--json")
+    timing_arg(p)
     p.add_argument("--pages", choices=("shuffled", "contiguous"), default="shuffled")
     p.add_argument("--profile", action="store_true", help="one launch per kernel in NVTX ranges (for ncu)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds per case (after a warm-up)")
     args = p.parse_args(argv)
+    use_timing(args.timing)
     if args.profile:
         profile()
         return

@@ -22,8 +22,8 @@ import torch
 import cute_attn
 import cute_attn.prefill_paged as _pp
 
-from .common import (ArtifactBuild, compare, device_info, markdown_table, median, profile_launch,
-                     route_get_kernel, write_json)
+from .common import (ArtifactBuild, compare, device_info, markdown_table, median, profile_launch, route_get_kernel,
+                     timing_arg, use_timing, write_json)
 from .prefill_paged import CASES, dense_case, paged_copy
 
 
@@ -58,8 +58,10 @@ def main(argv=None):
     p.add_argument("--pages", default="1,16,64")
     p.add_argument("--cases", default="0,1,2", help="indices into bench.prefill_paged.CASES")
     p.add_argument("--json")
+    timing_arg(p)
     p.add_argument("--profile", action="store_true", help="one launch per kernel in NVTX ranges (ncu), 4 x 4k")
     args = p.parse_args(argv)
+    use_timing(args.timing)
     builds = [_Build(*v.split("=", 1)) for v in args.variant]
     page_sizes = [int(x) for x in args.pages.split(",")]
     if args.profile:
