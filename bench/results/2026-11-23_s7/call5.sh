@@ -15,7 +15,7 @@ OUT=$W/suite PACK=0 timeout 360 bash bench/gpu_suite.sh all > $W/suite_stdout.tx
 echo "suite rc=$? $(el)s" | tee -a $W/summary.txt
 grep -E "passed|failed" $W/suite/gpu_tests.log | tail -2 | tee -a $W/summary.txt
 for what in "prefill --timing rounds" "prefill --timing paired" "prefill_paged --timing rounds" "prefill_paged --timing paired"; do
-  if [ "$(el)" -gt 520 ]; then echo "skipped $what at $(el)s" | tee -a $W/summary.txt; continue; fi
+  if [ "$(el)" -gt 470 ]; then echo "skipped $what at $(el)s" | tee -a $W/summary.txt; continue; fi
   set -- $what
   timeout 100 python3 -m bench.$1 $2 $3 --json $W/extra_$1_$3.json > $W/extra_$1_$3.log 2>&1
   echo "$what rc=$? $(el)s" | tee -a $W/summary.txt
