@@ -3,9 +3,9 @@
     python -m bench.prefill [--json out.json] [--png chart.png] [--quick] [--rounds N]
 
 Every case times ours and the peers side by side (``bench.common.compare``): a warm-up that brings the board
-to its steady power-capped clock, then rounds in which the kernels alternate call by call (``--timing rounds``:
-one window per kernel per round, the method up to session 6); the ratio to cuDNN is the median of the per-round
-ratios.
+to its steady power-capped clock, then interleaved rounds in alternating order, one window per kernel per round
+(``--timing paired``: the kernels alternate call by call at one shared clock; see ``bench.common.compare``); the
+ratio to cuDNN is the median of the per-round ratios.
 
 FLOPs are counted causal-aware: 2 * (visible query-key pairs) * heads * (head_dim + head_dim_v).
 Heads = 2048 / head_dim, bf16, NHD for cute_attn and BHSD (a transposed view of the same data) for SDPA.

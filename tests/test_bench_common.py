@@ -29,7 +29,7 @@ def _fn(label, counter):
 def test_compare_warms_then_alternates_order(monkeypatch):
     order = _fake_clock(monkeypatch)
     counter = {}
-    per = common.compare({k: _fn(k, counter) for k in "abc"}, rounds=4, warm_s=0.0, mode="rounds")
+    per = common.compare({k: _fn(k, counter) for k in "abc"}, rounds=4, warm_s=0.0)
     assert order == list("abccbaabccba")
     assert per == {"a": [1.0, 6.0, 7.0, 12.0], "b": [2.0, 5.0, 8.0, 11.0], "c": [3.0, 4.0, 9.0, 10.0]}
     # one warm-up pass over every fn before the timed rounds, plus one call per timing
@@ -113,7 +113,7 @@ def test_paired_cancels_a_drifting_clock(monkeypatch):
 
 
 def test_timing_mode_default_and_check(monkeypatch):
-    assert common.TIMING == "paired" and common.TIMING in common.TIMING_MODES
+    assert common.TIMING == "rounds" and common.TIMING in common.TIMING_MODES
     with pytest.raises(ValueError, match="mode must be one of"):
         common.compare({}, warm_s=0.0, mode="fast")
     with pytest.raises(ValueError, match="flush must be one of"):
