@@ -1,6 +1,6 @@
 """Prefill TFLOP/s next to torch SDPA (cuDNN and FLASH_ATTENTION backends), same process, same inputs.
 
-    python -m bench.prefill [--json out.json] [--png chart.png] [--quick] [--rounds N]
+    python -m bench.prefill [--json out.json] [--png chart.png] [--quick] [--rounds N] [--rep-ms MS] [--dims 128,256]
 
 Every case times ours and the peers side by side (``bench.common.compare``): a warm-up that brings the board
 to its steady power-capped clock, then interleaved rounds in alternating order, one window per kernel per round
@@ -70,7 +70,7 @@ def finish(row, fns, flops):
     """Times ``fns`` side by side (:func:`bench.common.compare`: warm, interleaved rounds) into ``row``:
     TFLOP/s from the median round, ``vs_cudnn`` from the median of the per-round ratios."""
     fns = {k: f for k, f in fns.items() if f is not None}
-    per = compare(fns, rounds=ROUNDS)
+    per = compare(fns, rounds=ROUNDS, rep_ms=REP_MS)
     row["rounds_ms"] = per
     for key in fns:
         row[key] = flops / median(per[key]) / 1e9
@@ -80,6 +80,7 @@ def finish(row, fns, flops):
 
 
 ROUNDS = 3
+REP_MS = 80  # ms of one kernel's window per round (bench.common.compare)
 
 
 def bench_ragged(causal, hd=128, dtype=torch.bfloat16):
@@ -136,11 +137,20 @@ def main(argv=None):
     p.add_argument("--png")
     p.add_argument("--quick", action="store_true", help="16k only, hd128")
     p.add_argument("--rounds", type=int, default=ROUNDS, help="interleaved timing rounds per case")
+    p.add_argument("--rep-ms", type=float, default=REP_MS, help="ms of one kernel's timing window per round")
+    p.add_argument("--dims", help="head dims to run, e.g. 128,256 (default: 64,128,256,192; --quick: 128)")
     args = p.parse_args(argv)
     use_timing(args.timing)
     globals()["ROUNDS"] = args.rounds
+    globals()["REP_MS"] = args.rep_ms
     shapes = [(1, 16384)] if args.quick else [(1, 16384), (4, 4096), (16, 1024)]
     dims = [(128, 128)] if args.quick else [(64, 64), (128, 128), (256, 256), (192, 128)]
+    if args.dims:
+        known = {64: (64, 64), 128: (128, 128), 256: (256, 256), 192: (192, 128)}
+        try:
+            dims = [known[int(d)] for d in args.dims.split(",")]
+        except (KeyError, ValueError):
+            p.error(f"--dims: a comma list of {sorted(known)}, got {args.dims!r}")
     rows = []
     for hd, hdv in dims:
         for causal in (True, False):
