@@ -38,19 +38,12 @@ import zlib
 import torch
 
 import cute_attn
-from bench.decode import CASES, DTYPE, HK, HQ, D, page_bytes_of, page_ids, pages_mode, parse_pages
+from bench.decode import DTYPE, HK, HQ, D, page_bytes_of, page_ids, pages_mode, parse_pages
+from bench.decode_ab import case_lens
 
 DEVICE = "cuda"  # the tests run main()'s bookkeeping on "cpu" with a stand-in kernel and timer
 MODES = ["sorted", "local:256K", "local:2M", "local:16M", "blocks:256K", "blocks:2M", "shuffled"]
 ALIGN = 2 << 20
-
-
-def case_lens(name: str) -> list[int]:
-    cases = dict(CASES)
-    if name in cases:
-        return cases[name]
-    b, n = name.split(" x ")
-    return [int(n[:-1]) * 1024 if n.endswith("k") else int(n)] * int(b)
 
 
 def table(kv_lens, page_size):
