@@ -32,6 +32,12 @@ def visible_pairs(q_len: int, kv_len: int, causal: bool) -> int:
 
 
 def bench_case(batch, seqlen, hd, hdv, causal, dtype=torch.bfloat16):
+    return finish(*case_fns(batch, seqlen, hd, hdv, causal, dtype))
+
+
+def case_fns(batch, seqlen, hd, hdv, causal, dtype=torch.bfloat16):
+    """``(row, fns, flops)`` of one dense case: ours and the SDPA peers (None where a backend refuses it) on the
+    same data, heads = 2048 / hd."""
     heads = 2048 // hd
     q = torch.randn(batch * seqlen, heads, hd, dtype=dtype, device="cuda")
     k = torch.randn(batch * seqlen, heads, hd, dtype=dtype, device="cuda")
@@ -47,7 +53,7 @@ def bench_case(batch, seqlen, hd, hdv, causal, dtype=torch.bfloat16):
     fns = {"cute_attn": lambda: w.run(q, k, v, out=out)}
     for name, backend in PEERS:
         fns[name] = peer_fn(backend, lambda: F.scaled_dot_product_attention(qb, kb, vb, is_causal=causal), row, name)
-    return finish(row, fns, flops)
+    return row, fns, flops
 
 
 PEERS = (("cudnn", SDPBackend.CUDNN_ATTENTION), ("fa2", SDPBackend.FLASH_ATTENTION))

@@ -1,0 +1,120 @@
+"""Sustained throughput, SM clock and board power of each prefill kernel running alone (issue 4).
+
+    python -m bench.power_probe [--secs 4] [--cases 128:causal,128:full,256:full] [--json out.json]
+
+Session 7 found that timing the kernels call by call at one shared clock (``bench.common.compare``'s ``paired``
+mode) puts ours 12-17 % higher at 16k than its own timing windows do, i.e. that ours runs at a lower clock when it
+runs alone. This measures that directly: each kernel of a 1 x 16k case (ours, cuDNN) runs back to back for ``--secs``
+seconds, alone, while ``nvidia-smi`` logs the SM clock and the power every 50 ms; per window: TFLOP/s over the whole
+window, median SM clock and power over its last ``secs - 1`` seconds, TFLOP/s per GHz (work per clock) and per kW.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import subprocess
+import time
+
+import torch
+
+from .common import device_info, markdown_table, median, write_json
+from .prefill import case_fns
+
+KERNELS = ("cute_attn", "cudnn")
+
+
+def run_window(fn, secs: float) -> tuple[float, float, int]:
+    """``fn`` back to back for ``secs`` seconds (synchronizing every 50 calls): (start, end, calls), wall-clock."""
+    torch.cuda.synchronize()
+    t0 = time.time()
+    calls = 0
+    while True:
+        for _ in range(50):
+            fn()
+        calls += 50
+        torch.cuda.synchronize()
+        t1 = time.time()
+        if t1 - t0 >= secs:
+            return t0, t1, calls
+
+
+def parse_log(text: str) -> list[tuple[float, float, float]]:
+    """``nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw --format=csv,noheader,nounits`` lines ->
+    ``[(unix time, MHz, W)]`` (lines that do not parse are skipped)."""
+    out = []
+    for line in text.splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) != 3:
+            continue
+        try:
+            ts = datetime.datetime.strptime(parts[0], "%Y/%m/%d %H:%M:%S.%f").timestamp()
+            out.append((ts, float(parts[1]), float(parts[2])))
+        except ValueError:
+            continue
+    return out
+
+
+def window_stats(samples, t0: float, t1: float, skip: float = 1.0) -> tuple[float, float, int]:
+    """Median MHz and W of the samples in ``[t0 + skip, t1]`` and their count."""
+    sel = [(mhz, w) for ts, mhz, w in samples if t0 + skip <= ts <= t1]
+    if not sel:
+        return float("nan"), float("nan"), 0
+    return median([m for m, _ in sel]), median([w for _, w in sel]), len(sel)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--json")
+    p.add_argument("--secs", type=float, default=4.0)
+    p.add_argument("--cases", default="128:causal,128:full,256:full", help="hd:causal|full, comma-separated (1 x 16k)")
+    args = p.parse_args(argv)
+    cases = []
+    for c in args.cases.split(","):
+        hd, mask = c.split(":")
+        if mask not in ("causal", "full"):
+            p.error(f"--cases: hd:causal|full, got {c!r}")
+        cases.append((int(hd), mask == "causal"))
+    log = subprocess.Popen(["nvidia-smi", "--query-gpu=timestamp,clocks.sm,power.draw", "--format=csv,noheader,nounits",
+                            "-lms", "50"], stdout=subprocess.PIPE, text=True)
+    windows = []
+    try:
+        for hd, causal in cases:
+            hdv = 128 if hd == 192 else hd
+            row, fns, flops = case_fns(1, 16384, hd, hdv, causal)
+            for name in KERNELS:
+                if fns.get(name) is None:
+                    continue
+                time.sleep(1.0)  # let the board cool between windows
+                t0, t1, calls = run_window(fns[name], args.secs)
+                windows.append({"case": row["case"], "kernel": name, "t0": t0, "t1": t1, "calls": calls,
+                                "tflops": flops * calls / (t1 - t0) / 1e12})
+                print(windows[-1], flush=True)
+            del fns
+    finally:
+        time.sleep(0.2)
+        log.terminate()
+        text, _ = log.communicate(timeout=10)
+    samples = parse_log(text)
+    for w in windows:
+        mhz, watts, n = window_stats(samples, w["t0"], w["t1"])
+        w.update(mhz=mhz, watts=watts, samples=n, tflops_per_ghz=w["tflops"] / (mhz / 1e3) if n else float("nan"),
+                 tflops_per_kw=w["tflops"] / (watts / 1e3) if n else float("nan"))
+    for w in windows:
+        peer = next((x for x in windows if x["case"] == w["case"] and x["kernel"] == "cudnn"), None)
+        if peer and w is not peer:
+            for k in ("tflops", "tflops_per_ghz", "tflops_per_kw"):
+                w[k + "_x_cudnn"] = w[k] / peer[k]
+    info = device_info()
+    print(f"{info['device']}, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, 1 x 16k, each kernel alone for "
+          f"{args.secs:g} s (nvidia-smi every 50 ms, the first second left out)")
+    cols = ["case", "kernel", "tflops", "mhz", "watts", "tflops_per_ghz", "tflops_per_kw", "tflops_x_cudnn",
+            "tflops_per_ghz_x_cudnn", "tflops_per_kw_x_cudnn", "samples"]
+    print(markdown_table([{k: (f"{v:.3f}" if k.endswith("_x_cudnn") else v) for k, v in w.items()} for w in windows],
+                         cols))
+    if args.json:
+        write_json(args.json, {"env": info, "secs": args.secs, "windows": windows, "samples": samples})
+
+
+if __name__ == "__main__":
+    main()
