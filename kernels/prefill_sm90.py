@@ -96,7 +96,9 @@ class PrefillSm90:
 
     - ``q``: 1 stage, Q tile. With its own sO (``separate_o``: hd <= 192) released once the tile's last S
       GEMM completed, so the next tile's Q loads under the last PV and the epilogue; where sO aliases sQ
-      (hd256, and subclasses with their own launch) released after the epilogue has read sO back.
+      (hd256, and subclasses with their own launch) released after the epilogue has read sO back. With the
+      config's ``q_rs`` (Q in registers, S GEMMs wgmma RS: hd64 causal) each warp releases Q right after its
+      ldmatrix copy.
     - the next tile's work row and ``cu_seqlens`` are read at the start of the current tile (``_fetch_tile``).
     - ``k``, ``v``: ``stages`` (2) each, K and V tiles of one key block share the stage index (one pipeline
       state serves both). K is released as soon as S = Q K^T completed, V after O += P V completed. The
@@ -152,6 +154,8 @@ class PrefillSm90:
         # O by TMA store: set by :meth:`_launch` (which builds the store's atom) from the config
         self._tma_store_o_cfg = cfg.tma_store_o
         self.tma_store_o = False
+        # q_rs: Q's A fragment in registers for the S GEMMs (config.py; hd64 causal)
+        self.q_rs = cfg.q_rs
         assert head_dim_v <= head_dim, "sO aliases sQ"
 
     def _config(self, head_dim: int, head_dim_v: int, causal: bool, tile_m: int) -> PrefillConfig:
@@ -176,11 +180,20 @@ class PrefillSm90:
             self._smem_layout(self.tile_m, self.head_dim_v),
         )
 
-    def _tiled_mmas(self):
-        qk = sm90_utils.make_trivial_tiled_mma(
+    def _qk_tiled_mma(self, n: int):
+        """The S = Q K^T tiled MMA at N = ``n`` (Q from shared memory, or with ``q_rs`` from registers)."""
+        if const_expr(self.q_rs):
+            return sm90_utils.make_trivial_tiled_mma(
+                self.dtype, self.dtype, warpgroup.OperandMajorMode.K, warpgroup.OperandMajorMode.K, Float32,
+                atom_layout_mnk=(self.consumer_wgs, 1, 1), tiler_mn=(64, n), a_source=warpgroup.OperandSource.RMEM,
+            )
+        return sm90_utils.make_trivial_tiled_mma(
             self.dtype, self.dtype, warpgroup.OperandMajorMode.K, warpgroup.OperandMajorMode.K, Float32,
-            atom_layout_mnk=(self.consumer_wgs, 1, 1), tiler_mn=(64, self.tile_n),
+            atom_layout_mnk=(self.consumer_wgs, 1, 1), tiler_mn=(64, n),
         )
+
+    def _tiled_mmas(self):
+        qk = self._qk_tiled_mma(self.tile_n)
         pv = sm90_utils.make_trivial_tiled_mma(
             self.dtype, self.dtype, warpgroup.OperandMajorMode.K, warpgroup.OperandMajorMode.MN, Float32,
             atom_layout_mnk=(self.consumer_wgs, 1, 1), tiler_mn=(64, self.head_dim_v),
@@ -545,7 +558,17 @@ class PrefillSm90:
         wg_mma_qk = tiled_mma_qk.get_slice(wg * WARPGROUP_THREADS)
         wg_mma_pv = tiled_mma_pv.get_slice(wg * WARPGROUP_THREADS)
         thr_mma_qk = tiled_mma_qk.get_slice(tidx)
-        tSrQ = wg_mma_qk.make_fragment_A(wg_mma_qk.partition_A(sQ))
+        if const_expr(self.q_rs):
+            # Q's A fragment in registers, filled from sQ by ldmatrix at the start of each tile
+            tSrQ = wg_mma_qk.make_fragment_A(wg_mma_qk.partition_shape_A((self.tile_m, self.head_dim)))
+            s2r_q_atom = cute.make_copy_atom(
+                cute.nvgpu.warp.LdMatrix8x8x16bOp(transpose=False, num_matrices=4), self.dtype
+            )
+            s2r_q = cute.make_tiled_copy_A(s2r_q_atom, tiled_mma_qk).get_slice(tidx)
+            tQsQ_r = s2r_q.partition_S(sQ)
+            tQrQ_r = s2r_q.retile(tSrQ)
+        else:
+            tSrQ = wg_mma_qk.make_fragment_A(wg_mma_qk.partition_A(sQ))
         tSrK = wg_mma_qk.make_fragment_B(wg_mma_qk.partition_B(sK))
         sVt = cute.composition(
             sV, cute.make_ordered_layout((self.head_dim_v, self.tile_n, self.stages), order=(1, 0, 2))
@@ -583,6 +606,15 @@ class PrefillSm90:
             acc_O.fill(0.0)
             softmax.reset()
             pipe_q.consumer_wait(q_state)
+            if const_expr(self.q_rs):
+                # no wgmma is in flight here (the previous tile's last PV was waited for); gemm() fences the
+                # register writes before the first S GEMM reads them
+                cute.copy(s2r_q_atom, tQsQ_r, tQrQ_r)
+                if const_expr(self.separate_o):
+                    # this warp's rows of Q are in registers (generic-proxy reads of sQ, ordered before the next
+                    # tile's TMA write by the fence and the release): the next tile's Q may land
+                    cute.arch.fence_view_async_shared()
+                    pipe_q.consumer_release(q_state)
             if n_block_max > 0:
                 # first visited block: key-length (and causal) mask, no PV yet
                 self._stamp_c(kv_state.count, Tr.CK_WAIT, wg)
@@ -643,7 +675,7 @@ class PrefillSm90:
                             mma, pipe_k, pipe_v, kv_state, softmax, mask, seq, m_block,
                             n_block_max - 2 - n_masked - i, False, wg,
                         )
-                if const_expr(self.separate_o):
+                if const_expr(self.separate_o and not self.q_rs):
                     # every S GEMM of the tile has completed: the next tile's Q may land
                     pipe_q.consumer_release(q_state)
                 # last PV
@@ -656,7 +688,7 @@ class PrefillSm90:
                 pipe_v.consumer_release(kv_state)
                 kv_state.advance()
             else:
-                if const_expr(self.separate_o):
+                if const_expr(self.separate_o and not self.q_rs):
                     pipe_q.consumer_release(q_state)
 
             self.epilogue(acc_O, softmax, sO, o_out, mLse, seq, m_block, q_head, tiled_mma_pv, tidx)
@@ -807,13 +839,11 @@ class PrefillSm90:
     # ------------------------------------------------------------------------------------ trimmed diagonal
 
     def _trim_fragments(self, sK: cute.Tensor, wg: Int32):
-        """trim_diagonal: the S GEMM at N = trim_n (its tiled MMA, the K fragment of the first trim_n rows of
-        every K stage) and the views of the first trim_n columns of S (the first trim_n / 2 accumulator registers)
-        and of P (the first trim_n / 16 K-blocks of the PV A fragment)."""
-        tiled = sm90_utils.make_trivial_tiled_mma(
-            self.dtype, self.dtype, warpgroup.OperandMajorMode.K, warpgroup.OperandMajorMode.K, Float32,
-            atom_layout_mnk=(self.consumer_wgs, 1, 1), tiler_mn=(64, self.trim_n),
-        )
+        """trim_diagonal: the S GEMM at N = trim_n (its tiled MMA, RS with ``q_rs``: Q's register fragment has the
+        same layout at any N; the K fragment of the first trim_n rows of every K stage) and the views of the first
+        trim_n columns of S (the first trim_n / 2 accumulator registers) and of P (the first trim_n / 16 K-blocks
+        of the PV A fragment)."""
+        tiled = self._qk_tiled_mma(self.trim_n)
         wg_mma = tiled.get_slice(wg * WARPGROUP_THREADS)
         sK_t = cute.local_tile(sK, (self.trim_n, self.head_dim, self.stages), (0, 0, 0))
         tSrK_t = wg_mma.make_fragment_B(wg_mma.partition_B(sK_t))

@@ -67,6 +67,13 @@ class PrefillConfig:
     # of that block over the first trim_n keys too, through a branch in the next step, measured 3-7 % slower:
     # NOTES-prefill 17, code in 9d1ffab.)
     trim_diagonal: int = 0
+    # Q in registers for S = Q K^T (wgmma RS: each consumer thread copies its A fragment of Q from sQ by ldmatrix
+    # once per tile, and its warp releases Q right after; the S GEMMs then read only K from shared memory). Session 7
+    # (H100, interleaved rounds x the same tile without it): hd64 causal 16 x 1k 1.032 / 1.033 / 1.033 / 1.030 / 1.035
+    # (0.98x -> 1.01x cuDNN), 4 x 4k 1.014 / 1.013, 16k 1.000 / 1.006; hd128 (which must drop double_p for it: both
+    # spill) x the same kernel with Q in shared memory: 16k causal 0.983 / 1.012, full 0.973 / 0.979, 4 x 4k causal
+    # 1.005 / 1.006: off. hd64 non-causal's 3-warpgroup 192 x 128 tile spills with it (NOTES-prefill 20).
+    q_rs: bool = False
 
     @property
     def producer_regs(self) -> int:
@@ -86,7 +93,7 @@ _PREFILL_TABLE = {
     # hd64 128 x 128 16 x 1k 1.047 / 1.046 (0.95 -> 0.98-0.99x cuDNN), 4 x 4k 1.028 / 1.034; hd128 16 x 1k
     # 1.021 / 1.026, 4 x 4k 0.996 / 0.994, 16k 1.002 / 0.993; hd192 16 x 1k 1.054 / 1.054, 4 x 4k 1.004 / 1.020,
     # 16k 0.987 / 0.991 (16k rounds spread +-5 %). hd256: 1k 1.011 / 1.005, 16k 0.984 / 0.986: off
-    (64, 64): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2, trim_diagonal=1),
+    (64, 64): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2, trim_diagonal=1, q_rs=True),
     # double-buffered P (session 3, H100). Non-causal 16k: 685-689 TFLOP/s in 6 processes vs 638-670 for one P
     # buffer timed just before it (prefill-v4). Interleaved rounds (bench.common.compare, 5 rounds, one process),
     # dp x one buffer: hd128 causal 16k 1.007, 4 x 4k 1.039, 16 x 1k 1.003; hd192 full 16k 1.040, causal 1.017,
@@ -129,7 +136,7 @@ _PREFILL_MASK_TABLE = {
     (64, 64, False): PrefillConfig(tile_m=192, tile_n=128, consumer_wgs=3),
     # run 5 (H100): 3 WGs 192 x 112 causal 16k 487 vs 437 (128 x 128) and 451 (128 x 176); 16 x 1k 235 vs 256
     # trim_diagonal: 4 x 4k 1.045 / 1.016, 16k 1.009 / 0.981, 16 x 1k 1.096 / 1.097 (prefill-v6)
-    (64, 64, True): PrefillConfig(tile_m=192, tile_n=112, consumer_wgs=3, trim_diagonal=1),
+    (64, 64, True): PrefillConfig(tile_m=192, tile_n=112, consumer_wgs=3, trim_diagonal=1, q_rs=True),
     # O by the predicated stores (prefill-o, H100, TMA store x predicated, medians of 5 interleaved rounds in 3
     # processes): 16 x 1k 0.985 / 1.003 / 0.983, 4 x 4k 0.999 / 0.990 / 0.985, 16k 0.988 / 0.989 / 0.963 (8 of 9 below
     # 1; causal hd192 0.99-1.01: stays on). Not the epilogue's cost (1 of ~146 blocks at 16k): ptxas schedules the
@@ -167,7 +174,7 @@ def prefill_tile_m_choices(head_dim: int, head_dim_v: int, causal: bool) -> tupl
 
 # the features the paged kernel turns off (measured on the dense kernel only): ``prefill_config(paged=True,
 # paged_keep=...)`` keeps the table's value of those named (the paged kernel's A/B switches)
-PAGED_OFF = {"trim_diagonal": 0, "tma_store_o": False}
+PAGED_OFF = {"trim_diagonal": 0, "tma_store_o": False, "q_rs": False}
 
 
 def prefill_smem_bytes(cfg: PrefillConfig, head_dim: int, head_dim_v: int, separate_o: bool) -> int:
