@@ -137,6 +137,17 @@ def test_dense_only_tile_hd256_causal():
     assert PrefillPagedSpec(dtype="bf16", head_dim=256, head_dim_v=256, causal=True).tile_n == 80
 
 
+def test_q_in_registers_only_for_dense_hd64_causal():
+    # session 7: Q in registers for S = Q K^T on the two hd64 causal tiles of the dense kernel; the paged kernel,
+    # hd64 non-causal (3 warpgroups, spills) and the other head dims keep Q in shared memory
+    assert prefill_config(64, 64, True).q_rs and prefill_config(64, 64, True, tile_m=128).q_rs
+    assert not prefill_config(64, 64, True, paged=True).q_rs
+    assert not prefill_config(64, 64, False).q_rs
+    for hd, hdv in ((128, 128), (256, 256), (192, 128)):
+        for causal in (False, True):
+            assert not prefill_config(hd, hdv, causal).q_rs, (hd, causal)
+
+
 # ------------------------------------------------------------------ audit (session 5): inputs that used to pass
 
 
