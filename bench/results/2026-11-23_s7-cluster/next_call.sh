@@ -1,6 +1,6 @@
 #!/bin/bash
-# Session 7 s7-cluster: ONE device call (H100; ~190 s of device time, at most ~230 s by the timeouts: give it timeout
-# 270). Needs the snapshot that build_snapshot.sh makes on the CPU host (carry [".kit", ".snap-s7-cluster"]), run from
+# Session 7 s7-cluster: ONE device call (H100; ~200 s of device time, at most ~245 s by the timeouts: give it timeout
+# 280). Needs the snapshot that build_snapshot.sh makes on the CPU host (carry [".kit", ".snap-s7-cluster"]), run from
 # the device copy's root:
 #   source .kit/unpack.sh .kit >/dev/null && bash .snap-s7-cluster/bench/results/2026-11-23_s7-cluster/next_call.sh
 # Order: (0) smoke test of the cluster build (hd128 non-causal bf16 vs float32, timeout 60: a cluster / pipeline
