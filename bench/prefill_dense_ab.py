@@ -11,13 +11,20 @@ not checked), so builds of one source with different switches compare directly. 
 ``bench.prefill_paged_ab``. Every build's output and LSE are compared with the first build's (max abs difference
 printed; an error when above ``--atol``), which also checks the first build against a float32 reference on a
 small slice of rows. Case ``BxN:hd:causal|full``: B requests of N tokens, heads * hd = 2048, bf16 (``--dtype``).
+
+``--cluster NAME[:CTAS]`` (repeatable; NOTES-prefill 21): build NAME is a ``CUTE_ATTN_PREFILL_CLUSTER=2`` build; it runs
+with a plan made with that switch set (pair rows, cluster launch; on the variants the switch applies to) and, with
+CTAS, at most that many CTAs (``CUTE_ATTN_PREFILL_CLUSTER_CTAS``: the residency check). The other builds share the
+plan made with the switch unset.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import math
+import os
 
 import torch
 
@@ -54,19 +61,51 @@ def reference_rows(q, k, v, n, causal, scale, rows):
     return torch.einsum("hrn,nhd->rhd", torch.softmax(s, -1), vf)
 
 
-def setup_case(batch, n, hd, causal, builds, dtype, cudnn, atol):
+@contextlib.contextmanager
+def _env(**values):
+    """Environment variables set (value str) or unset (None) inside the block, restored after it."""
+    old = {k: os.environ.get(k) for k in values}
+    try:
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def setup_case(batch, n, hd, causal, builds, dtype, cudnn, atol, clusters=None):
     heads = 2048 // hd
     torch.manual_seed(0)
     q = torch.randn(batch * n, heads, hd, dtype=dtype, device="cuda")
     k, v = torch.randn_like(q), torch.randn_like(q)
     out = torch.empty_like(q)
     indptr = list(range(0, batch * n + 1, n))
-    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
-    w.plan(indptr, indptr, heads, heads, hd, causal=causal, q_data_type=dtype)
+    clusters = clusters or {}
+    with _env(CUTE_ATTN_PREFILL_CLUSTER=None, CUTE_ATTN_PREFILL_CLUSTER_CTAS=None):
+        w0 = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+        w0.plan(indptr, indptr, heads, heads, hd, causal=causal, q_data_type=dtype)
+    wrappers = {}
+    for b in builds:
+        if b.name in clusters:
+            ctas = clusters[b.name]
+            with _env(CUTE_ATTN_PREFILL_CLUSTER="2", CUTE_ATTN_PREFILL_CLUSTER_CTAS=str(ctas) if ctas else None):
+                wrappers[b.name] = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+                wrappers[b.name].plan(indptr, indptr, heads, heads, hd, causal=causal, q_data_type=dtype)
+        else:
+            wrappers[b.name] = w0
+    w = w0
     scale = 1.0 / math.sqrt(hd)
     fns, diffs, first = {}, {}, None
     for b in builds:
-        o, lse = _with(b, lambda: w.run(q, k, v, return_lse=True))()
+        wb = wrappers[b.name]
+        o, lse = _with(b, lambda: wb.run(q, k, v, return_lse=True))()
         if first is None:
             first = (o, lse)
             rows = torch.tensor([0, 1, 17, min(n - 1, 1000), n - 1], device=q.device)
@@ -80,7 +119,7 @@ def setup_case(batch, n, hd, causal, builds, dtype, cudnn, atol):
             if not (do < atol and dl < 1e-2):
                 raise AssertionError(f"{b.name}: max |O - {builds[0].name}| = {do:.3g}, |LSE diff| = {dl:.3g}")
             diffs[b.name] = do
-        fns[b.name] = _with(b, lambda: w.run(q, k, v, out=out))
+        fns[b.name] = _with(b, lambda wb=wb: wb.run(q, k, v, out=out))
     if cudnn:
         from torch.nn.attention import SDPBackend, sdpa_kernel
         import torch.nn.functional as F
@@ -108,6 +147,8 @@ def main(argv=None):
     p.add_argument("--dtype", default="bf16", choices=sorted(DTYPES))
     p.add_argument("--no-cudnn", action="store_true")
     p.add_argument("--atol", type=float, default=2e-2, help="max |O| difference to the base / reference")
+    p.add_argument("--cluster", action="append", default=[],
+                   help="NAME[:CTAS]: build NAME is a CUTE_ATTN_PREFILL_CLUSTER=2 build (own plan; CTAS: at most that many)")
     p.add_argument("--json")
     timing_arg(p)
     args = p.parse_args(argv)
@@ -117,8 +158,9 @@ def main(argv=None):
     rows = []
     for text in args.cases.split(","):
         batch, n, hd, causal = parse_case(text)
+        clusters = {c.split(":")[0]: (int(c.split(":")[1]) if ":" in c else 0) for c in args.cluster}
         fns, flops, diffs, tile_m = setup_case(batch, n, hd, causal, builds, DTYPES[args.dtype], not args.no_cudnn,
-                                               args.atol)
+                                               args.atol, clusters)
         per = compare(fns, rounds=max(1, args.rounds), rep_ms=100)
         row = {"case": text, "tile_m": tile_m, "rounds_ms": per, "max_abs_diff": diffs}
         for name in fns:

@@ -71,7 +71,8 @@ def _tile_cost(q_len: int, kv_len: int, m: int, tile_m: int, causal: bool) -> in
 
 def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, tile_m: int, causal: bool,
                    num_kv_heads: int | None = None, kv_row_bytes: int = 0,
-                   section_bytes: int = L2_SECTION_BYTES, small_unit_bytes: int = SMALL_UNIT_BYTES) -> torch.Tensor:
+                   section_bytes: int = L2_SECTION_BYTES, small_unit_bytes: int = SMALL_UNIT_BYTES,
+                   cluster: int = 1) -> torch.Tensor:
     """Host-side tile schedule: int32 rows ``(batch, m_block, q_head, 0)`` in the order the persistent
     kernel deals them out (it deals row ``i`` of each round of ``num_ctas`` rows in serpentine order).
 
@@ -80,6 +81,9 @@ def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, til
     whose K/V fit in ``section_bytes`` (at least one pair), each section heaviest first, so the CTAs
     running at once share K/V in L2.
     ``kv_row_bytes = 0`` gives a plain heaviest-first order. Requests with no queries give no tiles.
+    ``cluster = 2`` (a 2-CTA cluster build, ``kernels.common.config.prefill_cluster``): one row per pair of query
+    tiles ``m, m + 1`` (m even) of one (request, head), its cost the costlier tile's; an odd tile count ends with a
+    pair whose upper tile lies past the request (its CTA stores nothing).
     """
     hk = num_kv_heads or num_qo_heads
     group = num_qo_heads // hk
@@ -89,7 +93,9 @@ def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, til
         ql, kl = q_lens[b], kv_lens[b]
         if ql == 0:
             continue
-        tiles = [(_tile_cost(ql, kl, m, tile_m, causal), b, m) for m in range((ql + tile_m - 1) // tile_m)]
+        n_tiles = (ql + tile_m - 1) // tile_m
+        tiles = [(max(_tile_cost(ql, kl, t, tile_m, causal) for t in range(m, min(m + cluster, n_tiles))), b, m)
+                 for m in range(0, n_tiles, cluster)]
         unit_bytes = kl * kv_row_bytes
         for kvh in range(hk):
             unit = [(cost, b, m, h) for cost, b, m in tiles for h in range(kvh * group, (kvh + 1) * group)]
@@ -173,14 +179,38 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
         raise ValueError(f"sm_scale must be finite, got {sm_scale!r}")
     tile_m = tile_m_for(head_dim, head_dim_v, causal, variant_m)
     elem = torch.tensor([], dtype=dtype).element_size()
-    work = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads, (head_dim + head_dim_v) * elem)
-    num_ctas = min(work.shape[0], _num_sms(device)) if device.type == "cuda" else work.shape[0]
+    cluster = _cluster_for(head_dim, head_dim_v, bool(causal))
+    work = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads, (head_dim + head_dim_v) * elem,
+                          cluster=cluster)
+    if cluster > 1:
+        num_ctas = cluster * (min(work.shape[0], _cluster_slots(device, cluster)) if device.type == "cuda"
+                              else work.shape[0])
+    else:
+        num_ctas = min(work.shape[0], _num_sms(device)) if device.type == "cuda" else work.shape[0]
     return _Plan(
         spec, num_qo_heads, num_kv_heads, qo[-1], kv[-1], scale,
         _to_device(torch.tensor(qo, dtype=torch.int32), device),
         _to_device(torch.tensor(kv, dtype=torch.int32), device),
         _to_device(work, device), num_ctas,
     )
+
+
+def _cluster_for(head_dim: int, head_dim_v: int, causal: bool) -> int:
+    """CTAs per cluster of the variant's kernel (1 unless the development switch ``CUTE_ATTN_PREFILL_CLUSTER=2`` is
+    set; it must match the build that runs the plan)."""
+    from .kernels.common.config import prefill_cluster
+
+    return prefill_cluster(head_dim, head_dim_v, causal)
+
+
+def _cluster_slots(device: torch.device, cluster: int) -> int:
+    """Clusters of the persistent grid: one per ``cluster`` SMs, or at most ``CUTE_ATTN_PREFILL_CLUSTER_CTAS / cluster``
+    (development: the next session's residency check, NOTES-prefill 21.7)."""
+    import os
+
+    slots = _num_sms(device) // cluster
+    cap = os.environ.get("CUTE_ATTN_PREFILL_CLUSTER_CTAS")
+    return max(1, min(slots, int(cap) // cluster)) if cap else slots
 
 
 def _check_qkv(plan: _Plan, q, k, v):

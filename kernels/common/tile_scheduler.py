@@ -7,6 +7,10 @@ row ``r * num_ctas + c`` when ``r`` is even and ``r * num_ctas + num_ctas - 1 - 
 got the heaviest row of one round gets the lightest of the next (a plain round robin gives CTA 0 the
 heaviest row of every round: ~6 % imbalance on causal 16k). Every role of a CTA walks the same rows in the
 same order, so pipelines stay in step across tiles.
+
+``cluster = 2`` (build switch ``CUTE_ATTN_PREFILL_CLUSTER=2``, NOTES-prefill 21): a row is a *pair* of query tiles
+``m_block, m_block + 1`` of one (request, head); the rounds are dealt over the clusters (``num_ctas / 2``, serpentine by
+cluster id) and CTA rank r of the cluster takes tile ``m_block + r``, so both CTAs of a cluster walk the same rows.
 """
 
 from __future__ import annotations
@@ -32,6 +36,15 @@ class WorkTile:
 class StaticWorkListScheduler:
     mWork: cute.Tensor
     num_ctas: Int32
+    cluster: int = 1
+
+    def _unit(self):
+        """``(c, n)``: this CTA's (cluster's) slot in a round and the slots per round."""
+        if cutlass.const_expr(self.cluster > 1):
+            cid, _, _ = cute.arch.cluster_idx()
+            return Int32(cid), self.num_ctas // self.cluster
+        bidx, _, _ = cute.arch.block_idx()
+        return Int32(bidx), self.num_ctas
 
     def work_range(self):
         """Plain round robin: ``(first, end, step)`` of this CTA's *rows* (``c, c + num_ctas, ...``)."""
@@ -41,9 +54,7 @@ class StaticWorkListScheduler:
     def round_range(self):
         """Serpentine: ``(first, end, step)`` of this CTA's rounds, for ``cutlass.range``; :meth:`row` maps a
         round to a row."""
-        bidx, _, _ = cute.arch.block_idx()
-        c = Int32(bidx)
-        n = self.num_ctas
+        c, n = self._unit()
         num_work = Int32(self.mWork.shape[0])
         full = num_work // n
         rem = num_work - full * n
@@ -53,9 +64,15 @@ class StaticWorkListScheduler:
         return Int32(0), rounds, Int32(1)
 
     def row(self, r: Int32) -> Int32:
+        if cutlass.const_expr(self.cluster > 1):
+            c, n = self._unit()
+            return r * n + cutlass.select_(r % 2 == 0, c, n - 1 - c)
         bidx, _, _ = cute.arch.block_idx()
         c = Int32(bidx)
         return r * self.num_ctas + cutlass.select_(r % 2 == 0, c, self.num_ctas - 1 - c)
 
     def tile(self, row: Int32) -> WorkTile:
+        if cutlass.const_expr(self.cluster > 1):
+            rank = cute.arch.make_warp_uniform(cute.arch.block_idx_in_cluster())
+            return WorkTile(self.mWork[row, BATCH], self.mWork[row, M_BLOCK] + rank, self.mWork[row, Q_HEAD])
         return WorkTile(self.mWork[row, BATCH], self.mWork[row, M_BLOCK], self.mWork[row, Q_HEAD])
