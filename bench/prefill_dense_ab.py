@@ -64,20 +64,19 @@ def reference_rows(q, k, v, n, causal, scale, rows):
 @contextlib.contextmanager
 def _env(**values):
     """Environment variables set (value str) or unset (None) inside the block, restored after it."""
+    def apply(env):
+        for k, v in env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
     old = {k: os.environ.get(k) for k in values}
     try:
-        for k, v in values.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        apply(values)
         yield
     finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        apply(old)
 
 
 def setup_case(batch, n, hd, causal, builds, dtype, cudnn, atol, clusters=None):
