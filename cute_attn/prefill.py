@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections import OrderedDict
 
 import torch
@@ -179,14 +180,13 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
         raise ValueError(f"sm_scale must be finite, got {sm_scale!r}")
     tile_m = tile_m_for(head_dim, head_dim_v, causal, variant_m)
     elem = torch.tensor([], dtype=dtype).element_size()
-    cluster = _cluster_for(head_dim, head_dim_v, bool(causal))
+    from .kernels.common.config import prefill_cluster
+
+    cluster = prefill_cluster(head_dim, head_dim_v, bool(causal))
     work = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads, (head_dim + head_dim_v) * elem,
                           cluster=cluster)
-    if cluster > 1:
-        num_ctas = cluster * (min(work.shape[0], _cluster_slots(device, cluster)) if device.type == "cuda"
-                              else work.shape[0])
-    else:
-        num_ctas = min(work.shape[0], _num_sms(device)) if device.type == "cuda" else work.shape[0]
+    num_ctas = cluster * (min(work.shape[0], _cluster_slots(device, cluster)) if device.type == "cuda"
+                          else work.shape[0])
     return _Plan(
         spec, num_qo_heads, num_kv_heads, qo[-1], kv[-1], scale,
         _to_device(torch.tensor(qo, dtype=torch.int32), device),
@@ -195,21 +195,12 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
     )
 
 
-def _cluster_for(head_dim: int, head_dim_v: int, causal: bool) -> int:
-    """CTAs per cluster of the variant's kernel (1 unless the development switch ``CUTE_ATTN_PREFILL_CLUSTER=2`` is
-    set; it must match the build that runs the plan)."""
-    from .kernels.common.config import prefill_cluster
-
-    return prefill_cluster(head_dim, head_dim_v, causal)
-
-
 def _cluster_slots(device: torch.device, cluster: int) -> int:
-    """Clusters of the persistent grid: one per ``cluster`` SMs, or at most ``CUTE_ATTN_PREFILL_CLUSTER_CTAS / cluster``
-    (development: the next session's residency check, NOTES-prefill 21.7)."""
-    import os
-
+    """Clusters (CTAs where ``cluster`` is 1) of the persistent grid: one per ``cluster`` SMs; for a cluster build at
+    most ``CUTE_ATTN_PREFILL_CLUSTER_CTAS / cluster`` (development: the next session's residency check,
+    NOTES-prefill 21.7)."""
     slots = _num_sms(device) // cluster
-    cap = os.environ.get("CUTE_ATTN_PREFILL_CLUSTER_CTAS")
+    cap = os.environ.get("CUTE_ATTN_PREFILL_CLUSTER_CTAS") if cluster > 1 else None
     return max(1, min(slots, int(cap) // cluster)) if cap else slots
 
 

@@ -287,12 +287,9 @@ class PrefillSm90:
         kernel = self.kernel(
             tma_Q, mQ, kv, o_out, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale * LOG2_E,
         )
-        if const_expr(self.cluster > 1):
-            # num_ctas: a multiple of the cluster size (the host's plan)
-            kernel.launch(grid=[num_ctas, 1, 1], block=[self.threads, 1, 1], cluster=[self.cluster, 1, 1], stream=stream,
-                          min_blocks_per_mp=1)
-        else:
-            kernel.launch(grid=[num_ctas, 1, 1], block=[self.threads, 1, 1], stream=stream, min_blocks_per_mp=1)
+        # cluster: num_ctas is a multiple of the cluster size (the host's plan)
+        cluster = dict(cluster=[self.cluster, 1, 1]) if const_expr(self.cluster > 1) else {}
+        kernel.launch(grid=[num_ctas, 1, 1], block=[self.threads, 1, 1], stream=stream, min_blocks_per_mp=1, **cluster)
 
     # ------------------------------------------------------------------------------------ device
 
@@ -457,23 +454,17 @@ class PrefillSm90:
         elected release per consumer warp. Cluster: the stage's empty barrier counts the consumer warps of both CTAs
         (each warp's lane r arrives on CTA r's barrier), the full barrier still the whole tile's bytes (both CTAs'
         halves land in each CTA)."""
+        # cluster: one release per consumer thread (each lane arrives on its CTA's barrier), the cluster's layout
+        arrivals, cluster = self.consumer_warps, {}
         if const_expr(self.cluster > 1):
-            return [
-                pipeline.PipelineTmaAsync.create(
-                    barrier_storage=mbar.data_ptr(), num_stages=self.stages,
-                    producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 1),
-                    consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_threads),
-                    tx_count=tx, cta_layout_vmnk=cute.make_layout((1, self.cluster, 1, 1)),
-                    enable_multicast_signaling=True, defer_sync=True,
-                )
-                for mbar, tx in ((storage.mbar_k, self.tx_bytes_k), (storage.mbar_v, self.tx_bytes_v))
-            ]
+            arrivals = self.consumer_threads
+            cluster = dict(cta_layout_vmnk=cute.make_layout((1, self.cluster, 1, 1)), enable_multicast_signaling=True)
         return [
             pipeline.PipelineTmaAsync.create(
                 barrier_storage=mbar.data_ptr(), num_stages=self.stages,
                 producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 1),
-                consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_warps),
-                tx_count=tx, defer_sync=True,
+                consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, arrivals),
+                tx_count=tx, defer_sync=True, **cluster,
             )
             for mbar, tx in ((storage.mbar_k, self.tx_bytes_k), (storage.mbar_v, self.tx_bytes_v))
         ]
@@ -506,16 +497,13 @@ class PrefillSm90:
                 kv_head = tile.q_head // q_per_kv
                 gK = cute.local_tile(seq.request_k(mK)[None, None, kv_head], (self.tile_n, self.head_dim), (None, 0))
                 gV = cute.local_tile(seq.request_k(mV)[None, None, kv_head], (self.tile_n, self.head_dim_v), (None, 0))
+                # cluster: this CTA's part of each box (rank r of the pair), multicast to both CTAs
+                rank = 0
                 if const_expr(self.cluster > 1):
-                    # this CTA's part of each box (rank r of the pair), multicast to both CTAs
                     rank = cute.arch.make_warp_uniform(cute.arch.block_idx_in_cluster())
-                    pair = cute.make_layout(self.cluster)
-                    tKsK, tKgK = cpasync.tma_partition(tma_K, rank, pair, cute.group_modes(sK, 0, 2), cute.group_modes(gK, 0, 2))
-                    tVsV, tVgV = cpasync.tma_partition(tma_V, rank, pair, cute.group_modes(sV, 0, 2), cute.group_modes(gV, 0, 2))
-                else:
-                    one_cta = cute.make_layout(1)
-                    tKsK, tKgK = cpasync.tma_partition(tma_K, 0, one_cta, cute.group_modes(sK, 0, 2), cute.group_modes(gK, 0, 2))
-                    tVsV, tVgV = cpasync.tma_partition(tma_V, 0, one_cta, cute.group_modes(sV, 0, 2), cute.group_modes(gV, 0, 2))
+                ctas = cute.make_layout(self.cluster)
+                tKsK, tKgK = cpasync.tma_partition(tma_K, rank, ctas, cute.group_modes(sK, 0, 2), cute.group_modes(gK, 0, 2))
+                tVsV, tVgV = cpasync.tma_partition(tma_V, rank, ctas, cute.group_modes(sV, 0, 2), cute.group_modes(gV, 0, 2))
 
                 n_block_max = blocks.n_block_max(seq, tile.m_block)
                 if n_block_max > 0:
@@ -575,12 +563,10 @@ class PrefillSm90:
         pipe.producer_acquire(state)
         self._stamp_p(state, cols, 1)
         self._stamp_p(state, cols, 2)
-        if const_expr(self.cluster > 1):
-            # K / V only (Q has its own copy in _load_q): this CTA's part of the box into both CTAs
-            cute.copy(atom, tXgX[None, n_block], tXsX[None, state.index], tma_bar_ptr=pipe.producer_get_barrier(state),
-                      mcast_mask=cutlass.Int16((1 << self.cluster) - 1))
-        else:
-            cute.copy(atom, tXgX[None, n_block], tXsX[None, state.index], tma_bar_ptr=pipe.producer_get_barrier(state))
+        # cluster: K / V only (Q has its own copy in _load_q): this CTA's part of the box into both CTAs
+        mcast = dict(mcast_mask=cutlass.Int16((1 << self.cluster) - 1)) if const_expr(self.cluster > 1) else {}
+        cute.copy(atom, tXgX[None, n_block], tXsX[None, state.index], tma_bar_ptr=pipe.producer_get_barrier(state),
+                  **mcast)
         self._stamp_p(state, cols, 3)
 
     # ------------------------------------------------------------------------------------ consumers

@@ -21,6 +21,7 @@ Registers per thread after ``setmaxnreg`` (65536 per SM, one CTA per SM):
 from __future__ import annotations
 
 import dataclasses
+import os
 
 WARPGROUP_THREADS = 128
 SMEM_LIMIT_BYTES = 227 * 1024
@@ -230,8 +231,6 @@ CLUSTER_HEAD_DIMS = ((128, 128),)
 def prefill_cluster(head_dim: int, head_dim_v: int, causal: bool, paged: bool = False) -> int:
     """CTAs per cluster of the dense prefill variant: 2 where the ``CUTE_ATTN_PREFILL_CLUSTER=2`` switch is set and
     applies (dense, non-causal, ``CLUSTER_HEAD_DIMS``), else 1."""
-    import os
-
     value = os.environ.get(CLUSTER_ENV, "1") or "1"
     if value not in ("1", "2"):
         raise ValueError(f"{CLUSTER_ENV} must be 1 or 2, got {value!r}")

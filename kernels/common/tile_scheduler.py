@@ -64,12 +64,8 @@ class StaticWorkListScheduler:
         return Int32(0), rounds, Int32(1)
 
     def row(self, r: Int32) -> Int32:
-        if cutlass.const_expr(self.cluster > 1):
-            c, n = self._unit()
-            return r * n + cutlass.select_(r % 2 == 0, c, n - 1 - c)
-        bidx, _, _ = cute.arch.block_idx()
-        c = Int32(bidx)
-        return r * self.num_ctas + cutlass.select_(r % 2 == 0, c, self.num_ctas - 1 - c)
+        c, n = self._unit()
+        return r * n + cutlass.select_(r % 2 == 0, c, n - 1 - c)
 
     def tile(self, row: Int32) -> WorkTile:
         if cutlass.const_expr(self.cluster > 1):
