@@ -12,10 +12,12 @@ not checked), so builds of one source with different switches compare directly. 
 printed; an error when above ``--atol``), which also checks the first build against a float32 reference on a
 small slice of rows. Case ``BxN:hd:causal|full``: B requests of N tokens, heads * hd = 2048, bf16 (``--dtype``).
 
-``--cluster NAME[:CTAS]`` (repeatable; NOTES-prefill 21): build NAME is a ``CUTE_ATTN_PREFILL_CLUSTER=2`` build; it runs
-with a plan made with that switch set (pair rows, cluster launch; on the variants the switch applies to) and, with
-CTAS, at most that many CTAs (``CUTE_ATTN_PREFILL_CLUSTER_CTAS``: the residency check). The other builds share the
-plan made with the switch unset.
+``--env NAME:KEY=VAL[;KEY=VAL...]`` (repeatable): build NAME runs with its own plan, made with these environment
+variables set (e.g. ``CUTE_ATTN_PREFILL_BALANCE=1``, ``CUTE_ATTN_PREFILL_CTAS=128``: NOTES-prefill 22). ``--cluster
+NAME[:CTAS]`` (NOTES-prefill 21) is short for ``--env NAME:CUTE_ATTN_PREFILL_CLUSTER=2[;CUTE_ATTN_PREFILL_CTAS=CTAS]``:
+build NAME is a ``CUTE_ATTN_PREFILL_CLUSTER=2`` build (pair rows, cluster launch). The other builds share the plan
+made with all of these variables unset. Two names may load one directory only through copies (one library per
+build object).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 DEFAULT_CASES = ("16x1024:64:causal,16x1024:64:full,1x16384:64:causal,1x16384:64:full,"
                  "1x16384:128:full,1x16384:256:full")
 
+PLAN_VARS = ("CUTE_ATTN_PREFILL_CLUSTER", "CUTE_ATTN_PREFILL_CTAS", "CUTE_ATTN_PREFILL_BALANCE")
 _with = route_get_kernel(_P)  # _with(build, fn): fn with its kernels from the build
 
 
@@ -61,6 +64,24 @@ def reference_rows(q, k, v, n, causal, scale, rows):
     return torch.einsum("hrn,nhd->rhd", torch.softmax(s, -1), vf)
 
 
+def parse_plan_env(clusters: list[str], envs: list[str]) -> dict[str, dict[str, str]]:
+    """``--cluster`` and ``--env`` values -> {build name: {variable: value}}."""
+    out: dict[str, dict[str, str]] = {}
+    for c in clusters:
+        name, _, ctas = c.partition(":")
+        out.setdefault(name, {})["CUTE_ATTN_PREFILL_CLUSTER"] = "2"
+        if ctas:
+            out[name]["CUTE_ATTN_PREFILL_CTAS"] = str(int(ctas))
+    for e in envs:
+        name, _, pairs = e.partition(":")
+        for pair in filter(None, pairs.split(";")):
+            key, eq, value = pair.partition("=")
+            if not eq or key not in PLAN_VARS:
+                raise ValueError(f"--env {e!r}: expected NAME:KEY=VAL[;KEY=VAL] with KEY in {PLAN_VARS}")
+            out.setdefault(name, {})[key] = value
+    return out
+
+
 @contextlib.contextmanager
 def _env(**values):
     """Environment variables set (value str) or unset (None) inside the block, restored after it."""
@@ -79,22 +100,22 @@ def _env(**values):
         apply(old)
 
 
-def setup_case(batch, n, hd, causal, builds, dtype, cudnn, atol, clusters=None):
+def setup_case(batch, n, hd, causal, builds, dtype, cudnn, atol, plan_env=None):
     heads = 2048 // hd
     torch.manual_seed(0)
     q = torch.randn(batch * n, heads, hd, dtype=dtype, device="cuda")
     k, v = torch.randn_like(q), torch.randn_like(q)
     out = torch.empty_like(q)
     indptr = list(range(0, batch * n + 1, n))
-    clusters = clusters or {}
-    with _env(CUTE_ATTN_PREFILL_CLUSTER=None, CUTE_ATTN_PREFILL_CLUSTER_CTAS=None):
+    plan_env = plan_env or {}
+    unset = dict.fromkeys(PLAN_VARS)
+    with _env(**unset):
         w0 = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
         w0.plan(indptr, indptr, heads, heads, hd, causal=causal, q_data_type=dtype)
     wrappers = {}
     for b in builds:
-        if b.name in clusters:
-            ctas = clusters[b.name]
-            with _env(CUTE_ATTN_PREFILL_CLUSTER="2", CUTE_ATTN_PREFILL_CLUSTER_CTAS=str(ctas) if ctas else None):
+        if b.name in plan_env:
+            with _env(**{**unset, **plan_env[b.name]}):
                 wrappers[b.name] = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
                 wrappers[b.name].plan(indptr, indptr, heads, heads, hd, causal=causal, q_data_type=dtype)
         else:
@@ -135,7 +156,8 @@ def setup_case(batch, n, hd, causal, builds, dtype, cudnn, atol, clusters=None):
             print(f"(cuDNN SDPA unavailable: {e!r})")
     flops = batch * 2 * visible_pairs(n, n, causal) * heads * 2 * hd
     tile_m = w._plan.spec.tile_m
-    return fns, flops, diffs, tile_m
+    ctas = {name: wb._plan.num_ctas for name, wb in wrappers.items()}
+    return fns, flops, diffs, tile_m, ctas
 
 
 def main(argv=None):
@@ -148,20 +170,22 @@ def main(argv=None):
     p.add_argument("--atol", type=float, default=2e-2, help="max |O| difference to the base / reference")
     p.add_argument("--cluster", action="append", default=[],
                    help="NAME[:CTAS]: build NAME is a CUTE_ATTN_PREFILL_CLUSTER=2 build (own plan; CTAS: at most that many)")
+    p.add_argument("--env", action="append", default=[],
+                   help="NAME:KEY=VAL[;KEY=VAL...]: build NAME's plan is made with these environment variables set")
     p.add_argument("--json")
     timing_arg(p)
     args = p.parse_args(argv)
     use_timing(args.timing)
     builds = [ArtifactBuild(*v.split("=", 1)) for v in args.variant]
+    plan_env = parse_plan_env(args.cluster, args.env)
     base = builds[0].name
     rows = []
     for text in args.cases.split(","):
         batch, n, hd, causal = parse_case(text)
-        clusters = {c.split(":")[0]: (int(c.split(":")[1]) if ":" in c else 0) for c in args.cluster}
-        fns, flops, diffs, tile_m = setup_case(batch, n, hd, causal, builds, DTYPES[args.dtype], not args.no_cudnn,
-                                               args.atol, clusters)
+        fns, flops, diffs, tile_m, ctas = setup_case(batch, n, hd, causal, builds, DTYPES[args.dtype], not args.no_cudnn,
+                                               args.atol, plan_env)
         per = compare(fns, rounds=max(1, args.rounds), rep_ms=100)
-        row = {"case": text, "tile_m": tile_m, "rounds_ms": per, "max_abs_diff": diffs}
+        row = {"case": text, "tile_m": tile_m, "ctas": ctas, "rounds_ms": per, "max_abs_diff": diffs}
         for name in fns:
             row[name] = flops / median(per[name]) / 1e9
             # median over rounds of the same-round time ratio: > 1 = faster than the base / cuDNN
@@ -169,7 +193,7 @@ def main(argv=None):
             if "cuDNN" in per:
                 row[name + "/cuDNN"] = median([c / x for c, x in zip(per["cuDNN"], per[name])])
         rows.append(row)
-        print(f"{text} (tile_m {tile_m}): " + "  ".join(
+        print(f"{text} (tile_m {tile_m}, CTAs {ctas}): " + "  ".join(
             f"{b.name} {row[b.name]:.1f} ({row[b.name + '/' + base]:.4f}x {base}"
             + (f", {row[b.name + '/cuDNN']:.3f}x cuDNN" if "cuDNN" in per else "")
             + f", |dO| {diffs[b.name]:.2g})" for b in builds)

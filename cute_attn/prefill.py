@@ -16,6 +16,7 @@ import math
 import os
 from collections import OrderedDict
 
+import numpy as np
 import torch
 
 from . import _checks as C
@@ -73,7 +74,7 @@ def _tile_cost(q_len: int, kv_len: int, m: int, tile_m: int, causal: bool) -> in
 def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, tile_m: int, causal: bool,
                    num_kv_heads: int | None = None, kv_row_bytes: int = 0,
                    section_bytes: int = L2_SECTION_BYTES, small_unit_bytes: int = SMALL_UNIT_BYTES,
-                   cluster: int = 1) -> torch.Tensor:
+                   cluster: int = 1, return_costs: bool = False):
     """Host-side tile schedule: int32 rows ``(batch, m_block, q_head, 0)`` in the order the persistent
     kernel deals them out (it deals row ``i`` of each round of ``num_ctas`` rows in serpentine order).
 
@@ -82,6 +83,7 @@ def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, til
     whose K/V fit in ``section_bytes`` (at least one pair), each section heaviest first, so the CTAs
     running at once share K/V in L2.
     ``kv_row_bytes = 0`` gives a plain heaviest-first order. Requests with no queries give no tiles.
+    ``return_costs``: ``(rows, costs)``, each row's cost in keys (:func:`_tile_cost`).
     ``cluster = 2`` (a 2-CTA cluster build, ``kernels.common.config.prefill_cluster``): one row per pair of query
     tiles ``m, m + 1`` (m even) of one (request, head), its cost the costlier tile's; an odd tile count ends with a
     pair whose upper tile lies past the request (its CTA stores nothing).
@@ -113,8 +115,39 @@ def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, til
     order = []
     for section in [big] + sections:
         order += sorted(section, key=lambda t: -t[0])  # stable: ties keep (request, head) grouping
-    rows = [(b, m, h, 0) for _, b, m, h in order]
-    return torch.tensor(rows, dtype=torch.int32).reshape(-1, 4)
+    rows = torch.tensor([(b, m, h, 0) for _, b, m, h in order], dtype=torch.int32).reshape(-1, 4)
+    if return_costs:
+        return rows, [cost for cost, _, _, _ in order]
+    return rows
+
+
+# A tile's fixed cost (prologue, epilogue, the pipelines' fill) in keys, for the makespan model below.
+TILE_OVERHEAD_KEYS = 128
+
+
+def serpentine_makespan(costs, num_slots: int) -> int:
+    """The largest sum of ``costs`` (plus :data:`TILE_OVERHEAD_KEYS` each) that one of ``num_slots`` slots (CTAs,
+    or clusters) gets when the rows are dealt as the kernel deals them: rounds of ``num_slots`` rows, serpentine."""
+    c = np.asarray(costs, dtype=np.int64) + TILE_OVERHEAD_KEYS
+    rounds = -(-len(c) // num_slots)
+    grid = np.zeros(rounds * num_slots, dtype=np.int64)
+    grid[: len(c)] = c
+    grid = grid.reshape(rounds, num_slots)
+    grid[1::2] = grid[1::2, ::-1]
+    return int(grid.sum(axis=0).max())
+
+
+def balanced_slots(costs, num_slots: int, min_fraction: float = 0.85) -> int:
+    """The fewest slots (down to ``min_fraction`` of ``num_slots``) whose serpentine makespan is that of
+    ``num_slots``: the same time at a fixed clock, with the SMs that would run only part of the last round idle for
+    the whole kernel instead. Under the H100's power cap the busy SMs then run at a higher clock (NOTES-prefill
+    22). Equal tiles: ``ceil(tiles / ceil(tiles / num_slots))``, e.g. 2048 tiles on 132 SMs -> 128 CTAs."""
+    if len(costs) <= num_slots:
+        return len(costs)
+    costs = np.asarray(costs, dtype=np.int64)
+    target = serpentine_makespan(costs, num_slots)
+    low = max(1, math.ceil(min_fraction * num_slots))
+    return min(n for n in range(low, num_slots + 1) if serpentine_makespan(costs, n) <= target)
 
 
 @dataclasses.dataclass
@@ -183,9 +216,9 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
     from .kernels.common.config import prefill_cluster
 
     cluster = prefill_cluster(head_dim, head_dim_v, bool(causal))
-    work = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads, (head_dim + head_dim_v) * elem,
-                          cluster=cluster)
-    num_ctas = cluster * (min(work.shape[0], _cluster_slots(device, cluster)) if device.type == "cuda"
+    work, costs = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads,
+                                 (head_dim + head_dim_v) * elem, cluster=cluster, return_costs=True)
+    num_ctas = cluster * (grid_slots(costs, _cluster_slots(device, cluster)) if device.type == "cuda"
                           else work.shape[0])
     return _Plan(
         spec, num_qo_heads, num_kv_heads, qo[-1], kv[-1], scale,
@@ -196,12 +229,20 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
 
 
 def _cluster_slots(device: torch.device, cluster: int) -> int:
-    """Clusters (CTAs where ``cluster`` is 1) of the persistent grid: one per ``cluster`` SMs; for a cluster build at
-    most ``CUTE_ATTN_PREFILL_CLUSTER_CTAS / cluster`` (development: the next session's residency check,
-    NOTES-prefill 21.7)."""
+    """Clusters (CTAs where ``cluster`` is 1) the persistent grid may use: one per ``cluster`` SMs, at most
+    ``CUTE_ATTN_PREFILL_CTAS / cluster`` where that is set (development: A/B of grid sizes)."""
     slots = _num_sms(device) // cluster
-    cap = os.environ.get("CUTE_ATTN_PREFILL_CLUSTER_CTAS") if cluster > 1 else None
+    cap = os.environ.get("CUTE_ATTN_PREFILL_CTAS")
     return max(1, min(slots, int(cap) // cluster)) if cap else slots
+
+
+def grid_slots(costs, slots: int) -> int:
+    """Clusters (CTAs) of the persistent grid for rows of these costs: at most ``slots``, no more than the rows, and
+    with ``CUTE_ATTN_PREFILL_BALANCE=1`` (development, NOTES-prefill 22) the fewest that keep the makespan
+    (:func:`balanced_slots`)."""
+    if os.environ.get("CUTE_ATTN_PREFILL_BALANCE", "0") not in ("", "0"):
+        return balanced_slots(costs, slots)
+    return min(len(costs), slots)
 
 
 def _check_qkv(plan: _Plan, q, k, v):
