@@ -26,6 +26,14 @@ from .common import device_info, markdown_table, time_ms, write_json
 from .prefill import visible_pairs
 
 
+def _serpentine_work(rows: torch.Tensor, num_ctas: int) -> torch.Tensor:
+    """The kernel's work tensor for rows in this order, dealt serpentine over ``num_ctas`` CTAs (as before session 8's
+    list schedules; the order is the experiment)."""
+    work, n, _ = P.schedule_work(rows, [0] * len(rows), num_ctas, only="serpentine")
+    assert n == num_ctas
+    return work.cuda()
+
+
 def reorder_bucketed(work: torch.Tensor, q_lens, tile_m: int, causal: bool, group: int, bucket: int):
     rows = work.tolist()
 
@@ -60,11 +68,12 @@ def run_case(batch, seqlen, hd, causal, variants, passes):
             tile_m = P.tile_m_for(hd, hd, causal, w._plan.spec.tile_m)
             work = P.make_work_list([seqlen] * batch, [seqlen] * batch, heads, tile_m, causal, heads, 4 * hd,
                                     section_bytes=int(name[3:]) << 10, small_unit_bytes=1 << 40)
-            w._plan.work = work.cuda()
+            w._plan.work = _serpentine_work(work, w._plan.num_ctas)
         if name.startswith("bucket"):
             tile_m = P.tile_m_for(hd, hd, causal, w._plan.spec.tile_m)
-            work = reorder_bucketed(w._plan.work.cpu(), [seqlen] * batch, tile_m, causal, 1, int(name[6:]))
-            w._plan.work = work.cuda()
+            _, rows = P.split_work(w._plan.work.cpu(), w._plan.num_ctas)
+            work = reorder_bucketed(rows, [seqlen] * batch, tile_m, causal, 1, int(name[6:]))
+            w._plan.work = _serpentine_work(work, w._plan.num_ctas)
         wrappers[name] = w
     ref = None
     for name, w in wrappers.items():  # every variant computes the same result

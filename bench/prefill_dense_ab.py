@@ -13,7 +13,7 @@ printed; an error when above ``--atol``), which also checks the first build agai
 small slice of rows. Case ``BxN:hd:causal|full``: B requests of N tokens, heads * hd = 2048, bf16 (``--dtype``).
 
 ``--env NAME:KEY=VAL[;KEY=VAL...]`` (repeatable): build NAME runs with its own plan, made with these environment
-variables set (e.g. ``CUTE_ATTN_PREFILL_BALANCE=1``, ``CUTE_ATTN_PREFILL_CTAS=128``: NOTES-prefill 22). ``--cluster
+variables set (e.g. ``CUTE_ATTN_PREFILL_SCHEDULE=serpentine``, ``CUTE_ATTN_PREFILL_CTAS=128``: NOTES-prefill 22). ``--cluster
 NAME[:CTAS]`` (NOTES-prefill 21) is short for ``--env NAME:CUTE_ATTN_PREFILL_CLUSTER=2[;CUTE_ATTN_PREFILL_CTAS=CTAS]``:
 build NAME is a ``CUTE_ATTN_PREFILL_CLUSTER=2`` build (pair rows, cluster launch). The other builds share the plan
 made with all of these variables unset. Two names may load one directory only through copies (one library per
@@ -41,7 +41,7 @@ DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 DEFAULT_CASES = ("16x1024:64:causal,16x1024:64:full,1x16384:64:causal,1x16384:64:full,"
                  "1x16384:128:full,1x16384:256:full")
 
-PLAN_VARS = ("CUTE_ATTN_PREFILL_CLUSTER", "CUTE_ATTN_PREFILL_CTAS", "CUTE_ATTN_PREFILL_BALANCE")
+PLAN_VARS = ("CUTE_ATTN_PREFILL_CLUSTER", "CUTE_ATTN_PREFILL_CTAS", "CUTE_ATTN_PREFILL_SCHEDULE")
 _with = route_get_kernel(_P)  # _with(build, fn): fn with its kernels from the build
 
 

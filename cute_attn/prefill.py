@@ -12,6 +12,7 @@ of the scaled scores, shape ``(total_q, num_qo_heads)``, float32; a query that s
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import math
 import os
 from collections import OrderedDict
@@ -75,8 +76,8 @@ def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, til
                    num_kv_heads: int | None = None, kv_row_bytes: int = 0,
                    section_bytes: int = L2_SECTION_BYTES, small_unit_bytes: int = SMALL_UNIT_BYTES,
                    cluster: int = 1, return_costs: bool = False):
-    """Host-side tile schedule: int32 rows ``(batch, m_block, q_head, 0)`` in the order the persistent
-    kernel deals them out (it deals row ``i`` of each round of ``num_ctas`` rows in serpentine order).
+    """Host-side tile order: int32 rows ``(batch, m_block, q_head, 0)`` in the order the CTAs should take them
+    (:func:`schedule_work` assigns them to CTAs).
 
     Tiles of (request, kv head) pairs whose K/V (``kv_len * kv_row_bytes``) reaches ``small_unit_bytes``
     come first, heaviest first. The remaining pairs are grouped, longest requests first, into sections
@@ -121,33 +122,81 @@ def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, til
     return rows
 
 
-# A tile's fixed cost (prologue, epilogue, the pipelines' fill) in keys, for the makespan model below.
+# A tile's fixed cost (prologue, epilogue, the pipelines' fill) in keys, for the schedule's cost model.
 TILE_OVERHEAD_KEYS = 128
+# List schedules tried by schedule_work: the last LIST_TAIL_ROUNDS[i] * slots rows re-sorted heaviest first. Longer
+# tails balance better but break more of the sections' L2 sharing (a round's rows run together).
+LIST_TAIL_ROUNDS = (0, 1, 2)
 
 
-def serpentine_makespan(costs, num_slots: int) -> int:
-    """The largest sum of ``costs`` (plus :data:`TILE_OVERHEAD_KEYS` each) that one of ``num_slots`` slots (CTAs,
-    or clusters) gets when the rows are dealt as the kernel deals them: rounds of ``num_slots`` rows, serpentine."""
+def split_work(work: torch.Tensor, num_slots: int) -> tuple[list[int], torch.Tensor]:
+    """``(table, rows)`` of a :func:`schedule_work` tensor: slot ``s`` runs ``work[table[s]:table[s + 1]]``, and
+    ``rows`` are the work rows (after the table)."""
+    if num_slots == 0:
+        return [], work
+    table = work[: (num_slots + 4) // 4].flatten()[: num_slots + 1].tolist()
+    return table, work[table[0]:]
+
+
+def _serpentine(costs: np.ndarray, num_slots: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows dealt in rounds of ``num_slots``, serpentine (round ``r``: row ``r * n + c`` to slot ``c`` when ``r``
+    is even, to slot ``n - 1 - c`` when odd), so the slot that got a round's heaviest row gets the next one's
+    lightest. ``(order, slot, makespan)``: the rows in assignment order, each one's slot, the largest slot load."""
+    i = np.arange(len(costs))
+    r, c = np.divmod(i, num_slots)
+    slot = np.where(r % 2 == 0, c, num_slots - 1 - c)
+    return i, slot, int(np.bincount(slot, weights=costs, minlength=num_slots).max())
+
+
+def _list_schedule(costs: np.ndarray, num_slots: int, tail: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows in order (the last ``tail`` re-sorted heaviest first), each to the slot that frees first in the cost
+    model: what a dynamic scheduler would do, decided on the host. Same return as :func:`_serpentine`."""
+    order = np.arange(len(costs))
+    if tail > 1:
+        cut = len(costs) - min(tail, len(costs))
+        order[cut:] = cut + np.argsort(-costs[cut:], kind="stable")
+    heap = [(0, s) for s in range(num_slots)]
+    slot = np.empty(len(costs), dtype=np.int64)
+    for k, cost in enumerate(costs[order].tolist()):
+        t, s = heap[0]
+        heapq.heapreplace(heap, (t + cost, s))
+        slot[k] = s
+    return order, slot, max(t for t, _ in heap)
+
+
+def schedule_work(rows: torch.Tensor, costs: list[int], num_slots: int,
+                  only: str | None = None) -> tuple[torch.Tensor, int, str]:
+    """The kernel's work tensor for ``rows`` (in :func:`make_work_list`'s order, with its costs) on at most
+    ``num_slots`` slots (CTAs; clusters for a cluster build): ``(work, slots, how)``.
+
+    ``work`` is the slot table then the work rows (``kernels.common.tile_scheduler``): slot ``s`` runs rows
+    ``table[s]:table[s + 1]``. Of the serpentine deal and the list schedules (:data:`LIST_TAIL_ROUNDS`), the one
+    whose largest slot load (cost model: keys + :data:`TILE_OVERHEAD_KEYS` per tile) is smallest; ties keep the
+    serpentine deal. ``how`` names it (``"serpentine"`` or ``"list+<tail rows>"``). No rows: an empty tensor, 0.
+    ``only`` (``"serpentine"`` / ``"list"``; default: ``$CUTE_ATTN_PREFILL_SCHEDULE``, development) restricts the choice.
+    """
+    n = min(len(costs), num_slots)
+    if n == 0:
+        return torch.zeros((0, 4), dtype=torch.int32), 0, "empty"
     c = np.asarray(costs, dtype=np.int64) + TILE_OVERHEAD_KEYS
-    rounds = -(-len(c) // num_slots)
-    grid = np.zeros(rounds * num_slots, dtype=np.int64)
-    grid[: len(c)] = c
-    grid = grid.reshape(rounds, num_slots)
-    grid[1::2] = grid[1::2, ::-1]
-    return int(grid.sum(axis=0).max())
-
-
-def balanced_slots(costs, num_slots: int, min_fraction: float = 0.85) -> int:
-    """The fewest slots (down to ``min_fraction`` of ``num_slots``) whose serpentine makespan is that of
-    ``num_slots``: the same time at a fixed clock, with the SMs that would run only part of the last round idle for
-    the whole kernel instead. Under the H100's power cap the busy SMs then run at a higher clock (NOTES-prefill
-    22). Equal tiles: ``ceil(tiles / ceil(tiles / num_slots))``, e.g. 2048 tiles on 132 SMs -> 128 CTAs."""
-    if len(costs) <= num_slots:
-        return len(costs)
-    costs = np.asarray(costs, dtype=np.int64)
-    target = serpentine_makespan(costs, num_slots)
-    low = max(1, math.ceil(min_fraction * num_slots))
-    return min(n for n in range(low, num_slots + 1) if serpentine_makespan(costs, n) <= target)
+    only = os.environ.get("CUTE_ATTN_PREFILL_SCHEDULE", "") if only is None else only
+    if only not in ("", "serpentine", "list"):
+        raise ValueError(f"CUTE_ATTN_PREFILL_SCHEDULE must be serpentine or list, got {only!r}")
+    order, slot, best = _serpentine(c, n)
+    how = "serpentine"
+    bound = max(-(-int(c.sum()) // n), int(c.max()))  # no schedule's largest load is below this
+    tries = () if only == "serpentine" or (not only and best <= bound * 1.002) else LIST_TAIL_ROUNDS
+    for rounds in tries:
+        o, sl, span = _list_schedule(c, n, rounds * n)
+        if span < best or (only == "list" and how == "serpentine"):
+            order, slot, best, how = o, sl, span, f"list+{rounds * n}"
+    by_slot = order[np.argsort(slot, kind="stable")]  # each slot's rows, in assignment order
+    head = (n + 1 + 3) // 4
+    table = np.zeros(head * 4, dtype=np.int64)
+    table[1: n + 1] = np.cumsum(np.bincount(slot, minlength=n))
+    table[: n + 1] += head
+    work = torch.cat([torch.from_numpy(table.astype(np.int32)).reshape(head, 4), rows[torch.from_numpy(by_slot)]])
+    return work, n, how
 
 
 @dataclasses.dataclass
@@ -160,7 +209,7 @@ class _Plan:
     sm_scale: float
     qo_indptr: torch.Tensor  # device int32
     kv_indptr: torch.Tensor
-    work: torch.Tensor  # device (num_work, 4) int32
+    work: torch.Tensor  # device int32 (table rows + num_work, 4): schedule_work's slot table and work rows
     num_ctas: int
 
 
@@ -216,10 +265,11 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
     from .kernels.common.config import prefill_cluster
 
     cluster = prefill_cluster(head_dim, head_dim_v, bool(causal))
-    work, costs = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads,
+    rows, costs = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads,
                                  (head_dim + head_dim_v) * elem, cluster=cluster, return_costs=True)
-    num_ctas = cluster * (grid_slots(costs, _cluster_slots(device, cluster)) if device.type == "cuda"
-                          else work.shape[0])
+    slots = _cluster_slots(device, cluster) if device.type == "cuda" else len(costs)
+    work, used, _ = schedule_work(rows, costs, slots)
+    num_ctas = cluster * used
     return _Plan(
         spec, num_qo_heads, num_kv_heads, qo[-1], kv[-1], scale,
         _to_device(torch.tensor(qo, dtype=torch.int32), device),
@@ -234,15 +284,6 @@ def _cluster_slots(device: torch.device, cluster: int) -> int:
     slots = _num_sms(device) // cluster
     cap = os.environ.get("CUTE_ATTN_PREFILL_CTAS")
     return max(1, min(slots, int(cap) // cluster)) if cap else slots
-
-
-def grid_slots(costs, slots: int) -> int:
-    """Clusters (CTAs) of the persistent grid for rows of these costs: at most ``slots``, no more than the rows, and
-    with ``CUTE_ATTN_PREFILL_BALANCE=1`` (development, NOTES-prefill 22) the fewest that keep the makespan
-    (:func:`balanced_slots`)."""
-    if os.environ.get("CUTE_ATTN_PREFILL_BALANCE", "0") not in ("", "0"):
-        return balanced_slots(costs, slots)
-    return min(len(costs), slots)
 
 
 def _check_qkv(plan: _Plan, q, k, v):

@@ -162,7 +162,7 @@ class PrefillPagedSm90(PrefillSm90):
         mCuSeqlensK: cute.Tensor,  # (batch + 1,) int32: prefix sums of the kv lengths
         mKvIndptr: cute.Tensor,  # (batch + 1,) int32: pages of request b are kv_indices[indptr[b]:]
         mKvIdx: cute.Tensor,  # (nnz_pages,) int32
-        mWork: cute.Tensor,  # (num_work, 4) int32: (batch, m_block, q_head, 0)
+        mWork: cute.Tensor,  # (table rows + num_work, 4) int32: slot table, then (batch, m_block, q_head, 0) rows
         num_ctas: Int32,
         softmax_scale: Float32,
         stream: cuda.CUstream,
@@ -270,7 +270,7 @@ class PrefillPagedSm90(PrefillSm90):
 
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
         kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
-        first, end, step = scheduler.round_range()
+        first, end, step = scheduler.row_range()
         for rnd in cutlass.range(first, end, step, unroll=1):
             tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
             head_off = Int64(tile.q_head // q_per_kv) * head_stride
@@ -353,7 +353,7 @@ class PrefillPagedSm90(PrefillSm90):
         page_div = cute.FastDivmodDivisorV2(gmem_K.shape[0])
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
         kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
-        first, end, step = scheduler.round_range()
+        first, end, step = scheduler.row_range()
         for rnd in cutlass.range(first, end, step, unroll=1):
             tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
             kv_head = tile.q_head // q_per_kv

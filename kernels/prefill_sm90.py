@@ -50,9 +50,9 @@ class Tr:
     BLOCKS = 1024  # records per CTA: its first BLOCKS K blocks (4 x 4k hd128 causal: ~260 per CTA)
     CTA_WORDS = HEADER + REC * BLOCKS
     # header: SM id; globaltimer_lo and clock at the producer's start; the same at consumer warpgroup 0's start
-    # and end; K blocks produced / consumed (pipeline counts at the end); tiles (rounds) of the CTA
+    # and end; K blocks produced / consumed (pipeline counts at the end); tiles (work rows) of the CTA
     SMID, P_GT0, P_CLK0, C_GT0, C_CLK0, C_GT1, C_CLK1, P_COUNT, C_COUNT, ROUNDS = range(10)
-    # record (one K block): tile round and key block (producer); producer thread 0: clock before the K stage's
+    # record (one K block): work row and key block (producer); producer thread 0: clock before the K stage's
     # empty-barrier wait, after it returned, before its first copy (cp.async / TMA) of the block, after its last
     # copy (before its arrival on the full barrier); V of the same block: after the empty wait, after the last copy
     TILE, NBLK, PK_WAIT, PK_GOT, PK_FIRST, PK_LAST, PV_GOT, PV_LAST = range(8)
@@ -110,7 +110,7 @@ class PrefillSm90:
     Hooks for another K/V source (``prefill_paged_sm90``): :meth:`_launch` takes the K/V source as one tuple
     ``kv`` that only :meth:`_prefetch_kv`, :meth:`_kv_pipelines` and :meth:`produce` read; a subclass overrides
     those three and shares :meth:`kernel` (allocation, roles, registers), the consumers and the epilogue. The
-    producer walks the tiles with :meth:`_producer_tile` (the consumers' serpentine order).
+    producer walks the tiles with :meth:`_producer_tile` (the consumers' order: the CTA's list of work rows).
 
     Output store (``tma_store_o``, on in the table but for hd192 non-causal): an epilogue part (a warpgroup's 64
     rows, or the whole tile without the per-warpgroup epilogue) whose rows all lie inside the request leaves sO by
@@ -238,7 +238,7 @@ class PrefillSm90:
         mLse: cute.Tensor,  # (h_q, total_q) float32, natural log
         mCuSeqlensQ: cute.Tensor,  # (batch + 1,) int32
         mCuSeqlensK: cute.Tensor,  # (batch + 1,) int32
-        mWork: cute.Tensor,  # (num_work, 4) int32: (batch, m_block, q_head, 0)
+        mWork: cute.Tensor,  # (table rows + num_work, 4) int32: slot table, then (batch, m_block, q_head, 0) rows
         num_ctas: Int32,
         softmax_scale: Float32,
         stream: cuda.CUstream,
@@ -423,7 +423,7 @@ class PrefillSm90:
 
     @cute.jit
     def _trace_tag(self, state: pipeline.PipelineState, rnd: Int32, n_block: Int32, tidx: Int32):
-        """``TRACE``, producer: the tile round and key block of ``state``'s K block (thread 0)."""
+        """``TRACE``, producer: the work row and key block of ``state``'s K block (thread 0)."""
         if const_expr(TRACE):
             self._put(state.count, Tr.TILE, rnd, tidx == 0)
             self._put(state.count, Tr.NBLK, n_block, tidx == 0)
@@ -491,7 +491,7 @@ class PrefillSm90:
             q_per_kv = mQ.shape[2] // mK.shape[2]
             q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
             kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
-            first, end, step = scheduler.round_range()
+            first, end, step = scheduler.row_range()
             for rnd in cutlass.range(first, end, step, unroll=1):
                 tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
                 kv_head = tile.q_head // q_per_kv
@@ -531,10 +531,10 @@ class PrefillSm90:
 
     @cute.jit
     def _producer_tile(self, walk: tuple, rnd: Int32, tma_Q, mQ, sQ):
-        """The producer's tile of round ``rnd`` (the consumers' serpentine walk: every role takes the same tiles),
+        """The producer's tile of work row ``rnd`` (every role walks the same rows),
         its request bounds and its Q TMA partition ``(tQgQ, tQsQ)``."""
         mCuSeqlensQ, mCuSeqlensK, scheduler, _ = walk
-        tile = scheduler.tile(scheduler.row(rnd))
+        tile = scheduler.tile(rnd)
         seq = SeqlenInfo.create(tile.batch, mCuSeqlensQ, mCuSeqlensK)
         gQ = cute.local_tile(seq.request_q(mQ)[None, None, tile.q_head], (self.tile_m, self.head_dim), (tile.m_block, 0))
         tQsQ, tQgQ = cpasync.tma_partition(
@@ -631,14 +631,14 @@ class PrefillSm90:
 
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, 1)
         kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, self.stages)
-        first, end, step = scheduler.round_range()
+        first, end, step = scheduler.row_range()
         # the work row and request bounds of the next tile load at the start of this one (their latency hides
         # under its GEMMs instead of sitting between two tiles)
-        nb, nm, nh, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, first, end)
+        nb, nm, nh, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, first, first, end)
         for rnd in cutlass.range(first, end, step, unroll=1):
             batch, m_block, q_head = nb, nm, nh
             seq = SeqlenInfo(noq, nok, nql, nkl)
-            nb, nm, nh, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, rnd + 1, end)
+            nb, nm, nh, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, rnd + 1, first, end)
             n_block_max = blocks.n_block_max(seq, m_block)
             acc_O.fill(0.0)
             softmax.reset()
@@ -748,10 +748,11 @@ class PrefillSm90:
                 t[Tr.C_COUNT] = kv_state.count
 
     @cute.jit
-    def _fetch_tile(self, scheduler, mCuSeqlensQ: cute.Tensor, mCuSeqlensK: cute.Tensor, rnd: Int32, end: Int32):
-        """Work row of round ``min(rnd, end - 1)`` and its request bounds, as plain scalars (loop-carried)."""
-        r = cutlass.max(cutlass.min(rnd, end - 1), 0)
-        row = cutlass.min(scheduler.row(r), Int32(scheduler.mWork.shape[0]) - 1)
+    def _fetch_tile(self, scheduler, mCuSeqlensQ: cute.Tensor, mCuSeqlensK: cute.Tensor, row: Int32, first: Int32,
+                    end: Int32):
+        """Work row ``min(row, end - 1)`` of this CTA's rows ``[first, end)`` and its request bounds, as plain scalars
+        (loop-carried). An empty range reads a work row that exists (``first`` is past the slot table) and is not run."""
+        row = cutlass.min(cutlass.max(cutlass.min(row, end - 1), first), Int32(scheduler.mWork.shape[0]) - 1)
         tile = scheduler.tile(row)
         seq = SeqlenInfo.create(tile.batch, mCuSeqlensQ, mCuSeqlensK)
         return tile.batch, tile.m_block, tile.q_head, seq.offset_q, seq.offset_k, seq.q_len, seq.kv_len

@@ -5,6 +5,7 @@ import torch
 
 import cute_attn
 from cute_attn import specs as S
+from cute_attn.prefill import split_work
 
 I32 = torch.int32
 
@@ -63,7 +64,9 @@ def test_plan_schedule_and_lengths():
     assert p.cu_seqlens_k.tolist() == [0, 1000, 1017, 1017]
     assert p.kv_indptr.tolist() == [0, 63, 65, 65]
     assert p.spec == S.PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=16)
-    rows = {tuple(r[:3]) for r in p.work.tolist()}
+    table, work = split_work(p.work, p.num_ctas)
+    assert table[-1] == p.work.shape[0] and p.num_ctas == len(work)  # one CTA per tile (CPU plan)
+    rows = {tuple(r[:3]) for r in work.tolist()}
     assert rows == {(b, m, h) for b, m in ((0, 0), (0, 1), (0, 2), (1, 0)) for h in range(8)}
 
 

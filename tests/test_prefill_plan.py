@@ -6,7 +6,11 @@ import torch
 import cute_attn
 from cute_attn import DeviceError
 from cute_attn.kernels.common.config import prefill_config
-from cute_attn.prefill import choose_tile_m, make_work_list
+import importlib
+
+from cute_attn.prefill import choose_tile_m, make_work_list, schedule_work, split_work
+
+P = importlib.import_module("cute_attn.prefill")
 
 
 @pytest.mark.parametrize("causal", [False, True])
@@ -264,3 +268,65 @@ def test_cluster_switch_scope(monkeypatch):
     monkeypatch.setenv("CUTE_ATTN_PREFILL_CLUSTER", "4")
     with pytest.raises(ValueError):
         prefill_cluster(128, 128, False)
+
+
+def _slot_loads(work, n, costs_by_row):
+    table, _ = split_work(work, n)
+    return [sum(costs_by_row[tuple(r)] for r in work[table[s]:table[s + 1]].tolist()) for s in range(n)]
+
+
+@pytest.mark.parametrize("q_lens,causal", [([4096] * 4, True), ([1024] * 16, True), ([16384], True),
+                                           ([8192, 4096, 2048, 1024, 512, 512, 256, 128, 3000, 17, 1, 700], True),
+                                           ([1000] * 3, False), ([5, 0, 300], True)])
+@pytest.mark.parametrize("slots", [132, 7])
+def test_schedule_work_table(q_lens, causal, slots):
+    """The slot table covers every work row exactly once, in slot order, each slot non-empty; the chosen schedule's
+    largest slot load (the cost model) is no larger than the serpentine deal's, which the kernel ran before."""
+    rows, costs = make_work_list(q_lens, q_lens, 4, 128, causal, 2, 512, return_costs=True)
+    work, n, how = schedule_work(rows, costs, slots)
+    assert n == min(slots, len(costs)) and work.dtype == torch.int32 and work.shape[1] == 4
+    table, body = split_work(work, n)
+    head = (n + 4) // 4
+    assert table[0] == head and table[-1] == work.shape[0] and len(body) == len(costs)
+    assert all(a < b for a, b in zip(table, table[1:]))  # every slot runs at least one row
+    assert sorted(map(tuple, body.tolist())) == sorted(map(tuple, rows.tolist()))
+    cost_of = {tuple(r): c + P.TILE_OVERHEAD_KEYS for r, c in zip(rows.tolist(), costs)}
+    loads = _slot_loads(work, n, cost_of)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CUTE_ATTN_PREFILL_SCHEDULE", "serpentine")
+        w_serp, n_serp, how_serp = schedule_work(rows, costs, slots)
+    assert how_serp == "serpentine" and n_serp == n
+    assert max(loads) <= max(_slot_loads(w_serp, n, cost_of))
+    # the serpentine table: slot c takes rows c, 2n - 1 - c, 2n + c, ... of the order
+    t, b = split_work(w_serp, n)
+    order = [tuple(r) for r in rows.tolist()]
+    for c in range(n):
+        want = [order[i] for i in range(len(order)) if (i // n) % 2 == 0 and i % n == c
+                or (i // n) % 2 == 1 and n - 1 - i % n == c]
+        assert [tuple(r) for r in w_serp[t[c]:t[c + 1]].tolist()] == want
+    assert how == "serpentine" or how.startswith("list+")
+
+
+def test_schedule_work_list_beats_serpentine_on_ragged_causal():
+    """A ragged causal batch, where the serpentine deal leaves SMs idle (cost model: 1.08x the bound) and the list
+    schedule comes within 2 % of the bound."""
+    q_lens = [8192, 4096, 2048, 1024, 512, 512, 256, 128, 3000, 17, 1, 700]
+    rows, costs = make_work_list(q_lens, q_lens, 16, 128, True, 16, 512, return_costs=True)
+    work, n, how = schedule_work(rows, costs, 132)
+    cost_of = {tuple(r): c + P.TILE_OVERHEAD_KEYS for r, c in zip(rows.tolist(), costs)}
+    bound = max(sum(cost_of.values()) / n, max(cost_of.values()))
+    assert how.startswith("list+") and max(_slot_loads(work, n, cost_of)) <= 1.02 * bound
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CUTE_ATTN_PREFILL_SCHEDULE", "serpentine")
+        w_serp, _, _ = schedule_work(rows, costs, 132)
+    assert max(_slot_loads(w_serp, n, cost_of)) > 1.05 * bound
+
+
+def test_schedule_work_empty_and_bad_switch(monkeypatch):
+    rows, costs = make_work_list([0, 0], [5, 0], 4, 128, True, return_costs=True)
+    work, n, how = schedule_work(rows, costs, 132)
+    assert work.shape == (0, 4) and n == 0 and how == "empty"
+    monkeypatch.setenv("CUTE_ATTN_PREFILL_SCHEDULE", "dynamic")
+    rows, costs = make_work_list([300], [300], 4, 128, True, return_costs=True)
+    with pytest.raises(ValueError, match="CUTE_ATTN_PREFILL_SCHEDULE"):
+        schedule_work(rows, costs, 132)
