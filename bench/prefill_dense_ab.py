@@ -10,7 +10,8 @@ prefill kernels are loaded from there whatever the running checkout's sources ar
 not checked), so builds of one source with different switches compare directly. The dense analogue of
 ``bench.prefill_paged_ab``. Every build's output and LSE are compared with the first build's (max abs difference
 printed; an error when above ``--atol``), which also checks the first build against a float32 reference on a
-small slice of rows. Case ``BxN:hd:causal|full``: B requests of N tokens, heads * hd = 2048, bf16 (``--dtype``).
+small slice of rows. Case ``BxN:hd:causal|full``: B requests of N tokens, heads * hd = 2048, bf16 (``--dtype``);
+``ragged:hd:causal|full``: bench.prefill's ragged batch (no cuDNN: SDPA has no ragged form).
 
 ``--env NAME:KEY=VAL[;KEY=VAL...]`` (repeatable): build NAME runs with its own plan, made with these environment
 variables set (e.g. ``CUTE_ATTN_PREFILL_SCHEDULE=serpentine``, ``CUTE_ATTN_PREFILL_CTAS=128``: NOTES-prefill 22). ``--cluster
@@ -45,12 +46,18 @@ PLAN_VARS = ("CUTE_ATTN_PREFILL_CLUSTER", "CUTE_ATTN_PREFILL_CTAS", "CUTE_ATTN_P
 _with = route_get_kernel(_P)  # _with(build, fn): fn with its kernels from the build
 
 
+# ``ragged:hd:mask``: bench.prefill's ragged batch (12 requests, 20486 tokens)
+RAGGED_LENS = (8192, 4096, 2048, 1024, 512, 512, 256, 128, 3000, 17, 1, 700)
+
+
 def parse_case(text: str):
-    """``"16x1024:64:causal"`` -> ``(16, 1024, 64, True)``."""
+    """``"16x1024:64:causal"`` -> ``([1024] * 16, 64, True)``; ``"ragged:128:causal"`` -> (:data:`RAGGED_LENS`, ...)."""
     shape, hd, mask = text.split(":")
-    b, _, n = shape.partition("x")
     assert mask in ("causal", "full"), text
-    return int(b), int(n), int(hd), mask == "causal"
+    if shape == "ragged":
+        return list(RAGGED_LENS), int(hd), mask == "causal"
+    b, _, n = shape.partition("x")
+    return [int(n)] * int(b), int(hd), mask == "causal"
 
 
 def reference_rows(q, k, v, n, causal, scale, rows):
@@ -100,13 +107,16 @@ def _env(**values):
         apply(old)
 
 
-def setup_case(batch, n, hd, causal, builds, dtype, cudnn, atol, plan_env=None):
+def setup_case(lens, hd, causal, builds, dtype, cudnn, atol, plan_env=None):
     heads = 2048 // hd
+    batch, n, uniform = len(lens), lens[0], len(set(lens)) == 1
     torch.manual_seed(0)
-    q = torch.randn(batch * n, heads, hd, dtype=dtype, device="cuda")
+    q = torch.randn(sum(lens), heads, hd, dtype=dtype, device="cuda")
     k, v = torch.randn_like(q), torch.randn_like(q)
     out = torch.empty_like(q)
-    indptr = list(range(0, batch * n + 1, n))
+    indptr = [0]
+    for x in lens:
+        indptr.append(indptr[-1] + x)
     plan_env = plan_env or {}
     unset = dict.fromkeys(PLAN_VARS)
     with _env(**unset):
@@ -140,7 +150,7 @@ def setup_case(batch, n, hd, causal, builds, dtype, cudnn, atol, plan_env=None):
                 raise AssertionError(f"{b.name}: max |O - {builds[0].name}| = {do:.3g}, |LSE diff| = {dl:.3g}")
             diffs[b.name] = do
         fns[b.name] = _with(b, lambda wb=wb: wb.run(q, k, v, out=out))
-    if cudnn:
+    if cudnn and uniform:  # SDPA has no ragged form
         from torch.nn.attention import SDPBackend, sdpa_kernel
         import torch.nn.functional as F
 
@@ -154,9 +164,9 @@ def setup_case(batch, n, hd, causal, builds, dtype, cudnn, atol, plan_env=None):
             fns["cuDNN"] = sdpa
         except Exception as e:  # no cuDNN backend: the A/B goes on without it
             print(f"(cuDNN SDPA unavailable: {e!r})")
-    flops = batch * 2 * visible_pairs(n, n, causal) * heads * 2 * hd
+    flops = sum(2 * visible_pairs(x, x, causal) * heads * 2 * hd for x in lens)
     tile_m = w._plan.spec.tile_m
-    ctas = {name: wb._plan.num_ctas for name, wb in wrappers.items()}
+    ctas = {name: f"{wb._plan.num_ctas} {wb._plan.schedule}" for name, wb in wrappers.items()}
     return fns, flops, diffs, tile_m, ctas
 
 
@@ -181,8 +191,8 @@ def main(argv=None):
     base = builds[0].name
     rows = []
     for text in args.cases.split(","):
-        batch, n, hd, causal = parse_case(text)
-        fns, flops, diffs, tile_m, ctas = setup_case(batch, n, hd, causal, builds, DTYPES[args.dtype], not args.no_cudnn,
+        lens, hd, causal = parse_case(text)
+        fns, flops, diffs, tile_m, ctas = setup_case(lens, hd, causal, builds, DTYPES[args.dtype], not args.no_cudnn,
                                                args.atol, plan_env)
         per = compare(fns, rounds=max(1, args.rounds), rep_ms=100)
         row = {"case": text, "tile_m": tile_m, "ctas": ctas, "rounds_ms": per, "max_abs_diff": diffs}

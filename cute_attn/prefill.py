@@ -211,6 +211,7 @@ class _Plan:
     kv_indptr: torch.Tensor
     work: torch.Tensor  # device int32 (table rows + num_work, 4): schedule_work's slot table and work rows
     num_ctas: int
+    schedule: str = ""  # schedule_work's choice
 
 
 def _host_indptr(name: str, t) -> list[int]:
@@ -268,13 +269,13 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
     rows, costs = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads,
                                  (head_dim + head_dim_v) * elem, cluster=cluster, return_costs=True)
     slots = _cluster_slots(device, cluster) if device.type == "cuda" else len(costs)
-    work, used, _ = schedule_work(rows, costs, slots)
+    work, used, how = schedule_work(rows, costs, slots)
     num_ctas = cluster * used
     return _Plan(
         spec, num_qo_heads, num_kv_heads, qo[-1], kv[-1], scale,
         _to_device(torch.tensor(qo, dtype=torch.int32), device),
         _to_device(torch.tensor(kv, dtype=torch.int32), device),
-        _to_device(work, device), num_ctas,
+        _to_device(work, device), num_ctas, how,
     )
 
 
