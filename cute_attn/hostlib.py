@@ -14,7 +14,7 @@ import os
 import threading
 
 _CSRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc")
-SOURCES = {"decode_plan": "decode_plan.cpp"}
+SOURCES = {"decode_plan": "decode_plan.cpp", "prefill_plan": "prefill_plan.cpp"}
 # -ffp-contract=off: no fused multiply-add, the float arithmetic must round as numpy's does
 CXXFLAGS = ["-O3", "-shared", "-fPIC", "-fno-exceptions", "-fno-rtti", "-ffp-contract=off", "-std=c++17"]
 ARCH_DIR = "sm_90a"  # the artifact directory the libraries sit in (they do not depend on the GPU)

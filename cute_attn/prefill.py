@@ -148,9 +148,20 @@ def _serpentine(costs: np.ndarray, num_slots: int) -> tuple[np.ndarray, np.ndarr
     return i, slot, int(np.bincount(slot, weights=costs, minlength=num_slots).max())
 
 
-def _list_schedule(costs: np.ndarray, num_slots: int, tail: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _list_schedule(costs: np.ndarray, num_slots: int, tail: int, lib=None) -> tuple[np.ndarray, np.ndarray, int]:
     """Rows in order (the last ``tail`` re-sorted heaviest first), each to the slot that frees first in the cost
-    model: what a dynamic scheduler would do, decided on the host. Same return as :func:`_serpentine`."""
+    model (the lowest slot among equal times): what a dynamic scheduler would do, decided on the host. Same return
+    as :func:`_serpentine`. ``lib``: the compiled twin (``cute_attn/csrc/prefill_plan.cpp``), same result."""
+    costs = np.ascontiguousarray(costs, dtype=np.int64)
+    if lib is not None:
+        n = len(costs)
+        order, slot, tmp = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+        heap_time, heap_slot = np.empty(num_slots, np.int64), np.empty(num_slots, np.int32)
+        span = lib.prefill_list_schedule(costs.ctypes.data, n, num_slots, tail, order.ctypes.data, slot.ctypes.data,
+                                         heap_time.ctypes.data, heap_slot.ctypes.data, tmp.ctypes.data)
+        if span < 0:
+            raise RuntimeError(f"prefill_list_schedule failed ({span}) for {n} rows on {num_slots} slots")
+        return order, slot, int(span)
     order = np.arange(len(costs))
     if tail > 1:
         cut = len(costs) - min(tail, len(costs))
@@ -162,6 +173,31 @@ def _list_schedule(costs: np.ndarray, num_slots: int, tail: int) -> tuple[np.nda
         heapq.heapreplace(heap, (t + cost, s))
         slot[k] = s
     return order, slot, max(t for t, _ in heap)
+
+
+_PLAN_LIB: list = []
+
+
+def compiled_schedule(path: str | None = None):
+    """The compiled list schedule (``cute_attn/csrc/prefill_plan.cpp``) with its ctypes signature, or None when it
+    is not built or ``CUTE_ATTN_NO_HOSTLIB=1`` (the Python loop then runs: the same result, ~30x slower). ``path``
+    loads a given build (tests)."""
+    if path is None and _PLAN_LIB:
+        return _PLAN_LIB[0]
+    import ctypes
+
+    from . import hostlib
+
+    lib = hostlib.load("prefill_plan", path)
+    if lib is not None and lib.prefill_plan_abi() == 1:
+        p, i64 = ctypes.c_void_p, ctypes.c_int64
+        lib.prefill_list_schedule.restype = i64
+        lib.prefill_list_schedule.argtypes = [p, i64, i64, i64, p, p, p, p, p]
+    else:
+        lib = None
+    if path is None:
+        _PLAN_LIB.append(lib)
+    return lib
 
 
 def schedule_work(rows: torch.Tensor, costs: list[int], num_slots: int,
@@ -186,8 +222,9 @@ def schedule_work(rows: torch.Tensor, costs: list[int], num_slots: int,
     how = "serpentine"
     bound = max(-(-int(c.sum()) // n), int(c.max()))  # no schedule's largest load is below this
     tries = () if only == "serpentine" or (not only and best <= bound * 1.002) else LIST_TAIL_ROUNDS
+    lib = compiled_schedule() if tries else None
     for rounds in tries:
-        o, sl, span = _list_schedule(c, n, rounds * n)
+        o, sl, span = _list_schedule(c, n, rounds * n, lib)
         if span < best or (only == "list" and how == "serpentine"):
             order, slot, best, how = o, sl, span, f"list+{rounds * n}"
     by_slot = order[np.argsort(slot, kind="stable")]  # each slot's rows, in assignment order
@@ -195,8 +232,8 @@ def schedule_work(rows: torch.Tensor, costs: list[int], num_slots: int,
     table = np.zeros(head * 4, dtype=np.int64)
     table[1: n + 1] = np.cumsum(np.bincount(slot, minlength=n))
     table[: n + 1] += head
-    work = torch.cat([torch.from_numpy(table.astype(np.int32)).reshape(head, 4), rows[torch.from_numpy(by_slot)]])
-    return work, n, how
+    work = np.concatenate([table.astype(np.int32).reshape(head, 4), rows.numpy()[by_slot]])
+    return torch.from_numpy(work), n, how
 
 
 @dataclasses.dataclass

@@ -41,14 +41,19 @@ def test_artifacts_load_and_export_their_symbol(built):
 
 
 def test_host_libraries_build_beside_the_kernels(built):
-    """The compiled decode planner is part of the build (its agreement with the numpy planner is
-    tests/test_decode_plan.py's)."""
+    """The compiled decode planner and prefill list schedule are part of the build (their agreement with the
+    Python references is tests/test_decode_plan.py's and tests/test_prefill_plan.py's)."""
+    import importlib
+
     from cute_attn import decode, hostlib
 
+    prefill = importlib.import_module("cute_attn.prefill")
     directory, _, lines = built
-    path = os.path.join(directory, hostlib.file_name("decode_plan"))
-    assert os.path.isfile(path) and any("host library decode_plan" in line for line in lines)
-    assert decode.compiled_planner(path) is not None
+    for name in ("decode_plan", "prefill_plan"):
+        path = os.path.join(directory, hostlib.file_name(name))
+        assert os.path.isfile(path) and any(f"host library {name}" in line for line in lines)
+    assert decode.compiled_planner(os.path.join(directory, hostlib.file_name("decode_plan"))) is not None
+    assert prefill.compiled_schedule(os.path.join(directory, hostlib.file_name("prefill_plan"))) is not None
 
 
 def test_rebuild_is_incremental(built):

@@ -330,3 +330,34 @@ def test_schedule_work_empty_and_bad_switch(monkeypatch):
     rows, costs = make_work_list([300], [300], 4, 128, True, return_costs=True)
     with pytest.raises(ValueError, match="CUTE_ATTN_PREFILL_SCHEDULE"):
         schedule_work(rows, costs, 132)
+
+
+@pytest.fixture(scope="module")
+def schedule_lib(tmp_path_factory):
+    """The compiled list schedule, built from the package source into a fresh directory (needs g++)."""
+    import shutil
+
+    from cute_attn import hostlib
+
+    if shutil.which("g++") is None:
+        pytest.skip("no g++: the compiled list schedule cannot be built here")
+    lib = P.compiled_schedule(hostlib.build("prefill_plan", str(tmp_path_factory.mktemp("hostlib"))))
+    assert lib is not None
+    return lib
+
+
+def test_compiled_list_schedule_equals_python(schedule_lib):
+    """Same order, slots and makespan as the Python loop, on random costs (with many ties) and tails."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    for trial in range(200):
+        n, slots = int(rng.integers(0, 2500)), int(rng.integers(1, 140))
+        hi = 4 if trial % 3 == 0 else 20000  # few distinct costs: ties everywhere
+        costs = rng.integers(1, hi, size=n).astype(np.int64) * (128 if hi == 4 else 1)
+        tail = int(rng.integers(0, n + 5)) if n else 0
+        a = P._list_schedule(costs, slots, tail, None)
+        b = P._list_schedule(costs, slots, tail, schedule_lib)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2], (trial, n, slots, tail)
+    with pytest.raises(RuntimeError, match="prefill_list_schedule failed"):
+        P._list_schedule(np.ones(3, np.int64), 0, 0, schedule_lib)
