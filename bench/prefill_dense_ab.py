@@ -14,11 +14,9 @@ small slice of rows. Case ``BxN:hd:causal|full``: B requests of N tokens, heads 
 ``ragged:hd:causal|full``: bench.prefill's ragged batch (no cuDNN: SDPA has no ragged form).
 
 ``--env NAME:KEY=VAL[;KEY=VAL...]`` (repeatable): build NAME runs with its own plan, made with these environment
-variables set (e.g. ``CUTE_ATTN_PREFILL_SCHEDULE=serpentine``, ``CUTE_ATTN_PREFILL_CTAS=128``: NOTES-prefill 22). ``--cluster
-NAME[:CTAS]`` (NOTES-prefill 21) is short for ``--env NAME:CUTE_ATTN_PREFILL_CLUSTER=2[;CUTE_ATTN_PREFILL_CTAS=CTAS]``:
-build NAME is a ``CUTE_ATTN_PREFILL_CLUSTER=2`` build (pair rows, cluster launch). The other builds share the plan
-made with all of these variables unset. Two names may load one directory only through copies (one library per
-build object).
+variables set (e.g. ``CUTE_ATTN_PREFILL_SCHEDULE=serpentine``, ``CUTE_ATTN_PREFILL_CTAS=128``: NOTES-prefill 22).
+The other builds share the plan made with all of these variables unset. Two names may load one directory only
+through copies (one library per build object).
 """
 
 from __future__ import annotations
@@ -42,7 +40,7 @@ DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 DEFAULT_CASES = ("16x1024:64:causal,16x1024:64:full,1x16384:64:causal,1x16384:64:full,"
                  "1x16384:128:full,1x16384:256:full")
 
-PLAN_VARS = ("CUTE_ATTN_PREFILL_CLUSTER", "CUTE_ATTN_PREFILL_CTAS", "CUTE_ATTN_PREFILL_SCHEDULE")
+PLAN_VARS = ("CUTE_ATTN_PREFILL_CTAS", "CUTE_ATTN_PREFILL_SCHEDULE")
 _with = route_get_kernel(_P)  # _with(build, fn): fn with its kernels from the build
 
 
@@ -71,14 +69,9 @@ def reference_rows(q, k, v, n, causal, scale, rows):
     return torch.einsum("hrn,nhd->rhd", torch.softmax(s, -1), vf)
 
 
-def parse_plan_env(clusters: list[str], envs: list[str]) -> dict[str, dict[str, str]]:
-    """``--cluster`` and ``--env`` values -> {build name: {variable: value}}."""
+def parse_plan_env(envs: list[str]) -> dict[str, dict[str, str]]:
+    """``--env`` values -> {build name: {variable: value}}."""
     out: dict[str, dict[str, str]] = {}
-    for c in clusters:
-        name, _, ctas = c.partition(":")
-        out.setdefault(name, {})["CUTE_ATTN_PREFILL_CLUSTER"] = "2"
-        if ctas:
-            out[name]["CUTE_ATTN_PREFILL_CTAS"] = str(int(ctas))
     for e in envs:
         name, _, pairs = e.partition(":")
         for pair in filter(None, pairs.split(";")):
@@ -178,8 +171,6 @@ def main(argv=None):
     p.add_argument("--dtype", default="bf16", choices=sorted(DTYPES))
     p.add_argument("--no-cudnn", action="store_true")
     p.add_argument("--atol", type=float, default=2e-2, help="max |O| difference to the base / reference")
-    p.add_argument("--cluster", action="append", default=[],
-                   help="NAME[:CTAS]: build NAME is a CUTE_ATTN_PREFILL_CLUSTER=2 build (own plan; CTAS: at most that many)")
     p.add_argument("--env", action="append", default=[],
                    help="NAME:KEY=VAL[;KEY=VAL...]: build NAME's plan is made with these environment variables set")
     p.add_argument("--json")
@@ -187,7 +178,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     use_timing(args.timing)
     builds = [ArtifactBuild(*v.split("=", 1)) for v in args.variant]
-    plan_env = parse_plan_env(args.cluster, args.env)
+    plan_env = parse_plan_env(args.env)
     base = builds[0].name
     rows = []
     for text in args.cases.split(","):

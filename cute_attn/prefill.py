@@ -75,7 +75,7 @@ def _tile_cost(q_len: int, kv_len: int, m: int, tile_m: int, causal: bool) -> in
 def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, tile_m: int, causal: bool,
                    num_kv_heads: int | None = None, kv_row_bytes: int = 0,
                    section_bytes: int = L2_SECTION_BYTES, small_unit_bytes: int = SMALL_UNIT_BYTES,
-                   cluster: int = 1, return_costs: bool = False):
+                   return_costs: bool = False):
     """Host-side tile order: int32 rows ``(batch, m_block, q_head, 0)`` in the order the CTAs should take them
     (:func:`schedule_work` assigns them to CTAs).
 
@@ -85,9 +85,6 @@ def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, til
     running at once share K/V in L2.
     ``kv_row_bytes = 0`` gives a plain heaviest-first order. Requests with no queries give no tiles.
     ``return_costs``: ``(rows, costs)``, each row's cost in keys (:func:`_tile_cost`).
-    ``cluster = 2`` (a 2-CTA cluster build, ``kernels.common.config.prefill_cluster``): one row per pair of query
-    tiles ``m, m + 1`` (m even) of one (request, head), its cost the costlier tile's; an odd tile count ends with a
-    pair whose upper tile lies past the request (its CTA stores nothing).
     """
     hk = num_kv_heads or num_qo_heads
     group = num_qo_heads // hk
@@ -97,9 +94,7 @@ def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, til
         ql, kl = q_lens[b], kv_lens[b]
         if ql == 0:
             continue
-        n_tiles = (ql + tile_m - 1) // tile_m
-        tiles = [(max(_tile_cost(ql, kl, t, tile_m, causal) for t in range(m, min(m + cluster, n_tiles))), b, m)
-                 for m in range(0, n_tiles, cluster)]
+        tiles = [(_tile_cost(ql, kl, m, tile_m, causal), b, m) for m in range((ql + tile_m - 1) // tile_m)]
         unit_bytes = kl * kv_row_bytes
         for kvh in range(hk):
             unit = [(cost, b, m, h) for cost, b, m in tiles for h in range(kvh * group, (kvh + 1) * group)]
@@ -203,7 +198,7 @@ def compiled_schedule(path: str | None = None):
 def schedule_work(rows: torch.Tensor, costs: list[int], num_slots: int,
                   only: str | None = None) -> tuple[torch.Tensor, int, str]:
     """The kernel's work tensor for ``rows`` (in :func:`make_work_list`'s order, with its costs) on at most
-    ``num_slots`` slots (CTAs; clusters for a cluster build): ``(work, slots, how)``.
+    ``num_slots`` slots (CTAs): ``(work, slots, how)``.
 
     ``work`` is the slot table then the work rows (``kernels.common.tile_scheduler``): slot ``s`` runs rows
     ``table[s]:table[s + 1]``. Of the serpentine deal and the list schedules (:data:`LIST_TAIL_ROUNDS`), the one
@@ -300,14 +295,10 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
         raise ValueError(f"sm_scale must be finite, got {sm_scale!r}")
     tile_m = tile_m_for(head_dim, head_dim_v, causal, variant_m)
     elem = torch.tensor([], dtype=dtype).element_size()
-    from .kernels.common.config import prefill_cluster
-
-    cluster = prefill_cluster(head_dim, head_dim_v, bool(causal))
     rows, costs = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads,
-                                 (head_dim + head_dim_v) * elem, cluster=cluster, return_costs=True)
-    slots = _cluster_slots(device, cluster) if device.type == "cuda" else len(costs)
-    work, used, how = schedule_work(rows, costs, slots)
-    num_ctas = cluster * used
+                                 (head_dim + head_dim_v) * elem, return_costs=True)
+    slots = _max_ctas(device) if device.type == "cuda" else len(costs)
+    work, num_ctas, how = schedule_work(rows, costs, slots)
     return _Plan(
         spec, num_qo_heads, num_kv_heads, qo[-1], kv[-1], scale,
         _to_device(torch.tensor(qo, dtype=torch.int32), device),
@@ -316,12 +307,12 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
     )
 
 
-def _cluster_slots(device: torch.device, cluster: int) -> int:
-    """Clusters (CTAs where ``cluster`` is 1) the persistent grid may use: one per ``cluster`` SMs, at most
-    ``CUTE_ATTN_PREFILL_CTAS / cluster`` where that is set (development: A/B of grid sizes)."""
-    slots = _num_sms(device) // cluster
+def _max_ctas(device: torch.device) -> int:
+    """CTAs the persistent grid may use: one per SM, at most ``CUTE_ATTN_PREFILL_CTAS`` where that is set
+    (development: A/B of grid sizes)."""
+    sms = _num_sms(device)
     cap = os.environ.get("CUTE_ATTN_PREFILL_CTAS")
-    return max(1, min(slots, int(cap) // cluster)) if cap else slots
+    return max(1, min(sms, int(cap))) if cap else sms
 
 
 def _check_qkv(plan: _Plan, q, k, v):

@@ -117,9 +117,6 @@ class PrefillPagedSm90(PrefillSm90):
     session 6, switches ``CUTE_ATTN_PAGED_TMA_STORE_O=0`` / ``CUTE_ATTN_PAGED_TRIM=0`` turn them off).
     """
 
-    # the dense kernel's 2-CTA cluster switch (NOTES-prefill 21) does not apply to the paged K/V sources
-    CLUSTER_CAPABLE = False
-
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
         self.box_rows = tma_box_rows
         super().__init__(dtype, head_dim, head_dim_v, causal)

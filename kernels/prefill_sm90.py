@@ -20,7 +20,7 @@ from cutlass import Float32, Int32, const_expr  # noqa: E402
 from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
-from .common.config import WARPGROUP_THREADS, PrefillConfig, prefill_cluster, prefill_config  # noqa: E402
+from .common.config import WARPGROUP_THREADS, PrefillConfig, prefill_config  # noqa: E402
 from .common.mask import AttentionMask, BlockRange  # noqa: E402
 from .common.named_barriers import PrefillBarrier  # noqa: E402
 from .common.seqlen import SeqlenInfo  # noqa: E402
@@ -122,15 +122,8 @@ class PrefillSm90:
     part the predicated way.
     """
 
-    # the kernel classes whose K/V source may run as a 2-CTA cluster with K/V multicast (the build switch
-    # ``CUTE_ATTN_PREFILL_CLUSTER=2``, config.prefill_cluster; NOTES-prefill 21): this one, not the paged subclass
-    CLUSTER_CAPABLE = True
-
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0):
         self.dtype = DTYPES[dtype]
-        # CTAs per cluster (1: no cluster, the default; 2: the switch, dense non-causal hd128 only)
-        self.cluster = prefill_cluster(head_dim, head_dim_v, causal) if self.CLUSTER_CAPABLE else 1
-        assert not (TRACE and self.cluster > 1), "the TRACE build has no cluster form"
         self.head_dim = head_dim
         self.head_dim_v = head_dim_v
         self.causal = causal
@@ -250,13 +243,11 @@ class PrefillSm90:
         self.double_p = self._double_p_cfg
         tma_load = cpasync.CopyBulkTensorTileG2SOp()
         tma_Q, gmem_Q = cpasync.make_tiled_tma_atom(tma_load, mQ, sQ_layout, (self.tile_m, self.head_dim))
-        # cluster: each CTA of the pair loads 1 / cluster of every K / V box and multicasts it to both
-        tma_kv = cpasync.CopyBulkTensorTileG2SMulticastOp() if const_expr(self.cluster > 1) else tma_load
         tma_K, gmem_K = cpasync.make_tiled_tma_atom(
-            tma_kv, mK, cute.select(sK_layout, mode=[0, 1]), (self.tile_n, self.head_dim), self.cluster
+            tma_load, mK, cute.select(sK_layout, mode=[0, 1]), (self.tile_n, self.head_dim), 1
         )
         tma_V, gmem_V = cpasync.make_tiled_tma_atom(
-            tma_kv, mV, cute.select(sV_layout, mode=[0, 1]), (self.tile_n, self.head_dim_v), self.cluster
+            tma_load, mV, cute.select(sV_layout, mode=[0, 1]), (self.tile_n, self.head_dim_v), 1
         )
         self.tx_bytes_q = cute.size_in_bytes(self.dtype, sQ_layout)
         self.tx_bytes_k = cute.size_in_bytes(self.dtype, cute.select(sK_layout, mode=[0, 1]))
@@ -284,12 +275,9 @@ class PrefillSm90:
                 cpasync.CopyBulkTensorTileS2GOp(), mO, part_layout, (rows, self.head_dim_v)
             )
             o_out = (mO, tma_O, gmem_O)
-        kernel = self.kernel(
+        self.kernel(
             tma_Q, mQ, kv, o_out, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale * LOG2_E,
-        )
-        # cluster: num_ctas is a multiple of the cluster size (the host's plan)
-        cluster = dict(cluster=[self.cluster, 1, 1]) if const_expr(self.cluster > 1) else {}
-        kernel.launch(grid=[num_ctas, 1, 1], block=[self.threads, 1, 1], stream=stream, min_blocks_per_mp=1, **cluster)
+        ).launch(grid=[num_ctas, 1, 1], block=[self.threads, 1, 1], stream=stream, min_blocks_per_mp=1)
 
     # ------------------------------------------------------------------------------------ device
 
@@ -328,13 +316,7 @@ class PrefillSm90:
         )
         pipe_k, pipe_v = self._kv_pipelines(storage)
         cute.arch.mbarrier_init_fence()
-        if const_expr(self.cluster > 1):
-            # the peer CTA multicasts into this CTA's K / V stages and arrives on its empty barriers: every barrier
-            # of the cluster is initialized before any CTA goes on
-            cute.arch.cluster_arrive_relaxed()
-            cute.arch.cluster_wait()
-        else:
-            cute.arch.barrier()
+        cute.arch.barrier()
 
         sQ_layout, sK_layout, sV_layout, sO_layout = self._layouts()
         sQ = storage.sQ.get_tensor(sQ_layout.outer, swizzle=sQ_layout.inner)
@@ -344,7 +326,7 @@ class PrefillSm90:
             sO = storage.sO.get_tensor(sO_layout.outer, swizzle=sO_layout.inner)
         else:
             sO = storage.sQ.get_tensor(sO_layout.outer, swizzle=sO_layout.inner)
-        scheduler = StaticWorkListScheduler(mWork, num_ctas, self.cluster)
+        scheduler = StaticWorkListScheduler(mWork)
         blocks = BlockRange(self.tile_m, self.tile_n, self.causal)
         if const_expr(TRACE):
             self._trace_init(mLse)
@@ -451,20 +433,13 @@ class PrefillSm90:
 
     def _kv_pipelines(self, storage):
         """The K and V pipelines (``stages`` each): TMA producer (one arrival with the tile's bytes), one
-        elected release per consumer warp. Cluster: the stage's empty barrier counts the consumer warps of both CTAs
-        (each warp's lane r arrives on CTA r's barrier), the full barrier still the whole tile's bytes (both CTAs'
-        halves land in each CTA)."""
-        # cluster: one release per consumer thread (each lane arrives on its CTA's barrier), the cluster's layout
-        arrivals, cluster = self.consumer_warps, {}
-        if const_expr(self.cluster > 1):
-            arrivals = self.consumer_threads
-            cluster = dict(cta_layout_vmnk=cute.make_layout((1, self.cluster, 1, 1)), enable_multicast_signaling=True)
+        elected release per consumer warp."""
         return [
             pipeline.PipelineTmaAsync.create(
                 barrier_storage=mbar.data_ptr(), num_stages=self.stages,
                 producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 1),
-                consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, arrivals),
-                tx_count=tx, defer_sync=True, **cluster,
+                consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_warps),
+                tx_count=tx, defer_sync=True,
             )
             for mbar, tx in ((storage.mbar_k, self.tx_bytes_k), (storage.mbar_v, self.tx_bytes_v))
         ]
@@ -497,13 +472,9 @@ class PrefillSm90:
                 kv_head = tile.q_head // q_per_kv
                 gK = cute.local_tile(seq.request_k(mK)[None, None, kv_head], (self.tile_n, self.head_dim), (None, 0))
                 gV = cute.local_tile(seq.request_k(mV)[None, None, kv_head], (self.tile_n, self.head_dim_v), (None, 0))
-                # cluster: this CTA's part of each box (rank r of the pair), multicast to both CTAs
-                rank = 0
-                if const_expr(self.cluster > 1):
-                    rank = cute.arch.make_warp_uniform(cute.arch.block_idx_in_cluster())
-                ctas = cute.make_layout(self.cluster)
-                tKsK, tKgK = cpasync.tma_partition(tma_K, rank, ctas, cute.group_modes(sK, 0, 2), cute.group_modes(gK, 0, 2))
-                tVsV, tVgV = cpasync.tma_partition(tma_V, rank, ctas, cute.group_modes(sV, 0, 2), cute.group_modes(gV, 0, 2))
+                one_cta = cute.make_layout(1)
+                tKsK, tKgK = cpasync.tma_partition(tma_K, 0, one_cta, cute.group_modes(sK, 0, 2), cute.group_modes(gK, 0, 2))
+                tVsV, tVgV = cpasync.tma_partition(tma_V, 0, one_cta, cute.group_modes(sV, 0, 2), cute.group_modes(gV, 0, 2))
 
                 n_block_max = blocks.n_block_max(seq, tile.m_block)
                 if n_block_max > 0:
@@ -523,11 +494,6 @@ class PrefillSm90:
                     self._load(pipe_v, tma_V, tVgV, tVsV, 0, kv_state, TRACE_V_COLS)
                     kv_state.advance()
             self._trace_end_p(kv_state, first, end, step, tidx)
-            if const_expr(self.cluster > 1):
-                # every stage released by the consumers of both CTAs: no remote arrive (nor multicast) can target this
-                # CTA after it exits
-                pipe_k.producer_tail(kv_state.clone())
-                pipe_v.producer_tail(kv_state.clone())
 
     @cute.jit
     def _producer_tile(self, walk: tuple, rnd: Int32, tma_Q, mQ, sQ):
@@ -563,10 +529,7 @@ class PrefillSm90:
         pipe.producer_acquire(state)
         self._stamp_p(state, cols, 1)
         self._stamp_p(state, cols, 2)
-        # cluster: K / V only (Q has its own copy in _load_q): this CTA's part of the box into both CTAs
-        mcast = dict(mcast_mask=cutlass.Int16((1 << self.cluster) - 1)) if const_expr(self.cluster > 1) else {}
-        cute.copy(atom, tXgX[None, n_block], tXsX[None, state.index], tma_bar_ptr=pipe.producer_get_barrier(state),
-                  **mcast)
+        cute.copy(atom, tXgX[None, n_block], tXsX[None, state.index], tma_bar_ptr=pipe.producer_get_barrier(state))
         self._stamp_p(state, cols, 3)
 
     # ------------------------------------------------------------------------------------ consumers

@@ -232,44 +232,6 @@ def test_size_one_dims_reach_the_kernel_with_stride_zero(monkeypatch):
     assert k_arg is k
 
 
-@pytest.mark.parametrize("causal", [False, True])
-def test_work_list_cluster_pairs(causal):
-    """cluster = 2 (the 2-CTA cluster build, NOTES-prefill 21): one row per pair of query tiles m, m + 1 (m even) of
-    one (request, head), every tile in exactly one pair (an odd count's last pair runs past the request), heaviest
-    pair first; cluster = 1 is the per-tile list."""
-    q_lens, kv_lens, heads, tile_m = [300, 0, 1, 129, 128, 1024], [300, 50, 7, 1000, 0, 1024], 3, 128
-    work = make_work_list(q_lens, kv_lens, heads, tile_m, causal, cluster=2).tolist()
-    pairs = [tuple(r[:3]) for r in work]
-    assert all(m % 2 == 0 for _, m, _ in pairs) and len(set(pairs)) == len(pairs)
-    covered = {(b, m + r, h) for b, m, h in pairs for r in (0, 1) if m + r < -(-q_lens[b] // tile_m)}
-    expected = {(b, m, h) for b, ql in enumerate(q_lens) for m in range(-(-ql // tile_m)) for h in range(heads)}
-    assert covered == expected
-    assert len(pairs) == sum(-(-(-(-ql // tile_m)) // 2) for ql in q_lens) * heads
-
-    def cost(b, m):
-        ql, kl = q_lens[b], kv_lens[b]
-        return kl if not causal else max(0, min(kl, min((m + 1) * tile_m, ql) + kl - ql))
-
-    costs = [max(cost(b, t) for t in (m, m + 1) if t < -(-q_lens[b] // tile_m)) for b, m, _ in pairs]
-    assert costs == sorted(costs, reverse=True)
-    assert make_work_list(q_lens, kv_lens, heads, tile_m, causal, cluster=1).tolist() == \
-        make_work_list(q_lens, kv_lens, heads, tile_m, causal).tolist()
-
-
-def test_cluster_switch_scope(monkeypatch):
-    from cute_attn.kernels.common.config import prefill_cluster
-
-    monkeypatch.delenv("CUTE_ATTN_PREFILL_CLUSTER", raising=False)
-    assert prefill_cluster(128, 128, False) == 1
-    monkeypatch.setenv("CUTE_ATTN_PREFILL_CLUSTER", "2")
-    assert prefill_cluster(128, 128, False) == 2
-    assert prefill_cluster(128, 128, True) == 1 and prefill_cluster(64, 64, False) == 1
-    assert prefill_cluster(128, 128, False, paged=True) == 1
-    monkeypatch.setenv("CUTE_ATTN_PREFILL_CLUSTER", "4")
-    with pytest.raises(ValueError):
-        prefill_cluster(128, 128, False)
-
-
 def _slot_loads(work, n, costs_by_row):
     table, _ = split_work(work, n)
     return [sum(costs_by_row[tuple(r)] for r in work[table[s]:table[s + 1]].tolist()) for s in range(n)]

@@ -21,7 +21,6 @@ Registers per thread after ``setmaxnreg`` (65536 per SM, one CTA per SM):
 from __future__ import annotations
 
 import dataclasses
-import os
 
 WARPGROUP_THREADS = 128
 SMEM_LIMIT_BYTES = 227 * 1024
@@ -217,26 +216,6 @@ def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0
     if cfg.separate_o and prefill_smem_bytes(cfg, head_dim, head_dim_v, True) > SMEM_LIMIT_BYTES:
         cfg = dataclasses.replace(cfg, separate_o=False)  # hd256: sO aliases sQ
     return cfg
-
-
-# Development build switch (session 7, NOTES-prefill 21; off by default): ``CUTE_ATTN_PREFILL_CLUSTER=2`` builds the
-# dense non-causal hd128 variants as 2-CTA clusters whose two CTAs take query tiles 2j, 2j + 1 of one (request, head)
-# and load each K/V block once for both (TMA multicast, each CTA half of the box); the host (cute_attn.prefill) then
-# writes one work row per such pair. Read when called: at build time by the kernel, at plan time by the host, so a
-# process that plans for a cluster build must have it set (and one that plans for a normal build must not).
-CLUSTER_ENV = "CUTE_ATTN_PREFILL_CLUSTER"
-CLUSTER_HEAD_DIMS = ((128, 128),)
-
-
-def prefill_cluster(head_dim: int, head_dim_v: int, causal: bool, paged: bool = False) -> int:
-    """CTAs per cluster of the dense prefill variant: 2 where the ``CUTE_ATTN_PREFILL_CLUSTER=2`` switch is set and
-    applies (dense, non-causal, ``CLUSTER_HEAD_DIMS``), else 1."""
-    value = os.environ.get(CLUSTER_ENV, "1") or "1"
-    if value not in ("1", "2"):
-        raise ValueError(f"{CLUSTER_ENV} must be 1 or 2, got {value!r}")
-    if value == "2" and not paged and not causal and (head_dim, head_dim_v) in CLUSTER_HEAD_DIMS:
-        return 2
-    return 1
 
 
 def prefill_tile(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0, paged: bool = False

@@ -2,21 +2,16 @@
 
 The host writes ``work`` as int32 rows of 4: first a *slot table*, then the work rows ``(batch, m_block, q_head, 0)``.
 The slot table is ``num_slots + 1`` row indices laid out flat over the first ``ceil((num_slots + 1) / 4)`` rows
-(entry ``p`` at ``work[p // 4, p % 4]``): slot ``s`` (a CTA, or a cluster) runs work rows ``table[s]:table[s + 1]`` in
+(entry ``p`` at ``work[p // 4, p % 4]``): slot ``s`` (a CTA) runs work rows ``table[s]:table[s + 1]`` in
 that order. The host chooses the assignment (``cute_attn.prefill.schedule_work``: a serpentine deal or a list
 schedule, whichever its cost model says finishes first), so the kernel only walks its list. Every role of a CTA walks
 the same rows in the same order, so pipelines stay in step across tiles.
-
-``cluster = 2`` (build switch ``CUTE_ATTN_PREFILL_CLUSTER=2``, NOTES-prefill 21): a row is a *pair* of query tiles
-``m_block, m_block + 1`` of one (request, head); the slots are the clusters (``num_ctas / 2``) and CTA rank r of the
-cluster takes tile ``m_block + r``, so both CTAs of a cluster walk the same rows.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-import cutlass
 import cutlass.cute as cute
 from cutlass import Int32
 
@@ -34,27 +29,15 @@ class WorkTile:
 @dataclasses.dataclass(frozen=True)
 class StaticWorkListScheduler:
     mWork: cute.Tensor
-    num_ctas: Int32
-    cluster: int = 1
-
-    def _unit(self):
-        """``(c, n)``: this CTA's (cluster's) slot and the number of slots."""
-        if cutlass.const_expr(self.cluster > 1):
-            cid, _, _ = cute.arch.cluster_idx()
-            return Int32(cid), self.num_ctas // self.cluster
-        bidx, _, _ = cute.arch.block_idx()
-        return Int32(bidx), self.num_ctas
 
     def row_range(self):
-        """``(first, end, step)`` of this CTA's (cluster's) work rows, for ``cutlass.range``."""
-        c, _ = self._unit()
+        """``(first, end, step)`` of this CTA's work rows, for ``cutlass.range``."""
+        bidx, _, _ = cute.arch.block_idx()
+        c = Int32(bidx)
         return self._table(c), self._table(c + 1), Int32(1)
 
     def _table(self, p: Int32) -> Int32:
         return self.mWork[p // WORK_WIDTH, p % WORK_WIDTH]
 
     def tile(self, row: Int32) -> WorkTile:
-        if cutlass.const_expr(self.cluster > 1):
-            rank = cute.arch.make_warp_uniform(cute.arch.block_idx_in_cluster())
-            return WorkTile(self.mWork[row, BATCH], self.mWork[row, M_BLOCK] + rank, self.mWork[row, Q_HEAD])
         return WorkTile(self.mWork[row, BATCH], self.mWork[row, M_BLOCK], self.mWork[row, Q_HEAD])
