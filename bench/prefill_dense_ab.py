@@ -2,7 +2,7 @@
 short 128-row tile) run with the kernels of several artifact directories, side by side (bench.common.compare:
 warm-up, interleaved rounds of alternating order), next to cuDNN SDPA.
 
-    python -m bench.prefill_dense_ab --variant base=DIR_A --variant poly4=DIR_B [--variant ...] \\
+    python -m bench.prefill_dense_ab --variant base=DIR_A --variant new=DIR_B [--variant ...] \\
         [--cases 16x1024:64:causal,1x16384:128:full] [--rounds 6] [--no-cudnn] [--json out.json]
 
 A build is an artifact directory (``python -m cute_attn.build --out DIR``, e.g. with a build-time switch set); its

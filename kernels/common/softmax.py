@@ -8,21 +8,12 @@ its own columns, reduced across the quad only once, in :meth:`OnlineSoftmax.fina
 Fragment convention (wgmma C/D, one warpgroup owns 64 rows): a thread holds 2 rows; element ``k`` of
 its fragment ``((2, 2, N / 8), 1, 1)`` lies in row ``(k // 2) % 2``, and the 4 threads of a quad
 share each row.
-
-Build-time switch ``CUTE_ATTN_SOFTMAX_POLY_EXP2=<every>`` (read when this module is imported; unset / ``0``: off,
-the default): one of every ``every`` elements of P (:func:`poly_exp2_at`: both rows alike) is computed
-by :func:`exp2_poly`, a cubic on the FMA pipe (8 instructions), instead of ``ex2.approx`` on the SFU (MUFU), to share
-the exponentials between the two pipes (bench/NOTES-prefill.md, "Session 6: exp2 on the FMA pipe"). The manifest's
-compile key does not see it: a build with it on goes into an artifact directory of its own (``--force --out DIR``).
-Only the prefill kernels (dense and paged) use :class:`OnlineSoftmax`; decode has its own softmax and is unaffected.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import struct
 
 import cutlass
 import cutlass.cute as cute
@@ -34,17 +25,6 @@ LOG2_E = math.log2(math.e)
 LN_2 = math.log(2.0)
 ROWS_PER_THREAD = 2
 QUAD = 4
-
-POLY_EXP2_EVERY = int(os.environ.get("CUTE_ATTN_SOFTMAX_POLY_EXP2", "0") or "0")
-assert POLY_EXP2_EVERY >= 0, "CUTE_ATTN_SOFTMAX_POLY_EXP2: 0 (off) or a positive period"
-# 2^f on [0, 1): 1 + c1 f + c2 f^2 + c3 f^3, a minimax fit of the relative error with the constant term 1 (iterated
-# weighted least squares in numpy, float32 coefficients): max relative error 8.6e-5 (2^-13.5) over [0, 1); p(1) =
-# 1.99983 < 2, so 2^x stays monotonic across the integers. P is then rounded to bf16 (half-ulp >= 2^-9 = 2.0e-3
-# relative) or fp16 (>= 2^-12 = 2.4e-4: 0.35 of it at worst; bench/NOTES-prefill.md has the counts of changed P).
-POLY_EXP2_COEFFS = (1.0, 0.6951165199279785, 0.22764626145362854, 0.07706587761640549)
-POLY_EXP2_CLAMP = -127.0
-# 1.5 * 2^23: x + this, rounded down (add.rm), is an integer in [2^23, 2^24) whose bits are 0x4B400000 + floor(x)
-POLY_EXP2_MAGIC = 12582912.0
 
 
 def row_of(k: int) -> int:
@@ -106,11 +86,7 @@ class OnlineSoftmax:
         row_part.fill(0.0)
         for k in cutlass.range_constexpr(n):
             h = row_of(k)
-            x = acc_S[k] * self.scale_log2 + neg_max_scaled[h]
-            if cutlass.const_expr(poly_exp2_at(k, POLY_EXP2_EVERY)):
-                p = exp2_poly(x)
-            else:
-                p = cute.math.exp2(x, fastmath=True)
+            p = cute.math.exp2(acc_S[k] * self.scale_log2 + neg_max_scaled[h], fastmath=True)
             acc_S[k] = p
             row_part[h] = row_part[h] + p
         for h in cutlass.range_constexpr(ROWS_PER_THREAD):
@@ -152,74 +128,6 @@ def rescale_rows(acc: cute.Tensor, row_scale: cute.Tensor):
     check_acc_fragment(acc)
     for k in cutlass.range_constexpr(cute.size(acc)):
         acc[k] = acc[k] * row_scale[row_of(k)]
-
-
-def poly_exp2_at(k: int, every: int) -> bool:
-    """Trace-time: does fragment element ``k`` take :func:`exp2_poly` (one of every ``every``)? The last element of
-    each group of ``every``; for an even ``every >= 4`` every other group takes its third-to-last instead, so that
-    both of the thread's rows get the same share (``row_of`` repeats with period 4: the last element of every group
-    would always lie in row 1)."""
-    if every <= 0:
-        return False
-    g, r = divmod(k, every)
-    if every % 2 == 0 and every >= 4 and g % 2 == 1:
-        return r == every - 3
-    return r == every - 1
-
-
-def _f32_hex(v: float) -> str:
-    """PTX literal of the float32 nearest ``v`` (``0fXXXXXXXX``)."""
-    return "0f%08X" % struct.unpack("<I", struct.pack("<f", v))[0]
-
-
-def exp2_poly_ptx() -> str:
-    """The PTX of :func:`exp2_poly` (``$1`` = x, ``$0`` = 2^x); ptxas makes 8 instructions of it: FMNMX, 3 FADD,
-    3 FFMA and one LEA (the shift and the integer add), against one MUFU.EX2.
-
-    ``xc = max(x, -127)``; ``t = xc + MAGIC`` rounded down (``add.rm``) holds ``floor(xc)`` in its low bits without a
-    conversion instruction (conversions and FRND run at the SFU's rate, 16 / clock / SM, like MUFU.EX2);
-    ``j = t - MAGIC`` (exact) and ``f = xc - j`` in [0, 1) (exact); ``p = 2^f`` by Horner (3 FMA); the result's
-    bits are ``bits(p) + (bits(t) << 23)`` (``j`` added to the exponent field; MAGIC's own bits shift out).
-    ``x <= -127`` and ``-inf`` give exactly +0 (``f = 0``, ``p = 1.0``: ``0x3F800000 - (127 << 23) = 0``), so a
-    fully masked row keeps a zero row sum and LSE -inf; ``-127 < x < -126`` gives a subnormal below 2^-126 where
-    ``ex2.approx.ftz`` gives 0 (no effect on O, which is a sum with the row's max element at P ~ 1); NaN gives 0."""
-    _, c1, c2, c3 = (_f32_hex(c) for c in POLY_EXP2_COEFFS)
-    assert POLY_EXP2_COEFFS[0] == 1.0, "exact zeros at x <= -127 need p(0) = 1"
-    magic = _f32_hex(POLY_EXP2_MAGIC)
-    return "\n".join([
-        "{",
-        ".reg .f32 xc, t, j, f, p;",
-        ".reg .b32 pb, eb;",
-        f"max.f32 xc, $1, {_f32_hex(POLY_EXP2_CLAMP)};",
-        f"add.rm.f32 t, xc, {magic};",
-        f"sub.rn.f32 j, t, {magic};",
-        "sub.rn.f32 f, xc, j;",
-        f"fma.rn.f32 p, f, {c3}, {c2};",
-        f"fma.rn.f32 p, p, f, {c1};",
-        "fma.rn.f32 p, p, f, 0f3F800000;",
-        "mov.b32 pb, p;",
-        "shl.b32 eb, t, 23;",
-        "add.s32 pb, pb, eb;",
-        "mov.b32 $0, pb;",
-        "}",
-    ])
-
-
-@dsl_user_op
-def exp2_poly(x: Float32, *, loc=None, ip=None) -> Float32:
-    """2^x on the FMA pipe (see :func:`exp2_poly_ptx`); for x <= ~0 (P of the online softmax): max relative error
-    8.6e-5 on [-126, 0], exactly +0 for x <= -127 and -inf. Not for x >= 128 (the exponent overflows)."""
-    return Float32(
-        llvm.inline_asm(
-            T.f32(),
-            [Float32(x).ir_value(loc=loc, ip=ip)],
-            exp2_poly_ptx(),
-            "=f,f",
-            has_side_effects=False,
-            is_align_stack=False,
-            asm_dialect=llvm.AsmDialect.AD_ATT,
-        )
-    )
 
 
 @dsl_user_op
