@@ -89,6 +89,35 @@ ROUNDS = 3
 REP_MS = 80  # ms of one kernel's window per round (bench.common.compare)
 
 
+def plan_host_times(reps: int = 20) -> dict:
+    """Median host time of ``BatchPrefillWithRaggedKVCacheWrapper.plan`` (hd128 causal, 16 heads, CPU indptr lists)
+    for batches from one 16k request to 64 ragged ones, with the tile count and the schedule the plan chose."""
+    import random
+    import statistics
+    import time
+
+    rng = random.Random(0)
+    batches = {"1 x 16k": [16384], "4 x 4k": [4096] * 4, "ragged 12": [8192, 4096, 2048, 1024, 512, 512, 256, 128,
+                                                                       3000, 17, 1, 700],
+               "ragged 64 (~64k tokens)": [rng.randint(1, 2000) for _ in range(64)]}
+    out = {}
+    for name, lens in batches.items():
+        indptr = [0]
+        for n in lens:
+            indptr.append(indptr[-1] + n)
+        w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            w.plan(indptr, indptr, 16, 16, 128, causal=True, q_data_type=torch.bfloat16)
+            times.append((time.perf_counter() - t0) * 1e6)
+        plan = w._plan
+        out[name] = {"us": statistics.median(times), "tiles": plan.work.shape[0] - (plan.num_ctas + 4) // 4,
+                     "schedule": plan.schedule}
+    torch.cuda.synchronize()
+    return out
+
+
 def bench_ragged(causal, hd=128, dtype=torch.bfloat16):
     lens = [8192, 4096, 2048, 1024, 512, 512, 256, 128, 3000, 17, 1, 700]
     heads = 2048 // hd
@@ -174,10 +203,13 @@ def main(argv=None):
             except Exception as e:
                 rows.append({"case": "ragged", "cute_attn": f"FAILED {type(e).__name__}: {str(e)[:120]}"})
             print(rows[-1], flush=True)
+    plan_us = plan_host_times()
     info = device_info()
     print(f"\n{info['device']}, {info['date']}, TFLOP/s (bf16)\n")
     print(markdown_table(rows, ["case", "shape", "heads", "cute_attn", "cudnn", "fa2", "vs_cudnn"]))
-    write_json(args.json, {"info": info, "rows": rows})
+    print("plan() host time, median us (CPU indptr lists; tiles, schedule chosen): "
+          + "; ".join(f"{k}: {v['us']:.0f} ({v['tiles']} tiles, {v['schedule']})" for k, v in plan_us.items()))
+    write_json(args.json, {"info": info, "rows": rows, "plan_us": plan_us})
     if args.png:
         chart(rows, args.png)
 

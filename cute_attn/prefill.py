@@ -88,32 +88,44 @@ def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, til
     """
     hk = num_kv_heads or num_qo_heads
     group = num_qo_heads // hk
-    big, sections, current, current_bytes = [], [], [], 0
+    heads = np.arange(num_qo_heads, dtype=np.int64).reshape(hk, group)
+    parts, section, current_bytes = [], 0, 0  # section 0: the big pairs; 1, 2, ...: the grouped ones
     requests = sorted(range(len(q_lens)), key=lambda b: -(q_lens[b] * (kv_lens[b] + 1)))
     for b in requests:
         ql, kl = q_lens[b], kv_lens[b]
         if ql == 0:
             continue
-        tiles = [(_tile_cost(ql, kl, m, tile_m, causal), b, m) for m in range((ql + tile_m - 1) // tile_m)]
+        m = np.arange((ql + tile_m - 1) // tile_m, dtype=np.int64)
+        if causal:  # _tile_cost, vectorized
+            cost = np.clip(np.minimum((m + 1) * tile_m, ql) + kl - ql, 0, kl) + 1
+        else:
+            cost = np.full(len(m), kl + 1, dtype=np.int64)
         unit_bytes = kl * kv_row_bytes
-        for kvh in range(hk):
-            unit = [(cost, b, m, h) for cost, b, m in tiles for h in range(kvh * group, (kvh + 1) * group)]
+        sids = []
+        for _ in range(hk):  # the request's (request, kv head) pairs, in kv head order
             if not kv_row_bytes or unit_bytes >= small_unit_bytes:
-                big += unit
+                sids.append(0)
                 continue
-            if current and current_bytes + unit_bytes > section_bytes:
-                sections.append(current)
-                current, current_bytes = [], 0
-            current += unit
+            if section == 0 or current_bytes + unit_bytes > section_bytes:
+                section, current_bytes = section + 1, 0
+            sids.append(section)
             current_bytes += unit_bytes
-    if current:
-        sections.append(current)
-    order = []
-    for section in [big] + sections:
-        order += sorted(section, key=lambda t: -t[0])  # stable: ties keep (request, head) grouping
-    rows = torch.tensor([(b, m, h, 0) for _, b, m, h in order], dtype=torch.int32).reshape(-1, 4)
+        # a pair's rows: each tile m for each query head of the kv head (m outer)
+        n = len(m) * group
+        parts.append((np.repeat(np.asarray(sids, dtype=np.int64), n), np.full(hk * n, b, dtype=np.int64),
+                      np.tile(np.repeat(m, group), hk),
+                      np.broadcast_to(heads[:, None, :], (hk, len(m), group)).reshape(-1),
+                      np.tile(np.repeat(cost, group), hk)))
+    if not parts:
+        rows = torch.zeros((0, 4), dtype=torch.int32)
+        return (rows, []) if return_costs else rows
+    sid, batch, m_block, q_head, cost = (np.concatenate(col) for col in zip(*parts))
+    order = np.lexsort((-cost, sid))  # by section, heaviest first; stable: ties keep (request, head) grouping
+    table = np.zeros((len(order), 4), dtype=np.int32)
+    table[:, 0], table[:, 1], table[:, 2] = batch[order], m_block[order], q_head[order]
+    rows = torch.from_numpy(table)
     if return_costs:
-        return rows, [cost for cost, _, _, _ in order]
+        return rows, cost[order].tolist()
     return rows
 
 

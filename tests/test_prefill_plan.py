@@ -323,3 +323,54 @@ def test_compiled_list_schedule_equals_python(schedule_lib):
         assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2], (trial, n, slots, tail)
     with pytest.raises(RuntimeError, match="prefill_list_schedule failed"):
         P._list_schedule(np.ones(3, np.int64), 0, 0, schedule_lib)
+
+
+def _reference_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads, kv_row_bytes, section_bytes,
+                         small_unit_bytes):
+    """make_work_list as plain Python loops (its first form): the order and the costs."""
+    hk = num_kv_heads or num_qo_heads
+    group = num_qo_heads // hk
+    big, sections, current, current_bytes = [], [], [], 0
+    for b in sorted(range(len(q_lens)), key=lambda b: -(q_lens[b] * (kv_lens[b] + 1))):
+        ql, kl = q_lens[b], kv_lens[b]
+        if ql == 0:
+            continue
+        tiles = [(P._tile_cost(ql, kl, m, tile_m, causal), b, m) for m in range((ql + tile_m - 1) // tile_m)]
+        for kvh in range(hk):
+            unit = [(cost, b, m, h) for cost, b, m in tiles for h in range(kvh * group, (kvh + 1) * group)]
+            if not kv_row_bytes or kl * kv_row_bytes >= small_unit_bytes:
+                big += unit
+                continue
+            if current and current_bytes + kl * kv_row_bytes > section_bytes:
+                sections.append(current)
+                current, current_bytes = [], 0
+            current += unit
+            current_bytes += kl * kv_row_bytes
+    if current:
+        sections.append(current)
+    order = []
+    for section in [big] + sections:
+        order += sorted(section, key=lambda t: -t[0])
+    return [[b, m, h, 0] for _, b, m, h in order], [c for c, _, _, _ in order]
+
+
+def test_work_list_equals_the_loop_reference():
+    """The vectorized make_work_list gives the loops' order and costs on random ragged batches (GQA, empty requests,
+    kv longer than q, big and small pairs, both masks)."""
+    import random
+
+    rng = random.Random(3)
+    for trial in range(150):
+        batch = rng.randint(1, 20)
+        q_lens = [rng.choice([0, 1, 17, 128, 129, rng.randint(1, 5000)]) for _ in range(batch)]
+        kv_lens = [q + rng.choice([0, 0, rng.randint(0, 3000)]) for q in q_lens]
+        hk = rng.choice([1, 2, 4, 8])
+        hq = hk * rng.choice([1, 2, 4])
+        tile_m, causal = rng.choice([64, 128, 192]), rng.random() < 0.6
+        row_bytes = rng.choice([0, 256, 512, 1024])
+        section, small = rng.choice([(2 << 20, 4 << 20), (1 << 20, 1 << 40), (6 << 20, 2 << 20)])
+        rows, costs = make_work_list(q_lens, kv_lens, hq, tile_m, causal, hk, row_bytes, section, small,
+                                     return_costs=True)
+        ref_rows, ref_costs = _reference_work_list(q_lens, kv_lens, hq, tile_m, causal, hk, row_bytes, section, small)
+        assert rows.tolist() == ref_rows and costs == ref_costs, trial
+        assert rows.dtype == torch.int32 and rows.shape == (len(ref_rows), 4)
