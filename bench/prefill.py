@@ -14,6 +14,7 @@ Heads = 2048 / head_dim, bf16, NHD for cute_attn and BHSD (a transposed view of 
 from __future__ import annotations
 
 import argparse
+import importlib
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +23,8 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 import cute_attn
 
 from .common import compare, device_info, markdown_table, median, ratio, timing_arg, use_timing, write_json
+
+P = importlib.import_module("cute_attn.prefill")  # the package's ``prefill`` attribute is the function
 
 
 def visible_pairs(q_len: int, kv_len: int, causal: bool) -> int:
@@ -112,7 +115,7 @@ def plan_host_times(reps: int = 20) -> dict:
             w.plan(indptr, indptr, 16, 16, 128, causal=True, q_data_type=torch.bfloat16)
             times.append((time.perf_counter() - t0) * 1e6)
         plan = w._plan
-        out[name] = {"us": statistics.median(times), "tiles": plan.work.shape[0] - (plan.num_ctas + 4) // 4,
+        out[name] = {"us": statistics.median(times), "tiles": len(P.split_work(plan.work.cpu(), plan.num_ctas)[1]),
                      "schedule": plan.schedule}
     torch.cuda.synchronize()
     return out

@@ -141,7 +141,7 @@ def split_work(work: torch.Tensor, num_slots: int) -> tuple[list[int], torch.Ten
     ``rows`` are the work rows (after the table)."""
     if num_slots == 0:
         return [], work
-    table = work[: (num_slots + 4) // 4].flatten()[: num_slots + 1].tolist()
+    table = work[: int(work[0, 0])].flatten()[: num_slots + 1].tolist()  # table[0]: the table's own rows
     return table, work[table[0]:]
 
 
@@ -235,7 +235,7 @@ def schedule_work(rows: torch.Tensor, costs: list[int], num_slots: int,
         if span < best or (only == "list" and how == "serpentine"):
             order, slot, best, how = o, sl, span, f"list+{rounds * n}"
     by_slot = order[np.argsort(slot, kind="stable")]  # each slot's rows, in assignment order
-    head = (n + 1 + 3) // 4
+    head = -(-(n + 1) // 4)  # the table's rows: n + 1 entries, 4 per row
     table = np.zeros(head * 4, dtype=np.int64)
     table[1: n + 1] = np.cumsum(np.bincount(slot, minlength=n))
     table[: n + 1] += head

@@ -22,7 +22,7 @@ from .artifacts import get_kernel
 from .decode import _kernel_view
 from .layouts.paged import tma_box_rows
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
-from .prefill import _host_indptr, _num_sms, _to_device, make_work_list, schedule_work, tile_m_for
+from .prefill import _host_indptr, _max_ctas, _to_device, make_work_list, schedule_work, tile_m_for
 from .specs import PREFILL_PAGED_HEAD_DIMS, PrefillPagedSpec
 
 
@@ -106,7 +106,7 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
     elem = torch.tensor([], dtype=q_data_type).element_size()
     rows, costs = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m_for(head_dim, hdv, causal), causal,
                                  num_kv_heads, (head_dim + hdv) * elem, return_costs=True)
-    work, num_ctas, _ = schedule_work(rows, costs, _num_sms(device) if device.type == "cuda" else len(costs))
+    work, num_ctas, _ = schedule_work(rows, costs, _max_ctas(device) if device.type == "cuda" else len(costs))
     cu_k = [0]
     for n in kv_lens:
         cu_k.append(cu_k[-1] + n)
