@@ -303,8 +303,8 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
     spec = PrefillSpec(dtype=C.VALUE_DTYPES[dtype], head_dim=head_dim, head_dim_v=head_dim_v, causal=bool(causal),
                        tile_m=variant_m)
     scale = 1.0 / math.sqrt(head_dim) if sm_scale is None else float(sm_scale)
-    if not math.isfinite(scale):
-        raise ValueError(f"sm_scale must be finite, got {sm_scale!r}")
+    if not (math.isfinite(scale) and scale > 0.0):  # the kernels' running max is of raw scores
+        raise ValueError(f"sm_scale must be finite and positive, got {sm_scale!r}")
     tile_m = tile_m_for(head_dim, head_dim_v, causal, variant_m)
     elem = torch.tensor([], dtype=dtype).element_size()
     rows, costs = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads,

@@ -69,8 +69,8 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
     if q_data_type not in C.VALUE_DTYPES:
         raise TypeError(f"q_data_type must be torch.bfloat16 or torch.float16, got {q_data_type}")
     scale = 1.0 / math.sqrt(head_dim) if sm_scale is None else float(sm_scale)
-    if not math.isfinite(scale):
-        raise ValueError(f"sm_scale must be finite, got {sm_scale!r}")
+    if not (math.isfinite(scale) and scale > 0.0):  # the kernels' running max is of raw scores
+        raise ValueError(f"sm_scale must be finite and positive, got {sm_scale!r}")
 
     qo = _host_indptr("qo_indptr", qo_indptr)
     kv = _host_indptr("kv_indptr", kv_indptr)

@@ -239,6 +239,7 @@ def test_wrapper_plan_on_host(which_planner):
         (lambda a: a.update(head_dim=96), ValueError, "head_dim"),
         (lambda a: a.update(page_size=0), ValueError, "page_size"),
         (lambda a: a.update(q_data_type=torch.float32), TypeError, "q_data_type"),
+        (lambda a: a.update(sm_scale=-0.5), ValueError, "sm_scale must be finite and positive"),
     ],
 )
 def test_plan_validation(which_planner, mutate, exc, match):

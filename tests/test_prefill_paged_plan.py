@@ -44,6 +44,8 @@ def planned(qo=(0, 5, 9), kv_lens=(40, 7), page_size=16, hq=8, hk=2, d=128, **kw
         ({"head_dim": 192, "head_dim_vo": 128}, r"\(head_dim, head_dim_vo\)"),
         ({"head_dim": 96}, r"\(head_dim, head_dim_vo\)"),
         ({"page_size": 0}, "page_size must be a positive int"),
+        ({"sm_scale": -0.1}, "sm_scale must be finite and positive"),
+        ({"sm_scale": 0.0}, "sm_scale must be finite and positive"),
     ],
 )
 def test_plan_rejects_bad_tables(kw, match):

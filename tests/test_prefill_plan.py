@@ -160,6 +160,9 @@ def test_q_in_registers_only_for_dense_hd64_causal():
     [
         (([0, 5], [0, 5], 4, 4, 128), {"sm_scale": float("nan")}, ValueError, "sm_scale must be finite"),
         (([0, 5], [0, 5], 4, 4, 128), {"sm_scale": float("inf")}, ValueError, "sm_scale must be finite"),
+        # the kernels stabilize exp by the running max of the raw scores: a scale <= 0 would overflow it
+        (([0, 5], [0, 5], 4, 4, 128), {"sm_scale": -0.125}, ValueError, "sm_scale must be finite and positive"),
+        (([0, 5], [0, 5], 4, 4, 128), {"sm_scale": 0.0}, ValueError, "sm_scale must be finite and positive"),
         (([0, 5], [0, 5], True, True, 128), {}, ValueError, "num_qo_heads must be a positive int"),
         (([0, 5.7], [0, 5], 4, 4, 128), {}, TypeError, r"qo_indptr\[1\] must be an int"),  # was truncated to 5
         (([0, 5], [[0, 5]], 4, 4, 128), {}, TypeError, r"kv_indptr\[0\] must be an int"),

@@ -21,6 +21,7 @@ Registers per thread after ``setmaxnreg`` (65536 per SM, one CTA per SM):
 from __future__ import annotations
 
 import dataclasses
+import os
 
 WARPGROUP_THREADS = 128
 SMEM_LIMIT_BYTES = 227 * 1024
@@ -48,6 +49,10 @@ class PrefillConfig:
     # skip the O rescale of a warp whose rows' maxima all stayed put (vote.all): on for hd128 (runs 5-6: +2-4 %),
     # off elsewhere (hd256 and hd64 3 WGs measured 3-5 % lower with it in run 6, re-tested in run 7)
     skip_rescale: bool = False
+    # the running row max moves only when a key block raises it by more than 2^rescale_threshold (log2 units of the
+    # scaled scores; 0: whenever it grows), so the row factor is exactly 1 on most blocks after the first few and the
+    # skip above fires on them (session 9; exact: P <= 2^threshold against the kept max)
+    rescale_threshold: int = 8
     # epilogue per consumer warpgroup (own 64 rows of sO, 128-thread barriers) instead of the whole tile
     # (where sO aliases sQ the barrier before the sO store stays one of all consumer warpgroups)
     wg_epilogue: bool = True
@@ -109,6 +114,10 @@ _PREFILL_TABLE = {
 # Development A/B switch: field overrides applied on top of the table (``bench/prefill_build_local.py
 # --set``). Empty in production.
 _OVERRIDES: dict = {}
+# The same as an environment variable, so that it reaches the build's worker processes
+# (``CUTE_ATTN_PREFILL_SET=skip_rescale=1 python -m cute_attn.build --force --out DIR --only 'prefill_*'``). The
+# manifest's compile key does not see it: a switched build goes into its own directory. Unset in production.
+BUILD_OVERRIDES_ENV = "CUTE_ATTN_PREFILL_SET"
 
 
 def set_prefill_overrides(overrides: dict) -> None:
@@ -206,9 +215,10 @@ def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0
         # the paged kernel shares the consumers and the epilogue, but trim_diagonal and the TMA store of O were measured
         # on the dense kernel only (the paged GPU tests passed with the trim on: prefill-v6 call 1)
         cfg = dataclasses.replace(cfg, **{k: v for k, v in PAGED_OFF.items() if k not in paged_keep})
-    if _OVERRIDES:
-        cfg = dataclasses.replace(cfg, **_OVERRIDES)
-        if "consumer_wgs" in _OVERRIDES and "tile_m" not in _OVERRIDES:
+    overrides = {**parse_overrides(os.environ.get(BUILD_OVERRIDES_ENV, "")), **_OVERRIDES}
+    if overrides:
+        cfg = dataclasses.replace(cfg, **overrides)
+        if "consumer_wgs" in overrides and "tile_m" not in overrides:
             cfg = dataclasses.replace(cfg, tile_m=64 * cfg.consumer_wgs)
     assert cfg.tile_m == 64 * cfg.consumer_wgs, "each consumer warpgroup owns 64 query rows"
     smem = prefill_smem_bytes(cfg, head_dim, head_dim_v, False)

@@ -46,13 +46,20 @@ class OnlineSoftmax:
     scale_log2: Float32
     row_max: cute.Tensor
     row_sum: cute.Tensor
+    # ``m`` moves only when the block's max exceeds it by more than this many powers of 2 (0: whenever it grows):
+    # below that, P is computed against the old ``m`` (P <= 2^threshold, exact in fp32 sums and 16-bit P alike)
+    # and the row's factor is exactly 1, so O's rescale can be skipped (the kernel's vote). Trace-time constant.
+    rescale_threshold: float = 0.0
 
     @staticmethod
-    def create(scale_log2: Float32) -> "OnlineSoftmax":
+    def create(scale_log2: Float32, rescale_threshold: float = 0.0) -> "OnlineSoftmax":
+        """``scale_log2`` must be positive (the API refuses other scales): the running max is of raw scores."""
+        assert 0.0 <= rescale_threshold <= 12.0, "P <= 2^threshold must stay far inside fp16's range (65504)"
         return OnlineSoftmax(
             scale_log2,
             cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32),
             cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32),
+            float(rescale_threshold),
         )
 
     def reset(self) -> None:
@@ -62,8 +69,8 @@ class OnlineSoftmax:
     @cute.jit
     def online(self, acc_S: cute.Tensor, is_first: cutlass.Constexpr[bool]) -> cute.Tensor:
         """acc_S <- P = exp2(S * scale_log2 - m_new * scale_log2); returns the per-row factor
-        ``exp2((m_old - m_new) * scale_log2)`` that rescales O and the row sums. A row with every
-        score masked (-inf) keeps m = -inf and gets P = 0."""
+        ``exp2((m_old - m_new) * scale_log2)`` that rescales O and the row sums (exactly 1 where m stays, see
+        ``rescale_threshold``). A row with every score masked (-inf) keeps m = -inf and gets P = 0."""
         check_acc_fragment(acc_S)
         n = cute.size(acc_S)
         row_scale = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
@@ -75,11 +82,18 @@ class OnlineSoftmax:
         neg_max_scaled = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
         for h in cutlass.range_constexpr(ROWS_PER_THREAD):
             m_new = cute.arch.warp_reduction_max(tile_max[h], threads_in_group=QUAD)
+            if cutlass.const_expr(self.rescale_threshold > 0.0 and not is_first):
+                # m_new >= m_old; m_old = -inf with a finite m_new gives +inf (moves), both -inf give NaN (stays -inf)
+                if (m_new - self.row_max[h]) * self.scale_log2 <= Float32(self.rescale_threshold):
+                    m_new = self.row_max[h]
             m_safe = Float32(0.0) if m_new == -Float32.inf else m_new
             if cutlass.const_expr(is_first):
                 row_scale[h] = 1.0
             else:
                 row_scale[h] = cute.math.exp2((self.row_max[h] - m_safe) * self.scale_log2, fastmath=True)
+                if cutlass.const_expr(self.rescale_threshold > 0.0):
+                    if m_new == self.row_max[h]:
+                        row_scale[h] = 1.0
             self.row_max[h] = m_new
             neg_max_scaled[h] = -m_safe * self.scale_log2
         row_part = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)

@@ -1,0 +1,100 @@
+"""The prefill kernels' online softmax with a kept running max (``rescale_threshold``), emulated on the host.
+
+The kernel moves a row's running max only when a key block raises it by more than ``2^threshold`` (log2 units of the
+scaled scores); otherwise P is taken against the old max (``P <= 2^threshold``) and the row's factor is exactly 1,
+which lets the warp skip O's rescale. This emulates the same block loop in float32 (P rounded to bf16 as the kernel's
+PV operand) and checks it against float64 softmax attention, the update rule's edge cases (fully masked rows, the
+first block) and the build-time override that A/B builds use to switch it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from cute_attn.kernels.common import config as C
+
+LOG2_E = math.log2(math.e)
+
+
+def blockwise(q, k, v, scale, tile_n, threshold, mask=None):
+    """(out, lse, number of (row, block) factors != 1) of the kernel's block loop: raw running max, P in bf16."""
+    s_log2 = scale * LOG2_E
+    rows = q.shape[0]
+    m = torch.full((rows,), -math.inf)
+    l = torch.zeros(rows)
+    o = torch.zeros(rows, v.shape[1])
+    moved = 0
+    for j0 in range(0, k.shape[0], tile_n):
+        s = q @ k[j0:j0 + tile_n].T
+        if mask is not None:
+            s = s.masked_fill(~mask[:, j0:j0 + tile_n], -math.inf)
+        m_new = torch.maximum(m, s.max(dim=1).values)
+        if threshold > 0:
+            keep = (m_new - m) * s_log2 <= threshold  # -inf -> finite: +inf (moves); both -inf: NaN (False)
+            m_new = torch.where(keep, m, m_new)
+        m_safe = torch.where(m_new == -math.inf, torch.zeros_like(m_new), m_new)
+        factor = torch.where(m_new == m, torch.ones_like(m), torch.exp2((m - m_safe) * s_log2))
+        moved += int((factor != 1).sum()) if j0 else 0  # the kernel's first block has no factor
+        p = torch.exp2(s * s_log2 - (m_safe * s_log2)[:, None])
+        assert float(p.max()) <= 2.0 ** threshold * (1 + 1e-6)
+        l = l * factor + p.sum(dim=1)
+        o = o * factor[:, None] + p.bfloat16().float() @ v[j0:j0 + tile_n]
+        m = m_new
+    seen = l > 0
+    out = torch.where(seen[:, None], o / l.clamp_min(1e-30)[:, None], torch.zeros_like(o))
+    lse = torch.where(seen, (m * s_log2 + torch.log2(l.clamp_min(1e-30))) / LOG2_E, torch.full_like(l, -math.inf))
+    return out, lse, moved
+
+
+def exact(q, k, v, scale, mask=None):
+    s = (q.double() @ k.double().T) * scale
+    if mask is not None:
+        s = s.masked_fill(~mask, -math.inf)
+    lse = torch.logsumexp(s, dim=1)
+    p = torch.exp(s - torch.where(lse == -math.inf, torch.zeros_like(lse), lse)[:, None])
+    return p @ v.double(), lse
+
+
+@pytest.mark.parametrize("threshold", [0, 8])
+@pytest.mark.parametrize("spread", [1.0, 6.0])
+def test_kept_max_matches_exact_softmax(threshold, spread):
+    g = torch.Generator().manual_seed(7 + threshold)
+    q = torch.randn(64, 128, generator=g) * spread
+    k = torch.randn(1000, 128, generator=g)
+    v = torch.randn(1000, 128, generator=g)
+    # a causal-style mask with a fully masked row (row 0 sees nothing) and rows that see one block only
+    mask = torch.arange(1000)[None, :] < (torch.arange(64)[:, None] * 16)
+    scale = 1 / math.sqrt(128)
+    out, lse, _ = blockwise(q, k, v, scale, 128, threshold, mask)
+    ref_o, ref_l = exact(q, k, v, scale, mask)
+    assert torch.equal(out[0], torch.zeros(128)) and lse[0] == -math.inf
+    torch.testing.assert_close(out[1:].double(), ref_o[1:], atol=2e-2, rtol=0)
+    torch.testing.assert_close(lse[1:].double(), ref_l[1:], atol=1e-4, rtol=1e-5)
+
+
+def test_threshold_keeps_the_max_on_most_blocks():
+    g = torch.Generator().manual_seed(3)
+    q, k, v = (torch.randn(64, 128, generator=g), torch.randn(4096, 128, generator=g),
+               torch.randn(4096, 128, generator=g))
+    _, _, moved0 = blockwise(q, k, v, 1 / math.sqrt(128), 128, 0)
+    _, _, moved8 = blockwise(q, k, v, 1 / math.sqrt(128), 128, 8)
+    # random scores: the exact rule moves the max in ~H(32) ~ 4 of 32 blocks per row; with 2^8 of headroom the
+    # first block's max is never exceeded by that much (scaled scores have a spread of a few units)
+    assert moved0 > 64 * 2 and moved8 == 0
+
+
+def test_shipped_threshold_and_build_override(monkeypatch):
+    for hd, hdv in ((64, 64), (128, 128), (256, 256), (192, 128)):
+        for causal in (False, True):
+            t = C.prefill_config(hd, hdv, causal).rescale_threshold
+            assert 0 < t <= 12, (hd, causal, t)  # P <= 2^12 stays inside fp16 (65504)
+    monkeypatch.setenv(C.BUILD_OVERRIDES_ENV, "rescale_threshold=0,skip_rescale=1")
+    cfg = C.prefill_config(256, 256, False)
+    assert cfg.rescale_threshold == 0 and cfg.skip_rescale
+    assert C.prefill_config(256, 256, False, paged=True).skip_rescale
+    monkeypatch.setenv(C.BUILD_OVERRIDES_ENV, "no_such_field=1")
+    with pytest.raises(ValueError, match="unknown prefill config field"):
+        C.prefill_config(128, 128, True)
