@@ -46,13 +46,17 @@ class PrefillConfig:
     # rescale O by the previous block's row factor right before the PV issue (FA3 order) instead of after the
     # PV wait (v3)
     rescale_before_pv: bool = True
-    # skip the O rescale of a warp whose rows' maxima all stayed put (vote.all): on for hd128 (runs 5-6: +2-4 %),
-    # off elsewhere (hd256 and hd64 3 WGs measured 3-5 % lower with it in run 6, re-tested in run 7)
+    # skip the O rescale of a warp whose rows' maxima all stayed put (vote.all): on for hd128 (runs 5-6: +2-4 %);
+    # hd256 and hd64 3 WGs measured 3-5 % lower with it in run 6 (re-tested in run 7), when only an unchanged max
+    # skipped; hd256 takes it with rescale_threshold (session 9)
     skip_rescale: bool = False
     # the running row max moves only when a key block raises it by more than 2^rescale_threshold (log2 units of the
     # scaled scores; 0: whenever it grows), so the row factor is exactly 1 on most blocks after the first few and the
-    # skip above fires on them (session 9; exact: P <= 2^threshold against the kept max)
-    rescale_threshold: int = 8
+    # skip above fires on them (exact: P <= 2^threshold against the kept max). Session 9 call 1 (H100, bf16, two
+    # processes, interleaved rounds x the same kernels at 0): hd128 4 x 4k causal 1.030 / 1.027, 16 x 1k 1.021 / 1.023,
+    # 16k full 1.053 / 1.032 (sustained, power probe: 637 vs 626 TFLOP/s at 700 W); hd256 with skip_rescale on:
+    # 16 x 1k causal 1.022 / 1.016, 16k 0.99-1.004; hd64: 0.96-0.97 alone, 0.97-1.00 with skip_rescale: stays 0
+    rescale_threshold: int = 0
     # epilogue per consumer warpgroup (own 64 rows of sO, 128-thread barriers) instead of the whole tile
     # (where sO aliases sQ the barrier before the sO store stays one of all consumer warpgroups)
     wg_epilogue: bool = True
@@ -105,8 +109,9 @@ _PREFILL_TABLE = {
     # 16 x 1k 0.996 (two identical objects differed by up to 3 % in the same run). hd256 spills with it, hd64
     # does not fit (C7512).
     (128, 128): PrefillConfig(tile_m=128, tile_n=128, consumer_wgs=2, skip_rescale=True, double_p=True,
-                              trim_diagonal=1),
-    (256, 256): PrefillConfig(tile_m=128, tile_n=80, consumer_wgs=2, pingpong=False),
+                              trim_diagonal=1, rescale_threshold=8),
+    (256, 256): PrefillConfig(tile_m=128, tile_n=80, consumer_wgs=2, pingpong=False, skip_rescale=True,
+                              rescale_threshold=8),
     (192, 128): PrefillConfig(tile_m=128, tile_n=112, consumer_wgs=2, double_p=True, trim_diagonal=1),
 }
 
@@ -160,7 +165,8 @@ _PREFILL_DENSE_MASK_TABLE = {
     # hd256 causal 128 x 64 (prefill-v5, H100, bf16, interleaved rounds x 128 x 80 in two processes): 16 x 1k
     # 1.034 / 1.038 (0.154 vs 0.160 ms; 0.974x -> 1.011-1.013x cuDNN), 1 x 16k 0.998 / 1.023. Non-causal 16k
     # 0.970 / 1.007: stays at 128 x 80. 4 x 4k hd256 not measured.
-    (256, 256, True): PrefillConfig(tile_m=128, tile_n=64, consumer_wgs=2, pingpong=False),
+    (256, 256, True): PrefillConfig(tile_m=128, tile_n=64, consumer_wgs=2, pingpong=False, skip_rescale=True,
+                                    rescale_threshold=8),
 }
 
 
