@@ -98,6 +98,12 @@ def test_shipped_threshold_and_build_override(monkeypatch):
     cfg = C.prefill_config(256, 256, False)
     assert cfg.rescale_threshold == 0 and cfg.skip_rescale
     assert C.prefill_config(256, 256, False, paged=True).skip_rescale
+    monkeypatch.setenv(C.BUILD_OVERRIDES_ENV, "hd128:consumer_wgs=3,tile_n=96;hd64:tile_n=64")
+    assert (C.prefill_config(128, 128, False).tile_m, C.prefill_config(128, 128, False).tile_n) == (192, 96)
+    assert C.prefill_config(64, 64, False).tile_n == 64 and C.prefill_config(256, 256, False).tile_n == 80
+    monkeypatch.setenv(C.BUILD_OVERRIDES_ENV, "xx:tile_n=64")
+    with pytest.raises(ValueError, match="bad scope"):
+        C.prefill_config(128, 128, True)
     monkeypatch.setenv(C.BUILD_OVERRIDES_ENV, "no_such_field=1")
     with pytest.raises(ValueError, match="unknown prefill config field"):
         C.prefill_config(128, 128, True)

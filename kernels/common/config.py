@@ -125,6 +125,22 @@ _OVERRIDES: dict = {}
 BUILD_OVERRIDES_ENV = "CUTE_ATTN_PREFILL_SET"
 
 
+def env_overrides(head_dim: int) -> dict:
+    """The overrides of ``CUTE_ATTN_PREFILL_SET`` for one head dim: ``"f=v,..."`` applies to every head dim,
+    ``"hd128:f=v,...;hd256:f=v"`` to the head dims named."""
+    text = os.environ.get(BUILD_OVERRIDES_ENV, "")
+    out = {}
+    for part in filter(None, text.split(";")):
+        scope, sep, fields = part.partition(":")
+        if not sep:
+            out.update(parse_overrides(part))
+        elif scope == f"hd{head_dim}":
+            out.update(parse_overrides(fields))
+        elif not (scope.startswith("hd") and scope[2:].isdigit()):
+            raise ValueError(f"{BUILD_OVERRIDES_ENV}: bad scope {scope!r} (expected hd<head_dim>)")
+    return out
+
+
 def set_prefill_overrides(overrides: dict) -> None:
     """Replace the development overrides (``{field: value}``; applied to every head dim)."""
     _OVERRIDES.clear()
@@ -221,7 +237,7 @@ def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0
         # the paged kernel shares the consumers and the epilogue, but trim_diagonal and the TMA store of O were measured
         # on the dense kernel only (the paged GPU tests passed with the trim on: prefill-v6 call 1)
         cfg = dataclasses.replace(cfg, **{k: v for k, v in PAGED_OFF.items() if k not in paged_keep})
-    overrides = {**parse_overrides(os.environ.get(BUILD_OVERRIDES_ENV, "")), **_OVERRIDES}
+    overrides = {**env_overrides(head_dim), **_OVERRIDES}
     if overrides:
         cfg = dataclasses.replace(cfg, **overrides)
         if "consumer_wgs" in overrides and "tile_m" not in overrides:
