@@ -26,12 +26,12 @@ from .decode import _kernel_view
 from .specs import PREFILL_HEAD_DIMS, PrefillSpec
 
 
-def tile_m_for(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0) -> int:
+def tile_m_for(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0, paged: bool = False) -> int:
     """Query rows per CTA tile of the prefill kernel (from the kernel's tile table; ``tile_m`` names a
-    short-request variant, 0 the table's tile)."""
+    short-request variant, 0 the table's tile; ``paged``: the paged kernel's tile, which has no dense-only rows)."""
     from .kernels.common.config import prefill_tile
 
-    return prefill_tile(head_dim, head_dim_v, causal, tile_m)[0]
+    return prefill_tile(head_dim, head_dim_v, causal, tile_m, paged)[0]
 
 
 def choose_tile_m(q_lens: list[int], head_dim: int, head_dim_v: int, causal: bool) -> int:

@@ -104,7 +104,7 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
     # the dense plan's L2-aware order: (request, kv head) pairs grouped into sections whose K/V fit in L2 (a
     # paged row of one head is as many whole bytes as a dense one, whatever the page size)
     elem = torch.tensor([], dtype=q_data_type).element_size()
-    rows, costs = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m_for(head_dim, hdv, causal), causal,
+    rows, costs = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m_for(head_dim, hdv, causal, paged=True), causal,
                                  num_kv_heads, (head_dim + hdv) * elem, return_costs=True)
     work, num_ctas, _ = schedule_work(rows, costs, _max_ctas(device) if device.type == "cuda" else len(costs))
     cu_k = [0]

@@ -97,9 +97,13 @@ def test_ragged_batch_with_empty_members(rng, hd, hdv, causal):
 
 
 @pytest.mark.parametrize("tile_m", [0, 128])
-def test_hd64_causal_both_tiles(rng, monkeypatch, tile_m):
-    """hd64 causal ships two tiles (192 rows for long requests, 128 for short ones; the plan picks one):
+@pytest.mark.parametrize("hd,causal", [(64, True), (128, True), (128, False)])
+def test_both_tiles(rng, monkeypatch, tile_m, hd, causal):
+    """hd64 causal and hd128 ship two tiles (192 rows for long requests, 128 for short ones; the plan picks one):
     each, forced, on odd lengths with GQA and empty members."""
+    from cute_attn.kernels.common.config import PREFILL_SHORT_TILE
+
+    assert PREFILL_SHORT_TILE[(hd, hd, causal)][0] == 128
     P = importlib.import_module("cute_attn.prefill")  # the package's ``prefill`` attribute is the function
 
     monkeypatch.setattr(P, "choose_tile_m", lambda *a: tile_m)
@@ -107,12 +111,12 @@ def test_hd64_causal_both_tiles(rng, monkeypatch, tile_m):
     qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
     kv = [0] + torch.tensor(kv_lens).cumsum(0).tolist()
     hq, hk = 8, 2
-    q, k, v = rand(rng, qo[-1], hq, 64), rand(rng, kv[-1], hk, 64), rand(rng, kv[-1], hk, 64)
+    q, k, v = rand(rng, qo[-1], hq, hd), rand(rng, kv[-1], hk, hd), rand(rng, kv[-1], hk, hd)
     w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
-    w.plan(qo, kv, hq, hk, 64, causal=True)
+    w.plan(qo, kv, hq, hk, hd, causal=causal)
     assert w._plan.spec.tile_m == tile_m
     out, lse = w.run(q, k, v, return_lse=True)
-    check(out, lse, q, k, v, qo, kv, True, 1 / math.sqrt(64))
+    check(out, lse, q, k, v, qo, kv, causal, 1 / math.sqrt(hd))
 
 
 def test_non_contiguous_inputs(rng):

@@ -27,7 +27,7 @@ def test_smem_formula(hd, causal):
 
 
 def test_paged_keep():
-    dense = prefill_config(128, 128, True)
+    dense = prefill_config(128, 128, True, 128)  # the dense kernel's tile that the paged kernel shares (128 x 128)
     assert dense.trim_diagonal and dense.tma_store_o
     off = prefill_config(128, 128, True, paged=True)
     assert {f: getattr(off, f) for f in PAGED_OFF} == PAGED_OFF

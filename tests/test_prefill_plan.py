@@ -64,8 +64,27 @@ def test_short_tile_choice_hd64_causal(q_lens, expected):
     assert prefill_config(64, 64, True).tile_m == 192
     assert prefill_config(64, 64, True, 128).tile_m == 128 and prefill_config(64, 64, True, 128).consumer_wgs == 2
     assert choose_tile_m(q_lens, 64, 64, True) == expected
-    # no short variant elsewhere
-    assert choose_tile_m(q_lens, 128, 128, True) == 0 and choose_tile_m(q_lens, 64, 64, False) == 0
+    # no short variant for hd64 non-causal, hd256, hd192
+    assert choose_tile_m(q_lens, 64, 64, False) == 0 and choose_tile_m(q_lens, 256, 256, True) == 0
+    assert choose_tile_m(q_lens, 192, 128, False) == 0
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize(
+    "q_lens,expected",
+    [
+        ([16384], 0), ([8192], 0), ([16384, 16384], 0),  # long: the table's 192 x 80 tile (3 consumer warpgroups)
+        ([4096] * 4, 128), ([1024] * 16, 128), ([2048] * 8, 128), ([1], 128), ([0, 0], 0),
+        ([8192, 4096, 2048, 1024, 512, 512, 256, 128, 3000, 17, 1, 700], 128),  # bench.prefill's ragged batch
+    ],
+)
+def test_short_tile_choice_hd128(q_lens, expected, causal):
+    long, short = prefill_config(128, 128, causal), prefill_config(128, 128, causal, 128)
+    assert (long.tile_m, long.tile_n, long.consumer_wgs) == (192, 80, 3)
+    assert (short.tile_m, short.tile_n, short.consumer_wgs, short.double_p) == (128, 128, 2, True)
+    # the paged kernel keeps 128 x 128 (its page boxes of 64 rows must divide tile_n)
+    assert prefill_config(128, 128, causal, paged=True).tile_n == 128
+    assert choose_tile_m(q_lens, 128, 128, causal) == expected
 
 
 def test_work_list_empty_batch():

@@ -33,8 +33,9 @@ def test_short_tile_variant_named_only_when_set():
     assert S.spec_from_fields("prefill", short.fields()) == short
     with pytest.raises(ValueError, match="no tile_m=64"):
         S.PrefillSpec(head_dim=64, head_dim_v=64, causal=True, tile_m=64)
-    with pytest.raises(ValueError, match="no tile_m=128"):  # hd128's table tile has no second variant
-        S.PrefillSpec(head_dim=128, head_dim_v=128, causal=True, tile_m=128)
+    with pytest.raises(ValueError, match="no tile_m=128"):  # hd256's table tile has no second variant
+        S.PrefillSpec(head_dim=256, head_dim_v=256, causal=True, tile_m=128)
+    assert S.PrefillSpec(head_dim=128, head_dim_v=128, causal=False, tile_m=128) in S.shipped_specs()
     with pytest.raises(ValueError, match="one tile per head dim"):
         S.PrefillPagedSpec(head_dim=64, head_dim_v=64, causal=True, tile_m=128)
 

@@ -183,6 +183,17 @@ _PREFILL_DENSE_MASK_TABLE = {
     # 0.970 / 1.007: stays at 128 x 80. 4 x 4k hd256 not measured.
     (256, 256, True): PrefillConfig(tile_m=128, tile_n=64, consumer_wgs=2, pingpong=False, skip_rescale=True,
                                     rescale_threshold=8),
+    # hd128 on three consumer warpgroups, 192 x 80, 3 stages (session 9 call 3, H100, bf16, interleaved rounds x the
+    # 128 x 128 two-warpgroup tile, two processes): 1 x 16k causal 1.021 / 1.045, full 0.995 / 1.010; sustained alone at
+    # 700 W (power probe) causal 625.5 -> 645.4 TFLOP/s (+3.2 %), full 644.8 -> 655.2 (+1.6 %): a 192-row tile reads
+    # each K/V block from L2 once per 192 query rows instead of 128. Shorter requests lose (4 x 4k causal 0.970 / 0.950,
+    # 16 x 1k 0.81): the 128 x 128 tile stays as the short-request variant (PREFILL_SHORT_TILE). 192 x 128 and 192 x 112
+    # spill on the 160-register budget of three consumer warpgroups (no double-buffered P either way); 192 x 64 is
+    # 3-9 % slower.
+    (128, 128, True): PrefillConfig(tile_m=192, tile_n=80, consumer_wgs=3, stages=3, skip_rescale=True,
+                                    rescale_threshold=8, trim_diagonal=1),
+    (128, 128, False): PrefillConfig(tile_m=192, tile_n=80, consumer_wgs=3, stages=3, skip_rescale=True,
+                                     rescale_threshold=8, trim_diagonal=1),
 }
 
 
@@ -193,6 +204,10 @@ _PREFILL_DENSE_MASK_TABLE = {
 # (291 vs 257): a 1k request is 5.3 tiles of 192 rows (the last one a third full) and 8 tiles of 128.
 PREFILL_SHORT_TILE = {
     (64, 64, True): (128, 1.10),
+    # hd128 (session 9 call 3): 192 x 80 is +1.5-3 % at 16k, 128 x 128 +3-5 % at 4 x 4k and +22 % at 16 x 1k; with 1.02
+    # the plan picks 192 rows for 1 x 16k (and 1 x 8k), 128 for 4 x 4k, 16 x 1k and session 9's ragged batch
+    (128, 128, True): (128, 1.02),
+    (128, 128, False): (128, 1.02),
 }
 
 
