@@ -2,11 +2,12 @@
 the same-round ratios per process, their mean, and the verdict of bench/NOTES-prefill-paged.md 20.4.
     python3 summary.py ab_1.json [ab_2.json ...]"""
 import json
+import os
 import sys
 
 
 def main(paths):
-    runs = [json.load(open(p)) for p in paths]
+    runs = [json.load(open(p)) for p in paths if os.path.isfile(p)]
     if not runs:
         print("no A/B JSON")
         return
