@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 import torch
 
@@ -122,6 +123,20 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
     )
 
 
+def check_interleave_strides(spec: PrefillPagedSpec, k_view: torch.Tensor) -> None:
+    """Run-time guard of the build-time switch ``CUTE_ATTN_PAGED_KV_INTERLEAVE`` (set it when running a build made
+    with it; bench/NOTES-prefill-paged.md 20): such a build's TMA-box kernels address the cache's rows as 8-row
+    groups of the row stride across pages, so the page stride must be a whole number of them (NHD and HND caches,
+    stacked or padded, are)."""
+    if not spec.tma_box_rows or os.environ.get("CUTE_ATTN_PAGED_KV_INTERLEAVE", "0") != "1":
+        return
+    if k_view.stride(0) % (8 * k_view.stride(1)):
+        raise ValueError(
+            f"CUTE_ATTN_PAGED_KV_INTERLEAVE=1: the page stride ({k_view.stride(0)}) must be a multiple of 8 row "
+            f"strides ({k_view.stride(1)})"
+        )
+
+
 def run_paged(plan: _PagedPlan, q, paged_kv_cache, kv_layout: str, out, return_lse):
     k_cache, v_cache = unpack_paged_kv_cache(paged_kv_cache, kv_layout)
     d, dv = plan.spec.head_dim, plan.spec.head_dim_v
@@ -145,6 +160,7 @@ def run_paged(plan: _PagedPlan, q, paged_kv_cache, kv_layout: str, out, return_l
         raise ValueError(
             f"k_cache and v_cache must have the same strides, got {k_cache.stride()} and {v_cache.stride()}"
         )
+    check_interleave_strides(plan.spec, k_view)
     if k_cache.shape[0] == 0 and plan.total_kv:  # (page ids on the GPU: not range-checked by check_paged_cache)
         raise ValueError(f"paged_kv_cache has no pages but the plan's requests hold {plan.total_kv} KV rows")
     C.cuda_device(q=q, k_cache=k_cache, v_cache=v_cache, kv_indices=plan.kv_indices)

@@ -17,8 +17,10 @@ import cuda.bindings.driver as cuda  # noqa: E402
 import cutlass  # noqa: E402
 import cutlass.cute as cute  # noqa: E402
 import cutlass.pipeline as pipeline  # noqa: E402
+import cutlass.utils.hopper_helpers as sm90_utils  # noqa: E402
 from cutlass import Float32, Int32, Int64  # noqa: E402
-from cutlass.cute.nvgpu import cpasync  # noqa: E402
+from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
+from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
 from .common.config import WARPGROUP_THREADS, PrefillConfig, prefill_config  # noqa: E402
 from ..layouts.paged import box_page_slot  # noqa: E402
@@ -57,6 +59,20 @@ PAGED_KEEP = tuple(
     field for field, env in (("trim_diagonal", "CUTE_ATTN_PAGED_TRIM"), ("tma_store_o", "CUTE_ATTN_PAGED_TMA_STORE_O"))
     if os.environ.get(env, "1") != "0"
 )
+
+
+def _kv_interleave_switch() -> bool:
+    """``CUTE_ATTN_PAGED_KV_INTERLEAVE`` (build time, off by default; bench/NOTES-prefill-paged.md 20): ``1`` gives the
+    TMA-box variants (``tma_box_rows > 0``) with more than one 64-column half (hd128, hd256) a K/V stage whose 8-row
+    swizzle groups hold all their column halves side by side (the 128-byte-swizzle atom tiled columns first), so that
+    one page piece of ``box_rows`` rows is one contiguous run of the stage and one TMA box (instead of one per half)."""
+    value = os.environ.get("CUTE_ATTN_PAGED_KV_INTERLEAVE", "0")
+    if value not in ("0", "1"):
+        raise ValueError(f"CUTE_ATTN_PAGED_KV_INTERLEAVE must be 0 or 1, got {value!r}")
+    return value == "1"
+
+
+KV_INTERLEAVE = _kv_interleave_switch()
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -119,7 +135,11 @@ class PrefillPagedSm90(PrefillSm90):
 
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
         self.box_rows = tma_box_rows
+        # CUTE_ATTN_PAGED_KV_INTERLEAVE: the TMA-box paths with two or more 64-column halves (128-byte swizzle)
+        self.kv_interleave = KV_INTERLEAVE and tma_box_rows > 0 and head_dim * DTYPES[dtype].width // 8 > 128
         super().__init__(dtype, head_dim, head_dim_v, causal)
+        self.atom_cols = 128 * 8 // self.dtype.width  # columns of a 128-byte swizzle row
+        self.halves = head_dim // self.atom_cols
         assert head_dim == head_dim_v, "K and V rows share one gather geometry"
         wide = WIDE_GATHERS and not tma_box_rows and head_dim <= WIDE_MAX_HEAD_DIM
         if self._double_p_cfg:
@@ -144,6 +164,35 @@ class PrefillPagedSm90(PrefillSm90):
     def _config(self, head_dim: int, head_dim_v: int, causal: bool, tile_m: int) -> PrefillConfig:
         """The paged config (the build-time switches ``PAGED_KEEP`` applied)."""
         return prefill_config(head_dim, head_dim_v, causal, tile_m, paged=True, paged_keep=PAGED_KEEP)
+
+    # ------------------------------------------------------------------------------------ layouts
+
+    def _kv_layout(self, rows: int, cols: int):
+        """K/V stages with ``kv_interleave``: the 128-byte-swizzle atom (8 rows x 64 elements) tiled columns first,
+        so 8-row group g holds its column halves at + h * 1 KiB and starts at g * (cols * 16) bytes (hd128: 2 KiB):
+        the rows [16 p, 16 p + 16) of a stage are one contiguous 4 KiB run. The wgmma descriptors see it as K-major
+        B with SBO = the group stride (S = Q K^T) and as MN-major B with LBO = 1 KiB, SBO = the group stride
+        (O = P V); both derived from this layout by the partitions, as before."""
+        atom = warpgroup.make_smem_layout_atom(
+            sm90_utils.get_smem_layout_atom(LayoutEnum.ROW_MAJOR, self.dtype, cols), self.dtype
+        )
+        return cute.tile_to_shape(atom, (rows, cols, self.stages), order=(1, 0, 2))
+
+    def _layouts(self):
+        sQ_layout, sK_layout, sV_layout, sO_layout = super()._layouts()
+        if self.kv_interleave:
+            sK_layout = self._kv_layout(self.tile_n, self.head_dim)
+            sV_layout = self._kv_layout(self.tile_n, self.head_dim_v)
+        return sQ_layout, sK_layout, sV_layout, sO_layout
+
+    def _ibox_shape(self):
+        """``kv_interleave``: a box as (64 columns, 8 rows, column halves, 8-row groups)."""
+        return (self.atom_cols, 8, self.halves, self.box_rows // 8)
+
+    def _ibox_order(self):
+        """``kv_interleave``: (64 columns, 8 rows, halves, groups) -> the (box_rows, d) tile's column-major index."""
+        r = self.box_rows
+        return cute.make_layout(self._ibox_shape(), stride=(r, 1, r * self.atom_cols, 8))
 
     # ------------------------------------------------------------------------------------ host
 
@@ -171,21 +220,44 @@ class PrefillPagedSm90(PrefillSm90):
         )
         self.tx_bytes_q = cute.size_in_bytes(self.dtype, sQ_layout)
         if cutlass.const_expr(self.box_rows > 0):
-            # (num_pages, page_size, h_k, d) -> (page_size, d, h_k, num_pages): a box is (box_rows, d) of one
-            # page and head, the page id a coordinate; its smem is a box_rows slice of the K/V stage layout
-            box = (self.box_rows, self.head_dim)
-            box_smem = cute.composition(
-                cute.select(sK_layout, mode=[0, 1]), (cute.make_layout(box[0]), cute.make_layout(box[1]))
-            )
+            if cutlass.const_expr(self.kv_interleave):
+                # (num_pages, page_size, h_k, d) -> (64 columns, 8 rows, column halves, 8-row groups, h_k): the
+                # rows of all pages as 8-row groups of the cache's row stride (group ``page * page_groups + slot /
+                # 8``, page_groups = page stride / (8 row strides); the host checks that it is whole: NHD and HND
+                # both; extent up to the last page's last group), the columns in 128-byte halves. A box is
+                # (64, 8, halves, box_rows / 8) of one head: the stage's order, one contiguous run of it
+                box = self._ibox_shape()
+                box_smem = cute.composition(
+                    cute.composition(
+                        cute.select(sK_layout, mode=[0, 1]),
+                        (cute.make_layout(self.box_rows), cute.make_layout(self.head_dim)),
+                    ),
+                    self._ibox_order(),
+                )
+                views = [
+                    cute.make_tensor(
+                        t.iterator,
+                        cute.make_layout(
+                            (self.atom_cols, 8, self.halves,
+                             (t.shape[0] - 1) * Int32(t.stride[0] // (8 * t.stride[1])) + t.shape[1] // 8, t.shape[2]),
+                            stride=(t.stride[3], t.stride[1], self.atom_cols * t.stride[3], 8 * t.stride[1],
+                                    t.stride[2]),
+                        ),
+                    )
+                    for t in (mK, mV)
+                ]
+            else:
+                # (num_pages, page_size, h_k, d) -> (page_size, d, h_k, num_pages): a box is (box_rows, d) of one
+                # page and head, the page id a coordinate; its smem is a box_rows slice of the K/V stage layout
+                box = (self.box_rows, self.head_dim)
+                box_smem = cute.composition(
+                    cute.select(sK_layout, mode=[0, 1]), (cute.make_layout(box[0]), cute.make_layout(box[1]))
+                )
+                views = [cute.make_tensor(t.iterator, cute.select(t.layout, mode=[1, 3, 2, 0])) for t in (mK, mV)]
             tma_K, gmem_K, tma_V, gmem_V = [
                 x
-                for t in (mK, mV)
-                for x in cpasync.make_tiled_tma_atom(
-                    cpasync.CopyBulkTensorTileG2SOp(),
-                    cute.make_tensor(t.iterator, cute.select(t.layout, mode=[1, 3, 2, 0])),
-                    box_smem,
-                    box,
-                )
+                for t in views
+                for x in cpasync.make_tiled_tma_atom(cpasync.CopyBulkTensorTileG2SOp(), t, box_smem, box)
             ]
             # the box's bytes (its smem layout is strided: the cosize would count the gaps)
             self.tx_bytes_box = self.box_rows * self.head_dim * self.dtype.width // 8
@@ -346,17 +418,29 @@ class PrefillPagedSm90(PrefillSm90):
         mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
         lane = tidx % WARP_THREADS
         warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
-        q_per_kv = mQ.shape[2] // gmem_K.shape[2]
-        page_div = cute.FastDivmodDivisorV2(gmem_K.shape[0])
+        if cutlass.const_expr(self.kv_interleave):
+            q_per_kv = mQ.shape[2] // mV.shape[2]
+            page_div = cute.FastDivmodDivisorV2(mV.shape[1])
+            # 8-row groups of the TMA group mode per page (page stride / (8 row strides))
+            page_groups = Int32(mV.stride[0] // (8 * mV.stride[1]))
+        else:
+            q_per_kv = mQ.shape[2] // gmem_K.shape[2]
+            page_div = cute.FastDivmodDivisorV2(gmem_K.shape[0])
+            page_groups = None
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
         kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
         first, end, step = scheduler.row_range()
         for rnd in cutlass.range(first, end, step, unroll=1):
             tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
             kv_head = tile.q_head // q_per_kv
-            gK = gmem_K[None, None, kv_head, None]  # (page_size, d, num_pages) TMA coordinates
-            gV = gmem_V[None, None, kv_head, None]
-            req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div)
+            if cutlass.const_expr(self.kv_interleave):
+                # (64, 8, halves, groups) TMA coordinates, group = page * page_groups + slot / 8
+                gK = gmem_K[None, None, None, None, kv_head]
+                gV = gmem_V[None, None, None, None, kv_head]
+            else:
+                gK = gmem_K[None, None, kv_head, None]  # (page_size, d, num_pages) TMA coordinates
+                gV = gmem_V[None, None, kv_head, None]
+            req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div, page_groups)
             n_block_max = blocks.n_block_max(seq, tile.m_block)
             # box ids (lane p: box p's page and first slot) of the V block to load next, of the K block to load
             # next and of the block after it (its page ids load while this block's copies issue); loop-carried
@@ -386,23 +470,45 @@ class PrefillPagedSm90(PrefillSm90):
         self._trace_end_p(kv_state, first, end, step, tidx)
 
     @cute.jit
-    def _box_ids(self, mKvIdx, mKvIndptr, batch: Int32, kv_len: Int32, page_div, n_block: Int32, lane: Int32):
+    def _box_ids(
+        self, mKvIdx, mKvIndptr, batch: Int32, kv_len: Int32, page_div, page_groups, n_block: Int32, lane: Int32
+    ):
         """Page id and first slot of box ``lane`` of key block ``n_block``; boxes past the request's end are
-        clamped to its last box (valid memory: K rows there are masked, V rows gathered, ``_load_v_boxes``)."""
+        clamped to its last box (valid memory: K rows there are masked, V rows gathered, ``_load_v_boxes``).
+        ``kv_interleave``: (the box's first 8-row group in the TMA group mode, 0)."""
         last_box = (kv_len - 1) // self.box_rows * self.box_rows
         first_row = cutlass.min(n_block * self.tile_n + lane * self.box_rows, last_box)
-        return box_page_slot(mKvIdx, mKvIndptr, batch, first_row, page_div)
+        page, slot = box_page_slot(mKvIdx, mKvIndptr, batch, first_row, page_div)
+        if cutlass.const_expr(self.kv_interleave):
+            return page * page_groups + slot // 8, Int32(0)
+        return page, slot
+
+    def _box_slot(self, slot: Int32, b: int):
+        """Box ``b``'s first slot, from its lane (``kv_interleave``: none, the row mode's coordinate has it)."""
+        if cutlass.const_expr(self.kv_interleave):
+            return slot
+        return cute.arch.shuffle_sync(slot, b)
 
     @cute.jit
     def _copy_box(self, atom, gX, sX, page: Int32, slot: Int32, box: int, pipe, state):
-        """TMA of one box: rows ``[slot, slot + box_rows)`` of ``page`` -> rows of box ``box`` of the stage."""
-        g_box = cute.local_tile(
-            cute.domain_offset((slot, 0), gX[None, None, page]), (self.box_rows, self.head_dim), (0, 0)
-        )
-        s_box = cute.local_tile(sX[None, None, state.index], (self.box_rows, self.head_dim), (box, 0))
-        t_s, t_g = cpasync.tma_partition(
-            atom, 0, cute.make_layout(1), cute.group_modes(s_box, 0, 2), cute.group_modes(g_box, 0, 2)
-        )
+        """TMA of one box: rows ``[slot, slot + box_rows)`` of ``page`` -> rows of box ``box`` of the stage
+        (``kv_interleave``: ``page`` is the box's first 8-row group in the TMA group mode, ``slot`` unused; the
+        box's stage rows are viewed in the TMA box's order, (64 columns, 8 rows, halves, groups))."""
+        if cutlass.const_expr(self.kv_interleave):
+            g_box = cute.local_tile(cute.domain_offset((0, 0, 0, page), gX), self._ibox_shape(), (0, 0, 0, 0))
+            s_box = cute.local_tile(sX[None, None, state.index], (self.box_rows, self.head_dim), (box, 0))
+            t_s, t_g = cpasync.tma_partition(
+                atom, 0, cute.make_layout(1), cute.group_modes(cute.composition(s_box, self._ibox_order()), 0, 4),
+                cute.group_modes(g_box, 0, 4),
+            )
+        else:
+            g_box = cute.local_tile(
+                cute.domain_offset((slot, 0), gX[None, None, page]), (self.box_rows, self.head_dim), (0, 0)
+            )
+            s_box = cute.local_tile(sX[None, None, state.index], (self.box_rows, self.head_dim), (box, 0))
+            t_s, t_g = cpasync.tma_partition(
+                atom, 0, cute.make_layout(1), cute.group_modes(s_box, 0, 2), cute.group_modes(g_box, 0, 2)
+            )
         cute.copy(atom, t_g, t_s, tma_bar_ptr=pipe.producer_get_barrier(state))
 
     @cute.jit
@@ -419,7 +525,7 @@ class PrefillPagedSm90(PrefillSm90):
             self._stamp_p(state, cols, 1)
             self._stamp_p(state, cols, 2)
             for b in cutlass.range_constexpr(self.boxes):
-                self._copy_box(atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe, state)
+                self._copy_box(atom, gX, sX, cute.arch.shuffle_sync(page, b), self._box_slot(slot, b), b, pipe, state)
         else:
             wait_empty(pipe, state)
             self._stamp_p(state, cols, 1)
@@ -430,7 +536,7 @@ class PrefillPagedSm90(PrefillSm90):
             for b in cutlass.range_constexpr(self.boxes):
                 if warp == b % self.box_warps:
                     self._copy_box(
-                        atom, gX, sX, cute.arch.shuffle_sync(page, b), cute.arch.shuffle_sync(slot, b), b, pipe, state
+                        atom, gX, sX, cute.arch.shuffle_sync(page, b), self._box_slot(slot, b), b, pipe, state
                     )
         self._stamp_p(state, cols, 3)
 
@@ -480,7 +586,7 @@ class PrefillPagedSm90(PrefillSm90):
             cute.arch.mbarrier_arrive_and_expect_tx(pipe.producer_get_barrier(state), n_tma * self.tx_bytes_box)
         for b in cutlass.range_constexpr(self.boxes):
             pg = cute.arch.shuffle_sync(page, b)
-            sl = cute.arch.shuffle_sync(slot, b)
+            sl = self._box_slot(slot, b)
             if b < n_tma:
                 self._copy_box(atom, gX, sX, pg, sl, b, pipe, state)
 

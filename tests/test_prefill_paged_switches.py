@@ -115,3 +115,119 @@ def test_double_p_kernel_compiles(paged_module, monkeypatch, box):
     monkeypatch.setattr(paged_module.PrefillPagedSm90, "_launch", launch)
     assert paged_module.compile_prefill_paged(spec) is not None
     assert seen == {"double_p": True}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# CUTE_ATTN_PAGED_KV_INTERLEAVE (session 9, bench/NOTES-prefill-paged.md 20): one TMA box per page piece
+
+
+def test_kv_interleave_default_off(paged_module, monkeypatch):
+    m = paged_module
+    assert m.KV_INTERLEAVE is False
+    monkeypatch.delenv("CUTE_ATTN_PAGED_KV_INTERLEAVE", raising=False)
+    assert m._kv_interleave_switch() is False
+    for hd, box in ((64, 16), (128, 0), (128, 16), (128, 64), (256, 16)):
+        assert not m.PrefillPagedSm90("bf16", hd, hd, True, box).kv_interleave, (hd, box)
+
+
+@pytest.mark.parametrize("value", ["2", "yes", "-1", " 1"])
+def test_kv_interleave_refused(paged_module, monkeypatch, value):
+    monkeypatch.setenv("CUTE_ATTN_PAGED_KV_INTERLEAVE", value)
+    with pytest.raises(ValueError, match="CUTE_ATTN_PAGED_KV_INTERLEAVE"):
+        paged_module._kv_interleave_switch()
+
+
+def test_kv_interleave_scope(paged_module, monkeypatch):
+    """On: the TMA-box variants with two or more 128-byte column halves (hd128, hd256); the gathers and hd64 keep the
+    old stage layout. The interleaved stage: 8-row groups of all halves side by side, a 16-row page piece one
+    contiguous 4 KiB (hd128) / 8 KiB (hd256) run; a box is (64, 8, halves, box_rows / 8)."""
+    m = paged_module
+    monkeypatch.setenv("CUTE_ATTN_PAGED_KV_INTERLEAVE", "1")
+    assert m._kv_interleave_switch() is True
+    monkeypatch.setattr(m, "KV_INTERLEAVE", True)
+    for dtype in ("bf16", "fp16"):
+        for hd, box, on in ((64, 0, False), (64, 16, False), (64, 64, False), (128, 0, False), (128, 16, True),
+                            (128, 64, True), (256, 0, False), (256, 16, True)):
+            # (the variants that exist: hd64 box 64 is non-causal only)
+            op = m.PrefillPagedSm90(dtype, hd, hd, hd != 64, box)
+            assert op.kv_interleave == on, (dtype, hd, box)
+            if on:
+                assert op._ibox_shape() == (64, 8, hd // 64, box // 8)
+
+
+def test_kv_interleave_layout(paged_module, monkeypatch):
+    """The interleaved stage layout's offsets (elements, before the swizzle, which permutes 16-byte chunks inside
+    each 128-byte row): row r, column c of stage s at s * stage + (r // 8) * 8 * hd + (c // 64) * 512 + (r % 8) * 64
+    + c % 64; and the box order maps (64, 8, halves, groups) onto the box's rows contiguously."""
+    import cutlass.cute as cute
+
+    m = paged_module
+    monkeypatch.setattr(m, "KV_INTERLEAVE", True)
+    for hd in (128, 256):
+        op = m.PrefillPagedSm90("bf16", hd, hd, True, 16)
+        seen = {}
+
+        @cute.jit
+        def probe():
+            _, sK, sV, _ = op._layouts()
+            for lay, key in ((sK, "k"), (sV, "v")):
+                outer = lay.outer
+                seen[key] = [cute.crd2idx((r, c, s), outer) for (r, c, s) in
+                             ((0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 64, 0), (8, 0, 0), (16, 0, 0), (9, 65, 1))]
+            box = cute.composition(cute.composition(cute.select(sK.outer, mode=[0, 1]),
+                                                    (cute.make_layout(16), cute.make_layout(hd))), op._ibox_order())
+            seen["box"] = [cute.crd2idx(x, box) for x in ((1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1))]
+            seen["box_size"] = cute.size(box)
+            seen["box_cosize"] = cute.cosize(box)
+
+        probe()
+        stage = op.tile_n * hd  # (hd256: 80 rows)
+        want = [0, 64, 1, 512, 8 * hd, 16 * hd, stage + 8 * hd + 512 + 64 + 1]
+        assert [int(x) for x in seen["k"]] == want, (hd, seen["k"])
+        assert [int(x) for x in seen["v"]] == want, (hd, seen["v"])
+        assert [int(x) for x in seen["box"]] == [1, 64, 512, 8 * hd], (hd, seen["box"])
+        assert int(seen["box_size"]) == int(seen["box_cosize"]) == 16 * hd  # one contiguous run
+
+
+@pytest.mark.parametrize("layout", ["NHD", "HND", "stacked", "padded", "bad"])
+def test_kv_interleave_host_strides(monkeypatch, layout):
+    """The run-time guard: with the switch set, TMA-box plans need page stride % (8 row strides) == 0."""
+    torch = pytest.importorskip("torch")
+    from cute_attn.prefill_paged import check_interleave_strides
+    from cute_attn.specs import PrefillPagedSpec
+
+    pages, ps, h, d = 5, 16, 4, 128
+    if layout == "NHD":
+        k = torch.empty(pages, ps, h, d)
+    elif layout == "HND":
+        k = torch.empty(pages, h, ps, d).transpose(1, 2)
+    elif layout == "stacked":
+        k = torch.empty(pages, 2, ps, h, d)[:, 0]
+    elif layout == "padded":
+        k = torch.empty(pages, ps, h, d + 64)[..., :d]
+    else:  # a page stride of 16 rows + 8 elements: not a whole number of 8-row groups
+        k = torch.empty(pages * (ps * h * d + 8))[: (pages - 1) * (ps * h * d + 8) + ps * h * d].as_strided(
+            (pages, ps, h, d), (ps * h * d + 8, h * d, d, 1))
+    box = PrefillPagedSpec(dtype="bf16", head_dim=d, head_dim_v=d, causal=True, tma_box_rows=16)
+    gathers = PrefillPagedSpec(dtype="bf16", head_dim=d, head_dim_v=d, causal=True, tma_box_rows=0)
+    monkeypatch.delenv("CUTE_ATTN_PAGED_KV_INTERLEAVE", raising=False)
+    check_interleave_strides(box, k)  # switch unset: no check
+    monkeypatch.setenv("CUTE_ATTN_PAGED_KV_INTERLEAVE", "1")
+    check_interleave_strides(gathers, k)  # the gathers never use it
+    if layout == "bad":
+        with pytest.raises(ValueError, match="multiple of 8 row strides"):
+            check_interleave_strides(box, k)
+    else:
+        check_interleave_strides(box, k)
+
+
+@pytest.mark.compile
+@pytest.mark.parametrize("box", [16, 64])
+def test_kv_interleave_kernel_compiles(paged_module, monkeypatch, box):
+    """hd128 causal bf16 box 16 / 64 compile with the switch on (the wgmma descriptors of the interleaved stages, the
+    5-d TMA atoms)."""
+    from cute_attn.specs import PrefillPagedSpec
+
+    monkeypatch.setattr(paged_module, "KV_INTERLEAVE", True)
+    spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=box)
+    assert paged_module.compile_prefill_paged(spec) is not None
