@@ -124,16 +124,17 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
 
 
 def check_interleave_strides(spec: PrefillPagedSpec, k_view: torch.Tensor) -> None:
-    """Run-time guard of the build-time switch ``CUTE_ATTN_PAGED_KV_INTERLEAVE`` (set it when running a build made
-    with it; bench/NOTES-prefill-paged.md 20): such a build's TMA-box kernels address the cache's rows as 8-row
+    """The TMA-box kernels with two or more 128-byte column halves (hd128, hd256: ``kernels/prefill_paged_sm90.py``,
+    ``kv_interleave``, on unless built with ``CUTE_ATTN_PAGED_KV_INTERLEAVE=0``) address the cache's rows as 8-row
     groups of the row stride across pages, so the page stride must be a whole number of them (NHD and HND caches,
-    stacked or padded, are)."""
-    if not spec.tma_box_rows or os.environ.get("CUTE_ATTN_PAGED_KV_INTERLEAVE", "0") != "1":
+    stacked or padded, are; bench/NOTES-prefill-paged.md 20)."""
+    if not spec.tma_box_rows or spec.head_dim <= 64 or os.environ.get("CUTE_ATTN_PAGED_KV_INTERLEAVE", "1") == "0":
         return
     if k_view.stride(0) % (8 * k_view.stride(1)):
         raise ValueError(
-            f"CUTE_ATTN_PAGED_KV_INTERLEAVE=1: the page stride ({k_view.stride(0)}) must be a multiple of 8 row "
-            f"strides ({k_view.stride(1)})"
+            f"paged_kv_cache: the page stride ({k_view.stride(0)} elements) must be a multiple of 8 row strides "
+            f"({k_view.stride(1)}) for page_size {spec.tma_box_rows}+ at head_dim {spec.head_dim} (NHD and HND caches, "
+            f"stacked or padded, are)"
         )
 
 

@@ -62,11 +62,12 @@ PAGED_KEEP = tuple(
 
 
 def _kv_interleave_switch() -> bool:
-    """``CUTE_ATTN_PAGED_KV_INTERLEAVE`` (build time, off by default; bench/NOTES-prefill-paged.md 20): ``1`` gives the
+    """``CUTE_ATTN_PAGED_KV_INTERLEAVE`` (build time, **on** by default since session 9 call 4: page 16 +2.0 %, page 64
+    +1.8 % at 4 x 4k; ``0`` builds the old stage layout for A/Bs; bench/NOTES-prefill-paged.md 20): ``1`` gives the
     TMA-box variants (``tma_box_rows > 0``) with more than one 64-column half (hd128, hd256) a K/V stage whose 8-row
     swizzle groups hold all their column halves side by side (the 128-byte-swizzle atom tiled columns first), so that
     one page piece of ``box_rows`` rows is one contiguous run of the stage and one TMA box (instead of one per half)."""
-    value = os.environ.get("CUTE_ATTN_PAGED_KV_INTERLEAVE", "0")
+    value = os.environ.get("CUTE_ATTN_PAGED_KV_INTERLEAVE", "1")
     if value not in ("0", "1"):
         raise ValueError(f"CUTE_ATTN_PAGED_KV_INTERLEAVE must be 0 or 1, got {value!r}")
     return value == "1"

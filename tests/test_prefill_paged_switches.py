@@ -121,11 +121,14 @@ def test_double_p_kernel_compiles(paged_module, monkeypatch, box):
 # CUTE_ATTN_PAGED_KV_INTERLEAVE (session 9, bench/NOTES-prefill-paged.md 20): one TMA box per page piece
 
 
-def test_kv_interleave_default_off(paged_module, monkeypatch):
+def test_kv_interleave_default_on(paged_module, monkeypatch):
     m = paged_module
-    assert m.KV_INTERLEAVE is False
+    assert m.KV_INTERLEAVE is True
     monkeypatch.delenv("CUTE_ATTN_PAGED_KV_INTERLEAVE", raising=False)
+    assert m._kv_interleave_switch() is True
+    monkeypatch.setenv("CUTE_ATTN_PAGED_KV_INTERLEAVE", "0")
     assert m._kv_interleave_switch() is False
+    monkeypatch.setattr(m, "KV_INTERLEAVE", False)
     for hd, box in ((64, 16), (128, 0), (128, 16), (128, 64), (256, 16)):
         assert not m.PrefillPagedSm90("bf16", hd, hd, True, box).kv_interleave, (hd, box)
 
@@ -210,10 +213,12 @@ def test_kv_interleave_host_strides(monkeypatch, layout):
             (pages, ps, h, d), (ps * h * d + 8, h * d, d, 1))
     box = PrefillPagedSpec(dtype="bf16", head_dim=d, head_dim_v=d, causal=True, tma_box_rows=16)
     gathers = PrefillPagedSpec(dtype="bf16", head_dim=d, head_dim_v=d, causal=True, tma_box_rows=0)
-    monkeypatch.delenv("CUTE_ATTN_PAGED_KV_INTERLEAVE", raising=False)
-    check_interleave_strides(box, k)  # switch unset: no check
-    monkeypatch.setenv("CUTE_ATTN_PAGED_KV_INTERLEAVE", "1")
+    hd64 = PrefillPagedSpec(dtype="bf16", head_dim=64, head_dim_v=64, causal=True, tma_box_rows=16)
+    monkeypatch.setenv("CUTE_ATTN_PAGED_KV_INTERLEAVE", "0")
+    check_interleave_strides(box, k)  # a build without it: no check
+    monkeypatch.delenv("CUTE_ATTN_PAGED_KV_INTERLEAVE", raising=False)  # the default: on
     check_interleave_strides(gathers, k)  # the gathers never use it
+    check_interleave_strides(hd64, k[..., :64])  # one column half: the old stage layout
     if layout == "bad":
         with pytest.raises(ValueError, match="multiple of 8 row strides"):
             check_interleave_strides(box, k)
