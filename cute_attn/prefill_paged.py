@@ -22,7 +22,7 @@ from .artifacts import get_kernel
 from .decode import _kernel_view
 from .layouts.paged import tma_box_rows
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
-from .prefill import _host_indptr, _max_ctas, _to_device, make_work_list, schedule_work, tile_m_for
+from .prefill import _host_indptr, _plan_host, _to_device, tile_m_for
 from .specs import PREFILL_PAGED_HEAD_DIMS, PrefillPagedSpec
 
 
@@ -100,25 +100,20 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
     # the K/V load path is a compiled variant: TMA boxes inside one page where the page size allows, else gathers
     spec = PrefillPagedSpec(dtype=C.VALUE_DTYPES[q_data_type], head_dim=head_dim, head_dim_v=hdv, causal=bool(causal))
     spec = dataclasses.replace(spec, tma_box_rows=tma_box_rows(page_size, spec.tile_n))
-    q_lens = [qo[b + 1] - qo[b] for b in range(batch)]
     # the dense plan's L2-aware order: (request, kv head) pairs grouped into sections whose K/V fit in L2 (a
-    # paged row of one head is as many whole bytes as a dense one, whatever the page size)
-    elem = torch.tensor([], dtype=q_data_type).element_size()
-    rows, costs = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m_for(head_dim, hdv, causal), causal,
-                                 num_kv_heads, (head_dim + hdv) * elem, return_costs=True)
-    work, num_ctas, _ = schedule_work(rows, costs, _max_ctas(device) if device.type == "cuda" else len(costs))
+    # paged row of one head is as many whole bytes as a dense one, whatever the page size); one compiled call
+    # makes it with the int32 indptr arrays (cu_seqlens_k, then the page indptr as "extra"), copied at once
     cu_k = [0]
     for n in kv_lens:
         cu_k.append(cu_k[-1] + n)
+    hp = _plan_host(qo, cu_k, kv, num_qo_heads, num_kv_heads, bool(causal), tile_m_for(head_dim, hdv, causal), None,
+                    (head_dim + hdv) * q_data_type.itemsize, device)
     indices = kv_indices[: max(kv[-1], 1)] if kv_indices.shape[0] else torch.zeros(1, dtype=torch.int32)
     if indices.device != device:
         indices = _to_device(indices.contiguous(), device)
     return _PagedPlan(
-        spec, num_qo_heads, num_kv_heads, page_size, qo[-1], scale, max_page_id,
-        _to_device(torch.tensor(qo, dtype=torch.int32), device),
-        _to_device(torch.tensor(cu_k, dtype=torch.int32), device),
-        _to_device(torch.tensor(kv, dtype=torch.int32), device),
-        indices, _to_device(work, device), num_ctas, total_kv=cu_k[-1],
+        spec, num_qo_heads, num_kv_heads, page_size, qo[-1], scale, max_page_id, hp.qo, hp.kv, hp.extra,
+        indices, hp.work, hp.num_ctas, total_kv=cu_k[-1],
     )
 
 
