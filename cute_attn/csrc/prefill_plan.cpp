@@ -101,31 +101,31 @@ Item* merge_sort(Item* a, Item* b, int64_t n) {
   }
 }
 
-// The slots' packed (time << shift | slot) keys (ordered as (time, slot) tuples) in a loser tree over cap = 2^shift
-// leaves (unused ones UINT64_MAX): node j < cap holds the larger key of the match there, `win` the smallest of all.
-// Giving the winner's slot a new key replays the matches on its leaf's path: the nodes are known before any
-// comparison, so the loads do not wait on each other (a binary heap's do). Any priority queue pops the same
-// (time, slot) sequence, the order being total, so the assignment equals heapq's.
+// The slots' packed (time << shift | slot) keys (ordered as (time, slot) tuples) in a loser tree: slot s is leaf
+// n + s of a heap-shaped tree of 2n - 1 nodes (children of j: 2j, 2j + 1), internal node j < n holds the larger
+// key of the match there, `win` the smallest of all. Giving the winner's slot a new key replays the matches on
+// its leaf's path: the nodes are known before any comparison, so the loads do not wait on each other (a binary
+// heap's do). Any priority queue pops the same (time, slot) sequence, the order being total, so the assignment
+// equals heapq's.
 struct LoserTree {
-  uint64_t* node;  // [cap]: node[0] unused
-  int64_t cap;
+  uint64_t* node;  // [n]: node[0] unused
+  int64_t n;
   int shift;
   uint64_t win;
 
-  void init(int64_t n, uint64_t* tmp) {  // tmp: 2 * cap words
-    for (int64_t s = 0; s < cap; ++s) tmp[cap + s] = s < n ? uint64_t(s) : ~uint64_t(0);
-    for (int64_t j = cap - 1; j >= 1; --j) {
+  void init(uint64_t* tmp) {  // tmp: 2n words
+    for (int64_t s = 0; s < n; ++s) tmp[n + s] = uint64_t(s);
+    for (int64_t j = n - 1; j >= 1; --j) {
       const uint64_t a = tmp[2 * j], b = tmp[2 * j + 1];
       tmp[j] = a < b ? a : b;
       node[j] = a < b ? b : a;
     }
-    win = tmp[cap > 1 ? 1 : cap];
+    win = tmp[1];
   }
   int64_t take(int64_t cost) {  // the winner's slot, whose key grows by cost
-    const uint64_t mask = uint64_t(cap) - 1;
-    const int64_t slot = int64_t(win & mask);
+    const int64_t slot = int64_t(win & ((uint64_t(1) << shift) - 1));
     uint64_t cur = win + (uint64_t(cost) << shift);
-    for (int64_t j = (cap + slot) >> 1; j >= 1; j >>= 1) {
+    for (int64_t j = (n + slot) >> 1; j >= 1; j >>= 1) {
       const uint64_t l = node[j];
       const bool lower = l < cur;
       node[j] = lower ? cur : l;
@@ -135,10 +135,9 @@ struct LoserTree {
     return slot;
   }
   int64_t span() const {
-    int64_t t = int64_t(win >> shift);
-    for (int64_t j = 1; j < cap; ++j)
-      if (node[j] != ~uint64_t(0) && int64_t(node[j] >> shift) > t) t = int64_t(node[j] >> shift);
-    return t;
+    uint64_t t = win;
+    for (int64_t j = 1; j < n; ++j) t = node[j] > t ? node[j] : t;
+    return int64_t(t >> shift);
   }
 };
 
@@ -400,7 +399,7 @@ int prefill_plan_packed(int64_t* a) {
     int shift = 0;
     while ((int64_t(1) << shift) < n) ++shift;
     const bool packed = total < (int64_t(1) << (62 - shift));
-    LoserTree lt{reinterpret_cast<uint64_t*>(heap_time), int64_t(1) << shift, shift, 0};
+    LoserTree lt{reinterpret_cast<uint64_t*>(heap_time), n, shift, 0};
     Heap h{heap_time, heap_slot, n};
     auto take = [&](int64_t c) -> int64_t {  // the next row (cost c) goes to the slot that frees first
       if (packed) return lt.take(c);
@@ -410,15 +409,18 @@ int prefill_plan_packed(int64_t* a) {
       return slot;
     };
     if (packed) {
-      lt.init(n, reinterpret_cast<uint64_t*>(saved_time));
+      lt.init(reinterpret_cast<uint64_t*>(saved_time));
     } else {
       for (int64_t s = 0; s < n; ++s) {  // (0, s) in slot order is already a heap
         heap_time[s] = 0;
         heap_slot[s] = int32_t(s);
       }
     }
-    for (int64_t k = 0; k < prefix; ++k) pslot[k] = take(cost[k]);
-    const int64_t words = packed ? lt.cap : 2 * S;  // the queue's state
+    if (packed)
+      for (int64_t k = 0; k < prefix; ++k) pslot[k] = lt.take(cost[k]);
+    else
+      for (int64_t k = 0; k < prefix; ++k) pslot[k] = take(cost[k]);
+    const int64_t words = packed ? n : 2 * S;  // the queue's state
     for (int64_t w = 0; w < words; ++w) saved_time[w] = heap_time[w];
     const uint64_t saved_win = lt.win;
     for (int64_t rounds = 0; rounds < 3; ++rounds) {  // LIST_TAIL_ROUNDS
