@@ -362,6 +362,7 @@ class _PlanScratch(threading.local):
     def __init__(self):
         self.args = (ctypes.c_int64 * PA_LEN)()
         self.scratch = np.empty(0, np.int64)
+        self.scratch_ptr = 0
 
 
 _SCRATCH = _PlanScratch()
@@ -388,6 +389,7 @@ def _plan_host_compiled(lib, qo: list[int], kv: list[int], extra: list[int] | No
     need = _plan_scratch_len(batch, row_cap, slots)
     if ctx.scratch.shape[0] < need:
         ctx.scratch = np.empty(max(need, 2 * ctx.scratch.shape[0]), np.int64)
+        ctx.scratch_ptr = ctx.scratch.ctypes.data
     qa = qo if type(qo) is array else array("q", qo)
     ka = kv if type(kv) is array else array("q", kv)
     ea = array("q", extra) if extra is not None else None
@@ -396,7 +398,7 @@ def _plan_host_compiled(lib, qo: list[int], kv: list[int], extra: list[int] | No
                     num_qo_heads, num_kv_heads, 1 if causal else 0, base_m, short[0] if short else 0,
                     float(short[1]) if short else 0.0, kv_row_bytes, L2_SECTION_BYTES, SMALL_UNIT_BYTES,
                     TILE_OVERHEAD_KEYS, slots, ("", "serpentine", "list").index(only), out.data_ptr(),
-                    out.shape[0], ctx.scratch.ctypes.data, ctx.scratch.shape[0], row_cap)
+                    out.shape[0], ctx.scratch_ptr, ctx.scratch.shape[0], row_cap)
     rc = lib.prefill_plan_packed(args)
     if rc == -3:
         return None
@@ -469,13 +471,20 @@ def _plan_host(qo, kv, extra, num_qo_heads, num_kv_heads, causal, base_m, short,
 
 
 _PLAN_CONSTS: dict = {}
+_CONFIG: list = []
+
+
+def _config():
+    from .kernels.common import config
+
+    _CONFIG.append(config)
+    return config
 
 
 def _plan_consts(head_dim: int, head_dim_v: int, causal: bool) -> tuple:
     """``(base tile_m, PREFILL_SHORT_TILE entry or None)`` of the head dims, cached per value of the tile-override
     environment (not while ``set_prefill_overrides`` overrides are set: then looked up each time)."""
-    from .kernels.common import config
-
+    config = _CONFIG[0] if _CONFIG else _config()
     key = (head_dim, head_dim_v, causal, os.environ.get(config.BUILD_OVERRIDES_ENV))
     hit = _PLAN_CONSTS.get(key)
     if hit is None or config._OVERRIDES:

@@ -61,10 +61,11 @@ void sort_desc(int64_t* idx, int64_t* tmp, int64_t n, const int64_t* key) {
 // ---- the whole plan (prefill_plan_packed) ----
 
 // one work row as the work tensor holds it, (batch, m_block, q_head, key), key = 0xffffffff - cost while sorting
+// (0 in the work tensor)
 // (ascending = heaviest first); the sort is within a section, so the section is not part of the key
 struct Item {
-  uint32_t key;
   int32_t b, m, h;
+  uint32_t key;
 };
 
 // stable natural merge sort of a[0:n] by key (adjacent maximal runs merged pairwise per pass, the left one first
@@ -301,7 +302,7 @@ int prefill_plan_packed(int64_t* a) {
     if (!row_bytes || kl * row_bytes >= small_bytes) big_rows += rows_b;
   }
   // the rows are made in items_tmp and sorted into items, one section at a time
-  Item* tmpl = items;              // a request's m blocks heaviest first (stable), key and m set: its pairs' rows
+  Item* tmpl = items;              // a request's cost groups
   int64_t* sec_start = pslot;      // sec_start[s - 1]: the first row of section s
   Item* at_big = items_tmp;
   Item* at_small = items_tmp + big_rows;
@@ -311,38 +312,55 @@ int prefill_plan_packed(int64_t* a) {
     if (ql == 0) continue;
     const int64_t nm = (ql + tile_m - 1) / tile_m, unit = kl * row_bytes;
     const bool big = !row_bytes || unit >= small_bytes;
-    // costs do not fall with m: groups of equal cost from the last, m ascending within a group (the template is
+    // the request's m blocks heaviest first, stable: costs do not fall with m, so groups of equal cost from the
+    // last m, m ascending within one; entry e: (key, first entry of its group, m, group size) (the template is
     // written where the rows go later: at or after the request's first row, never past the ones made so far)
     Item* t = tmpl + ((big ? at_big - items_tmp : at_small - items_tmp));
-    int64_t k = 0;
+    int64_t e = 0;
     for (int64_t hi = nm - 1; hi >= 0;) {
       const int64_t c = tile_cost(ql, kl, hi, tile_m, causal);
       int64_t lo = hi;
       while (lo > 0 && tile_cost(ql, kl, lo - 1, tile_m, causal) == c) --lo;
       const uint32_t key = uint32_t(0xffffffffu - uint64_t(c));
-      for (int64_t m = lo; m <= hi; ++m) t[k++] = Item{key, int32_t(b), int32_t(m), 0};
+      const int32_t first = int32_t(e), size = int32_t(hi - lo + 1);
+      for (int64_t m = lo; m <= hi; ++m) t[e++] = Item{first, int32_t(m), size, key};
       hi = lo - 1;
     }
-    for (int64_t kvh = 0; kvh < hk; ++kvh) {
-      if (!big && (section == 0 || current + unit > section_bytes)) {
-        sec_start[section++] = at_small - items_tmp;
-        current = 0;
+    // the request's pairs (kv heads) in blocks, one per section (a big request: one block). A block of P pairs
+    // sorted stably heaviest first is each cost group of its pairs in turn (kv head order), m ascending, then
+    // query heads: pair p's entry e is the block's row (first * P + p * size + e - first) * group + g
+    for (int64_t k0 = 0; k0 < hk;) {
+      int64_t k1 = hk;
+      if (!big) {
+        if (section == 0 || current + unit > section_bytes) {
+          sec_start[section++] = at_small - items_tmp;
+          current = 0;
+        }
+        current += unit;
+        for (k1 = k0 + 1; k1 < hk && current + unit <= section_bytes; ++k1) current += unit;
       }
-      if (!big) current += unit;
       Item* dst = big ? at_big : at_small;
-      // the pair's rows heaviest first: m blocks in the template's order, query heads ascending within one
-      const int32_t h0 = int32_t(kvh * group);
-      if (group == 1) {
-        for (int64_t j = 0; j < nm; ++j) dst[j] = Item{t[j].key, t[j].b, t[j].m, h0};
-        dst += nm;
-      } else {
-        for (int64_t j = 0; j < nm; ++j)
-          for (int32_t g = 0; g < int32_t(group); ++g) *dst++ = Item{t[j].key, t[j].b, t[j].m, h0 + g};
+      const int64_t P = k1 - k0;
+      for (int64_t p = 0; p < P; ++p) {
+        const int32_t h0 = int32_t((k0 + p) * group);
+        if (group == 1) {
+          for (int64_t j = 0; j < nm; ++j) {
+            const Item& x = t[j];
+            dst[x.b * (P - 1) + p * x.h + j] = Item{int32_t(b), x.m, h0, x.key};
+          }
+        } else {
+          for (int64_t j = 0; j < nm; ++j) {
+            const Item& x = t[j];
+            Item* d = dst + (x.b * (P - 1) + p * x.h + j) * group;
+            for (int32_t g = 0; g < int32_t(group); ++g) d[g] = Item{int32_t(b), x.m, h0 + g, x.key};
+          }
+        }
       }
-      (big ? at_big : at_small) = dst;
+      (big ? at_big : at_small) = dst + P * nm * group;
+      k0 = k1;
     }
   }
-  // each section heaviest first (stable): its pairs are sorted runs, merged from items_tmp into items
+  // each section heaviest first (stable): its blocks are sorted runs, merged from items_tmp into items
   auto sort_into = [&](int64_t lo, int64_t hi) {
     Item* r = merge_sort(items_tmp + lo, items + lo, hi - lo);
     if (r != items + lo)
@@ -416,10 +434,11 @@ int prefill_plan_packed(int64_t* a) {
         heap_slot[s] = int32_t(s);
       }
     }
+    for (int64_t s = 0; s < n; ++s) counts[s] = 0;  // the prefix's rows per slot
     if (packed)
-      for (int64_t k = 0; k < prefix; ++k) pslot[k] = lt.take(cost[k]);
+      for (int64_t k = 0; k < prefix; ++k) ++counts[pslot[k] = lt.take(cost[k])];
     else
-      for (int64_t k = 0; k < prefix; ++k) pslot[k] = take(cost[k]);
+      for (int64_t k = 0; k < prefix; ++k) ++counts[pslot[k] = take(cost[k])];
     const int64_t words = packed ? n : 2 * S;  // the queue's state
     for (int64_t w = 0; w < words; ++w) saved_time[w] = heap_time[w];
     const uint64_t saved_win = lt.win;
@@ -450,15 +469,13 @@ int prefill_plan_packed(int64_t* a) {
   }
 
   // the slot table, then each slot's rows in assignment order
-  for (int64_t s = 0; s < n; ++s) counts[s] = 0;
   if (how == 1) {
     for (int64_t s = 0; s < n; ++s) {
       // rows i with i % n == s in even rounds or n - 1 - s in odd ones
       const int64_t full = n_rows / n, rest = n_rows - full * n;
       counts[s] = full + (full % 2 == 0 ? (s < rest) : (n - 1 - s < rest));
     }
-  } else {
-    for (int64_t k = 0; k < prefix; ++k) ++counts[pslot[k]];
+  } else {  // (the prefix's counts are there)
     for (int64_t k = prefix; k < n_rows; ++k) ++counts[best_slot[k - prefix]];
   }
   for (int64_t i = 0; i < head * 4; ++i) out[i] = 0;
@@ -470,12 +487,11 @@ int prefill_plan_packed(int64_t* a) {
     out[s + 1] = int32_t(acc);
     counts[s] = start;  // now the slot's next row
   }
+  Item* out_rows = reinterpret_cast<Item*>(out);  // (the work tensor's rows, 16-byte aligned: head is whole rows)
   auto put = [&](int64_t row, int64_t s) {
-    int32_t* d = out + 4 * counts[s]++;
-    d[0] = rows[row].b;
-    d[1] = rows[row].m;
-    d[2] = rows[row].h;
-    d[3] = 0;
+    Item x = rows[row];
+    x.key = 0;
+    out_rows[counts[s]++] = x;
   };
   if (how == 1) {
     for (int64_t i = 0, r = 0; i < n_rows; i += n, ++r) {
