@@ -31,12 +31,12 @@ from .decode import _kernel_view
 from .specs import PREFILL_HEAD_DIMS, PrefillSpec
 
 
-def tile_m_for(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0) -> int:
+def tile_m_for(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0, paged: bool = False) -> int:
     """Query rows per CTA tile of the prefill kernel (from the kernel's tile table; ``tile_m`` names a
-    short-request variant, 0 the table's tile)."""
+    short-request variant, 0 the table's tile; ``paged``: the paged kernel's tile, which has no dense-only rows)."""
     from .kernels.common.config import prefill_tile
 
-    return prefill_tile(head_dim, head_dim_v, causal, tile_m)[0]
+    return prefill_tile(head_dim, head_dim_v, causal, tile_m, paged)[0]
 
 
 def choose_tile_m(q_lens: list[int], head_dim: int, head_dim_v: int, causal: bool) -> int:
@@ -481,14 +481,16 @@ def _config():
     return config
 
 
-def _plan_consts(head_dim: int, head_dim_v: int, causal: bool) -> tuple:
-    """``(base tile_m, PREFILL_SHORT_TILE entry or None)`` of the head dims, cached per value of the tile-override
-    environment (not while ``set_prefill_overrides`` overrides are set: then looked up each time)."""
+def _plan_consts(head_dim: int, head_dim_v: int, causal: bool, paged: bool = False) -> tuple:
+    """``(base tile_m, PREFILL_SHORT_TILE entry or None)`` of the head dims (``paged``: the paged kernel's tile, no
+    short variant), cached per value of the tile-override environment (not while ``set_prefill_overrides``
+    overrides are set: then looked up each time)."""
     config = _CONFIG[0] if _CONFIG else _config()
-    key = (head_dim, head_dim_v, causal, os.environ.get(config.BUILD_OVERRIDES_ENV))
+    key = (head_dim, head_dim_v, causal, paged, os.environ.get(config.BUILD_OVERRIDES_ENV))
     hit = _PLAN_CONSTS.get(key)
     if hit is None or config._OVERRIDES:
-        hit = (tile_m_for(head_dim, head_dim_v, causal), config.PREFILL_SHORT_TILE.get((head_dim, head_dim_v, causal)))
+        hit = (tile_m_for(head_dim, head_dim_v, causal, paged=paged),
+               None if paged else config.PREFILL_SHORT_TILE.get((head_dim, head_dim_v, causal)))
         if not config._OVERRIDES:
             _PLAN_CONSTS[key] = hit
     return hit

@@ -122,8 +122,9 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
     # paged row of one head is as many whole bytes as a dense one, whatever the page size); one compiled call
     # makes it with the int32 indptr arrays (cu_seqlens_k, then the page indptr as "extra"), copied at once
     cu_k = list(itertools.accumulate(kv_lens, initial=0))
-    hp = _plan_host(qo, cu_k, kv, num_qo_heads, num_kv_heads, bool(causal), _plan_consts(head_dim, hdv, causal)[0],
-                    None, (head_dim + hdv) * q_data_type.itemsize, device)
+    tile_m = _plan_consts(head_dim, hdv, bool(causal), paged=True)[0]
+    hp = _plan_host(qo, cu_k, kv, num_qo_heads, num_kv_heads, bool(causal), tile_m, None,
+                    (head_dim + hdv) * q_data_type.itemsize, device)
     indices = kv_indices[: max(kv[-1], 1)] if kv_indices.shape[0] else torch.zeros(1, dtype=torch.int32)
     if indices.device != device:
         indices = _to_device(indices.contiguous(), device)

@@ -124,7 +124,8 @@ def test_compiled_plan_equals_python_on_bench_batches(lib, lens, causal, hq, hk,
 def test_scratch_len_agrees(lib):
     rng = random.Random(5)
     for _ in range(200):
-        batch, rows, slots = rng.randint(0, 500), rng.randint(0, 100000), rng.choice([-1, 1, 132, rng.randint(1, 10**5)])
+        batch, rows = rng.randint(0, 500), rng.randint(0, 100000)
+        slots = rng.choice([-1, 1, 132, rng.randint(1, 10**5)])
         assert P._plan_scratch_len(batch, rows, slots) == lib.prefill_plan_scratch_len(batch, rows, slots)
 
 
