@@ -590,8 +590,10 @@ def _run(plan: _Plan, q, k, v, out, return_lse):
 class BatchPrefillWithRaggedKVCacheWrapper:
     """Prefill over a ragged batch, FlashInfer-style: ``plan()`` once per batch layout, ``run()`` per layer.
 
-    ``plan`` is host work (the tile schedule, heaviest tiles first) plus non-blocking copies of the
-    schedule to the GPU; pass ``qo_indptr``/``kv_indptr`` as CPU tensors (or lists) to avoid a sync.
+    ``plan`` is host work (the tile schedule, heaviest tiles first: one call of the compiled planner when it is
+    built, ``python -m cute_attn.build``, else the Python one, which warns once; :func:`planner` says which) plus
+    one non-blocking copy of the schedule and the indptr arrays to the GPU; pass ``qo_indptr``/``kv_indptr`` as
+    CPU tensors (or lists) to avoid a sync.
     ``run`` only validates and launches, on the current stream, and can be captured in a CUDA graph once
     it has run eagerly (the first call loads the kernel).
     """
