@@ -58,6 +58,9 @@ def choose_tile_m(q_lens: list[int], head_dim: int, head_dim_v: int, causal: boo
     return short_m if padded(base_m) > factor * padded(short_m) else 0
 
 
+_CHOOSE_TILE_M = choose_tile_m  # plan() applies this rule in the compiled planner unless choose_tile_m is replaced
+
+
 # Short requests are scheduled in sections of (request, kv head) pairs whose K/V together stay small, so the
 # CTAs running at once share K/V while it is hot in L2 (50 MB on H100). Measured on the H100 (NOTES-prefill
 # sections 11 and 13): 6 MB sections or one pair per section beat 24 MB sections by 10-15% at 1k and 4k;
@@ -519,8 +522,14 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
         raise ValueError(f"sm_scale must be finite and positive, got {sm_scale!r}")
     causal = bool(causal)
     base_m, short = _plan_consts(head_dim, head_dim_v, causal)
+    forced = None
+    if choose_tile_m is not _CHOOSE_TILE_M:  # replaced (tests, bench.prefill_ab force a variant): its choice
+        forced = choose_tile_m([qo[i + 1] - qo[i] for i in range(len(qo) - 1)], head_dim, head_dim_v, causal)
+        base_m, short = tile_m_for(head_dim, head_dim_v, causal, forced), None
     hp = _plan_host(qo, kv, None, num_qo_heads, num_kv_heads, causal, base_m, short,
                     (head_dim + head_dim_v) * dtype.itemsize, device)
+    if forced is not None:
+        hp.variant_m = forced
     key = (dtype, head_dim, head_dim_v, causal, hp.variant_m)
     spec = _SPECS.get(key)
     if spec is None:

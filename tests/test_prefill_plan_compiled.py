@@ -261,3 +261,33 @@ def test_fallback_when_the_library_is_missing(monkeypatch):
 
 def test_planner_reports_compiled(use_lib):
     assert P.planner() == "compiled"
+
+
+def test_compiled_tile_choice_is_choose_tile_m(use_lib):
+    """plan()'s variant (the compiled planner applies the rule) is choose_tile_m's, on random hd64 causal batches (the
+    head dims with a short-request tile) and on others (always the table's tile)."""
+    rng = random.Random(8)
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper(device="cpu")
+    seen = set()
+    for _ in range(150):
+        q_lens, kv_lens = _random_batch(rng)
+        hd, causal = rng.choice([(64, True), (64, True), (64, False), (128, True)])
+        w.plan(_indptr(q_lens), _indptr(kv_lens), 4, 2, hd, causal=causal)
+        want = P.choose_tile_m(q_lens, hd, hd, causal)
+        assert w._plan.spec.tile_m == want
+        seen.add(want)
+    assert len(seen) == 2
+
+
+@pytest.mark.parametrize("forced", [0, 128])
+def test_a_replaced_choose_tile_m_forces_the_variant(monkeypatch, use_lib, forced):
+    """tests/test_gpu_prefill.py and bench.prefill_ab replace choose_tile_m to force a variant: plan() follows it
+    (with the compiled planner too), and the work rows use that variant's tile."""
+    monkeypatch.setattr(P, "choose_tile_m", lambda *a: forced)
+    q_lens = [1, 113, 0, 1023, 4097, 200]
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper(device="cpu")
+    w.plan(_indptr(q_lens), _indptr([1, 113, 5, 1500, 4097, 191]), 8, 2, 64, causal=True)
+    assert w._plan.spec.tile_m == forced
+    tile = P.tile_m_for(64, 64, True, forced)
+    _, rows = P.split_work(w._plan.work, w._plan.num_ctas)
+    assert len(rows) == 8 * sum(-(-n // tile) for n in q_lens)
