@@ -343,6 +343,9 @@ def _to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
     return t.to(device, copy=True)
 
 
+_MAKE_WORK_LIST, _SCHEDULE_WORK = make_work_list, schedule_work  # what the compiled planner does (see _plan_host)
+
+
 @dataclasses.dataclass
 class _HostPlan:
     """The host part of a plan: the variant's ``tile_m`` (choose_tile_m), the work tensor (schedule_work's), the
@@ -452,6 +455,9 @@ def _plan_host(qo, kv, extra, num_qo_heads, num_kv_heads, causal, base_m, short,
     only = _schedule_only(None)
     lib = _PLAN_LIB[0] if _PLAN_LIB else compiled_schedule()
     hp = None
+    if lib is not None and (make_work_list is not _MAKE_WORK_LIST or schedule_work is not _SCHEDULE_WORK
+                            or LIST_TAIL_ROUNDS != (0, 1, 2)):
+        lib = None  # an experiment replaced a piece the compiled planner has built in: the Python planner runs it
     if lib is not None:
         hp = _plan_host_compiled(lib, qo, kv, extra, num_qo_heads, num_kv_heads, causal, base_m, short, kv_row_bytes,
                                  slots, only, device.type == "cuda")

@@ -291,3 +291,23 @@ def test_a_replaced_choose_tile_m_forces_the_variant(monkeypatch, use_lib, force
     tile = P.tile_m_for(64, 64, True, forced)
     _, rows = P.split_work(w._plan.work, w._plan.num_ctas)
     assert len(rows) == 8 * sum(-(-n // tile) for n in q_lens)
+
+
+def test_replaced_pieces_run_the_python_planner(monkeypatch, use_lib):
+    """An experiment that replaces make_work_list / schedule_work or changes LIST_TAIL_ROUNDS gets the Python planner
+    (the compiled one has them built in)."""
+    calls = []
+    orig = P.schedule_work
+    monkeypatch.setattr(P, "schedule_work", lambda *a, **k: calls.append(1) or orig(*a, **k))
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper(device="cpu")
+    w.plan([0, 300, 900], [0, 300, 900], 8, 2, 128, causal=True)
+    assert calls
+    monkeypatch.setattr(P, "schedule_work", orig)
+    monkeypatch.setattr(P, "LIST_TAIL_ROUNDS", (0, 1))
+    seen = []
+    monkeypatch.setattr(P, "_plan_host_python", lambda *a: seen.append(1) or orig_python(*a))
+    w.plan([0, 300, 900], [0, 300, 900], 8, 2, 128, causal=True)
+    assert seen
+
+
+orig_python = P._plan_host_python
