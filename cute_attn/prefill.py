@@ -11,10 +11,15 @@ of the scaled scores, shape ``(total_q, num_qo_heads)``, float32; a query that s
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import heapq
 import math
 import os
+import struct
+import threading
+import warnings
+from array import array
 from collections import OrderedDict
 
 import numpy as np
@@ -51,6 +56,9 @@ def choose_tile_m(q_lens: list[int], head_dim: int, head_dim_v: int, causal: boo
         return sum((n + t - 1) // t * t for n in q_lens)
 
     return short_m if padded(base_m) > factor * padded(short_m) else 0
+
+
+_CHOOSE_TILE_M = choose_tile_m  # plan() applies this rule in the compiled planner unless choose_tile_m is replaced
 
 
 # Short requests are scheduled in sections of (request, kv head) pairs whose K/V together stay small, so the
@@ -183,28 +191,66 @@ def _list_schedule(costs: np.ndarray, num_slots: int, tail: int, lib=None) -> tu
 
 
 _PLAN_LIB: list = []
+PLAN_LIB_ABI = 2
+# prefill_plan_packed's int64 argument block (prefill_plan.cpp's enum PlanArg): the inputs, then the results
+(PA_QO, PA_KV, PA_EXTRA, PA_BATCH, PA_NUM_QO_HEADS, PA_NUM_KV_HEADS, PA_CAUSAL, PA_BASE_M, PA_SHORT_M, PA_FACTOR,
+ PA_ROW_BYTES, PA_SECTION_BYTES, PA_SMALL_BYTES, PA_OVERHEAD, PA_SLOTS, PA_ONLY, PA_OUT, PA_OUT_CAP, PA_SCRATCH,
+ PA_SCRATCH_LEN, PA_ROW_CAP, PA_N_ROWS, PA_N_SLOTS, PA_HOW, PA_TAIL, PA_TILE_M, PA_VARIANT_M, PA_HEAD,
+ PA_SPAN) = range(29)
+PA_LEN = 29
+_pack_plan_args = struct.Struct("@9qd11q").pack_into  # PA_QO .. PA_ROW_CAP (PA_FACTOR a double)
+_unpack_plan_results = struct.Struct("@8q").unpack_from  # PA_N_ROWS .. PA_SPAN
+# why plan() runs the Python planner (None: the compiled one is loaded); set by compiled_schedule()
+PLAN_FALLBACK_REASON: list = []
 
 
 def compiled_schedule(path: str | None = None):
-    """The compiled list schedule (``cute_attn/csrc/prefill_plan.cpp``) with its ctypes signature, or None when it
-    is not built or ``CUTE_ATTN_NO_HOSTLIB=1`` (the Python loop then runs: the same result, ~30x slower). ``path``
-    loads a given build (tests)."""
+    """The compiled planner (``cute_attn/csrc/prefill_plan.cpp``: the whole host plan in one call, and the list
+    schedule alone) with its ctypes signatures, or None when it is not built, is of another ABI or
+    ``CUTE_ATTN_NO_HOSTLIB=1``: plan() then runs the Python planner (the same work tensor, ~50-100x slower), warns
+    once, and :func:`planner` says why. ``path`` loads a given build (tests)."""
     if path is None and _PLAN_LIB:
         return _PLAN_LIB[0]
-    import ctypes
-
     from . import hostlib
 
     lib = hostlib.load("prefill_plan", path)
-    if lib is not None and lib.prefill_plan_abi() == 1:
+    reason = None
+    if lib is None:
+        reason = ("disabled by CUTE_ATTN_NO_HOSTLIB=1" if os.environ.get("CUTE_ATTN_NO_HOSTLIB") == "1" and path is None
+                  else f"{hostlib.file_name('prefill_plan')} not found in the artifact directories "
+                       "(build it with `python -m cute_attn.build`)")
+    elif lib.prefill_plan_abi() != PLAN_LIB_ABI or lib.prefill_plan_arg_len() != PA_LEN:
+        reason = f"the loaded prefill_plan library has ABI {lib.prefill_plan_abi()}, this package needs {PLAN_LIB_ABI}"
+        lib = None
+    else:
         p, i64 = ctypes.c_void_p, ctypes.c_int64
         lib.prefill_list_schedule.restype = i64
         lib.prefill_list_schedule.argtypes = [p, i64, i64, i64, p, p, p, p, p]
-    else:
-        lib = None
+        lib.prefill_plan_scratch_len.restype = i64
+        lib.prefill_plan_scratch_len.argtypes = [i64, i64, i64]
+        # plan() passes its ctypes argument block as is (argtypes None: no per-argument conversion)
+        lib.prefill_plan_packed.restype = ctypes.c_int
+        lib.prefill_plan_packed.argtypes = None
     if path is None:
         _PLAN_LIB.append(lib)
+        PLAN_FALLBACK_REASON.append(reason)
+        if reason is not None and os.environ.get("CUTE_ATTN_NO_HOSTLIB") != "1":
+            warnings.warn(f"cute_attn prefill plan(): compiled planner unavailable, using the Python planner "
+                          f"(same plans, milliseconds per plan): {reason}", RuntimeWarning, stacklevel=3)
     return lib
+
+
+def planner() -> str:
+    """Which planner plan() uses: ``"compiled"``, or ``"python: <why>"``."""
+    lib = compiled_schedule()
+    return "compiled" if lib is not None else f"python: {PLAN_FALLBACK_REASON[0]}"
+
+
+def _schedule_only(only: str | None) -> str:
+    only = os.environ.get("CUTE_ATTN_PREFILL_SCHEDULE", "") if only is None else only
+    if only not in ("", "serpentine", "list"):
+        raise ValueError(f"CUTE_ATTN_PREFILL_SCHEDULE must be serpentine or list, got {only!r}")
+    return only
 
 
 def schedule_work(rows: torch.Tensor, costs: list[int], num_slots: int,
@@ -222,9 +268,7 @@ def schedule_work(rows: torch.Tensor, costs: list[int], num_slots: int,
     if n == 0:
         return torch.zeros((0, 4), dtype=torch.int32), 0, "empty"
     c = np.asarray(costs, dtype=np.int64) + TILE_OVERHEAD_KEYS
-    only = os.environ.get("CUTE_ATTN_PREFILL_SCHEDULE", "") if only is None else only
-    if only not in ("", "serpentine", "list"):
-        raise ValueError(f"CUTE_ATTN_PREFILL_SCHEDULE must be serpentine or list, got {only!r}")
+    only = _schedule_only(only)
     order, slot, best = _serpentine(c, n)
     how = "serpentine"
     bound = max(-(-int(c.sum()) // n), int(c.max()))  # no schedule's largest load is below this
@@ -258,7 +302,21 @@ class _Plan:
     schedule: str = ""  # schedule_work's choice
 
 
-def _host_indptr(name: str, t) -> list[int]:
+def _host_indptr(name: str, t, check: bool = True):
+    """The values of an indptr argument (a list/tuple of ints or an index tensor): a list, validated; with
+    ``check=False`` an ``array("q")`` whose order is left to the compiled planner (which declines a bad one: then
+    :func:`_make_plan` validates here and raises), or the validated list where the quick conversion fails."""
+    if not check:
+        try:
+            if isinstance(t, (list, tuple)):
+                values = array("q", t)
+            else:
+                C.index_vector(name, t)
+                values = array("q", t.tolist())  # a device tensor costs one sync here: pass CPU tensors to plan()
+            if values:
+                return values
+        except (TypeError, OverflowError):
+            pass
     if isinstance(t, (list, tuple)):
         values = C.int_list(name, t)
     else:
@@ -285,38 +343,211 @@ def _to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
     return t.to(device, copy=True)
 
 
+_MAKE_WORK_LIST, _SCHEDULE_WORK = make_work_list, schedule_work  # what the compiled planner does (see _plan_host)
+
+
+@dataclasses.dataclass
+class _HostPlan:
+    """The host part of a plan: the variant's ``tile_m`` (choose_tile_m), the work tensor (schedule_work's), the
+    int32 indptr arrays (``extra``: a third one, or None), the CTAs and the schedule's name. ``buffer``: the
+    compiled planner's output (work, then the indptr arrays) that the others view, copied to the GPU at once."""
+
+    variant_m: int
+    work: torch.Tensor
+    qo: torch.Tensor
+    kv: torch.Tensor
+    extra: torch.Tensor | None
+    num_ctas: int
+    schedule: str
+    buffer: torch.Tensor | None = None
+
+
+class _PlanScratch(threading.local):
+    """The compiled planner's argument block and int64 scratch, per thread (reused by every plan)."""
+
+    def __init__(self):
+        self.args = (ctypes.c_int64 * PA_LEN)()
+        self.scratch = np.empty(0, np.int64)
+        self.scratch_ptr = 0
+
+
+_SCRATCH = _PlanScratch()
+
+
+def _plan_scratch_len(batch: int, row_cap: int, slots: int) -> int:
+    """int64 words of the compiled planner's scratch (its prefill_plan_scratch_len; tests check they agree)."""
+    s = max(1, slots if 0 < slots < row_cap else row_cap)
+    return 3 * batch + 7 * row_cap + 24 * s + 16
+
+
+def _plan_host_compiled(lib, qo: list[int], kv: list[int], extra: list[int] | None, num_qo_heads: int,
+                        num_kv_heads: int, causal: bool, base_m: int, short, kv_row_bytes: int, slots: int,
+                        only: str, pinned: bool) -> _HostPlan | None:
+    """:func:`_plan_host_python`'s result from one call of the compiled planner, or None where it declines (values
+    past int32: the Python planner then plans or raises). ``pinned``: the output in pinned memory (a GPU plan)."""
+    batch = len(qo) - 1
+    t_min = min(base_m, short[0]) if short else base_m
+    row_cap = num_qo_heads * ((qo[-1] + batch * (t_min - 1)) // t_min)  # >= the rows of either tile
+    n_ind = 2 if extra is None else 3
+    head_cap = (max(1, slots if 0 < slots < row_cap else row_cap) + 4) // 4
+    out = torch.empty((head_cap + row_cap) * 4 + n_ind * (batch + 1), dtype=torch.int32, pin_memory=pinned)
+    ctx = _SCRATCH
+    need = _plan_scratch_len(batch, row_cap, slots)
+    if ctx.scratch.shape[0] < need:
+        ctx.scratch = np.empty(max(need, 2 * ctx.scratch.shape[0]), np.int64)
+        ctx.scratch_ptr = ctx.scratch.ctypes.data
+    qa = qo if type(qo) is array else array("q", qo)
+    ka = kv if type(kv) is array else array("q", kv)
+    ea = array("q", extra) if extra is not None else None
+    args = ctx.args
+    _pack_plan_args(args, 0, qa.buffer_info()[0], ka.buffer_info()[0], ea.buffer_info()[0] if ea else 0, batch,
+                    num_qo_heads, num_kv_heads, 1 if causal else 0, base_m, short[0] if short else 0,
+                    float(short[1]) if short else 0.0, kv_row_bytes, L2_SECTION_BYTES, SMALL_UNIT_BYTES,
+                    TILE_OVERHEAD_KEYS, slots, ("", "serpentine", "list").index(only), out.data_ptr(),
+                    out.shape[0], ctx.scratch_ptr, ctx.scratch.shape[0], row_cap)
+    rc = lib.prefill_plan_packed(args)
+    if rc == -3:
+        return None
+    if rc:
+        raise RuntimeError(f"prefill_plan_packed failed ({rc}) for a batch of {batch}")
+    n_rows, n_slots, how, tail, _, variant_m, head, _ = _unpack_plan_results(args, PA_N_ROWS * 8)
+    w = (head + n_rows) * 4
+    b1 = batch + 1
+    schedule = ("empty", "serpentine", f"list+{tail}")[how]
+    return _HostPlan(variant_m, out[:w].view(-1, 4), out[w:w + b1], out[w + b1:w + 2 * b1],
+                     out[w + 2 * b1:w + 3 * b1] if extra is not None else None, n_slots, schedule,
+                     out[:w + n_ind * b1])
+
+
+def _plan_host_python(qo: list[int], kv: list[int], extra: list[int] | None, num_qo_heads: int, num_kv_heads: int,
+                      causal: bool, base_m: int, short, kv_row_bytes: int, slots: int, only: str) -> _HostPlan:
+    """The host plan in Python (the reference): choose_tile_m's rule (``short``: ``PREFILL_SHORT_TILE``'s entry or
+    None), make_work_list, schedule_work on ``slots`` CTAs (< 0: one per row)."""
+    q_lens = [qo[i + 1] - qo[i] for i in range(len(qo) - 1)]
+    kv_lens = [kv[i + 1] - kv[i] for i in range(len(kv) - 1)]
+    variant_m, tile_m = 0, base_m
+    if short is not None:
+        def padded(t: int) -> int:
+            return sum((n + t - 1) // t * t for n in q_lens)
+
+        if padded(base_m) > short[1] * padded(short[0]):
+            variant_m = tile_m = short[0]
+    rows, costs = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads, kv_row_bytes,
+                                 return_costs=True)
+    work, num_ctas, how = schedule_work(rows, costs, slots if slots >= 0 else len(costs), only)
+    i32 = torch.int32
+    return _HostPlan(variant_m, work, torch.tensor(qo, dtype=i32), torch.tensor(kv, dtype=i32),
+                     torch.tensor(extra, dtype=i32) if extra is not None else None, num_ctas, how)
+
+
+def _checked(values, name: str) -> list[int]:
+    """``values`` (a list, or an unchecked ``array("q")`` of :func:`_host_indptr`) as a validated list."""
+    if isinstance(values, array):
+        values = values.tolist()
+        C.indptr_values(name, values)
+    return values
+
+
+def _plan_host(qo, kv, extra, num_qo_heads, num_kv_heads, causal, base_m, short, kv_row_bytes, device) -> _HostPlan:
+    """The host plan for ``device``: the compiled planner when built, else (or where it declines) the Python one;
+    on a GPU, its tensors already copied there (one non-blocking copy from pinned memory when compiled)."""
+    slots = _plan_slots(device)
+    only = _schedule_only(None)
+    lib = _PLAN_LIB[0] if _PLAN_LIB else compiled_schedule()
+    hp = None
+    if lib is not None and (make_work_list is not _MAKE_WORK_LIST or schedule_work is not _SCHEDULE_WORK
+                            or LIST_TAIL_ROUNDS != (0, 1, 2)):
+        lib = None  # an experiment replaced a piece the compiled planner has built in: the Python planner runs it
+    if lib is not None:
+        hp = _plan_host_compiled(lib, qo, kv, extra, num_qo_heads, num_kv_heads, causal, base_m, short, kv_row_bytes,
+                                 slots, only, device.type == "cuda")
+    if hp is None:
+        qo, kv = _checked(qo, "qo_indptr"), _checked(kv, "kv_indptr")  # (unchecked arrays of plan(): raises here)
+        hp = _plan_host_python(qo, kv, extra, num_qo_heads, num_kv_heads, causal, base_m, short, kv_row_bytes, slots,
+                               only)
+        if device.type == "cuda":
+            hp.work, hp.qo, hp.kv = _to_device(hp.work, device), _to_device(hp.qo, device), _to_device(hp.kv, device)
+            if hp.extra is not None:
+                hp.extra = _to_device(hp.extra, device)
+    elif device.type == "cuda":
+        dev = hp.buffer.to(device, non_blocking=True)  # pinned: no sync; the allocator keeps it until the copy ran
+        w, b1 = hp.work.numel(), hp.qo.numel()
+        hp.work, hp.qo, hp.kv = dev[:w].view(-1, 4), dev[w:w + b1], dev[w + b1:w + 2 * b1]
+        if hp.extra is not None:
+            hp.extra = dev[w + 2 * b1:w + 3 * b1]
+        hp.buffer = dev
+    return hp
+
+
+_PLAN_CONSTS: dict = {}
+_CONFIG: list = []
+
+
+def _config():
+    from .kernels.common import config
+
+    _CONFIG.append(config)
+    return config
+
+
+def _plan_consts(head_dim: int, head_dim_v: int, causal: bool, paged: bool = False) -> tuple:
+    """``(base tile_m, PREFILL_SHORT_TILE entry or None)`` of the head dims (``paged``: the paged kernel's tile, no
+    short variant), cached per value of the tile-override environment (not while ``set_prefill_overrides``
+    overrides are set: then looked up each time)."""
+    config = _CONFIG[0] if _CONFIG else _config()
+    key = (head_dim, head_dim_v, causal, paged, os.environ.get(config.BUILD_OVERRIDES_ENV))
+    hit = _PLAN_CONSTS.get(key)
+    if hit is None or config._OVERRIDES:
+        hit = (tile_m_for(head_dim, head_dim_v, causal, paged=paged),
+               None if paged else config.PREFILL_SHORT_TILE.get((head_dim, head_dim_v, causal)))
+        if not config._OVERRIDES:
+            _PLAN_CONSTS[key] = hit
+    return hit
+
+
+_SPECS: dict = {}
+
+
 def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal, sm_scale, dtype, device):
+    """The plan of a batch; ``qo``/``kv``: :func:`_host_indptr`'s values (unchecked arrays are checked here where
+    the compiled planner declines them, or where it is not built)."""
     if len(qo) != len(kv):
         raise ValueError(f"qo_indptr has {len(qo)} entries but kv_indptr has {len(kv)}")
     for name, n in (("num_qo_heads", num_qo_heads), ("num_kv_heads", num_kv_heads)):
-        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-            raise ValueError(f"{name} must be a positive int, got {n!r}")
+        if type(n) is not int or n <= 0:
+            if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+                raise ValueError(f"{name} must be a positive int, got {n!r}")
     if num_qo_heads % num_kv_heads:
         raise ValueError(f"num_qo_heads ({num_qo_heads}) must be a multiple of num_kv_heads ({num_kv_heads})")
     if (head_dim, head_dim_v) not in PREFILL_HEAD_DIMS:
         raise ValueError(f"(head_dim, head_dim_v) must be one of {PREFILL_HEAD_DIMS}, got ({head_dim}, {head_dim_v})")
     if dtype not in C.VALUE_DTYPES:
         raise TypeError(f"q_data_type must be torch.bfloat16 or torch.float16, got {dtype}")
-    q_lens = [qo[i + 1] - qo[i] for i in range(len(qo) - 1)]
-    kv_lens = [kv[i + 1] - kv[i] for i in range(len(kv) - 1)]
-    variant_m = choose_tile_m(q_lens, head_dim, head_dim_v, bool(causal))
-    spec = PrefillSpec(dtype=C.VALUE_DTYPES[dtype], head_dim=head_dim, head_dim_v=head_dim_v, causal=bool(causal),
-                       tile_m=variant_m)
     scale = 1.0 / math.sqrt(head_dim) if sm_scale is None else float(sm_scale)
     if not (math.isfinite(scale) and scale > 0.0):  # the kernels' running max is of raw scores
         raise ValueError(f"sm_scale must be finite and positive, got {sm_scale!r}")
-    tile_m = tile_m_for(head_dim, head_dim_v, causal, variant_m)
-    elem = torch.tensor([], dtype=dtype).element_size()
-    rows, costs = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads,
-                                 (head_dim + head_dim_v) * elem, return_costs=True)
-    slots = _max_ctas(device) if device.type == "cuda" else len(costs)
-    work, num_ctas, how = schedule_work(rows, costs, slots)
-    return _Plan(
-        spec, num_qo_heads, num_kv_heads, qo[-1], kv[-1], scale,
-        _to_device(torch.tensor(qo, dtype=torch.int32), device),
-        _to_device(torch.tensor(kv, dtype=torch.int32), device),
-        _to_device(work, device), num_ctas, how,
-    )
+    causal = bool(causal)
+    base_m, short = _plan_consts(head_dim, head_dim_v, causal)
+    forced = None
+    if choose_tile_m is not _CHOOSE_TILE_M:  # replaced (tests, bench.prefill_ab force a variant): its choice
+        forced = choose_tile_m([qo[i + 1] - qo[i] for i in range(len(qo) - 1)], head_dim, head_dim_v, causal)
+        base_m, short = tile_m_for(head_dim, head_dim_v, causal, forced), None
+    hp = _plan_host(qo, kv, None, num_qo_heads, num_kv_heads, causal, base_m, short,
+                    (head_dim + head_dim_v) * dtype.itemsize, device)
+    if forced is not None:
+        hp.variant_m = forced
+    key = (dtype, head_dim, head_dim_v, causal, hp.variant_m)
+    spec = _SPECS.get(key)
+    if spec is None:
+        spec = _SPECS[key] = PrefillSpec(dtype=C.VALUE_DTYPES[dtype], head_dim=head_dim, head_dim_v=head_dim_v,
+                                         causal=causal, tile_m=hp.variant_m)
+    return _Plan(spec, num_qo_heads, num_kv_heads, qo[-1], kv[-1], scale, hp.qo, hp.kv, hp.work, hp.num_ctas,
+                 hp.schedule)
+
+
+def _plan_slots(device: torch.device) -> int:
+    """The schedule's slots: on a GPU the persistent grid's CTAs (:func:`_max_ctas`), on the CPU one per row (-1)."""
+    return _max_ctas(device) if device.type == "cuda" else -1
 
 
 def _max_ctas(device: torch.device) -> int:
@@ -374,8 +605,10 @@ def _run(plan: _Plan, q, k, v, out, return_lse):
 class BatchPrefillWithRaggedKVCacheWrapper:
     """Prefill over a ragged batch, FlashInfer-style: ``plan()`` once per batch layout, ``run()`` per layer.
 
-    ``plan`` is host work (the tile schedule, heaviest tiles first) plus non-blocking copies of the
-    schedule to the GPU; pass ``qo_indptr``/``kv_indptr`` as CPU tensors (or lists) to avoid a sync.
+    ``plan`` is host work (the tile schedule, heaviest tiles first: one call of the compiled planner when it is
+    built, ``python -m cute_attn.build``, else the Python one, which warns once; :func:`planner` says which) plus
+    one non-blocking copy of the schedule and the indptr arrays to the GPU; pass ``qo_indptr``/``kv_indptr`` as
+    CPU tensors (or lists) to avoid a sync.
     ``run`` only validates and launches, on the current stream, and can be captured in a CUDA graph once
     it has run eagerly (the first call loads the kernel).
     """
@@ -387,8 +620,9 @@ class BatchPrefillWithRaggedKVCacheWrapper:
     def plan(self, qo_indptr, kv_indptr, num_qo_heads: int, num_kv_heads: int, head_dim_qk: int,
              head_dim_vo: int | None = None, causal: bool = False, sm_scale: float | None = None,
              q_data_type: torch.dtype = torch.bfloat16) -> None:
-        qo = _host_indptr("qo_indptr", qo_indptr)
-        kv = _host_indptr("kv_indptr", kv_indptr)
+        check = (_PLAN_LIB[0] if _PLAN_LIB else compiled_schedule()) is None  # else the compiled planner checks
+        qo = _host_indptr("qo_indptr", qo_indptr, check)
+        kv = _host_indptr("kv_indptr", kv_indptr, check)
         hdv = head_dim_qk if head_dim_vo is None else head_dim_vo
         self._plan = _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim_qk, hdv, causal, sm_scale,
                                 q_data_type, self.device)

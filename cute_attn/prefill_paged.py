@@ -13,6 +13,7 @@ query that sees no key gets output 0 and LSE ``-inf``.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import os
 
@@ -23,7 +24,7 @@ from .artifacts import get_kernel
 from .decode import _kernel_view
 from .layouts.paged import tma_box_rows
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
-from .prefill import _host_indptr, _max_ctas, _to_device, make_work_list, schedule_work, tile_m_for
+from .prefill import _host_indptr, _plan_consts, _plan_host, _to_device
 from .specs import PREFILL_PAGED_HEAD_DIMS, PrefillPagedSpec
 
 
@@ -56,6 +57,25 @@ def _host_lengths(name: str, t, length: int) -> list[int]:
     return values
 
 
+_SPECS: dict = {}
+
+
+def _paged_spec(q_data_type, head_dim: int, hdv: int, causal: bool, page_size: int) -> PrefillPagedSpec:
+    """The kernel variant: the K/V load path is compiled in (TMA boxes inside one page where the page size allows,
+    else gathers). Cached per value of the tile-override environment (not while ``set_prefill_overrides`` overrides
+    are set)."""
+    from .kernels.common import config
+
+    key = (q_data_type, head_dim, hdv, causal, page_size, os.environ.get(config.BUILD_OVERRIDES_ENV))
+    spec = None if config._OVERRIDES else _SPECS.get(key)
+    if spec is None:
+        spec = PrefillPagedSpec(dtype=C.VALUE_DTYPES[q_data_type], head_dim=head_dim, head_dim_v=hdv, causal=causal)
+        spec = dataclasses.replace(spec, tma_box_rows=tma_box_rows(page_size, spec.tile_n))
+        if not config._OVERRIDES:
+            _SPECS[key] = spec
+    return spec
+
+
 def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads, num_kv_heads, head_dim,
                page_size, causal, sm_scale, q_data_type, head_dim_vo, device) -> _PagedPlan:
     """Validate the page table (host values) and make the tile schedule; see the wrapper's ``plan``."""
@@ -84,12 +104,11 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
     C.index_vector("kv_indices", kv_indices)
     if kv[-1] > kv_indices.shape[0]:
         raise ValueError(f"kv_indptr[-1]={kv[-1]} exceeds len(kv_indices)={kv_indices.shape[0]}")
-    kv_lens = []
-    for b in range(batch):
-        pages = kv[b + 1] - kv[b]
-        if pages and not 1 <= last[b] <= page_size:
-            raise ValueError(f"kv_last_page_len[{b}]={last[b]} must lie in [1, page_size={page_size}]")
-        kv_lens.append((pages - 1) * page_size + last[b] if pages else 0)
+    pages = [kv[b + 1] - kv[b] for b in range(batch)]
+    if not all(1 <= n <= page_size for p, n in zip(pages, last) if p):
+        b = next(b for b in range(batch) if pages[b] and not 1 <= last[b] <= page_size)
+        raise ValueError(f"kv_last_page_len[{b}]={last[b]} must lie in [1, page_size={page_size}]")
+    kv_lens = [(p - 1) * page_size + n if p else 0 for p, n in zip(pages, last)]
     max_page_id = -1
     if kv_indices.device.type == "cpu" and kv[-1] > 0:
         used = kv_indices[: kv[-1]]
@@ -98,28 +117,20 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
             raise ValueError(f"kv_indices must be non-negative, got {lo}")
         max_page_id = hi
 
-    # the K/V load path is a compiled variant: TMA boxes inside one page where the page size allows, else gathers
-    spec = PrefillPagedSpec(dtype=C.VALUE_DTYPES[q_data_type], head_dim=head_dim, head_dim_v=hdv, causal=bool(causal))
-    spec = dataclasses.replace(spec, tma_box_rows=tma_box_rows(page_size, spec.tile_n))
-    q_lens = [qo[b + 1] - qo[b] for b in range(batch)]
+    spec = _paged_spec(q_data_type, head_dim, hdv, bool(causal), page_size)
     # the dense plan's L2-aware order: (request, kv head) pairs grouped into sections whose K/V fit in L2 (a
-    # paged row of one head is as many whole bytes as a dense one, whatever the page size)
-    elem = torch.tensor([], dtype=q_data_type).element_size()
-    rows, costs = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m_for(head_dim, hdv, causal, paged=True), causal,
-                                 num_kv_heads, (head_dim + hdv) * elem, return_costs=True)
-    work, num_ctas, _ = schedule_work(rows, costs, _max_ctas(device) if device.type == "cuda" else len(costs))
-    cu_k = [0]
-    for n in kv_lens:
-        cu_k.append(cu_k[-1] + n)
+    # paged row of one head is as many whole bytes as a dense one, whatever the page size); one compiled call
+    # makes it with the int32 indptr arrays (cu_seqlens_k, then the page indptr as "extra"), copied at once
+    cu_k = list(itertools.accumulate(kv_lens, initial=0))
+    tile_m = _plan_consts(head_dim, hdv, bool(causal), paged=True)[0]
+    hp = _plan_host(qo, cu_k, kv, num_qo_heads, num_kv_heads, bool(causal), tile_m, None,
+                    (head_dim + hdv) * q_data_type.itemsize, device)
     indices = kv_indices[: max(kv[-1], 1)] if kv_indices.shape[0] else torch.zeros(1, dtype=torch.int32)
     if indices.device != device:
         indices = _to_device(indices.contiguous(), device)
     return _PagedPlan(
-        spec, num_qo_heads, num_kv_heads, page_size, qo[-1], scale, max_page_id,
-        _to_device(torch.tensor(qo, dtype=torch.int32), device),
-        _to_device(torch.tensor(cu_k, dtype=torch.int32), device),
-        _to_device(torch.tensor(kv, dtype=torch.int32), device),
-        indices, _to_device(work, device), num_ctas, total_kv=cu_k[-1],
+        spec, num_qo_heads, num_kv_heads, page_size, qo[-1], scale, max_page_id, hp.qo, hp.kv, hp.extra,
+        indices, hp.work, hp.num_ctas, total_kv=cu_k[-1],
     )
 
 
