@@ -3,6 +3,7 @@ ValueError for a wrong shape, stride, device or value; every message names the a
 
 from __future__ import annotations
 
+import math
 import operator
 import os
 
@@ -13,6 +14,15 @@ from .errors import DeviceError
 VALUE_DTYPES = {torch.bfloat16: "bf16", torch.float16: "fp16"}
 # The kernels assume 16-byte aligned rows: base address and every stride but the last a multiple of 16 bytes.
 ALIGN_BYTES = 16
+
+
+def softmax_scale(sm_scale, head_dim: int) -> float:
+    """``sm_scale`` or its default ``1 / sqrt(head_dim)``; finite and positive (the kernels' running max is of the
+    raw scores, so a scale <= 0 would overflow their exp2)."""
+    scale = 1.0 / math.sqrt(head_dim) if sm_scale is None else float(sm_scale)
+    if not (math.isfinite(scale) and scale > 0.0):
+        raise ValueError(f"sm_scale must be finite and positive, got {sm_scale!r}")
+    return scale
 
 
 def tensor(name: str, t, *, ndim: int | None = None, dtypes=None) -> torch.Tensor:

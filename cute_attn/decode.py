@@ -589,9 +589,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
             raise TypeError(f"q_data_type must be torch.bfloat16 or torch.float16, got {q_data_type}")
         if kv_data_type is not None and kv_data_type != q_data_type:
             raise TypeError(f"kv_data_type {kv_data_type} must equal q_data_type {q_data_type}")
-        scale = 1.0 / math.sqrt(head_dim) if sm_scale is None else float(sm_scale)
-        if not (math.isfinite(scale) and scale > 0.0):  # the kernels' running max is of raw scores
-            raise ValueError(f"sm_scale must be finite and positive, got {sm_scale!r}")
+        scale = C.softmax_scale(sm_scale, head_dim)
         num_sms = _num_sms(self.device) if self._on_gpu else DEFAULT_NUM_SMS
         return _decode_spec(q_data_type, head_dim), scale, num_sms
 

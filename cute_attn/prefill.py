@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import heapq
-import math
 import os
 import struct
 import threading
@@ -523,9 +522,7 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
         raise ValueError(f"(head_dim, head_dim_v) must be one of {PREFILL_HEAD_DIMS}, got ({head_dim}, {head_dim_v})")
     if dtype not in C.VALUE_DTYPES:
         raise TypeError(f"q_data_type must be torch.bfloat16 or torch.float16, got {dtype}")
-    scale = 1.0 / math.sqrt(head_dim) if sm_scale is None else float(sm_scale)
-    if not (math.isfinite(scale) and scale > 0.0):  # the kernels' running max is of raw scores
-        raise ValueError(f"sm_scale must be finite and positive, got {sm_scale!r}")
+    scale = C.softmax_scale(sm_scale, head_dim)
     causal = bool(causal)
     base_m, short = _plan_consts(head_dim, head_dim_v, causal)
     forced = None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import math
 import os
 
 import torch
@@ -89,9 +88,7 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
         raise ValueError(f"(head_dim, head_dim_vo) must be one of {PREFILL_PAGED_HEAD_DIMS}, got ({head_dim}, {hdv})")
     if q_data_type not in C.VALUE_DTYPES:
         raise TypeError(f"q_data_type must be torch.bfloat16 or torch.float16, got {q_data_type}")
-    scale = 1.0 / math.sqrt(head_dim) if sm_scale is None else float(sm_scale)
-    if not (math.isfinite(scale) and scale > 0.0):  # the kernels' running max is of raw scores
-        raise ValueError(f"sm_scale must be finite and positive, got {sm_scale!r}")
+    scale = C.softmax_scale(sm_scale, head_dim)
 
     qo = _host_indptr("qo_indptr", qo_indptr)
     kv = _host_indptr("kv_indptr", kv_indptr)
