@@ -21,7 +21,8 @@ import torch
 from . import _checks as C
 from .artifacts import get_kernel
 from .decode import _kernel_view
-from .layouts.paged import tma_box_rows
+from .kernels.common.config import paged_kv_interleave
+from .layouts.paged import kv_interleaved, page_groups_whole, tma_box_rows
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
 from .prefill import _host_indptr, _plan_consts, _plan_host, _to_device
 from .specs import PREFILL_PAGED_HEAD_DIMS, PrefillPagedSpec
@@ -132,13 +133,12 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
 
 
 def check_interleave_strides(spec: PrefillPagedSpec, k_view: torch.Tensor) -> None:
-    """The TMA-box kernels with two or more 128-byte column halves (hd128, hd256: ``kernels/prefill_paged_sm90.py``,
-    ``kv_interleave``, on unless built with ``CUTE_ATTN_PAGED_KV_INTERLEAVE=0``) address the cache's rows as 8-row
-    groups of the row stride across pages, so the page stride must be a whole number of them (NHD and HND caches,
-    stacked or padded, are; bench/NOTES-prefill-paged.md 20)."""
-    if not spec.tma_box_rows or spec.head_dim <= 64 or os.environ.get("CUTE_ATTN_PAGED_KV_INTERLEAVE", "1") == "0":
+    """The interleaved TMA boxes (hd128, hd256 page pieces: ``layouts/paged.py``, on unless the kernels were built with
+    ``CUTE_ATTN_PAGED_KV_INTERLEAVE=0``) address the cache's rows as 8-row groups of the row stride across pages,
+    so the page stride must be a whole number of them (NHD and HND caches, stacked or padded, are)."""
+    if not (kv_interleaved(spec.head_dim, spec.tma_box_rows) and paged_kv_interleave()):
         return
-    if k_view.stride(0) % (8 * k_view.stride(1)):
+    if not page_groups_whole(k_view.stride(0), k_view.stride(1)):
         raise ValueError(
             f"paged_kv_cache: the page stride ({k_view.stride(0)} elements) must be a multiple of 8 row strides "
             f"({k_view.stride(1)}) for page_size {spec.tma_box_rows}+ at head_dim {spec.head_dim} (NHD and HND caches, "

@@ -22,8 +22,14 @@ from cutlass import Float32, Int32, Int64  # noqa: E402
 from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
-from .common.config import WARPGROUP_THREADS, PrefillConfig, prefill_config  # noqa: E402
-from ..layouts.paged import box_page_slot  # noqa: E402
+from .common.config import WARPGROUP_THREADS, PrefillConfig, paged_kv_interleave, prefill_config  # noqa: E402
+from ..layouts.paged import (  # noqa: E402
+    SWIZZLE_ROWS,
+    box_page_slot,
+    interleaved_group,
+    kv_interleaved,
+    page_groups as page_groups_of,
+)
 from .common.paged_loader import (  # noqa: E402
     PagedRowGather,
     PagedTileGather,
@@ -61,18 +67,11 @@ PAGED_KEEP = tuple(
 )
 
 
-def _kv_interleave_switch() -> bool:
-    """``CUTE_ATTN_PAGED_KV_INTERLEAVE`` (build time, **on** by default since session 9 call 4: page 16 +2.0 %, page 64
-    +1.8 % at 4 x 4k; ``0`` builds the old stage layout for A/Bs; bench/NOTES-prefill-paged.md 20): ``1`` gives the
-    TMA-box variants (``tma_box_rows > 0``) with more than one 64-column half (hd128, hd256) a K/V stage whose 8-row
-    swizzle groups hold all their column halves side by side (the 128-byte-swizzle atom tiled columns first), so that
-    one page piece of ``box_rows`` rows is one contiguous run of the stage and one TMA box (instead of one per half)."""
-    value = os.environ.get("CUTE_ATTN_PAGED_KV_INTERLEAVE", "1")
-    if value not in ("0", "1"):
-        raise ValueError(f"CUTE_ATTN_PAGED_KV_INTERLEAVE must be 0 or 1, got {value!r}")
-    return value == "1"
-
-
+# CUTE_ATTN_PAGED_KV_INTERLEAVE (kernels/common/config.py): the TMA-box variants (``tma_box_rows > 0``) with more
+# than one 64-column half (hd128, hd256) get a K/V stage whose 8-row swizzle groups hold all their column halves side
+# by side (the 128-byte-swizzle atom tiled columns first), so that one page piece of ``box_rows`` rows is one
+# contiguous run of the stage and one TMA box (instead of one per half): layouts/paged.py
+_kv_interleave_switch = paged_kv_interleave
 KV_INTERLEAVE = _kv_interleave_switch()
 
 
@@ -137,7 +136,7 @@ class PrefillPagedSm90(PrefillSm90):
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
         self.box_rows = tma_box_rows
         # CUTE_ATTN_PAGED_KV_INTERLEAVE: the TMA-box paths with two or more 64-column halves (128-byte swizzle)
-        self.kv_interleave = KV_INTERLEAVE and tma_box_rows > 0 and head_dim * DTYPES[dtype].width // 8 > 128
+        self.kv_interleave = KV_INTERLEAVE and kv_interleaved(head_dim, tma_box_rows, DTYPES[dtype].width // 8)
         super().__init__(dtype, head_dim, head_dim_v, causal)
         self.atom_cols = 128 * 8 // self.dtype.width  # columns of a 128-byte swizzle row
         self.halves = head_dim // self.atom_cols
@@ -240,8 +239,9 @@ class PrefillPagedSm90(PrefillSm90):
                         t.iterator,
                         cute.make_layout(
                             (self.atom_cols, 8, self.halves,
-                             (t.shape[0] - 1) * Int32(t.stride[0] // (8 * t.stride[1])) + t.shape[1] // 8, t.shape[2]),
-                            stride=(t.stride[3], t.stride[1], self.atom_cols * t.stride[3], 8 * t.stride[1],
+                             (t.shape[0] - 1) * Int32(page_groups_of(t.stride[0], t.stride[1]))
+                             + t.shape[1] // SWIZZLE_ROWS, t.shape[2]),
+                            stride=(t.stride[3], t.stride[1], self.atom_cols * t.stride[3], SWIZZLE_ROWS * t.stride[1],
                                     t.stride[2]),
                         ),
                     )
@@ -423,7 +423,7 @@ class PrefillPagedSm90(PrefillSm90):
             q_per_kv = mQ.shape[2] // mV.shape[2]
             page_div = cute.FastDivmodDivisorV2(mV.shape[1])
             # 8-row groups of the TMA group mode per page (page stride / (8 row strides))
-            page_groups = Int32(mV.stride[0] // (8 * mV.stride[1]))
+            page_groups = Int32(page_groups_of(mV.stride[0], mV.stride[1]))
         else:
             q_per_kv = mQ.shape[2] // gmem_K.shape[2]
             page_div = cute.FastDivmodDivisorV2(gmem_K.shape[0])
@@ -481,7 +481,7 @@ class PrefillPagedSm90(PrefillSm90):
         first_row = cutlass.min(n_block * self.tile_n + lane * self.box_rows, last_box)
         page, slot = box_page_slot(mKvIdx, mKvIndptr, batch, first_row, page_div)
         if cutlass.const_expr(self.kv_interleave):
-            return page * page_groups + slot // 8, Int32(0)
+            return interleaved_group(page, slot, page_groups), Int32(0)
         return page, slot
 
     def _box_slot(self, slot: Int32, b: int):

@@ -54,6 +54,35 @@ def tma_box_rows(page_size: int, tile_n: int) -> int:
     return next((b for b in TMA_BOX_ROWS if page_size % b == 0 and tile_n % b == 0), 0)
 
 
+# The interleaved K/V boxes (bench/NOTES-prefill-paged.md 20): at head dims wider than one 128-byte swizzle row
+# (hd128, hd256 at 16 bits), a page piece of a TMA box is loaded as (64 columns, 8 rows, column halves, 8-row groups)
+# in one box; the cache's rows are addressed as 8-row groups of the row stride, group = page * groups per page +
+# slot / 8, which needs the page stride to be a whole number of 8 row strides (NHD and HND caches, stacked or
+# padded, are).
+SWIZZLE_ROWS = 8
+SWIZZLE_ROW_BYTES = 128
+
+
+def kv_interleaved(head_dim: int, box_rows: int, elem_bytes: int = 2) -> bool:
+    """Whether the TMA-box path (``box_rows > 0``) loads a page piece as one box over all column halves."""
+    return box_rows > 0 and head_dim * elem_bytes > SWIZZLE_ROW_BYTES
+
+
+def page_groups(page_stride, row_stride):
+    """8-row groups (of the row stride) per page: the group coordinate's step from one page to the next."""
+    return page_stride // (SWIZZLE_ROWS * row_stride)
+
+
+def page_groups_whole(page_stride, row_stride) -> bool:
+    """The interleaved boxes' requirement on a cache: the page stride is a whole number of 8 row strides."""
+    return page_stride % (SWIZZLE_ROWS * row_stride) == 0
+
+
+def interleaved_group(page, slot, groups_per_page):
+    """Group coordinate of the 8 rows starting at ``slot`` (a multiple of 8) of page ``page``."""
+    return page * groups_per_page + slot // SWIZZLE_ROWS
+
+
 def box_page_slot(kv_indices, kv_indptr, b, first_row, page_size):
     """``(page id, first slot)`` of the TMA box holding logical rows ``[first_row, first_row + box_rows)`` of
     request ``b``. With ``page_size % box_rows == 0`` and ``first_row % box_rows == 0`` the box lies in one

@@ -69,3 +69,23 @@ def test_tma_boxes_match_page_walk(rng, page_size, tile_n):
 @pytest.mark.parametrize("page_size", [1, 2, 3, 8, 24, 100])
 def test_tma_box_rows_gathers_the_other_page_sizes(page_size):
     assert paged.tma_box_rows(page_size, 128) == 0
+
+
+@pytest.mark.parametrize("kv_layout,page_size,heads,d,pad", [("NHD", 16, 4, 128, 0), ("HND", 16, 2, 256, 0),
+                                                              ("NHD", 64, 1, 128, 64), ("HND", 32, 3, 128, 0)])
+def test_interleaved_group_address_equals_page_walk(kv_layout, page_size, heads, d, pad):
+    """The interleaved TMA boxes' row address (8-row group of the row stride, then the row inside it) is the page
+    walk's (page * page_stride + slot * row_stride) for caches whose page stride is whole groups."""
+    pages = 5
+    shape = (pages, page_size, heads, d + pad) if kv_layout == "NHD" else (pages, heads, page_size, d + pad)
+    cache = torch.empty(shape)[..., :d]
+    page_stride, row_stride, _ = paged.cache_strides(cache.shape, cache.stride(), kv_layout)
+    assert paged.page_groups_whole(page_stride, row_stride)
+    per_page = paged.page_groups(page_stride, row_stride)
+    for page in range(pages):
+        for slot in range(page_size):
+            group = paged.interleaved_group(page, slot - slot % paged.SWIZZLE_ROWS, per_page)
+            walk = page * page_stride + slot * row_stride
+            assert group * paged.SWIZZLE_ROWS * row_stride + (slot % paged.SWIZZLE_ROWS) * row_stride == walk
+    assert not paged.page_groups_whole(16 * row_stride + 8, row_stride)  # a page stride off the groups
+    assert paged.kv_interleaved(d, 16) and not paged.kv_interleaved(64, 16) and not paged.kv_interleaved(d, 0)

@@ -141,6 +141,19 @@ def env_overrides(head_dim: int) -> dict:
     return out
 
 
+PAGED_KV_INTERLEAVE_ENV = "CUTE_ATTN_PAGED_KV_INTERLEAVE"
+
+
+def paged_kv_interleave() -> bool:
+    """``CUTE_ATTN_PAGED_KV_INTERLEAVE`` (build time, on by default since session 9 call 4: page 16 +2.0 %, page 64
+    +1.8 % at 4 x 4k; ``0`` builds the paged kernel's old K/V stage layout for A/Bs, and the host then skips the
+    page-stride check that the interleaved boxes need; ``layouts/paged.py``, bench/NOTES-prefill-paged.md 20)."""
+    value = os.environ.get(PAGED_KV_INTERLEAVE_ENV, "1")
+    if value not in ("0", "1"):
+        raise ValueError(f"{PAGED_KV_INTERLEAVE_ENV} must be 0 or 1, got {value!r}")
+    return value == "1"
+
+
 def set_prefill_overrides(overrides: dict) -> None:
     """Replace the development overrides (``{field: value}``; applied to every head dim)."""
     _OVERRIDES.clear()
