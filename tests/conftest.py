@@ -32,3 +32,20 @@ def rng():
     name = os.environ.get("PYTEST_CURRENT_TEST", "").encode()
     seed = int(os.environ.get("CUTE_ATTN_TEST_SEED", "0")) + zlib.crc32(name)
     return torch.Generator().manual_seed(seed)
+
+
+@pytest.fixture(scope="session")
+def prefill_plan_lib(tmp_path_factory):
+    """The compiled prefill planner (``cute_attn/csrc/prefill_plan.cpp``), built once per session from the package
+    source into a fresh directory (needs g++)."""
+    import importlib
+    import shutil
+
+    from cute_attn import hostlib
+
+    if shutil.which("g++") is None:
+        pytest.skip("no g++: the compiled planner cannot be built here")
+    prefill = importlib.import_module("cute_attn.prefill")  # the package's ``prefill`` attribute is the function
+    lib = prefill.compiled_schedule(hostlib.build("prefill_plan", str(tmp_path_factory.mktemp("hostlib"))))
+    assert lib is not None
+    return lib

@@ -316,18 +316,10 @@ def test_schedule_work_empty_and_bad_switch(monkeypatch):
         schedule_work(rows, costs, 132)
 
 
-@pytest.fixture(scope="module")
-def schedule_lib(tmp_path_factory):
-    """The compiled list schedule, built from the package source into a fresh directory (needs g++)."""
-    import shutil
-
-    from cute_attn import hostlib
-
-    if shutil.which("g++") is None:
-        pytest.skip("no g++: the compiled list schedule cannot be built here")
-    lib = P.compiled_schedule(hostlib.build("prefill_plan", str(tmp_path_factory.mktemp("hostlib"))))
-    assert lib is not None
-    return lib
+@pytest.fixture
+def schedule_lib(prefill_plan_lib):
+    """The compiled list schedule (conftest's ``prefill_plan_lib``)."""
+    return prefill_plan_lib
 
 
 def test_compiled_list_schedule_equals_python(schedule_lib):

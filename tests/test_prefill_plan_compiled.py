@@ -4,7 +4,6 @@ and indptr copies, on random batches; and plan()'s fallback to the Python planne
 
 import importlib
 import random
-import shutil
 import warnings
 
 import pytest
@@ -17,14 +16,10 @@ P = importlib.import_module("cute_attn.prefill")
 CONFIG = importlib.import_module("cute_attn.kernels.common.config")
 
 
-@pytest.fixture(scope="module")
-def lib(tmp_path_factory):
-    """The compiled planner, built from the package source into a fresh directory (needs g++)."""
-    if shutil.which("g++") is None:
-        pytest.skip("no g++: the compiled planner cannot be built here")
-    lib = P.compiled_schedule(hostlib.build("prefill_plan", str(tmp_path_factory.mktemp("hostlib"))))
-    assert lib is not None
-    return lib
+@pytest.fixture
+def lib(prefill_plan_lib):
+    """The compiled planner (conftest's ``prefill_plan_lib``, built once per session)."""
+    return prefill_plan_lib
 
 
 @pytest.fixture
