@@ -133,6 +133,9 @@ class PrefillPagedSm90(PrefillSm90):
     session 6, switches ``CUTE_ATTN_PAGED_TMA_STORE_O=0`` / ``CUTE_ATTN_PAGED_TRIM=0`` turn them off).
     """
 
+    # the dense kernel's split_kv (pieces of tiles over the key axis) is not wired to the paged K/V sources
+    SPLIT_CAPABLE = False
+
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
         self.box_rows = tma_box_rows
         # CUTE_ATTN_PAGED_KV_INTERLEAVE: the TMA-box paths with two or more 64-column halves (128-byte swizzle)

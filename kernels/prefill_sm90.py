@@ -24,8 +24,8 @@ from .common.config import WARPGROUP_THREADS, PrefillConfig, prefill_config  # n
 from .common.mask import AttentionMask, BlockRange  # noqa: E402
 from .common.named_barriers import PrefillBarrier  # noqa: E402
 from .common.seqlen import SeqlenInfo  # noqa: E402
-from .common.softmax import LOG2_E, OnlineSoftmax, convert_p, rescale_rows  # noqa: E402
-from .common.tile_scheduler import StaticWorkListScheduler  # noqa: E402
+from .common.softmax import LN_2, LOG2_E, OnlineSoftmax, convert_p, rescale_rows  # noqa: E402
+from .common.tile_scheduler import StaticWorkListScheduler, split_range  # noqa: E402
 from .common.wgmma import gemm  # noqa: E402
 
 DTYPES = {"bf16": cutlass.BFloat16, "fp16": cutlass.Float16}
@@ -122,6 +122,9 @@ class PrefillSm90:
     part the predicated way.
     """
 
+    # the kernel classes that take split work rows (config.split_kv; the paged subclass does not)
+    SPLIT_CAPABLE = True
+
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0):
         self.dtype = DTYPES[dtype]
         self.head_dim = head_dim
@@ -157,6 +160,10 @@ class PrefillSm90:
         self.tma_store_o = False
         # q_rs: Q's A fragment in registers for the S GEMMs (config.py; hd64 causal)
         self.q_rs = cfg.q_rs
+        # split_kv (config.py): pieces of tiles over the key axis, merged by the last piece to finish; dense
+        # non-causal variants with their own sO and the per-warpgroup epilogue only
+        self.split_kv = bool(cfg.split_kv) and self.SPLIT_CAPABLE and not causal
+        assert not self.split_kv or (cfg.separate_o and cfg.wg_epilogue), "split_kv needs separate_o and wg_epilogue"
         assert head_dim_v <= head_dim, "sO aliases sQ"
 
     def _config(self, head_dim: int, head_dim_v: int, causal: bool, tile_m: int) -> PrefillConfig:
@@ -218,6 +225,9 @@ class PrefillSm90:
         }
         if self.separate_o:
             fields["sO"] = buf(sO_layout)
+        if self.split_kv:
+            # per consumer warpgroup: whether it is the last piece of its group to finish (split_kv)
+            fields["split_last"] = cute.struct.MemRange[Int32, 4]
         return cute.struct(type("SharedStorage", (), {"__annotations__": fields}))
 
     # ------------------------------------------------------------------------------------ host
@@ -232,7 +242,9 @@ class PrefillSm90:
         mLse: cute.Tensor,  # (h_q, total_q) float32, natural log
         mCuSeqlensQ: cute.Tensor,  # (batch + 1,) int32
         mCuSeqlensK: cute.Tensor,  # (batch + 1,) int32
-        mWork: cute.Tensor,  # (table rows + num_work, 4) int32: slot table, then (batch, m_block, q_head, 0) rows
+        mWork: cute.Tensor,  # (table rows + num_work, 4) int32: slot table, then (batch, m_block, q_head, split) rows
+        mPart: cute.Tensor,  # (pieces * tile_m, dv + 1) float32: split_kv partial O and LSE (column dv) per piece row
+        mCount: cute.Tensor,  # (groups * 4,) int32: split_kv pieces finished per (group, consumer warpgroup), zeroed
         num_ctas: Int32,
         softmax_scale: Float32,
         stream: cuda.CUstream,
@@ -257,14 +269,16 @@ class PrefillSm90:
         self.shared_storage = self._shared_storage(sQ_layout, sK_layout, sV_layout, sO_layout)
         self._launch(
             tma_Q, gmem_Q, (tma_K, gmem_K, tma_V, gmem_V), mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas,
-            softmax_scale, stream,
+            softmax_scale, stream, (mPart, mCount),
         )
 
-    def _launch(self, tma_Q, mQ, kv, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale, stream):
+    def _launch(self, tma_Q, mQ, kv, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale, stream,
+                split: tuple = ()):
         """Launch :meth:`kernel` (one CTA per work-list slot); ``kv`` is the K/V source of :meth:`produce`
         (here the TMA atoms and coordinate tensors of K and V; a subclass passes its own). ``mO`` is the
         ``(total_q, dv, h_q)`` view; with ``tma_store_o`` the kernel gets ``(mO, tma_O, gmem_O)``: a TMA store atom
-        whose box is one epilogue part (``_epilogue_part``) of sO."""
+        whose box is one epilogue part (``_epilogue_part``) of sO. ``split``: ``(mPart, mCount)`` of a ``split_kv``
+        variant (appended to ``o_out``)."""
         self.tma_store_o = self._tma_store_o_cfg
         o_out = (mO,)
         if const_expr(self.tma_store_o):
@@ -276,6 +290,8 @@ class PrefillSm90:
                 cpasync.CopyBulkTensorTileS2GOp(), mO, part_layout, (rows, self.head_dim_v)
             )
             o_out = (mO, tma_O, gmem_O)
+        if const_expr(self.split_kv):
+            o_out = o_out + tuple(split)
         self.kernel(
             tma_Q, mQ, kv, o_out, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale * LOG2_E,
         ).launch(grid=[num_ctas, 1, 1], block=[self.threads, 1, 1], stream=stream, min_blocks_per_mp=1)
@@ -288,7 +304,7 @@ class PrefillSm90:
         tma_Q: cute.CopyAtom,
         mQ: cute.Tensor,
         kv: tuple,
-        o_out: tuple,  # (mO,) or, with tma_store_o, (mO, tma_O, gmem_O)
+        o_out: tuple,  # (mO,) or, with tma_store_o, (mO, tma_O, gmem_O); split_kv: then (mPart, mCount)
         mLse: cute.Tensor,
         mCuSeqlensQ: cute.Tensor,
         mCuSeqlensK: cute.Tensor,
@@ -344,9 +360,12 @@ class PrefillSm90:
             cute.arch.setmaxregister_increase(self.consumer_regs)
             if const_expr(TRACE):
                 self._trace_now(Tr.C_GT0, Tr.C_CLK0, tidx == WARPGROUP_THREADS, False)
+            split_io = ()
+            if const_expr(self.split_kv):
+                split_io = (o_out[-2], o_out[-1], storage.split_last.get_tensor(cute.make_layout(4)))
             self.consume(
                 sQ, sK, sV, sO, pipe_q, pipe_k, pipe_v, o_out, mLse, mCuSeqlensQ, mCuSeqlensK, scheduler, blocks,
-                scale_log2, tidx - WARPGROUP_THREADS,
+                scale_log2, tidx - WARPGROUP_THREADS, split_io,
             )
             if const_expr(TRACE):
                 self._trace_now(Tr.C_GT1, Tr.C_CLK1, tidx == WARPGROUP_THREADS, False)
@@ -477,22 +496,25 @@ class PrefillSm90:
                 tKsK, tKgK = cpasync.tma_partition(tma_K, 0, one_cta, cute.group_modes(sK, 0, 2), cute.group_modes(gK, 0, 2))
                 tVsV, tVgV = cpasync.tma_partition(tma_V, 0, one_cta, cute.group_modes(sV, 0, 2), cute.group_modes(gV, 0, 2))
 
-                n_block_max = blocks.n_block_max(seq, tile.m_block)
-                if n_block_max > 0:
-                    self._trace_tag(kv_state, rnd, n_block_max - 1, tidx)
-                    self._load(pipe_k, tma_K, tKgK, tKsK, n_block_max - 1, kv_state, TRACE_K_COLS)
+                # key blocks [n_lo, n_hi), visited from the last (split_kv: a piece's blocks)
+                n_lo, n_hi = 0, blocks.n_block_max(seq, tile.m_block)
+                if const_expr(self.split_kv):
+                    n_lo, n_hi = split_range(tile.split, n_hi)
+                if n_hi > n_lo:
+                    self._trace_tag(kv_state, rnd, n_hi - 1, tidx)
+                    self._load(pipe_k, tma_K, tKgK, tKsK, n_hi - 1, kv_state, TRACE_K_COLS)
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
                 q_state.advance()
-                if n_block_max > 0:
+                if n_hi > n_lo:
                     # K of block n goes out before V of block n + 1: the consumers need them in that order
-                    for i in cutlass.range(n_block_max - 1, unroll=1):
-                        n_block = n_block_max - 2 - i
+                    for i in cutlass.range(n_hi - n_lo - 1, unroll=1):
+                        n_block = n_hi - 2 - i
                         v_state = kv_state.clone()
                         kv_state.advance()
                         self._trace_tag(kv_state, rnd, n_block, tidx)
                         self._load(pipe_k, tma_K, tKgK, tKsK, n_block, kv_state, TRACE_K_COLS)
                         self._load(pipe_v, tma_V, tVgV, tVsV, n_block + 1, v_state, TRACE_V_COLS)
-                    self._load(pipe_v, tma_V, tVgV, tVsV, 0, kv_state, TRACE_V_COLS)
+                    self._load(pipe_v, tma_V, tVgV, tVsV, n_lo, kv_state, TRACE_V_COLS)
                     kv_state.advance()
             self._trace_end_p(kv_state, first, end, step, tidx)
 
@@ -553,6 +575,7 @@ class PrefillSm90:
         blocks: BlockRange,
         scale_log2: Float32,
         tidx: Int32,
+        split_io: tuple = (),  # split_kv: (mPart, mCount, sLast)
     ):
         wg = cute.arch.make_warp_uniform(tidx // WARPGROUP_THREADS)
         tiled_mma_qk, tiled_mma_pv = self._tiled_mmas()
@@ -598,12 +621,17 @@ class PrefillSm90:
         first, end, step = scheduler.row_range()
         # the work row and request bounds of the next tile load at the start of this one (their latency hides
         # under its GEMMs instead of sitting between two tiles)
-        nb, nm, nh, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, first, first, end)
+        nb, nm, nh, ns, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, first, first, end)
         for rnd in cutlass.range(first, end, step, unroll=1):
-            batch, m_block, q_head = nb, nm, nh
+            batch, m_block, q_head, split = nb, nm, nh, ns
             seq = SeqlenInfo(noq, nok, nql, nkl)
-            nb, nm, nh, noq, nok, nql, nkl = self._fetch_tile(scheduler, mCuSeqlensQ, mCuSeqlensK, rnd + 1, first, end)
-            n_block_max = blocks.n_block_max(seq, m_block)
+            nb, nm, nh, ns, noq, nok, nql, nkl = self._fetch_tile(
+                scheduler, mCuSeqlensQ, mCuSeqlensK, rnd + 1, first, end
+            )
+            # key blocks [n_lo, n_block_max), visited from the last (split_kv: a piece's blocks)
+            n_lo, n_block_max = 0, blocks.n_block_max(seq, m_block)
+            if const_expr(self.split_kv):
+                n_lo, n_block_max = split_range(split, n_block_max)
             acc_O.fill(0.0)
             softmax.reset()
             pipe_q.consumer_wait(q_state)
@@ -616,7 +644,7 @@ class PrefillSm90:
                     # tile's TMA write by the fence and the release): the next tile's Q may land
                     cute.arch.fence_view_async_shared()
                     pipe_q.consumer_release(q_state)
-            if n_block_max > 0:
+            if n_block_max > n_lo:
                 # first visited block: key-length (and causal) mask, no PV yet
                 self._stamp_c(kv_state.count, Tr.CK_WAIT, wg)
                 pipe_k.consumer_wait(kv_state)
@@ -652,7 +680,7 @@ class PrefillSm90:
                     kv_state = self._step(
                         mma, pipe_k, pipe_v, kv_state, softmax, mask, seq, m_block, n_block_max - 2 - i, True, wg
                     )
-                n_free = n_block_max - 1 - n_masked
+                n_free = n_block_max - n_lo - 1 - n_masked
                 odd = False
                 if const_expr(self.double_p):
                     # pairs of steps alternate the two P fragments (static indices); an odd count ends with one more
@@ -692,7 +720,14 @@ class PrefillSm90:
                 if const_expr(self.separate_o and not self.q_rs):
                     pipe_q.consumer_release(q_state)
 
-            self.epilogue(acc_O, softmax, sO, o_out, mLse, seq, m_block, q_head, tiled_mma_pv, tidx)
+            inv_sum, lse = softmax.finalize()
+            rescale_rows(acc_O, inv_sum)
+            if const_expr(self.split_kv):
+                # a piece: its partial out; the last of its group to finish merges the others and stores
+                if self._split_partial(acc_O, lse, split, split_io, tiled_mma_pv, tidx):
+                    self.epilogue(acc_O, lse, sO, o_out, mLse, seq, m_block, q_head, tiled_mma_pv, tidx)
+            else:
+                self.epilogue(acc_O, lse, sO, o_out, mLse, seq, m_block, q_head, tiled_mma_pv, tidx)
             if const_expr(not self.separate_o):
                 if const_expr(self.tma_store_o):
                     # the TMA store of sO (issued by one lane of the part's first warp, if at all) has read it before
@@ -719,7 +754,8 @@ class PrefillSm90:
         row = cutlass.min(cutlass.max(cutlass.min(row, end - 1), first), Int32(scheduler.mWork.shape[0]) - 1)
         tile = scheduler.tile(row)
         seq = SeqlenInfo.create(tile.batch, mCuSeqlensQ, mCuSeqlensK)
-        return tile.batch, tile.m_block, tile.q_head, seq.offset_q, seq.offset_k, seq.q_len, seq.kv_len
+        split = tile.split if const_expr(self.split_kv) else Int32(0)
+        return tile.batch, tile.m_block, tile.q_head, split, seq.offset_q, seq.offset_k, seq.q_len, seq.kv_len
 
     @cute.jit
     def _rescale_O(self, acc_O: cute.Tensor, row_scale: cute.Tensor):
@@ -905,6 +941,93 @@ class PrefillSm90:
                 barrier_id=int(PrefillBarrier.CONSUMER_WG0) + nxt, number_of_threads=self.PINGPONG_THREADS
             )
 
+    # ------------------------------------------------------------------------------------ split_kv
+
+    @cute.jit
+    def _split_partial(
+        self,
+        acc_O: cute.Tensor,
+        lse: cute.Tensor,
+        split: Int32,
+        split_io: tuple,
+        tiled_mma_pv: cute.TiledMma,
+        tidx: Int32,
+    ):
+        """Whether this warpgroup stores its rows of the tile now. A whole tile (``split`` 0): yes. A piece
+        (tile_scheduler's ``SPLIT`` word): its normalized O and LSE rows go to the piece's rows of ``mPart``, then the
+        warpgroup counts itself done on ``mCount[group * 4 + wg]`` (barrier, one acq_rel atomic, barrier: the decode
+        kernel's pattern); the last piece of the group to finish merges the others into ``acc_O`` / ``lse``, resets
+        the count for the next launch and stores (True); the others are done (False)."""
+        mPart, mCount, sLast = split_io
+        pieces = split & 15
+        last = pieces == 0
+        if pieces > 0:
+            wg = cute.arch.make_warp_uniform(tidx // WARPGROUP_THREADS)
+            ptid = tidx % WARPGROUP_THREADS
+            piece = (split >> 4) & 15
+            group = split >> 8
+            dv = self.head_dim_v
+            tOcO = tiled_mma_pv.get_slice(tidx).partition_C(cute.make_identity_tensor((self.tile_m, dv)))
+            base = (group * pieces + piece) * self.tile_m
+            for k in cutlass.range_constexpr(cute.size(acc_O)):
+                mPart[base + tOcO[k][0], tOcO[k][1]] = acc_O[k]
+            if tOcO[0][1] == 0:
+                for h in cutlass.range_constexpr(2):
+                    mPart[base + tOcO[2 * h][0], dv] = lse[h]
+            bar_id = int(PrefillBarrier.EPILOGUE_WG0) + wg
+            cute.arch.barrier(barrier_id=bar_id, number_of_threads=WARPGROUP_THREADS)
+            counter = group * 4 + wg
+            if ptid == 0:
+                old = cute.arch.atomic_add(mCount.iterator + counter, Int32(1), sem="acq_rel", scope="gpu")
+                sLast[wg] = Int32(1) if old == pieces - 1 else Int32(0)
+            cute.arch.barrier(barrier_id=bar_id, number_of_threads=WARPGROUP_THREADS)
+            last = sLast[wg] != 0
+            if last:
+                self._split_merge(acc_O, lse, mPart, group * pieces * self.tile_m, piece, pieces, tOcO)
+                if ptid == 0:
+                    mCount[counter] = Int32(0)
+        return last
+
+    @cute.jit
+    def _split_merge(
+        self,
+        acc_O: cute.Tensor,
+        lse: cute.Tensor,
+        mPart: cute.Tensor,
+        base0: Int32,
+        piece: Int32,
+        pieces: Int32,
+        tOcO: cute.Tensor,
+    ):
+        """``acc_O`` (this piece's normalized O) and ``lse`` (natural log) become the group's: with L = ln sum_j
+        e^lse_j over the pieces (this one's rows from registers, the others' from ``mPart`` rows ``base0 + j *
+        tile_m + row``), O = sum_j e^(lse_j - L) O_j."""
+        dv = self.head_dim_v
+        row_max = cute.make_rmem_tensor((2,), Float32)
+        inv_total = cute.make_rmem_tensor((2,), Float32)
+        weight = cute.make_rmem_tensor((2,), Float32)
+        for h in cutlass.range_constexpr(2):
+            r = base0 + tOcO[2 * h][0]
+            m = lse[h]
+            for j in cutlass.range(pieces, unroll=1):
+                m = cute.arch.fmax(m, mPart[r + j * self.tile_m, dv])
+            total = Float32(0.0)
+            for j in cutlass.range(pieces, unroll=1):
+                total = total + cute.math.exp2((mPart[r + j * self.tile_m, dv] - m) * LOG2_E, fastmath=True)
+            row_max[h] = m
+            inv_total[h] = 1.0 / total
+            weight[h] = cute.math.exp2((lse[h] - m) * LOG2_E, fastmath=True) * inv_total[h]
+            lse[h] = m + cute.math.log2(total, fastmath=False) * LN_2
+        rescale_rows(acc_O, weight)
+        for j in cutlass.range(pieces, unroll=1):
+            if j != piece:
+                rows = base0 + j * self.tile_m
+                for h in cutlass.range_constexpr(2):
+                    lse_j = mPart[rows + tOcO[2 * h][0], dv]
+                    weight[h] = cute.math.exp2((lse_j - row_max[h]) * LOG2_E, fastmath=True) * inv_total[h]
+                for k in cutlass.range_constexpr(cute.size(acc_O)):
+                    acc_O[k] = acc_O[k] + weight[(k // 2) % 2] * mPart[rows + tOcO[k][0], tOcO[k][1]]
+
     # ------------------------------------------------------------------------------------ epilogue
 
     def _epilogue_part(self) -> tuple[bool, int]:
@@ -919,7 +1042,7 @@ class PrefillSm90:
     def epilogue(
         self,
         acc_O: cute.Tensor,
-        softmax: OnlineSoftmax,
+        lse: cute.Tensor,
         sO: cute.Tensor,
         o_out: tuple,
         mLse: cute.Tensor,
@@ -929,7 +1052,7 @@ class PrefillSm90:
         tiled_mma_pv: cute.TiledMma,
         tidx: Int32,
     ):
-        """O / rowsum -> sO (stmatrix) -> global memory, per part (``_epilogue_part``): a part whose rows all lie
+        """O (normalized) -> sO (stmatrix) -> global memory, per part (``_epilogue_part``): a part whose rows all lie
         inside the request by one TMA store (``tma_store_o``), else (or without it) by predicated 16-byte stores
         of the rows < q_len read back from sO; LSE (ln) from registers.
 
@@ -938,8 +1061,6 @@ class PrefillSm90:
         (``cp.async.bulk.wait_group.read 0``) before the part's next sO write: at the top of the next epilogue,
         before its first barrier (own sO), or before its warp releases Q (sO aliases sQ)."""
         mO = o_out[0]
-        inv_sum, lse = softmax.finalize()
-        rescale_rows(acc_O, inv_sum)
         rO = cute.make_rmem_tensor_like(acc_O, self.dtype)
         rO.store(acc_O.load().to(self.dtype))
         rows_left = seq.q_len - m_block * self.tile_m
@@ -987,7 +1108,7 @@ class PrefillSm90:
 
         if const_expr(self.tma_store_o):
             if full:
-                _, tma_O, gmem_O = o_out
+                tma_O, gmem_O = o_out[1], o_out[2]
                 gO_tile = cute.local_tile(
                     seq.request_q(gmem_O)[None, None, q_head], (self.tile_m, self.head_dim_v), (m_block, 0)
                 )
@@ -1063,8 +1184,10 @@ def compile_prefill(spec):
     cu_q = cute.runtime.make_fake_compact_tensor(Int32, (batch_plus_1,), assumed_align=4)
     cu_k = cute.runtime.make_fake_compact_tensor(Int32, (batch_plus_1,), assumed_align=4)
     work = cute.runtime.make_fake_compact_tensor(Int32, (sym(), 4), stride_order=(1, 0), assumed_align=16)
+    part = cute.runtime.make_fake_compact_tensor(Float32, (sym(), dv + 1), stride_order=(1, 0), assumed_align=4)
+    count = cute.runtime.make_fake_compact_tensor(Int32, (sym(),), assumed_align=4)
     stream = cute.runtime.make_fake_stream(use_tvm_ffi_env_stream=True)
     return cute.compile(
-        op, q, k, v, o, lse, cu_q, cu_k, work, Int32(1), Float32(1.0), stream,
+        op, q, k, v, o, lse, cu_q, cu_k, work, part, count, Int32(1), Float32(1.0), stream,
         options="--enable-tvm-ffi --gpu-arch sm_90a",
     )

@@ -6,17 +6,22 @@ The slot table is ``num_slots + 1`` row indices laid out flat over the first ``c
 that order. The host chooses the assignment (``cute_attn.prefill.schedule_work``: a serpentine deal or a list
 schedule, whichever its cost model says finishes first), so the kernel only walks its list. Every role of a CTA walks
 the same rows in the same order, so pipelines stay in step across tiles.
+
+Word 3 (``SPLIT``) is 0 for a whole tile. A variant built with ``split_kv`` also runs pieces of tiles: ``(group << 8) |
+(piece << 4) | pieces`` (2 <= pieces <= 15) covers key blocks ``[piece * nb // pieces, (piece + 1) * nb // pieces)`` of
+the tile's ``nb`` blocks (:func:`split_range`); the pieces of a group are one (batch, m_block, q_head).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+import cutlass
 import cutlass.cute as cute
 from cutlass import Int32
 
 WORK_WIDTH = 4
-BATCH, M_BLOCK, Q_HEAD = 0, 1, 2
+BATCH, M_BLOCK, Q_HEAD, SPLIT = 0, 1, 2, 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,6 +29,7 @@ class WorkTile:
     batch: Int32
     m_block: Int32
     q_head: Int32
+    split: Int32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,4 +46,13 @@ class StaticWorkListScheduler:
         return self.mWork[p // WORK_WIDTH, p % WORK_WIDTH]
 
     def tile(self, row: Int32) -> WorkTile:
-        return WorkTile(self.mWork[row, BATCH], self.mWork[row, M_BLOCK], self.mWork[row, Q_HEAD])
+        return WorkTile(self.mWork[row, BATCH], self.mWork[row, M_BLOCK], self.mWork[row, Q_HEAD], self.mWork[row, SPLIT])
+
+
+def split_range(split: Int32, n_blocks: Int32):
+    """``(lo, hi)``: the key blocks of a work row's ``SPLIT`` word among the tile's ``n_blocks`` (``(0, n_blocks)`` for a
+    whole tile, whose word is 0)."""
+    pieces = split & 15
+    piece = (split >> 4) & 15
+    div = cutlass.max(pieces, Int32(1))
+    return piece * n_blocks // div, (piece + 1) * n_blocks // div
