@@ -83,6 +83,10 @@ class PrefillConfig:
     # spill) x the same kernel with Q in shared memory: 16k causal 0.983 / 1.012, full 0.973 / 0.979, 4 x 4k causal
     # 1.005 / 1.006: off. hd64 non-causal's 3-warpgroup 192 x 128 tile spills with it (NOTES-prefill 20).
     q_rs: bool = False
+    # split-KV of the last round (dense kernel only; session 10): the host may split the tiles of a non-causal plan's
+    # last, partial round of the persistent schedule into pieces over key blocks, run on the idle CTAs and merged
+    # in-kernel (cute_attn.prefill.split_tail; work row word 3). False: the host never splits this variant
+    split_kv: bool = False
 
     @property
     def producer_regs(self) -> int:
@@ -206,7 +210,7 @@ _PREFILL_DENSE_MASK_TABLE = {
     (128, 128, True): PrefillConfig(tile_m=192, tile_n=80, consumer_wgs=3, stages=3, skip_rescale=True,
                                     rescale_threshold=8, trim_diagonal=1),
     (128, 128, False): PrefillConfig(tile_m=192, tile_n=80, consumer_wgs=3, stages=3, skip_rescale=True,
-                                     rescale_threshold=8, trim_diagonal=1),
+                                     rescale_threshold=8, trim_diagonal=1, split_kv=True),
 }
 
 
