@@ -136,6 +136,41 @@ def test_split_tail_declines_unbalanced_schedules():
     _check_split(work, 5, res, 4000, 80)
 
 
+def _work_of(counts, rows):
+    head = (len(counts) + 4) // 4
+    table = [head]
+    for c in counts:
+        table.append(table[-1] + c)
+    table += [0] * (head * 4 - len(table))
+    return torch.cat([torch.tensor(table, dtype=torch.int32).view(head, 4), rows])
+
+
+def test_split_tail_long_slots_anywhere():
+    """Slot tables whose k + 1-row slots are not one run (the general path), and tables that are not k or k + 1
+    rows per slot (declined)."""
+    rng = random.Random(11)
+    for trial in range(300):
+        n = rng.randint(2, 140)
+        k, t = rng.randint(1, 5), rng.randint(1, n - 1)
+        long_slots = set(rng.sample(range(n), t))
+        counts = [k + (s in long_slots) for s in range(n)]
+        R_ = sum(counts)
+        work = _work_of(counts, _rows(R_, rng))
+        kv_len = rng.choice([100, 1000, 16384])
+        res = P.split_tail(work, n, kv_len, 80)
+        want = min(n // t, 15, -(-kv_len // 80)) >= 2
+        assert (res is not None) == want
+        if res is not None:
+            _check_split(work, n, res, kv_len, 80)
+        # one slot one row short and another one row long: declined
+        if t >= 1 and len(long_slots) < n - 1:
+            s_short = next(s for s in range(n) if s not in long_slots)
+            bad = list(counts)
+            bad[s_short] -= 1
+            bad[next(iter(long_slots))] += 1
+            assert P.split_tail(_work_of(bad, _rows(R_, rng)), n, kv_len, 80) is None
+
+
 def test_split_word_round_trip():
     for g, p, n in [(0, 0, 2), (5, 14, 15), ((1 << 23) - 1, 3, 4)]:
         w = P.split_word(g, p, n)
