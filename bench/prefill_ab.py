@@ -11,6 +11,7 @@ share ~132 / N heads' K/V in L2 instead of every head's, at the price of a coars
 from __future__ import annotations
 
 import argparse
+import os
 
 import torch
 import torch.nn.functional as F
@@ -57,13 +58,20 @@ def run_case(batch, seqlen, hd, causal, variants, passes):
     wrappers = {}
     for name in variants:
         orig = P.choose_tile_m
+        split = os.environ.get(P.SPLIT_ENV)
         if name.startswith("t"):
             P.choose_tile_m = lambda *a, _t=int(name[1:]): _t
+        if name.startswith(("sec", "bucket")):  # these re-deal the plan's rows: whole tiles only
+            os.environ[P.SPLIT_ENV] = "0"
         try:
             w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
             w.plan(indptr, indptr, heads, heads, hd, causal=causal, q_data_type=dtype)
         finally:
             P.choose_tile_m = orig
+            if split is None:
+                os.environ.pop(P.SPLIT_ENV, None)
+            else:
+                os.environ[P.SPLIT_ENV] = split
         if name.startswith("sec"):  # sections of <N> KB of K/V (every pair small)
             tile_m = P.tile_m_for(hd, hd, causal, w._plan.spec.tile_m)
             work = P.make_work_list([seqlen] * batch, [seqlen] * batch, heads, tile_m, causal, heads, 4 * hd,

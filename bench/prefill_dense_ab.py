@@ -14,9 +14,10 @@ small slice of rows. Case ``BxN:hd:causal|full``: B requests of N tokens, heads 
 ``ragged:hd:causal|full``: bench.prefill's ragged batch (no cuDNN: SDPA has no ragged form).
 
 ``--env NAME:KEY=VAL[;KEY=VAL...]`` (repeatable): build NAME runs with its own plan, made with these environment
-variables set (e.g. ``CUTE_ATTN_PREFILL_SCHEDULE=serpentine``, ``CUTE_ATTN_PREFILL_CTAS=128``: NOTES-prefill 22).
-The other builds share the plan made with all of these variables unset. Two names may load one directory only
-through copies (one library per build object).
+variables set (e.g. ``CUTE_ATTN_PREFILL_SCHEDULE=serpentine``, ``CUTE_ATTN_PREFILL_CTAS=128``: NOTES-prefill 22;
+``CUTE_ATTN_PREFILL_SPLIT=0``: the same kernel without the split-KV of the last round, e.g. ``--variant split=DIR
+--variant nosplit=DIR_COPY --env nosplit:CUTE_ATTN_PREFILL_SPLIT=0``). The other builds share the plan made with all
+of these variables unset. Two names may load one directory only through copies (one library per build object).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 DEFAULT_CASES = ("16x1024:64:causal,16x1024:64:full,1x16384:64:causal,1x16384:64:full,"
                  "1x16384:128:full,1x16384:256:full")
 
-PLAN_VARS = ("CUTE_ATTN_PREFILL_CTAS", "CUTE_ATTN_PREFILL_SCHEDULE", "CUTE_ATTN_PREFILL_SET")
+PLAN_VARS = ("CUTE_ATTN_PREFILL_CTAS", "CUTE_ATTN_PREFILL_SCHEDULE", "CUTE_ATTN_PREFILL_SET", "CUTE_ATTN_PREFILL_SPLIT")
 _with = route_get_kernel(_P)  # _with(build, fn): fn with its kernels from the build
 
 
@@ -159,7 +160,9 @@ def setup_case(lens, hd, causal, builds, dtype, cudnn, atol, plan_env=None):
             print(f"(cuDNN SDPA unavailable: {e!r})")
     flops = sum(2 * visible_pairs(x, x, causal) * heads * 2 * hd for x in lens)
     tile_m = w._plan.spec.tile_m
-    ctas = {name: f"{wb._plan.num_ctas} {wb._plan.schedule}" for name, wb in wrappers.items()}
+    ctas = {name: f"{wb._plan.num_ctas} {wb._plan.schedule}"
+            + (" split {}x{}".format(*wb._plan.split) if getattr(wb._plan, "split", None) else "")
+            for name, wb in wrappers.items()}
     return fns, flops, diffs, tile_m, ctas
 
 

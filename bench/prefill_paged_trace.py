@@ -199,7 +199,8 @@ def traced_dense(build, w, q, k, v, out):
     plan = w._plan
     lse, trace = _lse_with_trace(plan.num_qo_heads, plan.total_q, plan.num_ctas, q.device)
     fn = build(plan.spec)
-    args = (q, k, v, out, lse, plan.qo_indptr, plan.kv_indptr, plan.work, plan.num_ctas, plan.sm_scale)
+    args = (q, k, v, out, lse, plan.qo_indptr, plan.kv_indptr, plan.work, plan.part, plan.count, plan.num_ctas,
+            plan.sm_scale)
     return lambda: fn(*args), trace
 
 

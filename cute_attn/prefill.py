@@ -7,6 +7,11 @@ head ``h`` reads kv head ``h // (num_qo_heads // num_kv_heads)``. Causal masks a
 (query ``i`` sees keys ``j <= i + kv_len - q_len``). The LSE returned is the natural-log log-sum-exp
 of the scaled scores, shape ``(total_q, num_qo_heads)``, float32; a query that sees no key gets output
 0 and LSE ``-inf``. Zero-length requests produce no rows and no error.
+
+Non-causal batches of long requests of one kv length (hd128's 192-row tile) may split the tiles of the persistent
+schedule's last, partial round over their keys (:func:`split_tail`): the pieces run on CTAs that would idle, and the
+kernel merges their partial outputs by their LSEs (rounding may differ from the unsplit result in the last bits).
+``CUTE_ATTN_PREFILL_SPLIT=0`` at ``plan()`` time turns it off.
 """
 
 from __future__ import annotations
@@ -286,6 +291,183 @@ def schedule_work(rows: torch.Tensor, costs: list[int], num_slots: int,
     return torch.from_numpy(work), n, how
 
 
+# Split-KV of the last round (session 10): work row word 3 (SPLIT) is 0 for a whole tile, else
+# ``(group << 8) | (piece << 4) | pieces``: piece ``p`` of ``pieces`` covers key blocks ``split_blocks(nb, p, pieces)``
+# of its tile (``nb = ceil(kv_len / tile_n)``), and the pieces of one group are the same (batch, m_block, q_head). The
+# kernel writes each piece's normalized O and its LSE to the plan's ``part`` rows and the last piece to finish merges.
+SPLIT_MAX_PIECES = 15
+SPLIT_MAX_GROUPS = 1 << 23
+SPLIT_ENV = "CUTE_ATTN_PREFILL_SPLIT"
+
+
+def split_word(group: int, piece: int, pieces: int) -> int:
+    """Work row word 3 of piece ``piece`` of ``pieces`` of group ``group``."""
+    return (group << 8) | (piece << 4) | pieces
+
+
+def split_fields(word: int) -> tuple[int, int, int]:
+    """``(group, piece, pieces)`` of a work row's word 3 (``pieces == 0``: a whole tile)."""
+    return word >> 8, (word >> 4) & 15, word & 15
+
+
+def split_blocks(nb: int, piece: int, pieces: int) -> tuple[int, int]:
+    """Key blocks ``[lo, hi)`` of piece ``piece`` of ``pieces`` over a tile's ``nb`` key blocks."""
+    return piece * nb // pieces, (piece + 1) * nb // pieces
+
+
+def split_enabled() -> bool:
+    """``CUTE_ATTN_PREFILL_SPLIT`` (read at plan time): unset or ``1``: plans may split the last round (the default),
+    ``0``: never (A/B of the same kernel without it)."""
+    value = os.environ.get(SPLIT_ENV)
+    if value is None or value == "1":
+        return True
+    if value == "0":
+        return False
+    raise ValueError(f"{SPLIT_ENV} must be 0 or 1, got {value!r}")
+
+
+def split_tail(work, num_slots: int, kv_len: int, tile_n: int, max_pieces: int = SPLIT_MAX_PIECES):
+    """Split-KV of the last round of an equal-cost schedule (``work``: :func:`schedule_work`'s tensor or array on
+    ``num_slots`` slots, every row of one cost: non-causal, one ``kv_len``): ``(work', groups, pieces)``, or None
+    where it does not apply.
+
+    With ``R`` rows, ``k = R // C`` and ``t = R % C > 0`` (``C = num_slots``), each slot must hold ``k`` or ``k + 1``
+    rows; the ``t`` slots with ``k + 1`` give up their last row, which become groups ``0 .. t - 1`` (in slot order),
+    each split into ``P = min(C // t, max_pieces, nb)`` pieces over its ``nb = ceil(kv_len / tile_n)`` key blocks
+    (``P >= 2``, else None). Piece ``p`` of group ``g`` (index ``j = p * t + g < t * P <= C``) goes to slot ``j``,
+    after that slot's ``k`` rows: every slot runs ``k`` rows plus at most one piece, and the pieces of a group run
+    on distinct slots. ``work'`` is an int32 numpy array (slot table, then the rows)."""
+    C = num_slots
+    head = (C + 4) // 4
+    n = len(work)
+    R = n - head
+    if C <= 0 or R <= C or kv_len <= 0:
+        return None
+    k, t = divmod(R, C)
+    if not t:
+        return None
+    P = min(C // t, max_pieces, -(-kv_len // tile_n))
+    if P < 2:
+        return None
+    w = np.ascontiguousarray(work, dtype=np.int32)
+    table = w[:head].reshape(-1)[: C + 1]
+    body = w[head:].view(np.complex128).reshape(-1)  # a row as one 16-byte element (1-D gathers are ~10x faster)
+    # the schedules of equal rows (serpentine, list) give the k + 1 rows to one run of slots, first or last
+    a = 0 if table[1] - table[0] == k + 1 else C - t
+    if (table == _split_runs(C, k, t, a)).all():
+        b0, b1 = a * k, a * k + t * (k + 1)
+        mid = body[b0:b1].reshape(t, k + 1)
+        kept = np.concatenate((body[:b0], mid[:, :k].reshape(-1), body[b1:]))  # each slot's first k rows
+        groups = mid[:, k]  # the rows given up: group g from the g-th long slot
+    else:
+        counts = table[1:] - table[:-1]
+        long_slots = np.flatnonzero(counts != k)
+        if table[0] != head or table[C] != n or len(long_slots) != t or counts.max() != k + 1:
+            return None  # not k or k + 1 rows per slot (t slots not of k rows, none above k + 1: those t hold k + 1)
+        last = table[long_slots + 1] - 1 - head
+        keep = np.ones(R, dtype=bool)
+        keep[last] = False
+        kept, groups = body[keep], body[last]
+    tp = t * P
+    new_table, words = _split_layout(C, k, t, P)
+    out = np.empty((head + R - t + tp, 4), dtype=np.int32)
+    out[:head] = new_table
+    oc = out[head:].view(np.complex128).reshape(-1)
+    blk = oc[: tp * (k + 1)].reshape(tp, k + 1)
+    blk[:, :k] = kept[: tp * k].reshape(tp, k)
+    blk.reshape(P, t, k + 1)[:, :, k] = groups  # piece j = p * t + g (group g, piece p) on slot j
+    oc[tp * (k + 1):] = kept[tp * k:]
+    out[head + k: head + tp * (k + 1): k + 1, 3] = words
+    return out, t, P
+
+
+_SPLIT_LAYOUTS: OrderedDict = OrderedDict()
+
+
+def _split_layout(C: int, k: int, t: int, P: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`split_tail`'s slot table rows (``C`` slots of ``k`` rows, the first ``t * P`` with a piece after them)
+    and the pieces' word 3 in slot order, cached (read-only)."""
+    key = (C, k, t, P, "layout")
+    hit = _SPLIT_LAYOUTS.get(key)
+    if hit is None:
+        head = (C + 4) // 4
+        s = np.arange(C + 1, dtype=np.int64)
+        table = np.zeros(head * 4, dtype=np.int32)
+        table[: C + 1] = head + s * k + np.minimum(s, t * P)
+        p, g = np.divmod(np.arange(t * P, dtype=np.int32), t)
+        hit = (table.reshape(head, 4), (g << 8) | (p << 4) | P)
+        for x in hit:
+            x.flags.writeable = False
+        _SPLIT_LAYOUTS[key] = hit
+        if len(_SPLIT_LAYOUTS) > 64:
+            _SPLIT_LAYOUTS.popitem(last=False)
+    return hit
+
+
+def _split_runs(C: int, k: int, t: int, a: int) -> np.ndarray:
+    """The slot table (``C + 1`` entries) of ``C`` slots of ``k`` rows but slots ``a .. a + t - 1`` of ``k + 1``,
+    cached (read-only)."""
+    key = (C, k, t, a)
+    hit = _SPLIT_LAYOUTS.get(key)
+    if hit is None:
+        s = np.arange(C + 1, dtype=np.int64)
+        hit = ((C + 4) // 4 + s * k + np.clip(s - a, 0, t)).astype(np.int32)
+        hit.flags.writeable = False
+        _SPLIT_LAYOUTS[key] = hit
+        if len(_SPLIT_LAYOUTS) > 64:
+            _SPLIT_LAYOUTS.popitem(last=False)
+    return hit
+
+
+def _uniform_kv_len(qo: torch.Tensor, kv: torch.Tensor) -> int:
+    """The kv length shared by every request with queries (CPU int32 indptr tensors), or -1 (none, or several)."""
+    if qo.numel() <= 33:  # small batches: in Python (a few numpy calls cost more)
+        lens = {b - a for a, b, c, d in zip(kv.tolist(), kv.tolist()[1:], qo.tolist(), qo.tolist()[1:]) if d > c}
+        return lens.pop() if len(lens) == 1 else -1
+    q_lens, kv_lens = np.diff(qo.numpy()), np.diff(kv.numpy())
+    sel = kv_lens[q_lens > 0]
+    if not len(sel) or sel.min() != sel.max():
+        return -1
+    return int(sel[0])
+
+
+_SPLIT_TILES: dict = {}
+
+
+def _split_tile(head_dim: int, head_dim_v: int, causal: bool, tile_m: int) -> tuple[int, int] | None:
+    """``(tile_m, tile_n)`` of the dense variant when its config has ``split_kv``, else None (cached per value of
+    the tile-override environment, as :func:`_plan_consts`)."""
+    config = _CONFIG[0] if _CONFIG else _config()
+    key = (head_dim, head_dim_v, causal, tile_m, os.environ.get(config.BUILD_OVERRIDES_ENV))
+    if key in _SPLIT_TILES and not config._OVERRIDES:
+        return _SPLIT_TILES[key]
+    cfg = config.prefill_config(head_dim, head_dim_v, causal, tile_m)
+    hit = (cfg.tile_m, cfg.tile_n) if cfg.split_kv and not causal else None
+    if not config._OVERRIDES:
+        _SPLIT_TILES[key] = hit
+    return hit
+
+
+_NO_SPLIT_BUFFERS: dict = {}
+
+
+def _split_buffers(split, tile_m: int, head_dim_v: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The kernel's ``part`` (float32 ``(groups * pieces * tile_m, head_dim_v + 1)``: each piece's O rows and, in the
+    last column, its LSE) and ``count`` (int32 ``(groups * 4,)``, zeroed here once: the kernel's last finisher of
+    each (group, warpgroup) sets it back to 0) of a plan; ``split = (groups, pieces)``. A plan without a split gets
+    a 1-row ``part`` and a 4-entry ``count`` that the kernel never touches (shared per device and head_dim_v)."""
+    if split is None:
+        key = (device, head_dim_v)
+        hit = _NO_SPLIT_BUFFERS.get(key)
+        if hit is None:
+            hit = _NO_SPLIT_BUFFERS[key] = (torch.empty((1, head_dim_v + 1), dtype=torch.float32, device=device),
+                                            torch.zeros(4, dtype=torch.int32, device=device))
+        return hit
+    groups, pieces = split
+    return (torch.empty((groups * pieces * tile_m, head_dim_v + 1), dtype=torch.float32, device=device),
+            torch.zeros(groups * 4, dtype=torch.int32, device=device))
+
+
 @dataclasses.dataclass
 class _Plan:
     spec: PrefillSpec
@@ -299,6 +481,10 @@ class _Plan:
     work: torch.Tensor  # device int32 (table rows + num_work, 4): schedule_work's slot table and work rows
     num_ctas: int
     schedule: str = ""  # schedule_work's choice
+    # the kernel's split-KV buffers (_split_buffers) and the split, (groups, pieces) of split_tail, or None
+    part: torch.Tensor | None = None
+    count: torch.Tensor | None = None
+    split: tuple[int, int] | None = None
 
 
 def _host_indptr(name: str, t, check: bool = True):
@@ -359,6 +545,8 @@ class _HostPlan:
     num_ctas: int
     schedule: str
     buffer: torch.Tensor | None = None
+    storage: torch.Tensor | None = None  # the compiled planner's whole output allocation (``buffer`` is its head)
+    split: tuple[int, int] | None = None  # (groups, pieces) of split_tail, or None
 
 
 class _PlanScratch(threading.local):
@@ -381,15 +569,17 @@ def _plan_scratch_len(batch: int, row_cap: int, slots: int) -> int:
 
 def _plan_host_compiled(lib, qo: list[int], kv: list[int], extra: list[int] | None, num_qo_heads: int,
                         num_kv_heads: int, causal: bool, base_m: int, short, kv_row_bytes: int, slots: int,
-                        only: str, pinned: bool) -> _HostPlan | None:
+                        only: str, pinned: bool, spare_rows: int = 0) -> _HostPlan | None:
     """:func:`_plan_host_python`'s result from one call of the compiled planner, or None where it declines (values
-    past int32: the Python planner then plans or raises). ``pinned``: the output in pinned memory (a GPU plan)."""
+    past int32: the Python planner then plans or raises). ``pinned``: the output in pinned memory (a GPU plan).
+    ``spare_rows``: work rows of room left in the allocation (``storage``) for :func:`split_tail`'s pieces."""
     batch = len(qo) - 1
     t_min = min(base_m, short[0]) if short else base_m
     row_cap = num_qo_heads * ((qo[-1] + batch * (t_min - 1)) // t_min)  # >= the rows of either tile
     n_ind = 2 if extra is None else 3
     head_cap = (max(1, slots if 0 < slots < row_cap else row_cap) + 4) // 4
-    out = torch.empty((head_cap + row_cap) * 4 + n_ind * (batch + 1), dtype=torch.int32, pin_memory=pinned)
+    out = torch.empty((head_cap + row_cap + spare_rows) * 4 + n_ind * (batch + 1), dtype=torch.int32,
+                      pin_memory=pinned)
     ctx = _SCRATCH
     need = _plan_scratch_len(batch, row_cap, slots)
     if ctx.scratch.shape[0] < need:
@@ -415,7 +605,7 @@ def _plan_host_compiled(lib, qo: list[int], kv: list[int], extra: list[int] | No
     schedule = ("empty", "serpentine", f"list+{tail}")[how]
     return _HostPlan(variant_m, out[:w].view(-1, 4), out[w:w + b1], out[w + b1:w + 2 * b1],
                      out[w + 2 * b1:w + 3 * b1] if extra is not None else None, n_slots, schedule,
-                     out[:w + n_ind * b1])
+                     out[:w + n_ind * b1], out)
 
 
 def _plan_host_python(qo: list[int], kv: list[int], extra: list[int] | None, num_qo_heads: int, num_kv_heads: int,
@@ -447,23 +637,62 @@ def _checked(values, name: str) -> list[int]:
     return values
 
 
-def _plan_host(qo, kv, extra, num_qo_heads, num_kv_heads, causal, base_m, short, kv_row_bytes, device) -> _HostPlan:
+def _apply_split(hp: _HostPlan, slots: int, tile_n: int) -> None:
+    """:func:`split_tail` on the host plan ``hp`` (before its copy to the device), where every request with queries
+    has one kv length; the compiled planner's output is rewritten in its own allocation (the indptr arrays move up
+    behind the longer work), the Python planner's work replaced."""
+    kv_len = _uniform_kv_len(hp.qo, hp.kv)
+    if kv_len <= 0:
+        return
+    res = split_tail(hp.work.numpy(), slots, kv_len, tile_n)
+    if res is None:
+        return
+    work, groups, pieces = res
+    hp.split = (groups, pieces)
+    if hp.storage is None:
+        hp.work = torch.from_numpy(work)
+        return
+    w, n_ind = work.size, 2 if hp.extra is None else 3
+    b1 = hp.qo.numel()
+    store = hp.storage.numpy()
+    old_w = hp.work.numel()
+    store[w:w + n_ind * b1] = store[old_w:old_w + n_ind * b1].copy()  # (overlapping: w > old_w)
+    store[:w] = work.reshape(-1)
+    out = hp.storage
+    hp.work, hp.qo, hp.kv = out[:w].view(-1, 4), out[w:w + b1], out[w + b1:w + 2 * b1]
+    if hp.extra is not None:
+        hp.extra = out[w + 2 * b1:w + 3 * b1]
+    hp.buffer = out[:w + n_ind * b1]
+
+
+def _plan_host(qo, kv, extra, num_qo_heads, num_kv_heads, causal, base_m, short, kv_row_bytes, device,
+               split_tile=None) -> _HostPlan:
     """The host plan for ``device``: the compiled planner when built, else (or where it declines) the Python one;
-    on a GPU, its tensors already copied there (one non-blocking copy from pinned memory when compiled)."""
+    on a GPU, its tensors already copied there (one non-blocking copy from pinned memory when compiled).
+    ``split_tile``: where the plan may split its last round (a dense non-causal plan, ``CUTE_ATTN_PREFILL_SPLIT`` on),
+    a function of the planner's ``variant_m`` giving the variant's ``(tile_m, tile_n)`` when it can split, else None
+    (:func:`split_tail`, on a GPU's slots only: a CPU plan has one slot per row)."""
     slots = _plan_slots(device)
     only = _schedule_only(None)
     lib = _PLAN_LIB[0] if _PLAN_LIB else compiled_schedule()
     hp = None
+    if split_tile is not None and slots <= 0:
+        split_tile = None
     if lib is not None and (make_work_list is not _MAKE_WORK_LIST or schedule_work is not _SCHEDULE_WORK
                             or LIST_TAIL_ROUNDS != (0, 1, 2)):
         lib = None  # an experiment replaced a piece the compiled planner has built in: the Python planner runs it
     if lib is not None:
         hp = _plan_host_compiled(lib, qo, kv, extra, num_qo_heads, num_kv_heads, causal, base_m, short, kv_row_bytes,
-                                 slots, only, device.type == "cuda")
+                                 slots, only, device.type == "cuda", slots if split_tile is not None else 0)
     if hp is None:
         qo, kv = _checked(qo, "qo_indptr"), _checked(kv, "kv_indptr")  # (unchecked arrays of plan(): raises here)
         hp = _plan_host_python(qo, kv, extra, num_qo_heads, num_kv_heads, causal, base_m, short, kv_row_bytes, slots,
                                only)
+    if split_tile is not None and hp.num_ctas == slots:
+        tiles = split_tile(hp.variant_m)
+        if tiles is not None:
+            _apply_split(hp, slots, tiles[1])
+    if hp.buffer is None:
         if device.type == "cuda":
             hp.work, hp.qo, hp.kv = _to_device(hp.work, device), _to_device(hp.qo, device), _to_device(hp.kv, device)
             if hp.extra is not None:
@@ -529,8 +758,12 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
     if choose_tile_m is not _CHOOSE_TILE_M:  # replaced (tests, bench.prefill_ab force a variant): its choice
         forced = choose_tile_m([qo[i + 1] - qo[i] for i in range(len(qo) - 1)], head_dim, head_dim_v, causal)
         base_m, short = tile_m_for(head_dim, head_dim_v, causal, forced), None
+    split_tile = None
+    if not causal and split_enabled():
+        def split_tile(variant_m):
+            return _split_tile(head_dim, head_dim_v, causal, variant_m if forced is None else forced)
     hp = _plan_host(qo, kv, None, num_qo_heads, num_kv_heads, causal, base_m, short,
-                    (head_dim + head_dim_v) * dtype.itemsize, device)
+                    (head_dim + head_dim_v) * dtype.itemsize, device, split_tile)
     if forced is not None:
         hp.variant_m = forced
     key = (dtype, head_dim, head_dim_v, causal, hp.variant_m)
@@ -538,8 +771,9 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
     if spec is None:
         spec = _SPECS[key] = PrefillSpec(dtype=C.VALUE_DTYPES[dtype], head_dim=head_dim, head_dim_v=head_dim_v,
                                          causal=causal, tile_m=hp.variant_m)
+    part, count = _split_buffers(hp.split, split_tile(hp.variant_m)[0] if hp.split else 0, head_dim_v, device)
     return _Plan(spec, num_qo_heads, num_kv_heads, qo[-1], kv[-1], scale, hp.qo, hp.kv, hp.work, hp.num_ctas,
-                 hp.schedule)
+                 hp.schedule, part, count, hp.split)
 
 
 def _plan_slots(device: torch.device) -> int:
@@ -594,7 +828,7 @@ def _run(plan: _Plan, q, k, v, out, return_lse):
             # the `1 in shape` test first keeps the common case at ~0.6 us per tensor instead of ~4)
             get_kernel(plan.spec)(
                 *(_kernel_view(t) if 1 in t.shape else t for t in (q, k, v, out)), lse, plan.qo_indptr,
-                plan.kv_indptr, plan.work, plan.num_ctas, plan.sm_scale
+                plan.kv_indptr, plan.work, plan.part, plan.count, plan.num_ctas, plan.sm_scale
             )
     return (out, lse.t()) if return_lse else out
 
@@ -608,6 +842,10 @@ class BatchPrefillWithRaggedKVCacheWrapper:
     CPU tensors (or lists) to avoid a sync.
     ``run`` only validates and launches, on the current stream, and can be captured in a CUDA graph once
     it has run eagerly (the first call loads the kernel).
+    A non-causal plan of long requests of one kv length may split its last round over keys (merged in the kernel;
+    ``CUTE_ATTN_PREFILL_SPLIT=0`` at plan time: never); such a plan owns a float32 scratch of its split tiles' rows
+    (``pieces * tile_m * (head_dim_v + 1) * 4`` bytes per split tile, 11 MB at 1 x 16k, 16 heads), so two ``run``
+    calls of one plan must not overlap on different streams.
     """
 
     def __init__(self, device: torch.device | str = "cuda"):

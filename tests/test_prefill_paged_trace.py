@@ -153,6 +153,6 @@ def test_traced_launch_arguments_cpu():
     launch, trace = pt.traced_dense(build, wd, q, k, v, out)
     launch()
     # requests of 300 and 200 rows: the 128-row short-request tile (hd128 ships 192 x 80 for long requests)
-    assert seen["spec"] == "prefill_bf16_headdim128_headdimv128_causal_tilem128_sm90a" and len(seen["args"]) == 10
+    assert seen["spec"] == "prefill_bf16_headdim128_headdimv128_causal_tilem128_sm90a" and len(seen["args"]) == 12
     assert trace.data_ptr() == seen["args"][4].data_ptr() + heads * 500 * 4
 

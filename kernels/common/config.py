@@ -83,11 +83,6 @@ class PrefillConfig:
     # spill) x the same kernel with Q in shared memory: 16k causal 0.983 / 1.012, full 0.973 / 0.979, 4 x 4k causal
     # 1.005 / 1.006: off. hd64 non-causal's 3-warpgroup 192 x 128 tile spills with it (NOTES-prefill 20).
     q_rs: bool = False
-    # split-KV of the last round (session 10; dense non-causal only, needs separate_o and the per-warpgroup
-    # epilogue): a work row may carry a piece (group, piece, pieces) of a tile's key blocks; each warpgroup writes its
-    # normalized partial O and LSE (fp32) to the plan's workspace, and the last of a group's pieces to finish (an
-    # atomic count per group and warpgroup) merges the others into its registers and stores O as a whole tile would.
-    # The host (cute_attn.prefill) splits only where the last round of equal tiles is at most half full
     split_kv: bool = False
 
     @property
