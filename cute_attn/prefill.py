@@ -422,7 +422,8 @@ def _split_runs(C: int, k: int, t: int, a: int) -> np.ndarray:
 def _uniform_kv_len(qo: torch.Tensor, kv: torch.Tensor) -> int:
     """The kv length shared by every request with queries (CPU int32 indptr tensors), or -1 (none, or several)."""
     if qo.numel() <= 33:  # small batches: in Python (a few numpy calls cost more)
-        lens = {b - a for a, b, c, d in zip(kv.tolist(), kv.tolist()[1:], qo.tolist(), qo.tolist()[1:]) if d > c}
+        q, k = qo.tolist(), kv.tolist()
+        lens = {b - a for a, b, c, d in zip(k, k[1:], q, q[1:]) if d > c}
         return lens.pop() if len(lens) == 1 else -1
     q_lens, kv_lens = np.diff(qo.numpy()), np.diff(kv.numpy())
     sel = kv_lens[q_lens > 0]
@@ -759,7 +760,7 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
         forced = choose_tile_m([qo[i + 1] - qo[i] for i in range(len(qo) - 1)], head_dim, head_dim_v, causal)
         base_m, short = tile_m_for(head_dim, head_dim_v, causal, forced), None
     split_tile = None
-    if not causal and split_enabled():
+    if split_enabled() and not causal:  # (the switch is checked for every dense plan)
         def split_tile(variant_m):
             return _split_tile(head_dim, head_dim_v, causal, variant_m if forced is None else forced)
     hp = _plan_host(qo, kv, None, num_qo_heads, num_kv_heads, causal, base_m, short,

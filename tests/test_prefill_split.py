@@ -289,8 +289,9 @@ def test_plan_split_rules(monkeypatch, request, planner_name):
     assert _plan(monkeypatch, [16384], [16384], planner=lib).split == (56, 2)
     for bad in ("2", "", "on", "true"):
         monkeypatch.setenv(P.SPLIT_ENV, bad)
-        with pytest.raises(ValueError, match="CUTE_ATTN_PREFILL_SPLIT"):
-            _plan(monkeypatch, [16384], [16384], planner=lib)
+        for causal in (False, True):
+            with pytest.raises(ValueError, match="CUTE_ATTN_PREFILL_SPLIT"):
+                _plan(monkeypatch, [16384], [16384], causal=causal, planner=lib)
     monkeypatch.delenv(P.SPLIT_ENV)
     # a CPU plan (one slot per row) is never split, and its work is the one the switch-off plan has
     cpu = _plan(monkeypatch, [16384], [16384], slots=None, planner=lib)
