@@ -956,7 +956,7 @@ class PrefillSm90:
         """Whether this warpgroup stores its rows of the tile now. A whole tile (``split`` 0): yes. A piece
         (tile_scheduler's ``SPLIT`` word): its normalized O and LSE rows go to the piece's rows of ``mPart``, then the
         warpgroup counts itself done on ``mCount[group * 4 + wg]`` (barrier, one acq_rel atomic, barrier: the decode
-        kernel's pattern); the last piece of the group to finish merges the others into ``acc_O`` / ``lse``, resets
+        kernel's pattern); the last piece of the group to finish merges all pieces' rows into ``acc_O`` / ``lse``, resets
         the count for the next launch and stores (True); the others are done (False)."""
         mPart, mCount, sLast = split_io
         pieces = split & 15
@@ -983,7 +983,7 @@ class PrefillSm90:
             cute.arch.barrier(barrier_id=bar_id, number_of_threads=WARPGROUP_THREADS)
             last = sLast[wg] != 0
             if last:
-                self._split_merge(acc_O, lse, mPart, group * pieces * self.tile_m, piece, pieces, tOcO)
+                self._split_merge(acc_O, lse, mPart, group * pieces * self.tile_m, pieces, tOcO)
                 if ptid == 0:
                     mCount[counter] = Int32(0)
         return last
@@ -995,20 +995,20 @@ class PrefillSm90:
         lse: cute.Tensor,
         mPart: cute.Tensor,
         base0: Int32,
-        piece: Int32,
         pieces: Int32,
         tOcO: cute.Tensor,
     ):
-        """``acc_O`` (this piece's normalized O) and ``lse`` (natural log) become the group's: with L = ln sum_j
-        e^lse_j over the pieces (this one's rows from registers, the others' from ``mPart`` rows ``base0 + j *
-        tile_m + row``), O = sum_j e^(lse_j - L) O_j."""
+        """``acc_O`` and ``lse`` (natural log) become the group's, from the pieces' rows of ``mPart`` (``base0 + j *
+        tile_m + row``; this piece's own rows were written by these threads): with L = ln sum_j e^lse_j,
+        O = sum_j e^(lse_j - L) O_j, summed in piece order whichever piece merges (the result does not depend on
+        which one finished last)."""
         dv = self.head_dim_v
         row_max = cute.make_rmem_tensor((2,), Float32)
         inv_total = cute.make_rmem_tensor((2,), Float32)
         weight = cute.make_rmem_tensor((2,), Float32)
         for h in cutlass.range_constexpr(2):
             r = base0 + tOcO[2 * h][0]
-            m = lse[h]
+            m = -Float32.inf
             for j in cutlass.range(pieces, unroll=1):
                 m = cute.arch.fmax(m, mPart[r + j * self.tile_m, dv])
             total = Float32(0.0)
@@ -1016,17 +1016,15 @@ class PrefillSm90:
                 total = total + cute.math.exp2((mPart[r + j * self.tile_m, dv] - m) * LOG2_E, fastmath=True)
             row_max[h] = m
             inv_total[h] = 1.0 / total
-            weight[h] = cute.math.exp2((lse[h] - m) * LOG2_E, fastmath=True) * inv_total[h]
             lse[h] = m + cute.math.log2(total, fastmath=False) * LN_2
-        rescale_rows(acc_O, weight)
+        acc_O.fill(0.0)
         for j in cutlass.range(pieces, unroll=1):
-            if j != piece:
-                rows = base0 + j * self.tile_m
-                for h in cutlass.range_constexpr(2):
-                    lse_j = mPart[rows + tOcO[2 * h][0], dv]
-                    weight[h] = cute.math.exp2((lse_j - row_max[h]) * LOG2_E, fastmath=True) * inv_total[h]
-                for k in cutlass.range_constexpr(cute.size(acc_O)):
-                    acc_O[k] = acc_O[k] + weight[(k // 2) % 2] * mPart[rows + tOcO[k][0], tOcO[k][1]]
+            rows = base0 + j * self.tile_m
+            for h in cutlass.range_constexpr(2):
+                lse_j = mPart[rows + tOcO[2 * h][0], dv]
+                weight[h] = cute.math.exp2((lse_j - row_max[h]) * LOG2_E, fastmath=True) * inv_total[h]
+            for k in cutlass.range_constexpr(cute.size(acc_O)):
+                acc_O[k] = acc_O[k] + weight[(k // 2) % 2] * mPart[rows + tOcO[k][0], tOcO[k][1]]
 
     # ------------------------------------------------------------------------------------ epilogue
 
