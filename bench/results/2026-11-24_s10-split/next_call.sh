@@ -5,7 +5,7 @@
 # (build/artifacts/sm_90a) holds the dense prefill kernels (at least prefill_{bf16,fp16}_headdim128_headdimv128_* and
 # the other dense variants test_gpu_prefill.py runs) and the prefill_plan host library; carry [".kit", ".snap-s10-split"]:
 #   source .kit/unpack.sh .kit >/dev/null && bash .snap-s10-split/bench/results/2026-11-24_s10-split/next_call.sh
-# Order: (1) tests/test_prefill_split_gpu.py (forced splits: bf16/fp16, GQA, q != kv, ragged uniform batch, P = 2..15,
+# Order: (1) tests/test_gpu_prefill_split.py (forced splits: bf16/fp16, GQA, q != kv, ragged uniform batch, P = 2..15,
 # repeated runs bit-for-bit, split vs CUTE_ATTN_PREFILL_SPLIT=0, CUDA graph) with an empty JIT cache that must stay
 # empty; (2) tests/test_gpu_prefill.py (every dense variant through the new argument list, unsplit plans); (3) only if
 # both pass: bench.prefill_dense_ab, the same kernels with and without the split (a copy of the build directory,
@@ -30,7 +30,7 @@ echo "default build: $(ls $ART/*.so 2>/dev/null | wc -l) .so; planner: $(python3
 
 # (1) + (2) GPU tests (~30 s + ~60-120 s)
 mkdir -p $W/jit
-for f in tests/test_prefill_split_gpu.py tests/test_gpu_prefill.py; do
+for f in tests/test_gpu_prefill_split.py tests/test_gpu_prefill.py; do
   t0=$(date +%s)
   n=$(basename $f .py)
   CUTE_ATTN_CACHE=$W/jit timeout 170 python3 -m pytest -m gpu $f -q -rs -p no:cacheprovider > $W/$n.log 2>&1

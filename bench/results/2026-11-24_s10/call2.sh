@@ -10,7 +10,7 @@ T0=$(date +%s); el() { echo $(( $(date +%s) - T0 ))s; }
 log() { echo "$*" | tee -a "$OUT/main.log"; }
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu,power.limit --format=csv | tee "$OUT/main.log"
 log "planner: $(python3 -c "import importlib; print(importlib.import_module('cute_attn.prefill').planner())" 2>&1 | tail -1)"
-timeout 120 python3 -m pytest -m gpu tests/test_prefill_split_gpu.py tests/test_gpu_prefill.py -q -rs --timeout=100 -p no:cacheprovider > "$OUT/r/tests.log" 2>&1
+timeout 120 python3 -m pytest -m gpu tests/test_gpu_prefill_split.py tests/test_gpu_prefill.py -q -rs --timeout=100 -p no:cacheprovider > "$OUT/r/tests.log" 2>&1
 log "tests rc=$? $(el)"; grep -E "passed|failed|Error" "$OUT/r/tests.log" | tail -5 | tee -a "$OUT/main.log"
 for i in 1 2 3 4; do
   [ $(( $(date +%s) - T0 )) -gt 420 ] && break
