@@ -1,9 +1,9 @@
 #!/bin/bash
 # Session 10 call 2 (device): the split merge in piece order (cd5fd51): split GPU tests + the dense GPU tests, then
 # bench.prefill processes with 9 rounds per case (NOTES-prefill 26.5) while time allows.
-#   carry [".kit", ".snapk4"]; source .kit/unpack.sh .kit >/dev/null && S=.snapk4 bash .snapk4/bench/results/2026-11-24_s10/call2.sh
+#   carry [".kit", ".snapk5"]; source .kit/unpack.sh .kit >/dev/null && S=.snapk5 bash .snapk5/bench/results/2026-11-24_s10/call2.sh
 set -u
-cd "${S:-.snapk4}"
+cd "${S:-.snapk5}"
 export PYTHONPATH=$PWD:$PYTHONPATH PYTHONUNBUFFERED=1 CUTE_ATTN_ARTIFACTS=$PWD/build/artifacts/sm_90a
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT/r"
 T0=$(date +%s); el() { echo $(( $(date +%s) - T0 ))s; }
