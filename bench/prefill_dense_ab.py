@@ -16,8 +16,9 @@ small slice of rows. Case ``BxN:hd:causal|full``: B requests of N tokens, heads 
 ``--env NAME:KEY=VAL[;KEY=VAL...]`` (repeatable): build NAME runs with its own plan, made with these environment
 variables set (e.g. ``CUTE_ATTN_PREFILL_SCHEDULE=serpentine``, ``CUTE_ATTN_PREFILL_CTAS=128``: NOTES-prefill 22;
 ``CUTE_ATTN_PREFILL_SPLIT=0``: the same kernel without the split-KV of the last round, e.g. ``--variant split=DIR
---variant nosplit=DIR_COPY --env nosplit:CUTE_ATTN_PREFILL_SPLIT=0``). The other builds share the plan made with all
-of these variables unset. Two names may load one directory only through copies (one library per build object).
+--variant nosplit=DIR_COPY --env nosplit:CUTE_ATTN_PREFILL_SPLIT=0``; ``CUTE_ATTN_PREFILL_CLUSTER=2`` for a build
+made with that switch, NOTES-prefill 27: its plan has pair rows and 2 CTAs per slot). The other builds share the plan
+made with all of these variables unset. Two names may load one directory only through copies (one library per build object).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 DEFAULT_CASES = ("16x1024:64:causal,16x1024:64:full,1x16384:64:causal,1x16384:64:full,"
                  "1x16384:128:full,1x16384:256:full")
 
-PLAN_VARS = ("CUTE_ATTN_PREFILL_CTAS", "CUTE_ATTN_PREFILL_SCHEDULE", "CUTE_ATTN_PREFILL_SET", "CUTE_ATTN_PREFILL_SPLIT")
+PLAN_VARS = ("CUTE_ATTN_PREFILL_CLUSTER", "CUTE_ATTN_PREFILL_CTAS", "CUTE_ATTN_PREFILL_SCHEDULE", "CUTE_ATTN_PREFILL_SET",
+             "CUTE_ATTN_PREFILL_SPLIT")
 _with = route_get_kernel(_P)  # _with(build, fn): fn with its kernels from the build
 
 

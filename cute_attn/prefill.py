@@ -87,7 +87,7 @@ def _tile_cost(q_len: int, kv_len: int, m: int, tile_m: int, causal: bool) -> in
 def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, tile_m: int, causal: bool,
                    num_kv_heads: int | None = None, kv_row_bytes: int = 0,
                    section_bytes: int = L2_SECTION_BYTES, small_unit_bytes: int = SMALL_UNIT_BYTES,
-                   return_costs: bool = False):
+                   return_costs: bool = False, cluster: int = 1):
     """Host-side tile order: int32 rows ``(batch, m_block, q_head, 0)`` in the order the CTAs should take them
     (:func:`schedule_work` assigns them to CTAs).
 
@@ -97,6 +97,9 @@ def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, til
     running at once share K/V in L2.
     ``kv_row_bytes = 0`` gives a plain heaviest-first order. Requests with no queries give no tiles.
     ``return_costs``: ``(rows, costs)``, each row's cost in keys (:func:`_tile_cost`).
+    ``cluster = 2`` (a 2-CTA cluster build, ``kernels.common.config.prefill_cluster``, NOTES-prefill 27): one row per
+    pair of query tiles ``m, m + 1`` (m even) of one (request, head), its cost the costlier tile's; an odd tile count
+    ends with a pair whose upper tile lies past the request (its CTA stores nothing).
     """
     hk = num_kv_heads or num_qo_heads
     group = num_qo_heads // hk
@@ -107,9 +110,11 @@ def make_work_list(q_lens: list[int], kv_lens: list[int], num_qo_heads: int, til
         ql, kl = q_lens[b], kv_lens[b]
         if ql == 0:
             continue
-        m = np.arange((ql + tile_m - 1) // tile_m, dtype=np.int64)
-        if causal:  # _tile_cost, vectorized
-            cost = np.clip(np.minimum((m + 1) * tile_m, ql) + kl - ql, 0, kl) + 1
+        n_tiles = (ql + tile_m - 1) // tile_m
+        m = np.arange(0, n_tiles, cluster, dtype=np.int64)
+        if causal:  # _tile_cost, vectorized (cluster: the pair's last tile inside the request, the costlier)
+            last = np.minimum(m + cluster - 1, n_tiles - 1)
+            cost = np.clip(np.minimum((last + 1) * tile_m, ql) + kl - ql, 0, kl) + 1
         else:
             cost = np.full(len(m), kl + 1, dtype=np.int64)
         unit_bytes = kl * kv_row_bytes
@@ -610,9 +615,11 @@ def _plan_host_compiled(lib, qo: list[int], kv: list[int], extra: list[int] | No
 
 
 def _plan_host_python(qo: list[int], kv: list[int], extra: list[int] | None, num_qo_heads: int, num_kv_heads: int,
-                      causal: bool, base_m: int, short, kv_row_bytes: int, slots: int, only: str) -> _HostPlan:
+                      causal: bool, base_m: int, short, kv_row_bytes: int, slots: int, only: str,
+                      cluster: int = 1) -> _HostPlan:
     """The host plan in Python (the reference): choose_tile_m's rule (``short``: ``PREFILL_SHORT_TILE``'s entry or
-    None), make_work_list, schedule_work on ``slots`` CTAs (< 0: one per row)."""
+    None), make_work_list, schedule_work on ``slots`` CTAs (< 0: one per row). ``cluster = 2``: pair rows
+    (make_work_list's), ``slots`` counts clusters and ``num_ctas`` is twice the clusters used."""
     q_lens = [qo[i + 1] - qo[i] for i in range(len(qo) - 1)]
     kv_lens = [kv[i + 1] - kv[i] for i in range(len(kv) - 1)]
     variant_m, tile_m = 0, base_m
@@ -623,11 +630,11 @@ def _plan_host_python(qo: list[int], kv: list[int], extra: list[int] | None, num
         if padded(base_m) > short[1] * padded(short[0]):
             variant_m = tile_m = short[0]
     rows, costs = make_work_list(q_lens, kv_lens, num_qo_heads, tile_m, causal, num_kv_heads, kv_row_bytes,
-                                 return_costs=True)
+                                 return_costs=True, **({"cluster": cluster} if cluster > 1 else {}))
     work, num_ctas, how = schedule_work(rows, costs, slots if slots >= 0 else len(costs), only)
     i32 = torch.int32
     return _HostPlan(variant_m, work, torch.tensor(qo, dtype=i32), torch.tensor(kv, dtype=i32),
-                     torch.tensor(extra, dtype=i32) if extra is not None else None, num_ctas, how)
+                     torch.tensor(extra, dtype=i32) if extra is not None else None, cluster * num_ctas, how)
 
 
 def _checked(values, name: str) -> list[int]:
@@ -667,16 +674,22 @@ def _apply_split(hp: _HostPlan, slots: int, tile_n: int) -> None:
 
 
 def _plan_host(qo, kv, extra, num_qo_heads, num_kv_heads, causal, base_m, short, kv_row_bytes, device,
-               split_tile=None) -> _HostPlan:
+               split_tile=None, cluster: int = 1) -> _HostPlan:
     """The host plan for ``device``: the compiled planner when built, else (or where it declines) the Python one;
     on a GPU, its tensors already copied there (one non-blocking copy from pinned memory when compiled).
     ``split_tile``: where the plan may split its last round (a dense non-causal plan, ``CUTE_ATTN_PREFILL_SPLIT`` on),
     a function of the planner's ``variant_m`` giving the variant's ``(tile_m, tile_n)`` when it can split, else None
-    (:func:`split_tail`, on a GPU's slots only: a CPU plan has one slot per row)."""
+    (:func:`split_tail`, on a GPU's slots only: a CPU plan has one slot per row).
+    ``cluster = 2`` (the variant is a ``CUTE_ATTN_PREFILL_CLUSTER=2`` build, NOTES-prefill 27): pair rows on one slot
+    per 2 CTAs, by the Python planner only and never split."""
     slots = _plan_slots(device)
     only = _schedule_only(None)
     lib = _PLAN_LIB[0] if _PLAN_LIB else compiled_schedule()
     hp = None
+    if cluster > 1:
+        lib, split_tile = None, None  # the compiled planner and split_tail know no pair rows
+        if slots > 0:
+            slots = max(1, slots // cluster)
     if split_tile is not None and slots <= 0:
         split_tile = None
     if lib is not None and (make_work_list is not _MAKE_WORK_LIST or schedule_work is not _SCHEDULE_WORK
@@ -688,7 +701,7 @@ def _plan_host(qo, kv, extra, num_qo_heads, num_kv_heads, causal, base_m, short,
     if hp is None:
         qo, kv = _checked(qo, "qo_indptr"), _checked(kv, "kv_indptr")  # (unchecked arrays of plan(): raises here)
         hp = _plan_host_python(qo, kv, extra, num_qo_heads, num_kv_heads, causal, base_m, short, kv_row_bytes, slots,
-                               only)
+                               only, cluster)
     if split_tile is not None and hp.num_ctas == slots:
         tiles = split_tile(hp.variant_m)
         if tiles is not None:
@@ -763,8 +776,9 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
     if split_enabled() and not causal:  # (the switch is checked for every dense plan)
         def split_tile(variant_m):
             return _split_tile(head_dim, head_dim_v, causal, variant_m if forced is None else forced)
+    cluster = _prefill_cluster(head_dim, head_dim_v, causal)
     hp = _plan_host(qo, kv, None, num_qo_heads, num_kv_heads, causal, base_m, short,
-                    (head_dim + head_dim_v) * dtype.itemsize, device, split_tile)
+                    (head_dim + head_dim_v) * dtype.itemsize, device, split_tile, cluster)
     if forced is not None:
         hp.variant_m = forced
     key = (dtype, head_dim, head_dim_v, causal, hp.variant_m)
@@ -775,6 +789,15 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
     part, count = _split_buffers(hp.split, split_tile(hp.variant_m)[0] if hp.split else 0, head_dim_v, device)
     return _Plan(spec, num_qo_heads, num_kv_heads, qo[-1], kv[-1], scale, hp.qo, hp.kv, hp.work, hp.num_ctas,
                  hp.schedule, part, count, hp.split)
+
+
+def _prefill_cluster(head_dim: int, head_dim_v: int, causal: bool) -> int:
+    """CTAs per cluster of the dense variant (``CUTE_ATTN_PREFILL_CLUSTER``, read at plan time: 1 unless the switch is
+    2 and applies, ``kernels.common.config.prefill_cluster``)."""
+    if os.environ.get("CUTE_ATTN_PREFILL_CLUSTER") in (None, "", "1"):
+        return 1  # (the common case without the config import)
+    config = _CONFIG[0] if _CONFIG else _config()
+    return config.prefill_cluster(head_dim, head_dim_v, causal)
 
 
 def _plan_slots(device: torch.device) -> int:

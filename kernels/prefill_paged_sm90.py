@@ -135,6 +135,8 @@ class PrefillPagedSm90(PrefillSm90):
 
     # the dense kernel's split_kv (pieces of tiles over the key axis) is not wired to the paged K/V sources
     SPLIT_CAPABLE = False
+    # nor the dense kernel's 2-CTA cluster switch (NOTES-prefill 27): its K/V source has no multicast form
+    CLUSTER_CAPABLE = False
 
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
         self.box_rows = tma_box_rows

@@ -20,7 +20,7 @@ from cutlass import Float32, Int32, const_expr  # noqa: E402
 from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
-from .common.config import WARPGROUP_THREADS, PrefillConfig, prefill_config  # noqa: E402
+from .common.config import WARPGROUP_THREADS, PrefillConfig, prefill_cluster, prefill_config  # noqa: E402
 from .common.mask import AttentionMask, BlockRange  # noqa: E402
 from .common.named_barriers import PrefillBarrier  # noqa: E402
 from .common.seqlen import SeqlenInfo  # noqa: E402
@@ -124,6 +124,9 @@ class PrefillSm90:
 
     # the kernel classes that take split work rows (config.split_kv; the paged subclass does not)
     SPLIT_CAPABLE = True
+    # the kernel classes whose K/V source may run as a 2-CTA cluster with K/V multicast (the build switch
+    # ``CUTE_ATTN_PREFILL_CLUSTER=2``, config.prefill_cluster; NOTES-prefill 27): this one, not the paged subclass
+    CLUSTER_CAPABLE = True
 
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0):
         self.dtype = DTYPES[dtype]
@@ -165,6 +168,11 @@ class PrefillSm90:
         self.split_kv = bool(cfg.split_kv) and self.SPLIT_CAPABLE and not causal
         assert not self.split_kv or (cfg.separate_o and cfg.wg_epilogue), "split_kv needs separate_o and wg_epilogue"
         assert head_dim_v <= head_dim, "sO aliases sQ"
+        # CTAs per cluster (1: no cluster, the default; 2: the switch, dense non-causal hd256 only): the pair's CTAs
+        # walk the same rows and key blocks, each loading half of every K / V box for both (multicast)
+        self.cluster = prefill_cluster(head_dim, head_dim_v, causal) if self.CLUSTER_CAPABLE else 1
+        assert not (TRACE and self.cluster > 1), "the TRACE build has no cluster form"
+        assert not (self.split_kv and self.cluster > 1), "split work rows have no cluster form"
 
     def _config(self, head_dim: int, head_dim_v: int, causal: bool, tile_m: int) -> PrefillConfig:
         """The variant's config (the paged subclass reads the paged one)."""
@@ -256,11 +264,13 @@ class PrefillSm90:
         self.double_p = self._double_p_cfg
         tma_load = cpasync.CopyBulkTensorTileG2SOp()
         tma_Q, gmem_Q = cpasync.make_tiled_tma_atom(tma_load, mQ, sQ_layout, (self.tile_m, self.head_dim))
+        # cluster: each CTA of the pair loads 1 / cluster of every K / V box and multicasts it to both
+        tma_kv = cpasync.CopyBulkTensorTileG2SMulticastOp() if const_expr(self.cluster > 1) else tma_load
         tma_K, gmem_K = cpasync.make_tiled_tma_atom(
-            tma_load, mK, cute.select(sK_layout, mode=[0, 1]), (self.tile_n, self.head_dim), 1
+            tma_kv, mK, cute.select(sK_layout, mode=[0, 1]), (self.tile_n, self.head_dim), self.cluster
         )
         tma_V, gmem_V = cpasync.make_tiled_tma_atom(
-            tma_load, mV, cute.select(sV_layout, mode=[0, 1]), (self.tile_n, self.head_dim_v), 1
+            tma_kv, mV, cute.select(sV_layout, mode=[0, 1]), (self.tile_n, self.head_dim_v), self.cluster
         )
         self.tx_bytes_q = cute.size_in_bytes(self.dtype, sQ_layout)
         self.tx_bytes_k = cute.size_in_bytes(self.dtype, cute.select(sK_layout, mode=[0, 1]))
@@ -292,9 +302,15 @@ class PrefillSm90:
             o_out = (mO, tma_O, gmem_O)
         if const_expr(self.split_kv):
             o_out = o_out + tuple(split)
-        self.kernel(
+        kernel = self.kernel(
             tma_Q, mQ, kv, o_out, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale * LOG2_E,
-        ).launch(grid=[num_ctas, 1, 1], block=[self.threads, 1, 1], stream=stream, min_blocks_per_mp=1)
+        )
+        if const_expr(self.cluster > 1):
+            # num_ctas is a multiple of the cluster size (the host's plan: 2 CTAs per slot)
+            kernel.launch(grid=[num_ctas, 1, 1], block=[self.threads, 1, 1], stream=stream, min_blocks_per_mp=1,
+                          cluster=[self.cluster, 1, 1])
+        else:
+            kernel.launch(grid=[num_ctas, 1, 1], block=[self.threads, 1, 1], stream=stream, min_blocks_per_mp=1)
 
     # ------------------------------------------------------------------------------------ device
 
@@ -333,7 +349,13 @@ class PrefillSm90:
         )
         pipe_k, pipe_v = self._kv_pipelines(storage)
         cute.arch.mbarrier_init_fence()
-        cute.arch.barrier()
+        if const_expr(self.cluster > 1):
+            # the peer CTA multicasts into this CTA's K / V stages and arrives on its empty barriers: every barrier
+            # of the cluster is initialized before any CTA goes on
+            cute.arch.cluster_arrive_relaxed()
+            cute.arch.cluster_wait()
+        else:
+            cute.arch.barrier()
 
         sQ_layout, sK_layout, sV_layout, sO_layout = self._layouts()
         sQ = storage.sQ.get_tensor(sQ_layout.outer, swizzle=sQ_layout.inner)
@@ -343,7 +365,7 @@ class PrefillSm90:
             sO = storage.sO.get_tensor(sO_layout.outer, swizzle=sO_layout.inner)
         else:
             sO = storage.sQ.get_tensor(sO_layout.outer, swizzle=sO_layout.inner)
-        scheduler = StaticWorkListScheduler(mWork)
+        scheduler = StaticWorkListScheduler(mWork, self.cluster)
         blocks = BlockRange(self.tile_m, self.tile_n, self.causal)
         if const_expr(TRACE):
             self._trace_init(mLse)
@@ -453,7 +475,22 @@ class PrefillSm90:
 
     def _kv_pipelines(self, storage):
         """The K and V pipelines (``stages`` each): TMA producer (one arrival with the tile's bytes), one
-        elected release per consumer warp."""
+        elected release per consumer warp. Cluster: the stage's empty barrier counts the consumer warps of both CTAs
+        (lane r of each consumer warp arrives on CTA r's barrier: PipelineTmaAsync's multicast signaling), the full
+        barrier still the whole box's bytes (both CTAs' halves land in each CTA)."""
+        if const_expr(self.cluster > 1):
+            return [
+                pipeline.PipelineTmaAsync.create(
+                    barrier_storage=mbar.data_ptr(), num_stages=self.stages,
+                    producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 1),
+                    # with multicast signaling the group is the CTA's consumer threads; the barrier then counts
+                    # one arrival per consumer warp per CTA of the cluster
+                    consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_threads),
+                    tx_count=tx, defer_sync=True,
+                    cta_layout_vmnk=cute.make_layout((1, self.cluster, 1, 1)), enable_multicast_signaling=True,
+                )
+                for mbar, tx in ((storage.mbar_k, self.tx_bytes_k), (storage.mbar_v, self.tx_bytes_v))
+            ]
         return [
             pipeline.PipelineTmaAsync.create(
                 barrier_storage=mbar.data_ptr(), num_stages=self.stages,
@@ -492,9 +529,16 @@ class PrefillSm90:
                 kv_head = tile.q_head // q_per_kv
                 gK = cute.local_tile(seq.request_k(mK)[None, None, kv_head], (self.tile_n, self.head_dim), (None, 0))
                 gV = cute.local_tile(seq.request_k(mV)[None, None, kv_head], (self.tile_n, self.head_dim_v), (None, 0))
-                one_cta = cute.make_layout(1)
-                tKsK, tKgK = cpasync.tma_partition(tma_K, 0, one_cta, cute.group_modes(sK, 0, 2), cute.group_modes(gK, 0, 2))
-                tVsV, tVgV = cpasync.tma_partition(tma_V, 0, one_cta, cute.group_modes(sV, 0, 2), cute.group_modes(gV, 0, 2))
+                if const_expr(self.cluster > 1):
+                    # this CTA's part of each box (rank r of the pair), multicast to both CTAs
+                    rank = cute.arch.make_warp_uniform(cute.arch.block_idx_in_cluster())
+                    ctas = cute.make_layout(self.cluster)
+                    tKsK, tKgK = cpasync.tma_partition(tma_K, rank, ctas, cute.group_modes(sK, 0, 2), cute.group_modes(gK, 0, 2))
+                    tVsV, tVgV = cpasync.tma_partition(tma_V, rank, ctas, cute.group_modes(sV, 0, 2), cute.group_modes(gV, 0, 2))
+                else:
+                    one_cta = cute.make_layout(1)
+                    tKsK, tKgK = cpasync.tma_partition(tma_K, 0, one_cta, cute.group_modes(sK, 0, 2), cute.group_modes(gK, 0, 2))
+                    tVsV, tVgV = cpasync.tma_partition(tma_V, 0, one_cta, cute.group_modes(sV, 0, 2), cute.group_modes(gV, 0, 2))
 
                 # key blocks [n_lo, n_hi), visited from the last (split_kv: a piece's blocks)
                 n_lo, n_hi = 0, blocks.n_block_max(seq, tile.m_block)
@@ -517,6 +561,11 @@ class PrefillSm90:
                     self._load(pipe_v, tma_V, tVgV, tVsV, n_lo, kv_state, TRACE_V_COLS)
                     kv_state.advance()
             self._trace_end_p(kv_state, first, end, step, tidx)
+            if const_expr(self.cluster > 1):
+                # every stage released by the consumers of both CTAs: no remote arrive (nor multicast) can target
+                # this CTA's shared memory after it exits
+                pipe_k.producer_tail(kv_state.clone())
+                pipe_v.producer_tail(kv_state.clone())
 
     @cute.jit
     def _producer_tile(self, walk: tuple, rnd: Int32, tma_Q, mQ, sQ):
@@ -552,7 +601,12 @@ class PrefillSm90:
         pipe.producer_acquire(state)
         self._stamp_p(state, cols, 1)
         self._stamp_p(state, cols, 2)
-        cute.copy(atom, tXgX[None, n_block], tXsX[None, state.index], tma_bar_ptr=pipe.producer_get_barrier(state))
+        if const_expr(self.cluster > 1):
+            # K / V only (Q has its own copy in _load_q): this CTA's part of the box into both CTAs
+            cute.copy(atom, tXgX[None, n_block], tXsX[None, state.index], tma_bar_ptr=pipe.producer_get_barrier(state),
+                      mcast_mask=cutlass.Int16((1 << self.cluster) - 1))
+        else:
+            cute.copy(atom, tXgX[None, n_block], tXsX[None, state.index], tma_bar_ptr=pipe.producer_get_barrier(state))
         self._stamp_p(state, cols, 3)
 
     # ------------------------------------------------------------------------------------ consumers

@@ -279,6 +279,28 @@ def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0
     return cfg
 
 
+# Development build switch (session 10, NOTES-prefill 27; off by default; the hd128 form of sessions 7-8 was removed,
+# NOTES-prefill 21-22): ``CUTE_ATTN_PREFILL_CLUSTER=2`` builds the dense non-causal hd256 variants as 2-CTA clusters
+# whose two CTAs take query tiles m, m + 1 (m even) of one (request, head) and load each K/V block once for both (TMA
+# multicast, each CTA half of the box's rows); the host (cute_attn.prefill) then writes one work row per such pair
+# (Python planner only). Read when called: at build time by the kernel, at plan time by the host, so a process that
+# plans for a cluster build must have it set (and one that plans for a normal build must not). The manifest's compile
+# key does not see it: a cluster build goes into its own directory.
+CLUSTER_ENV = "CUTE_ATTN_PREFILL_CLUSTER"
+CLUSTER_HEAD_DIMS = ((256, 256),)
+
+
+def prefill_cluster(head_dim: int, head_dim_v: int, causal: bool, paged: bool = False) -> int:
+    """CTAs per cluster of the prefill variant: 2 where the ``CUTE_ATTN_PREFILL_CLUSTER=2`` switch is set and applies
+    (dense, non-causal, ``CLUSTER_HEAD_DIMS``), else 1. Unset, empty or ``1``: off; other values raise."""
+    value = os.environ.get(CLUSTER_ENV, "1") or "1"
+    if value not in ("1", "2"):
+        raise ValueError(f"{CLUSTER_ENV} must be 1 or 2, got {value!r}")
+    if value == "2" and not paged and not causal and (head_dim, head_dim_v) in CLUSTER_HEAD_DIMS:
+        return 2
+    return 1
+
+
 def prefill_tile(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0, paged: bool = False
                  ) -> tuple[int, int]:
     """``(tile_m, tile_n)`` of the prefill kernel: the host schedule tiles queries by ``tile_m``."""
