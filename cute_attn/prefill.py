@@ -680,22 +680,34 @@ def _plan_host(qo, kv, extra, num_qo_heads, num_kv_heads, causal, base_m, short,
     ``split_tile``: where the plan may split its last round (a dense non-causal plan, ``CUTE_ATTN_PREFILL_SPLIT`` on),
     a function of the planner's ``variant_m`` giving the variant's ``(tile_m, tile_n)`` when it can split, else None
     (:func:`split_tail`, on a GPU's slots only: a CPU plan has one slot per row).
-    ``cluster = 2`` (the variant is a ``CUTE_ATTN_PREFILL_CLUSTER=2`` build, NOTES-prefill 27): pair rows on one slot
-    per 2 CTAs, by the Python planner only and never split."""
+    ``cluster = 2`` (a 2-CTA cluster variant, ``kernels.common.config.prefill_cluster``, NOTES-prefill 27): pair rows
+    on one slot per 2 CTAs, never split. Non-causal (the only clustered variants), a pair of ``tile_m`` tiles costs
+    what one ``cluster * tile_m`` tile does, so the compiled planner plans ``cluster * tile_m`` tiles (no short tile)
+    and their ``m_block`` words are scaled by ``cluster``: the rows of ``make_work_list(..., cluster=2)`` (the Python
+    planner's, tests/test_prefill_cluster.py checks they agree)."""
     slots = _plan_slots(device)
     only = _schedule_only(None)
     lib = _PLAN_LIB[0] if _PLAN_LIB else compiled_schedule()
     hp = None
     if cluster > 1:
-        lib, split_tile = None, None  # the compiled planner and split_tail know no pair rows
+        split_tile = None  # split_tail knows no pair rows
         if slots > 0:
             slots = max(1, slots // cluster)
+        if causal:
+            lib = None  # (no causal cluster variant: a causal pair's cost is not one tile's)
     if split_tile is not None and slots <= 0:
         split_tile = None
     if lib is not None and (make_work_list is not _MAKE_WORK_LIST or schedule_work is not _SCHEDULE_WORK
                             or LIST_TAIL_ROUNDS != (0, 1, 2)):
         lib = None  # an experiment replaced a piece the compiled planner has built in: the Python planner runs it
-    if lib is not None:
+    if lib is not None and cluster > 1:
+        hp = _plan_host_compiled(lib, qo, kv, extra, num_qo_heads, num_kv_heads, causal, cluster * base_m, None,
+                                 kv_row_bytes, slots, only, device.type == "cuda", 0)
+        if hp is not None:
+            if hp.num_ctas:
+                hp.work[int(hp.work[0, 0]):, 1] *= cluster  # pair index -> the pair's first tile
+            hp.num_ctas *= cluster
+    elif lib is not None:
         hp = _plan_host_compiled(lib, qo, kv, extra, num_qo_heads, num_kv_heads, causal, base_m, short, kv_row_bytes,
                                  slots, only, device.type == "cuda", slots if split_tile is not None else 0)
     if hp is None:
@@ -794,8 +806,8 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
 def _prefill_cluster(head_dim: int, head_dim_v: int, causal: bool) -> int:
     """CTAs per cluster of the dense variant (``CUTE_ATTN_PREFILL_CLUSTER``, read at plan time: 1 unless the switch is
     2 and applies, ``kernels.common.config.prefill_cluster``)."""
-    if os.environ.get("CUTE_ATTN_PREFILL_CLUSTER") in (None, "", "1"):
-        return 1  # (the common case without the config import)
+    if causal or os.environ.get("CUTE_ATTN_PREFILL_CLUSTER") == "1":
+        return 1  # (the common cases without the config import)
     config = _CONFIG[0] if _CONFIG else _config()
     return config.prefill_cluster(head_dim, head_dim_v, causal)
 

@@ -1,6 +1,6 @@
-"""The 2-CTA cluster build switch ``CUTE_ATTN_PREFILL_CLUSTER=2`` of the dense non-causal hd256 prefill (development,
-off by default; bench/NOTES-prefill.md 27): its scope, the host's pair rows and cluster slots (Python planner only,
-never split), and, with the DSL, that the cluster variant compiles for sm_90a with the multicast K/V loads, the
+"""The 2-CTA clusters of the dense non-causal hd256 prefill (on by default, ``CUTE_ATTN_PREFILL_CLUSTER=1`` turns them
+off; bench/NOTES-prefill.md 27): the switch's scope, the host's pair rows and cluster slots (both planners give the
+Python reference's plan; never split), and, with the DSL, that the cluster variant compiles for sm_90a with the multicast K/V loads, the
 cluster pipelines and the cluster barrier (and the variant with the switch off has none of them)."""
 
 import importlib
@@ -17,10 +17,11 @@ P = importlib.import_module("cute_attn.prefill")  # the package's ``prefill`` at
 
 def test_cluster_switch_scope(monkeypatch):
     monkeypatch.delenv(CLUSTER_ENV, raising=False)
+    assert prefill_cluster(256, 256, False) == 2  # the default
+    monkeypatch.setenv(CLUSTER_ENV, "")
+    assert prefill_cluster(256, 256, False) == 2
+    monkeypatch.setenv(CLUSTER_ENV, "1")
     assert prefill_cluster(256, 256, False) == 1
-    for off in ("", "1"):
-        monkeypatch.setenv(CLUSTER_ENV, off)
-        assert prefill_cluster(256, 256, False) == 1
     monkeypatch.setenv(CLUSTER_ENV, "2")
     assert prefill_cluster(256, 256, False) == 2
     assert prefill_cluster(256, 256, True) == 1  # causal
@@ -46,6 +47,8 @@ def test_kernel_cluster_attribute(monkeypatch):
     assert prefill_sm90.PrefillSm90("bf16", 128, 128, False).cluster == 1
     assert prefill_paged_sm90.PrefillPagedSm90("bf16", 256, 256, False, 0).cluster == 1
     monkeypatch.delenv(CLUSTER_ENV)
+    assert prefill_sm90.PrefillSm90("bf16", 256, 256, False).cluster == 2  # the default
+    monkeypatch.setenv(CLUSTER_ENV, "1")
     assert prefill_sm90.PrefillSm90("bf16", 256, 256, False).cluster == 1
 
 
@@ -103,7 +106,7 @@ def planner(request):
 @pytest.mark.parametrize("slots", [132, 7, None])
 def test_plan_cluster_pairs(monkeypatch, planner, slots):
     """Switch on, hd256 non-causal: pair rows on slots = clusters (num_ctas = 2 x slots used), the Python planner's
-    plan whatever planner is built, never split; a ragged batch with an empty request and odd tile counts."""
+    plan whichever planner runs (the compiled one plans 256-row tiles and doubles their m_block), never split; a ragged batch with an empty request and odd tile counts."""
     q_lens, kv_lens, hq, hk = [16384, 0, 1, 129, 4097, 300], [16384, 50, 7, 1000, 4097, 300], 8, 2
     monkeypatch.setenv(CLUSTER_ENV, "2")
     plan = _plan(monkeypatch, q_lens, kv_lens, hq, hk, 256, slots=slots, planner=planner)
@@ -124,11 +127,8 @@ def test_plan_cluster_switch_leaves_other_variants(monkeypatch, planner, hd, cau
     """Switch on: the plans of every other dense variant are the switch-off plans (split included)."""
     hdv = 128 if hd == 192 else hd
     plans = []
-    for value in (None, "2"):
-        if value is None:
-            monkeypatch.delenv(CLUSTER_ENV, raising=False)
-        else:
-            monkeypatch.setenv(CLUSTER_ENV, value)
+    for value in ("1", "2"):
+        monkeypatch.setenv(CLUSTER_ENV, value)
         qo = [0, 16384, 16384 + 300]
         monkeypatch.setattr(P, "_plan_slots", lambda device: 132)
         monkeypatch.setattr(P, "_PLAN_LIB", [planner])
@@ -142,18 +142,15 @@ def test_plan_cluster_switch_leaves_other_variants(monkeypatch, planner, hd, cau
 
 
 def test_plan_cluster_off_is_unchanged(monkeypatch, planner):
-    """Switch unset or 1: the hd256 non-causal plan is the per-tile plan."""
-    plans = []
-    for value in (None, "1"):
-        if value is None:
-            monkeypatch.delenv(CLUSTER_ENV, raising=False)
-        else:
-            monkeypatch.setenv(CLUSTER_ENV, value)
-        plans.append(_plan(monkeypatch, [4097, 300], [4097, 300], 8, 8, 256, planner=planner))
-    a, b = plans
-    assert torch.equal(a.work, b.work) and a.num_ctas == b.num_ctas
+    """Switch 1: the hd256 non-causal plan is the per-tile plan; unset: the pair plan."""
+    monkeypatch.setenv(CLUSTER_ENV, "1")
+    a = _plan(monkeypatch, [4097, 300], [4097, 300], 8, 8, 256, planner=planner)
     _, body = P.split_work(a.work, a.num_ctas)
     assert len(body) == (33 + 3) * 8
+    monkeypatch.delenv(CLUSTER_ENV)
+    b = _plan(monkeypatch, [4097, 300], [4097, 300], 8, 8, 256, planner=planner)
+    _, body = P.split_work(b.work, b.num_ctas // 2)
+    assert len(body) == (17 + 2) * 8
 
 
 @pytest.mark.compile

@@ -279,21 +279,22 @@ def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0
     return cfg
 
 
-# Development build switch (session 10, NOTES-prefill 27; off by default; the hd128 form of sessions 7-8 was removed,
-# NOTES-prefill 21-22): ``CUTE_ATTN_PREFILL_CLUSTER=2`` builds the dense non-causal hd256 variants as 2-CTA clusters
-# whose two CTAs take query tiles m, m + 1 (m even) of one (request, head) and load each K/V block once for both (TMA
-# multicast, each CTA half of the box's rows); the host (cute_attn.prefill) then writes one work row per such pair
-# (Python planner only). Read when called: at build time by the kernel, at plan time by the host, so a process that
-# plans for a cluster build must have it set (and one that plans for a normal build must not). The manifest's compile
-# key does not see it: a cluster build goes into its own directory.
+# 2-CTA clusters for the dense non-causal hd256 variants (session 10, NOTES-prefill 27; on by default since call 3:
+# hd256 full 1 x 16k +2.0 / +2.0 %, 4 x 4k +3.6 / +2.2 % in rounds timing, 691.6 -> 706.6 TFLOP/s sustained at 700 W;
+# outputs bit-identical; the hd128 form of sessions 7-8 was measured not a gain and removed, NOTES-prefill 21-22): the
+# two CTAs of a cluster take query tiles m, m + 1 (m even) of one (request, head) and load each K/V block once for both
+# (TMA multicast, each CTA half of the box's rows); the host (cute_attn.prefill) writes one work row per such pair.
+# ``CUTE_ATTN_PREFILL_CLUSTER=1`` turns it off (A/B builds): read when called, at build time by the kernel and at plan
+# time by the host, so a process must plan with the value its kernels were built with. The manifest's compile key does
+# not see it: a build with it off goes into its own directory.
 CLUSTER_ENV = "CUTE_ATTN_PREFILL_CLUSTER"
 CLUSTER_HEAD_DIMS = ((256, 256),)
 
 
 def prefill_cluster(head_dim: int, head_dim_v: int, causal: bool, paged: bool = False) -> int:
-    """CTAs per cluster of the prefill variant: 2 where the ``CUTE_ATTN_PREFILL_CLUSTER=2`` switch is set and applies
-    (dense, non-causal, ``CLUSTER_HEAD_DIMS``), else 1. Unset, empty or ``1``: off; other values raise."""
-    value = os.environ.get(CLUSTER_ENV, "1") or "1"
+    """CTAs per cluster of the prefill variant: 2 for the dense non-causal ``CLUSTER_HEAD_DIMS`` variants unless
+    ``CUTE_ATTN_PREFILL_CLUSTER=1``, else 1. Unset, empty or ``2``: on; ``1``: off; other values raise."""
+    value = os.environ.get(CLUSTER_ENV, "2") or "2"
     if value not in ("1", "2"):
         raise ValueError(f"{CLUSTER_ENV} must be 1 or 2, got {value!r}")
     if value == "2" and not paged and not causal and (head_dim, head_dim_v) in CLUSTER_HEAD_DIMS:
