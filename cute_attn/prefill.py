@@ -819,7 +819,7 @@ def _plan_slots(device: torch.device) -> int:
 
 def _max_ctas(device: torch.device) -> int:
     """CTAs the persistent grid may use: one per SM, at most ``CUTE_ATTN_PREFILL_CTAS`` where that is set
-    (development: A/B of grid sizes)."""
+    (development: A/B of grid sizes; a 2-CTA cluster variant runs at least one cluster whatever the cap)."""
     sms = _num_sms(device)
     cap = os.environ.get("CUTE_ATTN_PREFILL_CTAS")
     return max(1, min(sms, int(cap))) if cap else sms

@@ -192,6 +192,11 @@ _PREFILL_MASK_TABLE = {
 # Dense-kernel-only exceptions (the paged kernel keeps the rows above: its K/V paths were measured at those tiles):
 # (head_dim, head_dim_v, causal) -> config
 _PREFILL_DENSE_MASK_TABLE = {
+    # hd64 causal with the kept running max (session 10 calls 5-6, H100, bf16, interleaved rounds x the row of
+    # _PREFILL_MASK_TABLE, five processes): 1 x 16k 1.002 / 1.025 / 1.020 / 1.023 / 1.024, 4 x 4k 1.019 / 1.024 / 1.010 /
+    # 1.013 / 1.019 (session 9 had measured 0.97-1.00 on an older hd64 build). The paged kernel keeps the other row
+    (64, 64, True): PrefillConfig(tile_m=192, tile_n=112, consumer_wgs=3, trim_diagonal=1, q_rs=True, skip_rescale=True,
+                                  rescale_threshold=8),
     # hd256 causal 128 x 64 (prefill-v5, H100, bf16, interleaved rounds x 128 x 80 in two processes): 16 x 1k
     # 1.034 / 1.038 (0.154 vs 0.160 ms; 0.974x -> 1.011-1.013x cuDNN), 1 x 16k 0.998 / 1.023. Non-causal 16k
     # 0.970 / 1.007: stays at 128 x 80. 4 x 4k hd256 not measured.
