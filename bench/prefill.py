@@ -149,7 +149,9 @@ def bench_ragged(causal, hd=128, dtype=torch.bfloat16):
     return finish(row, fns, flops)
 
 
-def chart(rows, path):
+def chart(rows, path, device: str | None = None):
+    """A bar chart of the table's TFLOP/s (``device``: the title's device name; default the current GPU's, so a
+    saved JSON can be charted on a machine without one)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -166,7 +168,7 @@ def chart(rows, path):
     ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
     ax.set_ylabel("TFLOP/s")
     ax.legend()
-    ax.set_title("prefill, bf16, " + torch.cuda.get_device_name(0))
+    ax.set_title("prefill, bf16, " + (device or torch.cuda.get_device_name(0)))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
