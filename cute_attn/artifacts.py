@@ -103,12 +103,15 @@ class Manifest:
         os.replace(tmp, os.path.join(self.directory, MANIFEST))
 
     def status(self, spec: KernelSpec) -> str:
-        """'ok', 'missing' (no entry or no file) or 'stale' (sources changed since it was built)."""
+        """'ok', 'missing' (no entry or no file), 'stale' (sources changed since it was built) or 'other-build' (built
+        under other build-time switches than this process plans for: :meth:`KernelSpec.build_env`)."""
         entry = self.entries.get(spec.name)
         if entry is None or not os.path.isfile(os.path.join(self.directory, entry["file"])):
             return "missing"
         if entry["source_hash"] != spec.source_hash() or entry["fields"] != spec.fields():
             return "stale"
+        if entry.get("build_env", {}) != spec.build_env():
+            return "other-build"
         return "ok"
 
     def path(self, spec: KernelSpec) -> str:
@@ -179,6 +182,7 @@ def export_artifact(spec: KernelSpec, directory: str, keep_ptx: bool = False) ->
         "file": os.path.basename(so),
         "symbol": spec.name,
         "source_hash": spec.source_hash(),
+        **({"build_env": spec.build_env()} if spec.build_env() else {}),
         "compile_key": spec.compile_key(version or ""),
         "dsl_version": version,
         "compile_seconds": round(seconds, 2),
@@ -231,6 +235,9 @@ def find_artifact(spec: KernelSpec) -> tuple[str | None, list[str]]:
             return m.path(spec), seen
         if st == "stale":
             seen.append(f"{d}: stale (kernel sources changed since it was built)")
+        elif st == "other-build":
+            seen.append(f"{d}: built with the build-time switches {m.entries[spec.name].get('build_env', {})}, this "
+                        f"process needs {spec.build_env()} (set them alike for the build and the run)")
     return None, seen
 
 

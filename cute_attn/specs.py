@@ -114,6 +114,12 @@ class KernelSpec:
     def fields(self) -> dict:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
+    def build_env(self) -> dict:
+        """Build-time switches (environment variables read when the kernel is compiled) that change this variant's
+        code and that the host must plan for alike, as ``{name: value}``; recorded in the manifest, and an artifact
+        built under other values is not loaded (:meth:`cute_attn.artifacts.Manifest.status`). Empty for most."""
+        return {}
+
     @property
     def name(self) -> str:
         """Artifact name and exported symbol, e.g. ``prefill_bf16_hd128_hdv128_causal_sm90a``."""
@@ -146,7 +152,9 @@ class KernelSpec:
         return hash_files(self.source_files())
 
     def compile_key(self, dsl_version: str) -> str:
-        h = hashlib.sha256(repr((self.name, sorted(self.fields().items()), dsl_version)).encode())
+        key = (self.name, sorted(self.fields().items()), dsl_version)
+        env = self.build_env()
+        h = hashlib.sha256(repr(key + (sorted(env.items()),) if env else key).encode())
         h.update(self.source_hash().encode())
         return h.hexdigest()[:16]
 
@@ -201,6 +209,15 @@ class PrefillSpec(KernelSpec):
     causal: bool = False
     tile_m: int = 0
 
+    def build_env(self) -> dict:
+        """The 2-CTA cluster switch where it applies (dense non-causal hd256, ``CUTE_ATTN_PREFILL_CLUSTER``): a cluster
+        kernel given per-tile rows, or the reverse, would leave tiles unwritten."""
+        from .kernels.common.config import CLUSTER_HEAD_DIMS, prefill_cluster
+
+        if self.causal or (self.head_dim, self.head_dim_v) not in CLUSTER_HEAD_DIMS:
+            return {}
+        return {"cluster": prefill_cluster(self.head_dim, self.head_dim_v, self.causal)}
+
     def _check(self) -> None:
         if (self.head_dim, self.head_dim_v) not in self.head_dims:
             raise ValueError(
@@ -228,6 +245,9 @@ class PrefillPagedSpec(PrefillSpec):
     head_dims: ClassVar[tuple] = PREFILL_PAGED_HEAD_DIMS
 
     tma_box_rows: int = 0
+
+    def build_env(self) -> dict:
+        return {}  # (the paged kernel has no cluster form)
 
     def _check(self) -> None:
         super()._check()

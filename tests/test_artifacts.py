@@ -116,3 +116,30 @@ def test_build_worker_reports_a_failure_with_the_variant_name(tmp_path, monkeypa
     name, entry, msg = _build_worker(spec.op, spec.fields(), str(tmp_path), False)
     assert name == "merge_state_fp16_sm90a" and entry is None
     assert "no_such_compile_function" in msg
+
+
+def test_build_env_mismatch_is_not_loaded(tmp_path, monkeypatch):
+    """A dense hd256 non-causal artifact built with the 2-CTA clusters (the default) is not loaded by a process that
+    plans without them (CUTE_ATTN_PREFILL_CLUSTER=1), nor the reverse: find_artifact says why instead of returning a
+    kernel that would leave half the tiles unwritten. Variants without build-time switches record none."""
+    from cute_attn.specs import PrefillPagedSpec, PrefillSpec
+
+    spec = PrefillSpec(head_dim=256, head_dim_v=256, causal=False)
+    assert PrefillSpec(head_dim=256, head_dim_v=256, causal=True).build_env() == {}
+    assert PrefillSpec().build_env() == {} and PrefillPagedSpec(head_dim=256, head_dim_v=256).build_env() == {}
+    d = str(tmp_path / "art")
+    os.makedirs(d)
+    monkeypatch.setenv("CUTE_ATTN_ARTIFACTS", d)
+    monkeypatch.setenv("CUTE_ATTN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("CUTE_ATTN_PREFILL_CLUSTER", raising=False)
+    assert spec.build_env() == {"cluster": 2}
+    m = A.Manifest(d, "sm_90a")
+    m.entries[spec.name] = {**fake_entry(spec, d), "build_env": spec.build_env()}
+    m.write()
+    assert A.Manifest.read(d, "sm_90a").status(spec) == "ok"
+    key_on = spec.compile_key("v")
+    monkeypatch.setenv("CUTE_ATTN_PREFILL_CLUSTER", "1")
+    assert A.Manifest.read(d, "sm_90a").status(spec) == "other-build"
+    assert spec.compile_key("v") != key_on  # a rebuild under the other value is not "up to date"
+    path, seen = A.find_artifact(spec)
+    assert path is None and any("{'cluster': 2}" in s and "{'cluster': 1}" in s for s in seen)

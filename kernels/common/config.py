@@ -290,8 +290,9 @@ def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0
 # two CTAs of a cluster take query tiles m, m + 1 (m even) of one (request, head) and load each K/V block once for both
 # (TMA multicast, each CTA half of the box's rows); the host (cute_attn.prefill) writes one work row per such pair.
 # ``CUTE_ATTN_PREFILL_CLUSTER=1`` turns it off (A/B builds): read when called, at build time by the kernel and at plan
-# time by the host, so a process must plan with the value its kernels were built with. The manifest's compile key does
-# not see it: a build with it off goes into its own directory.
+# time by the host, so a process must plan with the value its kernels were built with. The manifest records the value
+# (``PrefillSpec.build_env``; it is part of the compile key), and a process that plans with the other value refuses to
+# load the artifact (``cute_attn.artifacts.Manifest.status``: "other-build") instead of running mismatched work rows.
 CLUSTER_ENV = "CUTE_ATTN_PREFILL_CLUSTER"
 CLUSTER_HEAD_DIMS = ((256, 256),)
 
