@@ -478,25 +478,18 @@ class PrefillSm90:
         elected release per consumer warp. Cluster: the stage's empty barrier counts the consumer warps of both CTAs
         (lane r of each consumer warp arrives on CTA r's barrier: PipelineTmaAsync's multicast signaling), the full
         barrier still the whole box's bytes (both CTAs' halves land in each CTA)."""
+        # cluster: with multicast signaling the consumer group is the CTA's consumer threads; the barrier then counts
+        # one arrival per consumer warp per CTA of the cluster
+        arrivals, cluster = self.consumer_warps, {}
         if const_expr(self.cluster > 1):
-            return [
-                pipeline.PipelineTmaAsync.create(
-                    barrier_storage=mbar.data_ptr(), num_stages=self.stages,
-                    producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 1),
-                    # with multicast signaling the group is the CTA's consumer threads; the barrier then counts
-                    # one arrival per consumer warp per CTA of the cluster
-                    consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_threads),
-                    tx_count=tx, defer_sync=True,
-                    cta_layout_vmnk=cute.make_layout((1, self.cluster, 1, 1)), enable_multicast_signaling=True,
-                )
-                for mbar, tx in ((storage.mbar_k, self.tx_bytes_k), (storage.mbar_v, self.tx_bytes_v))
-            ]
+            arrivals = self.consumer_threads
+            cluster = dict(cta_layout_vmnk=cute.make_layout((1, self.cluster, 1, 1)), enable_multicast_signaling=True)
         return [
             pipeline.PipelineTmaAsync.create(
                 barrier_storage=mbar.data_ptr(), num_stages=self.stages,
                 producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 1),
-                consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, self.consumer_warps),
-                tx_count=tx, defer_sync=True,
+                consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, arrivals),
+                tx_count=tx, defer_sync=True, **cluster,
             )
             for mbar, tx in ((storage.mbar_k, self.tx_bytes_k), (storage.mbar_v, self.tx_bytes_v))
         ]
