@@ -11,6 +11,7 @@ import torch
 
 import cute_attn
 from cute_attn.kernels.common.config import CLUSTER_ENV, prefill_cluster
+from prefill_helpers import cpu_plan as _plan
 
 P = importlib.import_module("cute_attn.prefill")  # the package's ``prefill`` attribute is the function
 
@@ -78,22 +79,6 @@ def test_work_list_cluster_pairs(causal):
             assert costs == sorted(costs, reverse=True)
         assert P.make_work_list(q_lens, kv_lens, heads, tile_m, causal, heads, row_bytes, cluster=1).tolist() == \
             P.make_work_list(q_lens, kv_lens, heads, tile_m, causal, heads, row_bytes).tolist()
-
-
-def _plan(monkeypatch, q_lens, kv_lens, hq, hk, hd, causal=False, slots=132, planner=None):
-    """A dense plan on the CPU with a stand-in GPU slot count (``slots``; None: one slot per row); ``planner``: the
-    compiled planner's library or None (the Python planner)."""
-    if slots is not None:
-        monkeypatch.setattr(P, "_plan_slots", lambda device: slots)
-    monkeypatch.setattr(P, "_PLAN_LIB", [planner])
-    monkeypatch.setattr(P, "PLAN_FALLBACK_REASON", [None if planner else "test"])
-    qo, kv = [0], [0]
-    for a, b in zip(q_lens, kv_lens):
-        qo.append(qo[-1] + a)
-        kv.append(kv[-1] + b)
-    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper(device="cpu")
-    w.plan(qo, kv, hq, hk, hd, causal=causal)
-    return w._plan
 
 
 @pytest.fixture(params=["python", "compiled"])

@@ -15,10 +15,10 @@ import torch
 
 import cute_attn
 from cute_attn import reference as R
+from prefill_helpers import cpu_plan as _plan
 
 P = importlib.import_module("cute_attn.prefill")  # the package's ``prefill`` attribute is the function
 PP = importlib.import_module("cute_attn.prefill_paged")
-_PLAN_SLOTS = P._plan_slots
 
 
 def _rows(n: int, rng: random.Random) -> torch.Tensor:
@@ -179,22 +179,6 @@ def test_split_word_round_trip():
 
 
 # ------------------------------------------------------------------------------------------------- plan()
-
-
-def _plan(monkeypatch, q_lens, kv_lens, hq=16, hk=16, hd=128, causal=False, slots=132, planner="keep"):
-    """A dense plan on the CPU with a stand-in GPU slot count (``slots``; None: the CPU's one slot per row);
-    ``planner``: the compiled planner's library, None (the Python planner) or "keep" (as it is)."""
-    monkeypatch.setattr(P, "_plan_slots", _PLAN_SLOTS if slots is None else lambda device: slots)
-    if planner != "keep":
-        monkeypatch.setattr(P, "_PLAN_LIB", [planner])
-        monkeypatch.setattr(P, "PLAN_FALLBACK_REASON", [None if planner else "test"])
-    qo, kv = [0], [0]
-    for a, b in zip(q_lens, kv_lens):
-        qo.append(qo[-1] + a)
-        kv.append(kv[-1] + b)
-    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper(device="cpu")
-    w.plan(qo, kv, hq, hk, hd, causal=causal)
-    return w._plan
 
 
 def _no_split(plan, hdv=128):
