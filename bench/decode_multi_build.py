@@ -28,7 +28,7 @@ import torch
 import cute_attn
 from cute_attn.artifacts import _load_library
 from bench.common import time_ms_flush
-from bench.decode import DTYPE, HK, HQ, D, sdpa_decode
+from bench.decode import DTYPE, HK, HQ, PAGE_ORDER, D, pages_mode, sdpa_decode
 from bench.decode_ab import case_inputs, case_lens
 from cute_attn.layouts.decode_work import Item
 
@@ -46,10 +46,14 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--rep-ms", type=float, default=100)
     p.add_argument("--budget-s", type=float, default=1e9, help="start no round after this many seconds")
+    p.add_argument("--page-order", type=pages_mode, default=None,
+                   help="page ids of the tables (bench.decode --pages: shuffled (default), sorted, local:<size>, ...)")
     p.add_argument("--json")
     p.add_argument("--dry-run", action="store_true",
                    help="CPU: load the builds, plan every case/page/plan label on the host, print CTAs and splits, exit")
     args = p.parse_args(argv)
+    if args.page_order is not None:
+        PAGE_ORDER[0] = args.page_order
     t0 = time.time()
     labels, kernels = [], {}
     for kv in args.builds:
