@@ -47,9 +47,12 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 #   folded into the exit test: -0.01 %, 52 / 120) and ``CUTE_ATTN_DECODE_EARLY_LOADS`` (with mode 2, the CTA's
 #   first loads before the mbarrier init: +0.08 %, 90 / 120, per cell -0.3..+0.3 %);
 # - session 7 (H100): ``CUTE_ATTN_DECODE_NEXT_ITEM=1`` (item it + 1's row loaded during item it) is now the kernel
-#   (+0.8 % at 128 x 1k page 16, +0.0..+0.2 % elsewhere); the old item transition is gone.
+#   (+0.8 % at 128 x 1k page 16, +0.0..+0.2 % elsewhere); the old item transition is gone;
+# - session 11 (H100, one process, 6 rounds): ``CUTE_ATTN_DECODE_TLB_PF=1|k`` (L2 prefetch of the next tile's
+#   page-opening rows, K and V or K only, to warm their address translation): slower everywhere, sorted ids as well
+#   as shuffled (page 1 -1.7..-3.4 %, page 16 -0.2..-0.6 %).
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
-_REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM")
+_REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF")
 for _name in _REMOVED:
     if f"CUTE_ATTN_DECODE_{_name}" in os.environ:
         raise ValueError(f"CUTE_ATTN_DECODE_{_name} was removed (kernels/decode_sm90.py, bench/NOTES-decode.md)")
@@ -60,15 +63,6 @@ for _name in _REMOVED:
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
-# A/B build switch (session 11, not yet measured; default off = the PTX before it): the producer warms the address
-# translation of the next tile's pages while it waits for a free stage. After tile t's copies are issued, each id lane
-# whose row of tile t + 1 opens a page (slot 0, or the tile's first row) issues ``prefetch.global.L2`` on that row's K
-# and V lines. With shuffled page ids a CTA's stream enters a new 2 MiB translation region at nearly every page
-# (session 7: 2 MiB runs of pages read at the sorted rate, shuffled ids lose 1.5-4.4 %): the translation miss then
-# resolves during the producer's stage wait instead of in front of the tile's copies.
-TLB_PREFETCH = os.environ.get("CUTE_ATTN_DECODE_TLB_PF", "0")
-if TLB_PREFETCH not in ("0", "1", "k"):
-    raise ValueError(f"CUTE_ATTN_DECODE_TLB_PF must be 0, 1 (K and V lines) or k (K lines only), got {TLB_PREFETCH!r}")
 
 
 class DecodeSm90:
@@ -341,11 +335,9 @@ class DecodeSm90:
                 # next item's first tile's (when there is one with rows)
                 r_next = cutlass.min(kv_start + (t + 1) * self.tile_n + id_row, kv_end - 1)
                 base_next = page_base
-                head_next = kv_head
                 if (t == n_tiles - 1) & has_next:
                     r_next = cutlass.min(n_start + id_row, n_end - 1)
                     base_next = n_base
-                    head_next = n_head
                     ready = Int32(1)
                 page_next, slot_next = self._row_page(mKvIdx, page_div, base_next, r_next)
                 kv_pipe.producer_acquire(state)
@@ -356,11 +348,6 @@ class DecodeSm90:
                     self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
                 kv_pipe.producer_commit(state)
                 state.advance()
-                if cutlass.const_expr(TLB_PREFETCH != "0"):
-                    if (lane < self.id_lanes) & ((slot_next == 0) | (id_row == 0)):
-                        self._prefetch_row(mK, page_next, slot_next, head_next)
-                        if cutlass.const_expr(TLB_PREFETCH == "1"):
-                            self._prefetch_row(mV, page_next, slot_next, head_next)
                 page = page_next
                 slot = slot_next
                 if cutlass.const_expr(TRACE):
@@ -369,13 +356,6 @@ class DecodeSm90:
                             trace[6] = cute.arch.globaltimer_lo()
                         if it == item_end - 1 and t == n_tiles - 1:
                             trace[7] = cute.arch.globaltimer_lo()
-
-    @cute.jit
-    def _prefetch_row(self, mX: cute.Tensor, page: Int32, slot: Int32, kv_head: Int32):
-        """L2 prefetch of the first line of row (page, slot, kv_head): the translation of its page (TLB_PREFETCH)."""
-        offset = cute.crd2idx((Int64(page), Int64(slot), Int64(kv_head), 0), mX.layout)
-        ptr = cute.make_ptr(self.dtype, (mX.iterator + offset).toint(), cute.AddressSpace.gmem, assumed_align=16)
-        cute.arch.prefetch(ptr.llvm_ptr, cache_level="L2")
 
     @cute.jit
     def _row_page(self, mKvIdx: cute.Tensor, page_div, page_base: Int32, r: Int32):
