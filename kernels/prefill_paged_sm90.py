@@ -74,6 +74,15 @@ PAGED_KEEP = tuple(
 _kv_interleave_switch = paged_kv_interleave
 KV_INTERLEAVE = _kv_interleave_switch()
 
+# A/B build switch (session 11, not yet measured; unset = the PTX before it): CUTE_ATTN_PAGED_BOX_WARPS=N (1, 2 or 4)
+# issues the TMA boxes of every block with two or more boxes from N producer warps (one per SM sub-partition), not
+# only from four boxes up. Page 64 (2 boxes per hd128 block) runs its whole producer stream on warp 0, i.e. on the
+# sub-partition of two consumer warps, and its consumer step is 5.5 % longer than dense's with no data wait
+# (NOTES-prefill-paged 18.7); spreading box 16's boxes from one warp to four took it from 0.931x to 0.972x dense.
+BOX_WARPS = os.environ.get("CUTE_ATTN_PAGED_BOX_WARPS", "")
+if BOX_WARPS not in ("", "1", "2", "4"):
+    raise ValueError(f"CUTE_ATTN_PAGED_BOX_WARPS must be 1, 2 or 4, got {BOX_WARPS!r}")
+
 
 class PrefillPagedSm90(PrefillSm90):
     """:class:`PrefillSm90` with K/V loaded from a paged cache: overrides the K/V hooks (``_prefetch_kv``,
@@ -161,6 +170,8 @@ class PrefillPagedSm90(PrefillSm90):
             # boxes all four warps of the producer warpgroup, one per SM sub-partition, so that no sub-partition
             # carries the whole producer's instruction stream beside its two consumer warps
             self.box_warps = WARPGROUP_THREADS // WARP_THREADS if self.boxes >= 4 else 1
+            if BOX_WARPS and self.boxes >= 2:
+                self.box_warps = int(BOX_WARPS)
             # the tail boxes of a request's last V block, by the producer warp's 32 lanes
             self.gather = PagedRowGather(self.dtype, head_dim, tma_box_rows, WARP_THREADS)
         else:
