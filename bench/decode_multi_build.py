@@ -35,6 +35,16 @@ from cute_attn.layouts.decode_work import Item
 NAME = "decode_bf16_headdim128_sm90a"
 
 
+def _set_knob(CD, value) -> None:
+    """A plan label's planner knob: ``MAX_PARTS=n`` (an int) or ``HEADS=n`` (``("HEADS", n)``: kv heads per item, for a
+    kernel built with ``CUTE_ATTN_DECODE_HEADS=n``); 0 resets both."""
+    if isinstance(value, tuple):
+        CD.HEADS_PER_ITEM = value[1]
+    else:
+        CD.HEADS_PER_ITEM = 1
+        CD.set_max_parts(value)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--builds", nargs="+", required=True, help="label=<artifact dir>")
@@ -65,8 +75,8 @@ def main(argv=None):
         label, rest = kv.split("=", 1)
         build, knob = rest.split(":", 1)
         key, val = knob.split("=", 1)
-        assert key == "MAX_PARTS" and build in kernels, kv
-        plan_knobs[label] = (build, int(val))
+        assert key in ("MAX_PARTS", "HEADS") and build in kernels, kv
+        plan_knobs[label] = (build, int(val) if key == "MAX_PARTS" else (key, int(val)))
     import cute_attn.decode as CD
     if args.dry_run:
         for name in args.cases:
@@ -78,12 +88,12 @@ def main(argv=None):
                 last = torch.tensor([(n - 1) % page_size + 1 for n in kv_lens], dtype=torch.int32)
                 line = {"dry_run": name, "page": page_size}
                 for label, max_parts in [(lb, 0) for lb in labels[:1]] + [(lb, v[1]) for lb, v in plan_knobs.items()]:
-                    CD.set_max_parts(max_parts)
+                    _set_knob(CD, max_parts)
                     try:
                         w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
                         w.plan(indptr, indices, last, HQ, HK, D, page_size)
                     finally:
-                        CD.set_max_parts(0)
+                        _set_knob(CD, 0)
                     parts = w._plan.items.numpy()[: int(w._plan.cta_ptr[w._plan.grid])][:, Item.NUM_PARTS]
                     line[label] = {"ctas": w._plan.grid, "max_parts": int(parts.max()) if len(parts) else 0,
                                    "split_items": int((parts > 0).sum())}
@@ -101,12 +111,12 @@ def main(argv=None):
             w.run(q, cache)  # checks, binds plan.kernel
             wrappers = {label: (w, label) for label in labels}
             for label, (build, max_parts) in plan_knobs.items():
-                CD.set_max_parts(max_parts)
+                _set_knob(CD, max_parts)
                 try:
                     w2 = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
                     w2.plan(indptr, indices, last, HQ, HK, D, page_size)
                 finally:
-                    CD.set_max_parts(0)
+                    _set_knob(CD, 0)
                 w2.run(q, cache)
                 wrappers[label] = (w2, build)
                 print(json.dumps({"plan": label, "case": name, "page": page_size, "ctas": w2._plan.grid,
