@@ -56,6 +56,9 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--rep-ms", type=float, default=100)
     p.add_argument("--budget-s", type=float, default=1e9, help="start no round after this many seconds")
+    p.add_argument("--plan-only", nargs="*", default=[],
+                   help="build labels run only through --plans labels (not on the default plan: a kernel built for "
+                        "another plan shape, e.g. CUTE_ATTN_DECODE_HEADS)")
     p.add_argument("--page-order", type=pages_mode, default=None,
                    help="page ids of the tables (bench.decode --pages: shuffled (default), sorted, local:<size>, ...)")
     p.add_argument("--json")
@@ -109,7 +112,7 @@ def main(argv=None):
             w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
             w.plan(indptr, indices, last, HQ, HK, D, page_size)
             w.run(q, cache)  # checks, binds plan.kernel
-            wrappers = {label: (w, label) for label in labels}
+            wrappers = {label: (w, label) for label in labels if label not in args.plan_only}
             for label, (build, max_parts) in plan_knobs.items():
                 _set_knob(CD, max_parts)
                 try:
@@ -123,7 +126,7 @@ def main(argv=None):
                                   "base_ctas": w._plan.grid}), flush=True)
             refs = {}  # plan (0: the default plan, else MAX_PARTS) -> output of its first label
             checks = {}
-            for label in labels + list(plan_knobs):
+            for label in [lb for lb in labels if lb not in args.plan_only] + list(plan_knobs):
                 wl, build = wrappers[label]
                 wl._plan.kernel = kernels[build]
                 for _ in range(3):  # the counters must come back to zero between launches
@@ -139,7 +142,7 @@ def main(argv=None):
             print(json.dumps({"check": name, "page": page_size, **{k: v for k, v in checks.items()}}), flush=True)
             setups.append((name, page_size, kv_bytes, wrappers, q, cache, len(kv_lens), max(kv_lens)))
     rows = []
-    timed = labels + list(plan_knobs)
+    timed = [lb for lb in labels if lb not in args.plan_only] + list(plan_knobs)
     for r in range(args.rounds):
         if time.time() - t0 > args.budget_s:
             print(json.dumps({"stopped_before_round": r + 1, "elapsed_s": time.time() - t0}), flush=True)
