@@ -35,16 +35,6 @@ from cute_attn.layouts.decode_work import Item
 NAME = "decode_bf16_headdim128_sm90a"
 
 
-def _set_knob(CD, value) -> None:
-    """A plan label's planner knob: ``MAX_PARTS=n`` (an int) or ``HEADS=n`` (``("HEADS", n)``: kv heads per item, for a
-    kernel built with ``CUTE_ATTN_DECODE_HEADS=n``); 0 resets both."""
-    if isinstance(value, tuple):
-        CD.HEADS_PER_ITEM = value[1]
-    else:
-        CD.HEADS_PER_ITEM = 1
-        CD.set_max_parts(value)
-
-
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--builds", nargs="+", required=True, help="label=<artifact dir>")
@@ -56,9 +46,6 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--rep-ms", type=float, default=100)
     p.add_argument("--budget-s", type=float, default=1e9, help="start no round after this many seconds")
-    p.add_argument("--plan-only", nargs="*", default=[],
-                   help="build labels run only through --plans labels (not on the default plan: a kernel built for "
-                        "another plan shape, e.g. CUTE_ATTN_DECODE_HEADS)")
     p.add_argument("--page-order", type=pages_mode, default=None,
                    help="page ids of the tables (bench.decode --pages: shuffled (default), sorted, local:<size>, ...)")
     p.add_argument("--json")
@@ -78,8 +65,8 @@ def main(argv=None):
         label, rest = kv.split("=", 1)
         build, knob = rest.split(":", 1)
         key, val = knob.split("=", 1)
-        assert key in ("MAX_PARTS", "HEADS") and build in kernels, kv
-        plan_knobs[label] = (build, int(val) if key == "MAX_PARTS" else (key, int(val)))
+        assert key == "MAX_PARTS" and build in kernels, kv
+        plan_knobs[label] = (build, int(val))
     import cute_attn.decode as CD
     if args.dry_run:
         for name in args.cases:
@@ -91,12 +78,12 @@ def main(argv=None):
                 last = torch.tensor([(n - 1) % page_size + 1 for n in kv_lens], dtype=torch.int32)
                 line = {"dry_run": name, "page": page_size}
                 for label, max_parts in [(lb, 0) for lb in labels[:1]] + [(lb, v[1]) for lb, v in plan_knobs.items()]:
-                    _set_knob(CD, max_parts)
+                    CD.set_max_parts(max_parts)
                     try:
                         w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
                         w.plan(indptr, indices, last, HQ, HK, D, page_size)
                     finally:
-                        _set_knob(CD, 0)
+                        CD.set_max_parts(0)
                     parts = w._plan.items.numpy()[: int(w._plan.cta_ptr[w._plan.grid])][:, Item.NUM_PARTS]
                     line[label] = {"ctas": w._plan.grid, "max_parts": int(parts.max()) if len(parts) else 0,
                                    "split_items": int((parts > 0).sum())}
@@ -112,21 +99,21 @@ def main(argv=None):
             w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
             w.plan(indptr, indices, last, HQ, HK, D, page_size)
             w.run(q, cache)  # checks, binds plan.kernel
-            wrappers = {label: (w, label) for label in labels if label not in args.plan_only}
+            wrappers = {label: (w, label) for label in labels}
             for label, (build, max_parts) in plan_knobs.items():
-                _set_knob(CD, max_parts)
+                CD.set_max_parts(max_parts)
                 try:
                     w2 = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
                     w2.plan(indptr, indices, last, HQ, HK, D, page_size)
                 finally:
-                    _set_knob(CD, 0)
+                    CD.set_max_parts(0)
                 w2.run(q, cache)
                 wrappers[label] = (w2, build)
                 print(json.dumps({"plan": label, "case": name, "page": page_size, "ctas": w2._plan.grid,
                                   "base_ctas": w._plan.grid}), flush=True)
             refs = {}  # plan (0: the default plan, else MAX_PARTS) -> output of its first label
             checks = {}
-            for label in [lb for lb in labels if lb not in args.plan_only] + list(plan_knobs):
+            for label in labels + list(plan_knobs):
                 wl, build = wrappers[label]
                 wl._plan.kernel = kernels[build]
                 for _ in range(3):  # the counters must come back to zero between launches
@@ -142,7 +129,7 @@ def main(argv=None):
             print(json.dumps({"check": name, "page": page_size, **{k: v for k, v in checks.items()}}), flush=True)
             setups.append((name, page_size, kv_bytes, wrappers, q, cache, len(kv_lens), max(kv_lens)))
     rows = []
-    timed = [lb for lb in labels if lb not in args.plan_only] + list(plan_knobs)
+    timed = labels + list(plan_knobs)
     for r in range(args.rounds):
         if time.time() - t0 > args.budget_s:
             print(json.dumps({"stopped_before_round": r + 1, "elapsed_s": time.time() - t0}), flush=True)

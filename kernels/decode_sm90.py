@@ -50,9 +50,13 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 #   (+0.8 % at 128 x 1k page 16, +0.0..+0.2 % elsewhere); the old item transition is gone;
 # - session 11 (H100, one process, 6 rounds): ``CUTE_ATTN_DECODE_TLB_PF=1|k`` (L2 prefetch of the next tile's
 #   page-opening rows, K and V or K only, to warm their address translation): slower everywhere, sorted ids as well
-#   as shuffled (page 1 -1.7..-3.4 %, page 16 -0.2..-0.6 %).
+#   as shuffled (page 1 -1.7..-3.4 %, page 16 -0.2..-0.6 %);
+# - session 11 call 3 (H100; code in git history): ``CUTE_ATTN_DECODE_Q_DB=1`` (item it + 1's Q copied into a second
+#   sQ during item it: -0.1..-0.8 %, 46 GPU tests passed, outputs bit-identical) and ``CUTE_ATTN_DECODE_HEADS=8`` (work
+#   items over 8 kv heads, token-major key tiles, 8x fewer page entries per byte: 45 GPU tests passed, but -1.7..-3.5 %
+#   at 64 x 4k / 16 x 16k / 8 x 32k, +-0.6 % at 128 x 1k, -50 % at 1 x 32k with its 125-part merges; 791e3e3).
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
-_REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF")
+_REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS")
 for _name in _REMOVED:
     if f"CUTE_ATTN_DECODE_{_name}" in os.environ:
         raise ValueError(f"CUTE_ATTN_DECODE_{_name} was removed (kernels/decode_sm90.py, bench/NOTES-decode.md)")
@@ -63,19 +67,6 @@ for _name in _REMOVED:
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
-# A/B build switch (session 11, not yet measured; unset / 1 = the PTX before it): ``CUTE_ATTN_DECODE_HEADS=H`` (2, 4
-# or 8) makes a work item cover H adjacent kv heads of one request (``Item.KV_HEAD`` the first) instead of one: a
-# key tile holds tile_n / H tokens x H heads, rows in cache order (token-major, head-minor: for an NHD cache one tile
-# row group is the heads of one token, H x d contiguous elements), the query rows are the H x group query heads of
-# those kv heads, and S = Q K^T runs over all of the tile's rows with the columns of the other heads masked (P = 0
-# there). The tensor-core work per KV byte is the same as with one head (the M tile is 64 rows either way); what
-# changes is the memory stream: a CTA reads each page's H heads together (hd128, H = 8: 2 KiB contiguous per token),
-# so it enters a new page (and 2 MiB translation region) H times less often per byte, and with shuffled page ids
-# that is where decode loses to a dense read (bench/NOTES-decode.md, session 7 placements). The plan must be made
-# with ``cute_attn.decode.HEADS_PER_ITEM = H`` (numpy planner).
-HEADS = int(os.environ.get("CUTE_ATTN_DECODE_HEADS", "1") or "1")
-if HEADS not in (1, 2, 4, 8):
-    raise ValueError(f"CUTE_ATTN_DECODE_HEADS must be 1, 2, 4 or 8, got {HEADS}")
 
 
 class DecodeSm90:
@@ -130,9 +121,6 @@ class DecodeSm90:
         self.id_lanes = self.passes * self.warp_rows
         assert self.tile_n % self.pass_rows == 0 and self.id_lanes <= 32
         self.q_threads_per_row = min(chunks, 32)
-        # HEADS: kv heads per item; a key tile holds tile_tokens tokens x heads rows (token-major)
-        self.heads = HEADS
-        self.tile_tokens = self.tile_n // self.heads
 
     def _smem_layout(self, rows: int, stages: int | None):
         atom = warpgroup.make_smem_layout_atom(
@@ -252,12 +240,9 @@ class DecodeSm90:
         if warp_idx >= 4:
             self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, spec, tidx - WARPGROUP, trace)
         else:
-            group = Int32(1)
-            if cutlass.const_expr(self.heads > 1):
-                group = mQ.shape[1] // mK.shape[2]
             self.consume(
                 kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
-                item_begin, item_end, spec, tidx, scale_log2, trace, group,
+                item_begin, item_end, spec, tidx, scale_log2, trace,
             )
 
     # ------------------------------------------------------------------------------------ item rows
@@ -329,7 +314,6 @@ class DecodeSm90:
         id_row = (id_lane // self.warp_rows) * self.pass_rows + warp * self.warp_rows + id_lane % self.warp_rows
         src_lane = lane // self.threads_per_row
         last_row = mItems.shape[0] - 1
-        last_head = mK.shape[2] - 1
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
         fields = (Item.KV_HEAD, Item.KV_START, Item.KV_END, Item.PAGE_BASE)
@@ -346,18 +330,17 @@ class DecodeSm90:
             nxt = cutlass.min(it + 1, last_row)  # its row lands during this item
             n_head, n_start, n_end, n_base = (mItems[nxt, f] for f in fields)
             has_next = (it + 1 < item_end) & (n_end > n_start)
-            n_tiles = (kv_end - kv_start + self.tile_tokens - 1) // self.tile_tokens
+            n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
             if (n_tiles > 0) & (ready == 0):
-                page, slot = self._row_page(mKvIdx, page_div, page_base,
-                                            cutlass.min(kv_start + id_row // self.heads, kv_end - 1))
+                page, slot = self._row_page(mKvIdx, page_div, page_base, cutlass.min(kv_start + id_row, kv_end - 1))
             ready = Int32(0)
             for t in cutlass.range(n_tiles, unroll=1):
                 # the next tile's page ids are loaded before this tile's copies are issued; on the last tile, the
                 # next item's first tile's (when there is one with rows)
-                r_next = cutlass.min(kv_start + (t + 1) * self.tile_tokens + id_row // self.heads, kv_end - 1)
+                r_next = cutlass.min(kv_start + (t + 1) * self.tile_n + id_row, kv_end - 1)
                 base_next = page_base
                 if (t == n_tiles - 1) & has_next:
-                    r_next = cutlass.min(n_start + id_row // self.heads, n_end - 1)
+                    r_next = cutlass.min(n_start + id_row, n_end - 1)
                     base_next = n_base
                     ready = Int32(1)
                 page_next, slot_next = self._row_page(mKvIdx, page_div, base_next, r_next)
@@ -365,15 +348,8 @@ class DecodeSm90:
                 for m in cutlass.range_constexpr(self.passes):
                     row_page = cute.arch.shuffle_sync(page, m * self.warp_rows + src_lane)
                     row_slot = cute.arch.shuffle_sync(slot, m * self.warp_rows + src_lane)
-                    row_head = kv_head
-                    if cutlass.const_expr(self.heads > 1):
-                        # the thread's row of pass m is tile row m * pass_rows + ptid // threads_per_row; its head
-                        # (clamped: a last head block may hold fewer heads, whose rows no query row reads)
-                        row_head = cutlass.min(
-                            kv_head + (m * self.pass_rows + ptid // self.threads_per_row) % self.heads, last_head
-                        )
-                    self._copy_row(mK, tKsK[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, row_head)
-                    self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, row_head)
+                    self._copy_row(mK, tKsK[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
+                    self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
                 kv_pipe.producer_commit(state)
                 state.advance()
                 page = page_next
@@ -431,7 +407,6 @@ class DecodeSm90:
         tidx: Int32,
         scale_log2: Float32,
         trace: cute.Tensor,
-        group: Int32,
     ):
         if cutlass.const_expr(TRACE):
             if tidx == 0:
@@ -464,9 +439,6 @@ class DecodeSm90:
         # accumulator element k of a wgmma fragment sits in row half (k // 2) % 2 of the thread's rows
         row_max = cute.make_rmem_tensor((2,), Float32)
         row_sum = cute.make_rmem_tensor((2,), Float32)
-        # HEADS: per S element, 0 where its column's head is its row's kv head (or the row is past ``rows``: never
-        # stored, kept finite), -inf elsewhere; set per item
-        bias = cute.make_rmem_tensor(cute.size(acc_S), Float32)
 
         q_atom = cute.make_copy_atom(cpasync.CopyG2SOp(), self.dtype, num_bits_per_copy=COPY_BITS)
         q_thr_layout = cute.make_ordered_layout(
@@ -504,13 +476,7 @@ class DecodeSm90:
             acc_O.fill(0.0)
             row_max.fill(-Float32.inf)
             row_sum.fill(0.0)
-            if cutlass.const_expr(self.heads > 1):
-                for k in cutlass.range_constexpr(cute.size(acc_S)):
-                    r = tScS[k][0]
-                    bias[k] = Float32(0.0)
-                    if (r < rows) & (tScS[k][1] % self.heads != r // group):
-                        bias[k] = -Float32.inf
-            n_tiles = (kv_end - kv_start + self.tile_tokens - 1) // self.tile_tokens
+            n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
             # O += P V of tile t runs while tile t+1 is awaited and S = Q K^T of tile t+1 is issued; the
             # wait for S also retires that P V, and only then is tile t's stage released
             prev = state.clone()
@@ -529,8 +495,8 @@ class DecodeSm90:
                 warpgroup.wait_group(0)
                 if t > 0:
                     kv_pipe.consumer_release(prev)
-                n_valid = (kv_end - kv_start - t * self.tile_tokens) * self.heads  # valid tile rows (token-major)
-                self._online_softmax(acc_S, acc_O, tScS, row_max, row_sum, n_valid, scale_log2, bias)
+                n_valid = kv_end - kv_start - t * self.tile_n
+                self._online_softmax(acc_S, acc_O, tScS, row_max, row_sum, n_valid, scale_log2)
                 for k in cutlass.range_constexpr(cute.size(acc_S)):
                     tOrP[k] = acc_S[k].to(self.dtype)
                 gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, state.index], False, -1)
@@ -591,16 +557,11 @@ class DecodeSm90:
         row_sum: cute.Tensor,
         n_valid: Int32,
         scale_log2: Float32,
-        bias: cute.Tensor,
     ):
         """S <- exp2(S * scale_log2 - m_new) with columns >= n_valid masked; rescale O and the row sums.
-        Every tile has at least one valid column, so m_new is finite (HEADS: ``bias`` masks the other heads'
-        columns; every row has its own head's token 0 in every tile)."""
+        Every tile has at least one valid column, so m_new is finite."""
         for k in cutlass.range_constexpr(cute.size(acc_S)):
-            if cutlass.const_expr(self.heads > 1):
-                acc_S[k] = acc_S[k] * scale_log2 + bias[k]
-            else:
-                acc_S[k] = acc_S[k] * scale_log2
+            acc_S[k] = acc_S[k] * scale_log2
         if n_valid < self.tile_n:  # only the last tile of an item has masked columns
             for k in cutlass.range_constexpr(cute.size(acc_S)):
                 if tScS[k][1] >= n_valid:
