@@ -60,6 +60,15 @@ for _name in _REMOVED:
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
+# Q double buffer (NOT measured on a GPU yet; default off = main's PTX, all 6 variants): with ``1`` sQ holds two Q
+# tiles (item it uses buffer (it - item_begin) % 2) and item it + 1's Q rows are copied (cp.async, one commit group
+# of their own) into the other buffer right after item it's last S GEMM is issued, so the item transition waits on
+# no Q load (today: L2 prefetch during the last tile, then the copy after the epilogue). The first item loads its Q
+# at its start; an item without tiles issues the next item's copy itself (after a consumer barrier). Shared memory:
+# +8 / 16 / 32 KB at hd64 / 128 / 256 (hd256: 192 KB of tiles, below the 227 KB per block). bench/NOTES-decode.md
+# "Session 11 (s11-qdb)".
+Q_DB = os.environ.get("CUTE_ATTN_DECODE_Q_DB", "0") == "1"
+Q_BUFFERS = 2 if Q_DB else None
 
 
 class DecodeSm90:
@@ -89,7 +98,8 @@ class DecodeSm90:
     role loads item it + 1's row at the start of item it; the producer's last-tile page-id prefetch
     fetches item it + 1's first page ids, and the consumer prefetches item it + 1's Q rows into L2
     during its last tile (session 7: +0.8 % at 128 x 1k page 16, +0.0..+0.2 % elsewhere on the H100;
-    bench/NOTES-decode.md).
+    bench/NOTES-decode.md). With ``CUTE_ATTN_DECODE_Q_DB=1`` sQ is two buffers and item it + 1's Q is copied into
+    the other one during item it's last tile instead (no L2 prefetch).
 
     Rows past the end of an item are clamped to its last row (valid memory) and masked in S, so no
     zero-fill is needed. Row ``i >= rows`` of the 64-row tile holds stale data; rows are independent
@@ -140,7 +150,7 @@ class DecodeSm90:
         scale_log2: Float32,
         stream: cuda.CUstream,
     ):
-        sQ_layout = self._smem_layout(MAX_ROWS, None)
+        sQ_layout = self._smem_layout(MAX_ROWS, Q_BUFFERS)
         sKV_layout = self._smem_layout(self.tile_n, self.stages)
 
         @cute.struct
@@ -456,14 +466,15 @@ class DecodeSm90:
             n_batch, n_head0, n_rows, n_start, n_end = (mItems[nxt, f] for f in fields)
 
             # Q rows [head0, head0 + rows) of request `batch` -> sQ rows [0, rows)
-            q_off = cute.crd2idx((batch, head0, 0), mQ.layout)
-            q_ptr = cute.make_ptr(self.dtype, (mQ.iterator + q_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
-            gQ = cute.make_tensor(q_ptr, cute.make_layout((MAX_ROWS, self.head_dim), stride=(mQ.stride[1], 1)))
-            tQgQ = thr_q.partition_S(gQ)
-            for m in cutlass.range_constexpr(cute.size(tQsQ, mode=[1])):
-                if tQcQ[0, m, 0][0] < rows:
-                    cute.copy(q_copy, tQgQ[None, m, None], tQsQ[None, m, None])
-            cute.arch.cp_async_commit_group()
+            tSrQ_it = tSrQ
+            if cutlass.const_expr(Q_DB):
+                # this item's buffer; its Q was copied during the previous item (the first item's: here)
+                qb = (it - item_begin) % 2
+                tSrQ_it = tSrQ[None, None, None, qb]
+                if it == item_begin:
+                    self._copy_q(mQ, q_copy, thr_q, tQsQ[None, None, None, qb], tQcQ, batch, head0, rows)
+            else:
+                self._copy_q(mQ, q_copy, thr_q, tQsQ, tQcQ, batch, head0, rows)
             # the Q copy is awaited after the first KV tile's wait: both latencies overlap
 
             acc_O.fill(0.0)
@@ -484,7 +495,13 @@ class DecodeSm90:
                             trace[1] = cute.arch.globaltimer_lo()
                             trace[9] = cute.arch.clock()
                 cute.arch.fence_view_async_shared()  # cp.async (generic proxy) data read by wgmma
-                gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, state.index], True, -1)
+                gemm(tiled_mma_qk, acc_S, tSrQ_it, tSrK[None, None, None, state.index], True, -1)
+                if cutlass.const_expr(Q_DB):
+                    # the next item's Q into the other buffer while this S GEMM runs: its last reader, the previous
+                    # item's S GEMMs, completed before this item's first consumer barrier (t == 0)
+                    if (t == n_tiles - 1) & (it + 1 < item_end):
+                        self._copy_q(mQ, q_copy, thr_q, tQsQ[None, None, None, 1 - qb], tQcQ, n_batch, n_head0,
+                                     n_rows)
                 warpgroup.wait_group(0)
                 if t > 0:
                     kv_pipe.consumer_release(prev)
@@ -495,8 +512,9 @@ class DecodeSm90:
                 gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, state.index], False, -1)
                 # the next item's Q rows into L2 while the last P V runs (their copy into sQ stays at the next
                 # item's start, after this item's epilogue)
-                if (t == n_tiles - 1) & (it + 1 < item_end):
-                    self._prefetch_q(mQ, n_batch, n_head0, n_rows, tidx)
+                if cutlass.const_expr(not Q_DB):
+                    if (t == n_tiles - 1) & (it + 1 < item_end):
+                        self._prefetch_q(mQ, n_batch, n_head0, n_rows, tidx)
                 prev = state.clone()
                 state.advance()
             if n_tiles > 0:
@@ -504,6 +522,14 @@ class DecodeSm90:
                 kv_pipe.consumer_release(prev)
             else:
                 cute.arch.cp_async_wait_group(0)  # no copy into sQ may still land under the next item's
+                if cutlass.const_expr(Q_DB):
+                    # no last tile issued the next item's Q copy: issue it here, once every thread is past the
+                    # previous item's S GEMMs (the other buffer's last reads; its epilogue has a consumer barrier
+                    # only when it was split)
+                    if it + 1 < item_end:
+                        cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
+                        self._copy_q(mQ, q_copy, thr_q, tQsQ[None, None, None, 1 - qb], tQcQ, n_batch, n_head0,
+                                     n_rows)
 
             t_epi = Int32(0)
             if cutlass.const_expr(TRACE):
@@ -528,6 +554,29 @@ class DecodeSm90:
                 trace[3] = cute.arch.globaltimer_lo()
                 trace[11] = cute.arch.clock()
                 trace[4] = merges
+
+    @cute.jit
+    def _copy_q(
+        self,
+        mQ: cute.Tensor,
+        q_copy: cute.TiledCopy,
+        thr_q: cute.ThrCopy,
+        tQsQ: cute.Tensor,
+        tQcQ: cute.Tensor,
+        batch: Int32,
+        head0: Int32,
+        rows: Int32,
+    ):
+        """cp.async of Q rows [head0, head0 + rows) of request ``batch`` into rows [0, rows) of the sQ buffer that
+        ``tQsQ`` partitions, committed as one group (the consumer commits no other cp.async group)."""
+        q_off = cute.crd2idx((batch, head0, 0), mQ.layout)
+        q_ptr = cute.make_ptr(self.dtype, (mQ.iterator + q_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
+        gQ = cute.make_tensor(q_ptr, cute.make_layout((MAX_ROWS, self.head_dim), stride=(mQ.stride[1], 1)))
+        tQgQ = thr_q.partition_S(gQ)
+        for m in cutlass.range_constexpr(cute.size(tQsQ, mode=[1])):
+            if tQcQ[0, m, 0][0] < rows:
+                cute.copy(q_copy, tQgQ[None, m, None], tQsQ[None, m, None])
+        cute.arch.cp_async_commit_group()
 
     @cute.jit
     def _prefetch_q(self, mQ: cute.Tensor, batch: Int32, head0: Int32, rows: Int32, tidx: Int32):
