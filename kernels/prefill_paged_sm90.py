@@ -80,6 +80,10 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # sub-partition of two consumer warps, and its consumer step is 5.5 % longer than dense's with no data wait
 # (NOTES-prefill-paged 18.7); spreading box 16's boxes from one warp to four took it from 0.931x to 0.972x dense.
 BOX_WARPS = os.environ.get("CUTE_ATTN_PAGED_BOX_WARPS", "")
+# A/B build switch (session 11, not yet measured; unset = the PTX before it): CUTE_ATTN_PAGED_GATHER_REGS=P/C sets the
+# gather path's (producer, consumer) registers with two consumer warpgroups (hd128 takes NARROW's 40 / 232 because its
+# double-buffered P spills at WIDE's 216; 56 / 224 would give the gathers' address pairs room, 24.7 of NOTES 12).
+GATHER_REGS = os.environ.get("CUTE_ATTN_PAGED_GATHER_REGS", "")
 if BOX_WARPS not in ("", "1", "2", "4"):
     raise ValueError(f"CUTE_ATTN_PAGED_BOX_WARPS must be 1, 2 or 4, got {BOX_WARPS!r}")
 
@@ -162,6 +166,9 @@ class PrefillPagedSm90(PrefillSm90):
             wide = False
         budget = WIDE_REGISTER_BUDGET if wide else NARROW_REGISTER_BUDGET
         self.producer_regs, self.consumer_regs = budget[self.consumer_wgs]
+        if GATHER_REGS and not tma_box_rows and self.consumer_wgs == 2:
+            self.producer_regs, self.consumer_regs = (int(x) for x in GATHER_REGS.split("/"))
+            assert 128 * self.producer_regs + 256 * self.consumer_regs <= 64512, GATHER_REGS
         if tma_box_rows:
             assert self.tile_n % tma_box_rows == 0 and tma_box_rows % 8 == 0, "whole boxes of whole swizzle atoms"
             self.boxes = self.tile_n // tma_box_rows

@@ -10,3 +10,10 @@ for p in 1 2 3; do
   echo "process $p rc=$?"
   grep -vE '^\{' $OUT/bw_p$p.log | tail -25
 done
+# page 1 (gathers): producer / consumer registers 56 / 224 instead of 40 / 232 (CUTE_ATTN_PAGED_GATHER_REGS)
+for p in 1 2; do
+  timeout 140 python3 -m bench.prefill_paged_ab --variant base=$R/.ab-s11/pg --variant r56=$R/.ab-s11/pg56_224 \
+      --pages 1 --rounds 9 --json $OUT/regs_p$p.json > $OUT/regs_p$p.log 2>&1
+  echo "regs process $p rc=$?"
+  grep -vE '^\{' $OUT/regs_p$p.log | grep -E 'page|dense' | tail -8
+done
