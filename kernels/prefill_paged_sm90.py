@@ -74,18 +74,12 @@ PAGED_KEEP = tuple(
 _kv_interleave_switch = paged_kv_interleave
 KV_INTERLEAVE = _kv_interleave_switch()
 
-# A/B build switch (session 11, not yet measured; unset = the PTX before it): CUTE_ATTN_PAGED_BOX_WARPS=N (1, 2 or 4)
-# issues the TMA boxes of every block with two or more boxes from N producer warps (one per SM sub-partition), not
-# only from four boxes up. Page 64 (2 boxes per hd128 block) runs its whole producer stream on warp 0, i.e. on the
-# sub-partition of two consumer warps, and its consumer step is 5.5 % longer than dense's with no data wait
-# (NOTES-prefill-paged 18.7); spreading box 16's boxes from one warp to four took it from 0.931x to 0.972x dense.
-BOX_WARPS = os.environ.get("CUTE_ATTN_PAGED_BOX_WARPS", "")
-# A/B build switch (session 11, not yet measured; unset = the PTX before it): CUTE_ATTN_PAGED_GATHER_REGS=P/C sets the
-# gather path's (producer, consumer) registers with two consumer warpgroups (hd128 takes NARROW's 40 / 232 because its
-# double-buffered P spills at WIDE's 216; 56 / 224 would give the gathers' address pairs room, 24.7 of NOTES 12).
-GATHER_REGS = os.environ.get("CUTE_ATTN_PAGED_GATHER_REGS", "")
-if BOX_WARPS not in ("", "1", "2", "4"):
-    raise ValueError(f"CUTE_ATTN_PAGED_BOX_WARPS must be 1, 2 or 4, got {BOX_WARPS!r}")
+# Session 11 switches, measured and removed (NOTES-prefill-paged 21): CUTE_ATTN_PAGED_BOX_WARPS (the boxes of a
+# 2-3-box block over two warps is now the default, ``box_warps``) and CUTE_ATTN_PAGED_GATHER_REGS (56 / 224 registers
+# for the hd128 gathers: within noise). A build that sets one fails rather than build the default under an A/B label.
+for _name in ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS"):
+    if _name in os.environ:
+        raise ValueError(f"{_name} was removed (kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21)")
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -104,12 +98,13 @@ class PrefillPagedSm90(PrefillSm90):
                               cp.async.mbarrier.arrive.noinc on the stage's full barrier.
     producer    wg 0, warp 0  TMA boxes (``tma_box_rows`` = B > 0, page_size % B == 0): the same
     (boxes)     (all 4 with   order; a block is tile_n / B boxes, lane p holding box p's page id
-                4+ boxes)     and first slot (``layouts.paged.box_page_slot``), one 4-d TMA
+                2+ boxes)     and first slot (``layouts.paged.box_page_slot``), one 4-d TMA
                               (d, slot, head, page) per box onto the stage's full barrier. With
-                              ``box_warps`` = 4 (4 or more boxes: box 16) warp w issues the boxes
-                              b % 4 == w after its own empty-barrier wait and arrival with its
-                              bytes (one arrival per box warp); else warp 0 issues all with the
-                              dense producer's acquire and warps 1-3 exit. K boxes past the
+                              ``box_warps`` = 4 (4 or more boxes: box 16) or 2 (2-3 boxes: box 64
+                              at hd128) warp w issues the boxes b % box_warps == w after its own
+                              empty-barrier wait and arrival with its bytes (one arrival per box
+                              warp); a 1-box block: warp 0 issues it with the dense producer's
+                              acquire; the other warps exit. K boxes past the
                               request's end are clamped to its last box (masked keys); the V
                               boxes past it (last block only) are gathered by warp 0's lanes
                               with rows clamped to the last row (P = 0 must meet finite V), then
@@ -166,19 +161,16 @@ class PrefillPagedSm90(PrefillSm90):
             wide = False
         budget = WIDE_REGISTER_BUDGET if wide else NARROW_REGISTER_BUDGET
         self.producer_regs, self.consumer_regs = budget[self.consumer_wgs]
-        if GATHER_REGS and not tma_box_rows and self.consumer_wgs == 2:
-            self.producer_regs, self.consumer_regs = (int(x) for x in GATHER_REGS.split("/"))
-            assert 128 * self.producer_regs + 256 * self.consumer_regs <= 64512, GATHER_REGS
         if tma_box_rows:
             assert self.tile_n % tma_box_rows == 0 and tma_box_rows % 8 == 0, "whole boxes of whole swizzle atoms"
             self.boxes = self.tile_n // tma_box_rows
             assert self.boxes <= WARP_THREADS, "one lane per box holds its page id"
             # producer warps issuing the boxes of a block (warp w: boxes b with b % box_warps == w): with 4 or more
             # boxes all four warps of the producer warpgroup, one per SM sub-partition, so that no sub-partition
-            # carries the whole producer's instruction stream beside its two consumer warps
-            self.box_warps = WARPGROUP_THREADS // WARP_THREADS if self.boxes >= 4 else 1
-            if BOX_WARPS and self.boxes >= 2:
-                self.box_warps = int(BOX_WARPS)
+            # carries the whole producer's instruction stream beside its two consumer warps; with 2-3 boxes (page 64
+            # at hd128) two warps (session 11, H100, five processes, x page 64 on warp 0 alone: 4 x 4k +1.1 %, append
+            # +0.8 %, 16 x 1k +0.1 %; NOTES-prefill-paged 21)
+            self.box_warps = WARPGROUP_THREADS // WARP_THREADS if self.boxes >= 4 else min(self.boxes, 2)
             # the tail boxes of a request's last V block, by the producer warp's 32 lanes
             self.gather = PagedRowGather(self.dtype, head_dim, tma_box_rows, WARP_THREADS)
         else:
