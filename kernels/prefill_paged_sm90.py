@@ -34,7 +34,6 @@ from .common.paged_loader import (  # noqa: E402
     PagedRowGather,
     PagedTileGather,
     PipelineGather,
-    PipelineGatherElect,
     fence_gathered,
     make_box_pipeline,
     wait_empty,
@@ -76,16 +75,11 @@ _kv_interleave_switch = paged_kv_interleave
 KV_INTERLEAVE = _kv_interleave_switch()
 
 # Session 11 switches, measured and removed (NOTES-prefill-paged 21): CUTE_ATTN_PAGED_BOX_WARPS (the boxes of a
-# 2-3-box block over two warps is now the default, ``box_warps``) and CUTE_ATTN_PAGED_GATHER_REGS (56 / 224 registers
-# for the hd128 gathers: within noise). A build that sets one fails rather than build the default under an A/B label.
-# A/B build switch (session 11, not yet measured; unset = the PTX before it): CUTE_ATTN_PAGED_GATHER_ELECT=1 gives the
-# gather path's K/V pipelines one empty-barrier arrival per consumer warp (``PipelineGatherElect``) instead of one per
-# consumer thread. Session 11's ncu (page 1, 4 x 4k): ~4.3 M passes through the mbarrier retry loop (TRYWAIT ->
-# NANOSLEEP.SYNCS -> PHASECHK), on the K and V empty barriers, i.e. the producer warps waking on each of the 256
-# consumer arrivals per phase: ~21 M instructions on all four sub-partitions (dense: 0.2 M passes). Run 19 (session 2)
-# had measured the elected release at -0.3..-2 % when the producer was slower and rarely waited.
-GATHER_ELECT = os.environ.get("CUTE_ATTN_PAGED_GATHER_ELECT", "0") == "1"
-for _name in ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS"):
+# 2-3-box block over two warps is now the default, ``box_warps``), CUTE_ATTN_PAGED_GATHER_REGS (56 / 224 registers
+# for the hd128 gathers: within noise) and CUTE_ATTN_PAGED_GATHER_ELECT (one empty-barrier arrival per consumer warp
+# on the gather pipelines: -0.7..+0.6 %; code in da9412a). A build that sets one fails rather than build the default
+# under an A/B label.
+for _name in ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT"):
     if _name in os.environ:
         raise ValueError(f"{_name} was removed (kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21)")
 
@@ -307,9 +301,6 @@ class PrefillPagedSm90(PrefillSm90):
     def _kv_pipelines(self, storage):
         if cutlass.const_expr(self.box_rows > 0):
             return [make_box_pipeline(self.stages, m.data_ptr(), self.consumer_warps, self.tx_bytes_kv, self.box_warps)
-                    for m in (storage.mbar_k, storage.mbar_v)]
-        if cutlass.const_expr(GATHER_ELECT):
-            return [PipelineGatherElect.make(self.stages, m.data_ptr(), WARPGROUP_THREADS, self.consumer_warps)
                     for m in (storage.mbar_k, storage.mbar_v)]
         return [PipelineGather.make(self.stages, m.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
                 for m in (storage.mbar_k, storage.mbar_v)]
