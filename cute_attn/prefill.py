@@ -907,8 +907,32 @@ class BatchPrefillWithRaggedKVCacheWrapper:
         return _run(self._plan, q, k, v, out, return_lse)
 
 
+# prefill()'s plans, least recently used first, keyed by the shapes, options, device and the current stream (a split
+# plan's scratch serves one launch at a time: two streams running the same shapes concurrently get a plan each). At
+# most _PLAN_CACHE_SIZE plans, holding at most _PLAN_CACHE_SPLIT_BYTES of split-KV scratch (a plan of one long
+# non-causal hd128 request holds ~11 MB); the least recently used go first.
 _PLAN_CACHE: OrderedDict = OrderedDict()
 _PLAN_CACHE_SIZE = 64
+_PLAN_CACHE_SPLIT_BYTES = 256 << 20
+_PLAN_CACHE_BYTES = [0]  # the split scratch bytes of the cached plans
+
+
+def _split_scratch_bytes(plan: _Plan) -> int:
+    """Bytes of the split-KV scratch a plan owns (0 for a plan without a split: its buffers are shared)."""
+    if plan.split is None:
+        return 0
+    return plan.part.numel() * plan.part.element_size() + plan.count.numel() * plan.count.element_size()
+
+
+def _cache_plan(key, plan: _Plan) -> None:
+    """Insert a plan (the most recently used), then drop the least recently used ones while the cache holds more
+    than _PLAN_CACHE_SIZE plans or more than _PLAN_CACHE_SPLIT_BYTES of split scratch (never the new plan)."""
+    _PLAN_CACHE[key] = plan
+    _PLAN_CACHE_BYTES[0] += _split_scratch_bytes(plan)
+    while len(_PLAN_CACHE) > 1 and (len(_PLAN_CACHE) > _PLAN_CACHE_SIZE
+                                    or _PLAN_CACHE_BYTES[0] > _PLAN_CACHE_SPLIT_BYTES):
+        _, old = _PLAN_CACHE.popitem(last=False)
+        _PLAN_CACHE_BYTES[0] -= _split_scratch_bytes(old)
 
 
 def prefill(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool = False,
@@ -917,6 +941,11 @@ def prefill(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool =
 
     ``sm_scale`` defaults to ``1/sqrt(head_dim)``. Returns ``out`` ``(q_len, num_qo_heads, head_dim_v)``
     and, with ``return_lse``, the natural-log LSE ``(q_len, num_qo_heads)`` float32.
+
+    The plan (the tile schedule and, for long non-causal requests, a split-KV scratch) is made on the first call of
+    each shape on each stream and kept in a least-recently-used cache (64 plans, at most 256 MB of scratch). A CUDA
+    graph that captured a call replays that plan's buffers, which the cache may free later: capture
+    :class:`BatchPrefillWithRaggedKVCacheWrapper` instead, whose plan lives as long as the wrapper keeps it.
     """
     for name, t in (("q", q), ("k", k), ("v", v)):
         C.tensor(name, t, ndim=3)
@@ -925,15 +954,14 @@ def prefill(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool =
         raise ValueError(f"k {tuple(k.shape)} and v {tuple(v.shape)} must agree in kv_len and num_kv_heads")
     if k.shape[2] != q.shape[2]:
         raise ValueError(f"k head_dim {k.shape[2]} must equal q head_dim {q.shape[2]}")
+    stream = torch.cuda.current_stream(q.device).cuda_stream if q.is_cuda else 0
     key = (q.shape[0], k.shape[0], q.shape[1], k.shape[1], q.shape[2], v.shape[2], bool(causal), sm_scale,
-           q.dtype, q.device)
+           q.dtype, q.device, stream)
     plan = _PLAN_CACHE.get(key)
     if plan is None:
         plan = _make_plan([0, q.shape[0]], [0, k.shape[0]], q.shape[1], k.shape[1], q.shape[2], v.shape[2],
                           causal, sm_scale, q.dtype, q.device)
-        _PLAN_CACHE[key] = plan
-        if len(_PLAN_CACHE) > _PLAN_CACHE_SIZE:
-            _PLAN_CACHE.popitem(last=False)
+        _cache_plan(key, plan)
     else:
         _PLAN_CACHE.move_to_end(key)
     return _run(plan, q, k, v, out, return_lse)

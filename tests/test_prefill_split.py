@@ -3,10 +3,12 @@ post-pass on many schedules, when plan() applies it, the kernel buffers, the pag
 emulation of the kernel's merge contract (pieces over key blocks, normalized O and LSE per piece in ``part``, merged
 by the LSEs) against the reference attention."""
 
+import collections
 import contextlib
 import importlib
 import math
 import random
+import types
 from fractions import Fraction
 
 import numpy as np
@@ -407,3 +409,27 @@ def test_merge_contract_matches_reference(monkeypatch, q_lens, kv_len, hq, hk, s
     assert not torch.isnan(o).any() and not torch.isnan(lse).any()
     torch.testing.assert_close(o, ref_o, atol=1e-10, rtol=1e-10)
     torch.testing.assert_close(lse, ref_l, atol=1e-10, rtol=1e-10)
+
+
+def test_prefill_cache_bounds_split_scratch(monkeypatch):
+    """cute_attn.prefill's plan cache drops its least recently used plans beyond _PLAN_CACHE_SIZE plans or beyond
+    _PLAN_CACHE_SPLIT_BYTES of split scratch, keeps the newest whatever its size, and counts the bytes back down."""
+    monkeypatch.setattr(P, "_PLAN_CACHE", collections.OrderedDict())
+    monkeypatch.setattr(P, "_PLAN_CACHE_BYTES", [0])
+    monkeypatch.setattr(P, "_PLAN_CACHE_SIZE", 4)
+    monkeypatch.setattr(P, "_PLAN_CACHE_SPLIT_BYTES", 1000)
+
+    def fake(rows, split=True):
+        return types.SimpleNamespace(split=(1, 2) if split else None, part=torch.empty(rows, 1),
+                                     count=torch.zeros(4, dtype=torch.int32))
+
+    for i in range(3):  # 3 x (100 * 4 + 16) = 1248 > 1000: the first goes
+        P._cache_plan(("a", i), fake(100))
+    assert list(P._PLAN_CACHE) == [("a", 1), ("a", 2)] and P._PLAN_CACHE_BYTES[0] == 832
+    for i in range(5):  # plans without a split cost no bytes; the count bound applies
+        P._cache_plan(("b", i), fake(100, split=False))
+    assert list(P._PLAN_CACHE) == [("b", 1), ("b", 2), ("b", 3), ("b", 4)] and P._PLAN_CACHE_BYTES[0] == 0
+    P._cache_plan(("big", 0), fake(1000))  # alone above the bound: kept, the others dropped
+    assert list(P._PLAN_CACHE) == [("big", 0)] and P._PLAN_CACHE_BYTES[0] == 4016
+    P._cache_plan(("c", 0), fake(10))
+    assert list(P._PLAN_CACHE) == [("c", 0)] and P._PLAN_CACHE_BYTES[0] == 56
