@@ -77,13 +77,10 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # Session 11 switches, measured and removed (NOTES-prefill-paged 21): CUTE_ATTN_PAGED_BOX_WARPS (the boxes of a
 # 2-3-box block over two warps is now the default, ``box_warps``), CUTE_ATTN_PAGED_GATHER_REGS (56 / 224 registers
 # for the hd128 gathers: within noise) and CUTE_ATTN_PAGED_GATHER_ELECT (one empty-barrier arrival per consumer warp
-# on the gather pipelines: -0.7..+0.6 %; code in da9412a). A build that sets one fails rather than build the default
-# under an A/B label.
-# A/B build switch (session 11, not yet measured; unset = the PTX before it): CUTE_ATTN_PAGED_BOX_REGS=P/C sets the
-# TMA-box path's (producer, consumer) registers with two consumer warpgroups (NARROW's 40 / 232 leaves the hd128
-# box-64 producer 16 bytes of spills; 56 / 224 removes them if the consumers keep their code at 224).
-BOX_REGS = os.environ.get("CUTE_ATTN_PAGED_BOX_REGS", "")
-for _name in ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT"):
+# on the gather pipelines: -0.7..+0.6 %; code in da9412a) and CUTE_ATTN_PAGED_BOX_REGS (56 / 224 registers for the box
+# path: -1.1..+1.0 %). A build that sets one fails rather than build the default under an A/B label.
+for _name in ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT",
+              "CUTE_ATTN_PAGED_BOX_REGS"):
     if _name in os.environ:
         raise ValueError(f"{_name} was removed (kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21)")
 
@@ -167,9 +164,6 @@ class PrefillPagedSm90(PrefillSm90):
             wide = False
         budget = WIDE_REGISTER_BUDGET if wide else NARROW_REGISTER_BUDGET
         self.producer_regs, self.consumer_regs = budget[self.consumer_wgs]
-        if BOX_REGS and tma_box_rows and self.consumer_wgs == 2:
-            self.producer_regs, self.consumer_regs = (int(x) for x in BOX_REGS.split("/"))
-            assert 128 * self.producer_regs + 256 * self.consumer_regs <= 64512, BOX_REGS
         if tma_box_rows:
             assert self.tile_n % tma_box_rows == 0 and tma_box_rows % 8 == 0, "whole boxes of whole swizzle atoms"
             self.boxes = self.tile_n // tma_box_rows
