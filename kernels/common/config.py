@@ -117,8 +117,8 @@ _PREFILL_TABLE = {
 }
 
 
-# Development A/B switch: field overrides applied on top of the table (``bench/prefill_build_local.py
-# --set``). Empty in production.
+# Development A/B switch: field overrides applied on top of the table (``set_prefill_overrides``; builds use the
+# environment variable below). Empty in production.
 _OVERRIDES: dict = {}
 # The same as an environment variable, so that it reaches the build's worker processes
 # (``CUTE_ATTN_PREFILL_SET=skip_rescale=1 python -m cute_attn.build --force --out DIR --only 'prefill_*'``). The
