@@ -28,7 +28,6 @@ them itself (:func:`fence_gathered`) before its one arrival on a :func:`make_box
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import cutlass
 import cutlass.cute as cute
@@ -42,13 +41,6 @@ from ...layouts.paged import row_offset
 
 COPY_BITS = 128
 WARP = 32
-# A/B build switch (session 11, not yet measured; unset = the PTX before it): CUTE_ATTN_PAGED_GATHER_OFF32=1 makes
-# PagedTileGather's lane-owned row offsets 32-bit counts of 16-byte units (rows are 16-byte aligned), so a pass moves
-# its row's offset with one SHFL instead of two and forms the address with one wide multiply-add. Session 11's ncu:
-# page 1 issues 4x dense's MIO instructions (the gathers' LDGSTS and SHFL), where the consumers' softmax reductions
-# (SHFL) also go; fewer producer MIO operations would shorten that queue. Valid for caches whose pages span less
-# than 32 GiB per tensor (the A/B's are small; not checked by the host).
-GATHER_OFF32 = os.environ.get("CUTE_ATTN_PAGED_GATHER_OFF32", "0") == "1"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,7 +225,7 @@ class PagedTileGather:
         self.stage_bytes = tile_n * row_bytes
 
     def make_offsets(self) -> cute.Tensor:
-        return cute.make_rmem_tensor((1,), Int32 if GATHER_OFF32 else Int64)
+        return cute.make_rmem_tensor((1,), Int64)
 
     @cute.jit
     def row_offsets(self, offsets: cute.Tensor, mKvIdx: cute.Tensor, mKvIndptr: cute.Tensor, batch: Int32,
@@ -244,10 +236,7 @@ class PagedTileGather:
         warp = ptid // WARP
         tile_row = (lane // self.WARP_ROWS) * self.pass_rows + warp * self.WARP_ROWS + lane % self.WARP_ROWS
         r = cutlass.min(n_block * self.tile_n + tile_row, kv_len - 1)
-        if cutlass.const_expr(GATHER_OFF32):
-            offsets[0] = Int32(row_offset(mKvIdx, mKvIndptr, batch, r, page_div, page_stride, row_stride) >> 4)
-        else:
-            offsets[0] = row_offset(mKvIdx, mKvIndptr, batch, r, page_div, page_stride, row_stride)
+        offsets[0] = row_offset(mKvIdx, mKvIndptr, batch, r, page_div, page_stride, row_stride)
 
     def smem_thread(self, sX_addr: Int32, ptid: Int32) -> Int32:
         """Shared address of the thread's chunk in pass 0, column block 0, stage 0 (``sX_addr``: the 1024-byte
@@ -268,9 +257,6 @@ class PagedTileGather:
         lane = ptid % WARP
         for m in cutlass.range_constexpr(self.passes):
             off = cute.arch.shuffle_sync(offsets[0], m * self.WARP_ROWS + lane // self.LANES_PER_ROW)
-            if cutlass.const_expr(GATHER_OFF32):
-                src = g_thread + Int64(off) * 16
-            else:
-                src = g_thread + off
+            src = g_thread + off
             for cb in cutlass.range_constexpr(self.col_blocks):
                 _cp_async_16(s_stage, src, m * self.pass_rows * 128 + cb * self.tile_n * 128, cb * 128)
