@@ -78,9 +78,10 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # 2-3-box block over two warps is now the default, ``box_warps``), CUTE_ATTN_PAGED_GATHER_REGS (56 / 224 registers
 # for the hd128 gathers: within noise) and CUTE_ATTN_PAGED_GATHER_ELECT (one empty-barrier arrival per consumer warp
 # on the gather pipelines: -0.7..+0.6 %; code in da9412a) and CUTE_ATTN_PAGED_BOX_REGS (56 / 224 registers for the box
-# path: -1.1..+1.0 %). A build that sets one fails rather than build the default under an A/B label.
+# path: -1.1..+1.0 %) and CUTE_ATTN_PAGED_GATHER_OFF32 (32-bit gather row offsets, common/paged_loader.py: 3-4 % slower).
+# A build that sets one fails rather than build the default under an A/B label.
 for _name in ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT",
-              "CUTE_ATTN_PAGED_BOX_REGS"):
+              "CUTE_ATTN_PAGED_BOX_REGS", "CUTE_ATTN_PAGED_GATHER_OFF32"):
     if _name in os.environ:
         raise ValueError(f"{_name} was removed (kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21)")
 
