@@ -21,6 +21,7 @@ from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
 from ..layouts.decode_work import DECODE_TILES, ITEM_WIDTH, MAX_ROWS, Item  # noqa: E402
+from .common.config import refuse_removed_switches  # noqa: E402
 from .common.wgmma import gemm  # noqa: E402
 
 DTYPES = {"bf16": cutlass.BFloat16, "fp16": cutlass.Float16}
@@ -57,9 +58,7 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 #   at 64 x 4k / 16 x 16k / 8 x 32k, +-0.6 % at 128 x 1k, -50 % at 1 x 32k with its 125-part merges; 791e3e3).
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
 _REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS")
-for _name in _REMOVED:
-    if f"CUTE_ATTN_DECODE_{_name}" in os.environ:
-        raise ValueError(f"CUTE_ATTN_DECODE_{_name} was removed (kernels/decode_sm90.py, bench/NOTES-decode.md)")
+refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/decode_sm90.py, bench/NOTES-decode.md")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
 # DataPointer: a Python int) plus item capacity and tmp rows as Int32, and makes them into the same tensors inside

@@ -22,7 +22,13 @@ from cutlass import Float32, Int32, Int64  # noqa: E402
 from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
-from .common.config import WARPGROUP_THREADS, PrefillConfig, paged_kv_interleave, prefill_config  # noqa: E402
+from .common.config import (  # noqa: E402
+    WARPGROUP_THREADS,
+    PrefillConfig,
+    paged_kv_interleave,
+    prefill_config,
+    refuse_removed_switches,
+)
 from ..layouts.paged import (  # noqa: E402
     SWIZZLE_ROWS,
     box_page_slot,
@@ -80,10 +86,11 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # on the gather pipelines: -0.7..+0.6 %; code in da9412a) and CUTE_ATTN_PAGED_BOX_REGS (56 / 224 registers for the box
 # path: -1.1..+1.0 %) and CUTE_ATTN_PAGED_GATHER_OFF32 (32-bit gather row offsets, common/paged_loader.py: 3-4 % slower).
 # A build that sets one fails rather than build the default under an A/B label.
-for _name in ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT",
-              "CUTE_ATTN_PAGED_BOX_REGS", "CUTE_ATTN_PAGED_GATHER_OFF32"):
-    if _name in os.environ:
-        raise ValueError(f"{_name} was removed (kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21)")
+refuse_removed_switches(
+    ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT", "CUTE_ATTN_PAGED_BOX_REGS",
+     "CUTE_ATTN_PAGED_GATHER_OFF32"),
+    "kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21",
+)
 
 
 class PrefillPagedSm90(PrefillSm90):

@@ -236,3 +236,17 @@ def test_kv_interleave_kernel_compiles(paged_module, monkeypatch, box):
     monkeypatch.setattr(paged_module, "KV_INTERLEAVE", True)
     spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=box)
     assert paged_module.compile_prefill_paged(spec) is not None
+
+
+def test_removed_switches_refuse_a_build(monkeypatch):
+    """A build-time switch that was measured and removed stops the import (``refuse_removed_switches``, used by the
+    paged prefill and decode kernels) instead of building the default kernel under an A/B label."""
+    from cute_attn.kernels.common.config import refuse_removed_switches
+
+    names = ("CUTE_ATTN_PAGED_BOX_REGS", "CUTE_ATTN_DECODE_HEADS")
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    refuse_removed_switches(names, "notes")
+    monkeypatch.setenv("CUTE_ATTN_DECODE_HEADS", "8")
+    with pytest.raises(ValueError, match=r"CUTE_ATTN_DECODE_HEADS was removed \(notes\)"):
+        refuse_removed_switches(names, "notes")

@@ -142,6 +142,14 @@ def env_overrides(head_dim: int) -> dict:
     return out
 
 
+def refuse_removed_switches(names, where: str) -> None:
+    """Raise if one of the build-time switches ``names`` (measured and removed: the notes in ``where`` say why) is
+    set, so that a build does not make the default kernel under an A/B label."""
+    for name in names:
+        if name in os.environ:
+            raise ValueError(f"{name} was removed ({where})")
+
+
 PAGED_KV_INTERLEAVE_ENV = "CUTE_ATTN_PAGED_KV_INTERLEAVE"
 
 
