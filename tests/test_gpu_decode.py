@@ -11,6 +11,7 @@ import cute_attn
 import cute_attn.decode as D
 from cute_attn import reference as R
 from pages import random_page_table
+from graph_helpers import capture
 
 pytestmark = pytest.mark.gpu
 LENS = [1, 17, 113, 1023, 0, 4097, 5]
@@ -160,12 +161,7 @@ def test_graph_replay_after_replan_equals_eager(rng):
     ta, tb = table(lens_a), table(lens_b)
     w.plan(*ta, hq, hk, d, ps)
     w.run(q, (k, v))  # eager first: loads the kernel
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    g = torch.cuda.CUDAGraph()
-    with torch.cuda.stream(side), torch.cuda.graph(g):
-        out, lse = w.run(q, (k, v), return_lse=True)
-    torch.cuda.current_stream().wait_stream(side)
+    g, (out, lse) = capture(lambda: w.run(q, (k, v), return_lse=True))
     for t in (ta, tb, ta):
         w.plan(*t, hq, hk, d, ps)
         g.replay()
@@ -248,12 +244,7 @@ def test_graph_mode_own_index_buffer_replan_equals_eager(rng, ids_on_gpu):
     tables = [table([2000, 0, 30000]), table([1, 513, 9]), table([40000, 17, 7000])]
     w.plan(*tables[0], hq, hk, d, ps)
     w.run(q, (k, v))  # eager first: loads the kernel
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    g = torch.cuda.CUDAGraph()
-    with torch.cuda.stream(side), torch.cuda.graph(g):
-        out, lse = w.run(q, (k, v), return_lse=True)
-    torch.cuda.current_stream().wait_stream(side)
+    g, (out, lse) = capture(lambda: w.run(q, (k, v), return_lse=True))
     for t in tables + tables[:1]:
         w.plan(*t, hq, hk, d, ps)
         g.replay()

@@ -7,6 +7,7 @@ import torch
 import cute_attn
 from cute_attn import reference as R
 from pages import random_page_table
+from graph_helpers import capture
 
 pytestmark = pytest.mark.gpu
 DTYPES = [torch.bfloat16, torch.float16]
@@ -82,13 +83,7 @@ def test_append_graph_capture_and_side_stream(rng):
     v_new = torch.randn(80, hk, d, generator=rng).bfloat16().to(dev)
     args = (bi, pos, (kc, vc), indices.to(dev), indptr.to(dev), last.to(dev))
     cute_attn.append_paged_kv_cache(k_new, v_new, *args)  # eager first: loads the kernel
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.stream(side):
-        with torch.cuda.graph(graph):
-            cute_attn.append_paged_kv_cache(k_new, v_new, *args)
-    torch.cuda.current_stream().wait_stream(side)
+    graph, _ = capture(lambda: cute_attn.append_paged_kv_cache(k_new, v_new, *args))
     for _ in range(2):  # new values in the captured input buffers, replayed
         k_new.copy_(torch.randn(80, hk, d, generator=rng).bfloat16())
         v_new.copy_(torch.randn(80, hk, d, generator=rng).bfloat16())
@@ -98,6 +93,8 @@ def test_append_graph_capture_and_side_stream(rng):
         R.append_paged_kv_cache(k_new.cpu(), v_new.cpu(), bi.cpu(), pos.cpu(), kr, vr, indices, indptr)
         assert torch.equal(bits(kc.cpu()), bits(kr)) and torch.equal(bits(vc.cpu()), bits(vr))
     # side stream, eager: the kernel must run on the current stream, ordered after the producer of k_new
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
         k2 = torch.randn(80, hk, d, device=dev).bfloat16()
         cute_attn.append_paged_kv_cache(k2, k2, *args)

@@ -12,6 +12,7 @@ import torch
 import cute_attn
 from cute_attn import reference as R
 from prefill_helpers import assert_close_to_reference, rand
+from graph_helpers import capture
 
 pytestmark = pytest.mark.gpu
 HEAD_DIMS = [(64, 64), (128, 128), (256, 256), (192, 128)]
@@ -126,12 +127,7 @@ def test_graph_capture_replay_equals_eager(rng):
     w.plan(qo, kv, 8, 8, 128, causal=True)
     eager = w.run(q, k, v).clone()
     out = torch.empty_like(eager)
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    g = torch.cuda.CUDAGraph()
-    with torch.cuda.stream(side), torch.cuda.graph(g):
-        w.run(q, k, v, out=out)
-    torch.cuda.current_stream().wait_stream(side)
+    g, _ = capture(lambda: w.run(q, k, v, out=out))
     g.replay()
     torch.cuda.synchronize()
     assert torch.equal(out, eager)

@@ -12,6 +12,7 @@ import torch
 import cute_attn
 from cute_attn import reference as R
 from cute_attn.kernels.common.config import prefill_config
+from graph_helpers import capture
 
 pytestmark = pytest.mark.gpu
 
@@ -190,12 +191,7 @@ def test_graph_capture_replay_equals_eager(rng):
     w.plan(qo, indptr, indices, last, hq, hk, d, ps, causal=True)
     eager = w.run(q, (k, v)).clone()
     out = torch.empty_like(eager)
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    g = torch.cuda.CUDAGraph()
-    with torch.cuda.stream(side), torch.cuda.graph(g):
-        w.run(q, (k, v), out=out)
-    torch.cuda.current_stream().wait_stream(side)
+    g, _ = capture(lambda: w.run(q, (k, v), out=out))
     g.replay()
     torch.cuda.synchronize()
     assert torch.equal(out, eager)
@@ -243,12 +239,7 @@ def test_replan_one_wrapper_and_graph_replay_with_new_inputs(rng):
         out, lse = w.run(q, (k, v), return_lse=True)
         check_reference(out, lse, q, k, v, qo, indptr, indices, last, True, 1 / math.sqrt(d), "NHD")
     out = torch.empty_like(out)
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    g = torch.cuda.CUDAGraph()
-    with torch.cuda.stream(side), torch.cuda.graph(g):
-        w.run(q, (k, v), out=out)
-    torch.cuda.current_stream().wait_stream(side)
+    g, _ = capture(lambda: w.run(q, (k, v), out=out))
     q.copy_(torch.randn(qo[-1], hq, d, generator=rng).bfloat16())
     g.replay()
     torch.cuda.synchronize()

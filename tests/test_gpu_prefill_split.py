@@ -14,6 +14,7 @@ import torch
 import cute_attn
 from cute_attn import reference as R
 from prefill_helpers import assert_close_to_reference, indptr, rand
+from graph_helpers import capture
 
 pytestmark = pytest.mark.gpu
 P = importlib.import_module("cute_attn.prefill")  # the package's ``prefill`` attribute is the function
@@ -190,12 +191,7 @@ def test_graph_capture_replay_of_a_split_plan(rng, monkeypatch):
     q, k, v = inputs(rng, q_lens, kv_lens, hq, hk, torch.bfloat16)
     eager = w.run(q, k, v).clone()
     out = torch.empty_like(eager)
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    g = torch.cuda.CUDAGraph()
-    with torch.cuda.stream(side), torch.cuda.graph(g):
-        w.run(q, k, v, out=out)
-    torch.cuda.current_stream().wait_stream(side)
+    g, _ = capture(lambda: w.run(q, k, v, out=out))
     for _ in range(3):
         out.fill_(float("nan"))
         g.replay()
