@@ -914,7 +914,6 @@ class BatchPrefillWithRaggedKVCacheWrapper:
 _PLAN_CACHE: OrderedDict = OrderedDict()
 _PLAN_CACHE_SIZE = 64
 _PLAN_CACHE_SPLIT_BYTES = 256 << 20
-_PLAN_CACHE_BYTES = [0]  # the split scratch bytes of the cached plans
 
 
 def _split_scratch_bytes(plan: _Plan) -> int:
@@ -924,15 +923,19 @@ def _split_scratch_bytes(plan: _Plan) -> int:
     return plan.part.numel() * plan.part.element_size() + plan.count.numel() * plan.count.element_size()
 
 
+def _cached_split_bytes() -> int:
+    """The split scratch bytes the cached plans hold (summed when a plan is added: at most _PLAN_CACHE_SIZE)."""
+    return sum(_split_scratch_bytes(p) for p in _PLAN_CACHE.values())
+
+
 def _cache_plan(key, plan: _Plan) -> None:
     """Insert a plan (the most recently used), then drop the least recently used ones while the cache holds more
     than _PLAN_CACHE_SIZE plans or more than _PLAN_CACHE_SPLIT_BYTES of split scratch (never the new plan)."""
     _PLAN_CACHE[key] = plan
-    _PLAN_CACHE_BYTES[0] += _split_scratch_bytes(plan)
-    while len(_PLAN_CACHE) > 1 and (len(_PLAN_CACHE) > _PLAN_CACHE_SIZE
-                                    or _PLAN_CACHE_BYTES[0] > _PLAN_CACHE_SPLIT_BYTES):
+    held = _cached_split_bytes()
+    while len(_PLAN_CACHE) > 1 and (len(_PLAN_CACHE) > _PLAN_CACHE_SIZE or held > _PLAN_CACHE_SPLIT_BYTES):
         _, old = _PLAN_CACHE.popitem(last=False)
-        _PLAN_CACHE_BYTES[0] -= _split_scratch_bytes(old)
+        held -= _split_scratch_bytes(old)
 
 
 def prefill(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool = False,

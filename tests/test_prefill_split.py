@@ -415,7 +415,6 @@ def test_prefill_cache_bounds_split_scratch(monkeypatch):
     """cute_attn.prefill's plan cache drops its least recently used plans beyond _PLAN_CACHE_SIZE plans or beyond
     _PLAN_CACHE_SPLIT_BYTES of split scratch, keeps the newest whatever its size, and counts the bytes back down."""
     monkeypatch.setattr(P, "_PLAN_CACHE", collections.OrderedDict())
-    monkeypatch.setattr(P, "_PLAN_CACHE_BYTES", [0])
     monkeypatch.setattr(P, "_PLAN_CACHE_SIZE", 4)
     monkeypatch.setattr(P, "_PLAN_CACHE_SPLIT_BYTES", 1000)
 
@@ -425,11 +424,11 @@ def test_prefill_cache_bounds_split_scratch(monkeypatch):
 
     for i in range(3):  # 3 x (100 * 4 + 16) = 1248 > 1000: the first goes
         P._cache_plan(("a", i), fake(100))
-    assert list(P._PLAN_CACHE) == [("a", 1), ("a", 2)] and P._PLAN_CACHE_BYTES[0] == 832
+    assert list(P._PLAN_CACHE) == [("a", 1), ("a", 2)] and P._cached_split_bytes() == 832
     for i in range(5):  # plans without a split cost no bytes; the count bound applies
         P._cache_plan(("b", i), fake(100, split=False))
-    assert list(P._PLAN_CACHE) == [("b", 1), ("b", 2), ("b", 3), ("b", 4)] and P._PLAN_CACHE_BYTES[0] == 0
+    assert list(P._PLAN_CACHE) == [("b", 1), ("b", 2), ("b", 3), ("b", 4)] and P._cached_split_bytes() == 0
     P._cache_plan(("big", 0), fake(1000))  # alone above the bound: kept, the others dropped
-    assert list(P._PLAN_CACHE) == [("big", 0)] and P._PLAN_CACHE_BYTES[0] == 4016
+    assert list(P._PLAN_CACHE) == [("big", 0)] and P._cached_split_bytes() == 4016
     P._cache_plan(("c", 0), fake(10))
-    assert list(P._PLAN_CACHE) == [("c", 0)] and P._PLAN_CACHE_BYTES[0] == 56
+    assert list(P._PLAN_CACHE) == [("c", 0)] and P._cached_split_bytes() == 56
