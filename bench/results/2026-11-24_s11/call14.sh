@@ -1,7 +1,7 @@
 #!/bin/bash
 # Session 11 call 14 (device): every GPU test on the final tree (prefill()'s cache total summed, not counted; after
 # the one removed-switch guard; kernels' PTX unchanged).
-#   carry [".kit", ".snap4"]; source .kit/unpack.sh .kit >/dev/null && S=.snap4 bash bench/results/2026-11-24_s11/call13.sh
+#   carry [".kit", ".snap4"]; source .kit/unpack.sh .kit >/dev/null && S=.snap4 bash bench/results/2026-11-24_s11/call14.sh
 set -u
 cd "${S:-.snap4}"
 export PYTHONPATH=$PWD:$PYTHONPATH PYTHONUNBUFFERED=1 CUTE_ATTN_ARTIFACTS=$PWD/build/artifacts/sm_90a
