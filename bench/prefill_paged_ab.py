@@ -3,13 +3,16 @@ page size timed once per build, all side by side (bench.common.compare: warm-up,
 order), against the dense kernel of the running checkout.
 
     python -m bench.prefill_paged_ab --variant a=/path/a/build/artifacts/sm_90a --variant b=... [--rounds 6]
-        [--pages 1,16,64] [--json out.json]
+        [--pages 1,16,64] [--dense-variant c=/path/c/...] [--json out.json]
     ncu --clock-control none --nvtx --nvtx-include "a_page1/" ... python -m bench.prefill_paged_ab \
         --variant a=... --variant b=... --profile        # one launch each, 4 x 4k, NVTX range <variant>_page<N>
 
 A build is an artifact directory (``python -m cute_attn.build --out DIR``); its paged kernels are loaded from
 there, whatever the running checkout's sources are (the manifest's source hash is not checked), so two builds of
-one source with different switches compare directly. Every variant's output is checked bitwise against dense.
+one source with different switches compare directly. ``--dense-variant`` times the dense kernel of another build too
+(column ``dense_<name>``; a switch that changes the consumers, e.g. ``CUTE_ATTN_PREFILL_SET``, changes both kernels,
+and the paged figure is then read against its own dense). Every paged variant's output is checked bitwise against
+the checkout's dense output or, failing that, against one of the dense variants' (the one it equals is printed).
 The kernels each variant ran are printed and kept in the JSON.
 """
 
@@ -20,6 +23,7 @@ import argparse
 import torch
 
 import cute_attn
+import cute_attn.prefill as _dense
 import cute_attn.prefill_paged as _pp
 
 from .common import (ArtifactBuild, compare, device_info, markdown_table, median, profile_launch, route_get_kernel,
@@ -35,18 +39,32 @@ class _Build(ArtifactBuild):
 
 
 _with = route_get_kernel(_pp)
+_with_dense = route_get_kernel(_dense)
 
 
-def setup_case(q_lens, kv_lens, builds, page_sizes, heads=16, d=128, causal=True, dtype=torch.bfloat16):
+def setup_case(q_lens, kv_lens, builds, page_sizes, heads=16, d=128, causal=True, dtype=torch.bfloat16,
+               dense_builds=()):
     gen = torch.Generator().manual_seed(0)
     qo, q, k, v, out, ref, fns, flops = dense_case(q_lens, kv_lens, heads, d, causal, dtype)
+    refs = {"dense": ref}
+    if dense_builds:
+        kv = [0] + torch.tensor(kv_lens).cumsum(0).tolist()
+        dw = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+        dw.plan(qo, kv, heads, heads, d, causal=causal, q_data_type=dtype)
+        for b in dense_builds:
+            refs[f"dense_{b.name}"] = _with_dense(b, lambda: dw.run(q, k, v))()
+            fns[f"dense_{b.name}"] = _with_dense(b, lambda: dw.run(q, k, v, out=out))
     for ps in page_sizes:
         cache, indptr, ids, last = paged_copy(k, v, kv_lens, ps, gen, True)
         w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
         w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=causal, q_data_type=dtype)
         for b in builds:
-            if not torch.equal(_with(b, lambda w=w, cache=cache: w.run(q, cache))(), ref):
-                raise AssertionError(f"{b.name} page {ps} differs from dense")
+            got = _with(b, lambda w=w, cache=cache: w.run(q, cache))()
+            equal = [name for name, r in refs.items() if torch.equal(got, r)]
+            if not equal:
+                raise AssertionError(f"{b.name} page {ps} differs from every dense output ({', '.join(refs)})")
+            if equal[0] != "dense":
+                print(f"{b.name} page {ps}: bitwise equal to {equal[0]}", flush=True)
             fns[f"{b.name}_page{ps}"] = _with(b, lambda w=w, cache=cache: w.run(q, cache, out=out))
     return fns, flops
 
@@ -54,6 +72,8 @@ def setup_case(q_lens, kv_lens, builds, page_sizes, heads=16, d=128, causal=True
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--variant", action="append", required=True, help="name=artifact_dir")
+    p.add_argument("--dense-variant", action="append", default=[],
+                   help="name=artifact_dir: the dense kernel of that build too (column dense_<name>)")
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--pages", default="1,16,64")
     p.add_argument("--cases", default="0,1,2", help="indices into bench.prefill_paged.CASES")
@@ -63,18 +83,23 @@ def main(argv=None):
     args = p.parse_args(argv)
     use_timing(args.timing)
     builds = [_Build(*v.split("=", 1)) for v in args.variant]
+    dense_builds = [_Build(*v.split("=", 1)) for v in args.dense_variant]
     page_sizes = [int(x) for x in args.pages.split(",")]
     if args.profile:
-        fns, _ = setup_case([4096] * 4, [4096] * 4, builds, page_sizes)
+        fns, _ = setup_case([4096] * 4, [4096] * 4, builds, page_sizes, dense_builds=dense_builds)
         for name, fn in fns.items():
             profile_launch(name, name, fn)
         return
     rows = []
     for ci in (int(x) for x in args.cases.split(",")):
         name, q_lens, kv_lens = CASES[ci]
-        fns, flops = setup_case(q_lens, kv_lens, builds, page_sizes)
+        fns, flops = setup_case(q_lens, kv_lens, builds, page_sizes, dense_builds=dense_builds)
         per = compare(fns, rounds=max(1, args.rounds), rep_ms=100)
         row = {"case": name, "rounds_ms": per, "dense": flops / median(per["dense"]) / 1e9}
+        for db in dense_builds:
+            key = f"dense_{db.name}"
+            row[key] = flops / median(per[key]) / 1e9
+            row[key + "/dense"] = median([d / x for d, x in zip(per["dense"], per[key])])
         for ps in page_sizes:
             for b in builds:
                 key = f"{b.name}_page{ps}"
@@ -83,19 +108,29 @@ def main(argv=None):
                 row[key + "/dense"] = median([d / x for d, x in zip(per["dense"], per[key])])
                 base = f"{builds[0].name}_page{ps}"
                 row[key + "/" + builds[0].name] = median([a / x for a, x in zip(per[base], per[key])])
+                for db in dense_builds:  # and to each dense variant
+                    dk = f"dense_{db.name}"
+                    row[key + "/" + dk] = median([d / x for d, x in zip(per[dk], per[key])])
         rows.append(row)
-        print(name, "dense %.1f" % row["dense"], flush=True)
+        print(name, "dense %.1f" % row["dense"], "  ".join(
+            "dense_%s %.1f (%.3fx dense)" % (db.name, row[f"dense_{db.name}"], row[f"dense_{db.name}/dense"])
+            for db in dense_builds), flush=True)
         for ps in page_sizes:
             print("  page %3d " % ps + "  ".join(
                 "%s %.1f (%.3fx dense, %.4fx %s)" % (b.name, row[f"{b.name}_page{ps}"], row[f"{b.name}_page{ps}/dense"],
                                                       row[f"{b.name}_page{ps}/{builds[0].name}"], builds[0].name)
                 for b in builds), flush=True)
-    cols = ["case", "dense"] + [f"{b.name}_page{ps}" for ps in page_sizes for b in builds]
+            for db in dense_builds:
+                print("           x dense_%s: " % db.name + "  ".join(
+                    "%s %.3f" % (b.name, row[f"{b.name}_page{ps}/dense_{db.name}"]) for b in builds), flush=True)
+    cols = (["case", "dense"] + [f"dense_{db.name}" for db in dense_builds]
+            + [f"{b.name}_page{ps}" for ps in page_sizes for b in builds])
     print(f"paged prefill A/B, hd128 causal bf16, TFLOP/s; {device_info()['device']}")
     print(markdown_table(rows, cols))
     if args.json:
         write_json(args.json, {"env": device_info(), "variants": args.variant, "rows": rows,
-                               "kernels": {b.name: b.kernels for b in builds}})
+                               "dense_variants": args.dense_variant,
+                               "kernels": {b.name: b.kernels for b in builds + dense_builds}})
 
 
 if __name__ == "__main__":
