@@ -166,9 +166,10 @@ class PrefillPagedSm90(PrefillSm90):
         self.halves = head_dim // self.atom_cols
         assert head_dim == head_dim_v, "K and V rows share one gather geometry"
         wide = WIDE_GATHERS and not tma_box_rows and head_dim <= WIDE_MAX_HEAD_DIM
-        if self._double_p_cfg:
+        if self._double_p_cfg or self.q_rs:
             # the config's double-buffered P (hd128, hd192) needs the consumers at 232 registers: at WIDE's 216 they
-            # spill and ptxas serializes every wgmma (bench/NOTES-prefill-paged.md 18)
+            # spill and ptxas serializes every wgmma (bench/NOTES-prefill-paged.md 18); so does Q's register fragment
+            # (``q_rs``, an A/B through ``CUTE_ATTN_PREFILL_SET``: the paged config turns it off)
             wide = False
         budget = WIDE_REGISTER_BUDGET if wide else NARROW_REGISTER_BUDGET
         self.producer_regs, self.consumer_regs = budget[self.consumer_wgs]
