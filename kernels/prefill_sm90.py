@@ -46,18 +46,18 @@ TRACE = os.environ.get("CUTE_ATTN_PREFILL_TRACE", "0") == "1"
 REGS_ENV = "CUTE_ATTN_PREFILL_REGS"
 
 
-def regs_override(consumer_wgs: int):
-    """``(producer, consumer)`` registers from ``CUTE_ATTN_PREFILL_REGS`` for a two-consumer-warpgroup kernel, else
-    None. Multiples of 8, and 128 * P + 256 * C <= 64512 (the launch's 168 registers x 384 threads)."""
-    text = os.environ.get(REGS_ENV, "")
+def regs_override(consumer_wgs: int, env: str = REGS_ENV):
+    """``(producer, consumer)`` registers from the environment variable ``env`` (``P/C``) for a two-consumer-warpgroup
+    kernel, else None. Multiples of 8, and 128 * P + 256 * C <= 64512 (the launch's 168 registers x 384 threads)."""
+    text = os.environ.get(env, "")
     if not text or consumer_wgs != 2:
         return None
     try:
         p, c = (int(x) for x in text.split("/"))
     except ValueError:
-        raise ValueError(f"{REGS_ENV} must be P/C, got {text!r}") from None
+        raise ValueError(f"{env} must be P/C, got {text!r}") from None
     if p % 8 or c % 8 or not 24 <= p <= 256 or not 24 <= c <= 256 or 128 * p + 256 * c > 64512:
-        raise ValueError(f"{REGS_ENV}={text!r}: multiples of 8 in [24, 256] with 128 * P + 256 * C <= 64512")
+        raise ValueError(f"{env}={text!r}: multiples of 8 in [24, 256] with 128 * P + 256 * C <= 64512")
     return p, c
 
 
