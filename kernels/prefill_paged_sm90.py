@@ -44,9 +44,7 @@ from .common.paged_loader import (  # noqa: E402
     make_box_pipeline,
     wait_empty,
 )
-from .prefill_sm90 import DTYPES, TRACE_K_COLS, TRACE_V_COLS, WARP_THREADS, PrefillSm90, regs_override  # noqa: E402
-
-PAGED_REGS_ENV = "CUTE_ATTN_PAGED_REGS"
+from .prefill_sm90 import DTYPES, TRACE_K_COLS, TRACE_V_COLS, WARP_THREADS, PrefillSm90  # noqa: E402
 
 # (consumer warpgroups) -> (producer, consumer) registers. A producer warpgroup that gathers needs more than the
 # 24 of a TMA producer (row offsets, page-table state). NARROW: 128 * 40 + 256 * 232 = 64512. WIDE (paged-v7):
@@ -174,9 +172,7 @@ class PrefillPagedSm90(PrefillSm90):
             # (``q_rs``, an A/B through ``CUTE_ATTN_PREFILL_SET``: the paged config turns it off)
             wide = False
         budget = WIDE_REGISTER_BUDGET if wide else NARROW_REGISTER_BUDGET
-        # CUTE_ATTN_PAGED_REGS=P/C (A/B switch, build time, session 12): the split of the two-warpgroup variants
-        self.producer_regs, self.consumer_regs = (regs_override(self.consumer_wgs, PAGED_REGS_ENV)
-                                                  or budget[self.consumer_wgs])
+        self.producer_regs, self.consumer_regs = budget[self.consumer_wgs]
         if tma_box_rows:
             assert self.tile_n % tma_box_rows == 0 and tma_box_rows % 8 == 0, "whole boxes of whole swizzle atoms"
             self.boxes = self.tile_n // tma_box_rows

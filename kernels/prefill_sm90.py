@@ -40,25 +40,6 @@ COPY_BITS = 128
 # ``Tr.REC`` words per K block of the CTA's stream, indexed by the pipeline count (the CTA's k-th K block, tiles
 # in order; its first ``Tr.BLOCKS`` blocks), written by producer thread 0 and thread 0 of each consumer warpgroup.
 TRACE = os.environ.get("CUTE_ATTN_PREFILL_TRACE", "0") == "1"
-# A/B switch (build time, session 12; unset in production): ``CUTE_ATTN_PREFILL_REGS=P/C`` gives the dense kernel's
-# two-consumer-warpgroup variants the register split P / C (e.g. ``40/232``, the paged kernel's) instead of
-# config.REGISTER_BUDGET's 24 / 240. The compile key does not see it: build into a directory of its own.
-REGS_ENV = "CUTE_ATTN_PREFILL_REGS"
-
-
-def regs_override(consumer_wgs: int, env: str = REGS_ENV):
-    """``(producer, consumer)`` registers from the environment variable ``env`` (``P/C``) for a two-consumer-warpgroup
-    kernel, else None. Multiples of 8, and 128 * P + 256 * C <= 64512 (the launch's 168 registers x 384 threads)."""
-    text = os.environ.get(env, "")
-    if not text or consumer_wgs != 2:
-        return None
-    try:
-        p, c = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise ValueError(f"{env} must be P/C, got {text!r}") from None
-    if p % 8 or c % 8 or not 24 <= p <= 256 or not 24 <= c <= 256 or 128 * p + 256 * c > 64512:
-        raise ValueError(f"{env}={text!r}: multiples of 8 in [24, 256] with 128 * P + 256 * C <= 64512")
-    return p, c
 
 
 class Tr:
@@ -158,8 +139,8 @@ class PrefillSm90:
         self.stages = cfg.stages
         self.consumer_wgs = cfg.consumer_wgs
         self.pingpong = cfg.pingpong and cfg.consumer_wgs in (2, 3)
-        self.producer_regs, self.consumer_regs = regs_override(cfg.consumer_wgs) or (cfg.producer_regs,
-                                                                                     cfg.consumer_regs)
+        self.producer_regs = cfg.producer_regs
+        self.consumer_regs = cfg.consumer_regs
         self.threads = cfg.threads
         self.consumer_threads = WARPGROUP_THREADS * cfg.consumer_wgs
         self.consumer_warps = self.consumer_threads // WARP_THREADS
