@@ -211,12 +211,15 @@ class PrefillSpec(KernelSpec):
 
     def build_env(self) -> dict:
         """The 2-CTA cluster switch where it applies (dense non-causal hd256, ``CUTE_ATTN_PREFILL_CLUSTER``): a cluster
-        kernel given per-tile rows, or the reverse, would leave tiles unwritten."""
+        kernel given per-tile rows, or the reverse, would leave tiles unwritten. And the development tile overrides
+        (``CUTE_ATTN_PREFILL_SET``) that apply to this head dim, when set: the host plans with the tile the process
+        sees, so a kernel built with another one would leave rows unwritten."""
         from .kernels.common.config import CLUSTER_HEAD_DIMS, prefill_cluster
 
+        env = _tile_overrides(self.head_dim)
         if self.causal or (self.head_dim, self.head_dim_v) not in CLUSTER_HEAD_DIMS:
-            return {}
-        return {"cluster": prefill_cluster(self.head_dim, self.head_dim_v, self.causal)}
+            return env
+        return {"cluster": prefill_cluster(self.head_dim, self.head_dim_v, self.causal), **env}
 
     def _check(self) -> None:
         if (self.head_dim, self.head_dim_v) not in self.head_dims:
@@ -247,7 +250,17 @@ class PrefillPagedSpec(PrefillSpec):
     tma_box_rows: int = 0
 
     def build_env(self) -> dict:
-        return {}  # (the paged kernel has no cluster form)
+        """The tile overrides as for :class:`PrefillSpec` (the paged kernel has no cluster form), and the K/V stage
+        layout of the TMA-box variants that have two layouts (``CUTE_ATTN_PAGED_KV_INTERLEAVE``) when it is not the
+        default: the host checks the cache's page stride for the interleaved boxes only, so a process that plans for
+        the old layout must not run an interleaved kernel (nor the reverse)."""
+        from .kernels.common.config import paged_kv_interleave
+        from .layouts.paged import kv_interleaved
+
+        env = _tile_overrides(self.head_dim)
+        if kv_interleaved(self.head_dim, self.tma_box_rows, 2) and not paged_kv_interleave():  # (bf16, fp16: 2 bytes)
+            env["kv_interleave"] = 0
+        return env
 
     def _check(self) -> None:
         super()._check()
@@ -291,6 +304,15 @@ def spec_from_fields(op: str, fields: dict) -> KernelSpec:
     if op not in SPEC_TYPES:
         raise ValueError(f"unknown op {op!r}")
     return SPEC_TYPES[op](**fields)
+
+
+def _tile_overrides(head_dim: int) -> dict:
+    """``{"set": "field=value,..."}`` of the ``CUTE_ATTN_PREFILL_SET`` overrides that apply to ``head_dim`` (sorted),
+    ``{}`` when none do (production)."""
+    from .kernels.common.config import env_overrides
+
+    over = env_overrides(head_dim)
+    return {"set": ",".join(f"{k}={int(v)}" for k, v in sorted(over.items()))} if over else {}
 
 
 def _short_tiles(head_dim: int, head_dim_v: int, causal: bool) -> tuple[int, ...]:

@@ -143,3 +143,48 @@ def test_build_env_mismatch_is_not_loaded(tmp_path, monkeypatch):
     assert spec.compile_key("v") != key_on  # a rebuild under the other value is not "up to date"
     path, seen = A.find_artifact(spec)
     assert path is None and any("{'cluster': 2}" in s and "{'cluster': 1}" in s for s in seen)
+
+
+def test_tile_overrides_and_kv_layout_are_build_env(tmp_path, monkeypatch):
+    """The development tile overrides (CUTE_ATTN_PREFILL_SET) and the paged kernel's old K/V stage layout
+    (CUTE_ATTN_PAGED_KV_INTERLEAVE=0) are recorded per variant, so an artifact built under them is refused by a
+    process that plans without them (it would plan other tiles, or skip the page-stride check the kernel needs),
+    and the reverse; the default build records nothing for them."""
+    from cute_attn.specs import PrefillPagedSpec, PrefillSpec
+
+    monkeypatch.delenv("CUTE_ATTN_PREFILL_SET", raising=False)
+    monkeypatch.delenv("CUTE_ATTN_PAGED_KV_INTERLEAVE", raising=False)
+    dense, box = PrefillSpec(), PrefillPagedSpec(tma_box_rows=64)
+    assert dense.build_env() == {} and box.build_env() == {}
+    key_dense, key_box = dense.compile_key("v"), box.compile_key("v")
+    d = str(tmp_path / "art")
+    os.makedirs(d)
+    monkeypatch.setenv("CUTE_ATTN_ARTIFACTS", d)
+    monkeypatch.setenv("CUTE_ATTN_CACHE", str(tmp_path / "cache"))
+    m = A.Manifest(d, "sm_90a")
+    for spec in (dense, box):
+        m.entries[spec.name] = fake_entry(spec, d)
+    m.write()
+    assert A.Manifest.read(d, "sm_90a").status(dense) == "ok"
+
+    monkeypatch.setenv("CUTE_ATTN_PREFILL_SET", "hd128:double_p=0,q_rs=1;hd64:tile_n=64")
+    assert dense.build_env() == {"set": "double_p=0,q_rs=1"} == box.build_env()
+    assert PrefillSpec(head_dim=256, head_dim_v=256, causal=True).build_env() == {}  # not its head dim
+    assert PrefillSpec(head_dim=64, head_dim_v=64).build_env() == {"set": "tile_n=64"}
+    assert dense.compile_key("v") != key_dense and box.compile_key("v") != key_box
+    assert A.Manifest.read(d, "sm_90a").status(dense) == "other-build"
+    path, seen = A.find_artifact(dense)
+    assert path is None and any("double_p=0,q_rs=1" in s for s in seen)
+
+    monkeypatch.delenv("CUTE_ATTN_PREFILL_SET")
+    monkeypatch.setenv("CUTE_ATTN_PAGED_KV_INTERLEAVE", "0")
+    assert box.build_env() == {"kv_interleave": 0}
+    assert PrefillPagedSpec(tma_box_rows=0).build_env() == {}  # the gathers have one layout
+    assert PrefillPagedSpec(head_dim=64, head_dim_v=64, tma_box_rows=64).build_env() == {}  # one 128-byte half
+    assert A.Manifest.read(d, "sm_90a").status(box) == "other-build"
+    m = A.Manifest.read(d, "sm_90a")
+    m.entries[box.name] = {**fake_entry(box, d), "build_env": box.build_env()}
+    m.write()
+    assert A.Manifest.read(d, "sm_90a").status(box) == "ok"
+    monkeypatch.delenv("CUTE_ATTN_PAGED_KV_INTERLEAVE")
+    assert A.Manifest.read(d, "sm_90a").status(box) == "other-build"

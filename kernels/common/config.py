@@ -121,8 +121,11 @@ _PREFILL_TABLE = {
 # environment variable below). Empty in production.
 _OVERRIDES: dict = {}
 # The same as an environment variable, so that it reaches the build's worker processes
-# (``CUTE_ATTN_PREFILL_SET=skip_rescale=1 python -m cute_attn.build --force --out DIR --only 'prefill_*'``). The
-# manifest's compile key does not see it: a switched build goes into its own directory. Unset in production.
+# (``CUTE_ATTN_PREFILL_SET=skip_rescale=1 python -m cute_attn.build --force --out DIR --only 'prefill_*'``). Unset in
+# production. The overrides that apply to a variant are recorded in its manifest entry (``PrefillSpec.build_env``,
+# part of the compile key), so a process that plans without them (or with others) refuses the artifact ("other-build")
+# instead of planning tiles the kernel does not have; a switched build still goes into a directory of its own, where
+# the A/B tools (``bench.common.ArtifactBuild``, which does not check the manifest) load it.
 BUILD_OVERRIDES_ENV = "CUTE_ATTN_PREFILL_SET"
 
 
@@ -156,7 +159,9 @@ PAGED_KV_INTERLEAVE_ENV = "CUTE_ATTN_PAGED_KV_INTERLEAVE"
 def paged_kv_interleave() -> bool:
     """``CUTE_ATTN_PAGED_KV_INTERLEAVE`` (build time, on by default since session 9 call 4: page 16 +2.0 %, page 64
     +1.8 % at 4 x 4k; ``0`` builds the paged kernel's old K/V stage layout for A/Bs, and the host then skips the
-    page-stride check that the interleaved boxes need; ``layouts/paged.py``, bench/NOTES-prefill-paged.md 20)."""
+    page-stride check that the interleaved boxes need; ``layouts/paged.py``, bench/NOTES-prefill-paged.md 20). A
+    ``0`` build records it in its manifest entries (``PrefillPagedSpec.build_env``), so a process with the other
+    value refuses those artifacts."""
     value = os.environ.get(PAGED_KV_INTERLEAVE_ENV, "1")
     if value not in ("0", "1"):
         raise ValueError(f"{PAGED_KV_INTERLEAVE_ENV} must be 0 or 1, got {value!r}")
