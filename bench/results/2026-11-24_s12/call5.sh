@@ -1,0 +1,19 @@
+#!/bin/bash
+# Session 12 call 5: decode with the KV stream's L2 policy evict_first (CUTE_ATTN_DECODE_EVICT_FIRST=1): the decode
+# GPU tests on the switched build, then a one-process A/B (main / ef tagged builds) under the zero and the read flush.
+# Carry [".kit", ".snap5", ".ab-s12"]; .snap5's decode_sm90.py is replaced by the tree's (the switch; default PTX equal).
+set -u
+R=$PWD
+cp kernels/decode_sm90.py .snap5/kernels/decode_sm90.py
+cd .snap5 && export PYTHONPATH=$PWD:${PYTHONPATH:-} PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader 2>&1 | tee $OUT/env.txt
+CUTE_ATTN_ARTIFACTS=$R/.ab-s12/ef timeout 150 python3 -m pytest -m gpu tests/test_gpu_decode.py -q -rs --timeout=120 \
+    -p no:cacheprovider > $OUT/tests_ef.log 2>&1
+echo "tests ef rc=$?"; grep -E "passed|failed|^FAILED|^ERROR" $OUT/tests_ef.log | tail -5
+export CUTE_ATTN_ARTIFACTS=$PWD/build/artifacts/sm_90a
+T=$R/.ab-s12/tags
+timeout 330 python3 bench/decode_multi_build.py --builds main=$T ef=$T \
+    --cases "64 x 4k" "16 x 16k" "128 x 1k" "1 x 32k" "8 x 32k" --pages 16 1 --flush zero read --rounds 4 --rep-ms 60 \
+    --budget-s 300 --json $OUT/ef.json > $OUT/ef.log 2>&1
+echo "ab rc=$?"
+grep -E '"check"|\|' $OUT/ef.log
