@@ -17,9 +17,7 @@ import cutlass.cute as cute  # noqa: E402
 import cutlass.pipeline as pipeline  # noqa: E402
 import cutlass.utils.hopper_helpers as sm90_utils  # noqa: E402
 from cutlass import Float32, Int32, Int64  # noqa: E402
-from cutlass._mlir.dialects import llvm  # noqa: E402
 from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
-from cutlass.cutlass_dsl import T, dsl_user_op  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
 from ..layouts.decode_work import DECODE_TILES, ITEM_WIDTH, MAX_ROWS, Item  # noqa: E402
@@ -40,37 +38,6 @@ MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4
 # GEMMs done, 3 consumer end, 4 merges done, 5 SM id, 6 producer's first tile issued, 7 its last tile issued,
 # 8-11 clock at 0-3, 12 end of the last merge, 13 start of that merge's epilogue (globaltimer_lo, ns).
 TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
-# A/B build switch (session 12; unset = the DSL's cp.async atom, PTX unchanged): ``CUTE_ATTN_DECODE_EVICT_FIRST=1``
-# issues the producer's 16-byte KV copies as inline ``cp.async.cg ... .L2::cache_hint`` with a
-# ``createpolicy.fractional.L2::evict_first`` policy (the KV stream is read once), smem addresses computed against the
-# stage's 128-byte-swizzle layout. Session 3 (decode-v10) measured it on an older kernel: clean L2 +0.6..+2.6 %, after
-# the bench's zero flush (50 MB of dirty lines) -1.5..-3.6 % on the large cases and +5-6 % at 1 x 32k.
-EVICT_FIRST = os.environ.get("CUTE_ATTN_DECODE_EVICT_FIRST", "0") == "1"
-
-
-@dsl_user_op
-def _l2_evict_first_policy(*, loc=None, ip=None) -> Int64:
-    """A 64-bit L2 cache policy: every line evict_first."""
-    return Int64(llvm.inline_asm(T.i64(), [], "createpolicy.fractional.L2::evict_first.b64 $0, 1.0;", "=l",
-                                 has_side_effects=True, is_align_stack=False, asm_dialect=llvm.AsmDialect.AD_ATT,
-                                 loc=loc, ip=ip))
-
-
-@dsl_user_op
-def _cp_async_16_policy(smem_addr: Int32, gmem_addr: Int64, policy: Int64, *, loc=None, ip=None):
-    """One 16-byte ``cp.async.cg`` with an L2 cache policy."""
-    llvm.inline_asm(
-        None,
-        [Int32(smem_addr).ir_value(loc=loc, ip=ip), Int64(gmem_addr).ir_value(loc=loc, ip=ip),
-         Int64(policy).ir_value(loc=loc, ip=ip)],
-        "cp.async.cg.shared.global.L2::cache_hint [$0], [$1], 16, $2;",
-        "r,l,l,~{memory}",
-        has_side_effects=True,
-        is_align_stack=False,
-        asm_dialect=llvm.AsmDialect.AD_ATT,
-        loc=loc,
-        ip=ip,
-    )
 # Decode A/B switches removed once measured (bench/NOTES-decode.md has the figures; the code is in git history):
 # - ``CUTE_ATTN_DECODE_SPLIT_SYNC=fence`` (per-thread acq_rel fences around a split part's publication; the kept
 #   code is decode-v11's ``release``: barrier, thread 0's acq_rel atomic, barrier, +1.0-1.3 % at 1x32k);
@@ -88,9 +55,13 @@ def _cp_async_16_policy(smem_addr: Int32, gmem_addr: Int64, policy: Int64, *, lo
 # - session 11 call 3 (H100; code in git history): ``CUTE_ATTN_DECODE_Q_DB=1`` (item it + 1's Q copied into a second
 #   sQ during item it: -0.1..-0.8 %, 46 GPU tests passed, outputs bit-identical) and ``CUTE_ATTN_DECODE_HEADS=8`` (work
 #   items over 8 kv heads, token-major key tiles, 8x fewer page entries per byte: 45 GPU tests passed, but -1.7..-3.5 %
-#   at 64 x 4k / 16 x 16k / 8 x 32k, +-0.6 % at 128 x 1k, -50 % at 1 x 32k with its 125-part merges; 791e3e3).
+#   at 64 x 4k / 16 x 16k / 8 x 32k, +-0.6 % at 128 x 1k, -50 % at 1 x 32k with its 125-part merges; 791e3e3);
+# - session 12 call 5 (H100, one process, 4 rounds; code in git history): ``CUTE_ATTN_DECODE_EVICT_FIRST=1`` (the KV
+#   copies with an L2 evict_first policy; 46 GPU tests passed, outputs bit-identical): read flush +0.1..+1.4 %, zero
+#   flush -2.1..-4.7 % on the large cases and +5-7 % at 1 x 32k (it leaves the flush's dirty lines for later).
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
-_REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS")
+_REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS",
+            "EVICT_FIRST")
 refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/decode_sm90.py, bench/NOTES-decode.md")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
@@ -270,8 +241,7 @@ class DecodeSm90:
             t_ptr = cute.make_ptr(Int32, (mTmpO.iterator + t_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
             trace = cute.make_tensor(t_ptr, cute.make_layout(16))
         if warp_idx >= 4:
-            self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, spec, tidx - WARPGROUP, trace,
-                         storage.sK.data_ptr().toint(), storage.sV.data_ptr().toint())
+            self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, spec, tidx - WARPGROUP, trace)
         else:
             self.consume(
                 kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
@@ -325,8 +295,6 @@ class DecodeSm90:
         spec: Int32,
         ptid: Int32,
         trace: cute.Tensor,
-        sK_addr: Int32,
-        sV_addr: Int32,
     ):
         """KV tiles of the CTA's items into the ``kv`` stages. Item ``it + 1``'s row is loaded at the start of item
         ``it``, and the last tile's page-id prefetch loads the first page ids of item ``it + 1`` (when it exists and
@@ -349,20 +317,6 @@ class DecodeSm90:
         id_row = (id_lane // self.warp_rows) * self.pass_rows + warp * self.warp_rows + id_lane % self.warp_rows
         src_lane = lane // self.threads_per_row
         last_row = mItems.shape[0] - 1
-        if cutlass.const_expr(EVICT_FIRST):
-            # the smem byte offset of the thread's chunk in each pass within a stage: the K_SW128 atom (8 rows of 128
-            # bytes per 1 KiB atom; atoms along the rows first, then along head_dim, then stages), the chunk's 16-byte
-            # unit swizzled by row % 8
-            chunk = ptid % self.threads_per_row
-            pass_row = ptid // self.threads_per_row
-            stage_bytes = self.tile_n * self.head_dim * (self.dtype.width // 8)
-            s_off = []
-            for m in cutlass.range_constexpr(self.passes):
-                r = m * self.pass_rows + pass_row
-                s_off.append((r % 8) * 128 + (r // 8) * 1024 + ((chunk % 8) ^ (r % 8)) * 16
-                             + (chunk // 8) * (self.tile_n * 128))
-            g_off = Int64(chunk * 16)
-            policy = _l2_evict_first_policy()
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
         fields = (Item.KV_HEAD, Item.KV_START, Item.KV_END, Item.PAGE_BASE)
@@ -397,16 +351,8 @@ class DecodeSm90:
                 for m in cutlass.range_constexpr(self.passes):
                     row_page = cute.arch.shuffle_sync(page, m * self.warp_rows + src_lane)
                     row_slot = cute.arch.shuffle_sync(slot, m * self.warp_rows + src_lane)
-                    if cutlass.const_expr(EVICT_FIRST):
-                        s_at = state.index * stage_bytes + s_off[m]
-                        for mX, s_base in ((mK, sK_addr), (mV, sV_addr)):
-                            offset = cute.crd2idx((Int64(row_page), Int64(row_slot), Int64(kv_head), 0), mX.layout)
-                            _cp_async_16_policy(s_base + s_at, (mX.iterator + offset).toint() + g_off, policy)
-                    else:
-                        self._copy_row(mK, tKsK[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot,
-                                       kv_head)
-                        self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot,
-                                       kv_head)
+                    self._copy_row(mK, tKsK[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
+                    self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
                 kv_pipe.producer_commit(state)
                 state.advance()
                 page = page_next
