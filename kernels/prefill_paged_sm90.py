@@ -93,12 +93,6 @@ refuse_removed_switches(
 )
 
 
-# A/B switch (build time, session 12; unset = the default): ``CUTE_ATTN_PAGED_BOX4_WARPS=N`` (1, 2 or 4) producer warps
-# for blocks of 4 or more boxes (page 16 at hd128: 8 boxes per block and tensor).
-BOX4_WARPS = int(os.environ.get("CUTE_ATTN_PAGED_BOX4_WARPS", "0"))
-assert BOX4_WARPS in (0, 1, 2, 4), "CUTE_ATTN_PAGED_BOX4_WARPS must be 1, 2 or 4"
-
-
 class PrefillPagedSm90(PrefillSm90):
     """:class:`PrefillSm90` with K/V loaded from a paged cache: overrides the K/V hooks (``_prefetch_kv``,
     ``_kv_pipelines``, ``produce``) and shares the dense kernel body, consumers and epilogue.
@@ -189,8 +183,6 @@ class PrefillPagedSm90(PrefillSm90):
             # at hd128) two warps (session 11, H100, five processes, x page 64 on warp 0 alone: 4 x 4k +1.1 %, append
             # +0.8 %, 16 x 1k +0.1 %; NOTES-prefill-paged 21)
             self.box_warps = WARPGROUP_THREADS // WARP_THREADS if self.boxes >= 4 else min(self.boxes, 2)
-            if self.boxes >= 4 and BOX4_WARPS:
-                self.box_warps = BOX4_WARPS  # A/B switch (session 12), below
             # the tail boxes of a request's last V block, by the producer warp's 32 lanes
             self.gather = PagedRowGather(self.dtype, head_dim, tma_box_rows, WARP_THREADS)
         else:
