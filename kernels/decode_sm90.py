@@ -17,7 +17,9 @@ import cutlass.cute as cute  # noqa: E402
 import cutlass.pipeline as pipeline  # noqa: E402
 import cutlass.utils.hopper_helpers as sm90_utils  # noqa: E402
 from cutlass import Float32, Int32, Int64  # noqa: E402
+from cutlass._mlir.dialects import llvm  # noqa: E402
 from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
+from cutlass.cutlass_dsl import dsl_user_op  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
 from ..layouts.decode_work import DECODE_TILES, ITEM_WIDTH, MAX_ROWS, Item  # noqa: E402
@@ -43,11 +45,22 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 # ``CUTE_ATTN_DECODE_TMA=1`` loads a work item's KV tiles as TMA boxes of ``TMA_BOX_ROWS`` rows inside one page (page
 # id a coordinate of a (page_size, d, h_k, num_pages) view), issued by producer warp 0, one expect-tx arrival per
 # stage; the item's last tile (rows past its end may hold anything in a page's tail: P = 0 must meet finite V) and the
-# items whose first row is not box-aligned stay cp.async gathers, waited for and fenced by the producer before its one
-# arrival; so does every tile when page_size % TMA_BOX_ROWS != 0 (correct, slow: the producer waits for its copies).
+# items whose first row is not box-aligned stay cp.async gathers, each thread's copies tracked by the stage's barrier
+# (``cp.async.mbarrier.arrive`` without ``.noinc``) beside thread 0's one arrival; so does every tile when
+# page_size % TMA_BOX_ROWS != 0.
 TMA = os.environ.get("CUTE_ATTN_DECODE_TMA", "0") == "1"
 TMA_BOX_ROWS = 16
 PRODUCER_BARRIER = 2  # named barrier of the producer warpgroup (TMA build's gathered tiles)
+
+
+@dsl_user_op
+def _cp_async_mbarrier_arrive_inc(mbar_addr: Int32, *, loc=None, ip=None):
+    """``cp.async.mbarrier.arrive`` without ``.noinc``: the barrier's pending count grows by one now, and the arrival
+    follows when the thread's prior cp.async copies have landed (so a barrier expecting one arrival completes only
+    after them and that one arrival)."""
+    llvm.inline_asm(None, [Int32(mbar_addr).ir_value(loc=loc, ip=ip)], "cp.async.mbarrier.arrive.shared.b64 [$0];",
+                    "r,~{memory}", has_side_effects=True, is_align_stack=False, asm_dialect=llvm.AsmDialect.AD_ATT,
+                    loc=loc, ip=ip)
 # Decode A/B switches removed once measured (bench/NOTES-decode.md has the figures; the code is in git history):
 # - ``CUTE_ATTN_DECODE_SPLIT_SYNC=fence`` (per-thread acq_rel fences around a split part's publication; the kept
 #   code is decode-v11's ``release``: barrier, thread 0's acq_rel atomic, barrier, +1.0-1.3 % at 1x32k);
@@ -402,10 +415,10 @@ class DecodeSm90:
                                            row_slot, kv_head)
                             self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page,
                                            row_slot, kv_head)
-                        # the copies land and are made visible to the async proxy (wgmma) before the one arrival
-                        cute.arch.cp_async_commit_group()
-                        cute.arch.cp_async_wait_group(0)
-                        cute.arch.fence_view_async_shared()
+                        # each thread's copies add one pending arrival to the stage's barrier now and arrive when
+                        # they land; thread 0's plain arrival (after every thread's increment) is the expected one.
+                        # The consumers fence the stage to the async proxy after their wait, as for the gathers.
+                        _cp_async_mbarrier_arrive_inc(kv_pipe.producer_get_barrier(state).toint())
                         cute.arch.barrier(barrier_id=PRODUCER_BARRIER, number_of_threads=WARPGROUP)
                         if ptid == 0:
                             cute.arch.mbarrier_arrive(kv_pipe.producer_get_barrier(state))
