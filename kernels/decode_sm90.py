@@ -17,14 +17,11 @@ import cutlass.cute as cute  # noqa: E402
 import cutlass.pipeline as pipeline  # noqa: E402
 import cutlass.utils.hopper_helpers as sm90_utils  # noqa: E402
 from cutlass import Float32, Int32, Int64  # noqa: E402
-from cutlass._mlir.dialects import llvm  # noqa: E402
 from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
-from cutlass.cutlass_dsl import dsl_user_op  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
 from ..layouts.decode_work import DECODE_TILES, ITEM_WIDTH, MAX_ROWS, Item  # noqa: E402
 from .common.config import refuse_removed_switches  # noqa: E402
-from .common.paged_loader import make_box_pipeline, wait_empty  # noqa: E402
 from .common.wgmma import gemm  # noqa: E402
 
 DTYPES = {"bf16": cutlass.BFloat16, "fp16": cutlass.Float16}
@@ -41,26 +38,6 @@ MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4
 # GEMMs done, 3 consumer end, 4 merges done, 5 SM id, 6 producer's first tile issued, 7 its last tile issued,
 # 8-11 clock at 0-3, 12 end of the last merge, 13 start of that merge's epilogue (globaltimer_lo, ns).
 TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
-# A/B build switch (session 12; unset = the cp.async producer for every page size, PTX unchanged):
-# ``CUTE_ATTN_DECODE_TMA=1`` loads a work item's KV tiles as TMA boxes of ``TMA_BOX_ROWS`` rows inside one page (page
-# id a coordinate of a (page_size, d, h_k, num_pages) view), issued by producer warp 0, one expect-tx arrival per
-# stage; the item's last tile (rows past its end may hold anything in a page's tail: P = 0 must meet finite V) and the
-# items whose first row is not box-aligned stay cp.async gathers, each thread's copies tracked by the stage's barrier
-# (``cp.async.mbarrier.arrive`` without ``.noinc``) beside thread 0's one arrival; so does every tile when
-# page_size % TMA_BOX_ROWS != 0.
-TMA = os.environ.get("CUTE_ATTN_DECODE_TMA", "0") == "1"
-TMA_BOX_ROWS = 16
-PRODUCER_BARRIER = 2  # named barrier of the producer warpgroup (TMA build's gathered tiles)
-
-
-@dsl_user_op
-def _cp_async_mbarrier_arrive_inc(mbar_addr: Int32, *, loc=None, ip=None):
-    """``cp.async.mbarrier.arrive`` without ``.noinc``: the barrier's pending count grows by one now, and the arrival
-    follows when the thread's prior cp.async copies have landed (so a barrier expecting one arrival completes only
-    after them and that one arrival)."""
-    llvm.inline_asm(None, [Int32(mbar_addr).ir_value(loc=loc, ip=ip)], "cp.async.mbarrier.arrive.shared.b64 [$0];",
-                    "r,~{memory}", has_side_effects=True, is_align_stack=False, asm_dialect=llvm.AsmDialect.AD_ATT,
-                    loc=loc, ip=ip)
 # Decode A/B switches removed once measured (bench/NOTES-decode.md has the figures; the code is in git history):
 # - ``CUTE_ATTN_DECODE_SPLIT_SYNC=fence`` (per-thread acq_rel fences around a split part's publication; the kept
 #   code is decode-v11's ``release``: barrier, thread 0's acq_rel atomic, barrier, +1.0-1.3 % at 1x32k);
@@ -81,10 +58,14 @@ def _cp_async_mbarrier_arrive_inc(mbar_addr: Int32, *, loc=None, ip=None):
 #   at 64 x 4k / 16 x 16k / 8 x 32k, +-0.6 % at 128 x 1k, -50 % at 1 x 32k with its 125-part merges; 791e3e3);
 # - session 12 call 5 (H100, one process, 4 rounds; code in git history): ``CUTE_ATTN_DECODE_EVICT_FIRST=1`` (the KV
 #   copies with an L2 evict_first policy; 46 GPU tests passed, outputs bit-identical): read flush +0.1..+1.4 %, zero
-#   flush -2.1..-4.7 % on the large cases and +5-7 % at 1 x 32k (it leaves the flush's dirty lines for later).
+#   flush -2.1..-4.7 % on the large cases and +5-7 % at 1 x 32k (it leaves the flush's dirty lines for later);
+# - session 12 calls 8-10 (H100, one process, 4 rounds; code in df002b8): ``CUTE_ATTN_DECODE_TMA=1`` (KV tiles as
+#   16-row TMA boxes inside a page issued by producer warp 0, an item's last tile and unaligned items gathered by
+#   cp.async tracked by the stage's barrier): 46 GPU tests passed, outputs bit-identical, page 16 -0.1..-0.9 % (and
+#   page 1, whose tiles all take that gather protocol, -0.0..-0.9 %).
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
 _REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS",
-            "EVICT_FIRST")
+            "EVICT_FIRST", "TMA")
 refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/decode_sm90.py, bench/NOTES-decode.md")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
@@ -185,25 +166,9 @@ class DecodeSm90:
             sV: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sKV_layout)], 1024]
 
         self.shared_storage = SharedStorage
-        kv_tma = ()
-        if cutlass.const_expr(TMA):
-            # (num_pages, page_size, h_k, d) -> (page_size, d, h_k, num_pages): a box is (TMA_BOX_ROWS, d) of one page
-            # and head; its smem is a box-rows slice of the stage layout
-            box = (TMA_BOX_ROWS, self.head_dim)
-            box_smem = cute.composition(
-                cute.select(sKV_layout, mode=[0, 1]), (cute.make_layout(box[0]), cute.make_layout(box[1]))
-            )
-            kv_tma = tuple(
-                x
-                for t in (mK, mV)
-                for x in cpasync.make_tiled_tma_atom(
-                    cpasync.CopyBulkTensorTileG2SOp(), cute.make_tensor(t.iterator, cute.select(t.layout, mode=[1, 3, 2, 0])),
-                    box_smem, box,
-                )
-            )
         self.kernel(
             mQ, mK, mV, mKvIdx, mItems, mCtaPtr, mO, mLse, mTmpO, mTmpLse, mCounter, scale_log2,
-            sQ_layout, sKV_layout, kv_tma,
+            sQ_layout, sKV_layout,
         ).launch(grid=[num_ctas, 1, 1], block=[2 * WARPGROUP, 1, 1], stream=stream, min_blocks_per_mp=1)
 
     @cute.jit
@@ -255,7 +220,6 @@ class DecodeSm90:
         scale_log2: Float32,
         sQ_layout: cute.ComposedLayout,
         sKV_layout: cute.ComposedLayout,
-        kv_tma: tuple,
     ):
         tidx, _, _ = cute.arch.thread_idx()
         bidx, _, _ = cute.arch.block_idx()
@@ -263,20 +227,12 @@ class DecodeSm90:
 
         smem = cutlass.utils.SmemAllocator()
         storage = smem.allocate(self.shared_storage)
-        if cutlass.const_expr(TMA):
-            # one producer arrival per stage (warp 0's expect-tx for boxes, or thread 0 after gathered copies landed),
-            # one release per consumer warp
-            kv_pipe = make_box_pipeline(self.stages, storage.mbar.data_ptr(), WARPGROUP // 32,
-                                        2 * self.tile_n * self.head_dim * (self.dtype.width // 8))
-            cute.arch.mbarrier_init_fence()
-            cute.arch.barrier()
-        else:
-            kv_pipe = pipeline.PipelineCpAsync.create(
-                barrier_storage=storage.mbar.data_ptr(),
-                num_stages=self.stages,
-                producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, WARPGROUP),
-                consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, WARPGROUP),
-            )
+        kv_pipe = pipeline.PipelineCpAsync.create(
+            barrier_storage=storage.mbar.data_ptr(),
+            num_stages=self.stages,
+            producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, WARPGROUP),
+            consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, WARPGROUP),
+        )
         sQ = storage.sQ.get_tensor(sQ_layout.outer, swizzle=sQ_layout.inner)
         sK = storage.sK.get_tensor(sKV_layout.outer, swizzle=sKV_layout.inner)
         sV = storage.sV.get_tensor(sKV_layout.outer, swizzle=sKV_layout.inner)
@@ -289,8 +245,7 @@ class DecodeSm90:
             t_ptr = cute.make_ptr(Int32, (mTmpO.iterator + t_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
             trace = cute.make_tensor(t_ptr, cute.make_layout(16))
         if warp_idx >= 4:
-            self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, spec, tidx - WARPGROUP, trace,
-                         kv_tma)
+            self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, spec, tidx - WARPGROUP, trace)
         else:
             self.consume(
                 kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
@@ -344,7 +299,6 @@ class DecodeSm90:
         spec: Int32,
         ptid: Int32,
         trace: cute.Tensor,
-        kv_tma: tuple,
     ):
         """KV tiles of the CTA's items into the ``kv`` stages. Item ``it + 1``'s row is loaded at the start of item
         ``it``, and the last tile's page-id prefetch loads the first page ids of item ``it + 1`` (when it exists and
@@ -397,39 +351,13 @@ class DecodeSm90:
                     base_next = n_base
                     ready = Int32(1)
                 page_next, slot_next = self._row_page(mKvIdx, page_div, base_next, r_next)
-                if cutlass.const_expr(TMA):
-                    boxed = (t < n_tiles - 1) & (kv_start % TMA_BOX_ROWS == 0) & (mK.shape[1] % TMA_BOX_ROWS == 0)
-                    if boxed:
-                        if warp == 0:
-                            self._load_boxes(kv_pipe, kv_tma, sK, sV, page, slot, kv_head, state)
-                        else:
-                            # the other warps follow the stage's phases too: a warp that skipped ahead by two phases
-                            # of a stage would pass its parity wait early at the next gathered tile (call 8's bug)
-                            wait_empty(kv_pipe, state)
-                    else:
-                        wait_empty(kv_pipe, state)
-                        for m in cutlass.range_constexpr(self.passes):
-                            row_page = cute.arch.shuffle_sync(page, m * self.warp_rows + src_lane)
-                            row_slot = cute.arch.shuffle_sync(slot, m * self.warp_rows + src_lane)
-                            self._copy_row(mK, tKsK[None, m, None, state.index], thr_copy, tiled_copy, row_page,
-                                           row_slot, kv_head)
-                            self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page,
-                                           row_slot, kv_head)
-                        # each thread's copies add one pending arrival to the stage's barrier now and arrive when
-                        # they land; thread 0's plain arrival (after every thread's increment) is the expected one.
-                        # The consumers fence the stage to the async proxy after their wait, as for the gathers.
-                        _cp_async_mbarrier_arrive_inc(kv_pipe.producer_get_barrier(state).toint())
-                        cute.arch.barrier(barrier_id=PRODUCER_BARRIER, number_of_threads=WARPGROUP)
-                        if ptid == 0:
-                            cute.arch.mbarrier_arrive(kv_pipe.producer_get_barrier(state))
-                else:
-                    kv_pipe.producer_acquire(state)
-                    for m in cutlass.range_constexpr(self.passes):
-                        row_page = cute.arch.shuffle_sync(page, m * self.warp_rows + src_lane)
-                        row_slot = cute.arch.shuffle_sync(slot, m * self.warp_rows + src_lane)
-                        self._copy_row(mK, tKsK[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
-                        self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
-                    kv_pipe.producer_commit(state)
+                kv_pipe.producer_acquire(state)
+                for m in cutlass.range_constexpr(self.passes):
+                    row_page = cute.arch.shuffle_sync(page, m * self.warp_rows + src_lane)
+                    row_slot = cute.arch.shuffle_sync(slot, m * self.warp_rows + src_lane)
+                    self._copy_row(mK, tKsK[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
+                    self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
+                kv_pipe.producer_commit(state)
                 state.advance()
                 page = page_next
                 slot = slot_next
@@ -439,29 +367,6 @@ class DecodeSm90:
                             trace[6] = cute.arch.globaltimer_lo()
                         if it == item_end - 1 and t == n_tiles - 1:
                             trace[7] = cute.arch.globaltimer_lo()
-
-    @cute.jit
-    def _load_boxes(self, kv_pipe, kv_tma: tuple, sK: cute.Tensor, sV: cute.Tensor, page: Int32, slot: Int32,
-                    kv_head: Int32, state: pipeline.PipelineState):
-        """Producer warp 0: the stage's K and V tiles as ``tile_n / TMA_BOX_ROWS`` boxes each. Box ``b`` starts at tile
-        row ``b * TMA_BOX_ROWS``, whose page id and slot lane ``(b * TMA_BOX_ROWS // pass_rows) * warp_rows`` of warp 0
-        holds (the gathers' page-id prefetch: box rows are multiples of pass_rows)."""
-        tma_K, gmem_K, tma_V, gmem_V = kv_tma
-        kv_pipe.producer_acquire(state)  # the empty wait and the stage's expect-tx arrival
-        for b in cutlass.range_constexpr(self.tile_n // TMA_BOX_ROWS):
-            src = (b * TMA_BOX_ROWS // self.pass_rows) * self.warp_rows
-            b_page = cute.arch.shuffle_sync(page, src)
-            b_slot = cute.arch.shuffle_sync(slot, src)
-            for atom, gX, sX in ((tma_K, gmem_K, sK), (tma_V, gmem_V, sV)):
-                g_box = cute.local_tile(
-                    cute.domain_offset((b_slot, 0), gX[None, None, kv_head, b_page]), (TMA_BOX_ROWS, self.head_dim),
-                    (0, 0),
-                )
-                s_box = cute.local_tile(sX[None, None, state.index], (TMA_BOX_ROWS, self.head_dim), (b, 0))
-                t_s, t_g = cpasync.tma_partition(
-                    atom, 0, cute.make_layout(1), cute.group_modes(s_box, 0, 2), cute.group_modes(g_box, 0, 2)
-                )
-                cute.copy(atom, t_g, t_s, tma_bar_ptr=kv_pipe.producer_get_barrier(state))
 
     @cute.jit
     def _row_page(self, mKvIdx: cute.Tensor, page_div, page_base: Int32, r: Int32):
