@@ -65,12 +65,13 @@ def parse_size(text: str) -> int:
 
 def parse_pages(mode: str) -> tuple[str, int | None]:
     """``(kind, size in bytes or None)`` of a ``--pages`` mode; ValueError for an unknown one."""
-    if mode in ("sorted", "shuffled"):
+    if mode in ("sorted", "shuffled", "reqsorted"):
         return mode, None
     kind, _, size = mode.partition(":")
     if kind in ("local", "blocks") and size:
         return kind, parse_size(size)
-    raise ValueError(f"--pages must be sorted, shuffled, local:<size> or blocks:<size> (e.g. local:2M), got {mode!r}")
+    raise ValueError(f"--pages must be sorted, shuffled, reqsorted, local:<size> or blocks:<size> (e.g. local:2M), "
+                     f"got {mode!r}")
 
 
 def pages_mode(mode: str) -> str:
@@ -90,7 +91,7 @@ def page_ids(num_pages: int, mode: str, page_bytes: int, generator=None) -> torc
     kind, size = parse_pages(mode)
     if kind == "sorted":
         return torch.arange(num_pages, dtype=torch.int32)
-    if kind == "shuffled":
+    if kind in ("shuffled", "reqsorted"):  # (reqsorted: then sorted within each request, ``request_sorted``)
         return torch.randperm(num_pages, dtype=torch.int32, generator=generator)
     w = max(1, size // page_bytes)
     pos = torch.arange(num_pages, dtype=torch.int64)
@@ -105,6 +106,20 @@ def page_ids(num_pages: int, mode: str, page_bytes: int, generator=None) -> torc
     return ids.to(torch.int32)
 
 
+def request_sorted(indices: torch.Tensor, pages_per: list[int]) -> torch.Tensor:
+    """``indices`` with each request's pages but its last in ascending page id (the last, partial page stays last).
+    Decode attention does not depend on the order of its keys, so a planner may visit a request's pages in cache
+    order; with scattered pages, all CTAs then sweep the cache from low to high addresses at about the same pace
+    (the ``reqsorted`` placement: session 12's address-translation experiment)."""
+    out = indices.clone()
+    start = 0
+    for n in pages_per:
+        if n > 2:
+            out[start:start + n - 1] = torch.sort(out[start:start + n - 1]).values
+        start += n
+    return out
+
+
 def page_bytes_of(page_size: int, layout_elems: int = HK * D) -> int:
     """Bytes of one page of the bench's stacked cache (K and V, ``page_size`` rows of HK x D each)."""
     return 2 * page_size * layout_elems * DTYPE.itemsize
@@ -114,6 +129,8 @@ def paged_inputs(kv_lens, page_size, layout="NHD"):
     pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
     num_pages = sum(pages_per)
     indices = page_ids(num_pages, PAGE_ORDER[0], page_bytes_of(page_size))
+    if PAGE_ORDER[0] == "reqsorted":
+        indices = request_sorted(indices, pages_per)
     indptr = torch.tensor([0] + torch.tensor(pages_per).cumsum(0).tolist(), dtype=torch.int32)
     last = torch.tensor([(n - 1) % page_size + 1 for n in kv_lens], dtype=torch.int32)
     shape = (num_pages, 2, page_size, HK, D) if layout == "NHD" else (num_pages, 2, HK, page_size, D)
@@ -258,7 +275,8 @@ def main(argv=None):
     p.add_argument("--cases", nargs="+", default=None, help="case names to keep (default: all)")
     p.add_argument("--no-extras", action="store_true", help="skip HND, the 1 x N sweep and the host timings")
     p.add_argument("--pages", type=pages_mode, default="shuffled",
-                   help="page ids of the page tables: shuffled, sorted, local:<size>, blocks:<size> (e.g. local:2M)")
+                   help="page ids of the page tables: shuffled, sorted, reqsorted, local:<size>, blocks:<size> "
+                        "(e.g. local:2M)")
     args = p.parse_args(argv)
     use_timing(args.timing)
     PAGE_ORDER[0] = args.pages

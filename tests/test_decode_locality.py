@@ -202,3 +202,24 @@ def test_gather_fn_reads_pages_in_table_order():
     dst = torch.empty(40, cache[0].numel(), dtype=B.DTYPE)
     L.gather_fn(cache, ids, dst)()
     assert torch.equal(dst, cache[ids.long()].reshape(40, -1))
+
+
+def test_reqsorted_keeps_each_request_pages_and_last_page():
+    """``reqsorted``: the shuffled ids, each request's pages but its last in ascending order (same set per request)."""
+    import torch
+
+    from bench.decode import page_ids, parse_pages, request_sorted
+
+    assert parse_pages("reqsorted") == ("reqsorted", None)
+    gen = torch.Generator().manual_seed(3)
+    pages_per = [5, 1, 2, 9, 0, 3]
+    ids = page_ids(sum(pages_per), "reqsorted", 4096, gen)
+    out = request_sorted(ids, pages_per)
+    start = 0
+    for n in pages_per:
+        seg, orig = out[start:start + n], ids[start:start + n]
+        assert sorted(seg.tolist()) == sorted(orig.tolist())
+        if n:
+            assert seg[-1] == orig[-1]  # the partial last page stays last
+        assert seg[:-1].tolist() == sorted(orig[:-1].tolist())
+        start += n
