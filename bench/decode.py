@@ -49,6 +49,8 @@ CASES = [
 # of <size> bytes of the sorted order (local:2M keeps every page of a window in the same 2 MiB of the cache), and
 # "blocks:<size>" keeps runs of <size> bytes of consecutive pages in order and shuffles the runs over the whole cache.
 PAGE_ORDER = ["shuffled"]
+# ``--sort-pages``: plan(sort_pages=True) for the timed decode runs (each request's pages visited in ascending id)
+SORT_PAGES = [False]
 _SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
 
@@ -158,7 +160,7 @@ def bench_case(name, kv_lens, page_sizes, copy_gbs, layout="NHD", peers=True, ro
     for ps in page_sizes:
         cache, indptr, indices, last = paged_inputs(kv_lens, ps, layout)
         w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
-        w.plan(indptr, indices, last, HQ, HK, D, ps)
+        w.plan(indptr, indices, last, HQ, HK, D, ps, sort_pages=SORT_PAGES[0])
         keep.append((w, cache))
         fns[f"page{ps}"] = lambda w=w, cache=cache: w.run(q, cache)
         splits[ps] = w._plan.work.num_splits
@@ -277,9 +279,12 @@ def main(argv=None):
     p.add_argument("--pages", type=pages_mode, default="shuffled",
                    help="page ids of the page tables: shuffled, sorted, reqsorted, local:<size>, blocks:<size> "
                         "(e.g. local:2M)")
+    p.add_argument("--sort-pages", action="store_true",
+                   help="plan(sort_pages=True): each request's pages visited in ascending page id")
     args = p.parse_args(argv)
     use_timing(args.timing)
     PAGE_ORDER[0] = args.pages
+    SORT_PAGES[0] = args.sort_pages
     info = device_info()
     copy = copy_bandwidth_gbs()
     cases = [(n, k) for n, k in CASES if args.cases is None or n in args.cases]
@@ -294,9 +299,11 @@ def main(argv=None):
     cols = ["case", "page_size", "MB", "cute_attn_us", "cute_attn_GBs", "pct_of_copy", "splits",
             "cudnn_us", "cudnn_GBs", "fa2_us", "fa2_GBs", "vs_cudnn"]
     if args.no_extras:
-        print(f"\n{info['device']}, {info['date']}; L2 flush: {args.flush}; pages {args.pages}; device copy {copy:.0f} GB/s\n")
+        print(f"\n{info['device']}, {info['date']}; L2 flush: {args.flush}; pages {args.pages}"
+              f"{' (plan sort_pages)' if args.sort_pages else ''}; device copy {copy:.0f} GB/s\n")
         print(markdown_table(rows, cols))
-        write_json(args.json, {"info": info, "copy_GBs": copy, "flush": args.flush, "pages": args.pages, "rows": rows})
+        write_json(args.json, {"info": info, "copy_GBs": copy, "flush": args.flush, "pages": args.pages,
+                               "sort_pages": args.sort_pages, "rows": rows})
         return
     # HND at page 16: a page holds 4 KB of one head's rows (NHD: 256-byte rows at a 2 KB stride): does
     # the read pattern explain the last ~5% to cuDNN's dense, contiguous per-head stream?

@@ -474,6 +474,27 @@ class _Schedule:
             pass
 
 
+def sort_request_pages_(out: torch.Tensor, ids: torch.Tensor, indptr: np.ndarray) -> None:
+    """``out[:nnz]`` = ``ids[:nnz]`` with each request's page ids but its last in ascending order (requests
+    ``[indptr[b], indptr[b + 1])``; the last page of each stays last; ``out`` may be ``ids``). On a CUDA tensor it is a
+    handful of stream-ordered kernels (one sort of ``nnz`` 64-bit keys: request << 32 | last << 31 | id); no sync."""
+    indptr = np.asarray(indptr, dtype=np.int64)
+    nnz = int(indptr[-1])
+    if nnz == 0:
+        return
+    pages = np.diff(indptr)
+    dev = ids.device
+    starts = torch.from_numpy(indptr[1:-1][indptr[1:-1] < nnz])
+    lasts = torch.from_numpy(indptr[1:][pages > 0] - 1)
+    if dev.type == "cuda":
+        starts, lasts = starts.pin_memory().to(dev, non_blocking=True), lasts.pin_memory().to(dev, non_blocking=True)
+    seg = torch.zeros(nnz, dtype=torch.int64, device=dev)
+    seg.index_add_(0, starts, torch.ones_like(starts))
+    key = (seg.cumsum_(0) << 32) | ids[:nnz].to(torch.int64)
+    key[lasts] |= 1 << 31
+    out[:nnz] = (torch.sort(key).values & 0x7FFFFFFF).to(torch.int32)
+
+
 @dataclasses.dataclass
 class _Plan:
     spec: DecodeSpec
@@ -535,6 +556,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
         self._graph_tmp: tuple[torch.Tensor, torch.Tensor] | None = None
         self._counters: torch.Tensor | None = None
         self._tmp_bufs: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._sorted_ids: torch.Tensor | None = None  # sort_pages plans of device page ids (outside graph mode)
         self._plan: _Plan | None = None
         self._plan_args: tuple | None = None  # plan()'s last checked scalar arguments and what follows from them
         # the last paged_kv_cache seen by run(): (objects, data pointers, shapes, (k_cache, v_cache, geometry, ptrs))
@@ -545,7 +567,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
 
     def plan(self, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads: int, num_kv_heads: int,
              head_dim: int, page_size: int, sm_scale: float | None = None,
-             q_data_type: torch.dtype = torch.bfloat16, kv_data_type: torch.dtype | None = None) -> None:
+             q_data_type: torch.dtype = torch.bfloat16, kv_data_type: torch.dtype | None = None,
+             sort_pages: bool = False) -> None:
         """Validate the page table and build the work schedule. ``kv_indptr`` and
         ``kv_last_page_len`` are read on the host (pass CPU tensors or lists to avoid a device sync);
         ``kv_indices`` may live on the GPU (then its ids are not range-checked, and outside graph mode the
@@ -554,7 +577,15 @@ class BatchDecodeWithPagedKVCacheWrapper:
         With int32 CPU tensors and the compiled planner built (``python -m cute_attn.build``), the
         checks, the schedule and the page-id staging are one C call; the schedule (and the page ids
         when on the host) go to the GPU in one non-blocking copy from a reused pinned buffer.
-        Otherwise the numpy planner (:func:`plan_decode_work`) makes the same schedule."""
+        Otherwise the numpy planner (:func:`plan_decode_work`) makes the same schedule.
+
+        ``sort_pages``: the kernel visits each request's pages but its last in ascending page id (decode attention
+        does not depend on the order of its keys; the last, partial page stays last). With pages scattered over
+        the cache, all CTAs then sweep it from low to high addresses together and share address translations:
+        1-4 % more KV bandwidth on the H100 with shuffled page ids (bench/NOTES-decode.md, session 12). The sort
+        runs on the plan's stream (a few kernels, no device sync; ~10 extra launches of host time in plan()) into
+        a plan-owned copy of the page ids (the caller's ``kv_indices`` are not modified). Outputs equal the
+        unsorted plan's up to the rounding of the other summation order."""
         # the scalar arguments' checks and what follows from them, once per distinct tuple (a decode loop
         # plans with the same ones every step); the exact int types keep True / 16.0 off the cached path
         key = (num_qo_heads, num_kv_heads, head_dim, page_size, sm_scale, q_data_type, kv_data_type)
@@ -573,8 +604,11 @@ class BatchDecodeWithPagedKVCacheWrapper:
         if planned is None:
             planned = self._plan_numpy(kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms)
         sched, work, batch, max_page_id, nnz = planned
+        if not isinstance(sort_pages, bool):
+            raise TypeError(f"sort_pages must be a bool, got {sort_pages!r}")
+        indptr_sort = _host_ints("kv_indptr", kv_indptr) if sort_pages and nnz else None
         self._plan = self._commit(sched, spec, batch, heads, page_size, scale, work, max_page_id, kv_indices, nnz,
-                                  num_sms)
+                                  num_sms, indptr_sort)
 
     def _check_plan_args(self, num_qo_heads, num_kv_heads, head_dim, page_size, sm_scale, q_data_type, kv_data_type):
         """Checks of plan()'s scalar arguments; (spec, softmax scale, SM count)."""
@@ -709,8 +743,9 @@ class BatchDecodeWithPagedKVCacheWrapper:
         return s
 
     def _commit(self, sched: _Schedule, spec, batch, heads, page_size, scale, work, max_page_id, kv_indices, nnz,
-                num_sms) -> _Plan:
-        """Send the schedule (one non-blocking copy) and bind the plan's device buffers."""
+                num_sms, indptr_sort=None) -> _Plan:
+        """Send the schedule (one non-blocking copy) and bind the plan's device buffers; with ``indptr_sort`` (the
+        host indptr of a ``sort_pages`` plan) the page ids the kernel reads are sorted per request."""
         d = spec.head_dim
         num_qo_heads, num_kv_heads = heads
         n_items = work.items.shape[0]
@@ -734,7 +769,18 @@ class BatchDecodeWithPagedKVCacheWrapper:
                     if nnz:
                         src = sched.host[sched.idx_at:sched.idx_at + nnz] if host_ids else kv_indices[:nnz]
                         indices[:nnz].copy_(src, non_blocking=True)
+            if indptr_sort is not None:
+                # into the plan's own copy: the schedule's page-id region / the graph's fixed buffer, which hold
+                # a copy already, or a buffer of this wrapper when the ids are the caller's device tensor
+                if indices is kv_indices:
+                    if self._sorted_ids is None or self._sorted_ids.shape[0] < nnz:
+                        self._sorted_ids = torch.empty(max(nnz, 1), dtype=torch.int32, device=self.device)
+                    indices = self._sorted_ids
+                sort_request_pages_(indices, kv_indices if indices is self._sorted_ids else indices, indptr_sort)
             sched.record()
+        if indptr_sort is not None and not self._on_gpu:
+            indices = kv_indices[:nnz].clone()
+            sort_request_pages_(indices, indices, indptr_sort)
         if self.use_cuda_graph:
             if self._graph_tmp is None:
                 group = num_qo_heads // num_kv_heads

@@ -621,3 +621,46 @@ def test_max_parts_caps_the_parts_of_one_long_request(planner, max_parts, ctas, 
     D.set_max_parts(max_parts or 1, planner)
     capped = plan_decode_work([4096] * 64, np.arange(64) * 256, 32, 8, 128, SMS, page_size=16)
     assert np.array_equal(base.items, capped.items) and np.array_equal(base.cta_ptr, capped.cta_ptr)
+
+
+def test_sort_request_pages_keeps_sets_and_last_pages():
+    """``sort_request_pages_``: each request's ids but its last ascending, the last one last; empty and one-page
+    requests untouched; shared ids (prefix pages) allowed; in place or into another buffer."""
+    from cute_attn.decode import sort_request_pages_
+
+    gen = torch.Generator().manual_seed(5)
+    pages = [5, 0, 1, 9, 2, 0, 7]
+    indptr = np.concatenate([[0], np.cumsum(pages)])
+    ids = torch.randint(0, 40, (int(indptr[-1]) + 3,), generator=gen, dtype=torch.int32)  # repeats: shared pages
+    out = torch.full_like(ids, -1)
+    sort_request_pages_(out, ids, indptr)
+    for b in range(len(pages)):
+        s, e = int(indptr[b]), int(indptr[b + 1])
+        got, orig = out[s:e].tolist(), ids[s:e].tolist()
+        assert sorted(got) == sorted(orig)
+        if e > s:
+            assert got[-1] == orig[-1] and got[:-1] == sorted(orig[:-1])
+    assert out[int(indptr[-1]):].tolist() == [-1] * 3  # nothing past nnz
+    inplace = ids.clone()
+    sort_request_pages_(inplace, inplace, indptr)
+    assert torch.equal(inplace[: int(indptr[-1])], out[: int(indptr[-1])])
+
+
+def test_wrapper_sort_pages_on_host(which_planner):
+    """plan(sort_pages=True): the plan's page ids are each request's sorted (its last page last), the caller's
+    kv_indices untouched; the schedule is the unsorted plan's."""
+    indptr, _, last = table([40, 0, 1000, 17], 16)
+    ids = torch.randperm(int(indptr[-1]), generator=torch.Generator().manual_seed(1)).to(torch.int32)
+    before = ids.clone()
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
+    w.plan(indptr, ids, last, 32, 8, 128, 16)
+    items = w._plan.items.clone()
+    w.plan(indptr, ids, last, 32, 8, 128, 16, sort_pages=True)
+    assert torch.equal(ids, before) and torch.equal(w._plan.items, items)
+    got = w._plan.kv_indices
+    for b in range(4):
+        s, e = int(indptr[b]), int(indptr[b + 1])
+        if e > s:
+            assert got[s:e - 1].tolist() == sorted(ids[s:e - 1].tolist()) and int(got[e - 1]) == int(ids[e - 1])
+    with pytest.raises(TypeError, match="sort_pages"):
+        w.plan(indptr, ids, last, 32, 8, 128, 16, sort_pages=1)

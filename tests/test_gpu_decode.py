@@ -58,12 +58,16 @@ def check(out, lse, ref_o, ref_l, low):
     torch.testing.assert_close(lse[fin], ref_l[fin], atol=2e-3, rtol=1e-3)
 
 
-def run_case(gen, kv_lens, hq, hk, d, page_size, layout="NHD", dtype=torch.bfloat16, sm_scale=None):
+def run_case(gen, kv_lens, hq, hk, d, page_size, layout="NHD", dtype=torch.bfloat16, sm_scale=None, sort_pages=False,
+             ids_on_gpu=False, use_cuda_graph=False):
     num_pages, indptr, indices, last = random_page_table(gen, kv_lens, page_size)
     k, v = make_cache(gen, kv_lens, indptr, indices, num_pages, page_size, hk, d, dtype, layout)
     q = torch.randn(len(kv_lens), hq, d, generator=gen).to(dtype)
-    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
-    w.plan(indptr, indices, last, hq, hk, d, page_size, sm_scale=sm_scale, q_data_type=dtype)
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout, use_cuda_graph=use_cuda_graph)
+    ids = indices.cuda() if ids_on_gpu else indices
+    w.plan(indptr, ids, last, hq, hk, d, page_size, sm_scale=sm_scale, q_data_type=dtype, sort_pages=sort_pages)
+    if sort_pages and ids_on_gpu:
+        assert torch.equal(ids.cpu(), indices)  # the caller's ids are not sorted in place
     out, lse = w.run(q.cuda(), (k.cuda(), v.cuda()), return_lse=True)
     assert out.shape == q.shape and lse.shape == q.shape[:2] and out.dtype == dtype
     scale = 1 / math.sqrt(d) if sm_scale is None else sm_scale
@@ -87,6 +91,15 @@ def test_page_sizes_layouts_dtypes(rng, page_size, layout, dtype):
 @pytest.mark.parametrize("kv_lens", [[32768], [32768, 1, 300, 0, 7000, 64, 65], [2048] * 40])
 def test_long_and_skewed_batches(rng, page_size, kv_lens):
     run_case(rng, kv_lens, 32, 8, 128, page_size)
+
+
+@pytest.mark.parametrize("page_size", [1, 16])
+@pytest.mark.parametrize("kv_lens", [LENS, [32768, 5000, 2048]])
+@pytest.mark.parametrize("ids_on_gpu,use_cuda_graph", [(False, False), (True, False), (False, True), (True, True)])
+def test_sort_pages(rng, page_size, kv_lens, ids_on_gpu, use_cuda_graph):
+    """plan(sort_pages=True): each request's pages visited in ascending id (the last page last): the same attention."""
+    run_case(rng, kv_lens, 32, 8, 128, page_size, sort_pages=True, ids_on_gpu=ids_on_gpu,
+             use_cuda_graph=use_cuda_graph)
 
 
 @pytest.mark.parametrize("max_parts", [2, 3, 5, 12])  # splits of 2, 3, 5, 12 parts (merge: remainder only, 8 + 4)
