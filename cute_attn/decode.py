@@ -28,7 +28,7 @@ from . import hostlib
 from .artifacts import get_kernel
 from .layouts.decode_work import ITEM_WIDTH, MAX_ROWS, Item
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
-from .specs import DECODE_HEAD_DIMS, DecodeSpec
+from .specs import DECODE_HEAD_DIMS, DecodeSpec, SortPagesSpec
 
 DEFAULT_NUM_SMS = 132  # H100 SXM; used when planning for a non-CUDA device
 # Fixed cost of one work item (Q load, epilogue), in bytes of KV it could have read meanwhile.
@@ -476,14 +476,23 @@ class _Schedule:
 
 def sort_request_pages_(out: torch.Tensor, ids: torch.Tensor, indptr: np.ndarray) -> None:
     """``out[:nnz]`` = ``ids[:nnz]`` with each request's page ids but its last in ascending order (requests
-    ``[indptr[b], indptr[b + 1])``; the last page of each stays last; ``out`` may be ``ids``). On a CUDA tensor it is a
-    handful of stream-ordered kernels (one sort of ``nnz`` 64-bit keys: request << 32 | last << 31 | id); no sync."""
+    ``[indptr[b], indptr[b + 1])``; the last page of each stays last; ``out`` may be ``ids``). On a CUDA tensor one
+    stream-ordered launch (``kernels/sort_pages.py``; a request longer than 2049 pages is sorted in chunks of 2048, each
+    ascending) after a pinned copy of ``indptr``; no sync. On the host (CPU plans: tests, inspection) torch ops: one sort
+    of 64-bit keys request << 32 | last << 31 | id (whole requests)."""
     indptr = np.asarray(indptr, dtype=np.int64)
     nnz = int(indptr[-1])
     if nnz == 0:
         return
     pages = np.diff(indptr)
     dev = ids.device
+    if dev.type == "cuda":  # one launch (kernels/sort_pages.py: in chunks of 2048 ids per request)
+        from .kernels.sort_pages import CHUNK
+
+        indptr_d = torch.from_numpy(indptr.astype(np.int32)).pin_memory().to(dev, non_blocking=True)
+        max_chunks = max(1, -(-(int(pages.max()) - 1) // CHUNK))
+        get_kernel(SortPagesSpec())(ids, out, indptr_d, max_chunks)
+        return
     starts = torch.from_numpy(indptr[1:-1][indptr[1:-1] < nnz])
     lasts = torch.from_numpy(indptr[1:][pages > 0] - 1)
     if dev.type == "cuda":

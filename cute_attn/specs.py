@@ -25,7 +25,7 @@ PREFILL_PAGED_HEAD_DIMS = ((64, 64), (128, 128), (256, 256))
 # one page (page_size % n == 0 and tile_n % n == 0; layouts.paged.tma_box_rows picks it from the page size)
 PREFILL_PAGED_TMA_BOX_ROWS = (0, 16, 64)
 # Ops whose variants the build compiles and the package ships.
-SHIPPED_OPS = ("append_kv", "merge_state", "merge_states", "prefill", "prefill_paged", "decode")
+SHIPPED_OPS = ("append_kv", "merge_state", "merge_states", "sort_pages", "prefill", "prefill_paged", "decode")
 
 
 def _kernels_dir() -> str:
@@ -193,6 +193,15 @@ class MergeStatesSpec(KernelSpec):
 
 
 @dataclasses.dataclass(frozen=True)
+class SortPagesSpec(KernelSpec):
+    """Each request's page ids sorted (but its last), for ``plan(sort_pages=True)`` of the decode wrapper."""
+
+    op: ClassVar[str] = "sort_pages"
+    module: ClassVar[str] = "cute_attn.kernels.sort_pages"
+    compile_fn: ClassVar[str] = "compile_sort_pages"
+
+
+@dataclasses.dataclass(frozen=True)
 class PrefillSpec(KernelSpec):
     """Prefill over dense ragged K/V. ``tile_m = 0``: the tile table's query rows per CTA; otherwise one of
     the other tiles of ``prefill_tile_m_choices`` (a short-request variant: ``PREFILL_SHORT_TILE``)."""
@@ -295,7 +304,8 @@ class DecodeSpec(KernelSpec):
 
 
 SPEC_TYPES = {
-    cls.op: cls for cls in (AppendKVSpec, MergeStateSpec, MergeStatesSpec, PrefillSpec, PrefillPagedSpec, DecodeSpec)
+    cls.op: cls
+    for cls in (AppendKVSpec, MergeStateSpec, MergeStatesSpec, SortPagesSpec, PrefillSpec, PrefillPagedSpec, DecodeSpec)
 }
 
 
@@ -329,6 +339,7 @@ def shipped_specs(arch: str = "sm_90a", ops: tuple[str, ...] | None = None) -> l
             yield AppendKVSpec(arch=arch, dtype=dtype)
             yield MergeStateSpec(arch=arch, dtype=dtype)
             yield MergeStatesSpec(arch=arch, dtype=dtype)
+        yield SortPagesSpec(arch=arch)
         for dtype in DTYPES:
             for hd, hdv in PREFILL_HEAD_DIMS:
                 for causal in (False, True):

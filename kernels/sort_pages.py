@@ -1,0 +1,78 @@
+"""The page ids a decode plan visits, each request's sorted (``plan(sort_pages=True)``, ``cute_attn/decode.py``).
+
+Request ``b``'s pages are ``ids[indptr[b] : indptr[b + 1]]``; all but its last (partial) page are put in ascending order,
+in chunks of ``CHUNK`` ids (a chunk per CTA: grid (batch, max chunks per request); a request longer than one chunk is
+sorted chunk by chunk, which keeps the ascending sweep within each chunk), and the last page stays last. One CTA: the
+chunk into shared memory (padding past the request with INT32_MAX), a bitonic sort (log2(CHUNK) * (log2(CHUNK) + 1) / 2
+compare-exchange passes over the CHUNK / THREADS ids each thread owns, a CTA barrier after each), the chunk back.
+``out`` may be ``ids`` (each CTA reads its range before it writes it; ranges are disjoint).
+"""
+
+from __future__ import annotations
+
+import cutlass
+import cutlass.cute as cute
+from cutlass import Int32
+
+COMPILE_OPTIONS = "--enable-tvm-ffi --gpu-arch sm_90a"
+THREADS = 256
+CHUNK = 2048  # ids per CTA: 8 KiB of shared memory; a power of two, a multiple of THREADS
+LOG_CHUNK = CHUNK.bit_length() - 1
+INT32_MAX = 2**31 - 1
+
+
+class SortPagesKernel:
+    @cute.jit
+    def __call__(self, mIds: cute.Tensor, mOut: cute.Tensor, mIndptr: cute.Tensor, max_chunks: Int32, stream):
+        """``mIds`` / ``mOut`` (nnz,) int32, ``mIndptr`` (batch + 1,) int32, ``max_chunks`` >= the largest
+        ``ceil((pages - 1) / CHUNK)`` (at least 1)."""
+        self.kernel(mIds, mOut, mIndptr).launch(
+            grid=[mIndptr.shape[0] - 1, max_chunks, 1], block=[THREADS, 1, 1], stream=stream, smem=CHUNK * 4)
+
+    @cute.kernel
+    def kernel(self, mIds: cute.Tensor, mOut: cute.Tensor, mIndptr: cute.Tensor):
+        tidx, _, _ = cute.arch.thread_idx()
+        b, c, _ = cute.arch.block_idx()
+        start = mIndptr[b]
+        end = mIndptr[b + 1]
+        if c == 0 and tidx == 0 and end > start:
+            mOut[end - 1] = mIds[end - 1]
+        lo = start + c * CHUNK
+        n = end - 1 - lo  # ids of this chunk still to sort (the last page excluded)
+        if n > 0:  # the same for every thread of the CTA
+            m = cutlass.min(n, CHUNK)
+            smem = cutlass.utils.SmemAllocator()
+            sKey = smem.allocate_tensor(Int32, cute.make_layout(CHUNK), byte_alignment=16)
+            for i in cutlass.range_constexpr(CHUNK // THREADS):
+                j = tidx + i * THREADS
+                v = Int32(INT32_MAX)
+                if j < m:
+                    v = mIds[lo + j]
+                sKey[j] = v
+            cute.arch.barrier()
+            for kk in cutlass.range_constexpr(LOG_CHUNK):
+                k = 2 << kk
+                for jj in cutlass.range_constexpr(kk + 1):
+                    step = k >> (jj + 1)
+                    for i in cutlass.range_constexpr(CHUNK // THREADS):
+                        idx = tidx + i * THREADS
+                        other = idx ^ step
+                        if other > idx:
+                            a = sKey[idx]
+                            z = sKey[other]
+                            if (a > z) == ((idx & k) == 0):  # ascending where bit k of idx is 0
+                                sKey[idx] = z
+                                sKey[other] = a
+                    cute.arch.barrier()
+            for i in cutlass.range_constexpr(CHUNK // THREADS):
+                j = tidx + i * THREADS
+                if j < m:
+                    mOut[lo + j] = sKey[j]
+
+
+def compile_sort_pages(spec):
+    """Compile the page-id sort. Runtime arguments: ``ids`` (nnz,) int32, ``out`` (nnz,) int32, ``indptr``
+    (batch + 1,) int32, ``max_chunks`` int32. Stream: torch's current."""
+    vec = [cute.runtime.make_fake_tensor(Int32, (cute.sym_int(),), stride=(1,), assumed_align=4) for _ in range(3)]
+    return cute.compile(SortPagesKernel(), *vec, Int32(1), cute.runtime.make_fake_stream(use_tvm_ffi_env_stream=True),
+                        options=COMPILE_OPTIONS)
