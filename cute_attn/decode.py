@@ -26,7 +26,7 @@ import torch
 from . import _checks as C
 from . import hostlib
 from .artifacts import get_kernel
-from .layouts.decode_work import ITEM_WIDTH, MAX_ROWS, Item
+from .layouts.decode_work import ITEM_WIDTH, MAX_ROWS, SORT_PAGES_CHUNK, Item
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
 from .specs import DECODE_HEAD_DIMS, DecodeSpec, SortPagesSpec
 
@@ -487,10 +487,8 @@ def sort_request_pages_(out: torch.Tensor, ids: torch.Tensor, indptr: np.ndarray
     pages = np.diff(indptr)
     dev = ids.device
     if dev.type == "cuda":  # one launch (kernels/sort_pages.py: in chunks of 2048 ids per request)
-        from .kernels.sort_pages import CHUNK
-
         indptr_d = torch.from_numpy(indptr.astype(np.int32)).pin_memory().to(dev, non_blocking=True)
-        max_chunks = max(1, -(-(int(pages.max()) - 1) // CHUNK))
+        max_chunks = max(1, -(-(int(pages.max()) - 1) // SORT_PAGES_CHUNK))
         get_kernel(SortPagesSpec())(ids, out, indptr_d, max_chunks)
         return
     starts = torch.from_numpy(indptr[1:-1][indptr[1:-1] < nnz])

@@ -14,9 +14,10 @@ import cutlass
 import cutlass.cute as cute
 from cutlass import Int32
 
+from ..layouts.decode_work import SORT_PAGES_CHUNK as CHUNK
+
 COMPILE_OPTIONS = "--enable-tvm-ffi --gpu-arch sm_90a"
 THREADS = 256
-CHUNK = 2048  # ids per CTA: 8 KiB of shared memory; a power of two, a multiple of THREADS
 LOG_CHUNK = CHUNK.bit_length() - 1
 INT32_MAX = 2**31 - 1
 

@@ -37,4 +37,7 @@ class Item(enum.IntEnum):
 # head_dim -> (KV rows per pipeline stage, pipeline stages): 32 KB of K+V per stage in bf16/fp16,
 # 128 KB of KV in flight per SM (5 stages measured no faster).
 DECODE_TILES = {64: (128, 4), 128: (64, 4), 256: (32, 4)}
+# plan(sort_pages=True): page ids per CTA of the sort kernel (kernels/sort_pages.py); a request with more pages is
+# sorted in chunks of this many, each ascending (a power of two, a multiple of the kernel's 256 threads)
+SORT_PAGES_CHUNK = 2048
 DECODE_HEAD_DIMS = tuple(DECODE_TILES)

@@ -327,7 +327,7 @@ def test_sort_pages_kernel_matches_chunked_sort(rng):
     with repeated ids: each request's ids but its last ascending within each 2048-id chunk, the last id last, nothing
     outside the requests written; in place too."""
     from cute_attn.decode import sort_request_pages_
-    from cute_attn.kernels.sort_pages import CHUNK
+    from cute_attn.layouts.decode_work import SORT_PAGES_CHUNK as CHUNK
 
     pages = [5, 0, 1, 2, 7000, 2049, 2050, 300, 0, 4097]
     indptr = np.concatenate([[0], np.cumsum(pages)])
