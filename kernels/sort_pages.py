@@ -17,7 +17,7 @@ from cutlass import Int32
 from ..layouts.decode_work import SORT_PAGES_CHUNK as CHUNK
 
 COMPILE_OPTIONS = "--enable-tvm-ffi --gpu-arch sm_90a"
-THREADS = 256
+THREADS = 1024
 LOG_CHUNK = CHUNK.bit_length() - 1
 INT32_MAX = 2**31 - 1
 

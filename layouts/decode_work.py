@@ -38,6 +38,8 @@ class Item(enum.IntEnum):
 # 128 KB of KV in flight per SM (5 stages measured no faster).
 DECODE_TILES = {64: (128, 4), 128: (64, 4), 256: (32, 4)}
 # plan(sort_pages=True): page ids per CTA of the sort kernel (kernels/sort_pages.py); a request with more pages is
-# sorted in chunks of this many, each ascending (a power of two, a multiple of the kernel's 256 threads)
-SORT_PAGES_CHUNK = 2048
+# sorted in chunks of this many, each ascending (a power of two, a multiple of the kernel's 1024 threads; 64 KiB of
+# shared memory). Session 12: chunks of 2048 kept only part of the gain at 16k-page requests (call 14), since what pays
+# is a request's consecutive pages falling in the same 2 MiB of the cache
+SORT_PAGES_CHUNK = 16384
 DECODE_HEAD_DIMS = tuple(DECODE_TILES)
