@@ -3,8 +3,9 @@
 Request ``b``'s pages are ``ids[indptr[b] : indptr[b + 1]]``; all but its last (partial) page are put in ascending order,
 in chunks of ``CHUNK`` ids (a chunk per CTA: grid (batch, max chunks per request); a request longer than one chunk is
 sorted chunk by chunk, which keeps the ascending sweep within each chunk), and the last page stays last. One CTA: the
-chunk into shared memory (padding past the request with INT32_MAX), a bitonic sort (log2(CHUNK) * (log2(CHUNK) + 1) / 2
-compare-exchange passes over the CHUNK / THREADS ids each thread owns, a CTA barrier after each), the chunk back.
+chunk into shared memory (padded with INT32_MAX to the next power of two, ``size``), a bitonic sort (log2(size) *
+(log2(size) + 1) / 2 compare-exchange passes over the size / THREADS ids each thread owns, a CTA barrier after each),
+the chunk back.
 ``out`` may be ``ids`` (each CTA reads its range before it writes it; ranges are disjoint).
 """
 
@@ -42,31 +43,38 @@ class SortPagesKernel:
         n = end - 1 - lo  # ids of this chunk still to sort (the last page excluded)
         if n > 0:  # the same for every thread of the CTA
             m = cutlass.min(n, CHUNK)
+            # the sort's size: the next power of two >= m (>= 2), so a short request costs a short sort
+            size = Int32(2)
+            for _ in cutlass.range_constexpr(LOG_CHUNK - 1):
+                if size < m:
+                    size = size * 2
             smem = cutlass.utils.SmemAllocator()
             sKey = smem.allocate_tensor(Int32, cute.make_layout(CHUNK), byte_alignment=16)
-            for i in cutlass.range_constexpr(CHUNK // THREADS):
-                j = tidx + i * THREADS
-                v = Int32(INT32_MAX)
-                if j < m:
-                    v = mIds[lo + j]
-                sKey[j] = v
+            for i in cutlass.range(0, size, THREADS, unroll=1):
+                j = tidx + i
+                if j < size:
+                    v = Int32(INT32_MAX)
+                    if j < m:
+                        v = mIds[lo + j]
+                    sKey[j] = v
             cute.arch.barrier()
             for kk in cutlass.range_constexpr(LOG_CHUNK):
                 k = 2 << kk
-                for jj in cutlass.range_constexpr(kk + 1):
-                    step = k >> (jj + 1)
-                    for i in cutlass.range_constexpr(CHUNK // THREADS):
-                        idx = tidx + i * THREADS
-                        other = idx ^ step
-                        if other > idx:
-                            a = sKey[idx]
-                            z = sKey[other]
-                            if (a > z) == ((idx & k) == 0):  # ascending where bit k of idx is 0
-                                sKey[idx] = z
-                                sKey[other] = a
-                    cute.arch.barrier()
-            for i in cutlass.range_constexpr(CHUNK // THREADS):
-                j = tidx + i * THREADS
+                if k <= size:  # the same for every thread
+                    for jj in cutlass.range_constexpr(kk + 1):
+                        step = k >> (jj + 1)
+                        for i in cutlass.range(0, size, THREADS, unroll=1):
+                            idx = tidx + i
+                            other = idx ^ step
+                            if other > idx and other < size:
+                                a = sKey[idx]
+                                z = sKey[other]
+                                if (a > z) == ((idx & k) == 0):  # ascending where bit k of idx is 0
+                                    sKey[idx] = z
+                                    sKey[other] = a
+                        cute.arch.barrier()
+            for i in cutlass.range(0, m, THREADS, unroll=1):
+                j = tidx + i
                 if j < m:
                     mOut[lo + j] = sKey[j]
 
