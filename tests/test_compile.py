@@ -67,8 +67,8 @@ def test_rebuild_is_incremental(built):
 
 def test_ptx_uses_hopper_paths(built):
     """The prefill kernels must use wgmma, TMA and register reallocation (paged prefill: Q by TMA, K/V by
-    cp.async gathers or by TMA boxes with the request tails gathered); decode wgmma fed by cp.async gathers on mbarriers; the memory kernels 128-bit
-    global accesses."""
+    cp.async gathers or by TMA boxes with the request tails gathered); decode wgmma fed by cp.async gathers on mbarriers; the
+    page-id sort shared memory and barriers; the memory kernels 128-bit global accesses."""
     directory, _, _ = built
     for spec in shipped_specs():
         path = os.path.join(directory, spec.name + ".ptx")
@@ -82,6 +82,9 @@ def test_ptx_uses_hopper_paths(built):
                 assert needle in ptx, f"{spec.name}: no {needle}"
         elif spec.op == "decode":
             for needle in ("wgmma.mma_async", "cp.async.cg.shared.global", "cp.async.mbarrier.arrive.noinc"):
+                assert needle in ptx, f"{spec.name}: no {needle}"
+        elif spec.op == "sort_pages":  # the bitonic sort in shared memory, a CTA barrier per pass
+            for needle in ("ld.shared", "st.shared", "bar.sync"):
                 assert needle in ptx, f"{spec.name}: no {needle}"
         else:
             assert ".v4." in ptx or ".v8." in ptx, f"{spec.name}: no vector global access"
