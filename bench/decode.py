@@ -21,6 +21,7 @@ import argparse
 import math
 import time
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -110,16 +111,13 @@ def page_ids(num_pages: int, mode: str, page_bytes: int, generator=None) -> torc
 
 
 def request_sorted(indices: torch.Tensor, pages_per: list[int]) -> torch.Tensor:
-    """``indices`` with each request's pages but its last in ascending page id (the last, partial page stays last).
-    Decode attention does not depend on the order of its keys, so a planner may visit a request's pages in cache
-    order; with scattered pages, all CTAs then sweep the cache from low to high addresses at about the same pace
-    (the ``reqsorted`` placement: session 12's address-translation experiment)."""
+    """``indices`` with each request's pages but its last in ascending page id (the last, partial page stays last): the
+    order the decode plan visits them in by default (``cute_attn.decode.sort_request_pages_``), here applied to the
+    table itself (the ``reqsorted`` placement: session 12's address-translation experiment)."""
+    from cute_attn.decode import sort_request_pages_
+
     out = indices.clone()
-    start = 0
-    for n in pages_per:
-        if n > 2:
-            out[start:start + n - 1] = torch.sort(out[start:start + n - 1]).values
-        start += n
+    sort_request_pages_(out, out, np.concatenate([[0], np.cumsum(pages_per)]))
     return out
 
 

@@ -477,25 +477,22 @@ class _Schedule:
 def sort_request_pages_(out: torch.Tensor, ids: torch.Tensor, indptr: np.ndarray) -> None:
     """``out[:nnz]`` = ``ids[:nnz]`` with each request's page ids but its last in ascending order (requests
     ``[indptr[b], indptr[b + 1])``; the last page of each stays last; ``out`` may be ``ids``). On a CUDA tensor one
-    stream-ordered launch (``kernels/sort_pages.py``; a request longer than 2049 pages is sorted in chunks of 2048, each
-    ascending) after a pinned copy of ``indptr``; no sync. On the host (CPU plans: tests, inspection) torch ops: one sort
-    of 64-bit keys request << 32 | last << 31 | id (whole requests)."""
-    indptr = np.asarray(indptr, dtype=np.int64)
+    stream-ordered launch (``kernels/sort_pages.py``; a request of more than ``SORT_PAGES_CHUNK`` + 1 pages is sorted in
+    chunks of ``SORT_PAGES_CHUNK``, each ascending) after a pinned copy of ``indptr``; no sync. On the host (CPU plans:
+    tests, inspection, the bench's page tables) one sort of 64-bit keys request << 32 | last << 31 | id."""
+    indptr = np.ascontiguousarray(indptr, dtype=np.int32)
     nnz = int(indptr[-1])
     if nnz == 0:
         return
     pages = np.diff(indptr)
-    dev = ids.device
-    if dev.type == "cuda":  # one launch (kernels/sort_pages.py: in chunks of 2048 ids per request)
-        indptr_d = torch.from_numpy(indptr.astype(np.int32)).pin_memory().to(dev, non_blocking=True)
+    if ids.device.type == "cuda":
+        indptr_d = torch.from_numpy(indptr).pin_memory().to(ids.device, non_blocking=True)
         max_chunks = max(1, -(-(int(pages.max()) - 1) // SORT_PAGES_CHUNK))
         get_kernel(SortPagesSpec())(ids, out, indptr_d, max_chunks)
         return
-    starts = torch.from_numpy(indptr[1:-1][indptr[1:-1] < nnz])
-    lasts = torch.from_numpy(indptr[1:][pages > 0] - 1)
-    if dev.type == "cuda":
-        starts, lasts = starts.pin_memory().to(dev, non_blocking=True), lasts.pin_memory().to(dev, non_blocking=True)
-    seg = torch.zeros(nnz, dtype=torch.int64, device=dev)
+    starts = torch.from_numpy(indptr[1:-1][indptr[1:-1] < nnz].astype(np.int64))
+    lasts = torch.from_numpy(indptr[1:][pages > 0].astype(np.int64) - 1)
+    seg = torch.zeros(nnz, dtype=torch.int64)
     seg.index_add_(0, starts, torch.ones_like(starts))
     key = (seg.cumsum_(0) << 32) | ids[:nnz].to(torch.int64)
     key[lasts] |= 1 << 31
@@ -780,11 +777,12 @@ class BatchDecodeWithPagedKVCacheWrapper:
             if indptr_sort is not None:
                 # into the plan's own copy: the schedule's page-id region / the graph's fixed buffer, which hold
                 # a copy already, or a buffer of this wrapper when the ids are the caller's device tensor
+                src = indices
                 if indices is kv_indices:
                     if self._sorted_ids is None or self._sorted_ids.shape[0] < nnz:
-                        self._sorted_ids = torch.empty(max(nnz, 1), dtype=torch.int32, device=self.device)
+                        self._sorted_ids = torch.empty(nnz, dtype=torch.int32, device=self.device)
                     indices = self._sorted_ids
-                sort_request_pages_(indices, kv_indices if indices is self._sorted_ids else indices, indptr_sort)
+                sort_request_pages_(indices, src, indptr_sort)
             sched.record()
         if indptr_sort is not None and not self._on_gpu:
             indices = kv_indices[:nnz].clone()
