@@ -777,12 +777,11 @@ class BatchDecodeWithPagedKVCacheWrapper:
             if indptr_sort is not None:
                 # into the plan's own copy: the schedule's page-id region / the graph's fixed buffer, which hold
                 # a copy already, or a buffer of this wrapper when the ids are the caller's device tensor
-                src = indices
                 if indices is kv_indices:
                     if self._sorted_ids is None or self._sorted_ids.shape[0] < nnz:
-                        self._sorted_ids = torch.empty(nnz, dtype=torch.int32, device=self.device)
+                        self._sorted_ids = torch.empty(max(nnz, 1), dtype=torch.int32, device=self.device)
                     indices = self._sorted_ids
-                sort_request_pages_(indices, src, indptr_sort)
+                sort_request_pages_(indices, kv_indices if indices is self._sorted_ids else indices, indptr_sort)
             sched.record()
         if indptr_sort is not None and not self._on_gpu:
             indices = kv_indices[:nnz].clone()
