@@ -383,16 +383,19 @@ def _cudart():
 
 class _Schedule:
     """The schedule's host buffer (pinned when planning for a GPU) and its device twin, one int32
-    buffer each, laid out ``[cta_ptr (cta_cap) | items (item_cap x ITEM_WIDTH) | page ids (idx_cap)]``:
-    plan() writes the schedule, and the page ids when they are given on the host, into the host buffer
-    and sends it with one non-blocking copy on the current stream (``cudaMemcpyAsync`` straight from
+    buffer each, laid out ``[cta_ptr (cta_cap) | kv_indptr (indptr_cap) | items (item_cap x ITEM_WIDTH) | page ids
+    (idx_cap)]``: plan() writes the schedule, the indptr of a ``sort_pages`` plan (the sort kernel's input) and the
+    page ids when they are given on the host into the host buffer and sends it with one non-blocking copy on the
+    current stream (``cudaMemcpyAsync`` straight from
     the CUDA runtime when torch's is found, else ``Tensor.copy_``). The kernel gets views of the whole
     regions (it reads only what cta_ptr names). Before the host buffer is rewritten, the event of the
     copies that last read it is waited on (normally long complete)."""
 
-    def __init__(self, device: torch.device, item_cap: int, cta_cap: int, idx_cap: int, scratch_len: int):
-        self.item_cap, self.cta_cap, self.idx_cap = item_cap, cta_cap, idx_cap
-        self.items_at = -(-cta_cap // 4) * 4  # items start on a 16-byte boundary
+    def __init__(self, device: torch.device, item_cap: int, cta_cap: int, idx_cap: int, scratch_len: int,
+                 indptr_cap: int = 1):
+        self.item_cap, self.cta_cap, self.idx_cap, self.indptr_cap = item_cap, cta_cap, idx_cap, indptr_cap
+        self.indptr_at = -(-cta_cap // 4) * 4  # regions start on 16-byte boundaries
+        self.items_at = self.indptr_at + -(-indptr_cap // 4) * 4
         self.idx_at = self.items_at + item_cap * ITEM_WIDTH
         n = self.idx_at + idx_cap
         on_gpu = device.type == "cuda"
@@ -400,9 +403,11 @@ class _Schedule:
         self.dev = torch.empty(n, dtype=torch.int32, device=device) if on_gpu else self.host
         h = self.host.numpy()
         self.cta_h = h[:cta_cap]
+        self.indptr_h = h[self.indptr_at:self.indptr_at + indptr_cap]
         self.items_h = h[self.items_at:self.idx_at].reshape(item_cap, ITEM_WIDTH)
         self.idx_h = h[self.idx_at:]
         self.cta_d = self.dev[:cta_cap]
+        self.indptr_d = self.dev[self.indptr_at:self.indptr_at + indptr_cap]
         self.items_d = self.dev[self.items_at:self.idx_at].view(item_cap, ITEM_WIDTH)
         self.idx_d = self.dev[self.idx_at:]
         self.scratch = np.empty(scratch_len, np.int64)
@@ -423,9 +428,9 @@ class _Schedule:
         self.pending = False  # raw_event recorded after the last copies
         self.event: torch.cuda.Event | None = None
 
-    def fits(self, item_cap: int, cta_cap: int, idx_cap: int, scratch_len: int) -> bool:
+    def fits(self, item_cap: int, cta_cap: int, idx_cap: int, scratch_len: int, indptr_cap: int = 1) -> bool:
         return (item_cap <= self.item_cap and cta_cap <= self.cta_cap and idx_cap <= self.idx_cap
-                and scratch_len <= len(self.scratch))
+                and scratch_len <= len(self.scratch) and indptr_cap <= self.indptr_cap)
 
     def wait(self) -> None:
         if self.pending:
@@ -487,8 +492,7 @@ def sort_request_pages_(out: torch.Tensor, ids: torch.Tensor, indptr: np.ndarray
     pages = np.diff(indptr)
     if ids.device.type == "cuda":
         indptr_d = torch.from_numpy(indptr).pin_memory().to(ids.device, non_blocking=True)
-        max_chunks = max(1, -(-(int(pages.max()) - 1) // SORT_PAGES_CHUNK))
-        get_kernel(SortPagesSpec())(ids, out, indptr_d, max_chunks)
+        _launch_sort(out, ids, indptr_d, int(pages.max()))
         return
     starts = torch.from_numpy(indptr[1:-1][indptr[1:-1] < nnz].astype(np.int64))
     lasts = torch.from_numpy(indptr[1:][pages > 0].astype(np.int64) - 1)
@@ -497,6 +501,17 @@ def sort_request_pages_(out: torch.Tensor, ids: torch.Tensor, indptr: np.ndarray
     key = (seg.cumsum_(0) << 32) | ids[:nnz].to(torch.int64)
     key[lasts] |= 1 << 31
     out[:nnz] = (torch.sort(key).values & 0x7FFFFFFF).to(torch.int32)
+
+
+_SORT_KERNEL: list = []  # the loaded page-id sort (kernels/sort_pages.py), once per process
+
+
+def _launch_sort(out: torch.Tensor, ids: torch.Tensor, indptr_d: torch.Tensor, max_pages: int) -> None:
+    """The sort kernel on the current stream: ``indptr_d`` (batch + 1,) int32 on the ids' device, ``max_pages`` the
+    largest request's page count (sizes the grid's chunk dimension)."""
+    if not _SORT_KERNEL:
+        _SORT_KERNEL.append(get_kernel(SortPagesSpec()))
+    _SORT_KERNEL[0](ids, out, indptr_d, max(1, -(-(max_pages - 1) // SORT_PAGES_CHUNK)))
 
 
 @dataclasses.dataclass
@@ -611,7 +626,10 @@ class BatchDecodeWithPagedKVCacheWrapper:
         sched, work, batch, max_page_id, nnz = planned
         if not isinstance(sort_pages, bool):
             raise TypeError(f"sort_pages must be a bool, got {sort_pages!r}")
-        indptr_sort = _host_ints("kv_indptr", kv_indptr) if sort_pages and nnz else None
+        indptr_sort = None
+        if sort_pages and nnz:  # (validated by the planner; a CPU int32 tensor is read in place)
+            indptr_sort = (kv_indptr.numpy() if type(kv_indptr) is torch.Tensor and kv_indptr.dtype is torch.int32
+                           and kv_indptr.is_cpu else _host_ints("kv_indptr", kv_indptr))
         self._plan = self._commit(sched, spec, batch, heads, page_size, scale, work, max_page_id, kv_indices, nnz,
                                   num_sms, indptr_sort)
 
@@ -655,7 +673,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
         item_cap, idx_need = n_seq + num_sms, n_idx if host_ids or self.use_cuda_graph else 0
         scratch_len = _scratch_len(batch, num_sms)
         if (sched is None or self.use_cuda_graph or item_cap > sched.item_cap or num_sms + 1 > sched.cta_cap
-                or idx_need > sched.idx_cap or scratch_len > sched.scratch_len):  # (else _schedule keeps it)
+                or idx_need > sched.idx_cap or scratch_len > sched.scratch_len
+                or batch >= sched.indptr_cap):  # (else _schedule keeps it)
             sched = self._schedule(spec, batch, heads, item_cap, num_sms + 1, idx_need, scratch_len)
         if sched.pending or sched.event is not None:
             sched.wait()
@@ -729,7 +748,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
                 if self._indices_buffer is not None:
                     C.index_vector("paged_kv_indices_buffer", self._indices_buffer)
                     idx_cap = self._indices_buffer.shape[0]
-                s = self._sched = _Schedule(self.device, item_cap, cta_cap, max(idx_cap, 1), scratch_len)
+                s = self._sched = _Schedule(self.device, item_cap, cta_cap, max(idx_cap, 1), scratch_len, batch + 1)
                 self._graph_key = key
             elif key != self._graph_key:
                 first = self._graph_key
@@ -738,19 +757,23 @@ class BatchDecodeWithPagedKVCacheWrapper:
                     f"got {key[1:]} with {spec.name}, first plan had {first[1:]} with {first[0].name}"
                 )
             return s
-        if s is None or not s.fits(item_cap, cta_cap, idx_cap, scratch_len):
+        indptr_cap = batch + 1
+        if s is None or not s.fits(item_cap, cta_cap, idx_cap, scratch_len, indptr_cap):
             if s is not None:  # grow with headroom, so a slowly growing batch reallocates rarely
                 item_cap = max(item_cap, s.item_cap * 5 // 4)
                 idx_cap = max(idx_cap, s.idx_cap * 5 // 4)
                 scratch_len = max(scratch_len, len(s.scratch) * 5 // 4)
+                indptr_cap = max(indptr_cap, s.indptr_cap * 5 // 4)
                 s.wait()
-            s = self._sched = _Schedule(self.device, item_cap, max(cta_cap, 1), max(idx_cap, 1), scratch_len)
+            s = self._sched = _Schedule(self.device, item_cap, max(cta_cap, 1), max(idx_cap, 1), scratch_len,
+                                        indptr_cap)
         return s
 
     def _commit(self, sched: _Schedule, spec, batch, heads, page_size, scale, work, max_page_id, kv_indices, nnz,
                 num_sms, indptr_sort=None) -> _Plan:
         """Send the schedule (one non-blocking copy) and bind the plan's device buffers; with ``indptr_sort`` (the
-        host indptr of a ``sort_pages`` plan) the page ids the kernel reads are sorted per request."""
+        host indptr of a ``sort_pages`` plan, sent in the same copy) the page ids the kernel reads are sorted per
+        request, by one launch after the copies (the event that guards the host buffer is recorded before it)."""
         d = spec.head_dim
         num_qo_heads, num_kv_heads = heads
         n_items = work.items.shape[0]
@@ -759,6 +782,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
         else:
             items, cta_ptr = sched.items_d, sched.cta_d
             host_ids = kv_indices.is_cpu
+            if indptr_sort is not None:
+                sched.indptr_h[:batch + 1] = indptr_sort
             own_ids = not (self.use_cuda_graph and self._indices_buffer is not None)
             if host_ids and own_ids:
                 sched.send(sched.idx_at + nnz)
@@ -774,15 +799,17 @@ class BatchDecodeWithPagedKVCacheWrapper:
                     if nnz:
                         src = sched.host[sched.idx_at:sched.idx_at + nnz] if host_ids else kv_indices[:nnz]
                         indices[:nnz].copy_(src, non_blocking=True)
+            sched.record()  # the last copy that reads the host buffer is queued
             if indptr_sort is not None:
                 # into the plan's own copy: the schedule's page-id region / the graph's fixed buffer, which hold
                 # a copy already, or a buffer of this wrapper when the ids are the caller's device tensor
+                src = indices
                 if indices is kv_indices:
                     if self._sorted_ids is None or self._sorted_ids.shape[0] < nnz:
                         self._sorted_ids = torch.empty(max(nnz, 1), dtype=torch.int32, device=self.device)
                     indices = self._sorted_ids
-                sort_request_pages_(indices, kv_indices if indices is self._sorted_ids else indices, indptr_sort)
-            sched.record()
+                max_pages = int((indptr_sort[1:] - indptr_sort[:-1]).max())
+                _launch_sort(indices, src, sched.indptr_d[:batch + 1], max_pages)
         if indptr_sort is not None and not self._on_gpu:
             indices = kv_indices[:nnz].clone()
             sort_request_pages_(indices, indices, indptr_sort)

@@ -530,11 +530,15 @@ def test_run_passes_buffer_addresses_with_ptr_args(monkeypatch):
     assert all(type(x) is int for x in a[3:6] + a[8:14])
 
 
-def test_plan_gpu_path_with_a_stand_in_runtime(planner, monkeypatch):
-    """plan()'s GPU-side path on the host: the schedule buffer sent by one cudaMemcpyAsync of the right span on
-    the current stream, the event recorded after it and waited on before the next plan rewrites the buffer
-    (a Python stand-in for the CUDA runtime; torch's device and stream queries stubbed)."""
+@pytest.mark.parametrize("sort_pages", [True, False])
+def test_plan_gpu_path_with_a_stand_in_runtime(planner, monkeypatch, sort_pages):
+    """plan()'s GPU-side path on the host: the schedule buffer (with the indptr of a sort_pages plan) sent by one
+    cudaMemcpyAsync of the right span on the current stream, the event recorded after it and waited on before the
+    next plan rewrites the buffer, then the sort launched on the sent indptr and page ids (a Python stand-in for
+    the CUDA runtime and the sort kernel; torch's device and stream queries stubbed)."""
     monkeypatch.setattr(D, "_PLANNER", [planner])
+    monkeypatch.setattr(D, "_launch_sort", lambda out, ids, indptr_d, max_pages: calls.append(
+        ("sort", out, ids, indptr_d.tolist(), max_pages)))
     monkeypatch.setattr(D, "_PTR_ARGS", True)
     monkeypatch.setattr(torch._C, "_cuda_getDevice", lambda: 0, raising=False)
     monkeypatch.setattr(torch._C, "_cuda_getCurrentRawStream", lambda i: 777, raising=False)
@@ -568,12 +572,19 @@ def test_plan_gpu_path_with_a_stand_in_runtime(planner, monkeypatch):
     w._on_gpu, sched.rt, sched.dev_index = True, Runtime(), 0
     want = w._plan
     for step in range(3):
-        w.plan(indptr, indices, last, 32, 8, 128, 16)
+        w.plan(indptr, indices, last, 32, 8, 128, 16, sort_pages=sort_pages)
         p = w._plan
         copy = [c for c in calls if c[0] == "copy"][-1]
         nnz = int(indptr[-1])
         assert copy == ("copy", sched.dev_ptr, sched.host_ptr, (sched.idx_at + nnz) * 4, 1, 777)
-        assert calls[-1] == ("record", 4242, 777) and sched.pending
+        assert sched.indptr_at < sched.items_at < sched.idx_at  # the indptr region lies inside the copied span
+        if sort_pages:  # after the record: the event guards the host buffer only, not the sort
+            assert calls[-2:] == [("record", 4242, 777), ("sort", sched.idx_d, sched.idx_d, indptr.tolist(),
+                                                          int(np.diff(indptr.numpy()).max()))]
+            assert sched.indptr_h[: len(indptr)].tolist() == indptr.tolist()
+        else:
+            assert calls[-1] == ("record", 4242, 777)
+        assert sched.pending
         assert [c for c in calls if c[0] == "sync"] == [("sync", 4242)] * step  # each later plan waits first
         assert p.kv_indices is sched.idx_d and p.items is sched.items_d and p.cta_ptr is sched.cta_d
         assert np.array_equal(p.items.numpy()[: want.items.shape[0]], want.items.numpy())
@@ -664,3 +675,18 @@ def test_wrapper_sort_pages_on_host(which_planner):
             assert got[s:e - 1].tolist() == sorted(ids[s:e - 1].tolist()) and int(got[e - 1]) == int(ids[e - 1])
     with pytest.raises(TypeError, match="sort_pages"):
         w.plan(indptr, ids, last, 32, 8, 128, 16, sort_pages=1)
+
+
+def test_schedule_indptr_region_grows_with_the_batch(which_planner):
+    """The schedule buffer's kv_indptr region (the sort kernel's input, sent in the schedule's one copy) holds
+    batch + 1 entries for every plan: a later, larger batch regrows the buffer instead of overrunning the region,
+    and a smaller one reuses it."""
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
+    for lens in ([40, 7], [100] * 300, [5] * 20):
+        indptr, indices, last = table(lens, 16)
+        w.plan(indptr, indices, last, 32, 8, 128, 16)
+        s = w._sched
+        assert s.indptr_cap >= len(lens) + 1 and len(s.indptr_h) == s.indptr_cap == len(s.indptr_d)
+        assert s.cta_cap <= s.indptr_at and s.indptr_at + s.indptr_cap <= s.items_at
+        assert s.indptr_at % 4 == 0 and s.items_at % 4 == 0
+    assert w._sched.indptr_cap >= 301
