@@ -1,0 +1,106 @@
+"""Decode A/B of schedules and cache layouts in one process (session 13): for each case, at page 1 the default plan
+against the head-minor CTA order forced on (``HEAD_MINOR_MIN_PAGE = 1``, through the numpy planner, which makes the
+compiled planner's schedules), and at page 16 an NHD cache against the same data in HND; cuDNN SDPA (dense) in the same
+rounds. Shuffled page ids, default ``plan(sort_pages=True)``. Outputs of each pair are compared first (the same items,
+other CTAs: bit-identical expected).
+
+    python -m bench.decode_plan_ab [--flush zero|read] [--rounds 6] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+import cute_attn
+import cute_attn.decode as dec
+
+from .common import FLUSH_MODES, compare, device_info, markdown_table, median, ratio, write_json
+from .decode import CASES, D, DTYPE, HK, HQ, paged_inputs, sdpa_decode
+
+AB_CASES = ("64 x 4k", "128 x 1k", "16 x 16k")
+
+
+def plan_with(cache_layout, indptr, indices, last, ps, head_minor_min_page=None):
+    """A planned wrapper; ``head_minor_min_page`` set: planned by the numpy planner with that constant."""
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=cache_layout)
+    if head_minor_min_page is None:
+        w.plan(indptr, indices, last, HQ, HK, D, ps)
+        return w
+    saved = dec._PLANNER[:], dec.HEAD_MINOR_MIN_PAGE
+    dec._PLANNER[:] = [None]
+    dec.HEAD_MINOR_MIN_PAGE = head_minor_min_page
+    try:
+        w.plan(indptr, indices, last, HQ, HK, D, ps)
+    finally:
+        dec._PLANNER[:], dec.HEAD_MINOR_MIN_PAGE = saved
+    return w
+
+
+def order_of(w) -> str:
+    """'head-minor' when the first CTA's items are of one kv head (k > 1), else 'request-major'."""
+    work = w._plan.work
+    first = work.items[work.cta_ptr[0]:work.cta_ptr[1]]
+    return "head-minor" if len(first) > 1 and len(set(first[:, 1].tolist())) == 1 else "request-major"
+
+
+def run_case(name, kv_lens, ps, flush, rounds):
+    from torch.nn.attention import SDPBackend
+
+    batch = len(kv_lens)
+    kv_bytes = sum(kv_lens) * HK * D * 2 * 2
+    q = torch.randn(batch, HQ, D, dtype=DTYPE, device="cuda")
+    cache, indptr, indices, last = paged_inputs(kv_lens, ps)
+    if ps == 1:
+        a = plan_with("NHD", indptr, indices, last, ps)
+        b = plan_with("NHD", indptr, indices, last, ps, head_minor_min_page=1)
+        labels, caches = ("main", "hm"), (cache, cache)
+    else:
+        a = plan_with("NHD", indptr, indices, last, ps)
+        b = plan_with("HND", indptr, indices, last, ps)
+        labels, caches = ("nhd", "hnd"), (cache, cache.permute(0, 1, 3, 2, 4).contiguous())
+    outs = [w.run(q, c) for w, c in zip((a, b), caches)]
+    diff = (outs[0].float() - outs[1].float()).abs().max().item()
+    fns = {labels[0]: lambda: a.run(q, caches[0]), labels[1]: lambda: b.run(q, caches[1])}
+    kd = torch.randn(batch, HK, max(kv_lens), D, dtype=DTYPE, device="cuda")
+    vd = torch.randn_like(kd)
+    fns["cudnn"] = lambda: sdpa_decode(q.unsqueeze(2), kd, vd, SDPBackend.CUDNN_ATTENTION)
+    per = compare(fns, rounds=rounds, flush=flush)
+    gbs = {k: kv_bytes / median(v) / 1e6 for k, v in per.items()}
+    per_round = [x / y - 1 for x, y in zip(per[labels[0]], per[labels[1]])]  # time a / time b - 1: b's gain
+    row = {"case": name, "page_size": ps, "flush": flush, "orders": f"{order_of(a)} / {order_of(b)}",
+           "max_abs_diff": diff, f"{labels[0]}_GBs": gbs[labels[0]], f"{labels[1]}_GBs": gbs[labels[1]],
+           "cudnn_GBs": gbs["cudnn"], "b_gain_pct_median": 100 * median(per_round),
+           "b_gain_pct_min": 100 * min(per_round), "b_gain_pct_max": 100 * max(per_round),
+           "b_won": f"{sum(g > 0 for g in per_round)}/{len(per_round)}",
+           "a_vs_cudnn": f"{ratio(per, labels[0], 'cudnn'):.3f}x", "b_vs_cudnn": f"{ratio(per, labels[1], 'cudnn'):.3f}x",
+           "rounds_ms": per}
+    del cache, caches, kd, vd
+    torch.cuda.empty_cache()
+    return row
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--flush", choices=FLUSH_MODES, default="zero")
+    p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    rows = []
+    for name, kv_lens in CASES:
+        if name in AB_CASES:
+            for ps in (1, 16):
+                rows.append(run_case(name, kv_lens, ps, args.flush, args.rounds))
+                print({k: v for k, v in rows[-1].items() if k != "rounds_ms"}, flush=True)
+    info = device_info()
+    print(f"\n{info['device']}; flush {args.flush}; page 1: a = main plan, b = head-minor forced; page 16: a = NHD, "
+          "b = HND (same data); gain = time(a) / time(b) - 1 per round\n")
+    cols = ["case", "page_size", "orders", "max_abs_diff", "main_GBs", "hm_GBs", "nhd_GBs", "hnd_GBs", "cudnn_GBs",
+            "b_gain_pct_median", "b_gain_pct_min", "b_gain_pct_max", "b_won", "a_vs_cudnn", "b_vs_cudnn"]
+    print(markdown_table(rows, cols))
+    write_json(args.json, {"info": info, "flush": args.flush, "rows": rows})
+
+
+if __name__ == "__main__":
+    main()
