@@ -1,10 +1,11 @@
 """Decode A/B of schedules and cache layouts in one process (session 13): for each case, at page 1 the default plan
 against the head-minor CTA order forced on (``HEAD_MINOR_MIN_PAGE = 1``, through the numpy planner, which makes the
 compiled planner's schedules), and at page 16 an NHD cache against the same data in HND; cuDNN SDPA (dense) in the same
-rounds. Shuffled page ids, default ``plan(sort_pages=True)``. Outputs of each pair are compared first (the same items,
-other CTAs: bit-identical expected).
+rounds. ``--page16 rm``: at page 16 the default plan (head-minor there) against the request-major order
+(``HEAD_MINOR_MIN_PAGE = 0``) instead of the layouts. Shuffled page ids, default ``plan(sort_pages=True)``. Outputs of
+each pair are compared first (the same items, other CTAs: bit-identical expected).
 
-    python -m bench.decode_plan_ab [--flush zero|read] [--rounds 6] [--json out.json]
+    python -m bench.decode_plan_ab [--flush zero|read] [--rounds 6] [--page16 hnd|rm] [--page1 hm|none] [--json out.json]
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def order_of(w) -> str:
     return "head-minor" if len(first) > 1 and len(set(first[:, 1].tolist())) == 1 else "request-major"
 
 
-def run_case(name, kv_lens, ps, flush, rounds):
+def run_case(name, kv_lens, ps, flush, rounds, page16="hnd"):
     from torch.nn.attention import SDPBackend
 
     batch = len(kv_lens)
@@ -56,6 +57,10 @@ def run_case(name, kv_lens, ps, flush, rounds):
         a = plan_with("NHD", indptr, indices, last, ps)
         b = plan_with("NHD", indptr, indices, last, ps, head_minor_min_page=1)
         labels, caches = ("main", "hm"), (cache, cache)
+    elif page16 == "rm":
+        a = plan_with("NHD", indptr, indices, last, ps)
+        b = plan_with("NHD", indptr, indices, last, ps, head_minor_min_page=0)
+        labels, caches = ("main", "rm"), (cache, cache)
     else:
         a = plan_with("NHD", indptr, indices, last, ps)
         b = plan_with("HND", indptr, indices, last, ps)
@@ -85,18 +90,21 @@ def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--flush", choices=FLUSH_MODES, default="zero")
     p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--page16", choices=("hnd", "rm"), default="hnd")
+    p.add_argument("--page1", choices=("hm", "none"), default="hm", help="none: page 16 only")
     p.add_argument("--json")
     args = p.parse_args(argv)
     rows = []
     for name, kv_lens in CASES:
         if name in AB_CASES:
-            for ps in (1, 16):
-                rows.append(run_case(name, kv_lens, ps, args.flush, args.rounds))
+            for ps in (1, 16) if args.page1 == "hm" else (16,):
+                rows.append(run_case(name, kv_lens, ps, args.flush, args.rounds, args.page16))
                 print({k: v for k, v in rows[-1].items() if k != "rounds_ms"}, flush=True)
     info = device_info()
-    print(f"\n{info['device']}; flush {args.flush}; page 1: a = main plan, b = head-minor forced; page 16: a = NHD, "
-          "b = HND (same data); gain = time(a) / time(b) - 1 per round\n")
-    cols = ["case", "page_size", "orders", "max_abs_diff", "main_GBs", "hm_GBs", "nhd_GBs", "hnd_GBs", "cudnn_GBs",
+    b16 = "HND (same data)" if args.page16 == "hnd" else "request-major order"
+    print(f"\n{info['device']}; flush {args.flush}; page 1: a = main plan, b = head-minor forced; page 16: a = NHD "
+          f"default plan, b = {b16}; gain = time(a) / time(b) - 1 per round\n")
+    cols = ["case", "page_size", "orders", "max_abs_diff", "main_GBs", "hm_GBs", "rm_GBs", "nhd_GBs", "hnd_GBs", "cudnn_GBs",
             "b_gain_pct_median", "b_gain_pct_min", "b_gain_pct_max", "b_won", "a_vs_cudnn", "b_vs_cudnn"]
     print(markdown_table(rows, cols))
     write_json(args.json, {"info": info, "flush": args.flush, "rows": rows})
