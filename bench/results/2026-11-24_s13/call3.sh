@@ -9,9 +9,9 @@ OUT=${OUT:-/tmp/out}; mkdir -p "$OUT/r"
 T0=$(date +%s); el() { echo $(( $(date +%s) - T0 ))s; }
 log() { echo "$*" | tee -a "$OUT/main.log"; }
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu,power.limit --format=csv | tee "$OUT/main.log"
-for f in zero read zero; do
-  timeout 150 python3 -m bench.decode_plan_ab --flush $f --rounds 6 --page16 rm --page1 none --json "$OUT/r/rm_$f.json" > "$OUT/r/rm_$f.log" 2>&1
-  log "rm $f rc=$? $(el)"; grep -E "^\|" "$OUT/r/rm_$f.log" | tee -a "$OUT/main.log"
+i=0; for f in zero read zero; do i=$((i+1))
+  timeout 150 python3 -m bench.decode_plan_ab --flush $f --rounds 6 --page16 rm --page1 none --json "$OUT/r/rm${i}_$f.json" > "$OUT/r/rm${i}_$f.log" 2>&1
+  log "rm $f rc=$? $(el)"; grep -E "^\|" "$OUT/r/rm${i}_$f.log" | tee -a "$OUT/main.log"
 done
 tar -cJf "$OUT/call3.tar.xz" -C "$OUT" r && rm -rf "$OUT/r"
 log "total $(el)"
