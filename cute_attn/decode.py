@@ -49,7 +49,8 @@ CTA_SLACK_DIV = 20
 # CTA s of a group runs sequence s of each of its k requests (instead of k adjacent sequences): the S kv
 # heads of a page are then read by S CTAs in the same window (decode-v10's hand-made schedules: +1 % at
 # 64x4k). Each CTA of a group gets one sequence of every request: no less balanced. Applied from this page
-# size up (decode-v11: page 16 +0.9-1.1 % at 32x8k / 64x4k / 128x1k; page 1 +0.1 / +0.4 / -1.2 %); 0: off.
+# size up (decode-v11: page 16 +0.9-1.1 % at 32x8k / 64x4k / 128x1k; page 1 +0.1 / +0.4 / -1.2 %; session 13,
+# with sorted pages: page 16 +0.5-1.4 % over request-major at 64x4k / 128x1k, page 1 -0.3..-1.6 %); 0: off.
 HEAD_MINOR_MIN_PAGE = 16
 # Planner knob (decode-fix; 0 = off, the default): > 0 caps the CTAs at MAX_PARTS x the sequences of the batch,
 # so an equal-length batch splits each sequence into at most MAX_PARTS parts (1 x 32k, 8 kv heads: MAX_PARTS=8 ->
