@@ -530,8 +530,8 @@ def test_run_passes_buffer_addresses_with_ptr_args(monkeypatch):
     assert all(type(x) is int for x in a[3:6] + a[8:14])
 
 
-@pytest.mark.parametrize("sort_pages", [True, False])
-def test_plan_gpu_path_with_a_stand_in_runtime(planner, monkeypatch, sort_pages):
+@pytest.mark.parametrize("sort_pages, indptr_list", [(True, False), (False, False), (True, True)])
+def test_plan_gpu_path_with_a_stand_in_runtime(planner, monkeypatch, sort_pages, indptr_list):
     """plan()'s GPU-side path on the host: the schedule buffer (with the indptr of a sort_pages plan) sent by one
     cudaMemcpyAsync of the right span on the current stream, the event recorded after it and waited on before the
     next plan rewrites the buffer, then the sort launched on the sent indptr and page ids (a Python stand-in for
@@ -566,6 +566,8 @@ def test_plan_gpu_path_with_a_stand_in_runtime(planner, monkeypatch, sort_pages)
 
     kv_lens = [40, 0, 5000, 700]
     indptr, indices, last = table(kv_lens, 16)
+    if indptr_list:  # a list: the numpy planner's path (the compiled one takes int32 CPU tensors)
+        indptr = indptr.tolist()
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
     w.plan(indptr, indices, last, 32, 8, 128, 16)  # host-only plan: makes the schedule buffer
     sched = w._sched
@@ -579,9 +581,10 @@ def test_plan_gpu_path_with_a_stand_in_runtime(planner, monkeypatch, sort_pages)
         assert copy == ("copy", sched.dev_ptr, sched.host_ptr, (sched.idx_at + nnz) * 4, 1, 777)
         assert sched.indptr_at < sched.items_at < sched.idx_at  # the indptr region lies inside the copied span
         if sort_pages:  # after the record: the event guards the host buffer only, not the sort
-            assert calls[-2:] == [("record", 4242, 777), ("sort", sched.idx_d, sched.idx_d, indptr.tolist(),
-                                                          int(np.diff(indptr.numpy()).max()))]
-            assert sched.indptr_h[: len(indptr)].tolist() == indptr.tolist()
+            want_ip = list(indptr) if indptr_list else indptr.tolist()
+            assert calls[-2:] == [("record", 4242, 777), ("sort", sched.idx_d, sched.idx_d, want_ip,
+                                                          int(np.diff(want_ip).max()))]
+            assert sched.indptr_h[: len(want_ip)].tolist() == want_ip
         else:
             assert calls[-1] == ("record", 4242, 777)
         assert sched.pending
