@@ -62,10 +62,13 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 # - session 12 calls 8-10 (H100, one process, 4 rounds; code in df002b8): ``CUTE_ATTN_DECODE_TMA=1`` (KV tiles as
 #   16-row TMA boxes inside a page issued by producer warp 0, an item's last tile and unaligned items gathered by
 #   cp.async tracked by the stage's barrier): 46 GPU tests passed, outputs bit-identical, page 16 -0.1..-0.9 % (and
-#   page 1, whose tiles all take that gather protocol, -0.0..-0.9 %).
+#   page 1, whose tiles all take that gather protocol, -0.0..-0.9 %);
+# - session 13 call 4 (H100, one process, 6 rounds; code on branch s13-rev, 5701760): ``CUTE_ATTN_DECODE_REVERSE_ODD=1``
+#   (odd kv heads' tiles but the last in descending order, out of lockstep with the even heads): 63 GPU tests passed,
+#   -0.5..-1.9 % (page 16 and the one-item-per-CTA cases at page 1): the heads' lockstep reads of a page pay.
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
 _REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS",
-            "EVICT_FIRST", "TMA")
+            "EVICT_FIRST", "TMA", "REVERSE_ODD")
 refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/decode_sm90.py, bench/NOTES-decode.md")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
