@@ -46,14 +46,19 @@ def order_of(w) -> str:
     return "head-minor" if len(first) > 1 and len(set(first[:, 1].tolist())) == 1 else "request-major"
 
 
-def run_case(name, kv_lens, ps, flush, rounds, page16="hnd"):
+def run_case(name, kv_lens, ps, flush, rounds, page16="hnd", page1="hm"):
     from torch.nn.attention import SDPBackend
 
     batch = len(kv_lens)
     kv_bytes = sum(kv_lens) * HK * D * 2 * 2
     q = torch.randn(batch, HQ, D, dtype=DTYPE, device="cuda")
     cache, indptr, indices, last = paged_inputs(kv_lens, ps)
-    if ps == 1:
+    if (ps == 1 and page1 == "kvsplit") or (ps == 16 and page16 == "kvsplit"):
+        # the same pages as two caches (K and V in separate allocations, as a (k_cache, v_cache) tuple)
+        a = plan_with("NHD", indptr, indices, last, ps)
+        b = plan_with("NHD", indptr, indices, last, ps)  # the same plan, its own wrapper (each keeps its cache views)
+        labels, caches = ("stacked", "kvsplit"), (cache, (cache[:, 0].contiguous(), cache[:, 1].contiguous()))
+    elif ps == 1:
         a = plan_with("NHD", indptr, indices, last, ps)
         b = plan_with("NHD", indptr, indices, last, ps, head_minor_min_page=1)
         labels, caches = ("main", "hm"), (cache, cache)
@@ -90,21 +95,23 @@ def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--flush", choices=FLUSH_MODES, default="zero")
     p.add_argument("--rounds", type=int, default=6)
-    p.add_argument("--page16", choices=("hnd", "rm"), default="hnd")
-    p.add_argument("--page1", choices=("hm", "none"), default="hm", help="none: page 16 only")
+    p.add_argument("--page16", choices=("hnd", "rm", "kvsplit"), default="hnd")
+    p.add_argument("--page1", choices=("hm", "kvsplit", "none"), default="hm", help="none: page 16 only")
     p.add_argument("--json")
     args = p.parse_args(argv)
     rows = []
     for name, kv_lens in CASES:
         if name in AB_CASES:
-            for ps in (1, 16) if args.page1 == "hm" else (16,):
-                rows.append(run_case(name, kv_lens, ps, args.flush, args.rounds, args.page16))
+            for ps in (1, 16) if args.page1 != "none" else (16,):
+                rows.append(run_case(name, kv_lens, ps, args.flush, args.rounds, args.page16, args.page1))
                 print({k: v for k, v in rows[-1].items() if k != "rounds_ms"}, flush=True)
     info = device_info()
-    b16 = "HND (same data)" if args.page16 == "hnd" else "request-major order"
-    print(f"\n{info['device']}; flush {args.flush}; page 1: a = main plan, b = head-minor forced; page 16: a = NHD "
+    b16 = {"hnd": "HND (same data)", "rm": "request-major order", "kvsplit": "K and V as two caches"}[args.page16]
+    b1 = {"hm": "head-minor forced", "kvsplit": "K and V as two caches", "none": "-"}[args.page1]
+    print(f"\n{info['device']}; flush {args.flush}; page 1: a = main plan, b = {b1}; page 16: a = NHD "
           f"default plan, b = {b16}; gain = time(a) / time(b) - 1 per round\n")
-    cols = ["case", "page_size", "orders", "max_abs_diff", "main_GBs", "hm_GBs", "rm_GBs", "nhd_GBs", "hnd_GBs", "cudnn_GBs",
+    cols = ["case", "page_size", "orders", "max_abs_diff", "main_GBs", "hm_GBs", "rm_GBs", "nhd_GBs", "hnd_GBs",
+            "stacked_GBs", "kvsplit_GBs", "cudnn_GBs",
             "b_gain_pct_median", "b_gain_pct_min", "b_gain_pct_max", "b_won", "a_vs_cudnn", "b_vs_cudnn"]
     print(markdown_table(rows, cols))
     write_json(args.json, {"info": info, "flush": args.flush, "rows": rows})
