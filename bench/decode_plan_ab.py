@@ -39,6 +39,78 @@ def plan_with(cache_layout, indptr, indices, last, ps, head_minor_min_page=None)
     return w
 
 
+def group_order(items, num_ctas: int, seqs_per_request: int, g: int):
+    """The items of a split-free plan whose CTAs each run k sequences, reordered so that groups of ``g`` CTAs run the
+    same ``g * k / S`` requests together, CTA ``i`` of a group the heads ``[i S / g, (i + 1) S / g)`` of each, request
+    by request (``S`` = sequences per request: ``g = 1`` is one CTA walking whole requests' heads in turn, ``g = S``
+    the planner's head-minor order). None when ``g`` does not fit."""
+    n_seq, width = items.shape
+    S = seqs_per_request
+    k = n_seq // num_ctas
+    if k * num_ctas != n_seq or S % g or (g * k) % S or num_ctas % g:
+        return None
+    n = g * k // S
+    return items.reshape(num_ctas // g, n, g, S // g, width).transpose(0, 2, 1, 3, 4).reshape(n_seq, width).copy()
+
+
+def plan_grouped(indptr, indices, last, ps, g):
+    """A wrapper planned by the numpy planner with request-major CTAs (``HEAD_MINOR_MIN_PAGE = 0``), its items then
+    put in the ``g``-CTA group order (:func:`group_order`); None when the plan has splits or ``g`` does not fit."""
+    orig = dec.plan_decode_work
+
+    def grouped(*args, **kwargs):
+        work = orig(*args, **kwargs)
+        if work.num_splits == 0:
+            num_ctas = work.num_ctas
+            items = group_order(work.items, num_ctas, HK, g) if len(work.items) else None
+            if items is not None and (work.cta_ptr[1:] - work.cta_ptr[:-1] == len(work.items) // num_ctas).all():
+                work = dec.DecodeWork(items, work.cta_ptr, 0, 0)
+                grouped.done = True
+        return work
+
+    grouped.done = False
+    dec.plan_decode_work = grouped
+    try:
+        w = plan_with("NHD", indptr, indices, last, ps, head_minor_min_page=0)
+    finally:
+        dec.plan_decode_work = orig
+    return w if grouped.done else None
+
+
+def run_groups(name, kv_lens, ps, flush, rounds):
+    """Every group size g of :func:`group_order` that fits, and the default plan, side by side with cuDNN."""
+    from torch.nn.attention import SDPBackend
+
+    batch = len(kv_lens)
+    kv_bytes = sum(kv_lens) * HK * D * 2 * 2
+    q = torch.randn(batch, HQ, D, dtype=DTYPE, device="cuda")
+    cache, indptr, indices, last = paged_inputs(kv_lens, ps)
+    ws = {"default": plan_with("NHD", indptr, indices, last, ps)}
+    for g in (1, 2, 4, 8):
+        w = plan_grouped(indptr, indices, last, ps, g)
+        if w is not None:
+            ws[f"g{g}"] = w
+    ref = ws["default"].run(q, cache).float()
+    diffs = {k: (w.run(q, cache).float() - ref).abs().max().item() for k, w in ws.items()}
+    fns = {k: (lambda w=w: w.run(q, cache)) for k, w in ws.items()}
+    kd = torch.randn(batch, HK, max(kv_lens), D, dtype=DTYPE, device="cuda")
+    vd = torch.randn_like(kd)
+    fns["cudnn"] = lambda: sdpa_decode(q.unsqueeze(2), kd, vd, SDPBackend.CUDNN_ATTENTION)
+    per = compare(fns, rounds=rounds, flush=flush)
+    row = {"case": name, "page_size": ps, "flush": flush, "default_order": order_of(ws["default"]),
+           "max_abs_diff": max(diffs.values())}
+    for k in ws:
+        row[f"{k}_GBs"] = kv_bytes / median(per[k]) / 1e6
+        if k != "default":
+            row[f"{k}_vs_default_pct"] = 100 * median([x / y - 1 for x, y in zip(per["default"], per[k])])
+    row["default_vs_cudnn"] = f"{ratio(per, 'default', 'cudnn'):.3f}x"
+    row["cudnn_GBs"] = kv_bytes / median(per["cudnn"]) / 1e6
+    row["rounds_ms"] = per
+    del cache, kd, vd
+    torch.cuda.empty_cache()
+    return row
+
+
 def order_of(w) -> str:
     """'head-minor' when the first CTA's items are of one kv head (k > 1), else 'request-major'."""
     work = w._plan.work
@@ -97,9 +169,25 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--page16", choices=("hnd", "rm", "kvsplit"), default="hnd")
     p.add_argument("--page1", choices=("hm", "kvsplit", "none"), default="hm", help="none: page 16 only")
+    p.add_argument("--groups", action="store_true",
+                   help="instead: every CTA group order g = 1, 2, 4, 8 against the default plan, pages 1 and 16")
     p.add_argument("--json")
     args = p.parse_args(argv)
     rows = []
+    if args.groups:
+        for name, kv_lens in CASES:
+            if name in ("64 x 4k", "128 x 1k"):
+                for ps in (1, 16):
+                    rows.append(run_groups(name, kv_lens, ps, args.flush, args.rounds))
+                    print({k: v for k, v in rows[-1].items() if k != "rounds_ms"}, flush=True)
+        cols = ["case", "page_size", "default_order", "max_abs_diff", "default_GBs", "g1_GBs", "g2_GBs", "g4_GBs",
+                "g8_GBs", "cudnn_GBs", "g1_vs_default_pct", "g2_vs_default_pct", "g4_vs_default_pct",
+                "g8_vs_default_pct", "default_vs_cudnn"]
+        print(f"\n{device_info()['device']}; flush {args.flush}; gain of each group order over the default plan "
+              "(time(default) / time(g) - 1, median of rounds)\n")
+        print(markdown_table(rows, cols))
+        write_json(args.json, {"flush": args.flush, "rows": rows})
+        return
     for name, kv_lens in CASES:
         if name in AB_CASES:
             for ps in (1, 16) if args.page1 != "none" else (16,):
