@@ -65,10 +65,13 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 #   page 1, whose tiles all take that gather protocol, -0.0..-0.9 %);
 # - session 13 call 4 (H100, one process, 6 rounds; code on branch s13-rev, 5701760): ``CUTE_ATTN_DECODE_REVERSE_ODD=1``
 #   (odd kv heads' tiles but the last in descending order, out of lockstep with the even heads): 63 GPU tests passed,
-#   -0.5..-1.9 % (page 16 and the one-item-per-CTA cases at page 1): the heads' lockstep reads of a page pay.
+#   -0.5..-1.9 % (page 16 and the one-item-per-CTA cases at page 1): the heads' lockstep reads of a page pay;
+# - session 13 call 9 (H100, one process, 6 rounds; code on branch s13-el, 0c37c45): ``CUTE_ATTN_DECODE_PLAN_EVICT_LAST=1``
+#   (cta_ptr, item rows and page ids read with an L2 evict_last policy): 63 GPU tests passed, -0.2..+0.5 % (1 x 32k
+#   +0.1..+0.5 %): the start-up chain did not shorten.
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
 _REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS",
-            "EVICT_FIRST", "TMA", "REVERSE_ODD")
+            "EVICT_FIRST", "TMA", "REVERSE_ODD", "PLAN_EVICT_LAST")
 refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/decode_sm90.py, bench/NOTES-decode.md")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
