@@ -39,6 +39,18 @@ def plan_with(cache_layout, indptr, indices, last, ps, head_minor_min_page=None)
     return w
 
 
+def case_setup(kv_lens):
+    """The bytes of KV a case reads, its queries, and cuDNN SDPA's dense decode over KV of the same shape (the peer of
+    every A/B here)."""
+    from torch.nn.attention import SDPBackend
+
+    batch = len(kv_lens)
+    q = torch.randn(batch, HQ, D, dtype=DTYPE, device="cuda")
+    kd = torch.randn(batch, HK, max(kv_lens), D, dtype=DTYPE, device="cuda")
+    vd = torch.randn_like(kd)
+    return sum(kv_lens) * HK * D * 2 * 2, q, lambda: sdpa_decode(q.unsqueeze(2), kd, vd, SDPBackend.CUDNN_ATTENTION)
+
+
 def group_order(items, num_ctas: int, seqs_per_request: int, g: int):
     """The items of a split-free plan whose CTAs each run k sequences, reordered so that groups of ``g`` CTAs run the
     same ``g * k / S`` requests together, CTA ``i`` of a group the heads ``[i S / g, (i + 1) S / g)`` of each, request
@@ -79,11 +91,7 @@ def plan_grouped(indptr, indices, last, ps, g):
 
 def run_groups(name, kv_lens, ps, flush, rounds):
     """Every group size g of :func:`group_order` that fits, and the default plan, side by side with cuDNN."""
-    from torch.nn.attention import SDPBackend
-
-    batch = len(kv_lens)
-    kv_bytes = sum(kv_lens) * HK * D * 2 * 2
-    q = torch.randn(batch, HQ, D, dtype=DTYPE, device="cuda")
+    kv_bytes, q, cudnn = case_setup(kv_lens)
     cache, indptr, indices, last = paged_inputs(kv_lens, ps)
     ws = {"default": plan_with("NHD", indptr, indices, last, ps)}
     for g in (1, 2, 4, 8):
@@ -93,9 +101,7 @@ def run_groups(name, kv_lens, ps, flush, rounds):
     ref = ws["default"].run(q, cache).float()
     diffs = {k: (w.run(q, cache).float() - ref).abs().max().item() for k, w in ws.items()}
     fns = {k: (lambda w=w: w.run(q, cache)) for k, w in ws.items()}
-    kd = torch.randn(batch, HK, max(kv_lens), D, dtype=DTYPE, device="cuda")
-    vd = torch.randn_like(kd)
-    fns["cudnn"] = lambda: sdpa_decode(q.unsqueeze(2), kd, vd, SDPBackend.CUDNN_ATTENTION)
+    fns["cudnn"] = cudnn
     per = compare(fns, rounds=rounds, flush=flush)
     row = {"case": name, "page_size": ps, "flush": flush, "default_order": order_of(ws["default"]),
            "max_abs_diff": max(diffs.values())}
@@ -106,8 +112,6 @@ def run_groups(name, kv_lens, ps, flush, rounds):
     row["default_vs_cudnn"] = f"{ratio(per, 'default', 'cudnn'):.3f}x"
     row["cudnn_GBs"] = kv_bytes / median(per["cudnn"]) / 1e6
     row["rounds_ms"] = per
-    del cache, kd, vd
-    torch.cuda.empty_cache()
     return row
 
 
@@ -119,11 +123,7 @@ def order_of(w) -> str:
 
 
 def run_case(name, kv_lens, ps, flush, rounds, page16="hnd", page1="hm"):
-    from torch.nn.attention import SDPBackend
-
-    batch = len(kv_lens)
-    kv_bytes = sum(kv_lens) * HK * D * 2 * 2
-    q = torch.randn(batch, HQ, D, dtype=DTYPE, device="cuda")
+    kv_bytes, q, cudnn = case_setup(kv_lens)
     cache, indptr, indices, last = paged_inputs(kv_lens, ps)
     if (ps == 1 and page1 == "kvsplit") or (ps == 16 and page16 == "kvsplit"):
         # the same pages as two caches (K and V in separate allocations, as a (k_cache, v_cache) tuple)
@@ -145,9 +145,7 @@ def run_case(name, kv_lens, ps, flush, rounds, page16="hnd", page1="hm"):
     outs = [w.run(q, c) for w, c in zip((a, b), caches)]
     diff = (outs[0].float() - outs[1].float()).abs().max().item()
     fns = {labels[0]: lambda: a.run(q, caches[0]), labels[1]: lambda: b.run(q, caches[1])}
-    kd = torch.randn(batch, HK, max(kv_lens), D, dtype=DTYPE, device="cuda")
-    vd = torch.randn_like(kd)
-    fns["cudnn"] = lambda: sdpa_decode(q.unsqueeze(2), kd, vd, SDPBackend.CUDNN_ATTENTION)
+    fns["cudnn"] = cudnn
     per = compare(fns, rounds=rounds, flush=flush)
     gbs = {k: kv_bytes / median(v) / 1e6 for k, v in per.items()}
     per_round = [x / y - 1 for x, y in zip(per[labels[0]], per[labels[1]])]  # time a / time b - 1: b's gain
@@ -158,8 +156,6 @@ def run_case(name, kv_lens, ps, flush, rounds, page16="hnd", page1="hm"):
            "b_won": f"{sum(g > 0 for g in per_round)}/{len(per_round)}",
            "a_vs_cudnn": f"{ratio(per, labels[0], 'cudnn'):.3f}x", "b_vs_cudnn": f"{ratio(per, labels[1], 'cudnn'):.3f}x",
            "rounds_ms": per}
-    del cache, caches, kd, vd
-    torch.cuda.empty_cache()
     return row
 
 
@@ -179,6 +175,7 @@ def main(argv=None):
             if name in ("64 x 4k", "128 x 1k"):
                 for ps in (1, 16):
                     rows.append(run_groups(name, kv_lens, ps, args.flush, args.rounds))
+                    torch.cuda.empty_cache()  # the case's tensors went with run_groups' frame
                     print({k: v for k, v in rows[-1].items() if k != "rounds_ms"}, flush=True)
         cols = ["case", "page_size", "default_order", "max_abs_diff", "default_GBs", "g1_GBs", "g2_GBs", "g4_GBs",
                 "g8_GBs", "cudnn_GBs", "g1_vs_default_pct", "g2_vs_default_pct", "g4_vs_default_pct",
@@ -192,6 +189,7 @@ def main(argv=None):
         if name in AB_CASES:
             for ps in (1, 16) if args.page1 != "none" else (16,):
                 rows.append(run_case(name, kv_lens, ps, args.flush, args.rounds, args.page16, args.page1))
+                torch.cuda.empty_cache()  # the case's tensors went with run_case's frame
                 print({k: v for k, v in rows[-1].items() if k != "rounds_ms"}, flush=True)
     info = device_info()
     b16 = {"hnd": "HND (same data)", "rm": "request-major order", "kvsplit": "K and V as two caches"}[args.page16]

@@ -383,14 +383,13 @@ def _cudart():
 
 
 class _Schedule:
-    """The schedule's host buffer (pinned when planning for a GPU) and its device twin, one int32
-    buffer each, laid out ``[cta_ptr (cta_cap) | kv_indptr (indptr_cap) | items (item_cap x ITEM_WIDTH) | page ids
-    (idx_cap)]``: plan() writes the schedule, the indptr of a ``sort_pages`` plan (the sort kernel's input) and the
-    page ids when they are given on the host into the host buffer and sends it with one non-blocking copy on the
-    current stream (``cudaMemcpyAsync`` straight from
-    the CUDA runtime when torch's is found, else ``Tensor.copy_``). The kernel gets views of the whole
-    regions (it reads only what cta_ptr names). Before the host buffer is rewritten, the event of the
-    copies that last read it is waited on (normally long complete)."""
+    """The schedule's host buffer (pinned when planning for a GPU) and its device twin, one int32 buffer each, laid
+    out ``[cta_ptr (cta_cap) | kv_indptr (indptr_cap) | items (item_cap x ITEM_WIDTH) | page ids (idx_cap)]``: plan()
+    writes the schedule, the indptr of a ``sort_pages`` plan (the sort kernel's input) and the page ids when they are
+    given on the host into the host buffer and sends it with one non-blocking copy on the current stream
+    (``cudaMemcpyAsync`` straight from the CUDA runtime when torch's is found, else ``Tensor.copy_``). The kernel gets
+    views of the whole regions (it reads only what cta_ptr names). Before the host buffer is rewritten, the event of
+    the copies that last read it is waited on (normally long complete)."""
 
     def __init__(self, device: torch.device, item_cap: int, cta_cap: int, idx_cap: int, scratch_len: int,
                  indptr_cap: int = 1):
