@@ -37,7 +37,7 @@ from cutlass._mlir.dialects import llvm
 from cutlass.cute.nvgpu import cpasync
 from cutlass.cutlass_dsl import dsl_user_op
 
-from ...layouts.paged import row_offset
+from ...layouts.paged import row_offset_at
 
 COPY_BITS = 128
 WARP = 32
@@ -129,8 +129,7 @@ class PagedRowGather:
         self,
         offsets: cute.Tensor,
         mKvIdx: cute.Tensor,
-        mKvIndptr: cute.Tensor,
-        batch: Int32,
+        page_base: Int32,
         n_block: Int32,
         kv_len: Int32,
         page_div,
@@ -138,7 +137,8 @@ class PagedRowGather:
         row_stride: Int64,
         ptid: Int32,
     ):
-        """Element offsets (head 0, column 0) of this lane's rows of key block ``n_block``.
+        """Element offsets (head 0, column 0) of this lane's rows of key block ``n_block`` of the request whose page
+        list starts at ``mKvIdx[page_base]`` (``kv_indptr[b]``, loaded once per request by the caller).
 
         Warp row ``j = lane + 32 i`` is tile row ``(j // warp_rows) * pass_rows + warp * warp_rows +
         j % warp_rows``: in pass ``m`` a thread copies warp row ``m * warp_rows + lane // threads_per_row``."""
@@ -148,7 +148,7 @@ class PagedRowGather:
             j = lane + WARP * i
             tile_row = (j // self.warp_rows) * self.pass_rows + warp * self.warp_rows + j % self.warp_rows
             r = cutlass.min(n_block * self.tile_n + tile_row, kv_len - 1)
-            offsets[i] = row_offset(mKvIdx, mKvIndptr, batch, r, page_div, page_stride, row_stride)
+            offsets[i] = row_offset_at(mKvIdx, page_base, r, page_div, page_stride, row_stride)
 
     @cute.jit
     def copy_tile(
@@ -228,15 +228,16 @@ class PagedTileGather:
         return cute.make_rmem_tensor((1,), Int64)
 
     @cute.jit
-    def row_offsets(self, offsets: cute.Tensor, mKvIdx: cute.Tensor, mKvIndptr: cute.Tensor, batch: Int32,
-                    n_block: Int32, kv_len: Int32, page_div, page_stride: Int64, row_stride: Int64, ptid: Int32):
+    def row_offsets(self, offsets: cute.Tensor, mKvIdx: cute.Tensor, page_base: Int32, n_block: Int32,
+                    kv_len: Int32, page_div, page_stride: Int64, row_stride: Int64, ptid: Int32):
         """Byte offset (head 0, column 0; ``page_stride``/``row_stride`` in bytes) of this lane's warp row of key
-        block ``n_block``, rows clamped to the request's last one."""
+        block ``n_block``, rows clamped to the request's last one; the request's page list starts at
+        ``mKvIdx[page_base]`` (one dependent load per block: the caller loads ``kv_indptr[b]`` once per request)."""
         lane = ptid % WARP
         warp = ptid // WARP
         tile_row = (lane // self.WARP_ROWS) * self.pass_rows + warp * self.WARP_ROWS + lane % self.WARP_ROWS
         r = cutlass.min(n_block * self.tile_n + tile_row, kv_len - 1)
-        offsets[0] = row_offset(mKvIdx, mKvIndptr, batch, r, page_div, page_stride, row_stride)
+        offsets[0] = row_offset_at(mKvIdx, page_base, r, page_div, page_stride, row_stride)
 
     def smem_thread(self, sX_addr: Int32, ptid: Int32) -> Int32:
         """Shared address of the thread's chunk in pass 0, column block 0, stage 0 (``sX_addr``: the 1024-byte
