@@ -31,7 +31,7 @@ from .common.config import (  # noqa: E402
 )
 from ..layouts.paged import (  # noqa: E402
     SWIZZLE_ROWS,
-    box_page_slot_at,
+    box_page_slot,
     interleaved_group,
     kv_interleaved,
     page_groups as page_groups_of,
@@ -109,7 +109,7 @@ class PrefillPagedSm90(PrefillSm90):
                               cp.async.mbarrier.arrive.noinc on the stage's full barrier.
     producer    wg 0, warp 0  TMA boxes (``tma_box_rows`` = B > 0, page_size % B == 0): the same
     (boxes)     (all 4 with   order; a block is tile_n / B boxes, lane p holding box p's page id
-                2+ boxes)     and first slot (``layouts.paged.box_page_slot_at``), one 4-d TMA
+                2+ boxes)     and first slot (``layouts.paged.box_page_slot``), one 4-d TMA
                               (d, slot, head, page) per box onto the stage's full barrier. With
                               ``box_warps`` = 4 (4 or more boxes: box 16) or 2 (2-3 boxes: box 64
                               at hd128) warp w issues the boxes b % box_warps == w after its own
@@ -373,9 +373,7 @@ class PrefillPagedSm90(PrefillSm90):
             head_off = Int64(tile.q_head // q_per_kv) * head_stride
             g_k = self.gather.gmem_thread(mK, head_off, ptid)
             g_v = self.gather.gmem_thread(mV, head_off, ptid)
-            # the request's page list starts at kv_indices[kv_indptr[b]]: loaded once per tile, so a block's row
-            # offsets wait on one dependent load (the page ids), not two
-            offsets = (mKvIdx, mKvIndptr[tile.batch])
+            offsets = (mKvIdx, mKvIndptr, tile.batch)
             n_block_max = blocks.n_block_max(seq, tile.m_block)
             if n_block_max > 0:
                 self.gather.row_offsets(off_v, *offsets, n_block_max - 1, seq.kv_len, page_div, page_stride, row_stride, ptid)
@@ -470,9 +468,7 @@ class PrefillPagedSm90(PrefillSm90):
             else:
                 gK = gmem_K[None, None, kv_head, None]  # (page_size, d, num_pages) TMA coordinates
                 gV = gmem_V[None, None, kv_head, None]
-            # kv_indptr[b] once per tile (the block loop's page-id loads then wait on nothing else)
-            page_base = mKvIndptr[tile.batch]
-            req = (mKvIdx, page_base, seq.kv_len, page_div, page_groups)
+            req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div, page_groups)
             n_block_max = blocks.n_block_max(seq, tile.m_block)
             # box ids (lane p: box p's page and first slot) of the V block to load next, of the K block to load
             # next and of the block after it (its page ids load while this block's copies issue); loop-carried
@@ -486,7 +482,7 @@ class PrefillPagedSm90(PrefillSm90):
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
             if n_block_max > 0:
-                tail = (mV, kv_head, page_base, seq.kv_len, mKvIdx, page_div, lane, warp)
+                tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, warp)
                 for i in cutlass.range(n_block_max - 1, unroll=1):
                     n_block = n_block_max - 2 - i
                     page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
@@ -502,13 +498,15 @@ class PrefillPagedSm90(PrefillSm90):
         self._trace_end_p(kv_state, first, end, step, tidx)
 
     @cute.jit
-    def _box_ids(self, mKvIdx, page_base: Int32, kv_len: Int32, page_div, page_groups, n_block: Int32, lane: Int32):
+    def _box_ids(
+        self, mKvIdx, mKvIndptr, batch: Int32, kv_len: Int32, page_div, page_groups, n_block: Int32, lane: Int32
+    ):
         """Page id and first slot of box ``lane`` of key block ``n_block``; boxes past the request's end are
         clamped to its last box (valid memory: K rows there are masked, V rows gathered, ``_load_v_boxes``).
         ``kv_interleave``: (the box's first 8-row group in the TMA group mode, 0)."""
         last_box = (kv_len - 1) // self.box_rows * self.box_rows
         first_row = cutlass.min(n_block * self.tile_n + lane * self.box_rows, last_box)
-        page, slot = box_page_slot_at(mKvIdx, page_base, first_row, page_div)
+        page, slot = box_page_slot(mKvIdx, mKvIndptr, batch, first_row, page_div)
         if cutlass.const_expr(self.kv_interleave):
             return interleaved_group(page, slot, page_groups), Int32(0)
         return page, slot
@@ -576,7 +574,7 @@ class PrefillPagedSm90(PrefillSm90):
         only) gathered by cp.async with rows clamped to the last row, since P = 0 must meet finite V (rows past
         the end of a page may hold anything). The gather is waited for and fenced to the async proxy before the
         one arrival, which announces the TMA bytes alone."""
-        mV, kv_head, page_base, kv_len, mKvIdx, page_div, lane, warp = tail
+        mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane, warp = tail
         n_tma = cutlass.min((kv_len - n_block * self.tile_n) // self.box_rows, self.boxes)
         # every block but the one holding the request's end: the K code (one acquire, no per-box checks);
         # bench/NOTES-prefill-paged.md 7.2: +0.4-0.7 % at page 16/64 against per-box checks on every block
@@ -597,7 +595,7 @@ class PrefillPagedSm90(PrefillSm90):
     @cute.jit
     def _load_v_tail(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, n_tma: Int32, tail, state):
         """The V block holding the request's end: ``n_tma`` whole boxes by TMA, the others gathered."""
-        mV, kv_head, page_base, kv_len, mKvIdx, page_div, lane, warp = tail
+        mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane, warp = tail
         wait_empty(pipe, state)
         if n_tma < self.boxes:
             tiled_copy = self.gather.tiled_copy()
@@ -606,7 +604,7 @@ class PrefillPagedSm90(PrefillSm90):
             head_off = Int64(kv_head) * Int64(mV.stride[2])
             for b in cutlass.range(n_tma, self.boxes, unroll=1):
                 self.gather.row_offsets(
-                    offsets, mKvIdx, page_base, n_block * self.boxes + b, kv_len, page_div,
+                    offsets, mKvIdx, mKvIndptr, batch, n_block * self.boxes + b, kv_len, page_div,
                     Int64(mV.stride[0]), Int64(mV.stride[1]), lane,
                 )
                 s_box = cute.local_tile(sX[None, None, state.index], (self.box_rows, self.head_dim), (b, 0))

@@ -16,27 +16,15 @@ host (tests, the reference) and traced inside kernels. Keep them free of Python 
 from __future__ import annotations
 
 
-def page_slot_at(kv_indices, page_base, r, page_size):
-    """``(page id, slot in page)`` of logical row ``r`` of the request whose page list starts at
-    ``kv_indices[page_base]`` (``page_base = kv_indptr[b]``: a kernel loads it once per request, not per row)."""
-    return kv_indices[page_base + r // page_size], r % page_size
-
-
 def page_slot(kv_indices, kv_indptr, b, r, page_size):
     """``(page id, slot in page)`` of logical row ``r`` of request ``b``."""
-    return page_slot_at(kv_indices, kv_indptr[b], r, page_size)
-
-
-def row_offset_at(kv_indices, page_base, r, page_size, page_stride, row_stride):
-    """Element offset (head 0, column 0) of logical row ``r`` of the request whose page list starts at
-    ``kv_indices[page_base]``."""
-    page, slot = page_slot_at(kv_indices, page_base, r, page_size)
-    return page * page_stride + slot * row_stride
+    return kv_indices[kv_indptr[b] + r // page_size], r % page_size
 
 
 def row_offset(kv_indices, kv_indptr, b, r, page_size, page_stride, row_stride):
     """Element offset of logical row ``r`` of request ``b`` (head 0, column 0)."""
-    return row_offset_at(kv_indices, kv_indptr[b], r, page_size, page_stride, row_stride)
+    page, slot = page_slot(kv_indices, kv_indptr, b, r, page_size)
+    return page * page_stride + slot * row_stride
 
 
 def cache_strides(cache_shape, cache_stride, kv_layout: str = "NHD"):
@@ -101,8 +89,3 @@ def box_page_slot(kv_indices, kv_indptr, b, first_row, page_size):
     page: its rows are the slots ``first slot + i`` of that page (rows past the request's end included, which
     the caller clamps, masks or zero-fills)."""
     return page_slot(kv_indices, kv_indptr, b, first_row, page_size)
-
-
-def box_page_slot_at(kv_indices, page_base, first_row, page_size):
-    """:func:`box_page_slot` of the request whose page list starts at ``kv_indices[page_base]``."""
-    return page_slot_at(kv_indices, page_base, first_row, page_size)

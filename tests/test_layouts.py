@@ -23,10 +23,7 @@ def test_row_offset_matches_page_walk(rng, page_size, kv_layout):
     for b, rows in enumerate(walk):
         for r, (page, slot) in enumerate(rows):
             assert paged.page_slot(indices, indptr, b, r, page_size) == (page, slot)
-            # the kernels' form: the request's page-list start loaded once, then one lookup per row
-            assert paged.page_slot_at(indices, indptr[b], r, page_size) == (page, slot)
             off = paged.row_offset(indices, indptr, b, r, page_size, page_stride, row_stride)
-            assert off == paged.row_offset_at(indices, indptr[b], r, page_size, page_stride, row_stride)
             for h in (0, hk - 1):
                 got = flat[off + h * head_stride: off + h * head_stride + d]
                 assert torch.equal(got, nhd[page, slot, h])
@@ -64,7 +61,6 @@ def test_tma_boxes_match_page_walk(rng, page_size, tile_n):
         for first in range(0, n, box):  # the boxes of blocks 0 .. (n - 1) // tile_n, in block order
             assert (first // tile_n) * tile_n + (first % tile_n) // box * box == first
             page, slot = paged.box_page_slot(indices, indptr, b, first, page_size)
-            assert (page, slot) == paged.box_page_slot_at(indices, indptr[b], first, page_size)
             for i in range(min(box, n - first)):
                 assert walk[b][first + i] == (int(page), int(slot) + i)
             assert slot + box <= page_size

@@ -28,6 +28,7 @@ them itself (:func:`fence_gathered`) before its one arrival on a :func:`make_box
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import cutlass
 import cutlass.cute as cute
@@ -37,10 +38,15 @@ from cutlass._mlir.dialects import llvm
 from cutlass.cute.nvgpu import cpasync
 from cutlass.cutlass_dsl import dsl_user_op
 
-from ...layouts.paged import row_offset_at
+from ...layouts.paged import row_offset
 
 COPY_BITS = 128
 WARP = 32
+# A/B build switch (session 14; unset or 0 = off, PTX identical): the gather producer sleeps this many ns after every
+# GATHER_SPREAD_PASSES passes of a stage, spreading the stage's cp.async fills over the block period instead of one
+# burst right after the stage is released (bench/NOTES-prefill-paged 25)
+GATHER_SPREAD_NS = int(os.environ.get("CUTE_ATTN_PAGED_GATHER_SPREAD", "0") or 0)
+GATHER_SPREAD_PASSES = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +100,13 @@ def fence_gathered():
     cute.arch.sync_warp()
 
 
+@dsl_user_op
+def _nanosleep(ns: int, *, loc=None, ip=None):
+    """``nanosleep.u32 ns`` (the ``GATHER_SPREAD_NS`` switch)."""
+    llvm.inline_asm(None, [], f"nanosleep.u32 {ns};", "", has_side_effects=True, is_align_stack=False,
+                    asm_dialect=llvm.AsmDialect.AD_ATT)
+
+
 class PagedRowGather:
     """Geometry and device code of the gather of one (tile_n, row_elems) tile by ``threads`` threads."""
 
@@ -129,7 +142,8 @@ class PagedRowGather:
         self,
         offsets: cute.Tensor,
         mKvIdx: cute.Tensor,
-        page_base: Int32,
+        mKvIndptr: cute.Tensor,
+        batch: Int32,
         n_block: Int32,
         kv_len: Int32,
         page_div,
@@ -137,8 +151,7 @@ class PagedRowGather:
         row_stride: Int64,
         ptid: Int32,
     ):
-        """Element offsets (head 0, column 0) of this lane's rows of key block ``n_block`` of the request whose page
-        list starts at ``mKvIdx[page_base]`` (``kv_indptr[b]``, loaded once per request by the caller).
+        """Element offsets (head 0, column 0) of this lane's rows of key block ``n_block``.
 
         Warp row ``j = lane + 32 i`` is tile row ``(j // warp_rows) * pass_rows + warp * warp_rows +
         j % warp_rows``: in pass ``m`` a thread copies warp row ``m * warp_rows + lane // threads_per_row``."""
@@ -148,7 +161,7 @@ class PagedRowGather:
             j = lane + WARP * i
             tile_row = (j // self.warp_rows) * self.pass_rows + warp * self.warp_rows + j % self.warp_rows
             r = cutlass.min(n_block * self.tile_n + tile_row, kv_len - 1)
-            offsets[i] = row_offset_at(mKvIdx, page_base, r, page_div, page_stride, row_stride)
+            offsets[i] = row_offset(mKvIdx, mKvIndptr, batch, r, page_div, page_stride, row_stride)
 
     @cute.jit
     def copy_tile(
@@ -228,16 +241,15 @@ class PagedTileGather:
         return cute.make_rmem_tensor((1,), Int64)
 
     @cute.jit
-    def row_offsets(self, offsets: cute.Tensor, mKvIdx: cute.Tensor, page_base: Int32, n_block: Int32,
-                    kv_len: Int32, page_div, page_stride: Int64, row_stride: Int64, ptid: Int32):
+    def row_offsets(self, offsets: cute.Tensor, mKvIdx: cute.Tensor, mKvIndptr: cute.Tensor, batch: Int32,
+                    n_block: Int32, kv_len: Int32, page_div, page_stride: Int64, row_stride: Int64, ptid: Int32):
         """Byte offset (head 0, column 0; ``page_stride``/``row_stride`` in bytes) of this lane's warp row of key
-        block ``n_block``, rows clamped to the request's last one; the request's page list starts at
-        ``mKvIdx[page_base]`` (one dependent load per block: the caller loads ``kv_indptr[b]`` once per request)."""
+        block ``n_block``, rows clamped to the request's last one."""
         lane = ptid % WARP
         warp = ptid // WARP
         tile_row = (lane // self.WARP_ROWS) * self.pass_rows + warp * self.WARP_ROWS + lane % self.WARP_ROWS
         r = cutlass.min(n_block * self.tile_n + tile_row, kv_len - 1)
-        offsets[0] = row_offset_at(mKvIdx, page_base, r, page_div, page_stride, row_stride)
+        offsets[0] = row_offset(mKvIdx, mKvIndptr, batch, r, page_div, page_stride, row_stride)
 
     def smem_thread(self, sX_addr: Int32, ptid: Int32) -> Int32:
         """Shared address of the thread's chunk in pass 0, column block 0, stage 0 (``sX_addr``: the 1024-byte
@@ -261,3 +273,6 @@ class PagedTileGather:
             src = g_thread + off
             for cb in cutlass.range_constexpr(self.col_blocks):
                 _cp_async_16(s_stage, src, m * self.pass_rows * 128 + cb * self.tile_n * 128, cb * 128)
+            if cutlass.const_expr(GATHER_SPREAD_NS > 0 and m % GATHER_SPREAD_PASSES == GATHER_SPREAD_PASSES - 1
+                                  and m < self.passes - 1):
+                _nanosleep(GATHER_SPREAD_NS)
