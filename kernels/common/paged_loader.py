@@ -28,7 +28,6 @@ them itself (:func:`fence_gathered`) before its one arrival on a :func:`make_box
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import cutlass
 import cutlass.cute as cute
@@ -42,11 +41,6 @@ from ...layouts.paged import row_offset
 
 COPY_BITS = 128
 WARP = 32
-# A/B build switch (session 14; unset or 0 = off, PTX identical): the gather producer sleeps this many ns after every
-# GATHER_SPREAD_PASSES passes of a stage, spreading the stage's cp.async fills over the block period instead of one
-# burst right after the stage is released (bench/NOTES-prefill-paged 25)
-GATHER_SPREAD_NS = int(os.environ.get("CUTE_ATTN_PAGED_GATHER_SPREAD", "0") or 0)
-GATHER_SPREAD_PASSES = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,13 +92,6 @@ def fence_gathered():
     cute.arch.cp_async_wait_group(0)
     cute.arch.fence_view_async_shared()
     cute.arch.sync_warp()
-
-
-@dsl_user_op
-def _nanosleep(ns: int, *, loc=None, ip=None):
-    """``nanosleep.u32 ns`` (the ``GATHER_SPREAD_NS`` switch)."""
-    llvm.inline_asm(None, [], f"nanosleep.u32 {ns};", "", has_side_effects=True, is_align_stack=False,
-                    asm_dialect=llvm.AsmDialect.AD_ATT)
 
 
 class PagedRowGather:
@@ -273,6 +260,3 @@ class PagedTileGather:
             src = g_thread + off
             for cb in cutlass.range_constexpr(self.col_blocks):
                 _cp_async_16(s_stage, src, m * self.pass_rows * 128 + cb * self.tile_n * 128, cb * 128)
-            if cutlass.const_expr(GATHER_SPREAD_NS > 0 and m % GATHER_SPREAD_PASSES == GATHER_SPREAD_PASSES - 1
-                                  and m < self.passes - 1):
-                _nanosleep(GATHER_SPREAD_NS)
