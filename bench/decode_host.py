@@ -151,7 +151,20 @@ def plan_parts(device: str, pkg=cute_attn) -> dict:
         w_gpu._counters = torch.zeros(dec.DEFAULT_NUM_SMS, dtype=torch.int32)
         w_gpu._sched.send = lambda n: None
         w_gpu._sched.record = lambda: None
-        fns["plan_gpu_path"] = lambda: w_gpu.plan(indptr, indices, last, HQ, HK, D, ps)
+        launch_sort = getattr(dec, "_launch_sort", None)
+
+        def plan_gpu_path():
+            # the sort kernel (session 12 on: plan(sort_pages=True), the default) cannot launch on CPU tensors: a
+            # no-op in its place, as the copy and the event (what is timed is the host's work around them)
+            if launch_sort is not None:
+                dec._launch_sort = lambda *a: None
+            try:
+                w_gpu.plan(indptr, indices, last, HQ, HK, D, ps)
+            finally:
+                if launch_sort is not None:
+                    dec._launch_sort = launch_sort
+
+        fns["plan_gpu_path"] = plan_gpu_path
 
     saved = dec._PLANNER[:]
 
