@@ -67,11 +67,6 @@ _PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
 # torch.cuda.current_device() without its lazy-init check (run() has a CUDA tensor in hand, so CUDA is up):
 # ~0.3 us less per run() on a GPU host; the public call where torch lacks the raw one
 _current_device = getattr(torch._C, "_cuda_getDevice", None) or (lambda: torch.cuda.current_device())
-# A/B switch (session 14; read at import, NOT the default until measured): the schedule's host + device buffers as two
-# sets that consecutive plan() calls alternate (outside CUDA-graph mode, on a GPU), so a plan waits on the copy of the
-# plan before last instead of the last one's (plan() in a tight loop, as bench.decode times it, otherwise waits for
-# the previous plan's copy behind its sort launch); 1 = one set (the behaviour so far)
-_PLAN_BUFFERS = int(os.environ.get("CUTE_ATTN_DECODE_PLAN_BUFFERS", "1"))
 # Each split's partial LSEs start on their own 128-byte line: the merging CTA never holds a line that
 # another split's parts write (no stale L1 data, whatever the fence does to L1).
 TMP_ALIGN_ROWS = 32
@@ -576,7 +571,6 @@ class BatchDecodeWithPagedKVCacheWrapper:
         self._indices_buffer = paged_kv_indices_buffer
         self._on_gpu = self.device.type == "cuda"
         self._sched: _Schedule | None = None
-        self._sched_alt: _Schedule | None = None  # the other buffer set (``_PLAN_BUFFERS`` = 2)
         self._graph_key: tuple | None = None
         self._graph_tmp: tuple[torch.Tensor, torch.Tensor] | None = None
         self._counters: torch.Tensor | None = None
@@ -627,8 +621,6 @@ class BatchDecodeWithPagedKVCacheWrapper:
                 kv_indices = torch.tensor(C.int_list("kv_indices", kv_indices), dtype=torch.int32)
             C.index_vector("kv_indices", kv_indices)
         heads = (num_qo_heads, num_kv_heads)
-        if _PLAN_BUFFERS > 1 and self._on_gpu and not self.use_cuda_graph:
-            self._sched, self._sched_alt = self._sched_alt, self._sched
         planned = self._plan_compiled(kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms)
         if planned is None:
             planned = self._plan_numpy(kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms)

@@ -597,58 +597,6 @@ def test_plan_gpu_path_with_a_stand_in_runtime(planner, monkeypatch, sort_pages,
     sched.pending = False  # (no real event to wait on at teardown)
 
 
-def test_plan_alternates_two_buffer_sets(planner, monkeypatch):
-    """``_PLAN_BUFFERS = 2`` (session 14 A/B switch): consecutive GPU plans alternate two schedule buffer sets, each
-    plan's device views are its own set's, and a set's event is waited on only when that set is reused (a Python
-    stand-in for the CUDA runtime, as above; sort off)."""
-    monkeypatch.setattr(D, "_PLANNER", [planner])
-    monkeypatch.setattr(D, "_PLAN_BUFFERS", 2)
-    monkeypatch.setattr(torch._C, "_cuda_getDevice", lambda: 0, raising=False)
-    monkeypatch.setattr(torch._C, "_cuda_getCurrentRawStream", lambda i: 777, raising=False)
-    calls = []
-
-    class Runtime:
-        def cudaMemcpyAsync(self, dst, src, nbytes, kind, stream):
-            calls.append(("copy", dst))
-            return 0
-
-        def cudaEventCreateWithFlags(self, ev, flags):
-            return 0
-
-        def cudaEventRecord(self, ev, stream):
-            return 0
-
-        def cudaEventSynchronize(self, ev):
-            calls.append(("sync",))
-            return 0
-
-        def cudaEventDestroy(self, ev):
-            return 0
-
-    indptr, indices, last = table([40, 0, 5000, 700], 16)
-    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
-    w.plan(indptr, indices, last, 32, 8, 128, 16, sort_pages=False)  # host-only: set a (no swap off the GPU)
-    a = w._sched
-    b = D._Schedule(w.device, a.item_cap, a.cta_cap, a.idx_cap, a.scratch_len, a.indptr_cap)
-    w._on_gpu, w._sched_alt = True, b
-    for s in (a, b):
-        s.rt, s.dev_index = Runtime(), 0
-    want = w._plan.work.items.copy()
-    used, syncs = [], []
-    for _ in range(4):
-        w.plan(indptr, indices, last, 32, 8, 128, 16, sort_pages=False)
-        s = w._sched
-        used.append(s)
-        syncs.append(calls.count(("sync",)))
-        assert calls[-1] == ("copy", s.dev_ptr)
-        assert w._plan.items is s.items_d and w._plan.cta_ptr is s.cta_d and w._plan.kv_indices is s.idx_d
-        assert np.array_equal(w._plan.items.numpy()[: len(want)], want)  # (the view spans the capacity)
-    assert used == [b, a, b, a] and a is not b
-    assert syncs == [0, 0, 1, 2]  # b's copy of plan 1 is waited on by plan 3, a's of plan 2 by plan 4
-    for s in (a, b):
-        s.pending = False  # (no real event to wait on at teardown)
-
-
 @pytest.fixture
 def max_parts_off(planner):
     yield
