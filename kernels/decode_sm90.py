@@ -80,6 +80,10 @@ refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/de
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
+# A/B build switch (session 14; unset = the table's stages, PTX identical): the KV pipeline's stage count for every
+# head dim. A distributed-shared-memory merge of 1 x 32k's 16-part splits needs 8 resident 16-CTA clusters, which fit
+# only at <= ~113 KB per CTA (bench/NOTES-decode.md, session 14 call 5): 3 stages of 32 KB instead of 4.
+STAGES = int(os.environ.get("CUTE_ATTN_DECODE_STAGES", "0") or 0)
 
 
 class DecodeSm90:
@@ -121,6 +125,8 @@ class DecodeSm90:
         self.dtype = DTYPES[dtype]
         self.head_dim = head_dim
         self.tile_n, self.stages = DECODE_TILES[head_dim]
+        if STAGES:
+            self.stages = STAGES
         self.elems_per_copy = COPY_BITS // self.dtype.width
         chunks = head_dim // self.elems_per_copy
         # producer: a KV row is copied by threads_per_row adjacent lanes (whole 128-byte lines per
