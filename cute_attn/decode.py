@@ -28,7 +28,7 @@ from . import hostlib
 from .artifacts import get_kernel
 from .layouts.decode_work import ITEM_WIDTH, MAX_ROWS, SORT_PAGES_CHUNK, Item
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
-from .specs import DECODE_HEAD_DIMS, DecodeSpec, SortPagesSpec
+from .specs import DECODE_HEAD_DIMS, DECODE_ONE_ITEM_STAGES, DecodeSpec, SortPagesSpec
 
 DEFAULT_NUM_SMS = 132  # H100 SXM; used when planning for a non-CUDA device
 # Fixed cost of one work item (Q load, epilogue), in bytes of KV it could have read meanwhile.
@@ -625,6 +625,11 @@ class BatchDecodeWithPagedKVCacheWrapper:
         if planned is None:
             planned = self._plan_numpy(kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms)
         sched, work, batch, max_page_id, nnz = planned
+        if (not self.use_cuda_graph and spec.head_dim in DECODE_ONE_ITEM_STAGES
+                and 0 < work.items.shape[0] == work.cta_ptr.shape[0] - 1):
+            # every CTA runs one item (splits or one whole sequence per CTA): the shallower pipeline's variant
+            # (layouts/decode_work.py DECODE_ONE_ITEM_STAGES; CUDA-graph mode keeps the one variant it captured)
+            spec = _one_item_spec(spec)
         if not isinstance(sort_pages, bool):
             raise TypeError(f"sort_pages must be a bool, got {sort_pages!r}")
         indptr_sort = None
@@ -985,6 +990,17 @@ def _decode_spec(q_data_type: torch.dtype, head_dim: int) -> DecodeSpec:
     if spec is None:
         spec = _SPECS[key] = DecodeSpec(dtype=C.VALUE_DTYPES[q_data_type], head_dim=head_dim)
     return spec
+
+
+_ONE_ITEM_SPECS: dict = {}
+
+
+def _one_item_spec(spec: DecodeSpec) -> DecodeSpec:
+    """The variant of ``spec`` for plans in which every CTA runs one work item."""
+    one = _ONE_ITEM_SPECS.get(spec)
+    if one is None:
+        one = _ONE_ITEM_SPECS[spec] = dataclasses.replace(spec, stages=DECODE_ONE_ITEM_STAGES[spec.head_dim])
+    return one
 
 
 def _host_int32(t) -> bool:

@@ -19,6 +19,9 @@ ARCHS = ("sm_90a",)
 DTYPES = ("bf16", "fp16")
 PREFILL_HEAD_DIMS = ((64, 64), (128, 128), (256, 256), (192, 128))
 DECODE_HEAD_DIMS = (64, 128, 256)
+# head_dim -> stages of the one-item-per-CTA decode variant (the same table as layouts.decode_work's, which the
+# kernel reads; a test keeps the two equal: specs is imported without the layouts package on some paths)
+DECODE_ONE_ITEM_STAGES = {128: 3}
 # Paged prefill: K and V rows share one gather geometry (head_dim == head_dim_v, row = 8..32 x 16 bytes).
 PREFILL_PAGED_HEAD_DIMS = ((64, 64), (128, 128), (256, 256))
 # Paged prefill K/V load paths: 0 = 16-byte cp.async row gathers (any page size); n = TMA boxes of n rows inside
@@ -297,10 +300,17 @@ class DecodeSpec(KernelSpec):
 
     dtype: str = "bf16"
     head_dim: int = 128
+    # KV pipeline stages; 0: the table's (layouts.decode_work.DECODE_TILES). The variant with
+    # DECODE_ONE_ITEM_STAGES[head_dim] serves plans in which every CTA runs one work item (cute_attn.decode).
+    stages: int = 0
+
+    name_optional: ClassVar[tuple] = ("stages",)
 
     def _check(self) -> None:
         if self.head_dim not in DECODE_HEAD_DIMS:
             raise ValueError(f"decode supports head_dim in {DECODE_HEAD_DIMS}, got {self.head_dim}")
+        if self.stages and not 2 <= self.stages <= 6:
+            raise ValueError(f"decode stages must be 0 (the table's) or 2..6, got {self.stages}")
 
 
 SPEC_TYPES = {
@@ -357,6 +367,8 @@ def shipped_specs(arch: str = "sm_90a", ops: tuple[str, ...] | None = None) -> l
         for dtype in DTYPES:
             for hd in DECODE_HEAD_DIMS:
                 yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd)
+                if hd in DECODE_ONE_ITEM_STAGES:
+                    yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd, stages=DECODE_ONE_ITEM_STAGES[hd])
 
     ops = SHIPPED_OPS if ops is None else ops
     return [s for s in gen() if s.op in ops]

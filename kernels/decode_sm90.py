@@ -69,9 +69,11 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 # - session 13 call 9 (H100, one process, 6 rounds; code on branch s13-el, 0c37c45): ``CUTE_ATTN_DECODE_PLAN_EVICT_LAST=1``
 #   (cta_ptr, item rows and page ids read with an L2 evict_last policy): 63 GPU tests passed, -0.2..+0.5 % (1 x 32k
 #   +0.1..+0.5 %): the start-up chain did not shorten.
+# - session 14 calls 6-7: ``CUTE_ATTN_DECODE_STAGES=n`` (the stage count) became the spec field ``DecodeSpec.stages``:
+#   3 stages are the one-item-per-CTA variant (layouts.decode_work.DECODE_ONE_ITEM_STAGES).
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
 _REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS",
-            "EVICT_FIRST", "TMA", "REVERSE_ODD", "PLAN_EVICT_LAST")
+            "EVICT_FIRST", "TMA", "REVERSE_ODD", "PLAN_EVICT_LAST", "STAGES")
 refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/decode_sm90.py, bench/NOTES-decode.md")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
@@ -80,10 +82,6 @@ refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/de
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
-# A/B build switch (session 14; unset = the table's stages, PTX identical): the KV pipeline's stage count for every
-# head dim. A distributed-shared-memory merge of 1 x 32k's 16-part splits needs 8 resident 16-CTA clusters, which fit
-# only at <= ~113 KB per CTA (bench/NOTES-decode.md, session 14 call 5): 3 stages of 32 KB instead of 4.
-STAGES = int(os.environ.get("CUTE_ATTN_DECODE_STAGES", "0") or 0)
 
 
 class DecodeSm90:
@@ -121,12 +119,12 @@ class DecodeSm90:
     Registers: no setmaxnreg; 256 threads leave 255 per thread (hd256: O is 128 fp32 per thread).
     """
 
-    def __init__(self, dtype: str, head_dim: int):
+    def __init__(self, dtype: str, head_dim: int, stages: int = 0):
         self.dtype = DTYPES[dtype]
         self.head_dim = head_dim
         self.tile_n, self.stages = DECODE_TILES[head_dim]
-        if STAGES:
-            self.stages = STAGES
+        if stages:  # the spec's (the one-item-per-CTA variant: layouts.decode_work.DECODE_ONE_ITEM_STAGES)
+            self.stages = stages
         self.elems_per_copy = COPY_BITS // self.dtype.width
         chunks = head_dim // self.elems_per_copy
         # producer: a KV row is copied by threads_per_row adjacent lanes (whole 128-byte lines per
@@ -722,7 +720,7 @@ def compile_decode(spec):
     """Compile one decode variant for sm_90a with symbolic sizes and strides (no GPU needed)."""
     dtype = DTYPES[spec.dtype]
     d = spec.head_dim
-    op = DecodeSm90(spec.dtype, d)
+    op = DecodeSm90(spec.dtype, d, spec.stages)
     sym = cute.sym_int
     s64 = lambda: cute.sym_int64(divisibility=8)  # noqa: E731
     fake = cute.runtime.make_fake_tensor

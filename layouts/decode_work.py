@@ -37,6 +37,14 @@ class Item(enum.IntEnum):
 # head_dim -> (KV rows per pipeline stage, pipeline stages): 32 KB of K+V per stage in bf16/fp16,
 # 128 KB of KV in flight per SM (5 stages measured no faster).
 DECODE_TILES = {64: (128, 4), 128: (64, 4), 256: (32, 4)}
+# head_dim -> pipeline stages of the variant that plans in which every CTA runs one work item use (1 x 32k, 8 x 32k,
+# 16 x 16k: splits or one whole sequence per CTA). Session 14 (H100, one process, bf16 hd128, 3 vs 4 stages, same
+# plans, outputs bit-identical): one item per CTA +0.5-1.7 % (1 x 32k +1.0-1.5 %, 8 x 32k +0.5-1.7 %, 16 x 16k page 16
+# +0.6-1.5 %, page 1 -0.3..+0.2 %), but 128 x 1k (8 items per CTA) -0.1..-1.8 % and 64 x 4k page 16 -0.6..+0.3 %:
+# 12 MB of KV in flight over the chip instead of 16 MB shortens the DRAM queues while the CTAs stream, and a CTA's
+# item transitions want the deeper pipeline. 2 stages: -13..-25 %; 5: -0..-1.6 % (bench/NOTES-decode.md, session 14).
+# Not measured at hd64 / hd256: they keep their one variant.
+DECODE_ONE_ITEM_STAGES = {128: 3}
 # plan(sort_pages=True): page ids per CTA of the sort kernel (kernels/sort_pages.py); a request with more pages is
 # sorted in chunks of this many, each ascending (a power of two, a multiple of the kernel's 1024 threads; 64 KiB of
 # shared memory). Session 12: chunks of 2048 kept only part of the gain at 16k-page requests (call 14), since what pays

@@ -473,6 +473,32 @@ def test_run_rejects_overlapping_out():
         w.run(q, cache, out=torch.empty(3, 1, 128, dtype=torch.bfloat16).expand(3, 32, 128))
 
 
+def test_plan_picks_the_one_item_variant(which_planner):
+    """Plans in which every CTA runs one work item (one long request split over the SMs; 16 requests x 8 kv heads on
+    128 CTAs) run the shallower-pipeline variant (DECODE_ONE_ITEM_STAGES: 3 stages at hd128); plans with several items
+    per CTA, head dims without such a variant, and CUDA-graph mode keep the default spec."""
+    from cute_attn.layouts.decode_work import DECODE_ONE_ITEM_STAGES
+
+    def spec_of(kv_lens, head_dim=128, **kw):
+        w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu", **kw)
+        w.plan(*table(kv_lens, 16), 32, 8, head_dim, 16)
+        p = w._plan
+        one = int(p.items.shape[0]) == p.grid if not kw else None
+        return p.spec, p, one
+
+    spec, p, one = spec_of([32768])  # 1 x 32k: 8 splits of 16 parts, one item per CTA
+    assert one and p.work.num_splits > 0
+    assert spec.stages == DECODE_ONE_ITEM_STAGES[128] and spec.name == "decode_bf16_headdim128_stages3_sm90a"
+    spec, p, one = spec_of([16384] * 16)  # 16 x 16k: one whole sequence per CTA
+    assert one and p.work.num_splits == 0 and spec.stages == 3
+    spec, p, one = spec_of([1024] * 128)  # 128 x 1k: 8 sequences per CTA
+    assert not one and spec.stages == 0 and spec.name == "decode_bf16_headdim128_sm90a"
+    spec, p, one = spec_of([32768], head_dim=64)  # no one-item variant at hd64
+    assert spec.stages == 0
+    spec, p, one = spec_of([32768], use_cuda_graph=True)  # graph mode: the variant the graph captured stays
+    assert spec.stages == 0
+
+
 def test_graph_mode_capacity_is_fixed_by_the_first_plan(which_planner):
     """use_cuda_graph: the first plan fixes batch size, heads, head_dim, dtype and the page-id capacity; a later
     plan within them is accepted, one beyond them raises (CPU plans: the same checks as on a GPU)."""

@@ -112,6 +112,30 @@ def test_max_parts_plans(rng, max_parts):
         D.set_max_parts(0)
 
 
+@pytest.mark.parametrize("page_size", [1, 16])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_one_item_variant_equals_the_default(rng, page_size, dtype):
+    """A plan of one work item per CTA (1 x 32k: 16-part splits) runs the 3-stage variant (DECODE_ONE_ITEM_STAGES);
+    the default 4-stage kernel on the same plan gives the same bits (the depth changes no arithmetic), and both meet
+    the reference."""
+    from cute_attn.artifacts import get_kernel
+
+    kv_lens, hq, hk, d = [32768], 32, 8, 128
+    num_pages, indptr, indices, last = random_page_table(rng, kv_lens, page_size)
+    k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, page_size, hk, d, dtype, "NHD")
+    q = torch.randn(1, hq, d, generator=rng).to(dtype)
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+    w.plan(indptr, indices, last, hq, hk, d, page_size, q_data_type=dtype)
+    assert w._plan.spec.stages == 3 and w._plan.work.items.shape[0] == w._plan.grid
+    cache = (k.cuda(), v.cuda())
+    o3, l3 = w.run(q.cuda(), cache, return_lse=True)
+    o3, l3 = o3.clone(), l3.clone()
+    w._plan.kernel = get_kernel(D._decode_spec(dtype, d))  # the default variant, same plan and buffers
+    o4, l4 = w.run(q.cuda(), cache, return_lse=True)
+    assert torch.equal(o3, o4) and torch.equal(l3, l4)
+    check(o3, l3, *reference(q, k, v, indptr, indices, last, 1 / math.sqrt(d), "NHD"))
+
+
 def test_mqa_more_than_64_query_heads(rng):
     run_case(rng, [513, 0, 3000], 128, 1, 128, 16)
 

@@ -142,3 +142,23 @@ def test_every_variant_a_plan_can_pick_is_shipped():
     assert {(d, hd) for d in S.DTYPES for hd in (64, 128, 256)} <= {
         (s.dtype, s.head_dim) for s in shipped if s.op in ("decode", "prefill_paged")}
     assert {s.op for s in shipped} >= {"prefill", "prefill_paged", "decode", "append_kv", "merge_state", "merge_states"}
+
+
+def test_decode_one_item_variant():
+    """The decode variant for plans of one work item per CTA (session 14: 3 KV stages at hd128) is shipped beside the
+    default, named only when set, and the spec table equals the one the kernel reads."""
+    from cute_attn.layouts.decode_work import DECODE_ONE_ITEM_STAGES
+
+    assert S.DECODE_ONE_ITEM_STAGES == DECODE_ONE_ITEM_STAGES
+    base = S.DecodeSpec(dtype="bf16", head_dim=128)
+    one = S.DecodeSpec(dtype="bf16", head_dim=128, stages=3)
+    assert base.name == "decode_bf16_headdim128_sm90a" and one.name == "decode_bf16_headdim128_stages3_sm90a"
+    shipped = S.shipped_specs()
+    for dtype in S.DTYPES:
+        for hd in S.DECODE_HEAD_DIMS:
+            assert S.DecodeSpec(dtype=dtype, head_dim=hd) in shipped
+            extra = [s for s in shipped if s.op == "decode" and s.dtype == dtype and s.head_dim == hd and s.stages]
+            assert [s.stages for s in extra] == ([DECODE_ONE_ITEM_STAGES[hd]] if hd in DECODE_ONE_ITEM_STAGES else [])
+    for bad in (1, 7, -1):
+        with pytest.raises(ValueError, match="stages"):
+            S.DecodeSpec(stages=bad)
