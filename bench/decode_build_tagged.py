@@ -5,12 +5,14 @@ other's exported helpers). CPU only:
 
     PYTHONPATH=<main checkout> python3 bench/decode_build_tagged.py main <out>
     CUTE_ATTN_DECODE_<SWITCH>=1 PYTHONPATH=<checkout> python3 bench/decode_build_tagged.py <tag> <out>
+    PYTHONPATH=<checkout> python3 bench/decode_build_tagged.py c16 <out> stages=3,cluster=16
 
 (a switch that keeps main's launch ABI: not ``CUTE_ATTN_DECODE_PTR_ARGS``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 
@@ -24,6 +26,8 @@ def main():
     tag, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
     spec = _decode_spec(torch.bfloat16, 128)
+    if len(sys.argv) > 3:  # spec fields, e.g. "stages=3,cluster=16" (session 14: the one-item variants)
+        spec = dataclasses.replace(spec, **{k: int(v) for k, v in (f.split("=") for f in sys.argv[3].split(","))})
     name = f"{spec.name}__{tag}"
     so = link_compiled(spec.compile(), out, name)
     print(so)

@@ -19,6 +19,7 @@ rounding (other parts), so its check line shows a small nonzero diff.
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import time
@@ -59,7 +60,13 @@ def main(argv=None):
     for kv in args.builds:
         label, d = kv.split("=", 1)
         labels.append(label)
-        kernels[label] = _load_library(os.path.join(d, f"{NAME}__{label}.so"), f"{NAME}__{label}")
+        # <variant name>__<label>.so: the default variant's name, or another spec's (decode_build_tagged.py fields)
+        path = os.path.join(d, f"{NAME}__{label}.so")
+        if not os.path.exists(path):
+            found = glob.glob(os.path.join(d, f"decode_*__{label}.so"))
+            assert len(found) == 1, f"{d}: no single decode_*__{label}.so ({found})"
+            path = found[0]
+        kernels[label] = _load_library(path, os.path.basename(path)[: -len(".so")])
     plan_knobs = {}  # label -> (kernel label, MAX_PARTS)
     for kv in args.plans:
         label, rest = kv.split("=", 1)
@@ -160,7 +167,7 @@ def main(argv=None):
                 rows.append({"round": rep + 1, "label": "cudnn", "flush": fl, "case": name, "page": 0,
                              "us": ms * 1e3, "GBs": kv_bytes / ms / 1e6})
                 print(json.dumps(rows[-1]), flush=True)
-        del kd, vd
+        torch.cuda.empty_cache()  # (kd / vd are rebound by the next case; no del of names the lambda closes over)
     # summary: mean GB/s per (case, page, flush, label), change vs the first label
     import collections
 
