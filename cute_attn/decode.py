@@ -28,7 +28,7 @@ from . import hostlib
 from .artifacts import get_kernel
 from .layouts.decode_work import ITEM_WIDTH, MAX_ROWS, SORT_PAGES_CHUNK, Item
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
-from .specs import DECODE_CLUSTER_SIZES, DECODE_HEAD_DIMS, DECODE_ONE_ITEM_STAGES, DecodeSpec, SortPagesSpec
+from .specs import DECODE_HEAD_DIMS, DECODE_ONE_ITEM_STAGES, DecodeSpec, SortPagesSpec
 
 DEFAULT_NUM_SMS = 132  # H100 SXM; used when planning for a non-CUDA device
 # Fixed cost of one work item (Q load, epilogue), in bytes of KV it could have read meanwhile.
@@ -67,10 +67,6 @@ _PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
 # torch.cuda.current_device() without its lazy-init check (run() has a CUDA tensor in hand, so CUDA is up):
 # ~0.3 us less per run() on a GPU host; the public call where torch lacks the raw one
 _current_device = getattr(torch._C, "_cuda_getDevice", None) or (lambda: torch.cuda.current_device())
-# One-item plans whose splits are aligned clusters of DECODE_CLUSTER_SIZES parts (1 x 32k: 8 splits of 16) merge them
-# through distributed shared memory (session 14); 0 (CUTE_ATTN_DECODE_CLUSTER_MERGE=0) keeps them on the 3-stage
-# kernel's global merge
-_CLUSTER_MERGE = os.environ.get("CUTE_ATTN_DECODE_CLUSTER_MERGE", "1") != "0"
 # Each split's partial LSEs start on their own 128-byte line: the merging CTA never holds a line that
 # another split's parts write (no stale L1 data, whatever the fence does to L1).
 TMP_ALIGN_ROWS = 32
@@ -633,7 +629,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
                 and 0 < work.items.shape[0] == work.cta_ptr.shape[0] - 1):
             # every CTA runs one item (splits or one whole sequence per CTA): the shallower pipeline's variant
             # (layouts/decode_work.py DECODE_ONE_ITEM_STAGES; CUDA-graph mode keeps the one variant it captured)
-            spec = _one_item_spec(spec, _cluster_of(work))
+            spec = _one_item_spec(spec)
         if not isinstance(sort_pages, bool):
             raise TypeError(f"sort_pages must be a bool, got {sort_pages!r}")
         indptr_sort = None
@@ -999,32 +995,12 @@ def _decode_spec(q_data_type: torch.dtype, head_dim: int) -> DecodeSpec:
 _ONE_ITEM_SPECS: dict = {}
 
 
-def _one_item_spec(spec: DecodeSpec, cluster: int = 0) -> DecodeSpec:
-    """The variant of ``spec`` for plans in which every CTA runs one work item (``cluster``: the variant that merges
-    splits of that many parts, one cluster each, through distributed shared memory)."""
-    key = (spec, cluster)
-    one = _ONE_ITEM_SPECS.get(key)
+def _one_item_spec(spec: DecodeSpec) -> DecodeSpec:
+    """The variant of ``spec`` for plans in which every CTA runs one work item."""
+    one = _ONE_ITEM_SPECS.get(spec)
     if one is None:
-        one = _ONE_ITEM_SPECS[key] = dataclasses.replace(spec, stages=DECODE_ONE_ITEM_STAGES[spec.head_dim],
-                                                         cluster=cluster)
+        one = _ONE_ITEM_SPECS[spec] = dataclasses.replace(spec, stages=DECODE_ONE_ITEM_STAGES[spec.head_dim])
     return one
-
-
-def _cluster_of(work: DecodeWork) -> int:
-    """The cluster size whose variant runs a one-item-per-CTA plan, or 0: every item is part ``c % C`` of a split of
-    ``C`` parts (CTA c runs item c), for a ``C`` in ``DECODE_CLUSTER_SIZES``, so each split is one aligned cluster."""
-    if not _CLUSTER_MERGE:
-        return 0
-    items = work.items
-    n = items.shape[0]
-    if n == 0:
-        return 0
-    c = int(items[0, Item.NUM_PARTS])
-    if (c not in DECODE_CLUSTER_SIZES or n % c or not (work.cta_ptr == np.arange(n + 1)).all()
-            or not (items[:, Item.NUM_PARTS] == c).all() or not (items[:, Item.PART] == np.arange(n) % c).all()):
-        return 0
-    ids = items[:, Item.MERGE_ID].reshape(-1, c)
-    return c if (ids == ids[:, :1]).all() and (ids[:, 0] >= 0).all() else 0
 
 
 def _host_int32(t) -> bool:

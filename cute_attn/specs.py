@@ -22,9 +22,6 @@ DECODE_HEAD_DIMS = (64, 128, 256)
 # head_dim -> stages of the one-item-per-CTA decode variant (the same table as layouts.decode_work's, which the
 # kernel reads; a test keeps the two equal: specs is imported without the layouts package on some paths)
 DECODE_ONE_ITEM_STAGES = {128: 3}
-# cluster sizes of the decode variants that merge a split through distributed shared memory (session 14: 16-CTA
-# clusters co-reside 14 at a time at the 3-stage kernel's 113 KB, 7 at 114 KB and more)
-DECODE_CLUSTER_SIZES = (16,)
 # Paged prefill: K and V rows share one gather geometry (head_dim == head_dim_v, row = 8..32 x 16 bytes).
 PREFILL_PAGED_HEAD_DIMS = ((64, 64), (128, 128), (256, 256))
 # Paged prefill K/V load paths: 0 = 16-byte cp.async row gathers (any page size); n = TMA boxes of n rows inside
@@ -306,21 +303,14 @@ class DecodeSpec(KernelSpec):
     # KV pipeline stages; 0: the table's (layouts.decode_work.DECODE_TILES). The variant with
     # DECODE_ONE_ITEM_STAGES[head_dim] serves plans in which every CTA runs one work item (cute_attn.decode).
     stages: int = 0
-    # CTAs per cluster; > 0: a variant for plans of one split part per CTA whose `cluster` parts of a split are one
-    # cluster (the split merged through distributed shared memory instead of tmp_o and a counter)
-    cluster: int = 0
 
-    name_optional: ClassVar[tuple] = ("stages", "cluster")
+    name_optional: ClassVar[tuple] = ("stages",)
 
     def _check(self) -> None:
         if self.head_dim not in DECODE_HEAD_DIMS:
             raise ValueError(f"decode supports head_dim in {DECODE_HEAD_DIMS}, got {self.head_dim}")
         if self.stages and not 2 <= self.stages <= 6:
             raise ValueError(f"decode stages must be 0 (the table's) or 2..6, got {self.stages}")
-        if self.cluster not in (0,) + DECODE_CLUSTER_SIZES:
-            raise ValueError(f"decode cluster must be 0 or one of {DECODE_CLUSTER_SIZES}, got {self.cluster}")
-        if self.cluster and (self.head_dim, self.stages) != (128, DECODE_ONE_ITEM_STAGES.get(128)):
-            raise ValueError("the decode cluster variants exist for the hd128 one-item (3-stage) kernel only")
 
 
 SPEC_TYPES = {
@@ -379,10 +369,6 @@ def shipped_specs(arch: str = "sm_90a", ops: tuple[str, ...] | None = None) -> l
                 yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd)
                 if hd in DECODE_ONE_ITEM_STAGES:
                     yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd, stages=DECODE_ONE_ITEM_STAGES[hd])
-                    if hd == 128:
-                        for c in DECODE_CLUSTER_SIZES:
-                            yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd, stages=DECODE_ONE_ITEM_STAGES[hd],
-                                             cluster=c)
 
     ops = SHIPPED_OPS if ops is None else ops
     return [s for s in gen() if s.op in ops]

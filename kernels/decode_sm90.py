@@ -19,8 +19,6 @@ import cutlass.utils.hopper_helpers as sm90_utils  # noqa: E402
 from cutlass import Float32, Int32, Int64  # noqa: E402
 from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
-from cutlass._mlir.dialects import llvm  # noqa: E402
-from cutlass.cutlass_dsl import T, dsl_user_op  # noqa: E402
 
 from ..layouts.decode_work import DECODE_TILES, ITEM_WIDTH, MAX_ROWS, Item  # noqa: E402
 from .common.config import refuse_removed_switches  # noqa: E402
@@ -86,26 +84,6 @@ refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/de
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
 
 
-@dsl_user_op
-def _st_shared_f32(addr: Int32, value: Float32, *, loc=None, ip=None):
-    """``st.shared.f32 [addr], value`` (a 32-bit shared address: the cluster merge's partial)."""
-    llvm.inline_asm(
-        None, [Int32(addr).ir_value(loc=loc, ip=ip), Float32(value).ir_value(loc=loc, ip=ip)],
-        "st.shared.f32 [$0], $1;", "r,f", has_side_effects=True, is_align_stack=False,
-        asm_dialect=llvm.AsmDialect.AD_ATT,
-    )
-
-
-@dsl_user_op
-def _ld_dsmem_f32(addr: Int32, rank: Int32, *, loc=None, ip=None) -> Float32:
-    """The f32 at shared address ``addr`` of CTA ``rank`` of the cluster (``mapa`` + ``ld.shared::cluster``)."""
-    return Float32(llvm.inline_asm(
-        T.f32(), [Int32(addr).ir_value(loc=loc, ip=ip), Int32(rank).ir_value(loc=loc, ip=ip)],
-        "{\n .reg .b32 ra;\n mapa.shared::cluster.u32 ra, $1, $2;\n ld.shared::cluster.f32 $0, [ra];\n}",
-        "=f,r,r", has_side_effects=True, is_align_stack=False, asm_dialect=llvm.AsmDialect.AD_ATT,
-    ))
-
-
 class DecodeSm90:
     """Paged-KV decode, one CTA per SM looping over its list of work items (``layouts/decode_work.py``).
 
@@ -141,20 +119,12 @@ class DecodeSm90:
     Registers: no setmaxnreg; 256 threads leave 255 per thread (hd256: O is 128 fp32 per thread).
     """
 
-    def __init__(self, dtype: str, head_dim: int, stages: int = 0, cluster: int = 0):
+    def __init__(self, dtype: str, head_dim: int, stages: int = 0):
         self.dtype = DTYPES[dtype]
         self.head_dim = head_dim
         self.tile_n, self.stages = DECODE_TILES[head_dim]
         if stages:  # the spec's (the one-item-per-CTA variant: layouts.decode_work.DECODE_ONE_ITEM_STAGES)
             self.stages = stages
-        # cluster > 0: every CTA runs one split part, the `cluster` parts of a split are the CTAs of one cluster
-        # (rank = part), and the split is merged through distributed shared memory: each part leaves its normalized
-        # partial O and LSE in its own (by then unused) K stages, a cluster barrier, then the parts' merge read
-        # remotely, spread over the cluster's CTAs, and a second barrier before any CTA exits (no tmp_o, no counter)
-        self.cluster = cluster
-        if cluster:
-            part_bytes = (MAX_ROWS * head_dim + MAX_ROWS) * 4
-            assert part_bytes <= self.tile_n * head_dim * self.stages * self.dtype.width // 8, "partial > K stages"
         self.elems_per_copy = COPY_BITS // self.dtype.width
         chunks = head_dim // self.elems_per_copy
         # producer: a KV row is copied by threads_per_row adjacent lanes (whole 128-byte lines per
@@ -209,8 +179,7 @@ class DecodeSm90:
         self.kernel(
             mQ, mK, mV, mKvIdx, mItems, mCtaPtr, mO, mLse, mTmpO, mTmpLse, mCounter, scale_log2,
             sQ_layout, sKV_layout,
-        ).launch(grid=[num_ctas, 1, 1], block=[2 * WARPGROUP, 1, 1], stream=stream, min_blocks_per_mp=1,
-                 **({"cluster": [self.cluster, 1, 1]} if self.cluster else {}))
+        ).launch(grid=[num_ctas, 1, 1], block=[2 * WARPGROUP, 1, 1], stream=stream, min_blocks_per_mp=1)
 
     @cute.jit
     def call_ptrs(
@@ -285,22 +254,12 @@ class DecodeSm90:
             t_off = cute.crd2idx((mTmpO.shape[0] - 1 - bidx, 0), mTmpO.layout)
             t_ptr = cute.make_ptr(Int32, (mTmpO.iterator + t_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
             trace = cute.make_tensor(t_ptr, cute.make_layout(16))
-        # cluster merge: the partial (fp32 O rows, then the LSEs) over the K stages' bytes (a plain, unswizzled view)
-        part_addr = Int32(0)
-        if cutlass.const_expr(self.cluster):
-            part_addr = storage.sK.data_ptr().toint()
         if warp_idx >= 4:
             self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, spec, tidx - WARPGROUP, trace)
-            if cutlass.const_expr(self.cluster):
-                # the consumers' two cluster barriers count every thread of the cluster
-                cute.arch.cluster_arrive()
-                cute.arch.cluster_wait()
-                cute.arch.cluster_arrive()
-                cute.arch.cluster_wait()
         else:
             self.consume(
                 kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
-                item_begin, item_end, spec, tidx, scale_log2, trace, part_addr,
+                item_begin, item_end, spec, tidx, scale_log2, trace,
             )
 
     # ------------------------------------------------------------------------------------ item rows
@@ -465,7 +424,6 @@ class DecodeSm90:
         tidx: Int32,
         scale_log2: Float32,
         trace: cute.Tensor,
-        part_addr: Int32,
     ):
         if cutlass.const_expr(TRACE):
             if tidx == 0:
@@ -578,7 +536,7 @@ class DecodeSm90:
                     trace[2] = t_epi
                     trace[10] = cute.arch.clock()
             self._epilogue(
-                it, mItems, acc_O, tOcO, row_max, row_sum, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, tidx, part_addr
+                it, mItems, acc_O, tOcO, row_max, row_sum, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, tidx
             )
             if cutlass.const_expr(TRACE):
                 if mItems[it, Item.MERGE_ID] >= 0:
@@ -589,16 +547,6 @@ class DecodeSm90:
                             trace[13] = t_epi
                 # sFlag is rewritten by the next split item's epilogue only after a barrier
                 cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
-        if cutlass.const_expr(self.cluster):
-            # every part's partial is in its K stages (release / acquire across the cluster), then the merge
-            cute.arch.cluster_arrive()
-            cute.arch.cluster_wait()
-            if item_begin < item_end:
-                it0 = item_begin
-                self._cluster_merge(mO, mLse, mItems[it0, Item.BATCH], mItems[it0, Item.HEAD0], mItems[it0, Item.ROWS],
-                                    mItems[it0, Item.NUM_PARTS], part_addr, tidx)
-            cute.arch.cluster_arrive()  # no CTA leaves while another may still read its partial
-            cute.arch.cluster_wait()
         if cutlass.const_expr(TRACE):
             if tidx == 0:
                 trace[3] = cute.arch.globaltimer_lo()
@@ -672,7 +620,6 @@ class DecodeSm90:
         mTmpLse: cute.Tensor,
         mCounter: cute.Tensor,
         tidx: Int32,
-        part_addr: Int32,
     ):
         batch = mItems[it, Item.BATCH]
         head0 = mItems[it, Item.HEAD0]
@@ -698,18 +645,6 @@ class DecodeSm90:
                 r = tOcO[2 * h][0]
                 if is_lse_writer and r < rows:
                     mLse[batch, head0 + r] = lse2[h] * LN2
-        elif cutlass.const_expr(self.cluster):
-            # the partial stays on chip: fp32 O rows then the LSEs over this CTA's K stages (their last reads, the
-            # wgmma of the last tile, completed before the stage release; the producer loads nothing more)
-            cute.arch.fence_view_async_shared()
-            for k in cutlass.range_constexpr(cute.size(acc_O)):
-                r = tOcO[k][0]
-                if r < rows:
-                    _st_shared_f32(part_addr + (r * self.head_dim + tOcO[k][1]) * 4, acc_O[k] * inv[(k // 2) % 2])
-            for h in cutlass.range_constexpr(2):
-                r = tOcO[2 * h][0]
-                if is_lse_writer and r < rows:
-                    _st_shared_f32(part_addr + (MAX_ROWS * self.head_dim + r) * 4, lse2[h])
         else:
             tmp_row = mItems[it, Item.TMP_BASE] + mItems[it, Item.PART] * rows
             for k in cutlass.range_constexpr(cute.size(acc_O)):
@@ -734,40 +669,6 @@ class DecodeSm90:
                 self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, mItems[it, Item.TMP_BASE], num_parts, tidx)
                 if tidx == 0:
                     mCounter[merge_id] = Int32(0)
-
-    @cute.jit
-    def _cluster_merge(self, mO: cute.Tensor, mLse: cute.Tensor, batch: Int32, head0: Int32, rows: Int32,
-                       num_parts: Int32, part_addr: Int32, tidx: Int32):
-        """The split's output from the partials in the K stages of the cluster's CTAs (part p = rank p): unit u (4
-        adjacent columns of one row) is merged by thread u // cluster of rank u % cluster, one online pass over the
-        parts, every load a distributed-shared-memory read."""
-        rank = cute.arch.block_idx_in_cluster()
-        n_units = rows * self.head_dim // MERGE_ELEMS
-        acc = cute.make_rmem_tensor((MERGE_ELEMS,), Float32)
-        o_p = cute.make_rmem_tensor((MERGE_ELEMS,), Float32)
-        for u in cutlass.range(tidx * self.cluster + rank, n_units, WARPGROUP * self.cluster, unroll=1):
-            e = u * MERGE_ELEMS
-            i = e // self.head_dim
-            c = e % self.head_dim
-            m = -Float32.inf
-            total = Float32(0.0)
-            acc.fill(0.0)
-            for p in cutlass.range(num_parts, unroll=MERGE_UNROLL):
-                lse_p = _ld_dsmem_f32(part_addr + (MAX_ROWS * self.head_dim + i) * 4, p)
-                for j in cutlass.range_constexpr(MERGE_ELEMS):
-                    o_p[j] = _ld_dsmem_f32(part_addr + (i * self.head_dim + c + j) * 4, p)
-                m_new = cute.arch.fmax(m, lse_p)
-                rescale = cute.math.exp2(m - m_new, fastmath=True)
-                w = cute.math.exp2(lse_p - m_new, fastmath=True)
-                total = total * rescale + w
-                for j in cutlass.range_constexpr(MERGE_ELEMS):
-                    acc[j] = acc[j] * rescale + w * o_p[j]
-                m = m_new
-            inv = 1.0 / total
-            for j in cutlass.range_constexpr(MERGE_ELEMS):
-                mO[batch, head0 + i, c + j] = (acc[j] * inv).to(self.dtype)
-            if c == 0:
-                mLse[batch, head0 + i] = (m + cute.math.log2(total, fastmath=False)) * LN2
 
     @cute.jit
     def _merge(
@@ -819,7 +720,7 @@ def compile_decode(spec):
     """Compile one decode variant for sm_90a with symbolic sizes and strides (no GPU needed)."""
     dtype = DTYPES[spec.dtype]
     d = spec.head_dim
-    op = DecodeSm90(spec.dtype, d, spec.stages, spec.cluster)
+    op = DecodeSm90(spec.dtype, d, spec.stages)
     sym = cute.sym_int
     s64 = lambda: cute.sym_int64(divisibility=8)  # noqa: E731
     fake = cute.runtime.make_fake_tensor

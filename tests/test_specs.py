@@ -157,17 +157,8 @@ def test_decode_one_item_variant():
     for dtype in S.DTYPES:
         for hd in S.DECODE_HEAD_DIMS:
             assert S.DecodeSpec(dtype=dtype, head_dim=hd) in shipped
-            extra = [(s.stages, s.cluster) for s in shipped
-                     if s.op == "decode" and s.dtype == dtype and s.head_dim == hd and s.stages]
-            want = [] if hd not in DECODE_ONE_ITEM_STAGES else [(DECODE_ONE_ITEM_STAGES[hd], c)
-                                                                for c in (0,) + S.DECODE_CLUSTER_SIZES]
-            assert extra == want
-    assert S.DecodeSpec(stages=3, cluster=16).name == "decode_bf16_headdim128_stages3_cluster16_sm90a"
+            extra = [s for s in shipped if s.op == "decode" and s.dtype == dtype and s.head_dim == hd and s.stages]
+            assert [s.stages for s in extra] == ([DECODE_ONE_ITEM_STAGES[hd]] if hd in DECODE_ONE_ITEM_STAGES else [])
     for bad in (1, 7, -1):
         with pytest.raises(ValueError, match="stages"):
             S.DecodeSpec(stages=bad)
-    with pytest.raises(ValueError, match="cluster must be"):
-        S.DecodeSpec(stages=3, cluster=4)
-    for bad in (dict(cluster=16), dict(head_dim=64, stages=3, cluster=16)):
-        with pytest.raises(ValueError, match="hd128 one-item"):
-            S.DecodeSpec(**bad)
