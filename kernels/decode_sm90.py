@@ -82,6 +82,9 @@ refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/de
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
+# A/B build switch (session 14 call 12; unset = the table's tile, PTX identical): KV rows per pipeline stage (a multiple
+# of 16 and of the producer's rows per pass), to hold the bytes in flight of 3 x 64 rows with more, smaller stages
+TILE_N = int(os.environ.get("CUTE_ATTN_DECODE_TILE_N", "0") or 0)
 
 
 class DecodeSm90:
@@ -125,6 +128,8 @@ class DecodeSm90:
         self.tile_n, self.stages = DECODE_TILES[head_dim]
         if stages:  # the spec's (the one-item-per-CTA variant: layouts.decode_work.DECODE_ONE_ITEM_STAGES)
             self.stages = stages
+        if TILE_N:
+            self.tile_n = TILE_N
         self.elems_per_copy = COPY_BITS // self.dtype.width
         chunks = head_dim // self.elems_per_copy
         # producer: a KV row is copied by threads_per_row adjacent lanes (whole 128-byte lines per
