@@ -70,10 +70,12 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 #   (cta_ptr, item rows and page ids read with an L2 evict_last policy): 63 GPU tests passed, -0.2..+0.5 % (1 x 32k
 #   +0.1..+0.5 %): the start-up chain did not shorten.
 # - session 14 calls 6-7: ``CUTE_ATTN_DECODE_STAGES=n`` (the stage count) became the spec field ``DecodeSpec.stages``:
-#   3 stages are the one-item-per-CTA variant (layouts.decode_work.DECODE_ONE_ITEM_STAGES).
+#   3 stages are the one-item-per-CTA variant (layouts.decode_work.DECODE_ONE_ITEM_STAGES); session 14 call 12:
+#   ``CUTE_ATTN_DECODE_TILE_N=48`` (4 x 48 rows) / ``32`` (6 x 32): neither beats 4 x 64 on the multi-item plans nor 3 x 64
+#   on the one-item plans as a whole (t48 +2.2 % at 1 x 32k page 16, -1.6 % at 16 x 16k page 1).
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
 _REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS",
-            "EVICT_FIRST", "TMA", "REVERSE_ODD", "PLAN_EVICT_LAST", "STAGES")
+            "EVICT_FIRST", "TMA", "REVERSE_ODD", "PLAN_EVICT_LAST", "STAGES", "TILE_N")
 refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/decode_sm90.py, bench/NOTES-decode.md")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
@@ -82,9 +84,6 @@ refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/de
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
-# A/B build switch (session 14 call 12; unset = the table's tile, PTX identical): KV rows per pipeline stage (a multiple
-# of 16 and of the producer's rows per pass), to hold the bytes in flight of 3 x 64 rows with more, smaller stages
-TILE_N = int(os.environ.get("CUTE_ATTN_DECODE_TILE_N", "0") or 0)
 
 
 class DecodeSm90:
@@ -128,8 +127,6 @@ class DecodeSm90:
         self.tile_n, self.stages = DECODE_TILES[head_dim]
         if stages:  # the spec's (the one-item-per-CTA variant: layouts.decode_work.DECODE_ONE_ITEM_STAGES)
             self.stages = stages
-        if TILE_N:
-            self.tile_n = TILE_N
         self.elems_per_copy = COPY_BITS // self.dtype.width
         chunks = head_dim // self.elems_per_copy
         # producer: a KV row is copied by threads_per_row adjacent lanes (whole 128-byte lines per
