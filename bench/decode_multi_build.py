@@ -152,23 +152,37 @@ def main(argv=None):
                                  "us": ms * 1e3, "GBs": kv_bytes / ms / 1e6})
                     print(json.dumps(rows[-1]), flush=True)
     # cuDNN, per case and flush, twice (after the rounds: its dense KV would crowd the paged caches)
-    for name, page_size, kv_bytes, wrappers, q, cache, b, n in setups:
-        if page_size != args.pages[0]:
-            continue
-        from torch.nn.attention import SDPBackend
+    time_cudnn([(name, kv_bytes, b, n) for name, page_size, kv_bytes, wrappers, q, cache, b, n in setups
+                if page_size == args.pages[0]], args.flush, args.rep_ms, rows)
+    summary = summarize(rows, timed + ["cudnn"])
+    print(json.dumps({"elapsed_s": time.time() - t0}), flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rows": rows, "summary": summary}, f, indent=1)
 
+
+def time_cudnn(cases, flushes, rep_ms: float, rows: list) -> None:
+    """cuDNN SDPA dense decode for each ``(case name, KV bytes, batch, kv length)``, twice per flush mode; rows
+    appended (label ``cudnn``, page 0) and printed."""
+    from torch.nn.attention import SDPBackend
+
+    for name, kv_bytes, b, n in cases:
         q4 = torch.randn(b, HQ, 1, D, dtype=DTYPE, device="cuda")
         kd = torch.randn(b, HK, n, D, dtype=DTYPE, device="cuda")
         vd = torch.randn_like(kd)
         for rep in range(2):
-            for fl in args.flush:
+            for fl in flushes:
                 ms = time_ms_flush(lambda: sdpa_decode(q4, kd, vd, SDPBackend.CUDNN_ATTENTION), fl,
-                                   warmup_ms=10, rep_ms=args.rep_ms)
+                                   warmup_ms=10, rep_ms=rep_ms)
                 rows.append({"round": rep + 1, "label": "cudnn", "flush": fl, "case": name, "page": 0,
                              "us": ms * 1e3, "GBs": kv_bytes / ms / 1e6})
                 print(json.dumps(rows[-1]), flush=True)
         torch.cuda.empty_cache()  # (kd / vd are rebound by the next case; no del of names the lambda closes over)
-    # summary: mean GB/s per (case, page, flush, label), change vs the first label
+
+
+def summarize(rows: list, labels: list) -> list:
+    """Mean GB/s per (case, page, flush, label) and its change against the first label, one printed line per
+    (case, page, flush); returns the summary rows."""
     import collections
 
     t = collections.defaultdict(list)
@@ -178,7 +192,7 @@ def main(argv=None):
     for case, page, fl in sorted({k[:3] for k in t}):
         base = t.get((case, page, fl, labels[0]))
         line = f"{case[:12]:12s} {page:3d} {fl:4s}"
-        for label in timed + ["cudnn"]:
+        for label in labels:
             v = t.get((case, page, fl, label))
             if not v:
                 continue
@@ -188,10 +202,7 @@ def main(argv=None):
             summary.append({"case": case, "page": page, "flush": fl, "label": label, "mean": m, "change_pct": ch,
                             "n": len(v), "min": min(v), "max": max(v)})
         print(line, flush=True)
-    print(json.dumps({"elapsed_s": time.time() - t0}), flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"rows": rows, "summary": summary}, f, indent=1)
+    return summary
 
 
 if __name__ == "__main__":

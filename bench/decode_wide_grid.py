@@ -15,14 +15,26 @@ import json
 import time
 
 import torch
-from torch.nn.attention import SDPBackend
-
 import cute_attn
 import cute_attn.decode as CD
 from cute_attn.artifacts import get_kernel
 from bench.common import time_ms_flush
-from bench.decode import DTYPE, HK, HQ, D, sdpa_decode
+from bench.decode import DTYPE, HK, HQ, D
 from bench.decode_ab import case_inputs, case_lens
+from bench.decode_multi_build import summarize, time_cudnn
+
+
+def wide_plan(indptr, indices, last, page_size: int, n_seq: int):
+    """A wrapper planned as if the GPU had ``n_seq`` SMs: one whole sequence per CTA (plan() then picks the one-item
+    variant itself)."""
+    real = CD._num_sms
+    CD._num_sms = lambda device: n_seq
+    try:
+        w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+        w.plan(indptr, indices, last, HQ, HK, D, page_size)
+    finally:
+        CD._num_sms = real
+    return w
 
 
 def main(argv=None):
@@ -43,20 +55,7 @@ def main(argv=None):
             cache, indptr, indices, last, q = case_inputs(kv_lens, ps)
             w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
             w.plan(indptr, indices, last, HQ, HK, D, ps)
-            n_seq = len(kv_lens) * HK
-            real = CD._num_sms
-            CD._num_sms = lambda device: n_seq  # plan for a GPU of n_seq SMs: one whole sequence per CTA
-            try:
-                ww = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
-                ww.plan(indptr, indices, last, HQ, HK, D, ps)
-            finally:
-                CD._num_sms = real
-            w4 = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
-            CD._num_sms = lambda device: n_seq
-            try:
-                w4.plan(indptr, indices, last, HQ, HK, D, ps)
-            finally:
-                CD._num_sms = real
+            ww, w4 = (wide_plan(indptr, indices, last, ps, len(kv_lens) * HK) for _ in range(2))
             w4.run(q, cache)
             w4._plan.kernel = get_kernel(CD._decode_spec(DTYPE, D))  # the 4-stage kernel on the wide plan
             labels = {"default": w, "wide": ww, "wide4": w4}
@@ -81,34 +80,9 @@ def main(argv=None):
                     rows.append({"round": r + 1, "label": label, "flush": fl, "case": name, "page": ps,
                                  "us": ms * 1e3, "GBs": kv_bytes / ms / 1e6})
                     print(json.dumps(rows[-1]), flush=True)
-    for name, ps, kv_bytes, labels, q, cache, b, n in setups:
-        if ps != args.pages[0]:
-            continue
-        q4 = torch.randn(b, HQ, 1, D, dtype=DTYPE, device="cuda")
-        kd = torch.randn(b, HK, n, D, dtype=DTYPE, device="cuda")
-        vd = torch.randn_like(kd)
-        for rep in range(2):
-            for fl in args.flush:
-                ms = time_ms_flush(lambda: sdpa_decode(q4, kd, vd, SDPBackend.CUDNN_ATTENTION), fl, warmup_ms=10,
-                                   rep_ms=args.rep_ms)
-                rows.append({"round": rep + 1, "label": "cudnn", "flush": fl, "case": name, "page": 0,
-                             "us": ms * 1e3, "GBs": kv_bytes / ms / 1e6})
-                print(json.dumps(rows[-1]), flush=True)
-    import collections
-
-    t = collections.defaultdict(list)
-    for x in rows:
-        t[(x["case"], x["page"], x["flush"], x["label"])].append(x["GBs"])
-    for case, page, fl in sorted({k[:3] for k in t}):
-        base = t.get((case, page, fl, "default"))
-        line = f"{case[:12]:12s} {page:3d} {fl:4s}"
-        for label in ("default", "wide", "wide4", "cudnn"):
-            v = t.get((case, page, fl, label))
-            if v:
-                m = sum(v) / len(v)
-                ch = (m / (sum(base) / len(base)) - 1) * 100 if base else 0.0
-                line += f" | {label} {m:.0f} ({ch:+.1f}%) [{min(v):.0f}-{max(v):.0f}]"
-        print(line, flush=True)
+    time_cudnn([(name, kv_bytes, b, n) for name, ps, kv_bytes, labels, q, cache, b, n in setups
+                if ps == args.pages[0]], args.flush, args.rep_ms, rows)
+    summarize(rows, ["default", "wide", "wide4", "cudnn"])
     print(json.dumps({"elapsed_s": time.time() - t0}), flush=True)
     if args.json:
         with open(args.json, "w") as f:
