@@ -626,7 +626,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
             planned = self._plan_numpy(kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms)
         sched, work, batch, max_page_id, nnz = planned
         if (not self.use_cuda_graph and spec.head_dim in DECODE_ONE_ITEM_STAGES
-                and 0 < work.items.shape[0] == work.cta_ptr.shape[0] - 1):
+                and 0 < work.items.shape[0] == work.num_ctas):
             # every CTA runs one item (splits or one whole sequence per CTA): the shallower pipeline's variant
             # (layouts/decode_work.py DECODE_ONE_ITEM_STAGES; CUDA-graph mode keeps the one variant it captured)
             spec = _one_item_spec(spec)

@@ -15,13 +15,13 @@ import importlib
 import os
 from typing import ClassVar, Iterator
 
+# head_dim -> stages of the one-item-per-CTA decode variant: one table, beside the tiles the kernel reads
+from .layouts.decode_work import DECODE_ONE_ITEM_STAGES  # noqa: E402,F401
+
 ARCHS = ("sm_90a",)
 DTYPES = ("bf16", "fp16")
 PREFILL_HEAD_DIMS = ((64, 64), (128, 128), (256, 256), (192, 128))
 DECODE_HEAD_DIMS = (64, 128, 256)
-# head_dim -> stages of the one-item-per-CTA decode variant (the same table as layouts.decode_work's, which the
-# kernel reads; a test keeps the two equal: specs is imported without the layouts package on some paths)
-DECODE_ONE_ITEM_STAGES = {128: 3}
 # Paged prefill: K and V rows share one gather geometry (head_dim == head_dim_v, row = 8..32 x 16 bytes).
 PREFILL_PAGED_HEAD_DIMS = ((64, 64), (128, 128), (256, 256))
 # Paged prefill K/V load paths: 0 = 16-byte cp.async row gathers (any page size); n = TMA boxes of n rows inside
