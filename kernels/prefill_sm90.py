@@ -147,6 +147,8 @@ class PrefillSm90:
         self.rescale_before_pv = cfg.rescale_before_pv
         self.skip_rescale = cfg.skip_rescale
         self.rescale_threshold = float(cfg.rescale_threshold)
+        self.vote_max = bool(cfg.vote_max) and cfg.rescale_threshold > 0
+        self.max_chains = int(cfg.max_chains)
         self.wg_epilogue = cfg.wg_epilogue
         # double_p: set from the config by the launching __call__ (this class's and prefill_paged_sm90's)
         self._double_p_cfg = cfg.double_p
@@ -651,7 +653,7 @@ class PrefillSm90:
         tOrP2 = wg_mma_pv.make_fragment_A(wg_mma_pv.partition_shape_A((self.tile_m, self.tile_n)))
         tScS = thr_mma_qk.partition_C(cute.make_identity_tensor((self.tile_m, self.tile_n)))
         mask = AttentionMask(self.tile_m, self.tile_n, tScS)
-        softmax = OnlineSoftmax.create(scale_log2, self.rescale_threshold)
+        softmax = OnlineSoftmax.create(scale_log2, self.rescale_threshold, self.vote_max, self.max_chains)
         row_scale = cute.make_rmem_tensor((2,), Float32)
         mma = (tiled_mma_qk, tiled_mma_pv, tSrQ, tSrK, tOrVt, acc_O, tOrP, row_scale)
 

@@ -57,6 +57,14 @@ class PrefillConfig:
     # 16k full 1.053 / 1.032 (sustained, power probe: 637 vs 626 TFLOP/s at 700 W); hd256 with skip_rescale on:
     # 16 x 1k causal 1.022 / 1.016, 16k 0.99-1.004; hd64: 0.96-0.97 alone, 0.97-1.00 with skip_rescale: stays 0
     rescale_threshold: int = 0
+    # with rescale_threshold: skip the row max's quad shuffles on a key block where no thread of the warp saw its own
+    # maxima leave the threshold (vote.all; OnlineSoftmax.vote_max; same results bit for bit). Session 15: the ncu
+    # source counters of session 11 (call 6) put the FMNMX after each quad SHFL at 22 k (dense) / 33 k (page 1) of the
+    # consumers' short-scoreboard stall cycles
+    vote_max: bool = False
+    # the row max over the thread's scores as this many independent chains + a tree (1: one serial FMNMX chain per
+    # row, 32 deep at tile_n 128; session 3's reduce_chains=4 measured within noise, before vote_max existed)
+    max_chains: int = 1
     # epilogue per consumer warpgroup (own 64 rows of sO, 128-thread barriers) instead of the whole tile
     # (where sO aliases sQ the barrier before the sO store stays one of all consumer warpgroups)
     wg_epilogue: bool = True

@@ -32,6 +32,24 @@ def row_of(k: int) -> int:
     return (k // 2) % 2
 
 
+def chain_count(n: int, max_chains: int) -> int:
+    """The most partial max chains, up to ``max_chains``, that split a thread's ``n`` scores (``n / 2`` per row, in
+    pairs) evenly, e.g. fewer for a trimmed first block's N."""
+    chains = max_chains
+    while n % (4 * chains):
+        chains //= 2
+    return chains
+
+
+def tree_widths(chains: int) -> list:
+    """Halving steps of the tree that combines ``chains`` partial maxima: ``[chains / 2, ..., 1]``."""
+    out = []
+    while chains > 1:
+        chains //= 2
+        out.append(chains)
+    return out
+
+
 def check_acc_fragment(acc: cute.Tensor) -> None:
     """Trace-time check that ``acc`` is a one-atom-high wgmma accumulator fragment."""
     shape = acc.shape
@@ -50,16 +68,29 @@ class OnlineSoftmax:
     # below that, P is computed against the old ``m`` (P <= 2^threshold, exact in fp32 sums and 16-bit P alike)
     # and the row's factor is exactly 1, so O's rescale can be skipped (the kernel's vote). Trace-time constant.
     rescale_threshold: float = 0.0
+    # with ``rescale_threshold``: when every thread of the warp sees its own part of the block's maxima within the
+    # threshold of the kept max (one vote.all), the quad's max cannot move either, so the two quad shuffle rounds per
+    # row (SHFL -> FMNMX -> SHFL -> FMNMX, the softmax's only MIO round trips) are skipped. The same m as without it,
+    # bit for bit. Trace-time constant.
+    vote_max: bool = False
+    # independent partial maxima per row (1: one serial FMNMX chain over the thread's N / 4 scores of a row, as
+    # ptxas keeps it; c: c chains of N / 4c and a c-way tree). Trace-time constant.
+    max_chains: int = 1
 
     @staticmethod
-    def create(scale_log2: Float32, rescale_threshold: float = 0.0) -> "OnlineSoftmax":
+    def create(scale_log2: Float32, rescale_threshold: float = 0.0, vote_max: bool = False,
+               max_chains: int = 1) -> "OnlineSoftmax":
         """``scale_log2`` must be positive (the API refuses other scales): the running max is of raw scores."""
         assert 0.0 <= rescale_threshold <= 12.0, "P <= 2^threshold must stay far inside fp16's range (65504)"
+        assert not vote_max or rescale_threshold > 0.0, "vote_max needs a rescale threshold"
+        assert max_chains in (1, 2, 4, 8), "a power-of-two tree"
         return OnlineSoftmax(
             scale_log2,
             cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32),
             cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32),
             float(rescale_threshold),
+            bool(vote_max),
+            int(max_chains),
         )
 
     def reset(self) -> None:
@@ -75,13 +106,49 @@ class OnlineSoftmax:
         n = cute.size(acc_S)
         row_scale = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
         tile_max = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
-        for h in cutlass.range_constexpr(ROWS_PER_THREAD):
-            tile_max[h] = self.row_max[h]
-        for k in cutlass.range_constexpr(n):
-            tile_max[row_of(k)] = cute.arch.fmax(tile_max[row_of(k)], acc_S[k])
+        chains = chain_count(n, self.max_chains)
+        if cutlass.const_expr(chains == 1):
+            for h in cutlass.range_constexpr(ROWS_PER_THREAD):
+                tile_max[h] = self.row_max[h]
+            for k in cutlass.range_constexpr(n):
+                tile_max[row_of(k)] = cute.arch.fmax(tile_max[row_of(k)], acc_S[k])
+        else:
+            # element k is the (k // 4)-th pair of its row: pair j feeds chain j % chains
+            part = cute.make_rmem_tensor((ROWS_PER_THREAD, chains), Float32)
+            for h in cutlass.range_constexpr(ROWS_PER_THREAD):
+                part[h, 0] = self.row_max[h]
+                for c in cutlass.range_constexpr(1, chains):
+                    part[h, c] = acc_S[4 * c + 2 * h]
+            for k in cutlass.range_constexpr(n):
+                c = (k // 4) % chains
+                if cutlass.const_expr(c == 0 or k >= 4 * chains or k % 2 == 1):
+                    part[row_of(k), c] = cute.arch.fmax(part[row_of(k), c], acc_S[k])
+            widths = tree_widths(chains)
+            for t in cutlass.range_constexpr(len(widths)):
+                width = widths[t]
+                for h in cutlass.range_constexpr(ROWS_PER_THREAD):
+                    for c in cutlass.range_constexpr(width):
+                        part[h, c] = cute.arch.fmax(part[h, c], part[h, c + width])
+            for h in cutlass.range_constexpr(ROWS_PER_THREAD):
+                tile_max[h] = part[h, 0]
+        quad_max = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
+        if cutlass.const_expr(self.vote_max and not is_first):
+            # own maxima within the threshold (a kept -inf with a -inf block gives NaN: not within, the slow path)
+            stay = (tile_max[0] - self.row_max[0]) * self.scale_log2 <= Float32(self.rescale_threshold)
+            for h in cutlass.range_constexpr(1, ROWS_PER_THREAD):
+                stay = stay & ((tile_max[h] - self.row_max[h]) * self.scale_log2 <= Float32(self.rescale_threshold))
+            if cute.arch.vote_all_sync(stay):
+                for h in cutlass.range_constexpr(ROWS_PER_THREAD):
+                    quad_max[h] = self.row_max[h]
+            else:
+                for h in cutlass.range_constexpr(ROWS_PER_THREAD):
+                    quad_max[h] = cute.arch.warp_reduction_max(tile_max[h], threads_in_group=QUAD)
+        else:
+            for h in cutlass.range_constexpr(ROWS_PER_THREAD):
+                quad_max[h] = cute.arch.warp_reduction_max(tile_max[h], threads_in_group=QUAD)
         neg_max_scaled = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
         for h in cutlass.range_constexpr(ROWS_PER_THREAD):
-            m_new = cute.arch.warp_reduction_max(tile_max[h], threads_in_group=QUAD)
+            m_new = quad_max[h]
             if cutlass.const_expr(self.rescale_threshold > 0.0 and not is_first):
                 # m_new >= m_old; m_old = -inf with a finite m_new gives +inf (moves), both -inf give NaN (stays -inf)
                 if (m_new - self.row_max[h]) * self.scale_log2 <= Float32(self.rescale_threshold):
