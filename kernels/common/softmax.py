@@ -33,21 +33,36 @@ def row_of(k: int) -> int:
 
 
 def chain_count(n: int, max_chains: int) -> int:
-    """The most partial max chains, up to ``max_chains``, that split a thread's ``n`` scores (``n / 2`` per row, in
-    pairs) evenly, e.g. fewer for a trimmed first block's N."""
+    """Partial max chains for a thread's ``n`` scores (``n / 4`` pairs per row; pair ``j`` feeds chain
+    ``j % chains``, so the chains may differ in length by one pair): ``max_chains``, or the largest power of two
+    up to the pair count (e.g. a trimmed first block's N)."""
     chains = max_chains
-    while n % (4 * chains):
+    while chains > max(1, n // 4):
         chains //= 2
     return chains
 
 
-def tree_widths(chains: int) -> list:
-    """Halving steps of the tree that combines ``chains`` partial maxima: ``[chains / 2, ..., 1]``."""
-    out = []
-    while chains > 1:
-        chains //= 2
-        out.append(chains)
-    return out
+def max_chain_plan(n: int, chains: int):
+    """The thread's row maxima over its ``n`` accumulator elements as ``chains`` independent chains per row and a
+    halving tree (trace-time lists of register indices; ``chains`` a power of two, at most the pairs per row):
+
+    - ``init``: ``(row, chain, k)``: the chain starts at element ``k``, or at the kept max where ``k`` is -1 (chain 0);
+    - ``updates``: ``(row, chain, k)`` in issue order (ascending ``k``, the rows interleaved): ``max`` with element ``k``;
+    - ``tree``: ``(row, dst, src)``: ``max`` of chain ``src`` into ``dst``; chain 0 then holds the row's max.
+
+    Pair ``j`` of a row (its elements ``4 j + 2 row`` and ``+ 1``) feeds chain ``j % chains``; chain ``c > 0`` starts
+    at the first element of its first pair. ``chains = 1`` is the single serial chain."""
+    assert chains >= 1 and chains & (chains - 1) == 0 and chains <= max(1, n // 4), (n, chains)
+    starts = {(h, c): 4 * c + 2 * h for h in range(ROWS_PER_THREAD) for c in range(1, chains)}
+    init = [(h, 0, -1) for h in range(ROWS_PER_THREAD)] + [(h, c, k) for (h, c), k in starts.items()]
+    updates = [(row_of(k), (k // 4) % chains, k) for k in range(n)
+               if starts.get((row_of(k), (k // 4) % chains)) != k]
+    tree = []
+    width = chains
+    while width > 1:
+        width //= 2
+        tree += [(h, c, c + width) for h in range(ROWS_PER_THREAD) for c in range(width)]
+    return init, updates, tree
 
 
 def check_acc_fragment(acc: cute.Tensor) -> None:
@@ -98,6 +113,26 @@ class OnlineSoftmax:
         self.row_sum.fill(0.0)
 
     @cute.jit
+    def _chained_max(self, acc_S: cute.Tensor, tile_max: cute.Tensor, chains: cutlass.Constexpr[int]):
+        """tile_max <- the kept max and the thread's row maxima of acc_S over ``chains`` chains (max_chain_plan)."""
+        init, updates, tree = max_chain_plan(cute.size(acc_S), chains)
+        part = cute.make_rmem_tensor((ROWS_PER_THREAD, chains), Float32)
+        for i in cutlass.range_constexpr(len(init)):
+            h, c, k = init[i]
+            if cutlass.const_expr(k < 0):
+                part[h, c] = self.row_max[h]
+            else:
+                part[h, c] = acc_S[k]
+        for i in cutlass.range_constexpr(len(updates)):
+            h, c, k = updates[i]
+            part[h, c] = cute.arch.fmax(part[h, c], acc_S[k])
+        for i in cutlass.range_constexpr(len(tree)):
+            h, dst, src = tree[i]
+            part[h, dst] = cute.arch.fmax(part[h, dst], part[h, src])
+        for h in cutlass.range_constexpr(ROWS_PER_THREAD):
+            tile_max[h] = part[h, 0]
+
+    @cute.jit
     def online(self, acc_S: cute.Tensor, is_first: cutlass.Constexpr[bool]) -> cute.Tensor:
         """acc_S <- P = exp2(S * scale_log2 - m_new * scale_log2); returns the per-row factor
         ``exp2((m_old - m_new) * scale_log2)`` that rescales O and the row sums (exactly 1 where m stays, see
@@ -108,29 +143,13 @@ class OnlineSoftmax:
         tile_max = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
         chains = chain_count(n, self.max_chains)
         if cutlass.const_expr(chains == 1):
+            # the serial chain (max_chain_plan's chains = 1 order, written directly: the default kernels' code)
             for h in cutlass.range_constexpr(ROWS_PER_THREAD):
                 tile_max[h] = self.row_max[h]
             for k in cutlass.range_constexpr(n):
                 tile_max[row_of(k)] = cute.arch.fmax(tile_max[row_of(k)], acc_S[k])
         else:
-            # element k is the (k // 4)-th pair of its row: pair j feeds chain j % chains
-            part = cute.make_rmem_tensor((ROWS_PER_THREAD, chains), Float32)
-            for h in cutlass.range_constexpr(ROWS_PER_THREAD):
-                part[h, 0] = self.row_max[h]
-                for c in cutlass.range_constexpr(1, chains):
-                    part[h, c] = acc_S[4 * c + 2 * h]
-            for k in cutlass.range_constexpr(n):
-                c = (k // 4) % chains
-                if cutlass.const_expr(c == 0 or k >= 4 * chains or k % 2 == 1):
-                    part[row_of(k), c] = cute.arch.fmax(part[row_of(k), c], acc_S[k])
-            widths = tree_widths(chains)
-            for t in cutlass.range_constexpr(len(widths)):
-                width = widths[t]
-                for h in cutlass.range_constexpr(ROWS_PER_THREAD):
-                    for c in cutlass.range_constexpr(width):
-                        part[h, c] = cute.arch.fmax(part[h, c], part[h, c + width])
-            for h in cutlass.range_constexpr(ROWS_PER_THREAD):
-                tile_max[h] = part[h, 0]
+            self._chained_max(acc_S, tile_max, chains)
         quad_max = cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32)
         if cutlass.const_expr(self.vote_max and not is_first):
             # own maxima within the threshold (a kept -inf with a -inf block gives NaN: not within, the slow path)
