@@ -255,3 +255,33 @@ def test_lse_merges_split_keys_into_full_attention(rng, hd, hdv):
     o, lse = cute_attn.merge_state(a_o, a_l, b_o, b_l)
     torch.testing.assert_close(lse, full_l, atol=2e-3, rtol=1e-3)
     torch.testing.assert_close(o.float(), full_o.float(), atol=2e-2, rtol=2e-2)
+
+
+@pytest.mark.parametrize("tile_m", [0, 128])
+@pytest.mark.parametrize("hd,hdv", HEAD_DIMS)
+@pytest.mark.parametrize("causal", [False, True])
+def test_rising_scores_move_the_kept_max(rng, monkeypatch, tile_m, hd, hdv, causal):
+    """Keys whose norm grows along the sequence (x0.05 -> x12), so later key blocks raise rows' maxima by far more
+    than the kept-max threshold (2^8 in log2 units) again and again: the paths that move the running max after the
+    first block (the quad reduction behind ``vote_max``'s vote, the O rescale) run on most blocks, beside rows that
+    keep it. Every tile the plan can pick (``tile_m`` 128: the short-request tile where one exists)."""
+    from cute_attn.kernels.common.config import PREFILL_SHORT_TILE
+
+    if tile_m and (hd, hdv, causal) not in PREFILL_SHORT_TILE:
+        pytest.skip("one tile for this head dim")
+    P = importlib.import_module("cute_attn.prefill")
+    if tile_m:
+        monkeypatch.setattr(P, "choose_tile_m", lambda *a: tile_m)
+    q_lens, kv_lens = [700, 1, 333], [1500, 1100, 333]
+    qo = [0] + torch.tensor(q_lens).cumsum(0).tolist()
+    kv = [0] + torch.tensor(kv_lens).cumsum(0).tolist()
+    hq, hk = 4, 2
+    q, k, v = rand(rng, qo[-1], hq, hd), rand(rng, kv[-1], hk, hd), rand(rng, kv[-1], hk, hdv)
+    grow = torch.cat([torch.linspace(0.05, 12.0, n) for n in kv_lens]).to(k.device)
+    k = (k.float() * grow[:, None, None]).to(k.dtype)
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    w.plan(qo, kv, hq, hk, hd, hdv, causal=causal)
+    if tile_m:
+        assert w._plan.spec.tile_m == tile_m
+    out, lse = w.run(q, k, v, return_lse=True)
+    check(out, lse, q, k, v, qo, kv, causal, 1 / math.sqrt(hd))

@@ -109,3 +109,98 @@ def test_shipped_threshold_and_build_override(monkeypatch):
     monkeypatch.setenv(C.BUILD_OVERRIDES_ENV, "no_such_field=1")
     with pytest.raises(ValueError, match="unknown prefill config field"):
         C.prefill_config(128, 128, True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# vote_max and max_chains (session 15): the row max of OnlineSoftmax.online, emulated on the host with the kernel's
+# own trace-time plan (kernels/common/softmax.py max_chain_plan) and its fragment convention (element k of a
+# thread's n accumulator registers lies in row (k // 2) % 2; 4 threads of a quad share a row).
+
+from cute_attn.kernels.common import softmax as S  # noqa: E402
+
+
+@pytest.mark.parametrize("n", [16, 20, 32, 40, 56, 64, 128])
+@pytest.mark.parametrize("max_chains", [1, 2, 4, 8])
+def test_max_chain_plan_is_the_row_max(n, max_chains):
+    chains = S.chain_count(n, max_chains)
+    assert chains <= max_chains and chains & (chains - 1) == 0 and chains <= max(1, n // 4)
+    init, updates, tree = S.max_chain_plan(n, chains)
+    used = sorted([k for _, _, k in init if k >= 0] + [k for _, _, k in updates])
+    assert used == list(range(n)), "every register enters exactly one chain once"
+    assert all(S.row_of(k) == h for h, _, k in init + updates if k >= 0), "a chain stays in its row"
+    lengths = [sum(1 for h, c, k in init + updates if (h, c) == (0, cc) and k >= 0) for cc in range(chains)]
+    assert max(lengths) - min(lengths) <= 2, lengths  # chains differ by at most one pair
+    gen = torch.Generator().manual_seed(n * 10 + max_chains)
+    for trial in range(20):
+        x = torch.randn(n, generator=gen) * 4
+        if trial % 4 == 1:
+            x[torch.rand(n, generator=gen) < 0.5] = -math.inf  # masked columns
+        if trial % 4 == 2:
+            x[:] = -math.inf
+        kept = [float(torch.randn(1, generator=gen)) * 4, -math.inf][: 2]
+        part = {}
+        for h, c, k in init:
+            part[h, c] = kept[h] if k < 0 else float(x[k])
+        for h, c, k in updates:
+            part[h, c] = max(part[h, c], float(x[k]))
+        for h, dst, src in tree:
+            part[h, dst] = max(part[h, dst], part[h, src])
+        for h in range(2):
+            want = max([kept[h]] + [float(x[k]) for k in range(n) if S.row_of(k) == h])
+            assert part[h, 0] == want
+
+
+def _kernel_m_new(m_old, q_max, s_log2, threshold):
+    """The kept-max rule on a row's quad max (the slow path of online(), and the emulation above)."""
+    if threshold > 0 and (q_max - m_old) * s_log2 <= threshold:
+        return m_old
+    return q_max
+
+
+@pytest.mark.parametrize("threshold", [8.0, 2.0])
+def test_vote_max_picks_the_same_max(threshold):
+    """A warp (8 quads x 2 rows; 4 threads per row) skips the quad reduction when every thread's own maxima stay
+    within the threshold of the kept max; it must then keep exactly the max the quad reduction would have kept, and
+    the reduction runs on every other block (the first one, -inf rows, moving maxima)."""
+    gen = torch.Generator().manual_seed(int(threshold))
+    s_log2 = 0.088 * LOG2_E
+    skipped = 0
+    for trial in range(400):
+        m_old = torch.randn(8, 2, generator=gen) * 3  # kept max per (quad, row): the same in the quad's 4 threads
+        if trial % 5 == 0:
+            m_old[torch.rand(8, 2, generator=gen) < 0.3] = -math.inf
+        spread = [0.5, 10.0, 60.0, 200.0][trial % 4]
+        own = m_old[:, :, None] + (torch.rand(8, 2, 4, generator=gen) - 0.7) * spread / (s_log2 * 8)
+        if trial % 7 == 3:
+            own[torch.rand(8, 2, 4, generator=gen) < 0.4] = -math.inf
+        own = torch.maximum(own, m_old[:, :, None])  # a thread's chains start at the kept max
+        stay = ((own - m_old[:, :, None]) * s_log2 <= threshold).all()  # NaN (-inf - -inf) compares False
+        for qd in range(8):
+            for h in range(2):
+                mo = float(m_old[qd, h])
+                want = _kernel_m_new(mo, float(own[qd, h].max()), s_log2, threshold)
+                got = mo if stay else want
+                assert got == want or (math.isnan(got) and math.isnan(want)), (trial, qd, h)
+        skipped += int(stay)
+    assert 0 < skipped < 400  # both paths were exercised
+
+
+def test_shipped_vote_max_rows(monkeypatch):
+    # session 15 calls 1-2: on for the dense 192-row hd128 non-causal and hd64 causal tiles and hd256 non-causal;
+    # off on every tile the paged kernel runs, the 128-row tiles and hd128 / hd256 causal
+    on = {(64, True), (128, False), (256, False)}
+    for hd in (64, 128, 256):
+        for causal in (False, True):
+            cfg = C.prefill_config(hd, hd, causal)
+            assert cfg.vote_max == ((hd, causal) in on), (hd, causal)
+            assert not cfg.vote_max or (cfg.rescale_threshold > 0 and cfg.max_chains == 8)
+            assert not C.prefill_config(hd, hd, causal, paged=True).vote_max
+    for hd, causal in ((64, True), (128, False)):  # the short-request tile
+        short = C.PREFILL_SHORT_TILE.get((hd, hd, causal))
+        if short:
+            assert not C.prefill_config(hd, hd, causal, tile_m=short[0]).vote_max
+    monkeypatch.setenv(C.BUILD_OVERRIDES_ENV, "rescale_threshold=0")
+    assert not C.prefill_config(256, 256, False).vote_max  # nothing to vote on without a threshold
+    monkeypatch.setenv(C.BUILD_OVERRIDES_ENV, "max_chains=3")
+    with pytest.raises(ValueError, match="max_chains"):
+        C.prefill_config(128, 128, False)
