@@ -116,12 +116,17 @@ def test_shipped_threshold_and_build_override(monkeypatch):
 # own trace-time plan (kernels/common/softmax.py max_chain_plan) and its fragment convention (element k of a
 # thread's n accumulator registers lies in row (k // 2) % 2; 4 threads of a quad share a row).
 
-from cute_attn.kernels.common import softmax as S  # noqa: E402
+
+
+def _softmax_module():
+    """The kernel module (it imports the DSL: the GPU machine, which has none, skips these host tests)."""
+    return pytest.importorskip("cute_attn.kernels.common.softmax", reason="the CuTe DSL is not installed")
 
 
 @pytest.mark.parametrize("n", [16, 20, 32, 40, 56, 64, 128])
 @pytest.mark.parametrize("max_chains", [1, 2, 4, 8])
 def test_max_chain_plan_is_the_row_max(n, max_chains):
+    S = _softmax_module()
     chains = S.chain_count(n, max_chains)
     assert chains <= max_chains and chains & (chains - 1) == 0 and chains <= max(1, n // 4)
     init, updates, tree = S.max_chain_plan(n, chains)
