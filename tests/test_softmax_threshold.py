@@ -191,9 +191,9 @@ def test_vote_max_picks_the_same_max(threshold):
 
 
 def test_shipped_vote_max_rows(monkeypatch):
-    # session 15 calls 1-2: on for the dense 192-row hd128 non-causal and hd64 causal tiles and hd256 non-causal;
-    # off on every tile the paged kernel runs, the 128-row tiles and hd128 / hd256 causal
-    on = {(64, True), (128, False), (256, False)}
+    # session 15 calls 1-4: on for the dense 192-row hd128 tiles; off on every tile the paged kernel runs, the 128-row
+    # tiles, hd64 and hd256
+    on = {(128, False), (128, True)}
     for hd in (64, 128, 256):
         for causal in (False, True):
             cfg = C.prefill_config(hd, hd, causal)
@@ -205,7 +205,7 @@ def test_shipped_vote_max_rows(monkeypatch):
         if short:
             assert not C.prefill_config(hd, hd, causal, tile_m=short[0]).vote_max
     monkeypatch.setenv(C.BUILD_OVERRIDES_ENV, "rescale_threshold=0")
-    assert not C.prefill_config(256, 256, False).vote_max  # nothing to vote on without a threshold
+    assert not C.prefill_config(128, 128, False).vote_max  # nothing to vote on without a threshold
     monkeypatch.setenv(C.BUILD_OVERRIDES_ENV, "max_chains=3")
     with pytest.raises(ValueError, match="max_chains"):
         C.prefill_config(128, 128, False)

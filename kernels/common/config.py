@@ -216,21 +216,15 @@ _PREFILL_DENSE_MASK_TABLE = {
     # hd64 causal with the kept running max (session 10 calls 5-6, H100, bf16, interleaved rounds x the row of
     # _PREFILL_MASK_TABLE, five processes): 1 x 16k 1.002 / 1.025 / 1.020 / 1.023 / 1.024, 4 x 4k 1.019 / 1.024 / 1.010 /
     # 1.013 / 1.019 (session 9 had measured 0.97-1.00 on an older hd64 build). The paged kernel keeps the other row
-    # vote_max + 8 max chains (session 15 call 2, H100, bf16, same-round ratios x the same tile without them, three
-    # processes; NOTES-prefill-paged 26): 1 x 16k causal 1.021 / 1.006 / 1.032
+    # (vote_max + 8 max chains, session 15: 1 x 16k 1.021 / 1.006 / 1.032 in rounds timing (call 2) but 0.986 / 0.986 per
+    # clock in paired timing (call 4): off; NOTES-prefill-paged 26)
     (64, 64, True): PrefillConfig(tile_m=192, tile_n=112, consumer_wgs=3, trim_diagonal=1, q_rs=True, skip_rescale=True,
-                                  rescale_threshold=8, vote_max=True, max_chains=8),
+                                  rescale_threshold=8),
     # hd256 causal 128 x 64 (prefill-v5, H100, bf16, interleaved rounds x 128 x 80 in two processes): 16 x 1k
     # 1.034 / 1.038 (0.154 vs 0.160 ms; 0.974x -> 1.011-1.013x cuDNN), 1 x 16k 0.998 / 1.023. Non-causal 16k
     # 0.970 / 1.007: stays at 128 x 80. 4 x 4k hd256 not measured.
     (256, 256, True): PrefillConfig(tile_m=128, tile_n=64, consumer_wgs=2, pingpong=False, skip_rescale=True,
                                     rescale_threshold=8),
-    # hd256 non-causal: _PREFILL_TABLE's 128 x 80 row with vote_max + 8 max chains (session 15 call 2, H100, bf16, x the
-    # same tile without them, three processes, 2-CTA clusters in both): 1 x 16k full 1.060 / 1.025 / 1.025. (hd256 causal
-    # 128 x 64 measured +1.3..+4.9 % at 1 x 16k but -1.2 % at 16 x 1k in all three: off there.) The paged kernel keeps
-    # the plain row.
-    (256, 256, False): PrefillConfig(tile_m=128, tile_n=80, consumer_wgs=2, pingpong=False, skip_rescale=True,
-                                     rescale_threshold=8, vote_max=True, max_chains=8),
     # hd128 on three consumer warpgroups, 192 x 80, 3 stages (session 9 call 3, H100, bf16, interleaved rounds x the
     # 128 x 128 two-warpgroup tile, two processes): 1 x 16k causal 1.021 / 1.045, full 0.995 / 1.010; sustained alone at
     # 700 W (power probe) causal 625.5 -> 645.4 TFLOP/s (+3.2 %), full 644.8 -> 655.2 (+1.6 %): a 192-row tile reads
@@ -238,11 +232,13 @@ _PREFILL_DENSE_MASK_TABLE = {
     # 16 x 1k 0.81): the 128 x 128 tile stays as the short-request variant (PREFILL_SHORT_TILE). 192 x 128 and 192 x 112
     # spill on the 160-register budget of three consumer warpgroups (no double-buffered P either way); 192 x 64 is
     # 3-9 % slower.
+    # vote_max + 8 max chains on both 192-row rows (session 15, x the same tile without them; NOTES-prefill-paged 26):
+    # per clock (paired timing, call 4, two processes; identical kernels read 0.998-1.001 there) 1 x 16k full
+    # 1.017 / 1.016, causal 1.015 / 1.012; rounds timing (calls 1-2, the clock each sets) full 1.020 / 1.011 (2 chains),
+    # 1.057 / 1.037 / 1.027, causal 1.025 / 1.011 (2 chains), 1.001 / 0.998 / 1.000. The 128 x 128 tile loses with them
+    # (4 x 4k 0.974 / 0.975 per clock), as do hd64 causal 192 x 112 (0.986) and hd256 (1.000 / 0.998): off there.
     (128, 128, True): PrefillConfig(tile_m=192, tile_n=80, consumer_wgs=3, stages=3, skip_rescale=True,
-                                    rescale_threshold=8, trim_diagonal=1),
-    # vote_max + 8 max chains on the non-causal 192-row tile only (session 15 calls 1-2, x the same tile without them:
-    # 1 x 16k full 1.057 / 1.037 / 1.027 (call 2), 1.032 / 1.015 with 2 chains (call 1); causal 1 x 16k 1.001 / 0.998 /
-    # 1.000 and 1 x 8k 1.001 / 0.986 / 1.007 with 8 chains: no gain, off there; the 128 x 128 tile loses 1-4 % at 4 x 4k)
+                                    rescale_threshold=8, trim_diagonal=1, vote_max=True, max_chains=8),
     (128, 128, False): PrefillConfig(tile_m=192, tile_n=80, consumer_wgs=3, stages=3, skip_rescale=True,
                                      rescale_threshold=8, trim_diagonal=1, split_kv=True, vote_max=True,
                                      max_chains=8),
