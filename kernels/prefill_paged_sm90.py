@@ -189,8 +189,9 @@ class PrefillPagedSm90(PrefillSm90):
             self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
 
     def _config(self, head_dim: int, head_dim_v: int, causal: bool, tile_m: int) -> PrefillConfig:
-        """The paged config (the build-time switches ``PAGED_KEEP`` applied)."""
-        return prefill_config(head_dim, head_dim_v, causal, tile_m, paged=True, paged_keep=PAGED_KEEP)
+        """The paged config (the build-time switches ``PAGED_KEEP`` applied; the gather variant's softmax fields)."""
+        return prefill_config(head_dim, head_dim_v, causal, tile_m, paged=True, paged_keep=PAGED_KEEP,
+                              gather=not self.box_rows)
 
     # ------------------------------------------------------------------------------------ layouts
 

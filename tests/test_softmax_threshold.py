@@ -191,8 +191,8 @@ def test_vote_max_picks_the_same_max(threshold):
 
 
 def test_shipped_vote_max_rows(monkeypatch):
-    # session 15 calls 1-4: on for the dense 192-row hd128 tiles; off on every tile the paged kernel runs, the 128-row
-    # tiles, hd64 and hd256
+    # session 15 calls 1-6: on for the dense 192-row hd128 tiles and the paged hd128 causal gather variant; off on the
+    # paged TMA-box variants, the dense 128-row tiles, hd64 and hd256
     on = {(128, False), (128, True)}
     for hd in (64, 128, 256):
         for causal in (False, True):
@@ -200,6 +200,9 @@ def test_shipped_vote_max_rows(monkeypatch):
             assert cfg.vote_max == ((hd, causal) in on), (hd, causal)
             assert not cfg.vote_max or (cfg.rescale_threshold > 0 and cfg.max_chains == 8)
             assert not C.prefill_config(hd, hd, causal, paged=True).vote_max
+            gather = C.prefill_config(hd, hd, causal, paged=True, gather=True)
+            assert gather.vote_max == ((hd, causal) == (128, True)), (hd, causal)  # the page-1 variant (call 6)
+            assert gather.max_chains == (4 if gather.vote_max else 1)
     for hd, causal in ((64, True), (128, False)):  # the short-request tile
         short = C.PREFILL_SHORT_TILE.get((hd, hd, causal))
         if short:

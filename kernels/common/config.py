@@ -278,12 +278,22 @@ def prefill_smem_bytes(cfg: PrefillConfig, head_dim: int, head_dim_v: int, separ
     return smem + (2 * cfg.tile_m * head_dim_v + 2048 if separate_o else 1024)
 
 
+# The paged kernel's gather variant (page sizes that are no multiple of 16: the consumers wait for cp.async fills)
+# takes the vote on the row max (session 15 call 6, H100, bf16, --timing paired, per-clock ratio x the same variant
+# without it, two processes: page 1 4 x 4k 1.014 / 1.013, 16 x 1k 1.005 / 1.005, append 512 on 8k 1.009 / 1.007 with
+# 4 chains; vote alone 1.010 / 1.010, 1.005 / 1.005, 1.008 / 1.007). The TMA-box variants do not (page 16 with 4 chains
+# 0.995 / 1.004 / 1.000, with the vote alone 0.992 / 0.997 / 0.992), nor does the dense 128 x 128 tile (0.975).
+# (head_dim, head_dim_v, causal) -> config fields; measured at hd128 causal only
+PAGED_GATHER_SOFTMAX = {(128, 128, True): {"vote_max": True, "max_chains": 4}}
+
+
 def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0, paged: bool = False,
-                   paged_keep: tuple = ()) -> PrefillConfig:
+                   paged_keep: tuple = (), gather: bool = False) -> PrefillConfig:
     """Tile configuration of the prefill kernel for one variant. ``tile_m = 0``: the table's tile;
     otherwise the row count of one of ``prefill_tile_m_choices`` (the short-request tile is the head dim's
     mask-independent table row). ``paged``: the paged kernel's config (without the dense-only exceptions, and
-    ``PAGED_OFF``'s features off but for those named in ``paged_keep``)."""
+    ``PAGED_OFF``'s features off but for those named in ``paged_keep``); ``gather``: the paged kernel's gather variant
+    (``PAGED_GATHER_SOFTMAX`` applied)."""
     key = (head_dim, head_dim_v, causal)
     try:
         cfg = ((None if paged else _PREFILL_DENSE_MASK_TABLE.get(key)) or _PREFILL_MASK_TABLE.get(key)
@@ -300,6 +310,8 @@ def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0
         # the paged kernel shares the consumers and the epilogue, but trim_diagonal and the TMA store of O were measured
         # on the dense kernel only (the paged GPU tests passed with the trim on: prefill-v6 call 1)
         cfg = dataclasses.replace(cfg, **{k: v for k, v in PAGED_OFF.items() if k not in paged_keep})
+        if gather:
+            cfg = dataclasses.replace(cfg, **PAGED_GATHER_SOFTMAX.get(key, {}))
     overrides = {**env_overrides(head_dim), **_OVERRIDES}
     if overrides:
         cfg = dataclasses.replace(cfg, **overrides)
