@@ -40,6 +40,7 @@ from .common.paged_loader import (  # noqa: E402
     PagedRowGather,
     PagedTileGather,
     PipelineGather,
+    PipelineGatherElect,
     fence_gathered,
     make_box_pipeline,
     wait_empty,
@@ -91,6 +92,12 @@ refuse_removed_switches(
      "CUTE_ATTN_PAGED_GATHER_OFF32"),
     "kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21",
 )
+
+
+# A/B build switch (session 15; unset = the PTX before it): CUTE_ATTN_PAGED_ELECT_RELEASE=1 gives the gather path's K/V
+# pipelines one empty-barrier arrival per consumer warp (``PipelineGatherElect``) instead of one per consumer thread:
+# session 11's GATHER_ELECT (da9412a, -0.7..+0.6 % in rounds timing) again, to be read per clock (paired timing).
+ELECT_RELEASE = os.environ.get("CUTE_ATTN_PAGED_ELECT_RELEASE", "0") == "1"
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -312,6 +319,9 @@ class PrefillPagedSm90(PrefillSm90):
     def _kv_pipelines(self, storage):
         if cutlass.const_expr(self.box_rows > 0):
             return [make_box_pipeline(self.stages, m.data_ptr(), self.consumer_warps, self.tx_bytes_kv, self.box_warps)
+                    for m in (storage.mbar_k, storage.mbar_v)]
+        if cutlass.const_expr(ELECT_RELEASE):
+            return [PipelineGatherElect.make(self.stages, m.data_ptr(), WARPGROUP_THREADS, self.consumer_warps)
                     for m in (storage.mbar_k, storage.mbar_v)]
         return [PipelineGather.make(self.stages, m.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
                 for m in (storage.mbar_k, storage.mbar_v)]
