@@ -40,7 +40,6 @@ from .common.paged_loader import (  # noqa: E402
     PagedRowGather,
     PagedTileGather,
     PipelineGather,
-    PipelineGatherElect,
     fence_gathered,
     make_box_pipeline,
     wait_empty,
@@ -84,20 +83,15 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # Session 11 switches, measured and removed (NOTES-prefill-paged 21): CUTE_ATTN_PAGED_BOX_WARPS (the boxes of a
 # 2-3-box block over two warps is now the default, ``box_warps``), CUTE_ATTN_PAGED_GATHER_REGS (56 / 224 registers
 # for the hd128 gathers: within noise) and CUTE_ATTN_PAGED_GATHER_ELECT (one empty-barrier arrival per consumer warp
-# on the gather pipelines: -0.7..+0.6 %; code in da9412a) and CUTE_ATTN_PAGED_BOX_REGS (56 / 224 registers for the box
+# on the gather pipelines: -0.7..+0.6 %; code in da9412a; again as CUTE_ATTN_PAGED_ELECT_RELEASE in session 15, per
+# clock: -0.4..-0.7 % at page 1, NOTES 27) and CUTE_ATTN_PAGED_BOX_REGS (56 / 224 registers for the box
 # path: -1.1..+1.0 %) and CUTE_ATTN_PAGED_GATHER_OFF32 (32-bit gather row offsets, common/paged_loader.py: 3-4 % slower).
 # A build that sets one fails rather than build the default under an A/B label.
 refuse_removed_switches(
     ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT", "CUTE_ATTN_PAGED_BOX_REGS",
-     "CUTE_ATTN_PAGED_GATHER_OFF32"),
+     "CUTE_ATTN_PAGED_GATHER_OFF32", "CUTE_ATTN_PAGED_ELECT_RELEASE"),
     "kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21",
 )
-
-
-# A/B build switch (session 15; unset = the PTX before it): CUTE_ATTN_PAGED_ELECT_RELEASE=1 gives the gather path's K/V
-# pipelines one empty-barrier arrival per consumer warp (``PipelineGatherElect``) instead of one per consumer thread:
-# session 11's GATHER_ELECT (da9412a, -0.7..+0.6 % in rounds timing) again, to be read per clock (paired timing).
-ELECT_RELEASE = os.environ.get("CUTE_ATTN_PAGED_ELECT_RELEASE", "0") == "1"
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -319,9 +313,6 @@ class PrefillPagedSm90(PrefillSm90):
     def _kv_pipelines(self, storage):
         if cutlass.const_expr(self.box_rows > 0):
             return [make_box_pipeline(self.stages, m.data_ptr(), self.consumer_warps, self.tx_bytes_kv, self.box_warps)
-                    for m in (storage.mbar_k, storage.mbar_v)]
-        if cutlass.const_expr(ELECT_RELEASE):
-            return [PipelineGatherElect.make(self.stages, m.data_ptr(), WARPGROUP_THREADS, self.consumer_warps)
                     for m in (storage.mbar_k, storage.mbar_v)]
         return [PipelineGather.make(self.stages, m.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
                 for m in (storage.mbar_k, storage.mbar_v)]

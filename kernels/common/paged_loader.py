@@ -64,23 +64,6 @@ class PipelineGather(pipeline.PipelineCpAsync):
         cute.arch.fence_view_async_shared()
 
 
-@dataclasses.dataclass(frozen=True)
-class PipelineGatherElect(PipelineGather):
-    """:class:`PipelineGather` whose empty barrier takes one arrival per consumer warp (lane 0, after the warp's wgmma
-    reads of the stage completed, as the TMA pipelines' release) instead of one per consumer thread."""
-
-    @staticmethod
-    def make(num_stages: int, barrier_storage, producer_threads: int, consumer_warps: int) -> "PipelineGatherElect":
-        base = PipelineGather.make(num_stages, barrier_storage, producer_threads, consumer_warps)
-        return PipelineGatherElect(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)})
-
-    def consumer_release(self, state, *, loc=None, ip=None):
-        cutlass.if_generate(
-            cute.arch.lane_idx() == 0,
-            lambda: self.sync_object_empty.arrive(state.index, self.consumer_mask, loc=loc, ip=ip),
-        )
-
-
 def make_box_pipeline(num_stages: int, barrier_storage, consumer_warps: int, tx_count: int, producer_warps: int = 1):
     """The K or V pipeline of the TMA-box producer: the dense kernel's ``PipelineTmaAsync`` (one producer
     arrival per producer warp, together announcing the block's bytes; one elected release per consumer warp),
