@@ -28,6 +28,7 @@ them itself (:func:`fence_gathered`) before its one arrival on a :func:`make_box
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import cutlass
 import cutlass.cute as cute
@@ -41,6 +42,10 @@ from ...layouts.paged import row_offset
 
 COPY_BITS = 128
 WARP = 32
+# A/B build switch (session 15; unset = the PTX before it): CUTE_ATTN_PAGED_GATHER_OFF32B=1 is session 11's OFF32
+# (d08b69a: 32-bit lane-owned row offsets in 16-byte units, one SHFL per pass instead of two; 3-4 % slower in rounds
+# timing) again, to be read per clock (paired timing, NOTES-prefill-paged 28).
+GATHER_OFF32 = os.environ.get("CUTE_ATTN_PAGED_GATHER_OFF32B", "0") == "1"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -225,7 +230,7 @@ class PagedTileGather:
         self.stage_bytes = tile_n * row_bytes
 
     def make_offsets(self) -> cute.Tensor:
-        return cute.make_rmem_tensor((1,), Int64)
+        return cute.make_rmem_tensor((1,), Int32 if GATHER_OFF32 else Int64)
 
     @cute.jit
     def row_offsets(self, offsets: cute.Tensor, mKvIdx: cute.Tensor, mKvIndptr: cute.Tensor, batch: Int32,
@@ -236,7 +241,10 @@ class PagedTileGather:
         warp = ptid // WARP
         tile_row = (lane // self.WARP_ROWS) * self.pass_rows + warp * self.WARP_ROWS + lane % self.WARP_ROWS
         r = cutlass.min(n_block * self.tile_n + tile_row, kv_len - 1)
-        offsets[0] = row_offset(mKvIdx, mKvIndptr, batch, r, page_div, page_stride, row_stride)
+        if cutlass.const_expr(GATHER_OFF32):
+            offsets[0] = Int32(row_offset(mKvIdx, mKvIndptr, batch, r, page_div, page_stride, row_stride) >> 4)
+        else:
+            offsets[0] = row_offset(mKvIdx, mKvIndptr, batch, r, page_div, page_stride, row_stride)
 
     def smem_thread(self, sX_addr: Int32, ptid: Int32) -> Int32:
         """Shared address of the thread's chunk in pass 0, column block 0, stage 0 (``sX_addr``: the 1024-byte
@@ -257,6 +265,9 @@ class PagedTileGather:
         lane = ptid % WARP
         for m in cutlass.range_constexpr(self.passes):
             off = cute.arch.shuffle_sync(offsets[0], m * self.WARP_ROWS + lane // self.LANES_PER_ROW)
-            src = g_thread + off
+            if cutlass.const_expr(GATHER_OFF32):
+                src = g_thread + Int64(off) * 16
+            else:
+                src = g_thread + off
             for cb in cutlass.range_constexpr(self.col_blocks):
                 _cp_async_16(s_stage, src, m * self.pass_rows * 128 + cb * self.tile_n * 128, cb * 128)
