@@ -46,6 +46,11 @@ WARP = 32
 # (d08b69a: 32-bit lane-owned row offsets in 16-byte units, one SHFL per pass instead of two; 3-4 % slower in rounds
 # timing) again, to be read per clock (paired timing, NOTES-prefill-paged 28).
 GATHER_OFF32 = os.environ.get("CUTE_ATTN_PAGED_GATHER_OFF32B", "0") == "1"
+# A/B build switch (session 15; unset = the PTX before it): CUTE_ATTN_PAGED_GATHER_PACE=N:P sleeps N ns after every P
+# passes of a stage's gather (session 14's GATHER_SPREAD, a025d8b, with smaller sleeps), to be read per clock
+# (NOTES-prefill-paged 29)
+_PACE = os.environ.get("CUTE_ATTN_PAGED_GATHER_PACE", "")
+GATHER_PACE_NS, GATHER_PACE_PASSES = (int(x) for x in _PACE.split(":")) if _PACE else (0, 0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +102,13 @@ def fence_gathered():
     cute.arch.cp_async_wait_group(0)
     cute.arch.fence_view_async_shared()
     cute.arch.sync_warp()
+
+
+@dsl_user_op
+def _nanosleep(ns: int, *, loc=None, ip=None):
+    """``nanosleep.u32 ns`` (the ``GATHER_PACE`` switch)."""
+    llvm.inline_asm(None, [], f"nanosleep.u32 {ns};", "", has_side_effects=True, is_align_stack=False,
+                    asm_dialect=llvm.AsmDialect.AD_ATT)
 
 
 class PagedRowGather:
@@ -271,3 +283,5 @@ class PagedTileGather:
                 src = g_thread + off
             for cb in cutlass.range_constexpr(self.col_blocks):
                 _cp_async_16(s_stage, src, m * self.pass_rows * 128 + cb * self.tile_n * 128, cb * 128)
+            if cutlass.const_expr(GATHER_PACE_NS > 0 and (m + 1) % GATHER_PACE_PASSES == 0 and m + 1 < self.passes):
+                _nanosleep(GATHER_PACE_NS)
