@@ -85,11 +85,15 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # for the hd128 gathers: within noise) and CUTE_ATTN_PAGED_GATHER_ELECT (one empty-barrier arrival per consumer warp
 # on the gather pipelines: -0.7..+0.6 %; code in da9412a; again as CUTE_ATTN_PAGED_ELECT_RELEASE in session 15, per
 # clock: -0.4..-0.7 % at page 1, NOTES 27) and CUTE_ATTN_PAGED_BOX_REGS (56 / 224 registers for the box
-# path: -1.1..+1.0 %) and CUTE_ATTN_PAGED_GATHER_OFF32 (32-bit gather row offsets, common/paged_loader.py: 3-4 % slower).
+# path: -1.1..+1.0 %) and CUTE_ATTN_PAGED_GATHER_OFF32 (32-bit gather row offsets, common/paged_loader.py: 3-4 %
+# slower; again as CUTE_ATTN_PAGED_GATHER_OFF32B in session 15: 3-8 % slower per clock, NOTES 28) and
+# CUTE_ATTN_PAGED_GATHER_PACE (session 15: nanosleep pacing of the gathers, 0..-1.3 % per clock, NOTES 29; session 14's
+# CUTE_ATTN_PAGED_GATHER_SPREAD the same, NOTES 25).
 # A build that sets one fails rather than build the default under an A/B label.
 refuse_removed_switches(
     ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT", "CUTE_ATTN_PAGED_BOX_REGS",
-     "CUTE_ATTN_PAGED_GATHER_OFF32", "CUTE_ATTN_PAGED_ELECT_RELEASE"),
+     "CUTE_ATTN_PAGED_GATHER_OFF32", "CUTE_ATTN_PAGED_ELECT_RELEASE", "CUTE_ATTN_PAGED_GATHER_OFF32B",
+     "CUTE_ATTN_PAGED_GATHER_PACE", "CUTE_ATTN_PAGED_GATHER_SPREAD"),
     "kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21",
 )
 

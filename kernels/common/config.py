@@ -216,8 +216,8 @@ _PREFILL_DENSE_MASK_TABLE = {
     # hd64 causal with the kept running max (session 10 calls 5-6, H100, bf16, interleaved rounds x the row of
     # _PREFILL_MASK_TABLE, five processes): 1 x 16k 1.002 / 1.025 / 1.020 / 1.023 / 1.024, 4 x 4k 1.019 / 1.024 / 1.010 /
     # 1.013 / 1.019 (session 9 had measured 0.97-1.00 on an older hd64 build). The paged kernel keeps the other row
-    # (vote_max + 8 max chains, session 15: 1 x 16k 1.021 / 1.006 / 1.032 in rounds timing (call 2) but 0.986 / 0.986 per
-    # clock in paired timing (call 4): off; NOTES-prefill-paged 26)
+    # (vote_max + 8 max chains, session 15: 1 x 16k 1.021 / 1.006 / 1.032 in rounds timing (call 2) but 0.986 / 0.986
+    # per clock in paired timing (call 4): off; NOTES-prefill-paged 26)
     (64, 64, True): PrefillConfig(tile_m=192, tile_n=112, consumer_wgs=3, trim_diagonal=1, q_rs=True, skip_rescale=True,
                                   rescale_threshold=8),
     # hd256 causal 128 x 64 (prefill-v5, H100, bf16, interleaved rounds x 128 x 80 in two processes): 16 x 1k

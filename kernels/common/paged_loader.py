@@ -28,7 +28,6 @@ them itself (:func:`fence_gathered`) before its one arrival on a :func:`make_box
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import cutlass
 import cutlass.cute as cute
@@ -42,15 +41,6 @@ from ...layouts.paged import row_offset
 
 COPY_BITS = 128
 WARP = 32
-# A/B build switch (session 15; unset = the PTX before it): CUTE_ATTN_PAGED_GATHER_OFF32B=1 is session 11's OFF32
-# (d08b69a: 32-bit lane-owned row offsets in 16-byte units, one SHFL per pass instead of two; 3-4 % slower in rounds
-# timing) again, to be read per clock (paired timing, NOTES-prefill-paged 28).
-GATHER_OFF32 = os.environ.get("CUTE_ATTN_PAGED_GATHER_OFF32B", "0") == "1"
-# A/B build switch (session 15; unset = the PTX before it): CUTE_ATTN_PAGED_GATHER_PACE=N:P sleeps N ns after every P
-# passes of a stage's gather (session 14's GATHER_SPREAD, a025d8b, with smaller sleeps), to be read per clock
-# (NOTES-prefill-paged 29)
-_PACE = os.environ.get("CUTE_ATTN_PAGED_GATHER_PACE", "")
-GATHER_PACE_NS, GATHER_PACE_PASSES = (int(x) for x in _PACE.split(":")) if _PACE else (0, 0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,13 +92,6 @@ def fence_gathered():
     cute.arch.cp_async_wait_group(0)
     cute.arch.fence_view_async_shared()
     cute.arch.sync_warp()
-
-
-@dsl_user_op
-def _nanosleep(ns: int, *, loc=None, ip=None):
-    """``nanosleep.u32 ns`` (the ``GATHER_PACE`` switch)."""
-    llvm.inline_asm(None, [], f"nanosleep.u32 {ns};", "", has_side_effects=True, is_align_stack=False,
-                    asm_dialect=llvm.AsmDialect.AD_ATT)
 
 
 class PagedRowGather:
@@ -242,7 +225,7 @@ class PagedTileGather:
         self.stage_bytes = tile_n * row_bytes
 
     def make_offsets(self) -> cute.Tensor:
-        return cute.make_rmem_tensor((1,), Int32 if GATHER_OFF32 else Int64)
+        return cute.make_rmem_tensor((1,), Int64)
 
     @cute.jit
     def row_offsets(self, offsets: cute.Tensor, mKvIdx: cute.Tensor, mKvIndptr: cute.Tensor, batch: Int32,
@@ -253,10 +236,7 @@ class PagedTileGather:
         warp = ptid // WARP
         tile_row = (lane // self.WARP_ROWS) * self.pass_rows + warp * self.WARP_ROWS + lane % self.WARP_ROWS
         r = cutlass.min(n_block * self.tile_n + tile_row, kv_len - 1)
-        if cutlass.const_expr(GATHER_OFF32):
-            offsets[0] = Int32(row_offset(mKvIdx, mKvIndptr, batch, r, page_div, page_stride, row_stride) >> 4)
-        else:
-            offsets[0] = row_offset(mKvIdx, mKvIndptr, batch, r, page_div, page_stride, row_stride)
+        offsets[0] = row_offset(mKvIdx, mKvIndptr, batch, r, page_div, page_stride, row_stride)
 
     def smem_thread(self, sX_addr: Int32, ptid: Int32) -> Int32:
         """Shared address of the thread's chunk in pass 0, column block 0, stage 0 (``sX_addr``: the 1024-byte
@@ -277,11 +257,6 @@ class PagedTileGather:
         lane = ptid % WARP
         for m in cutlass.range_constexpr(self.passes):
             off = cute.arch.shuffle_sync(offsets[0], m * self.WARP_ROWS + lane // self.LANES_PER_ROW)
-            if cutlass.const_expr(GATHER_OFF32):
-                src = g_thread + Int64(off) * 16
-            else:
-                src = g_thread + off
+            src = g_thread + off
             for cb in cutlass.range_constexpr(self.col_blocks):
                 _cp_async_16(s_stage, src, m * self.pass_rows * 128 + cb * self.tile_n * 128, cb * 128)
-            if cutlass.const_expr(GATHER_PACE_NS > 0 and (m + 1) % GATHER_PACE_PASSES == 0 and m + 1 < self.passes):
-                _nanosleep(GATHER_PACE_NS)

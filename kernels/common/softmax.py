@@ -47,7 +47,8 @@ def max_chain_plan(n: int, chains: int):
     halving tree (trace-time lists of register indices; ``chains`` a power of two, at most the pairs per row):
 
     - ``init``: ``(row, chain, k)``: the chain starts at element ``k``, or at the kept max where ``k`` is -1 (chain 0);
-    - ``updates``: ``(row, chain, k)`` in issue order (ascending ``k``, the rows interleaved): ``max`` with element ``k``;
+    - ``updates``: ``(row, chain, k)`` in issue order (ascending ``k``, the rows interleaved): ``max`` with element
+      ``k``;
     - ``tree``: ``(row, dst, src)``: ``max`` of chain ``src`` into ``dst``; chain 0 then holds the row's max.
 
     Pair ``j`` of a row (its elements ``4 j + 2 row`` and ``+ 1``) feeds chain ``j % chains``; chain ``c > 0`` starts
