@@ -88,12 +88,13 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # path: -1.1..+1.0 %) and CUTE_ATTN_PAGED_GATHER_OFF32 (32-bit gather row offsets, common/paged_loader.py: 3-4 %
 # slower; again as CUTE_ATTN_PAGED_GATHER_OFF32B in session 15: 3-8 % slower per clock, NOTES 28) and
 # CUTE_ATTN_PAGED_GATHER_PACE (session 15: nanosleep pacing of the gathers, 0..-1.3 % per clock, NOTES 29; session 14's
-# CUTE_ATTN_PAGED_GATHER_SPREAD the same, NOTES 25).
+# CUTE_ATTN_PAGED_GATHER_SPREAD the same, NOTES 25) and CUTE_ATTN_PAGED_GATHER_LOOP (session 15: the passes as a loop,
+# LDGSTS further apart in the stream: -1..-6 % per clock, NOTES 31).
 # A build that sets one fails rather than build the default under an A/B label.
 refuse_removed_switches(
     ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT", "CUTE_ATTN_PAGED_BOX_REGS",
      "CUTE_ATTN_PAGED_GATHER_OFF32", "CUTE_ATTN_PAGED_ELECT_RELEASE", "CUTE_ATTN_PAGED_GATHER_OFF32B",
-     "CUTE_ATTN_PAGED_GATHER_PACE", "CUTE_ATTN_PAGED_GATHER_SPREAD"),
+     "CUTE_ATTN_PAGED_GATHER_PACE", "CUTE_ATTN_PAGED_GATHER_SPREAD", "CUTE_ATTN_PAGED_GATHER_LOOP"),
     "kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21",
 )
 

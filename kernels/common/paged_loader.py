@@ -28,7 +28,6 @@ them itself (:func:`fence_gathered`) before its one arrival on a :func:`make_box
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import cutlass
 import cutlass.cute as cute
@@ -42,10 +41,6 @@ from ...layouts.paged import row_offset
 
 COPY_BITS = 128
 WARP = 32
-# A/B build switch (session 15; unset = the PTX before it): CUTE_ATTN_PAGED_GATHER_LOOP=U runs the gather's passes as a
-# loop unrolled U times instead of fully unrolled, so that loop control and per-pass address adds space the LDGSTS
-# further apart in the producer's instruction stream (NOTES-prefill-paged 31)
-GATHER_LOOP = int(os.environ.get("CUTE_ATTN_PAGED_GATHER_LOOP", "0") or 0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -260,16 +255,8 @@ class PagedTileGather:
     def copy_tile(self, g_thread: Int64, s_stage: Int32, offsets: cute.Tensor, ptid: Int32):
         """Issue the thread's cp.async of one stage: ``s_stage`` = :meth:`smem_thread` + stage offset."""
         lane = ptid % WARP
-        if cutlass.const_expr(GATHER_LOOP > 0):
-            for m in cutlass.range(self.passes, unroll=GATHER_LOOP):
-                off = cute.arch.shuffle_sync(offsets[0], m * self.WARP_ROWS + lane // self.LANES_PER_ROW)
-                src = g_thread + off
-                s_m = s_stage + m * (self.pass_rows * 128)
-                for cb in cutlass.range_constexpr(self.col_blocks):
-                    _cp_async_16(s_m, src, cb * self.tile_n * 128, cb * 128)
-        else:
-            for m in cutlass.range_constexpr(self.passes):
-                off = cute.arch.shuffle_sync(offsets[0], m * self.WARP_ROWS + lane // self.LANES_PER_ROW)
-                src = g_thread + off
-                for cb in cutlass.range_constexpr(self.col_blocks):
-                    _cp_async_16(s_stage, src, m * self.pass_rows * 128 + cb * self.tile_n * 128, cb * 128)
+        for m in cutlass.range_constexpr(self.passes):
+            off = cute.arch.shuffle_sync(offsets[0], m * self.WARP_ROWS + lane // self.LANES_PER_ROW)
+            src = g_thread + off
+            for cb in cutlass.range_constexpr(self.col_blocks):
+                _cp_async_16(s_stage, src, m * self.pass_rows * 128 + cb * self.tile_n * 128, cb * 128)
