@@ -13,7 +13,9 @@ one source with different switches compare directly. ``--dense-variant`` times t
 (column ``dense_<name>``; a switch that changes the consumers, e.g. ``CUTE_ATTN_PREFILL_SET``, changes both kernels,
 and the paged figure is then read against its own dense). Every paged variant's output is checked bitwise against
 the checkout's dense output or, failing that, against one of the dense variants' (the one it equals is printed).
-The kernels each variant ran are printed and kept in the JSON.
+The kernels each variant ran are printed and kept in the JSON. ``--mask full`` runs the same cases without the causal
+mask; where the dense kernel then runs another tile (hd128's 192-row rows), the first paged build is checked against it
+to bf16 rounding (2e-2) and every other build bitwise against the first.
 """
 
 from __future__ import annotations
@@ -42,6 +44,15 @@ _with = route_get_kernel(_pp)
 _with_dense = route_get_kernel(importlib.import_module("cute_attn.prefill"))  # (cute_attn.prefill is the function)
 
 
+def dense_tile_differs(d: int, causal: bool) -> bool:
+    """Whether the dense kernel's tile differs from the paged kernel's at this head dim and mask (a dense-only row of
+    the config table, e.g. hd128's 192-row tiles), so that their outputs are equal only to rounding."""
+    from cute_attn.kernels.common.config import prefill_config
+
+    dense, paged = prefill_config(d, d, causal), prefill_config(d, d, causal, paged=True)
+    return (dense.tile_m, dense.tile_n) != (paged.tile_m, paged.tile_n)
+
+
 def setup_case(q_lens, kv_lens, builds, page_sizes, heads=16, d=128, causal=True, dtype=torch.bfloat16,
                dense_builds=()):
     gen = torch.Generator().manual_seed(0)
@@ -58,13 +69,26 @@ def setup_case(q_lens, kv_lens, builds, page_sizes, heads=16, d=128, causal=True
         cache, indptr, ids, last = paged_copy(k, v, kv_lens, ps, gen, True)
         w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
         w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=causal, q_data_type=dtype)
+        first = None
         for b in builds:
             got = _with(b, lambda w=w, cache=cache: w.run(q, cache))()
             equal = [name for name, r in refs.items() if torch.equal(got, r)]
+            if not equal and first is not None and torch.equal(got, first[1]):
+                equal = [first[0]]
+            if not equal and not causal and dense_tile_differs(d, causal):
+                # the dense kernel runs another tile here (another key-block order): not the same bits, so the first
+                # paged build is checked against it to bf16 rounding and the others bitwise against the first
+                diff = (got.float() - ref.float()).abs().max().item()
+                if first is not None or diff > 2e-2:
+                    raise AssertionError(f"{b.name} page {ps}: max |paged - dense| {diff:.3g}, not bitwise equal to "
+                                         f"{first[0] if first else 'any build'}")
+                equal = [f"dense to {diff:.2g}"]
             if not equal:
                 raise AssertionError(f"{b.name} page {ps} differs from every dense output ({', '.join(refs)})")
+            if first is None:
+                first = (b.name, got)
             if equal[0] != "dense":
-                print(f"{b.name} page {ps}: bitwise equal to {equal[0]}", flush=True)
+                print(f"{b.name} page {ps}: equal to {equal[0]}", flush=True)
             fns[f"{b.name}_page{ps}"] = _with(b, lambda w=w, cache=cache: w.run(q, cache, out=out))
     return fns, flops
 
@@ -77,6 +101,8 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--pages", default="1,16,64")
     p.add_argument("--cases", default="0,1,2", help="indices into bench.prefill_paged.CASES")
+    p.add_argument("--mask", choices=("causal", "full"), default="causal",
+                   help="full: the same cases without the causal mask (FLOPs counted in full)")
     p.add_argument("--json")
     timing_arg(p)
     p.add_argument("--profile", action="store_true", help="one launch per kernel in NVTX ranges (ncu), 4 x 4k")
@@ -85,15 +111,16 @@ def main(argv=None):
     builds = [_Build(*v.split("=", 1)) for v in args.variant]
     dense_builds = [_Build(*v.split("=", 1)) for v in args.dense_variant]
     page_sizes = [int(x) for x in args.pages.split(",")]
+    causal = args.mask == "causal"
     if args.profile:
-        fns, _ = setup_case([4096] * 4, [4096] * 4, builds, page_sizes, dense_builds=dense_builds)
+        fns, _ = setup_case([4096] * 4, [4096] * 4, builds, page_sizes, causal=causal, dense_builds=dense_builds)
         for name, fn in fns.items():
             profile_launch(name, name, fn)
         return
     rows = []
     for ci in (int(x) for x in args.cases.split(",")):
         name, q_lens, kv_lens = CASES[ci]
-        fns, flops = setup_case(q_lens, kv_lens, builds, page_sizes, dense_builds=dense_builds)
+        fns, flops = setup_case(q_lens, kv_lens, builds, page_sizes, causal=causal, dense_builds=dense_builds)
         per = compare(fns, rounds=max(1, args.rounds), rep_ms=100)
         row = {"case": name, "rounds_ms": per, "dense": flops / median(per["dense"]) / 1e9}
         for db in dense_builds:
@@ -125,7 +152,7 @@ def main(argv=None):
                     "%s %.3f" % (b.name, row[f"{b.name}_page{ps}/dense_{db.name}"]) for b in builds), flush=True)
     cols = (["case", "dense"] + [f"dense_{db.name}" for db in dense_builds]
             + [f"{b.name}_page{ps}" for ps in page_sizes for b in builds])
-    print(f"paged prefill A/B, hd128 causal bf16, TFLOP/s; {device_info()['device']}")
+    print(f"paged prefill A/B, hd128 {args.mask} bf16, TFLOP/s; {device_info()['device']}")
     print(markdown_table(rows, cols))
     if args.json:
         write_json(args.json, {"env": device_info(), "variants": args.variant, "rows": rows,
