@@ -99,6 +99,13 @@ refuse_removed_switches(
 )
 
 
+# A/B build switch (session 15; unset = the PTX before it): CUTE_ATTN_PAGED_GATHER_WARPS=2 has only producer warps 0-1
+# (sub-partitions 0-1) issue the page-1 gathers, each twice as many copies; warps 2-3 leave, as in the dense kernel,
+# so the consumer warps on sub-partitions 2-3 share them with no producer (NOTES-prefill-paged 33)
+GATHER_WARPS = int(os.environ.get("CUTE_ATTN_PAGED_GATHER_WARPS", "4") or 4)
+assert GATHER_WARPS in (2, 4), "CUTE_ATTN_PAGED_GATHER_WARPS must be 2 or 4"
+
+
 class PrefillPagedSm90(PrefillSm90):
     """:class:`PrefillSm90` with K/V loaded from a paged cache: overrides the K/V hooks (``_prefetch_kv``,
     ``_kv_pipelines``, ``produce``) and shares the dense kernel body, consumers and epilogue.
@@ -192,7 +199,7 @@ class PrefillPagedSm90(PrefillSm90):
             # the tail boxes of a request's last V block, by the producer warp's 32 lanes
             self.gather = PagedRowGather(self.dtype, head_dim, tma_box_rows, WARP_THREADS)
         else:
-            self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
+            self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, GATHER_WARPS * WARP_THREADS)
 
     def _config(self, head_dim: int, head_dim_v: int, causal: bool, tile_m: int) -> PrefillConfig:
         """The paged config (the build-time switches ``PAGED_KEEP`` applied; the gather variant's softmax fields)."""
@@ -319,7 +326,7 @@ class PrefillPagedSm90(PrefillSm90):
         if cutlass.const_expr(self.box_rows > 0):
             return [make_box_pipeline(self.stages, m.data_ptr(), self.consumer_warps, self.tx_bytes_kv, self.box_warps)
                     for m in (storage.mbar_k, storage.mbar_v)]
-        return [PipelineGather.make(self.stages, m.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
+        return [PipelineGather.make(self.stages, m.data_ptr(), GATHER_WARPS * WARP_THREADS, self.consumer_threads)
                 for m in (storage.mbar_k, storage.mbar_v)]
 
     @cute.jit
@@ -338,8 +345,11 @@ class PrefillPagedSm90(PrefillSm90):
         if cutlass.const_expr(self.box_rows > 0):
             if cute.arch.make_warp_uniform(cute.arch.warp_idx()) < self.box_warps:
                 self.produce_boxes(*args)
-        else:
+        elif cutlass.const_expr(GATHER_WARPS == WARPGROUP_THREADS // WARP_THREADS):
             self.produce_gathers(*args)
+        else:
+            if cute.arch.make_warp_uniform(cute.arch.warp_idx()) < GATHER_WARPS:
+                self.produce_gathers(*args)
 
     # ------------------------------------------------------------------------------------ producer: gathers
 
