@@ -416,8 +416,9 @@ class PrefillPagedSm90(PrefillSm90):
                     self._trace_tag(kv_state, rnd, n_block, ptid)
                     self._gather(pipe_k, g_k, s_k, off_k, kv_state, ptid, TRACE_K_COLS)
                     self._gather(pipe_v, g_v, s_v, off_v, v_state, ptid, TRACE_V_COLS)
-                    off_v[0] = off_k[0]
-                    off_k[0] = off_pf[0]
+                    for i in cutlass.range_constexpr(self.gather.id_regs):
+                        off_v[i] = off_k[i]
+                        off_k[i] = off_pf[i]
                 self._gather(pipe_v, g_v, s_v, off_v, kv_state, ptid, TRACE_V_COLS)
                 kv_state.advance()
         self._trace_end_p(kv_state, first, end, step, ptid)
