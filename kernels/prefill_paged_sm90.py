@@ -89,21 +89,16 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # slower; again as CUTE_ATTN_PAGED_GATHER_OFF32B in session 15: 3-8 % slower per clock, NOTES 28) and
 # CUTE_ATTN_PAGED_GATHER_PACE (session 15: nanosleep pacing of the gathers, 0..-1.3 % per clock, NOTES 29; session 14's
 # CUTE_ATTN_PAGED_GATHER_SPREAD the same, NOTES 25) and CUTE_ATTN_PAGED_GATHER_LOOP (session 15: the passes as a loop,
-# LDGSTS further apart in the stream: -1..-6 % per clock, NOTES 31).
+# LDGSTS further apart in the stream: -1..-6 % per clock, NOTES 31) and CUTE_ATTN_PAGED_GATHER_WARPS (session 15: the
+# page-1 gathers on producer warps 0-1 only, -3..-11 % per clock, NOTES 33).
 # A build that sets one fails rather than build the default under an A/B label.
 refuse_removed_switches(
     ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT", "CUTE_ATTN_PAGED_BOX_REGS",
      "CUTE_ATTN_PAGED_GATHER_OFF32", "CUTE_ATTN_PAGED_ELECT_RELEASE", "CUTE_ATTN_PAGED_GATHER_OFF32B",
-     "CUTE_ATTN_PAGED_GATHER_PACE", "CUTE_ATTN_PAGED_GATHER_SPREAD", "CUTE_ATTN_PAGED_GATHER_LOOP"),
+     "CUTE_ATTN_PAGED_GATHER_PACE", "CUTE_ATTN_PAGED_GATHER_SPREAD", "CUTE_ATTN_PAGED_GATHER_LOOP",
+     "CUTE_ATTN_PAGED_GATHER_WARPS"),
     "kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21",
 )
-
-
-# A/B build switch (session 15; unset = the PTX before it): CUTE_ATTN_PAGED_GATHER_WARPS=2 has only producer warps 0-1
-# (sub-partitions 0-1) issue the page-1 gathers, each twice as many copies; warps 2-3 leave, as in the dense kernel,
-# so the consumer warps on sub-partitions 2-3 share them with no producer (NOTES-prefill-paged 33)
-GATHER_WARPS = int(os.environ.get("CUTE_ATTN_PAGED_GATHER_WARPS", "4") or 4)
-assert GATHER_WARPS in (2, 4), "CUTE_ATTN_PAGED_GATHER_WARPS must be 2 or 4"
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -199,7 +194,7 @@ class PrefillPagedSm90(PrefillSm90):
             # the tail boxes of a request's last V block, by the producer warp's 32 lanes
             self.gather = PagedRowGather(self.dtype, head_dim, tma_box_rows, WARP_THREADS)
         else:
-            self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, GATHER_WARPS * WARP_THREADS)
+            self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
 
     def _config(self, head_dim: int, head_dim_v: int, causal: bool, tile_m: int) -> PrefillConfig:
         """The paged config (the build-time switches ``PAGED_KEEP`` applied; the gather variant's softmax fields)."""
@@ -326,7 +321,7 @@ class PrefillPagedSm90(PrefillSm90):
         if cutlass.const_expr(self.box_rows > 0):
             return [make_box_pipeline(self.stages, m.data_ptr(), self.consumer_warps, self.tx_bytes_kv, self.box_warps)
                     for m in (storage.mbar_k, storage.mbar_v)]
-        return [PipelineGather.make(self.stages, m.data_ptr(), GATHER_WARPS * WARP_THREADS, self.consumer_threads)
+        return [PipelineGather.make(self.stages, m.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
                 for m in (storage.mbar_k, storage.mbar_v)]
 
     @cute.jit
@@ -345,11 +340,8 @@ class PrefillPagedSm90(PrefillSm90):
         if cutlass.const_expr(self.box_rows > 0):
             if cute.arch.make_warp_uniform(cute.arch.warp_idx()) < self.box_warps:
                 self.produce_boxes(*args)
-        elif cutlass.const_expr(GATHER_WARPS == WARPGROUP_THREADS // WARP_THREADS):
-            self.produce_gathers(*args)
         else:
-            if cute.arch.make_warp_uniform(cute.arch.warp_idx()) < GATHER_WARPS:
-                self.produce_gathers(*args)
+            self.produce_gathers(*args)
 
     # ------------------------------------------------------------------------------------ producer: gathers
 
@@ -416,9 +408,8 @@ class PrefillPagedSm90(PrefillSm90):
                     self._trace_tag(kv_state, rnd, n_block, ptid)
                     self._gather(pipe_k, g_k, s_k, off_k, kv_state, ptid, TRACE_K_COLS)
                     self._gather(pipe_v, g_v, s_v, off_v, v_state, ptid, TRACE_V_COLS)
-                    for i in cutlass.range_constexpr(self.gather.id_regs):
-                        off_v[i] = off_k[i]
-                        off_k[i] = off_pf[i]
+                    off_v[0] = off_k[0]
+                    off_k[0] = off_pf[0]
                 self._gather(pipe_v, g_v, s_v, off_v, kv_state, ptid, TRACE_V_COLS)
                 kv_state.advance()
         self._trace_end_p(kv_state, first, end, step, ptid)

@@ -220,12 +220,12 @@ class PagedTileGather:
         self.pass_rows = self.WARP_ROWS * self.warps
         assert tile_n % self.pass_rows == 0, f"tile_n {tile_n} is not a multiple of {self.pass_rows} rows"
         self.passes = tile_n // self.pass_rows
-        # lane L holds the offsets of warp rows L, L + 32, ... (one register each)
-        self.id_regs = (self.passes * self.WARP_ROWS + WARP - 1) // WARP
+        assert self.passes * self.WARP_ROWS <= WARP, "one row offset per lane"
+        self.id_regs = 1
         self.stage_bytes = tile_n * row_bytes
 
     def make_offsets(self) -> cute.Tensor:
-        return cute.make_rmem_tensor((self.id_regs,), Int64)
+        return cute.make_rmem_tensor((1,), Int64)
 
     @cute.jit
     def row_offsets(self, offsets: cute.Tensor, mKvIdx: cute.Tensor, mKvIndptr: cute.Tensor, batch: Int32,
@@ -234,11 +234,9 @@ class PagedTileGather:
         block ``n_block``, rows clamped to the request's last one."""
         lane = ptid % WARP
         warp = ptid // WARP
-        for i in cutlass.range_constexpr(self.id_regs):
-            j = lane + WARP * i  # the lane's warp row: pass j // 4, lane row j % 4
-            tile_row = (j // self.WARP_ROWS) * self.pass_rows + warp * self.WARP_ROWS + j % self.WARP_ROWS
-            r = cutlass.min(n_block * self.tile_n + tile_row, kv_len - 1)
-            offsets[i] = row_offset(mKvIdx, mKvIndptr, batch, r, page_div, page_stride, row_stride)
+        tile_row = (lane // self.WARP_ROWS) * self.pass_rows + warp * self.WARP_ROWS + lane % self.WARP_ROWS
+        r = cutlass.min(n_block * self.tile_n + tile_row, kv_len - 1)
+        offsets[0] = row_offset(mKvIdx, mKvIndptr, batch, r, page_div, page_stride, row_stride)
 
     def smem_thread(self, sX_addr: Int32, ptid: Int32) -> Int32:
         """Shared address of the thread's chunk in pass 0, column block 0, stage 0 (``sX_addr``: the 1024-byte
@@ -258,8 +256,7 @@ class PagedTileGather:
         """Issue the thread's cp.async of one stage: ``s_stage`` = :meth:`smem_thread` + stage offset."""
         lane = ptid % WARP
         for m in cutlass.range_constexpr(self.passes):
-            reg = m * self.WARP_ROWS // WARP  # the pass's 4 warp rows lie in one register (4 divides 32)
-            off = cute.arch.shuffle_sync(offsets[reg], (m * self.WARP_ROWS) % WARP + lane // self.LANES_PER_ROW)
+            off = cute.arch.shuffle_sync(offsets[0], m * self.WARP_ROWS + lane // self.LANES_PER_ROW)
             src = g_thread + off
             for cb in cutlass.range_constexpr(self.col_blocks):
                 _cp_async_16(s_stage, src, m * self.pass_rows * 128 + cb * self.tile_n * 128, cb * 128)
