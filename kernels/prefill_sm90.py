@@ -147,8 +147,8 @@ class PrefillSm90:
         self.rescale_before_pv = cfg.rescale_before_pv
         self.skip_rescale = cfg.skip_rescale
         self.rescale_threshold = float(cfg.rescale_threshold)
-        self.vote_max = bool(cfg.vote_max) and cfg.rescale_threshold > 0
-        self.max_chains = int(cfg.max_chains)
+        self.vote_max = cfg.vote_max  # prefill_config turns it off where there is no threshold
+        self.max_chains = cfg.max_chains
         self.wg_epilogue = cfg.wg_epilogue
         # double_p: set from the config by the launching __call__ (this class's and prefill_paged_sm90's)
         self._double_p_cfg = cfg.double_p

@@ -142,7 +142,7 @@ def test_max_chain_plan_is_the_row_max(n, max_chains):
             x[torch.rand(n, generator=gen) < 0.5] = -math.inf  # masked columns
         if trial % 4 == 2:
             x[:] = -math.inf
-        kept = [float(torch.randn(1, generator=gen)) * 4, -math.inf][: 2]
+        kept = [float(torch.randn(1, generator=gen)) * 4, -math.inf]  # row 1: nothing kept yet
         part = {}
         for h, c, k in init:
             part[h, c] = kept[h] if k < 0 else float(x[k])

@@ -99,7 +99,6 @@ class OnlineSoftmax:
         """``scale_log2`` must be positive (the API refuses other scales): the running max is of raw scores."""
         assert 0.0 <= rescale_threshold <= 12.0, "P <= 2^threshold must stay far inside fp16's range (65504)"
         assert not vote_max or rescale_threshold > 0.0, "vote_max needs a rescale threshold"
-        assert max_chains in (1, 2, 4, 8), "a power-of-two tree"
         return OnlineSoftmax(
             scale_log2,
             cute.make_rmem_tensor((ROWS_PER_THREAD,), Float32),
