@@ -101,6 +101,15 @@ refuse_removed_switches(
 )
 
 
+# Session 16 diagnostic switches (build time, unset = PTX identical): CUTE_ATTN_PAGED_BOX_ROWS=128 compiles the 64-row box
+# variants with one 128-row box per key block instead (valid only where page_size % 128 == 0: the A/B bench runs them
+# at page 128, outputs checked bitwise against the dense kernel); CUTE_ATTN_PAGED_BOX_REGS2=P/C sets the box path's
+# producer / consumer registers (default NARROW 40 / 232). Question: which of the box count, the interleaved stage
+# layout and the register split holds page 64's 3-4 % against dense (bench/NOTES-prefill-paged.md 34).
+_DIAG_BOX_ROWS = int(os.environ.get("CUTE_ATTN_PAGED_BOX_ROWS", "0") or 0)
+_DIAG_BOX_REGS = os.environ.get("CUTE_ATTN_PAGED_BOX_REGS2", "")
+
+
 class PrefillPagedSm90(PrefillSm90):
     """:class:`PrefillSm90` with K/V loaded from a paged cache: overrides the K/V hooks (``_prefetch_kv``,
     ``_kv_pipelines``, ``produce``) and shares the dense kernel body, consumers and epilogue.
@@ -166,6 +175,8 @@ class PrefillPagedSm90(PrefillSm90):
     CLUSTER_CAPABLE = False
 
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
+        if _DIAG_BOX_ROWS and tma_box_rows == 64:
+            tma_box_rows = _DIAG_BOX_ROWS
         self.box_rows = tma_box_rows
         # CUTE_ATTN_PAGED_KV_INTERLEAVE: the TMA-box paths with two or more 64-column halves (128-byte swizzle)
         self.kv_interleave = KV_INTERLEAVE and kv_interleaved(head_dim, tma_box_rows, DTYPES[dtype].width // 8)
@@ -181,6 +192,8 @@ class PrefillPagedSm90(PrefillSm90):
             wide = False
         budget = WIDE_REGISTER_BUDGET if wide else NARROW_REGISTER_BUDGET
         self.producer_regs, self.consumer_regs = budget[self.consumer_wgs]
+        if _DIAG_BOX_REGS and tma_box_rows:
+            self.producer_regs, self.consumer_regs = (int(x) for x in _DIAG_BOX_REGS.split("/"))
         if tma_box_rows:
             assert self.tile_n % tma_box_rows == 0 and tma_box_rows % 8 == 0, "whole boxes of whole swizzle atoms"
             self.boxes = self.tile_n // tma_box_rows
