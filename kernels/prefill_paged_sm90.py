@@ -32,6 +32,7 @@ from .common.config import (  # noqa: E402
 from ..layouts.paged import (  # noqa: E402
     SWIZZLE_ROWS,
     box_page_slot,
+    box_page_slot_at,
     interleaved_group,
     kv_interleaved,
     page_groups as page_groups_of,
@@ -108,6 +109,16 @@ refuse_removed_switches(
 # layout and the register split holds page 64's 3-4 % against dense (bench/NOTES-prefill-paged.md 34).
 _DIAG_BOX_ROWS = int(os.environ.get("CUTE_ATTN_PAGED_BOX_ROWS", "0") or 0)
 _DIAG_BOX_REGS = os.environ.get("CUTE_ATTN_PAGED_BOX_REGS2", "")
+# CUTE_ATTN_PAGED_BOX_EARLY=1 (A/B, build time, unset = PTX identical): the box producer's page-id prefetch with no use
+# in the block that loads it. Today's SASS (session 16) has two L2 round trips exposed per block in every box warp's
+# issue path: ``kv_indptr[b]`` is loaded and used at once (the next block's page index), before the K stage's empty
+# wait, and the prefetched page id feeds the interleaved group multiply that ptxas places after the K boxes, before
+# the V stage's wait. With the switch, ``kv_indptr[b]`` is loaded once per tile and the prefetch returns the raw
+# (page, slot), turned into the box coordinate where the boxes are issued, one block later.
+_BOX_EARLY = os.environ.get("CUTE_ATTN_PAGED_BOX_EARLY", "0") == "1"
+# (with it, the block loop unrolled 3 times, the depth of the ids' rotation prefetch -> K -> V, so that the freshly
+# loaded id moves through no register copy, which ptxas places before the V boxes and which waits for the load)
+_BOX_UNROLL = 3 if _BOX_EARLY else 1
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -491,6 +502,11 @@ class PrefillPagedSm90(PrefillSm90):
                 gK = gmem_K[None, None, kv_head, None]  # (page_size, d, num_pages) TMA coordinates
                 gV = gmem_V[None, None, kv_head, None]
             req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div, page_groups)
+            pg = None
+            if cutlass.const_expr(_BOX_EARLY):
+                # the request's page-list start once per tile; the ids stay raw (page, slot) until their boxes issue
+                req = (mKvIdx, mKvIndptr[tile.batch], seq.kv_len, page_div)
+                pg = page_groups
             n_block_max = blocks.n_block_max(seq, tile.m_block)
             # box ids (lane p: box p's page and first slot) of the V block to load next, of the K block to load
             # next and of the block after it (its page ids load while this block's copies issue); loop-carried
@@ -499,28 +515,50 @@ class PrefillPagedSm90(PrefillSm90):
                 page_v, slot_v = self._box_ids(*req, n_block_max - 1, lane)
                 page_k, slot_k = self._box_ids(*req, cutlass.max(n_block_max - 2, 0), lane)
                 self._trace_tag(kv_state, rnd, n_block_max - 1, tidx)
-                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, warp, kv_state, TRACE_K_COLS)
+                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, warp, kv_state, TRACE_K_COLS, pg)
             if warp == 0:
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
             if n_block_max > 0:
                 tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, warp)
-                for i in cutlass.range(n_block_max - 1, unroll=1):
+                for i in cutlass.range(n_block_max - 1, unroll=_BOX_UNROLL):
                     n_block = n_block_max - 2 - i
                     page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
                     v_state = kv_state.clone()
                     kv_state.advance()
                     self._trace_tag(kv_state, rnd, n_block, tidx)
-                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, warp, kv_state, TRACE_K_COLS)
-                    self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 1, tail, v_state)
+                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, warp, kv_state, TRACE_K_COLS, pg)
+                    self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 1, tail, v_state, pg)
                     page_v, slot_v = page_k, slot_k
                     page_k, slot_k = page_pf, slot_pf
-                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, kv_state)
+                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, kv_state, pg)
                 kv_state.advance()
         self._trace_end_p(kv_state, first, end, step, tidx)
 
+    def _box_ids(self, *args):
+        """Page id and first slot of box ``lane`` of key block ``n_block`` (``_BOX_EARLY``: raw, see
+        :meth:`_box_ids_raw`; else the TMA coordinate, :meth:`_box_ids_coord`)."""
+        if cutlass.const_expr(_BOX_EARLY):
+            return self._box_ids_raw(*args)
+        return self._box_ids_coord(*args)
+
     @cute.jit
-    def _box_ids(
+    def _box_ids_raw(self, mKvIdx, req_start: Int32, kv_len: Int32, page_div, n_block: Int32, lane: Int32):
+        """``_BOX_EARLY``: (page id, first slot) of box ``lane`` of key block ``n_block`` (clamped as
+        :meth:`_box_ids_coord`), the request's page list starting at ``req_start``."""
+        last_box = (kv_len - 1) // self.box_rows * self.box_rows
+        first_row = cutlass.min(n_block * self.tile_n + lane * self.box_rows, last_box)
+        return box_page_slot_at(mKvIdx, req_start, first_row, page_div)
+
+    @cute.jit
+    def _box_coord(self, page: Int32, slot: Int32, pg):
+        """``_BOX_EARLY``: the lane's raw (page, slot) as the box's TMA coordinates (``pg``: groups per page)."""
+        if cutlass.const_expr(self.kv_interleave):
+            return interleaved_group(page, slot, pg), Int32(0)
+        return page, slot
+
+    @cute.jit
+    def _box_ids_coord(
         self, mKvIdx, mKvIndptr, batch: Int32, kv_len: Int32, page_div, page_groups, n_block: Int32, lane: Int32
     ):
         """Page id and first slot of box ``lane`` of key block ``n_block``; boxes past the request's end are
@@ -564,11 +602,14 @@ class PrefillPagedSm90(PrefillSm90):
     @cute.jit
     def _load_boxes(
         self, pipe, atom, gX, sX, page: Int32, slot: Int32, warp: Int32, state: pipeline.PipelineState,
-        cols: cutlass.Constexpr = None,
+        cols: cutlass.Constexpr = None, pg=None,
     ):
         """A whole block by TMA (rows past the request's end come from its last box: K only, masked); with
         ``box_warps`` > 1 this warp's share: the boxes ``b % box_warps == warp``, announced by its own arrival.
-        ``cols``: the ``TRACE`` build's stamps (thread 0, i.e. warp 0's view of the block)."""
+        ``cols``: the ``TRACE`` build's stamps (thread 0, i.e. warp 0's view of the block); ``pg`` (``_BOX_EARLY``):
+        ``page`` / ``slot`` are raw, made the coordinates here."""
+        if cutlass.const_expr(pg is not None):
+            page, slot = self._box_coord(page, slot, pg)
         self._stamp_p(state, cols, 0)
         if cutlass.const_expr(self.box_warps == 1):
             pipe.producer_acquire(state)
@@ -591,7 +632,7 @@ class PrefillPagedSm90(PrefillSm90):
         self._stamp_p(state, cols, 3)
 
     @cute.jit
-    def _load_v_boxes(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, tail, state):
+    def _load_v_boxes(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, tail, state, pg=None):
         """A V block: the boxes wholly before the request's end by TMA; the others (the request's last block
         only) gathered by cp.async with rows clamped to the last row, since P = 0 must meet finite V (rows past
         the end of a page may hold anything). The gather is waited for and fenced to the async proxy before the
@@ -601,12 +642,12 @@ class PrefillPagedSm90(PrefillSm90):
         # every block but the one holding the request's end: the K code (one acquire, no per-box checks);
         # bench/NOTES-prefill-paged.md 7.2: +0.4-0.7 % at page 16/64 against per-box checks on every block
         if n_tma == self.boxes:
-            self._load_boxes(pipe, atom, gX, sX, page, slot, warp, state, TRACE_V_COLS)
+            self._load_boxes(pipe, atom, gX, sX, page, slot, warp, state, TRACE_V_COLS, pg)
         elif cutlass.const_expr(self.box_warps == 1):
-            self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state)
+            self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state, pg)
         else:
             if warp == 0:
-                self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state)
+                self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state, pg)
             else:
                 # the other box warps copy nothing of this block; their arrivals (after the stage is free, so
                 # that they count for this phase) complete the barrier's count
@@ -615,9 +656,12 @@ class PrefillPagedSm90(PrefillSm90):
                     cute.arch.mbarrier_arrive(pipe.producer_get_barrier(state))
 
     @cute.jit
-    def _load_v_tail(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, n_tma: Int32, tail, state):
+    def _load_v_tail(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, n_tma: Int32, tail, state,
+                     pg=None):
         """The V block holding the request's end: ``n_tma`` whole boxes by TMA, the others gathered."""
         mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane, warp = tail
+        if cutlass.const_expr(pg is not None):
+            page, slot = self._box_coord(page, slot, pg)
         wait_empty(pipe, state)
         if n_tma < self.boxes:
             tiled_copy = self.gather.tiled_copy()
