@@ -32,7 +32,6 @@ from .common.config import (  # noqa: E402
 from ..layouts.paged import (  # noqa: E402
     SWIZZLE_ROWS,
     box_page_slot,
-    box_page_slot_at,
     interleaved_group,
     kv_interleaved,
     page_groups as page_groups_of,
@@ -91,34 +90,19 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # CUTE_ATTN_PAGED_GATHER_PACE (session 15: nanosleep pacing of the gathers, 0..-1.3 % per clock, NOTES 29; session 14's
 # CUTE_ATTN_PAGED_GATHER_SPREAD the same, NOTES 25) and CUTE_ATTN_PAGED_GATHER_LOOP (session 15: the passes as a loop,
 # LDGSTS further apart in the stream: -1..-6 % per clock, NOTES 31) and CUTE_ATTN_PAGED_GATHER_WARPS (session 15: the
-# page-1 gathers on producer warps 0-1 only, -3..-11 % per clock, NOTES 33).
+# page-1 gathers on producer warps 0-1 only, -3..-11 % per clock, NOTES 33). Session 16 (NOTES 34-35, code in ce73fa1):
+# CUTE_ATTN_PAGED_BOX_ROWS (one 128-row box per block -1..-3 %, four 32-row boxes on four warps -0.5..-1.7 % x two
+# 64-row boxes on two warps), CUTE_ATTN_PAGED_BOX_REGS2 (the box path at 24 / 240 or 56 / 224: within 1 %) and
+# CUTE_ATTN_PAGED_BOX_EARLY (the box warps' page-id loads out of the issue path: page 16 -2..-4 %, page 64 -3..-5 %).
 # A build that sets one fails rather than build the default under an A/B label.
 refuse_removed_switches(
     ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT", "CUTE_ATTN_PAGED_BOX_REGS",
      "CUTE_ATTN_PAGED_GATHER_OFF32", "CUTE_ATTN_PAGED_ELECT_RELEASE", "CUTE_ATTN_PAGED_GATHER_OFF32B",
      "CUTE_ATTN_PAGED_GATHER_PACE", "CUTE_ATTN_PAGED_GATHER_SPREAD", "CUTE_ATTN_PAGED_GATHER_LOOP",
-     "CUTE_ATTN_PAGED_GATHER_WARPS"),
+     "CUTE_ATTN_PAGED_GATHER_WARPS", "CUTE_ATTN_PAGED_BOX_ROWS", "CUTE_ATTN_PAGED_BOX_REGS2",
+     "CUTE_ATTN_PAGED_BOX_EARLY"),
     "kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21",
 )
-
-
-# Session 16 diagnostic switches (build time, unset = PTX identical): CUTE_ATTN_PAGED_BOX_ROWS=128 compiles the 64-row box
-# variants with one 128-row box per key block instead (valid only where page_size % 128 == 0: the A/B bench runs them
-# at page 128, outputs checked bitwise against the dense kernel); CUTE_ATTN_PAGED_BOX_REGS2=P/C sets the box path's
-# producer / consumer registers (default NARROW 40 / 232). Question: which of the box count, the interleaved stage
-# layout and the register split holds page 64's 3-4 % against dense (bench/NOTES-prefill-paged.md 34).
-_DIAG_BOX_ROWS = int(os.environ.get("CUTE_ATTN_PAGED_BOX_ROWS", "0") or 0)
-_DIAG_BOX_REGS = os.environ.get("CUTE_ATTN_PAGED_BOX_REGS2", "")
-# CUTE_ATTN_PAGED_BOX_EARLY=1 (A/B, build time, unset = PTX identical): the box producer's page-id prefetch with no use
-# in the block that loads it. Today's SASS (session 16) has two L2 round trips exposed per block in every box warp's
-# issue path: ``kv_indptr[b]`` is loaded and used at once (the next block's page index), before the K stage's empty
-# wait, and the prefetched page id feeds the interleaved group multiply that ptxas places after the K boxes, before
-# the V stage's wait. With the switch, ``kv_indptr[b]`` is loaded once per tile and the prefetch returns the raw
-# (page, slot), turned into the box coordinate where the boxes are issued, one block later.
-_BOX_EARLY = os.environ.get("CUTE_ATTN_PAGED_BOX_EARLY", "0") == "1"
-# (with it, the block loop unrolled 3 times, the depth of the ids' rotation prefetch -> K -> V, so that the freshly
-# loaded id moves through no register copy, which ptxas places before the V boxes and which waits for the load)
-_BOX_UNROLL = 3 if _BOX_EARLY else 1
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -186,8 +170,6 @@ class PrefillPagedSm90(PrefillSm90):
     CLUSTER_CAPABLE = False
 
     def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
-        if _DIAG_BOX_ROWS and tma_box_rows == 64:
-            tma_box_rows = _DIAG_BOX_ROWS
         self.box_rows = tma_box_rows
         # CUTE_ATTN_PAGED_KV_INTERLEAVE: the TMA-box paths with two or more 64-column halves (128-byte swizzle)
         self.kv_interleave = KV_INTERLEAVE and kv_interleaved(head_dim, tma_box_rows, DTYPES[dtype].width // 8)
@@ -203,8 +185,6 @@ class PrefillPagedSm90(PrefillSm90):
             wide = False
         budget = WIDE_REGISTER_BUDGET if wide else NARROW_REGISTER_BUDGET
         self.producer_regs, self.consumer_regs = budget[self.consumer_wgs]
-        if _DIAG_BOX_REGS and tma_box_rows:
-            self.producer_regs, self.consumer_regs = (int(x) for x in _DIAG_BOX_REGS.split("/"))
         if tma_box_rows:
             assert self.tile_n % tma_box_rows == 0 and tma_box_rows % 8 == 0, "whole boxes of whole swizzle atoms"
             self.boxes = self.tile_n // tma_box_rows
@@ -502,11 +482,6 @@ class PrefillPagedSm90(PrefillSm90):
                 gK = gmem_K[None, None, kv_head, None]  # (page_size, d, num_pages) TMA coordinates
                 gV = gmem_V[None, None, kv_head, None]
             req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div, page_groups)
-            pg = None
-            if cutlass.const_expr(_BOX_EARLY):
-                # the request's page-list start once per tile; the ids stay raw (page, slot) until their boxes issue
-                req = (mKvIdx, mKvIndptr[tile.batch], seq.kv_len, page_div)
-                pg = page_groups
             n_block_max = blocks.n_block_max(seq, tile.m_block)
             # box ids (lane p: box p's page and first slot) of the V block to load next, of the K block to load
             # next and of the block after it (its page ids load while this block's copies issue); loop-carried
@@ -515,50 +490,28 @@ class PrefillPagedSm90(PrefillSm90):
                 page_v, slot_v = self._box_ids(*req, n_block_max - 1, lane)
                 page_k, slot_k = self._box_ids(*req, cutlass.max(n_block_max - 2, 0), lane)
                 self._trace_tag(kv_state, rnd, n_block_max - 1, tidx)
-                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, warp, kv_state, TRACE_K_COLS, pg)
+                self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, warp, kv_state, TRACE_K_COLS)
             if warp == 0:
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
             if n_block_max > 0:
                 tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, warp)
-                for i in cutlass.range(n_block_max - 1, unroll=_BOX_UNROLL):
+                for i in cutlass.range(n_block_max - 1, unroll=1):
                     n_block = n_block_max - 2 - i
                     page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
                     v_state = kv_state.clone()
                     kv_state.advance()
                     self._trace_tag(kv_state, rnd, n_block, tidx)
-                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, warp, kv_state, TRACE_K_COLS, pg)
-                    self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 1, tail, v_state, pg)
+                    self._load_boxes(pipe_k, tma_K, gK, sK, page_k, slot_k, warp, kv_state, TRACE_K_COLS)
+                    self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 1, tail, v_state)
                     page_v, slot_v = page_k, slot_k
                     page_k, slot_k = page_pf, slot_pf
-                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, kv_state, pg)
+                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, kv_state)
                 kv_state.advance()
         self._trace_end_p(kv_state, first, end, step, tidx)
 
-    def _box_ids(self, *args):
-        """Page id and first slot of box ``lane`` of key block ``n_block`` (``_BOX_EARLY``: raw, see
-        :meth:`_box_ids_raw`; else the TMA coordinate, :meth:`_box_ids_coord`)."""
-        if cutlass.const_expr(_BOX_EARLY):
-            return self._box_ids_raw(*args)
-        return self._box_ids_coord(*args)
-
     @cute.jit
-    def _box_ids_raw(self, mKvIdx, req_start: Int32, kv_len: Int32, page_div, n_block: Int32, lane: Int32):
-        """``_BOX_EARLY``: (page id, first slot) of box ``lane`` of key block ``n_block`` (clamped as
-        :meth:`_box_ids_coord`), the request's page list starting at ``req_start``."""
-        last_box = (kv_len - 1) // self.box_rows * self.box_rows
-        first_row = cutlass.min(n_block * self.tile_n + lane * self.box_rows, last_box)
-        return box_page_slot_at(mKvIdx, req_start, first_row, page_div)
-
-    @cute.jit
-    def _box_coord(self, page: Int32, slot: Int32, pg):
-        """``_BOX_EARLY``: the lane's raw (page, slot) as the box's TMA coordinates (``pg``: groups per page)."""
-        if cutlass.const_expr(self.kv_interleave):
-            return interleaved_group(page, slot, pg), Int32(0)
-        return page, slot
-
-    @cute.jit
-    def _box_ids_coord(
+    def _box_ids(
         self, mKvIdx, mKvIndptr, batch: Int32, kv_len: Int32, page_div, page_groups, n_block: Int32, lane: Int32
     ):
         """Page id and first slot of box ``lane`` of key block ``n_block``; boxes past the request's end are
@@ -602,14 +555,11 @@ class PrefillPagedSm90(PrefillSm90):
     @cute.jit
     def _load_boxes(
         self, pipe, atom, gX, sX, page: Int32, slot: Int32, warp: Int32, state: pipeline.PipelineState,
-        cols: cutlass.Constexpr = None, pg=None,
+        cols: cutlass.Constexpr = None,
     ):
         """A whole block by TMA (rows past the request's end come from its last box: K only, masked); with
         ``box_warps`` > 1 this warp's share: the boxes ``b % box_warps == warp``, announced by its own arrival.
-        ``cols``: the ``TRACE`` build's stamps (thread 0, i.e. warp 0's view of the block); ``pg`` (``_BOX_EARLY``):
-        ``page`` / ``slot`` are raw, made the coordinates here."""
-        if cutlass.const_expr(pg is not None):
-            page, slot = self._box_coord(page, slot, pg)
+        ``cols``: the ``TRACE`` build's stamps (thread 0, i.e. warp 0's view of the block)."""
         self._stamp_p(state, cols, 0)
         if cutlass.const_expr(self.box_warps == 1):
             pipe.producer_acquire(state)
@@ -632,7 +582,7 @@ class PrefillPagedSm90(PrefillSm90):
         self._stamp_p(state, cols, 3)
 
     @cute.jit
-    def _load_v_boxes(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, tail, state, pg=None):
+    def _load_v_boxes(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, tail, state):
         """A V block: the boxes wholly before the request's end by TMA; the others (the request's last block
         only) gathered by cp.async with rows clamped to the last row, since P = 0 must meet finite V (rows past
         the end of a page may hold anything). The gather is waited for and fenced to the async proxy before the
@@ -642,12 +592,12 @@ class PrefillPagedSm90(PrefillSm90):
         # every block but the one holding the request's end: the K code (one acquire, no per-box checks);
         # bench/NOTES-prefill-paged.md 7.2: +0.4-0.7 % at page 16/64 against per-box checks on every block
         if n_tma == self.boxes:
-            self._load_boxes(pipe, atom, gX, sX, page, slot, warp, state, TRACE_V_COLS, pg)
+            self._load_boxes(pipe, atom, gX, sX, page, slot, warp, state, TRACE_V_COLS)
         elif cutlass.const_expr(self.box_warps == 1):
-            self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state, pg)
+            self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state)
         else:
             if warp == 0:
-                self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state, pg)
+                self._load_v_tail(pipe, atom, gX, sX, page, slot, n_block, n_tma, tail, state)
             else:
                 # the other box warps copy nothing of this block; their arrivals (after the stage is free, so
                 # that they count for this phase) complete the barrier's count
@@ -656,12 +606,9 @@ class PrefillPagedSm90(PrefillSm90):
                     cute.arch.mbarrier_arrive(pipe.producer_get_barrier(state))
 
     @cute.jit
-    def _load_v_tail(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, n_tma: Int32, tail, state,
-                     pg=None):
+    def _load_v_tail(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, n_tma: Int32, tail, state):
         """The V block holding the request's end: ``n_tma`` whole boxes by TMA, the others gathered."""
         mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane, warp = tail
-        if cutlass.const_expr(pg is not None):
-            page, slot = self._box_coord(page, slot, pg)
         wait_empty(pipe, state)
         if n_tma < self.boxes:
             tiled_copy = self.gather.tiled_copy()

@@ -18,13 +18,7 @@ from __future__ import annotations
 
 def page_slot(kv_indices, kv_indptr, b, r, page_size):
     """``(page id, slot in page)`` of logical row ``r`` of request ``b``."""
-    return page_slot_at(kv_indices, kv_indptr[b], r, page_size)
-
-
-def page_slot_at(kv_indices, start, r, page_size):
-    """:func:`page_slot` with the request's page-list start ``start = kv_indptr[b]`` given (a kernel loads it once
-    per tile instead of once per row or block)."""
-    return kv_indices[start + r // page_size], r % page_size
+    return kv_indices[kv_indptr[b] + r // page_size], r % page_size
 
 
 def row_offset(kv_indices, kv_indptr, b, r, page_size, page_stride, row_stride):
@@ -87,11 +81,6 @@ def page_groups_whole(page_stride, row_stride) -> bool:
 def interleaved_group(page, slot, groups_per_page):
     """Group coordinate of the 8 rows starting at ``slot`` (a multiple of 8) of page ``page``."""
     return page * groups_per_page + slot // SWIZZLE_ROWS
-
-
-def box_page_slot_at(kv_indices, start, first_row, page_size):
-    """:func:`box_page_slot` with the request's page-list start ``start = kv_indptr[b]`` given."""
-    return page_slot_at(kv_indices, start, first_row, page_size)
 
 
 def box_page_slot(kv_indices, kv_indptr, b, first_row, page_size):
