@@ -93,25 +93,17 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # page-1 gathers on producer warps 0-1 only, -3..-11 % per clock, NOTES 33). Session 16 (NOTES 34-35, code in ce73fa1):
 # CUTE_ATTN_PAGED_BOX_ROWS (one 128-row box per block -1..-3 %, four 32-row boxes on four warps -0.5..-1.7 % x two
 # 64-row boxes on two warps), CUTE_ATTN_PAGED_BOX_REGS2 (the box path at 24 / 240 or 56 / 224: within 1 %) and
-# CUTE_ATTN_PAGED_BOX_EARLY (the box warps' page-id loads out of the issue path: page 16 -2..-4 %, page 64 -3..-5 %).
+# CUTE_ATTN_PAGED_BOX_EARLY (the box warps' page-id loads out of the issue path: page 16 -2..-4 %, page 64 -3..-5 %),
+# CUTE_ATTN_PAGED_BOX_SPLIT (the box warps split by tensor, K on some, V on others: -0.1..-1.5 %; code in 4722d49).
 # A build that sets one fails rather than build the default under an A/B label.
 refuse_removed_switches(
     ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT", "CUTE_ATTN_PAGED_BOX_REGS",
      "CUTE_ATTN_PAGED_GATHER_OFF32", "CUTE_ATTN_PAGED_ELECT_RELEASE", "CUTE_ATTN_PAGED_GATHER_OFF32B",
      "CUTE_ATTN_PAGED_GATHER_PACE", "CUTE_ATTN_PAGED_GATHER_SPREAD", "CUTE_ATTN_PAGED_GATHER_LOOP",
      "CUTE_ATTN_PAGED_GATHER_WARPS", "CUTE_ATTN_PAGED_BOX_ROWS", "CUTE_ATTN_PAGED_BOX_REGS2",
-     "CUTE_ATTN_PAGED_BOX_EARLY"),
+     "CUTE_ATTN_PAGED_BOX_EARLY", "CUTE_ATTN_PAGED_BOX_SPLIT"),
     "kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21",
 )
-
-
-# CUTE_ATTN_PAGED_BOX_SPLIT=kv (A/B, build time, unset = PTX identical; session 16): the TMA-box producer's warps split by
-# tensor instead of by box: warps [0, w) issue every K block (all its boxes), warps [w, 2 w) every V block, w = 2 with 4
-# or more boxes per block (page 16: four boxes per warp), else 1 (page 64: one warp per tensor, the dense kernel's
-# acquire); each group walks its own blocks, so a V block's issue no longer follows the K block's wait and issue.
-_BOX_SPLIT = os.environ.get("CUTE_ATTN_PAGED_BOX_SPLIT", "")
-if _BOX_SPLIT not in ("", "kv"):
-    raise ValueError(f"CUTE_ATTN_PAGED_BOX_SPLIT must be kv or unset, got {_BOX_SPLIT!r}")
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -204,11 +196,6 @@ class PrefillPagedSm90(PrefillSm90):
             # at hd128) two warps (session 11, H100, five processes, x page 64 on warp 0 alone: 4 x 4k +1.1 %, append
             # +0.8 %, 16 x 1k +0.1 %; NOTES-prefill-paged 21)
             self.box_warps = WARPGROUP_THREADS // WARP_THREADS if self.boxes >= 4 else min(self.boxes, 2)
-            # CUTE_ATTN_PAGED_BOX_SPLIT=kv: box_warps warps per tensor (the pipelines' producer arrivals), 2 * box_warps
-            # producer warps in all
-            self.kv_split = _BOX_SPLIT == "kv" and self.boxes >= 2
-            if self.kv_split:
-                self.box_warps = 2 if self.boxes >= 4 else 1
             # the tail boxes of a request's last V block, by the producer warp's 32 lanes
             self.gather = PagedRowGather(self.dtype, head_dim, tma_box_rows, WARP_THREADS)
         else:
@@ -356,10 +343,7 @@ class PrefillPagedSm90(PrefillSm90):
         """TMA boxes: warp 0 (warps 1-3 exit); gathers: the whole producer warpgroup."""
         args = (tma_Q, mQ, kv, smem, pipes, walk, tidx)
         if cutlass.const_expr(self.box_rows > 0):
-            if cutlass.const_expr(getattr(self, "kv_split", False)):
-                if cute.arch.make_warp_uniform(cute.arch.warp_idx()) < 2 * self.box_warps:
-                    self.produce_boxes_split(*args)
-            elif cute.arch.make_warp_uniform(cute.arch.warp_idx()) < self.box_warps:
+            if cute.arch.make_warp_uniform(cute.arch.warp_idx()) < self.box_warps:
                 self.produce_boxes(*args)
         else:
             self.produce_gathers(*args)
@@ -526,76 +510,6 @@ class PrefillPagedSm90(PrefillSm90):
                 self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, kv_state)
                 kv_state.advance()
         self._trace_end_p(kv_state, first, end, step, tidx)
-
-    @cute.jit
-    def produce_boxes_split(
-        self,
-        tma_Q: cute.CopyAtom,
-        mQ: cute.Tensor,
-        kv: tuple,
-        smem: tuple,  # (sQ, sK, sV)
-        pipes: tuple,  # (pipe_q, pipe_k, pipe_v)
-        walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
-        tidx: Int32,
-    ):
-        """``CUTE_ATTN_PAGED_BOX_SPLIT=kv``: warps [0, box_warps) load the K blocks (and Q, warp 0), warps
-        [box_warps, 2 box_warps) the V blocks; each group walks the tile's blocks from the last, its boxes split over
-        its warps as :meth:`_load_boxes` does (``gw`` = the warp's index in its group), one block's page ids ahead."""
-        mV, tma_K, gmem_K, tma_V, gmem_V, mKvIndptr, mKvIdx = kv
-        sQ, sK, sV = smem
-        pipe_q, pipe_k, pipe_v = pipes
-        lane = tidx % WARP_THREADS
-        warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
-        is_v = warp >= self.box_warps
-        gw = warp % self.box_warps
-        if cutlass.const_expr(self.kv_interleave):
-            q_per_kv = mQ.shape[2] // mV.shape[2]
-            page_div = cute.FastDivmodDivisorV2(mV.shape[1])
-            page_groups = Int32(page_groups_of(mV.stride[0], mV.stride[1]))
-        else:
-            q_per_kv = mQ.shape[2] // gmem_K.shape[2]
-            page_div = cute.FastDivmodDivisorV2(gmem_K.shape[0])
-            page_groups = None
-        q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
-        kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
-        first, end, step = walk[2].row_range()
-        for rnd in cutlass.range(first, end, step, unroll=1):
-            tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
-            kv_head = tile.q_head // q_per_kv
-            if cutlass.const_expr(self.kv_interleave):
-                gK = gmem_K[None, None, None, None, kv_head]
-                gV = gmem_V[None, None, None, None, kv_head]
-            else:
-                gK = gmem_K[None, None, kv_head, None]
-                gV = gmem_V[None, None, kv_head, None]
-            req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div, page_groups)
-            n_block_max = walk[3].n_block_max(seq, tile.m_block)
-            tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, gw)
-            page, slot = Int32(0), Int32(0)
-            if n_block_max > 0:
-                page, slot = self._box_ids(*req, n_block_max - 1, lane)
-            if is_v:
-                for i in cutlass.range(n_block_max, unroll=1):
-                    n_block = n_block_max - 1 - i
-                    page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
-                    self._load_v_boxes(pipe_v, tma_V, gV, sV, page, slot, n_block, tail, kv_state)
-                    kv_state.advance()
-                    page, slot = page_pf, slot_pf
-            else:
-                if n_block_max > 0:
-                    page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block_max - 2, 0), lane)
-                    self._load_boxes(pipe_k, tma_K, gK, sK, page, slot, gw, kv_state, TRACE_K_COLS)
-                    kv_state.advance()
-                    page, slot = page_pf, slot_pf
-                if warp == 0:
-                    self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
-                q_state.advance()
-                for i in cutlass.range(n_block_max - 1, unroll=1):
-                    n_block = n_block_max - 2 - i
-                    page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
-                    self._load_boxes(pipe_k, tma_K, gK, sK, page, slot, gw, kv_state, TRACE_K_COLS)
-                    kv_state.advance()
-                    page, slot = page_pf, slot_pf
 
     @cute.jit
     def _box_ids(
