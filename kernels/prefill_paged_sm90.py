@@ -106,6 +106,12 @@ refuse_removed_switches(
 )
 
 
+# CUTE_ATTN_PAGED_VTAIL_FAST=1 (A/B, build time, unset = PTX identical; session 16, NOTES-prefill-paged 38): the box
+# path's per-V-block test for the request's last block as one compare with the tile's whole-block count (computed once
+# per tile) instead of the clamped box count of every block (~12 uniform instructions per box warp per block).
+_VTAIL_FAST = os.environ.get("CUTE_ATTN_PAGED_VTAIL_FAST", "0") == "1"
+
+
 class PrefillPagedSm90(PrefillSm90):
     """:class:`PrefillSm90` with K/V loaded from a paged cache: overrides the K/V hooks (``_prefetch_kv``,
     ``_kv_pipelines``, ``produce``) and shares the dense kernel body, consumers and epilogue.
@@ -497,6 +503,8 @@ class PrefillPagedSm90(PrefillSm90):
             q_state.advance()
             if n_block_max > 0:
                 tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, warp)
+                if cutlass.const_expr(_VTAIL_FAST):
+                    tail = tail + (seq.kv_len // self.tile_n,)  # the request's whole key blocks
                 for i in cutlass.range(n_block_max - 1, unroll=1):
                     n_block = n_block_max - 2 - i
                     page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
@@ -588,6 +596,18 @@ class PrefillPagedSm90(PrefillSm90):
         only) gathered by cp.async with rows clamped to the last row, since P = 0 must meet finite V (rows past
         the end of a page may hold anything). The gather is waited for and fenced to the async proxy before the
         one arrival, which announces the TMA bytes alone."""
+        mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane, warp = tail[:9]
+        if cutlass.const_expr(_VTAIL_FAST):
+            if n_block < tail[9]:
+                self._load_boxes(pipe, atom, gX, sX, page, slot, warp, state, TRACE_V_COLS)
+            else:
+                self._load_v_boxes_end(pipe, atom, gX, sX, page, slot, n_block, tail[:9], state)
+        else:
+            self._load_v_boxes_end(pipe, atom, gX, sX, page, slot, n_block, tail, state)
+
+    @cute.jit
+    def _load_v_boxes_end(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, tail, state):
+        """:meth:`_load_v_boxes` without ``_VTAIL_FAST``'s test: the clamped box count of this block decides."""
         mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane, warp = tail
         n_tma = cutlass.min((kv_len - n_block * self.tile_n) // self.box_rows, self.boxes)
         # every block but the one holding the request's end: the K code (one acquire, no per-box checks);

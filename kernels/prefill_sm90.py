@@ -16,8 +16,6 @@ import cutlass  # noqa: E402
 import cutlass.cute as cute  # noqa: E402
 import cutlass.pipeline as pipeline  # noqa: E402
 import cutlass.utils.hopper_helpers as sm90_utils  # noqa: E402
-from cutlass._mlir.dialects import llvm  # noqa: E402
-from cutlass.cutlass_dsl import dsl_user_op  # noqa: E402
 from cutlass import Float32, Int32, const_expr  # noqa: E402
 from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
@@ -42,12 +40,6 @@ COPY_BITS = 128
 # ``Tr.REC`` words per K block of the CTA's stream, indexed by the pipeline count (the CTA's k-th K block, tiles
 # in order; its first ``Tr.BLOCKS`` blocks), written by producer thread 0 and thread 0 of each consumer warpgroup.
 TRACE = os.environ.get("CUTE_ATTN_PREFILL_TRACE", "0") == "1"
-# Session 16 diagnostic (build time, unset / 0 = PTX identical): CUTE_ATTN_PREFILL_PRODUCER_PAD=N adds 4 x N/4 independent
-# integer multiply-adds (their result feeds an opaque predicate of a nanosleep(0)) after every K / V TMA of the dense
-# producer warp: N more instructions per copied block on sub-partition 0, no wait added to the copies. Question: does
-# a producer's instruction count on the consumers' sub-partitions slow the consumers (the paged producers execute 3-9x
-# dense's instructions; bench/NOTES-prefill-paged.md 37)?
-_PRODUCER_PAD = int(os.environ.get("CUTE_ATTN_PREFILL_PRODUCER_PAD", "0") or 0)
 
 
 class Tr:
@@ -610,8 +602,6 @@ class PrefillSm90:
                       mcast_mask=cutlass.Int16((1 << self.cluster) - 1))
         else:
             cute.copy(atom, tXgX[None, n_block], tXsX[None, state.index], tma_bar_ptr=pipe.producer_get_barrier(state))
-        if const_expr(_PRODUCER_PAD > 0):
-            _producer_pad(_PRODUCER_PAD // 4)
         self._stamp_p(state, cols, 3)
 
     # ------------------------------------------------------------------------------------ consumers
@@ -1247,18 +1237,4 @@ def compile_prefill(spec):
     return cute.compile(
         op, q, k, v, o, lse, cu_q, cu_k, work, part, count, Int32(1), Float32(1.0), stream,
         options="--enable-tvm-ffi --gpu-arch sm_90a",
-    )
-
-
-@dsl_user_op
-def _producer_pad(n: int, *, loc=None, ip=None):
-    """``CUTE_ATTN_PREFILL_PRODUCER_PAD``: 4 independent chains of ``n`` ``mad.lo.u32`` seeded by %clock, whose result
-    only decides a ``nanosleep 0`` (never elided, harmless either way)."""
-    body = "".join(f"mad.lo.u32 t{c}, t{c}, t{c}, {2 * c + 1};" for _ in range(n) for c in range(4))
-    llvm.inline_asm(
-        None, [],
-        "{ .reg .u32 t0, t1, t2, t3; .reg .pred p; mov.u32 t0, %clock; add.u32 t1, t0, 1; add.u32 t2, t0, 2;"
-        " add.u32 t3, t0, 3;" + body + " xor.b32 t0, t0, t1; xor.b32 t2, t2, t3; xor.b32 t0, t0, t2;"
-        " setp.eq.u32 p, t0, 305419896; @p nanosleep.u32 0; }",
-        "", has_side_effects=True, is_align_stack=False, asm_dialect=llvm.AsmDialect.AD_ATT, loc=loc, ip=ip,
     )
