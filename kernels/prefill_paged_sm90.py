@@ -94,22 +94,17 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # CUTE_ATTN_PAGED_BOX_ROWS (one 128-row box per block -1..-3 %, four 32-row boxes on four warps -0.5..-1.7 % x two
 # 64-row boxes on two warps), CUTE_ATTN_PAGED_BOX_REGS2 (the box path at 24 / 240 or 56 / 224: within 1 %) and
 # CUTE_ATTN_PAGED_BOX_EARLY (the box warps' page-id loads out of the issue path: page 16 -2..-4 %, page 64 -3..-5 %),
-# CUTE_ATTN_PAGED_BOX_SPLIT (the box warps split by tensor, K on some, V on others: -0.1..-1.5 %; code in 4722d49).
+# CUTE_ATTN_PAGED_BOX_SPLIT (the box warps split by tensor, K on some, V on others: -0.1..-1.5 %; code in 4722d49),
+# CUTE_ATTN_PAGED_VTAIL_FAST (the V-tail test as one compare per block: page 64 0..+0.5 %, page 16 -0.2..-0.9 %; NOTES 38).
 # A build that sets one fails rather than build the default under an A/B label.
 refuse_removed_switches(
     ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT", "CUTE_ATTN_PAGED_BOX_REGS",
      "CUTE_ATTN_PAGED_GATHER_OFF32", "CUTE_ATTN_PAGED_ELECT_RELEASE", "CUTE_ATTN_PAGED_GATHER_OFF32B",
      "CUTE_ATTN_PAGED_GATHER_PACE", "CUTE_ATTN_PAGED_GATHER_SPREAD", "CUTE_ATTN_PAGED_GATHER_LOOP",
      "CUTE_ATTN_PAGED_GATHER_WARPS", "CUTE_ATTN_PAGED_BOX_ROWS", "CUTE_ATTN_PAGED_BOX_REGS2",
-     "CUTE_ATTN_PAGED_BOX_EARLY", "CUTE_ATTN_PAGED_BOX_SPLIT"),
+     "CUTE_ATTN_PAGED_BOX_EARLY", "CUTE_ATTN_PAGED_BOX_SPLIT", "CUTE_ATTN_PAGED_VTAIL_FAST"),
     "kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21",
 )
-
-
-# CUTE_ATTN_PAGED_VTAIL_FAST=1 (A/B, build time, unset = PTX identical; session 16, NOTES-prefill-paged 38): the box
-# path's per-V-block test for the request's last block as one compare with the tile's whole-block count (computed once
-# per tile) instead of the clamped box count of every block (~12 uniform instructions per box warp per block).
-_VTAIL_FAST = os.environ.get("CUTE_ATTN_PAGED_VTAIL_FAST", "0") == "1"
 
 
 class PrefillPagedSm90(PrefillSm90):
@@ -503,8 +498,6 @@ class PrefillPagedSm90(PrefillSm90):
             q_state.advance()
             if n_block_max > 0:
                 tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, warp)
-                if cutlass.const_expr(_VTAIL_FAST):
-                    tail = tail + (seq.kv_len // self.tile_n,)  # the request's whole key blocks
                 for i in cutlass.range(n_block_max - 1, unroll=1):
                     n_block = n_block_max - 2 - i
                     page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
@@ -596,18 +589,6 @@ class PrefillPagedSm90(PrefillSm90):
         only) gathered by cp.async with rows clamped to the last row, since P = 0 must meet finite V (rows past
         the end of a page may hold anything). The gather is waited for and fenced to the async proxy before the
         one arrival, which announces the TMA bytes alone."""
-        mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane, warp = tail[:9]
-        if cutlass.const_expr(_VTAIL_FAST):
-            if n_block < tail[9]:
-                self._load_boxes(pipe, atom, gX, sX, page, slot, warp, state, TRACE_V_COLS)
-            else:
-                self._load_v_boxes_end(pipe, atom, gX, sX, page, slot, n_block, tail[:9], state)
-        else:
-            self._load_v_boxes_end(pipe, atom, gX, sX, page, slot, n_block, tail, state)
-
-    @cute.jit
-    def _load_v_boxes_end(self, pipe, atom, gX, sX, page: Int32, slot: Int32, n_block: Int32, tail, state):
-        """:meth:`_load_v_boxes` without ``_VTAIL_FAST``'s test: the clamped box count of this block decides."""
         mV, kv_head, batch, kv_len, mKvIdx, mKvIndptr, page_div, lane, warp = tail
         n_tma = cutlass.min((kv_len - n_block * self.tile_n) // self.box_rows, self.boxes)
         # every block but the one holding the request's end: the K code (one acquire, no per-box checks);
