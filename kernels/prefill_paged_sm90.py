@@ -37,7 +37,6 @@ from ..layouts.paged import (  # noqa: E402
     page_groups as page_groups_of,
 )
 from .common.paged_loader import (  # noqa: E402
-    GATHER_HALF,
     PagedRowGather,
     PagedTileGather,
     PipelineGather,
@@ -380,11 +379,6 @@ class PrefillPagedSm90(PrefillSm90):
         off_v = self.gather.make_offsets()
         off_k = self.gather.make_offsets()
         off_pf = self.gather.make_offsets()
-        if cutlass.const_expr(GATHER_HALF):
-            # the diagnostic's never-copied column blocks: zero once, visible to the consumers' async proxy
-            for s_x in (sK.iterator.toint(), sV.iterator.toint()):
-                self.gather.zero_col_blocks(s_x, self.stages, self.gather.col_blocks // 2, ptid)
-            cute.arch.fence_view_async_shared()
 
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
         kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)

@@ -27,8 +27,6 @@ them itself (:func:`fence_gathered`) before its one arrival on a :func:`make_box
 
 from __future__ import annotations
 
-import os
-
 import dataclasses
 
 import cutlass
@@ -176,23 +174,6 @@ class PagedRowGather:
             cute.copy(tiled_copy, thr_copy.partition_S(gX)[None, 0, None], tXsX[None, m, None])
 
 
-# Session 16 diagnostic (build time, unset = PTX identical; bench/NOTES-prefill-paged.md 39): CUTE_ATTN_PAGED_GATHER_HALF=1
-# makes PagedTileGather copy only the first half of each row's 128-byte column blocks (the other half of every stage
-# zeroed once at the producer's start): WRONG RESULTS by construction, an upper bound on what halving each CTA's gathers
-# (a 2-CTA cluster exchanging halves) could give.
-GATHER_HALF = os.environ.get("CUTE_ATTN_PAGED_GATHER_HALF", "0") == "1"
-
-
-@dsl_user_op
-def _st_shared_zero16(smem_addr: Int32, *, loc=None, ip=None):
-    """``st.shared.v4.u32 [addr], {0, 0, 0, 0}``."""
-    llvm.inline_asm(
-        None, [Int32(smem_addr).ir_value(loc=loc, ip=ip)],
-        "st.shared.v4.u32 [$0], {0, 0, 0, 0};", "r",
-        has_side_effects=True, is_align_stack=False, asm_dialect=llvm.AsmDialect.AD_ATT,
-    )
-
-
 @dsl_user_op
 def _cp_async_16(smem_addr: Int32, gmem_addr: Int64, smem_imm: int, gmem_imm: int, *, loc=None, ip=None):
     """One 16-byte ``cp.async.cg`` from ``gmem_addr + gmem_imm`` to shared ``smem_addr + smem_imm``; the constant
@@ -271,21 +252,11 @@ class PagedTileGather:
         return mX.iterator.toint() + head_off_bytes + Int64((ptid % WARP) % self.LANES_PER_ROW * 16)
 
     @cute.jit
-    def zero_col_blocks(self, s_stages: Int32, stages: int, first_cb: int, ptid: Int32):
-        """``CUTE_ATTN_PAGED_GATHER_HALF`` (diagnostic): zero the column blocks ``>= first_cb`` of every stage (16 bytes
-        per thread and store; ``s_stages``: the 1024-byte aligned start of the stages)."""
-        per_cb = self.tile_n * 128
-        for st in cutlass.range_constexpr(stages):
-            for cb in cutlass.range_constexpr(first_cb, self.col_blocks):
-                for i in cutlass.range_constexpr(per_cb // (16 * self.warps * WARP)):
-                    _st_shared_zero16(s_stages + st * self.stage_bytes + cb * per_cb + (i * self.warps * WARP + ptid) * 16)
-
-    @cute.jit
     def copy_tile(self, g_thread: Int64, s_stage: Int32, offsets: cute.Tensor, ptid: Int32):
         """Issue the thread's cp.async of one stage: ``s_stage`` = :meth:`smem_thread` + stage offset."""
         lane = ptid % WARP
         for m in cutlass.range_constexpr(self.passes):
             off = cute.arch.shuffle_sync(offsets[0], m * self.WARP_ROWS + lane // self.LANES_PER_ROW)
             src = g_thread + off
-            for cb in cutlass.range_constexpr(self.col_blocks if not GATHER_HALF else self.col_blocks // 2):
+            for cb in cutlass.range_constexpr(self.col_blocks):
                 _cp_async_16(s_stage, src, m * self.pass_rows * 128 + cb * self.tile_n * 128, cb * 128)
