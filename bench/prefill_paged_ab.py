@@ -53,6 +53,28 @@ def dense_tile_differs(d: int, causal: bool) -> bool:
     return (dense.tile_m, dense.tile_n) != (paged.tile_m, paged.tile_n)
 
 
+def _check_output(name, ps, got, refs, ref, first, causal, d):
+    """Raise unless ``got`` equals one of the dense outputs ``refs`` bitwise (or the first checked paged build's, or,
+    where the dense kernel runs another tile, the dense output to bf16 rounding for the first build); returns the
+    (name, output) of the first checked build."""
+    equal = [n for n, r in refs.items() if torch.equal(got, r)]
+    if not equal and first is not None and torch.equal(got, first[1]):
+        equal = [first[0]]
+    if not equal and not causal and dense_tile_differs(d, causal):
+        # the dense kernel runs another tile here (another key-block order): not the same bits, so the first
+        # paged build is checked against it to bf16 rounding and the others bitwise against the first
+        diff = (got.float() - ref.float()).abs().max().item()
+        if first is not None or diff > 2e-2:
+            raise AssertionError(f"{name} page {ps}: max |paged - dense| {diff:.3g}, not bitwise equal to "
+                                 f"{first[0] if first else 'any build'}")
+        equal = [f"dense to {diff:.2g}"]
+    if not equal:
+        raise AssertionError(f"{name} page {ps} differs from every dense output ({', '.join(refs)})")
+    if equal[0] != "dense":
+        print(f"{name} page {ps}: equal to {equal[0]}", flush=True)
+    return (name, got) if first is None else first
+
+
 def setup_case(q_lens, kv_lens, builds, page_sizes, heads=16, d=128, causal=True, dtype=torch.bfloat16,
                dense_builds=(), unchecked=()):
     gen = torch.Generator().manual_seed(0)
@@ -76,25 +98,8 @@ def setup_case(q_lens, kv_lens, builds, page_sizes, heads=16, d=128, causal=True
                 # a build that skips work by construction (an upper-bound diagnostic): timed, not checked
                 diff = (got.float() - ref.float()).abs().max().item()
                 print(f"{b.name} page {ps}: UNCHECKED (wrong by construction), max |paged - dense| {diff:.3g}", flush=True)
-                fns[f"{b.name}_page{ps}"] = _with(b, lambda w=w, cache=cache: w.run(q, cache, out=out))
-                continue
-            equal = [name for name, r in refs.items() if torch.equal(got, r)]
-            if not equal and first is not None and torch.equal(got, first[1]):
-                equal = [first[0]]
-            if not equal and not causal and dense_tile_differs(d, causal):
-                # the dense kernel runs another tile here (another key-block order): not the same bits, so the first
-                # paged build is checked against it to bf16 rounding and the others bitwise against the first
-                diff = (got.float() - ref.float()).abs().max().item()
-                if first is not None or diff > 2e-2:
-                    raise AssertionError(f"{b.name} page {ps}: max |paged - dense| {diff:.3g}, not bitwise equal to "
-                                         f"{first[0] if first else 'any build'}")
-                equal = [f"dense to {diff:.2g}"]
-            if not equal:
-                raise AssertionError(f"{b.name} page {ps} differs from every dense output ({', '.join(refs)})")
-            if first is None:
-                first = (b.name, got)
-            if equal[0] != "dense":
-                print(f"{b.name} page {ps}: equal to {equal[0]}", flush=True)
+            else:
+                first = _check_output(b.name, ps, got, refs, ref, first, causal, d)
             fns[f"{b.name}_page{ps}"] = _with(b, lambda w=w, cache=cache: w.run(q, cache, out=out))
     return fns, flops
 

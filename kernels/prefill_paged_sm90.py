@@ -95,14 +95,16 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # 64-row boxes on two warps), CUTE_ATTN_PAGED_BOX_REGS2 (the box path at 24 / 240 or 56 / 224: within 1 %) and
 # CUTE_ATTN_PAGED_BOX_EARLY (the box warps' page-id loads out of the issue path: page 16 -2..-4 %, page 64 -3..-5 %),
 # CUTE_ATTN_PAGED_BOX_SPLIT (the box warps split by tensor, K on some, V on others: -0.1..-1.5 %; code in 4722d49),
-# CUTE_ATTN_PAGED_VTAIL_FAST (the V-tail test as one compare per block: page 64 0..+0.5 %, page 16 -0.2..-0.9 %; NOTES 38).
+# CUTE_ATTN_PAGED_VTAIL_FAST (the V-tail test as one compare per block: page 64 0..+0.5 %, page 16 -0.2..-0.9 %; NOTES 38),
+# CUTE_ATTN_PAGED_GATHER_HALF (diagnostic: half of every row gathered, wrong by design; NOTES 39).
 # A build that sets one fails rather than build the default under an A/B label.
 refuse_removed_switches(
     ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT", "CUTE_ATTN_PAGED_BOX_REGS",
      "CUTE_ATTN_PAGED_GATHER_OFF32", "CUTE_ATTN_PAGED_ELECT_RELEASE", "CUTE_ATTN_PAGED_GATHER_OFF32B",
      "CUTE_ATTN_PAGED_GATHER_PACE", "CUTE_ATTN_PAGED_GATHER_SPREAD", "CUTE_ATTN_PAGED_GATHER_LOOP",
      "CUTE_ATTN_PAGED_GATHER_WARPS", "CUTE_ATTN_PAGED_BOX_ROWS", "CUTE_ATTN_PAGED_BOX_REGS2",
-     "CUTE_ATTN_PAGED_BOX_EARLY", "CUTE_ATTN_PAGED_BOX_SPLIT", "CUTE_ATTN_PAGED_VTAIL_FAST"),
+     "CUTE_ATTN_PAGED_BOX_EARLY", "CUTE_ATTN_PAGED_BOX_SPLIT", "CUTE_ATTN_PAGED_VTAIL_FAST",
+     "CUTE_ATTN_PAGED_GATHER_HALF"),
     "kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21",
 )
 
