@@ -98,6 +98,13 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # CUTE_ATTN_PAGED_VTAIL_FAST (the V-tail test as one compare per block: page 64 0..+0.5 %, page 16 -0.2..-0.9 %; NOTES 38),
 # CUTE_ATTN_PAGED_GATHER_HALF (diagnostic: half of every row gathered, wrong by design; NOTES 39).
 # A build that sets one fails rather than build the default under an A/B label.
+# CUTE_ATTN_PAGED_BOX_CHUNK=1 (session 17 A/B, build time; unset = PTX unchanged): the interleaved box path's page
+# ids loaded per chunk of key blocks (lane l of box warp w: its box of the block l // m positions into the chunk, m =
+# boxes per warp per block), one chunk ahead, and taken per block by one shuffle; kv_indptr[b] once per tile; the V-tail
+# test one compare per block. Cuts the box warps' per-block page-id work (two dependent loads, clamp, divmod, group
+# multiply: ~30 of ~116 executed instructions per warp per block at page 64, NOTES-prefill-paged 41).
+BOX_CHUNK = os.environ.get("CUTE_ATTN_PAGED_BOX_CHUNK", "0") == "1"
+
 refuse_removed_switches(
     ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT", "CUTE_ATTN_PAGED_BOX_REGS",
      "CUTE_ATTN_PAGED_GATHER_OFF32", "CUTE_ATTN_PAGED_ELECT_RELEASE", "CUTE_ATTN_PAGED_GATHER_OFF32B",
@@ -201,8 +208,14 @@ class PrefillPagedSm90(PrefillSm90):
             self.box_warps = WARPGROUP_THREADS // WARP_THREADS if self.boxes >= 4 else min(self.boxes, 2)
             # the tail boxes of a request's last V block, by the producer warp's 32 lanes
             self.gather = PagedRowGather(self.dtype, head_dim, tma_box_rows, WARP_THREADS)
+            # BOX_CHUNK: each box warp's page ids per chunk of blocks (at most two boxes per warp per block)
+            self.box_chunk = (
+                BOX_CHUNK and self.kv_interleave and self.boxes % self.box_warps == 0
+                and self.boxes // self.box_warps <= 2
+            )
         else:
             self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
+            self.box_chunk = False
 
     def _config(self, head_dim: int, head_dim_v: int, causal: bool, tile_m: int) -> PrefillConfig:
         """The paged config (the build-time switches ``PAGED_KEEP`` applied; the gather variant's softmax fields)."""
@@ -347,7 +360,10 @@ class PrefillPagedSm90(PrefillSm90):
         args = (tma_Q, mQ, kv, smem, pipes, walk, tidx)
         if cutlass.const_expr(self.box_rows > 0):
             if cute.arch.make_warp_uniform(cute.arch.warp_idx()) < self.box_warps:
-                self.produce_boxes(*args)
+                if cutlass.const_expr(self.box_chunk):
+                    self.produce_boxes_chunked(*args)
+                else:
+                    self.produce_boxes(*args)
         else:
             self.produce_gathers(*args)
 
@@ -515,6 +531,115 @@ class PrefillPagedSm90(PrefillSm90):
         self._trace_end_p(kv_state, first, end, step, tidx)
 
     @cute.jit
+    def produce_boxes_chunked(
+        self,
+        tma_Q: cute.CopyAtom,
+        mQ: cute.Tensor,
+        kv: tuple,
+        smem: tuple,  # (sQ, sK, sV)
+        pipes: tuple,  # (pipe_q, pipe_k, pipe_v)
+        walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
+        tidx: Int32,
+    ):
+        """``produce_boxes`` (interleaved boxes) with the page ids of ``chunk`` key blocks per load (``BOX_CHUNK``).
+
+        Box warp w issues the boxes ``w + j * box_warps`` (j < m, m = boxes / box_warps) of every block. Its lane
+        ``l`` holds the TMA group coordinate of box ``w + (l % m) * box_warps`` of the block ``l // m`` positions into
+        a chunk (position p: block ``n_block_max - 1 - p``, the producer's order), so a chunk is 32 / m blocks. The
+        chunk after the current one is loaded when the current one is entered (one chunk ahead), kv_indptr[b] once
+        per tile; a block's ids are m shuffles of the current chunk, and its V ids one block later are those same
+        values (carried). The V block holding the request's end (one compare per block finds it) takes
+        ``_load_v_boxes``'s tail path with the lane-per-box ids of ``_box_ids``."""
+        mV, tma_K, gmem_K, tma_V, gmem_V, mKvIndptr, mKvIdx = kv
+        sQ, sK, sV = smem
+        pipe_q, pipe_k, pipe_v = pipes
+        mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
+        lane = tidx % WARP_THREADS
+        warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
+        m = self.boxes // self.box_warps
+        chunk = WARP_THREADS // m
+        q_per_kv = mQ.shape[2] // mV.shape[2]
+        page_div = cute.FastDivmodDivisorV2(mV.shape[1])
+        page_groups = Int32(page_groups_of(mV.stride[0], mV.stride[1]))
+        # this lane's (block position in a chunk, box of the block)
+        lane_pos = lane // m
+        lane_box = warp + (lane % m) * self.box_warps
+        q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
+        kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
+        first, end, step = scheduler.row_range()
+        for rnd in cutlass.range(first, end, step, unroll=1):
+            tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
+            kv_head = tile.q_head // q_per_kv
+            gK = gmem_K[None, None, None, None, kv_head]
+            gV = gmem_V[None, None, None, None, kv_head]
+            req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div, page_groups)
+            first_page = mKvIndptr[tile.batch]
+            last_box = (seq.kv_len - 1) // self.box_rows * self.box_rows
+            full_blocks = seq.kv_len // self.tile_n
+            n_block_max = blocks.n_block_max(seq, tile.m_block)
+            walk_ids = (mKvIdx, first_page, last_box, page_div, page_groups, n_block_max, lane_pos, lane_box)
+            cur = self._chunk_ids(*walk_ids, 0)
+            nxt = cur
+            if n_block_max > chunk:
+                nxt = self._chunk_ids(*walk_ids, chunk)
+            # this warp's ids of the V block to load next (position 0)
+            v0 = cute.arch.shuffle_sync(cur, 0)
+            v1 = v0
+            if cutlass.const_expr(m == 2):
+                v1 = cute.arch.shuffle_sync(cur, 1)
+            if n_block_max > 0:
+                self._trace_tag(kv_state, rnd, n_block_max - 1, tidx)
+                self._load_boxes(pipe_k, tma_K, gK, sK, (v0, v1), None, warp, kv_state, TRACE_K_COLS)
+            if warp == 0:
+                self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
+            q_state.advance()
+            if n_block_max > 0:
+                tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, warp)
+                for i in cutlass.range(n_block_max - 1, unroll=1):
+                    n_block = n_block_max - 2 - i
+                    pos = (i + 1) % chunk
+                    if pos == 0:
+                        cur = nxt
+                        nxt = self._chunk_ids(*walk_ids, i + 1 + chunk)
+                    k0 = cute.arch.shuffle_sync(cur, pos * m)
+                    k1 = k0
+                    if cutlass.const_expr(m == 2):
+                        k1 = cute.arch.shuffle_sync(cur, pos * m + 1)
+                    v_state = kv_state.clone()
+                    kv_state.advance()
+                    self._trace_tag(kv_state, rnd, n_block, tidx)
+                    self._load_boxes(pipe_k, tma_K, gK, sK, (k0, k1), None, warp, kv_state, TRACE_K_COLS)
+                    self._load_v_chunked(pipe_v, tma_V, gV, sV, (v0, v1), n_block + 1, full_blocks, req, tail, v_state)
+                    v0 = k0
+                    v1 = k1
+                self._load_v_chunked(pipe_v, tma_V, gV, sV, (v0, v1), 0, full_blocks, req, tail, kv_state)
+                kv_state.advance()
+        self._trace_end_p(kv_state, first, end, step, tidx)
+
+    @cute.jit
+    def _chunk_ids(
+        self, mKvIdx, first_page: Int32, last_box: Int32, page_div, page_groups: Int32, n_block_max: Int32,
+        lane_pos: Int32, lane_box: Int32, pos0: Int32,
+    ):
+        """``BOX_CHUNK``: this lane's TMA group coordinate, box ``lane_box`` of the block at position ``pos0 +
+        lane_pos`` (positions past the tile's blocks clamp to block 0, boxes past the request's end to its last box,
+        as ``_box_ids``)."""
+        n = cutlass.max(n_block_max - 1 - pos0 - lane_pos, 0)
+        first_row = cutlass.min(n * self.tile_n + lane_box * self.box_rows, last_box)
+        page = mKvIdx[first_page + first_row // page_div]
+        return interleaved_group(page, first_row % page_div, page_groups)
+
+    @cute.jit
+    def _load_v_chunked(self, pipe, atom, gX, sX, ids, n_block: Int32, full_blocks: Int32, req, tail, state):
+        """``BOX_CHUNK``'s V block: whole blocks (before ``full_blocks``) as K; the request's last block through
+        ``_load_v_boxes`` with the lane-per-box ids of ``_box_ids``."""
+        if n_block < full_blocks:
+            self._load_boxes(pipe, atom, gX, sX, ids, None, tail[8], state, TRACE_V_COLS)
+        else:
+            page, slot = self._box_ids(*req, n_block, tail[7])
+            self._load_v_boxes(pipe, atom, gX, sX, page, slot, n_block, tail, state)
+
+    @cute.jit
     def _box_ids(
         self, mKvIdx, mKvIndptr, batch: Int32, kv_len: Int32, page_div, page_groups, n_block: Int32, lane: Int32
     ):
@@ -527,6 +652,13 @@ class PrefillPagedSm90(PrefillSm90):
         if cutlass.const_expr(self.kv_interleave):
             return interleaved_group(page, slot, page_groups), Int32(0)
         return page, slot
+
+    def _box_page(self, page, b: int):
+        """Box ``b``'s page id (group coordinate): shuffled from its lane, or (``BOX_CHUNK``) this warp's ids as a
+        tuple, box ``b`` at ``b // box_warps``."""
+        if isinstance(page, tuple):
+            return page[b // self.box_warps]
+        return cute.arch.shuffle_sync(page, b)
 
     def _box_slot(self, slot: Int32, b: int):
         """Box ``b``'s first slot, from its lane (``kv_interleave``: none, the row mode's coordinate has it)."""
@@ -570,7 +702,7 @@ class PrefillPagedSm90(PrefillSm90):
             self._stamp_p(state, cols, 1)
             self._stamp_p(state, cols, 2)
             for b in cutlass.range_constexpr(self.boxes):
-                self._copy_box(atom, gX, sX, cute.arch.shuffle_sync(page, b), self._box_slot(slot, b), b, pipe, state)
+                self._copy_box(atom, gX, sX, self._box_page(page, b), self._box_slot(slot, b), b, pipe, state)
         else:
             wait_empty(pipe, state)
             self._stamp_p(state, cols, 1)
@@ -580,9 +712,7 @@ class PrefillPagedSm90(PrefillSm90):
             self._stamp_p(state, cols, 2)
             for b in cutlass.range_constexpr(self.boxes):
                 if warp == b % self.box_warps:
-                    self._copy_box(
-                        atom, gX, sX, cute.arch.shuffle_sync(page, b), self._box_slot(slot, b), b, pipe, state
-                    )
+                    self._copy_box(atom, gX, sX, self._box_page(page, b), self._box_slot(slot, b), b, pipe, state)
         self._stamp_p(state, cols, 3)
 
     @cute.jit
