@@ -103,7 +103,9 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # boxes per warp per block), one chunk ahead, and taken per block by one shuffle; kv_indptr[b] once per tile; the V-tail
 # test one compare per block. Cuts the box warps' per-block page-id work (two dependent loads, clamp, divmod, group
 # multiply: ~30 of ~116 executed instructions per warp per block at page 64, NOTES-prefill-paged 41).
-BOX_CHUNK = os.environ.get("CUTE_ATTN_PAGED_BOX_CHUNK", "0") == "1"
+# "2": also each warp's boxes issued at their runtime stage offsets (box ``warp + j * box_warps``), without the per-box
+# warp tests (page 16: eight per block on every box warp).
+BOX_CHUNK = os.environ.get("CUTE_ATTN_PAGED_BOX_CHUNK", "0")
 
 refuse_removed_switches(
     ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT", "CUTE_ATTN_PAGED_BOX_REGS",
@@ -210,12 +212,14 @@ class PrefillPagedSm90(PrefillSm90):
             self.gather = PagedRowGather(self.dtype, head_dim, tma_box_rows, WARP_THREADS)
             # BOX_CHUNK: each box warp's page ids per chunk of blocks (at most two boxes per warp per block)
             self.box_chunk = (
-                BOX_CHUNK and self.kv_interleave and self.boxes % self.box_warps == 0
+                BOX_CHUNK in ("1", "2") and self.kv_interleave and self.boxes % self.box_warps == 0
                 and self.boxes // self.box_warps <= 2
             )
+            self.box_direct = self.box_chunk and BOX_CHUNK == "2"
         else:
             self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
             self.box_chunk = False
+            self.box_direct = False
 
     def _config(self, head_dim: int, head_dim_v: int, causal: bool, tile_m: int) -> PrefillConfig:
         """The paged config (the build-time switches ``PAGED_KEEP`` applied; the gather variant's softmax fields)."""
@@ -578,10 +582,12 @@ class PrefillPagedSm90(PrefillSm90):
             full_blocks = seq.kv_len // self.tile_n
             n_block_max = blocks.n_block_max(seq, tile.m_block)
             walk_ids = (mKvIdx, first_page, last_box, page_div, page_groups, n_block_max, lane_pos, lane_box)
-            cur = self._chunk_ids(*walk_ids, 0)
-            nxt = cur
-            if n_block_max > chunk:
-                nxt = self._chunk_ids(*walk_ids, chunk)
+            # (a tile without keys loads nothing: its request may have no page)
+            cur, nxt = Int32(0), Int32(0)
+            if n_block_max > 0:
+                cur = self._chunk_ids(*walk_ids, 0)
+                if n_block_max > chunk:
+                    nxt = self._chunk_ids(*walk_ids, chunk)
             # this warp's ids of the V block to load next (position 0)
             v0 = cute.arch.shuffle_sync(cur, 0)
             v1 = v0
@@ -706,13 +712,19 @@ class PrefillPagedSm90(PrefillSm90):
         else:
             wait_empty(pipe, state)
             self._stamp_p(state, cols, 1)
-            mine = (self.boxes - warp + self.box_warps - 1) // self.box_warps
+            direct = self.box_direct and isinstance(page, tuple)
+            mine = self.boxes // self.box_warps if direct else (self.boxes - warp + self.box_warps - 1) // self.box_warps
             with cute.arch.elect_one():
                 cute.arch.mbarrier_arrive_and_expect_tx(pipe.producer_get_barrier(state), mine * self.tx_bytes_box)
             self._stamp_p(state, cols, 2)
-            for b in cutlass.range_constexpr(self.boxes):
-                if warp == b % self.box_warps:
-                    self._copy_box(atom, gX, sX, self._box_page(page, b), self._box_slot(slot, b), b, pipe, state)
+            if cutlass.const_expr(direct):
+                # this warp's boxes warp + j * box_warps at their runtime stage rows, no per-box tests
+                for j in cutlass.range_constexpr(self.boxes // self.box_warps):
+                    self._copy_box(atom, gX, sX, page[j], None, warp + j * self.box_warps, pipe, state)
+            else:
+                for b in cutlass.range_constexpr(self.boxes):
+                    if warp == b % self.box_warps:
+                        self._copy_box(atom, gX, sX, self._box_page(page, b), self._box_slot(slot, b), b, pipe, state)
         self._stamp_p(state, cols, 3)
 
     @cute.jit
