@@ -96,24 +96,17 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # CUTE_ATTN_PAGED_BOX_EARLY (the box warps' page-id loads out of the issue path: page 16 -2..-4 %, page 64 -3..-5 %),
 # CUTE_ATTN_PAGED_BOX_SPLIT (the box warps split by tensor, K on some, V on others: -0.1..-1.5 %; code in 4722d49),
 # CUTE_ATTN_PAGED_VTAIL_FAST (the V-tail test as one compare per block: page 64 0..+0.5 %, page 16 -0.2..-0.9 %; NOTES 38),
-# CUTE_ATTN_PAGED_GATHER_HALF (diagnostic: half of every row gathered, wrong by design; NOTES 39).
+# CUTE_ATTN_PAGED_GATHER_HALF (diagnostic: half of every row gathered, wrong by design; NOTES 39). Session 17:
+# CUTE_ATTN_PAGED_BOX_CHUNK (the box warps' page ids per chunk of blocks, boxes at runtime stage offsets: page 64 +1.2..
+# +3.2 %, page 16 +0.5..+2.6 % per clock; adopted as the default of the interleaved box variants, NOTES 41).
 # A build that sets one fails rather than build the default under an A/B label.
-# CUTE_ATTN_PAGED_BOX_CHUNK=1 (session 17 A/B, build time; unset = PTX unchanged): the interleaved box path's page
-# ids loaded per chunk of key blocks (lane l of box warp w: its box of the block l // m positions into the chunk, m =
-# boxes per warp per block), one chunk ahead, and taken per block by one shuffle; kv_indptr[b] once per tile; the V-tail
-# test one compare per block. Cuts the box warps' per-block page-id work (two dependent loads, clamp, divmod, group
-# multiply: ~30 of ~116 executed instructions per warp per block at page 64, NOTES-prefill-paged 41).
-# "2": also each warp's boxes issued at their runtime stage offsets (box ``warp + j * box_warps``), without the per-box
-# warp tests (page 16: eight per block on every box warp).
-BOX_CHUNK = os.environ.get("CUTE_ATTN_PAGED_BOX_CHUNK", "0")
-
 refuse_removed_switches(
     ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT", "CUTE_ATTN_PAGED_BOX_REGS",
      "CUTE_ATTN_PAGED_GATHER_OFF32", "CUTE_ATTN_PAGED_ELECT_RELEASE", "CUTE_ATTN_PAGED_GATHER_OFF32B",
      "CUTE_ATTN_PAGED_GATHER_PACE", "CUTE_ATTN_PAGED_GATHER_SPREAD", "CUTE_ATTN_PAGED_GATHER_LOOP",
      "CUTE_ATTN_PAGED_GATHER_WARPS", "CUTE_ATTN_PAGED_BOX_ROWS", "CUTE_ATTN_PAGED_BOX_REGS2",
      "CUTE_ATTN_PAGED_BOX_EARLY", "CUTE_ATTN_PAGED_BOX_SPLIT", "CUTE_ATTN_PAGED_VTAIL_FAST",
-     "CUTE_ATTN_PAGED_GATHER_HALF"),
+     "CUTE_ATTN_PAGED_GATHER_HALF", "CUTE_ATTN_PAGED_BOX_CHUNK"),
     "kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21",
 )
 
@@ -149,6 +142,13 @@ class PrefillPagedSm90(PrefillSm90):
     consumer i  wg 1 + i      as PrefillSm90 (S = Q K^T, masks, online softmax, O += P V,
                               ping-pong, epilogue): unchanged code.
     ==========  ============  =================================================================
+
+    Box ids, chunked (``produce_boxes_chunked``; the interleaved box variants with m = boxes / box_warps whole boxes per
+    warp, m <= 2: hd128 at page 16 and 64): lane l of box warp w holds the TMA group coordinate of box ``w + (l % m) *
+    box_warps`` of the block ``l // m`` positions into a chunk of 32 / m blocks, the next chunk loaded when one is
+    entered, ``kv_indptr[b]`` once per tile; a block costs the warp m shuffles, its V ids are the K ids of the block
+    before, and the boxes go to their runtime stage offsets (no per-box warp tests). Session 17 (H100, per clock x the
+    lane-per-box ids): page 64 +1.2..+3.2 %, page 16 +0.5..+2.6 % (bench/NOTES-prefill-paged.md 41).
 
     Pipelines:
 
@@ -210,16 +210,15 @@ class PrefillPagedSm90(PrefillSm90):
             self.box_warps = WARPGROUP_THREADS // WARP_THREADS if self.boxes >= 4 else min(self.boxes, 2)
             # the tail boxes of a request's last V block, by the producer warp's 32 lanes
             self.gather = PagedRowGather(self.dtype, head_dim, tma_box_rows, WARP_THREADS)
-            # BOX_CHUNK: each box warp's page ids per chunk of blocks (at most two boxes per warp per block)
+            # each box warp's page ids per chunk of blocks, its boxes at runtime stage offsets (``produce_boxes_chunked``:
+            # the interleaved variants with whole boxes per warp, at most two; session 17, H100, per clock x the
+            # lane-per-box ids of ``produce_boxes``: page 64 +1.2..+3.2 %, page 16 +0.5..+2.6 %, NOTES-prefill-paged 41)
             self.box_chunk = (
-                BOX_CHUNK in ("1", "2") and self.kv_interleave and self.boxes % self.box_warps == 0
-                and self.boxes // self.box_warps <= 2
+                self.kv_interleave and self.boxes % self.box_warps == 0 and self.boxes // self.box_warps <= 2
             )
-            self.box_direct = self.box_chunk and BOX_CHUNK == "2"
         else:
             self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
             self.box_chunk = False
-            self.box_direct = False
 
     def _config(self, head_dim: int, head_dim_v: int, causal: bool, tile_m: int) -> PrefillConfig:
         """The paged config (the build-time switches ``PAGED_KEEP`` applied; the gather variant's softmax fields)."""
@@ -545,7 +544,7 @@ class PrefillPagedSm90(PrefillSm90):
         walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
         tidx: Int32,
     ):
-        """``produce_boxes`` (interleaved boxes) with the page ids of ``chunk`` key blocks per load (``BOX_CHUNK``).
+        """``produce_boxes`` for the interleaved boxes, with the page ids of a chunk of key blocks per load.
 
         Box warp w issues the boxes ``w + j * box_warps`` (j < m, m = boxes / box_warps) of every block. Its lane
         ``l`` holds the TMA group coordinate of box ``w + (l % m) * box_warps`` of the block ``l // m`` positions into
@@ -627,7 +626,7 @@ class PrefillPagedSm90(PrefillSm90):
         self, mKvIdx, first_page: Int32, last_box: Int32, page_div, page_groups: Int32, n_block_max: Int32,
         lane_pos: Int32, lane_box: Int32, pos0: Int32,
     ):
-        """``BOX_CHUNK``: this lane's TMA group coordinate, box ``lane_box`` of the block at position ``pos0 +
+        """This lane's TMA group coordinate, box ``lane_box`` of the block at position ``pos0 +
         lane_pos`` (positions past the tile's blocks clamp to block 0, boxes past the request's end to its last box,
         as ``_box_ids``)."""
         n = cutlass.max(n_block_max - 1 - pos0 - lane_pos, 0)
@@ -637,7 +636,7 @@ class PrefillPagedSm90(PrefillSm90):
 
     @cute.jit
     def _load_v_chunked(self, pipe, atom, gX, sX, ids, n_block: Int32, full_blocks: Int32, req, tail, state):
-        """``BOX_CHUNK``'s V block: whole blocks (before ``full_blocks``) as K; the request's last block through
+        """``produce_boxes_chunked``'s V block: whole blocks (before ``full_blocks``) as K; the request's last block through
         ``_load_v_boxes`` with the lane-per-box ids of ``_box_ids``."""
         if n_block < full_blocks:
             self._load_boxes(pipe, atom, gX, sX, ids, None, tail[8], state, TRACE_V_COLS)
@@ -660,8 +659,8 @@ class PrefillPagedSm90(PrefillSm90):
         return page, slot
 
     def _box_page(self, page, b: int):
-        """Box ``b``'s page id (group coordinate): shuffled from its lane, or (``BOX_CHUNK``) this warp's ids as a
-        tuple, box ``b`` at ``b // box_warps``."""
+        """Box ``b``'s page id (group coordinate): shuffled from its lane, or (``produce_boxes_chunked``) this warp's
+        ids as a tuple, box ``b`` at ``b // box_warps``."""
         if isinstance(page, tuple):
             return page[b // self.box_warps]
         return cute.arch.shuffle_sync(page, b)
@@ -712,7 +711,8 @@ class PrefillPagedSm90(PrefillSm90):
         else:
             wait_empty(pipe, state)
             self._stamp_p(state, cols, 1)
-            direct = self.box_direct and isinstance(page, tuple)
+            # this warp's own ids (``produce_boxes_chunked``): its boxes issued without per-box tests
+            direct = isinstance(page, tuple)
             mine = self.boxes // self.box_warps if direct else (self.boxes - warp + self.box_warps - 1) // self.box_warps
             with cute.arch.elect_one():
                 cute.arch.mbarrier_arrive_and_expect_tx(pipe.producer_get_barrier(state), mine * self.tx_bytes_box)
