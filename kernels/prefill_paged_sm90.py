@@ -98,24 +98,19 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # CUTE_ATTN_PAGED_VTAIL_FAST (the V-tail test as one compare per block: page 64 0..+0.5 %, page 16 -0.2..-0.9 %; NOTES 38),
 # CUTE_ATTN_PAGED_GATHER_HALF (diagnostic: half of every row gathered, wrong by design; NOTES 39). Session 17:
 # CUTE_ATTN_PAGED_BOX_CHUNK (the box warps' page ids per chunk of blocks, boxes at runtime stage offsets: page 64 +1.2..
-# +3.2 %, page 16 +0.5..+2.6 % per clock; adopted as the default of the interleaved box variants, NOTES 41).
+# +3.2 %, page 16 +0.5..+2.6 % per clock; adopted as the default of the interleaved box variants, NOTES 41),
+# CUTE_ATTN_PAGED_CHUNK_SPLIT (the chunked box warps split by tensor: page 16 -0.4..-1.1 %, page 64 -0.7..+1.0 %) and
+# CUTE_ATTN_PAGED_CHUNK_NEST (the chunked block loop nested by chunk: page 64 -0.6..-1.4 %; with the split page 16
+# -0.6..+0.6 %, page 64 -0.5..+1.1 %; NOTES 42, code in 34f13ae).
 # A build that sets one fails rather than build the default under an A/B label.
-# CUTE_ATTN_PAGED_CHUNK_SPLIT=1 (session 17 A/B, build time; unset = PTX unchanged): ``produce_boxes_chunked``'s box
-# warps split by tensor (the first half issue K and Q, the second half V, each its own chunked ids), so that each warp
-# waits on one pipeline per block and issues boxes / (box_warps / 2) boxes of it (NOTES-prefill-paged 42).
-CHUNK_SPLIT = os.environ.get("CUTE_ATTN_PAGED_CHUNK_SPLIT", "0") == "1"
-# CUTE_ATTN_PAGED_CHUNK_NEST=1 (session 17 A/B, build time): the chunked producers' block loop as a loop over chunks
-# around a loop over the chunk's blocks, the next chunk's load in the outer loop (no per-block chunk test, which ptxas
-# if-converts into ~17 predicated-off instructions per block).
-CHUNK_NEST = os.environ.get("CUTE_ATTN_PAGED_CHUNK_NEST", "0") == "1"
-
 refuse_removed_switches(
     ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT", "CUTE_ATTN_PAGED_BOX_REGS",
      "CUTE_ATTN_PAGED_GATHER_OFF32", "CUTE_ATTN_PAGED_ELECT_RELEASE", "CUTE_ATTN_PAGED_GATHER_OFF32B",
      "CUTE_ATTN_PAGED_GATHER_PACE", "CUTE_ATTN_PAGED_GATHER_SPREAD", "CUTE_ATTN_PAGED_GATHER_LOOP",
      "CUTE_ATTN_PAGED_GATHER_WARPS", "CUTE_ATTN_PAGED_BOX_ROWS", "CUTE_ATTN_PAGED_BOX_REGS2",
      "CUTE_ATTN_PAGED_BOX_EARLY", "CUTE_ATTN_PAGED_BOX_SPLIT", "CUTE_ATTN_PAGED_VTAIL_FAST",
-     "CUTE_ATTN_PAGED_GATHER_HALF", "CUTE_ATTN_PAGED_BOX_CHUNK"),
+     "CUTE_ATTN_PAGED_GATHER_HALF", "CUTE_ATTN_PAGED_BOX_CHUNK", "CUTE_ATTN_PAGED_CHUNK_SPLIT",
+     "CUTE_ATTN_PAGED_CHUNK_NEST"),
     "kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21",
 )
 
@@ -225,13 +220,9 @@ class PrefillPagedSm90(PrefillSm90):
             self.box_chunk = (
                 self.kv_interleave and self.boxes % self.box_warps == 0 and self.boxes // self.box_warps <= 2
             )
-            # CHUNK_SPLIT: the box warps in two groups, K and V; group_warps warps per pipeline
-            self.box_split = CHUNK_SPLIT and self.box_chunk and self.box_warps >= 2
-            self.group_warps = self.box_warps // 2 if self.box_split else self.box_warps
         else:
             self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
             self.box_chunk = False
-            self.box_split = False
 
     def _config(self, head_dim: int, head_dim_v: int, causal: bool, tile_m: int) -> PrefillConfig:
         """The paged config (the build-time switches ``PAGED_KEEP`` applied; the gather variant's softmax fields)."""
@@ -356,7 +347,7 @@ class PrefillPagedSm90(PrefillSm90):
 
     def _kv_pipelines(self, storage):
         if cutlass.const_expr(self.box_rows > 0):
-            return [make_box_pipeline(self.stages, m.data_ptr(), self.consumer_warps, self.tx_bytes_kv, self.group_warps)
+            return [make_box_pipeline(self.stages, m.data_ptr(), self.consumer_warps, self.tx_bytes_kv, self.box_warps)
                     for m in (storage.mbar_k, storage.mbar_v)]
         return [PipelineGather.make(self.stages, m.data_ptr(), WARPGROUP_THREADS, self.consumer_threads)
                 for m in (storage.mbar_k, storage.mbar_v)]
@@ -376,9 +367,7 @@ class PrefillPagedSm90(PrefillSm90):
         args = (tma_Q, mQ, kv, smem, pipes, walk, tidx)
         if cutlass.const_expr(self.box_rows > 0):
             if cute.arch.make_warp_uniform(cute.arch.warp_idx()) < self.box_warps:
-                if cutlass.const_expr(self.box_split):
-                    self.produce_boxes_split(*args)
-                elif cutlass.const_expr(self.box_chunk):
+                if cutlass.const_expr(self.box_chunk):
                     self.produce_boxes_chunked(*args)
                 else:
                     self.produce_boxes(*args)
@@ -613,33 +602,7 @@ class PrefillPagedSm90(PrefillSm90):
             if warp == 0:
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
-            if n_block_max > 0 and cutlass.const_expr(CHUNK_NEST):
-                tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, warp)
-                for base in cutlass.range(0, n_block_max, chunk, unroll=1):
-                    # positions [base + lo, base + hi) of this chunk (position 0 went before Q)
-                    lo = 1 - cutlass.min(base, 1)
-                    hi = cutlass.min(chunk, n_block_max - base)
-                    for pos in cutlass.range(lo, hi, unroll=1):
-                        n_block = n_block_max - 1 - base - pos
-                        k0 = cute.arch.shuffle_sync(cur, pos * m)
-                        k1 = k0
-                        if cutlass.const_expr(m == 2):
-                            k1 = cute.arch.shuffle_sync(cur, pos * m + 1)
-                        v_state = kv_state.clone()
-                        kv_state.advance()
-                        self._trace_tag(kv_state, rnd, n_block, tidx)
-                        self._load_boxes(pipe_k, tma_K, gK, sK, (k0, k1), None, warp, kv_state, TRACE_K_COLS)
-                        self._load_v_chunked(
-                            pipe_v, tma_V, gV, sV, (v0, v1), n_block + 1, full_blocks, req, tail, v_state
-                        )
-                        v0 = k0
-                        v1 = k1
-                    if base + chunk < n_block_max:
-                        cur = nxt
-                        nxt = self._chunk_ids(*walk_ids, base + 2 * chunk)
-                self._load_v_chunked(pipe_v, tma_V, gV, sV, (v0, v1), 0, full_blocks, req, tail, kv_state)
-                kv_state.advance()
-            elif n_block_max > 0:
+            if n_block_max > 0:
                 tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, warp)
                 for i in cutlass.range(n_block_max - 1, unroll=1):
                     n_block = n_block_max - 2 - i
@@ -660,110 +623,6 @@ class PrefillPagedSm90(PrefillSm90):
                     v1 = k1
                 self._load_v_chunked(pipe_v, tma_V, gV, sV, (v0, v1), 0, full_blocks, req, tail, kv_state)
                 kv_state.advance()
-        self._trace_end_p(kv_state, first, end, step, tidx)
-
-    @cute.jit
-    def produce_boxes_split(
-        self,
-        tma_Q: cute.CopyAtom,
-        mQ: cute.Tensor,
-        kv: tuple,
-        smem: tuple,  # (sQ, sK, sV)
-        pipes: tuple,  # (pipe_q, pipe_k, pipe_v)
-        walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
-        tidx: Int32,
-    ):
-        """``produce_boxes_chunked`` with the box warps split by tensor (``CHUNK_SPLIT``): warps [0, g) issue K(first)
-        -> Q (warp 0) -> K(n) for the following blocks, warps [g, 2 g) the V blocks in the same order, g =
-        ``group_warps``; group warp w issues the boxes ``w + j * g`` (j < m = boxes / g) of each block of its tensor,
-        with its own chunked ids (32 / m blocks per chunk)."""
-        mV, tma_K, gmem_K, tma_V, gmem_V, mKvIndptr, mKvIdx = kv
-        sQ, sK, sV = smem
-        pipe_q, pipe_k, pipe_v = pipes
-        mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
-        lane = tidx % WARP_THREADS
-        warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
-        g = self.group_warps
-        gw = warp % g
-        m = self.boxes // g
-        chunk = WARP_THREADS // m
-        q_per_kv = mQ.shape[2] // mV.shape[2]
-        page_div = cute.FastDivmodDivisorV2(mV.shape[1])
-        page_groups = Int32(page_groups_of(mV.stride[0], mV.stride[1]))
-        lane_pos = lane // m
-        lane_box = gw + (lane % m) * g
-        q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
-        kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
-        first, end, step = scheduler.row_range()
-        for rnd in cutlass.range(first, end, step, unroll=1):
-            tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
-            kv_head = tile.q_head // q_per_kv
-            gK = gmem_K[None, None, None, None, kv_head]
-            gV = gmem_V[None, None, None, None, kv_head]
-            req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div, page_groups)
-            first_page = mKvIndptr[tile.batch]
-            last_box = (seq.kv_len - 1) // self.box_rows * self.box_rows
-            full_blocks = seq.kv_len // self.tile_n
-            n_block_max = blocks.n_block_max(seq, tile.m_block)
-            walk_ids = (mKvIdx, first_page, last_box, page_div, page_groups, n_block_max, lane_pos, lane_box)
-            cur, nxt = Int32(0), Int32(0)
-            if n_block_max > 0:
-                cur = self._chunk_ids(*walk_ids, 0)
-                if n_block_max > chunk:
-                    nxt = self._chunk_ids(*walk_ids, chunk)
-            if warp < g:
-                if n_block_max > 0:
-                    self._trace_tag(kv_state, rnd, n_block_max - 1, tidx)
-                    ids = tuple(cute.arch.shuffle_sync(cur, j) for j in range(m))
-                    self._load_boxes(pipe_k, tma_K, gK, sK, ids, None, gw, kv_state, TRACE_K_COLS)
-                    kv_state.advance()
-                if warp == 0:
-                    self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
-                q_state.advance()
-                if cutlass.const_expr(CHUNK_NEST):
-                    for base in cutlass.range(0, n_block_max, chunk, unroll=1):
-                        lo = 1 - cutlass.min(base, 1)
-                        hi = cutlass.min(chunk, n_block_max - base)
-                        for pos in cutlass.range(lo, hi, unroll=1):
-                            ids = tuple(cute.arch.shuffle_sync(cur, pos * m + j) for j in range(m))
-                            self._load_boxes(pipe_k, tma_K, gK, sK, ids, None, gw, kv_state, TRACE_K_COLS)
-                            kv_state.advance()
-                        if base + chunk < n_block_max:
-                            cur = nxt
-                            nxt = self._chunk_ids(*walk_ids, base + 2 * chunk)
-                else:
-                    for i in cutlass.range(cutlass.max(n_block_max - 1, 0), unroll=1):
-                        pos = (i + 1) % chunk
-                        if pos == 0:
-                            cur = nxt
-                            nxt = self._chunk_ids(*walk_ids, i + 1 + chunk)
-                        ids = tuple(cute.arch.shuffle_sync(cur, pos * m + j) for j in range(m))
-                        self._trace_tag(kv_state, rnd, n_block_max - 2 - i, tidx)
-                        self._load_boxes(pipe_k, tma_K, gK, sK, ids, None, gw, kv_state, TRACE_K_COLS)
-                        kv_state.advance()
-            elif cutlass.const_expr(CHUNK_NEST):
-                tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, gw)
-                for base in cutlass.range(0, n_block_max, chunk, unroll=1):
-                    hi = cutlass.min(chunk, n_block_max - base)
-                    for pos in cutlass.range(hi, unroll=1):
-                        ids = tuple(cute.arch.shuffle_sync(cur, pos * m + j) for j in range(m))
-                        self._load_v_chunked(
-                            pipe_v, tma_V, gV, sV, ids, n_block_max - 1 - base - pos, full_blocks, req, tail, kv_state
-                        )
-                        kv_state.advance()
-                    if base + chunk < n_block_max:
-                        cur = nxt
-                        nxt = self._chunk_ids(*walk_ids, base + 2 * chunk)
-            else:
-                tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, gw)
-                for i in cutlass.range(n_block_max, unroll=1):
-                    pos = i % chunk
-                    if pos == 0 and i > 0:
-                        cur = nxt
-                        nxt = self._chunk_ids(*walk_ids, i + chunk)
-                    ids = tuple(cute.arch.shuffle_sync(cur, pos * m + j) for j in range(m))
-                    self._load_v_chunked(pipe_v, tma_V, gV, sV, ids, n_block_max - 1 - i, full_blocks, req, tail, kv_state)
-                    kv_state.advance()
         self._trace_end_p(kv_state, first, end, step, tidx)
 
     @cute.jit
@@ -858,18 +717,17 @@ class PrefillPagedSm90(PrefillSm90):
             self._stamp_p(state, cols, 1)
             # this warp's own ids (``produce_boxes_chunked``): its boxes issued without per-box tests
             direct = isinstance(page, tuple)
-            g = self.group_warps
-            mine = self.boxes // g if direct else (self.boxes - warp + g - 1) // g
+            mine = self.boxes // self.box_warps if direct else (self.boxes - warp + self.box_warps - 1) // self.box_warps
             with cute.arch.elect_one():
                 cute.arch.mbarrier_arrive_and_expect_tx(pipe.producer_get_barrier(state), mine * self.tx_bytes_box)
             self._stamp_p(state, cols, 2)
             if cutlass.const_expr(direct):
                 # this warp's boxes warp + j * box_warps at their runtime stage rows, no per-box tests
-                for j in cutlass.range_constexpr(self.boxes // g):
-                    self._copy_box(atom, gX, sX, page[j], None, warp + j * g, pipe, state)
+                for j in cutlass.range_constexpr(self.boxes // self.box_warps):
+                    self._copy_box(atom, gX, sX, page[j], None, warp + j * self.box_warps, pipe, state)
             else:
                 for b in cutlass.range_constexpr(self.boxes):
-                    if warp == b % g:
+                    if warp == b % self.box_warps:
                         self._copy_box(atom, gX, sX, self._box_page(page, b), self._box_slot(slot, b), b, pipe, state)
         self._stamp_p(state, cols, 3)
 
