@@ -276,7 +276,7 @@ def _host_ints(name: str, t, length: int | None = None) -> np.ndarray:
     return t.cpu().numpy().astype(np.int64)
 
 
-_PLANNER_ABI = 2
+_PLANNER_ABI = 3
 _PLANNER: list = []  # [library or None], loaded once per process
 # decode_plan_packed's int64 argument block (decode_plan.cpp's enum Arg): the fields plan() sets per call,
 # then the schedule buffer's (set once per buffer), then 8 of results (decode_plan's info)
@@ -285,7 +285,8 @@ _PLANNER: list = []  # [library or None], loaded once per process
  ARG_CTA_CAP, ARG_SCRATCH, ARG_SCRATCH_LEN, ARG_INFO) = range(20)
 ARG_LEN = ARG_INFO + 8
 _pack_call_args = struct.Struct(f"{ARG_ELEM_BYTES}q").pack_into  # the per-call fields, one call
-_unpack_info = struct.Struct("6q").unpack_from  # num_items, num_ctas, num_splits, tmp_rows, max page id, nnz
+# num_items, num_ctas, num_splits, tmp_rows, max page id, nnz, (first bad entry), the largest request's page count
+_unpack_info = struct.Struct("8q").unpack_from
 
 
 def compiled_planner(path: str | None = None):
@@ -420,6 +421,8 @@ class _Schedule:
         a[ARG_CTA_PTR], a[ARG_CTA_CAP] = self.cta_h.ctypes.data, cta_cap
         a[ARG_SCRATCH], a[ARG_SCRATCH_LEN] = self.scratch.ctypes.data, scratch_len
         self.idx_ptr = self.idx_h.ctypes.data
+        self.indptr_ptr = self.indptr_h.ctypes.data  # (sort_pages: plan() copies a CPU indptr here)
+        self.indptr_dev_ptr = self.indptr_d.data_ptr()
         self.host_ptr, self.dev_ptr = self.host.data_ptr(), self.dev.data_ptr()
         self.dev_index = self.dev.get_device() if on_gpu else -1
         self.rt = _cudart() if on_gpu else None
@@ -492,7 +495,7 @@ def sort_request_pages_(out: torch.Tensor, ids: torch.Tensor, indptr: np.ndarray
     pages = np.diff(indptr)
     if ids.device.type == "cuda":
         indptr_d = torch.from_numpy(indptr).pin_memory().to(ids.device, non_blocking=True)
-        _launch_sort(out, ids, indptr_d, int(pages.max()))
+        _launch_sort(out, ids, indptr_d.data_ptr(), len(indptr) - 1, int(pages.max()))
         return
     starts = torch.from_numpy(indptr[1:-1][indptr[1:-1] < nnz].astype(np.int64))
     lasts = torch.from_numpy(indptr[1:][pages > 0].astype(np.int64) - 1)
@@ -506,12 +509,13 @@ def sort_request_pages_(out: torch.Tensor, ids: torch.Tensor, indptr: np.ndarray
 _SORT_KERNEL: list = []  # the loaded page-id sort (kernels/sort_pages.py), once per process
 
 
-def _launch_sort(out: torch.Tensor, ids: torch.Tensor, indptr_d: torch.Tensor, max_pages: int) -> None:
-    """The sort kernel on the current stream: ``indptr_d`` (batch + 1,) int32 on the ids' device, ``max_pages`` the
-    largest request's page count (sizes the grid's chunk dimension)."""
+def _launch_sort(out: torch.Tensor, ids: torch.Tensor, indptr_d: int, batch: int, max_pages: int) -> None:
+    """The sort kernel on the current stream: ``indptr_d`` the address of (batch + 1,) int32 on the ids' device (the
+    kernel takes addresses, ``kernels/sort_pages.py``), ``max_pages`` the largest request's page count (sizes the
+    grid's chunk dimension)."""
     if not _SORT_KERNEL:
         _SORT_KERNEL.append(get_kernel(SortPagesSpec()))
-    _SORT_KERNEL[0](ids, out, indptr_d, max(1, -(-(max_pages - 1) // SORT_PAGES_CHUNK)))
+    _SORT_KERNEL[0](out, ids.data_ptr(), indptr_d, batch, max(1, -(-(max_pages - 1) // SORT_PAGES_CHUNK)))
 
 
 @dataclasses.dataclass
@@ -624,7 +628,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
         planned = self._plan_compiled(kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms)
         if planned is None:
             planned = self._plan_numpy(kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms)
-        sched, work, batch, max_page_id, nnz = planned
+        sched, work, batch, max_page_id, nnz, max_pages = planned
         if (not self.use_cuda_graph and spec.head_dim in DECODE_ONE_ITEM_STAGES
                 and 0 < work.items.shape[0] == work.num_ctas):
             # every CTA runs one item (splits or one whole sequence per CTA): the shallower pipeline's variant
@@ -633,11 +637,11 @@ class BatchDecodeWithPagedKVCacheWrapper:
         if not isinstance(sort_pages, bool):
             raise TypeError(f"sort_pages must be a bool, got {sort_pages!r}")
         indptr_sort = None
-        if sort_pages and nnz:  # (validated by the planner; a CPU int32 tensor is read in place)
-            indptr_sort = (kv_indptr.numpy() if type(kv_indptr) is torch.Tensor and kv_indptr.dtype is torch.int32
-                           and kv_indptr.is_cpu else _host_ints("kv_indptr", kv_indptr))
+        if sort_pages and nnz:  # (validated by the planner; a contiguous CPU int32 tensor is copied from in place)
+            indptr_sort = (kv_indptr if type(kv_indptr) is torch.Tensor and kv_indptr.dtype is torch.int32
+                           and kv_indptr.is_cpu and kv_indptr.is_contiguous() else _host_ints("kv_indptr", kv_indptr))
         self._plan = self._commit(sched, spec, batch, heads, page_size, scale, work, max_page_id, kv_indices, nnz,
-                                  num_sms, indptr_sort)
+                                  num_sms, indptr_sort, max_pages)
 
     def _check_plan_args(self, num_qo_heads, num_kv_heads, head_dim, page_size, sm_scale, q_data_type, kv_data_type):
         """Checks of plan()'s scalar arguments; (spec, softmax scale, SM count)."""
@@ -690,9 +694,9 @@ class BatchDecodeWithPagedKVCacheWrapper:
                         num_qo_heads, num_kv_heads, spec.head_dim, num_sms)
         if lib.decode_plan_packed(args):
             return None
-        n_items, num_ctas, num_splits, tmp_rows, max_page_id, nnz = _unpack_info(args, ARG_INFO * 8)
+        n_items, num_ctas, num_splits, tmp_rows, max_page_id, nnz, _, max_pages = _unpack_info(args, ARG_INFO * 8)
         work = DecodeWork(sched.items_h[:n_items], sched.cta_h[: num_ctas + 1], num_splits, tmp_rows)
-        return sched, work, batch, max_page_id, nnz
+        return sched, work, batch, max_page_id, nnz, max_pages
 
     def _plan_numpy(self, kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms):
         """The same as :meth:`_plan_compiled` with numpy checks and :func:`plan_decode_work`."""
@@ -737,7 +741,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
         sched.cta_h[work.num_ctas + 1:] = n_items
         if host_ids and nnz:
             sched.idx_h[:nnz] = kv_indices[:nnz].numpy()
-        return sched, work, batch, max_page_id, nnz
+        return sched, work, batch, max_page_id, nnz, int(pages.max()) if batch else 0
 
     def _idx_need(self, kv_indices: torch.Tensor, host_ids: bool) -> int:
         """Page-id slots the schedule buffer needs: the host ids are staged there; in graph mode the
@@ -776,10 +780,11 @@ class BatchDecodeWithPagedKVCacheWrapper:
         return s
 
     def _commit(self, sched: _Schedule, spec, batch, heads, page_size, scale, work, max_page_id, kv_indices, nnz,
-                num_sms, indptr_sort=None) -> _Plan:
+                num_sms, indptr_sort=None, max_pages=0) -> _Plan:
         """Send the schedule (one non-blocking copy) and bind the plan's device buffers; with ``indptr_sort`` (the
-        host indptr of a ``sort_pages`` plan, sent in the same copy) the page ids the kernel reads are sorted per
-        request, by one launch after the copies (the event that guards the host buffer is recorded before it)."""
+        host indptr of a ``sort_pages`` plan, an int32 CPU tensor or an array, sent in the same copy; ``max_pages``
+        its largest request's page count) the page ids the kernel reads are sorted per request, by one launch after
+        the copies (the event that guards the host buffer is recorded before it)."""
         d = spec.head_dim
         num_qo_heads, num_kv_heads = heads
         n_items = work.items.shape[0]
@@ -789,7 +794,10 @@ class BatchDecodeWithPagedKVCacheWrapper:
             items, cta_ptr = sched.items_d, sched.cta_d
             host_ids = kv_indices.is_cpu
             if indptr_sort is not None:
-                sched.indptr_h[:batch + 1] = indptr_sort
+                if type(indptr_sort) is torch.Tensor:  # (a memmove: ~3 us less than .numpy() and a slice copy)
+                    ctypes.memmove(sched.indptr_ptr, indptr_sort.data_ptr(), (batch + 1) * 4)
+                else:
+                    sched.indptr_h[:batch + 1] = indptr_sort
             own_ids = not (self.use_cuda_graph and self._indices_buffer is not None)
             if host_ids and own_ids:
                 sched.send(sched.idx_at + nnz)
@@ -814,11 +822,10 @@ class BatchDecodeWithPagedKVCacheWrapper:
                     if self._sorted_ids is None or self._sorted_ids.shape[0] < nnz:
                         self._sorted_ids = torch.empty(max(nnz, 1), dtype=torch.int32, device=self.device)
                     indices = self._sorted_ids
-                max_pages = int((indptr_sort[1:] - indptr_sort[:-1]).max())
-                _launch_sort(indices, src, sched.indptr_d[:batch + 1], max_pages)
+                _launch_sort(indices, src, sched.indptr_dev_ptr, batch, max_pages)
         if indptr_sort is not None and not self._on_gpu:
             indices = kv_indices[:nnz].clone()
-            sort_request_pages_(indices, indices, indptr_sort)
+            sort_request_pages_(indices, indices, np.asarray(indptr_sort))
         if self.use_cuda_graph:
             if self._graph_tmp is None:
                 group = num_qo_heads // num_kv_heads

@@ -25,11 +25,15 @@ INT32_MAX = 2**31 - 1
 
 class SortPagesKernel:
     @cute.jit
-    def __call__(self, mIds: cute.Tensor, mOut: cute.Tensor, mIndptr: cute.Tensor, max_chunks: Int32, stream):
-        """``mIds`` / ``mOut`` (nnz,) int32, ``mIndptr`` (batch + 1,) int32, ``max_chunks`` >= the largest
-        ``ceil((pages - 1) / CHUNK)`` (at least 1)."""
+    def __call__(self, mOut: cute.Tensor, pIds: cute.Pointer, pIndptr: cute.Pointer, batch: Int32, max_chunks: Int32,
+                 stream):
+        """``mOut`` (nnz,) int32 (a tensor: the launch's device and stream come from it), the others addresses (one
+        tensor conversion on plan()'s host path instead of three, session 17): ``pIds`` (nnz,) int32, ``pIndptr``
+        (batch + 1,) int32; ``max_chunks`` >= the largest ``ceil((pages - 1) / CHUNK)`` (at least 1)."""
+        mIds = cute.make_tensor(pIds, mOut.layout)
+        mIndptr = cute.make_tensor(pIndptr, cute.make_layout((batch + 1,), stride=(1,)))
         self.kernel(mIds, mOut, mIndptr).launch(
-            grid=[mIndptr.shape[0] - 1, max_chunks, 1], block=[THREADS, 1, 1], stream=stream, smem=CHUNK * 4)
+            grid=[batch, max_chunks, 1], block=[THREADS, 1, 1], stream=stream, smem=CHUNK * 4)
 
     @cute.kernel
     def kernel(self, mIds: cute.Tensor, mOut: cute.Tensor, mIndptr: cute.Tensor):
@@ -80,8 +84,10 @@ class SortPagesKernel:
 
 
 def compile_sort_pages(spec):
-    """Compile the page-id sort. Runtime arguments: ``ids`` (nnz,) int32, ``out`` (nnz,) int32, ``indptr``
-    (batch + 1,) int32, ``max_chunks`` int32. Stream: torch's current."""
-    vec = [cute.runtime.make_fake_tensor(Int32, (cute.sym_int(),), stride=(1,), assumed_align=4) for _ in range(3)]
-    return cute.compile(SortPagesKernel(), *vec, Int32(1), cute.runtime.make_fake_stream(use_tvm_ffi_env_stream=True),
-                        options=COMPILE_OPTIONS)
+    """Compile the page-id sort. Runtime arguments: ``out`` (nnz,) int32, the addresses of ``ids`` (as long as
+    ``out``) and ``indptr`` (batch + 1,) int32 (device memory), then ``batch`` and ``max_chunks`` int32. Stream:
+    torch's current."""
+    out = cute.runtime.make_fake_tensor(Int32, (cute.sym_int(),), stride=(1,), assumed_align=4)
+    ptrs = [cute.runtime.make_ptr(Int32, 0, cute.AddressSpace.gmem, assumed_align=4) for _ in range(2)]
+    return cute.compile(SortPagesKernel(), out, *ptrs, Int32(1), Int32(1),
+                        cute.runtime.make_fake_stream(use_tvm_ffi_env_stream=True), options=COMPILE_OPTIONS)

@@ -563,8 +563,8 @@ def test_plan_gpu_path_with_a_stand_in_runtime(planner, monkeypatch, sort_pages,
     next plan rewrites the buffer, then the sort launched on the sent indptr and page ids (a Python stand-in for
     the CUDA runtime and the sort kernel; torch's device and stream queries stubbed)."""
     monkeypatch.setattr(D, "_PLANNER", [planner])
-    monkeypatch.setattr(D, "_launch_sort", lambda out, ids, indptr_d, max_pages: calls.append(
-        ("sort", out, ids, indptr_d.tolist(), max_pages)))
+    monkeypatch.setattr(D, "_launch_sort", lambda out, ids, indptr_d, batch, max_pages: calls.append(
+        ("sort", out, ids, indptr_d, batch, max_pages)))
     monkeypatch.setattr(D, "_PTR_ARGS", True)
     monkeypatch.setattr(torch._C, "_cuda_getDevice", lambda: 0, raising=False)
     monkeypatch.setattr(torch._C, "_cuda_getCurrentRawStream", lambda i: 777, raising=False)
@@ -608,8 +608,8 @@ def test_plan_gpu_path_with_a_stand_in_runtime(planner, monkeypatch, sort_pages,
         assert sched.indptr_at < sched.items_at < sched.idx_at  # the indptr region lies inside the copied span
         if sort_pages:  # after the record: the event guards the host buffer only, not the sort
             want_ip = list(indptr) if indptr_list else indptr.tolist()
-            assert calls[-2:] == [("record", 4242, 777), ("sort", sched.idx_d, sched.idx_d, want_ip,
-                                                          int(np.diff(want_ip).max()))]
+            assert calls[-2:] == [("record", 4242, 777), ("sort", sched.idx_d, sched.idx_d, sched.indptr_d.data_ptr(),
+                                                          len(want_ip) - 1, int(np.diff(want_ip).max()))]
             assert sched.indptr_h[: len(want_ip)].tolist() == want_ip
         else:
             assert calls[-1] == ("record", 4242, 777)
@@ -719,3 +719,17 @@ def test_schedule_indptr_region_grows_with_the_batch(which_planner):
         assert s.cta_cap <= s.indptr_at and s.indptr_at + s.indptr_cap <= s.items_at
         assert s.indptr_at % 4 == 0 and s.items_at % 4 == 0
     assert w._sched.indptr_cap >= 301
+
+
+@pytest.mark.parametrize("kv_lens", [[40, 0, 5000, 700], [1], [0, 0], [32768] + [512] * 63, [17] * 9])
+def test_planners_report_the_largest_request_page_count(planner, kv_lens):
+    """The compiled planner's info[7] (the sort launch's grid: the largest request's page count) equals the numpy
+    path's count, and the page table's own."""
+    indptr, indices, last = table(kv_lens, 16)
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
+    spec = D._decode_spec(torch.bfloat16, 128)
+    args = (indptr, indices, last, (32, 8), spec, 16, SMS)
+    got = w._plan_compiled(*args)
+    assert got is not None
+    want = int(np.diff(indptr.numpy()).max())
+    assert got[-1] == want == w._plan_numpy(*args)[-1]

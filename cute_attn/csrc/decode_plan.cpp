@@ -205,7 +205,7 @@ struct Cut {
 
 extern "C" {
 
-int64_t plan_abi(void) { return 2; }
+int64_t plan_abi(void) { return 3; }
 
 // The MAX_PARTS knob (see g_max_parts); returns the value in force after the call. A negative value reads it.
 int64_t plan_set_max_parts(int64_t max_parts) {
@@ -221,7 +221,7 @@ int64_t plan_scratch_len(int64_t batch, int64_t num_sms) { return 5 * batch + 7 
 // be null). Writes `items` (item_cap >= batch * sequences per request + num_sms rows) and `cta_ptr`
 // (cta_cap >= num_sms + 1; entries past num_ctas hold num_items). Returns a Status; info (int64[8]):
 // num_items, num_ctas, num_splits, tmp_rows, max_page_id (-1 when not seen), nnz_pages, index of
-// the first bad entry, 0.
+// the first bad entry, the largest request's page count (the sort_pages launch's grid).
 int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, int64_t page_size,
                 const int32_t* indices, int64_t indices_len, int32_t* indices_out, int64_t idx_cap,
                 int64_t num_qo_heads,
@@ -242,13 +242,16 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   double* cut_space = (double*)(kv_lens + batch);        // 7 num_sms + 16: the cut arrays below
   Req* req = (Req*)(cut_space + 7 * num_sms + 16);       // batch (4 doubles each)
   if (indptr[0] != 0) return info[6] = 0, BAD_INDPTR;
+  int64_t max_pages = 0;
   for (int64_t b = 0; b < batch; ++b) {
     int64_t pages = (int64_t)indptr[b + 1] - indptr[b];
     if (pages < 0) return info[6] = b + 1, BAD_INDPTR;
     int64_t last = last_len[b];
     if (pages > 0 && (last < 1 || last > page_size)) return info[6] = b, BAD_LAST_LEN;
     kv_lens[b] = pages > 0 ? (pages - 1) * page_size + last : 0;
+    max_pages = pages > max_pages ? pages : max_pages;
   }
+  info[7] = max_pages;
   const int64_t nnz = batch > 0 ? indptr[batch] : 0;
   info[5] = nnz;
   if (nnz > indices_len) return INDPTR_PAST_END;
