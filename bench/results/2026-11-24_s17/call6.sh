@@ -13,7 +13,7 @@ for p in 1 2 3; do
   log "decode_host process $p rc=$? $(el)"; grep -E "^(ref: )?(plan|run)" "$OUT/r/host_p$p.log" | tee -a "$OUT/main.log"
 done
 for f in zero read; do
-  timeout 100 python3 -m bench.decode --flush $f --json "$OUT/r/decode_$f.json" > "$OUT/r/decode_$f.log" 2>&1
+  timeout 150 python3 -m bench.decode --no-extras --flush $f --json "$OUT/r/decode_$f.json" > "$OUT/r/decode_$f.log" 2>&1
   log "decode $f rc=$? $(el)"; grep -E "^\||plan\(\)|run\(\)" "$OUT/r/decode_$f.log" | tee -a "$OUT/main.log"
 done
 nvidia-smi -q -d PERFORMANCE | grep -E "Thermal Slowdown" | grep " us" | tee -a "$OUT/main.log"
