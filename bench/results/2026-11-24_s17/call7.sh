@@ -7,7 +7,7 @@ set -u
 R=$PWD; SNAP=.snap17g; source bench/call_env.sh
 for p in 1 2 3; do
   for t in 17g 17e; do
-    (cd $R/.snap$t && PYTHONPATH=$PWD CUTE_ATTN_ARTIFACTS=$PWD/build/artifacts/sm_90a timeout 100 python3 -m bench.decode_host \
+    (cd $R/.snap$t && PYTHONPATH=$PWD:$PYTHONPATH CUTE_ATTN_ARTIFACTS=$PWD/build/artifacts/sm_90a timeout 100 python3 -m bench.decode_host \
         --device cuda --reps 1000 --rounds 4 > "$OUT/r/host_${t}_p$p.log" 2>&1)
     log "decode_host $t process $p rc=$? $(el)"; grep -E "^(plan|run|c_call)" "$OUT/r/host_${t}_p$p.log" | tee -a "$OUT/main.log"
   done
