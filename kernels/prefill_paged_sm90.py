@@ -217,9 +217,7 @@ class PrefillPagedSm90(PrefillSm90):
             # each box warp's page ids per chunk of blocks, its boxes at runtime stage offsets (``produce_boxes_chunked``:
             # the interleaved variants with whole boxes per warp, at most two; session 17, H100, per clock x the
             # lane-per-box ids of ``produce_boxes``: page 64 +1.2..+3.2 %, page 16 +0.5..+2.6 %, NOTES-prefill-paged 41)
-            self.box_chunk = (
-                self.kv_interleave and self.boxes % self.box_warps == 0 and self.boxes // self.box_warps <= 2
-            )
+            self.box_chunk = self.kv_interleave and -(-self.boxes // self.box_warps) <= 2
         else:
             self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
             self.box_chunk = False
@@ -563,7 +561,7 @@ class PrefillPagedSm90(PrefillSm90):
         mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
         lane = tidx % WARP_THREADS
         warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
-        m = self.boxes // self.box_warps
+        m = -(-self.boxes // self.box_warps)  # (boxes per warp per block, the last warps one fewer if uneven)
         chunk = WARP_THREADS // m
         q_per_kv = mQ.shape[2] // mV.shape[2]
         page_div = cute.FastDivmodDivisorV2(mV.shape[1])
@@ -571,6 +569,8 @@ class PrefillPagedSm90(PrefillSm90):
         # this lane's (block position in a chunk, box of the block)
         lane_pos = lane // m
         lane_box = warp + (lane % m) * self.box_warps
+        if cutlass.const_expr(self.boxes % self.box_warps):
+            lane_box = cutlass.min(lane_box, self.boxes - 1)  # (a warp's missing last box: any valid id)
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
         kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
         first, end, step = scheduler.row_range()
@@ -717,14 +717,19 @@ class PrefillPagedSm90(PrefillSm90):
             self._stamp_p(state, cols, 1)
             # this warp's own ids (``produce_boxes_chunked``): its boxes issued without per-box tests
             direct = isinstance(page, tuple)
-            mine = self.boxes // self.box_warps if direct else (self.boxes - warp + self.box_warps - 1) // self.box_warps
+            even = self.boxes % self.box_warps == 0
+            mine = self.boxes // self.box_warps if direct and even else (self.boxes - warp + self.box_warps - 1) // self.box_warps
             with cute.arch.elect_one():
                 cute.arch.mbarrier_arrive_and_expect_tx(pipe.producer_get_barrier(state), mine * self.tx_bytes_box)
             self._stamp_p(state, cols, 2)
             if cutlass.const_expr(direct):
                 # this warp's boxes warp + j * box_warps at their runtime stage rows, no per-box tests
-                for j in cutlass.range_constexpr(self.boxes // self.box_warps):
-                    self._copy_box(atom, gX, sX, page[j], None, warp + j * self.box_warps, pipe, state)
+                m = -(-self.boxes // self.box_warps)
+                for j in cutlass.range_constexpr(m):
+                    if cutlass.const_expr(even or j < m - 1):
+                        self._copy_box(atom, gX, sX, page[j], None, warp + j * self.box_warps, pipe, state)
+                    elif warp + j * self.box_warps < self.boxes:  # (uneven: the first warps' extra box)
+                        self._copy_box(atom, gX, sX, page[j], None, warp + j * self.box_warps, pipe, state)
             else:
                 for b in cutlass.range_constexpr(self.boxes):
                     if warp == b % self.box_warps:
