@@ -22,7 +22,7 @@ from . import _checks as C
 from .artifacts import get_kernel
 from .decode import _kernel_view
 from .kernels.common.config import paged_kv_interleave
-from .layouts.paged import kv_interleaved, page_groups_whole, tma_box_rows
+from .layouts.paged import kv_grouped, page_groups_whole, tma_box_rows
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
 from .prefill import _host_indptr, _plan_consts, _plan_host, _to_device
 from .specs import PREFILL_PAGED_HEAD_DIMS, PrefillPagedSpec
@@ -133,10 +133,11 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
 
 
 def check_interleave_strides(spec: PrefillPagedSpec, k_view: torch.Tensor) -> None:
-    """The interleaved TMA boxes (hd128, hd256 page pieces: ``layouts/paged.py``, on unless the kernels were built with
-    ``CUTE_ATTN_PAGED_KV_INTERLEAVE=0``) address the cache's rows as 8-row groups of the row stride across pages,
-    so the page stride must be a whole number of them (NHD and HND caches, stacked or padded, are)."""
-    if not (kv_interleaved(spec.head_dim, spec.tma_box_rows) and paged_kv_interleave()):
+    """The grouped TMA boxes (hd64, hd128, hd256 page pieces: ``layouts/paged.py`` ``kv_grouped``, on unless the
+    kernels were built with ``CUTE_ATTN_PAGED_KV_INTERLEAVE=0``) address the cache's rows as 8-row groups of the row
+    stride across pages, so the page stride must be a whole number of them (NHD and HND caches, stacked or padded,
+    are)."""
+    if not (kv_grouped(spec.head_dim, spec.tma_box_rows) and paged_kv_interleave()):
         return
     if not page_groups_whole(k_view.stride(0), k_view.stride(1)):
         raise ValueError(

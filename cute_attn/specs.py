@@ -267,10 +267,10 @@ class PrefillPagedSpec(PrefillSpec):
         default: the host checks the cache's page stride for the interleaved boxes only, so a process that plans for
         the old layout must not run an interleaved kernel (nor the reverse)."""
         from .kernels.common.config import paged_kv_interleave
-        from .layouts.paged import kv_interleaved
+        from .layouts.paged import kv_grouped
 
         env = _tile_overrides(self.head_dim)
-        if kv_interleaved(self.head_dim, self.tma_box_rows, 2) and not paged_kv_interleave():  # (bf16, fp16: 2 bytes)
+        if kv_grouped(self.head_dim, self.tma_box_rows, 2) and not paged_kv_interleave():  # (bf16, fp16: 2 bytes)
             env["kv_interleave"] = 0
         return env
 

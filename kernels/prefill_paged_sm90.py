@@ -33,6 +33,7 @@ from ..layouts.paged import (  # noqa: E402
     SWIZZLE_ROWS,
     box_page_slot,
     interleaved_group,
+    kv_grouped,
     kv_interleaved,
     page_groups as page_groups_of,
 )
@@ -190,6 +191,9 @@ class PrefillPagedSm90(PrefillSm90):
         self.box_rows = tma_box_rows
         # CUTE_ATTN_PAGED_KV_INTERLEAVE: the TMA-box paths with two or more 64-column halves (128-byte swizzle)
         self.kv_interleave = KV_INTERLEAVE and kv_interleaved(head_dim, tma_box_rows, DTYPES[dtype].width // 8)
+        # the box path's TMA view as 8-row groups (layouts.paged.kv_grouped): the interleaved variants and, with one
+        # column half, hd64 (whose stage layout is the dense one); the chunked producer needs it
+        self.kv_grouped = KV_INTERLEAVE and kv_grouped(head_dim, tma_box_rows, DTYPES[dtype].width // 8)
         super().__init__(dtype, head_dim, head_dim_v, causal)
         self.atom_cols = 128 * 8 // self.dtype.width  # columns of a 128-byte swizzle row
         self.halves = head_dim // self.atom_cols
@@ -217,7 +221,7 @@ class PrefillPagedSm90(PrefillSm90):
             # each box warp's page ids per chunk of blocks, its boxes at runtime stage offsets (``produce_boxes_chunked``:
             # the interleaved variants with whole boxes per warp, at most two; session 17, H100, per clock x the
             # lane-per-box ids of ``produce_boxes``: page 64 +1.2..+3.2 %, page 16 +0.5..+2.6 %, NOTES-prefill-paged 41)
-            self.box_chunk = self.kv_interleave and -(-self.boxes // self.box_warps) <= 2
+            self.box_chunk = self.kv_grouped and -(-self.boxes // self.box_warps) <= 2
         else:
             self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
             self.box_chunk = False
@@ -282,7 +286,7 @@ class PrefillPagedSm90(PrefillSm90):
         )
         self.tx_bytes_q = cute.size_in_bytes(self.dtype, sQ_layout)
         if cutlass.const_expr(self.box_rows > 0):
-            if cutlass.const_expr(self.kv_interleave):
+            if cutlass.const_expr(self.kv_grouped):
                 # (num_pages, page_size, h_k, d) -> (64 columns, 8 rows, column halves, 8-row groups, h_k): the
                 # rows of all pages as 8-row groups of the cache's row stride (group ``page * page_groups + slot /
                 # 8``, page_groups = page stride / (8 row strides); the host checks that it is whole: NHD and HND
@@ -484,7 +488,7 @@ class PrefillPagedSm90(PrefillSm90):
         mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
         lane = tidx % WARP_THREADS
         warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
-        if cutlass.const_expr(self.kv_interleave):
+        if cutlass.const_expr(self.kv_grouped):
             q_per_kv = mQ.shape[2] // mV.shape[2]
             page_div = cute.FastDivmodDivisorV2(mV.shape[1])
             # 8-row groups of the TMA group mode per page (page stride / (8 row strides))
@@ -499,7 +503,7 @@ class PrefillPagedSm90(PrefillSm90):
         for rnd in cutlass.range(first, end, step, unroll=1):
             tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
             kv_head = tile.q_head // q_per_kv
-            if cutlass.const_expr(self.kv_interleave):
+            if cutlass.const_expr(self.kv_grouped):
                 # (64, 8, halves, groups) TMA coordinates, group = page * page_groups + slot / 8
                 gK = gmem_K[None, None, None, None, kv_head]
                 gV = gmem_V[None, None, None, None, kv_head]
@@ -658,7 +662,7 @@ class PrefillPagedSm90(PrefillSm90):
         last_box = (kv_len - 1) // self.box_rows * self.box_rows
         first_row = cutlass.min(n_block * self.tile_n + lane * self.box_rows, last_box)
         page, slot = box_page_slot(mKvIdx, mKvIndptr, batch, first_row, page_div)
-        if cutlass.const_expr(self.kv_interleave):
+        if cutlass.const_expr(self.kv_grouped):
             return interleaved_group(page, slot, page_groups), Int32(0)
         return page, slot
 
@@ -671,7 +675,7 @@ class PrefillPagedSm90(PrefillSm90):
 
     def _box_slot(self, slot: Int32, b: int):
         """Box ``b``'s first slot, from its lane (``kv_interleave``: none, the row mode's coordinate has it)."""
-        if cutlass.const_expr(self.kv_interleave):
+        if cutlass.const_expr(self.kv_grouped):
             return slot
         return cute.arch.shuffle_sync(slot, b)
 
@@ -680,7 +684,7 @@ class PrefillPagedSm90(PrefillSm90):
         """TMA of one box: rows ``[slot, slot + box_rows)`` of ``page`` -> rows of box ``box`` of the stage
         (``kv_interleave``: ``page`` is the box's first 8-row group in the TMA group mode, ``slot`` unused; the
         box's stage rows are viewed in the TMA box's order, (64 columns, 8 rows, halves, groups))."""
-        if cutlass.const_expr(self.kv_interleave):
+        if cutlass.const_expr(self.kv_grouped):
             g_box = cute.local_tile(cute.domain_offset((0, 0, 0, page), gX), self._ibox_shape(), (0, 0, 0, 0))
             s_box = cute.local_tile(sX[None, None, state.index], (self.box_rows, self.head_dim), (box, 0))
             t_s, t_g = cpasync.tma_partition(

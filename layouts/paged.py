@@ -68,6 +68,13 @@ def kv_interleaved(head_dim: int, box_rows: int, elem_bytes: int = 2) -> bool:
     return box_rows > 0 and head_dim * elem_bytes > SWIZZLE_ROW_BYTES
 
 
+def kv_grouped(head_dim: int, box_rows: int, elem_bytes: int = 2) -> bool:
+    """Whether the TMA-box path addresses the cache's rows as 8-row groups (``interleaved_group``): the interleaved
+    variants, and those whose rows are one 128-byte swizzle row (hd64 at 16 bits: one column half, the stage layout
+    unchanged). These need ``page_groups_whole`` of the cache."""
+    return box_rows > 0 and head_dim * elem_bytes >= SWIZZLE_ROW_BYTES
+
+
 def page_groups(page_stride, row_stride):
     """8-row groups (of the row stride) per page: the group coordinate's step from one page to the next."""
     return page_stride // (SWIZZLE_ROWS * row_stride)

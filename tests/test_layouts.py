@@ -89,3 +89,6 @@ def test_interleaved_group_address_equals_page_walk(kv_layout, page_size, heads,
             assert group * paged.SWIZZLE_ROWS * row_stride + (slot % paged.SWIZZLE_ROWS) * row_stride == walk
     assert not paged.page_groups_whole(16 * row_stride + 8, row_stride)  # a page stride off the groups
     assert paged.kv_interleaved(d, 16) and not paged.kv_interleaved(64, 16) and not paged.kv_interleaved(d, 0)
+    # the grouped view (the chunked box producer): the interleaved variants and one-half rows (hd64 at 16 bits)
+    assert paged.kv_grouped(d, 16) and paged.kv_grouped(64, 16) and paged.kv_grouped(64, 64)
+    assert not paged.kv_grouped(32, 16) and not paged.kv_grouped(64, 0) and not paged.kv_grouped(64, 16, 1)
