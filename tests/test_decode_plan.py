@@ -722,9 +722,10 @@ def test_schedule_indptr_region_grows_with_the_batch(which_planner):
 
 
 @pytest.mark.parametrize("kv_lens", [[40, 0, 5000, 700], [1], [0, 0], [32768] + [512] * 63, [17] * 9])
-def test_planners_report_the_largest_request_page_count(planner, kv_lens):
+def test_planners_report_the_largest_request_page_count(planner, kv_lens, monkeypatch):
     """The compiled planner's info[7] (the sort launch's grid: the largest request's page count) equals the numpy
     path's count, and the page table's own."""
+    monkeypatch.setattr(D, "_PLANNER", [planner])
     indptr, indices, last = table(kv_lens, 16)
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
     spec = D._decode_spec(torch.bfloat16, 128)

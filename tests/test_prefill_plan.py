@@ -161,10 +161,12 @@ def test_dense_only_tile_hd256_causal():
 
 
 def test_q_in_registers_only_for_dense_hd64_causal():
-    # session 7: Q in registers for S = Q K^T on the two hd64 causal tiles of the dense kernel; the paged kernel,
-    # hd64 non-causal (3 warpgroups, spills) and the other head dims keep Q in shared memory
+    # session 7: Q in registers for S = Q K^T on the two hd64 causal tiles of the dense kernel, and (session 17) the
+    # paged kernel's hd64 causal variants, which take the dense row in full (PAGED_DENSE_ROWS); hd64 non-causal (3
+    # warpgroups, spills) and the other head dims keep Q in shared memory, dense and paged
     assert prefill_config(64, 64, True).q_rs and prefill_config(64, 64, True, tile_m=128).q_rs
-    assert not prefill_config(64, 64, True, paged=True).q_rs
+    assert prefill_config(64, 64, True, paged=True).q_rs and prefill_config(64, 64, True, paged=True, gather=True).q_rs
+    assert not prefill_config(64, 64, False, paged=True).q_rs
     assert not prefill_config(64, 64, False).q_rs
     for hd, hdv in ((128, 128), (256, 256), (192, 128)):
         for causal in (False, True):

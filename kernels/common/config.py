@@ -215,9 +215,9 @@ _PREFILL_MASK_TABLE = {
 _PREFILL_DENSE_MASK_TABLE = {
     # hd64 causal with the kept running max (session 10 calls 5-6, H100, bf16, interleaved rounds x the row of
     # _PREFILL_MASK_TABLE, five processes): 1 x 16k 1.002 / 1.025 / 1.020 / 1.023 / 1.024, 4 x 4k 1.019 / 1.024 / 1.010 /
-    # 1.013 / 1.019 (session 9 had measured 0.97-1.00 on an older hd64 build). The paged kernel keeps the other row
-    # (vote_max + 8 max chains, session 15: 1 x 16k 1.021 / 1.006 / 1.032 in rounds timing (call 2) but 0.986 / 0.986
-    # per clock in paired timing (call 4): off; NOTES-prefill-paged 26)
+    # 1.013 / 1.019 (session 9 had measured 0.97-1.00 on an older hd64 build). The paged kernel takes this row too since
+    # session 17 (PAGED_DENSE_ROWS; session 15 had measured vote_max + 8 max chains for it: 1 x 16k 1.021 / 1.006 / 1.032
+    # in rounds timing (call 2) but 0.986 / 0.986 per clock in paired timing (call 4): off; NOTES-prefill-paged 26)
     (64, 64, True): PrefillConfig(tile_m=192, tile_n=112, consumer_wgs=3, trim_diagonal=1, q_rs=True, skip_rescale=True,
                                   rescale_threshold=8),
     # hd256 causal 128 x 64 (prefill-v5, H100, bf16, interleaved rounds x 128 x 80 in two processes): 16 x 1k
@@ -269,6 +269,10 @@ def prefill_tile_m_choices(head_dim: int, head_dim_v: int, causal: bool) -> tupl
 # the features the paged kernel turns off (measured on the dense kernel only): ``prefill_config(paged=True,
 # paged_keep=...)`` keeps the table's value of those named (the paged kernel's A/B switches)
 PAGED_OFF = {"trim_diagonal": 0, "tma_store_o": False, "q_rs": False}
+# the rows of _PREFILL_DENSE_MASK_TABLE the paged kernel takes in full, q_rs included: hd64 causal (session 17 call 11,
+# H100, bf16, paired, x the other row, two processes: page 16 4 x 4k 1.045 / 1.046, 16 x 1k 1.055 / 1.054, append 512 on
+# 8k 1.034 / 1.035; page 1 1.025 / 1.037 / 1.020; NOTES-prefill-paged 46)
+PAGED_DENSE_ROWS = frozenset({(64, 64, True)})
 
 
 def prefill_smem_bytes(cfg: PrefillConfig, head_dim: int, head_dim_v: int, separate_o: bool) -> int:
@@ -296,7 +300,8 @@ def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0
     (``PAGED_GATHER_SOFTMAX`` applied)."""
     key = (head_dim, head_dim_v, causal)
     try:
-        cfg = ((None if paged else _PREFILL_DENSE_MASK_TABLE.get(key)) or _PREFILL_MASK_TABLE.get(key)
+        dense_row = not paged or key in PAGED_DENSE_ROWS
+        cfg = ((_PREFILL_DENSE_MASK_TABLE.get(key) if dense_row else None) or _PREFILL_MASK_TABLE.get(key)
                or _PREFILL_TABLE[(head_dim, head_dim_v)])
     except KeyError:
         raise ValueError(f"no prefill tile for (head_dim, head_dim_v) = ({head_dim}, {head_dim_v})") from None
@@ -309,7 +314,8 @@ def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0
     if paged:
         # the paged kernel shares the consumers and the epilogue, but trim_diagonal and the TMA store of O were measured
         # on the dense kernel only (the paged GPU tests passed with the trim on: prefill-v6 call 1)
-        cfg = dataclasses.replace(cfg, **{k: v for k, v in PAGED_OFF.items() if k not in paged_keep})
+        keep = set(paged_keep) | ({"q_rs"} if key in PAGED_DENSE_ROWS else set())
+        cfg = dataclasses.replace(cfg, **{k: v for k, v in PAGED_OFF.items() if k not in keep})
         if gather:
             cfg = dataclasses.replace(cfg, **PAGED_GATHER_SOFTMAX.get(key, {}))
     overrides = {**env_overrides(head_dim), **_OVERRIDES}
