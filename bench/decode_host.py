@@ -24,7 +24,9 @@ launch stubbed (``run_py``: the Python part only; the kernel call is a Python no
 ``--ref DIR``: also time another tree's package (``DIR/cute_attn``, with its compiled planner in
 ``DIR/build/artifacts/sm_90a``), loaded in the same process as ``cute_attn_ref``; its lines are prefixed
 ``ref:`` and its calls interleave with this tree's (a before/after in one process: a shared machine's speed
-moves by up to ~1.5x between processes, less within one).
+moves by up to ~1.5x between processes, less within one). On a GPU both trees' kernels must differ in their
+exported symbols: session 17's call 6 ran a tree whose sort kernel changed its arguments beside one that had not, and the
+process called the first library loaded under the shared name (a TypeError); run such trees in alternating processes.
 """
 
 from __future__ import annotations
