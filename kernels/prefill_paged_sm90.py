@@ -488,28 +488,13 @@ class PrefillPagedSm90(PrefillSm90):
         mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
         lane = tidx % WARP_THREADS
         warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
-        if cutlass.const_expr(self.kv_grouped):
-            q_per_kv = mQ.shape[2] // mV.shape[2]
-            page_div = cute.FastDivmodDivisorV2(mV.shape[1])
-            # 8-row groups of the TMA group mode per page (page stride / (8 row strides))
-            page_groups = Int32(page_groups_of(mV.stride[0], mV.stride[1]))
-        else:
-            q_per_kv = mQ.shape[2] // gmem_K.shape[2]
-            page_div = cute.FastDivmodDivisorV2(gmem_K.shape[0])
-            page_groups = None
+        q_per_kv, page_div, page_groups = self._box_geometry(mQ, mV, gmem_K)
         q_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, 1)
         kv_state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
         first, end, step = scheduler.row_range()
         for rnd in cutlass.range(first, end, step, unroll=1):
             tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
-            kv_head = tile.q_head // q_per_kv
-            if cutlass.const_expr(self.kv_grouped):
-                # (64, 8, halves, groups) TMA coordinates, group = page * page_groups + slot / 8
-                gK = gmem_K[None, None, None, None, kv_head]
-                gV = gmem_V[None, None, None, None, kv_head]
-            else:
-                gK = gmem_K[None, None, kv_head, None]  # (page_size, d, num_pages) TMA coordinates
-                gV = gmem_V[None, None, kv_head, None]
+            kv_head, gK, gV = self._box_views(tile, q_per_kv, gmem_K, gmem_V)
             req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div, page_groups)
             n_block_max = blocks.n_block_max(seq, tile.m_block)
             # box ids (lane p: box p's page and first slot) of the V block to load next, of the K block to load
@@ -567,9 +552,7 @@ class PrefillPagedSm90(PrefillSm90):
         warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
         m = -(-self.boxes // self.box_warps)  # (boxes per warp per block, the last warps one fewer if uneven)
         chunk = WARP_THREADS // m
-        q_per_kv = mQ.shape[2] // mV.shape[2]
-        page_div = cute.FastDivmodDivisorV2(mV.shape[1])
-        page_groups = Int32(page_groups_of(mV.stride[0], mV.stride[1]))
+        q_per_kv, page_div, page_groups = self._box_geometry(mQ, mV, gmem_K)
         # this lane's (block position in a chunk, box of the block)
         lane_pos = lane // m
         lane_box = warp + (lane % m) * self.box_warps
@@ -580,9 +563,7 @@ class PrefillPagedSm90(PrefillSm90):
         first, end, step = scheduler.row_range()
         for rnd in cutlass.range(first, end, step, unroll=1):
             tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
-            kv_head = tile.q_head // q_per_kv
-            gK = gmem_K[None, None, None, None, kv_head]
-            gV = gmem_V[None, None, None, None, kv_head]
+            kv_head, gK, gV = self._box_views(tile, q_per_kv, gmem_K, gmem_V)
             req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div, page_groups)
             first_page = mKvIndptr[tile.batch]
             last_box = (seq.kv_len - 1) // self.box_rows * self.box_rows
@@ -628,6 +609,23 @@ class PrefillPagedSm90(PrefillSm90):
                 self._load_v_chunked(pipe_v, tma_V, gV, sV, (v0, v1), 0, full_blocks, req, tail, kv_state)
                 kv_state.advance()
         self._trace_end_p(kv_state, first, end, step, tidx)
+
+    def _box_geometry(self, mQ, mV, gmem_K):
+        """The box producers' (q heads per kv head, page-size divisor, 8-row groups per page or None)."""
+        if cutlass.const_expr(self.kv_grouped):
+            q_per_kv = mQ.shape[2] // mV.shape[2]
+            page_div = cute.FastDivmodDivisorV2(mV.shape[1])
+            # 8-row groups of the TMA group mode per page (page stride / (8 row strides))
+            return q_per_kv, page_div, Int32(page_groups_of(mV.stride[0], mV.stride[1]))
+        return mQ.shape[2] // gmem_K.shape[2], cute.FastDivmodDivisorV2(gmem_K.shape[0]), None
+
+    def _box_views(self, tile, q_per_kv, gmem_K, gmem_V):
+        """(kv head, K and V TMA coordinate views of that head) of a tile: (64, 8, halves, groups) with group = page *
+        page_groups + slot / 8 (``kv_grouped``), else (page_size, d, num_pages)."""
+        kv_head = tile.q_head // q_per_kv
+        if cutlass.const_expr(self.kv_grouped):
+            return kv_head, gmem_K[None, None, None, None, kv_head], gmem_V[None, None, None, None, kv_head]
+        return kv_head, gmem_K[None, None, kv_head, None], gmem_V[None, None, kv_head, None]
 
     @cute.jit
     def _chunk_ids(
