@@ -148,12 +148,14 @@ class PrefillPagedSm90(PrefillSm90):
                               ping-pong, epilogue): unchanged code.
     ==========  ============  =================================================================
 
-    Box ids, chunked (``produce_boxes_chunked``; the interleaved box variants with m = boxes / box_warps whole boxes per
-    warp, m <= 2: hd128 at page 16 and 64): lane l of box warp w holds the TMA group coordinate of box ``w + (l % m) *
+    Box ids, chunked (``produce_boxes_chunked``; the grouped box variants, ``layouts.paged.kv_grouped``, with m =
+    ceil(boxes / box_warps) <= 2 boxes per warp: hd64, hd128, hd256 at page 16 and 64): lane l of box warp w holds the
+    TMA group coordinate of box ``w + (l % m) *
     box_warps`` of the block ``l // m`` positions into a chunk of 32 / m blocks, the next chunk loaded when one is
     entered, ``kv_indptr[b]`` once per tile; a block costs the warp m shuffles, its V ids are the K ids of the block
     before, and the boxes go to their runtime stage offsets (no per-box warp tests). Session 17 (H100, per clock x the
-    lane-per-box ids): page 64 +1.2..+3.2 %, page 16 +0.5..+2.6 % (bench/NOTES-prefill-paged.md 41).
+    lane-per-box ids): hd128 page 64 +1.2..+3.2 %, page 16 +0.5..+2.6 %; hd256 and hd64 +1..+3 %
+    (bench/NOTES-prefill-paged.md 41, 44, 45).
 
     Pipelines:
 
@@ -219,8 +221,8 @@ class PrefillPagedSm90(PrefillSm90):
             # the tail boxes of a request's last V block, by the producer warp's 32 lanes
             self.gather = PagedRowGather(self.dtype, head_dim, tma_box_rows, WARP_THREADS)
             # each box warp's page ids per chunk of blocks, its boxes at runtime stage offsets (``produce_boxes_chunked``:
-            # the interleaved variants with whole boxes per warp, at most two; session 17, H100, per clock x the
-            # lane-per-box ids of ``produce_boxes``: page 64 +1.2..+3.2 %, page 16 +0.5..+2.6 %, NOTES-prefill-paged 41)
+            # the grouped variants with at most two boxes per warp; session 17, H100, per clock x the lane-per-box ids of
+            # ``produce_boxes``: hd128 page 64 +1.2..+3.2 %, page 16 +0.5..+2.6 %, hd64 / hd256 +1..+3 %, NOTES 41-45)
             self.box_chunk = self.kv_grouped and -(-self.boxes // self.box_warps) <= 2
         else:
             self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
@@ -535,7 +537,7 @@ class PrefillPagedSm90(PrefillSm90):
         walk: tuple,  # (mCuSeqlensQ, mCuSeqlensK, scheduler, blocks)
         tidx: Int32,
     ):
-        """``produce_boxes`` for the interleaved boxes, with the page ids of a chunk of key blocks per load.
+        """``produce_boxes`` for the grouped boxes (``kv_grouped``), with the page ids of a chunk of key blocks per load.
 
         Box warp w issues the boxes ``w + j * box_warps`` (j < m, m = boxes / box_warps) of every block. Its lane
         ``l`` holds the TMA group coordinate of box ``w + (l % m) * box_warps`` of the block ``l // m`` positions into
