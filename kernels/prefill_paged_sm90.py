@@ -99,7 +99,7 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # CUTE_ATTN_PAGED_VTAIL_FAST (the V-tail test as one compare per block: page 64 0..+0.5 %, page 16 -0.2..-0.9 %; NOTES 38),
 # CUTE_ATTN_PAGED_GATHER_HALF (diagnostic: half of every row gathered, wrong by design; NOTES 39). Session 17:
 # CUTE_ATTN_PAGED_BOX_CHUNK (the box warps' page ids per chunk of blocks, boxes at runtime stage offsets: page 64 +1.2..
-# +3.2 %, page 16 +0.5..+2.6 % per clock; adopted as the default of the interleaved box variants, NOTES 41),
+# +3.2 %, page 16 +0.5..+2.6 % per clock; adopted for every grouped box variant, hd64 / hd128 / hd256, NOTES 41-45),
 # CUTE_ATTN_PAGED_CHUNK_SPLIT (the chunked box warps split by tensor: page 16 -0.4..-1.1 %, page 64 -0.7..+1.0 %) and
 # CUTE_ATTN_PAGED_CHUNK_NEST (the chunked block loop nested by chunk: page 64 -0.6..-1.4 %; with the split page 16
 # -0.6..+0.6 %, page 64 -0.5..+1.1 %; NOTES 42, code in 34f13ae).
@@ -223,7 +223,9 @@ class PrefillPagedSm90(PrefillSm90):
             # each box warp's page ids per chunk of blocks, its boxes at runtime stage offsets (``produce_boxes_chunked``:
             # the grouped variants with at most two boxes per warp; session 17, H100, per clock x the lane-per-box ids of
             # ``produce_boxes``: hd128 page 64 +1.2..+3.2 %, page 16 +0.5..+2.6 %, hd64 / hd256 +1..+3 %, NOTES 41-45)
-            self.box_chunk = self.kv_grouped and -(-self.boxes // self.box_warps) <= 2
+            # boxes per box warp per block (the last warps one fewer where box_warps does not divide boxes)
+            self.warp_boxes = -(-self.boxes // self.box_warps)
+            self.box_chunk = self.kv_grouped and self.warp_boxes <= 2
         else:
             self.gather = PagedTileGather(self.dtype, head_dim, self.tile_n, WARPGROUP_THREADS)
             self.box_chunk = False
@@ -254,11 +256,11 @@ class PrefillPagedSm90(PrefillSm90):
         return sQ_layout, sK_layout, sV_layout, sO_layout
 
     def _ibox_shape(self):
-        """``kv_interleave``: a box as (64 columns, 8 rows, column halves, 8-row groups)."""
+        """``kv_grouped``: a box as (64 columns, 8 rows, column halves, 8-row groups)."""
         return (self.atom_cols, 8, self.halves, self.box_rows // 8)
 
     def _ibox_order(self):
-        """``kv_interleave``: (64 columns, 8 rows, halves, groups) -> the (box_rows, d) tile's column-major index."""
+        """``kv_grouped``: (64 columns, 8 rows, halves, groups) -> the (box_rows, d) tile's column-major index."""
         r = self.box_rows
         return cute.make_layout(self._ibox_shape(), stride=(r, 1, r * self.atom_cols, 8))
 
@@ -483,7 +485,9 @@ class PrefillPagedSm90(PrefillSm90):
         tidx: Int32,
     ):
         """The TMA path (page_size % box_rows == 0), producer warp 0: K/V blocks as ``boxes`` TMA boxes of
-        ``box_rows`` rows, each inside one page; lane ``p`` holds box ``p``'s page id and first slot."""
+        ``box_rows`` rows, each inside one page; lane ``p`` holds box ``p``'s page id and first slot. Since session 17
+        every shipped box variant takes ``produce_boxes_chunked``; this one serves the builds without the grouped view
+        (``CUTE_ATTN_PAGED_KV_INTERLEAVE=0``)."""
         mV, tma_K, gmem_K, tma_V, gmem_V, mKvIndptr, mKvIdx = kv
         sQ, sK, sV = smem
         pipe_q, pipe_k, pipe_v = pipes
@@ -552,7 +556,7 @@ class PrefillPagedSm90(PrefillSm90):
         mCuSeqlensQ, mCuSeqlensK, scheduler, blocks = walk
         lane = tidx % WARP_THREADS
         warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
-        m = -(-self.boxes // self.box_warps)  # (boxes per warp per block, the last warps one fewer if uneven)
+        m = self.warp_boxes
         chunk = WARP_THREADS // m
         q_per_kv, page_div, page_groups = self._box_geometry(mQ, mV, gmem_K)
         # this lane's (block position in a chunk, box of the block)
@@ -658,7 +662,7 @@ class PrefillPagedSm90(PrefillSm90):
     ):
         """Page id and first slot of box ``lane`` of key block ``n_block``; boxes past the request's end are
         clamped to its last box (valid memory: K rows there are masked, V rows gathered, ``_load_v_boxes``).
-        ``kv_interleave``: (the box's first 8-row group in the TMA group mode, 0)."""
+        ``kv_grouped``: (the box's first 8-row group in the TMA group mode, 0)."""
         last_box = (kv_len - 1) // self.box_rows * self.box_rows
         first_row = cutlass.min(n_block * self.tile_n + lane * self.box_rows, last_box)
         page, slot = box_page_slot(mKvIdx, mKvIndptr, batch, first_row, page_div)
@@ -674,7 +678,7 @@ class PrefillPagedSm90(PrefillSm90):
         return cute.arch.shuffle_sync(page, b)
 
     def _box_slot(self, slot: Int32, b: int):
-        """Box ``b``'s first slot, from its lane (``kv_interleave``: none, the row mode's coordinate has it)."""
+        """Box ``b``'s first slot, from its lane (``kv_grouped``: none, the row mode's coordinate has it)."""
         if cutlass.const_expr(self.kv_grouped):
             return slot
         return cute.arch.shuffle_sync(slot, b)
@@ -682,7 +686,7 @@ class PrefillPagedSm90(PrefillSm90):
     @cute.jit
     def _copy_box(self, atom, gX, sX, page: Int32, slot: Int32, box: int, pipe, state):
         """TMA of one box: rows ``[slot, slot + box_rows)`` of ``page`` -> rows of box ``box`` of the stage
-        (``kv_interleave``: ``page`` is the box's first 8-row group in the TMA group mode, ``slot`` unused; the
+        (``kv_grouped``: ``page`` is the box's first 8-row group in the TMA group mode, ``slot`` unused; the
         box's stage rows are viewed in the TMA box's order, (64 columns, 8 rows, halves, groups))."""
         if cutlass.const_expr(self.kv_grouped):
             g_box = cute.local_tile(cute.domain_offset((0, 0, 0, page), gX), self._ibox_shape(), (0, 0, 0, 0))
@@ -728,7 +732,7 @@ class PrefillPagedSm90(PrefillSm90):
             self._stamp_p(state, cols, 2)
             if cutlass.const_expr(direct):
                 # this warp's boxes warp + j * box_warps at their runtime stage rows, no per-box tests
-                m = -(-self.boxes // self.box_warps)
+                m = self.warp_boxes
                 for j in cutlass.range_constexpr(m):
                     if cutlass.const_expr(even or j < m - 1):
                         self._copy_box(atom, gX, sX, page[j], None, warp + j * self.box_warps, pipe, state)
