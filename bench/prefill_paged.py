@@ -4,7 +4,8 @@
     ncu --clock-control none --nvtx --nvtx-include "dense/" --nvtx-include "page16/" ... \
         python3 -m bench.prefill_paged --profile     # one launch each, 4 x 4k, in NVTX ranges
 
-hd128 causal bf16, 16 query heads and 16 kv heads (as bench.prefill). The paged cache holds the same K/V
+hd128 causal bf16 (``--head-dim``), 16 query heads and 16 kv heads (as bench.prefill); ``--tiles auto,0,128``
+times the paged variants of hd64 causal side by side (the plan's choice, each tile forced). The paged cache holds the same K/V
 rows as the dense tensors, on shuffled page ids (page sizes 1, 16, 64; ``--pages contiguous``: page ids in
 order, each request's pages adjacent, to tell the kernel's cost from the memory locality of the pages). FLOPs are counted causal-aware
 (bottom-right): 2 * visible query-key pairs * heads * (head_dim + head_dim_v).
@@ -13,6 +14,8 @@ order, each request's pages adjacent, to tell the kernel's cost from the memory 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 
 import torch
 
@@ -68,28 +71,64 @@ def dense_case(q_lens, kv_lens, heads, d, causal, dtype):
     return qo, q, k, v, out, ref, {"dense": lambda: dense.run(q, k, v, out=out)}, flops
 
 
+@contextlib.contextmanager
+def forced_tile(tile_m):
+    """Plans made inside take the variant ``tile_m`` (0: the table tile; None: the plan's own choice), as the tests
+    force it (``cute_attn.prefill.choose_tile_m`` replaced)."""
+    P = importlib.import_module("cute_attn.prefill")  # (the package's ``prefill`` is the function)
+    saved = P.choose_tile_m
+    if tile_m is not None:
+        P.choose_tile_m = lambda *a: tile_m
+    try:
+        yield
+    finally:
+        P.choose_tile_m = saved
+
+
+def column(ps: int, tile_m) -> str:
+    return f"page{ps}" if tile_m is None else f"page{ps}_t{tile_m}"
+
+
 def bench_case_rounds(name, q_lens, kv_lens, rounds, heads=16, d=128, causal=True, dtype=torch.bfloat16,
-                      shuffled=True):
-    """Every kernel of the case (dense, page 1, 16, 64) is set up and checked (gathered == dense, bitwise), then
-    timed side by side by :func:`bench.common.compare`: a warm-up to the board's steady power-capped clock, then
-    ``rounds`` interleaved rounds in alternating order, so a drift of the clock bills every column alike (timed
-    one after the other, dense first, the paged columns were billed the lower clock: paged-v5). Reports the
-    medians over the rounds and the median of the per-round ratios."""
+                      shuffled=True, tiles=(None,)):
+    """Every kernel of the case (dense, page 1, 16, 64) is set up and checked (gathered == dense, bitwise; to bf16
+    rounding where the paged config is not the dense one's, e.g. hd64 causal), then timed side by side by
+    :func:`bench.common.compare`: a warm-up to the board's steady power-capped clock, then ``rounds`` interleaved
+    rounds in alternating order, so a drift of the clock bills every column alike (timed one after the other, dense
+    first, the paged columns were billed the lower clock: paged-v5). Reports the medians over the rounds and the
+    median of the per-round ratios. ``tiles``: the paged variants per page size (None: the plan's choice, else a
+    forced ``tile_m``, column ``page<ps>_t<tile_m>``)."""
+    # bitwise where the paged kernel has the dense kernel's consumers (hd128 since paged-v5); elsewhere (hd64 causal:
+    # other diagonal handling) to bf16 rounding, the difference printed with the kernel names
+    bitwise = d == 128
     gen = torch.Generator().manual_seed(0)
     qo, q, k, v, out, ref, fns, flops = dense_case(q_lens, kv_lens, heads, d, causal, dtype)
+    kernels = {}
     for ps in PAGE_SIZES:
         cache, indptr, ids, last = paged_copy(k, v, kv_lens, ps, gen, shuffled)
-        w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
-        w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=causal, q_data_type=dtype)
-        if not torch.equal(w.run(q, cache), ref):
-            raise AssertionError(f"{name}: page {ps} differs from dense")
-        fns[f"page{ps}"] = lambda w=w, cache=cache: w.run(q, cache, out=out)
+        for tile_m in tiles:
+            w = cute_attn.BatchPrefillWithPagedKVCacheWrapper()
+            with forced_tile(tile_m):
+                w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=causal, q_data_type=dtype)
+            got = w.run(q, cache)
+            col = column(ps, tile_m)
+            kernels[col] = w._plan.spec.name
+            if not torch.equal(got, ref):
+                if bitwise:
+                    raise AssertionError(f"{name}: page {ps} differs from dense")
+                diff = (got.float() - ref.float()).abs().max().item()
+                if not diff <= 2e-2:
+                    raise AssertionError(f"{name}: {col} differs from dense by {diff:.3g}")
+                kernels[col] += f" (x dense: {diff:.2g})"
+            fns[col] = lambda w=w, cache=cache: w.run(q, cache, out=out)
     per = compare(fns, rounds=rounds, rep_ms=100)
-    row = {"case": name, "heads": heads, "rounds_ms": per}
+    row = {"case": name, "heads": heads, "rounds_ms": per, "kernels": kernels}
     row["dense"] = flops / median(per["dense"]) / 1e9
     for ps in PAGE_SIZES:
-        row[f"page{ps}"] = flops / median(per[f"page{ps}"]) / 1e9
-        row[f"page{ps}/dense"] = f"{ratio(per, f'page{ps}', 'dense'):.3f}x"
+        for tile_m in tiles:
+            col = column(ps, tile_m)
+            row[col] = flops / median(per[col]) / 1e9
+            row[f"{col}/dense"] = f"{ratio(per, col, 'dense'):.3f}x"
     return row
 
 
@@ -120,19 +159,29 @@ def main(argv=None):
     p.add_argument("--pages", choices=("shuffled", "contiguous"), default="shuffled")
     p.add_argument("--profile", action="store_true", help="one launch per kernel in NVTX ranges (for ncu)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds per case (after a warm-up)")
+    p.add_argument("--head-dim", type=int, default=128, help="head dim of every case (16 heads; causal)")
+    p.add_argument("--tiles", default="auto",
+                   help="paged variants per page size, comma-separated: auto (the plan's choice) or a forced tile_m "
+                        "(0: the table tile; 128: hd64 causal's short-request tile)")
     args = p.parse_args(argv)
     use_timing(args.timing)
     if args.profile:
         profile()
         return
-    rows = [bench_case_rounds(*c, max(1, args.rounds), shuffled=args.pages == "shuffled") for c in CASES]
+    tiles = tuple(None if t == "auto" else int(t) for t in args.tiles.split(","))
+    rows = [bench_case_rounds(*c, max(1, args.rounds), d=args.head_dim, shuffled=args.pages == "shuffled",
+                              tiles=tiles) for c in CASES]
     cols = ["case", "dense"]
     for ps in PAGE_SIZES:
-        cols += [f"page{ps}", f"page{ps}/dense"]
-    print(f"paged prefill, hd128 causal bf16, TFLOP/s, {args.pages} pages; {device_info()['device']}")
+        for tile_m in tiles:
+            cols += [column(ps, tile_m), f"{column(ps, tile_m)}/dense"]
+    print(f"paged prefill, hd{args.head_dim} causal bf16, TFLOP/s, {args.pages} pages; {device_info()['device']}")
     print(markdown_table(rows, cols))
+    for row in rows:
+        print(f"{row['case']}: " + ", ".join(f"{c} {n}" for c, n in row["kernels"].items()))
     if args.json:
-        write_json(args.json, {"env": device_info(), "pages": args.pages, "rows": rows})
+        write_json(args.json, {"env": device_info(), "pages": args.pages, "head_dim": args.head_dim,
+                               "tiles": args.tiles, "rows": rows})
 
 
 if __name__ == "__main__":

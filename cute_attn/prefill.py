@@ -745,15 +745,15 @@ def _config():
 
 
 def _plan_consts(head_dim: int, head_dim_v: int, causal: bool, paged: bool = False) -> tuple:
-    """``(base tile_m, PREFILL_SHORT_TILE entry or None)`` of the head dims (``paged``: the paged kernel's tile, no
-    short variant), cached per value of the tile-override environment (not while ``set_prefill_overrides``
+    """``(base tile_m, PREFILL_SHORT_TILE entry or None)`` of the head dims (``paged``: the paged kernel's tile and
+    short variant, ``config.short_tile``), cached per value of the tile-override environment (not while ``set_prefill_overrides``
     overrides are set: then looked up each time)."""
     config = _CONFIG[0] if _CONFIG else _config()
     key = (head_dim, head_dim_v, causal, paged, os.environ.get(config.BUILD_OVERRIDES_ENV))
     hit = _PLAN_CONSTS.get(key)
     if hit is None or config._OVERRIDES:
         hit = (tile_m_for(head_dim, head_dim_v, causal, paged=paged),
-               None if paged else config.PREFILL_SHORT_TILE.get((head_dim, head_dim_v, causal)))
+               config.short_tile(head_dim, head_dim_v, causal, paged))
         if not config._OVERRIDES:
             _PLAN_CONSTS[key] = hit
     return hit

@@ -13,6 +13,7 @@ query that sees no key gets output 0 and LSE ``-inf``.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import itertools
 import os
 
@@ -26,6 +27,8 @@ from .layouts.paged import kv_grouped, page_groups_whole, tma_box_rows
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
 from .prefill import _host_indptr, _plan_consts, _plan_host, _to_device
 from .specs import PREFILL_PAGED_HEAD_DIMS, PrefillPagedSpec
+
+P = importlib.import_module(".prefill", __package__)  # the module (the package's ``prefill`` is the function)
 
 
 @dataclasses.dataclass
@@ -60,16 +63,18 @@ def _host_lengths(name: str, t, length: int) -> list[int]:
 _SPECS: dict = {}
 
 
-def _paged_spec(q_data_type, head_dim: int, hdv: int, causal: bool, page_size: int) -> PrefillPagedSpec:
-    """The kernel variant: the K/V load path is compiled in (TMA boxes inside one page where the page size allows,
-    else gathers). Cached per value of the tile-override environment (not while ``set_prefill_overrides`` overrides
-    are set)."""
+def _paged_spec(q_data_type, head_dim: int, hdv: int, causal: bool, page_size: int,
+                tile_m: int = 0) -> PrefillPagedSpec:
+    """The kernel variant: the tile (``tile_m``: 0 or the short-request tile the planner chose) and the K/V load path
+    compiled in (TMA boxes inside one page where the page size and the variant's key tile allow, else gathers).
+    Cached per value of the tile-override environment (not while ``set_prefill_overrides`` overrides are set)."""
     from .kernels.common import config
 
-    key = (q_data_type, head_dim, hdv, causal, page_size, os.environ.get(config.BUILD_OVERRIDES_ENV))
+    key = (q_data_type, head_dim, hdv, causal, page_size, tile_m, os.environ.get(config.BUILD_OVERRIDES_ENV))
     spec = None if config._OVERRIDES else _SPECS.get(key)
     if spec is None:
-        spec = PrefillPagedSpec(dtype=C.VALUE_DTYPES[q_data_type], head_dim=head_dim, head_dim_v=hdv, causal=causal)
+        spec = PrefillPagedSpec(dtype=C.VALUE_DTYPES[q_data_type], head_dim=head_dim, head_dim_v=hdv, causal=causal,
+                                tile_m=tile_m)
         spec = dataclasses.replace(spec, tma_box_rows=tma_box_rows(page_size, spec.tile_n))
         if not config._OVERRIDES:
             _SPECS[key] = spec
@@ -115,14 +120,26 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
             raise ValueError(f"kv_indices must be non-negative, got {lo}")
         max_page_id = hi
 
-    spec = _paged_spec(q_data_type, head_dim, hdv, bool(causal), page_size)
     # the dense plan's L2-aware order: (request, kv head) pairs grouped into sections whose K/V fit in L2 (a
     # paged row of one head is as many whole bytes as a dense one, whatever the page size); one compiled call
-    # makes it with the int32 indptr arrays (cu_seqlens_k, then the page indptr as "extra"), copied at once
+    # makes it with the int32 indptr arrays (cu_seqlens_k, then the page indptr as "extra"), copied at once. The
+    # variant's tile as the dense plan's rule picks it (choose_tile_m) where the paged kernel has a short-request
+    # tile (config.PAGED_SHORT_TILE)
     cu_k = list(itertools.accumulate(kv_lens, initial=0))
-    tile_m = _plan_consts(head_dim, hdv, bool(causal), paged=True)[0]
-    hp = _plan_host(qo, cu_k, kv, num_qo_heads, num_kv_heads, bool(causal), tile_m, None,
+    causal = bool(causal)
+    base_m, short = _plan_consts(head_dim, hdv, causal, paged=True)
+    forced = None
+    if P.choose_tile_m is not P._CHOOSE_TILE_M:  # replaced (tests, bench: force a variant): its choice
+        forced = P.choose_tile_m([qo[i + 1] - qo[i] for i in range(batch)], head_dim, hdv, causal)
+        if forced == base_m:
+            forced = 0  # (hd128: the dense kernel's short tile is the paged table's)
+        if forced and forced != (short[0] if short else None):
+            raise ValueError(f"the paged kernel has no tile_m={forced} variant for head dims ({head_dim}, {hdv}), "
+                             f"causal={causal}")
+        base_m, short = P.tile_m_for(head_dim, hdv, causal, forced, paged=True), None
+    hp = _plan_host(qo, cu_k, kv, num_qo_heads, num_kv_heads, causal, base_m, short,
                     (head_dim + hdv) * q_data_type.itemsize, device)
+    spec = _paged_spec(q_data_type, head_dim, hdv, causal, page_size, hp.variant_m if forced is None else forced)
     indices = kv_indices[: max(kv[-1], 1)] if kv_indices.shape[0] else torch.zeros(1, dtype=torch.int32)
     if indices.device != device:
         indices = _to_device(indices.contiguous(), device)

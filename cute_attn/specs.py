@@ -252,7 +252,9 @@ class PrefillSpec(KernelSpec):
 @dataclasses.dataclass(frozen=True)
 class PrefillPagedSpec(PrefillSpec):
     """Prefill / append over a paged KV cache (NHD or HND: the cache strides are runtime). ``tma_box_rows``:
-    0 = K/V gathered by cp.async (any page size), n = one TMA box of n rows per page piece (page_size % n == 0)."""
+    0 = K/V gathered by cp.async (any page size), n = one TMA box of n rows per page piece (page_size % n == 0).
+    ``tile_m``: 0 = the paged kernel's table tile, or its short-request tile where it has one
+    (``kernels.common.config.PAGED_SHORT_TILE``: hd64 causal, 128 x 128)."""
 
     op: ClassVar[str] = "prefill_paged"
     module: ClassVar[str] = "cute_attn.kernels.prefill_paged_sm90"
@@ -275,9 +277,16 @@ class PrefillPagedSpec(PrefillSpec):
         return env
 
     def _check(self) -> None:
-        super()._check()
-        if self.tile_m:
-            raise ValueError(f"{self.op} has one tile per head dim (tile_m must be 0, got {self.tile_m})")
+        if (self.head_dim, self.head_dim_v) not in self.head_dims:
+            raise ValueError(
+                f"{self.op} supports (head_dim, head_dim_v) in {self.head_dims}, "
+                f"got ({self.head_dim}, {self.head_dim_v})"
+            )
+        if self.tile_m and self.tile_m not in _short_tiles(self.head_dim, self.head_dim_v, self.causal, paged=True):
+            raise ValueError(
+                f"{self.op}: no tile_m={self.tile_m} variant for head dims ({self.head_dim}, {self.head_dim_v}), "
+                f"causal={self.causal} (short-request tiles: kernels.common.config.PAGED_SHORT_TILE)"
+            )
         if self.tma_box_rows not in PREFILL_PAGED_TMA_BOX_ROWS:
             raise ValueError(f"tma_box_rows must be one of {PREFILL_PAGED_TMA_BOX_ROWS}, got {self.tma_box_rows}")
         if self.tma_box_rows and self.tile_n % self.tma_box_rows:
@@ -287,7 +296,7 @@ class PrefillPagedSpec(PrefillSpec):
     def tile_n(self) -> int:
         from .kernels.common.config import prefill_tile
 
-        return prefill_tile(self.head_dim, self.head_dim_v, self.causal, paged=True)[1]
+        return prefill_tile(self.head_dim, self.head_dim_v, self.causal, self.tile_m, paged=True)[1]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -335,10 +344,10 @@ def _tile_overrides(head_dim: int) -> dict:
     return {"set": ",".join(f"{k}={int(v)}" for k, v in sorted(over.items()))} if over else {}
 
 
-def _short_tiles(head_dim: int, head_dim_v: int, causal: bool) -> tuple[int, ...]:
+def _short_tiles(head_dim: int, head_dim_v: int, causal: bool, paged: bool = False) -> tuple[int, ...]:
     from .kernels.common.config import prefill_tile_m_choices
 
-    return prefill_tile_m_choices(head_dim, head_dim_v, causal)[1:]
+    return prefill_tile_m_choices(head_dim, head_dim_v, causal, paged)[1:]
 
 
 def shipped_specs(arch: str = "sm_90a", ops: tuple[str, ...] | None = None) -> list[KernelSpec]:
@@ -360,10 +369,12 @@ def shipped_specs(arch: str = "sm_90a", ops: tuple[str, ...] | None = None) -> l
         for dtype in DTYPES:
             for hd, hdv in PREFILL_PAGED_HEAD_DIMS:
                 for causal in (False, True):
-                    for box in PREFILL_PAGED_TMA_BOX_ROWS:
-                        spec = PrefillPagedSpec(arch=arch, dtype=dtype, head_dim=hd, head_dim_v=hdv, causal=causal)
-                        if box == 0 or spec.tile_n % box == 0:
-                            yield dataclasses.replace(spec, tma_box_rows=box)
+                    for tile_m in (0,) + _short_tiles(hd, hdv, causal, paged=True):
+                        spec = PrefillPagedSpec(arch=arch, dtype=dtype, head_dim=hd, head_dim_v=hdv, causal=causal,
+                                                tile_m=tile_m)
+                        for box in PREFILL_PAGED_TMA_BOX_ROWS:
+                            if box == 0 or spec.tile_n % box == 0:
+                                yield dataclasses.replace(spec, tma_box_rows=box)
         for dtype in DTYPES:
             for hd in DECODE_HEAD_DIMS:
                 yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd)

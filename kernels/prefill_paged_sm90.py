@@ -189,14 +189,15 @@ class PrefillPagedSm90(PrefillSm90):
     # nor the dense kernel's 2-CTA cluster switch (NOTES-prefill 27): its K/V source has no multicast form
     CLUSTER_CAPABLE = False
 
-    def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0):
+    def __init__(self, dtype: str, head_dim: int, head_dim_v: int, causal: bool, tma_box_rows: int = 0,
+                 tile_m: int = 0):
         self.box_rows = tma_box_rows
         # CUTE_ATTN_PAGED_KV_INTERLEAVE: the TMA-box paths with two or more 64-column halves (128-byte swizzle)
         self.kv_interleave = KV_INTERLEAVE and kv_interleaved(head_dim, tma_box_rows, DTYPES[dtype].width // 8)
         # the box path's TMA view as 8-row groups (layouts.paged.kv_grouped): the interleaved variants and, with one
         # column half, hd64 (whose stage layout is the dense one); the chunked producer needs it
         self.kv_grouped = KV_INTERLEAVE and kv_grouped(head_dim, tma_box_rows, DTYPES[dtype].width // 8)
-        super().__init__(dtype, head_dim, head_dim_v, causal)
+        super().__init__(dtype, head_dim, head_dim_v, causal, tile_m)
         self.atom_cols = 128 * 8 // self.dtype.width  # columns of a 128-byte swizzle row
         self.halves = head_dim // self.atom_cols
         assert head_dim == head_dim_v, "K and V rows share one gather geometry"
@@ -799,7 +800,7 @@ def compile_prefill_paged(spec):
     """Compile one paged prefill variant for sm_90a with symbolic sizes and strides (no GPU needed)."""
     dtype = DTYPES[spec.dtype]
     d, dv = spec.head_dim, spec.head_dim_v
-    op = PrefillPagedSm90(spec.dtype, d, dv, bool(spec.causal), spec.tma_box_rows)
+    op = PrefillPagedSm90(spec.dtype, d, dv, bool(spec.causal), spec.tma_box_rows, spec.tile_m)
     sym = cute.sym_int
     fake = cute.runtime.make_fake_tensor
     compact = cute.runtime.make_fake_compact_tensor

@@ -9,12 +9,15 @@ import math
 import pytest
 import torch
 
+import importlib
+
 import cute_attn
 from cute_attn import reference as R
 from cute_attn.kernels.common.config import prefill_config
 from graph_helpers import capture
 
 pytestmark = pytest.mark.gpu
+P = importlib.import_module("cute_attn.prefill")  # (the package's ``prefill`` is the function)
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +97,7 @@ def check_dense(out, lse, q, k, v, qo, indptr, indices, last, causal, scale, lay
 
 def run_case(gen, q_lens, kv_lens, page_size, *, hq=8, hk=2, d=128, causal=True, layout="NHD",
              dtype=torch.bfloat16, sm_scale=None, shared_prefix_pages=0, dense=True, stacked=False,
-             indices_on_gpu=False):
+             indices_on_gpu=False, expect_tile_m=None):
     num_pages, indptr, indices, last = make_table(gen, kv_lens, page_size, shared_prefix_pages=shared_prefix_pages)
     k, v = make_cache(gen, num_pages, page_size, hk, d, dtype, indptr, indices, kv_lens)
     if layout == "HND":
@@ -105,6 +108,8 @@ def run_case(gen, q_lens, kv_lens, page_size, *, hq=8, hk=2, d=128, causal=True,
     w = cute_attn.BatchPrefillWithPagedKVCacheWrapper(kv_layout=layout)
     w.plan(torch.tensor(qo, dtype=torch.int32), indptr, indices.cuda() if indices_on_gpu else indices, last,
            hq, hk, d, page_size, causal=causal, sm_scale=sm_scale, q_data_type=dtype)
+    if expect_tile_m is not None:
+        assert w._plan.spec.tile_m == expect_tile_m
     cache = torch.stack([k, v], dim=1) if stacked else (k, v)
     out, lse = w.run(q, cache, return_lse=True)
     assert out.shape == (qo[-1], hq, d) and lse.shape == (qo[-1], hq) and out.dtype == dtype
@@ -151,6 +156,25 @@ def test_gqa(rng, group, page_size):
 @pytest.mark.parametrize("causal", [False, True])
 def test_head_dims(rng, d, page_size, causal):
     run_case(rng, [113, 1, 517], [113, 300, 1200], page_size, hq=4, hk=4, d=d, causal=causal)
+
+
+@pytest.mark.parametrize("tile_m", [0, 128])
+@pytest.mark.parametrize("page_size", [1, 16, 64, 128])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_hd64_causal_both_tiles(rng, monkeypatch, tile_m, page_size, dtype):
+    """hd64 causal's two paged variants (192 x 112 and the short-request 128 x 128, which has box 64 too), forced on
+    odd lengths, appends, an empty request and GQA, against the reference (and the dense kernel forced alike)."""
+    monkeypatch.setattr(P, "choose_tile_m", lambda *a: tile_m)
+    q_lens, kv_lens = [1, 113, 1023, 0, 129, 64], [1, 700, 1023, 50, 4000, 64]
+    run_case(rng, q_lens, kv_lens, page_size, hq=8, hk=2, d=64, causal=True, dtype=dtype)
+
+
+@pytest.mark.parametrize("page_size", [1, 16, 64])
+def test_hd64_causal_short_requests_take_the_short_tile(rng, page_size):
+    """The plan's own choice (no forcing) on a batch of short requests and appends: the 128-row variant."""
+    q_lens, kv_lens = [1024] * 3 + [200, 512], [1024] * 3 + [200, 5000]
+    assert P.choose_tile_m(q_lens, 64, 64, True) == 128
+    run_case(rng, q_lens, kv_lens, page_size, hq=4, hk=4, d=64, causal=True, expect_tile_m=128)
 
 
 @pytest.mark.parametrize("page_size", [1, 16, 64])

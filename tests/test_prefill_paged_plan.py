@@ -95,8 +95,9 @@ def test_paged_specs_ship_and_round_trip():
     paged = [s for s in S.shipped_specs() if s.op == "prefill_paged"]
     for s in paged:
         assert s.tma_box_rows == 0 or s.tile_n % s.tma_box_rows == 0
-    for box in (0, 16):
-        assert len([s for s in paged if s.tma_box_rows == box]) == len(S.DTYPES) * len(S.PREFILL_PAGED_HEAD_DIMS) * 2
+    for box in (0, 16):  # (the table tiles; the short-request ones: test_specs.test_paged_short_tile_variants)
+        assert (len([s for s in paged if s.tma_box_rows == box and not s.tile_m])
+                == len(S.DTYPES) * len(S.PREFILL_PAGED_HEAD_DIMS) * 2)
     for s in paged:
         assert S.spec_from_fields(s.op, s.fields()) == s
     with pytest.raises(ValueError):
@@ -177,3 +178,50 @@ def test_no_kv_row_gives_zeros_and_minus_inf_without_a_launch(monkeypatch):
     w._plan.max_page_id = -1  # as when kv_indices were given on the GPU
     with pytest.raises(ValueError, match="no pages but the plan's requests hold 47 KV rows"):
         w.run(torch.randn(9, 8, 128).bfloat16(), (empty, empty))
+
+
+@pytest.mark.parametrize("use_lib", [True, False])
+def test_hd64_causal_plans_pick_the_short_tile(monkeypatch, prefill_plan_lib, use_lib):
+    """hd64 causal: the dense plan's rule (choose_tile_m, PREFILL_SHORT_TILE's factor) picks the paged kernel's
+    128 x 128 variant for short requests (16 x 1k, append 512 on a long cache) and the 192 x 112 table tile for long
+    ones (4 x 4k); the load path follows the variant's key tile (page 64: box 64 at 128 rows, box 16 at 112). Either
+    planner (the compiled one applies the rule itself)."""
+    import importlib
+
+    P = importlib.import_module("cute_attn.prefill")
+    monkeypatch.setattr(P, "_PLAN_LIB", [prefill_plan_lib if use_lib else None])
+    cases = [([1024] * 16, [1024] * 16, 128), ([512] * 4, [8192] * 4, 128), ([4096] * 4, [4096] * 4, 0)]
+    for q_lens, kv_lens, tile_m in cases:
+        for page_size, box in ((1, 0), (16, 16), (64, 64 if tile_m else 16)):
+            qo = (0, *torch.tensor(q_lens).cumsum(0).tolist())
+            w = planned(qo=qo, kv_lens=kv_lens, page_size=page_size, hq=4, hk=4, d=64, causal=True)
+            assert (w._plan.spec.tile_m, w._plan.spec.tma_box_rows) == (tile_m, box), (q_lens, page_size)
+            assert P.choose_tile_m(q_lens, 64, 64, True) == tile_m
+            # the tiles of the plan's work are the variant's: 4 heads x sum(ceil(q / tile)) rows of work
+            tile = tile_m or 192
+            rows = 4 * sum(-(-q // tile) for q in q_lens)
+            w_all = w._plan.work
+            assert int(w_all.shape[0]) - int(w_all[0, 0]) == rows
+    w = planned(qo=(0, 1024), kv_lens=(1024,), page_size=16, d=64, causal=False)
+    assert w._plan.spec.tile_m == 0
+    w = planned(qo=(0, 7), kv_lens=(300,), page_size=16, d=128, causal=True)
+    assert w._plan.spec.tile_m == 0
+
+
+def test_a_replaced_choose_tile_m_forces_the_paged_variant(monkeypatch):
+    """As for the dense wrapper (tests, benches force a variant by replacing ``prefill.choose_tile_m``): the paged
+    plan follows it, takes the paged table tile's rows as the table variant (hd128: 128) and refuses a tile the paged
+    kernel does not have."""
+    import importlib
+
+    P = importlib.import_module("cute_attn.prefill")
+    monkeypatch.setattr(P, "choose_tile_m", lambda *a: 128)
+    w = planned(qo=(0, 4096), kv_lens=(4096,), page_size=64, d=64, causal=True)
+    assert (w._plan.spec.tile_m, w._plan.spec.tma_box_rows) == (128, 64)
+    assert planned(qo=(0, 300), kv_lens=(300,), d=128, causal=True)._plan.spec.tile_m == 0
+    monkeypatch.setattr(P, "choose_tile_m", lambda *a: 0)
+    w = planned(qo=(0, 7), kv_lens=(300,), page_size=64, d=64, causal=True)
+    assert (w._plan.spec.tile_m, w._plan.spec.tma_box_rows) == (0, 16)
+    monkeypatch.setattr(P, "choose_tile_m", lambda *a: 64)
+    with pytest.raises(ValueError, match="no tile_m=64 variant"):
+        planned(qo=(0, 7), kv_lens=(300,), d=64, causal=True)

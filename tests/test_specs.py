@@ -1,6 +1,7 @@
 """Specs: names, validation, compile keys."""
 
 import dataclasses
+import itertools
 import os
 
 import pytest
@@ -36,8 +37,27 @@ def test_short_tile_variant_named_only_when_set():
     with pytest.raises(ValueError, match="no tile_m=128"):  # hd256's table tile has no second variant
         S.PrefillSpec(head_dim=256, head_dim_v=256, causal=True, tile_m=128)
     assert S.PrefillSpec(head_dim=128, head_dim_v=128, causal=False, tile_m=128) in S.shipped_specs()
-    with pytest.raises(ValueError, match="one tile per head dim"):
-        S.PrefillPagedSpec(head_dim=64, head_dim_v=64, causal=True, tile_m=128)
+
+
+
+def test_paged_short_tile_variants():
+    """The paged kernel's short-request variant (hd64 causal, 128 x 128: PAGED_SHORT_TILE) ships with every load path
+    its 128-row key tile allows (box 64 too, which the 112-row table tile does not); no other head dims have one
+    (hd128's dense short tile is the paged table's tile)."""
+    short = S.PrefillPagedSpec(head_dim=64, head_dim_v=64, causal=True, tile_m=128)
+    assert short.tile_n == 128 and S.PrefillPagedSpec(head_dim=64, head_dim_v=64, causal=True).tile_n == 112
+    assert short.name == "prefill_paged_bf16_headdim64_headdimv64_causal_tilem128_tmaboxrows0_sm90a"
+    assert S.spec_from_fields("prefill_paged", short.fields()) == short
+    shipped = [s for s in S.shipped_specs() if s.op == "prefill_paged" and s.tile_m]
+    assert sorted((s.dtype, s.tma_box_rows) for s in shipped) == [
+        (dt, box) for dt in ("bf16", "fp16") for box in (0, 16, 64)]
+    assert all((s.head_dim, s.causal, s.tile_m) == (64, True, 128) for s in shipped)
+    for hd, causal, tile_m in ((128, True, 128), (64, False, 128), (256, True, 128), (64, True, 64)):
+        with pytest.raises(ValueError, match=f"no tile_m={tile_m} variant"):
+            S.PrefillPagedSpec(head_dim=hd, head_dim_v=hd, causal=causal, tile_m=tile_m)
+    with pytest.raises(ValueError, match="does not divide the key tile"):
+        S.PrefillPagedSpec(head_dim=64, head_dim_v=64, causal=True, tma_box_rows=64)
+    assert S.PrefillPagedSpec(head_dim=64, head_dim_v=64, causal=True, tile_m=128, tma_box_rows=64).tile_n == 128
 
 
 def test_specs_are_frozen_and_hashable():
@@ -123,12 +143,13 @@ def test_every_variant_a_plan_can_pick_is_shipped():
                     w.plan(qo, qo, 4, 2, hd, hdv, causal=causal, q_data_type=dtype)
                     picked.add(w._plan.spec)
             for hd, hdv in S.PREFILL_PAGED_HEAD_DIMS:
-                for page_size in (1, 2, 3, 8, 16, 24, 32, 48, 64, 80, 96, 128, 256, 512):
+                for page_size, q_len in itertools.product((1, 2, 3, 8, 16, 24, 32, 48, 64, 80, 96, 128, 256, 512),
+                                                          (7, 300)):  # (hd64 causal: the short tile, then the table's)
                     w = cute_attn.BatchPrefillWithPagedKVCacheWrapper(device="cpu")
                     last = torch.tensor([(300 - 1) % page_size + 1], dtype=I32)
                     pages = -(-300 // page_size)
-                    w.plan([0, 7], torch.tensor([0, pages], dtype=I32), torch.arange(pages, dtype=I32), last, 4, 2,
-                           hd, page_size, causal=causal, q_data_type=dtype, head_dim_vo=hdv)
+                    w.plan([0, q_len], torch.tensor([0, pages], dtype=I32), torch.arange(pages, dtype=I32), last, 4,
+                           2, hd, page_size, causal=causal, q_data_type=dtype, head_dim_vo=hdv)
                     picked.add(w._plan.spec)
         for hd in S.DECODE_HEAD_DIMS:
             w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
@@ -136,6 +157,7 @@ def test_every_variant_a_plan_can_pick_is_shipped():
                    hd, 16, q_data_type=dtype)
             picked.add(w._plan.spec)
     assert picked <= shipped, sorted(s.name for s in picked - shipped)
+    assert {s.tma_box_rows for s in picked if s.op == "prefill_paged" and s.tile_m} == {0, 16, 64}
     required = {(d, hd, hdv, c) for d in S.DTYPES for hd, hdv in ((64, 64), (128, 128), (256, 256), (192, 128))
                 for c in (False, True)}
     assert required <= {(s.dtype, s.head_dim, s.head_dim_v, s.causal) for s in shipped if s.op == "prefill"}

@@ -259,10 +259,29 @@ PREFILL_SHORT_TILE = {
 }
 
 
-def prefill_tile_m_choices(head_dim: int, head_dim_v: int, causal: bool) -> tuple[int, ...]:
-    """``tile_m`` values with a compiled variant: the table's, then the short-request one if any."""
-    base = prefill_config(head_dim, head_dim_v, causal).tile_m
-    short = PREFILL_SHORT_TILE.get((head_dim, head_dim_v, causal))
+# The paged kernel's short-request variants: the PREFILL_SHORT_TILE entries (tile and factor as the dense kernel's) that
+# the paged kernel has too, where its table tile is not already the short one (hd128: 128 x 128 is the paged table's).
+# hd64 causal: the paged kernel runs the dense row's 192 x 112 (PAGED_DENSE_ROWS), 0.79-0.84x the dense kernel at
+# 16 x 1k and append 512 on 8k, where the dense plan picks 128-row tiles (session 17, NOTES-prefill-paged 46-47)
+PAGED_SHORT_TILE = frozenset({(64, 64, True)})
+
+
+def short_tile(head_dim: int, head_dim_v: int, causal: bool, paged: bool = False):
+    """The ``PREFILL_SHORT_TILE`` entry ``(tile_m, factor)`` of the head dims for the dense (or, ``paged``, the paged)
+    kernel, or None where that kernel has no short-request variant."""
+    key = (head_dim, head_dim_v, causal)
+    short = PREFILL_SHORT_TILE.get(key)
+    if short is None or (paged and (key not in PAGED_SHORT_TILE
+                                     or short[0] == prefill_config(*key, paged=True).tile_m)):
+        return None
+    return short
+
+
+def prefill_tile_m_choices(head_dim: int, head_dim_v: int, causal: bool, paged: bool = False) -> tuple[int, ...]:
+    """``tile_m`` values with a compiled variant of the dense (``paged``: the paged) kernel: the table's, then the
+    short-request one if any."""
+    base = prefill_config(head_dim, head_dim_v, causal, paged=paged).tile_m
+    short = short_tile(head_dim, head_dim_v, causal, paged)
     return (base,) if short is None else (base, short[0])
 
 
