@@ -109,14 +109,15 @@ def test_paged_specs_ship_and_round_trip():
 
 
 @pytest.mark.parametrize(
-    "page_size, d, box",
-    [(1, 128, 0), (2, 128, 0), (3, 128, 0), (16, 128, 16), (48, 128, 16), (64, 128, 64), (128, 128, 64),
-     (64, 256, 16), (256, 256, 16)],
+    "page_size, d, causal, box",
+    [(1, 128, True, 0), (2, 128, True, 0), (3, 128, True, 0), (16, 128, True, 16), (48, 128, True, 16),
+     (64, 128, True, 64), (128, 128, True, 64), (64, 256, False, 16), (256, 256, False, 16), (64, 256, True, 64),
+     (256, 256, True, 64), (48, 256, True, 16)],
 )
-def test_plan_picks_the_load_path_from_the_page_size(page_size, d, box):
+def test_plan_picks_the_load_path_from_the_page_size(page_size, d, causal, box):
     """TMA boxes inside one page where the page size is a multiple of a box that divides the key tile (hd256:
-    80 rows, so 16), cp.async gathers elsewhere."""
-    w = planned(qo=(0, 300), kv_lens=(1000,), page_size=page_size, d=d, causal=True)
+    80 rows non-causal, so 16; 64 causal), cp.async gathers elsewhere."""
+    w = planned(qo=(0, 300), kv_lens=(1000,), page_size=page_size, d=d, causal=causal)
     assert w._plan.spec.tma_box_rows == box
 
 

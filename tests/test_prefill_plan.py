@@ -1,5 +1,7 @@
 """Prefill host side: the tile schedule and input validation (CPU tensors, no GPU)."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -150,14 +152,17 @@ def test_wrapper_plan_validation():
         w.run(q, k, v)
 
 
-def test_dense_only_tile_hd256_causal():
-    # prefill-v5: the dense hd256 causal kernel runs 128 x 64; the paged kernel (and non-causal) keep 128 x 80
+def test_hd256_causal_tile():
+    # prefill-v5: the dense hd256 causal kernel runs 128 x 64 (non-causal keeps 128 x 80); the paged kernel takes that
+    # row too since session 18 (PAGED_DENSE_ROWS), with page 64's one-box blocks
     from cute_attn.specs import PrefillPagedSpec
 
     assert prefill_config(256, 256, True).tile_n == 64
-    assert prefill_config(256, 256, True, paged=True).tile_n == 80
-    assert prefill_config(256, 256, False).tile_n == 80
-    assert PrefillPagedSpec(dtype="bf16", head_dim=256, head_dim_v=256, causal=True).tile_n == 80
+    assert prefill_config(256, 256, True, paged=True) == dataclasses.replace(
+        prefill_config(256, 256, True), tma_store_o=False, trim_diagonal=0)
+    assert prefill_config(256, 256, False).tile_n == prefill_config(256, 256, False, paged=True).tile_n == 80
+    assert PrefillPagedSpec(dtype="bf16", head_dim=256, head_dim_v=256, causal=True).tile_n == 64
+    assert PrefillPagedSpec(dtype="bf16", head_dim=256, head_dim_v=256, causal=True, tma_box_rows=64).tile_n == 64
 
 
 def test_q_in_registers_only_for_dense_hd64_causal():

@@ -291,7 +291,9 @@ PAGED_OFF = {"trim_diagonal": 0, "tma_store_o": False, "q_rs": False}
 # the rows of _PREFILL_DENSE_MASK_TABLE the paged kernel takes in full, q_rs included: hd64 causal (session 17 call 11,
 # H100, bf16, paired, x the other row, two processes: page 16 4 x 4k 1.045 / 1.046, 16 x 1k 1.055 / 1.054, append 512 on
 # 8k 1.034 / 1.035; page 1 1.025 / 1.037 / 1.020; NOTES-prefill-paged 46)
-PAGED_DENSE_ROWS = frozenset({(64, 64, True)})
+# hd256 causal (session 18, A/B in NOTES-prefill-paged 48): the dense row's 128 x 64 tile (paged 128 x 80 read 0.90x of
+# dense at 16 x 1k in session 17); its 64-row key tile also allows page 64's one-box blocks
+PAGED_DENSE_ROWS = frozenset({(64, 64, True), (256, 256, True)})
 
 
 def prefill_smem_bytes(cfg: PrefillConfig, head_dim: int, head_dim_v: int, separate_o: bool) -> int:
