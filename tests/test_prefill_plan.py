@@ -84,8 +84,10 @@ def test_short_tile_choice_hd128(q_lens, expected, causal):
     long, short = prefill_config(128, 128, causal), prefill_config(128, 128, causal, 128)
     assert (long.tile_m, long.tile_n, long.consumer_wgs) == (192, 80, 3)
     assert (short.tile_m, short.tile_n, short.consumer_wgs, short.double_p) == (128, 128, 2, True)
-    # the paged kernel keeps 128 x 128 (its page boxes of 64 rows must divide tile_n)
-    assert prefill_config(128, 128, causal, paged=True).tile_n == 128
+    # the paged kernel has both tiles too (session 18, PAGED_DENSE_ROWS / PAGED_SHORT_TILE): 192 x 80 for long
+    # requests (page boxes of 16 rows), the 128 x 128 short variant (boxes of 64 rows too)
+    assert prefill_config(128, 128, causal, paged=True).tile_n == 80
+    assert prefill_config(128, 128, causal, 128, paged=True).tile_n == 128
     assert choose_tile_m(q_lens, 128, 128, causal) == expected
 
 

@@ -263,7 +263,7 @@ PREFILL_SHORT_TILE = {
 # the paged kernel has too, where its table tile is not already the short one (hd128: 128 x 128 is the paged table's).
 # hd64 causal: the paged kernel runs the dense row's 192 x 112 (PAGED_DENSE_ROWS), 0.79-0.84x the dense kernel at
 # 16 x 1k and append 512 on 8k, where the dense plan picks 128-row tiles (session 17, NOTES-prefill-paged 46-47)
-PAGED_SHORT_TILE = frozenset({(64, 64, True)})
+PAGED_SHORT_TILE = frozenset({(64, 64, True), (128, 128, True), (128, 128, False)})
 
 
 def short_tile(head_dim: int, head_dim_v: int, causal: bool, paged: bool = False):
@@ -293,7 +293,7 @@ PAGED_OFF = {"trim_diagonal": 0, "tma_store_o": False, "q_rs": False}
 # 8k 1.034 / 1.035; page 1 1.025 / 1.037 / 1.020; NOTES-prefill-paged 46)
 # hd256 causal (session 18, A/B in NOTES-prefill-paged 48): the dense row's 128 x 64 tile (paged 128 x 80 read 0.90x of
 # dense at 16 x 1k in session 17); its 64-row key tile also allows page 64's one-box blocks
-PAGED_DENSE_ROWS = frozenset({(64, 64, True), (256, 256, True)})
+PAGED_DENSE_ROWS = frozenset({(64, 64, True), (256, 256, True), (128, 128, True), (128, 128, False)})
 
 
 def prefill_smem_bytes(cfg: PrefillConfig, head_dim: int, head_dim_v: int, separate_o: bool) -> int:
