@@ -102,10 +102,13 @@ def bench_case_rounds(name, q_lens, kv_lens, rounds, heads=16, d=128, causal=Tru
     first, the paged columns were billed the lower clock: paged-v5). Reports the medians over the rounds and the
     median of the per-round ratios. ``tiles``: the paged variants per page size (None: the plan's choice, else a
     forced ``tile_m``, column ``page<ps>_t<tile_m>``)."""
-    # bitwise where the paged kernel has the dense kernel's consumers (hd128's 128 x 128 tile since paged-v5); elsewhere
-    # (the 192-row tiles, hd64 causal: other diagonal handling) to bf16 rounding, the difference printed with the
-    # kernel names
-    bitwise_d = d == 128
+    # bitwise where both kernels run hd128's 128 x 128 tile (the same consumers since paged-v5); elsewhere (the 192-row
+    # tiles, a forced tile the dense plan did not pick, hd64 / hd256 causal) to bf16 rounding, the difference printed
+    # with the kernel names
+    from cute_attn.kernels.common.config import prefill_tile
+
+    P = importlib.import_module("cute_attn.prefill")
+    dense_tile = prefill_tile(d, d, causal, P.choose_tile_m(q_lens, d, d, causal))
     gen = torch.Generator().manual_seed(0)
     qo, q, k, v, out, ref, fns, flops = dense_case(q_lens, kv_lens, heads, d, causal, dtype)
     kernels = {}
@@ -119,7 +122,7 @@ def bench_case_rounds(name, q_lens, kv_lens, rounds, heads=16, d=128, causal=Tru
             col = column(ps, tile_m)
             kernels[col] = w._plan.spec.name
             if not torch.equal(got, ref):
-                if bitwise_d and w._plan.spec.tile_n == 128:
+                if d == 128 and dense_tile == (128, 128) == prefill_tile(d, d, causal, w._plan.spec.tile_m, True):
                     raise AssertionError(f"{name}: page {ps} differs from dense")
                 diff = (got.float() - ref.float()).abs().max().item()
                 if not diff <= 2e-2:
