@@ -154,7 +154,7 @@ def test_tile_overrides_and_kv_layout_are_build_env(tmp_path, monkeypatch):
 
     monkeypatch.delenv("CUTE_ATTN_PREFILL_SET", raising=False)
     monkeypatch.delenv("CUTE_ATTN_PAGED_KV_INTERLEAVE", raising=False)
-    dense, box = PrefillSpec(), PrefillPagedSpec(tma_box_rows=64)
+    dense, box = PrefillSpec(), PrefillPagedSpec(tile_m=128, tma_box_rows=64)
     assert dense.build_env() == {} and box.build_env() == {}
     key_dense, key_box = dense.compile_key("v"), box.compile_key("v")
     d = str(tmp_path / "art")

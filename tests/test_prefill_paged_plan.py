@@ -65,7 +65,8 @@ def test_plan_schedule_and_lengths():
     p = w._plan
     assert p.cu_seqlens_k.tolist() == [0, 1000, 1017, 1017]
     assert p.kv_indptr.tolist() == [0, 63, 65, 65]
-    assert p.spec == S.PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=16)
+    assert p.spec == S.PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tile_m=128,
+                                        tma_box_rows=16)
     table, work = split_work(p.work, p.num_ctas)
     assert table[-1] == p.work.shape[0] and p.num_ctas == len(work)  # one CTA per tile (CPU plan)
     rows = {tuple(r[:3]) for r in work.tolist()}
@@ -115,10 +116,15 @@ def test_paged_specs_ship_and_round_trip():
      (256, 256, True, 64), (48, 256, True, 16)],
 )
 def test_plan_picks_the_load_path_from_the_page_size(page_size, d, causal, box):
-    """TMA boxes inside one page where the page size is a multiple of a box that divides the key tile (hd256:
-    80 rows non-causal, so 16; 64 causal), cp.async gathers elsewhere."""
-    w = planned(qo=(0, 300), kv_lens=(1000,), page_size=page_size, d=d, causal=causal)
+    """TMA boxes inside one page where the page size is a multiple of a box that divides the key tile (hd128's
+    short-request tile: 128 rows; hd256: 80 rows non-causal, so 16; 64 causal), cp.async gathers elsewhere; hd128's
+    192 x 80 table tile (a long request) takes boxes of 16 rows at page 64."""
+    w = planned(qo=(0, 256), kv_lens=(1000,), page_size=page_size, d=d, causal=causal)
     assert w._plan.spec.tma_box_rows == box
+    if d == 128:  # (256 queries: 2 tiles of 128 rows, 1.02 x 256 < 384 in tiles of 192)
+        assert w._plan.spec.tile_m == 128
+        long = planned(qo=(0, 16384), kv_lens=(16384,), page_size=page_size, d=d, causal=causal)
+        assert (long._plan.spec.tile_m, long._plan.spec.tma_box_rows) == (0, min(box, 16))
 
 
 # ------------------------------------------------------------------ audit (session 5): inputs that used to pass
@@ -206,19 +212,21 @@ def test_hd64_causal_plans_pick_the_short_tile(monkeypatch, prefill_plan_lib, us
     w = planned(qo=(0, 1024), kv_lens=(1024,), page_size=16, d=64, causal=False)
     assert w._plan.spec.tile_m == 0
     w = planned(qo=(0, 7), kv_lens=(300,), page_size=16, d=128, causal=True)
-    assert w._plan.spec.tile_m == 0
+    assert w._plan.spec.tile_m == 128  # (hd128: its short tile, as the dense plan's rule with factor 1.02)
 
 
 def test_a_replaced_choose_tile_m_forces_the_paged_variant(monkeypatch):
     """As for the dense wrapper (tests, benches force a variant by replacing ``prefill.choose_tile_m``): the paged
-    plan follows it, takes the paged table tile's rows as the table variant (hd128: 128) and refuses a tile the paged
-    kernel does not have."""
+    plan follows it, takes a forced tile equal to the paged table tile's rows as the table variant and refuses a tile
+    the paged kernel does not have."""
     import importlib
 
     P = importlib.import_module("cute_attn.prefill")
     monkeypatch.setattr(P, "choose_tile_m", lambda *a: 128)
     w = planned(qo=(0, 4096), kv_lens=(4096,), page_size=64, d=64, causal=True)
     assert (w._plan.spec.tile_m, w._plan.spec.tma_box_rows) == (128, 64)
+    assert planned(qo=(0, 16384), kv_lens=(16384,), d=128, causal=True)._plan.spec.tile_m == 128
+    monkeypatch.setattr(P, "choose_tile_m", lambda *a: 192)
     assert planned(qo=(0, 300), kv_lens=(300,), d=128, causal=True)._plan.spec.tile_m == 0
     monkeypatch.setattr(P, "choose_tile_m", lambda *a: 0)
     w = planned(qo=(0, 7), kv_lens=(300,), page_size=64, d=64, causal=True)

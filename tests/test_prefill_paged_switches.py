@@ -19,22 +19,23 @@ from cute_attn.kernels.common.config import (
 @pytest.mark.parametrize("causal", [False, True])
 def test_smem_formula(hd, causal):
     cfg = prefill_config(hd, hd, causal, paged=True)
-    assert cfg.stages == 2
-    kv = 2 * (cfg.tile_m * hd + 2 * cfg.tile_n * (hd + hd))
+    assert cfg.stages == (3 if hd == 128 else 2)  # (hd128: the dense 192 x 80 row's 3 stages since session 18)
+    kv = 2 * (cfg.tile_m * hd + cfg.stages * cfg.tile_n * (hd + hd))
     assert prefill_smem_bytes(cfg, hd, hd, False) == kv + 1024
     assert prefill_smem_bytes(cfg, hd, hd, True) == kv + 2 * cfg.tile_m * hd + 2048
     assert cfg.separate_o == (kv + 2 * cfg.tile_m * hd + 2048 <= SMEM_LIMIT_BYTES)
 
 
 def test_paged_keep():
-    dense = prefill_config(128, 128, True, 128)  # the dense kernel's tile that the paged kernel shares (128 x 128)
-    assert dense.trim_diagonal and dense.tma_store_o
-    off = prefill_config(128, 128, True, paged=True)
-    assert {f: getattr(off, f) for f in PAGED_OFF} == PAGED_OFF
-    keep = prefill_config(128, 128, True, paged=True, paged_keep=("trim_diagonal", "tma_store_o"))
-    assert keep == dense
-    assert prefill_config(128, 128, True, paged=True, paged_keep=("trim_diagonal",)) == dataclasses.replace(
-        dense, tma_store_o=False)
+    for tile_m in (128, 0):  # the dense kernel's tiles that the paged kernel shares (128 x 128; 192 x 80 since session 18)
+        dense = prefill_config(128, 128, True, tile_m)
+        assert dense.trim_diagonal and dense.tma_store_o
+        off = prefill_config(128, 128, True, tile_m, paged=True)
+        assert {f: getattr(off, f) for f in PAGED_OFF} == PAGED_OFF
+        keep = prefill_config(128, 128, True, tile_m, paged=True, paged_keep=("trim_diagonal", "tma_store_o"))
+        assert keep == dense
+        assert prefill_config(128, 128, True, tile_m, paged=True, paged_keep=("trim_diagonal",)) == dataclasses.replace(
+            dense, tma_store_o=False)
 
 
 @pytest.fixture
@@ -49,9 +50,10 @@ def paged_module(monkeypatch):
 def test_kernel_config(paged_module):
     m = paged_module
     for hd, box in ((64, 0), (64, 16), (128, 0), (128, 16), (128, 64), (256, 0), (256, 16)):
-        op = m.PrefillPagedSm90("bf16", hd, hd, True, box)
+        tile_m = 128 if hd == 128 else 0  # (hd128's 128 x 128 short variant: the case of NOTES 15)
+        op = m.PrefillPagedSm90("bf16", hd, hd, True, box, tile_m)
         assert op.stages == 2, (hd, box)
-        table = prefill_config(hd, hd, True, paged=True, paged_keep=("trim_diagonal", "tma_store_o"))
+        table = prefill_config(hd, hd, True, tile_m, paged=True, paged_keep=("trim_diagonal", "tma_store_o"))
         assert (op.trim_diagonal, op._tma_store_o_cfg) == (table.trim_diagonal, table.tma_store_o), (hd, box)
         if hd == 128:  # the case measured (NOTES-prefill-paged 15): both on
             assert op.trim_diagonal and op._tma_store_o_cfg
@@ -78,7 +80,7 @@ def test_kernel_without_kept_features_compiles(paged_module, monkeypatch, box):
 
     m = paged_module
     monkeypatch.setattr(m, "PAGED_KEEP", ())
-    spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=box)
+    spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tile_m=128, tma_box_rows=box)
     assert m.compile_prefill_paged(spec) is not None
 def test_double_p_follows_config(paged_module):
     """The paged kernel runs the dense config's double-buffered P wherever the table has it (hd128, hd192; session 7,
@@ -87,12 +89,16 @@ def test_double_p_follows_config(paged_module):
     m = paged_module
     for hd, box in ((64, 0), (64, 16), (128, 0), (128, 16), (128, 64), (256, 0), (256, 16)):
         for causal in (False, True):
-            op = m.PrefillPagedSm90("bf16", hd, hd, causal, box)
-            cfg = prefill_config(hd, hd, causal, paged=True)
+            tile_m = 128 if hd == 128 else 0  # (hd128's 128 x 128 variant; its 192 x 80 one below)
+            op = m.PrefillPagedSm90("bf16", hd, hd, causal, box, tile_m)
+            cfg = prefill_config(hd, hd, causal, tile_m, paged=True)
             assert bool(op._double_p_cfg) == bool(cfg.double_p), (hd, box, causal)
             if hd == 128:
                 assert op._double_p_cfg, (box, causal)
                 assert (op.producer_regs, op.consumer_regs) == (40, 232), (box, causal)
+                if box != 64:  # the 192 x 80 table tile: one P buffer, three consumer warpgroups at 160
+                    op = m.PrefillPagedSm90("bf16", hd, hd, causal, box)
+                    assert not op._double_p_cfg and (op.producer_regs, op.consumer_regs) == (32, 160)
     assert not m.PrefillPagedSm90("bf16", 64, 64, True, 0)._double_p_cfg
     assert not m.PrefillPagedSm90("bf16", 256, 256, False, 16)._double_p_cfg
 
@@ -104,7 +110,7 @@ def test_double_p_kernel_compiles(paged_module, monkeypatch, box):
     consumers read at launch)."""
     from cute_attn.specs import PrefillPagedSpec
 
-    spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=box)
+    spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tile_m=128, tma_box_rows=box)
     seen = {}
     orig = paged_module.PrefillPagedSm90._launch
 
@@ -130,7 +136,7 @@ def test_kv_interleave_default_on(paged_module, monkeypatch):
     assert m._kv_interleave_switch() is False
     monkeypatch.setattr(m, "KV_INTERLEAVE", False)
     for hd, box in ((64, 16), (128, 0), (128, 16), (128, 64), (256, 16)):
-        assert not m.PrefillPagedSm90("bf16", hd, hd, True, box).kv_interleave, (hd, box)
+        assert not m.PrefillPagedSm90("bf16", hd, hd, True, box, 128 if hd == 128 else 0).kv_interleave, (hd, box)
 
 
 @pytest.mark.parametrize("value", ["2", "yes", "-1", " 1"])
@@ -152,7 +158,7 @@ def test_kv_interleave_scope(paged_module, monkeypatch):
         for hd, box, on in ((64, 0, False), (64, 16, False), (64, 64, False), (128, 0, False), (128, 16, True),
                             (128, 64, True), (256, 0, False), (256, 16, True)):
             # (the variants that exist: hd64 box 64 is non-causal only)
-            op = m.PrefillPagedSm90(dtype, hd, hd, hd != 64, box)
+            op = m.PrefillPagedSm90(dtype, hd, hd, hd != 64, box, 128 if box == 64 and hd == 128 else 0)
             assert op.kv_interleave == on, (dtype, hd, box)
             if on:
                 assert op._ibox_shape() == (64, 8, hd // 64, box // 8)
@@ -237,7 +243,7 @@ def test_kv_interleave_kernel_compiles(paged_module, monkeypatch, box):
     from cute_attn.specs import PrefillPagedSpec
 
     monkeypatch.setattr(paged_module, "KV_INTERLEAVE", True)
-    spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tma_box_rows=box)
+    spec = PrefillPagedSpec(dtype="bf16", head_dim=128, head_dim_v=128, causal=True, tile_m=128, tma_box_rows=box)
     assert paged_module.compile_prefill_paged(spec) is not None
 
 

@@ -192,18 +192,27 @@ def test_vote_max_picks_the_same_max(threshold):
 
 
 def test_shipped_vote_max_rows(monkeypatch):
-    # session 15 calls 1-6: on for the dense 192-row hd128 tiles and the paged hd128 causal gather variant; off on the
-    # paged TMA-box variants, the dense 128-row tiles, hd64 and hd256
+    # session 15 calls 1-6: on for the dense 192-row hd128 tiles and the paged hd128 causal gather variant (4 chains);
+    # off on the paged TMA-box variants of the 128-row tile, the dense 128-row tiles, hd64 and hd256. Session 18: the
+    # paged kernel runs the dense 192-row hd128 rows too (PAGED_DENSE_ROWS), vote and 8 chains included (the gather
+    # variant of the causal one with its 4 chains)
     on = {(128, False), (128, True)}
     for hd in (64, 128, 256):
         for causal in (False, True):
             cfg = C.prefill_config(hd, hd, causal)
             assert cfg.vote_max == ((hd, causal) in on), (hd, causal)
             assert not cfg.vote_max or (cfg.rescale_threshold > 0 and cfg.max_chains == 8)
-            assert not C.prefill_config(hd, hd, causal, paged=True).vote_max
+            paged = C.prefill_config(hd, hd, causal, paged=True)
+            assert (paged.vote_max, paged.max_chains) == (cfg.vote_max, cfg.max_chains), (hd, causal)
             gather = C.prefill_config(hd, hd, causal, paged=True, gather=True)
-            assert gather.vote_max == ((hd, causal) == (128, True)), (hd, causal)  # the page-1 variant (call 6)
-            assert gather.max_chains == (4 if gather.vote_max else 1)
+            assert gather.vote_max == cfg.vote_max, (hd, causal)
+            assert gather.max_chains == (4 if (hd, causal) == (128, True) else cfg.max_chains)
+        # the paged 128-row tile: off but for its causal gather variant (the page-1 variant, call 6)
+        if hd == 128:
+            for causal in (False, True):
+                assert not C.prefill_config(hd, hd, causal, 128, paged=True).vote_max
+                short_gather = C.prefill_config(hd, hd, causal, 128, paged=True, gather=True)
+                assert (short_gather.vote_max, short_gather.max_chains) == ((True, 4) if causal else (False, 1))
     for hd, causal in ((64, True), (128, False)):  # the short-request tile
         short = C.PREFILL_SHORT_TILE.get((hd, hd, causal))
         if short:

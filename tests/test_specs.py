@@ -41,18 +41,22 @@ def test_short_tile_variant_named_only_when_set():
 
 
 def test_paged_short_tile_variants():
-    """The paged kernel's short-request variant (hd64 causal, 128 x 128: PAGED_SHORT_TILE) ships with every load path
-    its 128-row key tile allows (box 64 too, which the 112-row table tile does not); no other head dims have one
-    (hd128's dense short tile is the paged table's tile)."""
+    """The paged kernel's short-request variants (128 x 128 for hd64 causal and hd128: PAGED_SHORT_TILE) ship with
+    every load path their 128-row key tile allows (box 64 too, which the table tiles' 112 / 80 rows do not); hd256 and
+    hd64 non-causal have none."""
     short = S.PrefillPagedSpec(head_dim=64, head_dim_v=64, causal=True, tile_m=128)
     assert short.tile_n == 128 and S.PrefillPagedSpec(head_dim=64, head_dim_v=64, causal=True).tile_n == 112
     assert short.name == "prefill_paged_bf16_headdim64_headdimv64_causal_tilem128_tmaboxrows0_sm90a"
     assert S.spec_from_fields("prefill_paged", short.fields()) == short
     shipped = [s for s in S.shipped_specs() if s.op == "prefill_paged" and s.tile_m]
-    assert sorted((s.dtype, s.tma_box_rows) for s in shipped) == [
-        (dt, box) for dt in ("bf16", "fp16") for box in (0, 16, 64)]
-    assert all((s.head_dim, s.causal, s.tile_m) == (64, True, 128) for s in shipped)
-    for hd, causal, tile_m in ((128, True, 128), (64, False, 128), (256, True, 128), (64, True, 64)):
+    assert sorted((s.head_dim, s.causal, s.dtype, s.tma_box_rows) for s in shipped) == [
+        (hd, causal, dt, box) for hd, causal in ((64, True), (128, False), (128, True)) for dt in ("bf16", "fp16")
+        for box in (0, 16, 64)]
+    assert all(s.tile_m == 128 == s.tile_n for s in shipped)
+    for hd in (64, 128):  # the table tiles: 192 rows
+        assert {(s.tile_m, s.tma_box_rows) for s in S.shipped_specs()
+                if s.op == "prefill_paged" and s.head_dim == hd and s.causal and not s.tile_m} == {(0, 0), (0, 16)}
+    for hd, causal, tile_m in ((64, False, 128), (256, True, 128), (64, True, 64), (128, True, 192)):
         with pytest.raises(ValueError, match=f"no tile_m={tile_m} variant"):
             S.PrefillPagedSpec(head_dim=hd, head_dim_v=hd, causal=causal, tile_m=tile_m)
     with pytest.raises(ValueError, match="does not divide the key tile"):
