@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 
 import torch
 
@@ -78,19 +79,28 @@ def dense_case(q_lens, kv_lens, heads, d, causal, dtype):
 @contextlib.contextmanager
 def forced_tile(tile_m):
     """Plans made inside take the variant ``tile_m`` (0: the table tile; None: the plan's own choice), as the tests
-    force it (``cute_attn.prefill.choose_tile_m`` replaced)."""
+    force it (``cute_attn.prefill.choose_tile_m`` replaced); ``"nosplit"``: the plan's choice without the split of the
+    last round (``CUTE_ATTN_PREFILL_SPLIT=0``)."""
     P = importlib.import_module("cute_attn.prefill")  # (the package's ``prefill`` is the function)
-    saved = P.choose_tile_m
-    if tile_m is not None:
+    saved, saved_env = P.choose_tile_m, os.environ.get(P.SPLIT_ENV)
+    if tile_m == "nosplit":
+        os.environ[P.SPLIT_ENV] = "0"
+    elif tile_m is not None:
         P.choose_tile_m = lambda *a: tile_m
     try:
         yield
     finally:
         P.choose_tile_m = saved
+        if saved_env is None:
+            os.environ.pop(P.SPLIT_ENV, None)
+        else:
+            os.environ[P.SPLIT_ENV] = saved_env
 
 
 def column(ps: int, tile_m) -> str:
-    return f"page{ps}" if tile_m is None else f"page{ps}_t{tile_m}"
+    if tile_m is None:
+        return f"page{ps}"
+    return f"page{ps}_{tile_m}" if tile_m == "nosplit" else f"page{ps}_t{tile_m}"
 
 
 def bench_case_rounds(name, q_lens, kv_lens, rounds, heads=16, d=128, causal=True, dtype=torch.bfloat16,
@@ -120,7 +130,7 @@ def bench_case_rounds(name, q_lens, kv_lens, rounds, heads=16, d=128, causal=Tru
                 w.plan(qo, indptr, ids, last, heads, heads, d, ps, causal=causal, q_data_type=dtype)
             got = w.run(q, cache)
             col = column(ps, tile_m)
-            kernels[col] = w._plan.spec.name
+            kernels[col] = w._plan.spec.name + (f" split {w._plan.split}" if w._plan.split else "")
             if not torch.equal(got, ref):
                 if d == 128 and dense_tile == (128, 128) == prefill_tile(d, d, causal, w._plan.spec.tile_m, True):
                     raise AssertionError(f"{name}: page {ps} differs from dense")
@@ -171,14 +181,15 @@ def main(argv=None):
     p.add_argument("--mask", choices=("causal", "full"), default="causal")
     p.add_argument("--long", action="store_true", help="the long-request cases (1 x 16k, 2 x 8k) instead")
     p.add_argument("--tiles", default="auto",
-                   help="paged variants per page size, comma-separated: auto (the plan's choice) or a forced tile_m "
-                        "(0: the table tile; 128: hd64 causal's short-request tile)")
+                   help="paged variants per page size, comma-separated: auto (the plan's choice), nosplit (the plan's "
+                        "choice without the split of the last round) or a forced tile_m (0: the table tile; 128: the "
+                        "short-request tile)")
     args = p.parse_args(argv)
     use_timing(args.timing)
     if args.profile:
         profile()
         return
-    tiles = tuple(None if t == "auto" else int(t) for t in args.tiles.split(","))
+    tiles = tuple(None if t == "auto" else t if t == "nosplit" else int(t) for t in args.tiles.split(","))
     rows = [bench_case_rounds(*c, max(1, args.rounds), d=args.head_dim, causal=args.mask == "causal",
                               shuffled=args.pages == "shuffled", tiles=tiles) for c in (LONG_CASES if args.long else CASES)]
     cols = ["case", "dense"]

@@ -191,7 +191,8 @@ def traced_paged(build, w, q, cache, out):
     lse, trace = _lse_with_trace(plan.num_qo_heads, plan.total_q, plan.num_ctas, q.device)
     fn = build(plan.spec)
     args = (_kernel_view(q), _kernel_view(k_cache), _kernel_view(v_cache), _kernel_view(out), lse, plan.qo_indptr,
-            plan.cu_seqlens_k, plan.kv_indptr, plan.kv_indices, plan.work, plan.num_ctas, plan.sm_scale)
+            plan.cu_seqlens_k, plan.kv_indptr, plan.kv_indices, plan.work, plan.part, plan.count, plan.num_ctas,
+            plan.sm_scale)
     return lambda: fn(*args), trace
 
 

@@ -440,14 +440,15 @@ def _uniform_kv_len(qo: torch.Tensor, kv: torch.Tensor) -> int:
 _SPLIT_TILES: dict = {}
 
 
-def _split_tile(head_dim: int, head_dim_v: int, causal: bool, tile_m: int) -> tuple[int, int] | None:
-    """``(tile_m, tile_n)`` of the dense variant when its config has ``split_kv``, else None (cached per value of
-    the tile-override environment, as :func:`_plan_consts`)."""
+def _split_tile(head_dim: int, head_dim_v: int, causal: bool, tile_m: int,
+                paged: bool = False) -> tuple[int, int] | None:
+    """``(tile_m, tile_n)`` of the dense (``paged``: the paged) variant when its config has ``split_kv``, else None
+    (cached per value of the tile-override environment, as :func:`_plan_consts`)."""
     config = _CONFIG[0] if _CONFIG else _config()
-    key = (head_dim, head_dim_v, causal, tile_m, os.environ.get(config.BUILD_OVERRIDES_ENV))
+    key = (head_dim, head_dim_v, causal, tile_m, paged, os.environ.get(config.BUILD_OVERRIDES_ENV))
     if key in _SPLIT_TILES and not config._OVERRIDES:
         return _SPLIT_TILES[key]
-    cfg = config.prefill_config(head_dim, head_dim_v, causal, tile_m)
+    cfg = config.prefill_config(head_dim, head_dim_v, causal, tile_m, paged=paged)
     hit = (cfg.tile_m, cfg.tile_n) if cfg.split_kv and not causal else None
     if not config._OVERRIDES:
         _SPLIT_TILES[key] = hit

@@ -47,6 +47,10 @@ class _PagedPlan:
     work: torch.Tensor  # device (num_work, 4) int32
     num_ctas: int
     total_kv: int = 0  # KV rows of all requests together
+    # the kernel's split-KV buffers (prefill._split_buffers) and the split, (groups, pieces) of split_tail, or None
+    part: torch.Tensor | None = None
+    count: torch.Tensor | None = None
+    split: tuple[int, int] | None = None
 
 
 def _host_lengths(name: str, t, length: int) -> list[int]:
@@ -137,15 +141,23 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
             raise ValueError(f"the paged kernel has no tile_m={forced} variant for head dims ({head_dim}, {hdv}), "
                              f"causal={causal}")
         base_m, short = P.tile_m_for(head_dim, hdv, causal, forced, paged=True), None
+    split_tile = None
+    if P.split_enabled() and not causal:
+        # the last round's tiles split over their keys where the variant has split_kv (hd128's 192 x 80 row, as the
+        # dense plan: P.split_tail, requests of one kv length on a GPU's slots)
+        def split_tile(variant_m):
+            return P._split_tile(head_dim, hdv, causal, variant_m if forced is None else forced, paged=True)
     hp = _plan_host(qo, cu_k, kv, num_qo_heads, num_kv_heads, causal, base_m, short,
-                    (head_dim + hdv) * q_data_type.itemsize, device)
-    spec = _paged_spec(q_data_type, head_dim, hdv, causal, page_size, hp.variant_m if forced is None else forced)
+                    (head_dim + hdv) * q_data_type.itemsize, device, split_tile)
+    variant_m = hp.variant_m if forced is None else forced
+    spec = _paged_spec(q_data_type, head_dim, hdv, causal, page_size, variant_m)
+    part, count = P._split_buffers(hp.split, split_tile(variant_m)[0] if hp.split else 0, hdv, device)
     indices = kv_indices[: max(kv[-1], 1)] if kv_indices.shape[0] else torch.zeros(1, dtype=torch.int32)
     if indices.device != device:
         indices = _to_device(indices.contiguous(), device)
     return _PagedPlan(
         spec, num_qo_heads, num_kv_heads, page_size, qo[-1], scale, max_page_id, hp.qo, hp.kv, hp.extra,
-        indices, hp.work, hp.num_ctas, total_kv=cu_k[-1],
+        indices, hp.work, hp.num_ctas, total_kv=cu_k[-1], part=part, count=count, split=hp.split,
     )
 
 
@@ -204,7 +216,7 @@ def run_paged(plan: _PagedPlan, q, paged_kv_cache, kv_layout: str, out, return_l
         with torch.cuda.device(q.device):
             get_kernel(plan.spec)(
                 _kernel_view(q), k_view, v_view, _kernel_view(out), lse, plan.qo_indptr, plan.cu_seqlens_k,
-                plan.kv_indptr, plan.kv_indices, plan.work, plan.num_ctas, plan.sm_scale,
+                plan.kv_indptr, plan.kv_indices, plan.work, plan.part, plan.count, plan.num_ctas, plan.sm_scale,
             )
     return (out, lse.t()) if return_lse else out
 

@@ -45,6 +45,7 @@ from .common.paged_loader import (  # noqa: E402
     make_box_pipeline,
     wait_empty,
 )
+from .common.tile_scheduler import split_range  # noqa: E402
 from .prefill_sm90 import DTYPES, TRACE_K_COLS, TRACE_V_COLS, WARP_THREADS, PrefillSm90  # noqa: E402
 
 # (consumer warpgroups) -> (producer, consumer) registers. A producer warpgroup that gathers needs more than the
@@ -184,8 +185,9 @@ class PrefillPagedSm90(PrefillSm90):
     session 6, switches ``CUTE_ATTN_PAGED_TMA_STORE_O=0`` / ``CUTE_ATTN_PAGED_TRIM=0`` turn them off).
     """
 
-    # the dense kernel's split_kv (pieces of tiles over the key axis) is not wired to the paged K/V sources
-    SPLIT_CAPABLE = False
+    # the dense kernel's split_kv (pieces of tiles over the key axis, config.split_kv: hd128 non-causal's 192 x 80 row):
+    # the producers walk a work row's piece of key blocks (``_key_blocks``), the consumers and the merge are dense's
+    SPLIT_CAPABLE = True
     # nor the dense kernel's 2-CTA cluster switch (NOTES-prefill 27): its K/V source has no multicast form
     CLUSTER_CAPABLE = False
 
@@ -279,7 +281,9 @@ class PrefillPagedSm90(PrefillSm90):
         mCuSeqlensK: cute.Tensor,  # (batch + 1,) int32: prefix sums of the kv lengths
         mKvIndptr: cute.Tensor,  # (batch + 1,) int32: pages of request b are kv_indices[indptr[b]:]
         mKvIdx: cute.Tensor,  # (nnz_pages,) int32
-        mWork: cute.Tensor,  # (table rows + num_work, 4) int32: slot table, then (batch, m_block, q_head, 0) rows
+        mWork: cute.Tensor,  # (table rows + num_work, 4) int32: slot table, then (batch, m_block, q_head, split) rows
+        mPart: cute.Tensor,  # (pieces * tile_m, dv + 1) float32: split_kv partial O and LSE (column dv) per piece row
+        mCount: cute.Tensor,  # (groups * 4,) int32: split_kv pieces finished per (group, consumer warpgroup), zeroed
         num_ctas: Int32,
         softmax_scale: Float32,
         stream: cuda.CUstream,
@@ -343,7 +347,8 @@ class PrefillPagedSm90(PrefillSm90):
         # the config's double-buffered P, as the dense kernel (the consumers' loop is then dense's)
         self.double_p = self._double_p_cfg
         self.shared_storage = self._shared_storage(sQ_layout, sK_layout, sV_layout, sO_layout)
-        self._launch(tma_Q, gmem_Q, kv, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale, stream)
+        self._launch(tma_Q, gmem_Q, kv, mO, mLse, mCuSeqlensQ, mCuSeqlensK, mWork, num_ctas, softmax_scale, stream,
+                     (mPart, mCount))
 
     # ------------------------------------------------------------------------------------ device hooks
 
@@ -421,24 +426,24 @@ class PrefillPagedSm90(PrefillSm90):
             g_k = self.gather.gmem_thread(mK, head_off, ptid)
             g_v = self.gather.gmem_thread(mV, head_off, ptid)
             offsets = (mKvIdx, mKvIndptr, tile.batch)
-            n_block_max = blocks.n_block_max(seq, tile.m_block)
-            if n_block_max > 0:
-                self.gather.row_offsets(off_v, *offsets, n_block_max - 1, seq.kv_len, page_div, page_stride, row_stride, ptid)
+            n_lo, n_hi = self._key_blocks(tile, seq, blocks)
+            if n_hi > n_lo:
+                self.gather.row_offsets(off_v, *offsets, n_hi - 1, seq.kv_len, page_div, page_stride, row_stride, ptid)
                 self.gather.row_offsets(
-                    off_k, *offsets, cutlass.max(n_block_max - 2, 0), seq.kv_len, page_div, page_stride, row_stride, ptid
+                    off_k, *offsets, cutlass.max(n_hi - 2, n_lo), seq.kv_len, page_div, page_stride, row_stride, ptid
                 )
-                self._trace_tag(kv_state, rnd, n_block_max - 1, ptid)
+                self._trace_tag(kv_state, rnd, n_hi - 1, ptid)
                 self._gather(pipe_k, g_k, s_k, off_v, kv_state, ptid, TRACE_K_COLS)
             if warp_idx == 0:
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
-            if n_block_max > 0:
+            if n_hi > n_lo:
                 # K of block n goes out before V of block n + 1: the consumers need them in that order
-                for i in cutlass.range(n_block_max - 1, unroll=1):
-                    n_block = n_block_max - 2 - i
+                for i in cutlass.range(n_hi - n_lo - 1, unroll=1):
+                    n_block = n_hi - 2 - i
                     # the page ids of the block after this one load while this block's copies issue
                     self.gather.row_offsets(
-                        off_pf, *offsets, cutlass.max(n_block - 1, 0), seq.kv_len, page_div, page_stride, row_stride,
+                        off_pf, *offsets, cutlass.max(n_block - 1, n_lo), seq.kv_len, page_div, page_stride, row_stride,
                         ptid,
                     )
                     v_state = kv_state.clone()
@@ -503,23 +508,23 @@ class PrefillPagedSm90(PrefillSm90):
             tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
             kv_head, gK, gV = self._box_views(tile, q_per_kv, gmem_K, gmem_V)
             req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div, page_groups)
-            n_block_max = blocks.n_block_max(seq, tile.m_block)
+            n_lo, n_hi = self._key_blocks(tile, seq, blocks)
             # box ids (lane p: box p's page and first slot) of the V block to load next, of the K block to load
             # next and of the block after it (its page ids load while this block's copies issue); loop-carried
             page_v, slot_v, page_k, slot_k = Int32(0), Int32(0), Int32(0), Int32(0)
-            if n_block_max > 0:
-                page_v, slot_v = self._box_ids(*req, n_block_max - 1, lane)
-                page_k, slot_k = self._box_ids(*req, cutlass.max(n_block_max - 2, 0), lane)
-                self._trace_tag(kv_state, rnd, n_block_max - 1, tidx)
+            if n_hi > n_lo:
+                page_v, slot_v = self._box_ids(*req, n_hi - 1, lane)
+                page_k, slot_k = self._box_ids(*req, cutlass.max(n_hi - 2, n_lo), lane)
+                self._trace_tag(kv_state, rnd, n_hi - 1, tidx)
                 self._load_boxes(pipe_k, tma_K, gK, sK, page_v, slot_v, warp, kv_state, TRACE_K_COLS)
             if warp == 0:
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
-            if n_block_max > 0:
+            if n_hi > n_lo:
                 tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, warp)
-                for i in cutlass.range(n_block_max - 1, unroll=1):
-                    n_block = n_block_max - 2 - i
-                    page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, 0), lane)
+                for i in cutlass.range(n_hi - n_lo - 1, unroll=1):
+                    n_block = n_hi - 2 - i
+                    page_pf, slot_pf = self._box_ids(*req, cutlass.max(n_block - 1, n_lo), lane)
                     v_state = kv_state.clone()
                     kv_state.advance()
                     self._trace_tag(kv_state, rnd, n_block, tidx)
@@ -527,7 +532,7 @@ class PrefillPagedSm90(PrefillSm90):
                     self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_block + 1, tail, v_state)
                     page_v, slot_v = page_k, slot_k
                     page_k, slot_k = page_pf, slot_pf
-                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, 0, tail, kv_state)
+                self._load_v_boxes(pipe_v, tma_V, gV, sV, page_v, slot_v, n_lo, tail, kv_state)
                 kv_state.advance()
         self._trace_end_p(kv_state, first, end, step, tidx)
 
@@ -546,7 +551,7 @@ class PrefillPagedSm90(PrefillSm90):
 
         Box warp w issues the boxes ``w + j * box_warps`` (j < m, m = boxes / box_warps) of every block. Its lane
         ``l`` holds the TMA group coordinate of box ``w + (l % m) * box_warps`` of the block ``l // m`` positions into
-        a chunk (position p: block ``n_block_max - 1 - p``, the producer's order), so a chunk is 32 / m blocks. The
+        a chunk (position p: block ``n_hi - 1 - p`` of the row's blocks ``[n_lo, n_hi)``, the producer's order), so a chunk is 32 / m blocks. The
         chunk after the current one is loaded when the current one is entered (one chunk ahead), kv_indptr[b] once
         per tile; a block's ids are m shuffles of the current chunk, and its V ids one block later are those same
         values (carried). The V block holding the request's end (one compare per block finds it) takes
@@ -575,29 +580,29 @@ class PrefillPagedSm90(PrefillSm90):
             first_page = mKvIndptr[tile.batch]
             last_box = (seq.kv_len - 1) // self.box_rows * self.box_rows
             full_blocks = seq.kv_len // self.tile_n
-            n_block_max = blocks.n_block_max(seq, tile.m_block)
-            walk_ids = (mKvIdx, first_page, last_box, page_div, page_groups, n_block_max, lane_pos, lane_box)
+            n_lo, n_hi = self._key_blocks(tile, seq, blocks)
+            walk_ids = (mKvIdx, first_page, last_box, page_div, page_groups, n_hi, lane_pos, lane_box)
             # (a tile without keys loads nothing: its request may have no page)
             cur, nxt = Int32(0), Int32(0)
-            if n_block_max > 0:
+            if n_hi > n_lo:
                 cur = self._chunk_ids(*walk_ids, 0)
-                if n_block_max > chunk:
+                if n_hi - n_lo > chunk:
                     nxt = self._chunk_ids(*walk_ids, chunk)
             # this warp's ids of the V block to load next (position 0)
             v0 = cute.arch.shuffle_sync(cur, 0)
             v1 = v0
             if cutlass.const_expr(m == 2):
                 v1 = cute.arch.shuffle_sync(cur, 1)
-            if n_block_max > 0:
-                self._trace_tag(kv_state, rnd, n_block_max - 1, tidx)
+            if n_hi > n_lo:
+                self._trace_tag(kv_state, rnd, n_hi - 1, tidx)
                 self._load_boxes(pipe_k, tma_K, gK, sK, (v0, v1), None, warp, kv_state, TRACE_K_COLS)
             if warp == 0:
                 self._load_q(pipe_q, tma_Q, tQgQ, tQsQ, q_state)
             q_state.advance()
-            if n_block_max > 0:
+            if n_hi > n_lo:
                 tail = (mV, kv_head, tile.batch, seq.kv_len, mKvIdx, mKvIndptr, page_div, lane, warp)
-                for i in cutlass.range(n_block_max - 1, unroll=1):
-                    n_block = n_block_max - 2 - i
+                for i in cutlass.range(n_hi - n_lo - 1, unroll=1):
+                    n_block = n_hi - 2 - i
                     pos = (i + 1) % chunk
                     if pos == 0:
                         cur = nxt
@@ -613,9 +618,17 @@ class PrefillPagedSm90(PrefillSm90):
                     self._load_v_chunked(pipe_v, tma_V, gV, sV, (v0, v1), n_block + 1, full_blocks, req, tail, v_state)
                     v0 = k0
                     v1 = k1
-                self._load_v_chunked(pipe_v, tma_V, gV, sV, (v0, v1), 0, full_blocks, req, tail, kv_state)
+                self._load_v_chunked(pipe_v, tma_V, gV, sV, (v0, v1), n_lo, full_blocks, req, tail, kv_state)
                 kv_state.advance()
         self._trace_end_p(kv_state, first, end, step, tidx)
+
+    def _key_blocks(self, tile, seq, blocks):
+        """``(n_lo, n_hi)``: the key blocks of a work row, visited from ``n_hi - 1`` down (``split_kv``: its piece's,
+        ``split_range``; otherwise ``(0, n_block_max)``, 0 a constant)."""
+        n_hi = blocks.n_block_max(seq, tile.m_block)
+        if cutlass.const_expr(self.split_kv):
+            return split_range(tile.split, n_hi)
+        return 0, n_hi
 
     def _box_geometry(self, mQ, mV, gmem_K):
         """The box producers' (q heads per kv head, page-size divisor, 8-row groups per page or None)."""
@@ -636,13 +649,13 @@ class PrefillPagedSm90(PrefillSm90):
 
     @cute.jit
     def _chunk_ids(
-        self, mKvIdx, first_page: Int32, last_box: Int32, page_div, page_groups: Int32, n_block_max: Int32,
+        self, mKvIdx, first_page: Int32, last_box: Int32, page_div, page_groups: Int32, n_hi: Int32,
         lane_pos: Int32, lane_box: Int32, pos0: Int32,
     ):
         """This lane's TMA group coordinate, box ``lane_box`` of the block at position ``pos0 +
         lane_pos`` (positions past the tile's blocks clamp to block 0, boxes past the request's end to its last box,
         as ``_box_ids``)."""
-        n = cutlass.max(n_block_max - 1 - pos0 - lane_pos, 0)
+        n = cutlass.max(n_hi - 1 - pos0 - lane_pos, 0)
         first_row = cutlass.min(n * self.tile_n + lane_box * self.box_rows, last_box)
         page = mKvIdx[first_page + first_row // page_div]
         return interleaved_group(page, first_row % page_div, page_groups)
@@ -821,8 +834,10 @@ def compile_prefill_paged(spec):
     kv_indptr = compact(Int32, (batch_plus_1,), assumed_align=4)
     kv_indices = compact(Int32, (sym(),), assumed_align=4)
     work = compact(Int32, (sym(), 4), stride_order=(1, 0), assumed_align=16)
+    part = compact(Float32, (sym(), dv + 1), stride_order=(1, 0), assumed_align=4)
+    count = compact(Int32, (sym(),), assumed_align=4)
     stream = cute.runtime.make_fake_stream(use_tvm_ffi_env_stream=True)
     return cute.compile(
-        op, q, k, v, o, lse, cu_q, cu_k, kv_indptr, kv_indices, work, Int32(1), Float32(1.0), stream,
+        op, q, k, v, o, lse, cu_q, cu_k, kv_indptr, kv_indices, work, part, count, Int32(1), Float32(1.0), stream,
         options=f"--enable-tvm-ffi --gpu-arch {spec.arch}",
     )

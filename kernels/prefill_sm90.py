@@ -122,7 +122,7 @@ class PrefillSm90:
     part the predicated way.
     """
 
-    # the kernel classes that take split work rows (config.split_kv; the paged subclass does not)
+    # the kernel classes that take split work rows (config.split_kv; the paged subclass too since session 18)
     SPLIT_CAPABLE = True
     # the kernel classes whose K/V source may run as a 2-CTA cluster with K/V multicast (the build switch
     # ``CUTE_ATTN_PREFILL_CLUSTER=2``, config.prefill_cluster; NOTES-prefill 27): this one, not the paged subclass

@@ -138,8 +138,8 @@ def test_traced_launch_arguments_cpu():
     launch, trace = pt.traced_paged(build, w, q, cache, out)
     launch()
     a = seen["args"]
-    assert seen["spec"].startswith("prefill_paged_bf16_headdim128_headdimv128_causal_tmaboxrows16")
-    assert len(a) == 12 and a[3] is out
+    assert seen["spec"].startswith("prefill_paged_bf16_headdim128_headdimv128_causal_tilem128_tmaboxrows16")
+    assert len(a) == 14 and a[3] is out and a[10] is w._plan.part and a[11] is w._plan.count
     lse = a[4]
     assert tuple(lse.shape) == (heads, 500) and lse.is_contiguous()
     assert tuple(trace.shape) == (w._plan.num_ctas, pt.TR_CTA_WORDS) and trace.dtype == torch.int32

@@ -313,27 +313,55 @@ def test_run_passes_part_and_count(monkeypatch):
     assert a[10] == plan.num_ctas and a[11] == plan.sm_scale
 
 
-def test_paged_plan_never_splits_and_its_kernel_args_are_unchanged(monkeypatch):
-    """The paged wrapper's plan (non-causal, one kv length, a GPU's slots) has no split rows, and run_paged passes
-    the paged kernel's 12 arguments (no part / count)."""
-    monkeypatch.delenv(P.SPLIT_ENV, raising=False)
-    monkeypatch.setattr(P, "_plan_slots", lambda device: 23)
-    heads, d, ps, n = 4, 128, 16, 1000
+def _paged_plan(monkeypatch, n, slots, heads=4, ps=16, causal=False):
+    monkeypatch.setattr(P, "_plan_slots", lambda device: slots)
     pages = -(-n // ps)
     w = cute_attn.BatchPrefillWithPagedKVCacheWrapper(device="cpu")
     w.plan([0, n], torch.tensor([0, pages], dtype=torch.int32), torch.arange(pages, dtype=torch.int32),
-           torch.tensor([(n - 1) % ps + 1], dtype=torch.int32), heads, heads, d, ps, causal=False)
+           torch.tensor([(n - 1) % ps + 1], dtype=torch.int32), heads, heads, 128, ps, causal=causal)
+    return w, pages
+
+
+def test_paged_plan_splits_as_the_dense_plan(monkeypatch):
+    """Since session 18 the paged kernel runs hd128 non-causal's 192 x 80 row with its split_kv: the paged plan (one kv
+    length, a GPU's slots) splits its last round exactly as the dense plan of the same lengths (the same work rows),
+    and run_paged hands the kernel part / count after the work (14 arguments)."""
+    monkeypatch.delenv(P.SPLIT_ENV, raising=False)
+    w, pages = _paged_plan(monkeypatch, 16384, 132, heads=16)
     plan = w._plan
-    assert plan.num_ctas == 23 and not hasattr(plan, "part")
-    _, body = P.split_work(plan.work, plan.num_ctas)
-    assert not body[:, 3].any()
+    dense = _plan(monkeypatch, [16384], [16384])
+    assert plan.spec.tile_m == 0 and plan.split == dense.split == (56, 2)
+    assert torch.equal(plan.work, dense.work) and plan.num_ctas == dense.num_ctas == 132
+    assert plan.part.shape == dense.part.shape and plan.count.shape == dense.count.shape and not plan.count.any()
+    with monkeypatch.context() as m:  # forced onto the 192-row tile, a 1000-row request on 23 slots splits too
+        m.setattr(P, "choose_tile_m", lambda *a: 0)
+        w, pages = _paged_plan(m, 1000, 23)
+        dense = _plan(m, [1000], [1000], hq=4, hk=4, slots=23)
+    plan = w._plan
+    assert plan.split is not None and plan.split == dense.split and torch.equal(plan.work, dense.work)
     monkeypatch.setattr(PP.C, "cuda_device", lambda **kw: None)
     monkeypatch.setattr(torch.cuda, "device", lambda device: contextlib.nullcontext())
     seen = []
     monkeypatch.setattr(PP, "get_kernel", lambda spec: lambda *args: seen.append(args))
-    cache = torch.zeros(pages, 2, ps, heads, d, dtype=torch.bfloat16)
-    w.run(torch.zeros(n, heads, d, dtype=torch.bfloat16), cache)
-    assert len(seen[0]) == 12 and seen[0][9] is plan.work
+    cache = torch.zeros(pages, 2, 16, 4, 128, dtype=torch.bfloat16)
+    w.run(torch.zeros(1000, 4, 128, dtype=torch.bfloat16), cache)
+    a = seen[0]
+    assert len(a) == 14 and a[9] is plan.work and a[10] is plan.part and a[11] is plan.count
+    assert a[12] == plan.num_ctas and a[13] == plan.sm_scale
+
+
+def test_paged_plan_split_rules(monkeypatch):
+    """No split for a causal plan, the 128-row short variant (the plan's choice for a 1000-row request), or with
+    CUTE_ATTN_PREFILL_SPLIT=0; the kernel then gets the shared 1-row part / 4-entry count."""
+    monkeypatch.delenv(P.SPLIT_ENV, raising=False)
+    for kw in ({"causal": True}, {}):
+        plan = _paged_plan(monkeypatch, 1000, 23, **kw)[0]._plan
+        assert plan.split is None and plan.part.shape == (1, 129) and plan.count.shape == (4,)
+        _, body = P.split_work(plan.work, plan.num_ctas)
+        assert not body[:, 3].any()
+    assert _paged_plan(monkeypatch, 1000, 23)[0]._plan.spec.tile_m == 128
+    monkeypatch.setenv(P.SPLIT_ENV, "0")
+    assert _paged_plan(monkeypatch, 16384, 132, heads=16)[0]._plan.split is None
 
 
 # ------------------------------------------------------------------------------------ the merge contract
