@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import importlib
 import json
+import os
 import platform
 
 import torch
@@ -298,3 +301,24 @@ def route_get_kernel(module):
         return call
 
     return with_build
+
+
+@contextlib.contextmanager
+def forced_tile(tile_m):
+    """Plans made inside take the variant ``tile_m`` (0: the table tile; None: the plan's own choice), as the tests
+    force it (``cute_attn.prefill.choose_tile_m`` replaced); ``"nosplit"``: the plan's choice without the split of the
+    last round (``CUTE_ATTN_PREFILL_SPLIT=0``)."""
+    P = importlib.import_module("cute_attn.prefill")  # (the package's ``prefill`` is the function)
+    saved, saved_env = P.choose_tile_m, os.environ.get(P.SPLIT_ENV)
+    if tile_m == "nosplit":
+        os.environ[P.SPLIT_ENV] = "0"
+    elif tile_m is not None:
+        P.choose_tile_m = lambda *a: tile_m
+    try:
+        yield
+    finally:
+        P.choose_tile_m = saved
+        if saved_env is None:
+            os.environ.pop(P.SPLIT_ENV, None)
+        else:
+            os.environ[P.SPLIT_ENV] = saved_env

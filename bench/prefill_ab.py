@@ -11,7 +11,6 @@ share ~132 / N heads' K/V in L2 instead of every head's, at the price of a coars
 from __future__ import annotations
 
 import argparse
-import os
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +22,7 @@ import cute_attn
 
 P = importlib.import_module("cute_attn.prefill")  # the package's ``prefill`` attribute is the function
 
-from .common import device_info, markdown_table, time_ms, write_json
+from .common import device_info, forced_tile, markdown_table, time_ms, write_json
 from .prefill import visible_pairs
 
 
@@ -57,21 +56,11 @@ def run_case(batch, seqlen, hd, causal, variants, passes):
     indptr = list(range(0, batch * seqlen + 1, seqlen))
     wrappers = {}
     for name in variants:
-        orig = P.choose_tile_m
-        split = os.environ.get(P.SPLIT_ENV)
-        if name.startswith("t"):
-            P.choose_tile_m = lambda *a, _t=int(name[1:]): _t
-        if name.startswith(("sec", "bucket")):  # these re-deal the plan's rows: whole tiles only
-            os.environ[P.SPLIT_ENV] = "0"
-        try:
+        # "t<M>": the variant forced; "sec" / "bucket" re-deal the plan's rows: whole tiles only (no split)
+        force = int(name[1:]) if name.startswith("t") else "nosplit" if name.startswith(("sec", "bucket")) else None
+        with forced_tile(force):
             w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
             w.plan(indptr, indptr, heads, heads, hd, causal=causal, q_data_type=dtype)
-        finally:
-            P.choose_tile_m = orig
-            if split is None:
-                os.environ.pop(P.SPLIT_ENV, None)
-            else:
-                os.environ[P.SPLIT_ENV] = split
         if name.startswith("sec"):  # sections of <N> KB of K/V (every pair small)
             tile_m = P.tile_m_for(hd, hd, causal, w._plan.spec.tile_m)
             work = P.make_work_list([seqlen] * batch, [seqlen] * batch, heads, tile_m, causal, heads, 4 * hd,

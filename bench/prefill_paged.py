@@ -14,16 +14,14 @@ order, each request's pages adjacent, to tell the kernel's cost from the memory 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
-import os
 
 import torch
 
 import cute_attn
 
-from .common import (compare, device_info, markdown_table, median, profile_launch, ratio, timing_arg, use_timing,
-                     write_json)
+from .common import (compare, device_info, forced_tile, markdown_table, median, profile_launch, ratio, timing_arg,
+                     use_timing, write_json)
 from .prefill import visible_pairs
 
 PAGE_SIZES = (1, 16, 64)
@@ -74,27 +72,6 @@ def dense_case(q_lens, kv_lens, heads, d, causal, dtype):
     out = torch.empty(qo[-1], heads, d, dtype=dtype, device="cuda")
     ref = dense.run(q, k, v)
     return qo, q, k, v, out, ref, {"dense": lambda: dense.run(q, k, v, out=out)}, flops
-
-
-@contextlib.contextmanager
-def forced_tile(tile_m):
-    """Plans made inside take the variant ``tile_m`` (0: the table tile; None: the plan's own choice), as the tests
-    force it (``cute_attn.prefill.choose_tile_m`` replaced); ``"nosplit"``: the plan's choice without the split of the
-    last round (``CUTE_ATTN_PREFILL_SPLIT=0``)."""
-    P = importlib.import_module("cute_attn.prefill")  # (the package's ``prefill`` is the function)
-    saved, saved_env = P.choose_tile_m, os.environ.get(P.SPLIT_ENV)
-    if tile_m == "nosplit":
-        os.environ[P.SPLIT_ENV] = "0"
-    elif tile_m is not None:
-        P.choose_tile_m = lambda *a: tile_m
-    try:
-        yield
-    finally:
-        P.choose_tile_m = saved
-        if saved_env is None:
-            os.environ.pop(P.SPLIT_ENV, None)
-        else:
-            os.environ[P.SPLIT_ENV] = saved_env
 
 
 def column(ps: int, tile_m) -> str:

@@ -118,3 +118,32 @@ def test_timing_mode_default_and_check(monkeypatch):
         common.compare({}, warm_s=0.0, mode="fast")
     with pytest.raises(ValueError, match="flush must be one of"):
         common._evictor("none")
+
+
+def test_forced_tile_restores_the_plan_rule_and_the_split_switch(monkeypatch):
+    """bench.common.forced_tile (bench.prefill_paged --tiles, bench.prefill_ab's t<M> / sec / bucket variants): a forced
+    tile replaces prefill.choose_tile_m inside, "nosplit" sets CUTE_ATTN_PREFILL_SPLIT=0 inside; both are restored,
+    an exception included."""
+    import importlib
+    import os
+
+    import pytest
+
+    from bench.common import forced_tile
+
+    P = importlib.import_module("cute_attn.prefill")
+    rule = P.choose_tile_m
+    monkeypatch.delenv(P.SPLIT_ENV, raising=False)
+    with forced_tile(128):
+        assert P.choose_tile_m([4096] * 4, 64, 64, True) == 128 and P.SPLIT_ENV not in os.environ
+    assert P.choose_tile_m is rule
+    with pytest.raises(RuntimeError), forced_tile("nosplit"):
+        assert os.environ[P.SPLIT_ENV] == "0" and P.choose_tile_m is rule
+        raise RuntimeError
+    assert P.SPLIT_ENV not in os.environ
+    monkeypatch.setenv(P.SPLIT_ENV, "1")
+    with forced_tile(None):
+        assert P.choose_tile_m is rule
+    with forced_tile("nosplit"):
+        assert os.environ[P.SPLIT_ENV] == "0"
+    assert os.environ[P.SPLIT_ENV] == "1"
