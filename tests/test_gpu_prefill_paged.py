@@ -160,16 +160,16 @@ def test_head_dims(rng, d, page_size, causal):
 
 @pytest.mark.parametrize("tile_m", [0, 128])
 @pytest.mark.parametrize("page_size", [1, 16, 64, 128])
-@pytest.mark.parametrize("d, causal, dtype", [(64, True, torch.bfloat16), (64, True, torch.float16),
-                                              (128, True, torch.bfloat16), (128, False, torch.bfloat16),
-                                              (128, True, torch.float16)])
-def test_both_tiles(rng, monkeypatch, tile_m, page_size, d, causal, dtype):
+@pytest.mark.parametrize("d, causal, dtype, layout", [
+    (64, True, torch.bfloat16, "NHD"), (64, True, torch.float16, "NHD"), (128, True, torch.bfloat16, "NHD"),
+    (128, False, torch.bfloat16, "NHD"), (128, True, torch.float16, "NHD"), (128, True, torch.bfloat16, "HND")])
+def test_both_tiles(rng, monkeypatch, tile_m, page_size, d, causal, dtype, layout):
     """The two paged variants of hd64 causal (192 x 112, 128 x 128) and hd128 (192 x 80, 128 x 128; the 128-row key
     tile has box 64 too), forced on odd lengths, appends, an empty request and GQA, against the reference (and the
-    dense kernel forced alike)."""
+    dense kernel forced alike); NHD and HND caches."""
     monkeypatch.setattr(P, "choose_tile_m", lambda *a: tile_m)
     q_lens, kv_lens = [1, 113, 1023, 0, 129, 64, 700], [1, 700, 1023, 50, 4000, 64, 3001]
-    run_case(rng, q_lens, kv_lens, page_size, hq=8, hk=2, d=d, causal=causal, dtype=dtype)
+    run_case(rng, q_lens, kv_lens, page_size, hq=8, hk=2, d=d, causal=causal, dtype=dtype, layout=layout)
 
 
 @pytest.mark.parametrize("page_size", [1, 16, 64])
