@@ -630,10 +630,9 @@ class BatchDecodeWithPagedKVCacheWrapper:
             planned = self._plan_numpy(kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms)
         sched, work, batch, max_page_id, nnz, max_pages = planned
         if (not self.use_cuda_graph and spec.head_dim in DECODE_ONE_ITEM_STAGES
-                and 0 < work.items.shape[0] == work.num_ctas and _one_item_per_cta(work.cta_ptr)):
-            # CTA c runs item c (splits or one whole sequence per CTA): the shallower pipeline's variant, which
-            # does not read cta_ptr (layouts/decode_work.py DECODE_ONE_ITEM_STAGES; CUDA-graph mode keeps the one
-            # variant it captured)
+                and 0 < work.items.shape[0] == work.num_ctas):
+            # every CTA runs one item (splits or one whole sequence per CTA): the shallower pipeline's variant
+            # (layouts/decode_work.py DECODE_ONE_ITEM_STAGES; CUDA-graph mode keeps the one variant it captured)
             spec = _one_item_spec(spec)
         if not isinstance(sort_pages, bool):
             raise TypeError(f"sort_pages must be a bool, got {sort_pages!r}")
@@ -1001,12 +1000,6 @@ def _decode_spec(q_data_type: torch.dtype, head_dim: int) -> DecodeSpec:
 
 
 _ONE_ITEM_SPECS: dict = {}
-
-
-def _one_item_per_cta(cta_ptr: np.ndarray) -> bool:
-    """Whether CTA ``c`` runs exactly item ``c`` (``cta_ptr`` is ``0, 1, ..., n``): what the one-item variant assumes
-    (it does not read cta_ptr)."""
-    return bool(np.array_equal(cta_ptr, np.arange(cta_ptr.shape[0], dtype=cta_ptr.dtype)))
 
 
 def _one_item_spec(spec: DecodeSpec) -> DecodeSpec:

@@ -20,7 +20,7 @@ from cutlass import Float32, Int32, Int64  # noqa: E402
 from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
-from ..layouts.decode_work import DECODE_ONE_ITEM_STAGES, DECODE_TILES, ITEM_WIDTH, MAX_ROWS, Item  # noqa: E402
+from ..layouts.decode_work import DECODE_TILES, ITEM_WIDTH, MAX_ROWS, Item  # noqa: E402
 from .common.config import refuse_removed_switches  # noqa: E402
 from .common.wgmma import gemm  # noqa: E402
 
@@ -127,9 +127,6 @@ class DecodeSm90:
         self.tile_n, self.stages = DECODE_TILES[head_dim]
         if stages:  # the spec's (the one-item-per-CTA variant: layouts.decode_work.DECODE_ONE_ITEM_STAGES)
             self.stages = stages
-        # the one-item-per-CTA variant runs plans in which CTA c runs item c (cute_attn.decode checks cta_ptr is the
-        # identity before it picks it): no cta_ptr load, the item row is the CTA's first load (session 18)
-        self.one_item = bool(stages) and DECODE_ONE_ITEM_STAGES.get(head_dim) == stages
         self.elems_per_copy = COPY_BITS // self.dtype.width
         chunks = head_dim // self.elems_per_copy
         # producer: a KV row is copied by threads_per_row adjacent lanes (whole 128-byte lines per
@@ -271,10 +268,7 @@ class DecodeSm90:
 
     @cute.jit
     def _cta_items(self, mCtaPtr: cute.Tensor, mItems: cute.Tensor, bidx):
-        """CTA ``bidx``'s item range ``[item_begin, item_end)`` and the speculative row ``spec`` (the one-item variant:
-        ``[bidx, bidx + 1)``, cta_ptr not read)."""
-        if cutlass.const_expr(self.one_item):
-            return Int32(bidx), Int32(bidx) + 1, Int32(bidx)
+        """CTA ``bidx``'s item range ``[item_begin, item_end)`` and the speculative row ``spec``."""
         item_begin = mCtaPtr[bidx]
         item_end = mCtaPtr[bidx + 1]
         # both roles load item row ``bidx`` beside cta_ptr (before the item loop's first compare waits for it) and

@@ -499,25 +499,6 @@ def test_plan_picks_the_one_item_variant(which_planner):
     assert spec.stages == 0
 
 
-def test_one_item_variant_needs_item_c_on_cta_c(which_planner, monkeypatch):
-    """The one-item variant does not read cta_ptr (CTA c runs item c): plan() picks it only when cta_ptr is the identity
-    (``_one_item_per_cta``), not merely when there are as many items as CTAs."""
-    import numpy as np
-
-    from cute_attn import decode as D
-
-    f = D._one_item_per_cta
-    assert f(np.arange(129, dtype=np.int32)) and f(np.arange(2, dtype=np.int64))
-    assert not f(np.array([0, 2, 2, 3], dtype=np.int32)) and not f(np.array([0, 1, 1, 3], dtype=np.int32))
-    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
-    w.plan(*table([32768], 16), 32, 8, 128, 16)
-    assert w._plan.spec.stages == 3 and np.array_equal(w._plan.work.cta_ptr, np.arange(w._plan.grid + 1))
-    monkeypatch.setattr(D, "_one_item_per_cta", lambda cta_ptr: False)
-    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
-    w.plan(*table([32768], 16), 32, 8, 128, 16)
-    assert w._plan.spec.stages == 0 and int(w._plan.items.shape[0]) == w._plan.grid
-
-
 def test_graph_mode_capacity_is_fixed_by_the_first_plan(which_planner):
     """use_cuda_graph: the first plan fixes batch size, heads, head_dim, dtype and the page-id capacity; a later
     plan within them is accepted, one beyond them raises (CPU plans: the same checks as on a GPU)."""
