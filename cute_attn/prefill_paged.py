@@ -228,7 +228,10 @@ class BatchPrefillWithPagedKVCacheWrapper:
     ``plan`` is host work: it validates the page table (``kv_indptr`` and ``kv_last_page_len`` are read on
     the host; pass CPU tensors or lists to avoid a device sync; ``kv_indices`` on the CPU are also
     range-checked, on the GPU they are used as they are) and builds the tile schedule (heaviest tiles
-    first), copied to the GPU without a sync. ``run`` validates and launches on the current stream.
+    first), copied to the GPU without a sync: the variant's tile as the dense plan picks it (hd64 causal and hd128:
+    192 query rows for long requests, 128 for batches of shorter ones) and, for a non-causal hd128 batch of one kv
+    length, the last round split over the keys (``CUTE_ATTN_PREFILL_SPLIT=0`` turns that off). ``run`` validates and
+    launches on the current stream.
     """
 
     def __init__(self, kv_layout: str = "NHD", device: torch.device | str = "cuda"):
