@@ -322,16 +322,20 @@ def _paged_plan(monkeypatch, n, slots, heads=4, ps=16, causal=False):
     return w, pages
 
 
-def test_paged_plan_splits_as_the_dense_plan(monkeypatch):
+def test_paged_plan_splits_as_the_dense_plan(monkeypatch, planner):
     """Since session 18 the paged kernel runs hd128 non-causal's 192 x 80 row with its split_kv: the paged plan (one kv
-    length, a GPU's slots) splits its last round exactly as the dense plan of the same lengths (the same work rows),
-    and run_paged hands the kernel part / count after the work (14 arguments)."""
+    length, a GPU's slots) splits its last round exactly as the dense plan of the same lengths (the same work rows;
+    either planner: the compiled one moves three indptr arrays behind the longer work), and run_paged hands the kernel
+    part / count after the work (14 arguments)."""
     monkeypatch.delenv(P.SPLIT_ENV, raising=False)
+    monkeypatch.setattr(P, "_PLAN_LIB", [planner])
+    monkeypatch.setattr(P, "PLAN_FALLBACK_REASON", [None if planner else "test"])
     w, pages = _paged_plan(monkeypatch, 16384, 132, heads=16)
     plan = w._plan
     dense = _plan(monkeypatch, [16384], [16384])
     assert plan.spec.tile_m == 0 and plan.split == dense.split == (56, 2)
     assert torch.equal(plan.work, dense.work) and plan.num_ctas == dense.num_ctas == 132
+    assert plan.cu_seqlens_k.tolist() == [0, 16384] and plan.kv_indptr.tolist() == [0, pages]
     assert plan.part.shape == dense.part.shape and plan.count.shape == dense.count.shape and not plan.count.any()
     with monkeypatch.context() as m:  # forced onto the 192-row tile, a 1000-row request on 23 slots splits too
         m.setattr(P, "choose_tile_m", lambda *a: 0)
