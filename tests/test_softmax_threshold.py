@@ -207,6 +207,12 @@ def test_shipped_vote_max_rows(monkeypatch):
             gather = C.prefill_config(hd, hd, causal, paged=True, gather=True)
             assert gather.vote_max == cfg.vote_max, (hd, causal)
             assert gather.max_chains == (4 if (hd, causal) == (128, True) else cfg.max_chains)
+        # hd64 causal's short tile (no threshold, so no vote): its gather variant takes 4 max chains (session 18)
+        if hd == 64:
+            short_gather = C.prefill_config(64, 64, True, 128, paged=True, gather=True)
+            assert (short_gather.vote_max, short_gather.max_chains) == (False, 4)
+            assert C.prefill_config(64, 64, True, 128, paged=True).max_chains == 1
+            assert C.prefill_config(64, 64, True, 128).max_chains == 1  # (dense)
         # the paged 128-row tile: off but for its causal gather variant (the page-1 variant, call 6)
         if hd == 128:
             for causal in (False, True):

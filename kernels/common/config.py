@@ -310,6 +310,11 @@ def prefill_smem_bytes(cfg: PrefillConfig, head_dim: int, head_dim_v: int, separ
 # 0.995 / 1.004 / 1.000, with the vote alone 0.992 / 0.997 / 0.992), nor does the dense 128 x 128 tile (0.975).
 # (head_dim, head_dim_v, causal) -> config fields; measured at hd128 causal only
 PAGED_GATHER_SOFTMAX = {(128, 128, True): {"vote_max": True, "max_chains": 4}}
+# ... and on the short-request tiles (no threshold there: the 4 max chains alone): hd64 causal 128 x 128 (session 18 call
+# 10, H100, bf16, paired, x the variant without, two processes: page 1 16 x 1k 1.016 / 1.015, append 512 on 8k 1.044 /
+# 1.045; the vote + 4 chains on its 192 x 112 tile read 0.994 / 0.994 at 4 x 4k, and on hd256 causal 0.970-0.994:
+# not applied there; NOTES-prefill-paged 52)
+PAGED_GATHER_SOFTMAX_SHORT = {(64, 64, True): {"max_chains": 4}}
 
 
 def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0, paged: bool = False,
@@ -326,12 +331,14 @@ def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0
                or _PREFILL_TABLE[(head_dim, head_dim_v)])
     except KeyError:
         raise ValueError(f"no prefill tile for (head_dim, head_dim_v) = ({head_dim}, {head_dim_v})") from None
+    short_tile_cfg = False
     if tile_m and tile_m != cfg.tile_m:
         short = PREFILL_SHORT_TILE.get((head_dim, head_dim_v, causal))
         if short is None or short[0] != tile_m:
             raise ValueError(f"no prefill tile_m={tile_m} variant for ({head_dim}, {head_dim_v}, causal={causal})")
         cfg = _PREFILL_TABLE[(head_dim, head_dim_v)]
         assert cfg.tile_m == tile_m
+        short_tile_cfg = True
     if paged:
         # the paged kernel shares the consumers and the epilogue, but trim_diagonal and the TMA store of O were measured
         # on the dense kernel only (the paged GPU tests passed with the trim on: prefill-v6 call 1)
@@ -339,6 +346,8 @@ def prefill_config(head_dim: int, head_dim_v: int, causal: bool, tile_m: int = 0
         cfg = dataclasses.replace(cfg, **{k: v for k, v in PAGED_OFF.items() if k not in keep})
         if gather:
             cfg = dataclasses.replace(cfg, **PAGED_GATHER_SOFTMAX.get(key, {}))
+            if short_tile_cfg:
+                cfg = dataclasses.replace(cfg, **PAGED_GATHER_SOFTMAX_SHORT.get(key, {}))
     overrides = {**env_overrides(head_dim), **_OVERRIDES}
     if overrides:
         cfg = dataclasses.replace(cfg, **overrides)
