@@ -45,7 +45,6 @@ from .common.paged_loader import (  # noqa: E402
     make_box_pipeline,
     wait_empty,
 )
-from .common.tile_scheduler import split_range  # noqa: E402
 from .prefill_sm90 import DTYPES, TRACE_K_COLS, TRACE_V_COLS, WARP_THREADS, PrefillSm90  # noqa: E402
 
 # (consumer warpgroups) -> (producer, consumer) registers. A producer warpgroup that gathers needs more than the
@@ -186,7 +185,8 @@ class PrefillPagedSm90(PrefillSm90):
     """
 
     # the dense kernel's split_kv (pieces of tiles over the key axis, config.split_kv: hd128 non-causal's 192 x 80 row):
-    # the producers walk a work row's piece of key blocks (``_key_blocks``), the consumers and the merge are dense's
+    # the producers walk a work row's piece of key blocks (``PrefillSm90._key_blocks``), the consumers and the merge are
+    # dense's
     SPLIT_CAPABLE = True
     # nor the dense kernel's 2-CTA cluster switch (NOTES-prefill 27): its K/V source has no multicast form
     CLUSTER_CAPABLE = False
@@ -426,7 +426,7 @@ class PrefillPagedSm90(PrefillSm90):
             g_k = self.gather.gmem_thread(mK, head_off, ptid)
             g_v = self.gather.gmem_thread(mV, head_off, ptid)
             offsets = (mKvIdx, mKvIndptr, tile.batch)
-            n_lo, n_hi = self._key_blocks(tile, seq, blocks)
+            n_lo, n_hi = self._key_blocks(seq, tile.m_block, tile.split, blocks)
             if n_hi > n_lo:
                 self.gather.row_offsets(off_v, *offsets, n_hi - 1, seq.kv_len, page_div, page_stride, row_stride, ptid)
                 self.gather.row_offsets(
@@ -508,7 +508,7 @@ class PrefillPagedSm90(PrefillSm90):
             tile, seq, tQgQ, tQsQ = self._producer_tile(walk, rnd, tma_Q, mQ, sQ)
             kv_head, gK, gV = self._box_views(tile, q_per_kv, gmem_K, gmem_V)
             req = (mKvIdx, mKvIndptr, tile.batch, seq.kv_len, page_div, page_groups)
-            n_lo, n_hi = self._key_blocks(tile, seq, blocks)
+            n_lo, n_hi = self._key_blocks(seq, tile.m_block, tile.split, blocks)
             # box ids (lane p: box p's page and first slot) of the V block to load next, of the K block to load
             # next and of the block after it (its page ids load while this block's copies issue); loop-carried
             page_v, slot_v, page_k, slot_k = Int32(0), Int32(0), Int32(0), Int32(0)
@@ -580,7 +580,7 @@ class PrefillPagedSm90(PrefillSm90):
             first_page = mKvIndptr[tile.batch]
             last_box = (seq.kv_len - 1) // self.box_rows * self.box_rows
             full_blocks = seq.kv_len // self.tile_n
-            n_lo, n_hi = self._key_blocks(tile, seq, blocks)
+            n_lo, n_hi = self._key_blocks(seq, tile.m_block, tile.split, blocks)
             walk_ids = (mKvIdx, first_page, last_box, page_div, page_groups, n_hi, lane_pos, lane_box)
             # (a tile without keys loads nothing: its request may have no page)
             cur, nxt = Int32(0), Int32(0)
@@ -621,14 +621,6 @@ class PrefillPagedSm90(PrefillSm90):
                 self._load_v_chunked(pipe_v, tma_V, gV, sV, (v0, v1), n_lo, full_blocks, req, tail, kv_state)
                 kv_state.advance()
         self._trace_end_p(kv_state, first, end, step, tidx)
-
-    def _key_blocks(self, tile, seq, blocks):
-        """``(n_lo, n_hi)``: the key blocks of a work row, visited from ``n_hi - 1`` down (``split_kv``: its piece's,
-        ``split_range``; otherwise ``(0, n_block_max)``, 0 a constant)."""
-        n_hi = blocks.n_block_max(seq, tile.m_block)
-        if cutlass.const_expr(self.split_kv):
-            return split_range(tile.split, n_hi)
-        return 0, n_hi
 
     def _box_geometry(self, mQ, mV, gmem_K):
         """The box producers' (q heads per kv head, page-size divisor, 8-row groups per page or None)."""

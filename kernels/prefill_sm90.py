@@ -535,10 +535,7 @@ class PrefillSm90:
                     tKsK, tKgK = cpasync.tma_partition(tma_K, 0, one_cta, cute.group_modes(sK, 0, 2), cute.group_modes(gK, 0, 2))
                     tVsV, tVgV = cpasync.tma_partition(tma_V, 0, one_cta, cute.group_modes(sV, 0, 2), cute.group_modes(gV, 0, 2))
 
-                # key blocks [n_lo, n_hi), visited from the last (split_kv: a piece's blocks)
-                n_lo, n_hi = 0, blocks.n_block_max(seq, tile.m_block)
-                if const_expr(self.split_kv):
-                    n_lo, n_hi = split_range(tile.split, n_hi)
+                n_lo, n_hi = self._key_blocks(seq, tile.m_block, tile.split, blocks)
                 if n_hi > n_lo:
                     self._trace_tag(kv_state, rnd, n_hi - 1, tidx)
                     self._load(pipe_k, tma_K, tKgK, tKsK, n_hi - 1, kv_state, TRACE_K_COLS)
@@ -561,6 +558,15 @@ class PrefillSm90:
                 # this CTA's shared memory after it exits
                 pipe_k.producer_tail(kv_state.clone())
                 pipe_v.producer_tail(kv_state.clone())
+
+    def _key_blocks(self, seq, m_block: Int32, split: Int32, blocks):
+        """``(n_lo, n_hi)``: the key blocks of a work row, visited from ``n_hi - 1`` down (``split_kv``: its piece's,
+        ``split_range`` of the row's split word; otherwise ``(0, n_block_max)``, 0 a constant). The producer and the
+        consumers of this kernel and of the paged one walk the same blocks through it."""
+        n_hi = blocks.n_block_max(seq, m_block)
+        if const_expr(self.split_kv):
+            return split_range(split, n_hi)
+        return 0, n_hi
 
     @cute.jit
     def _producer_tile(self, walk: tuple, rnd: Int32, tma_Q, mQ, sQ):
@@ -677,10 +683,7 @@ class PrefillSm90:
             nb, nm, nh, ns, noq, nok, nql, nkl = self._fetch_tile(
                 scheduler, mCuSeqlensQ, mCuSeqlensK, rnd + 1, first, end
             )
-            # key blocks [n_lo, n_block_max), visited from the last (split_kv: a piece's blocks)
-            n_lo, n_block_max = 0, blocks.n_block_max(seq, m_block)
-            if const_expr(self.split_kv):
-                n_lo, n_block_max = split_range(split, n_block_max)
+            n_lo, n_block_max = self._key_blocks(seq, m_block, split, blocks)
             acc_O.fill(0.0)
             softmax.reset()
             pipe_q.consumer_wait(q_state)
