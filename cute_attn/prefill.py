@@ -760,6 +760,31 @@ def _plan_consts(head_dim: int, head_dim_v: int, causal: bool, paged: bool = Fal
     return hit
 
 
+def _plan_tiles(qo, head_dim: int, head_dim_v: int, causal: bool, paged: bool = False):
+    """The tile inputs of a plan, dense or (``paged``) paged: ``(base_m, short, forced, split_tile)``. ``base_m`` /
+    ``short``: :func:`_plan_consts`'s, for the planner's choice (choose_tile_m's rule); ``forced``: the variant of a
+    replaced ``choose_tile_m`` (tests, benches; then ``short`` is None and ``base_m`` that variant's rows), else None
+    (a paged plan takes a forced tile equal to its table tile as the table variant, 0, and refuses one it has not);
+    ``split_tile``: for :func:`_plan_host` where the plan may split its last round (non-causal, the split switch
+    on): the variant's ``(tile_m, tile_n)`` when its config has ``split_kv``, else None."""
+    base_m, short = _plan_consts(head_dim, head_dim_v, causal, paged)
+    forced = None
+    if choose_tile_m is not _CHOOSE_TILE_M:  # replaced (tests, bench.prefill_ab force a variant): its choice
+        forced = choose_tile_m([qo[i + 1] - qo[i] for i in range(len(qo) - 1)], head_dim, head_dim_v, causal)
+        if paged:
+            if forced == base_m:
+                forced = 0  # (hd128: the dense kernel's short tile is the paged table's)
+            if forced and forced != (short[0] if short else None):
+                raise ValueError(f"the paged kernel has no tile_m={forced} variant for head dims ({head_dim}, "
+                                 f"{head_dim_v}), causal={causal}")
+        base_m, short = tile_m_for(head_dim, head_dim_v, causal, forced, paged=paged), None
+    split_tile = None
+    if split_enabled() and not causal:  # (the switch is checked for every plan)
+        def split_tile(variant_m):
+            return _split_tile(head_dim, head_dim_v, causal, variant_m if forced is None else forced, paged=paged)
+    return base_m, short, forced, split_tile
+
+
 _SPECS: dict = {}
 
 
@@ -780,15 +805,7 @@ def _make_plan(qo, kv, num_qo_heads, num_kv_heads, head_dim, head_dim_v, causal,
         raise TypeError(f"q_data_type must be torch.bfloat16 or torch.float16, got {dtype}")
     scale = C.softmax_scale(sm_scale, head_dim)
     causal = bool(causal)
-    base_m, short = _plan_consts(head_dim, head_dim_v, causal)
-    forced = None
-    if choose_tile_m is not _CHOOSE_TILE_M:  # replaced (tests, bench.prefill_ab force a variant): its choice
-        forced = choose_tile_m([qo[i + 1] - qo[i] for i in range(len(qo) - 1)], head_dim, head_dim_v, causal)
-        base_m, short = tile_m_for(head_dim, head_dim_v, causal, forced), None
-    split_tile = None
-    if split_enabled() and not causal:  # (the switch is checked for every dense plan)
-        def split_tile(variant_m):
-            return _split_tile(head_dim, head_dim_v, causal, variant_m if forced is None else forced)
+    base_m, short, forced, split_tile = _plan_tiles(qo, head_dim, head_dim_v, causal)
     cluster = _prefill_cluster(head_dim, head_dim_v, causal)
     hp = _plan_host(qo, kv, None, num_qo_heads, num_kv_heads, causal, base_m, short,
                     (head_dim + head_dim_v) * dtype.itemsize, device, split_tile, cluster)

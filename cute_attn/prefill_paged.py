@@ -25,7 +25,7 @@ from .decode import _kernel_view
 from .kernels.common.config import paged_kv_interleave
 from .layouts.paged import kv_grouped, page_groups_whole, tma_box_rows
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
-from .prefill import _host_indptr, _plan_consts, _plan_host, _to_device
+from .prefill import _host_indptr, _plan_host, _to_device
 from .specs import PREFILL_PAGED_HEAD_DIMS, PrefillPagedSpec
 
 P = importlib.import_module(".prefill", __package__)  # the module (the package's ``prefill`` is the function)
@@ -131,22 +131,9 @@ def plan_paged(qo_indptr, kv_indptr, kv_indices, kv_last_page_len, num_qo_heads,
     # tile (config.PAGED_SHORT_TILE)
     cu_k = list(itertools.accumulate(kv_lens, initial=0))
     causal = bool(causal)
-    base_m, short = _plan_consts(head_dim, hdv, causal, paged=True)
-    forced = None
-    if P.choose_tile_m is not P._CHOOSE_TILE_M:  # replaced (tests, bench: force a variant): its choice
-        forced = P.choose_tile_m([qo[i + 1] - qo[i] for i in range(batch)], head_dim, hdv, causal)
-        if forced == base_m:
-            forced = 0  # (hd128: the dense kernel's short tile is the paged table's)
-        if forced and forced != (short[0] if short else None):
-            raise ValueError(f"the paged kernel has no tile_m={forced} variant for head dims ({head_dim}, {hdv}), "
-                             f"causal={causal}")
-        base_m, short = P.tile_m_for(head_dim, hdv, causal, forced, paged=True), None
-    split_tile = None
-    if P.split_enabled() and not causal:
-        # the last round's tiles split over their keys where the variant has split_kv (hd128's 192 x 80 row, as the
-        # dense plan: P.split_tail, requests of one kv length on a GPU's slots)
-        def split_tile(variant_m):
-            return P._split_tile(head_dim, hdv, causal, variant_m if forced is None else forced, paged=True)
+    # (split_tile: the last round's tiles split over their keys where the variant has split_kv, hd128's 192 x 80 row,
+    # as the dense plan: P.split_tail, requests of one kv length on a GPU's slots)
+    base_m, short, forced, split_tile = P._plan_tiles(qo, head_dim, hdv, causal, paged=True)
     hp = _plan_host(qo, cu_k, kv, num_qo_heads, num_kv_heads, causal, base_m, short,
                     (head_dim + hdv) * q_data_type.itemsize, device, split_tile)
     variant_m = hp.variant_m if forced is None else forced
