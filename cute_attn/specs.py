@@ -254,7 +254,7 @@ class PrefillPagedSpec(PrefillSpec):
     """Prefill / append over a paged KV cache (NHD or HND: the cache strides are runtime). ``tma_box_rows``:
     0 = K/V gathered by cp.async (any page size), n = one TMA box of n rows per page piece (page_size % n == 0).
     ``tile_m``: 0 = the paged kernel's table tile, or its short-request tile where it has one
-    (``kernels.common.config.PAGED_SHORT_TILE``: hd64 causal, 128 x 128)."""
+    (``kernels.common.config.PAGED_SHORT_TILE``: 128 x 128 at hd64 causal and hd128)."""
 
     op: ClassVar[str] = "prefill_paged"
     module: ClassVar[str] = "cute_attn.kernels.prefill_paged_sm90"

@@ -207,7 +207,7 @@ class PrefillPagedSm90(PrefillSm90):
         if self._double_p_cfg or self.q_rs:
             # the config's double-buffered P (hd128, hd192) needs the consumers at 232 registers: at WIDE's 216 they
             # spill and ptxas serializes every wgmma (bench/NOTES-prefill-paged.md 18); so does Q's register fragment
-            # (``q_rs``: the paged config turns it off but where it takes the dense row, ``PAGED_DENSE_ROWS``: hd64 causal)
+            # (``q_rs``: the paged config turns it off but where it takes the dense row, ``PAGED_DENSE_ROWS``: hd64 causal's)
             wide = False
         budget = WIDE_REGISTER_BUDGET if wide else NARROW_REGISTER_BUDGET
         self.producer_regs, self.consumer_regs = budget[self.consumer_wgs]

@@ -210,7 +210,8 @@ _PREFILL_MASK_TABLE = {
 }
 
 
-# Dense-kernel-only exceptions (the paged kernel keeps the rows above: its K/V paths were measured at those tiles):
+# Rows measured on the dense kernel first (the tables above are the paged kernel's otherwise): the paged kernel takes
+# those in PAGED_DENSE_ROWS, since session 18 all of them (hd64 causal session 17; hd256 causal and hd128 session 18):
 # (head_dim, head_dim_v, causal) -> config
 _PREFILL_DENSE_MASK_TABLE = {
     # hd64 causal with the kept running max (session 10 calls 5-6, H100, bf16, interleaved rounds x the row of
@@ -260,9 +261,10 @@ PREFILL_SHORT_TILE = {
 
 
 # The paged kernel's short-request variants: the PREFILL_SHORT_TILE entries (tile and factor as the dense kernel's) that
-# the paged kernel has too, where its table tile is not already the short one (hd128: 128 x 128 is the paged table's).
-# hd64 causal: the paged kernel runs the dense row's 192 x 112 (PAGED_DENSE_ROWS), 0.79-0.84x the dense kernel at
-# 16 x 1k and append 512 on 8k, where the dense plan picks 128-row tiles (session 17, NOTES-prefill-paged 46-47)
+# the paged kernel has too, where its table tile is not already the short one. hd64 causal: 192 x 112 paged read
+# 0.79-0.84x dense at 16 x 1k and append 512 on 8k, where the dense plan picks 128-row tiles; the paged 128 x 128 variant
+# gains 16-30 % there (session 18 call 1, NOTES-prefill-paged 47). hd128: 128 x 128 beside the 192 x 80 row since
+# session 18 (call 4: 192 x 80 +0.3-2.2 % on long requests; NOTES 49)
 PAGED_SHORT_TILE = frozenset({(64, 64, True), (128, 128, True), (128, 128, False)})
 
 
@@ -288,12 +290,12 @@ def prefill_tile_m_choices(head_dim: int, head_dim_v: int, causal: bool, paged: 
 # the features the paged kernel turns off (measured on the dense kernel only): ``prefill_config(paged=True,
 # paged_keep=...)`` keeps the table's value of those named (the paged kernel's A/B switches)
 PAGED_OFF = {"trim_diagonal": 0, "tma_store_o": False, "q_rs": False}
-# the rows of _PREFILL_DENSE_MASK_TABLE the paged kernel takes in full, q_rs included: hd64 causal (session 17 call 11,
-# H100, bf16, paired, x the other row, two processes: page 16 4 x 4k 1.045 / 1.046, 16 x 1k 1.055 / 1.054, append 512 on
-# 8k 1.034 / 1.035; page 1 1.025 / 1.037 / 1.020; NOTES-prefill-paged 46)
-# hd256 causal (session 18, A/B in NOTES-prefill-paged 48): the dense row's 128 x 64 tile (paged 128 x 80 read 0.90x of
-# dense at 16 x 1k in session 17); its 64-row key tile also allows page 64's one-box blocks
-PAGED_DENSE_ROWS = frozenset({(64, 64, True), (256, 256, True), (128, 128, True), (128, 128, False)})
+# the rows of _PREFILL_DENSE_MASK_TABLE the paged kernel takes in full, q_rs included (all of them since session 18):
+# hd64 causal (session 17 call 11, H100, bf16, paired, x the other row, two processes: page 16 4 x 4k 1.045 / 1.046,
+# 16 x 1k 1.055 / 1.054, append 512 on 8k 1.034 / 1.035; page 1 1.025 / 1.037 / 1.020; NOTES-prefill-paged 46);
+# hd256 causal (session 18 call 2: the 128 x 64 tile, +5-10 % at page 16 over 128 x 80, and page 64's one-box blocks;
+# NOTES 48); hd128 causal and full (session 18 calls 4-5: the 192 x 80 row for long requests, with split_kv; NOTES 49-50)
+PAGED_DENSE_ROWS = frozenset(_PREFILL_DENSE_MASK_TABLE)
 
 
 def prefill_smem_bytes(cfg: PrefillConfig, head_dim: int, head_dim_v: int, separate_o: bool) -> int:
