@@ -38,7 +38,8 @@ MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4
 # stamps as int32 into row shape[0] - 1 - c of tmp_o (bench/decode_trace.py makes that buffer large enough;
 # never set it for a build that run() uses). Columns: 0 consumer start, 1 first KV tile landed, 2 last tile's
 # GEMMs done, 3 consumer end, 4 merges done, 5 SM id, 6 producer's first tile issued, 7 its last tile issued,
-# 8-11 clock at 0-3, 12 end of the last merge, 13 start of that merge's epilogue (globaltimer_lo, ns).
+# 8-11 clock at 0-3, 12 end of the last merge, 13 start of that merge's epilogue, 14 / 15 that epilogue before / after
+# the split's atomic (the barrier after the partial's stores / the barrier after the atomic) (globaltimer_lo, ns).
 TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 # Decode A/B switches removed once measured (bench/NOTES-decode.md has the figures; the code is in git history):
 # - ``CUTE_ATTN_DECODE_SPLIT_SYNC=fence`` (per-thread acq_rel fences around a split part's publication; the kept
@@ -539,7 +540,7 @@ class DecodeSm90:
                 if tidx == 0 and it == item_end - 1:
                     trace[2] = t_epi
                     trace[10] = cute.arch.clock()
-            self._epilogue(
+            t_pre, t_post = self._epilogue(
                 it, mItems, acc_O, tOcO, row_max, row_sum, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, tidx
             )
             if cutlass.const_expr(TRACE):
@@ -549,6 +550,8 @@ class DecodeSm90:
                         if tidx == 0:
                             trace[12] = cute.arch.globaltimer_lo()
                             trace[13] = t_epi
+                            trace[14] = t_pre
+                            trace[15] = t_post
                 # sFlag is rewritten by the next split item's epilogue only after a barrier
                 cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
         if cutlass.const_expr(TRACE):
@@ -629,6 +632,8 @@ class DecodeSm90:
         head0 = mItems[it, Item.HEAD0]
         rows = mItems[it, Item.ROWS]
         merge_id = mItems[it, Item.MERGE_ID]
+        t_pre = Int32(0)  # TRACE build: globaltimer before the split's atomic and after it (both barriers)
+        t_post = Int32(0)
         # normalized output and log2-domain LSE per row half; a row that saw no key: O = 0, LSE = -inf
         inv = cute.make_rmem_tensor((2,), Float32)
         lse2 = cute.make_rmem_tensor((2,), Float32)
@@ -664,15 +669,20 @@ class DecodeSm90:
             # barrier, its acquire the other parts' stores the merge reads after the second barrier (no per-thread
             # fence: CUTLASS's arrive/wait pattern)
             cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
+            if cutlass.const_expr(TRACE):
+                t_pre = cute.arch.globaltimer_lo()
             num_parts = mItems[it, Item.NUM_PARTS]
             if tidx == 0:
                 old = cute.arch.atomic_add(mCounter.iterator + merge_id, Int32(1), sem="acq_rel", scope="gpu")
                 sFlag[0] = Int32(1) if old == num_parts - 1 else Int32(0)
             cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
+            if cutlass.const_expr(TRACE):
+                t_post = cute.arch.globaltimer_lo()
             if sFlag[0] == 1:
                 self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, mItems[it, Item.TMP_BASE], num_parts, tidx)
                 if tidx == 0:
                     mCounter[merge_id] = Int32(0)
+        return t_pre, t_post
 
     @cute.jit
     def _merge(
