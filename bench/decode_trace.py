@@ -53,6 +53,28 @@ def launches(w, q, cache, flush: str, reps: int):
     return out
 
 
+def null_kernel_us(flush: str, reps: int) -> float:
+    """Median event time of a one-element torch kernel under the same flush and events as :func:`launches`: what
+    any launch costs outside its own work in this protocol (the decode call's "outside the span" compares to it)."""
+    buf = torch.ones(64 << 20, dtype=torch.float32, device="cuda")
+    sink = torch.empty((), dtype=torch.float32, device="cuda")
+    x = torch.zeros(1, dtype=torch.float32, device="cuda")
+    ts = []
+    for r in range(reps + 2):
+        if flush == "zero":
+            buf.zero_()
+        else:
+            torch.sum(buf, 0, out=sink)
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        x.add_(1.0)
+        b.record()
+        torch.cuda.synchronize()
+        if r >= 2:
+            ts.append(a.elapsed_time(b) * 1e3)
+    return float(np.median(ts))
+
+
 def summarize(runs, kv_bytes):
     def q3(x):
         return [float(np.min(x)), float(np.median(x)), float(np.max(x))]
@@ -87,6 +109,15 @@ def summarize(runs, kv_bytes):
             d["merge_epilogue_us"] = q3(m_end - m_start)
             d["last_merge_start_us"] = float(m_start.max())
             d["last_merge_end_us"] = float(m_end.max())
+            if (t[merged, 14] != 0).all():  # builds since session 19: the epilogue around the split's atomic
+                m_pre = ((t[merged, 14] - t0) & 0xFFFFFFFF) / 1e3
+                m_post = ((t[merged, 15] - t0) & 0xFFFFFFFF) / 1e3
+                d["merge_epi_to_atomic_us"] = q3(m_pre - m_start)  # normalize, partial stores, barrier
+                d["merge_atomic_us"] = q3(m_post - m_pre)  # thread 0's acq_rel atomic between two barriers
+                d["merge_loads_to_end_us"] = q3(m_end - m_post)  # the merge's loads, math, output stores issued
+                last = int(np.argmax(m_end))
+                d["last_merge_pieces_us"] = [float(m_pre[last] - m_start[last]), float(m_post[last] - m_pre[last]),
+                                             float(m_end[last] - m_post[last]), float(span - m_end[last])]
         prod_first = ((t[:, 6] - t0) & 0xFFFFFFFF) / 1e3
         prod_last = ((t[:, 7] - t0) & 0xFFFFFFFF) / 1e3
         d["producer_first_issue_us"] = q3(prod_first)
@@ -113,6 +144,10 @@ def main(argv=None):
     p.add_argument("--raw", help="npz of the last setting's raw stamps")
     args = p.parse_args(argv)
     res, raw = [], {}
+    for fl in args.flush:
+        row = {"null_kernel": "x.add_(1), one element", "flush": fl, "event_us": null_kernel_us(fl, args.reps)}
+        res.append(row)
+        print(json.dumps(row), flush=True)
     for name in args.cases:
         kv_lens = case_lens(name)
         kv_bytes = sum(kv_lens) * HK * D * 2 * 2
