@@ -655,7 +655,10 @@ class DecodeSm90:
                 if is_lse_writer and r < rows:
                     mLse[batch, head0 + r] = lse2[h] * LN2
         else:
-            tmp_row = mItems[it, Item.TMP_BASE] + mItems[it, Item.PART] * rows
+            # the split's first tmp row, read once here: after the atomic's acquire (which invalidates L1) a second
+            # read of the item row would be one more L2 round trip ahead of the merge's loads (session 19 trace)
+            tmp_base = mItems[it, Item.TMP_BASE]
+            tmp_row = tmp_base + mItems[it, Item.PART] * rows
             for k in cutlass.range_constexpr(cute.size(acc_O)):
                 r = tOcO[k][0]
                 if r < rows:
@@ -679,7 +682,7 @@ class DecodeSm90:
             if cutlass.const_expr(TRACE):
                 t_post = cute.arch.globaltimer_lo()
             if sFlag[0] == 1:
-                self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, mItems[it, Item.TMP_BASE], num_parts, tidx)
+                self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, tmp_base, num_parts, tidx)
                 if tidx == 0:
                     mCounter[merge_id] = Int32(0)
         return t_pre, t_post
