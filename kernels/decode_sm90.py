@@ -717,8 +717,10 @@ class DecodeSm90:
             for p in cutlass.range(num_parts, unroll=MERGE_UNROLL):
                 r = tmp_base + p * rows + i
                 lse_p = mTmpLse[r]
-                for j in cutlass.range_constexpr(MERGE_ELEMS):
-                    o_p[j] = mTmpO[r, c + j]
+                # the thread's MERGE_ELEMS adjacent fp32 columns as one 16-byte load (c % 4 == 0, rows of head_dim)
+                o_src = cute.make_ptr(Float32, (mTmpO.iterator + cute.crd2idx((r, c), mTmpO.layout)).toint(),
+                                      cute.AddressSpace.gmem, assumed_align=16)
+                cute.autovec_copy(cute.make_tensor(o_src, cute.make_layout(MERGE_ELEMS)), o_p)
                 m_new = cute.arch.fmax(m, lse_p)
                 rescale = cute.math.exp2(m - m_new, fastmath=True)
                 w = cute.math.exp2(lse_p - m_new, fastmath=True)
