@@ -32,7 +32,7 @@ CONSUMER_BARRIER = 1  # named barrier id of the consumer warpgroup (0 is __synct
 # split parts whose loads the merge keeps in flight together (decode-v11: 16 lost 0.2-1.5 % on the skewed case)
 # (session 19: rounds of 2 / 4 / 8 / 16 parts by the split's part count, all loads of a round first: 1 x 32k -0.1..+0.1 %,
 # the skewed case -0.5..+0.1 %: the merge's L2 round trips are not its tail; not kept, df15faf)
-MERGE_WIDTHS = (2, 4, 8, 16)  # parts per round of the merge's loads: the smallest that holds the split
+MERGE_UNROLL = 8
 MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4 == 0)
 # Debug build switch (read when this module is imported, i.e. at build time): CTA c writes globaltimer / clock
 # stamps as int32 into row shape[0] - 1 - c of tmp_o (bench/decode_trace.py makes that buffer large enough;
@@ -100,7 +100,7 @@ class DecodeSm90:
                               an item's last tile only), P -> bf16 registers, O += P V (wgmma RS,
                               left in flight: it retires under the next tile's wait and S GEMM);
                               epilogue: final O/LSE, or a partial + counter, and the last part of a
-                              split merges all parts (one online pass, up to 16 parts' loads in flight)
+                              split merges all parts (one online pass, MERGE_UNROLL parts in flight)
     producer      wg 1 (128)  per KV tile, ``passes`` (8) passes: a row is copied by threads_per_row
                               adjacent lanes (d / 8, at most 32: whole 128-byte lines, one or two
                               pages per warp instruction), 16-byte cp.async.cg per lane; the page id
@@ -703,73 +703,36 @@ class DecodeSm90:
     ):
         """out[batch, head0 + i] = sum_p 2^(lse_p - m) o_p / sum_p 2^(lse_p - m); every part is nonempty.
         One online pass over the parts; a thread owns MERGE_ELEMS adjacent columns of one row (all
-        rows x head_dim elements in one round for rows * head_dim <= 128 * MERGE_ELEMS), its parts read in rounds
-        of the smallest of MERGE_WIDTHS that holds them (the largest otherwise)."""
+        rows x head_dim elements in one round for rows * head_dim <= 128 * MERGE_ELEMS), and
+        MERGE_UNROLL parts' loads are in flight together."""
         n = rows * self.head_dim
         acc = cute.make_rmem_tensor((MERGE_ELEMS,), Float32)
-        run = cute.make_rmem_tensor((2,), Float32)  # the running max and sum of weights
+        o_p = cute.make_rmem_tensor((MERGE_ELEMS,), Float32)
         for e in cutlass.range(tidx * MERGE_ELEMS, n, WARPGROUP * MERGE_ELEMS, unroll=1):
             i = e // self.head_dim
             c = e % self.head_dim
-            run[0] = -Float32.inf
-            run[1] = 0.0
+            m = -Float32.inf
+            total = Float32(0.0)
             acc.fill(0.0)
-            first = tmp_base + i
-            if num_parts <= MERGE_WIDTHS[0]:
-                self._merge_rounds(mTmpO, mTmpLse, first, c, rows, num_parts, run, acc, MERGE_WIDTHS[0])
-            elif num_parts <= MERGE_WIDTHS[1]:
-                self._merge_rounds(mTmpO, mTmpLse, first, c, rows, num_parts, run, acc, MERGE_WIDTHS[1])
-            elif num_parts <= MERGE_WIDTHS[2]:
-                self._merge_rounds(mTmpO, mTmpLse, first, c, rows, num_parts, run, acc, MERGE_WIDTHS[2])
-            else:
-                self._merge_rounds(mTmpO, mTmpLse, first, c, rows, num_parts, run, acc, MERGE_WIDTHS[3])
-            inv = 1.0 / run[1]
-            for j in cutlass.range_constexpr(MERGE_ELEMS):
-                mO[batch, head0 + i, c + j] = (acc[j] * inv).to(self.dtype)
-            if c == 0:
-                mLse[batch, head0 + i] = (run[0] + cute.math.log2(run[1], fastmath=False)) * LN2
-
-    @cute.jit
-    def _merge_rounds(
-        self,
-        mTmpO: cute.Tensor,
-        mTmpLse: cute.Tensor,
-        first: Int32,
-        c: Int32,
-        rows: Int32,
-        num_parts: Int32,
-        run: cute.Tensor,
-        acc: cute.Tensor,
-        width: cutlass.Constexpr,
-    ):
-        """The online merge of parts 0 .. num_parts - 1 (row ``first + p * rows`` of tmp, columns c ..) into ``run`` /
-        ``acc``, ``width`` parts per round, all of a round's loads issued first (a part's columns as one 16-byte
-        load). A round's parts past the last are read at the last part's row (valid, finite) and weighted 0 with a
-        rescale of 1, so the result is bit for bit the one-part-at-a-time pass."""
-        lse_v = cute.make_rmem_tensor((width,), Float32)
-        o_v = cute.make_rmem_tensor((width, MERGE_ELEMS), Float32)
-        for p0 in cutlass.range(0, num_parts, width, unroll=1):
-            for u in cutlass.range_constexpr(width):
-                r = first + cutlass.min(p0 + u, num_parts - 1) * rows
-                lse_v[u] = mTmpLse[r]
+            for p in cutlass.range(num_parts, unroll=MERGE_UNROLL):
+                r = tmp_base + p * rows + i
+                lse_p = mTmpLse[r]
+                # the thread's MERGE_ELEMS adjacent fp32 columns as one 16-byte load (c % 4 == 0, rows of head_dim)
                 o_src = cute.make_ptr(Float32, (mTmpO.iterator + cute.crd2idx((r, c), mTmpO.layout)).toint(),
                                       cute.AddressSpace.gmem, assumed_align=16)
-                cute.autovec_copy(cute.make_tensor(o_src, cute.make_layout(MERGE_ELEMS)), o_v[u, None])
-            m = run[0]
-            total = run[1]
-            for u in cutlass.range_constexpr(width):
-                lse_p = lse_v[u]
-                if p0 + u >= num_parts:
-                    lse_p = -Float32.inf
+                cute.autovec_copy(cute.make_tensor(o_src, cute.make_layout(MERGE_ELEMS)), o_p)
                 m_new = cute.arch.fmax(m, lse_p)
                 rescale = cute.math.exp2(m - m_new, fastmath=True)
                 w = cute.math.exp2(lse_p - m_new, fastmath=True)
                 total = total * rescale + w
                 for j in cutlass.range_constexpr(MERGE_ELEMS):
-                    acc[j] = acc[j] * rescale + w * o_v[u, j]
+                    acc[j] = acc[j] * rescale + w * o_p[j]
                 m = m_new
-            run[0] = m
-            run[1] = total
+            inv = 1.0 / total
+            for j in cutlass.range_constexpr(MERGE_ELEMS):
+                mO[batch, head0 + i, c + j] = (acc[j] * inv).to(self.dtype)
+            if c == 0:
+                mLse[batch, head0 + i] = (m + cute.math.log2(total, fastmath=False)) * LN2
 
 
 def compile_decode(spec):
