@@ -30,8 +30,9 @@ COPY_BITS = 128
 LN2 = math.log(2.0)
 CONSUMER_BARRIER = 1  # named barrier id of the consumer warpgroup (0 is __syncthreads)
 # split parts whose loads the merge keeps in flight together (decode-v11: 16 lost 0.2-1.5 % on the skewed case)
-# (session 19: rounds of 2 / 4 / 8 / 16 parts by the split's part count, all loads of a round first: 1 x 32k -0.1..+0.1 %,
-# the skewed case -0.5..+0.1 %: the merge's L2 round trips are not its tail; not kept, df15faf)
+# (session 19: rounds of 2 / 4 / 8 / 16 parts by the split's part count, all loads of a round first: 1 x 32k -0.1..+0.1 %
+# with scalar loads (df15faf) and -0.6..+0.5 % on top of the 16-byte loads (f1cbeb1, call 4; 193 registers, 16 x 16k
+# -0.1..-0.2 %): with vector loads the second round is not on the tail; not kept)
 MERGE_UNROLL = 8
 MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4 == 0)
 # Debug build switch (read when this module is imported, i.e. at build time): CTA c writes globaltimer / clock
