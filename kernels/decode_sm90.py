@@ -633,11 +633,6 @@ class DecodeSm90:
         head0 = mItems[it, Item.HEAD0]
         rows = mItems[it, Item.ROWS]
         merge_id = mItems[it, Item.MERGE_ID]
-        # a split part's fields with the others, before the normalization (one load round trip for all; read where
-        # the partial's stores need them they were a second L2 round trip ahead of those stores: session 19)
-        part = mItems[it, Item.PART]
-        tmp_base = mItems[it, Item.TMP_BASE]
-        num_parts = mItems[it, Item.NUM_PARTS]
         t_pre = Int32(0)  # TRACE build: globaltimer before the split's atomic and after it (both barriers)
         t_post = Int32(0)
         # normalized output and log2-domain LSE per row half; a row that saw no key: O = 0, LSE = -inf
@@ -661,9 +656,10 @@ class DecodeSm90:
                 if is_lse_writer and r < rows:
                     mLse[batch, head0 + r] = lse2[h] * LN2
         else:
-            # tmp_base is read once (above): after the atomic's acquire (which invalidates L1) a second read of the item
-            # row would be one more L2 round trip ahead of the merge's loads (session 19 trace)
-            tmp_row = tmp_base + part * rows
+            # the split's first tmp row, read once here: after the atomic's acquire (which invalidates L1) a second
+            # read of the item row would be one more L2 round trip ahead of the merge's loads (session 19 trace)
+            tmp_base = mItems[it, Item.TMP_BASE]
+            tmp_row = tmp_base + mItems[it, Item.PART] * rows
             for k in cutlass.range_constexpr(cute.size(acc_O)):
                 r = tOcO[k][0]
                 if r < rows:
@@ -679,6 +675,7 @@ class DecodeSm90:
             cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
             if cutlass.const_expr(TRACE):
                 t_pre = cute.arch.globaltimer_lo()
+            num_parts = mItems[it, Item.NUM_PARTS]
             if tidx == 0:
                 old = cute.arch.atomic_add(mCounter.iterator + merge_id, Int32(1), sem="acq_rel", scope="gpu")
                 sFlag[0] = Int32(1) if old == num_parts - 1 else Int32(0)
