@@ -38,6 +38,15 @@ def _build_worker(op: str, fields: dict, directory: str, keep_ptx: bool) -> tupl
         return spec.name, None, msg
 
 
+def kernel_sources() -> str:
+    """The folder the kernels are imported from (and so compiled from). ``python -m cute_attn.build`` run inside a
+    checkout imports that checkout (the current directory comes first on sys.path) whatever PYTHONPATH says: printed
+    so a build of another worktree's kernels shows where they came from (session 19 compared two builds of one tree)."""
+    from . import kernels
+
+    return os.path.dirname(os.path.abspath(kernels.__file__))
+
+
 def plan_build(specs: list[KernelSpec], directory: str, force: bool) -> tuple[list[KernelSpec], list[KernelSpec]]:
     """Split specs into (to build, up to date) against the manifest in ``directory``."""
     from .artifacts import Manifest, dsl_version
@@ -76,7 +85,7 @@ def build(
         specs = [s for s in specs if any(fnmatch.fnmatch(s.name, pat) for pat in only)]
     todo, fresh = plan_build(specs, directory, force)
     log(f"cute_attn.build: {len(specs)} variants for {arch} -> {directory}: "
-        f"{len(fresh)} up to date, {len(todo)} to build")
+        f"{len(fresh)} up to date, {len(todo)} to build (kernels from {kernel_sources()})")
     manifest = Manifest.read(directory, arch)
     failures: list[tuple[str, str]] = []
     if todo:

@@ -7,7 +7,7 @@ import pytest
 
 from cute_attn import artifacts as A
 from cute_attn import errors
-from cute_attn.build import plan_build
+from cute_attn.build import kernel_sources, plan_build
 from cute_attn.specs import MergeStateSpec
 
 
@@ -189,3 +189,14 @@ def test_tile_overrides_and_kv_layout_are_build_env(tmp_path, monkeypatch):
     assert A.Manifest.read(d, "sm_90a").status(box) == "ok"
     monkeypatch.delenv("CUTE_ATTN_PAGED_KV_INTERLEAVE")
     assert A.Manifest.read(d, "sm_90a").status(box) == "other-build"
+
+
+def test_kernel_sources_is_the_imported_kernels_folder():
+    """The build names the folder its kernels come from: the one `cute_attn.kernels` imports, which holds the decode
+    kernel's source (a worktree build run from another checkout would print that checkout's folder)."""
+    import cute_attn.kernels as kernels  # the package only: no DSL import
+
+    src = kernel_sources()
+    assert src == os.path.dirname(os.path.abspath(kernels.__file__))
+    assert os.path.isfile(os.path.join(src, "decode_sm90.py"))
+    assert os.path.isfile(os.path.join(src, "prefill_sm90.py"))
