@@ -127,7 +127,7 @@ def summarize(runs, kv_bytes):
     out = {}
     for k, vs in keys.items():
         if isinstance(vs[0], list):
-            out[k] = [float(np.median([v[i] for v in vs])) for i in range(3)]
+            out[k] = [float(np.median([v[i] for v in vs])) for i in range(len(vs[0]))]
         else:
             out[k] = float(np.median(vs))
     return out
