@@ -22,7 +22,7 @@ import cute_attn
 from bench.decode import HK, HQ, D
 from bench.decode_ab import apply, case_inputs, case_lens
 
-COLS = 16
+COLS = 17  # the kernel's TRACE columns (col 16, the merge's parts loop end: session 19)
 
 
 def launches(w, q, cache, flush: str, reps: int):
@@ -118,6 +118,10 @@ def summarize(runs, kv_bytes):
                 last = int(np.argmax(m_end))
                 d["last_merge_pieces_us"] = [float(m_pre[last] - m_start[last]), float(m_post[last] - m_pre[last]),
                                              float(m_end[last] - m_post[last]), float(span - m_end[last])]
+                if (t[merged, 16] != 0).all():  # the merge's loop over the parts (loads + online math), then the rest
+                    m_loop = ((t[merged, 16] - t0) & 0xFFFFFFFF) / 1e3
+                    d["merge_parts_loop_us"] = q3(m_loop - m_post)
+                    d["merge_final_us"] = q3(m_end - m_loop)  # 1 / sum, log2, output and LSE stores, counter reset
         prod_first = ((t[:, 6] - t0) & 0xFFFFFFFF) / 1e3
         prod_last = ((t[:, 7] - t0) & 0xFFFFFFFF) / 1e3
         d["producer_first_issue_us"] = q3(prod_first)

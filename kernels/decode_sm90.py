@@ -40,7 +40,8 @@ MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4
 # never set it for a build that run() uses). Columns: 0 consumer start, 1 first KV tile landed, 2 last tile's
 # GEMMs done, 3 consumer end, 4 merges done, 5 SM id, 6 producer's first tile issued, 7 its last tile issued,
 # 8-11 clock at 0-3, 12 end of the last merge, 13 start of that merge's epilogue, 14 / 15 that epilogue before / after
-# the split's atomic (the barrier after the partial's stores / the barrier after the atomic) (globaltimer_lo, ns).
+# the split's atomic (the barrier after the partial's stores / the barrier after the atomic), 16 the end of that
+# merge's loop over the parts (thread 0) (globaltimer_lo, ns).
 TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 # Decode A/B switches removed once measured (bench/NOTES-decode.md has the figures; the code is in git history):
 # - ``CUTE_ATTN_DECODE_SPLIT_SYNC=fence`` (per-thread acq_rel fences around a split part's publication; the kept
@@ -541,7 +542,7 @@ class DecodeSm90:
                 if tidx == 0 and it == item_end - 1:
                     trace[2] = t_epi
                     trace[10] = cute.arch.clock()
-            t_pre, t_post = self._epilogue(
+            t_pre, t_post, t_loop = self._epilogue(
                 it, mItems, acc_O, tOcO, row_max, row_sum, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, tidx
             )
             if cutlass.const_expr(TRACE):
@@ -553,6 +554,7 @@ class DecodeSm90:
                             trace[13] = t_epi
                             trace[14] = t_pre
                             trace[15] = t_post
+                            trace[16] = t_loop
                 # sFlag is rewritten by the next split item's epilogue only after a barrier
                 cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
         if cutlass.const_expr(TRACE):
@@ -633,8 +635,9 @@ class DecodeSm90:
         head0 = mItems[it, Item.HEAD0]
         rows = mItems[it, Item.ROWS]
         merge_id = mItems[it, Item.MERGE_ID]
-        t_pre = Int32(0)  # TRACE build: globaltimer before the split's atomic and after it (both barriers)
+        t_pre = Int32(0)  # TRACE build: globaltimer before the split's atomic and after it (both barriers),
         t_post = Int32(0)
+        t_loop = Int32(0)  # and (merging part, thread 0) at the end of the merge's loop over the parts
         # normalized output and log2-domain LSE per row half; a row that saw no key: O = 0, LSE = -inf
         inv = cute.make_rmem_tensor((2,), Float32)
         lse2 = cute.make_rmem_tensor((2,), Float32)
@@ -685,10 +688,10 @@ class DecodeSm90:
             if cutlass.const_expr(TRACE):
                 t_post = cute.arch.globaltimer_lo()
             if sFlag[0] == 1:
-                self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, tmp_base, num_parts, tidx)
+                t_loop = self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, tmp_base, num_parts, tidx)
                 if tidx == 0:
                     mCounter[merge_id] = Int32(0)
-        return t_pre, t_post
+        return t_pre, t_post, t_loop
 
     @cute.jit
     def _merge(
@@ -711,6 +714,7 @@ class DecodeSm90:
         n = rows * self.head_dim
         acc = cute.make_rmem_tensor((MERGE_ELEMS,), Float32)
         o_p = cute.make_rmem_tensor((MERGE_ELEMS,), Float32)
+        t_loop = Int32(0)  # TRACE build: globaltimer after the loop over the parts (the thread's last element)
         for e in cutlass.range(tidx * MERGE_ELEMS, n, WARPGROUP * MERGE_ELEMS, unroll=1):
             i = e // self.head_dim
             c = e % self.head_dim
@@ -731,11 +735,14 @@ class DecodeSm90:
                 for j in cutlass.range_constexpr(MERGE_ELEMS):
                     acc[j] = acc[j] * rescale + w * o_p[j]
                 m = m_new
+            if cutlass.const_expr(TRACE):
+                t_loop = cute.arch.globaltimer_lo()
             inv = 1.0 / total
             for j in cutlass.range_constexpr(MERGE_ELEMS):
                 mO[batch, head0 + i, c + j] = (acc[j] * inv).to(self.dtype)
             if c == 0:
                 mLse[batch, head0 + i] = (m + cute.math.log2(total, fastmath=False)) * LN2
+        return t_loop
 
 
 def compile_decode(spec):

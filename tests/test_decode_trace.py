@@ -28,6 +28,7 @@ def _stamps(ctas=4, t0=2**32 - 1500, merging=(3,), pieces=(580, 610, 1170)):
             t[c, 14] = t[c, 13] + pieces[0]
             t[c, 15] = t[c, 14] + pieces[1]
             t[c, 12] = t[c, 15] + pieces[2]
+            t[c, 16] = t[c, 15] + pieces[2] - 300  # the parts loop ends 300 ns before the merge does
             end = t[c, 12] + 50
         t[c, 3] = end
     return t & 0xFFFFFFFF  # as the kernel writes them: the low 32 bits
@@ -49,14 +50,16 @@ def test_summary_of_a_launch_with_one_merge():
     # its three pieces, then the span left after it (the CTA end 50 ns later is the launch's last)
     assert s["last_merge_pieces_us"] == pytest.approx([0.58, 0.61, 1.17, 0.05])
     assert s["producer_first_issue_us"] == pytest.approx([1.3, 1.45, 1.6])
+    assert s["merge_parts_loop_us"] == pytest.approx([0.87] * 3)
+    assert s["merge_final_us"] == pytest.approx([0.3] * 3)
 
 
 def test_old_trace_builds_without_the_atomic_stamps():
     t = _stamps()
-    t[:, 14:] = 0  # a trace build from before session 19 leaves cols 14 / 15 at zero
+    t[:, 14:] = 0  # a trace build from before session 19 leaves cols 14-16 at zero
     s = dt.summarize([(60.0, t)], kv_bytes=134_217_728)
     assert s["merge_epilogue_us"] == pytest.approx([2.36] * 3)
-    assert "merge_atomic_us" not in s
+    assert "merge_atomic_us" not in s and "merge_parts_loop_us" not in s
 
 
 def test_no_split_launch_reports_no_merge():
