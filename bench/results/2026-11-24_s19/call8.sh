@@ -1,9 +1,9 @@
 #!/bin/bash
 # Session 19 call 8 (device): bench/decode_trace.py on the trace build of w16 (f1cbeb1: one round of 16 parts; .ab19t4),
 # 1 x 32k pages 16 / 1, read and zero flush.
-#   carry [".kit", ".snap19g", ".ab19t4"]; source .kit/unpack.sh .kit >/dev/null && bash bench/results/2026-11-24_s19/call8.sh
+#   carry [".kit", ".snap19h", ".ab19t4"]; source .kit/unpack.sh .kit >/dev/null && bash bench/results/2026-11-24_s19/call8.sh
 set -u
-R=$PWD; SNAP=.snap19g; source bench/call_env.sh
+R=$PWD; SNAP=.snap19h; source bench/call_env.sh
 export CUTE_ATTN_ARTIFACTS=$R/.ab19t4 CUTE_ATTN_CACHE=$(mktemp -d)
 nvidia-smi -q -d PERFORMANCE | grep -E "Thermal Slowdown" | grep " us" | tee -a "$OUT/main.log"
 timeout 150 python3 bench/decode_trace.py --cases "1 x 32k" --pages 16 1 --flush read zero --reps 30 \
