@@ -25,6 +25,28 @@ from bench.decode_ab import apply, case_inputs, case_lens
 COLS = 17  # the kernel's TRACE columns (col 16, the merge's parts loop end: session 19)
 
 
+def _event_runs(fn, flush: str, reps: int, before=lambda: None, after=lambda: None) -> list:
+    """``(us, after())`` of ``reps`` calls of ``fn`` (2 more first, untimed), each between two events after
+    ``before()`` and an L2 eviction: ``zero`` zeroes a 256 MB buffer, ``read`` reads it."""
+    buf = torch.ones(64 << 20, dtype=torch.float32, device="cuda")
+    sink = torch.empty((), dtype=torch.float32, device="cuda")
+    out = []
+    for r in range(reps + 2):
+        before()
+        if flush == "zero":
+            buf.zero_()
+        else:
+            torch.sum(buf, 0, out=sink)
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        torch.cuda.synchronize()
+        if r >= 2:
+            out.append((a.elapsed_time(b) * 1e3, after()))
+    return out
+
+
 def launches(w, q, cache, flush: str, reps: int):
     plan = w._plan
     ctas = plan.grid
@@ -32,47 +54,15 @@ def launches(w, q, cache, flush: str, reps: int):
     big = torch.zeros(rows + ctas + 8, D, dtype=torch.float32, device="cuda")
     plan.tmp_o = big
     trace = big[-ctas:].view(torch.int32)[:, :COLS]  # row shape[0] - 1 - c is CTA c
-    buf = torch.ones(64 << 20, dtype=torch.float32, device="cuda")
-    sink = torch.empty((), dtype=torch.float32, device="cuda")
-    out = []
-    for r in range(reps + 2):
-        trace.zero_()
-        if flush == "zero":
-            buf.zero_()
-        else:
-            torch.sum(buf, 0, out=sink)
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        w.run(q, cache)
-        b.record()
-        torch.cuda.synchronize()
-        if r < 2:
-            continue
-        t = trace.flip(0).cpu().numpy().astype(np.int64)  # CTA order
-        out.append((a.elapsed_time(b) * 1e3, t))
-    return out
+    return _event_runs(lambda: w.run(q, cache), flush, reps, before=trace.zero_,
+                       after=lambda: trace.flip(0).cpu().numpy().astype(np.int64))  # stamps in CTA order
 
 
 def null_kernel_us(flush: str, reps: int) -> float:
     """Median event time of a one-element torch kernel under the same flush and events as :func:`launches`: what
     any launch costs outside its own work in this protocol (the decode call's "outside the span" compares to it)."""
-    buf = torch.ones(64 << 20, dtype=torch.float32, device="cuda")
-    sink = torch.empty((), dtype=torch.float32, device="cuda")
     x = torch.zeros(1, dtype=torch.float32, device="cuda")
-    ts = []
-    for r in range(reps + 2):
-        if flush == "zero":
-            buf.zero_()
-        else:
-            torch.sum(buf, 0, out=sink)
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        x.add_(1.0)
-        b.record()
-        torch.cuda.synchronize()
-        if r >= 2:
-            ts.append(a.elapsed_time(b) * 1e3)
-    return float(np.median(ts))
+    return float(np.median([us for us, _ in _event_runs(lambda: x.add_(1.0), flush, reps)]))
 
 
 def summarize(runs, kv_bytes):
