@@ -631,6 +631,8 @@ class DecodeSm90:
         mCounter: cute.Tensor,
         tidx: Int32,
     ):
+        """Item ``it``'s output (normalized O and LSE), or its split part's partial and, for the last part to arrive,
+        the merge. Returns the TRACE build's stamps (t_pre, t_post, t_loop; zeros otherwise)."""
         batch = mItems[it, Item.BATCH]
         head0 = mItems[it, Item.HEAD0]
         rows = mItems[it, Item.ROWS]
@@ -659,10 +661,10 @@ class DecodeSm90:
                 if is_lse_writer and r < rows:
                     mLse[batch, head0 + r] = lse2[h] * LN2
         else:
-            # (session 19 call 6: reading part / tmp_base / num_parts with the item's other fields, before the
-            # normalization, moved 1 x 32k by -0.3..+0.7 %, control -0.4..-0.0: not kept, 154b9ff)
             # the split's first tmp row, read once here: after the atomic's acquire (which invalidates L1) a second
-            # read of the item row would be one more L2 round trip ahead of the merge's loads (session 19 trace)
+            # read of the item row would be one more L2 round trip ahead of the merge's loads (session 19 trace).
+            # (Session 19 call 6: reading part / tmp_base / num_parts with the item's other fields, before the
+            # normalization, moved 1 x 32k by -0.3..+0.7 %, control -0.4..-0.0: not kept, 154b9ff.)
             tmp_base = mItems[it, Item.TMP_BASE]
             tmp_row = tmp_base + mItems[it, Item.PART] * rows
             for k in cutlass.range_constexpr(cute.size(acc_O)):
