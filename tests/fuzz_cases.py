@@ -1,0 +1,94 @@
+"""Random serving-shaped cases for the fuzz tests (``tests/test_plan_fuzz.py`` on the CPU, ``tests/test_gpu_fuzz.py``
+on the GPU): batches of odd, empty, short, long and split-sized requests over every page size class, head geometry,
+head dim, dtype and cache layout the API supports. Pure Python (no torch), so the CPU suite can draw them cheaply.
+
+The cases are a function of one integer seed: ``CUTE_ATTN_FUZZ_SEED`` (default :data:`DEFAULT_SEED`) picks the run,
+``CUTE_ATTN_FUZZ_CASES`` how many cases each fuzz test draws. A failure names its seed and case index, which is all
+that is needed to rerun it (``CUTE_ATTN_FUZZ_SEED=<seed>``)."""
+
+from __future__ import annotations
+
+import os
+import random
+
+DEFAULT_SEED = 20261124
+HEADS = [(8, 8), (16, 16), (32, 8), (64, 8), (16, 2), (12, 4), (16, 1), (96, 1)]  # MHA, GQA 1-8, MQA, > 64 per kv head
+PAGE_SIZES = [1, 2, 3, 5, 16, 32, 64, 128]
+HEAD_DIMS = [64, 128, 256]
+DTYPES = ["bf16", "fp16"]
+LAYOUTS = ["NHD", "HND"]
+
+
+def seed() -> int:
+    return int(os.environ.get("CUTE_ATTN_FUZZ_SEED", DEFAULT_SEED))
+
+
+def count(default: int) -> int:
+    return int(os.environ.get("CUTE_ATTN_FUZZ_CASES", default))
+
+
+def _kv_len(r: random.Random, long_ok: bool) -> int:
+    """One request's KV length: empty, one token, short and odd, page-boundary +-1, medium, or (``long_ok``) long
+    enough for the decode planner to split it over SMs."""
+    kind = r.random()
+    if kind < 0.08:
+        return 0
+    if kind < 0.16:
+        return 1
+    if kind < 0.45:
+        return r.randint(2, 300)
+    if kind < 0.60:
+        return r.choice([63, 64, 65, 127, 128, 129, 1023, 1024, 1025])
+    if kind < 0.92 or not long_ok:
+        return r.randint(301, 4500)
+    return r.randint(9000, 33000)
+
+
+def decode_case(s: int, i: int) -> dict:
+    """Decode case ``i`` of seed ``s``: a batch of 1-9 requests (at most one of them long)."""
+    r = random.Random(f"decode/{s}/{i}")
+    batch = r.randint(1, 9)
+    lens = []
+    for _ in range(batch):
+        lens.append(_kv_len(r, long_ok=not any(n > 8000 for n in lens)))
+    # the float64 reference materializes K per query head: a long request with many query heads or a large head dim
+    # costs it seconds, so long batches draw at most 32 query heads and head dims up to 128
+    long = max(lens) > 8000
+    hq, hk = r.choice([(8, 8), (32, 8), (16, 2)] if long else HEADS)
+    d = r.choice(HEAD_DIMS[:2] if long else HEAD_DIMS)
+    return {
+        "kv_lens": lens, "hq": hq, "hk": hk, "d": d, "page_size": r.choice(PAGE_SIZES),
+        "dtype": r.choice(DTYPES), "layout": r.choice(LAYOUTS), "sort_pages": r.random() < 0.7,
+        "ids_on_gpu": r.random() < 0.3, "sm_scale": r.choice([None, 0.05, 0.3]),
+    }
+
+
+def prefill_case(s: int, i: int) -> dict:
+    """Paged prefill / append case ``i`` of seed ``s``: 1-5 requests, each ``q_len <= kv_len`` (append: new tokens at
+    the end of a cached prefix; prefill: ``q_len == kv_len``), optionally all sharing their first pages."""
+    r = random.Random(f"prefill/{s}/{i}")
+    batch = r.randint(1, 5)
+    q_lens, kv_lens = [], []
+    for _ in range(batch):
+        kind = r.random()
+        if kind < 0.1:
+            kv, q = r.randint(0, 40), 0
+        elif kind < 0.45:  # prefill
+            kv = r.choice([1, 17, 113, 128, 129, 640, 1023, r.randint(2, 1500)])
+            q = kv
+        else:  # append: 1-512 new tokens on a cache of up to ~2.5k
+            q = r.choice([1, 2, 7, 64, 113, 512, r.randint(1, 512)])
+            kv = q + r.randint(0, 2500)
+        q_lens.append(q)
+        kv_lens.append(kv)
+    page_size = r.choice(PAGE_SIZES + [48, 256])
+    shared = 0
+    if r.random() < 0.2:
+        full = min(kv_lens) // page_size  # pages every request owns in full
+        shared = r.randint(0, full) if full else 0
+    hq, hk = r.choice([(8, 8), (8, 2), (16, 4), (12, 3), (16, 1)])
+    return {
+        "q_lens": q_lens, "kv_lens": kv_lens, "hq": hq, "hk": hk, "d": r.choice(HEAD_DIMS), "page_size": page_size,
+        "causal": r.random() < 0.7, "dtype": r.choice(DTYPES), "layout": r.choice(LAYOUTS),
+        "shared_prefix_pages": shared, "sm_scale": r.choice([None, 0.08]),
+    }

@@ -1,0 +1,97 @@
+"""GPU fuzz: random serving-shaped batches (``tests/fuzz_cases.py``) through ONE wrapper per API, re-planned for every
+case as a serving loop does (batch, lengths, heads, head dim, page size, dtype and layout all change from one plan to
+the next), each output checked against the float64 reference with NaN-poisoned outputs and NaN in every cache slot
+that no request owns. The paged prefill is also checked bit for bit against the dense kernel on the gathered K/V.
+
+``CUTE_ATTN_FUZZ_SEED`` picks another run, ``CUTE_ATTN_FUZZ_CASES`` the number of cases per test; a failure names the
+seed and the case."""
+
+import math
+
+import pytest
+import torch
+
+import cute_attn
+import fuzz_cases as F
+from pages import random_page_table
+from test_gpu_decode import check as decode_check
+from test_gpu_decode import make_cache as decode_cache
+from test_gpu_decode import reference as decode_reference
+from test_gpu_prefill_paged import check_dense, check_reference, indptr_of, make_cache, make_table
+
+pytestmark = pytest.mark.gpu
+DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@pytest.fixture(autouse=True)
+def poison(monkeypatch):
+    monkeypatch.setenv("CUTE_ATTN_POISON", "1")
+
+
+def _cases(make, n):
+    s = F.seed()
+    return [(s, i, make(s, i)) for i in range(F.count(n))]
+
+
+def _decode_one(w, gen, c):
+    dtype = DTYPES[c["dtype"]]
+    kv_lens, hq, hk, d, ps, layout = c["kv_lens"], c["hq"], c["hk"], c["d"], c["page_size"], c["layout"]
+    num_pages, indptr, indices, last = random_page_table(gen, kv_lens, ps)
+    k, v = decode_cache(gen, kv_lens, indptr, indices, num_pages, ps, hk, d, dtype, layout)
+    q = torch.randn(len(kv_lens), hq, d, generator=gen).to(dtype)
+    w.plan(indptr, indices.cuda() if c["ids_on_gpu"] else indices, last, hq, hk, d, ps, sm_scale=c["sm_scale"],
+           q_data_type=dtype, sort_pages=c["sort_pages"])
+    out, lse = w.run(q.cuda(), (k.cuda(), v.cuda()), return_lse=True)
+    assert out.shape == q.shape and lse.shape == q.shape[:2] and out.dtype == dtype
+    scale = 1 / math.sqrt(d) if c["sm_scale"] is None else c["sm_scale"]
+    decode_check(out, lse, *decode_reference(q, k, v, indptr, indices, last, scale, layout))
+
+
+@pytest.mark.parametrize("layout", ["NHD", "HND"])
+def test_decode_fuzz_one_wrapper(layout):
+    """Decode: one wrapper per cache layout, re-planned for each random case of that layout (splits, skew, empty and
+    one-token requests, page sizes 1-128, MHA / GQA / MQA with up to 96 query heads per kv head)."""
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
+    cases = [x for x in _cases(F.decode_case, 40) if x[2]["layout"] == layout]
+    assert cases, "no case drew this layout"
+    for s, i, c in cases:
+        gen = torch.Generator().manual_seed(s * 1000 + i)
+        try:
+            _decode_one(w, gen, c)
+        except Exception as e:
+            raise AssertionError(f"decode fuzz seed {s} case {i}: {c}") from e
+
+
+def _prefill_one(w, gen, c):
+    dtype = DTYPES[c["dtype"]]
+    q_lens, kv_lens, hq, hk, d, ps = c["q_lens"], c["kv_lens"], c["hq"], c["hk"], c["d"], c["page_size"]
+    causal, layout = c["causal"], c["layout"]
+    num_pages, indptr, indices, last = make_table(gen, kv_lens, ps, shared_prefix_pages=c["shared_prefix_pages"])
+    k, v = make_cache(gen, num_pages, ps, hk, d, dtype, indptr, indices, kv_lens)
+    if layout == "HND":
+        k, v = k.transpose(1, 2).contiguous(), v.transpose(1, 2).contiguous()
+    qo = indptr_of(q_lens)
+    q = torch.randn(qo[-1], hq, d, generator=gen).to(dtype).cuda()
+    scale = 1 / math.sqrt(d) if c["sm_scale"] is None else c["sm_scale"]
+    w.plan(torch.tensor(qo, dtype=torch.int32), indptr, indices, last, hq, hk, d, ps, causal=causal,
+           sm_scale=c["sm_scale"], q_data_type=dtype)
+    out, lse = w.run(q, (k, v), return_lse=True)
+    assert out.shape == (qo[-1], hq, d) and lse.shape == (qo[-1], hq) and out.dtype == dtype
+    check_reference(out, lse, q, k, v, qo, indptr, indices, last, causal, scale, layout)
+    check_dense(out, lse, q, k, v, qo, indptr, indices, last, causal, scale, layout, hq, hk, d)
+
+
+@pytest.mark.parametrize("layout", ["NHD", "HND"])
+def test_paged_prefill_fuzz_one_wrapper(layout):
+    """Paged prefill and append: one wrapper per cache layout, re-planned for each random case of that layout
+    (q_len <= kv_len, empty queries, shared prefix pages, page sizes 1-256, causal or not), against the reference
+    and bit for bit against the dense kernel on the gathered K/V."""
+    w = cute_attn.BatchPrefillWithPagedKVCacheWrapper(kv_layout=layout)
+    cases = [x for x in _cases(F.prefill_case, 30) if x[2]["layout"] == layout]
+    assert cases, "no case drew this layout"
+    for s, i, c in cases:
+        gen = torch.Generator().manual_seed(s * 1000 + 500 + i)
+        try:
+            _prefill_one(w, gen, c)
+        except Exception as e:
+            raise AssertionError(f"paged prefill fuzz seed {s} case {i}: {c}") from e

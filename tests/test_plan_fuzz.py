@@ -1,0 +1,61 @@
+"""CPU: the fuzz cases of ``tests/test_gpu_fuzz.py`` through the host side: the cases are what they claim (request
+lengths, shared prefixes), every decode case's split-KV schedule covers each row once (``check_schedule``), and both
+wrappers plan every case on the host, one wrapper per API re-planned case after case as on the GPU."""
+
+import pytest
+import torch
+
+import cute_attn
+import fuzz_cases as F
+from test_decode_plan import check_schedule
+
+DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def table(kv_lens, page_size):
+    pages = [(n + page_size - 1) // page_size for n in kv_lens]
+    indptr = torch.tensor([0] + torch.tensor(pages, dtype=torch.long).cumsum(0).tolist(), dtype=torch.int32)
+    indices = torch.randperm(max(sum(pages), 1), generator=torch.Generator().manual_seed(0))[: sum(pages)]
+    last = torch.tensor([(n - 1) % page_size + 1 if n else 0 for n in kv_lens], dtype=torch.int32)
+    return indptr, indices.to(torch.int32), last
+
+
+def test_cases_are_reproducible_and_vary():
+    s = F.seed()
+    assert F.decode_case(s, 3) == F.decode_case(s, 3) and F.prefill_case(s, 3) == F.prefill_case(s, 3)
+    assert F.decode_case(s, 3) != F.decode_case(s + 1, 3)
+    draws = [F.decode_case(s, i) for i in range(200)]
+    lens = [n for c in draws for n in c["kv_lens"]]
+    # the draw reaches what the GPU fuzz is for: empty and one-token requests, splits, every page size and head dim
+    assert 0 in lens and 1 in lens and max(lens) > 9000
+    assert {c["page_size"] for c in draws} == set(F.PAGE_SIZES) and {c["d"] for c in draws} == set(F.HEAD_DIMS)
+
+
+@pytest.mark.parametrize("i", range(40))
+def test_decode_case_schedule(i):
+    c = F.decode_case(F.seed(), i)
+    assert 1 <= len(c["kv_lens"]) <= 9 and sum(n > 8000 for n in c["kv_lens"]) <= 1
+    check_schedule(c["kv_lens"], c["hq"], c["hk"], c["d"])
+
+
+def test_decode_cases_plan_on_one_wrapper():
+    ws = {layout: cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu", kv_layout=layout) for layout in F.LAYOUTS}
+    for i in range(40):
+        c = F.decode_case(F.seed(), i)
+        w = ws[c["layout"]]
+        w.plan(*table(c["kv_lens"], c["page_size"]), c["hq"], c["hk"], c["d"], c["page_size"], sm_scale=c["sm_scale"],
+               q_data_type=DTYPES[c["dtype"]], sort_pages=c["sort_pages"])
+        assert w._plan.spec.head_dim == c["d"] and w._plan.page_size == c["page_size"]
+
+
+def test_prefill_cases_plan_on_one_wrapper():
+    ws = {layout: cute_attn.BatchPrefillWithPagedKVCacheWrapper(device="cpu", kv_layout=layout) for layout in F.LAYOUTS}
+    for i in range(30):
+        c = F.prefill_case(F.seed(), i)
+        assert all(0 <= q <= kv for q, kv in zip(c["q_lens"], c["kv_lens"]))
+        full = min(c["kv_lens"]) // c["page_size"]
+        assert 0 <= c["shared_prefix_pages"] <= full
+        qo = [0] + torch.tensor(c["q_lens"], dtype=torch.long).cumsum(0).tolist()
+        ws[c["layout"]].plan(torch.tensor(qo, dtype=torch.int32), *table(c["kv_lens"], c["page_size"]), c["hq"],
+                             c["hk"], c["d"], c["page_size"], causal=c["causal"], sm_scale=c["sm_scale"],
+                             q_data_type=DTYPES[c["dtype"]])
