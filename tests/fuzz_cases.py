@@ -92,3 +92,27 @@ def prefill_case(s: int, i: int) -> dict:
         "causal": r.random() < 0.7, "dtype": r.choice(DTYPES), "layout": r.choice(LAYOUTS),
         "shared_prefix_pages": shared, "sm_scale": r.choice([None, 0.08]),
     }
+
+
+def decode_graph_case(s: int, i: int, tables: int = 4) -> dict:
+    """CUDA-graph decode case ``i`` of seed ``s``: one geometry (captured once) and ``tables`` batches of its batch
+    size, each with its own lengths (empty, short, long, split) over a cache of ``num_pages`` pages; the first table
+    is the largest (graph-mode buffers are sized by the first plan)."""
+    r = random.Random(f"graph/{s}/{i}")
+    batch = r.randint(1, 8)
+    page_size = r.choice([1, 16, 64])
+    cap_tokens = 48000
+    lens_list = []
+    for _ in range(tables):
+        lens = [_kv_len(r, long_ok=True) for _ in range(batch)]
+        while sum(lens) > cap_tokens:  # keep the batch inside the cache
+            lens[lens.index(max(lens))] //= 2
+        lens_list.append(lens)
+    pages = [sum((n + page_size - 1) // page_size for n in lens) for lens in lens_list]
+    lens_list.insert(0, lens_list.pop(pages.index(max(pages))))
+    hq, hk = r.choice([(8, 8), (32, 8), (16, 2)])
+    return {
+        "tables": lens_list, "num_pages": max(pages) + r.randint(1, 50), "hq": hq, "hk": hk, "d": r.choice([64, 128]),
+        "page_size": page_size, "dtype": r.choice(DTYPES), "layout": r.choice(LAYOUTS),
+        "indices_buffer": r.random() < 0.5,
+    }

@@ -18,6 +18,7 @@ from test_gpu_decode import check as decode_check
 from test_gpu_decode import make_cache as decode_cache
 from test_gpu_decode import reference as decode_reference
 from test_gpu_prefill_paged import check_dense, check_reference, indptr_of, make_cache, make_table
+from graph_helpers import capture
 
 pytestmark = pytest.mark.gpu
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -95,3 +96,44 @@ def test_paged_prefill_fuzz_one_wrapper(layout):
             _prefill_one(w, gen, c)
         except Exception as e:
             raise AssertionError(f"paged prefill fuzz seed {s} case {i}: {c}") from e
+
+
+def test_decode_graph_fuzz():
+    """Decode in CUDA-graph mode: per random geometry, one capture of run(), then a plan() of each random batch of
+    that batch size (other lengths, other pages; the first the largest) and a replay, each against the reference."""
+    for s, i, c in _cases(F.decode_graph_case, 4):
+        gen = torch.Generator().manual_seed(s * 1000 + 900 + i)
+        try:
+            _decode_graph_one(gen, c)
+        except Exception as e:
+            raise AssertionError(f"decode graph fuzz seed {s} case {i}: {c}") from e
+
+
+def _decode_graph_one(gen, c):
+    dtype = DTYPES[c["dtype"]]
+    hq, hk, d, ps, layout, num_pages = c["hq"], c["hk"], c["d"], c["page_size"], c["layout"], c["num_pages"]
+    k = torch.randn(num_pages, ps, hk, d, generator=gen).to(dtype)
+    v = torch.randn(num_pages, ps, hk, d, generator=gen).to(dtype)
+    if layout == "HND":
+        k, v = k.transpose(1, 2).contiguous(), v.transpose(1, 2).contiguous()
+    kc, vc = k.cuda(), v.cuda()
+    batch = len(c["tables"][0])
+    q = torch.randn(batch, hq, d, generator=gen).to(dtype).cuda()
+    buf = torch.empty(num_pages, dtype=torch.int32, device="cuda") if c["indices_buffer"] else None
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout, use_cuda_graph=True,
+                                                     paged_kv_indices_buffer=buf)
+    graph = out = lse = None
+    for lens in c["tables"]:
+        per = [(n + ps - 1) // ps for n in lens]
+        indptr = torch.tensor([0] + torch.tensor(per, dtype=torch.long).cumsum(0).tolist(), dtype=torch.int32)
+        indices = torch.randperm(num_pages, generator=gen)[: int(indptr[-1])].to(torch.int32)
+        last = torch.tensor([(n - 1) % ps + 1 if n else 0 for n in lens], dtype=torch.int32)
+        w.plan(indptr, indices, last, hq, hk, d, ps, q_data_type=dtype)
+        if graph is None:
+            w.run(q, (kc, vc))  # eager first: loads the kernel
+            graph, (out, lse) = capture(lambda: w.run(q, (kc, vc), return_lse=True))
+        out.fill_(float("nan"))
+        lse.fill_(float("nan"))
+        graph.replay()
+        torch.cuda.synchronize()
+        decode_check(out, lse, *decode_reference(q.cpu(), k, v, indptr, indices, last, 1 / math.sqrt(d), layout))

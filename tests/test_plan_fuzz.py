@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import cute_attn
+import cute_attn.decode as D
 import fuzz_cases as F
 from test_decode_plan import check_schedule
 
@@ -59,3 +60,18 @@ def test_prefill_cases_plan_on_one_wrapper():
         ws[c["layout"]].plan(torch.tensor(qo, dtype=torch.int32), *table(c["kv_lens"], c["page_size"]), c["hq"],
                              c["hk"], c["d"], c["page_size"], causal=c["causal"], sm_scale=c["sm_scale"],
                              q_data_type=DTYPES[c["dtype"]])
+
+
+@pytest.mark.parametrize("i", range(4))
+def test_decode_graph_case_tables_plan_in_graph_mode(i):
+    """The graph fuzz's tables share one batch size, fit the cache, the first is the largest; a graph-mode wrapper
+    (on the host) plans all of them after the first (its buffers are sized by the first plan)."""
+    c = F.decode_graph_case(F.seed(), i)
+    ps = c["page_size"]
+    pages = [sum((n + ps - 1) // ps for n in lens) for lens in c["tables"]]
+    assert len({len(t) for t in c["tables"]}) == 1 and max(pages) == pages[0] <= c["num_pages"]
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu", kv_layout=c["layout"], use_cuda_graph=True)
+    for lens in c["tables"]:
+        w.plan(*table(lens, ps), c["hq"], c["hk"], c["d"], ps, q_data_type=DTYPES[c["dtype"]])
+        # graph mode: a grid of one CTA per SM and the default (4-stage) variant, whatever the batch
+        assert w._plan.grid == D.DEFAULT_NUM_SMS and w._plan.spec.stages == 0
