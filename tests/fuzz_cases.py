@@ -116,3 +116,20 @@ def decode_graph_case(s: int, i: int, tables: int = 4) -> dict:
         "page_size": page_size, "dtype": r.choice(DTYPES), "layout": r.choice(LAYOUTS),
         "indices_buffer": r.random() < 0.5,
     }
+
+
+def dense_case(s: int, i: int) -> dict:
+    """Ragged (dense) prefill case ``i`` of seed ``s``: 1-6 requests of odd, empty, short and medium lengths (a request
+    may have queries and no keys, or more keys than queries), every shipped head-dim pair, GQA."""
+    r = random.Random(f"dense/{s}/{i}")
+    q_lens, kv_lens = [], []
+    for _ in range(r.randint(1, 6)):
+        q = r.choice([0, 1, 17, 113, 128, 129, 1023, r.randint(2, 1500)])
+        kind = r.random()
+        kv = q if kind < 0.5 else (q + r.randint(0, 2000) if kind < 0.9 else r.randint(0, 40))
+        q_lens.append(q)
+        kv_lens.append(kv)
+    hd, hdv = r.choice([(64, 64), (128, 128), (256, 256), (192, 128)])
+    hq, hk = r.choice([(8, 8), (8, 2), (16, 4), (12, 3), (16, 1)])
+    return {"q_lens": q_lens, "kv_lens": kv_lens, "hq": hq, "hk": hk, "hd": hd, "hdv": hdv,
+            "causal": r.random() < 0.6, "dtype": r.choice(DTYPES), "sm_scale": r.choice([None, 0.07])}

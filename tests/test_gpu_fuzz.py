@@ -19,6 +19,7 @@ from test_gpu_decode import make_cache as decode_cache
 from test_gpu_decode import reference as decode_reference
 from test_gpu_prefill_paged import check_dense, check_reference, indptr_of, make_cache, make_table
 from graph_helpers import capture
+from test_gpu_prefill import check as dense_check
 
 pytestmark = pytest.mark.gpu
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -137,3 +138,26 @@ def _decode_graph_one(gen, c):
         graph.replay()
         torch.cuda.synchronize()
         decode_check(out, lse, *decode_reference(q.cpu(), k, v, indptr, indices, last, 1 / math.sqrt(d), layout))
+
+
+def test_dense_prefill_fuzz_one_wrapper():
+    """Ragged (dense) prefill: one wrapper re-planned for each random batch (every shipped head-dim pair, GQA, empty
+    requests, requests with queries and no keys, keys beyond the queries, causal or not)."""
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
+    for s, i, c in _cases(F.dense_case, 24):
+        gen = torch.Generator().manual_seed(s * 1000 + 700 + i)
+        try:
+            dtype = DTYPES[c["dtype"]]
+            qo, kv = indptr_of(c["q_lens"]), indptr_of(c["kv_lens"])
+            hq, hk, hd, hdv = c["hq"], c["hk"], c["hd"], c["hdv"]
+            q = torch.randn(qo[-1], hq, hd, generator=gen).to(dtype).cuda()
+            k = torch.randn(kv[-1], hk, hd, generator=gen).to(dtype).cuda()
+            v = torch.randn(kv[-1], hk, hdv, generator=gen).to(dtype).cuda()
+            w.plan(torch.tensor(qo, dtype=torch.int32), torch.tensor(kv, dtype=torch.int32), hq, hk, hd, hdv,
+                   causal=c["causal"], sm_scale=c["sm_scale"], q_data_type=dtype)
+            out, lse = w.run(q, k, v, return_lse=True)
+            assert out.shape == (qo[-1], hq, hdv) and lse.shape == (qo[-1], hq) and out.dtype == dtype
+            scale = 1 / math.sqrt(hd) if c["sm_scale"] is None else c["sm_scale"]
+            dense_check(out, lse, q, k, v, qo, kv, c["causal"], scale)
+        except Exception as e:
+            raise AssertionError(f"dense prefill fuzz seed {s} case {i}: {c}") from e

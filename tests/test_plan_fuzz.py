@@ -75,3 +75,13 @@ def test_decode_graph_case_tables_plan_in_graph_mode(i):
         w.plan(*table(lens, ps), c["hq"], c["hk"], c["d"], ps, q_data_type=DTYPES[c["dtype"]])
         # graph mode: a grid of one CTA per SM and the default (4-stage) variant, whatever the batch
         assert w._plan.grid == D.DEFAULT_NUM_SMS and w._plan.spec.stages == 0
+
+
+def test_dense_cases_plan_on_one_wrapper():
+    w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper(device="cpu")
+    for i in range(24):
+        c = F.dense_case(F.seed(), i)
+        qo = [0] + torch.tensor(c["q_lens"], dtype=torch.long).cumsum(0).tolist()
+        kv = [0] + torch.tensor(c["kv_lens"], dtype=torch.long).cumsum(0).tolist()
+        w.plan(torch.tensor(qo, dtype=torch.int32), torch.tensor(kv, dtype=torch.int32), c["hq"], c["hk"], c["hd"],
+               c["hdv"], causal=c["causal"], sm_scale=c["sm_scale"], q_data_type=DTYPES[c["dtype"]])
