@@ -1,7 +1,7 @@
 #!/bin/bash
 # Session 20 call 4 (device): the fuzz file with its CUDA-graph and dense tests (.snap20d; kernels unchanged since session 19), at
-# the default seed and at four other seeds.
-#   carry [".kit", ".snap20d"]; source .kit/unpack.sh .kit >/dev/null && bash bench/results/2026-11-24_s20/call3.sh
+# the default seed and at seven other seeds.
+#   carry [".kit", ".snap20d"]; source .kit/unpack.sh .kit >/dev/null && bash bench/results/2026-11-24_s20/call4.sh
 set -u
 R=$PWD; SNAP=.snap20d; source bench/call_env.sh
 nvidia-smi -q -d PERFORMANCE | grep -E "Thermal Slowdown" | grep " us" | tee -a "$OUT/main.log"
