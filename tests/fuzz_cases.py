@@ -133,3 +133,17 @@ def dense_case(s: int, i: int) -> dict:
     hq, hk = r.choice([(8, 8), (8, 2), (16, 4), (12, 3), (16, 1)])
     return {"q_lens": q_lens, "kv_lens": kv_lens, "hq": hq, "hk": hk, "hd": hd, "hdv": hdv,
             "causal": r.random() < 0.6, "dtype": r.choice(DTYPES), "sm_scale": r.choice([None, 0.07])}
+
+
+def serving_case(s: int, i: int) -> dict:
+    """Serving-loop case ``i`` of seed ``s``: a batch of prompts (prefilled through the paged wrapper) followed by
+    ``steps`` decode steps of one new token per request, pages taken from a shuffled free list as they fill."""
+    r = random.Random(f"serving/{s}/{i}")
+    batch = r.randint(1, 6)
+    page_size = r.choice([1, 3, 16, 64])
+    hq, hk = r.choice([(8, 8), (32, 8), (16, 2), (16, 1)])
+    return {
+        "prompts": [r.choice([1, 2, 15, 16, 17, 63, 64, 65, r.randint(1, 700)]) for _ in range(batch)],
+        "steps": r.randint(3, 7), "hq": hq, "hk": hk, "d": r.choice([64, 128, 256]), "page_size": page_size,
+        "dtype": r.choice(DTYPES), "layout": r.choice(LAYOUTS), "use_cuda_graph": r.random() < 0.5,
+    }

@@ -13,6 +13,7 @@ import torch
 
 import cute_attn
 import fuzz_cases as F
+from cute_attn import reference as R
 from pages import random_page_table
 from test_gpu_decode import check as decode_check
 from test_gpu_decode import make_cache as decode_cache
@@ -161,3 +162,97 @@ def test_dense_prefill_fuzz_one_wrapper():
             dense_check(out, lse, q, k, v, qo, kv, c["causal"], scale)
         except Exception as e:
             raise AssertionError(f"dense prefill fuzz seed {s} case {i}: {c}") from e
+
+
+def test_serving_loop_fuzz():
+    """What an engine runs: append the prompts' K/V into a paged cache (``append_paged_kv_cache``), prefill them through
+    the paged wrapper, then decode step by step, each step appending one token per request (a new page from a shuffled
+    free list when the last is full) and re-planning one decode wrapper (eager, or replaying one CUDA-graph capture).
+    After every append the cache equals the reference append bit for bit (never-written slots stay NaN); every
+    prefill / decode output meets the float64 reference over that cache."""
+    for s, i, c in _cases(F.serving_case, 3):
+        gen = torch.Generator().manual_seed(s * 1000 + 800 + i)
+        try:
+            _serving_one(gen, c)
+        except Exception as e:
+            raise AssertionError(f"serving loop fuzz seed {s} case {i}: {c}") from e
+
+
+def _bits(t):
+    return t.view(torch.int16)
+
+
+def _serving_one(gen, c):
+    dtype = DTYPES[c["dtype"]]
+    hq, hk, d, ps, layout, steps = c["hq"], c["hk"], c["d"], c["page_size"], c["layout"], c["steps"]
+    lens = list(c["prompts"])
+    batch = len(lens)
+    num_pages = sum(-(-(n + steps) // ps) for n in lens) + 5
+    free = torch.randperm(num_pages, generator=gen).tolist()
+    pages = [[] for _ in range(batch)]
+    shape = (num_pages, ps, hk, d) if layout == "NHD" else (num_pages, hk, ps, d)
+    k_ref = torch.full(shape, float("nan"), dtype=dtype)
+    v_ref = torch.full(shape, float("nan"), dtype=dtype)
+    kc, vc = k_ref.cuda(), v_ref.cuda()
+    scale = 1 / math.sqrt(d)
+
+    def table():
+        indptr = torch.tensor([0] + torch.tensor([len(p) for p in pages]).cumsum(0).tolist(), dtype=torch.int32)
+        indices = torch.tensor([x for p in pages for x in p], dtype=torch.int32)
+        last = torch.tensor([(n - 1) % ps + 1 for n in lens], dtype=torch.int32)
+        return indptr, indices, last
+
+    def append(new):  # new[b] rows for request b; pages grow first
+        for b, m in enumerate(new):
+            lens[b] += m
+            while len(pages[b]) * ps < lens[b]:
+                pages[b].append(free.pop())
+        indptr, indices, last = table()
+        append_indptr = torch.tensor([0] + torch.tensor(new).cumsum(0).tolist(), dtype=torch.int32)
+        nnz = int(append_indptr[-1])
+        k_new = torch.randn(nnz, hk, d, generator=gen).to(dtype)
+        v_new = torch.randn(nnz, hk, d, generator=gen).to(dtype)
+        seq = torch.tensor(lens, dtype=torch.int32)
+        bi, pos = cute_attn.get_batch_indices_positions(append_indptr, seq, nnz)
+        R.append_paged_kv_cache(k_new, v_new, bi, pos, k_ref, v_ref, indices, indptr, kv_layout=layout)
+        bi_d, pos_d = cute_attn.get_batch_indices_positions(append_indptr.cuda(), seq.cuda(), nnz)
+        cute_attn.append_paged_kv_cache(k_new.cuda(), v_new.cuda(), bi_d, pos_d, (kc, vc), indices.cuda(),
+                                        indptr.cuda(), last.cuda(), kv_layout=layout)
+        torch.cuda.synchronize()
+        assert torch.equal(_bits(kc.cpu()), _bits(k_ref)) and torch.equal(_bits(vc.cpu()), _bits(v_ref)), "append"
+        return indptr, indices, last
+
+    # prefill: the prompts' K/V appended, then causal attention of the prompts over them
+    prompts = list(lens)
+    lens[:] = [0] * batch
+    indptr, indices, last = append(prompts)
+    qo = indptr_of(prompts)
+    q = torch.randn(qo[-1], hq, d, generator=gen).to(dtype).cuda()
+    pw = cute_attn.BatchPrefillWithPagedKVCacheWrapper(kv_layout=layout)
+    pw.plan(torch.tensor(qo, dtype=torch.int32), indptr, indices, last, hq, hk, d, ps, causal=True, q_data_type=dtype)
+    out, lse = pw.run(q, (kc, vc), return_lse=True)
+    check_reference(out, lse, q, kc, vc, qo, indptr, indices, last, True, scale, layout)
+
+    # decode steps
+    graph_mode = c["use_cuda_graph"]
+    buf = torch.empty(num_pages, dtype=torch.int32, device="cuda") if graph_mode else None
+    dw = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout, use_cuda_graph=graph_mode,
+                                                      paged_kv_indices_buffer=buf)
+    q_dev = torch.empty(batch, hq, d, dtype=dtype, device="cuda")
+    graph = None
+    for _ in range(steps):
+        indptr, indices, last = append([1] * batch)
+        q_step = torch.randn(batch, hq, d, generator=gen).to(dtype)
+        q_dev.copy_(q_step)
+        dw.plan(indptr, indices, last, hq, hk, d, ps, q_data_type=dtype)
+        if not graph_mode:
+            out, lse = dw.run(q_dev, (kc, vc), return_lse=True)
+        else:
+            if graph is None:
+                dw.run(q_dev, (kc, vc))  # eager first: loads the kernel
+                graph, (out, lse) = capture(lambda: dw.run(q_dev, (kc, vc), return_lse=True))
+            out.fill_(float("nan"))
+            lse.fill_(float("nan"))
+            graph.replay()
+            torch.cuda.synchronize()
+        decode_check(out, lse, *decode_reference(q_step, k_ref, v_ref, indptr, indices, last, scale, layout))
