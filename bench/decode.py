@@ -1,9 +1,10 @@
-"""Batch decode over a paged KV cache (32 query / 8 kv heads, head_dim 128, bf16) next to torch SDPA
+"""Batch decode over a paged KV cache (32 query / 8 kv heads, head_dim 128, bf16 unless ``--head-dim`` / ``--dtype``
+say otherwise) next to torch SDPA
 decode on a dense KV (cuDNN and FlashAttention backends, ``enable_gqa=True``) and the device copy
 bandwidth, measured in one process; plus the host time of ``plan()`` for a batch of 256.
 
     python -m bench.decode [--json out.json] [--flush {zero,read}] [--cases "64 x 4k" ...] [--no-extras]
-        [--pages {shuffled,sorted,local:<size>,blocks:<size>}]
+        [--pages {shuffled,sorted,local:<size>,blocks:<size>}] [--head-dim {64,128,256}] [--dtype {bf16,fp16}]
 
 ``--flush`` picks how L2 is evicted before every timed call (``bench.common.time_ms_flush``): ``zero``
 (default, triton's do_bench: a zeroed 256 MB buffer, whose ~50 MB of dirty lines are written back while the
@@ -121,9 +122,19 @@ def request_sorted(indices: torch.Tensor, pages_per: list[int]) -> torch.Tensor:
     return out
 
 
-def page_bytes_of(page_size: int, layout_elems: int = HK * D) -> int:
+def page_bytes_of(page_size: int, layout_elems: int | None = None) -> int:
     """Bytes of one page of the bench's stacked cache (K and V, ``page_size`` rows of HK x D each)."""
-    return 2 * page_size * layout_elems * DTYPE.itemsize
+    return 2 * page_size * (HK * D if layout_elems is None else layout_elems) * DTYPE.itemsize
+
+
+def configure(head_dim: int, dtype: str) -> None:
+    """The head dim and dtype every case of this run uses (``--head-dim``, ``--dtype``; default hd128 bf16, the issue's
+    figures). Other bench modules import ``D`` / ``DTYPE`` by value and keep the defaults."""
+    global D, DTYPE
+    if head_dim not in (64, 128, 256):
+        raise ValueError(f"head_dim must be 64, 128 or 256, got {head_dim}")
+    D = head_dim
+    DTYPE = {"bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
 
 
 def paged_inputs(kv_lens, page_size, layout="NHD"):
@@ -159,7 +170,7 @@ def bench_case(name, kv_lens, page_sizes, copy_gbs, layout="NHD", peers=True, ro
     for ps in page_sizes:
         cache, indptr, indices, last = paged_inputs(kv_lens, ps, layout)
         w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
-        w.plan(indptr, indices, last, HQ, HK, D, ps, sort_pages=SORT_PAGES[0])
+        w.plan(indptr, indices, last, HQ, HK, D, ps, sort_pages=SORT_PAGES[0], q_data_type=DTYPE)
         keep.append((w, cache))
         fns[f"page{ps}"] = lambda w=w, cache=cache: w.run(q, cache)
         splits[ps] = w._plan.work.num_splits
@@ -223,11 +234,11 @@ def plan_host_time_us(batch=256, page_size=16, reps=200):
         dec._PLANNER[:] = [lib]
         try:
             w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
-            w.plan(indptr, indices, last, HQ, HK, D, page_size)
+            w.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
             times = []
             for _ in range(reps):
                 t0 = time.perf_counter()
-                w.plan(indptr, indices, last, HQ, HK, D, page_size)
+                w.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
                 times.append(time.perf_counter() - t0)
             torch.cuda.synchronize()
         finally:
@@ -256,7 +267,7 @@ def run_host_time_us(reps=300):
     q = torch.randn(1, HQ, D, dtype=DTYPE, device="cuda")
     out = torch.empty_like(q)
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
-    w.plan(indptr, indices, last, HQ, HK, D, 16)
+    w.plan(indptr, indices, last, HQ, HK, D, 16, q_data_type=DTYPE)
     w.run(q, cache, out=out)
     torch.cuda.synchronize()
     times = []
@@ -271,6 +282,8 @@ def run_host_time_us(reps=300):
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--json")
+    p.add_argument("--head-dim", type=int, default=128, choices=(64, 128, 256))
+    p.add_argument("--dtype", default="bf16", choices=("bf16", "fp16"))
     timing_arg(p)
     p.add_argument("--flush", choices=FLUSH_MODES, default="zero")
     p.add_argument("--cases", nargs="+", default=None, help="case names to keep (default: all)")
@@ -281,6 +294,7 @@ def main(argv=None):
     p.add_argument("--no-sort-pages", dest="sort_pages", action="store_false",
                    help="plan(sort_pages=False): each request's pages visited in table order (the default sorts)")
     args = p.parse_args(argv)
+    configure(args.head_dim, args.dtype)
     use_timing(args.timing)
     PAGE_ORDER[0] = args.pages
     SORT_PAGES[0] = args.sort_pages
@@ -298,11 +312,12 @@ def main(argv=None):
     cols = ["case", "page_size", "MB", "cute_attn_us", "cute_attn_GBs", "pct_of_copy", "splits",
             "cudnn_us", "cudnn_GBs", "fa2_us", "fa2_GBs", "vs_cudnn"]
     if args.no_extras:
-        print(f"\n{info['device']}, {info['date']}; L2 flush: {args.flush}; pages {args.pages}"
+        print(f"\n{info['device']}, {info['date']}; L2 flush: {args.flush}; {HQ}q/{HK}kv heads, head_dim {D}, "
+              f"{args.dtype}; pages {args.pages}"
               f"{'' if args.sort_pages else ' (plan sort_pages=False)'}; device copy {copy:.0f} GB/s\n")
         print(markdown_table(rows, cols))
         write_json(args.json, {"info": info, "copy_GBs": copy, "flush": args.flush, "pages": args.pages,
-                               "sort_pages": args.sort_pages, "rows": rows})
+                               "sort_pages": args.sort_pages, "head_dim": D, "dtype": args.dtype, "rows": rows})
         return
     # HND at page 16: a page holds 4 KB of one head's rows (NHD: 256-byte rows at a 2 KB stride): does
     # the read pattern explain the last ~5% to cuDNN's dense, contiguous per-head stream?
@@ -329,7 +344,7 @@ def main(argv=None):
 
     copy_path = "cudaMemcpyAsync (torch's libcudart)" if dec._cudart() is not None else "torch copy_"
     fmt = lambda t: "not built" if t is None else f"{t[1]:.0f} us (min {t[0]:.0f})"  # noqa: E731
-    print(f"\n{info['device']}, {info['date']}; L2 flush: {args.flush}; {HQ}q/{HK}kv heads, head_dim {D}, bf16; "
+    print(f"\n{info['device']}, {info['date']}; L2 flush: {args.flush}; {HQ}q/{HK}kv heads, head_dim {D}, {args.dtype}; "
           f"device copy (read+write) {copy:.0f} GB/s; plan() host time, batch 256, median: compiled planner "
           f"{fmt(plan_us['compiled'])} (its C call {fmt(plan_us.get('compiled_call'))}, without the page ids "
           f"{fmt(plan_us.get('compiled_call_no_ids'))}), numpy planner "

@@ -223,3 +223,17 @@ def test_reqsorted_keeps_each_request_pages_and_last_page():
             assert seg[-1] == orig[-1]  # the partial last page stays last
         assert seg[:-1].tolist() == sorted(orig[:-1].tolist())
         start += n
+
+
+def test_bench_decode_configure_sets_head_dim_and_dtype():
+    """bench.decode --head-dim / --dtype: the page size in bytes follows them; the defaults are the issue's hd128 bf16."""
+    try:
+        B.configure(256, "fp16")
+        assert B.D == 256 and B.DTYPE is torch.float16 and B.page_bytes_of(16) == 2 * 16 * B.HK * 256 * 2
+        B.configure(64, "bf16")
+        assert B.page_bytes_of(1) == 2 * 1 * B.HK * 64 * 2
+        with pytest.raises(ValueError, match="head_dim"):
+            B.configure(96, "bf16")
+    finally:
+        B.configure(128, "bf16")
+    assert B.page_bytes_of(16) == 64 << 10
