@@ -50,9 +50,19 @@ def main(argv=None):
     p.add_argument("--page-order", type=pages_mode, default=None,
                    help="page ids of the tables (bench.decode --pages: shuffled (default), sorted, local:<size>, ...)")
     p.add_argument("--json")
+    p.add_argument("--head-dim", type=int, default=128, choices=(64, 128, 256),
+                   help="bf16 decode builds of this head dim (bench.decode.configure); tagged by decode_build_tagged.py "
+                        "with head_dim=<d> among its spec fields")
     p.add_argument("--dry-run", action="store_true",
                    help="CPU: load the builds, plan every case/page/plan label on the host, print CTAs and splits, exit")
     args = p.parse_args(argv)
+    global D
+    if args.head_dim != D:  # the cases' inputs (bench.decode, bench.decode_ab) and this module's plans follow
+        import bench.decode as bench_decode
+        import bench.decode_ab as bench_ab
+
+        bench_decode.configure(args.head_dim, "bf16")
+        D = bench_ab.D = args.head_dim
     if args.page_order is not None:
         PAGE_ORDER[0] = args.page_order
     t0 = time.time()
