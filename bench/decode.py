@@ -127,14 +127,19 @@ def page_bytes_of(page_size: int, layout_elems: int | None = None) -> int:
     return 2 * page_size * (HK * D if layout_elems is None else layout_elems) * DTYPE.itemsize
 
 
-def configure(head_dim: int, dtype: str) -> None:
+def configure(head_dim: int, dtype: str, *modules) -> None:
     """The head dim and dtype every case of this run uses (``--head-dim``, ``--dtype``; default hd128 bf16, the issue's
-    figures). Other bench modules import ``D`` / ``DTYPE`` by value and keep the defaults."""
+    figures). Bench modules that imported ``D`` / ``DTYPE`` by value (``bench.decode_ab``, a script's own module) are
+    passed in ``modules`` and get the same values."""
     global D, DTYPE
     if head_dim not in (64, 128, 256):
         raise ValueError(f"head_dim must be 64, 128 or 256, got {head_dim}")
     D = head_dim
     DTYPE = {"bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
+    for m in modules:
+        for name, value in (("D", D), ("DTYPE", DTYPE)):
+            if hasattr(m, name):
+                setattr(m, name, value)
 
 
 def paged_inputs(kv_lens, page_size, layout="NHD"):

@@ -56,13 +56,13 @@ def main(argv=None):
     p.add_argument("--dry-run", action="store_true",
                    help="CPU: load the builds, plan every case/page/plan label on the host, print CTAs and splits, exit")
     args = p.parse_args(argv)
-    global D
     if args.head_dim != D:  # the cases' inputs (bench.decode, bench.decode_ab) and this module's plans follow
+        import sys
+
         import bench.decode as bench_decode
         import bench.decode_ab as bench_ab
 
-        bench_decode.configure(args.head_dim, "bf16")
-        D = bench_ab.D = args.head_dim
+        bench_decode.configure(args.head_dim, "bf16", bench_ab, sys.modules[__name__])
     if args.page_order is not None:
         PAGE_ORDER[0] = args.page_order
     t0 = time.time()

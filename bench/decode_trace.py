@@ -136,7 +136,16 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--json")
     p.add_argument("--raw", help="npz of the last setting's raw stamps")
+    p.add_argument("--head-dim", type=int, default=128, choices=(64, 128, 256),
+                   help="bf16 decode of this head dim (a CUTE_ATTN_DECODE_TRACE=1 build of it in CUTE_ATTN_ARTIFACTS)")
     args = p.parse_args(argv)
+    if args.head_dim != D:  # the cases' inputs (bench.decode, bench.decode_ab) and this module's plans follow
+        import sys
+
+        import bench.decode as bench_decode
+        import bench.decode_ab as bench_ab
+
+        bench_decode.configure(args.head_dim, "bf16", bench_ab, sys.modules[__name__])
     res, raw = [], {}
     for fl in args.flush:
         row = {"null_kernel": "x.add_(1), one element", "flush": fl, "event_us": null_kernel_us(fl, args.reps)}

@@ -234,6 +234,16 @@ def test_bench_decode_configure_sets_head_dim_and_dtype():
         assert B.page_bytes_of(1) == 2 * 1 * B.HK * 64 * 2
         with pytest.raises(ValueError, match="head_dim"):
             B.configure(96, "bf16")
+        # modules that imported D / DTYPE by value follow when passed (bench.decode_ab's case inputs, a script's own)
+        import types
+
+        import bench.decode_ab as A
+
+        own = types.SimpleNamespace(D=128)
+        B.configure(64, "fp16", A, own)
+        assert A.D == 64 and A.DTYPE is torch.float16 and own.D == 64 and not hasattr(own, "DTYPE")
     finally:
-        B.configure(128, "bf16")
-    assert B.page_bytes_of(16) == 64 << 10
+        import bench.decode_ab as A
+
+        B.configure(128, "bf16", A)
+    assert B.page_bytes_of(16) == 64 << 10 and A.D == 128 and A.DTYPE is torch.bfloat16
