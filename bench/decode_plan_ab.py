@@ -6,6 +6,7 @@ rounds. ``--page16 rm``: at page 16 the default plan (head-minor there) against 
 each pair are compared first (the same items, other CTAs: bit-identical expected).
 
     python -m bench.decode_plan_ab [--flush zero|read] [--rounds 6] [--page16 hnd|rm] [--page1 hm|none] [--json out.json]
+        [--groups] [--head-dim 64|128|256]
 """
 
 from __future__ import annotations
@@ -168,7 +169,14 @@ def main(argv=None):
     p.add_argument("--groups", action="store_true",
                    help="instead: every CTA group order g = 1, 2, 4, 8 against the default plan, pages 1 and 16")
     p.add_argument("--json")
+    p.add_argument("--head-dim", type=int, default=128, choices=(64, 128, 256), help="bf16 decode of this head dim")
     args = p.parse_args(argv)
+    if args.head_dim != D:  # the cases' inputs (bench.decode) and this module's plans follow
+        import sys
+
+        from . import decode as bench_decode
+
+        bench_decode.configure(args.head_dim, "bf16", sys.modules[__name__])
     rows = []
     if args.groups:
         for name, kv_lens in CASES:
