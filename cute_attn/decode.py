@@ -52,6 +52,18 @@ CTA_SLACK_DIV = 20
 # size up (decode-v11: page 16 +0.9-1.1 % at 32x8k / 64x4k / 128x1k; page 1 +0.1 / +0.4 / -1.2 %; session 13,
 # with sorted pages: page 16 +0.5-1.4 % over request-major at 64x4k / 128x1k, page 1 -0.3..-1.6 %); 0: off.
 HEAD_MINOR_MIN_PAGE = 16
+# Head dims whose head-minor order starts at a smaller page size: hd64's 128-byte row pieces (a page-1 token row of K
+# is 8 heads x 128 B) read 2.1-2.9 % faster at page 1 when the 8 kv heads' CTAs read them together (session 20 call
+# 12, 64 x 4k / 128 x 1k, both flushes), where hd128's 256-byte pieces lose 0.2-1.7 % (session 13 call 7).
+HEAD_MINOR_MIN_PAGE_BY_HEAD_DIM = {64: 1}
+
+
+def head_minor_min_page(head_dim: int) -> int:
+    """The page size from which plans of ``head_dim`` take the head-minor CTA order; 0: never (``HEAD_MINOR_MIN_PAGE``
+    = 0 turns it off for every head dim, and a smaller ``HEAD_MINOR_MIN_PAGE`` lowers it for all)."""
+    if HEAD_MINOR_MIN_PAGE <= 0:
+        return 0
+    return min(HEAD_MINOR_MIN_PAGE, HEAD_MINOR_MIN_PAGE_BY_HEAD_DIM.get(head_dim, HEAD_MINOR_MIN_PAGE))
 # Planner knob (decode-fix; 0 = off, the default): > 0 caps the CTAs at MAX_PARTS x the sequences of the batch,
 # so an equal-length batch splits each sequence into at most MAX_PARTS parts (1 x 32k, 8 kv heads: MAX_PARTS=8 ->
 # 64 CTAs of 8-part splits instead of 128 CTAs of 16-part splits), and the merge reads fewer partials. H100
@@ -163,7 +175,7 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     broadcast over the batch, and only the (at most ``num_sms - 1``) cuts are handled per element.
     ``cute_attn/csrc/decode_plan.cpp`` is its compiled twin (the same schedule bit for bit), which
     plan() uses when it is built; this one is the reference and the fallback. ``page_size`` only decides
-    the head-minor CTA order (``HEAD_MINOR_MIN_PAGE``).
+    the head-minor CTA order (:func:`head_minor_min_page`).
     """
     kv_lens = np.asarray(kv_lens, dtype=np.int64)
     page_base = np.asarray(page_base, dtype=np.int64)
@@ -227,7 +239,7 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
         cta_ptr = np.zeros(num_ctas + 1, dtype=np.int32)
         np.cumsum(np.bincount(cta, minlength=num_ctas), out=cta_ptr[1:])
         k = n_seq // num_ctas
-        if (0 < HEAD_MINOR_MIN_PAGE <= page_size and S > 1 and k > 1 and k * num_ctas == n_seq
+        if (0 < head_minor_min_page(head_dim) <= page_size and S > 1 and k > 1 and k * num_ctas == n_seq
                 and num_ctas % S == 0 and cta_ptr[-1] == n_seq and (cta_ptr[1:] - cta_ptr[:-1] == k).all()):
             base = base.reshape(num_ctas // S, k, S, ITEM_WIDTH).transpose(0, 2, 1, 3).reshape(n_seq, ITEM_WIDTH)
         return DecodeWork(base, cta_ptr, 0, 0)

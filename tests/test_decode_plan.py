@@ -187,6 +187,24 @@ def test_head_minor_order(kv_lens, per_cta, monkeypatch):
     assert np.array_equal(w1.items, w0.items) and np.array_equal(w1.cta_ptr, w0.cta_ptr)
 
 
+@pytest.mark.parametrize("kv_lens", [[4096] * 64, [1024] * 128])
+def test_head_minor_order_from_page_1_at_hd64(kv_lens, monkeypatch):
+    """hd64 takes the head-minor order from page 1 (session 20 call 12: +2.1-2.9 % there), hd128 / hd256 from page 16;
+    HEAD_MINOR_MIN_PAGE = 0 turns it off for every head dim."""
+    base = np.arange(len(kv_lens)) * 1000
+    assert D.head_minor_min_page(64) == 1 and D.head_minor_min_page(128) == 16 and D.head_minor_min_page(256) == 16
+
+    def order(d, page_size):
+        w = plan_decode_work(kv_lens, base, 32, 8, d, SMS, page_size=page_size)
+        first = w.items[w.cta_ptr[0]:w.cta_ptr[1]]
+        return "head-minor" if len(set(first[:, Item.KV_HEAD].tolist())) == 1 else "request-major"
+
+    assert order(64, 1) == order(64, 16) == order(128, 16) == "head-minor"
+    assert order(128, 1) == order(256, 1) == "request-major"
+    monkeypatch.setattr(D, "HEAD_MINOR_MIN_PAGE", 0)
+    assert D.head_minor_min_page(64) == 0 and order(64, 1) == order(64, 16) == "request-major"
+
+
 def test_skewed_batch_spreads_the_long_request():
     w = check_schedule([32768] + [256] * 63, 32, 8)
     items = w.items
@@ -396,7 +414,8 @@ def test_compiled_planner_equals_numpy_on_random_batches(planner):
      torch.randint(1, 8192, (256,), generator=torch.Generator().manual_seed(0)).tolist(), []],
 )
 def test_compiled_planner_equals_numpy_on_bench_cases(planner, kv_lens, page_size):
-    assert_same_schedule(planner, kv_lens, page_size, 32, 8, 128, SMS)
+    for d in (64, 128):  # hd64 takes the head-minor order from page 1, hd128 from page 16
+        assert_same_schedule(planner, kv_lens, page_size, 32, 8, d, SMS)
 
 
 @pytest.fixture(params=["numpy", "compiled"])

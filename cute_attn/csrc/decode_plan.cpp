@@ -25,6 +25,7 @@ constexpr int64_t MIN_PIECE_ROWS = 64;
 constexpr double SNAP_FRACTION = 0.03;
 constexpr int64_t CTA_SLACK_DIV = 20;
 constexpr int64_t HEAD_MINOR_MIN_PAGE = 16;
+constexpr int64_t HEAD_MINOR_MIN_PAGE_HD64 = 1;  // numpy: HEAD_MINOR_MIN_PAGE_BY_HEAD_DIM = {64: 1}
 constexpr int64_t TMP_ALIGN_ROWS = 32;
 // Planner knob (numpy: MAX_PARTS; decode-fix, NOT measured on a GPU): > 0 caps the CTAs at max_parts x the
 // sequences, so an equal-length batch splits each sequence into at most max_parts parts. 0 (default): off.
@@ -431,11 +432,13 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   }
   if (moved != n_moved || k != n_cuts) return FALLBACK;
   for (int64_t c = 1; c <= num_ctas; ++c) cta_ptr[c] += cta_ptr[c - 1];
-  // head-minor CTA order (numpy: HEAD_MINOR_MIN_PAGE), from that page size up: no split, every CTA k > 1
+  // head-minor CTA order (numpy: head_minor_min_page), from that page size up: no split, every CTA k > 1
   // whole sequences, CTAs in groups of S holding k whole requests: CTA s of group g runs sequence s of
   // requests g k .. g k + k - 1
   const int64_t per_cta = n_seq / num_ctas;
-  if (HEAD_MINOR_MIN_PAGE > 0 && page_size >= HEAD_MINOR_MIN_PAGE && split == 0 && S > 1 && per_cta > 1 &&
+  const int64_t hm_min = head_dim == 64 && HEAD_MINOR_MIN_PAGE_HD64 < HEAD_MINOR_MIN_PAGE ? HEAD_MINOR_MIN_PAGE_HD64
+                                                                                       : HEAD_MINOR_MIN_PAGE;
+  if (hm_min > 0 && page_size >= hm_min && split == 0 && S > 1 && per_cta > 1 &&
       per_cta * num_ctas == n_seq && num_ctas % S == 0 && n_items == n_seq) {
     bool even = true;
     for (int64_t c = 1; c <= num_ctas && even; ++c) even = cta_ptr[c] == c * per_cta;
