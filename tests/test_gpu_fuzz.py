@@ -2,6 +2,8 @@
 case as a serving loop does (batch, lengths, heads, head dim, page size, dtype and layout all change from one plan to
 the next), each output checked against the float64 reference with NaN-poisoned outputs and NaN in every cache slot
 that no request owns. The paged prefill is also checked bit for bit against the dense kernel on the gathered K/V.
+Decode also runs under CUDA-graph replay (one capture, new plans), and a serving loop chains append_paged_kv_cache,
+the paged prefill and decode steps over one cache.
 
 ``CUTE_ATTN_FUZZ_SEED`` picks another run, ``CUTE_ATTN_FUZZ_CASES`` the number of cases per test; a failure names the
 seed and the case."""
@@ -36,6 +38,22 @@ def _cases(make, n):
     return [(s, i, make(s, i)) for i in range(F.count(n))]
 
 
+def _run_cases(name, make, n, run, salt, keep=lambda c: True):
+    """``run(gen, case)`` on each of the ``n`` drawn cases that ``keep`` accepts (``gen``: a torch generator seeded from the
+    fuzz seed, ``salt`` and the case index); a failure names the seed and the case."""
+    ran = 0
+    for s, i, c in _cases(make, n):
+        if not keep(c):
+            continue
+        gen = torch.Generator().manual_seed(s * 1000 + salt + i)
+        try:
+            run(gen, c)
+        except Exception as e:
+            raise AssertionError(f"{name} fuzz seed {s} case {i}: {c}") from e
+        ran += 1
+    assert ran, f"no {name} case drawn"
+
+
 def _decode_one(w, gen, c):
     dtype = DTYPES[c["dtype"]]
     kv_lens, hq, hk, d, ps, layout = c["kv_lens"], c["hq"], c["hk"], c["d"], c["page_size"], c["layout"]
@@ -55,14 +73,7 @@ def test_decode_fuzz_one_wrapper(layout):
     """Decode: one wrapper per cache layout, re-planned for each random case of that layout (splits, skew, empty and
     one-token requests, page sizes 1-128, MHA / GQA / MQA with up to 96 query heads per kv head)."""
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
-    cases = [x for x in _cases(F.decode_case, 40) if x[2]["layout"] == layout]
-    assert cases, "no case drew this layout"
-    for s, i, c in cases:
-        gen = torch.Generator().manual_seed(s * 1000 + i)
-        try:
-            _decode_one(w, gen, c)
-        except Exception as e:
-            raise AssertionError(f"decode fuzz seed {s} case {i}: {c}") from e
+    _run_cases("decode", F.decode_case, 40, lambda gen, c: _decode_one(w, gen, c), 0, lambda c: c["layout"] == layout)
 
 
 def _prefill_one(w, gen, c):
@@ -90,25 +101,14 @@ def test_paged_prefill_fuzz_one_wrapper(layout):
     (q_len <= kv_len, empty queries, shared prefix pages, page sizes 1-256, causal or not), against the reference
     and bit for bit against the dense kernel on the gathered K/V."""
     w = cute_attn.BatchPrefillWithPagedKVCacheWrapper(kv_layout=layout)
-    cases = [x for x in _cases(F.prefill_case, 30) if x[2]["layout"] == layout]
-    assert cases, "no case drew this layout"
-    for s, i, c in cases:
-        gen = torch.Generator().manual_seed(s * 1000 + 500 + i)
-        try:
-            _prefill_one(w, gen, c)
-        except Exception as e:
-            raise AssertionError(f"paged prefill fuzz seed {s} case {i}: {c}") from e
+    _run_cases("paged prefill", F.prefill_case, 30, lambda gen, c: _prefill_one(w, gen, c), 500,
+               lambda c: c["layout"] == layout)
 
 
 def test_decode_graph_fuzz():
     """Decode in CUDA-graph mode: per random geometry, one capture of run(), then a plan() of each random batch of
     that batch size (other lengths, other pages; the first the largest) and a replay, each against the reference."""
-    for s, i, c in _cases(F.decode_graph_case, 4):
-        gen = torch.Generator().manual_seed(s * 1000 + 900 + i)
-        try:
-            _decode_graph_one(gen, c)
-        except Exception as e:
-            raise AssertionError(f"decode graph fuzz seed {s} case {i}: {c}") from e
+    _run_cases("decode graph", F.decode_graph_case, 4, _decode_graph_one, 900)
 
 
 def _decode_graph_one(gen, c):
@@ -145,23 +145,22 @@ def test_dense_prefill_fuzz_one_wrapper():
     """Ragged (dense) prefill: one wrapper re-planned for each random batch (every shipped head-dim pair, GQA, empty
     requests, requests with queries and no keys, keys beyond the queries, causal or not)."""
     w = cute_attn.BatchPrefillWithRaggedKVCacheWrapper()
-    for s, i, c in _cases(F.dense_case, 24):
-        gen = torch.Generator().manual_seed(s * 1000 + 700 + i)
-        try:
-            dtype = DTYPES[c["dtype"]]
-            qo, kv = indptr_of(c["q_lens"]), indptr_of(c["kv_lens"])
-            hq, hk, hd, hdv = c["hq"], c["hk"], c["hd"], c["hdv"]
-            q = torch.randn(qo[-1], hq, hd, generator=gen).to(dtype).cuda()
-            k = torch.randn(kv[-1], hk, hd, generator=gen).to(dtype).cuda()
-            v = torch.randn(kv[-1], hk, hdv, generator=gen).to(dtype).cuda()
-            w.plan(torch.tensor(qo, dtype=torch.int32), torch.tensor(kv, dtype=torch.int32), hq, hk, hd, hdv,
-                   causal=c["causal"], sm_scale=c["sm_scale"], q_data_type=dtype)
-            out, lse = w.run(q, k, v, return_lse=True)
-            assert out.shape == (qo[-1], hq, hdv) and lse.shape == (qo[-1], hq) and out.dtype == dtype
-            scale = 1 / math.sqrt(hd) if c["sm_scale"] is None else c["sm_scale"]
-            dense_check(out, lse, q, k, v, qo, kv, c["causal"], scale)
-        except Exception as e:
-            raise AssertionError(f"dense prefill fuzz seed {s} case {i}: {c}") from e
+    _run_cases("dense prefill", F.dense_case, 24, lambda gen, c: _dense_one(w, gen, c), 700)
+
+
+def _dense_one(w, gen, c):
+    dtype = DTYPES[c["dtype"]]
+    qo, kv = indptr_of(c["q_lens"]), indptr_of(c["kv_lens"])
+    hq, hk, hd, hdv = c["hq"], c["hk"], c["hd"], c["hdv"]
+    q = torch.randn(qo[-1], hq, hd, generator=gen).to(dtype).cuda()
+    k = torch.randn(kv[-1], hk, hd, generator=gen).to(dtype).cuda()
+    v = torch.randn(kv[-1], hk, hdv, generator=gen).to(dtype).cuda()
+    w.plan(torch.tensor(qo, dtype=torch.int32), torch.tensor(kv, dtype=torch.int32), hq, hk, hd, hdv,
+           causal=c["causal"], sm_scale=c["sm_scale"], q_data_type=dtype)
+    out, lse = w.run(q, k, v, return_lse=True)
+    assert out.shape == (qo[-1], hq, hdv) and lse.shape == (qo[-1], hq) and out.dtype == dtype
+    scale = 1 / math.sqrt(hd) if c["sm_scale"] is None else c["sm_scale"]
+    dense_check(out, lse, q, k, v, qo, kv, c["causal"], scale)
 
 
 def test_serving_loop_fuzz():
@@ -170,12 +169,7 @@ def test_serving_loop_fuzz():
     free list when the last is full) and re-planning one decode wrapper (eager, or replaying one CUDA-graph capture).
     After every append the cache equals the reference append bit for bit (never-written slots stay NaN); every
     prefill / decode output meets the float64 reference over that cache."""
-    for s, i, c in _cases(F.serving_case, 3):
-        gen = torch.Generator().manual_seed(s * 1000 + 800 + i)
-        try:
-            _serving_one(gen, c)
-        except Exception as e:
-            raise AssertionError(f"serving loop fuzz seed {s} case {i}: {c}") from e
+    _run_cases("serving loop", F.serving_case, 3, _serving_one, 800)
 
 
 def _bits(t):
