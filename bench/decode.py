@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 import cute_attn
+from cute_attn.specs import DECODE_HEAD_DIMS
 
 from .common import (FLUSH_MODES, compare, copy_bandwidth_gbs, device_info, markdown_table, median, ratio, timing_arg,
                      use_timing, write_json)
@@ -127,13 +128,26 @@ def page_bytes_of(page_size: int, layout_elems: int | None = None) -> int:
     return 2 * page_size * (HK * D if layout_elems is None else layout_elems) * DTYPE.itemsize
 
 
+def head_dim_arg(parser, help: str = "bf16 decode of this head dim") -> None:
+    """The ``--head-dim`` option of the decode bench scripts (the decode kernels' head dims; default hd128)."""
+    parser.add_argument("--head-dim", type=int, default=128, choices=DECODE_HEAD_DIMS, help=help)
+
+
+def use_head_dim(head_dim: int, caller: str) -> None:
+    """A decode bench script's ``--head-dim`` (bf16): :func:`configure` for this module, ``bench.decode_ab`` when it is
+    imported (its case inputs) and the calling module ``caller`` (its plans), which imported ``D`` by value."""
+    import sys
+
+    configure(head_dim, "bf16", *(sys.modules[n] for n in ("bench.decode_ab", caller) if n in sys.modules))
+
+
 def configure(head_dim: int, dtype: str, *modules) -> None:
     """The head dim and dtype every case of this run uses (``--head-dim``, ``--dtype``; default hd128 bf16, the issue's
     figures). Bench modules that imported ``D`` / ``DTYPE`` by value (``bench.decode_ab``, a script's own module) are
     passed in ``modules`` and get the same values."""
     global D, DTYPE
-    if head_dim not in (64, 128, 256):
-        raise ValueError(f"head_dim must be 64, 128 or 256, got {head_dim}")
+    if head_dim not in DECODE_HEAD_DIMS:
+        raise ValueError(f"head_dim must be one of {DECODE_HEAD_DIMS}, got {head_dim}")
     D = head_dim
     DTYPE = {"bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
     for m in modules:
@@ -287,7 +301,7 @@ def run_host_time_us(reps=300):
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--json")
-    p.add_argument("--head-dim", type=int, default=128, choices=(64, 128, 256))
+    head_dim_arg(p)
     p.add_argument("--dtype", default="bf16", choices=("bf16", "fp16"))
     timing_arg(p)
     p.add_argument("--flush", choices=FLUSH_MODES, default="zero")

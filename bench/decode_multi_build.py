@@ -29,7 +29,7 @@ import torch
 import cute_attn
 from cute_attn.artifacts import _load_library
 from bench.common import time_ms_flush
-from bench.decode import DTYPE, HK, HQ, PAGE_ORDER, D, pages_mode, sdpa_decode
+from bench.decode import DTYPE, HK, HQ, PAGE_ORDER, D, head_dim_arg, pages_mode, sdpa_decode, use_head_dim
 from bench.decode_ab import case_inputs, case_lens
 from cute_attn.layouts.decode_work import Item
 
@@ -50,19 +50,12 @@ def main(argv=None):
     p.add_argument("--page-order", type=pages_mode, default=None,
                    help="page ids of the tables (bench.decode --pages: shuffled (default), sorted, local:<size>, ...)")
     p.add_argument("--json")
-    p.add_argument("--head-dim", type=int, default=128, choices=(64, 128, 256),
-                   help="bf16 decode builds of this head dim (bench.decode.configure); tagged by decode_build_tagged.py "
-                        "with head_dim=<d> among its spec fields")
+    head_dim_arg(p, "bf16 decode builds of this head dim (tagged by decode_build_tagged.py with head_dim=<d> among its "
+                    "spec fields)")
     p.add_argument("--dry-run", action="store_true",
                    help="CPU: load the builds, plan every case/page/plan label on the host, print CTAs and splits, exit")
     args = p.parse_args(argv)
-    if args.head_dim != D:  # the cases' inputs (bench.decode, bench.decode_ab) and this module's plans follow
-        import sys
-
-        import bench.decode as bench_decode
-        import bench.decode_ab as bench_ab
-
-        bench_decode.configure(args.head_dim, "bf16", bench_ab, sys.modules[__name__])
+    use_head_dim(args.head_dim, __name__)
     if args.page_order is not None:
         PAGE_ORDER[0] = args.page_order
     t0 = time.time()

@@ -19,7 +19,7 @@ import cute_attn
 import cute_attn.decode as dec
 
 from .common import FLUSH_MODES, compare, device_info, markdown_table, median, ratio, write_json
-from .decode import CASES, D, DTYPE, HK, HQ, paged_inputs, sdpa_decode
+from .decode import CASES, D, DTYPE, HK, HQ, head_dim_arg, paged_inputs, sdpa_decode, use_head_dim
 
 AB_CASES = ("64 x 4k", "128 x 1k", "16 x 16k")
 
@@ -169,14 +169,9 @@ def main(argv=None):
     p.add_argument("--groups", action="store_true",
                    help="instead: every CTA group order g = 1, 2, 4, 8 against the default plan, pages 1 and 16")
     p.add_argument("--json")
-    p.add_argument("--head-dim", type=int, default=128, choices=(64, 128, 256), help="bf16 decode of this head dim")
+    head_dim_arg(p)
     args = p.parse_args(argv)
-    if args.head_dim != D:  # the cases' inputs (bench.decode) and this module's plans follow
-        import sys
-
-        from . import decode as bench_decode
-
-        bench_decode.configure(args.head_dim, "bf16", sys.modules[__name__])
+    use_head_dim(args.head_dim, __name__)
     rows = []
     if args.groups:
         for name, kv_lens in CASES:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 import cute_attn
-from bench.decode import HK, HQ, D
+from bench.decode import HK, HQ, D, head_dim_arg, use_head_dim
 from bench.decode_ab import apply, case_inputs, case_lens
 
 COLS = 17  # the kernel's TRACE columns (col 16, the merge's parts loop end: session 19)
@@ -136,16 +136,9 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--json")
     p.add_argument("--raw", help="npz of the last setting's raw stamps")
-    p.add_argument("--head-dim", type=int, default=128, choices=(64, 128, 256),
-                   help="bf16 decode of this head dim (a CUTE_ATTN_DECODE_TRACE=1 build of it in CUTE_ATTN_ARTIFACTS)")
+    head_dim_arg(p, "bf16 decode of this head dim (a CUTE_ATTN_DECODE_TRACE=1 build of it in CUTE_ATTN_ARTIFACTS)")
     args = p.parse_args(argv)
-    if args.head_dim != D:  # the cases' inputs (bench.decode, bench.decode_ab) and this module's plans follow
-        import sys
-
-        import bench.decode as bench_decode
-        import bench.decode_ab as bench_ab
-
-        bench_decode.configure(args.head_dim, "bf16", bench_ab, sys.modules[__name__])
+    use_head_dim(args.head_dim, __name__)
     res, raw = [], {}
     for fl in args.flush:
         row = {"null_kernel": "x.add_(1), one element", "flush": fl, "event_us": null_kernel_us(fl, args.reps)}

@@ -242,6 +242,15 @@ def test_bench_decode_configure_sets_head_dim_and_dtype():
         own = types.SimpleNamespace(D=128)
         B.configure(64, "fp16", A, own)
         assert A.D == 64 and A.DTYPE is torch.float16 and own.D == 64 and not hasattr(own, "DTYPE")
+        # a script's --head-dim: bench.decode, bench.decode_ab and the calling module (by its name in sys.modules)
+        import sys
+
+        sys.modules["head_dim_caller"] = own = types.SimpleNamespace(D=128)
+        try:
+            B.use_head_dim(256, "head_dim_caller")
+        finally:
+            del sys.modules["head_dim_caller"]
+        assert B.D == A.D == own.D == 256 and B.DTYPE is A.DTYPE is torch.bfloat16
     finally:
         import bench.decode_ab as A
 

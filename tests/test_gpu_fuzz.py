@@ -20,6 +20,7 @@ from pages import random_page_table
 from test_gpu_decode import check as decode_check
 from test_gpu_decode import make_cache as decode_cache
 from test_gpu_decode import reference as decode_reference
+from test_gpu_memory_ops import bits
 from test_gpu_prefill_paged import check_dense, check_reference, indptr_of, make_cache, make_table
 from graph_helpers import capture
 from test_gpu_prefill import check as dense_check
@@ -172,10 +173,6 @@ def test_serving_loop_fuzz():
     _run_cases("serving loop", F.serving_case, 3, _serving_one, 800)
 
 
-def _bits(t):
-    return t.view(torch.int16)
-
-
 def _serving_one(gen, c):
     dtype = DTYPES[c["dtype"]]
     hq, hk, d, ps, layout, steps = c["hq"], c["hk"], c["d"], c["page_size"], c["layout"], c["steps"]
@@ -213,7 +210,7 @@ def _serving_one(gen, c):
         cute_attn.append_paged_kv_cache(k_new.cuda(), v_new.cuda(), bi_d, pos_d, (kc, vc), indices.cuda(),
                                         indptr.cuda(), last.cuda(), kv_layout=layout)
         torch.cuda.synchronize()
-        assert torch.equal(_bits(kc.cpu()), _bits(k_ref)) and torch.equal(_bits(vc.cpu()), _bits(v_ref)), "append"
+        assert torch.equal(bits(kc.cpu()), bits(k_ref)) and torch.equal(bits(vc.cpu()), bits(v_ref)), "append"
         return indptr, indices, last
 
     # prefill: the prompts' K/V appended, then causal attention of the prompts over them

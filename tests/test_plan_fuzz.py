@@ -8,17 +8,9 @@ import torch
 import cute_attn
 import cute_attn.decode as D
 import fuzz_cases as F
-from test_decode_plan import check_schedule
+from test_decode_plan import check_schedule, table
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def table(kv_lens, page_size):
-    pages = [(n + page_size - 1) // page_size for n in kv_lens]
-    indptr = torch.tensor([0] + torch.tensor(pages, dtype=torch.long).cumsum(0).tolist(), dtype=torch.int32)
-    indices = torch.randperm(max(sum(pages), 1), generator=torch.Generator().manual_seed(0))[: sum(pages)]
-    last = torch.tensor([(n - 1) % page_size + 1 if n else 0 for n in kv_lens], dtype=torch.int32)
-    return indptr, indices.to(torch.int32), last
 
 
 def test_cases_are_reproducible_and_vary():
