@@ -112,6 +112,21 @@ def test_decode_graph_fuzz():
     _run_cases("decode graph", F.decode_graph_case, 4, _decode_graph_one, 900)
 
 
+def _graph_run(w, q, cache, graph=None):
+    """``w.run(q, cache, return_lse=True)`` under one CUDA graph: captured at the first call (after an eager run that
+    loads the kernel), replayed at every call (the first included) into NaN-poisoned outputs. Returns ``(graph, (out,
+    lse))``, to pass back in as ``graph``."""
+    if graph is None:
+        w.run(q, cache)
+        graph = capture(lambda: w.run(q, cache, return_lse=True))
+    g, (out, lse) = graph
+    out.fill_(float("nan"))
+    lse.fill_(float("nan"))
+    g.replay()
+    torch.cuda.synchronize()
+    return graph
+
+
 def _decode_graph_one(gen, c):
     dtype = DTYPES[c["dtype"]]
     hq, hk, d, ps, layout, num_pages = c["hq"], c["hk"], c["d"], c["page_size"], c["layout"], c["num_pages"]
@@ -125,20 +140,15 @@ def _decode_graph_one(gen, c):
     buf = torch.empty(num_pages, dtype=torch.int32, device="cuda") if c["indices_buffer"] else None
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout, use_cuda_graph=True,
                                                      paged_kv_indices_buffer=buf)
-    graph = out = lse = None
+    graph = None
     for lens in c["tables"]:
         per = [(n + ps - 1) // ps for n in lens]
         indptr = torch.tensor([0] + torch.tensor(per, dtype=torch.long).cumsum(0).tolist(), dtype=torch.int32)
         indices = torch.randperm(num_pages, generator=gen)[: int(indptr[-1])].to(torch.int32)
         last = torch.tensor([(n - 1) % ps + 1 if n else 0 for n in lens], dtype=torch.int32)
         w.plan(indptr, indices, last, hq, hk, d, ps, q_data_type=dtype)
-        if graph is None:
-            w.run(q, (kc, vc))  # eager first: loads the kernel
-            graph, (out, lse) = capture(lambda: w.run(q, (kc, vc), return_lse=True))
-        out.fill_(float("nan"))
-        lse.fill_(float("nan"))
-        graph.replay()
-        torch.cuda.synchronize()
+        graph = _graph_run(w, q, (kc, vc), graph)
+        out, lse = graph[1]
         decode_check(out, lse, *decode_reference(q.cpu(), k, v, indptr, indices, last, 1 / math.sqrt(d), layout))
 
 
@@ -239,11 +249,6 @@ def _serving_one(gen, c):
         if not graph_mode:
             out, lse = dw.run(q_dev, (kc, vc), return_lse=True)
         else:
-            if graph is None:
-                dw.run(q_dev, (kc, vc))  # eager first: loads the kernel
-                graph, (out, lse) = capture(lambda: dw.run(q_dev, (kc, vc), return_lse=True))
-            out.fill_(float("nan"))
-            lse.fill_(float("nan"))
-            graph.replay()
-            torch.cuda.synchronize()
+            graph = _graph_run(dw, q_dev, (kc, vc), graph)
+            out, lse = graph[1]
         decode_check(out, lse, *decode_reference(q_step, k_ref, v_ref, indptr, indices, last, scale, layout))
