@@ -83,8 +83,8 @@ def test_ptx_uses_hopper_paths(built):
         elif spec.op == "decode":
             for needle in ("wgmma.mma_async", "cp.async.cg.shared.global", "cp.async.mbarrier.arrive.noinc"):
                 assert needle in ptx, f"{spec.name}: no {needle}"
-        elif spec.op == "sort_pages":  # the bitonic sort in shared memory, a CTA barrier per pass
-            for needle in ("ld.shared", "st.shared", "bar.sync"):
+        elif spec.op == "sort_pages":  # the bitonic sort: 16-byte shared-memory passes, a CTA barrier after each
+            for needle in ("ld.shared.v4", "st.shared.v4", "bar.sync"):
                 assert needle in ptx, f"{spec.name}: no {needle}"
         else:
             assert ".v4." in ptx or ".v8." in ptx, f"{spec.name}: no vector global access"

@@ -347,13 +347,13 @@ def test_plan_makes_no_device_sync(rng):
 
 
 def test_sort_pages_kernel_matches_chunked_sort(rng):
-    """The sort kernel (kernels/sort_pages.py) on random requests, empty, one-page, longer than one 2048-id chunk and
-    with repeated ids: each request's ids but its last ascending within each 2048-id chunk, the last id last, nothing
-    outside the requests written; in place too."""
+    """The sort kernel (kernels/sort_pages.py) on random requests, empty, one-page, around its register block (16
+    ids) and its network sizes, longer than one chunk (SORT_PAGES_CHUNK ids) and with repeated ids: each request's ids
+    but its last ascending within each chunk, the last id last, nothing outside the requests written; in place too."""
     from cute_attn.decode import sort_request_pages_
     from cute_attn.layouts.decode_work import SORT_PAGES_CHUNK as CHUNK
 
-    pages = [5, 0, 1, 2, 7000, 2049, 2050, 300, 0, 4097]
+    pages = [5, 0, 1, 2, 7000, 2049, 2050, 300, 0, 4097, 16, 17, 18, 33, 3, CHUNK, CHUNK + 1, CHUNK + 2, 2 * CHUNK + 700]
     indptr = np.concatenate([[0], np.cumsum(pages)])
     nnz = int(indptr[-1])
     ids = torch.randint(0, 5000, (nnz + 7,), generator=rng, dtype=torch.int32)
