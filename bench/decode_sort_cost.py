@@ -3,8 +3,8 @@
 The default decode plan sorts each request's page ids on the device (``kernels/sort_pages.py``, one launch in plan()).
 bench.decode times run() only, so the sort's GPU time never showed: a serving step pays it once (the plan), and gains
 ``t(unsorted) - t(sorted)`` on every layer's run(). Per case of bench.decode and page size this prints the sort's GPU
-time (events around the launch, median of ``--reps``; one row per ``--builds`` entry, so two sort kernels compare in one
-process), run() with the table's order and with the sorted order (``plan(sort_pages=False)`` on the ids each way, the
+time (events around the launch, queued behind a GPU sleep so that the host's launch stays outside; median of
+``--reps``; a column per ``--builds`` entry, so sort kernels compare in one process; and the launch's host time), run() with the table's order and with the sorted order (``plan(sort_pages=False)`` on the ids each way, the
 same inputs; ``bench.common.compare``, ``--flush``), and the layer count above which the sort pays for itself.
 
     python -m bench.decode_sort_cost [--builds new=<artifact dir> old=<artifact dir>] [--cases "1 x 32k" ...]
@@ -17,6 +17,7 @@ tensors sorts whole requests, so the check sorts each ``SORT_PAGES_CHUNK`` chunk
 from __future__ import annotations
 
 import argparse
+import time
 
 import numpy as np
 import torch
@@ -42,7 +43,9 @@ def chunked_sort(ids: torch.Tensor, indptr: np.ndarray) -> torch.Tensor:
 
 
 def sort_time_us(fn, ids_d, indptr_d, batch, max_pages, reps):
-    """Median GPU time of one sort launch (ids -> a separate output, so every launch sorts the table's order)."""
+    """(GPU us, host us, output) of one sort launch (ids -> a separate output, so every launch sorts the table's
+    order): the GPU time between events with the launch queued behind a ~60 us ``torch.cuda._sleep`` (else an idle GPU
+    waits for the host's launch inside the events), medians of ``reps``; the host time of the launch call alone."""
     out = torch.empty_like(ids_d)
     chunks = max(1, -(-(max_pages - 1) // CHUNK))
     call = lambda: fn(out, ids_d.data_ptr(), indptr_d.data_ptr(), batch, chunks)  # noqa: E731
@@ -50,12 +53,16 @@ def sort_time_us(fn, ids_d, indptr_d, batch, max_pages, reps):
         call()
     torch.cuda.synchronize()
     ev = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(reps)]
+    host = []
     for a, b in ev:
+        torch.cuda._sleep(100_000)
         a.record()
+        t0 = time.perf_counter()
         call()
+        host.append((time.perf_counter() - t0) * 1e6)
         b.record()
-    torch.cuda.synchronize()
-    return median([a.elapsed_time(b) * 1e3 for a, b in ev]), out
+        torch.cuda.synchronize()
+    return median([a.elapsed_time(b) * 1e3 for a, b in ev]), median(host), out
 
 
 def main(argv=None):
@@ -85,19 +92,18 @@ def main(argv=None):
             ids_d, indptr_d = indices.cuda(), indptr.cuda()
             want = chunked_sort(indices, ind)
             row = {"case": case, "page_size": ps, "ids": int(ind[-1])}
-            sorted_ids = None
             for name, fn in kernels.items():
-                us, out = sort_time_us(fn, ids_d, indptr_d, batch, max_pages, args.reps)
+                us, host_us, out = sort_time_us(fn, ids_d, indptr_d, batch, max_pages, args.reps)
                 ok = torch.equal(out.cpu(), want)
                 row[f"sort_us_{name}"] = us if ok else f"WRONG ({us:.1f} us)"
-                sorted_ids = out.cpu() if sorted_ids is None else sorted_ids
+                row[f"launch_host_us_{name}"] = host_us
             q = torch.randn(batch, HQ, D, dtype=DTYPE, device="cuda")
             fns, keep = {}, []
             for label, ids in (("table", indices), ("sorted", want)):
                 w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
                 w.plan(indptr, ids, last, HQ, HK, D, ps, sort_pages=False, q_data_type=DTYPE)
                 keep.append(w)
-                fns[label] = lambda w=w: w.run(q, cache)
+                fns[label] = lambda w=w, cache=cache: w.run(q, cache)
             per = compare(fns, rounds=args.rounds, flush=args.flush)
             t_table, t_sorted = median(per["table"]) * 1e3, median(per["sorted"]) * 1e3
             row.update(run_table_us=t_table, run_sorted_us=t_sorted, gain_us=t_table - t_sorted)
@@ -111,9 +117,10 @@ def main(argv=None):
             torch.cuda.empty_cache()
     cols = ["case", "page_size", "ids"] + [f"sort_us_{n}" for n in kernels] + ["run_table_us", "run_sorted_us",
                                                                                "gain_us"] + [f"layers_{n}" for n in kernels]
+    cols += [f"launch_host_us_{n}" for n in kernels]
     print(f"\n{info['device']}, {info['date']}; flush {args.flush}; {HQ}q/{HK}kv heads, head_dim {D}; sort kernels: "
           + ", ".join(f"{n}={d or 'installed'}" for n, d in builds)
-          + "; layers_X = the sort's GPU time / the per-call gain (calls per plan above which sorting pays)\n")
+          + "; sort_us_X: the sort's GPU time; layers_X = sort_us_X / gain_us (calls per plan above which sorting pays)\n")
     print(markdown_table(rows, cols))
     write_json(args.json, {"info": info, "flush": args.flush, "builds": dict(builds), "rows": rows})
 

@@ -7,17 +7,21 @@ sorted chunk by chunk, which keeps the ascending sweep within each chunk), and t
 
 One CTA sorts its chunk with a bitonic network of ``size`` keys (the chunk's length rounded up to a power of two, at
 least ``BLOCK``; padded with INT32_MAX), split by the distance ``j`` of each pass's compare-exchanges (session 21; the
-first kernel, sessions 12-20, ran every pass as one shared-memory loop of 1024 threads with half of them idle, ~150 us
-for a 16384-id chunk on the H100):
+first kernel, sessions 12-20, ran every pass as one shared-memory loop of 1024 threads with half of them idle: 161 us
+for a 16384-id chunk on the H100, `bench/decode_sort_cost.py`):
 
 - ``j < BLOCK``: inside a thread's block of ``BLOCK`` consecutive keys, in registers. A block is loaded once, given all
   of a stage's passes with ``j < BLOCK`` and stored once (the chunk's first ``log2(BLOCK)`` stages together, straight
-  from global memory);
-- ``j >= BLOCK``: a pass over shared memory, each thread taking ``QUAD`` adjacent pairs per step (16-byte loads and
-  stores on both sides), a CTA barrier after it.
+  from global memory). A thread moves its block's four 16-byte pieces in an order rotated by ``rot`` (``block_rot``),
+  so that the eight threads of a shared-memory phase touch eight different bank groups (in block order, the pieces of
+  eight 64-byte blocks fall into two): register ``r`` then holds the block's key ``r ^ 4 * rot``, and the network's
+  directions are taken from that logical position (:func:`block_network`);
+- ``j >= BLOCK``: passes over shared memory, two adjacent distances per round trip where the stage has them (each
+  thread takes ``QUAD`` keys at each of the four positions ``i, i + j/2, i + j, i + 3j/2``: 16-byte accesses), a lone
+  one with two positions; a CTA barrier after each.
 
-:func:`network_passes` lists that schedule and :func:`sort_model` runs it on the host (``tests/test_sort_network.py``
-checks that it sorts); the kernel walks the same list at trace time.
+:func:`network_passes` lists that schedule, :func:`block_network` is the register phase (run by the kernel on DSL
+values and by :func:`sort_model` on Python ints: ``tests/test_sort_network.py`` checks that the model sorts).
 """
 
 from __future__ import annotations
@@ -34,39 +38,90 @@ THREADS = 1024
 LOG_CHUNK = CHUNK.bit_length() - 1
 BLOCK = 16  # keys a thread holds in registers (CHUNK / THREADS: every thread has one block of a full chunk)
 LOG_BLOCK = BLOCK.bit_length() - 1
-QUAD = 4  # adjacent compare-exchange pairs per thread and step of a shared-memory pass
+QUAD = 4  # keys per 16-byte shared-memory access
+PIECES = BLOCK // QUAD
 INT32_MAX = 2**31 - 1
-assert CHUNK == BLOCK * THREADS and CHUNK & (CHUNK - 1) == 0
+assert CHUNK == BLOCK * THREADS and CHUNK & (CHUNK - 1) == 0 and PIECES == 4
 
 
 def network_passes(log_size: int):
     """The bitonic network over ``2**log_size`` keys (``log_size >= LOG_BLOCK``) as the kernel runs it: a list of
-    ``("block", k, js)`` (a register phase: every block gets passes ``js`` of stage ``k``; the first one holds stages
-    ``2 .. BLOCK``, as ``js`` of ``(k, j)`` pairs) and ``("smem", k, j)`` (one shared-memory pass)."""
+    ``("block", k, passes)`` (a register phase: every block gets ``passes``, ``(k, j)`` pairs; the first phase holds
+    stages ``2 .. BLOCK``) and ``("smem", k, js)`` (one shared-memory round trip: the passes ``j`` in ``js`` of stage
+    ``k``, one or two adjacent distances)."""
     first = [(1 << s, 1 << jj) for s in range(1, LOG_BLOCK + 1) for jj in range(s - 1, -1, -1)]
     out = [("block", None, first)]
     for s in range(LOG_BLOCK + 1, log_size + 1):
         k = 1 << s
-        out += [("smem", k, 1 << jj) for jj in range(s - 1, LOG_BLOCK - 1, -1)]
+        js = [1 << jj for jj in range(s - 1, LOG_BLOCK - 1, -1)]
+        out += [("smem", k, tuple(js[i:i + 2])) for i in range(0, len(js), 2)]
         out.append(("block", k, [(k, 1 << jj) for jj in range(LOG_BLOCK - 1, -1, -1)]))
     return out
 
 
+def block_rot(blk):
+    """The piece rotation of block ``blk``: blocks 2m and 2m + 1 share a 128-byte row of banks, so eight consecutive
+    blocks need four different rotations."""
+    return (blk >> 1) & 3
+
+
+def block_network(v, passes, rot, base, minf, maxf, select):
+    """One register phase: ``v`` (a list of BLOCK keys; register ``r`` holds the block's key ``r ^ 4 * rot``, the
+    block starting at key ``base``) after ``passes`` ((k, j) pairs, j < BLOCK). ``rot`` and ``base`` are Python ints
+    (the host model) or DSL values (the kernel); a direction that depends only on constants stays a Python bool."""
+    v = list(v)
+    rbit = {4: rot & 1, 8: (rot >> 1) & 1}  # bit x of 4 * rot
+    for k, j in passes:
+        for r in range(BLOCK):
+            if r & j:
+                continue
+            # bit k of the logical key index of register r, and whether r holds the upper key of the pair (j of 4 rot)
+            bk = (base >> (k.bit_length() - 1)) & 1 if k >= BLOCK else int(bool(r & k)) ^ rbit.get(k, 0)
+            desc = bk ^ rbit.get(j, 0)
+            x, y = v[r], v[r | j]
+            lo, hi = minf(x, y), maxf(x, y)
+            if isinstance(desc, int):
+                v[r], v[r | j] = (hi, lo) if desc else (lo, hi)
+            else:
+                asc = desc == 0
+                v[r], v[r | j] = select(asc, lo, hi), select(asc, hi, lo)
+    return v
+
+
 def sort_model(keys: np.ndarray) -> np.ndarray:
-    """The kernel's network on the host (``len(keys)`` a power of two >= BLOCK): ascending keys."""
-    a = np.array(keys, dtype=np.int64)
+    """The kernel's network on the host (``len(keys)`` a power of two >= BLOCK), with its register phases as the
+    kernel runs them (rotated pieces, :func:`block_network`): ascending keys."""
+    a = [int(x) for x in keys]
     n = len(a)
-    idx = np.arange(n)
-    for kind, _, passes in ((p[0], p[1], p[2] if p[0] == "block" else [(p[1], p[2])])
-                            for p in network_passes(n.bit_length() - 1)):
-        for k, j in passes:
-            lo = idx[(idx & j) == 0]
-            hi = lo | j
-            asc = (lo & k) == 0
-            x, y = a[lo], a[hi]
-            a[lo] = np.where(asc, np.minimum(x, y), np.maximum(x, y))
-            a[hi] = np.where(asc, np.maximum(x, y), np.minimum(x, y))
-    return a
+    sel = lambda c, x, y: x if c else y  # noqa: E731
+    for kind, k, arg in network_passes(n.bit_length() - 1):
+        if kind == "block":
+            for blk in range(n // BLOCK):
+                base, rot = blk * BLOCK, block_rot(blk)
+                order = [base + ((r ^ 4 * rot)) for r in range(BLOCK)]
+                out = block_network([a[i] for i in order], arg, rot, base, min, max, sel)
+                for i, x in zip(order, out):
+                    a[i] = x
+        else:
+            j, nbits = arg[-1], len(arg)
+            for g in range(n // (QUAD << nbits)):
+                i0 = group_first(g * QUAD, j, nbits)
+                asc = (i0 & k) == 0
+                for jd in arg:
+                    step = jd // j
+                    for pa in range(1 << nbits):
+                        if pa & step == 0:
+                            for e in range(QUAD):
+                                x, y = i0 + j * pa + e, i0 + j * (pa + step) + e
+                                lo, hi = min(a[x], a[y]), max(a[x], a[y])
+                                a[x], a[y] = (lo, hi) if asc else (hi, lo)
+    return np.array(a, dtype=np.int64)
+
+
+def group_first(p, j, nbits):
+    """The first key of shared-memory group ``p / QUAD`` of a round trip whose smaller distance is ``j``: ``p`` with
+    ``nbits`` zero bits inserted at bit log2(j) (Python ints or DSL values)."""
+    return (p & (j - 1)) | ((p & ~(j - 1)) << nbits)
 
 
 def _exchange(x, y, asc):
@@ -77,6 +132,10 @@ def _exchange(x, y, asc):
     if isinstance(asc, bool):
         return (lo, hi) if asc else (hi, lo)
     return Int32(cutlass.select_(asc, lo, hi)), Int32(cutlass.select_(asc, hi, lo))
+
+
+def _select(c, x, y):
+    return Int32(cutlass.select_(c, x, y))
 
 
 class SortPagesKernel:
@@ -96,20 +155,36 @@ class SortPagesKernel:
         ptr = cute.make_ptr(Int32, (sKey.iterator + off).toint(), cute.AddressSpace.smem, assumed_align=16)
         return cute.make_tensor(ptr, cute.make_layout(n))
 
-    def _block_phase(self, sKey: cute.Tensor, frag: cute.Tensor, base: Int32, passes):
-        """A register phase on the keys in ``frag`` (block at key ``base``): ``passes`` (k, j) in order; a pass's
-        direction is fixed at trace time when its stage is shorter than a block, else ``base``'s bit ``k`` (trace
-        time: Python loops unrolled)."""
-        v = [frag[i] for i in range(BLOCK)]
-        for kk, j in passes:
-            asc_rt = (base & kk) == 0 if kk >= BLOCK else None
-            for i in range(BLOCK):
-                if i & j == 0:
-                    asc = asc_rt if kk >= BLOCK else (i & kk) == 0
-                    v[i], v[i | j] = _exchange(v[i], v[i | j], asc)
+    def _block_phase(self, sKey: cute.Tensor, frag: cute.Tensor, base: Int32, rot: Int32, passes):
+        """A register phase on the keys in ``frag`` (block at key ``base``, pieces rotated by ``rot``), stored back to
+        shared memory the same way (trace time: Python loops unrolled)."""
+        v = block_network([frag[i] for i in range(BLOCK)], passes, rot, base, cutlass.min, cutlass.max, _select)
         for i in range(BLOCK):
             frag[i] = v[i]
-        cute.autovec_copy(frag, self._vec(sKey, base, BLOCK))
+        for pc in range(PIECES):
+            cute.autovec_copy(self._piece(frag, pc), self._vec(sKey, base + QUAD * (pc ^ rot), QUAD))
+
+    def _piece(self, frag: cute.Tensor, pc: int):
+        """Registers ``4 pc .. 4 pc + 3`` of ``frag`` as one tensor (trace time)."""
+        return cute.make_tensor(frag.iterator + QUAD * pc, cute.make_layout(QUAD))
+
+    def _smem_group(self, sKey: cute.Tensor, quads, g: Int32, k: int, js: tuple):
+        """Group ``g`` of a shared-memory round trip of stage ``k``: the passes ``js`` (one distance, or two adjacent
+        ones) on ``QUAD`` keys at each of the 2 or 4 positions they touch (trace time: Python loops unrolled)."""
+        j, nbits = js[-1], len(js)  # the smaller distance: positions i0 + j * a, a < 2 ** nbits
+        i0 = group_first(g * QUAD, j, nbits)
+        asc = (i0 & k) == 0
+        pos = [i0 + j * a for a in range(1 << nbits)]
+        for a in range(1 << nbits):
+            cute.autovec_copy(self._vec(sKey, pos[a], QUAD), quads[a])
+        for jd in js:  # positions a and a + jd / j (a without that bit)
+            step = jd // j
+            for a in range(1 << nbits):
+                if a & step == 0:
+                    for e in range(QUAD):
+                        quads[a][e], quads[a + step][e] = _exchange(quads[a][e], quads[a + step][e], asc)
+        for a in range(1 << nbits):
+            cute.autovec_copy(quads[a], self._vec(sKey, pos[a], QUAD))
 
     @cute.kernel
     def kernel(self, mIds: cute.Tensor, mOut: cute.Tensor, mIndptr: cute.Tensor):
@@ -132,39 +207,34 @@ class SortPagesKernel:
             smem = cutlass.utils.SmemAllocator()
             sKey = smem.allocate_tensor(Int32, cute.make_layout(CHUNK), byte_alignment=16)
             frag = cute.make_rmem_tensor((BLOCK,), Int32)
-            qa = cute.make_rmem_tensor((QUAD,), Int32)
-            qb = cute.make_rmem_tensor((QUAD,), Int32)
+            quads = [cute.make_rmem_tensor((QUAD,), Int32) for _ in range(4)]
             schedule = network_passes(LOG_CHUNK)
             # stages 2 .. BLOCK: each block from global memory (INT32_MAX past the chunk), sorted alternately up and
             # down, into shared memory
             for blk in cutlass.range(tidx, blocks, THREADS, unroll=1):
                 base = blk * BLOCK
-                for i in cutlass.range_constexpr(BLOCK):
-                    x = Int32(INT32_MAX)
-                    if base + i < m:
-                        x = mIds[lo + base + i]
-                    frag[i] = x
-                self._block_phase(sKey, frag, base, schedule[0][2])
+                rot = block_rot(blk)
+                for pc in cutlass.range_constexpr(PIECES):
+                    for e in cutlass.range_constexpr(QUAD):
+                        i = base + QUAD * (pc ^ rot) + e
+                        x = Int32(INT32_MAX)
+                        if i < m:
+                            x = mIds[lo + i]
+                        frag[QUAD * pc + e] = x
+                self._block_phase(sKey, frag, base, rot, schedule[0][2])
             cute.arch.barrier()
             for kind, k, arg in schedule[1:]:
                 if k <= size:  # the same for every thread
                     if cutlass.const_expr(kind == "smem"):
-                        j = arg
-                        for q in cutlass.range(tidx, size // (2 * QUAD), THREADS, unroll=1):
-                            p = q * QUAD
-                            i0 = (p & (j - 1)) | ((p & ~(j - 1)) << 1)  # pair p's lower key: bit log2(j) cleared
-                            asc = (i0 & k) == 0
-                            cute.autovec_copy(self._vec(sKey, i0, QUAD), qa)
-                            cute.autovec_copy(self._vec(sKey, i0 + j, QUAD), qb)
-                            for r in cutlass.range_constexpr(QUAD):
-                                qa[r], qb[r] = _exchange(qa[r], qb[r], asc)
-                            cute.autovec_copy(qa, self._vec(sKey, i0, QUAD))
-                            cute.autovec_copy(qb, self._vec(sKey, i0 + j, QUAD))
+                        for g in cutlass.range(tidx, size // (QUAD << len(arg)), THREADS, unroll=1):
+                            self._smem_group(sKey, quads, g, k, arg)
                     else:
                         for blk in cutlass.range(tidx, blocks, THREADS, unroll=1):
                             base = blk * BLOCK
-                            cute.autovec_copy(self._vec(sKey, base, BLOCK), frag)
-                            self._block_phase(sKey, frag, base, arg)
+                            rot = block_rot(blk)
+                            for pc in cutlass.range_constexpr(PIECES):
+                                cute.autovec_copy(self._vec(sKey, base + QUAD * (pc ^ rot), QUAD), self._piece(frag, pc))
+                            self._block_phase(sKey, frag, base, rot, arg)
                     cute.arch.barrier()
             for i in cutlass.range(tidx, m, THREADS, unroll=1):
                 mOut[lo + i] = sKey[i]
