@@ -6,22 +6,26 @@ sorted chunk by chunk, which keeps the ascending sweep within each chunk), and t
 ``out`` may be ``ids`` (each CTA reads its range before it writes it; ranges are disjoint).
 
 One CTA sorts its chunk with a bitonic network of ``size`` keys (the chunk's length rounded up to a power of two, at
-least ``BLOCK``; padded with INT32_MAX), split by the distance ``j`` of each pass's compare-exchanges (session 21; the
-first kernel, sessions 12-20, ran every pass as one shared-memory loop of 1024 threads with half of them idle: 161 us
-for a 16384-id chunk on the H100, `bench/decode_sort_cost.py`):
+least ``BLOCK``; padded with INT32_MAX). Session 21 rebuilt it around where each pass's compare-exchange distance ``j``
+lives (the first kernel, sessions 12-20, ran every pass as one shared-memory loop over all slots with half of the 1024
+threads idle and a barrier per pass: 160 us of GPU time for a 16384-id chunk on the H100, `bench/decode_sort_cost.py`).
+Thread ``t`` owns the block of ``BLOCK`` consecutive keys ``16 t ..`` (so a warp owns 512 consecutive keys):
 
-- ``j < BLOCK``: inside a thread's block of ``BLOCK`` consecutive keys, in registers. A block is loaded once, given all
-  of a stage's passes with ``j < BLOCK`` and stored once (the chunk's first ``log2(BLOCK)`` stages together, straight
-  from global memory). A thread moves its block's four 16-byte pieces in an order rotated by ``rot`` (``block_rot``),
-  so that the eight threads of a shared-memory phase touch eight different bank groups (in block order, the pieces of
-  eight 64-byte blocks fall into two): register ``r`` then holds the block's key ``r ^ 4 * rot``, and the network's
-  directions are taken from that logical position (:func:`block_network`);
-- ``j >= BLOCK``: passes over shared memory, two adjacent distances per round trip where the stage has them (each
-  thread takes ``QUAD`` keys at each of the four positions ``i, i + j/2, i + j, i + 3j/2``: 16-byte accesses), a lone
-  one with two positions; a CTA barrier after each.
+- ``j < BLOCK``: in the thread's registers;
+- ``BLOCK <= j < WARP_KEYS``: between the registers of lanes ``l`` and ``l ^ (j / BLOCK)`` (a butterfly shuffle, each
+  lane keeping the min or the max);
+- ``j >= WARP_KEYS``: over shared memory, two adjacent distances per round trip where the stage has them (each thread
+  takes ``QUAD`` keys at each of the four positions ``i, i + j, i + 2j, i + 3j`` of a group: 16-byte accesses), a lone one
+  with two positions; a CTA barrier after each.
 
-:func:`network_passes` lists that schedule, :func:`block_network` is the register phase (run by the kernel on DSL
-values and by :func:`sort_model` on Python ints: ``tests/test_sort_network.py`` checks that the model sorts).
+So the first nine stages (up to 512 keys) run in registers straight from global memory, and each later stage is its
+shared-memory round trips and one register phase (its passes below 512): 14 barriers for a full chunk (the first
+kernel: 105). Shared memory holds key ``i`` at ``swizzle(i)`` (the 16-byte pieces of blocks ``2m`` and ``2m + 1``
+XOR-ed by ``m % 4``), so the eight threads of a 16-byte shared-memory phase reach eight different bank groups both
+when they load their blocks and when they take consecutive groups.
+
+:func:`network_passes` lists the schedule; :func:`block_network` is a register phase (run by the kernel on DSL values;
+:func:`sort_model` runs the schedule on the host with the same direction rules, ``tests/test_sort_network.py``).
 """
 
 from __future__ import annotations
@@ -38,46 +42,62 @@ THREADS = 1024
 LOG_CHUNK = CHUNK.bit_length() - 1
 BLOCK = 16  # keys a thread holds in registers (CHUNK / THREADS: every thread has one block of a full chunk)
 LOG_BLOCK = BLOCK.bit_length() - 1
+WARP_KEYS = 32 * BLOCK  # keys a warp holds: distances below it never touch shared memory
+LOG_WARP_KEYS = WARP_KEYS.bit_length() - 1
 QUAD = 4  # keys per 16-byte shared-memory access
-PIECES = BLOCK // QUAD
 INT32_MAX = 2**31 - 1
-assert CHUNK == BLOCK * THREADS and CHUNK & (CHUNK - 1) == 0 and PIECES == 4
+assert CHUNK == BLOCK * THREADS and CHUNK & (CHUNK - 1) == 0 and CHUNK >= WARP_KEYS
 
 
 def network_passes(log_size: int):
     """The bitonic network over ``2**log_size`` keys (``log_size >= LOG_BLOCK``) as the kernel runs it: a list of
-    ``("block", k, passes)`` (a register phase: every block gets ``passes``, ``(k, j)`` pairs; the first phase holds
-    stages ``2 .. BLOCK``) and ``("smem", k, js)`` (one shared-memory round trip: the passes ``j`` in ``js`` of stage
-    ``k``, one or two adjacent distances)."""
-    first = [(1 << s, 1 << jj) for s in range(1, LOG_BLOCK + 1) for jj in range(s - 1, -1, -1)]
-    out = [("block", None, first)]
-    for s in range(LOG_BLOCK + 1, log_size + 1):
+    ``("block", k, passes)`` (a register phase: ``(k, j)`` pairs with ``j < WARP_KEYS``; the first one holds every stage
+    up to ``min(size, WARP_KEYS)``, ``k`` its last) and ``("smem", k, js)`` (one shared-memory round trip: the passes
+    ``js`` of stage ``k``, one distance or two adjacent ones)."""
+    la = min(log_size, LOG_WARP_KEYS)
+    first = [(1 << s, 1 << jj) for s in range(1, la + 1) for jj in range(s - 1, -1, -1)]
+    out = [("block", 1 << la, first)]
+    for s in range(LOG_WARP_KEYS + 1, log_size + 1):
         k = 1 << s
-        js = [1 << jj for jj in range(s - 1, LOG_BLOCK - 1, -1)]
+        js = [1 << jj for jj in range(s - 1, LOG_WARP_KEYS - 1, -1)]
         out += [("smem", k, tuple(js[i:i + 2])) for i in range(0, len(js), 2)]
-        out.append(("block", k, [(k, 1 << jj) for jj in range(LOG_BLOCK - 1, -1, -1)]))
+        out.append(("block", k, [(k, 1 << jj) for jj in range(LOG_WARP_KEYS - 1, -1, -1)]))
     return out
 
 
-def block_rot(blk):
-    """The piece rotation of block ``blk``: blocks 2m and 2m + 1 share a 128-byte row of banks, so eight consecutive
-    blocks need four different rotations."""
-    return (blk >> 1) & 3
+def swizzle(i):
+    """Where key ``i`` sits in shared memory (Python ints or DSL values): its 16-byte piece XOR-ed by bits 5-6."""
+    return i ^ (((i >> 5) & 3) << 2)
 
 
-def block_network(v, passes, rot, base, minf, maxf, select):
-    """One register phase: ``v`` (a list of BLOCK keys; register ``r`` holds the block's key ``r ^ 4 * rot``, the
-    block starting at key ``base``) after ``passes`` ((k, j) pairs, j < BLOCK). ``rot`` and ``base`` are Python ints
-    (the host model) or DSL values (the kernel); a direction that depends only on constants stays a Python bool."""
+def group_first(p, j, nbits):
+    """The first key of shared-memory group ``p / QUAD`` of a round trip whose smaller distance is ``j``: ``p`` with
+    ``nbits`` zero bits inserted at bit log2(j) (Python ints or DSL values)."""
+    return (p & (j - 1)) | ((p & ~(j - 1)) << nbits)
+
+
+def _bit(x, b: int):
+    return (x >> (b.bit_length() - 1)) & 1
+
+
+def block_network(v, passes, base, shfl, minf, maxf, select):
+    """One register phase: ``v`` (a list of the BLOCK keys ``base ..``, a lane's) after ``passes`` ((k, j) pairs).
+    ``j < BLOCK`` pairs registers; ``j >= BLOCK`` pairs lanes (``shfl(x, j // BLOCK, r)``: the partner lane's x,
+    register ``r``), each
+    keeping the min when its key is the lower of the pair in an ascending run or the upper in a descending one. ``base``
+    is a Python int (host) or a DSL value (kernel); a direction that depends only on constants stays a Python bool."""
     v = list(v)
-    rbit = {4: rot & 1, 8: (rot >> 1) & 1}  # bit x of 4 * rot
     for k, j in passes:
+        if j >= BLOCK:
+            keep_max = _bit(base, j) ^ _bit(base, k)
+            for r in range(BLOCK):
+                y = shfl(v[r], j // BLOCK, r)
+                v[r] = select(keep_max == 0, minf(v[r], y), maxf(v[r], y))
+            continue
         for r in range(BLOCK):
             if r & j:
                 continue
-            # bit k of the logical key index of register r, and whether r holds the upper key of the pair (j of 4 rot)
-            bk = (base >> (k.bit_length() - 1)) & 1 if k >= BLOCK else int(bool(r & k)) ^ rbit.get(k, 0)
-            desc = bk ^ rbit.get(j, 0)
+            desc = _bit(base, k) if k >= BLOCK else int(bool(r & k))
             x, y = v[r], v[r | j]
             lo, hi = minf(x, y), maxf(x, y)
             if isinstance(desc, int):
@@ -89,19 +109,24 @@ def block_network(v, passes, rot, base, minf, maxf, select):
 
 
 def sort_model(keys: np.ndarray) -> np.ndarray:
-    """The kernel's network on the host (``len(keys)`` a power of two >= BLOCK), with its register phases as the
-    kernel runs them (rotated pieces, :func:`block_network`): ascending keys."""
+    """The kernel's schedule on the host (``len(keys)`` a power of two >= BLOCK): register phases through
+    :func:`block_network` (each warp's 32 blocks in lockstep for the shuffles), shared-memory groups as the kernel
+    forms them. Returns the keys ascending."""
     a = [int(x) for x in keys]
     n = len(a)
     sel = lambda c, x, y: x if c else y  # noqa: E731
     for kind, k, arg in network_passes(n.bit_length() - 1):
         if kind == "block":
-            for blk in range(n // BLOCK):
-                base, rot = blk * BLOCK, block_rot(blk)
-                order = [base + ((r ^ 4 * rot)) for r in range(BLOCK)]
-                out = block_network([a[i] for i in order], arg, rot, base, min, max, sel)
-                for i, x in zip(order, out):
-                    a[i] = x
+            lanes = min(32, n // BLOCK)
+            for w in range(0, n // BLOCK, lanes):
+                vs = [a[(w + l) * BLOCK:(w + l + 1) * BLOCK] for l in range(lanes)]
+                for pas in arg:  # one pass at a time over the warp's lanes (a shuffle reads the partners' old keys)
+                    old = [list(x) for x in vs]
+                    for l in range(lanes):
+                        shfl = lambda x, off, r, l=l: old[l ^ off][r]  # noqa: E731
+                        vs[l] = block_network(old[l], [pas], (w + l) * BLOCK, shfl, min, max, sel)
+                for l in range(lanes):
+                    a[(w + l) * BLOCK:(w + l + 1) * BLOCK] = vs[l]
         else:
             j, nbits = arg[-1], len(arg)
             for g in range(n // (QUAD << nbits)):
@@ -118,12 +143,6 @@ def sort_model(keys: np.ndarray) -> np.ndarray:
     return np.array(a, dtype=np.int64)
 
 
-def group_first(p, j, nbits):
-    """The first key of shared-memory group ``p / QUAD`` of a round trip whose smaller distance is ``j``: ``p`` with
-    ``nbits`` zero bits inserted at bit log2(j) (Python ints or DSL values)."""
-    return (p & (j - 1)) | ((p & ~(j - 1)) << nbits)
-
-
 def _exchange(x, y, asc):
     """(x, y) in ascending order when ``asc`` (a Python bool: fixed at trace time, or a runtime Boolean), else
     descending (plain Python, run at trace time)."""
@@ -138,6 +157,10 @@ def _select(c, x, y):
     return Int32(cutlass.select_(c, x, y))
 
 
+def _shfl(x, off, r):
+    return cute.arch.shuffle_sync_bfly(x, offset=off)
+
+
 class SortPagesKernel:
     @cute.jit
     def __call__(self, mOut: cute.Tensor, pIds: cute.Pointer, pIndptr: cute.Pointer, batch: Int32, max_chunks: Int32,
@@ -150,23 +173,24 @@ class SortPagesKernel:
         self.kernel(mIds, mOut, mIndptr).launch(
             grid=[batch, max_chunks, 1], block=[THREADS, 1, 1], stream=stream, smem=CHUNK * 4)
 
-    def _vec(self, sKey: cute.Tensor, off: Int32, n: cutlass.Constexpr):
-        """``n`` keys of ``sKey`` from ``off`` (a multiple of 4: 16-byte aligned) as one tensor (trace time)."""
-        ptr = cute.make_ptr(Int32, (sKey.iterator + off).toint(), cute.AddressSpace.smem, assumed_align=16)
-        return cute.make_tensor(ptr, cute.make_layout(n))
-
-    def _block_phase(self, sKey: cute.Tensor, frag: cute.Tensor, base: Int32, rot: Int32, passes):
-        """A register phase on the keys in ``frag`` (block at key ``base``, pieces rotated by ``rot``), stored back to
-        shared memory the same way (trace time: Python loops unrolled)."""
-        v = block_network([frag[i] for i in range(BLOCK)], passes, rot, base, cutlass.min, cutlass.max, _select)
-        for i in range(BLOCK):
-            frag[i] = v[i]
-        for pc in range(PIECES):
-            cute.autovec_copy(self._piece(frag, pc), self._vec(sKey, base + QUAD * (pc ^ rot), QUAD))
+    def _vec(self, sKey: cute.Tensor, i: Int32):
+        """The 16-byte piece of keys ``i .. i + 3`` (``i % 4 == 0``) in shared memory, as one tensor (trace time)."""
+        ptr = cute.make_ptr(Int32, (sKey.iterator + swizzle(i)).toint(), cute.AddressSpace.smem, assumed_align=16)
+        return cute.make_tensor(ptr, cute.make_layout(QUAD))
 
     def _piece(self, frag: cute.Tensor, pc: int):
         """Registers ``4 pc .. 4 pc + 3`` of ``frag`` as one tensor (trace time)."""
         return cute.make_tensor(frag.iterator + QUAD * pc, cute.make_layout(QUAD))
+
+    def _register_phase(self, sKey: cute.Tensor, frag: cute.Tensor, base: Int32, passes, store):
+        """``passes`` on the block in ``frag`` (keys ``base ..``), stored back to shared memory when ``store`` (trace
+        time: Python loops unrolled)."""
+        v = block_network([frag[i] for i in range(BLOCK)], passes, base, _shfl, cutlass.min, cutlass.max, _select)
+        for i in range(BLOCK):
+            frag[i] = v[i]
+        if store:
+            for pc in range(BLOCK // QUAD):
+                cute.autovec_copy(self._piece(frag, pc), self._vec(sKey, base + QUAD * pc))
 
     def _smem_group(self, sKey: cute.Tensor, quads, g: Int32, k: int, js: tuple):
         """Group ``g`` of a shared-memory round trip of stage ``k``: the passes ``js`` (one distance, or two adjacent
@@ -176,7 +200,7 @@ class SortPagesKernel:
         asc = (i0 & k) == 0
         pos = [i0 + j * a for a in range(1 << nbits)]
         for a in range(1 << nbits):
-            cute.autovec_copy(self._vec(sKey, pos[a], QUAD), quads[a])
+            cute.autovec_copy(self._vec(sKey, pos[a]), quads[a])
         for jd in js:  # positions a and a + jd / j (a without that bit)
             step = jd // j
             for a in range(1 << nbits):
@@ -184,7 +208,7 @@ class SortPagesKernel:
                     for e in range(QUAD):
                         quads[a][e], quads[a + step][e] = _exchange(quads[a][e], quads[a + step][e], asc)
         for a in range(1 << nbits):
-            cute.autovec_copy(quads[a], self._vec(sKey, pos[a], QUAD))
+            cute.autovec_copy(quads[a], self._vec(sKey, pos[a]))
 
     @cute.kernel
     def kernel(self, mIds: cute.Tensor, mOut: cute.Tensor, mIndptr: cute.Tensor):
@@ -208,36 +232,39 @@ class SortPagesKernel:
             sKey = smem.allocate_tensor(Int32, cute.make_layout(CHUNK), byte_alignment=16)
             frag = cute.make_rmem_tensor((BLOCK,), Int32)
             quads = [cute.make_rmem_tensor((QUAD,), Int32) for _ in range(4)]
-            schedule = network_passes(LOG_CHUNK)
-            # stages 2 .. BLOCK: each block from global memory (INT32_MAX past the chunk), sorted alternately up and
-            # down, into shared memory
-            for blk in cutlass.range(tidx, blocks, THREADS, unroll=1):
-                base = blk * BLOCK
-                rot = block_rot(blk)
-                for pc in cutlass.range_constexpr(PIECES):
-                    for e in cutlass.range_constexpr(QUAD):
-                        i = base + QUAD * (pc ^ rot) + e
-                        x = Int32(INT32_MAX)
-                        if i < m:
-                            x = mIds[lo + i]
-                        frag[QUAD * pc + e] = x
-                self._block_phase(sKey, frag, base, rot, schedule[0][2])
+            # the first stages (up to min(size, 512) keys) from global memory in registers, one variant per size below
+            # a warp's 512 keys; every lane of a warp runs them (the shuffles), blocks past the network padded, unstored
+            for la in cutlass.range_constexpr(LOG_BLOCK, LOG_WARP_KEYS + 1):
+                first = size == (1 << la)
+                if cutlass.const_expr(la == LOG_WARP_KEYS):
+                    first = size >= (1 << la)
+                if first:
+                    for blk in cutlass.range(tidx, cutlass.max(blocks, 32), THREADS, unroll=1):
+                        base = blk * BLOCK
+                        for i in cutlass.range_constexpr(BLOCK):
+                            x = Int32(INT32_MAX)
+                            if base + i < m:
+                                x = mIds[lo + base + i]
+                            frag[i] = x
+                        self._register_phase(sKey, frag, base, network_passes(la)[0][2], False)
+                        if blk < blocks:
+                            for pc in cutlass.range_constexpr(BLOCK // QUAD):
+                                cute.autovec_copy(self._piece(frag, pc), self._vec(sKey, base + QUAD * pc))
             cute.arch.barrier()
-            for kind, k, arg in schedule[1:]:
-                if k <= size:  # the same for every thread
+            for kind, k, arg in network_passes(LOG_CHUNK)[1:]:
+                if k <= size:  # the same for every thread (size >= 1024 here: whole warps of blocks)
                     if cutlass.const_expr(kind == "smem"):
                         for g in cutlass.range(tidx, size // (QUAD << len(arg)), THREADS, unroll=1):
                             self._smem_group(sKey, quads, g, k, arg)
                     else:
                         for blk in cutlass.range(tidx, blocks, THREADS, unroll=1):
                             base = blk * BLOCK
-                            rot = block_rot(blk)
-                            for pc in cutlass.range_constexpr(PIECES):
-                                cute.autovec_copy(self._vec(sKey, base + QUAD * (pc ^ rot), QUAD), self._piece(frag, pc))
-                            self._block_phase(sKey, frag, base, rot, arg)
+                            for pc in cutlass.range_constexpr(BLOCK // QUAD):
+                                cute.autovec_copy(self._vec(sKey, base + QUAD * pc), self._piece(frag, pc))
+                            self._register_phase(sKey, frag, base, arg, True)
                     cute.arch.barrier()
             for i in cutlass.range(tidx, m, THREADS, unroll=1):
-                mOut[lo + i] = sKey[i]
+                mOut[lo + i] = sKey[swizzle(i)]
 
 
 def compile_sort_pages(spec):
