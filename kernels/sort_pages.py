@@ -189,8 +189,14 @@ class SortPagesKernel:
         for i in range(BLOCK):
             frag[i] = v[i]
         if store:
-            for pc in range(BLOCK // QUAD):
-                cute.autovec_copy(self._piece(frag, pc), self._vec(sKey, base + QUAD * pc))
+            self._move_block(sKey, frag, base, True)
+
+    def _move_block(self, sKey: cute.Tensor, frag: cute.Tensor, base: Int32, to_smem: bool):
+        """The block of keys ``base ..`` between ``frag`` and shared memory, four 16-byte pieces (trace time)."""
+        for pc in range(BLOCK // QUAD):
+            reg, sh = self._piece(frag, pc), self._vec(sKey, base + QUAD * pc)
+            src, dst = (reg, sh) if to_smem else (sh, reg)
+            cute.autovec_copy(src, dst)
 
     def _smem_group(self, sKey: cute.Tensor, quads, g: Int32, k: int, js: tuple):
         """Group ``g`` of a shared-memory round trip of stage ``k``: the passes ``js`` (one distance, or two adjacent
@@ -248,8 +254,7 @@ class SortPagesKernel:
                             frag[i] = x
                         self._register_phase(sKey, frag, base, network_passes(la)[0][2], False)
                         if blk < blocks:
-                            for pc in cutlass.range_constexpr(BLOCK // QUAD):
-                                cute.autovec_copy(self._piece(frag, pc), self._vec(sKey, base + QUAD * pc))
+                            self._move_block(sKey, frag, base, True)
             cute.arch.barrier()
             for kind, k, arg in network_passes(LOG_CHUNK)[1:]:
                 if k <= size:  # the same for every thread (size >= 1024 here: whole warps of blocks)
@@ -259,8 +264,7 @@ class SortPagesKernel:
                     else:
                         for blk in cutlass.range(tidx, blocks, THREADS, unroll=1):
                             base = blk * BLOCK
-                            for pc in cutlass.range_constexpr(BLOCK // QUAD):
-                                cute.autovec_copy(self._vec(sKey, base + QUAD * pc), self._piece(frag, pc))
+                            self._move_block(sKey, frag, base, False)
                             self._register_phase(sKey, frag, base, arg, True)
                     cute.arch.barrier()
             for i in cutlass.range(tidx, m, THREADS, unroll=1):
