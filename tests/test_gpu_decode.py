@@ -353,7 +353,9 @@ def test_sort_pages_kernel_matches_chunked_sort(rng):
     from cute_attn.decode import sort_request_pages_
     from cute_attn.layouts.decode_work import SORT_PAGES_CHUNK as CHUNK
 
-    pages = [5, 0, 1, 2, 7000, 2049, 2050, 300, 0, 4097, 16, 17, 18, 33, 3, CHUNK, CHUNK + 1, CHUNK + 2, 2 * CHUNK + 700]
+    # (the sorted part is pages - 1: networks of 16 .. 16384 keys, each first-phase variant of kernels/sort_pages.py)
+    pages = [5, 0, 1, 2, 7000, 2049, 2050, 300, 0, 4097, 16, 17, 18, 33, 3, 65, 129, 200, 513, 1025,
+             CHUNK, CHUNK + 1, CHUNK + 2, 2 * CHUNK + 700]
     indptr = np.concatenate([[0], np.cumsum(pages)])
     nnz = int(indptr[-1])
     ids = torch.randint(0, 5000, (nnz + 7,), generator=rng, dtype=torch.int32)
