@@ -15,11 +15,12 @@ Thread ``t`` owns the block of ``BLOCK`` consecutive keys ``16 t ..`` (so a warp
 - ``BLOCK <= j < WARP_KEYS``: between the registers of lanes ``l`` and ``l ^ (j / BLOCK)`` (a butterfly shuffle, each
   lane keeping the min or the max);
 - ``j >= WARP_KEYS``: over shared memory, two adjacent distances per round trip where the stage has them (each thread
-  takes ``QUAD`` keys at each of the four positions ``i, i + j, i + 2j, i + 3j`` of a group: 16-byte accesses), a lone one
+  takes ``QUAD`` keys at each of the four positions ``i, i + j, i + 2j, i + 3j`` of a group, j the smaller distance:
+  16-byte accesses), a lone one
   with two positions; a CTA barrier after each.
 
 So the first nine stages (up to 512 keys) run in registers straight from global memory, and each later stage is its
-shared-memory round trips and one register phase (its passes below 512): 14 barriers for a full chunk (the first
+shared-memory round trips and one register phase (its passes below 512): 15 barriers for a full chunk (the first
 kernel: 105). Shared memory holds key ``i`` at ``swizzle(i)`` (the 16-byte pieces of blocks ``2m`` and ``2m + 1``
 XOR-ed by ``m % 4``), so the eight threads of a 16-byte shared-memory phase reach eight different bank groups both
 when they load their blocks and when they take consecutive groups.
