@@ -16,8 +16,7 @@ Thread ``t`` owns the block of ``BLOCK`` consecutive keys ``16 t ..`` (so a warp
   lane keeping the min or the max);
 - ``j >= WARP_KEYS``: over shared memory, two adjacent distances per round trip where the stage has them (each thread
   takes ``QUAD`` keys at each of the four positions ``i, i + j, i + 2j, i + 3j`` of a group, j the smaller distance:
-  16-byte accesses), a lone one
-  with two positions; a CTA barrier after each.
+  16-byte accesses), a lone one with two positions; a CTA barrier after each.
 
 So the first nine stages (up to 512 keys) run in registers straight from global memory, and each later stage is its
 shared-memory round trips and one register phase (its passes below 512): 15 barriers for a full chunk (the first
