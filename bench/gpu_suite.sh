@@ -17,7 +17,7 @@ if [ "$what" = all ] || [ "$what" = tests ]; then
   rc=${PIPESTATUS[0]}
 fi
 if [ "$what" = all ] || [ "$what" = bench ]; then
-  for b in ${BENCHES:-memory decode prefill prefill_paged}; do
+  for b in ${BENCHES:-memory decode decode_sort_cost prefill prefill_paged}; do
     extra=""
     [ "$b" = prefill ] && extra="--png $OUT/bench_prefill.png"
     timeout ${BENCH_TIMEOUT:-240} python3 -m bench.$b --json "$OUT/bench_$b.json" $extra 2>&1 | tail -40
