@@ -141,7 +141,7 @@ def main(argv=None):
             ws[label], works[label] = plan_weighted(indptr, indices, last, args.page, wts, first)
         ref = ws["default"].run(q, cache).float()
         diffs = {k: (w.run(q, cache).float() - ref).abs().max().item() for k, w in ws.items()}
-        fns = {k: (lambda w=w: w.run(q, cache)) for k, w in ws.items()}
+        fns = {k: (lambda w=w, cache=cache: w.run(q, cache)) for k, w in ws.items()}
         fns["cudnn"] = cudnn
         per = compare(fns, rounds=args.rounds, flush=args.flush)
         row = {"case": name, "page": args.page, "flush": args.flush, "rate_spread_pct":
