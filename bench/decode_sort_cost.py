@@ -3,9 +3,11 @@
 The default decode plan sorts each request's page ids on the device (``kernels/sort_pages.py``, one launch in plan()).
 bench.decode times run() only, so the sort's GPU time never showed: a serving step pays it once (the plan), and gains
 ``t(unsorted) - t(sorted)`` on every layer's run(). Per case of bench.decode and page size this prints the sort's GPU
-time (events around the launch, queued behind a GPU sleep so that the host's launch stays outside; median of
-``--reps``; a column per ``--builds`` entry, so sort kernels compare in one process; and the launch's host time), run() with the table's order and with the sorted order (``plan(sort_pages=False)`` on the ids each way, the
-same inputs; ``bench.common.compare``, ``--flush``), and the layer count above which the sort pays for itself.
+time (events around the launch, queued behind a GPU sleep so that the host's launch stays outside, and again behind a
+GEMM over all SMs, the clock and L2 of a busy GPU; medians of ``--reps``; a column per ``--builds`` entry, so sort
+kernels compare in one process; and the launch's host time), run() with the table's order and with the sorted order
+(``plan(sort_pages=False)`` on the ids each way, the same inputs; ``bench.common.compare``, ``--flush``), and the layer
+count above which the sort pays for itself (from the time behind the sleep).
 
     python -m bench.decode_sort_cost [--builds new=<artifact dir> old=<artifact dir>] [--cases "1 x 32k" ...]
         [--flush read] [--reps 30] [--json out.json]
@@ -42,10 +44,23 @@ def chunked_sort(ids: torch.Tensor, indptr: np.ndarray) -> torch.Tensor:
     return want
 
 
-def sort_time_us(fn, ids_d, indptr_d, batch, max_pages, reps):
+_GEMM: list = []
+
+
+def _busy_gemm():
+    """A ~0.2 ms bf16 GEMM over all SMs (keeps the clock where a serving step has it; evicts L2 as the layers do)."""
+    if not _GEMM:
+        a = torch.randn(4096, 4096, dtype=torch.bfloat16, device="cuda")
+        _GEMM.append((a, torch.empty_like(a)))
+    a, c = _GEMM[0]
+    torch.mm(a, a, out=c)
+
+
+def sort_time_us(fn, ids_d, indptr_d, batch, max_pages, reps, before="sleep"):
     """(GPU us, host us, output) of one sort launch (ids -> a separate output, so every launch sorts the table's
-    order): the GPU time between events with the launch queued behind a ~60 us ``torch.cuda._sleep`` (else an idle GPU
-    waits for the host's launch inside the events), medians of ``reps``; the host time of the launch call alone."""
+    order): the GPU time between events with the launch queued behind ``before`` (else an idle GPU waits for the
+    host's launch inside the events): ``sleep``, a ~60 us ``torch.cuda._sleep`` on one SM, or ``gemm``, a ~0.2 ms GEMM
+    over every SM (the clock of a busy GPU, L2 evicted); medians of ``reps``; the host time of the launch call alone."""
     out = torch.empty_like(ids_d)
     chunks = max(1, -(-(max_pages - 1) // CHUNK))
     call = lambda: fn(out, ids_d.data_ptr(), indptr_d.data_ptr(), batch, chunks)  # noqa: E731
@@ -55,7 +70,10 @@ def sort_time_us(fn, ids_d, indptr_d, batch, max_pages, reps):
     ev = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(reps)]
     host = []
     for a, b in ev:
-        torch.cuda._sleep(100_000)
+        if before == "gemm":
+            _busy_gemm()
+        else:
+            torch.cuda._sleep(100_000)
         a.record()
         t0 = time.perf_counter()
         call()
@@ -97,6 +115,8 @@ def main(argv=None):
                 ok = torch.equal(out.cpu(), want)
                 row[f"sort_us_{name}"] = us if ok else f"WRONG ({us:.1f} us)"
                 row[f"launch_host_us_{name}"] = host_us
+                row[f"sort_us_after_gemm_{name}"] = sort_time_us(fn, ids_d, indptr_d, batch, max_pages, args.reps,
+                                                                 before="gemm")[0]
             q = torch.randn(batch, HQ, D, dtype=DTYPE, device="cuda")
             fns, keep = {}, []
             for label, ids in (("table", indices), ("sorted", want)):
@@ -117,7 +137,7 @@ def main(argv=None):
             torch.cuda.empty_cache()
     cols = ["case", "page_size", "ids"] + [f"sort_us_{n}" for n in kernels] + ["run_table_us", "run_sorted_us",
                                                                                "gain_us"] + [f"layers_{n}" for n in kernels]
-    cols += [f"launch_host_us_{n}" for n in kernels]
+    cols += [f"sort_us_after_gemm_{n}" for n in kernels] + [f"launch_host_us_{n}" for n in kernels]
     print(f"\n{info['device']}, {info['date']}; flush {args.flush}; {HQ}q/{HK}kv heads, head_dim {D}; sort kernels: "
           + ", ".join(f"{n}={d or 'installed'}" for n, d in builds)
           + "; sort_us_X: the sort's GPU time; layers_X = sort_us_X / gain_us (calls per plan above which sorting pays)\n")
