@@ -99,13 +99,20 @@ def run_groups(name, kv_lens, ps, flush, rounds):
         w = plan_grouped(indptr, indices, last, ps, g)
         if w is not None:
             ws[f"g{g}"] = w
+    row = {"case": name, "page_size": ps, "flush": flush, "default_order": order_of(ws["default"])}
+    row.update(time_against_default(ws, q, cache, cudnn, kv_bytes, rounds, flush))
+    return row
+
+
+def time_against_default(ws: dict, q, cache, cudnn, kv_bytes: int, rounds: int, flush: str) -> dict:
+    """Planned wrappers ``ws`` (one named ``default``) on the same inputs: the largest |output - default's output|, then
+    all of them and cuDNN timed side by side (:func:`bench.common.compare`): GB/s, % over the default, the default x
+    cuDNN, cuDNN's GB/s and the rounds."""
     ref = ws["default"].run(q, cache).float()
-    diffs = {k: (w.run(q, cache).float() - ref).abs().max().item() for k, w in ws.items()}
+    row = {"max_abs_diff": max((w.run(q, cache).float() - ref).abs().max().item() for w in ws.values())}
     fns = {k: (lambda w=w: w.run(q, cache)) for k, w in ws.items()}
     fns["cudnn"] = cudnn
     per = compare(fns, rounds=rounds, flush=flush)
-    row = {"case": name, "page_size": ps, "flush": flush, "default_order": order_of(ws["default"]),
-           "max_abs_diff": max(diffs.values())}
     for k in ws:
         row[f"{k}_GBs"] = kv_bytes / median(per[k]) / 1e6
         if k != "default":

@@ -27,10 +27,10 @@ import cute_attn
 import cute_attn.decode as dec
 from cute_attn.layouts.decode_work import Item
 
-from .common import compare, device_info, markdown_table, median, ratio, write_json
+from .common import device_info, markdown_table, ratio, write_json
 from .decode import HK, HQ, D
 from .decode_ab import case_inputs, case_lens
-from .decode_plan_ab import case_setup
+from .decode_plan_ab import case_setup, plan_with, time_against_default
 
 TILE = 64
 
@@ -87,23 +87,19 @@ def weighted_work(work: dec.DecodeWork, weights: np.ndarray, pieces_first: bool)
 
 
 def plan_weighted(indptr, indices, last, ps, weights, pieces_first):
-    """A wrapper planned by the numpy planner whose schedule is replaced by :func:`weighted_work` of its own."""
+    """A wrapper planned by the numpy planner (:func:`bench.decode_plan_ab.plan_with`, the shipped head-minor rule)
+    whose schedule is replaced by :func:`weighted_work` of its own."""
     orig = dec.plan_decode_work
-    saved = dec._PLANNER[:]
 
     def weighted(*args, **kwargs):
-        work = orig(*args, **kwargs)
-        weighted.work = weighted_work(work, weights, pieces_first)
+        weighted.work = weighted_work(orig(*args, **kwargs), weights, pieces_first)
         return weighted.work
 
     dec.plan_decode_work = weighted
-    dec._PLANNER[:] = [None]
     try:
-        w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
-        w.plan(indptr, indices, last, HQ, HK, D, ps)
+        w = plan_with("NHD", indptr, indices, last, ps, head_minor_min_page=dec.HEAD_MINOR_MIN_PAGE)
     finally:
         dec.plan_decode_work = orig
-        dec._PLANNER[:] = saved
     return w, weighted.work
 
 
@@ -139,21 +135,11 @@ def main(argv=None):
         works = {}
         for label, wts, first in (("w_first", rates, True), ("w_stream", rates, False), ("ctl", rates[perm], True)):
             ws[label], works[label] = plan_weighted(indptr, indices, last, args.page, wts, first)
-        ref = ws["default"].run(q, cache).float()
-        diffs = {k: (w.run(q, cache).float() - ref).abs().max().item() for k, w in ws.items()}
-        fns = {k: (lambda w=w, cache=cache: w.run(q, cache)) for k, w in ws.items()}
-        fns["cudnn"] = cudnn
-        per = compare(fns, rounds=args.rounds, flush=args.flush)
         row = {"case": name, "page": args.page, "flush": args.flush, "rate_spread_pct":
-               100 * (rates.max() / rates.min() - 1), "splits": works["w_first"].num_splits,
-               "max_abs_diff": max(diffs.values())}
-        for k in ws:
-            row[f"{k}_GBs"] = kv_bytes / median(per[k]) / 1e6
-            if k != "default":
-                row[f"{k}_vs_default_pct"] = 100 * median([x / y - 1 for x, y in zip(per["default"], per[k])])
-        row["default_vs_cudnn"] = f"{ratio(per, 'default', 'cudnn'):.3f}x"
+               100 * (rates.max() / rates.min() - 1), "splits": works["w_first"].num_splits}
+        row.update(time_against_default(ws, q, cache, cudnn, kv_bytes, args.rounds, args.flush))
+        per = row["rounds_ms"]
         row["w_first_vs_cudnn"] = f"{ratio(per, 'w_first', 'cudnn'):.3f}x"
-        row["rounds_ms"] = per
         rows.append(row)
         print({k: v for k, v in row.items() if k != "rounds_ms"}, flush=True)
         del ws, cache
