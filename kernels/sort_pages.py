@@ -80,12 +80,33 @@ def _bit(x, b: int):
     return (x >> (b.bit_length() - 1)) & 1
 
 
+def exchange(x, y, asc, minf, maxf, select):
+    """(x, y) in ascending order when ``asc``, else descending; ``asc`` a Python bool (fixed at trace time) or a
+    runtime Boolean chosen by ``select(asc, a, b)`` (``minf`` / ``maxf`` / ``select``: Python's or the DSL's)."""
+    lo, hi = minf(x, y), maxf(x, y)
+    if isinstance(asc, bool):
+        return (lo, hi) if asc else (hi, lo)
+    return select(asc, lo, hi), select(asc, hi, lo)
+
+
+def group_network(quads, js, asc, minf, maxf, select):
+    """A shared-memory round trip's passes on one group: ``quads`` (2 or 4 lists of QUAD keys, at the positions
+    ``i0 + j * a`` of :func:`group_first`, j = ``js[-1]``) after the passes ``js`` of a stage, in direction ``asc``."""
+    j = js[-1]
+    for jd in js:  # positions a and a + jd / j (a without that bit)
+        step = jd // j
+        for a in range(len(quads)):
+            if a & step == 0:
+                for e in range(QUAD):
+                    quads[a][e], quads[a + step][e] = exchange(quads[a][e], quads[a + step][e], asc, minf, maxf, select)
+
+
 def block_network(v, passes, base, shfl, minf, maxf, select):
     """One register phase: ``v`` (a list of the BLOCK keys ``base ..``, a lane's) after ``passes`` ((k, j) pairs).
     ``j < BLOCK`` pairs registers; ``j >= BLOCK`` pairs lanes (``shfl(x, j // BLOCK, r)``: the partner lane's x,
-    register ``r``), each
-    keeping the min when its key is the lower of the pair in an ascending run or the upper in a descending one. ``base``
-    is a Python int (host) or a DSL value (kernel); a direction that depends only on constants stays a Python bool."""
+    register ``r``), each keeping the min when its key is the lower of the pair in an ascending run or the upper in a
+    descending one. ``base`` is a Python int (host) or a DSL value (kernel); a direction that depends only on constants
+    stays a Python bool."""
     v = list(v)
     for k, j in passes:
         if j >= BLOCK:
@@ -98,13 +119,8 @@ def block_network(v, passes, base, shfl, minf, maxf, select):
             if r & j:
                 continue
             desc = _bit(base, k) if k >= BLOCK else int(bool(r & k))
-            x, y = v[r], v[r | j]
-            lo, hi = minf(x, y), maxf(x, y)
-            if isinstance(desc, int):
-                v[r], v[r | j] = (hi, lo) if desc else (lo, hi)
-            else:
-                asc = desc == 0
-                v[r], v[r | j] = select(asc, lo, hi), select(asc, hi, lo)
+            asc = desc == 0 if not isinstance(desc, int) else not desc
+            v[r], v[r | j] = exchange(v[r], v[r | j], asc, minf, maxf, select)
     return v
 
 
@@ -131,26 +147,11 @@ def sort_model(keys: np.ndarray) -> np.ndarray:
             j, nbits = arg[-1], len(arg)
             for g in range(n // (QUAD << nbits)):
                 i0 = group_first(g * QUAD, j, nbits)
-                asc = (i0 & k) == 0
-                for jd in arg:
-                    step = jd // j
-                    for pa in range(1 << nbits):
-                        if pa & step == 0:
-                            for e in range(QUAD):
-                                x, y = i0 + j * pa + e, i0 + j * (pa + step) + e
-                                lo, hi = min(a[x], a[y]), max(a[x], a[y])
-                                a[x], a[y] = (lo, hi) if asc else (hi, lo)
+                quads = [a[i0 + j * pa:i0 + j * pa + QUAD] for pa in range(1 << nbits)]
+                group_network(quads, arg, bool((i0 & k) == 0), min, max, sel)
+                for pa, q in enumerate(quads):
+                    a[i0 + j * pa:i0 + j * pa + QUAD] = q
     return np.array(a, dtype=np.int64)
-
-
-def _exchange(x, y, asc):
-    """(x, y) in ascending order when ``asc`` (a Python bool: fixed at trace time, or a runtime Boolean), else
-    descending (plain Python, run at trace time)."""
-    lo = cutlass.min(x, y)
-    hi = cutlass.max(x, y)
-    if isinstance(asc, bool):
-        return (lo, hi) if asc else (hi, lo)
-    return Int32(cutlass.select_(asc, lo, hi)), Int32(cutlass.select_(asc, hi, lo))
 
 
 def _select(c, x, y):
@@ -203,18 +204,16 @@ class SortPagesKernel:
         ones) on ``QUAD`` keys at each of the 2 or 4 positions they touch (trace time: Python loops unrolled)."""
         j, nbits = js[-1], len(js)  # the smaller distance: positions i0 + j * a, a < 2 ** nbits
         i0 = group_first(g * QUAD, j, nbits)
-        asc = (i0 & k) == 0
         pos = [i0 + j * a for a in range(1 << nbits)]
+        regs = quads[:1 << nbits]
         for a in range(1 << nbits):
-            cute.autovec_copy(self._vec(sKey, pos[a]), quads[a])
-        for jd in js:  # positions a and a + jd / j (a without that bit)
-            step = jd // j
-            for a in range(1 << nbits):
-                if a & step == 0:
-                    for e in range(QUAD):
-                        quads[a][e], quads[a + step][e] = _exchange(quads[a][e], quads[a + step][e], asc)
+            cute.autovec_copy(self._vec(sKey, pos[a]), regs[a])
+        vals = [[r[e] for e in range(QUAD)] for r in regs]
+        group_network(vals, js, (i0 & k) == 0, cutlass.min, cutlass.max, _select)
         for a in range(1 << nbits):
-            cute.autovec_copy(quads[a], self._vec(sKey, pos[a]))
+            for e in range(QUAD):
+                regs[a][e] = vals[a][e]
+            cute.autovec_copy(regs[a], self._vec(sKey, pos[a]))
 
     @cute.kernel
     def kernel(self, mIds: cute.Tensor, mOut: cute.Tensor, mIndptr: cute.Tensor):
