@@ -34,7 +34,8 @@ from .decode import CASES, DTYPE, HK, HQ, D, paged_inputs
 
 
 def chunked_sort(ids: torch.Tensor, indptr: np.ndarray) -> torch.Tensor:
-    """The sort kernel's contract on the host: each request's ids but its last ascending within each CHUNK."""
+    """The sort kernel's contract on the host: each request's ids but its last ascending within each CHUNK (also the
+    reference of ``tests/test_gpu_decode.py``'s sort test)."""
     want = ids.clone()
     for b in range(len(indptr) - 1):
         s, e = int(indptr[b]), int(indptr[b + 1])

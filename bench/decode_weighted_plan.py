@@ -25,14 +25,14 @@ import torch
 
 import cute_attn
 import cute_attn.decode as dec
-from cute_attn.layouts.decode_work import Item
+from cute_attn.layouts.decode_work import DECODE_TILES, Item
 
 from .common import device_info, markdown_table, ratio, write_json
 from .decode import HK, HQ, D
 from .decode_ab import case_inputs, case_lens
 from .decode_plan_ab import case_setup, plan_with, time_against_default
 
-TILE = 64
+TILE = DECODE_TILES[D][0]  # the decode kernel's KV rows per pipeline stage at the bench's head dim
 
 
 def cta_rates(raw: np.ndarray) -> np.ndarray:
