@@ -19,10 +19,12 @@ import numpy as np
 import torch
 
 import cute_attn
+import cute_attn.decode as dec
 from bench.decode import HK, HQ, D, head_dim_arg, use_head_dim
 from bench.decode_ab import apply, case_inputs, case_lens
 
-COLS = 17  # the kernel's TRACE columns (col 16, the merge's parts loop end: session 19)
+COLS = 56  # the kernel's TRACE columns (col 16, the merge's parts loop end: session 19; 20-55 per item: session 22)
+ITEMS, EPI, FIRST, ISSUE = 12, 20, 32, 44  # kernels/decode_sm90.py TRACE_ITEMS / TRACE_EPI / TRACE_FIRST / TRACE_ISSUE
 
 
 def _event_runs(fn, flush: str, reps: int, before=lambda: None, after=lambda: None) -> list:
@@ -112,6 +114,17 @@ def summarize(runs, kv_bytes):
                     m_loop = ((t[merged, 16] - t0) & 0xFFFFFFFF) / 1e3
                     d["merge_parts_loop_us"] = q3(m_loop - m_post)
                     d["merge_final_us"] = q3(m_end - m_loop)  # 1 / sum, log2, output and LSE stores, counter reset
+        # per item k < ITEMS (session 22 builds): us from the first CTA's start; an unstamped item reads 0
+        stamped = t[:, FIRST:FIRST + ITEMS] != 0
+        r_first = ((t[:, FIRST:FIRST + ITEMS] - t0) & 0xFFFFFFFF) / 1e3
+        r_epi = ((t[:, EPI:EPI + ITEMS] - t0) & 0xFFFFFFFF) / 1e3
+        r_issue = ((t[:, ISSUE:ISSUE + ITEMS] - t0) & 0xFFFFFFFF) / 1e3
+        if stamped.any():
+            d["item_first_to_epilogue_us"] = q3((r_epi - r_first)[stamped])
+        both = stamped[:, 1:] & stamped[:, :-1]  # item k + 1 follows item k on the same CTA
+        if both.any():
+            d["item_transition_gap_us"] = q3((r_first[:, 1:] - r_epi[:, :-1])[both])  # epilogue -> next first tile
+            d["producer_lead_us"] = q3((r_epi[:, :-1] - r_issue[:, 1:])[both])  # next item issued before epilogue
         prod_first = ((t[:, 6] - t0) & 0xFFFFFFFF) / 1e3
         prod_last = ((t[:, 7] - t0) & 0xFFFFFFFF) / 1e3
         d["producer_first_issue_us"] = q3(prod_first)
@@ -132,7 +145,7 @@ def main(argv=None):
     p.add_argument("--cases", nargs="+", default=["1 x 32k"])
     p.add_argument("--pages", nargs="+", type=int, default=[16])
     p.add_argument("--flush", nargs="+", default=["read", "zero"])
-    p.add_argument("--settings", nargs="+", default=["base"], help="bench.decode_ab settings (NAME=VALUE...)")
+    p.add_argument("--settings", nargs="+", default=["base"], help="bench.decode_ab settings (NAME=VALUE...), or s4: one-item plans on the 4-stage variant")
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--json")
     p.add_argument("--raw", help="npz of the last setting's raw stamps")
@@ -150,18 +163,22 @@ def main(argv=None):
         for page_size in args.pages:
             cache, indptr, indices, last, q = case_inputs(kv_lens, page_size)
             for setting in args.settings:
-                apply(setting)
+                saved = dec.DECODE_ONE_ITEM_STAGES
+                if setting == "s4":  # one-item plans on the 4-stage variant (the default kernel) too
+                    dec.DECODE_ONE_ITEM_STAGES = {}
+                apply("base" if setting == "s4" else setting)
                 w = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
                 w.plan(indptr, indices, last, HQ, HK, D, page_size)
                 work = w._plan.work
                 for fl in args.flush:
                     runs = launches(w, q, cache, fl, args.reps)
-                    row = {"case": name, "page": page_size, "setting": setting, "flush": fl, "ctas": work.num_ctas,
+                    row = {"case": name, "page": page_size, "setting": setting, "flush": fl, "ctas": work.num_ctas, "stages": w._plan.spec.stages,
                            "splits": work.num_splits, **summarize(runs, kv_bytes)}
                     res.append(row)
                     raw[f"{name}|{page_size}|{setting}|{fl}"] = np.stack([t for _, t in runs])
                     print(json.dumps(row), flush=True)
                 apply("base")
+                dec.DECODE_ONE_ITEM_STAGES = saved
             del cache
             torch.cuda.empty_cache()
     if args.json:

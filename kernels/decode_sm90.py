@@ -41,8 +41,11 @@ MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4
 # GEMMs done, 3 consumer end, 4 merges done, 5 SM id, 6 producer's first tile issued, 7 its last tile issued,
 # 8-11 clock at 0-3, 12 end of the last merge, 13 start of that merge's epilogue, 14 / 15 that epilogue before / after
 # the split's atomic (the barrier after the partial's stores / the barrier after the atomic), 16 the end of that
-# merge's loop over the parts (thread 0) (globaltimer_lo, ns).
+# merge's loop over the parts (thread 0) (globaltimer_lo, ns). Per item k = it - item_begin < TRACE_ITEMS (session 22):
+# column TRACE_EPI + k the consumer's epilogue start, TRACE_FIRST + k its first KV tile landed (after the wait),
+# TRACE_ISSUE + k the producer's first tile of the item issued.
 TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
+TRACE_ITEMS, TRACE_EPI, TRACE_FIRST, TRACE_ISSUE = 12, 20, 32, 44  # columns < 64 (hd64's tmp_o rows)
 # Decode A/B switches removed once measured (bench/NOTES-decode.md has the figures; the code is in git history):
 # - ``CUTE_ATTN_DECODE_SPLIT_SYNC=fence`` (per-thread acq_rel fences around a split part's publication; the kept
 #   code is decode-v11's ``release``: barrier, thread 0's acq_rel atomic, barrier, +1.0-1.3 % at 1x32k);
@@ -260,7 +263,7 @@ class DecodeSm90:
         if cutlass.const_expr(TRACE):
             t_off = cute.crd2idx((mTmpO.shape[0] - 1 - bidx, 0), mTmpO.layout)
             t_ptr = cute.make_ptr(Int32, (mTmpO.iterator + t_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
-            trace = cute.make_tensor(t_ptr, cute.make_layout(16))
+            trace = cute.make_tensor(t_ptr, cute.make_layout(TRACE_ISSUE + TRACE_ITEMS))
         if warp_idx >= 4:
             self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, spec, tidx - WARPGROUP, trace)
         else:
@@ -380,6 +383,8 @@ class DecodeSm90:
                 slot = slot_next
                 if cutlass.const_expr(TRACE):
                     if ptid == 0:
+                        if (t == 0) & (it - item_begin < TRACE_ITEMS):
+                            trace[TRACE_ISSUE + it - item_begin] = cute.arch.globaltimer_lo()
                         if it == item_begin and t == 0:
                             trace[6] = cute.arch.globaltimer_lo()
                         if it == item_end - 1 and t == n_tiles - 1:
@@ -511,6 +516,8 @@ class DecodeSm90:
                     cute.arch.fence_view_async_shared()
                     cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
                     if cutlass.const_expr(TRACE):
+                        if (tidx == 0) & (it - item_begin < TRACE_ITEMS):
+                            trace[TRACE_FIRST + it - item_begin] = cute.arch.globaltimer_lo()
                         if tidx == 0 and it == item_begin:
                             trace[1] = cute.arch.globaltimer_lo()
                             trace[9] = cute.arch.clock()
@@ -539,6 +546,8 @@ class DecodeSm90:
             t_epi = Int32(0)
             if cutlass.const_expr(TRACE):
                 t_epi = cute.arch.globaltimer_lo()
+                if (tidx == 0) & (it - item_begin < TRACE_ITEMS):
+                    trace[TRACE_EPI + it - item_begin] = t_epi
                 if tidx == 0 and it == item_end - 1:
                     trace[2] = t_epi
                     trace[10] = cute.arch.clock()
