@@ -92,6 +92,14 @@ refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/de
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
+# A/B build switch (session 22; default off = the kernel before it): L1 prefetch of item it + 2's row at the start of item
+# it (both roles). Each role loads item it + 1's row at the start of item it, and ptxas moves the loaded registers into
+# the loop-carried ones right after the load (SASS), so both roles wait for it at every item start, the producer before
+# it issues the item's first tile; a row whose 128-byte line the CTA has not read yet is an L2 round trip under the
+# full KV stream (session 22 call 1: the producer issues the next item's first tile only ~1 us before the consumer's
+# epilogue, which then waits ~2.1 us for it). Loading the rows two items ahead in registers does not help: ptxas moves
+# those into the loop-carried registers right after their load as well (SASS of that variant).
+ROW_PF = os.environ.get("CUTE_ATTN_DECODE_ROW_PF", "0") == "1"
 
 
 class DecodeSm90:
@@ -289,6 +297,16 @@ class DecodeSm90:
         return item_begin, item_end, spec
 
     @cute.jit
+    def _prefetch_row(self, mItems: cute.Tensor, it: Int32, item_end: Int32, tid: Int32):
+        """L1 prefetch of item ``it``'s row (fields 0 .. 7: up to two 128-byte lines) when ``it < item_end``: thread 0
+        its first field's line, thread 32 its eighth field's."""
+        if (it < item_end) & ((tid == 0) | (tid == 32)):
+            f = (tid // 32) * 7
+            ptr = cute.make_ptr(Int32, (mItems.iterator + cute.crd2idx((it, f), mItems.layout)).toint(),
+                                cute.AddressSpace.gmem, assumed_align=4)
+            cute.arch.prefetch(ptr.llvm_ptr, cache_level="L1")
+
+    @cute.jit
     def _spec_fields(self, mItems: cute.Tensor, spec: Int32, fields: cutlass.Constexpr):
         """The given fields of the speculatively loaded row ``spec``."""
         return tuple(mItems[spec, f] for f in fields)
@@ -356,6 +374,8 @@ class DecodeSm90:
             kv_head, kv_start, kv_end, page_base = n_head, n_start, n_end, n_base
             nxt = cutlass.min(it + 1, last_row)  # its row lands during this item
             n_head, n_start, n_end, n_base = (mItems[nxt, f] for f in fields)
+            if cutlass.const_expr(ROW_PF):
+                self._prefetch_row(mItems, it + 2, item_end, ptid)
             has_next = (it + 1 < item_end) & (n_end > n_start)
             n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
             if (n_tiles > 0) & (ready == 0):
@@ -490,6 +510,8 @@ class DecodeSm90:
             batch, head0, rows, kv_start, kv_end = n_batch, n_head0, n_rows, n_start, n_end
             nxt = cutlass.min(it + 1, last_row)  # the next item's row lands during this item
             n_batch, n_head0, n_rows, n_start, n_end = (mItems[nxt, f] for f in fields)
+            if cutlass.const_expr(ROW_PF):
+                self._prefetch_row(mItems, it + 2, item_end, tidx)
 
             # Q rows [head0, head0 + rows) of request `batch` -> sQ rows [0, rows)
             q_off = cute.crd2idx((batch, head0, 0), mQ.layout)
