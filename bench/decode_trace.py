@@ -23,8 +23,9 @@ import cute_attn.decode as dec
 from bench.decode import HK, HQ, D, head_dim_arg, use_head_dim
 from bench.decode_ab import apply, case_inputs, case_lens
 
-COLS = 56  # the kernel's TRACE columns (col 16, the merge's parts loop end: session 19; 20-55 per item: session 22)
-ITEMS, EPI, FIRST, ISSUE = 12, 20, 32, 44  # kernels/decode_sm90.py TRACE_ITEMS / TRACE_EPI / TRACE_FIRST / TRACE_ISSUE
+COLS = 60  # the kernel's TRACE columns (col 16, the merge's parts loop end: session 19; 20-59 per item: session 22)
+# kernels/decode_sm90.py TRACE_ITEMS / TRACE_EPI / TRACE_FIRST / TRACE_ISSUE / TRACE_KV
+ITEMS, EPI, FIRST, ISSUE, KV = 10, 20, 30, 40, 50
 
 
 def _event_runs(fn, flush: str, reps: int, before=lambda: None, after=lambda: None) -> list:
@@ -119,8 +120,10 @@ def summarize(runs, kv_bytes):
         r_first = ((t[:, FIRST:FIRST + ITEMS] - t0) & 0xFFFFFFFF) / 1e3
         r_epi = ((t[:, EPI:EPI + ITEMS] - t0) & 0xFFFFFFFF) / 1e3
         r_issue = ((t[:, ISSUE:ISSUE + ITEMS] - t0) & 0xFFFFFFFF) / 1e3
+        r_kv = ((t[:, KV:KV + ITEMS] - t0) & 0xFFFFFFFF) / 1e3
         if stamped.any():
             d["item_first_to_epilogue_us"] = q3((r_epi - r_first)[stamped])
+            d["item_kv_to_first_us"] = q3((r_first - r_kv)[stamped])  # past the KV wait -> Q landed, barrier
         both = stamped[:, 1:] & stamped[:, :-1]  # item k + 1 follows item k on the same CTA
         if both.any():
             d["item_transition_gap_us"] = q3((r_first[:, 1:] - r_epi[:, :-1])[both])  # epilogue -> next first tile

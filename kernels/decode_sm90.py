@@ -42,10 +42,11 @@ MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4
 # 8-11 clock at 0-3, 12 end of the last merge, 13 start of that merge's epilogue, 14 / 15 that epilogue before / after
 # the split's atomic (the barrier after the partial's stores / the barrier after the atomic), 16 the end of that
 # merge's loop over the parts (thread 0) (globaltimer_lo, ns). Per item k = it - item_begin < TRACE_ITEMS (session 22):
-# column TRACE_EPI + k the consumer's epilogue start, TRACE_FIRST + k its first KV tile landed (after the wait),
-# TRACE_ISSUE + k the producer's first tile of the item issued.
+# column TRACE_EPI + k the consumer's epilogue start, TRACE_FIRST + k its first KV tile and Q both landed (after the
+# waits and the barrier), TRACE_ISSUE + k the producer's first tile of the item issued, TRACE_KV + k the consumer past
+# the first KV tile's wait (before the Q wait).
 TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
-TRACE_ITEMS, TRACE_EPI, TRACE_FIRST, TRACE_ISSUE = 12, 20, 32, 44  # columns < 64 (hd64's tmp_o rows)
+TRACE_ITEMS, TRACE_EPI, TRACE_FIRST, TRACE_ISSUE, TRACE_KV = 10, 20, 30, 40, 50  # columns < 64 (hd64's tmp_o rows)
 # Decode A/B switches removed once measured (bench/NOTES-decode.md has the figures; the code is in git history):
 # - ``CUTE_ATTN_DECODE_SPLIT_SYNC=fence`` (per-thread acq_rel fences around a split part's publication; the kept
 #   code is decode-v11's ``release``: barrier, thread 0's acq_rel atomic, barrier, +1.0-1.3 % at 1x32k);
@@ -92,14 +93,11 @@ refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/de
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
-# A/B build switch (session 22; default off = the kernel before it): L1 prefetch of item it + 2's row at the start of item
-# it (both roles). Each role loads item it + 1's row at the start of item it, and ptxas moves the loaded registers into
-# the loop-carried ones right after the load (SASS), so both roles wait for it at every item start, the producer before
-# it issues the item's first tile; a row whose 128-byte line the CTA has not read yet is an L2 round trip under the
-# full KV stream (session 22 call 1: the producer issues the next item's first tile only ~1 us before the consumer's
-# epilogue, which then waits ~2.1 us for it). Loading the rows two items ahead in registers does not help: ptxas moves
-# those into the loop-carried registers right after their load as well (SASS of that variant).
-ROW_PF = os.environ.get("CUTE_ATTN_DECODE_ROW_PF", "0") == "1"
+# A/B build switch (session 22; default off = the kernel before it): the next item's Q copied into sQ right after the
+# current item's tile loop (its GEMMs retired: sQ is free; no second buffer), before the epilogue, instead of at the next
+# item's start, after the epilogue (the L2 prefetch on the last tile stays). Session 11's Q_DB (a second sQ, the copy on
+# the last tile) moved nothing, but its build changed the hot loop (194 registers); this one leaves the loop as it is.
+EARLY_Q = os.environ.get("CUTE_ATTN_DECODE_EARLY_Q", "0") == "1"
 
 
 class DecodeSm90:
@@ -271,7 +269,7 @@ class DecodeSm90:
         if cutlass.const_expr(TRACE):
             t_off = cute.crd2idx((mTmpO.shape[0] - 1 - bidx, 0), mTmpO.layout)
             t_ptr = cute.make_ptr(Int32, (mTmpO.iterator + t_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
-            trace = cute.make_tensor(t_ptr, cute.make_layout(TRACE_ISSUE + TRACE_ITEMS))
+            trace = cute.make_tensor(t_ptr, cute.make_layout(TRACE_KV + TRACE_ITEMS))
         if warp_idx >= 4:
             self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, spec, tidx - WARPGROUP, trace)
         else:
@@ -295,16 +293,6 @@ class DecodeSm90:
         # cta_ptr lands.
         spec = cutlass.min(Int32(bidx), mItems.shape[0] - 1)
         return item_begin, item_end, spec
-
-    @cute.jit
-    def _prefetch_row(self, mItems: cute.Tensor, it: Int32, item_end: Int32, tid: Int32):
-        """L1 prefetch of item ``it``'s row (fields 0 .. 7: up to two 128-byte lines) when ``it < item_end``: thread 0
-        its first field's line, thread 32 its eighth field's."""
-        if (it < item_end) & ((tid == 0) | (tid == 32)):
-            f = (tid // 32) * 7
-            ptr = cute.make_ptr(Int32, (mItems.iterator + cute.crd2idx((it, f), mItems.layout)).toint(),
-                                cute.AddressSpace.gmem, assumed_align=4)
-            cute.arch.prefetch(ptr.llvm_ptr, cache_level="L1")
 
     @cute.jit
     def _spec_fields(self, mItems: cute.Tensor, spec: Int32, fields: cutlass.Constexpr):
@@ -374,8 +362,6 @@ class DecodeSm90:
             kv_head, kv_start, kv_end, page_base = n_head, n_start, n_end, n_base
             nxt = cutlass.min(it + 1, last_row)  # its row lands during this item
             n_head, n_start, n_end, n_base = (mItems[nxt, f] for f in fields)
-            if cutlass.const_expr(ROW_PF):
-                self._prefetch_row(mItems, it + 2, item_end, ptid)
             has_next = (it + 1 < item_end) & (n_end > n_start)
             n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
             if (n_tiles > 0) & (ready == 0):
@@ -506,22 +492,20 @@ class DecodeSm90:
         n_batch, n_head0, n_rows, n_start, n_end = self._item_fields(
             mItems, cutlass.min(item_begin, last_row), spec, s_row, fields
         )
+        q_early = Int32(0)  # EARLY_Q: this item's Q copy was issued on the last tile of the item before
         for it in cutlass.range(item_begin, item_end, unroll=1):
             batch, head0, rows, kv_start, kv_end = n_batch, n_head0, n_rows, n_start, n_end
             nxt = cutlass.min(it + 1, last_row)  # the next item's row lands during this item
             n_batch, n_head0, n_rows, n_start, n_end = (mItems[nxt, f] for f in fields)
-            if cutlass.const_expr(ROW_PF):
-                self._prefetch_row(mItems, it + 2, item_end, tidx)
 
-            # Q rows [head0, head0 + rows) of request `batch` -> sQ rows [0, rows)
-            q_off = cute.crd2idx((batch, head0, 0), mQ.layout)
-            q_ptr = cute.make_ptr(self.dtype, (mQ.iterator + q_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
-            gQ = cute.make_tensor(q_ptr, cute.make_layout((MAX_ROWS, self.head_dim), stride=(mQ.stride[1], 1)))
-            tQgQ = thr_q.partition_S(gQ)
-            for m in cutlass.range_constexpr(cute.size(tQsQ, mode=[1])):
-                if tQcQ[0, m, 0][0] < rows:
-                    cute.copy(q_copy, tQgQ[None, m, None], tQsQ[None, m, None])
-            cute.arch.cp_async_commit_group()
+            # Q rows [head0, head0 + rows) of request `batch` -> sQ rows [0, rows) (EARLY_Q: unless the last tile of
+            # the item before issued it)
+            if cutlass.const_expr(EARLY_Q):
+                if q_early == 0:
+                    self._copy_q(mQ, batch, head0, rows, q_copy, thr_q, tQsQ, tQcQ)
+                q_early = Int32(0)
+            else:
+                self._copy_q(mQ, batch, head0, rows, q_copy, thr_q, tQsQ, tQcQ)
             # the Q copy is awaited after the first KV tile's wait: both latencies overlap
 
             acc_O.fill(0.0)
@@ -534,6 +518,9 @@ class DecodeSm90:
             for t in cutlass.range(n_tiles, unroll=1):
                 kv_pipe.consumer_wait(state)
                 if t == 0:
+                    if cutlass.const_expr(TRACE):
+                        if (tidx == 0) & (it - item_begin < TRACE_ITEMS):
+                            trace[TRACE_KV + it - item_begin] = cute.arch.globaltimer_lo()
                     cute.arch.cp_async_wait_group(0)
                     cute.arch.fence_view_async_shared()
                     cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
@@ -562,6 +549,13 @@ class DecodeSm90:
             if n_tiles > 0:
                 warpgroup.wait_group(0)
                 kv_pipe.consumer_release(prev)
+                if cutlass.const_expr(EARLY_Q):
+                    # the item's GEMMs have retired (every thread past its wait: the barrier): the next item's Q
+                    # may overwrite sQ now, under this item's epilogue, not after it
+                    if it + 1 < item_end:
+                        cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
+                        self._copy_q(mQ, n_batch, n_head0, n_rows, q_copy, thr_q, tQsQ, tQcQ)
+                        q_early = Int32(1)
             else:
                 cute.arch.cp_async_wait_group(0)  # no copy into sQ may still land under the next item's
 
@@ -593,6 +587,18 @@ class DecodeSm90:
                 trace[3] = cute.arch.globaltimer_lo()
                 trace[11] = cute.arch.clock()
                 trace[4] = merges
+
+    @cute.jit
+    def _copy_q(self, mQ: cute.Tensor, batch: Int32, head0: Int32, rows: Int32, q_copy, thr_q, tQsQ, tQcQ):
+        """cp.async of Q rows [head0, head0 + rows) of request ``batch`` into sQ rows [0, rows), one commit group."""
+        q_off = cute.crd2idx((batch, head0, 0), mQ.layout)
+        q_ptr = cute.make_ptr(self.dtype, (mQ.iterator + q_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
+        gQ = cute.make_tensor(q_ptr, cute.make_layout((MAX_ROWS, self.head_dim), stride=(mQ.stride[1], 1)))
+        tQgQ = thr_q.partition_S(gQ)
+        for m in cutlass.range_constexpr(cute.size(tQsQ, mode=[1])):
+            if tQcQ[0, m, 0][0] < rows:
+                cute.copy(q_copy, tQgQ[None, m, None], tQsQ[None, m, None])
+        cute.arch.cp_async_commit_group()
 
     @cute.jit
     def _prefetch_q(self, mQ: cute.Tensor, batch: Int32, head0: Int32, rows: Int32, tidx: Int32):
