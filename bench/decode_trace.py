@@ -23,9 +23,10 @@ import cute_attn.decode as dec
 from bench.decode import HK, HQ, D, head_dim_arg, use_head_dim
 from bench.decode_ab import apply, case_inputs, case_lens
 
-COLS = 60  # the kernel's TRACE columns (col 16, the merge's parts loop end: session 19; 20-59 per item: session 22)
-# kernels/decode_sm90.py TRACE_ITEMS / TRACE_EPI / TRACE_FIRST / TRACE_ISSUE / TRACE_KV
-ITEMS, EPI, FIRST, ISSUE, KV = 10, 20, 30, 40, 50
+COLS = 90  # the kernel's TRACE columns (col 16, the merge's parts loop end: session 19; 20-89 per item: session 22;
+# 60-89 only at head_dim >= 128, where tmp_o rows have the columns)
+# kernels/decode_sm90.py TRACE_ITEMS / TRACE_EPI / TRACE_FIRST / TRACE_ISSUE / TRACE_KV / TRACE_PEND / TRACE_PACQ / TRACE_PPRE
+ITEMS, EPI, FIRST, ISSUE, KV, PEND, PACQ, PPRE = 10, 20, 30, 40, 50, 60, 70, 80
 
 
 def _event_runs(fn, flush: str, reps: int, before=lambda: None, after=lambda: None) -> list:
@@ -56,7 +57,7 @@ def launches(w, q, cache, flush: str, reps: int):
     rows = plan.tmp_o.shape[0]
     big = torch.zeros(rows + ctas + 8, D, dtype=torch.float32, device="cuda")
     plan.tmp_o = big
-    trace = big[-ctas:].view(torch.int32)[:, :COLS]  # row shape[0] - 1 - c is CTA c
+    trace = big[-ctas:].view(torch.int32)[:, :min(COLS, D)]  # row shape[0] - 1 - c is CTA c
     return _event_runs(lambda: w.run(q, cache), flush, reps, before=trace.zero_,
                        after=lambda: trace.flip(0).cpu().numpy().astype(np.int64))  # stamps in CTA order
 
@@ -128,6 +129,17 @@ def summarize(runs, kv_bytes):
         if both.any():
             d["item_transition_gap_us"] = q3((r_first[:, 1:] - r_epi[:, :-1])[both])  # epilogue -> next first tile
             d["producer_lead_us"] = q3((r_epi[:, :-1] - r_issue[:, 1:])[both])  # next item issued before epilogue
+            if t.shape[1] >= PPRE + ITEMS:  # producer stamps (head_dim >= 128 builds since session 22 call 4)
+                r_pend = ((t[:, PEND:PEND + ITEMS] - t0) & 0xFFFFFFFF) / 1e3
+                r_pacq = ((t[:, PACQ:PACQ + ITEMS] - t0) & 0xFFFFFFFF) / 1e3
+                r_ppre = ((t[:, PPRE:PPRE + ITEMS] - t0) & 0xFFFFFFFF) / 1e3
+                # item k's last tile issued -> item k + 1's start (row loads, the first page-id load) -> acquire passed
+                d["producer_end_to_pre_acquire_us"] = q3((r_ppre[:, 1:] - r_pend[:, :-1])[both])
+                d["producer_acquire_wait_us"] = q3((r_pacq[:, 1:] - r_ppre[:, 1:])[both])
+                d["producer_end_to_acquire_us"] = q3((r_pacq[:, 1:] - r_pend[:, :-1])[both])
+                # acquire passed -> first tile's copies issued (the page-id wait, the copies)
+                d["producer_acquire_to_issue_us"] = q3((r_issue[:, 1:] - r_pacq[:, 1:])[both])
+                d["producer_end_before_epilogue_us"] = q3((r_epi[:, :-1] - r_pend[:, :-1])[both])
         prod_first = ((t[:, 6] - t0) & 0xFFFFFFFF) / 1e3
         prod_last = ((t[:, 7] - t0) & 0xFFFFFFFF) / 1e3
         d["producer_first_issue_us"] = q3(prod_first)

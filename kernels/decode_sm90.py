@@ -47,6 +47,10 @@ MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4
 # the first KV tile's wait (before the Q wait).
 TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 TRACE_ITEMS, TRACE_EPI, TRACE_FIRST, TRACE_ISSUE, TRACE_KV = 10, 20, 30, 40, 50  # columns < 64 (hd64's tmp_o rows)
+# head_dim >= 128 only (tmp_o rows of >= 128 columns): TRACE_PEND + k the producer after item k's last tile's commit,
+# TRACE_PACQ + k the producer past the first tile's acquire of item k (before its copies), TRACE_PPRE + k the producer
+# just before that acquire (after the item start's row loads and the first tile's page-id load were issued).
+TRACE_PEND, TRACE_PACQ, TRACE_PPRE = 60, 70, 80
 # Decode A/B switches removed once measured (bench/NOTES-decode.md has the figures; the code is in git history):
 # - ``CUTE_ATTN_DECODE_SPLIT_SYNC=fence`` (per-thread acq_rel fences around a split part's publication; the kept
 #   code is decode-v11's ``release``: barrier, thread 0's acq_rel atomic, barrier, +1.0-1.3 % at 1x32k);
@@ -82,9 +86,13 @@ TRACE_ITEMS, TRACE_EPI, TRACE_FIRST, TRACE_ISSUE, TRACE_KV = 10, 20, 30, 40, 50 
 #   3 stages are the one-item-per-CTA variant (layouts.decode_work.DECODE_ONE_ITEM_STAGES); session 14 call 12:
 #   ``CUTE_ATTN_DECODE_TILE_N=48`` (4 x 48 rows) / ``32`` (6 x 32): neither beats 4 x 64 on the multi-item plans nor 3 x 64
 #   on the one-item plans as a whole (t48 +2.2 % at 1 x 32k page 16, -1.6 % at 16 x 16k page 1).
+# - session 22 calls 2-3 (H100, one process, 6 rounds; code in 4ebdd0a / 1cdb206): ``CUTE_ATTN_DECODE_ROW_PF=1`` (L1
+#   prefetch of item it + 2's row at item it's start: -0.3..+0.1 %, the producer's lead at a transition unchanged) and
+#   ``CUTE_ATTN_DECODE_EARLY_Q=1`` (the next item's Q copied before the epilogue: the transition gap 2.05 -> 1.66 us in
+#   the trace, the times -0.2..+0.1 %; the Q wait was not on the path: 0.06 us past the KV wait).
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
 _REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS",
-            "EVICT_FIRST", "TMA", "REVERSE_ODD", "PLAN_EVICT_LAST", "STAGES", "TILE_N")
+            "EVICT_FIRST", "TMA", "REVERSE_ODD", "PLAN_EVICT_LAST", "STAGES", "TILE_N", "ROW_PF", "EARLY_Q")
 refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/decode_sm90.py, bench/NOTES-decode.md")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
@@ -93,11 +101,6 @@ refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/de
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
-# A/B build switch (session 22; default off = the kernel before it): the next item's Q copied into sQ right after the
-# current item's tile loop (its GEMMs retired: sQ is free; no second buffer), before the epilogue, instead of at the next
-# item's start, after the epilogue (the L2 prefetch on the last tile stays). Session 11's Q_DB (a second sQ, the copy on
-# the last tile) moved nothing, but its build changed the hot loop (194 registers); this one leaves the loop as it is.
-EARLY_Q = os.environ.get("CUTE_ATTN_DECODE_EARLY_Q", "0") == "1"
 
 
 class DecodeSm90:
@@ -269,7 +272,7 @@ class DecodeSm90:
         if cutlass.const_expr(TRACE):
             t_off = cute.crd2idx((mTmpO.shape[0] - 1 - bidx, 0), mTmpO.layout)
             t_ptr = cute.make_ptr(Int32, (mTmpO.iterator + t_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
-            trace = cute.make_tensor(t_ptr, cute.make_layout(TRACE_KV + TRACE_ITEMS))
+            trace = cute.make_tensor(t_ptr, cute.make_layout(TRACE_PPRE + TRACE_ITEMS))
         if warp_idx >= 4:
             self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, spec, tidx - WARPGROUP, trace)
         else:
@@ -377,7 +380,13 @@ class DecodeSm90:
                     base_next = n_base
                     ready = Int32(1)
                 page_next, slot_next = self._row_page(mKvIdx, page_div, base_next, r_next)
+                if cutlass.const_expr(TRACE and self.head_dim >= 128):
+                    if (ptid == 0) & (t == 0) & (it - item_begin < TRACE_ITEMS):
+                        trace[TRACE_PPRE + it - item_begin] = cute.arch.globaltimer_lo()
                 kv_pipe.producer_acquire(state)
+                if cutlass.const_expr(TRACE and self.head_dim >= 128):
+                    if (ptid == 0) & (t == 0) & (it - item_begin < TRACE_ITEMS):
+                        trace[TRACE_PACQ + it - item_begin] = cute.arch.globaltimer_lo()
                 for m in cutlass.range_constexpr(self.passes):
                     row_page = cute.arch.shuffle_sync(page, m * self.warp_rows + src_lane)
                     row_slot = cute.arch.shuffle_sync(slot, m * self.warp_rows + src_lane)
@@ -391,6 +400,9 @@ class DecodeSm90:
                     if ptid == 0:
                         if (t == 0) & (it - item_begin < TRACE_ITEMS):
                             trace[TRACE_ISSUE + it - item_begin] = cute.arch.globaltimer_lo()
+                        if cutlass.const_expr(self.head_dim >= 128):
+                            if (t == n_tiles - 1) & (it - item_begin < TRACE_ITEMS):
+                                trace[TRACE_PEND + it - item_begin] = cute.arch.globaltimer_lo()
                         if it == item_begin and t == 0:
                             trace[6] = cute.arch.globaltimer_lo()
                         if it == item_end - 1 and t == n_tiles - 1:
@@ -492,20 +504,13 @@ class DecodeSm90:
         n_batch, n_head0, n_rows, n_start, n_end = self._item_fields(
             mItems, cutlass.min(item_begin, last_row), spec, s_row, fields
         )
-        q_early = Int32(0)  # EARLY_Q: this item's Q copy was issued on the last tile of the item before
         for it in cutlass.range(item_begin, item_end, unroll=1):
             batch, head0, rows, kv_start, kv_end = n_batch, n_head0, n_rows, n_start, n_end
             nxt = cutlass.min(it + 1, last_row)  # the next item's row lands during this item
             n_batch, n_head0, n_rows, n_start, n_end = (mItems[nxt, f] for f in fields)
 
-            # Q rows [head0, head0 + rows) of request `batch` -> sQ rows [0, rows) (EARLY_Q: unless the last tile of
-            # the item before issued it)
-            if cutlass.const_expr(EARLY_Q):
-                if q_early == 0:
-                    self._copy_q(mQ, batch, head0, rows, q_copy, thr_q, tQsQ, tQcQ)
-                q_early = Int32(0)
-            else:
-                self._copy_q(mQ, batch, head0, rows, q_copy, thr_q, tQsQ, tQcQ)
+            # Q rows [head0, head0 + rows) of request `batch` -> sQ rows [0, rows)
+            self._copy_q(mQ, batch, head0, rows, q_copy, thr_q, tQsQ, tQcQ)
             # the Q copy is awaited after the first KV tile's wait: both latencies overlap
 
             acc_O.fill(0.0)
@@ -549,13 +554,6 @@ class DecodeSm90:
             if n_tiles > 0:
                 warpgroup.wait_group(0)
                 kv_pipe.consumer_release(prev)
-                if cutlass.const_expr(EARLY_Q):
-                    # the item's GEMMs have retired (every thread past its wait: the barrier): the next item's Q
-                    # may overwrite sQ now, under this item's epilogue, not after it
-                    if it + 1 < item_end:
-                        cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
-                        self._copy_q(mQ, n_batch, n_head0, n_rows, q_copy, thr_q, tQsQ, tQcQ)
-                        q_early = Int32(1)
             else:
                 cute.arch.cp_async_wait_group(0)  # no copy into sQ may still land under the next item's
 
