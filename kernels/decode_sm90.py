@@ -101,16 +101,14 @@ refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/de
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
-# A/B build switches (session 22; default off = the kernel before them), producer only. At every item start the producer
-# waits ~2 us before it acquires the item's first stage, with that stage already free (call 4's trace): ptxas copies the
-# loop-carried page ids (``page``) at the top of the tile loop, right before the next tile's id load reuses their
-# register, so each tile waits for the ids loaded one tile earlier; inside an item they come from an L1 line already
-# read (page 16) or land within the acquire wait, but the next item's first ids are loaded on the last tile from a line
-# the CTA has not read, and the item's row (loaded at its start, also copied right away) likewise.
-# NEXT_PF=1: at item it's start, L1 prefetch of item it + 2's row (two lines) and of item it + 1's first tile's page ids.
-# IDS_PF=1: on tile t, L1 prefetch of tile t + 2's page ids (page 1: each tile's ids are new lines).
-NEXT_PF = os.environ.get("CUTE_ATTN_DECODE_NEXT_PF", "0") == "1"
-IDS_PF = os.environ.get("CUTE_ATTN_DECODE_IDS_PF", "0") == "1"
+# A/B build switch (session 22; default off = the kernel before it), producer only. At every item start the producer
+# waits ~2 us before it acquires the item's first stage, with that stage already free (call 4's trace): the row of item
+# it + 1, loaded at item it's start and copied by ptxas into the loop-carried registers right after its load, is issued
+# right behind the last tile's burst of cp.async copies, and (the reading of calls 2 / 5, where L1 prefetches of it and
+# of the next ids moved nothing) waits behind that burst. ROW_EARLY=1: item it + 1's row is loaded on item it - 1's
+# last tile, before that tile's acquire and copies (next to the page-id load of item it's first tile); an item without
+# tiles loads it at its start as before.
+ROW_EARLY = os.environ.get("CUTE_ATTN_DECODE_ROW_EARLY", "0") == "1"
 
 
 class DecodeSm90:
@@ -368,19 +366,24 @@ class DecodeSm90:
         # (not so for the first item and after an item without tiles: then they are loaded at the item's start)
         n_head, n_start, n_end, n_base = self._item_fields(mItems, cutlass.min(item_begin, last_row), spec, s_row,
                                                            fields)
+        if cutlass.const_expr(ROW_EARLY):
+            # item it + 1's row, for the first item (later ones: loaded on the item before's last tile)
+            m_head, m_start, m_end, m_base = (mItems[cutlass.min(item_begin + 1, last_row), f] for f in fields)
         ready = Int32(0)
         page = Int32(0)
         slot = Int32(0)
         for it in cutlass.range(item_begin, item_end, unroll=1):
             kv_head, kv_start, kv_end, page_base = n_head, n_start, n_end, n_base
-            nxt = cutlass.min(it + 1, last_row)  # its row lands during this item
-            n_head, n_start, n_end, n_base = (mItems[nxt, f] for f in fields)
+            if cutlass.const_expr(ROW_EARLY):
+                n_head, n_start, n_end, n_base = m_head, m_start, m_end, m_base
+            else:
+                nxt = cutlass.min(it + 1, last_row)  # its row lands during this item
+                n_head, n_start, n_end, n_base = (mItems[nxt, f] for f in fields)
             has_next = (it + 1 < item_end) & (n_end > n_start)
-            if cutlass.const_expr(NEXT_PF):
-                self._prefetch_row(mItems, it + 2, item_end, ptid)
-                if has_next:
-                    self._prefetch_ids(mKvIdx, page_div, n_base, cutlass.min(n_start + id_row, n_end - 1))
             n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
+            if cutlass.const_expr(ROW_EARLY):
+                if n_tiles == 0:  # no last tile to load item it + 2's row on
+                    m_head, m_start, m_end, m_base = (mItems[cutlass.min(it + 2, last_row), f] for f in fields)
             if (n_tiles > 0) & (ready == 0):
                 page, slot = self._row_page(mKvIdx, page_div, page_base, cutlass.min(kv_start + id_row, kv_end - 1))
             ready = Int32(0)
@@ -393,11 +396,10 @@ class DecodeSm90:
                     r_next = cutlass.min(n_start + id_row, n_end - 1)
                     base_next = n_base
                     ready = Int32(1)
+                if cutlass.const_expr(ROW_EARLY):
+                    if t == n_tiles - 1:  # item it + 2's row, before this tile's copies
+                        m_head, m_start, m_end, m_base = (mItems[cutlass.min(it + 2, last_row), f] for f in fields)
                 page_next, slot_next = self._row_page(mKvIdx, page_div, base_next, r_next)
-                if cutlass.const_expr(IDS_PF):
-                    if t + 2 < n_tiles:
-                        self._prefetch_ids(mKvIdx, page_div, page_base,
-                                           cutlass.min(kv_start + (t + 2) * self.tile_n + id_row, kv_end - 1))
                 if cutlass.const_expr(TRACE and self.head_dim >= 128):
                     if (ptid == 0) & (t == 0) & (it - item_begin < TRACE_ITEMS):
                         trace[TRACE_PPRE + it - item_begin] = cute.arch.globaltimer_lo()
@@ -430,24 +432,6 @@ class DecodeSm90:
     def _row_page(self, mKvIdx: cute.Tensor, page_div, page_base: Int32, r: Int32):
         page_idx, slot = divmod(r, page_div)
         return mKvIdx[page_base + page_idx], slot
-
-    @cute.jit
-    def _prefetch_ids(self, mKvIdx: cute.Tensor, page_div, page_base: Int32, r: Int32):
-        """L1 prefetch of the page id of row ``r`` (the address :meth:`_row_page` loads)."""
-        page_idx, _ = divmod(r, page_div)
-        ptr = cute.make_ptr(Int32, (mKvIdx.iterator + (page_base + page_idx)).toint(), cute.AddressSpace.gmem,
-                            assumed_align=4)
-        cute.arch.prefetch(ptr.llvm_ptr, cache_level="L1")
-
-    @cute.jit
-    def _prefetch_row(self, mItems: cute.Tensor, it: Int32, item_end: Int32, tid: Int32):
-        """L1 prefetch of item ``it``'s row (fields 0 .. 7: up to two 128-byte lines) when ``it < item_end``: thread 0
-        its first field's line, thread 32 its eighth field's."""
-        if (it < item_end) & ((tid == 0) | (tid == 32)):
-            f = (tid // 32) * 7
-            ptr = cute.make_ptr(Int32, (mItems.iterator + cute.crd2idx((it, f), mItems.layout)).toint(),
-                                cute.AddressSpace.gmem, assumed_align=4)
-            cute.arch.prefetch(ptr.llvm_ptr, cache_level="L1")
 
     @cute.jit
     def _copy_row(
