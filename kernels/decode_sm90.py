@@ -89,10 +89,16 @@ TRACE_PEND, TRACE_PACQ, TRACE_PPRE = 60, 70, 80
 # - session 22 calls 2-3 (H100, one process, 6 rounds; code in 4ebdd0a / 1cdb206): ``CUTE_ATTN_DECODE_ROW_PF=1`` (L1
 #   prefetch of item it + 2's row at item it's start: -0.3..+0.1 %, the producer's lead at a transition unchanged) and
 #   ``CUTE_ATTN_DECODE_EARLY_Q=1`` (the next item's Q copied before the epilogue: the transition gap 2.05 -> 1.66 us in
-#   the trace, the times -0.2..+0.1 %; the Q wait was not on the path: 0.06 us past the KV wait).
+#   the trace, the times -0.2..+0.1 %; the Q wait was not on the path: 0.06 us past the KV wait);
+# - session 22 calls 5-6 (H100, one process, 6-8 rounds; code in ef347f2 / 6a5d97b): ``CUTE_ATTN_DECODE_NEXT_PF=1`` /
+#   ``IDS_PF=1`` (L1 prefetches of the next item's first page ids and row / of tile t + 2's ids: the producer's ~2 us
+#   wait at an item start unchanged; -0.1..-0.3 % / -0.4..-3.3 %) and ``CUTE_ATTN_DECODE_ROW_EARLY=1`` (item it + 1's row
+#   loaded on item it - 1's last tile, before its copies: that wait gone, 2.0 -> 0.3 us, the producer 2.45 us ahead at a
+#   transition instead of 0.8, and yet -0.6..-1.5 % on the multi-item plans, -3.5 % at 16 x 16k page 1, -3..-11 % at hd64).
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
 _REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS",
-            "EVICT_FIRST", "TMA", "REVERSE_ODD", "PLAN_EVICT_LAST", "STAGES", "TILE_N", "ROW_PF", "EARLY_Q")
+            "EVICT_FIRST", "TMA", "REVERSE_ODD", "PLAN_EVICT_LAST", "STAGES", "TILE_N", "ROW_PF", "EARLY_Q", "NEXT_PF",
+            "IDS_PF", "ROW_EARLY")
 refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/decode_sm90.py, bench/NOTES-decode.md")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
@@ -101,14 +107,6 @@ refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/de
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
-# A/B build switch (session 22; default off = the kernel before it), producer only. At every item start the producer
-# waits ~2 us before it acquires the item's first stage, with that stage already free (call 4's trace): the row of item
-# it + 1, loaded at item it's start and copied by ptxas into the loop-carried registers right after its load, is issued
-# right behind the last tile's burst of cp.async copies, and (the reading of calls 2 / 5, where L1 prefetches of it and
-# of the next ids moved nothing) waits behind that burst. ROW_EARLY=1: item it + 1's row is loaded on item it - 1's
-# last tile, before that tile's acquire and copies (next to the page-id load of item it's first tile); an item without
-# tiles loads it at its start as before.
-ROW_EARLY = os.environ.get("CUTE_ATTN_DECODE_ROW_EARLY", "0") == "1"
 
 
 class DecodeSm90:
@@ -366,24 +364,15 @@ class DecodeSm90:
         # (not so for the first item and after an item without tiles: then they are loaded at the item's start)
         n_head, n_start, n_end, n_base = self._item_fields(mItems, cutlass.min(item_begin, last_row), spec, s_row,
                                                            fields)
-        if cutlass.const_expr(ROW_EARLY):
-            # item it + 1's row, for the first item (later ones: loaded on the item before's last tile)
-            m_head, m_start, m_end, m_base = (mItems[cutlass.min(item_begin + 1, last_row), f] for f in fields)
         ready = Int32(0)
         page = Int32(0)
         slot = Int32(0)
         for it in cutlass.range(item_begin, item_end, unroll=1):
             kv_head, kv_start, kv_end, page_base = n_head, n_start, n_end, n_base
-            if cutlass.const_expr(ROW_EARLY):
-                n_head, n_start, n_end, n_base = m_head, m_start, m_end, m_base
-            else:
-                nxt = cutlass.min(it + 1, last_row)  # its row lands during this item
-                n_head, n_start, n_end, n_base = (mItems[nxt, f] for f in fields)
+            nxt = cutlass.min(it + 1, last_row)  # its row lands during this item
+            n_head, n_start, n_end, n_base = (mItems[nxt, f] for f in fields)
             has_next = (it + 1 < item_end) & (n_end > n_start)
             n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
-            if cutlass.const_expr(ROW_EARLY):
-                if n_tiles == 0:  # no last tile to load item it + 2's row on
-                    m_head, m_start, m_end, m_base = (mItems[cutlass.min(it + 2, last_row), f] for f in fields)
             if (n_tiles > 0) & (ready == 0):
                 page, slot = self._row_page(mKvIdx, page_div, page_base, cutlass.min(kv_start + id_row, kv_end - 1))
             ready = Int32(0)
@@ -396,9 +385,6 @@ class DecodeSm90:
                     r_next = cutlass.min(n_start + id_row, n_end - 1)
                     base_next = n_base
                     ready = Int32(1)
-                if cutlass.const_expr(ROW_EARLY):
-                    if t == n_tiles - 1:  # item it + 2's row, before this tile's copies
-                        m_head, m_start, m_end, m_base = (mItems[cutlass.min(it + 2, last_row), f] for f in fields)
                 page_next, slot_next = self._row_page(mKvIdx, page_div, base_next, r_next)
                 if cutlass.const_expr(TRACE and self.head_dim >= 128):
                     if (ptid == 0) & (t == 0) & (it - item_begin < TRACE_ITEMS):
