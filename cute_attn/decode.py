@@ -26,7 +26,7 @@ import torch
 from . import _checks as C
 from . import hostlib
 from .artifacts import get_kernel
-from .layouts.decode_work import ITEM_WIDTH, MAX_ROWS, SORT_PAGES_CHUNK, Item
+from .layouts.decode_work import DECODE_TILES, ITEM_WIDTH, MAX_ROWS, SORT_PAGES_CHUNK, Item
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
 from .specs import DECODE_HEAD_DIMS, DECODE_ONE_ITEM_STAGES, DecodeSpec, SortPagesSpec
 
@@ -76,6 +76,9 @@ LOG2E = 1.0 / math.log(2.0)
 # Int32 extents (5 tensors through DLPack per launch instead of 11). Set it alike for the build and for run():
 # a mismatch fails the first launch with the FFI's type error (argument #3: pointer vs tensor).
 _PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
+# words per CTA the counters buffer keeps for the kernel's first-tile page-id cache (kernels/decode_sm90.py
+# FIRST_IDS): the largest decode tile (layouts/decode_work.py DECODE_TILES)
+FIRST_IDS_CAP = max(rows for rows, _ in DECODE_TILES.values())
 # torch.cuda.current_device() without its lazy-init check (run() has a CUDA tensor in hand, so CUDA is up):
 # ~0.3 us less per run() on a GPU host; the public call where torch lacks the raw one
 _current_device = getattr(torch._C, "_cuda_getDevice", None) or (lambda: torch.cuda.current_device())
@@ -840,21 +843,29 @@ class BatchDecodeWithPagedKVCacheWrapper:
         if indptr_sort is not None and not self._on_gpu:
             indices = kv_indices[:nnz].clone()
             sort_request_pages_(indices, indices, np.asarray(indptr_sort))
+        # the counters buffer: the split counters first (the kernel returns every counter it used to zero: one
+        # buffer serves all later launches), then room for the first-tile page-id cache of up to num_sms CTAs (the
+        # kernel's last grid x tile_n words; kernels/decode_sm90.py FIRST_IDS), invalidated below at every plan
         if self.use_cuda_graph:
             if self._graph_tmp is None:
                 group = num_qo_heads // num_kv_heads
                 self._graph_tmp = self._tmp(2 * num_sms * min(group, MAX_ROWS) + num_sms * TMP_ALIGN_ROWS, d)
-                self._counters = torch.zeros(num_sms, dtype=torch.int32, device=self.device)
+                self._counters = torch.zeros(num_sms + num_sms * FIRST_IDS_CAP, dtype=torch.int32, device=self.device)
             tmp_o, tmp_lse = self._graph_tmp
             if work.tmp_rows > tmp_o.shape[0]:
                 raise RuntimeError("decode schedule exceeds its CUDA-graph capacity (a bug in plan_decode_work)")
             grid = num_sms
         else:
             tmp_o, tmp_lse = self._tmp(max(work.tmp_rows, 1), d)
-            # the kernel returns every counter it used to zero: one buffer serves all later launches
-            if self._counters is None or self._counters.shape[0] < work.num_splits:
-                self._counters = torch.zeros(max(work.num_splits, num_sms), dtype=torch.int32, device=self.device)
+            need = max(work.num_splits, num_sms)
+            if self._counters is None or self._counters.shape[0] < need + num_sms * FIRST_IDS_CAP:
+                self._counters = torch.zeros(need + num_sms * FIRST_IDS_CAP, dtype=torch.int32, device=self.device)
             grid = work.num_ctas
+        if self._on_gpu and grid:
+            first_ids = grid * DECODE_TILES[d][0]
+            if grid > num_sms:
+                raise RuntimeError(f"decode schedule of {grid} CTAs exceeds {num_sms} SMs (a bug in plan_decode_work)")
+            self._counters[self._counters.shape[0] - first_ids:].zero_()
         plan = _Plan(spec, batch, num_qo_heads, num_kv_heads, page_size, scale * LOG2E, work, max_page_id,
                      indices, items, cta_ptr, tmp_o, tmp_lse, self._counters, grid)
         if _PTR_ARGS:  # the kernel's buffer arguments as addresses (kernels/decode_sm90.py PTR_ARGS), in call order

@@ -107,6 +107,14 @@ refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/de
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
+# A/B build switch (session 22; default off): the first tile's page ids of each CTA's first item, cached by the plan's
+# first run() for the later ones. The producer's first copies wait for three dependent loads (cta_ptr and the
+# speculative item row; the row of the CTA's first item; that tile's page ids), ~1.3-1.6 us before the first copy
+# (session 13 / 19 traces). With 1, the last grid x tile_n words of the counters buffer hold per CTA the tile's ids plus
+# one (0: none; cute_attn/decode.py sizes the buffer and zeroes them at every plan()); the producer loads its word
+# beside cta_ptr and, when it is set, takes the id from there instead of kv_indices (the slot from the item row as
+# before); when it is not (a plan's first run) it loads the id as before and writes it for the next launch.
+FIRST_IDS = os.environ.get("CUTE_ATTN_DECODE_FIRST_IDS", "0") == "1"
 
 
 class DecodeSm90:
@@ -259,6 +267,18 @@ class DecodeSm90:
         tidx, _, _ = cute.arch.thread_idx()
         bidx, _, _ = cute.arch.block_idx()
         warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
+        f_id = Int32(0)
+        f_at = Int32(0)
+        if cutlass.const_expr(FIRST_IDS):
+            # this CTA's cached first-tile page id of the producer row that thread tidx % 128 loads, plus one (0: none
+            # cached; never negative), issued before the barrier that follows the pipeline's set-up (ptxas does not
+            # move a global load across it), i.e. before the loads of cta_ptr and the item rows
+            ptid = tidx % WARPGROUP
+            id_lane = ptid % 32 % self.id_lanes
+            id_row = (id_lane // self.warp_rows) * self.pass_rows + ptid // 32 * self.warp_rows + id_lane % self.warp_rows
+            grid = Int32(cute.arch.grid_dim()[0])
+            f_at = mCounter.shape[0] - grid * self.tile_n + bidx * self.tile_n + id_row
+            f_id = mCounter[f_at]
 
         smem = cutlass.utils.SmemAllocator()
         storage = smem.allocate(self.shared_storage)
@@ -280,7 +300,8 @@ class DecodeSm90:
             t_ptr = cute.make_ptr(Int32, (mTmpO.iterator + t_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
             trace = cute.make_tensor(t_ptr, cute.make_layout(TRACE_PPRE + TRACE_ITEMS))
         if warp_idx >= 4:
-            self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, item_begin, item_end, spec, tidx - WARPGROUP, trace)
+            self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, mCounter, item_begin, item_end, spec, f_id, f_at,
+                         tidx - WARPGROUP, trace)
         else:
             self.consume(
                 kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
@@ -329,9 +350,12 @@ class DecodeSm90:
         mV: cute.Tensor,
         mKvIdx: cute.Tensor,
         mItems: cute.Tensor,
+        mCounter: cute.Tensor,
         item_begin: Int32,
         item_end: Int32,
         spec: Int32,
+        f_id: Int32,
+        f_at: Int32,
         ptid: Int32,
         trace: cute.Tensor,
     ):
@@ -356,6 +380,10 @@ class DecodeSm90:
         id_row = (id_lane // self.warp_rows) * self.pass_rows + warp * self.warp_rows + id_lane % self.warp_rows
         src_lane = lane // self.threads_per_row
         last_row = mItems.shape[0] - 1
+        if cutlass.const_expr(FIRST_IDS):
+            # (+ 0: f_id is never negative) the loop's end waits for f_id: ptxas keeps its load where it was issued,
+            # instead of sinking it below the exit test, which waits for cta_ptr
+            item_end = item_end + (f_id >> 31)
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
         fields = (Item.KV_HEAD, Item.KV_START, Item.KV_END, Item.PAGE_BASE)
@@ -374,7 +402,17 @@ class DecodeSm90:
             has_next = (it + 1 < item_end) & (n_end > n_start)
             n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
             if (n_tiles > 0) & (ready == 0):
-                page, slot = self._row_page(mKvIdx, page_div, page_base, cutlass.min(kv_start + id_row, kv_end - 1))
+                r0 = cutlass.min(kv_start + id_row, kv_end - 1)
+                if cutlass.const_expr(FIRST_IDS):
+                    if (it == item_begin) & (f_id > 0):  # the CTA's first item, its ids cached by an earlier run
+                        page = f_id - 1
+                        _, slot = divmod(r0, page_div)
+                    else:
+                        page, slot = self._row_page(mKvIdx, page_div, page_base, r0)
+                        if it == item_begin:  # for the plan's later runs (a negative id, not a page: 0)
+                            mCounter[f_at] = cutlass.max(page + 1, 0)
+                else:
+                    page, slot = self._row_page(mKvIdx, page_div, page_base, r0)
             ready = Int32(0)
             for t in cutlass.range(n_tiles, unroll=1):
                 # the next tile's page ids are loaded before this tile's copies are issued; on the last tile, the

@@ -368,3 +368,43 @@ def test_sort_pages_kernel_matches_chunked_sort(rng):
     inplace = ids.cuda()
     sort_request_pages_(inplace, inplace, indptr)
     assert torch.equal(inplace[:nnz].cpu(), want[:nnz])
+
+
+@pytest.mark.parametrize("d", [64, 128, 256])
+@pytest.mark.parametrize("page_size", [1, 16])
+@pytest.mark.parametrize("use_cuda_graph", [False, True])
+def test_runs_after_the_first_and_replans(rng, d, page_size, use_cuda_graph):
+    """Every run of a plan gives the same bits (the runs after the first may start from first-tile page ids the
+    first one cached: kernels/decode_sm90.py FIRST_IDS), and a new plan over other pages of the same shapes is
+    answered from its own pages (plan() invalidates the cache), eager and in a replayed CUDA graph; split one-item,
+    multi-item and mixed plans."""
+    hq, hk = 32, 8
+    for lens in ([700, 1, 3000, 0, 65] * 3, [32768], [2048] * 40):
+        per = [(n + page_size - 1) // page_size for n in lens]
+        num_pages = sum(per) + 5
+        indptr = torch.tensor([0] + torch.tensor(per).cumsum(0).tolist(), dtype=torch.int32)
+        last = torch.tensor([(n - 1) % page_size + 1 if n else 0 for n in lens], dtype=torch.int32)
+        k = torch.randn(num_pages, page_size, hk, d, generator=rng).bfloat16()
+        v = torch.randn(num_pages, page_size, hk, d, generator=rng).bfloat16()
+        q = torch.randn(len(lens), hq, d, generator=rng).bfloat16()
+        kc, vc, qc = k.cuda(), v.cuda(), q.cuda()
+        w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(use_cuda_graph=use_cuda_graph)
+        graph = None
+        for _ in range(2):  # two plans over different page ids, the same shapes
+            ids = torch.randperm(num_pages, generator=rng)[: sum(per)].to(torch.int32)
+            w.plan(indptr, ids, last, hq, hk, d, page_size)
+            if use_cuda_graph:
+                if graph is None:
+                    w.run(qc, (kc, vc))  # eager first: loads the kernel
+                    graph, (g_out, g_lse) = capture(lambda: w.run(qc, (kc, vc), return_lse=True))
+                    w.plan(indptr, ids, last, hq, hk, d, page_size)  # the replays start from a fresh plan
+                outs = []
+                for _ in range(3):
+                    graph.replay()
+                    outs.append((g_out.clone(), g_lse.clone()))
+            else:
+                outs = [w.run(qc, (kc, vc), return_lse=True) for _ in range(3)]
+            torch.cuda.synchronize()
+            for o, lse in outs[1:]:
+                assert torch.equal(o, outs[0][0]) and torch.equal(lse, outs[0][1])
+            check(*outs[0], *reference(q, k, v, indptr, ids, last, 1 / math.sqrt(d), "NHD"))
