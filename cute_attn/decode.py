@@ -77,7 +77,7 @@ LOG2E = 1.0 / math.log(2.0)
 # a mismatch fails the first launch with the FFI's type error (argument #3: pointer vs tensor).
 _PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
 # words per CTA the counters buffer keeps for the kernel's first-tile page-id cache (kernels/decode_sm90.py
-# FIRST_IDS): the largest decode tile (layouts/decode_work.py DECODE_TILES)
+# FIRST_IDS_HEAD_DIMS): the largest decode tile (layouts/decode_work.py DECODE_TILES)
 FIRST_IDS_CAP = max(rows for rows, _ in DECODE_TILES.values())
 # torch.cuda.current_device() without its lazy-init check (run() has a CUDA tensor in hand, so CUDA is up):
 # ~0.3 us less per run() on a GPU host; the public call where torch lacks the raw one
@@ -845,7 +845,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
             sort_request_pages_(indices, indices, np.asarray(indptr_sort))
         # the counters buffer: the split counters first (the kernel returns every counter it used to zero: one
         # buffer serves all later launches), then room for the first-tile page-id cache of up to num_sms CTAs (the
-        # kernel's last grid x tile_n words; kernels/decode_sm90.py FIRST_IDS), invalidated below at every plan
+        # kernel's last grid x tile_n words; kernels/decode_sm90.py FIRST_IDS_HEAD_DIMS), invalidated below at every plan
         if self.use_cuda_graph:
             if self._graph_tmp is None:
                 group = num_qo_heads // num_kv_heads

@@ -107,14 +107,18 @@ refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/de
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
-# A/B build switch (session 22; default off): the first tile's page ids of each CTA's first item, cached by the plan's
-# first run() for the later ones. The producer's first copies wait for three dependent loads (cta_ptr and the
-# speculative item row; the row of the CTA's first item; that tile's page ids), ~1.3-1.6 us before the first copy
-# (session 13 / 19 traces). With 1, the last grid x tile_n words of the counters buffer hold per CTA the tile's ids plus
-# one (0: none; cute_attn/decode.py sizes the buffer and zeroes them at every plan()); the producer loads its word
-# beside cta_ptr and, when it is set, takes the id from there instead of kv_indices (the slot from the item row as
-# before); when it is not (a plan's first run) it loads the id as before and writes it for the next launch.
-FIRST_IDS = os.environ.get("CUTE_ATTN_DECODE_FIRST_IDS", "0") == "1"
+# The first tile's page ids of each CTA's first item, cached by a plan's first run() for the later ones (session 22).
+# The producer's first copies wait for three dependent loads (cta_ptr and the speculative item row; the row of the CTA's
+# first item; that tile's page ids), ~1.3-1.6 us before the first copy (session 13 / 19 traces). With it, the last grid x
+# tile_n words of the counters buffer hold per CTA the tile's ids plus one (0: none; cute_attn/decode.py sizes the
+# buffer and zeroes them at every plan()); every thread loads its CTA's word of its producer row before the barrier that
+# follows the pipeline's set-up (before cta_ptr: ptxas sinks a later-issued one below the CTA's exit test), and the
+# producer's first item takes the id from there when it is set, else loads it as before and stores it for the next
+# launch. Session 22 call 7 (one process): hd128 1 x 32k +0.2..+0.6 % (the 3-stage variant), every other hd128 cell
+# -0.1..+0.2 %; hd64 -0.7..+0.2 % (no control label in that run): on for hd128 only. ``CUTE_ATTN_DECODE_FIRST_IDS``
+# (read at build time): ``1`` every head dim, ``0`` none (the kernel before it: PTX identical), unset the head dims here.
+_FIRST_IDS_ENV = os.environ.get("CUTE_ATTN_DECODE_FIRST_IDS", "")
+FIRST_IDS_HEAD_DIMS = {"1": (64, 128, 256), "0": ()}.get(_FIRST_IDS_ENV, (128,))
 
 
 class DecodeSm90:
@@ -156,6 +160,7 @@ class DecodeSm90:
         self.dtype = DTYPES[dtype]
         self.head_dim = head_dim
         self.tile_n, self.stages = DECODE_TILES[head_dim]
+        self.first_ids = head_dim in FIRST_IDS_HEAD_DIMS  # the first tile's page ids cached across runs
         if stages:  # the spec's (the one-item-per-CTA variant: layouts.decode_work.DECODE_ONE_ITEM_STAGES)
             self.stages = stages
         self.elems_per_copy = COPY_BITS // self.dtype.width
@@ -269,7 +274,7 @@ class DecodeSm90:
         warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
         f_id = Int32(0)
         f_at = Int32(0)
-        if cutlass.const_expr(FIRST_IDS):
+        if cutlass.const_expr(self.first_ids):
             # this CTA's cached first-tile page id of the producer row that thread tidx % 128 loads, plus one (0: none
             # cached; never negative), issued before the barrier that follows the pipeline's set-up (ptxas does not
             # move a global load across it), i.e. before the loads of cta_ptr and the item rows
@@ -380,7 +385,7 @@ class DecodeSm90:
         id_row = (id_lane // self.warp_rows) * self.pass_rows + warp * self.warp_rows + id_lane % self.warp_rows
         src_lane = lane // self.threads_per_row
         last_row = mItems.shape[0] - 1
-        if cutlass.const_expr(FIRST_IDS):
+        if cutlass.const_expr(self.first_ids):
             # (+ 0: f_id is never negative) the loop's end waits for f_id: ptxas keeps its load where it was issued,
             # instead of sinking it below the exit test, which waits for cta_ptr
             item_end = item_end + (f_id >> 31)
@@ -403,7 +408,7 @@ class DecodeSm90:
             n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
             if (n_tiles > 0) & (ready == 0):
                 r0 = cutlass.min(kv_start + id_row, kv_end - 1)
-                if cutlass.const_expr(FIRST_IDS):
+                if cutlass.const_expr(self.first_ids):
                     if (it == item_begin) & (f_id > 0):  # the CTA's first item, its ids cached by an earlier run
                         page = f_id - 1
                         _, slot = divmod(r0, page_div)
