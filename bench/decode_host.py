@@ -9,6 +9,7 @@ machine falls on all of them; each line reports min and median over all its call
 plan() case: bench.decode's batch 256 (1..8k rows per request, page 16, 32 q / 8 kv heads, head_dim 128,
 CPU int32 page table, 65k page ids). Parts:
 - ``plan``: the whole call (compiled planner when built);
+- ``plan_no_zero``: the same without the memset that invalidates the kernel's first-tile page-id cache (session 22);
 - ``plan_py``: the same with the C call replaced by a Python stub (the argument block keeps the last
   real call's results): the Python around the planner;
 - ``c_call`` / ``c_call_no_ids``: ``decode_plan_packed`` alone through ctypes, with / without the page-id
@@ -111,6 +112,11 @@ def plan_parts(device: str, pkg=cute_attn) -> dict:
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device=device)
     w.plan(indptr, indices, last, HQ, HK, D, ps)
     fns = {"plan": lambda: w.plan(indptr, indices, last, HQ, HK, D, ps)}
+    if hasattr(w._sched, "zero_tail"):  # session 22: plan() without the first-tile id cache's invalidation (a memset)
+        w_nz = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device=device)
+        w_nz.plan(indptr, indices, last, HQ, HK, D, ps)
+        w_nz._sched.zero_tail = lambda t, n: None
+        fns["plan_no_zero"] = lambda: w_nz.plan(indptr, indices, last, HQ, HK, D, ps)
     if lib is not None:
         stub = _StubPlanner(lib)
         w_py = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device=device)
@@ -150,7 +156,8 @@ def plan_parts(device: str, pkg=cute_attn) -> dict:
         dec._SM_COUNT[fake] = dec.DEFAULT_NUM_SMS
         w_gpu.device = fake
         w_gpu._tmp_bufs = (torch.empty(8192, D), torch.empty(8192))
-        w_gpu._counters = torch.zeros(dec.DEFAULT_NUM_SMS, dtype=torch.int32)
+        # (with room for the first-tile page-id cache: session 22)
+        w_gpu._counters = torch.zeros(dec.DEFAULT_NUM_SMS * (1 + getattr(dec, "FIRST_IDS_CAP", 0)), dtype=torch.int32)
         w_gpu._sched.send = lambda n: None
         w_gpu._sched.record = lambda: None
         launch_sort = getattr(dec, "_launch_sort", None)

@@ -609,6 +609,10 @@ def test_plan_gpu_path_with_a_stand_in_runtime(planner, monkeypatch, sort_pages,
         def cudaEventDestroy(self, ev):
             return 0
 
+        def cudaMemsetAsync(self, ptr, value, nbytes, stream):
+            calls.append(("memset", ptr, value, nbytes, stream))
+            return 0
+
     kv_lens = [40, 0, 5000, 700]
     indptr, indices, last = table(kv_lens, 16)
     if indptr_list:  # a list: the numpy planner's path (the compiled one takes int32 CPU tensors)
@@ -621,6 +625,11 @@ def test_plan_gpu_path_with_a_stand_in_runtime(planner, monkeypatch, sort_pages,
     for step in range(3):
         w.plan(indptr, indices, last, 32, 8, 128, 16, sort_pages=sort_pages)
         p = w._plan
+        # last: the first-tile page-id cache of the plan's CTAs invalidated (the counters buffer's tail)
+        n_ids = p.grid * D.DECODE_TILES[128][0]
+        cnt = p.counters
+        assert calls.pop() == ("memset", cnt.data_ptr() + (cnt.shape[0] - n_ids) * 4, 0, n_ids * 4, 777)
+        assert cnt.shape[0] - n_ids >= max(p.work.num_splits, 1)  # clear of the split counters
         copy = [c for c in calls if c[0] == "copy"][-1]
         nnz = int(indptr[-1])
         assert copy == ("copy", sched.dev_ptr, sched.host_ptr, (sched.idx_at + nnz) * 4, 1, 777)
