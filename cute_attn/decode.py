@@ -637,7 +637,11 @@ class BatchDecodeWithPagedKVCacheWrapper:
         ids (the caller's ``kv_indices`` are not modified). Outputs equal the unsorted plan's up to the rounding of
         the other summation order. A request of more than 16385 pages is sorted in chunks of 16384. The sort's GPU
         time, paid once before the plan's first run(): 5-13 us for requests of up to 4096 pages, ~40 us for a
-        16384-page chunk (H100; README, "Decode", and ``bench/decode_sort_cost.py`` for what it buys per run())."""
+        16384-page chunk (H100; README, "Decode", and ``bench/decode_sort_cost.py`` for what it buys per run()).
+
+        The plan's first run() leaves each CTA's first tile of page ids in the plan's counters buffer for its later runs
+        (head_dim 128: one dependent load less at their start); this plan() invalidates what an earlier plan left there
+        (one ``cudaMemsetAsync`` on the current stream)."""
         # the scalar arguments' checks and what follows from them, once per distinct tuple (a decode loop
         # plans with the same ones every step); the exact int types keep True / 16.0 off the cached path
         key = (num_qo_heads, num_kv_heads, head_dim, page_size, sm_scale, q_data_type, kv_data_type)
