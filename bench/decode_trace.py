@@ -155,6 +155,18 @@ def summarize(runs, kv_bytes):
     return out
 
 
+BRIEF_KEYS = ("event_us", "stream_GBs_first_to_last_tile", "last_tile_us", "tail_after_median_last_tile_us",
+              "item_first_to_epilogue_us", "item_transition_gap_us", "producer_lead_us", "item_kv_to_first_us",
+              "producer_end_to_pre_acquire_us", "producer_acquire_wait_us", "producer_acquire_to_issue_us")
+
+
+def brief(row: dict) -> str:
+    """One line of a result row: case, page, setting and the BRIEF_KEYS it has, rounded to 0.01."""
+    def r(v):
+        return round(v, 2) if isinstance(v, float) else [round(x, 2) for x in v]
+    return f"{row['case']} {row['page']} {row['setting']} " + str({k: r(row[k]) for k in BRIEF_KEYS if k in row})
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--cases", nargs="+", default=["1 x 32k"])
@@ -164,6 +176,8 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--json")
     p.add_argument("--raw", help="npz of the last setting's raw stamps")
+    p.add_argument("--brief", action="store_true",
+                   help="also print one short line per case: event, stream, tail and the per-item transition figures")
     head_dim_arg(p, "bf16 decode of this head dim (a CUTE_ATTN_DECODE_TRACE=1 build of it in CUTE_ATTN_ARTIFACTS)")
     args = p.parse_args(argv)
     use_head_dim(args.head_dim, __name__)
@@ -196,6 +210,10 @@ def main(argv=None):
                 dec.DECODE_ONE_ITEM_STAGES = saved
             del cache
             torch.cuda.empty_cache()
+    if args.brief:
+        for row in res:
+            if "case" in row:
+                print(brief(row), flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=1)
