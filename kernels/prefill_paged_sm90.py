@@ -104,6 +104,11 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # CUTE_ATTN_PAGED_CHUNK_NEST (the chunked block loop nested by chunk: page 64 -0.6..-1.4 %; with the split page 16
 # -0.6..+0.6 %, page 64 -0.5..+1.1 %; NOTES 42, code in 34f13ae).
 # A build that sets one fails rather than build the default under an A/B label.
+# A/B build switch (session 22; default off = the kernel before it, PTX identical): the page-1 gather producer loads the
+# page ids of the block after next before the current block's K and V gathers (as before) but computes their row
+# offsets after them. Before, ptxas placed that arithmetic (which waits for the id load) ahead of the current block's
+# K copies (SASS), so every block's K gathers waited for the next block's id load.
+OFF_LATE = os.environ.get("CUTE_ATTN_PAGED_OFF_LATE", "0") == "1"
 refuse_removed_switches(
     ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT", "CUTE_ATTN_PAGED_BOX_REGS",
      "CUTE_ATTN_PAGED_GATHER_OFF32", "CUTE_ATTN_PAGED_ELECT_RELEASE", "CUTE_ATTN_PAGED_GATHER_OFF32B",
@@ -442,15 +447,22 @@ class PrefillPagedSm90(PrefillSm90):
                 for i in cutlass.range(n_hi - n_lo - 1, unroll=1):
                     n_block = n_hi - 2 - i
                     # the page ids of the block after this one load while this block's copies issue
-                    self.gather.row_offsets(
-                        off_pf, *offsets, cutlass.max(n_block - 1, n_lo), seq.kv_len, page_div, page_stride, row_stride,
-                        ptid,
-                    )
+                    if cutlass.const_expr(OFF_LATE):
+                        pf_page, pf_slot = self.gather.row_ids(
+                            *offsets, cutlass.max(n_block - 1, n_lo), seq.kv_len, page_div, ptid
+                        )
+                    else:
+                        self.gather.row_offsets(
+                            off_pf, *offsets, cutlass.max(n_block - 1, n_lo), seq.kv_len, page_div, page_stride,
+                            row_stride, ptid,
+                        )
                     v_state = kv_state.clone()
                     kv_state.advance()
                     self._trace_tag(kv_state, rnd, n_block, ptid)
                     self._gather(pipe_k, g_k, s_k, off_k, kv_state, ptid, TRACE_K_COLS)
                     self._gather(pipe_v, g_v, s_v, off_v, v_state, ptid, TRACE_V_COLS)
+                    if cutlass.const_expr(OFF_LATE):  # (their arithmetic after this block's copies)
+                        off_pf[0] = pf_page * page_stride + pf_slot * row_stride
                     off_v[0] = off_k[0]
                     off_k[0] = off_pf[0]
                 self._gather(pipe_v, g_v, s_v, off_v, kv_state, ptid, TRACE_V_COLS)
