@@ -102,13 +102,9 @@ KV_INTERLEAVE = _kv_interleave_switch()
 # +3.2 %, page 16 +0.5..+2.6 % per clock; adopted for every grouped box variant, hd64 / hd128 / hd256, NOTES 41-45),
 # CUTE_ATTN_PAGED_CHUNK_SPLIT (the chunked box warps split by tensor: page 16 -0.4..-1.1 %, page 64 -0.7..+1.0 %) and
 # CUTE_ATTN_PAGED_CHUNK_NEST (the chunked block loop nested by chunk: page 64 -0.6..-1.4 %; with the split page 16
-# -0.6..+0.6 %, page 64 -0.5..+1.1 %; NOTES 42, code in 34f13ae).
+# -0.6..+0.6 %, page 64 -0.5..+1.1 %; NOTES 42, code in 34f13ae). Session 22: CUTE_ATTN_PAGED_OFF_LATE (the page-1
+# gather's next-block offsets computed after the current block's copies instead of before them: -1.0..-1.5 %, NOTES 55).
 # A build that sets one fails rather than build the default under an A/B label.
-# A/B build switch (session 22; default off = the kernel before it, PTX identical): the page-1 gather producer loads the
-# page ids of the block after next before the current block's K and V gathers (as before) but computes their row
-# offsets after them. Before, ptxas placed that arithmetic (which waits for the id load) ahead of the current block's
-# K copies (SASS), so every block's K gathers waited for the next block's id load.
-OFF_LATE = os.environ.get("CUTE_ATTN_PAGED_OFF_LATE", "0") == "1"
 refuse_removed_switches(
     ("CUTE_ATTN_PAGED_BOX_WARPS", "CUTE_ATTN_PAGED_GATHER_REGS", "CUTE_ATTN_PAGED_GATHER_ELECT", "CUTE_ATTN_PAGED_BOX_REGS",
      "CUTE_ATTN_PAGED_GATHER_OFF32", "CUTE_ATTN_PAGED_ELECT_RELEASE", "CUTE_ATTN_PAGED_GATHER_OFF32B",
@@ -116,7 +112,7 @@ refuse_removed_switches(
      "CUTE_ATTN_PAGED_GATHER_WARPS", "CUTE_ATTN_PAGED_BOX_ROWS", "CUTE_ATTN_PAGED_BOX_REGS2",
      "CUTE_ATTN_PAGED_BOX_EARLY", "CUTE_ATTN_PAGED_BOX_SPLIT", "CUTE_ATTN_PAGED_VTAIL_FAST",
      "CUTE_ATTN_PAGED_GATHER_HALF", "CUTE_ATTN_PAGED_BOX_CHUNK", "CUTE_ATTN_PAGED_CHUNK_SPLIT",
-     "CUTE_ATTN_PAGED_CHUNK_NEST"),
+     "CUTE_ATTN_PAGED_CHUNK_NEST", "CUTE_ATTN_PAGED_OFF_LATE"),
     "kernels/prefill_paged_sm90.py, bench/NOTES-prefill-paged.md 21",
 )
 
@@ -446,23 +442,18 @@ class PrefillPagedSm90(PrefillSm90):
                 # K of block n goes out before V of block n + 1: the consumers need them in that order
                 for i in cutlass.range(n_hi - n_lo - 1, unroll=1):
                     n_block = n_hi - 2 - i
-                    # the page ids of the block after this one load while this block's copies issue
-                    if cutlass.const_expr(OFF_LATE):
-                        pf_page, pf_slot = self.gather.row_ids(
-                            *offsets, cutlass.max(n_block - 1, n_lo), seq.kv_len, page_div, ptid
-                        )
-                    else:
-                        self.gather.row_offsets(
-                            off_pf, *offsets, cutlass.max(n_block - 1, n_lo), seq.kv_len, page_div, page_stride,
-                            row_stride, ptid,
-                        )
+                    # the page ids of the block after this one load while this block's copies issue (ptxas puts the
+                    # offset arithmetic, which waits for them, before this block's K copies; computing it after the
+                    # V copies instead lost 1-1.5 %: session 22, NOTES-prefill-paged 55)
+                    self.gather.row_offsets(
+                        off_pf, *offsets, cutlass.max(n_block - 1, n_lo), seq.kv_len, page_div, page_stride, row_stride,
+                        ptid,
+                    )
                     v_state = kv_state.clone()
                     kv_state.advance()
                     self._trace_tag(kv_state, rnd, n_block, ptid)
                     self._gather(pipe_k, g_k, s_k, off_k, kv_state, ptid, TRACE_K_COLS)
                     self._gather(pipe_v, g_v, s_v, off_v, v_state, ptid, TRACE_V_COLS)
-                    if cutlass.const_expr(OFF_LATE):  # (their arithmetic after this block's copies)
-                        off_pf[0] = pf_page * page_stride + pf_slot * row_stride
                     off_v[0] = off_k[0]
                     off_k[0] = off_pf[0]
                 self._gather(pipe_v, g_v, s_v, off_v, kv_state, ptid, TRACE_V_COLS)

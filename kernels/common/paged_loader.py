@@ -37,7 +37,7 @@ from cutlass._mlir.dialects import llvm
 from cutlass.cute.nvgpu import cpasync
 from cutlass.cutlass_dsl import dsl_user_op
 
-from ...layouts.paged import page_slot, row_offset
+from ...layouts.paged import row_offset
 
 COPY_BITS = 128
 WARP = 32
@@ -237,17 +237,6 @@ class PagedTileGather:
         tile_row = (lane // self.WARP_ROWS) * self.pass_rows + warp * self.WARP_ROWS + lane % self.WARP_ROWS
         r = cutlass.min(n_block * self.tile_n + tile_row, kv_len - 1)
         offsets[0] = row_offset(mKvIdx, mKvIndptr, batch, r, page_div, page_stride, row_stride)
-
-    @cute.jit
-    def row_ids(self, mKvIdx: cute.Tensor, mKvIndptr: cute.Tensor, batch: Int32, n_block: Int32, kv_len: Int32, page_div,
-                ptid: Int32):
-        """``(page id, slot)`` of the row whose offset :meth:`row_offsets` computes (the offset is ``page *
-        page_stride + slot * row_stride``)."""
-        lane = ptid % WARP
-        warp = ptid // WARP
-        tile_row = (lane // self.WARP_ROWS) * self.pass_rows + warp * self.WARP_ROWS + lane % self.WARP_ROWS
-        r = cutlass.min(n_block * self.tile_n + tile_row, kv_len - 1)
-        return page_slot(mKvIdx, mKvIndptr, batch, r, page_div)
 
     def smem_thread(self, sX_addr: Int32, ptid: Int32) -> Int32:
         """Shared address of the thread's chunk in pass 0, column block 0, stage 0 (``sX_addr``: the 1024-byte
