@@ -89,7 +89,8 @@ TRACE_PEND, TRACE_PACQ, TRACE_PPRE = 60, 70, 80
 # - session 22 calls 2-3 (H100, one process, 6 rounds; code in 4ebdd0a / 1cdb206): ``CUTE_ATTN_DECODE_ROW_PF=1`` (L1
 #   prefetch of item it + 2's row at item it's start: -0.3..+0.1 %, the producer's lead at a transition unchanged) and
 #   ``CUTE_ATTN_DECODE_EARLY_Q=1`` (the next item's Q copied before the epilogue: the transition gap 2.05 -> 1.66 us in
-#   the trace, the times -0.2..+0.1 %; the Q wait was not on the path: 0.06 us past the KV wait);
+#   the trace, the times -0.2..+0.1 %; the Q wait was not on the path: 0.06 us past the KV wait; call 11 at hd64, where
+#   the trace put 0.5-0.9 us of Q wait after the first KV tile at 128 x 1k: -0.4..+0.0 %, control -0.3..+0.2 %);
 # - session 22 calls 5-6 (H100, one process, 6-8 rounds; code in ef347f2 / 6a5d97b): ``CUTE_ATTN_DECODE_NEXT_PF=1`` /
 #   ``IDS_PF=1`` (L1 prefetches of the next item's first page ids and row / of tile t + 2's ids: the producer's ~2 us
 #   wait at an item start unchanged; -0.1..-0.3 % / -0.4..-3.3 %) and ``CUTE_ATTN_DECODE_ROW_EARLY=1`` (item it + 1's row
@@ -97,7 +98,7 @@ TRACE_PEND, TRACE_PACQ, TRACE_PPRE = 60, 70, 80
 #   transition instead of 0.8, and yet -0.6..-1.5 % on the multi-item plans, -3.5 % at 16 x 16k page 1, -3..-11 % at hd64).
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
 _REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS",
-            "EVICT_FIRST", "TMA", "REVERSE_ODD", "PLAN_EVICT_LAST", "STAGES", "TILE_N", "ROW_PF", "NEXT_PF",
+            "EVICT_FIRST", "TMA", "REVERSE_ODD", "PLAN_EVICT_LAST", "STAGES", "TILE_N", "ROW_PF", "EARLY_Q", "NEXT_PF",
             "IDS_PF", "ROW_EARLY")
 refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/decode_sm90.py, bench/NOTES-decode.md")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
@@ -107,11 +108,6 @@ refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/de
 # of 11 (on the CPU box ~0.12 us per tensor in the FFI alone, before the signature checks). The kernel body and its
 # parameters are unchanged (PTX compared). run() must agree: cute_attn/decode.py reads the same variable.
 PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
-# A/B build switch (session 22 call 11; default off = PTX identical): the next item's Q copied into sQ right after the
-# current item's tile loop (its GEMMs retired: sQ is free), before the epilogue, instead of at the next item's start.
-# Call 3 measured it at hd128 (-0.2..+0.1 %: Q was not on the path there, 0.06 us past the KV wait); at hd64 call 4's
-# trace reads 0.1-0.9 us between the first KV tile's wait and the Q wait (128 x 1k page 16: 0.89 us).
-EARLY_Q = os.environ.get("CUTE_ATTN_DECODE_EARLY_Q", "0") == "1"
 # The first tile's page ids of each CTA's first item, cached by a plan's first run() for the later ones (session 22).
 # The producer's first copies wait for three dependent loads (cta_ptr and the speculative item row; the row of the CTA's
 # first item; that tile's page ids), ~1.3-1.6 us before the first copy (session 13 / 19 traces). With it, the last grid x
@@ -558,20 +554,13 @@ class DecodeSm90:
         n_batch, n_head0, n_rows, n_start, n_end = self._item_fields(
             mItems, cutlass.min(item_begin, last_row), spec, s_row, fields
         )
-        q_early = Int32(0)  # EARLY_Q: this item's Q copy was issued by the item before
         for it in cutlass.range(item_begin, item_end, unroll=1):
             batch, head0, rows, kv_start, kv_end = n_batch, n_head0, n_rows, n_start, n_end
             nxt = cutlass.min(it + 1, last_row)  # the next item's row lands during this item
             n_batch, n_head0, n_rows, n_start, n_end = (mItems[nxt, f] for f in fields)
 
-            # Q rows [head0, head0 + rows) of request `batch` -> sQ rows [0, rows) (EARLY_Q: unless the item before
-            # issued it after its tile loop)
-            if cutlass.const_expr(EARLY_Q):
-                if q_early == 0:
-                    self._copy_q(mQ, batch, head0, rows, q_copy, thr_q, tQsQ, tQcQ)
-                q_early = Int32(0)
-            else:
-                self._copy_q(mQ, batch, head0, rows, q_copy, thr_q, tQsQ, tQcQ)
+            # Q rows [head0, head0 + rows) of request `batch` -> sQ rows [0, rows)
+            self._copy_q(mQ, batch, head0, rows, q_copy, thr_q, tQsQ, tQcQ)
             # the Q copy is awaited after the first KV tile's wait: both latencies overlap
 
             acc_O.fill(0.0)
@@ -615,13 +604,6 @@ class DecodeSm90:
             if n_tiles > 0:
                 warpgroup.wait_group(0)
                 kv_pipe.consumer_release(prev)
-                if cutlass.const_expr(EARLY_Q):
-                    # the item's GEMMs have retired (every thread past its wait: the barrier): the next item's Q may
-                    # overwrite sQ now, under this item's epilogue, not after it
-                    if it + 1 < item_end:
-                        cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
-                        self._copy_q(mQ, n_batch, n_head0, n_rows, q_copy, thr_q, tQsQ, tQcQ)
-                        q_early = Int32(1)
             else:
                 cute.arch.cp_async_wait_group(0)  # no copy into sQ may still land under the next item's
 
