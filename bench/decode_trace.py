@@ -20,13 +20,20 @@ import torch
 
 import cute_attn
 import cute_attn.decode as dec
+# the kernel's TRACE columns: 0-16 (col 16, the merge's parts loop end: session 19), then per item (session 22; the
+# producer's columns only at head_dim >= 128, where tmp_o rows have them)
+from cute_attn.layouts.decode_work import TRACE_COLS as COLS
+from cute_attn.layouts.decode_work import TRACE_EPI as EPI
+from cute_attn.layouts.decode_work import TRACE_FIRST as FIRST
+from cute_attn.layouts.decode_work import TRACE_ISSUE as ISSUE
+from cute_attn.layouts.decode_work import TRACE_ITEMS as ITEMS
+from cute_attn.layouts.decode_work import TRACE_KV as KV
+from cute_attn.layouts.decode_work import TRACE_PACQ as PACQ
+from cute_attn.layouts.decode_work import TRACE_PEND as PEND
+from cute_attn.layouts.decode_work import TRACE_PPRE as PPRE
 from bench.decode import HK, HQ, D, head_dim_arg, use_head_dim
 from bench.decode_ab import apply, case_inputs, case_lens
 
-COLS = 90  # the kernel's TRACE columns (col 16, the merge's parts loop end: session 19; 20-89 per item: session 22;
-# 60-89 only at head_dim >= 128, where tmp_o rows have the columns)
-# kernels/decode_sm90.py TRACE_ITEMS / TRACE_EPI / TRACE_FIRST / TRACE_ISSUE / TRACE_KV / TRACE_PEND / TRACE_PACQ / TRACE_PPRE
-ITEMS, EPI, FIRST, ISSUE, KV, PEND, PACQ, PPRE = 10, 20, 30, 40, 50, 60, 70, 80
 
 
 def _event_runs(fn, flush: str, reps: int, before=lambda: None, after=lambda: None) -> list:

@@ -26,7 +26,7 @@ import torch
 from . import _checks as C
 from . import hostlib
 from .artifacts import get_kernel
-from .layouts.decode_work import DECODE_TILES, ITEM_WIDTH, MAX_ROWS, SORT_PAGES_CHUNK, Item
+from .layouts.decode_work import DECODE_TILES, FIRST_IDS_CAP, ITEM_WIDTH, MAX_ROWS, SORT_PAGES_CHUNK, Item
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
 from .specs import DECODE_HEAD_DIMS, DECODE_ONE_ITEM_STAGES, DecodeSpec, SortPagesSpec
 
@@ -76,9 +76,6 @@ LOG2E = 1.0 / math.log(2.0)
 # Int32 extents (5 tensors through DLPack per launch instead of 11). Set it alike for the build and for run():
 # a mismatch fails the first launch with the FFI's type error (argument #3: pointer vs tensor).
 _PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
-# words per CTA the counters buffer keeps for the kernel's first-tile page-id cache (kernels/decode_sm90.py
-# FIRST_IDS_HEAD_DIMS): the largest decode tile (layouts/decode_work.py DECODE_TILES)
-FIRST_IDS_CAP = max(rows for rows, _ in DECODE_TILES.values())
 # torch.cuda.current_device() without its lazy-init check (run() has a CUDA tensor in hand, so CUDA is up):
 # ~0.3 us less per run() on a GPU host; the public call where torch lacks the raw one
 _current_device = getattr(torch._C, "_cuda_getDevice", None) or (lambda: torch.cuda.current_device())

@@ -20,7 +20,10 @@ from cutlass import Float32, Int32, Int64  # noqa: E402
 from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
-from ..layouts.decode_work import DECODE_TILES, ITEM_WIDTH, MAX_ROWS, Item  # noqa: E402
+from ..layouts.decode_work import (  # noqa: E402
+    DECODE_TILES, FIRST_IDS_CAP, ITEM_WIDTH, MAX_ROWS, TRACE_COLS, TRACE_EPI, TRACE_FIRST, TRACE_ISSUE, TRACE_ITEMS,
+    TRACE_KV, TRACE_PACQ, TRACE_PEND, TRACE_PPRE, Item,
+)
 from .common.config import refuse_removed_switches  # noqa: E402
 from .common.wgmma import gemm  # noqa: E402
 
@@ -41,16 +44,9 @@ MERGE_ELEMS = 4  # adjacent output columns per thread in the merge (head_dim % 4
 # GEMMs done, 3 consumer end, 4 merges done, 5 SM id, 6 producer's first tile issued, 7 its last tile issued,
 # 8-11 clock at 0-3, 12 end of the last merge, 13 start of that merge's epilogue, 14 / 15 that epilogue before / after
 # the split's atomic (the barrier after the partial's stores / the barrier after the atomic), 16 the end of that
-# merge's loop over the parts (thread 0) (globaltimer_lo, ns). Per item k = it - item_begin < TRACE_ITEMS (session 22):
-# column TRACE_EPI + k the consumer's epilogue start, TRACE_FIRST + k its first KV tile and Q both landed (after the
-# waits and the barrier), TRACE_ISSUE + k the producer's first tile of the item issued, TRACE_KV + k the consumer past
-# the first KV tile's wait (before the Q wait).
+# merge's loop over the parts (thread 0) (globaltimer_lo, ns); per item the columns of layouts/decode_work.py TRACE_*
+# (session 22).
 TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
-TRACE_ITEMS, TRACE_EPI, TRACE_FIRST, TRACE_ISSUE, TRACE_KV = 10, 20, 30, 40, 50  # columns < 64 (hd64's tmp_o rows)
-# head_dim >= 128 only (tmp_o rows of >= 128 columns): TRACE_PEND + k the producer after item k's last tile's commit,
-# TRACE_PACQ + k the producer past the first tile's acquire of item k (before its copies), TRACE_PPRE + k the producer
-# just before that acquire (after the item start's row loads and the first tile's page-id load were issued).
-TRACE_PEND, TRACE_PACQ, TRACE_PPRE = 60, 70, 80
 # Decode A/B switches removed once measured (bench/NOTES-decode.md has the figures; the code is in git history):
 # - ``CUTE_ATTN_DECODE_SPLIT_SYNC=fence`` (per-thread acq_rel fences around a split part's publication; the kept
 #   code is decode-v11's ``release``: barrier, thread 0's acq_rel atomic, barrier, +1.0-1.3 % at 1x32k);
@@ -162,6 +158,7 @@ class DecodeSm90:
         self.head_dim = head_dim
         self.tile_n, self.stages = DECODE_TILES[head_dim]
         self.first_ids = head_dim in FIRST_IDS_HEAD_DIMS  # the first tile's page ids cached across runs
+        assert self.tile_n <= FIRST_IDS_CAP, "the plan's counters buffer keeps FIRST_IDS_CAP words per CTA"
         if stages:  # the spec's (the one-item-per-CTA variant: layouts.decode_work.DECODE_ONE_ITEM_STAGES)
             self.stages = stages
         self.elems_per_copy = COPY_BITS // self.dtype.width
@@ -279,9 +276,7 @@ class DecodeSm90:
             # this CTA's cached first-tile page id of the producer row that thread tidx % 128 loads, plus one (0: none
             # cached; never negative), issued before the barrier that follows the pipeline's set-up (ptxas does not
             # move a global load across it), i.e. before the loads of cta_ptr and the item rows
-            ptid = tidx % WARPGROUP
-            id_lane = ptid % 32 % self.id_lanes
-            id_row = (id_lane // self.warp_rows) * self.pass_rows + ptid // 32 * self.warp_rows + id_lane % self.warp_rows
+            id_row = self._id_row(tidx % WARPGROUP)
             grid = Int32(cute.arch.grid_dim()[0])
             f_at = mCounter.shape[0] - grid * self.tile_n + bidx * self.tile_n + id_row
             f_id = mCounter[f_at]
@@ -304,7 +299,7 @@ class DecodeSm90:
         if cutlass.const_expr(TRACE):
             t_off = cute.crd2idx((mTmpO.shape[0] - 1 - bidx, 0), mTmpO.layout)
             t_ptr = cute.make_ptr(Int32, (mTmpO.iterator + t_off).toint(), cute.AddressSpace.gmem, assumed_align=16)
-            trace = cute.make_tensor(t_ptr, cute.make_layout(TRACE_PPRE + TRACE_ITEMS))
+            trace = cute.make_tensor(t_ptr, cute.make_layout(TRACE_COLS))
         if warp_idx >= 4:
             self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, mCounter, item_begin, item_end, spec, f_id, f_at,
                          tidx - WARPGROUP, trace)
@@ -379,11 +374,7 @@ class DecodeSm90:
         tKsK = thr_copy.partition_D(sK)  # (CPY, passes, 1, stages): pass m is tile row m * pass_rows + ptid // tpr
         tVsV = thr_copy.partition_D(sV)
         lane = ptid % 32
-        warp = ptid // 32
-        # lane l prefetches the page id of tile row (l // warp_rows) * pass_rows + warp * warp_rows + l % warp_rows:
-        # in pass m the thread's row sits in lane m * warp_rows + lane // threads_per_row
-        id_lane = lane % self.id_lanes
-        id_row = (id_lane // self.warp_rows) * self.pass_rows + warp * self.warp_rows + id_lane % self.warp_rows
+        id_row = self._id_row(ptid)
         src_lane = lane // self.threads_per_row
         last_row = mItems.shape[0] - 1
         if cutlass.const_expr(self.first_ids):
@@ -457,6 +448,16 @@ class DecodeSm90:
                             trace[6] = cute.arch.globaltimer_lo()
                         if it == item_end - 1 and t == n_tiles - 1:
                             trace[7] = cute.arch.globaltimer_lo()
+
+    @cute.jit
+    def _id_row(self, ptid: Int32):
+        """The tile row whose page id producer thread ``ptid`` prefetches: lane l of warp w, row (l // warp_rows) *
+        pass_rows + w * warp_rows + l % warp_rows (in pass m the thread's row sits in lane m * warp_rows + lane //
+        threads_per_row)."""
+        lane = ptid % 32
+        warp = ptid // 32
+        id_lane = lane % self.id_lanes
+        return (id_lane // self.warp_rows) * self.pass_rows + warp * self.warp_rows + id_lane % self.warp_rows
 
     @cute.jit
     def _row_page(self, mKvIdx: cute.Tensor, page_div, page_base: Int32, r: Int32):

@@ -51,3 +51,16 @@ DECODE_ONE_ITEM_STAGES = {128: 3}
 # is a request's consecutive pages falling in the same 2 MiB of the cache
 SORT_PAGES_CHUNK = 16384
 DECODE_HEAD_DIMS = tuple(DECODE_TILES)
+# The counters buffer of a decode plan (cute_attn/decode.py): the split counters, then per CTA of up to num_sms a tile of
+# first-tile page-id words for the kernel's cache across runs (kernels/decode_sm90.py FIRST_IDS_HEAD_DIMS): the kernel
+# uses the buffer's last grid x tile_n words, so the room per CTA is the largest tile.
+FIRST_IDS_CAP = max(rows for rows, _ in DECODE_TILES.values())
+# Columns of the decode kernel's TRACE build stamps (kernels/decode_sm90.py TRACE; read by bench/decode_trace.py), per
+# item k = it - item_begin < TRACE_ITEMS (session 22): TRACE_EPI + k the consumer's epilogue start, TRACE_FIRST + k its
+# first KV tile and Q both landed, TRACE_ISSUE + k the producer's first tile of the item issued, TRACE_KV + k the consumer
+# past the first KV tile's wait (before the Q wait); all < 64 (hd64's tmp_o rows). At head_dim >= 128 only: TRACE_PEND +
+# k the producer after item k's last tile's commit, TRACE_PPRE + k / TRACE_PACQ + k just before / past the first tile's
+# acquire of item k.
+TRACE_ITEMS, TRACE_EPI, TRACE_FIRST, TRACE_ISSUE, TRACE_KV = 10, 20, 30, 40, 50
+TRACE_PEND, TRACE_PACQ, TRACE_PPRE = 60, 70, 80
+TRACE_COLS = TRACE_PPRE + TRACE_ITEMS
