@@ -10,6 +10,8 @@ The kernels must share main's launch ABI (``CUTE_ATTN_DECODE_PTR_ARGS=1`` builds
 is checked against the first build's (max |diff| of O and LSE per case, page; a plan label against the first label
 on the same plan, plus its O diff vs the first build as the 4th number). cuDNN SDPA is timed once per case and flush per round pair.
 
+``--plans label=<build>:HEADS=<H>`` (session 23) does the same with items of H kv heads (``cute_attn.decode.HEADS_PER_ITEM``,
+numpy planner) for a build made with ``CUTE_ATTN_DECODE_ITEM_HEADS=H``.
 ``--plans label=<build>:MAX_PARTS=<n>`` (decode-fix) adds a timed label that runs build ``<build>``'s kernel on a
 second plan of the same inputs made with the planner knob ``cute_attn.decode.MAX_PARTS = n`` (numpy and compiled
 planner alike, ``set_max_parts``; reset to 0 after): its output differs from the first build's only by the merge's
@@ -36,10 +38,22 @@ from cute_attn.layouts.decode_work import Item
 NAME = "decode_bf16_headdim128_sm90a"
 
 
+def _set_knob(CD, value) -> None:
+    """A plan label's planner knob: ``MAX_PARTS=n`` (an int) or ``HEADS=n`` (``("HEADS", n)``: kv heads per item, for a
+    kernel built with ``CUTE_ATTN_DECODE_ITEM_HEADS=n``, session 23); 0 resets both."""
+    if isinstance(value, tuple):
+        CD.HEADS_PER_ITEM = value[1]
+    else:
+        CD.HEADS_PER_ITEM = 1
+        CD.set_max_parts(value)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--builds", nargs="+", required=True, help="label=<artifact dir>")
-    p.add_argument("--plans", nargs="*", default=[], help="label=<build label>:MAX_PARTS=<n>")
+    p.add_argument("--plan-builds", nargs="*", default=[],
+                   help="label=<artifact dir>: builds loaded only for --plans (not timed on the default plan)")
+    p.add_argument("--plans", nargs="*", default=[], help="label=<build label>:MAX_PARTS=<n> or :HEADS=<H>")
     p.add_argument("--cases", nargs="+", default=["1 x 32k", "8 x 32k", "skewed 1 x 32k + 63 x 512", "64 x 4k",
                                                    "128 x 1k"])
     p.add_argument("--pages", nargs="+", type=int, default=[16, 1])
@@ -60,9 +74,10 @@ def main(argv=None):
         PAGE_ORDER[0] = args.page_order
     t0 = time.time()
     labels, kernels = [], {}
-    for kv in args.builds:
+    for kv in args.builds + args.plan_builds:
         label, d = kv.split("=", 1)
-        labels.append(label)
+        if kv in args.builds:
+            labels.append(label)
         # <variant name>__<label>.so: the default variant's name, or another spec's (decode_build_tagged.py fields)
         path = os.path.join(d, f"{NAME}__{label}.so")
         if not os.path.exists(path):
@@ -75,8 +90,8 @@ def main(argv=None):
         label, rest = kv.split("=", 1)
         build, knob = rest.split(":", 1)
         key, val = knob.split("=", 1)
-        assert key == "MAX_PARTS" and build in kernels, kv
-        plan_knobs[label] = (build, int(val))
+        assert key in ("MAX_PARTS", "HEADS") and build in kernels, kv
+        plan_knobs[label] = (build, int(val) if key == "MAX_PARTS" else (key, int(val)))
     import cute_attn.decode as CD
     if args.dry_run:
         for name in args.cases:
@@ -88,12 +103,12 @@ def main(argv=None):
                 last = torch.tensor([(n - 1) % page_size + 1 for n in kv_lens], dtype=torch.int32)
                 line = {"dry_run": name, "page": page_size}
                 for label, max_parts in [(lb, 0) for lb in labels[:1]] + [(lb, v[1]) for lb, v in plan_knobs.items()]:
-                    CD.set_max_parts(max_parts)
+                    _set_knob(CD, max_parts)
                     try:
                         w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
                         w.plan(indptr, indices, last, HQ, HK, D, page_size)
                     finally:
-                        CD.set_max_parts(0)
+                        _set_knob(CD, 0)
                     parts = w._plan.items.numpy()[: int(w._plan.cta_ptr[w._plan.grid])][:, Item.NUM_PARTS]
                     line[label] = {"ctas": w._plan.grid, "max_parts": int(parts.max()) if len(parts) else 0,
                                    "split_items": int((parts > 0).sum())}
@@ -111,13 +126,17 @@ def main(argv=None):
             w.run(q, cache)  # checks, binds plan.kernel
             wrappers = {label: (w, label) for label in labels}
             for label, (build, max_parts) in plan_knobs.items():
-                CD.set_max_parts(max_parts)
+                _set_knob(CD, max_parts)
                 try:
                     w2 = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
                     w2.plan(indptr, indices, last, HQ, HK, D, page_size)
                 finally:
-                    CD.set_max_parts(0)
+                    _set_knob(CD, 0)
                 w2.run(q, cache)
+                if isinstance(max_parts, tuple):
+                    # that run (main's kernel) cached its first-tile page ids (FIRST_IDS) in main's row mapping: the
+                    # HEADS kernel's first run must load its own (the tail plan() zeroes)
+                    w2._counters[w2._counters.shape[0] - w2._plan.grid * 64:].zero_()
                 wrappers[label] = (w2, build)
                 print(json.dumps({"plan": label, "case": name, "page": page_size, "ctas": w2._plan.grid,
                                   "base_ctas": w._plan.grid}), flush=True)

@@ -70,6 +70,11 @@ def head_minor_min_page(head_dim: int) -> int:
 # (session 6, one process): 1 x 32k MAX_PARTS=8 -6..-12 %, 12 -0.3..-1.6 %; other cases unchanged (same plan).
 # Set it with set_max_parts(), which sets the compiled planner's copy too.
 MAX_PARTS = 0
+# A/B planner knob (session 23; 1 = off, the default): > 1 plans work items of HEADS_PER_ITEM adjacent kv heads each,
+# for a decode kernel built with ``CUTE_ATTN_DECODE_ITEM_HEADS`` of the same value (kernels/decode_sm90.py); the numpy
+# planner makes these plans (the compiled one is not used while it is set). A plan and a kernel that disagree compute
+# wrong results: a bench knob (bench/decode_multi_build.py ``--plans label=build:HEADS=H``), not an API.
+HEADS_PER_ITEM = 1
 LOG2E = 1.0 / math.log(2.0)
 # Launch ABI of the decode artifacts (build switch of kernels/decode_sm90.py, NOT measured on a GPU yet): with
 # CUTE_ATTN_DECODE_PTR_ARGS=1 when they were built, the plan's six buffers go to the kernel as addresses and two
@@ -121,8 +126,23 @@ _TEMPLATES: dict = {}
 def _template(num_qo_heads: int, num_kv_heads: int) -> tuple[np.ndarray, np.ndarray]:
     """The item row of every (kv head, head block) of one unsplit request, less its per-request
     columns, and each one's rows; cached per head geometry."""
-    key = (num_qo_heads, num_kv_heads)
+    hb = HEADS_PER_ITEM
+    key = (num_qo_heads, num_kv_heads, hb)
     t = _TEMPLATES.get(key)
+    if t is None and hb > 1:
+        # items of up to hb kv heads whose query rows fit one M tile (the kernel loads hb heads per token: heads past
+        # an item's block are masked, those past the last kv head clamped)
+        group = num_qo_heads // num_kv_heads
+        nb = min(hb, MAX_ROWS // group)
+        if nb == 0:
+            raise ValueError(f"HEADS_PER_ITEM={hb}: a group of {group} query heads exceeds {MAX_ROWS} rows")
+        blocks = [(hk, min(nb, num_kv_heads - hk) * group) for hk in range(0, num_kv_heads, nb)]
+        rows = []
+        for hk, r in blocks:
+            row = [0] * ITEM_WIDTH
+            row[Item.KV_HEAD], row[Item.HEAD0], row[Item.ROWS], row[Item.MERGE_ID] = hk, hk * group, r, -1
+            rows.append(row)
+        t = _TEMPLATES[key] = (np.array(rows, dtype=np.int32), np.array([r for _, r in blocks], np.int64))
     if t is None:
         group = num_qo_heads // num_kv_heads
         blocks = head_blocks(group)
@@ -194,7 +214,7 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
 
     if MAX_PARTS > 0:
         num_sms = min(num_sms, MAX_PARTS * n_seq)
-    row_bytes = 2 * head_dim * elem_bytes
+    row_bytes = 2 * head_dim * elem_bytes * HEADS_PER_ITEM  # per token of an item (HEADS_PER_ITEM kv heads)
     seq_cost = kv_lens * row_bytes + ITEM_OVERHEAD_BYTES  # every sequence of request b
     req_end = np.cumsum(seq_cost * S)
     total = int(req_end[-1])
@@ -693,6 +713,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
         (not built, inputs not int32 CPU tensors, or an invalid page table: the numpy path then plans
         or raises with the message)."""
         lib = _PLANNER[0] if _PLANNER else compiled_planner()
+        if HEADS_PER_ITEM != 1:
+            return None  # the A/B knob: the numpy planner
         i32 = torch.int32  # _host_int32 of both, inline (a call costs ~0.1 us)
         if (lib is None or type(kv_indptr) is not torch.Tensor or type(kv_last_page_len) is not torch.Tensor
                 or kv_indptr.dtype is not i32 or kv_last_page_len.dtype is not i32 or not kv_indptr.is_cpu

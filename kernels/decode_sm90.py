@@ -116,6 +116,17 @@ PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
 # (read at build time): ``1`` every head dim, ``0`` none (the kernel before it: PTX identical), unset the head dims here.
 _FIRST_IDS_ENV = os.environ.get("CUTE_ATTN_DECODE_FIRST_IDS", "")
 FIRST_IDS_HEAD_DIMS = {"1": (64, 128, 256), "0": ()}.get(_FIRST_IDS_ENV, (128,))
+# A/B build switch (session 23; unset / 1 = the PTX before it): ``CUTE_ATTN_DECODE_ITEM_HEADS=H`` (2, 4 or 8) makes a work
+# item cover H adjacent kv heads of one request (``Item.KV_HEAD`` the first; session 11's ``HEADS`` on today's kernel):
+# a key tile holds tile_n / H tokens x H heads, token-major (a token's H heads are H x d contiguous elements of an NHD
+# cache), the item's query rows are the H x group query heads of those kv heads, and S = Q K^T runs over all of the
+# tile's rows with the other heads' columns masked by a per-item bias (P = 0 there). The tensor-core work per KV byte
+# is unchanged (the M tile is 64 rows either way). Purpose: plans of k whole sequences per CTA (64 x 4k: 4, 128 x 1k:
+# 8) become one item per CTA (H = k), which runs the 3-stage one-item variant with no item transition. The plan must
+# be made with ``cute_attn.decode.HEADS_PER_ITEM = H`` (numpy planner); a bench knob, not an API.
+ITEM_HEADS = int(os.environ.get("CUTE_ATTN_DECODE_ITEM_HEADS", "1") or "1")
+if ITEM_HEADS not in (1, 2, 4, 8):
+    raise ValueError(f"CUTE_ATTN_DECODE_ITEM_HEADS must be 1, 2, 4 or 8, got {ITEM_HEADS}")
 
 
 class DecodeSm90:
@@ -174,6 +185,9 @@ class DecodeSm90:
         self.id_lanes = self.passes * self.warp_rows
         assert self.tile_n % self.pass_rows == 0 and self.id_lanes <= 32
         self.q_threads_per_row = min(chunks, 32)
+        # ITEM_HEADS: kv heads per item; a key tile holds tile_tokens tokens x heads rows (token-major)
+        self.heads = ITEM_HEADS
+        self.tile_tokens = self.tile_n // self.heads
 
     def _smem_layout(self, rows: int, stages: int | None):
         atom = warpgroup.make_smem_layout_atom(
@@ -304,9 +318,12 @@ class DecodeSm90:
             self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, mCounter, item_begin, item_end, spec, f_id, f_at,
                          tidx - WARPGROUP, trace)
         else:
+            group = Int32(1)  # ITEM_HEADS: query heads per kv head
+            if cutlass.const_expr(self.heads > 1):
+                group = mQ.shape[1] // mK.shape[2]
             self.consume(
                 kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
-                item_begin, item_end, spec, tidx, scale_log2, trace,
+                item_begin, item_end, spec, tidx, scale_log2, trace, group,
             )
 
     # ------------------------------------------------------------------------------------ item rows
@@ -377,6 +394,9 @@ class DecodeSm90:
         id_row = self._id_row(ptid)
         src_lane = lane // self.threads_per_row
         last_row = mItems.shape[0] - 1
+        # ITEM_HEADS: the token of the prefetched row (rows are token-major over the item's heads)
+        id_tok = id_row if self.heads == 1 else id_row // self.heads
+        last_head = mK.shape[2] - 1
         if cutlass.const_expr(self.first_ids):
             # (+ 0: f_id is never negative) the loop's end waits for f_id: ptxas keeps its load where it was issued,
             # instead of sinking it below the exit test, which waits for cta_ptr
@@ -397,9 +417,9 @@ class DecodeSm90:
             nxt = cutlass.min(it + 1, last_row)  # its row lands during this item
             n_head, n_start, n_end, n_base = (mItems[nxt, f] for f in fields)
             has_next = (it + 1 < item_end) & (n_end > n_start)
-            n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
+            n_tiles = (kv_end - kv_start + self.tile_tokens - 1) // self.tile_tokens
             if (n_tiles > 0) & (ready == 0):
-                r0 = cutlass.min(kv_start + id_row, kv_end - 1)
+                r0 = cutlass.min(kv_start + id_tok, kv_end - 1)
                 if cutlass.const_expr(self.first_ids):
                     if (it == item_begin) & (f_id > 0):  # the CTA's first item, its ids cached by an earlier run
                         page = f_id - 1
@@ -414,10 +434,10 @@ class DecodeSm90:
             for t in cutlass.range(n_tiles, unroll=1):
                 # the next tile's page ids are loaded before this tile's copies are issued; on the last tile, the
                 # next item's first tile's (when there is one with rows)
-                r_next = cutlass.min(kv_start + (t + 1) * self.tile_n + id_row, kv_end - 1)
+                r_next = cutlass.min(kv_start + (t + 1) * self.tile_tokens + id_tok, kv_end - 1)
                 base_next = page_base
                 if (t == n_tiles - 1) & has_next:
-                    r_next = cutlass.min(n_start + id_row, n_end - 1)
+                    r_next = cutlass.min(n_start + id_tok, n_end - 1)
                     base_next = n_base
                     ready = Int32(1)
                 page_next, slot_next = self._row_page(mKvIdx, page_div, base_next, r_next)
@@ -431,8 +451,15 @@ class DecodeSm90:
                 for m in cutlass.range_constexpr(self.passes):
                     row_page = cute.arch.shuffle_sync(page, m * self.warp_rows + src_lane)
                     row_slot = cute.arch.shuffle_sync(slot, m * self.warp_rows + src_lane)
-                    self._copy_row(mK, tKsK[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
-                    self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, kv_head)
+                    row_head = kv_head
+                    if cutlass.const_expr(self.heads > 1):
+                        # the thread's row of pass m is tile row m * pass_rows + ptid // threads_per_row, its head that
+                        # row modulo H (clamped: a last head block may hold fewer heads, whose rows no query row reads)
+                        row_head = cutlass.min(
+                            kv_head + (m * self.pass_rows + ptid // self.threads_per_row) % self.heads, last_head
+                        )
+                    self._copy_row(mK, tKsK[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, row_head)
+                    self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, row_head)
                 kv_pipe.producer_commit(state)
                 state.advance()
                 page = page_next
@@ -505,6 +532,7 @@ class DecodeSm90:
         tidx: Int32,
         scale_log2: Float32,
         trace: cute.Tensor,
+        group: Int32,
     ):
         if cutlass.const_expr(TRACE):
             if tidx == 0:
@@ -537,6 +565,9 @@ class DecodeSm90:
         # accumulator element k of a wgmma fragment sits in row half (k // 2) % 2 of the thread's rows
         row_max = cute.make_rmem_tensor((2,), Float32)
         row_sum = cute.make_rmem_tensor((2,), Float32)
+        # ITEM_HEADS: per S element 0 where its column's head is its row's kv head (or the row is past ``rows``: never
+        # stored, kept finite), -inf elsewhere; set per item
+        bias = cute.make_rmem_tensor(cute.size(acc_S), Float32)
 
         q_atom = cute.make_copy_atom(cpasync.CopyG2SOp(), self.dtype, num_bits_per_copy=COPY_BITS)
         q_thr_layout = cute.make_ordered_layout(
@@ -567,7 +598,13 @@ class DecodeSm90:
             acc_O.fill(0.0)
             row_max.fill(-Float32.inf)
             row_sum.fill(0.0)
-            n_tiles = (kv_end - kv_start + self.tile_n - 1) // self.tile_n
+            if cutlass.const_expr(self.heads > 1):
+                for k in cutlass.range_constexpr(cute.size(acc_S)):
+                    r = tScS[k][0]
+                    bias[k] = Float32(0.0)
+                    if (r < rows) & (tScS[k][1] % self.heads != r // group):
+                        bias[k] = -Float32.inf
+            n_tiles = (kv_end - kv_start + self.tile_tokens - 1) // self.tile_tokens
             # O += P V of tile t runs while tile t+1 is awaited and S = Q K^T of tile t+1 is issued; the
             # wait for S also retires that P V, and only then is tile t's stage released
             prev = state.clone()
@@ -592,7 +629,9 @@ class DecodeSm90:
                 if t > 0:
                     kv_pipe.consumer_release(prev)
                 n_valid = kv_end - kv_start - t * self.tile_n
-                self._online_softmax(acc_S, acc_O, tScS, row_max, row_sum, n_valid, scale_log2)
+                if cutlass.const_expr(self.heads > 1):
+                    n_valid = (kv_end - kv_start - t * self.tile_tokens) * self.heads  # valid tile rows (token-major)
+                self._online_softmax(acc_S, acc_O, tScS, row_max, row_sum, n_valid, scale_log2, bias)
                 for k in cutlass.range_constexpr(cute.size(acc_S)):
                     tOrP[k] = acc_S[k].to(self.dtype)
                 gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, state.index], False, -1)
@@ -670,11 +709,16 @@ class DecodeSm90:
         row_sum: cute.Tensor,
         n_valid: Int32,
         scale_log2: Float32,
+        bias: cute.Tensor,
     ):
         """S <- exp2(S * scale_log2 - m_new) with columns >= n_valid masked; rescale O and the row sums.
-        Every tile has at least one valid column, so m_new is finite."""
+        Every tile has at least one valid column, so m_new is finite (ITEM_HEADS: ``bias`` masks the other heads'
+        columns; every row has its own head's first token in every tile)."""
         for k in cutlass.range_constexpr(cute.size(acc_S)):
-            acc_S[k] = acc_S[k] * scale_log2
+            if cutlass.const_expr(self.heads > 1):
+                acc_S[k] = acc_S[k] * scale_log2 + bias[k]
+            else:
+                acc_S[k] = acc_S[k] * scale_log2
         if n_valid < self.tile_n:  # only the last tile of an item has masked columns
             for k in cutlass.range_constexpr(cute.size(acc_S)):
                 if tScS[k][1] >= n_valid:
