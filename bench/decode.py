@@ -185,7 +185,7 @@ def bench_case(name, kv_lens, page_sizes, copy_gbs, layout="NHD", peers=True, ro
     batch = len(kv_lens)
     kv_bytes = sum(kv_lens) * HK * D * 2 * 2
     q = torch.randn(batch, HQ, D, dtype=DTYPE, device="cuda")
-    fns, keep, splits = {}, [], {}
+    fns, keep, splits, variant = {}, [], {}, {}
     for ps in page_sizes:
         cache, indptr, indices, last = paged_inputs(kv_lens, ps, layout)
         w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
@@ -193,6 +193,8 @@ def bench_case(name, kv_lens, page_sizes, copy_gbs, layout="NHD", peers=True, ro
         keep.append((w, cache))
         fns[f"page{ps}"] = lambda w=w, cache=cache: w.run(q, cache)
         splits[ps] = w._plan.work.num_splits
+        # the decode variant plan() picked, less its dtype / head_dim / arch: "stages3", "stages3_itemheads8", "-"
+        variant[ps] = w._plan.spec.name.split(f"headdim{D}", 1)[1].rsplit("_", 1)[0].strip("_") or "-"
     peer_row = {}
     if peers:
         max_len = max(kv_lens)
@@ -215,7 +217,7 @@ def bench_case(name, kv_lens, page_sizes, copy_gbs, layout="NHD", peers=True, ro
         ms = median(per[f"page{ps}"])
         row = {"case": name, "page_size": ps, "flush": flush, "MB": kv_bytes / 1e6, "cute_attn_us": ms * 1e3,
                "cute_attn_GBs": kv_bytes / ms / 1e6, "pct_of_copy": 100 * kv_bytes / ms / 1e6 / copy_gbs,
-               "splits": splits[ps], "rounds_ms": {k: v for k, v in per.items() if k == f"page{ps}"}}
+               "splits": splits[ps], "variant": variant[ps], "rounds_ms": {k: v for k, v in per.items() if k == f"page{ps}"}}
         if "cudnn" in fns:
             row["vs_cudnn"] = f"{ratio(per, f'page{ps}', 'cudnn'):.3f}x"
         if ps == 16 or len(page_sizes) == 1:
@@ -328,7 +330,7 @@ def main(argv=None):
             rows.append({"case": f"FAILED {name}", "MB": repr(e)[:200]})
         for r in rows[-2:]:
             print(r, flush=True)
-    cols = ["case", "page_size", "MB", "cute_attn_us", "cute_attn_GBs", "pct_of_copy", "splits",
+    cols = ["case", "page_size", "MB", "cute_attn_us", "cute_attn_GBs", "pct_of_copy", "splits", "variant",
             "cudnn_us", "cudnn_GBs", "fa2_us", "fa2_GBs", "vs_cudnn"]
     if args.no_extras:
         print(f"\n{info['device']}, {info['date']}; L2 flush: {args.flush}; {HQ}q/{HK}kv heads, head_dim {D}, "

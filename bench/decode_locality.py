@@ -99,20 +99,22 @@ def aligned_cache(num_pages, page_size, align=ALIGN):
 
 
 def plan(indptr, ids, last, page_size, head_minor=False, device=None):
+    """The wrapper's plan of one kv head per item (the schedule this session-7 study is about: plans of items of several
+    kv heads, session 23, are made with ``cute_attn.decode.MAX_ITEM_HEADS`` = 1 here)."""
     import cute_attn.decode as dec
 
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(**({"device": device} if device else {}))
-    if not head_minor:
-        w.plan(indptr, ids, last, HQ, HK, D, page_size)
-        return w
-    saved_planner, saved_min = dec._PLANNER[:], dec.HEAD_MINOR_MIN_PAGE
-    dec._PLANNER[:] = [None]  # numpy planner (the compiled one has the constant built in)
-    dec.HEAD_MINOR_MIN_PAGE = 1
+    saved_planner, saved_min, saved_heads = dec._PLANNER[:], dec.HEAD_MINOR_MIN_PAGE, dec.MAX_ITEM_HEADS
+    dec.MAX_ITEM_HEADS = 1
+    if head_minor:
+        dec._PLANNER[:] = [None]  # numpy planner (the compiled one has the constant built in)
+        dec.HEAD_MINOR_MIN_PAGE = 1
     try:
         w.plan(indptr, ids, last, HQ, HK, D, page_size)
     finally:
         dec._PLANNER[:] = saved_planner
         dec.HEAD_MINOR_MIN_PAGE = saved_min
+        dec.MAX_ITEM_HEADS = saved_heads
     return w
 
 
@@ -129,7 +131,7 @@ def head_minor_changes(kv_lens, page_size, num_sms) -> bool:
         works = []
         for m in (saved, 1):
             dec.HEAD_MINOR_MIN_PAGE = m
-            works.append(dec.plan_decode_work(kv_lens, base, HQ, HK, D, num_sms, page_size=page_size))
+            works.append(dec.plan_decode_work(kv_lens, base, HQ, HK, D, num_sms, page_size=page_size, max_item_heads=1))
     finally:
         dec.HEAD_MINOR_MIN_PAGE = saved
     a, b = works

@@ -10,8 +10,11 @@ The kernels must share main's launch ABI (``CUTE_ATTN_DECODE_PTR_ARGS=1`` builds
 is checked against the first build's (max |diff| of O and LSE per case, page; a plan label against the first label
 on the same plan, plus its O diff vs the first build as the 4th number). cuDNN SDPA is timed once per case and flush per round pair.
 
-``--plans label=<build>:HEADS=<H>`` (session 23) does the same with items of H kv heads (``cute_attn.decode.HEADS_PER_ITEM``,
-numpy planner) for a build made with ``CUTE_ATTN_DECODE_ITEM_HEADS=H``.
+``--plans label=<build>:HEADS=<H>`` (session 23) does the same with items of up to H kv heads
+(``cute_attn.decode.MAX_ITEM_HEADS``) for a build of that ``item_heads`` variant (``decode_build_tagged.py TAG DIR
+stages=3,item_heads=H``); every other plan here is made without items of several heads (MAX_ITEM_HEADS = 1), the
+schedule the default-variant builds run. (Session 23 call 2 ran the first form of this: an env build switch and a knob
+that forced H.)
 ``--plans label=<build>:MAX_PARTS=<n>`` (decode-fix) adds a timed label that runs build ``<build>``'s kernel on a
 second plan of the same inputs made with the planner knob ``cute_attn.decode.MAX_PARTS = n`` (numpy and compiled
 planner alike, ``set_max_parts``; reset to 0 after): its output differs from the first build's only by the merge's
@@ -39,12 +42,13 @@ NAME = "decode_bf16_headdim128_sm90a"
 
 
 def _set_knob(CD, value) -> None:
-    """A plan label's planner knob: ``MAX_PARTS=n`` (an int) or ``HEADS=n`` (``("HEADS", n)``: kv heads per item, for a
-    kernel built with ``CUTE_ATTN_DECODE_ITEM_HEADS=n``, session 23); 0 resets both."""
+    """A plan label's planner knob: ``MAX_PARTS=n`` (an int) or ``HEADS=n`` (``("HEADS", n)``: items of up to n kv
+    heads, ``cute_attn.decode.MAX_ITEM_HEADS``, for a build of the ``item_heads`` variant, session 23); 0 resets both
+    (this harness plans without items of several heads otherwise: its builds are the default variant)."""
     if isinstance(value, tuple):
-        CD.HEADS_PER_ITEM = value[1]
+        CD.MAX_ITEM_HEADS = value[1]
     else:
-        CD.HEADS_PER_ITEM = 1
+        CD.MAX_ITEM_HEADS = 1
         CD.set_max_parts(value)
 
 
@@ -93,6 +97,7 @@ def main(argv=None):
         assert key in ("MAX_PARTS", "HEADS") and build in kernels, kv
         plan_knobs[label] = (build, int(val) if key == "MAX_PARTS" else (key, int(val)))
     import cute_attn.decode as CD
+    _set_knob(CD, 0)
     if args.dry_run:
         for name in args.cases:
             kv_lens = case_lens(name)

@@ -26,7 +26,9 @@ import torch
 from . import _checks as C
 from . import hostlib
 from .artifacts import get_kernel
-from .layouts.decode_work import DECODE_TILES, FIRST_IDS_CAP, ITEM_WIDTH, MAX_ROWS, SORT_PAGES_CHUNK, Item
+from .layouts.decode_work import (
+    DECODE_TILES, FIRST_IDS_CAP, ITEM_HEADS, ITEM_HEADS_HEAD_DIMS, ITEM_WIDTH, MAX_ROWS, SORT_PAGES_CHUNK, Item,
+)
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
 from .specs import DECODE_HEAD_DIMS, DECODE_ONE_ITEM_STAGES, DecodeSpec, SortPagesSpec
 
@@ -70,11 +72,9 @@ def head_minor_min_page(head_dim: int) -> int:
 # (session 6, one process): 1 x 32k MAX_PARTS=8 -6..-12 %, 12 -0.3..-1.6 %; other cases unchanged (same plan).
 # Set it with set_max_parts(), which sets the compiled planner's copy too.
 MAX_PARTS = 0
-# A/B planner knob (session 23; 1 = off, the default): > 1 plans work items of HEADS_PER_ITEM adjacent kv heads each,
-# for a decode kernel built with ``CUTE_ATTN_DECODE_ITEM_HEADS`` of the same value (kernels/decode_sm90.py); the numpy
-# planner makes these plans (the compiled one is not used while it is set). A plan and a kernel that disagree compute
-# wrong results: a bench knob (bench/decode_multi_build.py ``--plans label=build:HEADS=H``), not an API.
-HEADS_PER_ITEM = 1
+# Items of H kv heads (layouts/decode_work.py ITEM_HEADS, session 23): the largest H a plan may use (1: off). plan() in
+# CUDA-graph mode passes 1; plan() reads it per call and gives it to either planner.
+MAX_ITEM_HEADS = max(ITEM_HEADS)
 LOG2E = 1.0 / math.log(2.0)
 # Launch ABI of the decode artifacts (build switch of kernels/decode_sm90.py, NOT measured on a GPU yet): with
 # CUTE_ATTN_DECODE_PTR_ARGS=1 when they were built, the plan's six buffers go to the kernel as addresses and two
@@ -126,23 +126,8 @@ _TEMPLATES: dict = {}
 def _template(num_qo_heads: int, num_kv_heads: int) -> tuple[np.ndarray, np.ndarray]:
     """The item row of every (kv head, head block) of one unsplit request, less its per-request
     columns, and each one's rows; cached per head geometry."""
-    hb = HEADS_PER_ITEM
-    key = (num_qo_heads, num_kv_heads, hb)
+    key = (num_qo_heads, num_kv_heads)
     t = _TEMPLATES.get(key)
-    if t is None and hb > 1:
-        # items of up to hb kv heads whose query rows fit one M tile (the kernel loads hb heads per token: heads past
-        # an item's block are masked, those past the last kv head clamped)
-        group = num_qo_heads // num_kv_heads
-        nb = min(hb, MAX_ROWS // group)
-        if nb == 0:
-            raise ValueError(f"HEADS_PER_ITEM={hb}: a group of {group} query heads exceeds {MAX_ROWS} rows")
-        blocks = [(hk, min(nb, num_kv_heads - hk) * group) for hk in range(0, num_kv_heads, nb)]
-        rows = []
-        for hk, r in blocks:
-            row = [0] * ITEM_WIDTH
-            row[Item.KV_HEAD], row[Item.HEAD0], row[Item.ROWS], row[Item.MERGE_ID] = hk, hk * group, r, -1
-            rows.append(row)
-        t = _TEMPLATES[key] = (np.array(rows, dtype=np.int32), np.array([r for _, r in blocks], np.int64))
     if t is None:
         group = num_qo_heads // num_kv_heads
         blocks = head_blocks(group)
@@ -181,8 +166,43 @@ def _locate_cuts(total, num_ctas, req_end, seq_cost, kv_lens, S):
     return share, bounds, r, i, lo, inside
 
 
+def _item_heads_rule(k: int, num_qo_heads: int, num_kv_heads: int, head_dim: int, max_item_heads: int) -> int:
+    """kv heads per item of a plan whose CTAs each run k whole sequences in stream order: the largest H of
+    ``ITEM_HEADS`` up to ``max_item_heads`` dividing k and num_kv_heads with H x group <= ``MAX_ROWS``; 1 when none."""
+    group = num_qo_heads // num_kv_heads
+    if k < 2 or head_dim not in ITEM_HEADS_HEAD_DIMS or group > MAX_ROWS:
+        return 1
+    for h in ITEM_HEADS:
+        if h <= max_item_heads and k % h == 0 and num_kv_heads % h == 0 and h * group <= MAX_ROWS:
+            return h
+    return 1
+
+
+def _with_item_heads(base, cta_ptr, k, num_qo_heads, num_kv_heads, head_dim, max_item_heads) -> DecodeWork:
+    """The no-split schedule ``base`` (stream order, every CTA k whole sequences) with runs of H stream-adjacent
+    sequences (one request's kv heads H j .. H j + H - 1, on one CTA: H divides k and the kv heads) as one item each,
+    H by :func:`_item_heads_rule`; unchanged when H is 1. A run's first row is the item's row (its kv head, first query
+    head, request fields) with H times the query rows."""
+    h = _item_heads_rule(k, num_qo_heads, num_kv_heads, head_dim, max_item_heads)
+    if h == 1:
+        return DecodeWork(base, cta_ptr, 0, 0)
+    items = base[::h].copy()
+    items[:, Item.ROWS] *= h
+    return DecodeWork(items, (cta_ptr // h).astype(np.int32), 0, 0)
+
+
+def item_heads_of(work: DecodeWork, num_qo_heads: int, num_kv_heads: int) -> int:
+    """The kv heads per item of a schedule (1 unless the planner made items of H heads: their query rows span H
+    kv heads' groups)."""
+    if work.items.shape[0] == 0:
+        return 1
+    group = num_qo_heads // num_kv_heads
+    return max(1, int(work.items[0, Item.ROWS]) // group) if group <= MAX_ROWS else 1
+
+
 def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, head_dim: int,
-                     num_sms: int, elem_bytes: int = 2, page_size: int = 16) -> DecodeWork:
+                     num_sms: int, elem_bytes: int = 2, page_size: int = 16, max_item_heads: int | None = None
+                     ) -> DecodeWork:
     """Split the KV rows of every (request, kv head, head block) over at most ``num_sms`` CTAs.
 
     The sequences are laid end to end in one stream of bytes (each with ``ITEM_OVERHEAD_BYTES`` in
@@ -196,7 +216,14 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     ``cute_attn/csrc/decode_plan.cpp`` is its compiled twin (the same schedule bit for bit), which
     plan() uses when it is built; this one is the reference and the fallback. ``page_size`` only decides
     the head-minor CTA order (:func:`head_minor_min_page`).
+
+    Items of H kv heads (:func:`item_heads_of`): when every CTA would run the same number k > 1 of whole sequences
+    (no split), each run of H stream-adjacent sequences of a CTA (kv heads h .. h + H - 1 of one request) becomes one
+    item, H from ``ITEM_HEADS`` (at most ``max_item_heads``, default ``MAX_ITEM_HEADS``; head dims
+    ``ITEM_HEADS_HEAD_DIMS``); the same bytes per CTA, k / H items each, stream order (no head-minor order).
     """
+    if max_item_heads is None:
+        max_item_heads = MAX_ITEM_HEADS
     kv_lens = np.asarray(kv_lens, dtype=np.int64)
     page_base = np.asarray(page_base, dtype=np.int64)
     tmpl, tmpl_rows = _template(num_qo_heads, num_kv_heads)
@@ -214,14 +241,15 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
 
     if MAX_PARTS > 0:
         num_sms = min(num_sms, MAX_PARTS * n_seq)
-    row_bytes = 2 * head_dim * elem_bytes * HEADS_PER_ITEM  # per token of an item (HEADS_PER_ITEM kv heads)
+    row_bytes = 2 * head_dim * elem_bytes
     seq_cost = kv_lens * row_bytes + ITEM_OVERHEAD_BYTES  # every sequence of request b
     req_end = np.cumsum(seq_cost * S)
     total = int(req_end[-1])
     target = max(total / max(num_sms, 1), MIN_ROWS_PER_CTA * row_bytes + ITEM_OVERHEAD_BYTES)
     num_ctas = max(1, min(num_sms, math.ceil(total / target)))
     if num_ctas == 1:
-        return DecodeWork(base, np.array([0, n_seq], np.int32), 0, 0)
+        return _with_item_heads(base, np.array([0, n_seq], np.int32), n_seq, num_qo_heads, num_kv_heads, head_dim,
+                                max_item_heads)
 
     cuts = _locate_cuts(total, num_ctas, req_end, seq_cost, kv_lens, S)
     if num_ctas == num_sms and CTA_SLACK_DIV:
@@ -259,6 +287,9 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
         cta_ptr = np.zeros(num_ctas + 1, dtype=np.int32)
         np.cumsum(np.bincount(cta, minlength=num_ctas), out=cta_ptr[1:])
         k = n_seq // num_ctas
+        even = k * num_ctas == n_seq and cta_ptr[-1] == n_seq and (cta_ptr[1:] - cta_ptr[:-1] == k).all()
+        if even and _item_heads_rule(k, num_qo_heads, num_kv_heads, head_dim, max_item_heads) > 1:
+            return _with_item_heads(base, cta_ptr, k, num_qo_heads, num_kv_heads, head_dim, max_item_heads)
         if (0 < head_minor_min_page(head_dim) <= page_size and S > 1 and k > 1 and k * num_ctas == n_seq
                 and num_ctas % S == 0 and cta_ptr[-1] == n_seq and (cta_ptr[1:] - cta_ptr[:-1] == k).all()):
             base = base.reshape(num_ctas // S, k, S, ITEM_WIDTH).transpose(0, 2, 1, 3).reshape(n_seq, ITEM_WIDTH)
@@ -308,13 +339,13 @@ def _host_ints(name: str, t, length: int | None = None) -> np.ndarray:
     return t.cpu().numpy().astype(np.int64)
 
 
-_PLANNER_ABI = 3
+_PLANNER_ABI = 4
 _PLANNER: list = []  # [library or None], loaded once per process
 # decode_plan_packed's int64 argument block (decode_plan.cpp's enum Arg): the fields plan() sets per call,
 # then the schedule buffer's (set once per buffer), then 8 of results (decode_plan's info)
 (ARG_INDPTR, ARG_LAST_LEN, ARG_BATCH, ARG_PAGE_SIZE, ARG_INDICES, ARG_INDICES_LEN, ARG_INDICES_OUT, ARG_NUM_QO_HEADS,
- ARG_NUM_KV_HEADS, ARG_HEAD_DIM, ARG_NUM_SMS, ARG_ELEM_BYTES, ARG_IDX_CAP, ARG_ITEMS, ARG_ITEM_CAP, ARG_CTA_PTR,
- ARG_CTA_CAP, ARG_SCRATCH, ARG_SCRATCH_LEN, ARG_INFO) = range(20)
+ ARG_NUM_KV_HEADS, ARG_HEAD_DIM, ARG_NUM_SMS, ARG_MAX_ITEM_HEADS, ARG_ELEM_BYTES, ARG_IDX_CAP, ARG_ITEMS, ARG_ITEM_CAP,
+ ARG_CTA_PTR, ARG_CTA_CAP, ARG_SCRATCH, ARG_SCRATCH_LEN, ARG_INFO) = range(21)
 ARG_LEN = ARG_INFO + 8
 _pack_call_args = struct.Struct(f"{ARG_ELEM_BYTES}q").pack_into  # the per-call fields, one call
 # num_items, num_ctas, num_splits, tmp_rows, max page id, nnz, (first bad entry), the largest request's page count
@@ -336,7 +367,8 @@ def compiled_planner(path: str | None = None):
             lib.plan_scratch_len.restype = i64
             lib.plan_scratch_len.argtypes = [i64, i64]
             lib.decode_plan.restype = ctypes.c_int
-            lib.decode_plan.argtypes = [p, p, i64, i64, p, i64, p, i64, i64, i64, i64, i64, i64, p, i64, p, i64, p, i64, p]
+            lib.decode_plan.argtypes = [p, p, i64, i64, p, i64, p, i64, i64, i64, i64, i64, i64, i64, p, i64, p, i64, p,
+                                        i64, p]
             # plan() passes its ctypes argument block as is (argtypes None: no per-argument conversion)
             lib.decode_plan_packed.restype = ctypes.c_int
             lib.decode_plan_packed.argtypes = None
@@ -357,7 +389,8 @@ def set_max_parts(max_parts: int, lib=None) -> None:
 
 
 def plan_decode_work_compiled(lib, indptr: np.ndarray, last: np.ndarray, page_size: int, num_qo_heads: int,
-                              num_kv_heads: int, head_dim: int, num_sms: int) -> DecodeWork | None:
+                              num_kv_heads: int, head_dim: int, num_sms: int, max_item_heads: int | None = None
+                              ) -> DecodeWork | None:
     """The compiled planner on int32 host arrays (tests, inspection); None where it declines
     (invalid page table): plan() then raises through the numpy path."""
     indptr = np.ascontiguousarray(indptr, dtype=np.int32)
@@ -370,7 +403,8 @@ def plan_decode_work_compiled(lib, indptr: np.ndarray, last: np.ndarray, page_si
     scratch = np.empty(lib.plan_scratch_len(batch, num_sms), np.int64)
     info = np.zeros(8, np.int64)
     rc = lib.decode_plan(indptr.ctypes.data, last.ctypes.data, batch, page_size, None, int(indptr[-1]), None, 0,
-                         num_qo_heads, num_kv_heads, head_dim, 2, num_sms, items.ctypes.data, len(items),
+                         num_qo_heads, num_kv_heads, head_dim, num_sms,
+                         MAX_ITEM_HEADS if max_item_heads is None else max_item_heads, 2, items.ctypes.data, len(items),
                          cta_ptr.ctypes.data, len(cta_ptr), scratch.ctypes.data, len(scratch), info.ctypes.data)
     if rc:
         return None
@@ -677,11 +711,14 @@ class BatchDecodeWithPagedKVCacheWrapper:
         if planned is None:
             planned = self._plan_numpy(kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms)
         sched, work, batch, max_page_id, nnz, max_pages = planned
-        if (not self.use_cuda_graph and spec.head_dim in DECODE_ONE_ITEM_STAGES
-                and 0 < work.items.shape[0] == work.num_ctas):
-            # every CTA runs one item (splits or one whole sequence per CTA): the shallower pipeline's variant
-            # (layouts/decode_work.py DECODE_ONE_ITEM_STAGES; CUDA-graph mode keeps the one variant it captured)
-            spec = _one_item_spec(spec)
+        if not self.use_cuda_graph and spec.head_dim in DECODE_ONE_ITEM_STAGES:
+            h = item_heads_of(work, num_qo_heads, num_kv_heads)
+            if h > 1:  # items of h kv heads (layouts/decode_work.py ITEM_HEADS): their variant, one-item stages
+                spec = _one_item_spec(spec, h)
+            elif 0 < work.items.shape[0] == work.num_ctas:
+                # every CTA runs one item (splits or one whole sequence per CTA): the shallower pipeline's variant
+                # (layouts/decode_work.py DECODE_ONE_ITEM_STAGES; CUDA-graph mode keeps the one variant it captured)
+                spec = _one_item_spec(spec)
         if not isinstance(sort_pages, bool):
             raise TypeError(f"sort_pages must be a bool, got {sort_pages!r}")
         indptr_sort = None
@@ -713,8 +750,6 @@ class BatchDecodeWithPagedKVCacheWrapper:
         (not built, inputs not int32 CPU tensors, or an invalid page table: the numpy path then plans
         or raises with the message)."""
         lib = _PLANNER[0] if _PLANNER else compiled_planner()
-        if HEADS_PER_ITEM != 1:
-            return None  # the A/B knob: the numpy planner
         i32 = torch.int32  # _host_int32 of both, inline (a call costs ~0.1 us)
         if (lib is None or type(kv_indptr) is not torch.Tensor or type(kv_last_page_len) is not torch.Tensor
                 or kv_indptr.dtype is not i32 or kv_last_page_len.dtype is not i32 or not kv_indptr.is_cpu
@@ -741,7 +776,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
         args = sched.args
         _pack_call_args(args, 0, kv_indptr.data_ptr(), kv_last_page_len.data_ptr(), batch, page_size,
                         kv_indices.data_ptr() if host_ids else 0, n_idx, sched.idx_ptr if host_ids else 0,
-                        num_qo_heads, num_kv_heads, spec.head_dim, num_sms)
+                        num_qo_heads, num_kv_heads, spec.head_dim, num_sms,
+                        1 if self.use_cuda_graph else MAX_ITEM_HEADS)
         if lib.decode_plan_packed(args):
             return None
         n_items, num_ctas, num_splits, tmp_rows, max_page_id, nnz, _, max_pages = _unpack_info(args, ARG_INFO * 8)
@@ -776,7 +812,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
         kv_lens = np.where(pages > 0, (pages - 1) * page_size + last, 0)
         num_qo_heads, num_kv_heads = heads
         work = plan_decode_work(kv_lens, indptr[:-1], num_qo_heads, num_kv_heads, spec.head_dim, num_sms,
-                                page_size=page_size)
+                                page_size=page_size, max_item_heads=1 if self.use_cuda_graph else MAX_ITEM_HEADS)
         n_seq = batch * num_kv_heads * -(-(num_qo_heads // num_kv_heads) // MAX_ROWS)
         sched = self._schedule(spec, batch, heads, n_seq + num_sms, num_sms + 1,
                                self._idx_need(kv_indices, host_ids), 0)
@@ -1059,11 +1095,14 @@ def _decode_spec(q_data_type: torch.dtype, head_dim: int) -> DecodeSpec:
 _ONE_ITEM_SPECS: dict = {}
 
 
-def _one_item_spec(spec: DecodeSpec) -> DecodeSpec:
-    """The variant of ``spec`` for plans in which every CTA runs one work item."""
-    one = _ONE_ITEM_SPECS.get(spec)
+def _one_item_spec(spec: DecodeSpec, item_heads: int = 1) -> DecodeSpec:
+    """The variant of ``spec`` for plans in which every CTA runs one work item, or (``item_heads`` > 1) for plans of
+    items of that many kv heads."""
+    key = (spec, item_heads)
+    one = _ONE_ITEM_SPECS.get(key)
     if one is None:
-        one = _ONE_ITEM_SPECS[spec] = dataclasses.replace(spec, stages=DECODE_ONE_ITEM_STAGES[spec.head_dim])
+        one = _ONE_ITEM_SPECS[key] = dataclasses.replace(spec, stages=DECODE_ONE_ITEM_STAGES[spec.head_dim],
+                                                         item_heads=item_heads)
     return one
 
 

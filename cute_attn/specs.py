@@ -16,7 +16,7 @@ import os
 from typing import ClassVar, Iterator
 
 # head_dim -> stages of the one-item-per-CTA decode variant: one table, beside the tiles the kernel reads
-from .layouts.decode_work import DECODE_ONE_ITEM_STAGES  # noqa: E402,F401
+from .layouts.decode_work import DECODE_ONE_ITEM_STAGES, ITEM_HEADS, ITEM_HEADS_HEAD_DIMS  # noqa: E402,F401
 
 ARCHS = ("sm_90a",)
 DTYPES = ("bf16", "fp16")
@@ -312,14 +312,18 @@ class DecodeSpec(KernelSpec):
     # KV pipeline stages; 0: the table's (layouts.decode_work.DECODE_TILES). The variant with
     # DECODE_ONE_ITEM_STAGES[head_dim] serves plans in which every CTA runs one work item (cute_attn.decode).
     stages: int = 0
+    # kv heads per work item (layouts.decode_work.ITEM_HEADS): 1, or H for the plans of items of H kv heads
+    item_heads: int = 1
 
-    name_optional: ClassVar[tuple] = ("stages",)
+    name_optional: ClassVar[tuple] = ("stages", "item_heads")
 
     def _check(self) -> None:
         if self.head_dim not in DECODE_HEAD_DIMS:
             raise ValueError(f"decode supports head_dim in {DECODE_HEAD_DIMS}, got {self.head_dim}")
         if self.stages and not 2 <= self.stages <= 6:
             raise ValueError(f"decode stages must be 0 (the table's) or 2..6, got {self.stages}")
+        if self.item_heads != 1 and self.item_heads not in ITEM_HEADS:
+            raise ValueError(f"decode item_heads must be 1 or one of {ITEM_HEADS}, got {self.item_heads}")
 
 
 SPEC_TYPES = {
@@ -380,6 +384,10 @@ def shipped_specs(arch: str = "sm_90a", ops: tuple[str, ...] | None = None) -> l
                 yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd)
                 if hd in DECODE_ONE_ITEM_STAGES:
                     yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd, stages=DECODE_ONE_ITEM_STAGES[hd])
+                    if hd in ITEM_HEADS_HEAD_DIMS:
+                        for h in ITEM_HEADS:
+                            yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd, stages=DECODE_ONE_ITEM_STAGES[hd],
+                                             item_heads=h)
 
     ops = SHIPPED_OPS if ops is None else ops
     return [s for s in gen() if s.op in ops]

@@ -64,7 +64,8 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 # - session 11 call 3 (H100; code in git history): ``CUTE_ATTN_DECODE_Q_DB=1`` (item it + 1's Q copied into a second
 #   sQ during item it: -0.1..-0.8 %, 46 GPU tests passed, outputs bit-identical) and ``CUTE_ATTN_DECODE_HEADS=8`` (work
 #   items over 8 kv heads, token-major key tiles, 8x fewer page entries per byte: 45 GPU tests passed, but -1.7..-3.5 %
-#   at 64 x 4k / 16 x 16k / 8 x 32k, +-0.6 % at 128 x 1k, -50 % at 1 x 32k with its 125-part merges; 791e3e3);
+#   at 64 x 4k / 16 x 16k / 8 x 32k, +-0.6 % at 128 x 1k, -50 % at 1 x 32k with its 125-part merges; 791e3e3; session
+#   23 made it the spec field ``item_heads`` for the plans of k whole sequences per CTA only, on the 3-stage variant);
 # - session 12 call 5 (H100, one process, 4 rounds; code in git history): ``CUTE_ATTN_DECODE_EVICT_FIRST=1`` (the KV
 #   copies with an L2 evict_first policy; 46 GPU tests passed, outputs bit-identical): read flush +0.1..+1.4 %, zero
 #   flush -2.1..-4.7 % on the large cases and +5-7 % at 1 x 32k (it leaves the flush's dirty lines for later);
@@ -116,17 +117,6 @@ PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
 # (read at build time): ``1`` every head dim, ``0`` none (the kernel before it: PTX identical), unset the head dims here.
 _FIRST_IDS_ENV = os.environ.get("CUTE_ATTN_DECODE_FIRST_IDS", "")
 FIRST_IDS_HEAD_DIMS = {"1": (64, 128, 256), "0": ()}.get(_FIRST_IDS_ENV, (128,))
-# A/B build switch (session 23; unset / 1 = the PTX before it): ``CUTE_ATTN_DECODE_ITEM_HEADS=H`` (2, 4 or 8) makes a work
-# item cover H adjacent kv heads of one request (``Item.KV_HEAD`` the first; session 11's ``HEADS`` on today's kernel):
-# a key tile holds tile_n / H tokens x H heads, token-major (a token's H heads are H x d contiguous elements of an NHD
-# cache), the item's query rows are the H x group query heads of those kv heads, and S = Q K^T runs over all of the
-# tile's rows with the other heads' columns masked by a per-item bias (P = 0 there). The tensor-core work per KV byte
-# is unchanged (the M tile is 64 rows either way). Purpose: plans of k whole sequences per CTA (64 x 4k: 4, 128 x 1k:
-# 8) become one item per CTA (H = k), which runs the 3-stage one-item variant with no item transition. The plan must
-# be made with ``cute_attn.decode.HEADS_PER_ITEM = H`` (numpy planner); a bench knob, not an API.
-ITEM_HEADS = int(os.environ.get("CUTE_ATTN_DECODE_ITEM_HEADS", "1") or "1")
-if ITEM_HEADS not in (1, 2, 4, 8):
-    raise ValueError(f"CUTE_ATTN_DECODE_ITEM_HEADS must be 1, 2, 4 or 8, got {ITEM_HEADS}")
 
 
 class DecodeSm90:
@@ -135,7 +125,7 @@ class DecodeSm90:
     ============  ==========  ====================================================================
     role          threads     work
     ============  ==========  ====================================================================
-    consumer      wg 0 (128)  per item: Q (g heads, cp.async) -> sQ; per KV tile: S = Q K^T (wgmma
+    consumer      wg 0 (128)  per item: Q (g heads, or item_heads x g) -> sQ; per KV tile: S = Q K^T (wgmma
                               SS, 64 x tile_n), online softmax in the log2 domain (the tail masked on
                               an item's last tile only), P -> bf16 registers, O += P V (wgmma RS,
                               left in flight: it retires under the next tile's wait and S GEMM);
@@ -161,10 +151,14 @@ class DecodeSm90:
     Rows past the end of an item are clamped to its last row (valid memory) and masked in S, so no
     zero-fill is needed. Row ``i >= rows`` of the 64-row tile holds stale data; rows are independent
     in both GEMMs and in the softmax, and such rows are never stored.
+    ``item_heads`` H > 1 (layouts/decode_work.py ITEM_HEADS): an item covers kv heads KV_HEAD .. KV_HEAD + H - 1 of one
+    request; a key tile is tile_n / H tokens x H heads, token-major (tile row c: token c // H, head c % H), and query
+    row r (kv head r // group) sees the columns of its head only (a per-item bias of -inf elsewhere, added in the
+    softmax's scaling FFMA); each of the H heads has its first token in every tile, so every row's max stays finite.
     Registers: no setmaxnreg; 256 threads leave 255 per thread (hd256: O is 128 fp32 per thread).
     """
 
-    def __init__(self, dtype: str, head_dim: int, stages: int = 0):
+    def __init__(self, dtype: str, head_dim: int, stages: int = 0, item_heads: int = 1):
         self.dtype = DTYPES[dtype]
         self.head_dim = head_dim
         self.tile_n, self.stages = DECODE_TILES[head_dim]
@@ -185,8 +179,12 @@ class DecodeSm90:
         self.id_lanes = self.passes * self.warp_rows
         assert self.tile_n % self.pass_rows == 0 and self.id_lanes <= 32
         self.q_threads_per_row = min(chunks, 32)
-        # ITEM_HEADS: kv heads per item; a key tile holds tile_tokens tokens x heads rows (token-major)
-        self.heads = ITEM_HEADS
+        # kv heads per work item (layouts.decode_work.ITEM_HEADS): a key tile holds tile_tokens tokens x heads rows,
+        # token-major (a token's heads are heads x d contiguous elements of an NHD cache); the item's query rows are the
+        # heads x group query heads of those kv heads, and S = Q K^T runs over the whole tile with the other heads'
+        # columns masked per query row (P = 0 there): the tensor-core work per KV byte is the same (64-row M tile)
+        self.heads = item_heads
+        assert self.tile_n % self.heads == 0
         self.tile_tokens = self.tile_n // self.heads
 
     def _smem_layout(self, rows: int, stages: int | None):
@@ -318,7 +316,7 @@ class DecodeSm90:
             self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, mCounter, item_begin, item_end, spec, f_id, f_at,
                          tidx - WARPGROUP, trace)
         else:
-            group = Int32(1)  # ITEM_HEADS: query heads per kv head
+            group = Int32(1)  # item heads: query heads per kv head
             if cutlass.const_expr(self.heads > 1):
                 group = mQ.shape[1] // mK.shape[2]
             self.consume(
@@ -394,7 +392,7 @@ class DecodeSm90:
         id_row = self._id_row(ptid)
         src_lane = lane // self.threads_per_row
         last_row = mItems.shape[0] - 1
-        # ITEM_HEADS: the token of the prefetched row (rows are token-major over the item's heads)
+        # item heads: the token of the prefetched row (rows are token-major over the item's heads)
         id_tok = id_row if self.heads == 1 else id_row // self.heads
         last_head = mK.shape[2] - 1
         if cutlass.const_expr(self.first_ids):
@@ -565,7 +563,7 @@ class DecodeSm90:
         # accumulator element k of a wgmma fragment sits in row half (k // 2) % 2 of the thread's rows
         row_max = cute.make_rmem_tensor((2,), Float32)
         row_sum = cute.make_rmem_tensor((2,), Float32)
-        # ITEM_HEADS: per S element 0 where its column's head is its row's kv head (or the row is past ``rows``: never
+        # item heads: per S element 0 where its column's head is its row's kv head (or the row is past ``rows``: never
         # stored, kept finite), -inf elsewhere; set per item
         bias = cute.make_rmem_tensor(cute.size(acc_S), Float32)
 
@@ -712,7 +710,7 @@ class DecodeSm90:
         bias: cute.Tensor,
     ):
         """S <- exp2(S * scale_log2 - m_new) with columns >= n_valid masked; rescale O and the row sums.
-        Every tile has at least one valid column, so m_new is finite (ITEM_HEADS: ``bias`` masks the other heads'
+        Every tile has at least one valid column, so m_new is finite (item heads: ``bias`` masks the other heads'
         columns; every row has its own head's first token in every tile)."""
         for k in cutlass.range_constexpr(cute.size(acc_S)):
             if cutlass.const_expr(self.heads > 1):
@@ -881,7 +879,7 @@ def compile_decode(spec):
     """Compile one decode variant for sm_90a with symbolic sizes and strides (no GPU needed)."""
     dtype = DTYPES[spec.dtype]
     d = spec.head_dim
-    op = DecodeSm90(spec.dtype, d, spec.stages)
+    op = DecodeSm90(spec.dtype, d, spec.stages, spec.item_heads)
     sym = cute.sym_int
     s64 = lambda: cute.sym_int64(divisibility=8)  # noqa: E731
     fake = cute.runtime.make_fake_tensor

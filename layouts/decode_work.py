@@ -45,6 +45,17 @@ DECODE_TILES = {64: (128, 4), 128: (64, 4), 256: (32, 4)}
 # item transitions want the deeper pipeline. 2 stages: -13..-25 %; 5: -0..-1.6 % (bench/NOTES-decode.md, session 14).
 # Not measured at hd64 / hd256: they keep their one variant.
 DECODE_ONE_ITEM_STAGES = {128: 3}
+# Work items of H adjacent kv heads of one request (session 23): a plan whose CTAs would each run k > 1 whole sequences
+# (no split; 64 x 4k: 4, 128 x 1k: 8 of 8 kv heads) runs k / H items of H kv heads each instead, H the largest of
+# ITEM_HEADS dividing k and num_kv_heads with H x group <= 64 query rows (one M tile). A key tile then holds tile_n / H
+# tokens x H heads (token-major), the other heads' columns masked per query row (kernels/decode_sm90.py). The item
+# transitions are gone (one item per CTA when H = k) and the plan runs on the one-item stage count. H100, one process
+# (session 23 call 2, bf16 hd128, 32 q / 8 kv heads, both flushes): 64 x 4k H = 4 +0.9..+1.9 %, 128 x 1k H = 8
+# +2.1..+3.1 % (H = 4, two items per CTA: +1.3..+2.1 %) over the multi-item plans, control +-0.2 %. Shipped for these
+# head dims only (variants ``item_heads`` H at DECODE_ONE_ITEM_STAGES stages); not in CUDA-graph mode (its one captured
+# kernel serves every replanned batch).
+ITEM_HEADS = (8, 4, 2)
+ITEM_HEADS_HEAD_DIMS = (128,)
 # plan(sort_pages=True): page ids per CTA of the sort kernel (kernels/sort_pages.py); a request with more pages is
 # sorted in chunks of this many, each ascending (a power of two, a multiple of the kernel's 1024 threads; 64 KiB of
 # shared memory). Session 12: chunks of 2048 kept only part of the gain at 16k-page requests (call 14), since what pays

@@ -15,18 +15,21 @@ from cute_attn.layouts.decode_work import MAX_ROWS, Item
 SMS = 132
 
 
-def check_schedule(kv_lens, hq, hk, d=128, sms=SMS):
-    """Every KV row of every (request, query head) is covered exactly once; split parts are consistent."""
+def check_schedule(kv_lens, hq, hk, d=128, sms=SMS, **kw):
+    """Every KV row of every (request, query head) is covered exactly once; split parts are consistent. Items of H kv
+    heads (rows = H x group) cover the query heads of kv heads hk .. hk + H - 1, whole sequences only."""
     page_base = np.arange(len(kv_lens)) * 1000
-    w = plan_decode_work(kv_lens, page_base, hq, hk, d, sms)
+    w = plan_decode_work(kv_lens, page_base, hq, hk, d, sms, **kw)
     items = w.items.astype(np.int64)
     assert items.dtype == np.int64 and w.cta_ptr[0] == 0 and w.cta_ptr[-1] == len(items)
     assert np.all(np.diff(w.cta_ptr) >= 0) and 1 <= w.num_ctas <= sms
     group = hq // hk
+    heads = D.item_heads_of(w, hq, hk)
+    assert heads == 1 or (w.num_splits == 0 and np.all(items[:, Item.ROWS] == heads * group))
     covered = {}
     for it in items:
         b, hk_i, h0, rows = (int(it[f]) for f in (Item.BATCH, Item.KV_HEAD, Item.HEAD0, Item.ROWS))
-        assert 1 <= rows <= MAX_ROWS and hk_i == h0 // group and h0 + rows <= (hk_i + 1) * group
+        assert 1 <= rows <= MAX_ROWS and hk_i == h0 // group and h0 + rows <= (hk_i + heads) * group
         assert it[Item.PAGE_BASE] == page_base[b]
         lo, hi = int(it[Item.KV_START]), int(it[Item.KV_END])
         assert 0 <= lo <= hi <= kv_lens[b]
@@ -71,12 +74,15 @@ def emulate(w, q, k_cache, v_cache, indices, page_size, scale):
                                                       Item.KV_START, Item.KV_END, Item.PAGE_BASE))
         r = torch.arange(lo, hi)
         pages = indices[pb + r // page_size].long()
-        kk, vv = k_cache[pages, r % page_size, hk].double(), v_cache[pages, r % page_size, hk].double()
-        s = q[b, h0:h0 + rows].double() @ kk.T * scale / math.log(2)
+        # an item of H kv heads: query row j reads kv head hk + j // group (group = query heads per kv head)
+        kvh = (hk + torch.arange(rows) // (q.shape[1] // k_cache.shape[2]))[:, None]
+        kk, vv = k_cache[pages[None], (r % page_size)[None], kvh].double(), v_cache[pages[None], (r % page_size)[None], kvh].double()
+        s = torch.einsum("jd,jrd->jr", q[b, h0:h0 + rows].double(), kk) * scale / math.log(2)
         m = s.max(1).values if hi > lo else torch.full((rows,), float("-inf"), dtype=torch.float64)
         p = torch.exp2(s - m[:, None])
         total = p.sum(1)
-        o = torch.where(total[:, None] > 0, p @ vv / total.clamp_min(1e-300)[:, None], torch.zeros(rows, q.shape[2], dtype=torch.float64))
+        o = torch.where(total[:, None] > 0, torch.einsum("jr,jrd->jd", p, vv) / total.clamp_min(1e-300)[:, None],
+                        torch.zeros(rows, q.shape[2], dtype=torch.float64))
         l2 = torch.where(total > 0, m + torch.log2(total.clamp_min(1e-300)), torch.full_like(m, float("-inf")))
         if it[Item.MERGE_ID] < 0:
             out[b, h0:h0 + rows], lse[b, h0:h0 + rows] = o, l2 * math.log(2)
@@ -171,7 +177,9 @@ def test_equal_lengths_take_whole_sequences_over_slightly_fewer_ctas(kv_lens, ct
 
 @pytest.mark.parametrize("kv_lens, per_cta", [([4096] * 64, 4), ([1024] * 128, 8), ([4096] * 32, 2), ([512] * 256, 16)])
 def test_head_minor_order(kv_lens, per_cta, monkeypatch):
-    # whole sequences, k per CTA: CTA 8 g + h runs kv head h of requests k g .. k g + k - 1
+    # whole sequences, k per CTA: CTA 8 g + h runs kv head h of requests k g .. k g + k - 1 (plans of one kv head per
+    # item: items of several heads, test_items_of_several_kv_heads, keep the stream order)
+    monkeypatch.setattr(D, "MAX_ITEM_HEADS", 1)
     w = check_schedule(kv_lens, 32, 8)
     assert w.num_splits == 0 and np.all(np.diff(w.cta_ptr) == per_cta)
     for c in range(w.num_ctas):
@@ -182,7 +190,7 @@ def test_head_minor_order(kv_lens, per_cta, monkeypatch):
     w0 = check_schedule(kv_lens, 32, 8)
     assert np.array_equal(w0.cta_ptr, w.cta_ptr) and sorted(map(tuple, w0.items.tolist())) == sorted(map(tuple, w.items.tolist()))
     assert np.all(w0.items[: min(per_cta, 8), Item.BATCH] == w0.items[0, Item.BATCH])
-    monkeypatch.undo()
+    monkeypatch.setattr(D, "HEAD_MINOR_MIN_PAGE", 16)
     w1 = plan_decode_work(kv_lens, np.arange(len(kv_lens)) * 1000, 32, 8, 128, SMS, page_size=1)  # below the minimum
     assert np.array_equal(w1.items, w0.items) and np.array_equal(w1.cta_ptr, w0.cta_ptr)
 
@@ -190,7 +198,8 @@ def test_head_minor_order(kv_lens, per_cta, monkeypatch):
 @pytest.mark.parametrize("kv_lens", [[4096] * 64, [1024] * 128])
 def test_head_minor_order_from_page_1_at_hd64(kv_lens, monkeypatch):
     """hd64 takes the head-minor order from page 1 (session 20 call 12: +2.1-2.9 % there), hd128 / hd256 from page 16;
-    HEAD_MINOR_MIN_PAGE = 0 turns it off for every head dim."""
+    HEAD_MINOR_MIN_PAGE = 0 turns it off for every head dim (plans of one kv head per item)."""
+    monkeypatch.setattr(D, "MAX_ITEM_HEADS", 1)
     base = np.arange(len(kv_lens)) * 1000
     assert D.head_minor_min_page(64) == 1 and D.head_minor_min_page(128) == 16 and D.head_minor_min_page(256) == 16
 
@@ -498,9 +507,14 @@ def test_plan_picks_the_one_item_variant(which_planner):
     per CTA, head dims without such a variant, and CUDA-graph mode keep the default spec."""
     from cute_attn.layouts.decode_work import DECODE_ONE_ITEM_STAGES
 
-    def spec_of(kv_lens, head_dim=128, **kw):
+    def spec_of(kv_lens, head_dim=128, max_heads=None, **kw):
         w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu", **kw)
-        w.plan(*table(kv_lens, 16), 32, 8, head_dim, 16)
+        saved = D.MAX_ITEM_HEADS
+        D.MAX_ITEM_HEADS = saved if max_heads is None else max_heads
+        try:
+            w.plan(*table(kv_lens, 16), 32, 8, head_dim, 16)
+        finally:
+            D.MAX_ITEM_HEADS = saved
         p = w._plan
         one = int(p.items.shape[0]) == p.grid if not kw else None
         return p.spec, p, one
@@ -510,12 +524,17 @@ def test_plan_picks_the_one_item_variant(which_planner):
     assert spec.stages == DECODE_ONE_ITEM_STAGES[128] and spec.name == "decode_bf16_headdim128_stages3_sm90a"
     spec, p, one = spec_of([16384] * 16)  # 16 x 16k: one whole sequence per CTA
     assert one and p.work.num_splits == 0 and spec.stages == 3
-    spec, p, one = spec_of([1024] * 128)  # 128 x 1k: 8 sequences per CTA
+    spec, p, one = spec_of([1024] * 128)  # 128 x 1k: 8 sequences per CTA, as one item of 8 kv heads
+    assert one and spec.stages == 3 and spec.item_heads == 8
+    assert spec.name == "decode_bf16_headdim128_stages3_itemheads8_sm90a"
+    spec, p, one = spec_of([1024] * 128, max_heads=1)  # without items of several heads: 8 items per CTA
     assert not one and spec.stages == 0 and spec.name == "decode_bf16_headdim128_sm90a"
     spec, p, one = spec_of([32768], head_dim=64)  # no one-item variant at hd64
     assert spec.stages == 0
     spec, p, one = spec_of([32768], use_cuda_graph=True)  # graph mode: the variant the graph captured stays
     assert spec.stages == 0
+    spec, p, one = spec_of([1024] * 128, use_cuda_graph=True)  # graph mode: no items of several heads either
+    assert spec.stages == 0 and spec.item_heads == 1 and int(p.items[0, Item.ROWS]) == 4
 
 
 def test_graph_mode_capacity_is_fixed_by_the_first_plan(which_planner):
@@ -762,3 +781,68 @@ def test_planners_report_the_largest_request_page_count(planner, kv_lens, monkey
     assert got is not None
     want = int(np.diff(indptr.numpy()).max())
     assert got[-1] == want == w._plan_numpy(*args)[-1]
+
+
+@pytest.mark.parametrize(
+    "kv_lens,hq,hk,d,max_heads,heads,per_cta",
+    [
+        ([4096] * 64, 32, 8, 128, 8, 4, 1),  # 64 x 4k: 4 whole sequences per CTA -> one item of 4 kv heads
+        ([1024] * 128, 32, 8, 128, 8, 8, 1),  # 128 x 1k: 8 -> one of 8
+        ([1024] * 128, 32, 8, 128, 4, 4, 2),  # capped at 4: two items of 4
+        ([4096] * 32, 32, 8, 128, 8, 2, 1),
+        ([512] * 256, 32, 8, 128, 8, 8, 2),  # 16 per CTA: two items of 8
+        ([1024] * 128, 128, 8, 128, 8, 4, 2),  # 16 query heads per kv head: 4 x 16 = 64 rows at most
+        ([1024] * 128, 32, 8, 64, 8, 1, 8),  # hd64: no item_heads variant
+        ([1024] * 128, 32, 8, 128, 1, 1, 8),  # off
+        ([16384] * 16, 32, 8, 128, 8, 1, 1),  # one sequence per CTA already
+        ([32768] * 8, 32, 8, 128, 8, 1, None),  # splits
+        ([1000, 1024] * 64, 32, 8, 128, 8, 8, 1),  # uneven, but every cut snapped to a sequence end: 8 per CTA
+        ([1000, 3000] * 64, 32, 8, 128, 8, 1, None),  # cuts inside sequences
+    ],
+)
+def test_items_of_several_kv_heads(planner, kv_lens, hq, hk, d, max_heads, heads, per_cta):
+    """Plans whose CTAs would each run k > 1 whole sequences run k / H items of H kv heads (ITEM_HEADS, H dividing k
+    and the kv heads, H x group <= 64 rows; hd128 only): the same bytes on each CTA as the plan of one kv head per
+    item, whose runs of H stream-adjacent sequences they are; both planners alike."""
+    w = check_schedule(kv_lens, hq, hk, d, max_item_heads=max_heads)
+    assert D.item_heads_of(w, hq, hk) == heads
+    if per_cta is not None:
+        assert np.all(np.diff(w.cta_ptr) == per_cta)
+    # the plan of one kv head per item in stream order (page 1 at hd128: no head-minor order)
+    stream = plan_decode_work(kv_lens, np.arange(len(kv_lens)) * 1000, hq, hk, d, SMS, page_size=1, max_item_heads=1)
+
+    def kv_rows(x, h):  # KV rows (of one kv head) each CTA reads
+        rows = (x.items[:, Item.KV_END] - x.items[:, Item.KV_START]).astype(np.int64) * h
+        return np.array([rows[x.cta_ptr[c]:x.cta_ptr[c + 1]].sum() for c in range(x.num_ctas)])
+
+    assert w.num_ctas == stream.num_ctas and np.array_equal(kv_rows(w, heads), kv_rows(stream, 1))
+    if heads > 1:
+        want = stream.items[::heads].copy()
+        want[:, Item.ROWS] *= heads
+        assert np.array_equal(w.items, want) and np.array_equal(w.cta_ptr * heads, stream.cta_ptr)
+    indptr = np.concatenate(([0], np.cumsum([(n + 15) // 16 for n in kv_lens])))
+    last = np.array([(n - 1) % 16 + 1 for n in kv_lens])
+    got = D.plan_decode_work_compiled(planner, indptr, last, 16, hq, hk, d, SMS, max_item_heads=max_heads)
+    ref = plan_decode_work(kv_lens, indptr[:-1], hq, hk, d, SMS, page_size=16, max_item_heads=max_heads)
+    assert np.array_equal(got.items, ref.items) and np.array_equal(got.cta_ptr, ref.cta_ptr)
+
+
+def test_items_of_several_kv_heads_emulated_equal_the_reference():
+    """The kernel contract of an item of H kv heads (query row j reads kv head KV_HEAD + j // group), emulated in
+    float64 on a plan that makes them, against the paged reference."""
+    gen = torch.Generator().manual_seed(3)
+    kv_lens, hq, hk, d, page_size, sms = [300] * 16, 16, 4, 128, 16, 16
+    pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
+    num_pages = sum(pages_per) + 3
+    indices = torch.randperm(num_pages, generator=gen)[: sum(pages_per)].to(torch.int32)
+    indptr = [0] + np.cumsum(pages_per).tolist()
+    last = [(n - 1) % page_size + 1 for n in kv_lens]
+    w = plan_decode_work(kv_lens, indptr[:-1], hq, hk, d, sms)
+    assert D.item_heads_of(w, hq, hk) == 4 and w.num_ctas == sms
+    k = torch.randn(num_pages, page_size, hk, d, generator=gen)
+    v = torch.randn(num_pages, page_size, hk, d, generator=gen)
+    q = torch.randn(len(kv_lens), hq, d, generator=gen)
+    out, lse = emulate(w, q, k, v, indices, page_size, 0.1)
+    ref_o, ref_l = R.paged_attention(q, k, v, list(range(len(kv_lens) + 1)), indptr, indices, last, sm_scale=0.1)
+    torch.testing.assert_close(out, ref_o, atol=1e-9, rtol=1e-9)
+    torch.testing.assert_close(lse, ref_l, atol=1e-9, rtol=1e-9)

@@ -11,6 +11,7 @@ import torch
 import cute_attn
 import cute_attn.decode as D
 from cute_attn import reference as R
+from cute_attn.layouts.decode_work import Item
 from pages import random_page_table
 from graph_helpers import capture
 
@@ -407,3 +408,50 @@ def test_runs_after_the_first_and_replans(rng, d, page_size, use_cuda_graph):
             for o, lse in outs[1:]:
                 assert torch.equal(o, outs[0][0]) and torch.equal(lse, outs[0][1])
             check(*outs[0], *reference(q, k, v, indptr, ids, last, 1 / math.sqrt(d), "NHD"))
+
+
+@pytest.mark.parametrize(
+    "kv_lens,hq,hk,heads,per_cta",
+    [
+        ([600] * 64, 32, 8, 4, 1),  # 64 x 4k's shape: 4 sequences per CTA -> one item of 4 kv heads
+        ([300] * 128, 32, 8, 8, 1),  # 128 x 1k's: 8 -> one item of 8
+        ([500] * 32, 32, 8, 2, 1),  # 2 -> one item of 2
+        ([200] * 256, 32, 8, 8, 2),  # 16 -> two items of 8
+        ([700] * 64, 64, 8, 4, 1),  # GQA 8: 32 query rows per item
+        ([400] * 64, 8, 8, 4, 1),  # MHA: 4 query rows per item
+        ([400] * 64, 128, 8, 4, 1),  # 16 query heads per kv head: 64 rows, the M tile's
+    ],
+)
+@pytest.mark.parametrize("page_size,layout,dtype", [(16, "NHD", torch.bfloat16), (1, "NHD", torch.bfloat16),
+                                                    (16, "HND", torch.float16), (1, "HND", torch.bfloat16)])
+def test_items_of_several_kv_heads(rng, kv_lens, hq, hk, heads, per_cta, page_size, layout, dtype):
+    """Plans whose CTAs would each run k > 1 whole sequences run items of H kv heads (layouts/decode_work.py
+    ITEM_HEADS; the ``item_heads`` variant): against the reference, and against the plan of one kv head per item
+    (MAX_ITEM_HEADS = 1) within rounding; three runs bit-identical (the first-tile page-id cache in the item's row
+    mapping), then a replan of the same wrapper without items of several heads is answered from its own pages."""
+    d = 128
+    num_pages, indptr, indices, last = random_page_table(rng, kv_lens, page_size)
+    k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, page_size, hk, d, dtype, layout)
+    q = torch.randn(len(kv_lens), hq, d, generator=rng).to(dtype)
+    qc, cache = q.cuda(), (k.cuda(), v.cuda())
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
+    w.plan(indptr, indices, last, hq, hk, d, page_size, q_data_type=dtype)
+    p = w._plan
+    assert p.spec.item_heads == heads and p.spec.stages == 3 and p.work.num_splits == 0
+    assert p.grid * per_cta == p.work.items.shape[0] and int(p.work.items[0, Item.ROWS]) == heads * (hq // hk)
+    outs = [w.run(qc, cache, return_lse=True) for _ in range(3)]
+    torch.cuda.synchronize()
+    for o, lse in outs[1:]:
+        assert torch.equal(o, outs[0][0]) and torch.equal(lse, outs[0][1])
+    ref = reference(q, k, v, indptr, indices, last, 1 / math.sqrt(d), layout)
+    check(*outs[0], *ref)
+    saved = D.MAX_ITEM_HEADS
+    D.MAX_ITEM_HEADS = 1
+    try:
+        w.plan(indptr, indices, last, hq, hk, d, page_size, q_data_type=dtype)
+    finally:
+        D.MAX_ITEM_HEADS = saved
+    assert w._plan.spec.item_heads == 1 and w._plan.work.items.shape[0] == len(kv_lens) * hk
+    o1, l1 = w.run(qc, cache, return_lse=True)
+    check(o1, l1, *ref)
+    torch.testing.assert_close(outs[0][0].float(), o1.float(), atol=2e-3, rtol=2e-2)

@@ -183,8 +183,27 @@ def test_decode_one_item_variant():
     for dtype in S.DTYPES:
         for hd in S.DECODE_HEAD_DIMS:
             assert S.DecodeSpec(dtype=dtype, head_dim=hd) in shipped
-            extra = [s for s in shipped if s.op == "decode" and s.dtype == dtype and s.head_dim == hd and s.stages]
+            extra = [s for s in shipped if s.op == "decode" and s.dtype == dtype and s.head_dim == hd and s.stages
+                     and s.item_heads == 1]
             assert [s.stages for s in extra] == ([DECODE_ONE_ITEM_STAGES[hd]] if hd in DECODE_ONE_ITEM_STAGES else [])
     for bad in (1, 7, -1):
         with pytest.raises(ValueError, match="stages"):
             S.DecodeSpec(stages=bad)
+
+
+def test_decode_item_heads_variants():
+    """Items of H kv heads (session 23): a variant per H of layouts.decode_work.ITEM_HEADS at the one-item stage count,
+    for the head dims of ITEM_HEADS_HEAD_DIMS only (what the planners allow), named only when set."""
+    from cute_attn.layouts.decode_work import DECODE_ONE_ITEM_STAGES, ITEM_HEADS, ITEM_HEADS_HEAD_DIMS
+
+    shipped = S.shipped_specs()
+    for dtype in S.DTYPES:
+        for hd in S.DECODE_HEAD_DIMS:
+            got = sorted((s.item_heads, s.stages) for s in shipped
+                         if s.op == "decode" and s.dtype == dtype and s.head_dim == hd and s.item_heads > 1)
+            want = sorted((h, DECODE_ONE_ITEM_STAGES[hd]) for h in ITEM_HEADS) if hd in ITEM_HEADS_HEAD_DIMS else []
+            assert got == want
+    assert S.DecodeSpec(head_dim=128, stages=3, item_heads=4).name == "decode_bf16_headdim128_stages3_itemheads4_sm90a"
+    for bad in (0, 3, 16):
+        with pytest.raises(ValueError, match="item_heads"):
+            S.DecodeSpec(item_heads=bad)

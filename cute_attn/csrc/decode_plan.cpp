@@ -27,6 +27,9 @@ constexpr int64_t CTA_SLACK_DIV = 20;
 constexpr int64_t HEAD_MINOR_MIN_PAGE = 16;
 constexpr int64_t HEAD_MINOR_MIN_PAGE_HD64 = 1;  // numpy: HEAD_MINOR_MIN_PAGE_BY_HEAD_DIM = {64: 1}
 constexpr int64_t TMP_ALIGN_ROWS = 32;
+// items of H kv heads (numpy: _item_heads_rule; layouts/decode_work.py ITEM_HEADS, ITEM_HEADS_HEAD_DIMS)
+constexpr int64_t ITEM_HEADS[] = {8, 4, 2};
+constexpr int64_t ITEM_HEADS_HEAD_DIM = 128;
 // Planner knob (numpy: MAX_PARTS; decode-fix, NOT measured on a GPU): > 0 caps the CTAs at max_parts x the
 // sequences, so an equal-length batch splits each sequence into at most max_parts parts. 0 (default): off.
 // Process-wide, set by plan_set_max_parts (benches); the schedule is numpy's for the same value.
@@ -206,7 +209,7 @@ struct Cut {
 
 extern "C" {
 
-int64_t plan_abi(void) { return 3; }
+int64_t plan_abi(void) { return 4; }
 
 // The MAX_PARTS knob (see g_max_parts); returns the value in force after the call. A negative value reads it.
 int64_t plan_set_max_parts(int64_t max_parts) {
@@ -217,7 +220,8 @@ int64_t plan_set_max_parts(int64_t max_parts) {
 // Scratch (int64) the caller must hand in for a batch of `batch` requests and `num_sms` CTAs.
 int64_t plan_scratch_len(int64_t batch, int64_t num_sms) { return 5 * batch + 7 * num_sms + 16; }
 
-// Plans a batch of `batch` requests: page table `indptr` (batch + 1) / `last_len` (batch), page ids
+// Plans a batch of `batch` requests (items of up to `max_item_heads` kv heads: numpy's max_item_heads; 1 = off):
+// page table `indptr` (batch + 1) / `last_len` (batch), page ids
 // `indices` (indices_len; may be null: then not range-checked) copied to `indices_out` (idx_cap; may
 // be null). Writes `items` (item_cap >= batch * sequences per request + num_sms rows) and `cta_ptr`
 // (cta_cap >= num_sms + 1; entries past num_ctas hold num_items). Returns a Status; info (int64[8]):
@@ -226,9 +230,9 @@ int64_t plan_scratch_len(int64_t batch, int64_t num_sms) { return 5 * batch + 7 
 int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, int64_t page_size,
                 const int32_t* indices, int64_t indices_len, int32_t* indices_out, int64_t idx_cap,
                 int64_t num_qo_heads,
-                int64_t num_kv_heads, int64_t head_dim, int64_t elem_bytes, int64_t num_sms, int32_t* items,
-                int64_t item_cap, int32_t* cta_ptr, int64_t cta_cap, int64_t* scratch, int64_t scratch_len,
-                int64_t* info) {
+                int64_t num_kv_heads, int64_t head_dim, int64_t num_sms, int64_t max_item_heads, int64_t elem_bytes,
+                int32_t* items, int64_t item_cap, int32_t* cta_ptr, int64_t cta_cap, int64_t* scratch,
+                int64_t scratch_len, int64_t* info) {
   for (int k = 0; k < 8; ++k) info[k] = 0;
   info[4] = -1;
   if (num_kv_heads <= 0 || num_qo_heads % num_kv_heads || num_sms <= 0) return FALLBACK;
@@ -432,6 +436,36 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   }
   if (moved != n_moved || k != n_cuts) return FALLBACK;
   for (int64_t c = 1; c <= num_ctas; ++c) cta_ptr[c] += cta_ptr[c - 1];
+  // items of H kv heads (numpy: _item_heads_rule): no split, every CTA k > 1 whole sequences in stream order; runs of
+  // H stream-adjacent sequences (one request's kv heads, one CTA) become one item each (its first row, H x the rows)
+  if (split == 0 && n_items == n_seq && n_seq % num_ctas == 0 && n_seq / num_ctas >= 2 &&
+      head_dim == ITEM_HEADS_HEAD_DIM && group <= MAX_ROWS) {
+    const int64_t kc = n_seq / num_ctas;
+    bool even = true;
+    for (int64_t c = 1; c <= num_ctas && even; ++c) even = cta_ptr[c] == c * kc;
+    int64_t h = 1;
+    for (int64_t hc : ITEM_HEADS) {
+      if (even && hc <= max_item_heads && kc % hc == 0 && num_kv_heads % hc == 0 && hc * group <= MAX_ROWS) {
+        h = hc;
+        break;
+      }
+    }
+    if (h > 1) {
+      const int64_t n_new = n_seq / h;
+      for (int64_t j = 0; j < n_new; ++j) {
+        int32_t* dst = items + j * ITEM_WIDTH;
+        memmove(dst, items + j * h * ITEM_WIDTH, ITEM_WIDTH * sizeof(int32_t));
+        dst[ROWS] *= (int32_t)h;
+      }
+      for (int64_t c = 1; c <= num_ctas; ++c) cta_ptr[c] /= (int32_t)h;
+      for (int64_t c = num_ctas + 1; c < cta_cap; ++c) cta_ptr[c] = (int32_t)n_new;
+      info[0] = n_new;
+      info[1] = num_ctas;
+      info[2] = 0;
+      info[3] = 0;
+      return OK;
+    }
+  }
   // head-minor CTA order (numpy: head_minor_min_page), from that page size up: no split, every CTA k > 1
   // whole sequences, CTAs in groups of S holding k whole requests: CTA s of group g runs sequence s of
   // requests g k .. g k + k - 1
@@ -469,7 +503,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
 // pair). One pointer argument instead of 20 converted ones: ~2 us less of ctypes per plan().
 enum Arg {
   ARG_INDPTR, ARG_LAST_LEN, ARG_BATCH, ARG_PAGE_SIZE, ARG_INDICES, ARG_INDICES_LEN, ARG_INDICES_OUT, ARG_NUM_QO_HEADS,
-  ARG_NUM_KV_HEADS, ARG_HEAD_DIM, ARG_NUM_SMS,  // set per call
+  ARG_NUM_KV_HEADS, ARG_HEAD_DIM, ARG_NUM_SMS, ARG_MAX_ITEM_HEADS,  // set per call
   ARG_ELEM_BYTES, ARG_IDX_CAP, ARG_ITEMS, ARG_ITEM_CAP, ARG_CTA_PTR, ARG_CTA_CAP, ARG_SCRATCH, ARG_SCRATCH_LEN,
   ARG_INFO,  // 8 int64 of results
   ARG_LEN = ARG_INFO + 8
@@ -480,8 +514,8 @@ int64_t plan_arg_len(void) { return ARG_LEN; }
 int decode_plan_packed(int64_t* a) {
   return decode_plan((const int32_t*)a[ARG_INDPTR], (const int32_t*)a[ARG_LAST_LEN], a[ARG_BATCH], a[ARG_PAGE_SIZE],
                      (const int32_t*)a[ARG_INDICES], a[ARG_INDICES_LEN], (int32_t*)a[ARG_INDICES_OUT], a[ARG_IDX_CAP],
-                     a[ARG_NUM_QO_HEADS], a[ARG_NUM_KV_HEADS], a[ARG_HEAD_DIM], a[ARG_ELEM_BYTES], a[ARG_NUM_SMS],
-                     (int32_t*)a[ARG_ITEMS], a[ARG_ITEM_CAP], (int32_t*)a[ARG_CTA_PTR], a[ARG_CTA_CAP],
+                     a[ARG_NUM_QO_HEADS], a[ARG_NUM_KV_HEADS], a[ARG_HEAD_DIM], a[ARG_NUM_SMS],
+                     a[ARG_MAX_ITEM_HEADS], a[ARG_ELEM_BYTES], (int32_t*)a[ARG_ITEMS], a[ARG_ITEM_CAP], (int32_t*)a[ARG_CTA_PTR], a[ARG_CTA_CAP],
                      (int64_t*)a[ARG_SCRATCH], a[ARG_SCRATCH_LEN], a + ARG_INFO);
 }
 
