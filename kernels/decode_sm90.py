@@ -117,6 +117,12 @@ PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
 # (read at build time): ``1`` every head dim, ``0`` none (the kernel before it: PTX identical), unset the head dims here.
 _FIRST_IDS_ENV = os.environ.get("CUTE_ATTN_DECODE_FIRST_IDS", "")
 FIRST_IDS_HEAD_DIMS = {"1": (64, 128, 256), "0": ()}.get(_FIRST_IDS_ENV, (128,))
+# A/B build switch (session 23; unset / 1 = the PTX before it): ``CUTE_ATTN_DECODE_FIRST_TILES=T`` (2 or 3) caches the
+# page ids of each CTA's first T tiles (of its first item) instead of the first one (layouts/decode_work.py
+# FIRST_ID_TILES: the host reads the same variable to size and zero the region; tile j's words lie j regions before the
+# first tile's). Why: at a start every stage is free, but tile t + 1's copies wait for its ids, loaded on tile t behind
+# tile t's copies; from the cache the first T tiles' copies go out back to back.
+from ..layouts.decode_work import FIRST_ID_TILES  # noqa: E402
 
 
 class DecodeSm90:
@@ -284,6 +290,8 @@ class DecodeSm90:
         warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
         f_id = Int32(0)
         f_at = Int32(0)
+        f_ids = [Int32(0)] * (FIRST_ID_TILES - 1)  # FIRST_TILES: tiles 1 .. T - 1's cached ids
+        f_step = Int32(0)
         if cutlass.const_expr(self.first_ids):
             # this CTA's cached first-tile page id of the producer row that thread tidx % 128 loads, plus one (0: none
             # cached; never negative), issued before the barrier that follows the pipeline's set-up (ptxas does not
@@ -292,6 +300,9 @@ class DecodeSm90:
             grid = Int32(cute.arch.grid_dim()[0])
             f_at = mCounter.shape[0] - grid * self.tile_n + bidx * self.tile_n + id_row
             f_id = mCounter[f_at]
+            if cutlass.const_expr(FIRST_ID_TILES > 1):
+                f_step = grid * self.tile_n
+                f_ids = [mCounter[f_at - (j + 1) * f_step] for j in range(FIRST_ID_TILES - 1)]
 
         smem = cutlass.utils.SmemAllocator()
         storage = smem.allocate(self.shared_storage)
@@ -314,7 +325,7 @@ class DecodeSm90:
             trace = cute.make_tensor(t_ptr, cute.make_layout(TRACE_COLS))
         if warp_idx >= 4:
             self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, mCounter, item_begin, item_end, spec, f_id, f_at,
-                         tidx - WARPGROUP, trace)
+                         tidx - WARPGROUP, trace, f_ids, f_step)
         else:
             group = Int32(1)  # item heads: query heads per kv head
             if cutlass.const_expr(self.heads > 1):
@@ -374,6 +385,8 @@ class DecodeSm90:
         f_at: Int32,
         ptid: Int32,
         trace: cute.Tensor,
+        f_ids: list,
+        f_step: Int32,
     ):
         """KV tiles of the CTA's items into the ``kv`` stages. Item ``it + 1``'s row is loaded at the start of item
         ``it``, and the last tile's page-id prefetch loads the first page ids of item ``it + 1`` (when it exists and
@@ -399,6 +412,8 @@ class DecodeSm90:
             # (+ 0: f_id is never negative) the loop's end waits for f_id: ptxas keeps its load where it was issued,
             # instead of sinking it below the exit test, which waits for cta_ptr
             item_end = item_end + (f_id >> 31)
+            for f in f_ids:  # (FIRST_TILES) the same for the further tiles' words
+                item_end = item_end + (f >> 31)
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
         fields = (Item.KV_HEAD, Item.KV_START, Item.KV_END, Item.PAGE_BASE)
@@ -438,7 +453,21 @@ class DecodeSm90:
                     r_next = cutlass.min(n_start + id_tok, n_end - 1)
                     base_next = n_base
                     ready = Int32(1)
-                page_next, slot_next = self._row_page(mKvIdx, page_div, base_next, r_next)
+                cached = Int32(0)  # FIRST_TILES: tile t + 1's cached id plus one (0: none)
+                if cutlass.const_expr(self.first_ids and FIRST_ID_TILES > 1):
+                    cached = f_ids[0]
+                    for j in cutlass.range_constexpr(1, FIRST_ID_TILES - 1):
+                        if t == j:
+                            cached = f_ids[j]
+                    if (it != item_begin) | (t + 1 >= FIRST_ID_TILES) | (t + 1 >= n_tiles):
+                        cached = Int32(-1)  # not a cached tile
+                page_next = Int32(0)
+                slot_next = Int32(0)
+                if cached > 0:
+                    page_next = cached - 1
+                    _, slot_next = divmod(r_next, page_div)
+                else:
+                    page_next, slot_next = self._row_page(mKvIdx, page_div, base_next, r_next)
                 if cutlass.const_expr(TRACE and self.head_dim >= 128):
                     if (ptid == 0) & (t == 0) & (it - item_begin < TRACE_ITEMS):
                         trace[TRACE_PPRE + it - item_begin] = cute.arch.globaltimer_lo()
@@ -462,6 +491,9 @@ class DecodeSm90:
                 state.advance()
                 page = page_next
                 slot = slot_next
+                if cutlass.const_expr(self.first_ids and FIRST_ID_TILES > 1):
+                    if cached == 0:  # a cacheable tile whose id this (first) run loaded: for the plan's later runs
+                        mCounter[f_at - (t + 1) * f_step] = cutlass.max(page + 1, 0)
                 if cutlass.const_expr(TRACE):
                     if ptid == 0:
                         if (t == 0) & (it - item_begin < TRACE_ITEMS):
