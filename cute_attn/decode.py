@@ -27,7 +27,7 @@ from . import _checks as C
 from . import hostlib
 from .artifacts import get_kernel
 from .layouts.decode_work import (
-    DECODE_TILES, FIRST_ID_TILES, FIRST_IDS_CAP, ITEM_HEADS, ITEM_HEADS_HEAD_DIMS, ITEM_WIDTH, MAX_ROWS, SORT_PAGES_CHUNK, Item,
+    DECODE_TILES, FIRST_IDS_CAP, ITEM_HEADS, ITEM_HEADS_HEAD_DIMS, ITEM_WIDTH, MAX_ROWS, SORT_PAGES_CHUNK, Item,
 )
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
 from .specs import DECODE_HEAD_DIMS, DECODE_ONE_ITEM_STAGES, DecodeSpec, SortPagesSpec
@@ -933,7 +933,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
         if self._on_gpu and grid:
             if grid > num_sms:
                 raise RuntimeError(f"decode schedule of {grid} CTAs exceeds {num_sms} SMs (a bug in plan_decode_work)")
-            sched.zero_tail(self._counters, grid * DECODE_TILES[d][0] * FIRST_ID_TILES)
+            sched.zero_tail(self._counters, grid * DECODE_TILES[d][0])
         plan = _Plan(spec, batch, num_qo_heads, num_kv_heads, page_size, scale * LOG2E, work, max_page_id,
                      indices, items, cta_ptr, tmp_o, tmp_lse, self._counters, grid)
         if _PTR_ARGS:  # the kernel's buffer arguments as addresses (kernels/decode_sm90.py PTR_ARGS), in call order

@@ -93,10 +93,13 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 #   wait at an item start unchanged; -0.1..-0.3 % / -0.4..-3.3 %) and ``CUTE_ATTN_DECODE_ROW_EARLY=1`` (item it + 1's row
 #   loaded on item it - 1's last tile, before its copies: that wait gone, 2.0 -> 0.3 us, the producer 2.45 us ahead at a
 #   transition instead of 0.8, and yet -0.6..-1.5 % on the multi-item plans, -3.5 % at 16 x 16k page 1, -3..-11 % at hd64).
+# - session 23 call 4 (H100, one process, 8 rounds; code in a461087): ``CUTE_ATTN_DECODE_FIRST_TILES=2|3`` (the first 2 / 3
+#   tiles' page ids cached across runs, so the first stages' copies go out back to back): 1 x 32k -0.5..+0.3 % (control
+#   -0.2..+0.2 %), 16 x 16k / 8 x 32k -0.1..+0.2 %: the start's stages are not bound by their page-id loads.
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
 _REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS",
             "EVICT_FIRST", "TMA", "REVERSE_ODD", "PLAN_EVICT_LAST", "STAGES", "TILE_N", "ROW_PF", "EARLY_Q", "NEXT_PF",
-            "IDS_PF", "ROW_EARLY")
+            "IDS_PF", "ROW_EARLY", "FIRST_TILES")
 refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/decode_sm90.py, bench/NOTES-decode.md")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
@@ -117,12 +120,6 @@ PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
 # (read at build time): ``1`` every head dim, ``0`` none (the kernel before it: PTX identical), unset the head dims here.
 _FIRST_IDS_ENV = os.environ.get("CUTE_ATTN_DECODE_FIRST_IDS", "")
 FIRST_IDS_HEAD_DIMS = {"1": (64, 128, 256), "0": ()}.get(_FIRST_IDS_ENV, (128,))
-# A/B build switch (session 23; unset / 1 = the PTX before it): ``CUTE_ATTN_DECODE_FIRST_TILES=T`` (2 or 3) caches the
-# page ids of each CTA's first T tiles (of its first item) instead of the first one (layouts/decode_work.py
-# FIRST_ID_TILES: the host reads the same variable to size and zero the region; tile j's words lie j regions before the
-# first tile's). Why: at a start every stage is free, but tile t + 1's copies wait for its ids, loaded on tile t behind
-# tile t's copies; from the cache the first T tiles' copies go out back to back.
-from ..layouts.decode_work import FIRST_ID_TILES  # noqa: E402
 
 
 class DecodeSm90:
@@ -290,8 +287,6 @@ class DecodeSm90:
         warp_idx = cute.arch.make_warp_uniform(cute.arch.warp_idx())
         f_id = Int32(0)
         f_at = Int32(0)
-        f_ids = [Int32(0)] * (FIRST_ID_TILES - 1)  # FIRST_TILES: tiles 1 .. T - 1's cached ids
-        f_step = Int32(0)
         if cutlass.const_expr(self.first_ids):
             # this CTA's cached first-tile page id of the producer row that thread tidx % 128 loads, plus one (0: none
             # cached; never negative), issued before the barrier that follows the pipeline's set-up (ptxas does not
@@ -300,9 +295,6 @@ class DecodeSm90:
             grid = Int32(cute.arch.grid_dim()[0])
             f_at = mCounter.shape[0] - grid * self.tile_n + bidx * self.tile_n + id_row
             f_id = mCounter[f_at]
-            if cutlass.const_expr(FIRST_ID_TILES > 1):
-                f_step = grid * self.tile_n
-                f_ids = [mCounter[f_at - (j + 1) * f_step] for j in range(FIRST_ID_TILES - 1)]
 
         smem = cutlass.utils.SmemAllocator()
         storage = smem.allocate(self.shared_storage)
@@ -325,7 +317,7 @@ class DecodeSm90:
             trace = cute.make_tensor(t_ptr, cute.make_layout(TRACE_COLS))
         if warp_idx >= 4:
             self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, mCounter, item_begin, item_end, spec, f_id, f_at,
-                         tidx - WARPGROUP, trace, f_ids, f_step)
+                         tidx - WARPGROUP, trace)
         else:
             group = Int32(1)  # item heads: query heads per kv head
             if cutlass.const_expr(self.heads > 1):
@@ -385,8 +377,6 @@ class DecodeSm90:
         f_at: Int32,
         ptid: Int32,
         trace: cute.Tensor,
-        f_ids: list,
-        f_step: Int32,
     ):
         """KV tiles of the CTA's items into the ``kv`` stages. Item ``it + 1``'s row is loaded at the start of item
         ``it``, and the last tile's page-id prefetch loads the first page ids of item ``it + 1`` (when it exists and
@@ -412,8 +402,6 @@ class DecodeSm90:
             # (+ 0: f_id is never negative) the loop's end waits for f_id: ptxas keeps its load where it was issued,
             # instead of sinking it below the exit test, which waits for cta_ptr
             item_end = item_end + (f_id >> 31)
-            for f in f_ids:  # (FIRST_TILES) the same for the further tiles' words
-                item_end = item_end + (f >> 31)
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
         fields = (Item.KV_HEAD, Item.KV_START, Item.KV_END, Item.PAGE_BASE)
@@ -453,21 +441,7 @@ class DecodeSm90:
                     r_next = cutlass.min(n_start + id_tok, n_end - 1)
                     base_next = n_base
                     ready = Int32(1)
-                cached = Int32(0)  # FIRST_TILES: tile t + 1's cached id plus one (0: none)
-                if cutlass.const_expr(self.first_ids and FIRST_ID_TILES > 1):
-                    cached = f_ids[0]
-                    for j in cutlass.range_constexpr(1, FIRST_ID_TILES - 1):
-                        if t == j:
-                            cached = f_ids[j]
-                    if (it != item_begin) | (t + 1 >= FIRST_ID_TILES) | (t + 1 >= n_tiles):
-                        cached = Int32(-1)  # not a cached tile
-                page_next = Int32(0)
-                slot_next = Int32(0)
-                if cached > 0:
-                    page_next = cached - 1
-                    _, slot_next = divmod(r_next, page_div)
-                else:
-                    page_next, slot_next = self._row_page(mKvIdx, page_div, base_next, r_next)
+                page_next, slot_next = self._row_page(mKvIdx, page_div, base_next, r_next)
                 if cutlass.const_expr(TRACE and self.head_dim >= 128):
                     if (ptid == 0) & (t == 0) & (it - item_begin < TRACE_ITEMS):
                         trace[TRACE_PPRE + it - item_begin] = cute.arch.globaltimer_lo()
@@ -491,9 +465,6 @@ class DecodeSm90:
                 state.advance()
                 page = page_next
                 slot = slot_next
-                if cutlass.const_expr(self.first_ids and FIRST_ID_TILES > 1):
-                    if cached == 0:  # a cacheable tile whose id this (first) run loaded: for the plan's later runs
-                        mCounter[f_at - (t + 1) * f_step] = cutlass.max(page + 1, 0)
                 if cutlass.const_expr(TRACE):
                     if ptid == 0:
                         if (t == 0) & (it - item_begin < TRACE_ITEMS):

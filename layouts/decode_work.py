@@ -65,12 +65,7 @@ DECODE_HEAD_DIMS = tuple(DECODE_TILES)
 # The counters buffer of a decode plan (cute_attn/decode.py): the split counters, then per CTA of up to num_sms a tile of
 # first-tile page-id words for the kernel's cache across runs (kernels/decode_sm90.py FIRST_IDS_HEAD_DIMS): the kernel
 # uses the buffer's last grid x tile_n words, so the room per CTA is the largest tile.
-# A/B switch (session 23, kernels/decode_sm90.py FIRST_TILES; read here so that kernel and host agree): the first
-# FIRST_ID_TILES tiles' ids per CTA, one region of grid x tile_n words per tile
-FIRST_ID_TILES = int(__import__("os").environ.get("CUTE_ATTN_DECODE_FIRST_TILES", "1") or "1")
-if FIRST_ID_TILES not in (1, 2, 3):
-    raise ValueError(f"CUTE_ATTN_DECODE_FIRST_TILES must be 1, 2 or 3, got {FIRST_ID_TILES}")
-FIRST_IDS_CAP = FIRST_ID_TILES * max(rows for rows, _ in DECODE_TILES.values())
+FIRST_IDS_CAP = max(rows for rows, _ in DECODE_TILES.values())
 # Columns of the decode kernel's TRACE build stamps (kernels/decode_sm90.py TRACE; read by bench/decode_trace.py), per
 # item k = it - item_begin < TRACE_ITEMS (session 22): TRACE_EPI + k the consumer's epilogue start, TRACE_FIRST + k its
 # first KV tile and Q both landed, TRACE_ISSUE + k the producer's first tile of the item issued, TRACE_KV + k the consumer
