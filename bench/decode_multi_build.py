@@ -41,14 +41,24 @@ from cute_attn.layouts.decode_work import Item
 NAME = "decode_bf16_headdim128_sm90a"
 
 
+_SHIPPED_HEAD_DIMS: list = []
+
+
 def _set_knob(CD, value) -> None:
     """A plan label's planner knob: ``MAX_PARTS=n`` (an int) or ``HEADS=n`` (``("HEADS", n)``: items of up to n kv
-    heads, ``cute_attn.decode.MAX_ITEM_HEADS``, for a build of the ``item_heads`` variant, session 23); 0 resets both
-    (this harness plans without items of several heads otherwise: its builds are the default variant)."""
+    heads, ``cute_attn.decode.MAX_ITEM_HEADS``, for a build of the ``item_heads`` variant, session 23; made by the
+    numpy planner for every head dim, also those without shipped ``item_heads`` variants); 0 resets both (this harness
+    plans without items of several heads otherwise: its builds are the default variant)."""
+    if not _SHIPPED_HEAD_DIMS:
+        _SHIPPED_HEAD_DIMS.extend([CD.ITEM_HEADS_HEAD_DIMS, CD._PLANNER[:]])
     if isinstance(value, tuple):
         CD.MAX_ITEM_HEADS = value[1]
+        CD.ITEM_HEADS_HEAD_DIMS = (64, 128, 256)
+        CD._PLANNER[:] = [None]
     else:
         CD.MAX_ITEM_HEADS = 1
+        CD.ITEM_HEADS_HEAD_DIMS = _SHIPPED_HEAD_DIMS[0]
+        CD._PLANNER[:] = _SHIPPED_HEAD_DIMS[1]
         CD.set_max_parts(value)
 
 
@@ -139,9 +149,10 @@ def main(argv=None):
                     _set_knob(CD, 0)
                 w2.run(q, cache)
                 if isinstance(max_parts, tuple):
-                    # that run (main's kernel) cached its first-tile page ids (FIRST_IDS) in main's row mapping: the
-                    # HEADS kernel's first run must load its own (the tail plan() zeroes)
-                    w2._counters[w2._counters.shape[0] - w2._plan.grid * 64:].zero_()
+                    # that run (the registry's kernel: main's where no item_heads variant is shipped) may have cached
+                    # its first-tile page ids (FIRST_IDS) in another row mapping: the HEADS build's first run loads its
+                    # own (the tail plan() zeroes)
+                    w2._counters[w2._counters.shape[0] - w2._plan.grid * CD.FIRST_IDS_CAP:].zero_()
                 wrappers[label] = (w2, build)
                 print(json.dumps({"plan": label, "case": name, "page": page_size, "ctas": w2._plan.grid,
                                   "base_ctas": w._plan.grid}), flush=True)
