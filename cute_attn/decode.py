@@ -711,11 +711,11 @@ class BatchDecodeWithPagedKVCacheWrapper:
         if planned is None:
             planned = self._plan_numpy(kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms)
         sched, work, batch, max_page_id, nnz, max_pages = planned
-        if not self.use_cuda_graph and spec.head_dim in DECODE_ONE_ITEM_STAGES:
+        if not self.use_cuda_graph:
             h = item_heads_of(work, num_qo_heads, num_kv_heads)
             if h > 1:  # items of h kv heads (layouts/decode_work.py ITEM_HEADS): their variant, one-item stages
                 spec = _one_item_spec(spec, h)
-            elif 0 < work.items.shape[0] == work.num_ctas:
+            elif spec.head_dim in DECODE_ONE_ITEM_STAGES and 0 < work.items.shape[0] == work.num_ctas:
                 # every CTA runs one item (splits or one whole sequence per CTA): the shallower pipeline's variant
                 # (layouts/decode_work.py DECODE_ONE_ITEM_STAGES; CUDA-graph mode keeps the one variant it captured)
                 spec = _one_item_spec(spec)
@@ -1097,11 +1097,11 @@ _ONE_ITEM_SPECS: dict = {}
 
 def _one_item_spec(spec: DecodeSpec, item_heads: int = 1) -> DecodeSpec:
     """The variant of ``spec`` for plans in which every CTA runs one work item, or (``item_heads`` > 1) for plans of
-    items of that many kv heads."""
+    items of that many kv heads (at the one-item stage count where the head dim has one, else its default)."""
     key = (spec, item_heads)
     one = _ONE_ITEM_SPECS.get(key)
     if one is None:
-        one = _ONE_ITEM_SPECS[key] = dataclasses.replace(spec, stages=DECODE_ONE_ITEM_STAGES[spec.head_dim],
+        one = _ONE_ITEM_SPECS[key] = dataclasses.replace(spec, stages=DECODE_ONE_ITEM_STAGES.get(spec.head_dim, 0),
                                                          item_heads=item_heads)
     return one
 

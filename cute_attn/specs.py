@@ -384,10 +384,10 @@ def shipped_specs(arch: str = "sm_90a", ops: tuple[str, ...] | None = None) -> l
                 yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd)
                 if hd in DECODE_ONE_ITEM_STAGES:
                     yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd, stages=DECODE_ONE_ITEM_STAGES[hd])
-                    if hd in ITEM_HEADS_HEAD_DIMS:
-                        for h in ITEM_HEADS:
-                            yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd, stages=DECODE_ONE_ITEM_STAGES[hd],
-                                             item_heads=h)
+                if hd in ITEM_HEADS_HEAD_DIMS:
+                    for h in ITEM_HEADS:
+                        yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd, stages=DECODE_ONE_ITEM_STAGES.get(hd, 0),
+                                         item_heads=h)
 
     ops = SHIPPED_OPS if ops is None else ops
     return [s for s in gen() if s.op in ops]

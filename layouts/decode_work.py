@@ -51,11 +51,12 @@ DECODE_ONE_ITEM_STAGES = {128: 3}
 # tokens x H heads (token-major), the other heads' columns masked per query row (kernels/decode_sm90.py). The item
 # transitions are gone (one item per CTA when H = k) and the plan runs on the one-item stage count. H100, one process
 # (session 23 call 2, bf16 hd128, 32 q / 8 kv heads, both flushes): 64 x 4k H = 4 +0.9..+1.9 %, 128 x 1k H = 8
-# +2.1..+3.1 % (H = 4, two items per CTA: +1.3..+2.1 %) over the multi-item plans, control +-0.2 %. Shipped for these
-# head dims only (variants ``item_heads`` H at DECODE_ONE_ITEM_STAGES stages); not in CUDA-graph mode (its one captured
-# kernel serves every replanned batch).
+# +2.1..+3.1 % (H = 4, two items per CTA: +1.3..+2.1 %) over the multi-item plans, control +-0.2 %; hd64 (call 5, 4
+# stages: it has no one-item stage count) 64 x 4k H = 4 +1.7..+3.3 %, 128 x 1k H = 8 +4.3..+5.3 %. Shipped for these head
+# dims only (variants ``item_heads`` H at the head dim's DECODE_ONE_ITEM_STAGES stages, else its default; hd256, already
+# above cuDNN on those plans, not measured); not in CUDA-graph mode (its one captured kernel serves every replanned batch).
 ITEM_HEADS = (8, 4, 2)
-ITEM_HEADS_HEAD_DIMS = (128,)
+ITEM_HEADS_HEAD_DIMS = (64, 128)
 # plan(sort_pages=True): page ids per CTA of the sort kernel (kernels/sort_pages.py); a request with more pages is
 # sorted in chunks of this many, each ascending (a power of two, a multiple of the kernel's 1024 threads; 64 KiB of
 # shared memory). Session 12: chunks of 2048 kept only part of the gain at 16k-page requests (call 14), since what pays

@@ -531,6 +531,8 @@ def test_plan_picks_the_one_item_variant(which_planner):
     assert not one and spec.stages == 0 and spec.name == "decode_bf16_headdim128_sm90a"
     spec, p, one = spec_of([32768], head_dim=64)  # no one-item variant at hd64
     assert spec.stages == 0
+    spec, p, one = spec_of([1024] * 128, head_dim=64)  # items of 8 kv heads at hd64: its default stage count
+    assert spec.stages == 0 and spec.item_heads == 8 and spec.name == "decode_bf16_headdim64_itemheads8_sm90a"
     spec, p, one = spec_of([32768], use_cuda_graph=True)  # graph mode: the variant the graph captured stays
     assert spec.stages == 0
     spec, p, one = spec_of([1024] * 128, use_cuda_graph=True)  # graph mode: no items of several heads either
@@ -792,7 +794,8 @@ def test_planners_report_the_largest_request_page_count(planner, kv_lens, monkey
         ([4096] * 32, 32, 8, 128, 8, 2, 1),
         ([512] * 256, 32, 8, 128, 8, 8, 2),  # 16 per CTA: two items of 8
         ([1024] * 128, 128, 8, 128, 8, 4, 2),  # 16 query heads per kv head: 4 x 16 = 64 rows at most
-        ([1024] * 128, 32, 8, 64, 8, 1, 8),  # hd64: no item_heads variant
+        ([1024] * 128, 32, 8, 64, 8, 8, 1),  # hd64 too (its default stage count)
+        ([1024] * 128, 32, 8, 256, 8, 1, 8),  # hd256: no item_heads variant
         ([1024] * 128, 32, 8, 128, 1, 1, 8),  # off
         ([16384] * 16, 32, 8, 128, 8, 1, 1),  # one sequence per CTA already
         ([32768] * 8, 32, 8, 128, 8, 1, None),  # splits
@@ -800,16 +803,18 @@ def test_planners_report_the_largest_request_page_count(planner, kv_lens, monkey
         ([1000, 3000] * 64, 32, 8, 128, 8, 1, None),  # cuts inside sequences
     ],
 )
-def test_items_of_several_kv_heads(planner, kv_lens, hq, hk, d, max_heads, heads, per_cta):
+def test_items_of_several_kv_heads(planner, kv_lens, hq, hk, d, max_heads, heads, per_cta, monkeypatch):
     """Plans whose CTAs would each run k > 1 whole sequences run k / H items of H kv heads (ITEM_HEADS, H dividing k
-    and the kv heads, H x group <= 64 rows; hd128 only): the same bytes on each CTA as the plan of one kv head per
+    and the kv heads, H x group <= 64 rows; hd64 / hd128): the same bytes on each CTA as the plan of one kv head per
     item, whose runs of H stream-adjacent sequences they are; both planners alike."""
     w = check_schedule(kv_lens, hq, hk, d, max_item_heads=max_heads)
     assert D.item_heads_of(w, hq, hk) == heads
     if per_cta is not None:
         assert np.all(np.diff(w.cta_ptr) == per_cta)
-    # the plan of one kv head per item in stream order (page 1 at hd128: no head-minor order)
-    stream = plan_decode_work(kv_lens, np.arange(len(kv_lens)) * 1000, hq, hk, d, SMS, page_size=1, max_item_heads=1)
+    # the plan of one kv head per item in stream order (no head-minor order)
+    with monkeypatch.context() as m:
+        m.setattr(D, "HEAD_MINOR_MIN_PAGE", 0)
+        stream = plan_decode_work(kv_lens, np.arange(len(kv_lens)) * 1000, hq, hk, d, SMS, max_item_heads=1)
 
     def kv_rows(x, h):  # KV rows (of one kv head) each CTA reads
         rows = (x.items[:, Item.KV_END] - x.items[:, Item.KV_START]).astype(np.int64) * h

@@ -411,25 +411,27 @@ def test_runs_after_the_first_and_replans(rng, d, page_size, use_cuda_graph):
 
 
 @pytest.mark.parametrize(
-    "kv_lens,hq,hk,heads,per_cta",
+    "kv_lens,hq,hk,d,heads,per_cta",
     [
-        ([600] * 64, 32, 8, 4, 1),  # 64 x 4k's shape: 4 sequences per CTA -> one item of 4 kv heads
-        ([300] * 128, 32, 8, 8, 1),  # 128 x 1k's: 8 -> one item of 8
-        ([500] * 32, 32, 8, 2, 1),  # 2 -> one item of 2
-        ([200] * 256, 32, 8, 8, 2),  # 16 -> two items of 8
-        ([700] * 64, 64, 8, 4, 1),  # GQA 8: 32 query rows per item
-        ([400] * 64, 8, 8, 4, 1),  # MHA: 4 query rows per item
-        ([400] * 64, 128, 8, 4, 1),  # 16 query heads per kv head: 64 rows, the M tile's
+        ([600] * 64, 32, 8, 128, 4, 1),  # 64 x 4k's shape: 4 sequences per CTA -> one item of 4 kv heads
+        ([300] * 128, 32, 8, 128, 8, 1),  # 128 x 1k's: 8 -> one item of 8
+        ([500] * 32, 32, 8, 128, 2, 1),  # 2 -> one item of 2
+        ([200] * 256, 32, 8, 128, 8, 2),  # 16 -> two items of 8
+        ([700] * 64, 64, 8, 128, 4, 1),  # GQA 8: 32 query rows per item
+        ([400] * 64, 8, 8, 128, 4, 1),  # MHA: 4 query rows per item
+        ([400] * 64, 128, 8, 128, 4, 1),  # 16 query heads per kv head: 64 rows, the M tile's
+        ([600] * 64, 32, 8, 64, 4, 1),  # hd64 (its 4-stage default)
+        ([300] * 128, 32, 8, 64, 8, 1),
+        ([200] * 256, 16, 8, 64, 8, 2),  # hd64, GQA 2
     ],
 )
 @pytest.mark.parametrize("page_size,layout,dtype", [(16, "NHD", torch.bfloat16), (1, "NHD", torch.bfloat16),
                                                     (16, "HND", torch.float16), (1, "HND", torch.bfloat16)])
-def test_items_of_several_kv_heads(rng, kv_lens, hq, hk, heads, per_cta, page_size, layout, dtype):
+def test_items_of_several_kv_heads(rng, kv_lens, hq, hk, d, heads, per_cta, page_size, layout, dtype):
     """Plans whose CTAs would each run k > 1 whole sequences run items of H kv heads (layouts/decode_work.py
     ITEM_HEADS; the ``item_heads`` variant): against the reference, and against the plan of one kv head per item
     (MAX_ITEM_HEADS = 1) within rounding; three runs bit-identical (the first-tile page-id cache in the item's row
     mapping), then a replan of the same wrapper without items of several heads is answered from its own pages."""
-    d = 128
     num_pages, indptr, indices, last = random_page_table(rng, kv_lens, page_size)
     k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, page_size, hk, d, dtype, layout)
     q = torch.randn(len(kv_lens), hq, d, generator=rng).to(dtype)
@@ -437,7 +439,7 @@ def test_items_of_several_kv_heads(rng, kv_lens, hq, hk, heads, per_cta, page_si
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
     w.plan(indptr, indices, last, hq, hk, d, page_size, q_data_type=dtype)
     p = w._plan
-    assert p.spec.item_heads == heads and p.spec.stages == 3 and p.work.num_splits == 0
+    assert p.spec.item_heads == heads and p.spec.stages == (3 if d == 128 else 0) and p.work.num_splits == 0
     assert p.grid * per_cta == p.work.items.shape[0] and int(p.work.items[0, Item.ROWS]) == heads * (hq // hk)
     outs = [w.run(qc, cache, return_lse=True) for _ in range(3)]
     torch.cuda.synchronize()

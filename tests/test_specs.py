@@ -192,8 +192,9 @@ def test_decode_one_item_variant():
 
 
 def test_decode_item_heads_variants():
-    """Items of H kv heads (session 23): a variant per H of layouts.decode_work.ITEM_HEADS at the one-item stage count,
-    for the head dims of ITEM_HEADS_HEAD_DIMS only (what the planners allow), named only when set."""
+    """Items of H kv heads (session 23): a variant per H of layouts.decode_work.ITEM_HEADS at the one-item stage count
+    (the default where the head dim has none), for the head dims of ITEM_HEADS_HEAD_DIMS only (what the planners allow),
+    named only when set."""
     from cute_attn.layouts.decode_work import DECODE_ONE_ITEM_STAGES, ITEM_HEADS, ITEM_HEADS_HEAD_DIMS
 
     shipped = S.shipped_specs()
@@ -201,7 +202,7 @@ def test_decode_item_heads_variants():
         for hd in S.DECODE_HEAD_DIMS:
             got = sorted((s.item_heads, s.stages) for s in shipped
                          if s.op == "decode" and s.dtype == dtype and s.head_dim == hd and s.item_heads > 1)
-            want = sorted((h, DECODE_ONE_ITEM_STAGES[hd]) for h in ITEM_HEADS) if hd in ITEM_HEADS_HEAD_DIMS else []
+            want = sorted((h, DECODE_ONE_ITEM_STAGES.get(hd, 0)) for h in ITEM_HEADS) if hd in ITEM_HEADS_HEAD_DIMS else []
             assert got == want
     assert S.DecodeSpec(head_dim=128, stages=3, item_heads=4).name == "decode_bf16_headdim128_stages3_itemheads4_sm90a"
     for bad in (0, 3, 16):

@@ -29,7 +29,7 @@ constexpr int64_t HEAD_MINOR_MIN_PAGE_HD64 = 1;  // numpy: HEAD_MINOR_MIN_PAGE_B
 constexpr int64_t TMP_ALIGN_ROWS = 32;
 // items of H kv heads (numpy: _item_heads_rule; layouts/decode_work.py ITEM_HEADS, ITEM_HEADS_HEAD_DIMS)
 constexpr int64_t ITEM_HEADS[] = {8, 4, 2};
-constexpr int64_t ITEM_HEADS_HEAD_DIM = 128;
+inline bool item_heads_head_dim(int64_t d) { return d == 64 || d == 128; }
 // Planner knob (numpy: MAX_PARTS; decode-fix, NOT measured on a GPU): > 0 caps the CTAs at max_parts x the
 // sequences, so an equal-length batch splits each sequence into at most max_parts parts. 0 (default): off.
 // Process-wide, set by plan_set_max_parts (benches); the schedule is numpy's for the same value.
@@ -439,7 +439,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
   // items of H kv heads (numpy: _item_heads_rule): no split, every CTA k > 1 whole sequences in stream order; runs of
   // H stream-adjacent sequences (one request's kv heads, one CTA) become one item each (its first row, H x the rows)
   if (split == 0 && n_items == n_seq && n_seq % num_ctas == 0 && n_seq / num_ctas >= 2 &&
-      head_dim == ITEM_HEADS_HEAD_DIM && group <= MAX_ROWS) {
+      item_heads_head_dim(head_dim) && group <= MAX_ROWS) {
     const int64_t kc = n_seq / num_ctas;
     bool even = true;
     for (int64_t c = 1; c <= num_ctas && even; ++c) even = cta_ptr[c] == c * kc;
