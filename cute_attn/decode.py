@@ -9,7 +9,9 @@ no KV row gets output 0 and LSE ``-inf``.
 ``plan()`` is host work: it validates the page table (when given as CPU tensors) and splits the KV of
 every (request, kv head) into work items so that each SM reads near-equal bytes, also for skewed
 batches (``plan_decode_work``). A (request, kv head) whose KV is cut in several parts is merged
-inside the same kernel by the last part to finish, so ``run()`` is one launch.
+inside the same kernel by the last part to finish, so ``run()`` is one launch. A schedule that would give every CTA
+k > 1 whole sequences runs them as k / H items of H kv heads each (``layouts/decode_work.py`` ITEM_HEADS; head_dim 64
+and 128, not in CUDA-graph mode; ``MAX_ITEM_HEADS = 1`` turns it off).
 """
 
 from __future__ import annotations
