@@ -41,7 +41,7 @@ from cute_attn.layouts.decode_work import Item
 NAME = "decode_bf16_headdim128_sm90a"
 
 
-_SHIPPED_HEAD_DIMS: list = []
+_PLAN_DEFAULTS: list = []  # [ITEM_HEADS_HEAD_DIMS, _PLANNER] as the package set them
 
 
 def _set_knob(CD, value) -> None:
@@ -49,16 +49,16 @@ def _set_knob(CD, value) -> None:
     heads, ``cute_attn.decode.MAX_ITEM_HEADS``, for a build of the ``item_heads`` variant, session 23; made by the
     numpy planner for every head dim, also those without shipped ``item_heads`` variants); 0 resets both (this harness
     plans without items of several heads otherwise: its builds are the default variant)."""
-    if not _SHIPPED_HEAD_DIMS:
-        _SHIPPED_HEAD_DIMS.extend([CD.ITEM_HEADS_HEAD_DIMS, CD._PLANNER[:]])
+    if not _PLAN_DEFAULTS:
+        _PLAN_DEFAULTS.extend([CD.ITEM_HEADS_HEAD_DIMS, CD._PLANNER[:]])
     if isinstance(value, tuple):
         CD.MAX_ITEM_HEADS = value[1]
         CD.ITEM_HEADS_HEAD_DIMS = (64, 128, 256)
         CD._PLANNER[:] = [None]
     else:
         CD.MAX_ITEM_HEADS = 1
-        CD.ITEM_HEADS_HEAD_DIMS = _SHIPPED_HEAD_DIMS[0]
-        CD._PLANNER[:] = _SHIPPED_HEAD_DIMS[1]
+        CD.ITEM_HEADS_HEAD_DIMS = _PLAN_DEFAULTS[0]
+        CD._PLANNER[:] = _PLAN_DEFAULTS[1]
         CD.set_max_parts(value)
 
 
