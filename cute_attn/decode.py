@@ -190,6 +190,7 @@ def _with_item_heads(base, cta_ptr, k, num_qo_heads, num_kv_heads, head_dim, max
         return DecodeWork(base, cta_ptr, 0, 0)
     items = base[::h].copy()
     items[:, Item.ROWS] *= h
+    items[:, Item.HEADS_LOG2] = h.bit_length() - 1
     return DecodeWork(items, (cta_ptr // h).astype(np.int32), 0, 0)
 
 

@@ -120,6 +120,11 @@ PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
 # (read at build time): ``1`` every head dim, ``0`` none (the kernel before it: PTX identical), unset the head dims here.
 _FIRST_IDS_ENV = os.environ.get("CUTE_ATTN_DECODE_FIRST_IDS", "")
 FIRST_IDS_HEAD_DIMS = {"1": (64, 128, 256), "0": ()}.get(_FIRST_IDS_ENV, (128,))
+# A/B build switch (session 23; unset / 0 = the PTX before it): ``CUTE_ATTN_DECODE_DYN_HEADS=1`` makes the variants of
+# one kv head per item (item_heads 1) read each item's kv head count from its row (``Item.HEADS_LOG2``, written by both
+# planners) at run time: one kernel for items of 1, 2, 4 or 8 heads (the static item_heads variants' arithmetic with
+# shifts and masks), so that a CUDA graph's one captured kernel could serve plans of either kind.
+DYN_HEADS = os.environ.get("CUTE_ATTN_DECODE_DYN_HEADS", "0") == "1"
 
 
 class DecodeSm90:
@@ -189,6 +194,10 @@ class DecodeSm90:
         self.heads = item_heads
         assert self.tile_n % self.heads == 0
         self.tile_tokens = self.tile_n // self.heads
+        # DYN_HEADS: the heads per item from the item row (the variants of one head per item only)
+        self.dyn = DYN_HEADS and item_heads == 1
+        self.log2_tile_n = self.tile_n.bit_length() - 1
+        assert 1 << self.log2_tile_n == self.tile_n
 
     def _smem_layout(self, rows: int, stages: int | None):
         atom = warpgroup.make_smem_layout_atom(
@@ -320,7 +329,7 @@ class DecodeSm90:
                          tidx - WARPGROUP, trace)
         else:
             group = Int32(1)  # item heads: query heads per kv head
-            if cutlass.const_expr(self.heads > 1):
+            if cutlass.const_expr(self.heads > 1 or self.dyn):
                 group = mQ.shape[1] // mK.shape[2]
             self.consume(
                 kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
@@ -404,21 +413,37 @@ class DecodeSm90:
             item_end = item_end + (f_id >> 31)
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, self.stages)
-        fields = (Item.KV_HEAD, Item.KV_START, Item.KV_END, Item.PAGE_BASE)
+        fields = (Item.KV_HEAD, Item.KV_START, Item.KV_END, Item.PAGE_BASE, Item.HEADS_LOG2)
+        if cutlass.const_expr(not self.dyn):
+            fields = fields[:4]
         s_row = self._spec_fields(mItems, spec, fields)  # issued before anything waits for cta_ptr
         # the row of the item about to start, and (ready) whether page / slot already hold its first tile's ids
         # (not so for the first item and after an item without tiles: then they are loaded at the item's start)
-        n_head, n_start, n_end, n_base = self._item_fields(mItems, cutlass.min(item_begin, last_row), spec, s_row,
-                                                           fields)
+        n_row = self._item_fields(mItems, cutlass.min(item_begin, last_row), spec, s_row, fields)
         ready = Int32(0)
         page = Int32(0)
         slot = Int32(0)
+        tile_tokens = self.tile_tokens
+        hmask = self.heads - 1
+        if cutlass.const_expr(self.dyn):  # (loop-carried: Int32 from the start)
+            tile_tokens = Int32(self.tile_tokens)
+            hmask = Int32(0)
         for it in cutlass.range(item_begin, item_end, unroll=1):
-            kv_head, kv_start, kv_end, page_base = n_head, n_start, n_end, n_base
+            kv_head, kv_start, kv_end, page_base = n_row[:4]
+            hl2 = n_row[4] if self.dyn else 0
             nxt = cutlass.min(it + 1, last_row)  # its row lands during this item
-            n_head, n_start, n_end, n_base = (mItems[nxt, f] for f in fields)
+            n_row = tuple(mItems[nxt, f] for f in fields)
+            n_start, n_end, n_base = n_row[1], n_row[2], n_row[3]
             has_next = (it + 1 < item_end) & (n_end > n_start)
-            n_tiles = (kv_end - kv_start + self.tile_tokens - 1) // self.tile_tokens
+            n_id_tok = id_tok
+            if cutlass.const_expr(self.dyn):  # this item's heads (and the next one's, for its first ids)
+                tile_tokens = Int32(self.tile_n) >> hl2
+                hmask = (Int32(1) << hl2) - 1
+                id_tok = id_row >> hl2
+                n_id_tok = id_row >> n_row[4]
+            n_tiles = (kv_end - kv_start + tile_tokens - 1) // tile_tokens
+            if cutlass.const_expr(self.dyn):
+                n_tiles = (kv_end - kv_start + tile_tokens - 1) >> (self.log2_tile_n - hl2)
             if (n_tiles > 0) & (ready == 0):
                 r0 = cutlass.min(kv_start + id_tok, kv_end - 1)
                 if cutlass.const_expr(self.first_ids):
@@ -435,10 +460,10 @@ class DecodeSm90:
             for t in cutlass.range(n_tiles, unroll=1):
                 # the next tile's page ids are loaded before this tile's copies are issued; on the last tile, the
                 # next item's first tile's (when there is one with rows)
-                r_next = cutlass.min(kv_start + (t + 1) * self.tile_tokens + id_tok, kv_end - 1)
+                r_next = cutlass.min(kv_start + (t + 1) * tile_tokens + id_tok, kv_end - 1)
                 base_next = page_base
                 if (t == n_tiles - 1) & has_next:
-                    r_next = cutlass.min(n_start + id_tok, n_end - 1)
+                    r_next = cutlass.min(n_start + n_id_tok, n_end - 1)
                     base_next = n_base
                     ready = Int32(1)
                 page_next, slot_next = self._row_page(mKvIdx, page_div, base_next, r_next)
@@ -453,6 +478,9 @@ class DecodeSm90:
                     row_page = cute.arch.shuffle_sync(page, m * self.warp_rows + src_lane)
                     row_slot = cute.arch.shuffle_sync(slot, m * self.warp_rows + src_lane)
                     row_head = kv_head
+                    if cutlass.const_expr(self.dyn):
+                        row_head = cutlass.min(kv_head + ((m * self.pass_rows + ptid // self.threads_per_row) & hmask),
+                                               last_head)
                     if cutlass.const_expr(self.heads > 1):
                         # the thread's row of pass m is tile row m * pass_rows + ptid // threads_per_row, its head that
                         # row modulo H (clamped: a last head block may hold fewer heads, whose rows no query row reads)
@@ -580,17 +608,19 @@ class DecodeSm90:
         tQcQ = thr_q.partition_S(cute.make_identity_tensor((MAX_ROWS, self.head_dim)))
 
         state = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, self.stages)
-        fields = (Item.BATCH, Item.HEAD0, Item.ROWS, Item.KV_START, Item.KV_END)
+        fields = (Item.BATCH, Item.HEAD0, Item.ROWS, Item.KV_START, Item.KV_END, Item.HEADS_LOG2)
+        if cutlass.const_expr(not self.dyn):
+            fields = fields[:5]
         s_row = self._spec_fields(mItems, spec, fields)
         # item it + 1's row is loaded at the start of item it: at the transition its Q address is known at once
         last_row = mItems.shape[0] - 1
-        n_batch, n_head0, n_rows, n_start, n_end = self._item_fields(
-            mItems, cutlass.min(item_begin, last_row), spec, s_row, fields
-        )
+        n_row = self._item_fields(mItems, cutlass.min(item_begin, last_row), spec, s_row, fields)
         for it in cutlass.range(item_begin, item_end, unroll=1):
-            batch, head0, rows, kv_start, kv_end = n_batch, n_head0, n_rows, n_start, n_end
+            batch, head0, rows, kv_start, kv_end = n_row[:5]
+            hl2 = n_row[5] if self.dyn else 0
             nxt = cutlass.min(it + 1, last_row)  # the next item's row lands during this item
-            n_batch, n_head0, n_rows, n_start, n_end = (mItems[nxt, f] for f in fields)
+            n_row = tuple(mItems[nxt, f] for f in fields)
+            n_batch, n_head0, n_rows = n_row[0], n_row[1], n_row[2]
 
             # Q rows [head0, head0 + rows) of request `batch` -> sQ rows [0, rows)
             self._copy_q(mQ, batch, head0, rows, q_copy, thr_q, tQsQ, tQcQ)
@@ -606,6 +636,14 @@ class DecodeSm90:
                     if (r < rows) & (tScS[k][1] % self.heads != r // group):
                         bias[k] = -Float32.inf
             n_tiles = (kv_end - kv_start + self.tile_tokens - 1) // self.tile_tokens
+            if cutlass.const_expr(self.dyn):  # this item's heads from its row
+                hmask = (Int32(1) << hl2) - 1
+                for k in cutlass.range_constexpr(cute.size(acc_S)):
+                    r = tScS[k][0]
+                    bias[k] = Float32(0.0)
+                    if (r < rows) & ((tScS[k][1] & hmask) != r // group):
+                        bias[k] = -Float32.inf
+                n_tiles = (kv_end - kv_start + (Int32(self.tile_n) >> hl2) - 1) >> (self.log2_tile_n - hl2)
             # O += P V of tile t runs while tile t+1 is awaited and S = Q K^T of tile t+1 is issued; the
             # wait for S also retires that P V, and only then is tile t's stage released
             prev = state.clone()
@@ -632,6 +670,8 @@ class DecodeSm90:
                 n_valid = kv_end - kv_start - t * self.tile_n
                 if cutlass.const_expr(self.heads > 1):
                     n_valid = (kv_end - kv_start - t * self.tile_tokens) * self.heads  # valid tile rows (token-major)
+                if cutlass.const_expr(self.dyn):
+                    n_valid = (kv_end - kv_start - (t << (self.log2_tile_n - hl2))) << hl2
                 self._online_softmax(acc_S, acc_O, tScS, row_max, row_sum, n_valid, scale_log2, bias)
                 for k in cutlass.range_constexpr(cute.size(acc_S)):
                     tOrP[k] = acc_S[k].to(self.dtype)
@@ -716,7 +756,7 @@ class DecodeSm90:
         Every tile has at least one valid column, so m_new is finite (item heads: ``bias`` masks the other heads'
         columns; every row has its own head's first token in every tile)."""
         for k in cutlass.range_constexpr(cute.size(acc_S)):
-            if cutlass.const_expr(self.heads > 1):
+            if cutlass.const_expr(self.heads > 1 or self.dyn):
                 acc_S[k] = acc_S[k] * scale_log2 + bias[k]
             else:
                 acc_S[k] = acc_S[k] * scale_log2

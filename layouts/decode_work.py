@@ -32,6 +32,7 @@ class Item(enum.IntEnum):
     PART = 8
     NUM_PARTS = 9
     TMP_BASE = 10
+    HEADS_LOG2 = 11  # log2 of the kv heads of an item (0: one; layouts/decode_work.py ITEM_HEADS)
 
 
 # head_dim -> (KV rows per pipeline stage, pipeline stages): 32 KB of K+V per stage in bf16/fp16,

@@ -26,6 +26,7 @@ def check_schedule(kv_lens, hq, hk, d=128, sms=SMS, **kw):
     group = hq // hk
     heads = D.item_heads_of(w, hq, hk)
     assert heads == 1 or (w.num_splits == 0 and np.all(items[:, Item.ROWS] == heads * group))
+    assert np.all(items[:, Item.HEADS_LOG2] == heads.bit_length() - 1)
     covered = {}
     for it in items:
         b, hk_i, h0, rows = (int(it[f]) for f in (Item.BATCH, Item.KV_HEAD, Item.HEAD0, Item.ROWS))
@@ -824,6 +825,7 @@ def test_items_of_several_kv_heads(planner, kv_lens, hq, hk, d, max_heads, heads
     if heads > 1:
         want = stream.items[::heads].copy()
         want[:, Item.ROWS] *= heads
+        want[:, Item.HEADS_LOG2] = heads.bit_length() - 1
         assert np.array_equal(w.items, want) and np.array_equal(w.cta_ptr * heads, stream.cta_ptr)
     indptr = np.concatenate(([0], np.cumsum([(n + 15) // 16 for n in kv_lens])))
     last = np.array([(n - 1) % 16 + 1 for n in kv_lens])

@@ -35,7 +35,7 @@ inline bool item_heads_head_dim(int64_t d) { return d == 64 || d == 128; }
 // Process-wide, set by plan_set_max_parts (benches); the schedule is numpy's for the same value.
 static int64_t g_max_parts = 0;
 
-enum Col { BATCH, KV_HEAD, HEAD0, ROWS, KV_START, KV_END, PAGE_BASE, MERGE_ID, PART, NUM_PARTS, TMP_BASE };
+enum Col { BATCH, KV_HEAD, HEAD0, ROWS, KV_START, KV_END, PAGE_BASE, MERGE_ID, PART, NUM_PARTS, TMP_BASE, HEADS_LOG2 };
 
 enum Status {
   OK = 0,
@@ -168,7 +168,7 @@ inline void put_row(int32_t* it, int64_t batch, int64_t kv_head, int64_t head0, 
   it[PART] = (int32_t)part;
   it[NUM_PARTS] = (int32_t)num_parts;
   it[TMP_BASE] = (int32_t)tmp_base;
-  it[ITEM_WIDTH - 1] = 0;
+  it[HEADS_LOG2] = 0;
 }
 
 // The rows of one request that runs whole on one CTA (the item pass's common case), each row as three
@@ -181,7 +181,7 @@ typedef int32_t v4i __attribute__((vector_size(16)));
 inline int32_t* put_request_rows(int32_t* out, int64_t b, int64_t num_kv_heads, int64_t group, int64_t blocks,
                                  int64_t len, int64_t page_base) {
   static_assert(BATCH == 0 && KV_HEAD == 1 && HEAD0 == 2 && ROWS == 3 && KV_START == 4 && KV_END == 5 &&
-                PAGE_BASE == 6 && MERGE_ID == 7 && ITEM_WIDTH == 12, "row layout");
+                PAGE_BASE == 6 && MERGE_ID == 7 && HEADS_LOG2 == 11 && ITEM_WIDTH == 12, "row layout");
   const v4i mid = {0, (int32_t)len, (int32_t)page_base, -1};  // kv_start, kv_end, page_base, merge_id
   const v4i zero = {0, 0, 0, 0};                                // part, num_parts, tmp_base, pad
   for (int64_t blk = 0; blk < blocks; ++blk) {
@@ -456,6 +456,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
         int32_t* dst = items + j * ITEM_WIDTH;
         memmove(dst, items + j * h * ITEM_WIDTH, ITEM_WIDTH * sizeof(int32_t));
         dst[ROWS] *= (int32_t)h;
+        dst[HEADS_LOG2] = h == 8 ? 3 : (h == 4 ? 2 : 1);
       }
       for (int64_t c = 1; c <= num_ctas; ++c) cta_ptr[c] /= (int32_t)h;
       for (int64_t c = num_ctas + 1; c < cta_cap; ++c) cta_ptr[c] = (int32_t)n_new;
