@@ -441,9 +441,7 @@ class DecodeSm90:
                 hmask = (Int32(1) << hl2) - 1
                 id_tok = id_row >> hl2
                 n_id_tok = id_row >> n_row[4]
-            n_tiles = (kv_end - kv_start + tile_tokens - 1) // tile_tokens
-            if cutlass.const_expr(self.dyn):
-                n_tiles = (kv_end - kv_start + tile_tokens - 1) >> (self.log2_tile_n - hl2)
+            n_tiles = self._tiles(kv_end - kv_start, hl2)
             if (n_tiles > 0) & (ready == 0):
                 r0 = cutlass.min(kv_start + id_tok, kv_end - 1)
                 if cutlass.const_expr(self.first_ids):
@@ -478,14 +476,12 @@ class DecodeSm90:
                     row_page = cute.arch.shuffle_sync(page, m * self.warp_rows + src_lane)
                     row_slot = cute.arch.shuffle_sync(slot, m * self.warp_rows + src_lane)
                     row_head = kv_head
-                    if cutlass.const_expr(self.dyn):
-                        row_head = cutlass.min(kv_head + ((m * self.pass_rows + ptid // self.threads_per_row) & hmask),
-                                               last_head)
-                    if cutlass.const_expr(self.heads > 1):
+                    if cutlass.const_expr(self.heads > 1 or self.dyn):
                         # the thread's row of pass m is tile row m * pass_rows + ptid // threads_per_row, its head that
                         # row modulo H (clamped: a last head block may hold fewer heads, whose rows no query row reads)
                         row_head = cutlass.min(
-                            kv_head + (m * self.pass_rows + ptid // self.threads_per_row) % self.heads, last_head
+                            kv_head + self._col_head(m * self.pass_rows + ptid // self.threads_per_row, hmask),
+                            last_head,
                         )
                     self._copy_row(mK, tKsK[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, row_head)
                     self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, row_head)
@@ -504,6 +500,19 @@ class DecodeSm90:
                             trace[6] = cute.arch.globaltimer_lo()
                         if it == item_end - 1 and t == n_tiles - 1:
                             trace[7] = cute.arch.globaltimer_lo()
+
+    def _tiles(self, rows, hl2):
+        """Key tiles of an item of ``rows`` KV rows (tokens): tile_n / H tokens each (H = item heads; DYN_HEADS: H =
+        2^hl2 from the item row, by shifts)."""
+        if cutlass.const_expr(self.dyn):
+            return (rows + (Int32(self.tile_n) >> hl2) - 1) >> (self.log2_tile_n - hl2)
+        return (rows + self.tile_tokens - 1) // self.tile_tokens
+
+    def _col_head(self, c, hmask):
+        """The kv head (offset in the item) of tile row ``c`` (token-major: c mod H; DYN_HEADS: c & (H - 1))."""
+        if cutlass.const_expr(self.dyn):
+            return c & hmask
+        return c % self.heads
 
     @cute.jit
     def _id_row(self, ptid: Int32):
@@ -629,21 +638,16 @@ class DecodeSm90:
             acc_O.fill(0.0)
             row_max.fill(-Float32.inf)
             row_sum.fill(0.0)
-            if cutlass.const_expr(self.heads > 1):
+            if cutlass.const_expr(self.heads > 1 or self.dyn):
+                hmask = self.heads - 1
+                if cutlass.const_expr(self.dyn):  # this item's heads from its row
+                    hmask = (Int32(1) << hl2) - 1
                 for k in cutlass.range_constexpr(cute.size(acc_S)):
                     r = tScS[k][0]
                     bias[k] = Float32(0.0)
-                    if (r < rows) & (tScS[k][1] % self.heads != r // group):
+                    if (r < rows) & (self._col_head(tScS[k][1], hmask) != r // group):
                         bias[k] = -Float32.inf
-            n_tiles = (kv_end - kv_start + self.tile_tokens - 1) // self.tile_tokens
-            if cutlass.const_expr(self.dyn):  # this item's heads from its row
-                hmask = (Int32(1) << hl2) - 1
-                for k in cutlass.range_constexpr(cute.size(acc_S)):
-                    r = tScS[k][0]
-                    bias[k] = Float32(0.0)
-                    if (r < rows) & ((tScS[k][1] & hmask) != r // group):
-                        bias[k] = -Float32.inf
-                n_tiles = (kv_end - kv_start + (Int32(self.tile_n) >> hl2) - 1) >> (self.log2_tile_n - hl2)
+            n_tiles = self._tiles(kv_end - kv_start, hl2)
             # O += P V of tile t runs while tile t+1 is awaited and S = Q K^T of tile t+1 is issued; the
             # wait for S also retires that P V, and only then is tile t's stage released
             prev = state.clone()
