@@ -53,7 +53,7 @@ def _set_knob(CD, value) -> None:
         _PLAN_DEFAULTS.extend([CD.ITEM_HEADS_HEAD_DIMS, CD._PLANNER[:]])
     if isinstance(value, tuple):
         CD.MAX_ITEM_HEADS = value[1]
-        CD.ITEM_HEADS_HEAD_DIMS = (64, 128, 256)
+        CD.ITEM_HEADS_HEAD_DIMS = CD.DECODE_HEAD_DIMS
         CD._PLANNER[:] = [None]
     else:
         CD.MAX_ITEM_HEADS = 1

@@ -180,12 +180,11 @@ def _item_heads_rule(k: int, num_qo_heads: int, num_kv_heads: int, head_dim: int
     return 1
 
 
-def _with_item_heads(base, cta_ptr, k, num_qo_heads, num_kv_heads, head_dim, max_item_heads) -> DecodeWork:
-    """The no-split schedule ``base`` (stream order, every CTA k whole sequences) with runs of H stream-adjacent
-    sequences (one request's kv heads H j .. H j + H - 1, on one CTA: H divides k and the kv heads) as one item each,
-    H by :func:`_item_heads_rule`; unchanged when H is 1. A run's first row is the item's row (its kv head, first query
-    head, request fields) with H times the query rows."""
-    h = _item_heads_rule(k, num_qo_heads, num_kv_heads, head_dim, max_item_heads)
+def _with_item_heads(base, cta_ptr, h: int) -> DecodeWork:
+    """The no-split schedule ``base`` (stream order, every CTA k whole sequences) with runs of ``h`` stream-adjacent
+    sequences (one request's kv heads h j .. h j + h - 1, on one CTA: h divides k and the kv heads, by
+    :func:`_item_heads_rule`) as one item each; unchanged when h is 1. A run's first row is the item's row (its kv
+    head, first query head, request fields) with h times the query rows."""
     if h == 1:
         return DecodeWork(base, cta_ptr, 0, 0)
     items = base[::h].copy()
@@ -195,12 +194,9 @@ def _with_item_heads(base, cta_ptr, k, num_qo_heads, num_kv_heads, head_dim, max
 
 
 def item_heads_of(work: DecodeWork, num_qo_heads: int, num_kv_heads: int) -> int:
-    """The kv heads per item of a schedule (1 unless the planner made items of H heads: their query rows span H
-    kv heads' groups)."""
-    if work.items.shape[0] == 0:
-        return 1
-    group = num_qo_heads // num_kv_heads
-    return max(1, int(work.items[0, Item.ROWS]) // group) if group <= MAX_ROWS else 1
+    """The kv heads per item of a schedule (its rows' ``Item.HEADS_LOG2``: 1 unless the planner made items of H
+    heads, which it makes for a whole schedule). The head counts are the plan's (kept for the callers' symmetry)."""
+    return 1 << int(work.items[0, Item.HEADS_LOG2]) if work.items.shape[0] else 1
 
 
 def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, head_dim: int,
@@ -251,8 +247,8 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     target = max(total / max(num_sms, 1), MIN_ROWS_PER_CTA * row_bytes + ITEM_OVERHEAD_BYTES)
     num_ctas = max(1, min(num_sms, math.ceil(total / target)))
     if num_ctas == 1:
-        return _with_item_heads(base, np.array([0, n_seq], np.int32), n_seq, num_qo_heads, num_kv_heads, head_dim,
-                                max_item_heads)
+        return _with_item_heads(base, np.array([0, n_seq], np.int32),
+                                _item_heads_rule(n_seq, num_qo_heads, num_kv_heads, head_dim, max_item_heads))
 
     cuts = _locate_cuts(total, num_ctas, req_end, seq_cost, kv_lens, S)
     if num_ctas == num_sms and CTA_SLACK_DIV:
@@ -291,10 +287,10 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
         np.cumsum(np.bincount(cta, minlength=num_ctas), out=cta_ptr[1:])
         k = n_seq // num_ctas
         even = k * num_ctas == n_seq and cta_ptr[-1] == n_seq and (cta_ptr[1:] - cta_ptr[:-1] == k).all()
-        if even and _item_heads_rule(k, num_qo_heads, num_kv_heads, head_dim, max_item_heads) > 1:
-            return _with_item_heads(base, cta_ptr, k, num_qo_heads, num_kv_heads, head_dim, max_item_heads)
-        if (0 < head_minor_min_page(head_dim) <= page_size and S > 1 and k > 1 and k * num_ctas == n_seq
-                and num_ctas % S == 0 and cta_ptr[-1] == n_seq and (cta_ptr[1:] - cta_ptr[:-1] == k).all()):
+        h = _item_heads_rule(k, num_qo_heads, num_kv_heads, head_dim, max_item_heads) if even else 1
+        if h > 1:
+            return _with_item_heads(base, cta_ptr, h)
+        if 0 < head_minor_min_page(head_dim) <= page_size and S > 1 and k > 1 and num_ctas % S == 0 and even:
             base = base.reshape(num_ctas // S, k, S, ITEM_WIDTH).transpose(0, 2, 1, 3).reshape(n_seq, ITEM_WIDTH)
         return DecodeWork(base, cta_ptr, 0, 0)
 
