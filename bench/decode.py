@@ -5,12 +5,17 @@ bandwidth, measured in one process; plus the host time of ``plan()`` for a batch
 
     python -m bench.decode [--json out.json] [--flush {zero,read}] [--cases "64 x 4k" ...] [--no-extras]
         [--pages {shuffled,sorted,local:<size>,blocks:<size>}] [--head-dim {64,128,256}] [--dtype {bf16,fp16}]
+        [--graph]
 
 ``--flush`` picks how L2 is evicted before every timed call (``bench.common.time_ms_flush``): ``zero``
 (default, triton's do_bench: a zeroed 256 MB buffer, whose ~50 MB of dirty lines are written back while the
 timed kernel runs) or ``read`` (a read pass over 256 MB: clean lines, nothing to write back), the same for
 ours and for every peer. ``--cases`` keeps the named cases; ``--no-extras`` skips the HND rows, the 1 x N
 sweep and the host timings. ``--pages`` sets the page ids of the tables (``page_ids``; default shuffled).
+
+``--graph`` times our decode as a serving engine runs it under CUDA graphs: a ``use_cuda_graph=True`` wrapper (its plan
+and captured variant, ``cute_attn.decode.GRAPH_ITEM_HEADS``), ``run()`` captured once per case and page size, each timed
+call one ``graph.replay()``; the peers as without it.
 
 GB/s counts the KV bytes a decode must read (K and V of every cached row, once); the peers read a
 dense, padded KV (a skewed batch is padded to its longest request) but are credited the same bytes.
@@ -55,6 +60,8 @@ PAGE_ORDER = ["shuffled"]
 # ``--no-sort-pages``: plan(sort_pages=False) for the timed decode runs (the default plan visits each request's pages
 # in ascending id, session 12)
 SORT_PAGES = [True]
+# ``--graph``: our decode timed as CUDA-graph replays of a use_cuda_graph=True wrapper's run()
+GRAPH = [False]
 _SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
 
@@ -188,10 +195,15 @@ def bench_case(name, kv_lens, page_sizes, copy_gbs, layout="NHD", peers=True, ro
     fns, keep, splits, variant = {}, [], {}, {}
     for ps in page_sizes:
         cache, indptr, indices, last = paged_inputs(kv_lens, ps, layout)
-        w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
+        w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout, use_cuda_graph=GRAPH[0])
         w.plan(indptr, indices, last, HQ, HK, D, ps, sort_pages=SORT_PAGES[0], q_data_type=DTYPE)
         keep.append((w, cache))
         fns[f"page{ps}"] = lambda w=w, cache=cache: w.run(q, cache)
+        if GRAPH[0]:  # one capture of run() (after an eager call, which loads the kernel); each call a replay
+            fns[f"page{ps}"]()
+            graph = _capture(fns[f"page{ps}"])
+            keep.append(graph)
+            fns[f"page{ps}"] = graph.replay
         splits[ps] = w._plan.work.num_splits
         # the decode variant plan() picked, less its dtype / head_dim / arch: "stages3", "stages3_itemheads8", "-"
         variant[ps] = w._plan.spec.name.split(f"headdim{D}", 1)[1].rsplit("_", 1)[0].strip("_") or "-"
@@ -232,6 +244,19 @@ def bench_case(name, kv_lens, page_sizes, copy_gbs, layout="NHD", peers=True, ro
     del keep
     torch.cuda.empty_cache()
     return rows
+
+
+def _capture(fn):
+    """``fn()`` captured in a CUDA graph on a side stream (the current stream's work first, then it waits for the
+    capture)."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.stream(side), torch.cuda.graph(graph):
+        fn()
+    torch.cuda.current_stream().wait_stream(side)
+    torch.cuda.synchronize()
+    return graph
 
 
 def plan_host_time_us(batch=256, page_size=16, reps=200):
@@ -314,7 +339,10 @@ def main(argv=None):
                         "(e.g. local:2M)")
     p.add_argument("--no-sort-pages", dest="sort_pages", action="store_false",
                    help="plan(sort_pages=False): each request's pages visited in table order (the default sorts)")
+    p.add_argument("--graph", action="store_true",
+                   help="time our decode as CUDA-graph replays of a use_cuda_graph=True wrapper's run()")
     args = p.parse_args(argv)
+    GRAPH[0] = args.graph
     configure(args.head_dim, args.dtype)
     use_timing(args.timing)
     PAGE_ORDER[0] = args.pages
@@ -333,11 +361,11 @@ def main(argv=None):
     cols = ["case", "page_size", "MB", "cute_attn_us", "cute_attn_GBs", "pct_of_copy", "splits", "variant",
             "cudnn_us", "cudnn_GBs", "fa2_us", "fa2_GBs", "vs_cudnn"]
     if args.no_extras:
-        print(f"\n{info['device']}, {info['date']}; L2 flush: {args.flush}; {HQ}q/{HK}kv heads, head_dim {D}, "
+        print(f"\n{info['device']}, {info['date']}; L2 flush: {args.flush}; {'CUDA-graph replays; ' if args.graph else ''}{HQ}q/{HK}kv heads, head_dim {D}, "
               f"{args.dtype}; pages {args.pages}"
               f"{'' if args.sort_pages else ' (plan sort_pages=False)'}; device copy {copy:.0f} GB/s\n")
         print(markdown_table(rows, cols))
-        write_json(args.json, {"info": info, "copy_GBs": copy, "flush": args.flush, "pages": args.pages,
+        write_json(args.json, {"info": info, "copy_GBs": copy, "flush": args.flush, "graph": args.graph, "pages": args.pages,
                                "sort_pages": args.sort_pages, "head_dim": D, "dtype": args.dtype, "rows": rows})
         return
     # HND at page 16: a page holds 4 KB of one head's rows (NHD: 256-byte rows at a 2 KB stride): does
@@ -365,7 +393,7 @@ def main(argv=None):
 
     copy_path = "cudaMemcpyAsync (torch's libcudart)" if dec._cudart() is not None else "torch copy_"
     fmt = lambda t: "not built" if t is None else f"{t[1]:.0f} us (min {t[0]:.0f})"  # noqa: E731
-    print(f"\n{info['device']}, {info['date']}; L2 flush: {args.flush}; {HQ}q/{HK}kv heads, head_dim {D}, {args.dtype}; "
+    print(f"\n{info['device']}, {info['date']}; L2 flush: {args.flush}; {'CUDA-graph replays; ' if args.graph else ''}{HQ}q/{HK}kv heads, head_dim {D}, {args.dtype}; "
           f"device copy (read+write) {copy:.0f} GB/s; plan() host time, batch 256, median: compiled planner "
           f"{fmt(plan_us['compiled'])} (its C call {fmt(plan_us.get('compiled_call'))}, without the page ids "
           f"{fmt(plan_us.get('compiled_call_no_ids'))}), numpy planner "
@@ -376,7 +404,7 @@ def main(argv=None):
         f"{k} fixed {v['fixed_us']:.1f} us, stream {v['stream_GBs']:.0f} GB/s" for k, v in fits.items()))
     print(markdown_table(sweep, ["case", "MB", "cute_attn_us", "cute_attn_GBs", "pct_of_copy", "splits", "cudnn_us",
                                  "cudnn_GBs"]))
-    write_json(args.json, {"info": info, "copy_GBs": copy, "flush": args.flush, "plan_us_batch256": (plan_us["compiled"] or plan_us["numpy"])[1], "plan_us": plan_us, "run_host_us": run_us, "rows": rows,
+    write_json(args.json, {"info": info, "copy_GBs": copy, "flush": args.flush, "graph": args.graph, "plan_us_batch256": (plan_us["compiled"] or plan_us["numpy"])[1], "plan_us": plan_us, "run_host_us": run_us, "rows": rows,
                            "sweep_1xN": sweep, "sweep_fit": fits,
                            "heads": [HQ, HK], "head_dim": D, "scale": 1 / math.sqrt(D)})
 

@@ -6,6 +6,7 @@ other's exported helpers). CPU only:
     PYTHONPATH=<main checkout> python3 bench/decode_build_tagged.py main <out>
     CUTE_ATTN_DECODE_<SWITCH>=1 PYTHONPATH=<checkout> python3 bench/decode_build_tagged.py <tag> <out>
     PYTHONPATH=<checkout> python3 bench/decode_build_tagged.py c16 <out> stages=3,cluster=16
+    PYTHONPATH=<checkout> python3 bench/decode_build_tagged.py dyn <out> dyn_heads=1
 
 (a switch that keeps main's launch ABI: not ``CUTE_ATTN_DECODE_PTR_ARGS``).
 """
@@ -27,7 +28,9 @@ def main():
     os.makedirs(out, exist_ok=True)
     spec = _decode_spec(torch.bfloat16, 128)
     if len(sys.argv) > 3:  # spec fields, e.g. "stages=3,cluster=16" (session 14: the one-item variants)
-        spec = dataclasses.replace(spec, **{k: int(v) for k, v in (f.split("=") for f in sys.argv[3].split(","))})
+        fields = {f.name: f.type for f in dataclasses.fields(spec)}
+        values = {k: int(v) for k, v in (f.split("=") for f in sys.argv[3].split(","))}
+        spec = dataclasses.replace(spec, **{k: bool(v) if fields[k] in (bool, "bool") else v for k, v in values.items()})
     name = f"{spec.name}__{tag}"
     so = link_compiled(spec.compile(), out, name)
     print(so)

@@ -11,7 +11,8 @@ every (request, kv head) into work items so that each SM reads near-equal bytes,
 batches (``plan_decode_work``). A (request, kv head) whose KV is cut in several parts is merged
 inside the same kernel by the last part to finish, so ``run()`` is one launch. A schedule that would give every CTA
 k > 1 whole sequences runs them as k / H items of H kv heads each (``layouts/decode_work.py`` ITEM_HEADS; head_dim 64
-and 128, not in CUDA-graph mode; ``MAX_ITEM_HEADS = 1`` turns it off).
+and 128; ``MAX_ITEM_HEADS = 1`` turns it off). In CUDA-graph mode the captured kernel is the variant that reads each
+item's kv head count at run time (``dyn_heads``), so one capture serves replans of either kind (``GRAPH_ITEM_HEADS``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,12 @@ MAX_PARTS = 0
 # Items of H kv heads (layouts/decode_work.py ITEM_HEADS, session 23): the largest H a plan may use (1: off). plan() in
 # CUDA-graph mode passes 1; plan() reads it per call and gives it to either planner.
 MAX_ITEM_HEADS = max(ITEM_HEADS)
+# CUDA-graph mode (session 24): for head dims with items of several kv heads (ITEM_HEADS_HEAD_DIMS) the wrapper captures
+# the ``dyn_heads`` variant (H from each item's row at run time, at the head dim's default stages), whose one launch
+# serves plans of one kv head per item and of H; its plans then use items of H heads as eager ones do. False: the
+# default variant and one kv head per item (sessions 6-23). Read at every plan(); a wrapper keeps the variant of its
+# first plan (a later plan with another one raises, as for any change of the captured geometry).
+GRAPH_ITEM_HEADS = True
 LOG2E = 1.0 / math.log(2.0)
 # Launch ABI of the decode artifacts (build switch of kernels/decode_sm90.py, NOT measured on a GPU yet): with
 # CUTE_ATTN_DECODE_PTR_ARGS=1 when they were built, the plan's six buffers go to the kernel as addresses and two
@@ -700,6 +707,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
                 or type(page_size) is not int):
             seen = self._plan_args = (key, *self._check_plan_args(*key))
         spec, scale, num_sms = seen[1], seen[2], seen[3]
+        if self.use_cuda_graph:
+            spec = _graph_spec(spec)
         t = kv_indices
         if not (isinstance(t, torch.Tensor) and t.dtype is torch.int32 and t.dim() == 1 and t.is_contiguous()):
             if isinstance(kv_indices, (list, tuple)):
@@ -775,8 +784,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
         args = sched.args
         _pack_call_args(args, 0, kv_indptr.data_ptr(), kv_last_page_len.data_ptr(), batch, page_size,
                         kv_indices.data_ptr() if host_ids else 0, n_idx, sched.idx_ptr if host_ids else 0,
-                        num_qo_heads, num_kv_heads, spec.head_dim, num_sms,
-                        1 if self.use_cuda_graph else MAX_ITEM_HEADS)
+                        num_qo_heads, num_kv_heads, spec.head_dim, num_sms, _max_item_heads(spec, self.use_cuda_graph))
         if lib.decode_plan_packed(args):
             return None
         n_items, num_ctas, num_splits, tmp_rows, max_page_id, nnz, _, max_pages = _unpack_info(args, ARG_INFO * 8)
@@ -811,7 +819,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
         kv_lens = np.where(pages > 0, (pages - 1) * page_size + last, 0)
         num_qo_heads, num_kv_heads = heads
         work = plan_decode_work(kv_lens, indptr[:-1], num_qo_heads, num_kv_heads, spec.head_dim, num_sms,
-                                page_size=page_size, max_item_heads=1 if self.use_cuda_graph else MAX_ITEM_HEADS)
+                                page_size=page_size, max_item_heads=_max_item_heads(spec, self.use_cuda_graph))
         n_seq = batch * num_kv_heads * -(-(num_qo_heads // num_kv_heads) // MAX_ROWS)
         sched = self._schedule(spec, batch, heads, n_seq + num_sms, num_sms + 1,
                                self._idx_need(kv_indices, host_ids), 0)
@@ -1089,6 +1097,26 @@ def _decode_spec(q_data_type: torch.dtype, head_dim: int) -> DecodeSpec:
     if spec is None:
         spec = _SPECS[key] = DecodeSpec(dtype=C.VALUE_DTYPES[q_data_type], head_dim=head_dim)
     return spec
+
+
+_GRAPH_SPECS: dict = {}
+
+
+def _graph_spec(spec: DecodeSpec) -> DecodeSpec:
+    """The variant a CUDA-graph wrapper captures: ``dyn_heads`` where the head dim has items of several kv heads and
+    ``GRAPH_ITEM_HEADS`` is on, else ``spec`` (the default variant)."""
+    if not GRAPH_ITEM_HEADS or spec.head_dim not in ITEM_HEADS_HEAD_DIMS:
+        return spec
+    g = _GRAPH_SPECS.get(spec)
+    if g is None:
+        g = _GRAPH_SPECS[spec] = dataclasses.replace(spec, dyn_heads=True)
+    return g
+
+
+def _max_item_heads(spec: DecodeSpec, graph: bool) -> int:
+    """The largest kv heads per item a plan may use: ``MAX_ITEM_HEADS``, in CUDA-graph mode only when the captured
+    variant reads them at run time (``dyn_heads``), else 1."""
+    return MAX_ITEM_HEADS if not graph or spec.dyn_heads else 1
 
 
 _ONE_ITEM_SPECS: dict = {}

@@ -134,7 +134,8 @@ class KernelSpec:
             if f.name in self.name_optional and v == f.default:
                 continue
             if isinstance(v, bool):
-                parts.append(f.name if v else f"no{f.name}")
+                tag = f.name.replace("_", "")
+                parts.append(tag if v else f"no{tag}")
             elif isinstance(v, int):
                 parts.append(f"{f.name.replace('_', '')}{v}")
             else:
@@ -314,8 +315,11 @@ class DecodeSpec(KernelSpec):
     stages: int = 0
     # kv heads per work item (layouts.decode_work.ITEM_HEADS): 1, or H for the plans of items of H kv heads
     item_heads: int = 1
+    # the kv heads of each item read from its row at run time (Item.HEADS_LOG2: 1, 2, 4 or 8): one kernel for plans of
+    # either kind, the variant a CUDA graph captures (cute_attn.decode GRAPH_ITEM_HEADS); item_heads 1 only
+    dyn_heads: bool = False
 
-    name_optional: ClassVar[tuple] = ("stages", "item_heads")
+    name_optional: ClassVar[tuple] = ("stages", "item_heads", "dyn_heads")
 
     def _check(self) -> None:
         if self.head_dim not in DECODE_HEAD_DIMS:
@@ -324,6 +328,11 @@ class DecodeSpec(KernelSpec):
             raise ValueError(f"decode stages must be 0 (the table's) or 2..6, got {self.stages}")
         if self.item_heads != 1 and self.item_heads not in ITEM_HEADS:
             raise ValueError(f"decode item_heads must be 1 or one of {ITEM_HEADS}, got {self.item_heads}")
+        if not isinstance(self.dyn_heads, bool):
+            raise TypeError(f"decode dyn_heads must be a bool, got {self.dyn_heads!r}")
+        if self.dyn_heads and (self.item_heads != 1 or self.head_dim not in ITEM_HEADS_HEAD_DIMS):
+            raise ValueError(f"decode dyn_heads needs item_heads 1 and head_dim in {ITEM_HEADS_HEAD_DIMS}, got "
+                             f"item_heads {self.item_heads}, head_dim {self.head_dim}")
 
 
 SPEC_TYPES = {
@@ -388,6 +397,7 @@ def shipped_specs(arch: str = "sm_90a", ops: tuple[str, ...] | None = None) -> l
                     for h in ITEM_HEADS:
                         yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd, stages=DECODE_ONE_ITEM_STAGES.get(hd, 0),
                                          item_heads=h)
+                    yield DecodeSpec(arch=arch, dtype=dtype, head_dim=hd, dyn_heads=True)  # the CUDA-graph variant
 
     ops = SHIPPED_OPS if ops is None else ops
     return [s for s in gen() if s.op in ops]

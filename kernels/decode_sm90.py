@@ -99,7 +99,7 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
 _REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS",
             "EVICT_FIRST", "TMA", "REVERSE_ODD", "PLAN_EVICT_LAST", "STAGES", "TILE_N", "ROW_PF", "EARLY_Q", "NEXT_PF",
-            "IDS_PF", "ROW_EARLY", "FIRST_TILES")
+            "IDS_PF", "ROW_EARLY", "FIRST_TILES", "DYN_HEADS")
 refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/decode_sm90.py, bench/NOTES-decode.md")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
@@ -120,11 +120,6 @@ PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
 # (read at build time): ``1`` every head dim, ``0`` none (the kernel before it: PTX identical), unset the head dims here.
 _FIRST_IDS_ENV = os.environ.get("CUTE_ATTN_DECODE_FIRST_IDS", "")
 FIRST_IDS_HEAD_DIMS = {"1": (64, 128, 256), "0": ()}.get(_FIRST_IDS_ENV, (128,))
-# A/B build switch (session 23; unset / 0 = the PTX before it): ``CUTE_ATTN_DECODE_DYN_HEADS=1`` makes the variants of
-# one kv head per item (item_heads 1) read each item's kv head count from its row (``Item.HEADS_LOG2``, written by both
-# planners) at run time: one kernel for items of 1, 2, 4 or 8 heads (the static item_heads variants' arithmetic with
-# shifts and masks), so that a CUDA graph's one captured kernel could serve plans of either kind.
-DYN_HEADS = os.environ.get("CUTE_ATTN_DECODE_DYN_HEADS", "0") == "1"
 
 
 class DecodeSm90:
@@ -166,7 +161,7 @@ class DecodeSm90:
     Registers: no setmaxnreg; 256 threads leave 255 per thread (hd256: O is 128 fp32 per thread).
     """
 
-    def __init__(self, dtype: str, head_dim: int, stages: int = 0, item_heads: int = 1):
+    def __init__(self, dtype: str, head_dim: int, stages: int = 0, item_heads: int = 1, dyn_heads: bool = False):
         self.dtype = DTYPES[dtype]
         self.head_dim = head_dim
         self.tile_n, self.stages = DECODE_TILES[head_dim]
@@ -194,8 +189,11 @@ class DecodeSm90:
         self.heads = item_heads
         assert self.tile_n % self.heads == 0
         self.tile_tokens = self.tile_n // self.heads
-        # DYN_HEADS: the heads per item from the item row (the variants of one head per item only)
-        self.dyn = DYN_HEADS and item_heads == 1
+        # dyn_heads (the spec's; session 23's CUTE_ATTN_DECODE_DYN_HEADS switch): each item's kv heads H from its row
+        # (``Item.HEADS_LOG2``, written by both planners), the item_heads arithmetic by shifts and masks: one kernel for
+        # items of 1, 2, 4 or 8 heads, which a CUDA graph's one captured launch needs (cute_attn.decode GRAPH_ITEM_HEADS)
+        assert not dyn_heads or item_heads == 1
+        self.dyn = dyn_heads
         self.log2_tile_n = self.tile_n.bit_length() - 1
         assert 1 << self.log2_tile_n == self.tile_n
 
@@ -502,14 +500,14 @@ class DecodeSm90:
                             trace[7] = cute.arch.globaltimer_lo()
 
     def _tiles(self, rows, hl2):
-        """Key tiles of an item of ``rows`` KV rows (tokens): tile_n / H tokens each (H = item heads; DYN_HEADS: H =
+        """Key tiles of an item of ``rows`` KV rows (tokens): tile_n / H tokens each (H = item heads; dyn_heads: H =
         2^hl2 from the item row, by shifts)."""
         if cutlass.const_expr(self.dyn):
             return (rows + (Int32(self.tile_n) >> hl2) - 1) >> (self.log2_tile_n - hl2)
         return (rows + self.tile_tokens - 1) // self.tile_tokens
 
     def _col_head(self, c, hmask):
-        """The kv head (offset in the item) of tile row ``c`` (token-major: c mod H; DYN_HEADS: c & (H - 1))."""
+        """The kv head (offset in the item) of tile row ``c`` (token-major: c mod H; dyn_heads: c & (H - 1))."""
         if cutlass.const_expr(self.dyn):
             return c & hmask
         return c % self.heads
@@ -926,7 +924,7 @@ def compile_decode(spec):
     """Compile one decode variant for sm_90a with symbolic sizes and strides (no GPU needed)."""
     dtype = DTYPES[spec.dtype]
     d = spec.head_dim
-    op = DecodeSm90(spec.dtype, d, spec.stages, spec.item_heads)
+    op = DecodeSm90(spec.dtype, d, spec.stages, spec.item_heads, spec.dyn_heads)
     sym = cute.sym_int
     s64 = lambda: cute.sym_int64(divisibility=8)  # noqa: E731
     fake = cute.runtime.make_fake_tensor

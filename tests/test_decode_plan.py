@@ -505,7 +505,8 @@ def test_run_rejects_overlapping_out():
 def test_plan_picks_the_one_item_variant(which_planner):
     """Plans in which every CTA runs one work item (one long request split over the SMs; 16 requests x 8 kv heads on
     128 CTAs) run the shallower-pipeline variant (DECODE_ONE_ITEM_STAGES: 3 stages at hd128); plans with several items
-    per CTA, head dims without such a variant, and CUDA-graph mode keep the default spec."""
+    per CTA and head dims without such a variant keep the default spec; CUDA-graph mode captures the run-time-H variant
+    (hd64 / hd128) whatever the plan."""
     from cute_attn.layouts.decode_work import DECODE_ONE_ITEM_STAGES
 
     def spec_of(kv_lens, head_dim=128, max_heads=None, **kw):
@@ -534,10 +535,25 @@ def test_plan_picks_the_one_item_variant(which_planner):
     assert spec.stages == 0
     spec, p, one = spec_of([1024] * 128, head_dim=64)  # items of 8 kv heads at hd64: its default stage count
     assert spec.stages == 0 and spec.item_heads == 8 and spec.name == "decode_bf16_headdim64_itemheads8_sm90a"
-    spec, p, one = spec_of([32768], use_cuda_graph=True)  # graph mode: the variant the graph captured stays
-    assert spec.stages == 0
-    spec, p, one = spec_of([1024] * 128, use_cuda_graph=True)  # graph mode: no items of several heads either
-    assert spec.stages == 0 and spec.item_heads == 1 and int(p.items[0, Item.ROWS]) == 4
+    # graph mode (GRAPH_ITEM_HEADS): the run-time-H variant at the default stages for every plan, items of H heads
+    spec, p, one = spec_of([32768], use_cuda_graph=True)
+    assert spec.name == "decode_bf16_headdim128_dynheads_sm90a" and p.work.num_splits > 0
+    spec, p, one = spec_of([1024] * 128, use_cuda_graph=True)
+    assert spec.name == "decode_bf16_headdim128_dynheads_sm90a" and int(p.items[0, Item.ROWS]) == 32
+    assert int(p.items[0, Item.HEADS_LOG2]) == 3 and p.work.items.shape[0] == p.work.num_ctas == 128  # one item of 8 per CTA
+    spec, p, one = spec_of([1024] * 128, use_cuda_graph=True, head_dim=64)
+    assert spec.name == "decode_bf16_headdim64_dynheads_sm90a" and int(p.items[0, Item.HEADS_LOG2]) == 3
+    spec, p, one = spec_of([1024] * 128, use_cuda_graph=True, head_dim=256)  # no items of several heads at hd256
+    assert spec.name == "decode_bf16_headdim256_sm90a" and int(p.items[0, Item.ROWS]) == 4
+    spec, p, one = spec_of([1024] * 128, use_cuda_graph=True, max_heads=1)  # MAX_ITEM_HEADS = 1: one head per item
+    assert spec.dyn_heads and int(p.items[0, Item.ROWS]) == 4 and int(p.items[0, Item.HEADS_LOG2]) == 0
+    saved = D.GRAPH_ITEM_HEADS
+    D.GRAPH_ITEM_HEADS = False  # the graph variant of sessions 6-23: the default, one kv head per item
+    try:
+        spec, p, one = spec_of([1024] * 128, use_cuda_graph=True)
+    finally:
+        D.GRAPH_ITEM_HEADS = saved
+    assert spec.name == "decode_bf16_headdim128_sm90a" and int(p.items[0, Item.ROWS]) == 4
 
 
 def test_graph_mode_capacity_is_fixed_by_the_first_plan(which_planner):

@@ -213,6 +213,51 @@ def test_graph_replay_after_replan_equals_eager(rng):
         check(out, lse, *ref)
 
 
+@pytest.mark.parametrize("d,batch,heads", [(128, 128, 8), (128, 64, 4), (64, 128, 8), (64, 64, 4)])
+@pytest.mark.parametrize("page_size", [1, 16])
+def test_graph_replay_switches_item_heads(rng, d, batch, heads, page_size):
+    """CUDA-graph mode captures the run-time-H variant (cute_attn.decode GRAPH_ITEM_HEADS): one captured launch replayed
+    after replans that switch between items of H kv heads (equal lengths: k whole sequences per CTA), one head per item
+    (mixed lengths, several items per CTA) and split sequences (one long request), and back; every replay equals an
+    eager run (the static item_heads / one-item variants) and the reference."""
+    hq, hk, total = 32, 8, 40000
+    num_pages = total // page_size + batch + 8
+    pages = torch.randperm(num_pages, generator=rng).to(torch.int32)
+
+    def table(lens):
+        per = [(n + page_size - 1) // page_size for n in lens]
+        indptr = torch.tensor([0] + torch.tensor(per).cumsum(0).tolist(), dtype=torch.int32)
+        last = torch.tensor([(n - 1) % page_size + 1 if n else 0 for n in lens], dtype=torch.int32)
+        return indptr, pages[torch.randperm(num_pages, generator=rng)[: int(indptr[-1])]].contiguous(), last
+
+    k = torch.randn(num_pages, page_size, hk, d, generator=rng).bfloat16().cuda()
+    v = torch.randn(num_pages, page_size, hk, d, generator=rng).bfloat16().cuda()
+    q = torch.randn(batch, hq, d, generator=rng).bfloat16().cuda()
+    mixed = torch.randint(0, 600, (batch,), generator=rng).tolist()
+    mixed[:3] = [0, 1, 113]
+    plans = [([300] * batch, heads), (mixed, 1), ([8000] + [1] * (batch - 1), 1), ([150] * batch, heads)]
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(
+        use_cuda_graph=True, paged_kv_indices_buffer=torch.empty(num_pages, dtype=torch.int32, device="cuda"))
+    eager = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+    graph = None
+    for lens, want_heads in plans + plans[:2]:
+        t = table(lens)
+        w.plan(*t, hq, hk, d, page_size)
+        assert w._plan.spec.dyn_heads and D.item_heads_of(w._plan.work, hq, hk) == want_heads
+        if graph is None:
+            w.run(q, (k, v))  # eager first: loads the kernel
+            graph, (out, lse) = capture(lambda: w.run(q, (k, v), return_lse=True))
+            w.plan(*t, hq, hk, d, page_size)  # the replays start from a fresh plan
+        graph.replay()
+        eager.plan(*t, hq, hk, d, page_size)
+        assert eager._plan.spec.item_heads == want_heads and not eager._plan.spec.dyn_heads
+        e_out, e_lse = eager.run(q, (k, v), return_lse=True)
+        torch.cuda.synchronize()
+        torch.testing.assert_close(out.float(), e_out.float(), atol=1e-2, rtol=1e-2)
+        torch.testing.assert_close(lse, e_lse, atol=1e-4, rtol=1e-5)
+        check(out, lse, *reference(q.cpu(), k.cpu(), v.cpu(), t[0], t[1], t[2], 1 / math.sqrt(d), "NHD"))
+
+
 def test_gpu_page_table_tensors(rng):
     """kv_indices already on the GPU (no host range check), indptr/last_page_len read back once."""
     kv_lens, hq, hk, d, ps = [77, 0, 1500], 16, 4, 64, 1

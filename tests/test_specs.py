@@ -208,3 +208,22 @@ def test_decode_item_heads_variants():
     for bad in (0, 3, 16):
         with pytest.raises(ValueError, match="item_heads"):
             S.DecodeSpec(item_heads=bad)
+
+
+def test_decode_dyn_heads_variants():
+    """The run-time-H variant (session 24, what CUDA-graph mode captures): one per dtype at the default stages for the
+    head dims of ITEM_HEADS_HEAD_DIMS, named only when set; not with item_heads > 1 nor at other head dims."""
+    from cute_attn.layouts.decode_work import ITEM_HEADS_HEAD_DIMS
+
+    shipped = S.shipped_specs()
+    got = sorted((s.dtype, s.head_dim, s.stages, s.item_heads) for s in shipped if s.op == "decode" and s.dyn_heads)
+    assert got == sorted((dt, hd, 0, 1) for dt in S.DTYPES for hd in ITEM_HEADS_HEAD_DIMS)
+    assert S.DecodeSpec(head_dim=128, dyn_heads=True).name == "decode_bf16_headdim128_dynheads_sm90a"
+    assert S.DecodeSpec(head_dim=128).name == "decode_bf16_headdim128_sm90a"
+    with pytest.raises(ValueError, match="dyn_heads"):
+        S.DecodeSpec(head_dim=128, item_heads=4, dyn_heads=True)
+    with pytest.raises(ValueError, match="dyn_heads"):
+        S.DecodeSpec(head_dim=256, dyn_heads=True)
+    with pytest.raises(TypeError, match="dyn_heads"):
+        S.DecodeSpec(head_dim=128, dyn_heads=1)
+    assert S.spec_from_fields("decode", dataclasses.asdict(S.DecodeSpec(head_dim=64, dyn_heads=True))).dyn_heads
