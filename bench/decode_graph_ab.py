@@ -1,0 +1,101 @@
+"""Where CUDA-graph mode's decode time goes (session 24): one process, one set of inputs per case and page size, timed
+side by side (``bench.common.compare``, read flush by default):
+
+- ``eager``: the eager wrapper (its plan's variant: static item_heads / one-item stages / default);
+- ``g_launch``: a ``use_cuda_graph=True`` wrapper's run() launched on the stream (the captured variant, grid = the SM
+  count, the CTAs past the plan's own with no items);
+- ``g_replay``: the same wrapper's run() captured once and replayed (what ``bench.decode --graph`` times);
+- ``g_launch_own`` / ``g_replay_own``: the same with the launch grid cut to the plan's own CTA count (a diagnostic: a
+  captured grid cannot follow later plans);
+- ``eager_dyn``: the eager plan run by the graph variant (``dyn_heads``) at the eager grid.
+
+    python3 -m bench.decode_graph_ab [--cases "16 x 16k" ...] [--pages 16 1] [--rounds 4] [--flush read] [--json F]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+
+import torch
+
+import cute_attn
+import cute_attn.decode as CD
+from cute_attn.artifacts import get_kernel
+
+from .common import FLUSH_MODES, compare, median
+from .decode import CASES, DTYPE, HK, HQ, D, _capture, paged_inputs
+
+
+def case_fns(kv_lens, page_size, q):
+    cache, indptr, indices, last = paged_inputs(kv_lens, page_size)
+    eager = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+    eager.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
+    graph_w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(use_cuda_graph=True)
+    graph_w.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
+    own = cute_attn.BatchDecodeWithPagedKVCacheWrapper(use_cuda_graph=True)
+    own.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
+    fns = {"eager": lambda: eager.run(q, cache), "g_launch": lambda: graph_w.run(q, cache)}
+    fns["eager"]()
+    fns["g_launch"]()
+    g = _capture(fns["g_launch"])
+    fns["g_replay"] = g.replay
+    # before its first run: the first-tile page-id cache's slots follow the grid (plan() zeroed those of the SM count)
+    own._plan.grid = own._plan.work.num_ctas
+    fns["g_launch_own"] = lambda: own.run(q, cache)
+    fns["g_launch_own"]()
+    g_own = _capture(fns["g_launch_own"])
+    fns["g_replay_own"] = g_own.replay
+    info = {"eager_variant": eager._plan.spec.name, "graph_variant": graph_w._plan.spec.name,
+            "eager_grid": eager._plan.grid, "graph_grid": graph_w._plan.grid, "own_grid": own._plan.grid,
+            "eager_heads": CD.item_heads_of(eager._plan.work, HQ, HK),
+            "graph_heads": CD.item_heads_of(graph_w._plan.work, HQ, HK)}
+    if eager._plan.spec != graph_w._plan.spec:  # the eager plan on the graph variant
+        dyn = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+        dyn.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
+        dyn.run(q, cache)
+        dyn._plan.kernel = get_kernel(dataclasses.replace(eager._plan.spec, stages=0, item_heads=1, dyn_heads=True))
+        dyn._plan.spec = graph_w._plan.spec
+        fns["eager_dyn"] = lambda: dyn.run(q, cache)
+    outs = {k: (f(), torch.cuda.synchronize())[0] for k, f in fns.items() if "replay" not in k}
+    ref = outs["eager"].float()
+    info["max_diff_vs_eager"] = {k: float((o.float() - ref).abs().max()) for k, o in outs.items()}
+    keep = (cache, eager, graph_w, own, g, g_own, fns.get("eager_dyn"))
+    return fns, info, keep
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--cases", nargs="+", default=[n for n, _ in CASES])
+    p.add_argument("--pages", nargs="+", type=int, default=[16, 1])
+    p.add_argument("--rounds", type=int, default=4)
+    p.add_argument("--flush", choices=FLUSH_MODES, default="read")
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    lens = dict(CASES)
+    rows, t0 = [], time.time()
+    for name in args.cases:
+        for ps in args.pages:
+            q = torch.randn(len(lens[name]), HQ, D, dtype=DTYPE, device="cuda")
+            fns, info, keep = case_fns(lens[name], ps, q)
+            per = compare(fns, rounds=args.rounds, flush=args.flush)
+            base = median(per["eager"])
+            row = {"case": name, "page": ps, **info, "us": {k: median(v) * 1e3 for k, v in per.items()},
+                   "x_eager": {k: round(base / median(v), 4) for k, v in per.items()},
+                   "rounds_ms": per}
+            rows.append(row)
+            print(f"{name:>26} p{ps:<3}" + " | ".join(f"{k} {median(v) * 1e3:.1f} ({base / median(v):.3f})"
+                                                      for k, v in per.items()), flush=True)
+            print(json.dumps({k: info[k] for k in info}), flush=True)
+            del keep
+            torch.cuda.empty_cache()
+    print(json.dumps({"elapsed_s": time.time() - t0}))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"flush": args.flush, "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
