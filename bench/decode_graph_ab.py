@@ -7,7 +7,10 @@ side by side (``bench.common.compare``, read flush by default):
 - ``g_replay``: the same wrapper's run() captured once and replayed (what ``bench.decode --graph`` times);
 - ``g_launch_own`` / ``g_replay_own``: the same with the launch grid cut to the plan's own CTA count (a diagnostic: a
   captured grid cannot follow later plans);
-- ``eager_dyn``: the eager plan run by the graph variant (``dyn_heads``) at the eager grid.
+- ``eager_dyn``: the eager plan run by the graph variant (``dyn_heads``) at the eager grid;
+- with ``--placement`` (``bench/placement_probe.py``'s JSON of this device): ``g_cal`` / ``g_odd``, the graph wrapper's
+  launch (grid = the SM count) with its plan's CTA ranges moved so that the CTAs without items are those the full grid
+  puts on the SMs a grid of the plan's own CTA count leaves idle (``cal``), or the odd blockIdx from the top (``odd``).
 
     python3 -m bench.decode_graph_ab [--cases "16 x 16k" ...] [--pages 16 1] [--rounds 4] [--flush read] [--json F]
 """
@@ -29,7 +32,23 @@ from .common import FLUSH_MODES, compare, median
 from .decode import CASES, DTYPE, HK, HQ, D, _capture, paged_inputs
 
 
-def case_fns(kv_lens, page_size, q):
+def _spread(plan, empty_slots):
+    """Rewrite a graph-mode plan's device cta_ptr so that its CTAs without items sit at ``empty_slots`` (blockIdx), the
+    plan's CTAs in order at the other slots (the item order unchanged: the ranges stay a prefix sum)."""
+    own = plan.work.cta_ptr
+    n, grid = len(own) - 1, plan.grid
+    empty = set(list(empty_slots)[: grid - n])
+    assert len(empty) == grid - n, (len(empty), grid, n)
+    ptr, j = [0], 0
+    for b in range(grid):
+        if b not in empty:
+            j += 1
+        ptr.append(int(own[j]))
+    plan.cta_ptr[: grid + 1].copy_(torch.tensor(ptr, dtype=torch.int32))
+    torch.cuda.synchronize()
+
+
+def case_fns(kv_lens, page_size, q, placement=None):
     cache, indptr, indices, last = paged_inputs(kv_lens, page_size)
     eager = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
     eager.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
@@ -59,10 +78,25 @@ def case_fns(kv_lens, page_size, q):
         dyn._plan.kernel = get_kernel(dataclasses.replace(eager._plan.spec, stages=0, item_heads=1, dyn_heads=True))
         dyn._plan.spec = graph_w._plan.spec
         fns["eager_dyn"] = lambda: dyn.run(q, cache)
+    spread = []
+    if placement is not None:
+        full = placement["grids"][str(graph_w._plan.grid)]["sm_of_cta"]
+        n = graph_w._plan.work.num_ctas
+        slots = {"cal": [], "odd": list(range(graph_w._plan.grid - 1, 0, -2))}
+        if n < graph_w._plan.grid and str(n) in placement["grids"]:
+            slots["cal"] = [full.index(sm) for sm in placement["grids"][str(n)]["idle_sms"]]
+        for label, empty in slots.items():
+            if n < graph_w._plan.grid and empty:
+                w2 = cute_attn.BatchDecodeWithPagedKVCacheWrapper(use_cuda_graph=True)
+                w2.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
+                _spread(w2._plan, empty)
+                info[f"empty_{label}"] = sorted(empty[: graph_w._plan.grid - n])
+                fns[f"g_{label}"] = lambda w2=w2: w2.run(q, cache)
+                spread.append(w2)
     outs = {k: (f(), torch.cuda.synchronize())[0] for k, f in fns.items() if "replay" not in k}
     ref = outs["eager"].float()
     info["max_diff_vs_eager"] = {k: float((o.float() - ref).abs().max()) for k, o in outs.items()}
-    keep = (cache, eager, graph_w, own, g, g_own, fns.get("eager_dyn"))
+    keep = (cache, eager, graph_w, own, g, g_own, fns.get("eager_dyn"), spread)
     return fns, info, keep
 
 
@@ -72,14 +106,19 @@ def main(argv=None):
     p.add_argument("--pages", nargs="+", type=int, default=[16, 1])
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--flush", choices=FLUSH_MODES, default="read")
+    p.add_argument("--placement", help="bench/placement_probe.py JSON of this device: adds g_cal / g_odd")
+    p.add_argument("--labels", nargs="*", default=None, help="time only these labels (default: all)")
     p.add_argument("--json")
     args = p.parse_args(argv)
+    placement = json.load(open(args.placement)) if args.placement else None
     lens = dict(CASES)
     rows, t0 = [], time.time()
     for name in args.cases:
         for ps in args.pages:
             q = torch.randn(len(lens[name]), HQ, D, dtype=DTYPE, device="cuda")
-            fns, info, keep = case_fns(lens[name], ps, q)
+            fns, info, keep = case_fns(lens[name], ps, q, placement)
+            if args.labels:
+                fns = {k: f for k, f in fns.items() if k in args.labels or k == "eager"}
             per = compare(fns, rounds=args.rounds, flush=args.flush)
             base = median(per["eager"])
             row = {"case": name, "page": ps, **info, "us": {k: median(v) * 1e3 for k, v in per.items()},
