@@ -60,10 +60,17 @@ def apply(setting: str) -> None:
 
 
 def case_lens(name: str) -> list[int]:
-    """A bench.decode case by name, or ``"<batch> x <n>k"``."""
+    """A bench.decode case by name, ``"<batch> x <n>k"``, or ``"mixed <batch> x <lo>..<hi>"`` (lengths drawn uniformly
+    from [lo, hi), numpy generator seed 0: the same batch in every process)."""
     cases = dict(CASES)
     if name in cases:
         return cases[name]
+    if name.startswith("mixed "):
+        b, span = name[len("mixed "):].split(" x ")
+        lo, hi = (int(x) for x in span.split(".."))
+        import numpy as np
+
+        return [int(n) for n in np.random.default_rng(0).integers(lo, hi, int(b))]
     b, n = name.split(" x ")
     return [int(n[:-1]) * 1024 if n.endswith("k") else int(n)] * int(b)
 

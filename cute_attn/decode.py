@@ -78,6 +78,11 @@ MAX_PARTS = 0
 # Items of H kv heads (layouts/decode_work.py ITEM_HEADS, session 23): the largest H a plan may use (1: off). plan() in
 # CUDA-graph mode passes 1; plan() reads it per call and gives it to either planner.
 MAX_ITEM_HEADS = max(ITEM_HEADS)
+# Items of H kv heads in plans of mixed lengths (session 24): where the uniform rule above does not apply, each CTA's runs
+# of H whole sequences of one request with kv heads h .. h + H - 1 (h a multiple of H) become one item each
+# (:func:`_merge_head_runs`), the other items unchanged; such a plan runs the run-time-H variant (``dyn_heads``, head
+# dims ITEM_HEADS_HEAD_DIMS). Read per plan(), by both planners; False: one kv head per item there (sessions 6-23).
+MIXED_ITEM_HEADS = True
 # CUDA-graph mode (session 24): for head dims with items of several kv heads (ITEM_HEADS_HEAD_DIMS) the wrapper captures
 # the ``dyn_heads`` variant (H from each item's row at run time, at the head dim's default stages), whose one launch
 # serves plans of one kv head per item and of H; its plans then use items of H heads as eager ones do. False: the
@@ -107,6 +112,8 @@ class DecodeWork:
     cta_ptr: np.ndarray
     num_splits: int
     tmp_rows: int
+    # items of several kv heads among others (the mixed pass, _merge_head_runs): the plan needs the run-time-H variant
+    mixed_heads: bool = False
 
     @property
     def num_ctas(self) -> int:
@@ -200,15 +207,57 @@ def _with_item_heads(base, cta_ptr, h: int) -> DecodeWork:
     return DecodeWork(items, (cta_ptr // h).astype(np.int32), 0, 0)
 
 
+def _merge_head_runs(work: DecodeWork, group: int, head_dim: int, max_item_heads: int) -> DecodeWork:
+    """The mixed pass (``MIXED_ITEM_HEADS``): in each CTA's item range, every run of H items that are whole sequences (no
+    split part) of one request with kv heads h .. h + H - 1 (h a multiple of H; H of ``ITEM_HEADS`` up to
+    ``max_item_heads``, H x group <= ``MAX_ROWS``) becomes one item (its first row with H x the rows), the largest H
+    first; ``work`` unchanged when none does. ``cute_attn/csrc/decode_plan.cpp`` merge_head_runs is its twin."""
+    items, cta_ptr = work.items, work.cta_ptr
+    n = items.shape[0]
+    if n < 2 or max_item_heads < 2 or head_dim not in ITEM_HEADS_HEAD_DIMS or group > MAX_ROWS:
+        return work
+    num_ctas = len(cta_ptr) - 1
+    cta = np.repeat(np.arange(num_ctas), np.diff(cta_ptr))
+    free = (items[:, Item.NUM_PARTS] == 0) & (items[:, Item.HEADS_LOG2] == 0)
+    kvh, bat = items[:, Item.KV_HEAD], items[:, Item.BATCH]
+    run_h = np.zeros(n, np.int64)
+    for h in ITEM_HEADS:  # aligned runs nest: a larger run taken first, its members then not free
+        if h > max_item_heads or h * group > MAX_ROWS or n < h:
+            continue
+        m = n - h + 1
+        ok = free[:m] & (kvh[:m] % h == 0)
+        for j in range(1, h):
+            ok &= free[j:j + m] & (bat[j:j + m] == bat[:m]) & (kvh[j:j + m] == kvh[:m] + j) & (cta[j:j + m] == cta[:m])
+        starts = np.flatnonzero(ok)
+        if len(starts):
+            run_h[starts] = h
+            free[(starts[:, None] + np.arange(h)).ravel()] = False
+    if not run_h.any():
+        return work
+    member = ~free & (run_h == 0) & (items[:, Item.NUM_PARTS] == 0) & (items[:, Item.HEADS_LOG2] == 0)
+    keep = ~member
+    out = items[keep].copy()
+    hk = run_h[keep]
+    at = hk > 0
+    out[at, Item.ROWS] *= hk[at].astype(np.int32)
+    out[at, Item.HEADS_LOG2] = np.log2(hk[at]).astype(np.int32)
+    new_ptr = np.zeros(num_ctas + 1, np.int32)
+    np.cumsum(np.bincount(cta[keep], minlength=num_ctas), out=new_ptr[1:])
+    return DecodeWork(out, new_ptr, work.num_splits, work.tmp_rows, True)
+
+
 def item_heads_of(work: DecodeWork, num_qo_heads: int, num_kv_heads: int) -> int:
-    """The kv heads per item of a schedule (its rows' ``Item.HEADS_LOG2``: 1 unless the planner made items of H
-    heads, which it makes for a whole schedule). The head counts are the plan's (kept for the callers' symmetry)."""
+    """The kv heads per item of a schedule: H when the uniform rule made every item one of H heads (its rows'
+    ``Item.HEADS_LOG2``), 0 when the mixed pass made some (``work.mixed_heads``: H per item, the run-time-H variant's
+    plans), else 1. The head counts are the plan's (kept for the callers' symmetry)."""
+    if work.mixed_heads:
+        return 0
     return 1 << int(work.items[0, Item.HEADS_LOG2]) if work.items.shape[0] else 1
 
 
 def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, head_dim: int,
-                     num_sms: int, elem_bytes: int = 2, page_size: int = 16, max_item_heads: int | None = None
-                     ) -> DecodeWork:
+                     num_sms: int, elem_bytes: int = 2, page_size: int = 16, max_item_heads: int | None = None,
+                     mixed_item_heads: bool | None = None) -> DecodeWork:
     """Split the KV rows of every (request, kv head, head block) over at most ``num_sms`` CTAs.
 
     The sequences are laid end to end in one stream of bytes (each with ``ITEM_OVERHEAD_BYTES`` in
@@ -226,10 +275,19 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     Items of H kv heads (:func:`item_heads_of`): when every CTA would run the same number k > 1 of whole sequences
     (no split), each run of H stream-adjacent sequences of a CTA (kv heads h .. h + H - 1 of one request) becomes one
     item, H from ``ITEM_HEADS`` (at most ``max_item_heads``, default ``MAX_ITEM_HEADS``; head dims
-    ``ITEM_HEADS_HEAD_DIMS``); the same bytes per CTA, k / H items each, stream order (no head-minor order).
+    ``ITEM_HEADS_HEAD_DIMS``); the same bytes per CTA, k / H items each, stream order (no head-minor order). Elsewhere,
+    with ``mixed_item_heads`` (default ``MIXED_ITEM_HEADS``), each CTA's runs of H whole sequences of one request become
+    items of H heads among the others (:func:`_merge_head_runs`; ``DecodeWork.mixed_heads``).
     """
     if max_item_heads is None:
         max_item_heads = MAX_ITEM_HEADS
+    if mixed_item_heads is None:
+        mixed_item_heads = MIXED_ITEM_HEADS
+    group = num_qo_heads // num_kv_heads
+
+    def mixed(work: DecodeWork) -> DecodeWork:
+        return _merge_head_runs(work, group, head_dim, max_item_heads) if mixed_item_heads else work
+
     kv_lens = np.asarray(kv_lens, dtype=np.int64)
     page_base = np.asarray(page_base, dtype=np.int64)
     tmpl, tmpl_rows = _template(num_qo_heads, num_kv_heads)
@@ -254,8 +312,9 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     target = max(total / max(num_sms, 1), MIN_ROWS_PER_CTA * row_bytes + ITEM_OVERHEAD_BYTES)
     num_ctas = max(1, min(num_sms, math.ceil(total / target)))
     if num_ctas == 1:
-        return _with_item_heads(base, np.array([0, n_seq], np.int32),
-                                _item_heads_rule(n_seq, num_qo_heads, num_kv_heads, head_dim, max_item_heads))
+        h = _item_heads_rule(n_seq, num_qo_heads, num_kv_heads, head_dim, max_item_heads)
+        one = np.array([0, n_seq], np.int32)
+        return _with_item_heads(base, one, h) if h > 1 else mixed(DecodeWork(base, one, 0, 0))
 
     cuts = _locate_cuts(total, num_ctas, req_end, seq_cost, kv_lens, S)
     if num_ctas == num_sms and CTA_SLACK_DIV:
@@ -299,7 +358,7 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
             return _with_item_heads(base, cta_ptr, h)
         if 0 < head_minor_min_page(head_dim) <= page_size and S > 1 and k > 1 and num_ctas % S == 0 and even:
             base = base.reshape(num_ctas // S, k, S, ITEM_WIDTH).transpose(0, 2, 1, 3).reshape(n_seq, ITEM_WIDTH)
-        return DecodeWork(base, cta_ptr, 0, 0)
+        return mixed(DecodeWork(base, cta_ptr, 0, 0))
 
     # split sequences: the kept cuts of one sequence are adjacent; each split adds its cuts as parts
     d = np.diff(cut_seq)
@@ -331,7 +390,7 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     items[split_items, Item.TMP_BASE] = np.repeat(tmp_base, parts)
     cta_ptr = np.zeros(num_ctas + 1, dtype=np.int32)
     np.cumsum(np.bincount(ctas, minlength=num_ctas), out=cta_ptr[1:])
-    return DecodeWork(items, cta_ptr, num_splits, int(tmp_span.sum()))
+    return mixed(DecodeWork(items, cta_ptr, num_splits, int(tmp_span.sum())))
 
 
 def _host_ints(name: str, t, length: int | None = None) -> np.ndarray:
@@ -345,16 +404,17 @@ def _host_ints(name: str, t, length: int | None = None) -> np.ndarray:
     return t.cpu().numpy().astype(np.int64)
 
 
-_PLANNER_ABI = 4
+_PLANNER_ABI = 5
 _PLANNER: list = []  # [library or None], loaded once per process
 # decode_plan_packed's int64 argument block (decode_plan.cpp's enum Arg): the fields plan() sets per call,
 # then the schedule buffer's (set once per buffer), then 8 of results (decode_plan's info)
 (ARG_INDPTR, ARG_LAST_LEN, ARG_BATCH, ARG_PAGE_SIZE, ARG_INDICES, ARG_INDICES_LEN, ARG_INDICES_OUT, ARG_NUM_QO_HEADS,
- ARG_NUM_KV_HEADS, ARG_HEAD_DIM, ARG_NUM_SMS, ARG_MAX_ITEM_HEADS, ARG_ELEM_BYTES, ARG_IDX_CAP, ARG_ITEMS, ARG_ITEM_CAP,
- ARG_CTA_PTR, ARG_CTA_CAP, ARG_SCRATCH, ARG_SCRATCH_LEN, ARG_INFO) = range(21)
+ ARG_NUM_KV_HEADS, ARG_HEAD_DIM, ARG_NUM_SMS, ARG_MAX_ITEM_HEADS, ARG_MIXED_HEADS, ARG_ELEM_BYTES, ARG_IDX_CAP, ARG_ITEMS,
+ ARG_ITEM_CAP, ARG_CTA_PTR, ARG_CTA_CAP, ARG_SCRATCH, ARG_SCRATCH_LEN, ARG_INFO) = range(22)
 ARG_LEN = ARG_INFO + 8
 _pack_call_args = struct.Struct(f"{ARG_ELEM_BYTES}q").pack_into  # the per-call fields, one call
-# num_items, num_ctas, num_splits, tmp_rows, max page id, nnz, (first bad entry), the largest request's page count
+# num_items, num_ctas, num_splits, tmp_rows, max page id, nnz, (first bad entry; on success 1 when the mixed pass merged
+# runs: DecodeWork.mixed_heads), the largest request's page count
 _unpack_info = struct.Struct("8q").unpack_from
 
 
@@ -373,7 +433,7 @@ def compiled_planner(path: str | None = None):
             lib.plan_scratch_len.restype = i64
             lib.plan_scratch_len.argtypes = [i64, i64]
             lib.decode_plan.restype = ctypes.c_int
-            lib.decode_plan.argtypes = [p, p, i64, i64, p, i64, p, i64, i64, i64, i64, i64, i64, i64, p, i64, p, i64, p,
+            lib.decode_plan.argtypes = [p, p, i64, i64, p, i64, p, i64, i64, i64, i64, i64, i64, i64, i64, p, i64, p, i64, p,
                                         i64, p]
             # plan() passes its ctypes argument block as is (argtypes None: no per-argument conversion)
             lib.decode_plan_packed.restype = ctypes.c_int
@@ -395,8 +455,8 @@ def set_max_parts(max_parts: int, lib=None) -> None:
 
 
 def plan_decode_work_compiled(lib, indptr: np.ndarray, last: np.ndarray, page_size: int, num_qo_heads: int,
-                              num_kv_heads: int, head_dim: int, num_sms: int, max_item_heads: int | None = None
-                              ) -> DecodeWork | None:
+                              num_kv_heads: int, head_dim: int, num_sms: int, max_item_heads: int | None = None,
+                              mixed_item_heads: bool | None = None) -> DecodeWork | None:
     """The compiled planner on int32 host arrays (tests, inspection); None where it declines
     (invalid page table): plan() then raises through the numpy path."""
     indptr = np.ascontiguousarray(indptr, dtype=np.int32)
@@ -410,12 +470,14 @@ def plan_decode_work_compiled(lib, indptr: np.ndarray, last: np.ndarray, page_si
     info = np.zeros(8, np.int64)
     rc = lib.decode_plan(indptr.ctypes.data, last.ctypes.data, batch, page_size, None, int(indptr[-1]), None, 0,
                          num_qo_heads, num_kv_heads, head_dim, num_sms,
-                         MAX_ITEM_HEADS if max_item_heads is None else max_item_heads, 2, items.ctypes.data, len(items),
+                         MAX_ITEM_HEADS if max_item_heads is None else max_item_heads,
+                         int(MIXED_ITEM_HEADS if mixed_item_heads is None else mixed_item_heads), 2, items.ctypes.data,
+                         len(items),
                          cta_ptr.ctypes.data, len(cta_ptr), scratch.ctypes.data, len(scratch), info.ctypes.data)
     if rc:
         return None
     n_items, num_ctas, num_splits, tmp_rows = (int(x) for x in info[:4])
-    return DecodeWork(items[:n_items], cta_ptr[: num_ctas + 1], num_splits, tmp_rows)
+    return DecodeWork(items[:n_items], cta_ptr[: num_ctas + 1], num_splits, tmp_rows, bool(info[6]))
 
 
 def _scratch_len(batch: int, num_sms: int) -> int:
@@ -723,6 +785,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
             h = item_heads_of(work, num_qo_heads, num_kv_heads)
             if h > 1:  # items of h kv heads (layouts/decode_work.py ITEM_HEADS): their variant, one-item stages
                 spec = _one_item_spec(spec, h)
+            elif h == 0:  # items of several head counts (the mixed pass): the run-time-H variant
+                spec = _graph_spec(spec, force=True)
             elif spec.head_dim in DECODE_ONE_ITEM_STAGES and 0 < work.items.shape[0] == work.num_ctas:
                 # every CTA runs one item (splits or one whole sequence per CTA): the shallower pipeline's variant
                 # (layouts/decode_work.py DECODE_ONE_ITEM_STAGES; CUDA-graph mode keeps the one variant it captured)
@@ -784,11 +848,12 @@ class BatchDecodeWithPagedKVCacheWrapper:
         args = sched.args
         _pack_call_args(args, 0, kv_indptr.data_ptr(), kv_last_page_len.data_ptr(), batch, page_size,
                         kv_indices.data_ptr() if host_ids else 0, n_idx, sched.idx_ptr if host_ids else 0,
-                        num_qo_heads, num_kv_heads, spec.head_dim, num_sms, _max_item_heads(spec, self.use_cuda_graph))
+                        num_qo_heads, num_kv_heads, spec.head_dim, num_sms, _max_item_heads(spec, self.use_cuda_graph),
+                        int(MIXED_ITEM_HEADS))
         if lib.decode_plan_packed(args):
             return None
-        n_items, num_ctas, num_splits, tmp_rows, max_page_id, nnz, _, max_pages = _unpack_info(args, ARG_INFO * 8)
-        work = DecodeWork(sched.items_h[:n_items], sched.cta_h[: num_ctas + 1], num_splits, tmp_rows)
+        n_items, num_ctas, num_splits, tmp_rows, max_page_id, nnz, mixed, max_pages = _unpack_info(args, ARG_INFO * 8)
+        work = DecodeWork(sched.items_h[:n_items], sched.cta_h[: num_ctas + 1], num_splits, tmp_rows, mixed == 1)
         return sched, work, batch, max_page_id, nnz, max_pages
 
     def _plan_numpy(self, kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms):
@@ -1102,10 +1167,11 @@ def _decode_spec(q_data_type: torch.dtype, head_dim: int) -> DecodeSpec:
 _GRAPH_SPECS: dict = {}
 
 
-def _graph_spec(spec: DecodeSpec) -> DecodeSpec:
+def _graph_spec(spec: DecodeSpec, force: bool = False) -> DecodeSpec:
     """The variant a CUDA-graph wrapper captures: ``dyn_heads`` where the head dim has items of several kv heads and
-    ``GRAPH_ITEM_HEADS`` is on, else ``spec`` (the default variant)."""
-    if not GRAPH_ITEM_HEADS or spec.head_dim not in ITEM_HEADS_HEAD_DIMS:
+    ``GRAPH_ITEM_HEADS`` is on, else ``spec`` (the default variant); ``force``: the run-time-H variant whatever
+    ``GRAPH_ITEM_HEADS`` says (eager plans of the mixed pass)."""
+    if not (GRAPH_ITEM_HEADS or force) or spec.head_dim not in ITEM_HEADS_HEAD_DIMS:
         return spec
     g = _GRAPH_SPECS.get(spec)
     if g is None:

@@ -25,12 +25,19 @@ def check_schedule(kv_lens, hq, hk, d=128, sms=SMS, **kw):
     assert np.all(np.diff(w.cta_ptr) >= 0) and 1 <= w.num_ctas <= sms
     group = hq // hk
     heads = D.item_heads_of(w, hq, hk)
-    assert heads == 1 or (w.num_splits == 0 and np.all(items[:, Item.ROWS] == heads * group))
-    assert np.all(items[:, Item.HEADS_LOG2] == heads.bit_length() - 1)
+    assert heads <= 1 or (w.num_splits == 0 and np.all(items[:, Item.ROWS] == heads * group))
+    if not w.mixed_heads:  # one H for the whole plan (1, or the uniform rule's)
+        assert heads >= 1 and np.all(items[:, Item.HEADS_LOG2] == heads.bit_length() - 1)
+    else:  # the mixed pass: items of H heads among others
+        assert heads == 0 and (items[:, Item.HEADS_LOG2] > 0).any()
     covered = {}
     for it in items:
         b, hk_i, h0, rows = (int(it[f]) for f in (Item.BATCH, Item.KV_HEAD, Item.HEAD0, Item.ROWS))
-        assert 1 <= rows <= MAX_ROWS and hk_i == h0 // group and h0 + rows <= (hk_i + heads) * group
+        h_it = 1 << int(it[Item.HEADS_LOG2])
+        if h_it > 1:  # whole sequences of kv heads hk_i .. hk_i + H - 1, hk_i a multiple of H, all query rows
+            assert rows == h_it * group and hk_i % h_it == 0 and it[Item.NUM_PARTS] == 0 and it[Item.MERGE_ID] < 0
+            assert it[Item.KV_START] == 0 and it[Item.KV_END] == kv_lens[b] and h_it in D.ITEM_HEADS
+        assert 1 <= rows <= MAX_ROWS and hk_i == h0 // group and h0 + rows <= (hk_i + h_it) * group
         assert it[Item.PAGE_BASE] == page_base[b]
         lo, hi = int(it[Item.KV_START]), int(it[Item.KV_END])
         assert 0 <= lo <= hi <= kv_lens[b]
@@ -128,7 +135,8 @@ def test_schedule_emulated_equals_reference(page_size, hq, hk):
 def cta_bytes(w, d=128):
     items = w.items.astype(np.int64)
     rows = items[:, Item.KV_END] - items[:, Item.KV_START]
-    cost = rows * 4 * d + ITEM_OVERHEAD_BYTES
+    heads = 1 << items[:, Item.HEADS_LOG2]  # an item of H kv heads reads H sequences (the planner's cost of each)
+    cost = (rows * 4 * d + ITEM_OVERHEAD_BYTES) * heads
     return np.array([cost[w.cta_ptr[c]:w.cta_ptr[c + 1]].sum() for c in range(w.num_ctas)])
 
 
@@ -823,7 +831,8 @@ def test_planners_report_the_largest_request_page_count(planner, kv_lens, monkey
 def test_items_of_several_kv_heads(planner, kv_lens, hq, hk, d, max_heads, heads, per_cta, monkeypatch):
     """Plans whose CTAs would each run k > 1 whole sequences run k / H items of H kv heads (ITEM_HEADS, H dividing k
     and the kv heads, H x group <= 64 rows; hd64 / hd128): the same bytes on each CTA as the plan of one kv head per
-    item, whose runs of H stream-adjacent sequences they are; both planners alike."""
+    item, whose runs of H stream-adjacent sequences they are; both planners alike (the mixed pass off: its own test)."""
+    monkeypatch.setattr(D, "MIXED_ITEM_HEADS", False)
     w = check_schedule(kv_lens, hq, hk, d, max_item_heads=max_heads)
     assert D.item_heads_of(w, hq, hk) == heads
     if per_cta is not None:
@@ -862,6 +871,86 @@ def test_items_of_several_kv_heads_emulated_equal_the_reference():
     last = [(n - 1) % page_size + 1 for n in kv_lens]
     w = plan_decode_work(kv_lens, indptr[:-1], hq, hk, d, sms)
     assert D.item_heads_of(w, hq, hk) == 4 and w.num_ctas == sms
+    k = torch.randn(num_pages, page_size, hk, d, generator=gen)
+    v = torch.randn(num_pages, page_size, hk, d, generator=gen)
+    q = torch.randn(len(kv_lens), hq, d, generator=gen)
+    out, lse = emulate(w, q, k, v, indices, page_size, 0.1)
+    ref_o, ref_l = R.paged_attention(q, k, v, list(range(len(kv_lens) + 1)), indptr, indices, last, sm_scale=0.1)
+    torch.testing.assert_close(out, ref_o, atol=1e-9, rtol=1e-9)
+    torch.testing.assert_close(lse, ref_l, atol=1e-9, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "kv_lens,hq,hk,d",
+    [
+        ([32768] + [512] * 63, 32, 8, 128),  # the skewed case: the short requests' runs of 8 heads merge
+        (np.random.default_rng(0).integers(1, 8192, 256).tolist(), 32, 8, 128),  # bench.decode_host's batch
+        (np.random.default_rng(1).integers(0, 3000, 100).tolist(), 32, 8, 64),
+        ([1000, 3000] * 64, 32, 8, 128),  # cuts inside sequences
+        ([700, 1, 3000, 0, 65] * 30, 64, 8, 128),  # GQA 8: runs of at most 8 heads (64 rows)
+        ([700, 1, 3000, 0, 65] * 30, 128, 8, 128),  # GQA 16: at most 4
+        ([2000, 3] * 40, 12, 6, 128),  # 6 kv heads: runs of 2 (and 4 where aligned)
+        ([5000, 17, 300] * 20, 128, 1, 128),  # MQA, 128 query heads: two head blocks, nothing to merge
+        ([1024] * 128, 32, 8, 256),  # hd256: no run-time-H variant
+    ],
+)
+def test_mixed_item_heads(planner, kv_lens, hq, hk, d, monkeypatch):
+    """The mixed pass (MIXED_ITEM_HEADS, session 24): where the uniform rule does not apply, each CTA's runs of H whole
+    sequences of one request (kv heads h .. h + H - 1, h a multiple of H) are one item of H heads, every other item as in
+    the plan without the pass; the same CTAs and bytes per CTA; both planners bit for bit; off with MAX_ITEM_HEADS = 1."""
+    kv_lens = [int(n) for n in kv_lens]
+    w = check_schedule(kv_lens, hq, hk, d)
+    off = check_schedule(kv_lens, hq, hk, d, mixed_item_heads=False)
+    group = hq // hk
+    can = d in D.ITEM_HEADS_HEAD_DIMS and 2 * group <= MAX_ROWS and hk > 1
+    assert w.mixed_heads == (can and D.item_heads_of(off, hq, hk) == 1 and not np.array_equal(w.items, off.items))
+    assert w.num_ctas == off.num_ctas and w.num_splits == off.num_splits and w.tmp_rows == off.tmp_rows
+    assert np.array_equal(cta_bytes(w, d), cta_bytes(off, d))
+    # expanding each item of H heads back into its H rows gives the plan without the pass
+    rows = []
+    for it in w.items:
+        h = 1 << int(it[Item.HEADS_LOG2])
+        for j in range(h):
+            r = it.copy()
+            r[Item.KV_HEAD] += j
+            r[Item.HEAD0] += j * group
+            r[Item.ROWS] //= h
+            r[Item.HEADS_LOG2] = 0
+            rows.append(r)
+    if D.item_heads_of(off, hq, hk) == 1:
+        assert np.array_equal(np.array(rows), off.items)
+    if can:  # the pass leaves no mergeable pair: no two adjacent whole one-head items of a CTA and a request on kv
+        # heads 2j, 2j + 1
+        it = w.items
+        cta = np.repeat(np.arange(w.num_ctas), np.diff(w.cta_ptr))
+        free = (it[:, Item.HEADS_LOG2] == 0) & (it[:, Item.NUM_PARTS] == 0)
+        pair = (free[:-1] & free[1:] & (cta[:-1] == cta[1:]) & (it[:-1, Item.BATCH] == it[1:, Item.BATCH])
+                & (it[:-1, Item.KV_HEAD] % 2 == 0) & (it[1:, Item.KV_HEAD] == it[:-1, Item.KV_HEAD] + 1))
+        assert not pair.any()
+    indptr = np.concatenate(([0], np.cumsum([(n + 15) // 16 for n in kv_lens])))
+    last = np.array([(n - 1) % 16 + 1 if n else 0 for n in kv_lens])
+    got = D.plan_decode_work_compiled(planner, indptr, last, 16, hq, hk, d, SMS)
+    ref = plan_decode_work(kv_lens, indptr[:-1], hq, hk, d, SMS, page_size=16)
+    assert np.array_equal(got.items, ref.items) and np.array_equal(got.cta_ptr, ref.cta_ptr)
+    assert got.mixed_heads == ref.mixed_heads
+    one = plan_decode_work(kv_lens, indptr[:-1], hq, hk, d, SMS, page_size=16, max_item_heads=1)
+    assert not one.mixed_heads and np.all(one.items[:, Item.HEADS_LOG2] == 0)
+
+
+def test_mixed_item_heads_emulated_equal_the_reference():
+    """A plan of the mixed pass (items of 1, 2, 4 and 8 kv heads, splits among them), emulated in float64 as the kernel
+    computes it, against the paged reference."""
+    gen = torch.Generator().manual_seed(5)
+    kv_lens, hq, hk, d, page_size, sms = [4000, 300, 1, 0, 900, 77, 2500, 5], 16, 8, 64, 16, 12
+    pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
+    num_pages = sum(pages_per) + 3
+    indices = torch.randperm(num_pages, generator=gen)[: sum(pages_per)].to(torch.int32)
+    indptr = [0] + np.cumsum(pages_per).tolist()
+    last = [(n - 1) % page_size + 1 if n else 0 for n in kv_lens]
+    w = check_schedule(kv_lens, hq, hk, d, sms)
+    heads = set((1 << w.items[:, Item.HEADS_LOG2]).tolist())
+    assert w.mixed_heads and w.num_splits > 0 and len(heads) >= 3, heads
+    w = plan_decode_work(kv_lens, indptr[:-1], hq, hk, d, sms)
     k = torch.randn(num_pages, page_size, hk, d, generator=gen)
     v = torch.randn(num_pages, page_size, hk, d, generator=gen)
     q = torch.randn(len(kv_lens), hq, d, generator=gen)

@@ -217,9 +217,10 @@ def test_graph_replay_after_replan_equals_eager(rng):
 @pytest.mark.parametrize("page_size", [1, 16])
 def test_graph_replay_switches_item_heads(rng, d, batch, heads, page_size):
     """CUDA-graph mode captures the run-time-H variant (cute_attn.decode GRAPH_ITEM_HEADS): one captured launch replayed
-    after replans that switch between items of H kv heads (equal lengths: k whole sequences per CTA), one head per item
-    (mixed lengths, several items per CTA) and split sequences (one long request), and back; every replay equals an
-    eager run (the static item_heads / one-item variants) and the reference."""
+    after replans that switch between items of H kv heads (equal lengths: k whole sequences per CTA), items of several
+    head counts (mixed lengths: the mixed pass, with splits) and one head per item (one long request split), and back;
+    every replay equals an eager run (the static item_heads variants, the run-time-H one, the default) and the
+    reference."""
     hq, hk, total = 32, 8, 40000
     num_pages = total // page_size + batch + 8
     pages = torch.randperm(num_pages, generator=rng).to(torch.int32)
@@ -235,7 +236,8 @@ def test_graph_replay_switches_item_heads(rng, d, batch, heads, page_size):
     q = torch.randn(batch, hq, d, generator=rng).bfloat16().cuda()
     mixed = torch.randint(0, 600, (batch,), generator=rng).tolist()
     mixed[:3] = [0, 1, 113]
-    plans = [([300] * batch, heads), (mixed, 1), ([8000] + [1] * (batch - 1), 1), ([150] * batch, heads)]
+    # (lengths, the plan's item_heads_of: H of the uniform rule, 0 = the mixed pass's items of several head counts, 1)
+    plans = [([300] * batch, heads), (mixed, 0), ([8000] + [1] * (batch - 1), 1), ([150] * batch, heads)]
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(
         use_cuda_graph=True, paged_kv_indices_buffer=torch.empty(num_pages, dtype=torch.int32, device="cuda"))
     eager = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
@@ -250,12 +252,57 @@ def test_graph_replay_switches_item_heads(rng, d, batch, heads, page_size):
             w.plan(*t, hq, hk, d, page_size)  # the replays start from a fresh plan
         graph.replay()
         eager.plan(*t, hq, hk, d, page_size)
-        assert eager._plan.spec.item_heads == want_heads and not eager._plan.spec.dyn_heads
+        assert eager._plan.spec.item_heads == max(want_heads, 1) and eager._plan.spec.dyn_heads == (want_heads == 0)
         e_out, e_lse = eager.run(q, (k, v), return_lse=True)
         torch.cuda.synchronize()
         torch.testing.assert_close(out.float(), e_out.float(), atol=1e-2, rtol=1e-2)
         torch.testing.assert_close(lse, e_lse, atol=1e-4, rtol=1e-5)
         check(out, lse, *reference(q.cpu(), k.cpu(), v.cpu(), t[0], t[1], t[2], 1 / math.sqrt(d), "NHD"))
+
+
+@pytest.mark.parametrize(
+    "kv_lens,hq,hk,d",
+    [
+        ([3000] + [200] * 40 + [0, 1, 113], 32, 8, 128),  # skewed: the short requests' runs merge, the long one splits
+        ([700, 1, 3000, 0, 65, 1023] * 12, 64, 8, 128),  # GQA 8: runs of up to 8 heads (64 rows)
+        ([700, 1, 3000, 0, 65, 1023] * 12, 128, 8, 128),  # GQA 16: up to 4
+        ([2000, 3, 513] * 30, 12, 6, 128),  # 6 kv heads: runs of 2 and 4
+        ([900, 17, 4097, 300] * 20, 32, 8, 64),  # hd64
+        ([5000, 1, 64, 2047] * 10, 8, 8, 128),  # MHA
+    ],
+)
+@pytest.mark.parametrize("page_size", [1, 16])
+@pytest.mark.parametrize("layout", ["NHD", "HND"])
+def test_mixed_item_heads(rng, kv_lens, hq, hk, d, page_size, layout):
+    """Plans of the mixed pass (cute_attn.decode MIXED_ITEM_HEADS: runs of H whole sequences of one request on one CTA
+    as one item among items of one head and split parts) run the run-time-H variant: against the reference, three
+    runs bit-identical, and against the plan without the pass within rounding."""
+    num_pages, indptr, indices, last = random_page_table(rng, kv_lens, page_size)
+    k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, page_size, hk, d, torch.bfloat16, layout)
+    q = torch.randn(len(kv_lens), hq, d, generator=rng).bfloat16()
+    qc, cache = q.cuda(), (k.cuda(), v.cuda())
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
+    w.plan(indptr, indices, last, hq, hk, d, page_size)
+    p = w._plan
+    assert p.work.mixed_heads and p.spec.dyn_heads and p.work.num_splits > 0
+    assert len(set(p.work.items[:, Item.HEADS_LOG2].tolist())) >= 2
+    outs = [w.run(qc, cache, return_lse=True) for _ in range(3)]
+    torch.cuda.synchronize()
+    for o, lse in outs[1:]:
+        assert torch.equal(o, outs[0][0]) and torch.equal(lse, outs[0][1])
+    ref = reference(q, k, v, indptr, indices, last, 1 / math.sqrt(d), layout)
+    check(*outs[0], *ref)
+    saved = D.MIXED_ITEM_HEADS
+    D.MIXED_ITEM_HEADS = False
+    try:
+        w.plan(indptr, indices, last, hq, hk, d, page_size)
+    finally:
+        D.MIXED_ITEM_HEADS = saved
+    assert not w._plan.work.mixed_heads and not w._plan.spec.dyn_heads
+    o1, l1 = w.run(qc, cache, return_lse=True)
+    check(o1, l1, *ref)
+    torch.testing.assert_close(outs[0][0].float(), o1.float(), atol=2e-3, rtol=2e-2)
+    torch.testing.assert_close(outs[0][1], l1, atol=1e-4, rtol=1e-5)
 
 
 def test_gpu_page_table_tensors(rng):

@@ -198,6 +198,51 @@ inline int32_t* put_request_rows(int32_t* out, int64_t b, int64_t num_kv_heads, 
   return out + num_kv_heads * blocks * ITEM_WIDTH;
 }
 
+// Items of H kv heads in plans of mixed lengths (numpy: _merge_head_runs, session 24): in each CTA's item range, a run
+// of H items that are whole sequences (no split part) of one request with kv heads h .. h + H - 1 (h a multiple of H; H
+// from ITEM_HEADS, at most max_item_heads, H x group <= MAX_ROWS) becomes one item (its first row, H x the rows, log2 H);
+// left to right, the largest H first (aligned runs nest, so this is numpy's level-by-level pass). In place; returns the
+// new item count and sets *merged when a run was merged.
+inline bool head_run(const int32_t* it, int64_t n, int64_t h) {
+  if (n < h || it[NUM_PARTS] != 0 || it[HEADS_LOG2] != 0 || it[KV_HEAD] % h != 0) return false;
+  for (int64_t j = 1; j < h; ++j) {
+    const int32_t* o = it + j * ITEM_WIDTH;
+    if (o[NUM_PARTS] != 0 || o[HEADS_LOG2] != 0 || o[BATCH] != it[BATCH] || o[KV_HEAD] != it[KV_HEAD] + j) return false;
+  }
+  return true;
+}
+
+int64_t merge_head_runs(int32_t* items, int32_t* cta_ptr, int64_t num_ctas, int64_t group, int64_t max_item_heads,
+                        bool* merged) {
+  *merged = false;
+  int64_t out = 0;
+  int64_t begin = cta_ptr[0];
+  for (int64_t c = 0; c < num_ctas; ++c) {
+    const int64_t end = cta_ptr[c + 1];
+    for (int64_t p = begin; p < end;) {
+      int64_t h = 1;
+      for (int64_t hc : ITEM_HEADS) {
+        if (hc <= max_item_heads && hc * group <= MAX_ROWS && head_run(items + p * ITEM_WIDTH, end - p, hc)) {
+          h = hc;
+          break;
+        }
+      }
+      int32_t* dst = items + out * ITEM_WIDTH;
+      if (dst != items + p * ITEM_WIDTH) memmove(dst, items + p * ITEM_WIDTH, ITEM_WIDTH * sizeof(int32_t));
+      if (h > 1) {
+        dst[ROWS] *= (int32_t)h;
+        dst[HEADS_LOG2] = h == 8 ? 3 : (h == 4 ? 2 : 1);
+        *merged = true;
+      }
+      ++out;
+      p += h;
+    }
+    begin = end;
+    cta_ptr[c + 1] = (int32_t)out;
+  }
+  return out;
+}
+
 struct Cut {
   int64_t cta;  // the CTA after the cut is cta + 1
   int64_t seq;
@@ -209,7 +254,7 @@ struct Cut {
 
 extern "C" {
 
-int64_t plan_abi(void) { return 4; }
+int64_t plan_abi(void) { return 5; }
 
 // The MAX_PARTS knob (see g_max_parts); returns the value in force after the call. A negative value reads it.
 int64_t plan_set_max_parts(int64_t max_parts) {
@@ -220,17 +265,20 @@ int64_t plan_set_max_parts(int64_t max_parts) {
 // Scratch (int64) the caller must hand in for a batch of `batch` requests and `num_sms` CTAs.
 int64_t plan_scratch_len(int64_t batch, int64_t num_sms) { return 5 * batch + 7 * num_sms + 16; }
 
-// Plans a batch of `batch` requests (items of up to `max_item_heads` kv heads: numpy's max_item_heads; 1 = off):
+// Plans a batch of `batch` requests (items of up to `max_item_heads` kv heads: numpy's max_item_heads; 1 = off; with
+// `mixed_heads` also in plans the uniform rule leaves at one head per item: numpy's mixed_item_heads):
 // page table `indptr` (batch + 1) / `last_len` (batch), page ids
 // `indices` (indices_len; may be null: then not range-checked) copied to `indices_out` (idx_cap; may
 // be null). Writes `items` (item_cap >= batch * sequences per request + num_sms rows) and `cta_ptr`
 // (cta_cap >= num_sms + 1; entries past num_ctas hold num_items). Returns a Status; info (int64[8]):
 // num_items, num_ctas, num_splits, tmp_rows, max_page_id (-1 when not seen), nnz_pages, index of
-// the first bad entry, the largest request's page count (the sort_pages launch's grid).
+// the first bad entry (on OK: 1 when the mixed pass merged a run, i.e. items of different head counts), the largest
+// request's page count (the sort_pages launch's grid).
 int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, int64_t page_size,
                 const int32_t* indices, int64_t indices_len, int32_t* indices_out, int64_t idx_cap,
                 int64_t num_qo_heads,
-                int64_t num_kv_heads, int64_t head_dim, int64_t num_sms, int64_t max_item_heads, int64_t elem_bytes,
+                int64_t num_kv_heads, int64_t head_dim, int64_t num_sms, int64_t max_item_heads, int64_t mixed_heads,
+                int64_t elem_bytes,
                 int32_t* items, int64_t item_cap, int32_t* cta_ptr, int64_t cta_cap, int64_t* scratch,
                 int64_t scratch_len, int64_t* info) {
   for (int k = 0; k < 8; ++k) info[k] = 0;
@@ -491,6 +539,11 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
       }
     }
   }
+  if (mixed_heads && max_item_heads >= 2 && item_heads_head_dim(head_dim) && group <= MAX_ROWS && n_items > 1) {
+    bool merged = false;
+    n_items = merge_head_runs(items, cta_ptr, num_ctas, group, max_item_heads, &merged);
+    info[6] = merged ? 1 : 0;
+  }
   for (int64_t c = num_ctas + 1; c < cta_cap; ++c) cta_ptr[c] = (int32_t)n_items;
   info[0] = n_items;
   info[1] = num_ctas;
@@ -504,7 +557,7 @@ int decode_plan(const int32_t* indptr, const int32_t* last_len, int64_t batch, i
 // pair). One pointer argument instead of 20 converted ones: ~2 us less of ctypes per plan().
 enum Arg {
   ARG_INDPTR, ARG_LAST_LEN, ARG_BATCH, ARG_PAGE_SIZE, ARG_INDICES, ARG_INDICES_LEN, ARG_INDICES_OUT, ARG_NUM_QO_HEADS,
-  ARG_NUM_KV_HEADS, ARG_HEAD_DIM, ARG_NUM_SMS, ARG_MAX_ITEM_HEADS,  // set per call
+  ARG_NUM_KV_HEADS, ARG_HEAD_DIM, ARG_NUM_SMS, ARG_MAX_ITEM_HEADS, ARG_MIXED_HEADS,  // set per call
   ARG_ELEM_BYTES, ARG_IDX_CAP, ARG_ITEMS, ARG_ITEM_CAP, ARG_CTA_PTR, ARG_CTA_CAP, ARG_SCRATCH, ARG_SCRATCH_LEN,
   ARG_INFO,  // 8 int64 of results
   ARG_LEN = ARG_INFO + 8
@@ -516,7 +569,7 @@ int decode_plan_packed(int64_t* a) {
   return decode_plan((const int32_t*)a[ARG_INDPTR], (const int32_t*)a[ARG_LAST_LEN], a[ARG_BATCH], a[ARG_PAGE_SIZE],
                      (const int32_t*)a[ARG_INDICES], a[ARG_INDICES_LEN], (int32_t*)a[ARG_INDICES_OUT], a[ARG_IDX_CAP],
                      a[ARG_NUM_QO_HEADS], a[ARG_NUM_KV_HEADS], a[ARG_HEAD_DIM], a[ARG_NUM_SMS],
-                     a[ARG_MAX_ITEM_HEADS], a[ARG_ELEM_BYTES], (int32_t*)a[ARG_ITEMS], a[ARG_ITEM_CAP], (int32_t*)a[ARG_CTA_PTR], a[ARG_CTA_CAP],
+                     a[ARG_MAX_ITEM_HEADS], a[ARG_MIXED_HEADS], a[ARG_ELEM_BYTES], (int32_t*)a[ARG_ITEMS], a[ARG_ITEM_CAP], (int32_t*)a[ARG_CTA_PTR], a[ARG_CTA_CAP],
                      (int64_t*)a[ARG_SCRATCH], a[ARG_SCRATCH_LEN], a + ARG_INFO);
 }
 
