@@ -10,8 +10,9 @@ The kernels must share main's launch ABI (``CUTE_ATTN_DECODE_PTR_ARGS=1`` builds
 is checked against the first build's (max |diff| of O and LSE per case, page; a plan label against the first label
 on the same plan, plus its O diff vs the first build as the 4th number). cuDNN SDPA is timed once per case and flush per round pair.
 
-``--plans label=<build>:HEADS=<H>`` (session 23) does the same with items of up to H kv heads
-(``cute_attn.decode.MAX_ITEM_HEADS``) for a build of that ``item_heads`` variant (``decode_build_tagged.py TAG DIR
+``--plans label=<build>:MIXED=<H>`` (session 24) is HEADS with the mixed pass (``cute_attn.decode.MIXED_ITEM_HEADS``)
+for a build of the ``dyn_heads`` variant. ``--plans label=<build>:HEADS=<H>`` (session 23) does the same with items of
+up to H kv heads (``cute_attn.decode.MAX_ITEM_HEADS``) for a build of that ``item_heads`` variant (``decode_build_tagged.py TAG DIR
 stages=3,item_heads=H``); every other plan here is made without items of several heads (MAX_ITEM_HEADS = 1), the
 schedule the default-variant builds run. (Session 23 call 2 ran the first form of this: an env build switch and a knob
 that forced H.)
@@ -51,12 +52,14 @@ def _set_knob(CD, value) -> None:
     plans without items of several heads otherwise: its builds are the default variant)."""
     if not _PLAN_DEFAULTS:
         _PLAN_DEFAULTS.extend([CD.ITEM_HEADS_HEAD_DIMS, CD._PLANNER[:]])
-    if isinstance(value, tuple):
+    if isinstance(value, tuple):  # ("HEADS", n), or ("MIXED", n): the same with the mixed pass (session 24)
         CD.MAX_ITEM_HEADS = value[1]
+        CD.MIXED_ITEM_HEADS = value[0] == "MIXED"
         CD.ITEM_HEADS_HEAD_DIMS = CD.DECODE_HEAD_DIMS
         CD._PLANNER[:] = [None]
     else:
         CD.MAX_ITEM_HEADS = 1
+        CD.MIXED_ITEM_HEADS = False
         CD.ITEM_HEADS_HEAD_DIMS = _PLAN_DEFAULTS[0]
         CD._PLANNER[:] = _PLAN_DEFAULTS[1]
         CD.set_max_parts(value)
@@ -67,7 +70,7 @@ def main(argv=None):
     p.add_argument("--builds", nargs="+", required=True, help="label=<artifact dir>")
     p.add_argument("--plan-builds", nargs="*", default=[],
                    help="label=<artifact dir>: builds loaded only for --plans (not timed on the default plan)")
-    p.add_argument("--plans", nargs="*", default=[], help="label=<build label>:MAX_PARTS=<n> or :HEADS=<H>")
+    p.add_argument("--plans", nargs="*", default=[], help="label=<build label>:MAX_PARTS=<n>, :HEADS=<H> or :MIXED=<H>")
     p.add_argument("--cases", nargs="+", default=["1 x 32k", "8 x 32k", "skewed 1 x 32k + 63 x 512", "64 x 4k",
                                                    "128 x 1k"])
     p.add_argument("--pages", nargs="+", type=int, default=[16, 1])
@@ -104,7 +107,7 @@ def main(argv=None):
         label, rest = kv.split("=", 1)
         build, knob = rest.split(":", 1)
         key, val = knob.split("=", 1)
-        assert key in ("MAX_PARTS", "HEADS") and build in kernels, kv
+        assert key in ("MAX_PARTS", "HEADS", "MIXED") and build in kernels, kv
         plan_knobs[label] = (build, int(val) if key == "MAX_PARTS" else (key, int(val)))
     import cute_attn.decode as CD
     _set_knob(CD, 0)

@@ -81,8 +81,12 @@ MAX_ITEM_HEADS = max(ITEM_HEADS)
 # Items of H kv heads in plans of mixed lengths (session 24): where the uniform rule above does not apply, each CTA's runs
 # of H whole sequences of one request with kv heads h .. h + H - 1 (h a multiple of H) become one item each
 # (:func:`_merge_head_runs`), the other items unchanged; such a plan runs the run-time-H variant (``dyn_heads``, head
-# dims ITEM_HEADS_HEAD_DIMS). Read per plan(), by both planners; False: one kv head per item there (sessions 6-23).
-MIXED_ITEM_HEADS = True
+# dims ITEM_HEADS_HEAD_DIMS). Read per plan(), by both planners. Off: measured on the H100 (session 24 call 5, one
+# process, read flush, x the same plans with one head per item on the default variant): skewed 1 x 32k + 63 x 512
+# -0.5 / +0.2 %, 256 x 1..8k -0.3 / +0.4 %, 128 x 200..2000 -0.9 / -0.2 %, 64 x 1..16k +0.8 / +0.2 % (page 1 / 16), i.e.
+# nothing over the run-time-H variant's own -0.1..-0.5 % on those plans although it cut the items per CTA 2-3.6x
+# (bench/NOTES-decode.md, session 24). An A/B knob: True makes these plans.
+MIXED_ITEM_HEADS = False
 # CUDA-graph mode (session 24): for head dims with items of several kv heads (ITEM_HEADS_HEAD_DIMS) the wrapper captures
 # the ``dyn_heads`` variant (H from each item's row at run time, at the head dim's default stages), whose one launch
 # serves plans of one kv head per item and of H; its plans then use items of H heads as eager ones do. False: the

@@ -895,9 +895,11 @@ def test_items_of_several_kv_heads_emulated_equal_the_reference():
     ],
 )
 def test_mixed_item_heads(planner, kv_lens, hq, hk, d, monkeypatch):
-    """The mixed pass (MIXED_ITEM_HEADS, session 24): where the uniform rule does not apply, each CTA's runs of H whole
-    sequences of one request (kv heads h .. h + H - 1, h a multiple of H) are one item of H heads, every other item as in
-    the plan without the pass; the same CTAs and bytes per CTA; both planners bit for bit; off with MAX_ITEM_HEADS = 1."""
+    """The mixed pass (MIXED_ITEM_HEADS, session 24; an off-by-default knob): where the uniform rule does not apply, each
+    CTA's runs of H whole sequences of one request (kv heads h .. h + H - 1, h a multiple of H) are one item of H heads,
+    every other item as in the plan without the pass; the same CTAs and bytes per CTA; both planners bit for bit; off
+    with MAX_ITEM_HEADS = 1."""
+    monkeypatch.setattr(D, "MIXED_ITEM_HEADS", True)
     kv_lens = [int(n) for n in kv_lens]
     w = check_schedule(kv_lens, hq, hk, d)
     off = check_schedule(kv_lens, hq, hk, d, mixed_item_heads=False)
@@ -937,9 +939,10 @@ def test_mixed_item_heads(planner, kv_lens, hq, hk, d, monkeypatch):
     assert not one.mixed_heads and np.all(one.items[:, Item.HEADS_LOG2] == 0)
 
 
-def test_mixed_item_heads_emulated_equal_the_reference():
+def test_mixed_item_heads_emulated_equal_the_reference(monkeypatch):
     """A plan of the mixed pass (items of 1, 2, 4 and 8 kv heads, splits among them), emulated in float64 as the kernel
     computes it, against the paged reference."""
+    monkeypatch.setattr(D, "MIXED_ITEM_HEADS", True)
     gen = torch.Generator().manual_seed(5)
     kv_lens, hq, hk, d, page_size, sms = [4000, 300, 1, 0, 900, 77, 2500, 5], 16, 8, 64, 16, 12
     pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
@@ -958,3 +961,15 @@ def test_mixed_item_heads_emulated_equal_the_reference():
     ref_o, ref_l = R.paged_attention(q, k, v, list(range(len(kv_lens) + 1)), indptr, indices, last, sm_scale=0.1)
     torch.testing.assert_close(out, ref_o, atol=1e-9, rtol=1e-9)
     torch.testing.assert_close(lse, ref_l, atol=1e-9, rtol=1e-9)
+
+
+def test_mixed_item_heads_is_off_by_default():
+    """MIXED_ITEM_HEADS is off (session 24 call 5 measured no gain): a mixed-length plan keeps one kv head per item and the
+    default variant, numpy and compiled planners alike."""
+    assert D.MIXED_ITEM_HEADS is False
+    kv_lens = np.random.default_rng(0).integers(1, 8192, 256).tolist()
+    w = plan_decode_work(kv_lens, np.zeros(256), 32, 8, 128, SMS)
+    assert not w.mixed_heads and np.all(w.items[:, Item.HEADS_LOG2] == 0)
+    wr = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu")
+    wr.plan(*table(kv_lens, 16), 32, 8, 128, 16)
+    assert wr._plan.spec.name == "decode_bf16_headdim128_sm90a" and not wr._plan.work.mixed_heads

@@ -236,8 +236,9 @@ def test_graph_replay_switches_item_heads(rng, d, batch, heads, page_size):
     q = torch.randn(batch, hq, d, generator=rng).bfloat16().cuda()
     mixed = torch.randint(0, 600, (batch,), generator=rng).tolist()
     mixed[:3] = [0, 1, 113]
-    # (lengths, the plan's item_heads_of: H of the uniform rule, 0 = the mixed pass's items of several head counts, 1)
-    plans = [([300] * batch, heads), (mixed, 0), ([8000] + [1] * (batch - 1), 1), ([150] * batch, heads)]
+    # (lengths, the plan's item_heads_of: H of the uniform rule, else 1 (0 where the mixed pass, an off-by-default knob,
+    # made items of several head counts)
+    plans = [([300] * batch, heads), (mixed, 1), ([8000] + [1] * (batch - 1), 1), ([150] * batch, heads)]
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(
         use_cuda_graph=True, paged_kv_indices_buffer=torch.empty(num_pages, dtype=torch.int32, device="cuda"))
     eager = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
@@ -245,14 +246,15 @@ def test_graph_replay_switches_item_heads(rng, d, batch, heads, page_size):
     for lens, want_heads in plans + plans[:2]:
         t = table(lens)
         w.plan(*t, hq, hk, d, page_size)
-        assert w._plan.spec.dyn_heads and D.item_heads_of(w._plan.work, hq, hk) == want_heads
+        got = D.item_heads_of(w._plan.work, hq, hk)
+        assert w._plan.spec.dyn_heads and (got == want_heads or (want_heads == 1 and got == 0 and D.MIXED_ITEM_HEADS))
         if graph is None:
             w.run(q, (k, v))  # eager first: loads the kernel
             graph, (out, lse) = capture(lambda: w.run(q, (k, v), return_lse=True))
             w.plan(*t, hq, hk, d, page_size)  # the replays start from a fresh plan
         graph.replay()
         eager.plan(*t, hq, hk, d, page_size)
-        assert eager._plan.spec.item_heads == max(want_heads, 1) and eager._plan.spec.dyn_heads == (want_heads == 0)
+        assert eager._plan.spec.item_heads == max(got, 1) and eager._plan.spec.dyn_heads == (got == 0)
         e_out, e_lse = eager.run(q, (k, v), return_lse=True)
         torch.cuda.synchronize()
         torch.testing.assert_close(out.float(), e_out.float(), atol=1e-2, rtol=1e-2)
@@ -273,10 +275,11 @@ def test_graph_replay_switches_item_heads(rng, d, batch, heads, page_size):
 )
 @pytest.mark.parametrize("page_size", [1, 16])
 @pytest.mark.parametrize("layout", ["NHD", "HND"])
-def test_mixed_item_heads(rng, kv_lens, hq, hk, d, page_size, layout):
-    """Plans of the mixed pass (cute_attn.decode MIXED_ITEM_HEADS: runs of H whole sequences of one request on one CTA
-    as one item among items of one head and split parts) run the run-time-H variant: against the reference, three
-    runs bit-identical, and against the plan without the pass within rounding."""
+def test_mixed_item_heads(rng, kv_lens, hq, hk, d, page_size, layout, monkeypatch):
+    """Plans of the mixed pass (cute_attn.decode MIXED_ITEM_HEADS, an off-by-default knob: runs of H whole sequences of
+    one request on one CTA as one item among items of one head and split parts) run the run-time-H variant: against the
+    reference, three runs bit-identical, and against the plan without the pass within rounding."""
+    monkeypatch.setattr(D, "MIXED_ITEM_HEADS", True)
     num_pages, indptr, indices, last = random_page_table(rng, kv_lens, page_size)
     k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, page_size, hk, d, torch.bfloat16, layout)
     q = torch.randn(len(kv_lens), hq, d, generator=rng).bfloat16()
