@@ -55,7 +55,8 @@ DECODE_ONE_ITEM_STAGES = {128: 3}
 # +2.1..+3.1 % (H = 4, two items per CTA: +1.3..+2.1 %) over the multi-item plans, control +-0.2 %; hd64 (call 5, 4
 # stages: it has no one-item stage count) 64 x 4k H = 4 +1.7..+3.3 %, 128 x 1k H = 8 +4.3..+5.3 %. Shipped for these head
 # dims only (variants ``item_heads`` H at the head dim's DECODE_ONE_ITEM_STAGES stages, else its default; hd256, already
-# above cuDNN on those plans, not measured); not in CUDA-graph mode (its one captured kernel serves every replanned batch).
+# above cuDNN on those plans, not measured). CUDA-graph mode (session 24) captures the variant that reads each item's H
+# from Item.HEADS_LOG2 at run time (``dyn_heads``), whose one launch serves every replanned batch.
 ITEM_HEADS = (8, 4, 2)
 ITEM_HEADS_HEAD_DIMS = (64, 128)
 # plan(sort_pages=True): page ids per CTA of the sort kernel (kernels/sort_pages.py); a request with more pages is
