@@ -68,3 +68,37 @@ def test_chunked_sort_reference():
     assert torch.equal(got[s:s + SORT_PAGES_CHUNK], torch.sort(ids[s:s + SORT_PAGES_CHUNK]).values)
     assert torch.equal(got[s + SORT_PAGES_CHUNK:e - 1], torch.sort(ids[s + SORT_PAGES_CHUNK:e - 1]).values)
     assert got[e - 1] == ids[e - 1] and torch.equal(got[:5][:4], torch.sort(ids[:4]).values) and got[4] == ids[4]
+
+
+def test_graph_ab_spread_moves_only_the_empty_ctas(monkeypatch):
+    """bench/decode_graph_ab.py ``_spread`` (session 24): a graph-mode plan's CTA ranges with the CTAs past the plan's
+    own at the chosen blockIdx, the plan's CTAs in order elsewhere (the same ranges, a prefix sum), on a CPU plan."""
+    import cute_attn
+    from bench.decode_graph_ab import _spread
+
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda: None)
+    w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(device="cpu", use_cuda_graph=True)
+    lens = [4096] * 64
+    indptr = torch.tensor([0] + np.cumsum([256] * 64).tolist(), dtype=torch.int32)
+    w.plan(indptr, torch.arange(256 * 64, dtype=torch.int32), torch.full((64,), 16, dtype=torch.int32), 32, 8, 128, 16)
+    p = w._plan
+    p.cta_ptr = torch.zeros(p.grid + 8, dtype=torch.int32)  # a GPU plan's fixed-capacity buffer (a CPU plan has n + 1)
+    own = p.work.cta_ptr.copy()
+    assert p.grid == 132 and p.work.num_ctas == 128 and len(lens) == 64
+    _spread(p, [111, 113, 129, 131])
+    ptr = p.cta_ptr[:133].numpy()
+    sizes = np.diff(ptr)
+    assert [b for b in range(132) if sizes[b] == 0] == [111, 113, 129, 131]
+    assert np.array_equal(sizes[sizes > 0], np.diff(own)) and ptr[-1] == own[-1]
+    with pytest.raises(AssertionError):
+        _spread(p, [131])  # fewer slots than empty CTAs
+
+
+def test_decode_ab_mixed_case_lens():
+    """bench/decode_ab.py ``case_lens``: ``mixed B x LO..HI`` draws B lengths in [LO, HI) with a fixed seed (the same
+    batch in every process), besides the named cases and ``B x Nk``."""
+    from bench.decode_ab import case_lens
+
+    a = case_lens("mixed 256 x 1..8192")
+    assert len(a) == 256 and min(a) >= 1 and max(a) < 8192 and a == case_lens("mixed 256 x 1..8192")
+    assert case_lens("64 x 4k") == [4096] * 64 and case_lens("1 x 32k") == [32768]
