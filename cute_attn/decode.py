@@ -699,8 +699,9 @@ class BatchDecodeWithPagedKVCacheWrapper:
     partial states when large enough. ``use_cuda_graph=True`` keeps every device buffer at a fixed
     address: the first ``plan()`` sizes them (batch size, head counts, head_dim and the length of
     that plan's ``kv_indices`` are then the capacity), later plans rewrite their contents, so a graph
-    captured around ``run()`` replays correctly after a new ``plan()``. ``paged_kv_indices_buffer`` (graph mode) sets
-    the page-id capacity explicitly. One wrapper must not run concurrently with itself (its split
+    captured around ``run()`` replays correctly after a new ``plan()``; at head_dim 64 / 128 the captured kernel is the
+    variant that reads each work item's kv head count at run time (``GRAPH_ITEM_HEADS``), so every replan may use items
+    of several kv heads. ``paged_kv_indices_buffer`` (graph mode) sets the page-id capacity explicitly. One wrapper must not run concurrently with itself (its split
     counters are shared).
     """
 
