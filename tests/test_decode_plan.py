@@ -108,6 +108,26 @@ def emulate(w, q, k_cache, v_cache, indices, page_size, scale):
     return out, lse
 
 
+def emulated_equals_reference(seed, kv_lens, hq, hk, d, page_size, sms):
+    """The default plan of ``kv_lens`` over shuffled pages, emulated (:func:`emulate`) against the paged reference on
+    random data (generator ``seed``), to 1e-9; returns the plan."""
+    gen = torch.Generator().manual_seed(seed)
+    pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
+    num_pages = sum(pages_per) + 3
+    indices = torch.randperm(num_pages, generator=gen)[: sum(pages_per)].to(torch.int32)
+    indptr = [0] + np.cumsum(pages_per).tolist()
+    last = [(n - 1) % page_size + 1 if n else 0 for n in kv_lens]
+    w = plan_decode_work(kv_lens, indptr[:-1], hq, hk, d, sms)
+    k = torch.randn(num_pages, page_size, hk, d, generator=gen)
+    v = torch.randn(num_pages, page_size, hk, d, generator=gen)
+    q = torch.randn(len(kv_lens), hq, d, generator=gen)
+    out, lse = emulate(w, q, k, v, indices, page_size, 0.1)
+    ref_o, ref_l = R.paged_attention(q, k, v, list(range(len(kv_lens) + 1)), indptr, indices, last, sm_scale=0.1)
+    torch.testing.assert_close(out, ref_o, atol=1e-9, rtol=1e-9)
+    torch.testing.assert_close(lse, ref_l, atol=1e-9, rtol=1e-9)
+    return w
+
+
 @pytest.mark.parametrize("page_size", [1, 16])
 @pytest.mark.parametrize("hq,hk", [(8, 2), (128, 1)])
 def test_schedule_emulated_equals_reference(page_size, hq, hk):
@@ -862,22 +882,9 @@ def test_items_of_several_kv_heads(planner, kv_lens, hq, hk, d, max_heads, heads
 def test_items_of_several_kv_heads_emulated_equal_the_reference():
     """The kernel contract of an item of H kv heads (query row j reads kv head KV_HEAD + j // group), emulated in
     float64 on a plan that makes them, against the paged reference."""
-    gen = torch.Generator().manual_seed(3)
     kv_lens, hq, hk, d, page_size, sms = [300] * 16, 16, 4, 128, 16, 16
-    pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
-    num_pages = sum(pages_per) + 3
-    indices = torch.randperm(num_pages, generator=gen)[: sum(pages_per)].to(torch.int32)
-    indptr = [0] + np.cumsum(pages_per).tolist()
-    last = [(n - 1) % page_size + 1 for n in kv_lens]
-    w = plan_decode_work(kv_lens, indptr[:-1], hq, hk, d, sms)
+    w = emulated_equals_reference(3, kv_lens, hq, hk, d, page_size, sms)
     assert D.item_heads_of(w, hq, hk) == 4 and w.num_ctas == sms
-    k = torch.randn(num_pages, page_size, hk, d, generator=gen)
-    v = torch.randn(num_pages, page_size, hk, d, generator=gen)
-    q = torch.randn(len(kv_lens), hq, d, generator=gen)
-    out, lse = emulate(w, q, k, v, indices, page_size, 0.1)
-    ref_o, ref_l = R.paged_attention(q, k, v, list(range(len(kv_lens) + 1)), indptr, indices, last, sm_scale=0.1)
-    torch.testing.assert_close(out, ref_o, atol=1e-9, rtol=1e-9)
-    torch.testing.assert_close(lse, ref_l, atol=1e-9, rtol=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -943,24 +950,11 @@ def test_mixed_item_heads_emulated_equal_the_reference(monkeypatch):
     """A plan of the mixed pass (items of 1, 2, 4 and 8 kv heads, splits among them), emulated in float64 as the kernel
     computes it, against the paged reference."""
     monkeypatch.setattr(D, "MIXED_ITEM_HEADS", True)
-    gen = torch.Generator().manual_seed(5)
     kv_lens, hq, hk, d, page_size, sms = [4000, 300, 1, 0, 900, 77, 2500, 5], 16, 8, 64, 16, 12
-    pages_per = [(n + page_size - 1) // page_size for n in kv_lens]
-    num_pages = sum(pages_per) + 3
-    indices = torch.randperm(num_pages, generator=gen)[: sum(pages_per)].to(torch.int32)
-    indptr = [0] + np.cumsum(pages_per).tolist()
-    last = [(n - 1) % page_size + 1 if n else 0 for n in kv_lens]
     w = check_schedule(kv_lens, hq, hk, d, sms)
     heads = set((1 << w.items[:, Item.HEADS_LOG2]).tolist())
     assert w.mixed_heads and w.num_splits > 0 and len(heads) >= 3, heads
-    w = plan_decode_work(kv_lens, indptr[:-1], hq, hk, d, sms)
-    k = torch.randn(num_pages, page_size, hk, d, generator=gen)
-    v = torch.randn(num_pages, page_size, hk, d, generator=gen)
-    q = torch.randn(len(kv_lens), hq, d, generator=gen)
-    out, lse = emulate(w, q, k, v, indices, page_size, 0.1)
-    ref_o, ref_l = R.paged_attention(q, k, v, list(range(len(kv_lens) + 1)), indptr, indices, last, sm_scale=0.1)
-    torch.testing.assert_close(out, ref_o, atol=1e-9, rtol=1e-9)
-    torch.testing.assert_close(lse, ref_l, atol=1e-9, rtol=1e-9)
+    emulated_equals_reference(5, kv_lens, hq, hk, d, page_size, sms)
 
 
 def test_mixed_item_heads_is_off_by_default():

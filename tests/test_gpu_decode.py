@@ -179,17 +179,25 @@ def test_strided_q_and_stacked_cache(rng):
     check(out_buf[:, :, d:], lse, *reference(q, k, v, indptr, indices, last, 1 / math.sqrt(d), "NHD"))
 
 
+def shuffled_tables(rng, num_pages, page_size):
+    """``table(lens)`` -> (kv_indptr, kv_indices, kv_last_page_len) of requests of those lengths over a fresh random choice
+    of the cache's ``num_pages`` pages (one shuffled id list per test, re-drawn per table)."""
+    pages = torch.randperm(num_pages, generator=rng).to(torch.int32)
+
+    def table(lens):
+        per = [(n + page_size - 1) // page_size for n in lens]
+        indptr = torch.tensor([0] + torch.tensor(per).cumsum(0).tolist(), dtype=torch.int32)
+        last = torch.tensor([(n - 1) % page_size + 1 if n else 0 for n in lens], dtype=torch.int32)
+        return indptr, pages[torch.randperm(num_pages, generator=rng)[: int(indptr[-1])]].contiguous(), last
+
+    return table
+
+
 def test_graph_replay_after_replan_equals_eager(rng):
     hq, hk, d, ps = 32, 8, 128, 16
     lens_a, lens_b = [3000, 17, 0, 20000], [1, 40000, 513, 9]
     num_pages = 4000
-    pages = torch.randperm(num_pages, generator=rng).to(torch.int32)
-
-    def table(lens):
-        per = [(n + ps - 1) // ps for n in lens]
-        indptr = torch.tensor([0] + torch.tensor(per).cumsum(0).tolist(), dtype=torch.int32)
-        last = torch.tensor([(n - 1) % ps + 1 if n else 0 for n in lens], dtype=torch.int32)
-        return indptr, pages[torch.randperm(num_pages, generator=rng)[: int(indptr[-1])]].contiguous(), last
+    table = shuffled_tables(rng, num_pages, ps)
 
     k = torch.randn(num_pages, ps, hk, d, generator=rng).bfloat16().cuda()
     v = torch.randn(num_pages, ps, hk, d, generator=rng).bfloat16().cuda()
@@ -223,13 +231,7 @@ def test_graph_replay_switches_item_heads(rng, d, batch, heads, page_size):
     reference."""
     hq, hk, total = 32, 8, 40000
     num_pages = total // page_size + batch + 8
-    pages = torch.randperm(num_pages, generator=rng).to(torch.int32)
-
-    def table(lens):
-        per = [(n + page_size - 1) // page_size for n in lens]
-        indptr = torch.tensor([0] + torch.tensor(per).cumsum(0).tolist(), dtype=torch.int32)
-        last = torch.tensor([(n - 1) % page_size + 1 if n else 0 for n in lens], dtype=torch.int32)
-        return indptr, pages[torch.randperm(num_pages, generator=rng)[: int(indptr[-1])]].contiguous(), last
+    table = shuffled_tables(rng, num_pages, page_size)
 
     k = torch.randn(num_pages, page_size, hk, d, generator=rng).bfloat16().cuda()
     v = torch.randn(num_pages, page_size, hk, d, generator=rng).bfloat16().cuda()
