@@ -222,7 +222,8 @@ def _merge_head_runs(work: DecodeWork, group: int, head_dim: int, max_item_heads
         return work
     num_ctas = len(cta_ptr) - 1
     cta = np.repeat(np.arange(num_ctas), np.diff(cta_ptr))
-    free = (items[:, Item.NUM_PARTS] == 0) & (items[:, Item.HEADS_LOG2] == 0)
+    whole = (items[:, Item.NUM_PARTS] == 0) & (items[:, Item.HEADS_LOG2] == 0)  # may join a run
+    free = whole.copy()
     kvh, bat = items[:, Item.KV_HEAD], items[:, Item.BATCH]
     run_h = np.zeros(n, np.int64)
     for h in ITEM_HEADS:  # aligned runs nest: a larger run taken first, its members then not free
@@ -238,8 +239,7 @@ def _merge_head_runs(work: DecodeWork, group: int, head_dim: int, max_item_heads
             free[(starts[:, None] + np.arange(h)).ravel()] = False
     if not run_h.any():
         return work
-    member = ~free & (run_h == 0) & (items[:, Item.NUM_PARTS] == 0) & (items[:, Item.HEADS_LOG2] == 0)
-    keep = ~member
+    keep = ~(whole & ~free & (run_h == 0))  # drop a run's rows after its first
     out = items[keep].copy()
     hk = run_h[keep]
     at = hk > 0
