@@ -75,8 +75,8 @@ def head_minor_min_page(head_dim: int) -> int:
 # (session 6, one process): 1 x 32k MAX_PARTS=8 -6..-12 %, 12 -0.3..-1.6 %; other cases unchanged (same plan).
 # Set it with set_max_parts(), which sets the compiled planner's copy too.
 MAX_PARTS = 0
-# Items of H kv heads (layouts/decode_work.py ITEM_HEADS, session 23): the largest H a plan may use (1: off). plan() in
-# CUDA-graph mode passes 1; plan() reads it per call and gives it to either planner.
+# Items of H kv heads (layouts/decode_work.py ITEM_HEADS, session 23): the largest H a plan may use (1: off). plan() reads
+# it per call and gives it to either planner (CUDA-graph mode: only when it captures the dyn_heads variant, else 1).
 MAX_ITEM_HEADS = max(ITEM_HEADS)
 # Items of H kv heads in plans of mixed lengths (session 24): where the uniform rule above does not apply, each CTA's runs
 # of H whole sequences of one request with kv heads h .. h + H - 1 (h a multiple of H) become one item each
@@ -437,8 +437,8 @@ def compiled_planner(path: str | None = None):
             lib.plan_scratch_len.restype = i64
             lib.plan_scratch_len.argtypes = [i64, i64]
             lib.decode_plan.restype = ctypes.c_int
-            lib.decode_plan.argtypes = [p, p, i64, i64, p, i64, p, i64, i64, i64, i64, i64, i64, i64, i64, p, i64, p, i64, p,
-                                        i64, p]
+            lib.decode_plan.argtypes = [p, p, i64, i64, p, i64, p, i64, i64, i64, i64, i64, i64, i64, i64, p, i64, p,
+                                        i64, p, i64, p]
             # plan() passes its ctypes argument block as is (argtypes None: no per-argument conversion)
             lib.decode_plan_packed.restype = ctypes.c_int
             lib.decode_plan_packed.argtypes = None
@@ -701,8 +701,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
     that plan's ``kv_indices`` are then the capacity), later plans rewrite their contents, so a graph
     captured around ``run()`` replays correctly after a new ``plan()``; at head_dim 64 / 128 the captured kernel is the
     variant that reads each work item's kv head count at run time (``GRAPH_ITEM_HEADS``), so every replan may use items
-    of several kv heads. ``paged_kv_indices_buffer`` (graph mode) sets the page-id capacity explicitly. One wrapper must not run concurrently with itself (its split
-    counters are shared).
+    of several kv heads. ``paged_kv_indices_buffer`` (graph mode) sets the page-id capacity explicitly. One wrapper
+    must not run concurrently with itself (its split counters are shared).
     """
 
     def __init__(self, workspace_buffer: torch.Tensor | None = None, kv_layout: str = "NHD",
@@ -774,8 +774,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
                 or type(page_size) is not int):
             seen = self._plan_args = (key, *self._check_plan_args(*key))
         spec, scale, num_sms = seen[1], seen[2], seen[3]
-        if self.use_cuda_graph:
-            spec = _graph_spec(spec)
+        if self.use_cuda_graph and GRAPH_ITEM_HEADS:
+            spec = _dyn_spec(spec)
         t = kv_indices
         if not (isinstance(t, torch.Tensor) and t.dtype is torch.int32 and t.dim() == 1 and t.is_contiguous()):
             if isinstance(kv_indices, (list, tuple)):
@@ -791,7 +791,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
             if h > 1:  # items of h kv heads (layouts/decode_work.py ITEM_HEADS): their variant, one-item stages
                 spec = _one_item_spec(spec, h)
             elif h == 0:  # items of several head counts (the mixed pass): the run-time-H variant
-                spec = _graph_spec(spec, force=True)
+                spec = _dyn_spec(spec)
             elif spec.head_dim in DECODE_ONE_ITEM_STAGES and 0 < work.items.shape[0] == work.num_ctas:
                 # every CTA runs one item (splits or one whole sequence per CTA): the shallower pipeline's variant
                 # (layouts/decode_work.py DECODE_ONE_ITEM_STAGES; CUDA-graph mode keeps the one variant it captured)
@@ -1169,18 +1169,17 @@ def _decode_spec(q_data_type: torch.dtype, head_dim: int) -> DecodeSpec:
     return spec
 
 
-_GRAPH_SPECS: dict = {}
+_DYN_SPECS: dict = {}
 
 
-def _graph_spec(spec: DecodeSpec, force: bool = False) -> DecodeSpec:
-    """The variant a CUDA-graph wrapper captures: ``dyn_heads`` where the head dim has items of several kv heads and
-    ``GRAPH_ITEM_HEADS`` is on, else ``spec`` (the default variant); ``force``: the run-time-H variant whatever
-    ``GRAPH_ITEM_HEADS`` says (eager plans of the mixed pass)."""
-    if not (GRAPH_ITEM_HEADS or force) or spec.head_dim not in ITEM_HEADS_HEAD_DIMS:
+def _dyn_spec(spec: DecodeSpec) -> DecodeSpec:
+    """The run-time-H variant (``dyn_heads``) of ``spec``'s dtype and head dim: what CUDA-graph mode captures
+    (``GRAPH_ITEM_HEADS``) and eager plans of the mixed pass run; ``spec`` where the head dim has none."""
+    if spec.head_dim not in ITEM_HEADS_HEAD_DIMS:
         return spec
-    g = _GRAPH_SPECS.get(spec)
+    g = _DYN_SPECS.get(spec)
     if g is None:
-        g = _GRAPH_SPECS[spec] = dataclasses.replace(spec, dyn_heads=True)
+        g = _DYN_SPECS[spec] = dataclasses.replace(spec, dyn_heads=True)
     return g
 
 
