@@ -10,14 +10,18 @@ side by side (``bench.common.compare``, read flush by default):
 - ``eager_dyn``: the eager plan run by the graph variant (``dyn_heads``) at the eager grid;
 - with ``--placement`` (``bench/placement_probe.py``'s JSON of this device): ``g_cal`` / ``g_odd``, the graph wrapper's
   launch (grid = the SM count) with its plan's CTA ranges moved so that the CTAs without items are those the full grid
-  puts on the SMs a grid of the plan's own CTA count leaves idle (``cal``), or the odd blockIdx from the top (``odd``).
+  puts on the SMs a grid of the plan's own CTA count leaves idle (``cal``), or the odd blockIdx from the top (``odd``);
+- with ``--caps N ...`` (session 25): ``eager_capN`` / ``g_replay_capN``, the eager and the graph wrapper planned as if the
+  device had N SMs (at most N CTAs; graph mode's captured grid N), the graph one captured and replayed.
 
-    python3 -m bench.decode_graph_ab [--cases "16 x 16k" ...] [--pages 16 1] [--rounds 4] [--flush read] [--json F]
+    python3 -m bench.decode_graph_ab [--cases "16 x 16k" "mixed 256 x 1..8192" ...] [--pages 16 1] [--rounds 4]
+        [--flush read] [--caps 128] [--json F]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import time
@@ -30,6 +34,19 @@ from cute_attn.artifacts import get_kernel
 
 from .common import FLUSH_MODES, compare, median
 from .decode import CASES, DTYPE, HK, HQ, D, _capture, paged_inputs
+from .decode_ab import case_lens
+
+
+@contextlib.contextmanager
+def sm_cap(n: int):
+    """Wrappers whose first plan() runs inside see a device of ``n`` SMs (``cute_attn.decode._num_sms``): their plans use
+    at most ``n`` CTAs, and CUDA-graph mode captures a grid of ``n``. A diagnostic of the captured grid."""
+    real = CD._num_sms
+    CD._num_sms = lambda device: n
+    try:
+        yield
+    finally:
+        CD._num_sms = real
 
 
 def _spread(plan, empty_slots):
@@ -48,7 +65,7 @@ def _spread(plan, empty_slots):
     torch.cuda.synchronize()
 
 
-def case_fns(kv_lens, page_size, q, placement=None):
+def case_fns(kv_lens, page_size, q, placement=None, caps=()):
     cache, indptr, indices, last = paged_inputs(kv_lens, page_size)
     eager = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
     eager.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
@@ -78,6 +95,22 @@ def case_fns(kv_lens, page_size, q, placement=None):
         dyn._plan.kernel = get_kernel(dataclasses.replace(eager._plan.spec, stages=0, item_heads=1, dyn_heads=True))
         dyn._plan.spec = graph_w._plan.spec
         fns["eager_dyn"] = lambda: dyn.run(q, cache)
+    capped = []
+    for n in caps:
+        with sm_cap(n):
+            ew = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
+            ew.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
+            gw = cute_attn.BatchDecodeWithPagedKVCacheWrapper(use_cuda_graph=True)
+            gw.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
+        fns[f"eager_cap{n}"] = lambda ew=ew: ew.run(q, cache)
+        fns[f"g_launch_cap{n}"] = lambda gw=gw: gw.run(q, cache)
+        fns[f"g_launch_cap{n}"]()
+        gc = _capture(fns[f"g_launch_cap{n}"])
+        fns[f"g_replay_cap{n}"] = gc.replay
+        info[f"cap{n}"] = {"eager_grid": ew._plan.grid, "graph_grid": gw._plan.grid, "eager_variant": ew._plan.spec.name,
+                           "eager_heads": CD.item_heads_of(ew._plan.work, HQ, HK),
+                           "graph_heads": CD.item_heads_of(gw._plan.work, HQ, HK), "graph_ctas": gw._plan.work.num_ctas}
+        capped += [ew, gw, gc]
     spread = []
     if placement is not None:
         full = placement["grids"][str(graph_w._plan.grid)]["sm_of_cta"]
@@ -96,7 +129,7 @@ def case_fns(kv_lens, page_size, q, placement=None):
     outs = {k: (f(), torch.cuda.synchronize())[0] for k, f in fns.items() if "replay" not in k}
     ref = outs["eager"].float()
     info["max_diff_vs_eager"] = {k: float((o.float() - ref).abs().max()) for k, o in outs.items()}
-    keep = (cache, eager, graph_w, own, g, g_own, fns.get("eager_dyn"), spread)
+    keep = (cache, eager, graph_w, own, g, g_own, fns.get("eager_dyn"), spread, capped)
     return fns, info, keep
 
 
@@ -108,15 +141,16 @@ def main(argv=None):
     p.add_argument("--flush", choices=FLUSH_MODES, default="read")
     p.add_argument("--placement", help="bench/placement_probe.py JSON of this device: adds g_cal / g_odd")
     p.add_argument("--labels", nargs="*", default=None, help="time only these labels (default: all)")
+    p.add_argument("--caps", nargs="*", type=int, default=[], help="SM counts to plan under (eager_capN, g_replay_capN)")
     p.add_argument("--json")
     args = p.parse_args(argv)
     placement = json.load(open(args.placement)) if args.placement else None
-    lens = dict(CASES)
     rows, t0 = [], time.time()
     for name in args.cases:
+        lens = case_lens(name)
         for ps in args.pages:
-            q = torch.randn(len(lens[name]), HQ, D, dtype=DTYPE, device="cuda")
-            fns, info, keep = case_fns(lens[name], ps, q, placement)
+            q = torch.randn(len(lens), HQ, D, dtype=DTYPE, device="cuda")
+            fns, info, keep = case_fns(lens, ps, q, placement, args.caps)
             if args.labels:
                 fns = {k: f for k, f in fns.items() if k in args.labels or k == "eager"}
             per = compare(fns, rounds=args.rounds, flush=args.flush)

@@ -102,3 +102,18 @@ def test_decode_ab_mixed_case_lens():
     a = case_lens("mixed 256 x 1..8192")
     assert len(a) == 256 and min(a) >= 1 and max(a) < 8192 and a == case_lens("mixed 256 x 1..8192")
     assert case_lens("64 x 4k") == [4096] * 64 and case_lens("1 x 32k") == [32768]
+
+
+def test_graph_ab_sm_cap_swaps_and_restores_the_sm_count():
+    """bench/decode_graph_ab.py ``sm_cap`` (session 25): plans made inside see N SMs; the real count comes back after,
+    also when the body raises."""
+    import cute_attn.decode as CD
+    from bench.decode_graph_ab import sm_cap
+
+    real = CD._num_sms
+    with sm_cap(128):
+        assert CD._num_sms(torch.device("cuda", 0)) == 128
+    assert CD._num_sms is real
+    with pytest.raises(KeyError), sm_cap(64):
+        raise KeyError("body")
+    assert CD._num_sms is real
