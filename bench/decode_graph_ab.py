@@ -12,10 +12,12 @@ side by side (``bench.common.compare``, read flush by default):
   launch (grid = the SM count) with its plan's CTA ranges moved so that the CTAs without items are those the full grid
   puts on the SMs a grid of the plan's own CTA count leaves idle (``cal``), or the odd blockIdx from the top (``odd``);
 - with ``--caps N ...`` (session 25): ``eager_capN`` / ``g_replay_capN``, the eager and the graph wrapper planned as if the
-  device had N SMs (at most N CTAs; graph mode's captured grid N), the graph one captured and replayed.
+  device had N SMs (at most N CTAs; graph mode's captured grid N), the graph one captured and replayed;
+- with ``--graph-builds LABEL=FILE ...`` (session 25; bf16 hd128 libraries of ``bench/decode_build_tagged.py`` with
+  ``dyn_heads=1``): ``g_replay_LABEL``, a graph-mode wrapper's plan run by that build, captured and replayed.
 
     python3 -m bench.decode_graph_ab [--cases "16 x 16k" "mixed 256 x 1..8192" ...] [--pages 16 1] [--rounds 4]
-        [--flush read] [--caps 128] [--json F]
+        [--flush read] [--caps 128] [--graph-builds dyn3=.ab25/x.so ...] [--json F]
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import os
 import time
 
 import torch
 
 import cute_attn
 import cute_attn.decode as CD
-from cute_attn.artifacts import get_kernel
+from cute_attn.artifacts import _load_library, get_kernel
 
 from .common import FLUSH_MODES, compare, median
 from .decode import CASES, DTYPE, HK, HQ, D, _capture, paged_inputs
@@ -65,7 +68,7 @@ def _spread(plan, empty_slots):
     torch.cuda.synchronize()
 
 
-def case_fns(kv_lens, page_size, q, placement=None, caps=()):
+def case_fns(kv_lens, page_size, q, placement=None, caps=(), graph_builds=None):
     cache, indptr, indices, last = paged_inputs(kv_lens, page_size)
     eager = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
     eager.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
@@ -111,6 +114,15 @@ def case_fns(kv_lens, page_size, q, placement=None, caps=()):
                            "eager_heads": CD.item_heads_of(ew._plan.work, HQ, HK),
                            "graph_heads": CD.item_heads_of(gw._plan.work, HQ, HK), "graph_ctas": gw._plan.work.num_ctas}
         capped += [ew, gw, gc]
+    for label, lib in (graph_builds or {}).items():
+        gb = cute_attn.BatchDecodeWithPagedKVCacheWrapper(use_cuda_graph=True)
+        gb.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
+        gb._plan.kernel = lib  # (run()'s first check keeps a kernel already bound)
+        fns[f"g_launch_{label}"] = lambda gb=gb: gb.run(q, cache)
+        fns[f"g_launch_{label}"]()
+        gg = _capture(fns[f"g_launch_{label}"])
+        fns[f"g_replay_{label}"] = gg.replay
+        capped += [gb, gg]
     spread = []
     if placement is not None:
         full = placement["grids"][str(graph_w._plan.grid)]["sm_of_cta"]
@@ -142,15 +154,20 @@ def main(argv=None):
     p.add_argument("--placement", help="bench/placement_probe.py JSON of this device: adds g_cal / g_odd")
     p.add_argument("--labels", nargs="*", default=None, help="time only these labels (default: all)")
     p.add_argument("--caps", nargs="*", type=int, default=[], help="SM counts to plan under (eager_capN, g_replay_capN)")
+    p.add_argument("--graph-builds", nargs="*", default=[], help="LABEL=FILE: a tagged dyn_heads build (g_replay_LABEL)")
     p.add_argument("--json")
     args = p.parse_args(argv)
     placement = json.load(open(args.placement)) if args.placement else None
+    graph_builds = {}
+    for kv in args.graph_builds:
+        label, path = kv.split("=", 1)
+        graph_builds[label] = _load_library(path, os.path.basename(path)[: -len(".so")])
     rows, t0 = [], time.time()
     for name in args.cases:
         lens = case_lens(name)
         for ps in args.pages:
             q = torch.randn(len(lens), HQ, D, dtype=DTYPE, device="cuda")
-            fns, info, keep = case_fns(lens, ps, q, placement, args.caps)
+            fns, info, keep = case_fns(lens, ps, q, placement, args.caps, graph_builds)
             if args.labels:
                 fns = {k: f for k, f in fns.items() if k in args.labels or k == "eager"}
             per = compare(fns, rounds=args.rounds, flush=args.flush)
