@@ -13,8 +13,11 @@ side by side (``bench.common.compare``, read flush by default):
   puts on the SMs a grid of the plan's own CTA count leaves idle (``cal``), or the odd blockIdx from the top (``odd``);
 - with ``--caps N ...`` (session 25): ``eager_capN`` / ``g_replay_capN``, the eager and the graph wrapper planned as if the
   device had N SMs (at most N CTAs; graph mode's captured grid N), the graph one captured and replayed;
+- ``g_replay_nolag`` (session 25, where the tree has ``GRAPH_ONE_ITEM_LAG``): the graph wrapper planned without the
+  one-item lag mark (all stages in flight), captured and replayed;
 - with ``--graph-builds LABEL=FILE ...`` (session 25; bf16 hd128 libraries of ``bench/decode_build_tagged.py`` with
-  ``dyn_heads=1``): ``g_replay_LABEL``, a graph-mode wrapper's plan run by that build, captured and replayed.
+  ``dyn_heads=1``): ``g_replay_LABEL``, a graph-mode wrapper's plan (without the lag mark, which older builds do not
+  read) run by that build, captured and replayed.
 
     python3 -m bench.decode_graph_ab [--cases "16 x 16k" "mixed 256 x 1..8192" ...] [--pages 16 1] [--rounds 4]
         [--flush read] [--caps 128] [--graph-builds dyn3=.ab25/x.so ...] [--json F]
@@ -38,6 +41,17 @@ from cute_attn.artifacts import _load_library, get_kernel
 from .common import FLUSH_MODES, compare, median
 from .decode import CASES, DTYPE, HK, HQ, D, _capture, paged_inputs
 from .decode_ab import case_lens
+
+
+@contextlib.contextmanager
+def no_lag():
+    """Graph-mode plans made inside carry no one-item lag mark (``cute_attn.decode.GRAPH_ONE_ITEM_LAG``, session 25)."""
+    real = getattr(CD, "GRAPH_ONE_ITEM_LAG", None)
+    CD.GRAPH_ONE_ITEM_LAG = False
+    try:
+        yield
+    finally:
+        CD.GRAPH_ONE_ITEM_LAG = real
 
 
 @contextlib.contextmanager
@@ -90,7 +104,8 @@ def case_fns(kv_lens, page_size, q, placement=None, caps=(), graph_builds=None):
     info = {"eager_variant": eager._plan.spec.name, "graph_variant": graph_w._plan.spec.name,
             "eager_grid": eager._plan.grid, "graph_grid": graph_w._plan.grid, "own_grid": own._plan.grid,
             "eager_heads": CD.item_heads_of(eager._plan.work, HQ, HK),
-            "graph_heads": CD.item_heads_of(graph_w._plan.work, HQ, HK)}
+            "graph_heads": CD.item_heads_of(graph_w._plan.work, HQ, HK),
+            "graph_lag": int(graph_w._plan.work.items[:, 11].max()) >> 4 if len(graph_w._plan.work.items) else 0}
     if eager._plan.spec != graph_w._plan.spec:  # the eager plan on the graph variant
         dyn = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
         dyn.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
@@ -114,10 +129,15 @@ def case_fns(kv_lens, page_size, q, placement=None, caps=(), graph_builds=None):
                            "eager_heads": CD.item_heads_of(ew._plan.work, HQ, HK),
                            "graph_heads": CD.item_heads_of(gw._plan.work, HQ, HK), "graph_ctas": gw._plan.work.num_ctas}
         capped += [ew, gw, gc]
-    for label, lib in (graph_builds or {}).items():
+    builds = dict(graph_builds or {})
+    if getattr(CD, "GRAPH_ONE_ITEM_LAG", False):
+        builds["nolag"] = None  # the tree's own kernel
+    for label, lib in builds.items():
         gb = cute_attn.BatchDecodeWithPagedKVCacheWrapper(use_cuda_graph=True)
-        gb.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
-        gb._plan.kernel = lib  # (run()'s first check keeps a kernel already bound)
+        with no_lag():
+            gb.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
+        if lib is not None:
+            gb._plan.kernel = lib  # (run()'s first check keeps a kernel already bound)
         fns[f"g_launch_{label}"] = lambda gb=gb: gb.run(q, cache)
         fns[f"g_launch_{label}"]()
         gg = _capture(fns[f"g_launch_{label}"])

@@ -30,7 +30,8 @@ from . import _checks as C
 from . import hostlib
 from .artifacts import get_kernel
 from .layouts.decode_work import (
-    DECODE_TILES, FIRST_IDS_CAP, ITEM_HEADS, ITEM_HEADS_HEAD_DIMS, ITEM_WIDTH, MAX_ROWS, SORT_PAGES_CHUNK, Item,
+    DECODE_TILES, FIRST_IDS_CAP, HEADS_LOG2_MASK, ITEM_HEADS, ITEM_HEADS_HEAD_DIMS, ITEM_LAG_BIT, ITEM_WIDTH, MAX_ROWS,
+    SORT_PAGES_CHUNK, Item,
 )
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
 from .specs import DECODE_HEAD_DIMS, DECODE_ONE_ITEM_STAGES, DecodeSpec, SortPagesSpec
@@ -93,6 +94,12 @@ MIXED_ITEM_HEADS = False
 # default variant and one kv head per item (sessions 6-23). Read at every plan(); a wrapper keeps the variant of its
 # first plan (a later plan with another one raises, as for any change of the captured geometry).
 GRAPH_ITEM_HEADS = True
+# CUDA-graph mode (session 25): a plan in which every CTA runs one item (uniform batches, splits of one long request)
+# marks its items (Item.HEADS_LOG2 bit ITEM_LAG_BIT) so the captured 4-stage run-time-H variant keeps 3 stages in flight,
+# as eager runs those plans on the 3-stage one-item variant (layouts/decode_work.py DECODE_ONE_ITEM_STAGES); plans of
+# several items per CTA keep all 4. H100, one process, x the unmarked replay (bench/NOTES-decode.md, session 25): see
+# there. False: no mark.
+GRAPH_ONE_ITEM_LAG = True
 LOG2E = 1.0 / math.log(2.0)
 # Launch ABI of the decode artifacts (build switch of kernels/decode_sm90.py, NOT measured on a GPU yet): with
 # CUTE_ATTN_DECODE_PTR_ARGS=1 when they were built, the plan's six buffers go to the kernel as addresses and two
@@ -256,7 +263,7 @@ def item_heads_of(work: DecodeWork, num_qo_heads: int, num_kv_heads: int) -> int
     plans), else 1. The head counts are the plan's (kept for the callers' symmetry)."""
     if work.mixed_heads:
         return 0
-    return 1 << int(work.items[0, Item.HEADS_LOG2]) if work.items.shape[0] else 1
+    return 1 << (int(work.items[0, Item.HEADS_LOG2]) & HEADS_LOG2_MASK) if work.items.shape[0] else 1
 
 
 def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, head_dim: int,
@@ -786,6 +793,12 @@ class BatchDecodeWithPagedKVCacheWrapper:
         if planned is None:
             planned = self._plan_numpy(kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms)
         sched, work, batch, max_page_id, nnz, max_pages = planned
+        n_items = work.items.shape[0]
+        if self.use_cuda_graph and spec.dyn_heads and GRAPH_ONE_ITEM_LAG and 0 < n_items == work.num_ctas:
+            # one item per CTA: the captured variant keeps a stage fewer in flight (GRAPH_ONE_ITEM_LAG); the rows sent
+            # are the schedule's (the compiled planner's work.items is a view of them, the numpy one's a copy)
+            for rows in (sched.items_h[:n_items], work.items):
+                rows[:, Item.HEADS_LOG2] |= 1 << ITEM_LAG_BIT
         if not self.use_cuda_graph:
             h = item_heads_of(work, num_qo_heads, num_kv_heads)
             if h > 1:  # items of h kv heads (layouts/decode_work.py ITEM_HEADS): their variant, one-item stages

@@ -21,7 +21,7 @@ from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
 from ..layouts.decode_work import (  # noqa: E402
-    DECODE_TILES, FIRST_IDS_CAP, ITEM_WIDTH, MAX_ROWS, TRACE_COLS, TRACE_EPI, TRACE_FIRST, TRACE_ISSUE, TRACE_ITEMS,
+    DECODE_TILES, FIRST_IDS_CAP, HEADS_LOG2_MASK, ITEM_LAG_BIT, ITEM_WIDTH, MAX_ROWS, TRACE_COLS, TRACE_EPI, TRACE_FIRST, TRACE_ISSUE, TRACE_ITEMS,
     TRACE_KV, TRACE_PACQ, TRACE_PEND, TRACE_PPRE, Item,
 )
 from .common.config import refuse_removed_switches  # noqa: E402
@@ -428,7 +428,8 @@ class DecodeSm90:
             hmask = Int32(0)
         for it in cutlass.range(item_begin, item_end, unroll=1):
             kv_head, kv_start, kv_end, page_base = n_row[:4]
-            hl2 = n_row[4] if self.dyn else 0
+            hl2 = n_row[4] & HEADS_LOG2_MASK if self.dyn else 0
+            lag = n_row[4] >> ITEM_LAG_BIT if self.dyn else 0  # one stage fewer in flight (ITEM_LAG_BIT)
             nxt = cutlass.min(it + 1, last_row)  # its row lands during this item
             n_row = tuple(mItems[nxt, f] for f in fields)
             n_start, n_end, n_base = n_row[1], n_row[2], n_row[3]
@@ -438,7 +439,7 @@ class DecodeSm90:
                 tile_tokens = Int32(self.tile_n) >> hl2
                 hmask = (Int32(1) << hl2) - 1
                 id_tok = id_row >> hl2
-                n_id_tok = id_row >> n_row[4]
+                n_id_tok = id_row >> (n_row[4] & HEADS_LOG2_MASK)
             n_tiles = self._tiles(kv_end - kv_start, hl2)
             if (n_tiles > 0) & (ready == 0):
                 r0 = cutlass.min(kv_start + id_tok, kv_end - 1)
@@ -467,6 +468,11 @@ class DecodeSm90:
                     if (ptid == 0) & (t == 0) & (it - item_begin < TRACE_ITEMS):
                         trace[TRACE_PPRE + it - item_begin] = cute.arch.globaltimer_lo()
                 kv_pipe.producer_acquire(state)
+                if cutlass.const_expr(self.dyn):
+                    if lag != 0:  # also the next stage's release (tile t - stages + 1): stages - 1 tiles in flight
+                        ahead = state.clone()
+                        ahead.advance()
+                        kv_pipe.producer_acquire(ahead)
                 if cutlass.const_expr(TRACE and self.head_dim >= 128):
                     if (ptid == 0) & (t == 0) & (it - item_begin < TRACE_ITEMS):
                         trace[TRACE_PACQ + it - item_begin] = cute.arch.globaltimer_lo()
@@ -624,7 +630,7 @@ class DecodeSm90:
         n_row = self._item_fields(mItems, cutlass.min(item_begin, last_row), spec, s_row, fields)
         for it in cutlass.range(item_begin, item_end, unroll=1):
             batch, head0, rows, kv_start, kv_end = n_row[:5]
-            hl2 = n_row[5] if self.dyn else 0
+            hl2 = n_row[5] & HEADS_LOG2_MASK if self.dyn else 0
             nxt = cutlass.min(it + 1, last_row)  # the next item's row lands during this item
             n_row = tuple(mItems[nxt, f] for f in fields)
             n_batch, n_head0, n_rows = n_row[0], n_row[1], n_row[2]

@@ -59,6 +59,11 @@ DECODE_ONE_ITEM_STAGES = {128: 3}
 # from Item.HEADS_LOG2 at run time (``dyn_heads``), whose one launch serves every replanned batch.
 ITEM_HEADS = (8, 4, 2)
 ITEM_HEADS_HEAD_DIMS = (64, 128)
+# Item.HEADS_LOG2 holds log2 H in its low bits (HEADS_LOG2_MASK); bit ITEM_LAG_BIT (the run-time-H variant only, set by
+# cute_attn/decode.py on CUDA-graph plans of one item per CTA, GRAPH_ONE_ITEM_LAG) makes the producer keep one KV stage
+# fewer in flight: the captured 4-stage kernel then streams those plans as the 3-stage one-item variant does (session 25).
+HEADS_LOG2_MASK = 15
+ITEM_LAG_BIT = 4
 # plan(sort_pages=True): page ids per CTA of the sort kernel (kernels/sort_pages.py); a request with more pages is
 # sorted in chunks of this many, each ascending (a power of two, a multiple of the kernel's 1024 threads; 64 KiB of
 # shared memory). Session 12: chunks of 2048 kept only part of the gain at 16k-page requests (call 14), since what pays

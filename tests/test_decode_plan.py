@@ -10,7 +10,7 @@ import cute_attn
 import cute_attn.decode as D
 from cute_attn import reference as R
 from cute_attn.decode import ITEM_OVERHEAD_BYTES, MIN_PIECE_ROWS, TMP_ALIGN_ROWS, plan_decode_work
-from cute_attn.layouts.decode_work import MAX_ROWS, Item
+from cute_attn.layouts.decode_work import ITEM_LAG_BIT, MAX_ROWS, Item
 
 SMS = 132
 
@@ -563,16 +563,29 @@ def test_plan_picks_the_one_item_variant(which_planner):
     assert spec.stages == 0
     spec, p, one = spec_of([1024] * 128, head_dim=64)  # items of 8 kv heads at hd64: its default stage count
     assert spec.stages == 0 and spec.item_heads == 8 and spec.name == "decode_bf16_headdim64_itemheads8_sm90a"
-    # graph mode (GRAPH_ITEM_HEADS): the run-time-H variant at the default stages for every plan, items of H heads
+    # graph mode (GRAPH_ITEM_HEADS): the run-time-H variant at the default stages for every plan, items of H heads;
+    # a plan of one item per CTA marks its items (GRAPH_ONE_ITEM_LAG: the kernel keeps a stage fewer in flight)
+    lag = 1 << ITEM_LAG_BIT
     spec, p, one = spec_of([32768], use_cuda_graph=True)
     assert spec.name == "decode_bf16_headdim128_dynheads_sm90a" and p.work.num_splits > 0
+    assert p.work.items.shape[0] == p.work.num_ctas and (p.items[:, Item.HEADS_LOG2] == lag).all()
+    assert int(spec_of([32768])[1].items[:, Item.HEADS_LOG2].max()) == 0  # eager: never marked
     spec, p, one = spec_of([1024] * 128, use_cuda_graph=True)
     assert spec.name == "decode_bf16_headdim128_dynheads_sm90a" and int(p.items[0, Item.ROWS]) == 32
-    assert int(p.items[0, Item.HEADS_LOG2]) == 3 and p.work.items.shape[0] == p.work.num_ctas == 128  # one item of 8 per CTA
+    assert p.work.items.shape[0] == p.work.num_ctas == 128  # one item of 8 kv heads per CTA
+    assert (p.items[:, Item.HEADS_LOG2] == 3 | lag).all() and D.item_heads_of(p.work, 32, 8) == 8
     spec, p, one = spec_of([1024] * 128, use_cuda_graph=True, head_dim=64)
-    assert spec.name == "decode_bf16_headdim64_dynheads_sm90a" and int(p.items[0, Item.HEADS_LOG2]) == 3
+    assert spec.name == "decode_bf16_headdim64_dynheads_sm90a" and int(p.items[0, Item.HEADS_LOG2]) == 3 | lag
     spec, p, one = spec_of([1024] * 128, use_cuda_graph=True, head_dim=256)  # no items of several heads at hd256
     assert spec.name == "decode_bf16_headdim256_sm90a" and int(p.items[0, Item.ROWS]) == 4
+    assert int(spec_of([32768], use_cuda_graph=True, head_dim=256)[1].items[:, Item.HEADS_LOG2].max()) == 0  # no dyn
+    saved = D.GRAPH_ONE_ITEM_LAG
+    D.GRAPH_ONE_ITEM_LAG = False
+    try:
+        spec, p, one = spec_of([1024] * 128, use_cuda_graph=True)
+    finally:
+        D.GRAPH_ONE_ITEM_LAG = saved
+    assert (p.items[:, Item.HEADS_LOG2] == 3).all()
     spec, p, one = spec_of([1024] * 128, use_cuda_graph=True, max_heads=1)  # MAX_ITEM_HEADS = 1: one head per item
     assert spec.dyn_heads and int(p.items[0, Item.ROWS]) == 4 and int(p.items[0, Item.HEADS_LOG2]) == 0
     saved = D.GRAPH_ITEM_HEADS
