@@ -96,9 +96,10 @@ MIXED_ITEM_HEADS = False
 GRAPH_ITEM_HEADS = True
 # CUDA-graph mode (session 25): a plan in which every CTA runs one item (uniform batches, splits of one long request)
 # marks its items (Item.HEADS_LOG2 bit ITEM_LAG_BIT) so the captured 4-stage run-time-H variant keeps 3 stages in flight,
-# as eager runs those plans on the 3-stage one-item variant (layouts/decode_work.py DECODE_ONE_ITEM_STAGES); plans of
-# several items per CTA keep all 4. H100, one process, x the unmarked replay (bench/NOTES-decode.md, session 25): see
-# there. False: no mark.
+# as eager runs those plans on the 3-stage one-item variant (head dims of DECODE_ONE_ITEM_STAGES: hd128); plans of
+# several items per CTA keep all 4. H100, one process, bf16 hd128, graph replays x the previous captured kernel
+# (bench/NOTES-decode.md, session 25 call 4): the five uniform batches +0.1..+1.7 % (mean +0.9 %; 1 x 32k +0.7 / +1.7 %),
+# the skewed and mixed batches (unmarked plans) the same launches as before. False: no mark.
 GRAPH_ONE_ITEM_LAG = True
 LOG2E = 1.0 / math.log(2.0)
 # Launch ABI of the decode artifacts (build switch of kernels/decode_sm90.py, NOT measured on a GPU yet): with
@@ -708,7 +709,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
     that plan's ``kv_indices`` are then the capacity), later plans rewrite their contents, so a graph
     captured around ``run()`` replays correctly after a new ``plan()``; at head_dim 64 / 128 the captured kernel is the
     variant that reads each work item's kv head count at run time (``GRAPH_ITEM_HEADS``), so every replan may use items
-    of several kv heads. ``paged_kv_indices_buffer`` (graph mode) sets the page-id capacity explicitly. One wrapper
+    of several kv heads; a replan of one item per CTA marks its items so that kernel keeps a KV stage fewer in flight
+    (``GRAPH_ONE_ITEM_LAG``). ``paged_kv_indices_buffer`` (graph mode) sets the page-id capacity explicitly. One wrapper
     must not run concurrently with itself (its split counters are shared).
     """
 
@@ -794,9 +796,11 @@ class BatchDecodeWithPagedKVCacheWrapper:
             planned = self._plan_numpy(kv_indptr, kv_indices, kv_last_page_len, heads, spec, page_size, num_sms)
         sched, work, batch, max_page_id, nnz, max_pages = planned
         n_items = work.items.shape[0]
-        if self.use_cuda_graph and spec.dyn_heads and GRAPH_ONE_ITEM_LAG and 0 < n_items == work.num_ctas:
-            # one item per CTA: the captured variant keeps a stage fewer in flight (GRAPH_ONE_ITEM_LAG); the rows sent
-            # are the schedule's (the compiled planner's work.items is a view of them, the numpy one's a copy)
+        if (self.use_cuda_graph and spec.dyn_heads and GRAPH_ONE_ITEM_LAG and 0 < n_items == work.num_ctas
+                and spec.head_dim in DECODE_ONE_ITEM_STAGES):
+            # one item per CTA: the captured variant keeps a stage fewer in flight (GRAPH_ONE_ITEM_LAG), where eager
+            # runs such plans on a shallower variant; the rows sent are the schedule's (the compiled planner's
+            # work.items is a view of them, the numpy one's a copy)
             for rows in (sched.items_h[:n_items], work.items):
                 rows[:, Item.HEADS_LOG2] |= 1 << ITEM_LAG_BIT
         if not self.use_cuda_graph:
