@@ -20,7 +20,8 @@ side by side (``bench.common.compare``, read flush by default):
   read) run by that build, captured and replayed.
 
     python3 -m bench.decode_graph_ab [--cases "16 x 16k" "mixed 256 x 1..8192" ...] [--pages 16 1] [--rounds 4]
-        [--flush read] [--caps 128] [--graph-builds dyn3=.ab25/x.so ...] [--json F]
+        [--flush read] [--caps 128] [--graph-builds dyn3=.ab25/x.so ...] [--head-dim 64] [--lag-head-dims 64 128]
+        [--json F]
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import cute_attn.decode as CD
 from cute_attn.artifacts import _load_library, get_kernel
 
 from .common import FLUSH_MODES, compare, median
-from .decode import CASES, DTYPE, HK, HQ, D, _capture, paged_inputs
+from .decode import CASES, DTYPE, HK, HQ, D, _capture, head_dim_arg, paged_inputs, use_head_dim
 from .decode_ab import case_lens
 
 
@@ -175,9 +176,15 @@ def main(argv=None):
     p.add_argument("--labels", nargs="*", default=None, help="time only these labels (default: all)")
     p.add_argument("--caps", nargs="*", type=int, default=[], help="SM counts to plan under (eager_capN, g_replay_capN)")
     p.add_argument("--graph-builds", nargs="*", default=[], help="LABEL=FILE: a tagged dyn_heads build (g_replay_LABEL)")
+    head_dim_arg(p)
+    p.add_argument("--lag-head-dims", nargs="*", type=int, default=None,
+                   help="the head dims whose graph plans get the one-item lag (cute_attn.decode.GRAPH_ONE_ITEM_LAG_HEAD_DIMS)")
     p.add_argument("--json")
     args = p.parse_args(argv)
     placement = json.load(open(args.placement)) if args.placement else None
+    use_head_dim(args.head_dim, __name__)
+    if args.lag_head_dims is not None:
+        CD.GRAPH_ONE_ITEM_LAG_HEAD_DIMS = tuple(args.lag_head_dims)
     graph_builds = {}
     for kv in args.graph_builds:
         label, path = kv.split("=", 1)

@@ -101,6 +101,9 @@ GRAPH_ITEM_HEADS = True
 # (bench/NOTES-decode.md, session 25 call 4): the five uniform batches +0.1..+1.7 % (mean +0.9 %; 1 x 32k +0.7 / +1.7 %),
 # the skewed and mixed batches (unmarked plans) the same launches as before. False: no mark.
 GRAPH_ONE_ITEM_LAG = True
+# The head dims whose graph-mode plans are marked: those with a one-item stage count in eager (hd128). hd64's dyn kernel
+# carries the same code, unmarked (session 20 measured hd64's 3 stages as a trade; bench.decode_graph_ab --lag-head-dims).
+GRAPH_ONE_ITEM_LAG_HEAD_DIMS = tuple(DECODE_ONE_ITEM_STAGES)
 LOG2E = 1.0 / math.log(2.0)
 # Launch ABI of the decode artifacts (build switch of kernels/decode_sm90.py, NOT measured on a GPU yet): with
 # CUTE_ATTN_DECODE_PTR_ARGS=1 when they were built, the plan's six buffers go to the kernel as addresses and two
@@ -797,7 +800,7 @@ class BatchDecodeWithPagedKVCacheWrapper:
         sched, work, batch, max_page_id, nnz, max_pages = planned
         n_items = work.items.shape[0]
         if (self.use_cuda_graph and spec.dyn_heads and GRAPH_ONE_ITEM_LAG and 0 < n_items == work.num_ctas
-                and spec.head_dim in DECODE_ONE_ITEM_STAGES):
+                and spec.head_dim in GRAPH_ONE_ITEM_LAG_HEAD_DIMS):
             # one item per CTA: the captured variant keeps a stage fewer in flight (GRAPH_ONE_ITEM_LAG), where eager
             # runs such plans on a shallower variant; the rows sent are the schedule's (the compiled planner's
             # work.items is a view of them, the numpy one's a copy)

@@ -577,6 +577,13 @@ def test_plan_picks_the_one_item_variant(which_planner):
     spec, p, one = spec_of([1024] * 128, use_cuda_graph=True, head_dim=64)
     assert spec.name == "decode_bf16_headdim64_dynheads_sm90a"  # no one-item stage count at hd64: not marked
     assert (p.items[:, Item.HEADS_LOG2] == 3).all() and p.work.items.shape[0] == p.work.num_ctas
+    saved = D.GRAPH_ONE_ITEM_LAG_HEAD_DIMS
+    D.GRAPH_ONE_ITEM_LAG_HEAD_DIMS = (64, 128)  # (bench.decode_graph_ab --lag-head-dims): hd64's dyn kernel reads it too
+    try:
+        spec, p, one = spec_of([1024] * 128, use_cuda_graph=True, head_dim=64)
+    finally:
+        D.GRAPH_ONE_ITEM_LAG_HEAD_DIMS = saved
+    assert (p.items[:, Item.HEADS_LOG2] == 3 | lag).all()
     spec, p, one = spec_of([1024] * 128, use_cuda_graph=True, head_dim=256)  # no items of several heads at hd256
     assert spec.name == "decode_bf16_headdim256_sm90a" and int(p.items[0, Item.ROWS]) == 4
     assert int(spec_of([32768], use_cuda_graph=True, head_dim=256)[1].items[:, Item.HEADS_LOG2].max()) == 0  # no dyn
