@@ -96,14 +96,13 @@ MIXED_ITEM_HEADS = False
 GRAPH_ITEM_HEADS = True
 # CUDA-graph mode (session 25): a plan in which every CTA runs one item (uniform batches, splits of one long request)
 # marks its items (Item.HEADS_LOG2 bit ITEM_LAG_BIT) so the captured 4-stage run-time-H variant keeps 3 stages in flight,
-# as eager runs those plans on the 3-stage one-item variant (head dims of DECODE_ONE_ITEM_STAGES: hd128); plans of
-# several items per CTA keep all 4. H100, one process, bf16 hd128, graph replays x the previous captured kernel
+# as eager runs those plans on the 3-stage one-item variant at hd128; plans of several items per CTA keep all 4. H100, one process, bf16 hd128, graph replays x the previous captured kernel
 # (bench/NOTES-decode.md, session 25 call 4): the five uniform batches +0.1..+1.7 % (mean +0.9 %; 1 x 32k +0.7 / +1.7 %),
 # the skewed and mixed batches (unmarked plans) the same launches as before. False: no mark.
 GRAPH_ONE_ITEM_LAG = True
-# The head dims whose graph-mode plans are marked: those with a one-item stage count in eager (hd128). hd64's dyn kernel
-# carries the same code, unmarked (session 20 measured hd64's 3 stages as a trade; bench.decode_graph_ab --lag-head-dims).
-GRAPH_ONE_ITEM_LAG_HEAD_DIMS = tuple(DECODE_ONE_ITEM_STAGES)
+# The head dims whose graph-mode plans are marked (the dyn_heads variants': hd64 and hd128). hd64 (session 25 call 7, one
+# process, marked x unmarked, the same kernel): the five uniform batches -0.2..+2.1 %, mean +1.1 %.
+GRAPH_ONE_ITEM_LAG_HEAD_DIMS = (64, 128)
 LOG2E = 1.0 / math.log(2.0)
 # Launch ABI of the decode artifacts (build switch of kernels/decode_sm90.py, NOT measured on a GPU yet): with
 # CUTE_ATTN_DECODE_PTR_ARGS=1 when they were built, the plan's six buffers go to the kernel as addresses and two
@@ -801,9 +800,8 @@ class BatchDecodeWithPagedKVCacheWrapper:
         n_items = work.items.shape[0]
         if (self.use_cuda_graph and spec.dyn_heads and GRAPH_ONE_ITEM_LAG and 0 < n_items == work.num_ctas
                 and spec.head_dim in GRAPH_ONE_ITEM_LAG_HEAD_DIMS):
-            # one item per CTA: the captured variant keeps a stage fewer in flight (GRAPH_ONE_ITEM_LAG), where eager
-            # runs such plans on a shallower variant; the rows sent are the schedule's (the compiled planner's
-            # work.items is a view of them, the numpy one's a copy)
+            # one item per CTA: the captured variant keeps a stage fewer in flight (GRAPH_ONE_ITEM_LAG); the rows sent
+            # are the schedule's (the compiled planner's work.items is a view of them, the numpy one's a copy)
             for rows in (sched.items_h[:n_items], work.items):
                 rows[:, Item.HEADS_LOG2] |= 1 << ITEM_LAG_BIT
         if not self.use_cuda_graph:

@@ -534,7 +534,7 @@ def test_plan_picks_the_one_item_variant(which_planner):
     """Plans in which every CTA runs one work item (one long request split over the SMs; 16 requests x 8 kv heads on
     128 CTAs) run the shallower-pipeline variant (DECODE_ONE_ITEM_STAGES: 3 stages at hd128); plans with several items
     per CTA and head dims without such a variant keep the default spec; CUDA-graph mode captures the run-time-H variant
-    (hd64 / hd128) whatever the plan, and marks the items of its one-item plans for a stage fewer in flight (hd128)."""
+    (hd64 / hd128) whatever the plan, and marks the items of its one-item plans for a stage fewer in flight."""
     from cute_attn.layouts.decode_work import DECODE_ONE_ITEM_STAGES
 
     def spec_of(kv_lens, head_dim=128, max_heads=None, **kw):
@@ -575,15 +575,15 @@ def test_plan_picks_the_one_item_variant(which_planner):
     assert p.work.items.shape[0] == p.work.num_ctas == 128  # one item of 8 kv heads per CTA
     assert (p.items[:, Item.HEADS_LOG2] == 3 | lag).all() and D.item_heads_of(p.work, 32, 8) == 8
     spec, p, one = spec_of([1024] * 128, use_cuda_graph=True, head_dim=64)
-    assert spec.name == "decode_bf16_headdim64_dynheads_sm90a"  # no one-item stage count at hd64: not marked
-    assert (p.items[:, Item.HEADS_LOG2] == 3).all() and p.work.items.shape[0] == p.work.num_ctas
+    assert spec.name == "decode_bf16_headdim64_dynheads_sm90a" and p.work.items.shape[0] == p.work.num_ctas
+    assert (p.items[:, Item.HEADS_LOG2] == 3 | lag).all()
     saved = D.GRAPH_ONE_ITEM_LAG_HEAD_DIMS
-    D.GRAPH_ONE_ITEM_LAG_HEAD_DIMS = (64, 128)  # (bench.decode_graph_ab --lag-head-dims): hd64's dyn kernel reads it too
+    D.GRAPH_ONE_ITEM_LAG_HEAD_DIMS = (128,)  # (bench.decode_graph_ab --lag-head-dims): not marked at hd64 then
     try:
         spec, p, one = spec_of([1024] * 128, use_cuda_graph=True, head_dim=64)
     finally:
         D.GRAPH_ONE_ITEM_LAG_HEAD_DIMS = saved
-    assert (p.items[:, Item.HEADS_LOG2] == 3 | lag).all()
+    assert (p.items[:, Item.HEADS_LOG2] == 3).all()
     spec, p, one = spec_of([1024] * 128, use_cuda_graph=True, head_dim=256)  # no items of several heads at hd256
     assert spec.name == "decode_bf16_headdim256_sm90a" and int(p.items[0, Item.ROWS]) == 4
     assert int(spec_of([32768], use_cuda_graph=True, head_dim=256)[1].items[:, Item.HEADS_LOG2].max()) == 0  # no dyn
