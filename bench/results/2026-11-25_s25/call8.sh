@@ -1,6 +1,6 @@
 #!/bin/bash
 # Session 25 call 8 (device): hd64's eager one-item plans at 3 vs 4 stages (tagged builds .ab25h; NOTES-decode
-# "Session 25"), then bench.decode --graph --head-dim 64 on this tree (the lag at hd64) and the graph / dyn GPU tests.
+# "Session 25"), then the graph / dyn decode GPU tests on this tree (the lag at hd64 now on).
 #   carry [".kit", ".snap25f", ".ab25h"]; source .kit/unpack.sh .kit >/dev/null && bash .snap25f/bench/results/2026-11-25_s25/call8.sh
 set -u
 R=$PWD; SNAP=.snap25f; source bench/call_env.sh
