@@ -96,9 +96,10 @@ MIXED_ITEM_HEADS = False
 GRAPH_ITEM_HEADS = True
 # CUDA-graph mode (session 25): a plan in which every CTA runs one item (uniform batches, splits of one long request)
 # marks its items (Item.HEADS_LOG2 bit ITEM_LAG_BIT) so the captured 4-stage run-time-H variant keeps 3 stages in flight,
-# as eager runs those plans on the 3-stage one-item variant at hd128; plans of several items per CTA keep all 4. H100, one process, bf16 hd128, graph replays x the previous captured kernel
-# (bench/NOTES-decode.md, session 25 call 4): the five uniform batches +0.1..+1.7 % (mean +0.9 %; 1 x 32k +0.7 / +1.7 %),
-# the skewed and mixed batches (unmarked plans) the same launches as before. False: no mark.
+# as eager runs those plans on the 3-stage one-item variants (DECODE_ONE_ITEM_STAGES); plans of several items per CTA
+# keep all 4. H100, one process each, bf16 hd128, graph replays x the previous captured kernel (bench/NOTES-decode.md,
+# session 25 calls 4-5): the five uniform batches +0.1..+2.0 % (mean +0.9 / +1.2 %; 1 x 32k +0.7..+2.0 %), the skewed and
+# mixed batches (unmarked plans) the same launches as before. False: no mark.
 GRAPH_ONE_ITEM_LAG = True
 # The head dims whose graph-mode plans are marked (the dyn_heads variants': hd64 and hd128). hd64 (session 25 call 7, one
 # process, marked x unmarked, the same kernel): the five uniform batches -0.2..+2.1 %, mean +1.1 %.

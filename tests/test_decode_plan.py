@@ -532,7 +532,7 @@ def test_run_rejects_overlapping_out():
 
 def test_plan_picks_the_one_item_variant(which_planner):
     """Plans in which every CTA runs one work item (one long request split over the SMs; 16 requests x 8 kv heads on
-    128 CTAs) run the shallower-pipeline variant (DECODE_ONE_ITEM_STAGES: 3 stages at hd128); plans with several items
+    128 CTAs) run the shallower-pipeline variant (DECODE_ONE_ITEM_STAGES: 3 stages at hd64 and hd128); plans with several items
     per CTA and head dims without such a variant keep the default spec; CUDA-graph mode captures the run-time-H variant
     (hd64 / hd128) whatever the plan, and marks the items of its one-item plans for a stage fewer in flight."""
     from cute_attn.layouts.decode_work import DECODE_ONE_ITEM_STAGES
@@ -559,10 +559,12 @@ def test_plan_picks_the_one_item_variant(which_planner):
     assert spec.name == "decode_bf16_headdim128_stages3_itemheads8_sm90a"
     spec, p, one = spec_of([1024] * 128, max_heads=1)  # without items of several heads: 8 items per CTA
     assert not one and spec.stages == 0 and spec.name == "decode_bf16_headdim128_sm90a"
-    spec, p, one = spec_of([32768], head_dim=64)  # no one-item variant at hd64
-    assert spec.stages == 0
-    spec, p, one = spec_of([1024] * 128, head_dim=64)  # items of 8 kv heads at hd64: its default stage count
-    assert spec.stages == 0 and spec.item_heads == 8 and spec.name == "decode_bf16_headdim64_itemheads8_sm90a"
+    spec, p, one = spec_of([32768], head_dim=64)  # hd64's one-item variant (session 25): 3 stages too
+    assert one and spec.stages == 3 and spec.name == "decode_bf16_headdim64_stages3_sm90a"
+    spec, p, one = spec_of([32768], head_dim=256)  # no one-item variant at hd256
+    assert spec.stages == 0 and spec.name == "decode_bf16_headdim256_sm90a"
+    spec, p, one = spec_of([1024] * 128, head_dim=64)  # items of 8 kv heads at hd64, on its one-item stage count
+    assert spec.stages == 3 and spec.item_heads == 8 and spec.name == "decode_bf16_headdim64_stages3_itemheads8_sm90a"
     # graph mode (GRAPH_ITEM_HEADS): the run-time-H variant at the default stages for every plan, items of H heads;
     # a plan of one item per CTA marks its items (GRAPH_ONE_ITEM_LAG: the kernel keeps a stage fewer in flight)
     lag = 1 << ITEM_LAG_BIT
