@@ -519,7 +519,7 @@ def test_runs_after_the_first_and_replans(rng, d, page_size, use_cuda_graph):
         ([700] * 64, 64, 8, 128, 4, 1),  # GQA 8: 32 query rows per item
         ([400] * 64, 8, 8, 128, 4, 1),  # MHA: 4 query rows per item
         ([400] * 64, 128, 8, 128, 4, 1),  # 16 query heads per kv head: 64 rows, the M tile's
-        ([600] * 64, 32, 8, 64, 4, 1),  # hd64 (its 4-stage default)
+        ([600] * 64, 32, 8, 64, 4, 1),  # hd64 (at its one-item stage count too, since session 25)
         ([300] * 128, 32, 8, 64, 8, 1),
         ([200] * 256, 16, 8, 64, 8, 2),  # hd64, GQA 2
     ],
@@ -538,7 +538,7 @@ def test_items_of_several_kv_heads(rng, kv_lens, hq, hk, d, heads, per_cta, page
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
     w.plan(indptr, indices, last, hq, hk, d, page_size, q_data_type=dtype)
     p = w._plan
-    assert p.spec.item_heads == heads and p.spec.stages == (3 if d == 128 else 0) and p.work.num_splits == 0
+    assert p.spec.item_heads == heads and p.spec.stages == D.DECODE_ONE_ITEM_STAGES.get(d, 0) and p.work.num_splits == 0
     assert p.grid * per_cta == p.work.items.shape[0] and int(p.work.items[0, Item.ROWS]) == heads * (hq // hk)
     outs = [w.run(qc, cache, return_lse=True) for _ in range(3)]
     torch.cuda.synchronize()
