@@ -46,7 +46,8 @@ DECODE_TILES = {64: (128, 4), 128: (64, 4), 256: (32, 4)}
 # item transitions want the deeper pipeline. 2 stages: -13..-25 %; 5: -0..-1.6 % (bench/NOTES-decode.md, session 14).
 # hd64 (session 25 call 8, one process, bf16, 3 vs 4 stages on the plans eager runs): 16 x 16k / 1 x 32k / 8 x 32k
 # +0.2..+2.0 %, 64 x 4k (items of 4 kv heads) +0.6 / +1.1 %, 128 x 1k (items of 8) +1.5 / +2.2 % (session 20 had
-# measured hd64's 3 stages on plans of several items per CTA only, a trade). hd256 not measured: one variant.
+# measured hd64's 3 stages on plans of several items per CTA only, a trade). hd256 (call 11): 3 stages -2.5..+0.8 % on its
+# one-item plans (32-row stages: 96 rows in flight are too few per CTA): one variant.
 DECODE_ONE_ITEM_STAGES = {64: 3, 128: 3}
 # Work items of H adjacent kv heads of one request (session 23): a plan whose CTAs would each run k > 1 whole sequences
 # (no split; 64 x 4k: 4, 128 x 1k: 8 of 8 kv heads) runs k / H items of H kv heads each instead, H the largest of
