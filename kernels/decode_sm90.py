@@ -21,8 +21,8 @@ from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
 from ..layouts.decode_work import (  # noqa: E402
-    DECODE_TILES, FIRST_IDS_CAP, HEADS_LOG2_MASK, ITEM_LAG_BIT, ITEM_WIDTH, MAX_ROWS, TRACE_COLS, TRACE_EPI, TRACE_FIRST, TRACE_ISSUE, TRACE_ITEMS,
-    TRACE_KV, TRACE_PACQ, TRACE_PEND, TRACE_PPRE, Item,
+    DECODE_TILES, FIRST_IDS_CAP, HEADS_LOG2_MASK, ITEM_LAG_BIT, ITEM_WIDTH, MAX_ROWS, TRACE_COLS, TRACE_EPI,
+    TRACE_FIRST, TRACE_ISSUE, TRACE_ITEMS, TRACE_KV, TRACE_PACQ, TRACE_PEND, TRACE_PPRE, Item,
 )
 from .common.config import refuse_removed_switches  # noqa: E402
 from .common.wgmma import gemm  # noqa: E402
@@ -191,9 +191,9 @@ class DecodeSm90:
         self.tile_tokens = self.tile_n // self.heads
         # dyn_heads (the spec's; session 23's CUTE_ATTN_DECODE_DYN_HEADS switch): each item's kv heads H from its row
         # (``Item.HEADS_LOG2``, written by both planners), the item_heads arithmetic by shifts and masks: one kernel for
-        # items of 1, 2, 4 or 8 heads, which a CUDA graph's one captured launch needs (cute_attn.decode GRAPH_ITEM_HEADS);
-        # an item whose row has bit ITEM_LAG_BIT set is streamed with stages - 1 tiles in flight (the producer also
-        # waits for the release of tile t - stages + 1 before tile t: GRAPH_ONE_ITEM_LAG, session 25)
+        # items of 1, 2, 4 or 8 heads, which a CUDA graph's one captured launch needs (cute_attn.decode
+        # GRAPH_ITEM_HEADS); an item whose row has bit ITEM_LAG_BIT set is streamed with stages - 1 tiles in flight (the
+        # producer also waits for the release of tile t - stages + 1 before tile t: GRAPH_ONE_ITEM_LAG, session 25)
         assert not dyn_heads or item_heads == 1
         self.dyn = dyn_heads
         self.log2_tile_n = self.tile_n.bit_length() - 1
