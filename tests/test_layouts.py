@@ -92,3 +92,12 @@ def test_interleaved_group_address_equals_page_walk(kv_layout, page_size, heads,
     # the grouped view (the chunked box producer): the interleaved variants and one-half rows (hd64 at 16 bits)
     assert paged.kv_grouped(d, 16) and paged.kv_grouped(64, 16) and paged.kv_grouped(64, 64)
     assert not paged.kv_grouped(32, 16) and not paged.kv_grouped(64, 0) and not paged.kv_grouped(64, 16, 1)
+
+
+def test_item_lag_bit_leaves_the_heads_field():
+    """Item.HEADS_LOG2 carries log2 H in its low bits (HEADS_LOG2_MASK) and the CUDA-graph one-item mark in bit
+    ITEM_LAG_BIT (session 25): the largest H fits under the mask, and the mark lies above it."""
+    from cute_attn.layouts.decode_work import HEADS_LOG2_MASK, ITEM_HEADS, ITEM_LAG_BIT
+
+    assert (max(ITEM_HEADS).bit_length() - 1) & ~HEADS_LOG2_MASK == 0
+    assert (1 << ITEM_LAG_BIT) & HEADS_LOG2_MASK == 0 and 1 << ITEM_LAG_BIT > HEADS_LOG2_MASK
