@@ -38,33 +38,50 @@ import torch
 import cute_attn
 import cute_attn.decode as CD
 from cute_attn.artifacts import _load_library, get_kernel
+from cute_attn.layouts.decode_work import ITEM_LAG_BIT, Item
 
 from .common import FLUSH_MODES, compare, median
 from .decode import CASES, DTYPE, HK, HQ, D, _capture, head_dim_arg, paged_inputs, use_head_dim
 from .decode_ab import case_lens
 
 
+_MISSING = object()
+
+
 @contextlib.contextmanager
-def no_lag():
-    """Graph-mode plans made inside carry no one-item lag mark (``cute_attn.decode.GRAPH_ONE_ITEM_LAG``, session 25)."""
-    real = getattr(CD, "GRAPH_ONE_ITEM_LAG", None)
-    CD.GRAPH_ONE_ITEM_LAG = False
+def _swapped(name: str, value):
+    """``cute_attn.decode.<name>`` is ``value`` inside (restored after, also when the body raises)."""
+    real = getattr(CD, name, _MISSING)
+    setattr(CD, name, value)
     try:
         yield
     finally:
-        CD.GRAPH_ONE_ITEM_LAG = real
+        if real is _MISSING:
+            delattr(CD, name)
+        else:
+            setattr(CD, name, real)
 
 
-@contextlib.contextmanager
+def no_lag():
+    """Graph-mode plans made inside carry no one-item lag mark (``cute_attn.decode.GRAPH_ONE_ITEM_LAG``, session 25)."""
+    return _swapped("GRAPH_ONE_ITEM_LAG", False)
+
+
 def sm_cap(n: int):
     """Wrappers whose first plan() runs inside see a device of ``n`` SMs (``cute_attn.decode._num_sms``): their plans use
     at most ``n`` CTAs, and CUDA-graph mode captures a grid of ``n``. A diagnostic of the captured grid."""
-    real = CD._num_sms
-    CD._num_sms = lambda device: n
-    try:
-        yield
-    finally:
-        CD._num_sms = real
+    return _swapped("_num_sms", lambda device: n)
+
+
+def _add_graph(fns: dict, label: str, run):
+    """``g_launch_<label>`` (``run``, launched once) and ``g_replay_<label>`` (it captured once, replayed), or
+    ``g_launch`` / ``g_replay`` for the empty label; the graph."""
+    suffix = f"_{label}" if label else ""
+    fns["g_launch" + suffix] = run
+    run()
+    graph = _capture(run)
+    fns["g_replay" + suffix] = graph.replay
+    return graph
 
 
 def _spread(plan, empty_slots):
@@ -85,31 +102,27 @@ def _spread(plan, empty_slots):
 
 def case_fns(kv_lens, page_size, q, placement=None, caps=(), graph_builds=None):
     cache, indptr, indices, last = paged_inputs(kv_lens, page_size)
-    eager = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
-    eager.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
-    graph_w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(use_cuda_graph=True)
-    graph_w.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
-    own = cute_attn.BatchDecodeWithPagedKVCacheWrapper(use_cuda_graph=True)
-    own.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
-    fns = {"eager": lambda: eager.run(q, cache), "g_launch": lambda: graph_w.run(q, cache)}
+
+    def planned(graph: bool):
+        w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(use_cuda_graph=graph)
+        w.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
+        return w
+
+    eager, graph_w, own = planned(False), planned(True), planned(True)
+    fns = {"eager": lambda: eager.run(q, cache)}
     fns["eager"]()
-    fns["g_launch"]()
-    g = _capture(fns["g_launch"])
-    fns["g_replay"] = g.replay
+    g = _add_graph(fns, "", lambda: graph_w.run(q, cache))
     # before its first run: the first-tile page-id cache's slots follow the grid (plan() zeroed those of the SM count)
     own._plan.grid = own._plan.work.num_ctas
-    fns["g_launch_own"] = lambda: own.run(q, cache)
-    fns["g_launch_own"]()
-    g_own = _capture(fns["g_launch_own"])
-    fns["g_replay_own"] = g_own.replay
+    g_own = _add_graph(fns, "own", lambda: own.run(q, cache))
     info = {"eager_variant": eager._plan.spec.name, "graph_variant": graph_w._plan.spec.name,
             "eager_grid": eager._plan.grid, "graph_grid": graph_w._plan.grid, "own_grid": own._plan.grid,
             "eager_heads": CD.item_heads_of(eager._plan.work, HQ, HK),
             "graph_heads": CD.item_heads_of(graph_w._plan.work, HQ, HK),
-            "graph_lag": int(graph_w._plan.work.items[:, 11].max()) >> 4 if len(graph_w._plan.work.items) else 0}
+            "graph_lag": int(graph_w._plan.work.items[:, Item.HEADS_LOG2].max()) >> ITEM_LAG_BIT
+            if len(graph_w._plan.work.items) else 0}
     if eager._plan.spec != graph_w._plan.spec:  # the eager plan on the graph variant
-        dyn = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
-        dyn.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
+        dyn = planned(False)
         dyn.run(q, cache)
         dyn._plan.kernel = get_kernel(dataclasses.replace(eager._plan.spec, stages=0, item_heads=1, dyn_heads=True))
         dyn._plan.spec = graph_w._plan.spec
@@ -117,15 +130,9 @@ def case_fns(kv_lens, page_size, q, placement=None, caps=(), graph_builds=None):
     capped = []
     for n in caps:
         with sm_cap(n):
-            ew = cute_attn.BatchDecodeWithPagedKVCacheWrapper()
-            ew.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
-            gw = cute_attn.BatchDecodeWithPagedKVCacheWrapper(use_cuda_graph=True)
-            gw.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
+            ew, gw = planned(False), planned(True)
         fns[f"eager_cap{n}"] = lambda ew=ew: ew.run(q, cache)
-        fns[f"g_launch_cap{n}"] = lambda gw=gw: gw.run(q, cache)
-        fns[f"g_launch_cap{n}"]()
-        gc = _capture(fns[f"g_launch_cap{n}"])
-        fns[f"g_replay_cap{n}"] = gc.replay
+        gc = _add_graph(fns, f"cap{n}", lambda gw=gw: gw.run(q, cache))
         info[f"cap{n}"] = {"eager_grid": ew._plan.grid, "graph_grid": gw._plan.grid, "eager_variant": ew._plan.spec.name,
                            "eager_heads": CD.item_heads_of(ew._plan.work, HQ, HK),
                            "graph_heads": CD.item_heads_of(gw._plan.work, HQ, HK), "graph_ctas": gw._plan.work.num_ctas}
@@ -134,16 +141,11 @@ def case_fns(kv_lens, page_size, q, placement=None, caps=(), graph_builds=None):
     if getattr(CD, "GRAPH_ONE_ITEM_LAG", False):
         builds["nolag"] = None  # the tree's own kernel
     for label, lib in builds.items():
-        gb = cute_attn.BatchDecodeWithPagedKVCacheWrapper(use_cuda_graph=True)
         with no_lag():
-            gb.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
+            gb = planned(True)
         if lib is not None:
             gb._plan.kernel = lib  # (run()'s first check keeps a kernel already bound)
-        fns[f"g_launch_{label}"] = lambda gb=gb: gb.run(q, cache)
-        fns[f"g_launch_{label}"]()
-        gg = _capture(fns[f"g_launch_{label}"])
-        fns[f"g_replay_{label}"] = gg.replay
-        capped += [gb, gg]
+        capped += [gb, _add_graph(fns, label, lambda gb=gb: gb.run(q, cache))]
     spread = []
     if placement is not None:
         full = placement["grids"][str(graph_w._plan.grid)]["sm_of_cta"]
@@ -153,8 +155,7 @@ def case_fns(kv_lens, page_size, q, placement=None, caps=(), graph_builds=None):
             slots["cal"] = [full.index(sm) for sm in placement["grids"][str(n)]["idle_sms"]]
         for label, empty in slots.items():
             if n < graph_w._plan.grid and empty:
-                w2 = cute_attn.BatchDecodeWithPagedKVCacheWrapper(use_cuda_graph=True)
-                w2.plan(indptr, indices, last, HQ, HK, D, page_size, q_data_type=DTYPE)
+                w2 = planned(True)
                 _spread(w2._plan, empty)
                 info[f"empty_{label}"] = sorted(empty[: graph_w._plan.grid - n])
                 fns[f"g_{label}"] = lambda w2=w2: w2.run(q, cache)

@@ -117,3 +117,26 @@ def test_graph_ab_sm_cap_swaps_and_restores_the_sm_count():
     with pytest.raises(KeyError), sm_cap(64):
         raise KeyError("body")
     assert CD._num_sms is real
+
+
+def test_graph_ab_add_graph_names_and_no_lag(monkeypatch):
+    """bench/decode_graph_ab.py (session 25): ``_add_graph`` launches once, captures, and names ``g_launch[_L]`` /
+    ``g_replay[_L]``; ``no_lag`` turns the one-item mark off inside and restores it."""
+    import cute_attn.decode as CD
+    import bench.decode_graph_ab as A
+
+    class Graph:
+        def replay(self):
+            calls.append("replay")
+
+    calls, fns = [], {}
+    monkeypatch.setattr(A, "_capture", lambda run: Graph())
+    A._add_graph(fns, "", lambda: calls.append("main"))
+    A._add_graph(fns, "own", lambda: calls.append("own"))
+    assert list(fns) == ["g_launch", "g_replay", "g_launch_own", "g_replay_own"] and calls == ["main", "own"]
+    fns["g_replay_own"]()
+    assert calls[-1] == "replay"
+    real = CD.GRAPH_ONE_ITEM_LAG
+    with A.no_lag():
+        assert CD.GRAPH_ONE_ITEM_LAG is False
+    assert CD.GRAPH_ONE_ITEM_LAG is real
