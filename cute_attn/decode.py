@@ -101,9 +101,10 @@ GRAPH_ITEM_HEADS = True
 # session 25 calls 4-5): the five uniform batches +0.1..+2.0 % (mean +0.9 / +1.2 %; 1 x 32k +0.7..+2.0 %), the skewed and
 # mixed batches (unmarked plans) the same launches as before. False: no mark.
 GRAPH_ONE_ITEM_LAG = True
-# The head dims whose graph-mode plans are marked (the dyn_heads variants': hd64 and hd128). hd64 (session 25 call 7, one
-# process, marked x unmarked, the same kernel): the five uniform batches -0.2..+2.1 %, mean +1.1 %.
-GRAPH_ONE_ITEM_LAG_HEAD_DIMS = (64, 128)
+# The head dims whose graph-mode plans are marked: every head dim with a run-time-H variant (ITEM_HEADS_HEAD_DIMS; an A/B
+# knob, bench.decode_graph_ab --lag-head-dims). hd64 (session 25 call 7, one process, marked x unmarked, the same
+# kernel): the five uniform batches -0.2..+2.1 %, mean +1.1 %.
+GRAPH_ONE_ITEM_LAG_HEAD_DIMS = ITEM_HEADS_HEAD_DIMS
 LOG2E = 1.0 / math.log(2.0)
 # Launch ABI of the decode artifacts (build switch of kernels/decode_sm90.py, NOT measured on a GPU yet): with
 # CUTE_ATTN_DECODE_PTR_ARGS=1 when they were built, the plan's six buffers go to the kernel as addresses and two
