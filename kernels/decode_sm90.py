@@ -120,6 +120,13 @@ PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
 # (read at build time): ``1`` every head dim, ``0`` none (the kernel before it: PTX identical), unset the head dims here.
 _FIRST_IDS_ENV = os.environ.get("CUTE_ATTN_DECODE_FIRST_IDS", "")
 FIRST_IDS_HEAD_DIMS = {"1": (64, 128, 256), "0": ()}.get(_FIRST_IDS_ENV, (128,))
+# A/B build switch (session 26, default off = the PTX before it): a split part's partial O stored in the kernel's 16-bit
+# dtype (FlashInfer's tmp_v is DTypeO) instead of float32, in the first half of each float32 tmp_o row's bytes read as
+# rows of 16-bit elements (the host's buffer and the launch ABI unchanged; the LSE stays float32). The merge then pulls
+# half the bytes (1 x 32k: 16 parts x 4 rows x 128 columns, 32 -> 16 KB into one SM after the atomic; session 19
+# measured that pull as ~0.75 us, bandwidth- not round-trip-bound). Costs one more rounding of each partial (to the
+# output's precision) before the fp32 merge.
+HALF_PARTIALS = os.environ.get("CUTE_ATTN_DECODE_HALF_PARTIALS", "0") == "1"
 
 
 class DecodeSm90:
@@ -848,10 +855,17 @@ class DecodeSm90:
             # normalization, moved 1 x 32k by -0.3..+0.7 %, control -0.4..-0.0: not kept, 154b9ff.)
             tmp_base = mItems[it, Item.TMP_BASE]
             tmp_row = tmp_base + mItems[it, Item.PART] * rows
-            for k in cutlass.range_constexpr(cute.size(acc_O)):
-                r = tOcO[k][0]
-                if r < rows:
-                    mTmpO[tmp_row + r, tOcO[k][1]] = acc_O[k] * inv[(k // 2) % 2]
+            if cutlass.const_expr(HALF_PARTIALS):
+                mTmpH = self._half_rows(mTmpO)
+                for k in cutlass.range_constexpr(cute.size(acc_O)):
+                    r = tOcO[k][0]
+                    if r < rows:
+                        mTmpH[tmp_row + r, tOcO[k][1]] = (acc_O[k] * inv[(k // 2) % 2]).to(self.dtype)
+            else:
+                for k in cutlass.range_constexpr(cute.size(acc_O)):
+                    r = tOcO[k][0]
+                    if r < rows:
+                        mTmpO[tmp_row + r, tOcO[k][1]] = acc_O[k] * inv[(k // 2) % 2]
             for h in cutlass.range_constexpr(2):
                 r = tOcO[2 * h][0]
                 if is_lse_writer and r < rows:
@@ -876,6 +890,12 @@ class DecodeSm90:
                     mCounter[merge_id] = Int32(0)
         return t_pre, t_post, t_loop
 
+    def _half_rows(self, mTmpO: cute.Tensor) -> cute.Tensor:
+        """HALF_PARTIALS: tmp_o's buffer as rows of head_dim 16-bit elements (row r at byte 2 r d: the first half
+        of the float32 buffer's bytes; a TRACE build's stamps sit in its last rows, beyond them)."""
+        ptr = cute.make_ptr(self.dtype, mTmpO.iterator.toint(), cute.AddressSpace.gmem, assumed_align=16)
+        return cute.make_tensor(ptr, cute.make_layout((mTmpO.shape[0], self.head_dim), stride=(self.head_dim, 1)))
+
     @cute.jit
     def _merge(
         self,
@@ -897,6 +917,9 @@ class DecodeSm90:
         n = rows * self.head_dim
         acc = cute.make_rmem_tensor((MERGE_ELEMS,), Float32)
         o_p = cute.make_rmem_tensor((MERGE_ELEMS,), Float32)
+        if cutlass.const_expr(HALF_PARTIALS):
+            o_h = cute.make_rmem_tensor((MERGE_ELEMS,), self.dtype)
+            mTmpH = self._half_rows(mTmpO)
         t_loop = Int32(0)  # TRACE build: globaltimer after the loop over the parts (the thread's last element)
         for e in cutlass.range(tidx * MERGE_ELEMS, n, WARPGROUP * MERGE_ELEMS, unroll=1):
             i = e // self.head_dim
@@ -908,9 +931,15 @@ class DecodeSm90:
                 r = tmp_base + p * rows + i
                 lse_p = mTmpLse[r]
                 # the thread's MERGE_ELEMS adjacent fp32 columns as one 16-byte load (c % 4 == 0, rows of head_dim)
-                o_src = cute.make_ptr(Float32, (mTmpO.iterator + cute.crd2idx((r, c), mTmpO.layout)).toint(),
-                                      cute.AddressSpace.gmem, assumed_align=16)
-                cute.autovec_copy(cute.make_tensor(o_src, cute.make_layout(MERGE_ELEMS)), o_p)
+                if cutlass.const_expr(HALF_PARTIALS):  # MERGE_ELEMS 16-bit columns: one 8-byte load
+                    h_src = cute.make_ptr(self.dtype, (mTmpH.iterator + cute.crd2idx((r, c), mTmpH.layout)).toint(),
+                                          cute.AddressSpace.gmem, assumed_align=MERGE_ELEMS * self.dtype.width // 8)
+                    cute.autovec_copy(cute.make_tensor(h_src, cute.make_layout(MERGE_ELEMS)), o_h)
+                    o_p.store(o_h.load().to(Float32))
+                else:
+                    o_src = cute.make_ptr(Float32, (mTmpO.iterator + cute.crd2idx((r, c), mTmpO.layout)).toint(),
+                                          cute.AddressSpace.gmem, assumed_align=16)
+                    cute.autovec_copy(cute.make_tensor(o_src, cute.make_layout(MERGE_ELEMS)), o_p)
                 m_new = cute.arch.fmax(m, lse_p)
                 rescale = cute.math.exp2(m - m_new, fastmath=True)
                 w = cute.math.exp2(lse_p - m_new, fastmath=True)
