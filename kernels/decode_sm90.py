@@ -96,10 +96,13 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 # - session 23 call 4 (H100, one process, 8 rounds; code in a461087): ``CUTE_ATTN_DECODE_FIRST_TILES=2|3`` (the first 2 / 3
 #   tiles' page ids cached across runs, so the first stages' copies go out back to back): 1 x 32k -0.5..+0.3 % (control
 #   -0.2..+0.2 %), 16 x 16k / 8 x 32k -0.1..+0.2 %: the start's stages are not bound by their page-id loads.
+# - session 26 call 1 (H100, one process, 8 rounds; code in 67f9d9e): ``CUTE_ATTN_DECODE_HALF_PARTIALS=1`` (split partials
+#   stored in the 16-bit dtype, the merge's pull halved): 1 x 32k +0.0 / -0.2 % (control +0.2 / +0.5 %), skewed -0.2 %,
+#   others 0 +- 0.1 %; the decode GPU tests passed with it: the merge's loop is not bound by the partials' bytes.
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
 _REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS",
             "EVICT_FIRST", "TMA", "REVERSE_ODD", "PLAN_EVICT_LAST", "STAGES", "TILE_N", "ROW_PF", "EARLY_Q", "NEXT_PF",
-            "IDS_PF", "ROW_EARLY", "FIRST_TILES", "DYN_HEADS")
+            "IDS_PF", "ROW_EARLY", "FIRST_TILES", "DYN_HEADS", "HALF_PARTIALS")
 refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/decode_sm90.py, bench/NOTES-decode.md")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
@@ -120,13 +123,6 @@ PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
 # (read at build time): ``1`` every head dim, ``0`` none (the kernel before it: PTX identical), unset the head dims here.
 _FIRST_IDS_ENV = os.environ.get("CUTE_ATTN_DECODE_FIRST_IDS", "")
 FIRST_IDS_HEAD_DIMS = {"1": (64, 128, 256), "0": ()}.get(_FIRST_IDS_ENV, (128,))
-# A/B build switch (session 26, default off = the PTX before it): a split part's partial O stored in the kernel's 16-bit
-# dtype (FlashInfer's tmp_v is DTypeO) instead of float32, in the first half of each float32 tmp_o row's bytes read as
-# rows of 16-bit elements (the host's buffer and the launch ABI unchanged; the LSE stays float32). The merge then pulls
-# half the bytes (1 x 32k: 16 parts x 4 rows x 128 columns, 32 -> 16 KB into one SM after the atomic; session 19
-# measured that pull as ~0.75 us, bandwidth- not round-trip-bound). Costs one more rounding of each partial (to the
-# output's precision) before the fp32 merge.
-HALF_PARTIALS = os.environ.get("CUTE_ATTN_DECODE_HALF_PARTIALS", "0") == "1"
 
 
 class DecodeSm90:
@@ -855,17 +851,10 @@ class DecodeSm90:
             # normalization, moved 1 x 32k by -0.3..+0.7 %, control -0.4..-0.0: not kept, 154b9ff.)
             tmp_base = mItems[it, Item.TMP_BASE]
             tmp_row = tmp_base + mItems[it, Item.PART] * rows
-            if cutlass.const_expr(HALF_PARTIALS):
-                mTmpH = self._half_rows(mTmpO)
-                for k in cutlass.range_constexpr(cute.size(acc_O)):
-                    r = tOcO[k][0]
-                    if r < rows:
-                        mTmpH[tmp_row + r, tOcO[k][1]] = (acc_O[k] * inv[(k // 2) % 2]).to(self.dtype)
-            else:
-                for k in cutlass.range_constexpr(cute.size(acc_O)):
-                    r = tOcO[k][0]
-                    if r < rows:
-                        mTmpO[tmp_row + r, tOcO[k][1]] = acc_O[k] * inv[(k // 2) % 2]
+            for k in cutlass.range_constexpr(cute.size(acc_O)):
+                r = tOcO[k][0]
+                if r < rows:
+                    mTmpO[tmp_row + r, tOcO[k][1]] = acc_O[k] * inv[(k // 2) % 2]
             for h in cutlass.range_constexpr(2):
                 r = tOcO[2 * h][0]
                 if is_lse_writer and r < rows:
@@ -890,12 +879,6 @@ class DecodeSm90:
                     mCounter[merge_id] = Int32(0)
         return t_pre, t_post, t_loop
 
-    def _half_rows(self, mTmpO: cute.Tensor) -> cute.Tensor:
-        """HALF_PARTIALS: tmp_o's buffer as rows of head_dim 16-bit elements (row r at byte 2 r d: the first half
-        of the float32 buffer's bytes; a TRACE build's stamps sit in its last rows, beyond them)."""
-        ptr = cute.make_ptr(self.dtype, mTmpO.iterator.toint(), cute.AddressSpace.gmem, assumed_align=16)
-        return cute.make_tensor(ptr, cute.make_layout((mTmpO.shape[0], self.head_dim), stride=(self.head_dim, 1)))
-
     @cute.jit
     def _merge(
         self,
@@ -917,9 +900,6 @@ class DecodeSm90:
         n = rows * self.head_dim
         acc = cute.make_rmem_tensor((MERGE_ELEMS,), Float32)
         o_p = cute.make_rmem_tensor((MERGE_ELEMS,), Float32)
-        if cutlass.const_expr(HALF_PARTIALS):
-            o_h = cute.make_rmem_tensor((MERGE_ELEMS,), self.dtype)
-            mTmpH = self._half_rows(mTmpO)
         t_loop = Int32(0)  # TRACE build: globaltimer after the loop over the parts (the thread's last element)
         for e in cutlass.range(tidx * MERGE_ELEMS, n, WARPGROUP * MERGE_ELEMS, unroll=1):
             i = e // self.head_dim
@@ -931,15 +911,9 @@ class DecodeSm90:
                 r = tmp_base + p * rows + i
                 lse_p = mTmpLse[r]
                 # the thread's MERGE_ELEMS adjacent fp32 columns as one 16-byte load (c % 4 == 0, rows of head_dim)
-                if cutlass.const_expr(HALF_PARTIALS):  # MERGE_ELEMS 16-bit columns: one 8-byte load
-                    h_src = cute.make_ptr(self.dtype, (mTmpH.iterator + cute.crd2idx((r, c), mTmpH.layout)).toint(),
-                                          cute.AddressSpace.gmem, assumed_align=MERGE_ELEMS * self.dtype.width // 8)
-                    cute.autovec_copy(cute.make_tensor(h_src, cute.make_layout(MERGE_ELEMS)), o_h)
-                    o_p.store(o_h.load().to(Float32))
-                else:
-                    o_src = cute.make_ptr(Float32, (mTmpO.iterator + cute.crd2idx((r, c), mTmpO.layout)).toint(),
-                                          cute.AddressSpace.gmem, assumed_align=16)
-                    cute.autovec_copy(cute.make_tensor(o_src, cute.make_layout(MERGE_ELEMS)), o_p)
+                o_src = cute.make_ptr(Float32, (mTmpO.iterator + cute.crd2idx((r, c), mTmpO.layout)).toint(),
+                                      cute.AddressSpace.gmem, assumed_align=16)
+                cute.autovec_copy(cute.make_tensor(o_src, cute.make_layout(MERGE_ELEMS)), o_p)
                 m_new = cute.arch.fmax(m, lse_p)
                 rescale = cute.math.exp2(m - m_new, fastmath=True)
                 w = cute.math.exp2(lse_p - m_new, fastmath=True)
