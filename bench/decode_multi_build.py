@@ -52,7 +52,9 @@ def _set_knob(CD, value) -> None:
     plans without items of several heads otherwise: its builds are the default variant)."""
     if not _PLAN_DEFAULTS:
         _PLAN_DEFAULTS.extend([CD.ITEM_HEADS_HEAD_DIMS, CD._PLANNER[:]])
-    if isinstance(value, tuple):  # ("HEADS", n), or ("MIXED", n): the same with the mixed pass (session 24)
+    if isinstance(value, tuple) and value[0] == "POOL":  # the tail pool's plans (session 27: cute_attn.decode POOL_TILES)
+        CD.POOL_TILES = value[1]
+    elif isinstance(value, tuple):  # ("HEADS", n), or ("MIXED", n): the same with the mixed pass (session 24)
         CD.MAX_ITEM_HEADS = value[1]
         CD.MIXED_ITEM_HEADS = value[0] == "MIXED"
         CD.ITEM_HEADS_HEAD_DIMS = CD.DECODE_HEAD_DIMS
@@ -62,6 +64,7 @@ def _set_knob(CD, value) -> None:
         CD.MIXED_ITEM_HEADS = False
         CD.ITEM_HEADS_HEAD_DIMS = _PLAN_DEFAULTS[0]
         CD._PLANNER[:] = _PLAN_DEFAULTS[1]
+        CD.POOL_TILES = 0
         CD.set_max_parts(value)
 
 
@@ -107,7 +110,7 @@ def main(argv=None):
         label, rest = kv.split("=", 1)
         build, knob = rest.split(":", 1)
         key, val = knob.split("=", 1)
-        assert key in ("MAX_PARTS", "HEADS", "MIXED") and build in kernels, kv
+        assert key in ("MAX_PARTS", "HEADS", "MIXED", "POOL") and build in kernels, kv
         plan_knobs[label] = (build, int(val) if key == "MAX_PARTS" else (key, int(val)))
     import cute_attn.decode as CD
     _set_knob(CD, 0)
@@ -150,6 +153,9 @@ def main(argv=None):
                     w2.plan(indptr, indices, last, HQ, HK, D, page_size)
                 finally:
                     _set_knob(CD, 0)
+                if isinstance(max_parts, tuple) and max_parts[0] == "POOL":
+                    # a pooled plan runs on its build only (another kernel would leave its split counters short)
+                    w2._plan.kernel = kernels[build]
                 w2.run(q, cache)
                 if isinstance(max_parts, tuple):
                     # that run (the registry's kernel: main's where no item_heads variant is shipped) may have cached
@@ -164,8 +170,15 @@ def main(argv=None):
             for label in labels + list(plan_knobs):
                 wl, build = wrappers[label]
                 wl._plan.kernel = kernels[build]
-                for _ in range(3):  # the counters must come back to zero between launches
+                first = None
+                rerun = 0.0  # the largest difference of a rerun from the label's first run (bit-identical expected)
+                for _ in range(5):  # the counters must come back to zero between launches
                     o, lse = wl.run(q, cache, return_lse=True)
+                    if first is None:
+                        first = (o.clone(), lse.clone())
+                    else:
+                        rerun = max(rerun, float((o.float() - first[0].float()).abs().max()),
+                                    float((lse - first[1]).abs().max()))
                 torch.cuda.synchronize()
                 key = plan_knobs[label][1] if label in plan_knobs else 0
                 if key not in refs:
@@ -173,7 +186,8 @@ def main(argv=None):
                 ref = refs[key]  # same plan: bit-identical expected; first label of another plan: rounding only
                 checks[label] = (float((o.float() - ref[0]).abs().max()), float((lse - ref[1]).abs().max()),
                                  bool(torch.isfinite(o.float()).all()),
-                                 float((o.float() - refs[0][0]).abs().max()))
+                                 float((o.float() - refs[0][0]).abs().max()), rerun,
+                                 int(wl._counters[: wl._plan.work.num_splits].abs().sum()))
             print(json.dumps({"check": name, "page": page_size, **{k: v for k, v in checks.items()}}), flush=True)
             setups.append((name, page_size, kv_bytes, wrappers, q, cache, len(kv_lens), max(kv_lens)))
     rows = []
