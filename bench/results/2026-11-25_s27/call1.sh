@@ -1,10 +1,10 @@
 #!/bin/bash
 # Session 27 call 1 (device): the decode tail pool (CUTE_ATTN_DECODE_POOL; NOTES-decode "Session 27"): the pooled plans'
 # GPU check, the one-process A/B at 1 x 32k (tagged bf16 hd128 3-stage builds in .ab27), then the decode GPU tests and the
-# fuzz over .snap27a (decode variants built with the switch on) with pooled plans wherever the planner makes them.
-#   carry [".kit", ".snap27a", ".ab27"]; source .kit/unpack.sh .kit >/dev/null && bash .snap27a/bench/results/2026-11-25_s27/call1.sh
+# fuzz over .snap27b (decode variants built with the switch on) with pooled plans wherever the planner makes them.
+#   carry [".kit", ".snap27b", ".ab27"]; source .kit/unpack.sh .kit >/dev/null && bash .snap27b/bench/results/2026-11-25_s27/call1.sh
 set -u
-R=$PWD; SNAP=.snap27a; source bench/call_env.sh
+R=$PWD; SNAP=.snap27b; source bench/call_env.sh
 nvidia-smi -q -d PERFORMANCE | grep -E "Thermal Slowdown" | grep " us" | tee -a "$OUT/main.log"
 A=$R/.ab27
 CUTE_ATTN_POISON=1 timeout 200 python3 bench/decode_pool_check.py --build $A --label pl3 --json "$OUT/r/check.json" \
