@@ -801,8 +801,13 @@ class DecodeSm90:
                     self._prefetch_q(mQ, n_batch, n_head0, n_rows, tidx)
                 prev = state.clone()
                 state.advance()
-            if n_tiles > 0:
+            if cutlass.const_expr(self.pool):
+                # (unconditional: with the wait under the branch, ptxas cannot see that no wgmma is in flight at the
+                # pool's GEMMs and serializes every wgmma of the kernel, C7514)
                 warpgroup.wait_group(0)
+            if n_tiles > 0:
+                if cutlass.const_expr(not self.pool):
+                    warpgroup.wait_group(0)
                 kv_pipe.consumer_release(prev)
             else:
                 cute.arch.cp_async_wait_group(0)  # no copy into sQ may still land under the next item's
@@ -843,23 +848,28 @@ class DecodeSm90:
                 k = Int32(0)
                 u = self._ring_read(ring, k)
                 while u < tiles:  # micro-part u: one key tile from a fresh state, Q still in sQ
-                    acc_O.fill(0.0)
+                    # accumulators of their own: with the item loop's flowing into these GEMMs as well, ptxas
+                    # serializes every wgmma of the kernel (C7514; the item loop's P V no longer overlaps)
+                    s_p = cute.make_rmem_tensor(thr_qk.partition_shape_C((MAX_ROWS, self.tile_n)), Float32)
+                    o_p = cute.make_rmem_tensor(thr_pv.partition_shape_C((MAX_ROWS, self.head_dim)), Float32)
+                    p_p = thr_pv.make_fragment_A(thr_pv.partition_shape_A((MAX_ROWS, self.tile_n)))
                     row_max.fill(-Float32.inf)
                     row_sum.fill(0.0)
                     kv_pipe.consumer_wait(state)
                     cute.arch.fence_view_async_shared()
-                    gemm(tiled_mma_qk, acc_S, tSrQ, tSrK[None, None, None, state.index], True, -1)
+                    gemm(tiled_mma_qk, s_p, tSrQ, tSrK[None, None, None, state.index], True, -1)
                     warpgroup.wait_group(0)
                     n_valid = cutlass.min(p_end - p_start - u * self.tile_n, self.tile_n)
-                    self._online_softmax(acc_S, acc_O, tScS, row_max, row_sum, n_valid, scale_log2, bias)
-                    for kk in cutlass.range_constexpr(cute.size(acc_S)):
-                        tOrP[kk] = acc_S[kk].to(self.dtype)
-                    gemm(tiled_mma_pv, acc_O, tOrP, tOrVt[None, None, None, state.index], False, -1)
+                    # (O = P V from zero: the softmax leaves O alone)
+                    self._online_softmax(s_p, o_p, tScS, row_max, row_sum, n_valid, scale_log2, bias, False)
+                    for kk in cutlass.range_constexpr(cute.size(s_p)):
+                        p_p[kk] = s_p[kk].to(self.dtype)
+                    gemm(tiled_mma_pv, o_p, p_p, tOrVt[None, None, None, state.index], True, -1)
                     warpgroup.wait_group(0)
                     kv_pipe.consumer_release(state)
                     state.advance()
                     inv, lse2 = self._normalize(row_max, row_sum)
-                    self._store_partial(mTmpO, mTmpLse, tmp_base + (part0 + u) * rows, rows, acc_O, tOcO, inv, lse2,
+                    self._store_partial(mTmpO, mTmpLse, tmp_base + (part0 + u) * rows, rows, o_p, tOcO, inv, lse2,
                                         tidx % 4 == 0)
                     parts += 1
                     k += 1
@@ -906,8 +916,10 @@ class DecodeSm90:
         n_valid: Int32,
         scale_log2: Float32,
         bias: cute.Tensor,
+        rescale_o: cutlass.Constexpr[bool] = True,
     ):
-        """S <- exp2(S * scale_log2 - m_new) with columns >= n_valid masked; rescale O and the row sums.
+        """S <- exp2(S * scale_log2 - m_new) with columns >= n_valid masked; rescale O (unless ``rescale_o`` is
+        False: the caller's P V starts from zero) and the row sums.
         Every tile has at least one valid column, so m_new is finite (item heads: ``bias`` masks the other heads'
         columns; every row has its own head's first token in every tile)."""
         for k in cutlass.range_constexpr(cute.size(acc_S)):
@@ -935,8 +947,9 @@ class DecodeSm90:
             p = cute.math.exp2(acc_S[k] - row_max[h], fastmath=True)
             acc_S[k] = p
             row_sum[h] = row_sum[h] + p
-        for k in cutlass.range_constexpr(cute.size(acc_O)):
-            acc_O[k] = acc_O[k] * scale[(k // 2) % 2]
+        if cutlass.const_expr(rescale_o):
+            for k in cutlass.range_constexpr(cute.size(acc_O)):
+                acc_O[k] = acc_O[k] * scale[(k // 2) % 2]
 
     # ------------------------------------------------------------------------------------ epilogue
 
