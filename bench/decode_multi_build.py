@@ -8,7 +8,9 @@ The kernels must share main's launch ABI (``CUTE_ATTN_DECODE_PTR_ARGS=1`` builds
 
 <dir> holds ``decode_bf16_headdim128_sm90a__<label>.so`` (``bench/decode_build_tagged.py``). Each build's output
 is checked against the first build's (max |diff| of O and LSE per case, page; a plan label against the first label
-on the same plan, plus its O diff vs the first build as the 4th number). cuDNN SDPA is timed once per case and flush per round pair.
+on the same plan, plus its O diff vs the first build as the 4th number, the largest difference of its 2nd-5th runs from
+its first as the 5th (bit-identical reruns: 0) and the sum of its split counters after them as the 6th: 0). cuDNN
+SDPA is timed once per case and flush per round pair.
 
 ``--plans label=<build>:MIXED=<H>`` (session 24) is HEADS with the mixed pass (``cute_attn.decode.MIXED_ITEM_HEADS``)
 for a build of the ``dyn_heads`` variant. ``--plans label=<build>:HEADS=<H>`` (session 23) does the same with items of
@@ -52,9 +54,7 @@ def _set_knob(CD, value) -> None:
     plans without items of several heads otherwise: its builds are the default variant)."""
     if not _PLAN_DEFAULTS:
         _PLAN_DEFAULTS.extend([CD.ITEM_HEADS_HEAD_DIMS, CD._PLANNER[:]])
-    if isinstance(value, tuple) and value[0] == "POOL":  # the tail pool's plans (session 27: cute_attn.decode POOL_TILES)
-        CD.POOL_TILES = value[1]
-    elif isinstance(value, tuple):  # ("HEADS", n), or ("MIXED", n): the same with the mixed pass (session 24)
+    if isinstance(value, tuple):  # ("HEADS", n), or ("MIXED", n): the same with the mixed pass (session 24)
         CD.MAX_ITEM_HEADS = value[1]
         CD.MIXED_ITEM_HEADS = value[0] == "MIXED"
         CD.ITEM_HEADS_HEAD_DIMS = CD.DECODE_HEAD_DIMS
@@ -64,7 +64,6 @@ def _set_knob(CD, value) -> None:
         CD.MIXED_ITEM_HEADS = False
         CD.ITEM_HEADS_HEAD_DIMS = _PLAN_DEFAULTS[0]
         CD._PLANNER[:] = _PLAN_DEFAULTS[1]
-        CD.POOL_TILES = 0
         CD.set_max_parts(value)
 
 
@@ -110,7 +109,7 @@ def main(argv=None):
         label, rest = kv.split("=", 1)
         build, knob = rest.split(":", 1)
         key, val = knob.split("=", 1)
-        assert key in ("MAX_PARTS", "HEADS", "MIXED", "POOL") and build in kernels, kv
+        assert key in ("MAX_PARTS", "HEADS", "MIXED") and build in kernels, kv
         plan_knobs[label] = (build, int(val) if key == "MAX_PARTS" else (key, int(val)))
     import cute_attn.decode as CD
     _set_knob(CD, 0)
@@ -153,9 +152,6 @@ def main(argv=None):
                     w2.plan(indptr, indices, last, HQ, HK, D, page_size)
                 finally:
                     _set_knob(CD, 0)
-                if isinstance(max_parts, tuple) and max_parts[0] == "POOL":
-                    # a pooled plan runs on its build only (another kernel would leave its split counters short)
-                    w2._plan.kernel = kernels[build]
                 w2.run(q, cache)
                 if isinstance(max_parts, tuple):
                     # that run (the registry's kernel: main's where no item_heads variant is shipped) may have cached

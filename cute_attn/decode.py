@@ -31,7 +31,7 @@ from . import hostlib
 from .artifacts import get_kernel
 from .layouts.decode_work import (
     DECODE_TILES, FIRST_IDS_CAP, HEADS_LOG2_MASK, ITEM_HEADS, ITEM_HEADS_HEAD_DIMS, ITEM_LAG_BIT, ITEM_WIDTH, MAX_ROWS,
-    POOL_BIT, SORT_PAGES_CHUNK, Item, PoolDesc,
+    SORT_PAGES_CHUNK, Item,
 )
 from .page import KV_LAYOUTS, check_paged_cache, unpack_paged_kv_cache
 from .specs import DECODE_HEAD_DIMS, DECODE_ONE_ITEM_STAGES, DecodeSpec, SortPagesSpec
@@ -76,12 +76,6 @@ def head_minor_min_page(head_dim: int) -> int:
 # (session 6, one process): 1 x 32k MAX_PARTS=8 -6..-12 %, 12 -0.3..-1.6 %; other cases unchanged (same plan).
 # Set it with set_max_parts(), which sets the compiled planner's copy too.
 MAX_PARTS = 0
-# Planner knob (A/B, session 27; 0 = off, the default): > 0 gives each split of an eager plan whose CTAs run one item
-# each, of at least POOL_MIN_PARTS parts, a tail pool of POOL_TILES x parts 1-tile micro-parts (pool_plan; the kernel
-# must be a CUTE_ATTN_DECODE_POOL=1 build: kernels/decode_sm90.py POOL). Not for CUDA-graph mode. Read from
-# ``CUTE_ATTN_DECODE_POOL_TILES`` at import (a GPU test run over a pool build's artifacts; default 0).
-POOL_TILES = int(os.environ.get("CUTE_ATTN_DECODE_POOL_TILES", "0"))
-POOL_MIN_PARTS = 4
 # Items of H kv heads (layouts/decode_work.py ITEM_HEADS, session 23): the largest H a plan may use (1: off). plan() reads
 # it per call and gives it to either planner (CUDA-graph mode: only when it captures the dyn_heads variant, else 1).
 MAX_ITEM_HEADS = max(ITEM_HEADS)
@@ -413,43 +407,6 @@ def plan_decode_work(kv_lens, page_base, num_qo_heads: int, num_kv_heads: int, h
     cta_ptr = np.zeros(num_ctas + 1, dtype=np.int32)
     np.cumsum(np.bincount(ctas, minlength=num_ctas), out=cta_ptr[1:])
     return mixed(DecodeWork(items, cta_ptr, num_splits, int(tmp_span.sum())))
-
-
-def pool_plan(work: DecodeWork, tile_n: int, tiles_per_part: int, item_cap: int) -> DecodeWork | None:
-    """The tail-pool form of a plan whose CTAs run one item each (layouts/decode_work.py POOL_BIT, PoolDesc), or None
-    when the plan has another form or the rows do not fit ``item_cap``. Per split of P >= POOL_MIN_PARTS parts over a
-    request's T key tiles: the last M = min(tiles_per_part x P, T - 2P) tiles become M micro-parts (parts P .. P + M - 1),
-    the P main parts share the first T - M tiles evenly, and the split's
-    descriptor goes to row ``num_ctas + merge_id``; its claim counter is counter ``num_splits + merge_id``. Workspace rows
-    are laid out again (P + M parts per split)."""
-    items, n, S = work.items, work.items.shape[0], work.num_splits
-    if (tiles_per_part <= 0 or n == 0 or n != work.num_ctas or S == 0 or n + S > item_cap
-            or (items[:, Item.MERGE_ID] < 0).any() or (items[:, Item.HEADS_LOG2] != 0).any()):
-        return None
-    out = np.zeros((n + S, ITEM_WIDTH), np.int32)
-    out[:n] = items
-    tmp = 0
-    for m in range(S):
-        sel = np.nonzero(items[:, Item.MERGE_ID] == m)[0]
-        sel = sel[np.argsort(items[sel, Item.PART])]
-        P, rows = len(sel), int(items[sel[0], Item.ROWS])
-        length = int(items[sel, Item.KV_END].max())
-        T = -(-length // tile_n)
-        M = min(tiles_per_part * P, T - 2 * P) if P >= POOL_MIN_PARTS else 0
-        desc = out[n + m]
-        desc[PoolDesc.COUNTER] = S + m
-        if M > 0:
-            main = T - M  # main parts' tiles, split evenly (the later parts one more where they do not divide)
-            cuts = np.arange(1, P + 1) * (main // P) + np.maximum(np.arange(1, P + 1) - (P - main % P), 0)
-            out[sel, Item.KV_START] = np.concatenate([[0], cuts[:-1]]) * tile_n
-            out[sel, Item.KV_END] = cuts * tile_n
-            out[sel, Item.HEADS_LOG2] |= 1 << POOL_BIT
-            desc[PoolDesc.TILES], desc[PoolDesc.START], desc[PoolDesc.END] = M, main * tile_n, length
-        desc[PoolDesc.PART0] = P
-        out[sel, Item.NUM_PARTS] = P + max(M, 0)
-        out[sel, Item.TMP_BASE] = tmp
-        tmp += -(-(P + max(M, 0)) * rows // TMP_ALIGN_ROWS) * TMP_ALIGN_ROWS
-    return DecodeWork(out, work.cta_ptr, 2 * S, tmp, work.mixed_heads)
 
 
 def _host_ints(name: str, t, length: int | None = None) -> np.ndarray:
@@ -859,11 +816,6 @@ class BatchDecodeWithPagedKVCacheWrapper:
                 # every CTA runs one item (splits or one whole sequence per CTA): the shallower pipeline's variant
                 # (layouts/decode_work.py DECODE_ONE_ITEM_STAGES; CUDA-graph mode keeps the one variant it captured)
                 spec = _one_item_spec(spec)
-        if POOL_TILES > 0 and not self.use_cuda_graph and not spec.dyn_heads:  # A/B knob (pool_plan)
-            pooled = pool_plan(work, DECODE_TILES[spec.head_dim][0], POOL_TILES, sched.item_cap)
-            if pooled is not None:
-                sched.items_h[: pooled.items.shape[0]] = pooled.items
-                work = pooled
         if not isinstance(sort_pages, bool):
             raise TypeError(f"sort_pages must be a bool, got {sort_pages!r}")
         indptr_sort = None

@@ -21,8 +21,8 @@ from cutlass.cute.nvgpu import cpasync, warpgroup  # noqa: E402
 from cutlass.tensor_utils import LayoutEnum  # noqa: E402
 
 from ..layouts.decode_work import (  # noqa: E402
-    DECODE_TILES, FIRST_IDS_CAP, HEADS_LOG2_MASK, ITEM_LAG_BIT, ITEM_WIDTH, MAX_ROWS, POOL_BIT, POOL_RING, TRACE_COLS,
-    TRACE_EPI, TRACE_FIRST, TRACE_ISSUE, TRACE_ITEMS, TRACE_KV, TRACE_PACQ, TRACE_PEND, TRACE_PPRE, Item, PoolDesc,
+    DECODE_TILES, FIRST_IDS_CAP, HEADS_LOG2_MASK, ITEM_LAG_BIT, ITEM_WIDTH, MAX_ROWS, TRACE_COLS, TRACE_EPI,
+    TRACE_FIRST, TRACE_ISSUE, TRACE_ITEMS, TRACE_KV, TRACE_PACQ, TRACE_PEND, TRACE_PPRE, Item,
 )
 from .common.config import refuse_removed_switches  # noqa: E402
 from .common.wgmma import gemm  # noqa: E402
@@ -99,10 +99,16 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 # - session 26 call 1 (H100, one process, 8 rounds; code in 67f9d9e): ``CUTE_ATTN_DECODE_HALF_PARTIALS=1`` (split partials
 #   stored in the 16-bit dtype, the merge's pull halved): 1 x 32k +0.0 / -0.2 % (control +0.2 / +0.5 %), skewed -0.2 %,
 #   others 0 +- 0.1 %; the decode GPU tests passed with it: the merge's loop is not bound by the partials' bytes.
+# - session 27 calls 1-2 (H100, one process, 10 rounds; code in 8cb7712): ``CUTE_ATTN_DECODE_POOL=1`` with the planner knob
+#   ``POOL_TILES`` (a tail pool: the last k x P key tiles of a P-part split as 1-tile micro-parts that the split's CTAs
+#   claim by an atomic counter after their main part, each with its own partial slot; deterministic): correct (pooled
+#   plans against the reference, reruns bit-identical, the decode GPU tests passed with pooled plans), but 1 x 32k -0.7 /
+#   -1.7 us (k = 1) and -0.7 / -2.3 us (k = 2) against the pool build's own default plan (pages 16 / 1), which itself lost
+#   0.75 / 0.96 us to main: the micro-parts' claims, serial chains and longer merges cost more than the balancing saves.
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
 _REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS",
             "EVICT_FIRST", "TMA", "REVERSE_ODD", "PLAN_EVICT_LAST", "STAGES", "TILE_N", "ROW_PF", "EARLY_Q", "NEXT_PF",
-            "IDS_PF", "ROW_EARLY", "FIRST_TILES", "DYN_HEADS", "HALF_PARTIALS")
+            "IDS_PF", "ROW_EARLY", "FIRST_TILES", "DYN_HEADS", "HALF_PARTIALS", "POOL")
 refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/decode_sm90.py, bench/NOTES-decode.md")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
@@ -123,18 +129,6 @@ PTR_ARGS = os.environ.get("CUTE_ATTN_DECODE_PTR_ARGS", "0") == "1"
 # (read at build time): ``1`` every head dim, ``0`` none (the kernel before it: PTX identical), unset the head dims here.
 _FIRST_IDS_ENV = os.environ.get("CUTE_ATTN_DECODE_FIRST_IDS", "")
 FIRST_IDS_HEAD_DIMS = {"1": (64, 128, 256), "0": ()}.get(_FIRST_IDS_ENV, (128,))
-# A/B build switch (session 27, NOT measured yet; default off = main's kernel, PTX identical): ``CUTE_ATTN_DECODE_POOL=1``
-# compiles the tail pool (layouts/decode_work.py POOL_BIT, PoolDesc) into the variants without run-time H or item heads.
-# A CTA whose (last) item is the main part of a pooled split stores that part's partial without counting it, then takes
-# the split's 1-tile micro-parts by an atomic counter until none is left: the producer's thread 0 claims (one claim ahead
-# of the tile it issues), posts each claim into a shared-memory ring slot with its own mbarrier (one arrival), and both
-# roles read the claims from the ring in order; the consumer keeps Q in sQ (same query rows), runs each micro-part as one
-# tile from a fresh softmax state and stores its partial in its own slot (part PART0 + u), and at the end counts all its
-# parts with one atomic (the last to arrive merges, as before). The claim that finds the pool empty is each CTA's last;
-# the one returning TILES + PART0 - 1 (the split's last claim) zeroes the counter for the next launch. Plans without the
-# bit run as before. cute_attn.decode POOL_TILES makes the plans (eager mode only).
-POOL = os.environ.get("CUTE_ATTN_DECODE_POOL", "0") == "1"
-assert not (POOL and TRACE), "the TRACE build does not stamp the tail pool"
 
 
 class DecodeSm90:
@@ -211,7 +205,6 @@ class DecodeSm90:
         # producer also waits for the release of tile t - stages + 1 before tile t: GRAPH_ONE_ITEM_LAG, session 25)
         assert not dyn_heads or item_heads == 1
         self.dyn = dyn_heads
-        self.pool = POOL and not dyn_heads and item_heads == 1  # the tail pool (POOL)
         self.log2_tile_n = self.tile_n.bit_length() - 1
         assert 1 << self.log2_tile_n == self.tile_n
 
@@ -251,17 +244,7 @@ class DecodeSm90:
             sK: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sKV_layout)], 1024]
             sV: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sKV_layout)], 1024]
 
-        @cute.struct
-        class PoolStorage:  # the tail pool's claim ring (POOL)
-            mbar: cute.struct.MemRange[Int64, 2 * self.stages]
-            flag: cute.struct.MemRange[Int32, 4]
-            ring_bar: cute.struct.MemRange[Int64, POOL_RING]
-            ring: cute.struct.MemRange[Int32, POOL_RING]
-            sQ: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sQ_layout)], 1024]
-            sK: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sKV_layout)], 1024]
-            sV: cute.struct.Align[cute.struct.MemRange[self.dtype, cute.cosize(sKV_layout)], 1024]
-
-        self.shared_storage = PoolStorage if self.pool else SharedStorage
+        self.shared_storage = SharedStorage
         self.kernel(
             mQ, mK, mV, mKvIdx, mItems, mCtaPtr, mO, mLse, mTmpO, mTmpLse, mCounter, scale_log2,
             sQ_layout, sKV_layout,
@@ -333,14 +316,6 @@ class DecodeSm90:
 
         smem = cutlass.utils.SmemAllocator()
         storage = smem.allocate(self.shared_storage)
-        ring = None
-        if cutlass.const_expr(self.pool):
-            # the claim ring's barriers (one arrival each: the producer's thread 0), initialized before the pipeline's
-            # set-up, whose fence and CTA barrier cover them
-            ring = (storage.ring_bar.data_ptr(), storage.ring.get_tensor(cute.make_layout(POOL_RING)))
-            if tidx == 0:
-                for s in cutlass.range_constexpr(POOL_RING):
-                    cute.arch.mbarrier_init(ring[0] + s, 1)
         kv_pipe = pipeline.PipelineCpAsync.create(
             barrier_storage=storage.mbar.data_ptr(),
             num_stages=self.stages,
@@ -353,9 +328,6 @@ class DecodeSm90:
         sFlag = storage.flag.get_tensor(cute.make_layout(4))
 
         item_begin, item_end, spec = self._cta_items(mCtaPtr, mItems, bidx)
-        pool = None
-        if cutlass.const_expr(self.pool):
-            pool = self._pool_info(mItems, mCtaPtr, item_begin, item_end)
         trace = mTmpO
         if cutlass.const_expr(TRACE):
             t_off = cute.crd2idx((mTmpO.shape[0] - 1 - bidx, 0), mTmpO.layout)
@@ -363,14 +335,14 @@ class DecodeSm90:
             trace = cute.make_tensor(t_ptr, cute.make_layout(TRACE_COLS))
         if warp_idx >= 4:
             self.produce(kv_pipe, sK, sV, mK, mV, mKvIdx, mItems, mCounter, item_begin, item_end, spec, f_id, f_at,
-                         tidx - WARPGROUP, trace, pool, ring)
+                         tidx - WARPGROUP, trace)
         else:
             group = Int32(1)  # item heads: query heads per kv head
             if cutlass.const_expr(self.heads > 1 or self.dyn):
                 group = mQ.shape[1] // mK.shape[2]
             self.consume(
                 kv_pipe, sQ, sK, sV, sFlag, mQ, mItems, mO, mLse, mTmpO, mTmpLse, mCounter,
-                item_begin, item_end, spec, tidx, scale_log2, trace, group, pool, ring,
+                item_begin, item_end, spec, tidx, scale_log2, trace, group,
             )
 
     # ------------------------------------------------------------------------------------ item rows
@@ -388,38 +360,6 @@ class DecodeSm90:
         # cta_ptr lands.
         spec = cutlass.min(Int32(bidx), mItems.shape[0] - 1)
         return item_begin, item_end, spec
-
-    @cute.jit
-    def _pool_info(self, mItems: cute.Tensor, mCtaPtr: cute.Tensor, item_begin: Int32, item_end: Int32):
-        """POOL: (on, merge id, the split's PoolDesc COUNTER, TILES, START, END, PART0, then the last item's KV_HEAD,
-        PAGE_BASE, BATCH, HEAD0, ROWS, TMP_BASE, NUM_PARTS); ``on`` (0 / 1) when the CTA has items and its last one has
-        POOL_BIT set. Issued at the CTA's start, every row index clamped into the table whatever the plan."""
-        last_row = mItems.shape[0] - 1
-        last = cutlass.max(cutlass.min(item_end - 1, last_row), 0)
-        on = cutlass.min((mItems[last, Item.HEADS_LOG2] >> POOL_BIT) & 1, item_end - item_begin)
-        merge_id = mItems[last, Item.MERGE_ID]
-        grid = Int32(cute.arch.grid_dim()[0])
-        d_row = cutlass.max(cutlass.min(mCtaPtr[grid] + merge_id, last_row), 0)
-        desc = tuple(mItems[d_row, f] for f in (PoolDesc.COUNTER, PoolDesc.TILES, PoolDesc.START, PoolDesc.END,
-                                                 PoolDesc.PART0))
-        own = tuple(mItems[last, f] for f in (Item.KV_HEAD, Item.PAGE_BASE, Item.BATCH, Item.HEAD0, Item.ROWS,
-                                              Item.TMP_BASE, Item.NUM_PARTS))
-        return (on, merge_id) + desc + own
-
-    @cute.jit
-    def _ring_post(self, ring, k: Int32, v: Int32):
-        """POOL, the producer's thread 0: claim ``k``'s value into its ring slot, then the slot's arrival (release)."""
-        slot = k % POOL_RING
-        ring[1][slot] = v
-        cute.arch.mbarrier_arrive(ring[0] + slot)
-
-    @cute.jit
-    def _ring_read(self, ring, k: Int32):
-        """POOL: claim ``k``'s value, once posted (slot k % POOL_RING, phase k // POOL_RING: the producer is never
-        POOL_RING claims ahead of a reader, the KV pipeline holds it back by stages < POOL_RING - 1 tiles)."""
-        slot = k % POOL_RING
-        cute.arch.mbarrier_wait(ring[0] + slot, (k // POOL_RING) & 1)
-        return ring[1][slot]
 
     @cute.jit
     def _spec_fields(self, mItems: cute.Tensor, spec: Int32, fields: cutlass.Constexpr):
@@ -455,8 +395,6 @@ class DecodeSm90:
         f_at: Int32,
         ptid: Int32,
         trace: cute.Tensor,
-        pool,
-        ring,
     ):
         """KV tiles of the CTA's items into the ``kv`` stages. Item ``it + 1``'s row is loaded at the start of item
         ``it``, and the last tile's page-id prefetch loads the first page ids of item ``it + 1`` (when it exists and
@@ -577,42 +515,6 @@ class DecodeSm90:
                             trace[6] = cute.arch.globaltimer_lo()
                         if it == item_end - 1 and t == n_tiles - 1:
                             trace[7] = cute.arch.globaltimer_lo()
-        if cutlass.const_expr(self.pool):
-            if pool[0] != 0:
-                self._produce_pool(kv_pipe, state, tKsK, tVsV, mK, mV, mKvIdx, mCounter, thr_copy, tiled_copy, page_div,
-                                   id_row, src_lane, pool, ring, ptid)
-
-    @cute.jit
-    def _produce_pool(self, kv_pipe, state, tKsK, tVsV, mK, mV, mKvIdx, mCounter, thr_copy, tiled_copy, page_div, id_row,
-                      src_lane, pool, ring, ptid: Int32):
-        """POOL: the split's micro-parts, one key tile each, claimed by thread 0 one ahead of the tile it issues."""
-        counter, tiles, p_start, p_end, part0, p_head, p_base = pool[2:9]
-        claim = mCounter.iterator + counter
-        k = Int32(0)
-        if ptid == 0:
-            self._ring_post(ring, k, cute.arch.atomic_add(claim, Int32(1), sem="relaxed", scope="gpu"))
-        u = self._ring_read(ring, k)
-        while u < tiles:
-            v = Int32(0)
-            if ptid == 0:  # the next claim, in flight while this micro-part's copies go out
-                v = cute.arch.atomic_add(claim, Int32(1), sem="relaxed", scope="gpu")
-            r0 = cutlass.min(p_start + u * self.tile_n + id_row, p_end - 1)
-            pg, sl = self._row_page(mKvIdx, page_div, p_base, r0)
-            kv_pipe.producer_acquire(state)
-            for m in cutlass.range_constexpr(self.passes):
-                row_page = cute.arch.shuffle_sync(pg, m * self.warp_rows + src_lane)
-                row_slot = cute.arch.shuffle_sync(sl, m * self.warp_rows + src_lane)
-                self._copy_row(mK, tKsK[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, p_head)
-                self._copy_row(mV, tVsV[None, m, None, state.index], thr_copy, tiled_copy, row_page, row_slot, p_head)
-            kv_pipe.producer_commit(state)
-            state.advance()
-            k += 1
-            if ptid == 0:
-                self._ring_post(ring, k, v)
-            u = self._ring_read(ring, k)
-        if ptid == 0:
-            if u == tiles + part0 - 1:  # the split's last claim: its counter back to zero for the next launch
-                mCounter[counter] = Int32(0)
 
     def _tiles(self, rows, hl2):
         """Key tiles of an item of ``rows`` KV rows (tokens): tile_n / H tokens each (H = item heads; dyn_heads: H =
@@ -684,8 +586,6 @@ class DecodeSm90:
         scale_log2: Float32,
         trace: cute.Tensor,
         group: Int32,
-        pool,
-        ring,
     ):
         if cutlass.const_expr(TRACE):
             if tidx == 0:
@@ -801,13 +701,8 @@ class DecodeSm90:
                     self._prefetch_q(mQ, n_batch, n_head0, n_rows, tidx)
                 prev = state.clone()
                 state.advance()
-            if cutlass.const_expr(self.pool):
-                # (unconditional: with the wait under the branch, ptxas cannot see that no wgmma is in flight at the
-                # pool's GEMMs and serializes every wgmma of the kernel, C7514)
-                warpgroup.wait_group(0)
             if n_tiles > 0:
-                if cutlass.const_expr(not self.pool):
-                    warpgroup.wait_group(0)
+                warpgroup.wait_group(0)
                 kv_pipe.consumer_release(prev)
             else:
                 cute.arch.cp_async_wait_group(0)  # no copy into sQ may still land under the next item's
@@ -820,12 +715,8 @@ class DecodeSm90:
                 if tidx == 0 and it == item_end - 1:
                     trace[2] = t_epi
                     trace[10] = cute.arch.clock()
-            defer = Int32(0)
-            if cutlass.const_expr(self.pool):
-                if it == item_end - 1:  # the CTA's last item: a pooled main part is counted after its micro-parts
-                    defer = pool[0]
             t_pre, t_post, t_loop = self._epilogue(
-                it, mItems, acc_O, tOcO, row_max, row_sum, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, tidx, defer
+                it, mItems, acc_O, tOcO, row_max, row_sum, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, tidx
             )
             if cutlass.const_expr(TRACE):
                 if mItems[it, Item.MERGE_ID] >= 0:
@@ -839,43 +730,6 @@ class DecodeSm90:
                             trace[16] = t_loop
                 # sFlag is rewritten by the next split item's epilogue only after a barrier
                 cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
-        if cutlass.const_expr(self.pool):
-            if pool[0] != 0:
-                counter, tiles, p_start, p_end, part0 = pool[2:7]
-                batch, head0, rows, tmp_base, num_parts = pool[9:]
-                merge_id = pool[1]
-                parts = Int32(1)  # the main part's partial is stored, not counted yet
-                k = Int32(0)
-                u = self._ring_read(ring, k)
-                while u < tiles:  # micro-part u: one key tile from a fresh state, Q still in sQ
-                    # accumulators of their own: with the item loop's flowing into these GEMMs as well, ptxas
-                    # serializes every wgmma of the kernel (C7514; the item loop's P V no longer overlaps)
-                    s_p = cute.make_rmem_tensor(thr_qk.partition_shape_C((MAX_ROWS, self.tile_n)), Float32)
-                    o_p = cute.make_rmem_tensor(thr_pv.partition_shape_C((MAX_ROWS, self.head_dim)), Float32)
-                    p_p = thr_pv.make_fragment_A(thr_pv.partition_shape_A((MAX_ROWS, self.tile_n)))
-                    row_max.fill(-Float32.inf)
-                    row_sum.fill(0.0)
-                    kv_pipe.consumer_wait(state)
-                    cute.arch.fence_view_async_shared()
-                    gemm(tiled_mma_qk, s_p, tSrQ, tSrK[None, None, None, state.index], True, -1)
-                    warpgroup.wait_group(0)
-                    n_valid = cutlass.min(p_end - p_start - u * self.tile_n, self.tile_n)
-                    # (O = P V from zero: the softmax leaves O alone)
-                    self._online_softmax(s_p, o_p, tScS, row_max, row_sum, n_valid, scale_log2, bias, False)
-                    for kk in cutlass.range_constexpr(cute.size(s_p)):
-                        p_p[kk] = s_p[kk].to(self.dtype)
-                    gemm(tiled_mma_pv, o_p, p_p, tOrVt[None, None, None, state.index], True, -1)
-                    warpgroup.wait_group(0)
-                    kv_pipe.consumer_release(state)
-                    state.advance()
-                    inv, lse2 = self._normalize(row_max, row_sum)
-                    self._store_partial(mTmpO, mTmpLse, tmp_base + (part0 + u) * rows, rows, o_p, tOcO, inv, lse2,
-                                        tidx % 4 == 0)
-                    parts += 1
-                    k += 1
-                    u = self._ring_read(ring, k)
-                self._count_and_merge(mItems, item_end - 1, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, batch, head0,
-                                      rows, merge_id, tmp_base, tidx, parts, num_parts)
         if cutlass.const_expr(TRACE):
             if tidx == 0:
                 trace[3] = cute.arch.globaltimer_lo()
@@ -916,10 +770,8 @@ class DecodeSm90:
         n_valid: Int32,
         scale_log2: Float32,
         bias: cute.Tensor,
-        rescale_o: cutlass.Constexpr[bool] = True,
     ):
-        """S <- exp2(S * scale_log2 - m_new) with columns >= n_valid masked; rescale O (unless ``rescale_o`` is
-        False: the caller's P V starts from zero) and the row sums.
+        """S <- exp2(S * scale_log2 - m_new) with columns >= n_valid masked; rescale O and the row sums.
         Every tile has at least one valid column, so m_new is finite (item heads: ``bias`` masks the other heads'
         columns; every row has its own head's first token in every tile)."""
         for k in cutlass.range_constexpr(cute.size(acc_S)):
@@ -947,9 +799,8 @@ class DecodeSm90:
             p = cute.math.exp2(acc_S[k] - row_max[h], fastmath=True)
             acc_S[k] = p
             row_sum[h] = row_sum[h] + p
-        if cutlass.const_expr(rescale_o):
-            for k in cutlass.range_constexpr(cute.size(acc_O)):
-                acc_O[k] = acc_O[k] * scale[(k // 2) % 2]
+        for k in cutlass.range_constexpr(cute.size(acc_O)):
+            acc_O[k] = acc_O[k] * scale[(k // 2) % 2]
 
     # ------------------------------------------------------------------------------------ epilogue
 
@@ -969,11 +820,9 @@ class DecodeSm90:
         mTmpLse: cute.Tensor,
         mCounter: cute.Tensor,
         tidx: Int32,
-        defer: Int32,
     ):
         """Item ``it``'s output (normalized O and LSE), or its split part's partial and, for the last part to arrive,
-        the merge (``defer`` != 0, POOL: the partial only). Returns the TRACE build's stamps (t_pre, t_post, t_loop;
-        zeros otherwise)."""
+        the merge. Returns the TRACE build's stamps (t_pre, t_post, t_loop; zeros otherwise)."""
         batch = mItems[it, Item.BATCH]
         head0 = mItems[it, Item.HEAD0]
         rows = mItems[it, Item.ROWS]
@@ -981,7 +830,16 @@ class DecodeSm90:
         t_pre = Int32(0)  # TRACE build: globaltimer before the split's atomic and after it (both barriers),
         t_post = Int32(0)
         t_loop = Int32(0)  # and (merging part, thread 0) at the end of the merge's loop over the parts
-        inv, lse2 = self._normalize(row_max, row_sum)
+        # normalized output and log2-domain LSE per row half; a row that saw no key: O = 0, LSE = -inf
+        inv = cute.make_rmem_tensor((2,), Float32)
+        lse2 = cute.make_rmem_tensor((2,), Float32)
+        for h in cutlass.range_constexpr(2):
+            total = cute.arch.warp_reduction_sum(row_sum[h], threads_in_group=4)
+            inv[h] = 0.0
+            lse2[h] = -Float32.inf
+            if total > 0.0:
+                inv[h] = 1.0 / total
+                lse2[h] = row_max[h] + cute.math.log2(total, fastmath=False)
         is_lse_writer = tidx % 4 == 0
         if merge_id < 0:
             for k in cutlass.range_constexpr(cute.size(acc_O)):
@@ -999,73 +857,32 @@ class DecodeSm90:
             # normalization, moved 1 x 32k by -0.3..+0.7 %, control -0.4..-0.0: not kept, 154b9ff.)
             tmp_base = mItems[it, Item.TMP_BASE]
             tmp_row = tmp_base + mItems[it, Item.PART] * rows
-            self._store_partial(mTmpO, mTmpLse, tmp_row, rows, acc_O, tOcO, inv, lse2, is_lse_writer)
-            if cutlass.const_expr(self.pool):
-                if defer == 0:  # (a pooled main part is counted with its micro-parts, after them)
-                    t_pre, t_post, t_loop = self._count_and_merge(
-                        mItems, it, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, batch, head0, rows, merge_id, tmp_base,
-                        tidx, 1, None,
-                    )
-            else:
-                t_pre, t_post, t_loop = self._count_and_merge(
-                    mItems, it, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, batch, head0, rows, merge_id, tmp_base, tidx,
-                    1, None,
-                )
-        return t_pre, t_post, t_loop
-
-    @cute.jit
-    def _normalize(self, row_max: cute.Tensor, row_sum: cute.Tensor):
-        """(1 / row sum, log2-domain LSE) per row half; a row that saw no key: O = 0, LSE = -inf."""
-        inv = cute.make_rmem_tensor((2,), Float32)
-        lse2 = cute.make_rmem_tensor((2,), Float32)
-        for h in cutlass.range_constexpr(2):
-            total = cute.arch.warp_reduction_sum(row_sum[h], threads_in_group=4)
-            inv[h] = 0.0
-            lse2[h] = -Float32.inf
-            if total > 0.0:
-                inv[h] = 1.0 / total
-                lse2[h] = row_max[h] + cute.math.log2(total, fastmath=False)
-        return inv, lse2
-
-    @cute.jit
-    def _store_partial(self, mTmpO, mTmpLse, tmp_row, rows, acc_O, tOcO, inv, lse2, is_lse_writer):
-        """A split part's normalized O (float32) and log2 LSE into workspace rows [tmp_row, tmp_row + rows)."""
-        for k in cutlass.range_constexpr(cute.size(acc_O)):
-            r = tOcO[k][0]
-            if r < rows:
-                mTmpO[tmp_row + r, tOcO[k][1]] = acc_O[k] * inv[(k // 2) % 2]
-        for h in cutlass.range_constexpr(2):
-            r = tOcO[2 * h][0]
-            if is_lse_writer and r < rows:
-                mTmpLse[tmp_row + r] = lse2[h]
-
-    @cute.jit
-    def _count_and_merge(self, mItems, it, sFlag, mO, mLse, mTmpO, mTmpLse, mCounter, batch, head0, rows, merge_id,
-                         tmp_base, tidx, parts, num_parts):
-        """Release the CTA's ``parts`` partials of split ``merge_id`` and count them; the CTA whose count completes the
-        split merges every part (threadFenceReduction). ``num_parts`` None: read from item ``it``'s row after the
-        first barrier. Returns the TRACE build's stamps (t_pre, t_post, t_loop)."""
-        t_pre = Int32(0)
-        t_post = Int32(0)
-        t_loop = Int32(0)
-        # barrier, then thread 0's acq_rel atomic: its release covers the CTA's stores ordered before it by the
-        # barrier, its acquire the other parts' stores the merge reads after the second barrier (no per-thread
-        # fence: CUTLASS's arrive/wait pattern)
-        cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
-        if cutlass.const_expr(TRACE):
-            t_pre = cute.arch.globaltimer_lo()
-        if cutlass.const_expr(num_parts is None):
+            for k in cutlass.range_constexpr(cute.size(acc_O)):
+                r = tOcO[k][0]
+                if r < rows:
+                    mTmpO[tmp_row + r, tOcO[k][1]] = acc_O[k] * inv[(k // 2) % 2]
+            for h in cutlass.range_constexpr(2):
+                r = tOcO[2 * h][0]
+                if is_lse_writer and r < rows:
+                    mTmpLse[tmp_row + r] = lse2[h]
+            # release the partial, count it; the last part to arrive merges (threadFenceReduction)
+            # barrier, then thread 0's acq_rel atomic: its release covers the CTA's stores ordered before it by the
+            # barrier, its acquire the other parts' stores the merge reads after the second barrier (no per-thread
+            # fence: CUTLASS's arrive/wait pattern)
+            cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
+            if cutlass.const_expr(TRACE):
+                t_pre = cute.arch.globaltimer_lo()
             num_parts = mItems[it, Item.NUM_PARTS]
-        if tidx == 0:
-            old = cute.arch.atomic_add(mCounter.iterator + merge_id, Int32(parts), sem="acq_rel", scope="gpu")
-            sFlag[0] = Int32(1) if old == num_parts - parts else Int32(0)
-        cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
-        if cutlass.const_expr(TRACE):
-            t_post = cute.arch.globaltimer_lo()
-        if sFlag[0] == 1:
-            t_loop = self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, tmp_base, num_parts, tidx)
             if tidx == 0:
-                mCounter[merge_id] = Int32(0)
+                old = cute.arch.atomic_add(mCounter.iterator + merge_id, Int32(1), sem="acq_rel", scope="gpu")
+                sFlag[0] = Int32(1) if old == num_parts - 1 else Int32(0)
+            cute.arch.barrier(barrier_id=CONSUMER_BARRIER, number_of_threads=WARPGROUP)
+            if cutlass.const_expr(TRACE):
+                t_post = cute.arch.globaltimer_lo()
+            if sFlag[0] == 1:
+                t_loop = self._merge(mTmpO, mTmpLse, mO, mLse, batch, head0, rows, tmp_base, num_parts, tidx)
+                if tidx == 0:
+                    mCounter[merge_id] = Int32(0)
         return t_pre, t_post, t_loop
 
     @cute.jit

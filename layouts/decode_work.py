@@ -86,20 +86,3 @@ FIRST_IDS_CAP = max(rows for rows, _ in DECODE_TILES.values())
 TRACE_ITEMS, TRACE_EPI, TRACE_FIRST, TRACE_ISSUE, TRACE_KV = 10, 20, 30, 40, 50
 TRACE_PEND, TRACE_PACQ, TRACE_PPRE = 60, 70, 80
 TRACE_COLS = TRACE_PPRE + TRACE_ITEMS
-# Tail pool (A/B, session 27; kernels/decode_sm90.py POOL, cute_attn.decode POOL_TILES): a split whose parts each run
-# alone on a CTA (plans of one item per CTA) may leave the last M key tiles of its sequence to a pool of 1-tile
-# micro-parts (parts P0 .. P0 + M - 1 of the split, P0 the main parts), which the split's CTAs take one at a time by an
-# atomic counter once their main part is streamed: run-time balancing of the CTAs' end times that stays deterministic
-# (every micro-part has its own partial slot; the merge's order is the parts' order). A main part of such a split has
-# bit POOL_BIT set in its Item.HEADS_LOG2 column (read only by variants without run-time H), and its split's
-# descriptor is row ``cta_ptr[grid] + merge_id`` of the items table (after the CTAs' items), columns PoolDesc.
-POOL_BIT = 5
-POOL_RING = 8  # claims in flight between the producer and the consumer (shared-memory slots, one mbarrier each)
-
-
-class PoolDesc(enum.IntEnum):
-    COUNTER = 0  # index of the split's claim counter in the counters buffer (zero between launches)
-    TILES = 1  # M: micro-parts (1 key tile each)
-    START = 2  # first KV row of the pool (tile-aligned from the request's first row)
-    END = 3  # the request's KV rows (the last micro-part ends there)
-    PART0 = 4  # the part index of micro-part 0 (= the split's main parts P0); micro u is part PART0 + u
