@@ -76,6 +76,26 @@ def run_case(gen, kv_lens, hq, hk, d, page_size, layout="NHD", dtype=torch.bfloa
     check(out, lse, *reference(q, k, v, indptr, indices, last, scale, layout))
 
 
+def paged_inputs(rng, kv_lens, hq, hk, d, page_size, layout, dtype):
+    """(indptr, indices, last, k, v, q) on the host: a shuffled page table, its NaN-padded caches and the queries."""
+    num_pages, indptr, indices, last = random_page_table(rng, kv_lens, page_size)
+    k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, page_size, hk, d, dtype, layout)
+    q = torch.randn(len(kv_lens), hq, d, generator=rng).to(dtype)
+    return indptr, indices, last, k, v, q
+
+
+def three_runs_checked(w, q, cache, k, v, indptr, indices, last, d, layout):
+    """Three runs of ``w``'s plan, bit-identical to each other, the first against the reference; returns that first
+    run's (out, lse) and the reference."""
+    outs = [w.run(q.cuda(), cache, return_lse=True) for _ in range(3)]
+    torch.cuda.synchronize()
+    for o, lse in outs[1:]:
+        assert torch.equal(o, outs[0][0]) and torch.equal(lse, outs[0][1])
+    ref = reference(q, k, v, indptr, indices, last, 1 / math.sqrt(d), layout)
+    check(*outs[0], *ref)
+    return outs[0], ref
+
+
 @pytest.mark.parametrize("d", [64, 128, 256])
 @pytest.mark.parametrize("hq,hk", [(8, 8), (32, 8), (64, 8), (16, 1)])  # MHA, GQA 4, GQA 8, MQA
 def test_heads_and_head_dims(rng, d, hq, hk):
@@ -283,21 +303,14 @@ def test_mixed_item_heads(rng, kv_lens, hq, hk, d, page_size, layout, monkeypatc
     one request on one CTA as one item among items of one head and split parts) run the run-time-H variant: against the
     reference, three runs bit-identical, and against the plan without the pass within rounding."""
     monkeypatch.setattr(D, "MIXED_ITEM_HEADS", True)
-    num_pages, indptr, indices, last = random_page_table(rng, kv_lens, page_size)
-    k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, page_size, hk, d, torch.bfloat16, layout)
-    q = torch.randn(len(kv_lens), hq, d, generator=rng).bfloat16()
-    qc, cache = q.cuda(), (k.cuda(), v.cuda())
+    indptr, indices, last, k, v, q = paged_inputs(rng, kv_lens, hq, hk, d, page_size, layout, torch.bfloat16)
+    cache = (k.cuda(), v.cuda())
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
     w.plan(indptr, indices, last, hq, hk, d, page_size)
     p = w._plan
     assert p.work.mixed_heads and p.spec.dyn_heads and p.work.num_splits > 0
     assert len(set(p.work.items[:, Item.HEADS_LOG2].tolist())) >= 2
-    outs = [w.run(qc, cache, return_lse=True) for _ in range(3)]
-    torch.cuda.synchronize()
-    for o, lse in outs[1:]:
-        assert torch.equal(o, outs[0][0]) and torch.equal(lse, outs[0][1])
-    ref = reference(q, k, v, indptr, indices, last, 1 / math.sqrt(d), layout)
-    check(*outs[0], *ref)
+    first, ref = three_runs_checked(w, q, cache, k, v, indptr, indices, last, d, layout)
     saved = D.MIXED_ITEM_HEADS
     D.MIXED_ITEM_HEADS = False
     try:
@@ -305,11 +318,11 @@ def test_mixed_item_heads(rng, kv_lens, hq, hk, d, page_size, layout, monkeypatc
     finally:
         D.MIXED_ITEM_HEADS = saved
     assert not w._plan.work.mixed_heads and not w._plan.spec.dyn_heads
-    o1, l1 = w.run(qc, cache, return_lse=True)
+    o1, l1 = w.run(q.cuda(), cache, return_lse=True)
     check(o1, l1, *ref)
     # two bf16 roundings of P in other blockings (session 24 call 6: one element of 163,840 differed by 2.1e-3 at hd64)
-    torch.testing.assert_close(outs[0][0].float(), o1.float(), atol=4e-3, rtol=2e-2)
-    torch.testing.assert_close(outs[0][1], l1, atol=1e-4, rtol=1e-5)
+    torch.testing.assert_close(first[0].float(), o1.float(), atol=4e-3, rtol=2e-2)
+    torch.testing.assert_close(first[1], l1, atol=1e-4, rtol=1e-5)
 
 
 def test_gpu_page_table_tensors(rng):
@@ -531,21 +544,14 @@ def test_items_of_several_kv_heads(rng, kv_lens, hq, hk, d, heads, per_cta, page
     ITEM_HEADS; the ``item_heads`` variant): against the reference, and against the plan of one kv head per item
     (MAX_ITEM_HEADS = 1) within rounding; three runs bit-identical (the first-tile page-id cache in the item's row
     mapping), then a replan of the same wrapper without items of several heads is answered from its own pages."""
-    num_pages, indptr, indices, last = random_page_table(rng, kv_lens, page_size)
-    k, v = make_cache(rng, kv_lens, indptr, indices, num_pages, page_size, hk, d, dtype, layout)
-    q = torch.randn(len(kv_lens), hq, d, generator=rng).to(dtype)
-    qc, cache = q.cuda(), (k.cuda(), v.cuda())
+    indptr, indices, last, k, v, q = paged_inputs(rng, kv_lens, hq, hk, d, page_size, layout, dtype)
+    cache = (k.cuda(), v.cuda())
     w = cute_attn.BatchDecodeWithPagedKVCacheWrapper(kv_layout=layout)
     w.plan(indptr, indices, last, hq, hk, d, page_size, q_data_type=dtype)
     p = w._plan
     assert p.spec.item_heads == heads and p.spec.stages == D.DECODE_ONE_ITEM_STAGES.get(d, 0) and p.work.num_splits == 0
     assert p.grid * per_cta == p.work.items.shape[0] and int(p.work.items[0, Item.ROWS]) == heads * (hq // hk)
-    outs = [w.run(qc, cache, return_lse=True) for _ in range(3)]
-    torch.cuda.synchronize()
-    for o, lse in outs[1:]:
-        assert torch.equal(o, outs[0][0]) and torch.equal(lse, outs[0][1])
-    ref = reference(q, k, v, indptr, indices, last, 1 / math.sqrt(d), layout)
-    check(*outs[0], *ref)
+    first, ref = three_runs_checked(w, q, cache, k, v, indptr, indices, last, d, layout)
     saved = D.MAX_ITEM_HEADS
     D.MAX_ITEM_HEADS = 1
     try:
@@ -553,6 +559,6 @@ def test_items_of_several_kv_heads(rng, kv_lens, hq, hk, d, heads, per_cta, page
     finally:
         D.MAX_ITEM_HEADS = saved
     assert w._plan.spec.item_heads == 1 and w._plan.work.items.shape[0] == len(kv_lens) * hk
-    o1, l1 = w.run(qc, cache, return_lse=True)
+    o1, l1 = w.run(q.cuda(), cache, return_lse=True)
     check(o1, l1, *ref)
-    torch.testing.assert_close(outs[0][0].float(), o1.float(), atol=2e-3, rtol=2e-2)
+    torch.testing.assert_close(first[0].float(), o1.float(), atol=2e-3, rtol=2e-2)
