@@ -38,7 +38,7 @@ LABELS = ("base", "plan", "code", "both")
 def _touch(tensors, sink):
     """Reads every (int32) tensor once (one torch reduction each into ``sink``): its lines are then in L2."""
     for t in tensors:
-        torch.sum(t, out=sink)
+        torch.sum(t.reshape(-1), 0, out=sink)
 
 
 def probe(page_size: int, n_tokens: int, rounds: int, calls: int) -> dict:
