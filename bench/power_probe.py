@@ -1,12 +1,18 @@
-"""Sustained throughput, SM clock and board power of each prefill kernel running alone (issue 4).
+"""Sustained throughput, SM clock and board power of each prefill kernel running alone (issues 4 and 5).
 
     python -m bench.power_probe [--secs 4] [--cases 128:causal,128:full,256:full] [--json out.json]
+    python -m bench.power_probe --paged "prefill 4x4k" [--passes 2] [--secs 4] [--json out.json]
 
 Session 7 found that timing the kernels call by call at one shared clock (``bench.common.compare``'s ``paired``
 mode) puts ours 12-17 % higher at 16k than its own timing windows do, i.e. that ours runs at a lower clock when it
 runs alone. This measures that directly: each kernel of a 1 x 16k case (ours, cuDNN) runs back to back for ``--secs``
 seconds, alone, while ``nvidia-smi`` logs the SM clock and the power every 50 ms; per window: TFLOP/s over the whole
 window, median SM clock and power over its last ``secs - 1`` seconds, TFLOP/s per GHz (work per clock) and per kW.
+
+``--paged CASE`` (a case name of ``bench.prefill_paged``, hd128 causal bf16 as that bench): the kernels are our dense
+one and the paged one at page sizes 1 / 16 / 64 on the same data (checked equal as in that bench), and the ratios are
+against dense (``*_x_dense``). ``--passes 2`` runs the kernels again in reverse order, so that an order effect (a
+kernel billed the heat of the one before it) shows as a difference between its two windows.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import torch
 
 from .common import device_info, markdown_table, median, write_json
 from .prefill import case_fns
+from .prefill_paged import CASES as PAGED_CASES
+from .prefill_paged import paged_case_fns
 
 KERNELS = ("cute_attn", "cudnn")
 
@@ -68,7 +76,12 @@ def main(argv=None):
     p.add_argument("--json")
     p.add_argument("--secs", type=float, default=4.0)
     p.add_argument("--cases", default="128:causal,128:full,256:full", help="hd:causal|full, comma-separated (1 x 16k)")
+    p.add_argument("--paged", choices=[c[0] for c in PAGED_CASES],
+                   help="a bench.prefill_paged case instead: dense and pages 1 / 16 / 64 (hd128 causal)")
+    p.add_argument("--passes", type=int, default=1, help="passes over the kernels; even passes in reverse order")
     args = p.parse_args(argv)
+    if args.paged:
+        return main_paged(args)
     cases = []
     for c in args.cases.split(","):
         hd, mask = c.split(":")
@@ -114,6 +127,47 @@ def main(argv=None):
                          cols))
     if args.json:
         write_json(args.json, {"env": info, "secs": args.secs, "windows": windows, "samples": samples})
+
+
+def main_paged(args):
+    """``--paged``: dense and the paged kernels of one bench.prefill_paged case, each alone for ``secs`` seconds."""
+    name, q_lens, kv_lens = next(c for c in PAGED_CASES if c[0] == args.paged)
+    fns, flops, kernels = paged_case_fns(name, q_lens, kv_lens)
+    order = list(fns)
+    log = subprocess.Popen(["nvidia-smi", "--query-gpu=timestamp,clocks.sm,power.draw", "--format=csv,noheader,nounits",
+                            "-lms", "50"], stdout=subprocess.PIPE, text=True)
+    windows = []
+    try:
+        for rep in range(max(1, args.passes)):
+            for kname in (order if rep % 2 == 0 else order[::-1]):
+                time.sleep(1.0)  # let the board cool between windows
+                t0, t1, calls = run_window(fns[kname], args.secs)
+                windows.append({"case": name, "kernel": kname, "pass": rep, "t0": t0, "t1": t1, "calls": calls,
+                                "tflops": flops * calls / (t1 - t0) / 1e12})
+                print(windows[-1], flush=True)
+    finally:
+        time.sleep(0.2)
+        log.terminate()
+        text, _ = log.communicate(timeout=10)
+    samples = parse_log(text)
+    for w in windows:
+        mhz, watts, n = window_stats(samples, w["t0"], w["t1"])
+        w.update(mhz=mhz, watts=watts, samples=n, tflops_per_ghz=w["tflops"] / (mhz / 1e3) if n else float("nan"),
+                 tflops_per_kw=w["tflops"] / (watts / 1e3) if n else float("nan"))
+    for w in windows:
+        ref = next(x for x in windows if x["pass"] == w["pass"] and x["kernel"] == "dense")
+        for k in ("tflops", "tflops_per_ghz", "tflops_per_kw"):
+            w[k + "_x_dense"] = w[k] / ref[k]
+    info = device_info()
+    print(f"{info['device']}, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {name} hd128 causal, each kernel alone "
+          f"for {args.secs:g} s, {args.passes} pass(es) (nvidia-smi every 50 ms, the first second left out)")
+    cols = ["kernel", "pass", "tflops", "mhz", "watts", "tflops_per_ghz", "tflops_per_kw", "tflops_x_dense",
+            "tflops_per_ghz_x_dense", "tflops_per_kw_x_dense", "samples"]
+    print(markdown_table([{k: (f"{v:.3f}" if k.endswith("_x_dense") else v) for k, v in w.items()} for w in windows],
+                         cols))
+    if args.json:
+        write_json(args.json, {"env": info, "secs": args.secs, "case": name, "kernels": kernels, "windows": windows,
+                               "samples": samples})
 
 
 if __name__ == "__main__":

@@ -80,15 +80,13 @@ def column(ps: int, tile_m) -> str:
     return f"page{ps}_{tile_m}" if tile_m == "nosplit" else f"page{ps}_t{tile_m}"
 
 
-def bench_case_rounds(name, q_lens, kv_lens, rounds, heads=16, d=128, causal=True, dtype=torch.bfloat16,
-                      shuffled=True, tiles=(None,)):
-    """Every kernel of the case (dense, page 1, 16, 64) is set up and checked (gathered == dense, bitwise; to bf16
-    rounding where the paged config is not the dense one's, e.g. hd64 causal), then timed side by side by
-    :func:`bench.common.compare`: a warm-up to the board's steady power-capped clock, then ``rounds`` interleaved
-    rounds in alternating order, so a drift of the clock bills every column alike (timed one after the other, dense
-    first, the paged columns were billed the lower clock: paged-v5). Reports the medians over the rounds and the
-    median of the per-round ratios. ``tiles``: the paged variants per page size (None: the plan's choice, else a
-    forced ``tile_m``, column ``page<ps>_t<tile_m>``)."""
+def paged_case_fns(name, q_lens, kv_lens, heads=16, d=128, causal=True, dtype=torch.bfloat16, shuffled=True,
+                   tiles=(None,)):
+    """Every kernel of the case (dense, page 1, 16, 64) set up and checked (gathered == dense, bitwise; to bf16
+    rounding where the paged config is not the dense one's, e.g. hd64 causal): ``(fns, flops, kernels)``, ``fns``
+    the timed callables by column (``dense``, ``page<ps>``, or ``page<ps>_t<tile_m>`` for a forced tile), ``kernels``
+    the paged variants' names. ``tiles``: the paged variants per page size (None: the plan's choice, else a forced
+    ``tile_m``)."""
     # bitwise where both kernels run hd128's 128 x 128 tile (the same consumers since paged-v5); elsewhere (the 192-row
     # tiles, a forced tile the dense plan did not pick, hd64 / hd256 causal) to bf16 rounding, the difference printed
     # with the kernel names
@@ -116,6 +114,16 @@ def bench_case_rounds(name, q_lens, kv_lens, rounds, heads=16, d=128, causal=Tru
                     raise AssertionError(f"{name}: {col} differs from dense by {diff:.3g}")
                 kernels[col] += f" (x dense: {diff:.2g})"
             fns[col] = lambda w=w, cache=cache: w.run(q, cache, out=out)
+    return fns, flops, kernels
+
+
+def bench_case_rounds(name, q_lens, kv_lens, rounds, heads=16, d=128, causal=True, dtype=torch.bfloat16,
+                      shuffled=True, tiles=(None,)):
+    """The case's kernels (:func:`paged_case_fns`) timed side by side by :func:`bench.common.compare`: a warm-up to
+    the board's steady power-capped clock, then ``rounds`` interleaved rounds in alternating order, so a drift of the
+    clock bills every column alike (timed one after the other, dense first, the paged columns were billed the lower
+    clock: paged-v5). Reports the medians over the rounds and the median of the per-round ratios."""
+    fns, flops, kernels = paged_case_fns(name, q_lens, kv_lens, heads, d, causal, dtype, shuffled, tiles)
     per = compare(fns, rounds=rounds, rep_ms=100)
     row = {"case": name, "heads": heads, "rounds_ms": per, "kernels": kernels}
     row["dense"] = flops / median(per["dense"]) / 1e9
