@@ -71,6 +71,56 @@ def window_stats(samples, t0: float, t1: float, skip: float = 1.0) -> tuple[floa
     return median([m for m, _ in sel]), median([w for _, w in sel]), len(sel)
 
 
+def logged_windows(jobs, secs: float) -> tuple[list[dict], list]:
+    """Runs each job of ``jobs`` (an iterable of ``(fields, fn, flops)``) alone for ``secs`` seconds after 1 s idle while
+    ``nvidia-smi`` logs the SM clock and power every 50 ms. Returns the windows (``fields`` plus t0, t1, calls, TFLOP/s,
+    the median MHz and W after the first second, TFLOP/s per GHz and per kW) and the log's samples."""
+    log = subprocess.Popen(["nvidia-smi", "--query-gpu=timestamp,clocks.sm,power.draw", "--format=csv,noheader,nounits",
+                            "-lms", "50"], stdout=subprocess.PIPE, text=True)
+    windows = []
+    try:
+        for fields, fn, flops in jobs:
+            time.sleep(1.0)  # let the board cool between windows
+            t0, t1, calls = run_window(fn, secs)
+            windows.append({**fields, "t0": t0, "t1": t1, "calls": calls, "tflops": flops * calls / (t1 - t0) / 1e12})
+            print(windows[-1], flush=True)
+    finally:
+        time.sleep(0.2)
+        log.terminate()
+        text, _ = log.communicate(timeout=10)
+    samples = parse_log(text)
+    for w in windows:
+        mhz, watts, n = window_stats(samples, w["t0"], w["t1"])
+        w.update(mhz=mhz, watts=watts, samples=n, tflops_per_ghz=w["tflops"] / (mhz / 1e3) if n else float("nan"),
+                 tflops_per_kw=w["tflops"] / (watts / 1e3) if n else float("nan"))
+    return windows, samples
+
+
+def add_ratios(windows: list[dict], ref_kernel: str, group: tuple[str, ...], skip_ref: bool = False) -> None:
+    """Adds ``<metric>_x_<ref_kernel>`` (TFLOP/s, per GHz, per kW) to every window that has a window of ``ref_kernel``
+    with the same ``group`` fields; ``skip_ref``: not to the reference's own windows."""
+    for w in windows:
+        ref = next((x for x in windows if x["kernel"] == ref_kernel and all(x[g] == w[g] for g in group)), None)
+        if ref is not None and not (skip_ref and ref is w):
+            for k in ("tflops", "tflops_per_ghz", "tflops_per_kw"):
+                w[f"{k}_x_{ref_kernel}"] = w[k] / ref[k]
+
+
+def report(args, windows: list[dict], samples: list, ref: str, group: tuple[str, ...], lead: list[str], what: str,
+           **extra) -> None:
+    """Ratios against ``ref`` within ``group`` (``_x_cudnn`` rows leave cuDNN's own out), the table (``lead`` columns
+    first) under a title naming ``what`` was timed, and the JSON (``extra`` fields added)."""
+    add_ratios(windows, ref, group, skip_ref=ref == "cudnn")
+    info = device_info()
+    ratio_cols = [f"{k}_x_{ref}" for k in ("tflops", "tflops_per_ghz", "tflops_per_kw")]
+    cols = lead + ["tflops", "mhz", "watts", "tflops_per_ghz", "tflops_per_kw"] + ratio_cols + ["samples"]
+    print(f"{info['device']}, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {what}, each kernel alone for "
+          f"{args.secs:g} s (nvidia-smi every 50 ms, the first second left out)")
+    print(markdown_table([{k: (f"{v:.3f}" if "_x_" in k else v) for k, v in w.items()} for w in windows], cols))
+    if args.json:
+        write_json(args.json, {"env": info, "secs": args.secs, **extra, "windows": windows, "samples": samples})
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--json")
@@ -88,45 +138,18 @@ def main(argv=None):
         if mask not in ("causal", "full"):
             p.error(f"--cases: hd:causal|full, got {c!r}")
         cases.append((int(hd), mask == "causal"))
-    log = subprocess.Popen(["nvidia-smi", "--query-gpu=timestamp,clocks.sm,power.draw", "--format=csv,noheader,nounits",
-                            "-lms", "50"], stdout=subprocess.PIPE, text=True)
-    windows = []
-    try:
+
+    def jobs():
         for hd, causal in cases:
             hdv = 128 if hd == 192 else hd
             row, fns, flops = case_fns(1, 16384, hd, hdv, causal)
             for name in KERNELS:
-                if fns.get(name) is None:
-                    continue
-                time.sleep(1.0)  # let the board cool between windows
-                t0, t1, calls = run_window(fns[name], args.secs)
-                windows.append({"case": row["case"], "kernel": name, "t0": t0, "t1": t1, "calls": calls,
-                                "tflops": flops * calls / (t1 - t0) / 1e12})
-                print(windows[-1], flush=True)
+                if fns.get(name) is not None:
+                    yield {"case": row["case"], "kernel": name}, fns[name], flops
             del fns
-    finally:
-        time.sleep(0.2)
-        log.terminate()
-        text, _ = log.communicate(timeout=10)
-    samples = parse_log(text)
-    for w in windows:
-        mhz, watts, n = window_stats(samples, w["t0"], w["t1"])
-        w.update(mhz=mhz, watts=watts, samples=n, tflops_per_ghz=w["tflops"] / (mhz / 1e3) if n else float("nan"),
-                 tflops_per_kw=w["tflops"] / (watts / 1e3) if n else float("nan"))
-    for w in windows:
-        peer = next((x for x in windows if x["case"] == w["case"] and x["kernel"] == "cudnn"), None)
-        if peer and w is not peer:
-            for k in ("tflops", "tflops_per_ghz", "tflops_per_kw"):
-                w[k + "_x_cudnn"] = w[k] / peer[k]
-    info = device_info()
-    print(f"{info['device']}, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, 1 x 16k, each kernel alone for "
-          f"{args.secs:g} s (nvidia-smi every 50 ms, the first second left out)")
-    cols = ["case", "kernel", "tflops", "mhz", "watts", "tflops_per_ghz", "tflops_per_kw", "tflops_x_cudnn",
-            "tflops_per_ghz_x_cudnn", "tflops_per_kw_x_cudnn", "samples"]
-    print(markdown_table([{k: (f"{v:.3f}" if k.endswith("_x_cudnn") else v) for k, v in w.items()} for w in windows],
-                         cols))
-    if args.json:
-        write_json(args.json, {"env": info, "secs": args.secs, "windows": windows, "samples": samples})
+
+    windows, samples = logged_windows(jobs(), args.secs)
+    report(args, windows, samples, "cudnn", ("case",), ["case", "kernel"], "1 x 16k")
 
 
 def main_paged(args):
@@ -134,40 +157,11 @@ def main_paged(args):
     name, q_lens, kv_lens = next(c for c in PAGED_CASES if c[0] == args.paged)
     fns, flops, kernels = paged_case_fns(name, q_lens, kv_lens)
     order = list(fns)
-    log = subprocess.Popen(["nvidia-smi", "--query-gpu=timestamp,clocks.sm,power.draw", "--format=csv,noheader,nounits",
-                            "-lms", "50"], stdout=subprocess.PIPE, text=True)
-    windows = []
-    try:
-        for rep in range(max(1, args.passes)):
-            for kname in (order if rep % 2 == 0 else order[::-1]):
-                time.sleep(1.0)  # let the board cool between windows
-                t0, t1, calls = run_window(fns[kname], args.secs)
-                windows.append({"case": name, "kernel": kname, "pass": rep, "t0": t0, "t1": t1, "calls": calls,
-                                "tflops": flops * calls / (t1 - t0) / 1e12})
-                print(windows[-1], flush=True)
-    finally:
-        time.sleep(0.2)
-        log.terminate()
-        text, _ = log.communicate(timeout=10)
-    samples = parse_log(text)
-    for w in windows:
-        mhz, watts, n = window_stats(samples, w["t0"], w["t1"])
-        w.update(mhz=mhz, watts=watts, samples=n, tflops_per_ghz=w["tflops"] / (mhz / 1e3) if n else float("nan"),
-                 tflops_per_kw=w["tflops"] / (watts / 1e3) if n else float("nan"))
-    for w in windows:
-        ref = next(x for x in windows if x["pass"] == w["pass"] and x["kernel"] == "dense")
-        for k in ("tflops", "tflops_per_ghz", "tflops_per_kw"):
-            w[k + "_x_dense"] = w[k] / ref[k]
-    info = device_info()
-    print(f"{info['device']}, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {name} hd128 causal, each kernel alone "
-          f"for {args.secs:g} s, {args.passes} pass(es) (nvidia-smi every 50 ms, the first second left out)")
-    cols = ["kernel", "pass", "tflops", "mhz", "watts", "tflops_per_ghz", "tflops_per_kw", "tflops_x_dense",
-            "tflops_per_ghz_x_dense", "tflops_per_kw_x_dense", "samples"]
-    print(markdown_table([{k: (f"{v:.3f}" if k.endswith("_x_dense") else v) for k, v in w.items()} for w in windows],
-                         cols))
-    if args.json:
-        write_json(args.json, {"env": info, "secs": args.secs, "case": name, "kernels": kernels, "windows": windows,
-                               "samples": samples})
+    jobs = [({"case": name, "kernel": k, "pass": rep}, fns[k], flops)
+            for rep in range(max(1, args.passes)) for k in (order if rep % 2 == 0 else order[::-1])]
+    windows, samples = logged_windows(jobs, args.secs)
+    report(args, windows, samples, "dense", ("pass",), ["kernel", "pass"],
+           f"{name} hd128 causal, {args.passes} pass(es)", case=name, kernels=kernels)
 
 
 if __name__ == "__main__":
