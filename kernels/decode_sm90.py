@@ -105,10 +105,15 @@ TRACE = os.environ.get("CUTE_ATTN_DECODE_TRACE", "0") == "1"
 #   plans against the reference, reruns bit-identical, the decode GPU tests passed with pooled plans), but 1 x 32k -0.7 /
 #   -1.7 us (k = 1) and -0.7 / -2.3 us (k = 2) against the pool build's own default plan (pages 16 / 1), which itself lost
 #   0.75 / 0.96 us to main: the micro-parts' claims, serial chains and longer merges cost more than the balancing saves.
+# - session 28 call 8 (H100, one process, 10 rounds; code on branch s28-steal, b8debbc): ``CUTE_ATTN_DECODE_STEAL=1`` with
+#   the planner knob ``STEAL_TILES`` (the same pool, each claimed tile folded into the claimer's own softmax state: no
+#   extra partial, one tile loop; not bit-identical from run to run): correct (within 1.2e-4 of main, counters zero), but
+#   1 x 32k -1.5 / 0.0 % (pages 1 / 16) against its own control, which lost 0.2-0.7 % to main: each pool tile waits on a
+#   claim -> page-id -> copy chain with one claim in flight.
 # A build that sets one of them fails here rather than build the default kernel under an A/B label.
 _REMOVED = ("SPLIT_SYNC", "MERGE_UNROLL", "SPEC_ITEM", "MERGE_MASKED", "EARLY_LOADS", "NEXT_ITEM", "TLB_PF", "Q_DB", "HEADS",
             "EVICT_FIRST", "TMA", "REVERSE_ODD", "PLAN_EVICT_LAST", "STAGES", "TILE_N", "ROW_PF", "EARLY_Q", "NEXT_PF",
-            "IDS_PF", "ROW_EARLY", "FIRST_TILES", "DYN_HEADS", "HALF_PARTIALS", "POOL")
+            "IDS_PF", "ROW_EARLY", "FIRST_TILES", "DYN_HEADS", "HALF_PARTIALS", "POOL", "STEAL")
 refuse_removed_switches([f"CUTE_ATTN_DECODE_{n}" for n in _REMOVED], "kernels/decode_sm90.py, bench/NOTES-decode.md")
 # Host-call build switch (NOT measured on a GPU; default off = main's signature): with ``1`` the exported function
 # takes the six buffers the plan owns (page ids, items, cta_ptr, tmp_o, tmp_lse, counters) as raw addresses (TVM-FFI
