@@ -58,7 +58,11 @@ def probe(page_size: int, n_tokens: int, rounds: int, calls: int) -> dict:
         raise RuntimeError(f"no warm-code plan took {p.spec.name}")
     qt = torch.randn(1, HQ, D, dtype=DTYPE, device="cuda")
     sink = torch.empty((), dtype=torch.int64, device="cuda")
-    plan_bufs = [w._sched.dev, p.counters, p.kv_indices, p.items, p.cta_ptr]
+    # the schedule buffer holds cta_ptr, the item rows and (a sorted or host-given table) the page ids; the counters hold
+    # the first-tile id cache; the page ids apart only when the plan reads the caller's device tensor
+    plan_bufs = [w._sched.dev, p.counters]
+    if p.kv_indices.untyped_storage().data_ptr() != w._sched.dev.untyped_storage().data_ptr():
+        plan_bufs.append(p.kv_indices)
     evict = _evictor("read")
     pre = {
         "base": lambda: None,

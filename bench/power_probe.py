@@ -107,10 +107,10 @@ def add_ratios(windows: list[dict], ref_kernel: str, group: tuple[str, ...], ski
 
 
 def report(args, windows: list[dict], samples: list, ref: str, group: tuple[str, ...], lead: list[str], what: str,
-           **extra) -> None:
-    """Ratios against ``ref`` within ``group`` (``_x_cudnn`` rows leave cuDNN's own out), the table (``lead`` columns
-    first) under a title naming ``what`` was timed, and the JSON (``extra`` fields added)."""
-    add_ratios(windows, ref, group, skip_ref=ref == "cudnn")
+           skip_ref: bool = False, **extra) -> None:
+    """Ratios against ``ref`` within ``group`` (``skip_ref``: none on the reference's own rows), the table (``lead``
+    columns first) under a title naming ``what`` was timed, and the JSON (``extra`` fields added)."""
+    add_ratios(windows, ref, group, skip_ref=skip_ref)
     info = device_info()
     ratio_cols = [f"{k}_x_{ref}" for k in ("tflops", "tflops_per_ghz", "tflops_per_kw")]
     cols = lead + ["tflops", "mhz", "watts", "tflops_per_ghz", "tflops_per_kw"] + ratio_cols + ["samples"]
@@ -149,7 +149,7 @@ def main(argv=None):
             del fns
 
     windows, samples = logged_windows(jobs(), args.secs)
-    report(args, windows, samples, "cudnn", ("case",), ["case", "kernel"], "1 x 16k")
+    report(args, windows, samples, "cudnn", ("case",), ["case", "kernel"], "1 x 16k", skip_ref=True)
 
 
 def main_paged(args):
